@@ -5,7 +5,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { KernelManifest } from "../runtime/manifest.ts";
-import type { Diagnostics } from "./diagnostics/diagnostic.ts";
 import type { KernelIR } from "./ir/ir.ts";
 import { baseManifest } from "./backends/wgsl/index.ts";
 import { CudaBackendError, compileCuda } from "./backends/cuda/index.ts";
@@ -13,6 +12,10 @@ import { blocksPerSmToTry, spills, withSpilled } from "./backends/cuda/occupancy
 import { ARCHS, type Arch, type PtxBuild, archsFitting, buildPtx, shippedArchs } from "./backends/cuda/nvcc.ts";
 import { MAX_SHARED } from "./backends/cuda/archs.ts";
 import { compileUnits, loadUnits } from "./pipeline.ts";
+import { Diagnostics } from "./diagnostics/diagnostic.ts";
+
+/** Passes a CUDA build may be made without, where ptxas spills with them (see the fallback below). */
+const OPTIONAL_PASSES = ["fold-scale"];
 
 export interface GeneratedCudaKernel {
   name: string;
@@ -50,6 +53,14 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
       own.set(ir.name, [...(own.get(ir.name) ?? []), arch]);
     }
   }
+  // The same instances without the optional passes: a build falls back on them where ptxas
+  // spills with them at every occupancy it tries (fold-scale keeps the scores' accumulator live
+  // into the exponent, which tipped the 255-register sm_80 prefill builds over).
+  const plain = new Map<string, KernelIR>();
+  const quiet = new Diagnostics();
+  for (const arch of [undefined, ...ARCHS]) {
+    for (const ir of compileUnits(units, quiet, { target: "cuda", arch, skip: OPTIONAL_PASSES })) plain.set(`${arch ?? ""}|${ir.name}`, ir);
+  }
   const previous = opts.previous ? previousPackage(opts.previous) : undefined;
   const out: GeneratedCudaKernel[] = [];
   const pending: Promise<void>[] = [];
@@ -85,9 +96,19 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         // stands either way, and the spill test reports it. An earlier build of one of the
         // candidates' exact source is reused: it was chosen by the same trials.
         const tries = blocksPerSmToTry(first.blocksPerSm, first.target.blockDim[0], first.target.sharedBytes);
-        const variants = tries.map((n) => (n === first.blocksPerSm ? first : compileCuda(ir, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n })));
-        // Variant i ships saying that the counts before it spilled.
+        const build = (from: KernelIR, n: number) => compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n });
+        const variants = tries.map((n) => (n === first.blocksPerSm ? first : build(ir, n)));
+        // Variant i ships saying that the counts before it spilled. Then, where the optional
+        // passes changed the code, the same counts without them, saying so.
         const shipped = variants.map((kn, i) => withSpilled(kn.code, tries[i], tries.slice(0, i)));
+        const without = plain.get(`${job.note ? "" : (job.arch ?? "")}|${ir.name}`);
+        const fallback = without ? tries.map((n) => build(without, n)) : [];
+        if (fallback.length && fallback[0].code !== variants[0].code) {
+          fallback.forEach((kn, i) => {
+            variants.push(kn);
+            shipped.push(withSpilled(kn.code, tries[i], tries.slice(0, i), `${tries.join(", ")} spilled with ${OPTIONAL_PASSES.join(", ")}, left out here`));
+          });
+        }
         const use = (i: number, build: PtxBuild) => {
           entry.code = shipped[i];
           entry.ptx = Object.fromEntries(ship.map((a) => [a, build.ptx[a]]));

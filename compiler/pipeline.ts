@@ -11,6 +11,7 @@ import { lowerKernel } from "./lower/kernel.ts";
 import { dce } from "./passes/dce.ts";
 import { licm } from "./passes/licm.ts";
 import { maskAnalysis } from "./passes/mask-analysis.ts";
+import { foldScale } from "./passes/fold-scale.ts";
 
 /**
  * Program-level front half (once per run):
@@ -35,6 +36,11 @@ export const PASSES: { name: string; why: string; run: (ir: KernelIR, nextId: nu
     run: (ir, nextId) => ({ ir: licm(ir), nextId }),
   },
   {
+    name: "fold-scale",
+    why: "after the split, when full tiles' scores are plain products: the row max of the unscaled scores, times a positive scale",
+    run: foldScale,
+  },
+  {
     name: "dce",
     why: "last: removes the masks and index tiles that full tiles no longer read",
     run: (ir, nextId) => ({ ir: dce(ir), nextId }),
@@ -49,13 +55,13 @@ export const PASSES: { name: string; why: string; run: (ir: KernelIR, nextId: nu
  *  7. PASSES     — IR to IR (above).
  * The backends (backends/wgsl, backends/cuda) then map layouts, emit and format.
  */
-export function compileInstance(unit: KernelUnit, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics, target?: string, arch?: string): KernelIR | undefined {
+export function compileInstance(unit: KernelUnit, chosen: Record<string, CtValue>, tuned: string[], diags: Diagnostics, target?: string, arch?: string, skip: readonly string[] = []): KernelIR | undefined {
   const config = specialize(unit.decl, chosen, tuned, diags, target, arch);
   if (!config) return undefined;
   const lowered = lowerKernel(unit.decl, config, unit.fns, diags);
   if (!lowered) return undefined;
   let state = { ir: lowered.ir, nextId: lowered.nextId };
-  for (const p of PASSES) state = p.run(state.ir, state.nextId);
+  for (const p of PASSES) if (!skip.includes(p.name)) state = p.run(state.ir, state.nextId);
   return state.ir;
 }
 
@@ -75,12 +81,16 @@ export function loadUnits(inputs: string[], diags: Diagnostics, opts: { cwd?: st
  * Final IR of every instance of the given kernels. With `arch`, only the kernels with a
  * `target <target> <arch>:` clause, built with that clause's parameters over the target's.
  */
-export function compileUnits(units: KernelUnit[], diags: Diagnostics, opts: { target?: string; arch?: string } = {}): KernelIR[] {
+/**
+ * With `skip`, the passes of those names are left out: an optional pass's build to fall back on
+ * (generate-cuda.ts builds without fold-scale where ptxas spilled with it).
+ */
+export function compileUnits(units: KernelUnit[], diags: Diagnostics, opts: { target?: string; arch?: string; skip?: readonly string[] } = {}): KernelIR[] {
   const out: KernelIR[] = [];
   for (const unit of units) {
     if (opts.arch && !unit.decl.targets.some((t) => t.target === opts.target && t.arch === opts.arch)) continue;
     for (const chosen of instanceChoices(unit.decl, diags, opts.target)) {
-      const ir = compileInstance(unit, chosen, [], diags, opts.target, opts.arch);
+      const ir = compileInstance(unit, chosen, [], diags, opts.target, opts.arch, opts.skip);
       if (ir) out.push(ir);
     }
   }

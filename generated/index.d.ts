@@ -13,7 +13,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split.f32.g1.p16": {
@@ -24,7 +24,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split.f32.g1.p64": {
@@ -35,7 +35,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split.f32.g4.p1": {
@@ -46,7 +46,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split.f32.g4.p16": {
@@ -57,7 +57,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split.f32.g4.p64": {
@@ -68,7 +68,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split.f16.g1.p1": {
@@ -79,7 +79,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split.f16.g1.p16": {
@@ -90,7 +90,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split.f16.g1.p64": {
@@ -101,7 +101,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split.f16.g4.p1": {
@@ -112,7 +112,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split.f16.g4.p16": {
@@ -123,7 +123,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split.f16.g4.p64": {
@@ -134,7 +134,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split_fp8.f32.g1.p1": {
@@ -147,7 +147,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split_fp8.f32.g1.p16": {
@@ -160,7 +160,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split_fp8.f32.g4.p1": {
@@ -173,7 +173,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split_fp8.f32.g4.p16": {
@@ -186,7 +186,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split_fp8.f16.g1.p1": {
@@ -199,7 +199,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split_fp8.f16.g1.p16": {
@@ -212,7 +212,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split_fp8.f16.g4.p1": {
@@ -225,7 +225,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_decode_split_fp8.f16.g4.p16": {
@@ -238,7 +238,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, q_heads, 128], written */ out_partial: TensorBinding;
     /** f32[splits, batch, q_heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "mla_decode_split.f32.p1": {
@@ -249,7 +249,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
     /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "mla_decode_split.f32.p16": {
@@ -260,7 +260,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
     /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "mla_decode_split.f32.p64": {
@@ -271,7 +271,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
     /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "mla_decode_split.f16.p1": {
@@ -282,7 +282,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
     /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "mla_decode_split.f16.p16": {
@@ -293,7 +293,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
     /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "mla_decode_split.f16.p64": {
@@ -304,7 +304,7 @@ export interface KernelArgs {
     /** i32[batch] */ cache_seqlens: TensorBinding;
     /** f32[splits, batch, heads, 512], written */ out_partial: TensorBinding;
     /** f32[splits, batch, heads], written */ lse_partial: TensorBinding;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ split_len: number;
   };
   "gqa_paged.f32.g1.p1": {
@@ -317,7 +317,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged.f32.g1.p16": {
@@ -330,7 +330,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged.f32.g1.p64": {
@@ -343,7 +343,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged.f32.g4.p1": {
@@ -356,7 +356,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged.f32.g4.p16": {
@@ -369,7 +369,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged.f32.g4.p64": {
@@ -382,7 +382,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged.f16.g1.p1": {
@@ -395,7 +395,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged.f16.g1.p16": {
@@ -408,7 +408,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged.f16.g1.p64": {
@@ -421,7 +421,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged.f16.g4.p1": {
@@ -434,7 +434,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged.f16.g4.p16": {
@@ -447,7 +447,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged.f16.g4.p64": {
@@ -460,7 +460,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged_fp8.f32.p1": {
@@ -475,7 +475,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged_fp8.f32.p16": {
@@ -490,7 +490,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged_fp8.f16.p1": {
@@ -505,7 +505,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_paged_fp8.f16.p16": {
@@ -520,7 +520,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_decode.f32.p16": {
@@ -533,7 +533,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "gqa_decode.f16.p16": {
@@ -546,7 +546,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "set_kv_buffer.f32": {
@@ -601,7 +601,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ attention_chunk: number;
   };
   "local_paged.f32.p16": {
@@ -614,7 +614,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ attention_chunk: number;
   };
   "local_paged.f32.p64": {
@@ -627,7 +627,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ attention_chunk: number;
   };
   "local_paged.f16.p1": {
@@ -640,7 +640,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ attention_chunk: number;
   };
   "local_paged.f16.p16": {
@@ -653,7 +653,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ attention_chunk: number;
   };
   "local_paged.f16.p64": {
@@ -666,7 +666,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ attention_chunk: number;
   };
   "local_paged_fp8.f32.p1": {
@@ -681,7 +681,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ attention_chunk: number;
   };
   "local_paged_fp8.f32.p16": {
@@ -696,7 +696,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ attention_chunk: number;
   };
   "local_paged_fp8.f16.p1": {
@@ -711,7 +711,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ attention_chunk: number;
   };
   "local_paged_fp8.f16.p16": {
@@ -726,7 +726,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ attention_chunk: number;
   };
   "merge_states.f32.hd64": {
@@ -774,7 +774,7 @@ export interface KernelArgs {
     /** f32[tokens, heads, 64], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
   };
   "mha_prefill.f32.hd64.nocausal": {
     /** f32[tokens, heads, 64] */ q: TensorBinding;
@@ -785,7 +785,7 @@ export interface KernelArgs {
     /** f32[tokens, heads, 64], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
   };
   "mha_prefill.f32.hd128.causal": {
     /** f32[tokens, heads, 128] */ q: TensorBinding;
@@ -796,7 +796,7 @@ export interface KernelArgs {
     /** f32[tokens, heads, 128], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
   };
   "mha_prefill.f32.hd128.nocausal": {
     /** f32[tokens, heads, 128] */ q: TensorBinding;
@@ -807,7 +807,7 @@ export interface KernelArgs {
     /** f32[tokens, heads, 128], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
   };
   "mha_prefill.f16.hd64.causal": {
     /** f16[tokens, heads, 64] */ q: TensorBinding;
@@ -818,7 +818,7 @@ export interface KernelArgs {
     /** f16[tokens, heads, 64], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
   };
   "mha_prefill.f16.hd64.nocausal": {
     /** f16[tokens, heads, 64] */ q: TensorBinding;
@@ -829,7 +829,7 @@ export interface KernelArgs {
     /** f16[tokens, heads, 64], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
   };
   "mha_prefill.f16.hd128.causal": {
     /** f16[tokens, heads, 128] */ q: TensorBinding;
@@ -840,7 +840,7 @@ export interface KernelArgs {
     /** f16[tokens, heads, 128], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
   };
   "mha_prefill.f16.hd128.nocausal": {
     /** f16[tokens, heads, 128] */ q: TensorBinding;
@@ -851,7 +851,7 @@ export interface KernelArgs {
     /** f16[tokens, heads, 128], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
   };
   "mla_paged.f32.p1": {
     /** f32[tokens, heads, 512] */ q_nope: TensorBinding;
@@ -863,7 +863,7 @@ export interface KernelArgs {
     /** f32[tokens, heads, 512], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "mla_paged.f32.p16": {
@@ -876,7 +876,7 @@ export interface KernelArgs {
     /** f32[tokens, heads, 512], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "mla_paged.f32.p64": {
@@ -889,7 +889,7 @@ export interface KernelArgs {
     /** f32[tokens, heads, 512], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "mla_paged.f16.p1": {
@@ -902,7 +902,7 @@ export interface KernelArgs {
     /** f16[tokens, heads, 512], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "mla_paged.f16.p16": {
@@ -915,7 +915,7 @@ export interface KernelArgs {
     /** f16[tokens, heads, 512], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "mla_paged.f16.p64": {
@@ -928,7 +928,7 @@ export interface KernelArgs {
     /** f16[tokens, heads, 512], written */ out: TensorBinding;
     /** f32[tokens, heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "sinks_paged.f32.p1": {
@@ -942,7 +942,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "sinks_paged.f32.p16": {
@@ -956,7 +956,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "sinks_paged.f32.p64": {
@@ -970,7 +970,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "sinks_paged.f16.p1": {
@@ -984,7 +984,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "sinks_paged.f16.p16": {
@@ -998,7 +998,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "sinks_paged.f16.p64": {
@@ -1012,7 +1012,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "sinks_paged_fp8.f32.p1": {
@@ -1028,7 +1028,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "sinks_paged_fp8.f32.p16": {
@@ -1044,7 +1044,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "sinks_paged_fp8.f16.p1": {
@@ -1060,7 +1060,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "sinks_paged_fp8.f16.p16": {
@@ -1076,7 +1076,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
   "swa_paged.f32.p1": {
@@ -1089,7 +1089,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** i32 */ window_left: number;
     /** i32 */ window_right: number;
@@ -1104,7 +1104,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** i32 */ window_left: number;
     /** i32 */ window_right: number;
@@ -1119,7 +1119,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** i32 */ window_left: number;
     /** i32 */ window_right: number;
@@ -1134,7 +1134,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** i32 */ window_left: number;
     /** i32 */ window_right: number;
@@ -1149,7 +1149,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** i32 */ window_left: number;
     /** i32 */ window_right: number;
@@ -1164,7 +1164,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** i32 */ window_left: number;
     /** i32 */ window_right: number;
@@ -1181,7 +1181,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** i32 */ window_left: number;
     /** i32 */ window_right: number;
@@ -1198,7 +1198,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** i32 */ window_left: number;
     /** i32 */ window_right: number;
@@ -1215,7 +1215,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** i32 */ window_left: number;
     /** i32 */ window_right: number;
@@ -1232,7 +1232,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** i32 */ window_left: number;
     /** i32 */ window_right: number;
@@ -1247,7 +1247,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** f32 */ softcap: number;
   };
@@ -1261,7 +1261,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** f32 */ softcap: number;
   };
@@ -1275,7 +1275,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** f32 */ softcap: number;
   };
@@ -1289,7 +1289,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** f32 */ softcap: number;
   };
@@ -1303,7 +1303,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** f32 */ softcap: number;
   };
@@ -1317,7 +1317,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** f32 */ softcap: number;
   };
@@ -1333,7 +1333,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** f32 */ softcap: number;
   };
@@ -1349,7 +1349,7 @@ export interface KernelArgs {
     /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** f32 */ softcap: number;
   };
@@ -1365,7 +1365,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** f32 */ softcap: number;
   };
@@ -1381,7 +1381,7 @@ export interface KernelArgs {
     /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
     /** f32[tokens, q_heads], written */ lse: TensorBinding;
     /** i32 */ max_seqlen_q: number;
-    /** f32 */ softmax_scale: number;
+    /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
     /** f32 */ softcap: number;
   };

@@ -9,4 +9,4 @@ export type {
   UniformField,
   WgslTarget,
 } from "./runtime/manifest.js";
-// runtime source hash: 638c2cea60059c1b
+// runtime source hash: 7f716adc2018fdf4

@@ -200,6 +200,18 @@ function tensorBytes(dtype, shape) {
 }
 
 // runtime/manifest.ts
+function meetsBound(x, b) {
+  switch (b.op) {
+    case ">":
+      return x > b.value;
+    case ">=":
+      return x >= b.value;
+    case "<":
+      return x < b.value;
+    case "<=":
+      return x <= b.value;
+  }
+}
 function evalSym(e, env) {
   if (typeof e === "number") return e;
   if (typeof e === "string") {
@@ -279,6 +291,10 @@ function bindTensorArgs(sig, args, rules) {
     const range = INT_RANGE[s.dtype];
     if (range && (!Number.isInteger(n) || n < range[0] || n > range[1]))
       fail(`scalar argument '${s.name}' must be a ${s.dtype}, got ${n}`);
+    const broken = s.bounds?.find((b) => !meetsBound(n, b));
+    if (broken) {
+      fail(`scalar argument '${s.name}' must be ${broken.op} ${broken.value}, got ${n}${broken.message ? ` (${broken.message})` : ""}`);
+    }
     scalars[s.name] = n;
   }
   const tensors = [];

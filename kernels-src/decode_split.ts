@@ -14,6 +14,7 @@ kernel gqa_decode_split<T: dtype = f32, KV: dtype = T, PV: dtype = T, HEAD_DIM =
   require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
   require BLOCK_M >= GROUP "a tile must hold all query heads of a kv head"
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
+  require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
   tune BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], GROUP in [1, 4], PAGE in [1, 16, 64]
   target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 16, BLOCK_N = 32
@@ -54,6 +55,7 @@ export const mlaDecodeSplit = kernel`${attend}
 kernel mla_decode_split<T: dtype = f32, LATENT = 512, ROPE = 64, PAGE = 16, BLOCK_M = (T == f16 ? 16 : 8), BLOCK_N = (T == f16 ? 8 : 4)>
   require LATENT % 16 == 0 && ROPE % 16 == 0 "LATENT and ROPE must be multiples of 16"
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
+  require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
   tune BLOCK_M in [8, 16, 32], BLOCK_N in [4, 8, 16, 32]
   instances T in [f32, f16], PAGE in [1, 16, 64]
   target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 64 // 8 warps: 2 groups of 4 split the 512 latent columns; group 0 computes the scores (leader.ts)

@@ -11,6 +11,7 @@ fn causal(i, j, q_len, k_len) {
 
 kernel mha_prefill<T: dtype = f32, HEAD_DIM = 128, CAUSAL = true, BLOCK_M = 16, BLOCK_N = 32>
   require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
+  require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
   tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], HEAD_DIM in [64, 128], CAUSAL in [true, false]
   // On CUDA, 64-row tiles are one warpgroup: on Hopper each dot is one wgmma per 16-wide k step,

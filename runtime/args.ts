@@ -1,5 +1,5 @@
 import { bytesOfName } from "./dtype.ts";
-import { dimInferable, evalSym, showSym, solveLinear, type SymExpr } from "./manifest.ts";
+import { dimInferable, evalSym, meetsBound, type ScalarBoundSpec, showSym, solveLinear, type SymExpr } from "./manifest.ts";
 
 // Checking launch arguments against a kernel's signature and working out its runtime dimensions:
 // the part every runtime shares (WebGPU, CUDA; the tile-IR interpreter could too). What differs
@@ -13,7 +13,7 @@ import { dimInferable, evalSym, showSym, solveLinear, type SymExpr } from "./man
 export interface KernelSignature {
   name: string;
   tensors: readonly SignatureTensor[];
-  scalars: readonly { name: string; dtype: string }[];
+  scalars: readonly { name: string; dtype: string; bounds?: readonly ScalarBoundSpec[] }[];
   dims: readonly string[];
 }
 
@@ -100,6 +100,11 @@ export function bindTensorArgs<T extends TensorLike, S extends KernelSignature>(
     const range = INT_RANGE[s.dtype];
     if (range && (!Number.isInteger(n) || n < range[0] || n > range[1]))
       fail(`scalar argument '${s.name}' must be a ${s.dtype}, got ${n}`);
+    // The spec's `require` on this argument: the compiled code may rely on it (a positive scale).
+    const broken = s.bounds?.find((b) => !meetsBound(n, b));
+    if (broken) {
+      fail(`scalar argument '${s.name}' must be ${broken.op} ${broken.value}, got ${n}${broken.message ? ` (${broken.message})` : ""}`);
+    }
     scalars[s.name] = n;
   }
 

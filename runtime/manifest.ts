@@ -28,11 +28,36 @@ export interface TensorArg {
   perStep: boolean;
 }
 
+export type BoundOp = ">" | ">=" | "<" | "<=";
+
+/** `value op bound` must hold for a scalar argument; `message` is the spec's reason. */
+export interface ScalarBoundSpec {
+  op: BoundOp;
+  value: number;
+  message?: string;
+}
+
+/** Does `x` satisfy bound `b`? */
+export function meetsBound(x: number, b: { op: BoundOp; value: number }): boolean {
+  switch (b.op) {
+    case ">": return x > b.value;
+    case ">=": return x >= b.value;
+    case "<": return x < b.value;
+    case "<=": return x <= b.value;
+  }
+}
+
 export interface ScalarArg {
   name: string;
   dtype: "f32" | "i32" | "u32";
   /** True for values that change every step (max_seqlen_q); never baked into a launch plan. */
   perStep: boolean;
+  /**
+   * Bounds from the spec's `require` clauses on this argument (`softmax_scale > 0`): a launch
+   * that breaks one is refused. The compiled code may rely on them (the row max taken before a
+   * positive scale), so they are part of the ABI.
+   */
+  bounds?: ScalarBoundSpec[];
 }
 
 /** One 4-byte field of the uniform block: a runtime dimension or a scalar argument. */

@@ -50,7 +50,9 @@ describe("blocks per SM: the package", () => {
       else {
         expect(bounds[1], m.name).toBe("2");
         if (tries.length > 1) {
-          expect(code, m.name).toContain("3 spilled.");
+          // (The 128-row sm_80 prefill builds at hd128 also fell back to the build without
+          // fold-scale, and say that too.)
+          expect(code, m.name).toMatch(/3 spilled(\.|; 3, 2 spilled with fold-scale, left out here\.)\n/);
           counts.fallback++;
         }
       }

@@ -103,7 +103,6 @@ export class Resolver {
       this.expr(p.default, s);
       s.set(p.name, "param");
     }
-    for (const r of k.requires) this.expr(r.cond, s);
     for (const c of [...k.tune, ...k.instances]) if (!s.get(c.name)) this.unknown(c.name, c.span, s, "parameter");
     for (const t of k.targets) {
       if (!TARGETS.includes(t.target)) this.diags.error(`unknown target '${t.target}'`, t.span, `targets are ${TARGETS.join(" and ")}`);
@@ -125,6 +124,8 @@ export class Resolver {
       if (s.get(p.name) === "tensor" || s.get(p.name) === "scalar") this.diags.error(`parameter '${p.name}' is declared twice`, p.span);
       s.set(p.name, p.type.dims ? "tensor" : "scalar");
     }
+    // After the parameters: a requirement may bound a scalar argument (check/scalar-bounds.ts).
+    for (const r of k.requires) this.expr(r.cond, s);
     for (const g of k.grid) this.expr(g.extent, s);
     const axes = new Set<string>();
     for (const g of k.grid) {

@@ -4,6 +4,7 @@
 import type { Diagnostics } from "../diagnostics/diagnostic.ts";
 import type { KernelDecl } from "../frontend/ast.ts";
 import { type CtValue, ctFloat, evalConst, showCt } from "./const-eval.ts";
+import { type ScalarBound, boundOf, conjuncts, mentionsAny, scalarNames } from "./scalar-bounds.ts";
 
 export interface Config {
   /** Every compile-time parameter's value. */
@@ -12,6 +13,8 @@ export interface Config {
   chosen: Record<string, CtValue>;
   /** Which of the chosen values came from the tune space. */
   tuned: string[];
+  /** Requirements on runtime scalar arguments, checked by the runtime at launch. */
+  bounds: ScalarBound[];
 }
 
 const KINDS = new Set(["int", "float", "bool", "dtype"]);
@@ -60,7 +63,20 @@ export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned
     }
     values.set(p.name, v);
   }
-  for (const r of k.requires) {
+  const scalars = scalarNames(k);
+  const bounds: ScalarBound[] = [];
+  // A clause naming a scalar argument: its parts that do are bounds the runtime checks, the rest
+  // are checked here like any other requirement.
+  const checked = k.requires.flatMap((r) => {
+    if (!mentionsAny(r.cond, scalars)) return [r];
+    const parts = conjuncts(r.cond);
+    for (const c of parts.filter((x) => mentionsAny(x, scalars))) {
+      const bound = boundOf(c, r, scalars, values, diags);
+      if (bound) bounds.push(bound);
+    }
+    return parts.filter((x) => !mentionsAny(x, scalars)).map((cond) => ({ ...r, cond }));
+  });
+  for (const r of checked) {
     const ok = evalConst(r.cond, values, diags);
     if (ok === undefined) continue;
     if (typeof ok !== "boolean") {
@@ -72,7 +88,7 @@ export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned
     }
   }
   if (diags.errorReports > before) return undefined;
-  return { values, chosen, tuned };
+  return { values, chosen, tuned, bounds };
 }
 
 function mentions(e: import("../frontend/ast.ts").Expr, name: string): boolean {

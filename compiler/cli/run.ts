@@ -60,7 +60,7 @@ function manifestOf(ir: KernelIR): KernelManifest {
   return {
     name: ir.name, kernel: ir.kernel, source: { file: ir.span.file.path, line: 0 }, params: ir.params, tuned: ir.tuned,
     tensors: ir.tensors.map((t, i) => ({ name: t.name, binding: i, dtype: t.dtype as DType, shape: t.shape, access: t.written ? "read_write" : "read", perStep: false })),
-    scalars: ir.scalars.map((s) => ({ name: s.name, dtype: s.dtype as "f32", perStep: false })), dims: ir.dims, grid: ir.grid.map((g) => g.extent), gridAxes: ir.grid.map((g) => g.name),
+    scalars: ir.scalars.map((s) => ({ name: s.name, dtype: s.dtype as "f32", perStep: false, ...(s.bounds ? { bounds: s.bounds } : {}) })), dims: ir.dims, grid: ir.grid.map((g) => g.extent), gridAxes: ir.grid.map((g) => g.name),
   };
 }
 

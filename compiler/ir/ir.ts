@@ -2,7 +2,7 @@
 // structured control flow (for with loop-carried values, if, return). Backends decide who holds
 // which element (layouts, see backends/*/layout.ts); the IR only says what is computed.
 import type { Span } from "../diagnostics/source.ts";
-import type { SymExpr } from "../../runtime/manifest.ts";
+import type { ScalarBoundSpec, SymExpr } from "../../runtime/manifest.ts";
 
 // f8e4m3 (OCP E4M3FN: 4 exponent bits, 3 mantissa bits, no infinities, largest 448) is a storage
 // type for quantized KV caches: tiles of it are floats like any other, rounded to its grid.
@@ -34,6 +34,8 @@ export interface ScalarParam {
   name: string;
   dtype: ScalarType;
   span: Span;
+  /** `require` bounds the runtime checks at launch (check/scalar-bounds.ts): facts passes may use. */
+  bounds?: ScalarBoundSpec[];
 }
 
 export type Op =

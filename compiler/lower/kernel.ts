@@ -170,7 +170,8 @@ export function lowerKernel(k: KernelDecl, config: Config, fns: Map<string, FnDe
     }
     if (!p.type.dims) {
       if (dt === "bool" || dt === "f16" || dt === "bf16" || dt === "f8e4m3") L.error(`a scalar argument must be f32, i32 or u32, not ${dt}`, p.type.dtypeSpan);
-      scalars.set(p.name, { name: p.name, dtype: dt, span: p.span });
+      const bounds = config.bounds.filter((x) => x.scalar === p.name).map(({ op, value, message }) => ({ op, value, ...(message ? { message } : {}) }));
+      scalars.set(p.name, { name: p.name, dtype: dt, span: p.span, ...(bounds.length ? { bounds } : {}) });
       continue;
     }
     const shape: SymExpr[] = [];

@@ -41,7 +41,7 @@ function argsType(k: GeneratedKernel): string {
   const m = k.variants[0].manifest;
   const fields = [
     ...m.tensors.map((t) => `/** ${t.dtype}[${t.shape.map((s) => (typeof s === "object" ? "expr" : s)).join(", ")}]${t.access === "read_write" ? ", written" : ""} */ ${t.name}: TensorBinding;`),
-    ...m.scalars.map((s) => `/** ${s.dtype} */ ${s.name}: number;`),
+    ...m.scalars.map((s) => `/** ${[s.dtype, ...(s.bounds ?? []).map((b) => `${b.op} ${b.value}`)].join(", ")} */ ${s.name}: number;`),
   ];
   return `{ ${fields.join(" ")} }`;
 }

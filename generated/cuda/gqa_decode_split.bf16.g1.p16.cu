@@ -97,131 +97,131 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
   const long long out_partial_s2 = 128LL;
   const long long lse_partial_s0 = (long long)P.batch * (long long)P.q_heads;
   const long long lse_partial_s1 = (long long)P.q_heads;
-  const int s_87 = (int)blockIdx.x;
-  const int kvh_88 = (int)blockIdx.y;
-  const int b_89 = (int)blockIdx.z;
+  const int s_334 = (int)blockIdx.x;
+  const int kvh_335 = (int)blockIdx.y;
+  const int b_336 = (int)blockIdx.z;
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_121: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_375: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 16; r += 2) {
     const bool ok = (r < 1);
-    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_89) * q_s0 + (long long)((kvh_88 + r)) * q_s1 + (long long)(c) : 0), ok);
+    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_336) * q_s0 + (long long)((kvh_335 + r)) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  const int k_len_113 = cache_seqlens[(long long)(b_89)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  const int lo_114 = (s_87 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  const int t_115 = (lo_114 + P.split_len);
-  const int hi_116 = min(k_len_113, t_115);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  const int k_len_367 = cache_seqlens[(long long)(b_336)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  const int lo_368 = (s_334 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  const int t_369 = (lo_368 + P.split_len);
+  const int hi_370 = min(k_len_367, t_369);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_122 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  const int t_123 = safe_div(lo_114, 32);
-  const int t_124 = (hi_116 + 31);
-  const int t_125 = safe_div(t_124, 32);
-  const int t_126 = (0 - lo_114);
-  const int t_127 = (t_126 + 31);
-  const int t_128 = (-t_127);
-  const int t_129 = (-t_128);
-  const int t_130 = safe_div(t_129, 32);
-  const bool t_131 = (t_129 < 0);
-  const int t_132 = (t_130 * 32);
-  const bool t_133 = (t_132 == t_129);
-  const bool t_134 = (!t_133);
-  const bool t_135 = (t_131 && t_134);
-  const int t_137 = (t_130 - 1);
-  const int t_138 = (t_135 ? t_137 : t_130);
-  const int t_139 = (-t_138);
-  const int t_141 = (-t_126);
-  const int t_142 = (-t_141);
-  const int t_143 = safe_div(t_142, 32);
-  const bool t_144 = (t_142 < 0);
-  const int t_145 = (t_143 * 32);
-  const bool t_146 = (t_145 == t_142);
-  const bool t_147 = (!t_146);
-  const bool t_148 = (t_144 && t_147);
-  const int t_149 = (t_143 - 1);
-  const int t_150 = (t_148 ? t_149 : t_143);
-  const int t_151 = (-t_150);
-  const int t_153 = (hi_116 + (-1));
-  const int t_155 = (hi_116 + (-32));
-  const int t_157 = safe_div(t_153, 32);
-  const bool t_158 = (t_153 < 0);
-  const int t_159 = (t_157 * 32);
-  const bool t_160 = (t_159 == t_153);
-  const bool t_161 = (!t_160);
-  const bool t_162 = (t_158 && t_161);
-  const int t_163 = (t_157 - 1);
-  const int t_164 = (t_162 ? t_163 : t_157);
-  const int t_165 = safe_div(t_155, 32);
-  const bool t_166 = (t_155 < 0);
-  const int t_167 = (t_165 * 32);
-  const bool t_168 = (t_167 == t_155);
-  const bool t_169 = (!t_168);
-  const bool t_170 = (t_166 && t_169);
-  const int t_171 = (t_165 - 1);
-  const int t_172 = (t_170 ? t_171 : t_165);
-  const int t_173 = max(t_139, (-268435456));
-  const int t_174 = min(268435456, t_164);
-  const int t_175 = max(t_151, (-268435456));
-  const int t_176 = min(268435456, t_172);
-  const int t_178 = (k_len_113 + (-32));
-  const int t_187 = safe_div(t_178, 32);
-  const bool t_188 = (t_178 < 0);
-  const int t_189 = (t_187 * 32);
-  const bool t_190 = (t_189 == t_178);
-  const bool t_191 = (!t_190);
-  const bool t_192 = (t_188 && t_191);
-  const int t_193 = (t_187 - 1);
-  const int t_194 = (t_192 ? t_193 : t_187);
-  const int t_195 = max(t_175, t_175);
-  const int t_196 = min(t_176, t_176);
-  const int t_197 = max(t_195, (-268435456));
-  const int t_198 = min(t_196, t_194);
-  const int t_199 = max(t_123, t_173);
-  const int t_200 = (t_174 + 1);
-  const int t_201 = min(t_125, t_200);
-  const int t_202 = max(t_199, t_201);
-  const int t_203 = max(t_197, t_199);
-  const int t_204 = min(t_203, t_202);
-  const int t_205 = (t_198 + 1);
-  const int t_206 = max(t_205, t_204);
-  const int t_207 = min(t_206, t_202);
-  cp_async_wait<0>(); // Q_121 has arrived
+  const float scale2_376 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  const int t_377 = safe_div(lo_368, 32);
+  const int t_378 = (hi_370 + 31);
+  const int t_379 = safe_div(t_378, 32);
+  const int t_380 = (0 - lo_368);
+  const int t_381 = (t_380 + 31);
+  const int t_382 = (-t_381);
+  const int t_383 = (-t_382);
+  const int t_384 = safe_div(t_383, 32);
+  const bool t_385 = (t_383 < 0);
+  const int t_386 = (t_384 * 32);
+  const bool t_387 = (t_386 == t_383);
+  const bool t_388 = (!t_387);
+  const bool t_389 = (t_385 && t_388);
+  const int t_390 = (t_384 - 1);
+  const int t_391 = (t_389 ? t_390 : t_384);
+  const int t_392 = (-t_391);
+  const int t_393 = (-t_380);
+  const int t_394 = (-t_393);
+  const int t_395 = safe_div(t_394, 32);
+  const bool t_396 = (t_394 < 0);
+  const int t_397 = (t_395 * 32);
+  const bool t_398 = (t_397 == t_394);
+  const bool t_399 = (!t_398);
+  const bool t_400 = (t_396 && t_399);
+  const int t_401 = (t_395 - 1);
+  const int t_402 = (t_400 ? t_401 : t_395);
+  const int t_403 = (-t_402);
+  const int t_404 = (hi_370 + (-1));
+  const int t_405 = (hi_370 + (-32));
+  const int t_406 = safe_div(t_404, 32);
+  const bool t_407 = (t_404 < 0);
+  const int t_408 = (t_406 * 32);
+  const bool t_409 = (t_408 == t_404);
+  const bool t_410 = (!t_409);
+  const bool t_411 = (t_407 && t_410);
+  const int t_412 = (t_406 - 1);
+  const int t_413 = (t_411 ? t_412 : t_406);
+  const int t_414 = safe_div(t_405, 32);
+  const bool t_415 = (t_405 < 0);
+  const int t_416 = (t_414 * 32);
+  const bool t_417 = (t_416 == t_405);
+  const bool t_418 = (!t_417);
+  const bool t_419 = (t_415 && t_418);
+  const int t_420 = (t_414 - 1);
+  const int t_421 = (t_419 ? t_420 : t_414);
+  const int t_422 = max(t_392, (-268435456));
+  const int t_423 = min(268435456, t_413);
+  const int t_424 = max(t_403, (-268435456));
+  const int t_425 = min(268435456, t_421);
+  const int t_427 = (k_len_367 + (-32));
+  const int t_436 = safe_div(t_427, 32);
+  const bool t_437 = (t_427 < 0);
+  const int t_438 = (t_436 * 32);
+  const bool t_439 = (t_438 == t_427);
+  const bool t_440 = (!t_439);
+  const bool t_441 = (t_437 && t_440);
+  const int t_442 = (t_436 - 1);
+  const int t_443 = (t_441 ? t_442 : t_436);
+  const int t_444 = max(t_424, t_424);
+  const int t_445 = min(t_425, t_425);
+  const int t_446 = max(t_444, (-268435456));
+  const int t_447 = min(t_445, t_443);
+  const int t_448 = max(t_377, t_422);
+  const int t_449 = (t_423 + 1);
+  const int t_450 = min(t_379, t_449);
+  const int t_451 = max(t_448, t_450);
+  const int t_452 = max(t_446, t_448);
+  const int t_453 = min(t_452, t_451);
+  const int t_454 = (t_447 + 1);
+  const int t_455 = max(t_454, t_453);
+  const int t_456 = min(t_455, t_451);
+  cp_async_wait<0>(); // Q_375 has arrived
   __syncthreads();
-  if (t_199 < t_204) {
-    const int t_212_ahead = (t_199 * 32);
-    // K_224: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_448 < t_453) {
+    const int t_461_ahead = (t_448 * 32);
+    // K_473: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_212_ahead + r) < k_len_113);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_212_ahead + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_212_ahead + r), 16))] : 0) * 16) + safe_rem((t_212_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_461_ahead + r) < k_len_367);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_461_ahead + r) < k_len_367) ? page_table[(long long)(b_336) * page_table_s0 + (long long)(safe_div((t_461_ahead + r), 16))] : 0) * 16) + safe_rem((t_461_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_335) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
   // partial tiles
-  float carry_209[2];
+  float carry_458[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_209[mt * 2 + h] = NEG_INF;
+      carry_458[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_210[2];
+  float carry_459[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_210[mt * 2 + h] = 0.0f;
+      carry_459[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_211[64];
+  float carry_460[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -230,23 +230,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_211[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_460[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  if (t_199 < t_204) { // at most one tile
-    const int t_208 = t_199;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_212 = (t_208 * 32);
-    cp_async_wait<0>(); // K_224 arrived
+  if (t_448 < t_453) { // at most one tile
+    const int t_457 = t_448;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_461 = (t_457 * 32);
+    cp_async_wait<0>(); // K_473 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_225: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_474: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_212 + r) < k_len_113);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_212 + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_212 + r), 16))] : 0) * 16) + safe_rem((t_212 + r), 16))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_461 + r) < k_len_367);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_461 + r) < k_len_367) ? page_table[(long long)(b_336) * page_table_s0 + (long long)(safe_div((t_461 + r), 16))] : 0) * 16) + safe_rem((t_461 + r), 16))) * v_cache_s0 + (long long)(kvh_335) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -254,7 +254,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_227[16] = {};
+    float t_476[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -268,24 +268,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_227[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_227[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_476[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_476[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_224; its next tile can stream in
-    if (t_208 + 1 < t_204) {
-      const int t_212_ahead = ((t_208 + 1) * 32);
-      // K_224: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_473; its next tile can stream in
+    if (t_457 + 1 < t_453) {
+      const int t_461_ahead = ((t_457 + 1) * 32);
+      // K_473: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_212_ahead + r) < k_len_113);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_212_ahead + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_212_ahead + r), 16))] : 0) * 16) + safe_rem((t_212_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_461_ahead + r) < k_len_367);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_461_ahead + r) < k_len_367) ? page_table[(long long)(b_336) * page_table_s0 + (long long)(safe_div((t_461_ahead + r), 16))] : 0) * 16) + safe_rem((t_461_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_335) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_229[16];
+    float t_478[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -294,13 +294,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_229[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_212 + (nt * 8 + 2 * t4 + p)) >= lo_114) && ((t_212 + (nt * 8 + 2 * t4 + p)) < hi_116)) ? (t_227[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_122) : NEG_INF);
+            t_478[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_461 + (nt * 8 + 2 * t4 + p)) >= lo_368) && ((t_461 + (nt * 8 + 2 * t4 + p)) < hi_370)) ? (t_476[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_376) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_230[2];
+    float t_479[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -310,33 +310,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_229[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_478[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_230[mt * 2 + h] = acc;
+        t_479[mt * 2 + h] = acc;
       }
     }
-    float m_new_231[2];
+    float m_new_480[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_231[mt * 2 + h] = fmaxf(carry_209[mt * 2 + h], t_230[mt * 2 + h]);
+        m_new_480[mt * 2 + h] = fmaxf(carry_458[mt * 2 + h], t_479[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_233[2];
+    float m_safe_482[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_233[mt * 2 + h] = ((m_new_231[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_231[mt * 2 + h]);
+        m_safe_482[mt * 2 + h] = ((m_new_480[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_480[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_235[16];
+    float p_484[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -345,22 +345,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_235[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_229[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_233[mt * 2 + h]));
+            p_484[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_478[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_482[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_237[2];
+    float alpha_486[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_237[mt * 2 + h] = exp2_ftz((carry_209[mt * 2 + h] - m_safe_233[mt * 2 + h]));
+        alpha_486[mt * 2 + h] = exp2_ftz((carry_458[mt * 2 + h] - m_safe_482[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_239[2];
+    float t_488[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -370,23 +370,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_235[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_484[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_239[mt * 2 + h] = acc;
+        t_488[mt * 2 + h] = acc;
       }
     }
-    float t_240[2];
+    float t_489[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_240[mt * 2 + h] = ((carry_210[mt * 2 + h] * alpha_237[mt * 2 + h]) + t_239[mt * 2 + h]);
+        t_489[mt * 2 + h] = fmaf(carry_459[mt * 2 + h], alpha_486[mt * 2 + h], t_488[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_225 has arrived
+    cp_async_wait<1>(); // V_474 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -396,7 +396,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_211[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_211[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_237[mt * 2 + h]);
+            carry_460[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_460[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_486[mt * 2 + h]);
           }
         }
       }
@@ -406,10 +406,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_235[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_235[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_235[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_235[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_235[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_235[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_235[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_235[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_484[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_484[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_484[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_484[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_484[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_484[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_484[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_484[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -417,8 +417,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_211[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_211[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_460[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_460[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -426,49 +426,49 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_209[mt * 2 + h] = m_new_231[mt * 2 + h];
+        carry_458[mt * 2 + h] = m_new_480[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_210[mt * 2 + h] = t_240[mt * 2 + h];
+        carry_459[mt * 2 + h] = t_489[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_204 < t_207) {
-    const int t_254_ahead = (t_204 * 32);
-    // K_264: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_453 < t_456) {
+    const int t_501_ahead = (t_453 * 32);
+    // K_511: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_254_ahead + r), 16))] * 16) + safe_rem((t_254_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_336) * page_table_s0 + (long long)(safe_div((t_501_ahead + r), 16))] * 16) + safe_rem((t_501_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_335) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (int t_250 = t_204; t_250 < t_207; ++t_250) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_254 = (t_250 * 32);
-    cp_async_wait<0>(); // K_264 arrived
+  for (int t_497 = t_453; t_497 < t_456; ++t_497) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_501 = (t_497 * 32);
+    cp_async_wait<0>(); // K_511 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_265: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_512: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_254 + r), 16))] * 16) + safe_rem((t_254 + r), 16))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_336) * page_table_s0 + (long long)(safe_div((t_501 + r), 16))] * 16) + safe_rem((t_501 + r), 16))) * v_cache_s0 + (long long)(kvh_335) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_267[16] = {};
+    float t_514[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -482,39 +482,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_267[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_267[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_514[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_514[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_264; its next tile can stream in
-    if (t_250 + 1 < t_207) {
-      const int t_254_ahead = ((t_250 + 1) * 32);
-      // K_264: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_511; its next tile can stream in
+    if (t_497 + 1 < t_456) {
+      const int t_501_ahead = ((t_497 + 1) * 32);
+      // K_511: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_254_ahead + r), 16))] * 16) + safe_rem((t_254_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_336) * page_table_s0 + (long long)(safe_div((t_501_ahead + r), 16))] * 16) + safe_rem((t_501_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_335) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_268[16];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_268[((mt * 4 + nt) * 2 + h) * 2 + p] = (t_267[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_122);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_269[2];
+    float t_516[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -524,33 +510,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_268[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_514[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_269[mt * 2 + h] = acc;
+        t_516[mt * 2 + h] = acc;
       }
     }
-    float m_new_270[2];
+    float m_new_518[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_270[mt * 2 + h] = fmaxf(carry_209[mt * 2 + h], t_269[mt * 2 + h]);
+        m_new_518[mt * 2 + h] = fmaxf(carry_458[mt * 2 + h], (t_516[mt * 2 + h] * scale2_376));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_272[2];
+    float m_safe_520[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_272[mt * 2 + h] = ((m_new_270[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_270[mt * 2 + h]);
+        m_safe_520[mt * 2 + h] = ((m_new_518[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_518[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_274[16];
+    float p_522[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -559,22 +545,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_274[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_268[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_272[mt * 2 + h]));
+            p_522[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_514[((mt * 4 + nt) * 2 + h) * 2 + p], scale2_376, -m_safe_520[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_276[2];
+    float alpha_524[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_276[mt * 2 + h] = exp2_ftz((carry_209[mt * 2 + h] - m_safe_272[mt * 2 + h]));
+        alpha_524[mt * 2 + h] = exp2_ftz((carry_458[mt * 2 + h] - m_safe_520[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_278[2];
+    float t_526[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -584,23 +570,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_274[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_522[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_278[mt * 2 + h] = acc;
+        t_526[mt * 2 + h] = acc;
       }
     }
-    float t_279[2];
+    float t_527[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_279[mt * 2 + h] = ((carry_210[mt * 2 + h] * alpha_276[mt * 2 + h]) + t_278[mt * 2 + h]);
+        t_527[mt * 2 + h] = fmaf(carry_459[mt * 2 + h], alpha_524[mt * 2 + h], t_526[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_265 has arrived
+    cp_async_wait<1>(); // V_512 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -610,7 +596,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_211[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_211[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_276[mt * 2 + h]);
+            carry_460[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_460[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_524[mt * 2 + h]);
           }
         }
       }
@@ -620,10 +606,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_274[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_274[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_274[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_274[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_274[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_274[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_274[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_274[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_522[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_522[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_522[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_522[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_522[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_522[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_522[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_522[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -631,8 +617,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_211[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_211[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_460[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_460[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -640,42 +626,42 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_209[mt * 2 + h] = m_new_270[mt * 2 + h];
+        carry_458[mt * 2 + h] = m_new_518[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_210[mt * 2 + h] = t_279[mt * 2 + h];
+        carry_459[mt * 2 + h] = t_527[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_207 < t_202) {
-    const int t_291_ahead = (t_207 * 32);
-    // K_303: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_456 < t_451) {
+    const int t_539_ahead = (t_456 * 32);
+    // K_551: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_291_ahead + r) < k_len_113);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_291_ahead + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_291_ahead + r), 16))] : 0) * 16) + safe_rem((t_291_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_539_ahead + r) < k_len_367);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_539_ahead + r) < k_len_367) ? page_table[(long long)(b_336) * page_table_s0 + (long long)(safe_div((t_539_ahead + r), 16))] : 0) * 16) + safe_rem((t_539_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_335) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (int t_287 = t_207; t_287 < t_202; ++t_287) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_291 = (t_287 * 32);
-    cp_async_wait<0>(); // K_303 arrived
+  for (int t_535 = t_456; t_535 < t_451; ++t_535) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_539 = (t_535 * 32);
+    cp_async_wait<0>(); // K_551 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_304: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_552: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_291 + r) < k_len_113);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_291 + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_291 + r), 16))] : 0) * 16) + safe_rem((t_291 + r), 16))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_539 + r) < k_len_367);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_539 + r) < k_len_367) ? page_table[(long long)(b_336) * page_table_s0 + (long long)(safe_div((t_539 + r), 16))] : 0) * 16) + safe_rem((t_539 + r), 16))) * v_cache_s0 + (long long)(kvh_335) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -683,7 +669,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_306[16] = {};
+    float t_554[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -697,24 +683,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_306[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_306[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_554[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_554[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_303; its next tile can stream in
-    if (t_287 + 1 < t_202) {
-      const int t_291_ahead = ((t_287 + 1) * 32);
-      // K_303: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_551; its next tile can stream in
+    if (t_535 + 1 < t_451) {
+      const int t_539_ahead = ((t_535 + 1) * 32);
+      // K_551: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_291_ahead + r) < k_len_113);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_291_ahead + r) < k_len_113) ? page_table[(long long)(b_89) * page_table_s0 + (long long)(safe_div((t_291_ahead + r), 16))] : 0) * 16) + safe_rem((t_291_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_539_ahead + r) < k_len_367);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_539_ahead + r) < k_len_367) ? page_table[(long long)(b_336) * page_table_s0 + (long long)(safe_div((t_539_ahead + r), 16))] : 0) * 16) + safe_rem((t_539_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_335) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_308[16];
+    float t_556[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -723,13 +709,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_308[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_291 + (nt * 8 + 2 * t4 + p)) >= lo_114) && ((t_291 + (nt * 8 + 2 * t4 + p)) < hi_116)) ? (t_306[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_122) : NEG_INF);
+            t_556[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_539 + (nt * 8 + 2 * t4 + p)) >= lo_368) && ((t_539 + (nt * 8 + 2 * t4 + p)) < hi_370)) ? (t_554[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_376) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_309[2];
+    float t_557[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -739,33 +725,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_308[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_556[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_309[mt * 2 + h] = acc;
+        t_557[mt * 2 + h] = acc;
       }
     }
-    float m_new_310[2];
+    float m_new_558[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_310[mt * 2 + h] = fmaxf(carry_209[mt * 2 + h], t_309[mt * 2 + h]);
+        m_new_558[mt * 2 + h] = fmaxf(carry_458[mt * 2 + h], t_557[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_312[2];
+    float m_safe_560[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_312[mt * 2 + h] = ((m_new_310[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_310[mt * 2 + h]);
+        m_safe_560[mt * 2 + h] = ((m_new_558[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_558[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_314[16];
+    float p_562[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -774,22 +760,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_314[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_308[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_312[mt * 2 + h]));
+            p_562[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_556[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_560[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_316[2];
+    float alpha_564[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_316[mt * 2 + h] = exp2_ftz((carry_209[mt * 2 + h] - m_safe_312[mt * 2 + h]));
+        alpha_564[mt * 2 + h] = exp2_ftz((carry_458[mt * 2 + h] - m_safe_560[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_318[2];
+    float t_566[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -799,23 +785,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_314[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_562[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_318[mt * 2 + h] = acc;
+        t_566[mt * 2 + h] = acc;
       }
     }
-    float t_319[2];
+    float t_567[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_319[mt * 2 + h] = ((carry_210[mt * 2 + h] * alpha_316[mt * 2 + h]) + t_318[mt * 2 + h]);
+        t_567[mt * 2 + h] = fmaf(carry_459[mt * 2 + h], alpha_564[mt * 2 + h], t_566[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_304 has arrived
+    cp_async_wait<1>(); // V_552 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -825,7 +811,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_211[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_211[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_316[mt * 2 + h]);
+            carry_460[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_460[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_564[mt * 2 + h]);
           }
         }
       }
@@ -835,10 +821,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_314[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_314[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_314[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_314[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_314[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_314[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_314[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_314[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_562[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_562[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_562[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_562[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_562[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_562[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_562[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_562[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -846,8 +832,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_211[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_211[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_460[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_460[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -855,25 +841,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_209[mt * 2 + h] = m_new_310[mt * 2 + h];
+        carry_458[mt * 2 + h] = m_new_558[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_210[mt * 2 + h] = t_319[mt * 2 + h];
+        carry_459[mt * 2 + h] = t_567[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
-  float t_329_rcp[2]; // once a row (row-hoist.ts)
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  float t_577_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_329_rcp[mt * 2 + h] = 1.0f / ((carry_210[mt * 2 + h] == 0.0f) ? 1.0f : carry_210[mt * 2 + h]);
+      t_577_rcp[mt * 2 + h] = 1.0f / ((carry_459[mt * 2 + h] == 0.0f) ? 1.0f : carry_459[mt * 2 + h]);
     }
   }
   // out_partial: two adjacent columns a store (store-pairs.ts)
@@ -883,18 +869,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g1_p16(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) *reinterpret_cast<float2*>(out_partial + (long long)(s_87) * out_partial_s0 + (long long)(b_89) * out_partial_s1 + (long long)((kvh_88 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_211[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_329_rcp[mt * 2 + h]), (carry_211[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_329_rcp[mt * 2 + h]));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) *reinterpret_cast<float2*>(out_partial + (long long)(s_334) * out_partial_s0 + (long long)(b_336) * out_partial_s1 + (long long)((kvh_335 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_460[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_577_rcp[mt * 2 + h]), (carry_460[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_577_rcp[mt * 2 + h]));
       }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) lse_partial[(long long)(s_87) * lse_partial_s0 + (long long)(b_89) * lse_partial_s1 + (long long)((kvh_88 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_210[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_209[mt * 2 + h] + log2f(carry_210[mt * 2 + h])) * 0.6931471805599453f));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) lse_partial[(long long)(s_334) * lse_partial_s0 + (long long)(b_336) * lse_partial_s1 + (long long)((kvh_335 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_459[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_458[mt * 2 + h] + log2f(carry_459[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

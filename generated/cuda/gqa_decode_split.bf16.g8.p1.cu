@@ -97,132 +97,132 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
   const long long out_partial_s2 = 128LL;
   const long long lse_partial_s0 = (long long)P.batch * (long long)P.q_heads;
   const long long lse_partial_s1 = (long long)P.q_heads;
-  const int s_87 = (int)blockIdx.x;
-  const int kvh_88 = (int)blockIdx.y;
-  const int b_89 = (int)blockIdx.z;
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  const int k_len_114 = cache_seqlens[(long long)(b_89)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  const int lo_115 = (s_87 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  const int t_116 = (lo_115 + P.split_len);
-  const int hi_117 = min(k_len_114, t_116);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  const int t_119 = (kvh_88 * 8);
+  const int s_330 = (int)blockIdx.x;
+  const int kvh_331 = (int)blockIdx.y;
+  const int b_332 = (int)blockIdx.z;
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  const int k_len_364 = cache_seqlens[(long long)(b_332)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  const int lo_365 = (s_330 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  const int t_366 = (lo_365 + P.split_len);
+  const int hi_367 = min(k_len_364, t_366);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  const int t_369 = (kvh_331 * 8);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_123: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_373: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 16; r += 2) {
     const bool ok = (r < 8);
-    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_89) * q_s0 + (long long)((t_119 + r)) * q_s1 + (long long)(c) : 0), ok);
+    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_332) * q_s0 + (long long)((t_369 + r)) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_124 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  const int t_125 = safe_div(lo_115, 32);
-  const int t_126 = (hi_117 + 31);
-  const int t_127 = safe_div(t_126, 32);
-  const int t_128 = (0 - lo_115);
-  const int t_129 = (t_128 + 31);
-  const int t_130 = (-t_129);
-  const int t_131 = (-t_130);
-  const int t_132 = safe_div(t_131, 32);
-  const bool t_133 = (t_131 < 0);
-  const int t_134 = (t_132 * 32);
-  const bool t_135 = (t_134 == t_131);
-  const bool t_136 = (!t_135);
-  const bool t_137 = (t_133 && t_136);
-  const int t_139 = (t_132 - 1);
-  const int t_140 = (t_137 ? t_139 : t_132);
-  const int t_141 = (-t_140);
-  const int t_143 = (-t_128);
-  const int t_144 = (-t_143);
-  const int t_145 = safe_div(t_144, 32);
-  const bool t_146 = (t_144 < 0);
-  const int t_147 = (t_145 * 32);
-  const bool t_148 = (t_147 == t_144);
-  const bool t_149 = (!t_148);
-  const bool t_150 = (t_146 && t_149);
-  const int t_151 = (t_145 - 1);
-  const int t_152 = (t_150 ? t_151 : t_145);
-  const int t_153 = (-t_152);
-  const int t_155 = (hi_117 + (-1));
-  const int t_157 = (hi_117 + (-32));
-  const int t_159 = safe_div(t_155, 32);
-  const bool t_160 = (t_155 < 0);
-  const int t_161 = (t_159 * 32);
-  const bool t_162 = (t_161 == t_155);
-  const bool t_163 = (!t_162);
-  const bool t_164 = (t_160 && t_163);
-  const int t_165 = (t_159 - 1);
-  const int t_166 = (t_164 ? t_165 : t_159);
-  const int t_167 = safe_div(t_157, 32);
-  const bool t_168 = (t_157 < 0);
-  const int t_169 = (t_167 * 32);
-  const bool t_170 = (t_169 == t_157);
-  const bool t_171 = (!t_170);
-  const bool t_172 = (t_168 && t_171);
-  const int t_173 = (t_167 - 1);
-  const int t_174 = (t_172 ? t_173 : t_167);
-  const int t_175 = max(t_141, (-268435456));
-  const int t_176 = min(268435456, t_166);
-  const int t_177 = max(t_153, (-268435456));
-  const int t_178 = min(268435456, t_174);
-  const int t_180 = (k_len_114 + (-32));
-  const int t_189 = safe_div(t_180, 32);
-  const bool t_190 = (t_180 < 0);
-  const int t_191 = (t_189 * 32);
-  const bool t_192 = (t_191 == t_180);
-  const bool t_193 = (!t_192);
-  const bool t_194 = (t_190 && t_193);
-  const int t_195 = (t_189 - 1);
-  const int t_196 = (t_194 ? t_195 : t_189);
-  const int t_197 = max(t_177, t_177);
-  const int t_198 = min(t_178, t_178);
-  const int t_199 = max(t_197, (-268435456));
-  const int t_200 = min(t_198, t_196);
-  const int t_201 = max(t_125, t_175);
-  const int t_202 = (t_176 + 1);
-  const int t_203 = min(t_127, t_202);
-  const int t_204 = max(t_201, t_203);
-  const int t_205 = max(t_199, t_201);
-  const int t_206 = min(t_205, t_204);
-  const int t_207 = (t_200 + 1);
-  const int t_208 = max(t_207, t_206);
-  const int t_209 = min(t_208, t_204);
-  cp_async_wait<0>(); // Q_123 has arrived
+  const float scale2_374 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  const int t_375 = safe_div(lo_365, 32);
+  const int t_376 = (hi_367 + 31);
+  const int t_377 = safe_div(t_376, 32);
+  const int t_378 = (0 - lo_365);
+  const int t_379 = (t_378 + 31);
+  const int t_380 = (-t_379);
+  const int t_381 = (-t_380);
+  const int t_382 = safe_div(t_381, 32);
+  const bool t_383 = (t_381 < 0);
+  const int t_384 = (t_382 * 32);
+  const bool t_385 = (t_384 == t_381);
+  const bool t_386 = (!t_385);
+  const bool t_387 = (t_383 && t_386);
+  const int t_388 = (t_382 - 1);
+  const int t_389 = (t_387 ? t_388 : t_382);
+  const int t_390 = (-t_389);
+  const int t_391 = (-t_378);
+  const int t_392 = (-t_391);
+  const int t_393 = safe_div(t_392, 32);
+  const bool t_394 = (t_392 < 0);
+  const int t_395 = (t_393 * 32);
+  const bool t_396 = (t_395 == t_392);
+  const bool t_397 = (!t_396);
+  const bool t_398 = (t_394 && t_397);
+  const int t_399 = (t_393 - 1);
+  const int t_400 = (t_398 ? t_399 : t_393);
+  const int t_401 = (-t_400);
+  const int t_402 = (hi_367 + (-1));
+  const int t_403 = (hi_367 + (-32));
+  const int t_404 = safe_div(t_402, 32);
+  const bool t_405 = (t_402 < 0);
+  const int t_406 = (t_404 * 32);
+  const bool t_407 = (t_406 == t_402);
+  const bool t_408 = (!t_407);
+  const bool t_409 = (t_405 && t_408);
+  const int t_410 = (t_404 - 1);
+  const int t_411 = (t_409 ? t_410 : t_404);
+  const int t_412 = safe_div(t_403, 32);
+  const bool t_413 = (t_403 < 0);
+  const int t_414 = (t_412 * 32);
+  const bool t_415 = (t_414 == t_403);
+  const bool t_416 = (!t_415);
+  const bool t_417 = (t_413 && t_416);
+  const int t_418 = (t_412 - 1);
+  const int t_419 = (t_417 ? t_418 : t_412);
+  const int t_420 = max(t_390, (-268435456));
+  const int t_421 = min(268435456, t_411);
+  const int t_422 = max(t_401, (-268435456));
+  const int t_423 = min(268435456, t_419);
+  const int t_425 = (k_len_364 + (-32));
+  const int t_434 = safe_div(t_425, 32);
+  const bool t_435 = (t_425 < 0);
+  const int t_436 = (t_434 * 32);
+  const bool t_437 = (t_436 == t_425);
+  const bool t_438 = (!t_437);
+  const bool t_439 = (t_435 && t_438);
+  const int t_440 = (t_434 - 1);
+  const int t_441 = (t_439 ? t_440 : t_434);
+  const int t_442 = max(t_422, t_422);
+  const int t_443 = min(t_423, t_423);
+  const int t_444 = max(t_442, (-268435456));
+  const int t_445 = min(t_443, t_441);
+  const int t_446 = max(t_375, t_420);
+  const int t_447 = (t_421 + 1);
+  const int t_448 = min(t_377, t_447);
+  const int t_449 = max(t_446, t_448);
+  const int t_450 = max(t_444, t_446);
+  const int t_451 = min(t_450, t_449);
+  const int t_452 = (t_445 + 1);
+  const int t_453 = max(t_452, t_451);
+  const int t_454 = min(t_453, t_449);
+  cp_async_wait<0>(); // Q_373 has arrived
   __syncthreads();
-  if (t_201 < t_206) {
-    const int t_214_ahead = (t_201 * 32);
-    // K_224: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_446 < t_451) {
+    const int t_459_ahead = (t_446 * 32);
+    // K_469: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_214_ahead + r) < k_len_114);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_214_ahead + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_214_ahead + r))] : 0) + safe_rem((t_214_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_459_ahead + r) < k_len_364);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_459_ahead + r) < k_len_364) ? page_table[(long long)(b_332) * page_table_s0 + (long long)((t_459_ahead + r))] : 0) + safe_rem((t_459_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_331) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
   // partial tiles
-  float carry_211[2];
+  float carry_456[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_211[mt * 2 + h] = NEG_INF;
+      carry_456[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_212[2];
+  float carry_457[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_212[mt * 2 + h] = 0.0f;
+      carry_457[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_213[64];
+  float carry_458[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -231,23 +231,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_458[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  if (t_201 < t_206) { // at most one tile
-    const int t_210 = t_201;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_214 = (t_210 * 32);
-    cp_async_wait<0>(); // K_224 arrived
+  if (t_446 < t_451) { // at most one tile
+    const int t_455 = t_446;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_459 = (t_455 * 32);
+    cp_async_wait<0>(); // K_469 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_225: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_470: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_214 + r) < k_len_114);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_214 + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_214 + r))] : 0) + safe_rem((t_214 + r), 1))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_459 + r) < k_len_364);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_459 + r) < k_len_364) ? page_table[(long long)(b_332) * page_table_s0 + (long long)((t_459 + r))] : 0) + safe_rem((t_459 + r), 1))) * v_cache_s0 + (long long)(kvh_331) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -255,7 +255,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_227[16] = {};
+    float t_472[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -269,24 +269,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_227[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_227[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_472[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_472[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_224; its next tile can stream in
-    if (t_210 + 1 < t_206) {
-      const int t_214_ahead = ((t_210 + 1) * 32);
-      // K_224: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_469; its next tile can stream in
+    if (t_455 + 1 < t_451) {
+      const int t_459_ahead = ((t_455 + 1) * 32);
+      // K_469: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_214_ahead + r) < k_len_114);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_214_ahead + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_214_ahead + r))] : 0) + safe_rem((t_214_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_459_ahead + r) < k_len_364);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_459_ahead + r) < k_len_364) ? page_table[(long long)(b_332) * page_table_s0 + (long long)((t_459_ahead + r))] : 0) + safe_rem((t_459_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_331) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_229[16];
+    float t_474[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -295,13 +295,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_229[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_214 + (nt * 8 + 2 * t4 + p)) >= lo_115) && ((t_214 + (nt * 8 + 2 * t4 + p)) < hi_117)) ? (t_227[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_124) : NEG_INF);
+            t_474[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_459 + (nt * 8 + 2 * t4 + p)) >= lo_365) && ((t_459 + (nt * 8 + 2 * t4 + p)) < hi_367)) ? (t_472[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_374) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_230[2];
+    float t_475[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -311,33 +311,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_229[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_474[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_230[mt * 2 + h] = acc;
+        t_475[mt * 2 + h] = acc;
       }
     }
-    float m_new_231[2];
+    float m_new_476[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_231[mt * 2 + h] = fmaxf(carry_211[mt * 2 + h], t_230[mt * 2 + h]);
+        m_new_476[mt * 2 + h] = fmaxf(carry_456[mt * 2 + h], t_475[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_233[2];
+    float m_safe_478[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_233[mt * 2 + h] = ((m_new_231[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_231[mt * 2 + h]);
+        m_safe_478[mt * 2 + h] = ((m_new_476[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_476[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_235[16];
+    float p_480[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -346,22 +346,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_235[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_229[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_233[mt * 2 + h]));
+            p_480[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_474[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_478[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_237[2];
+    float alpha_482[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_237[mt * 2 + h] = exp2_ftz((carry_211[mt * 2 + h] - m_safe_233[mt * 2 + h]));
+        alpha_482[mt * 2 + h] = exp2_ftz((carry_456[mt * 2 + h] - m_safe_478[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_239[2];
+    float t_484[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -371,23 +371,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_235[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_480[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_239[mt * 2 + h] = acc;
+        t_484[mt * 2 + h] = acc;
       }
     }
-    float t_240[2];
+    float t_485[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_240[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_237[mt * 2 + h]) + t_239[mt * 2 + h]);
+        t_485[mt * 2 + h] = fmaf(carry_457[mt * 2 + h], alpha_482[mt * 2 + h], t_484[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_225 has arrived
+    cp_async_wait<1>(); // V_470 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -397,7 +397,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_237[mt * 2 + h]);
+            carry_458[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_458[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_482[mt * 2 + h]);
           }
         }
       }
@@ -407,10 +407,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_235[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_235[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_235[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_235[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_235[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_235[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_235[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_235[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_480[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_480[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_480[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_480[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_480[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_480[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_480[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_480[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -418,8 +418,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_213[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_213[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_458[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_458[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -427,49 +427,49 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_211[mt * 2 + h] = m_new_231[mt * 2 + h];
+        carry_456[mt * 2 + h] = m_new_476[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_212[mt * 2 + h] = t_240[mt * 2 + h];
+        carry_457[mt * 2 + h] = t_485[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_206 < t_209) {
-    const int t_254_ahead = (t_206 * 32);
-    // K_262: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_451 < t_454) {
+    const int t_497_ahead = (t_451 * 32);
+    // K_505: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_89) * page_table_s0 + (long long)((t_254_ahead + r))] + safe_rem((t_254_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_332) * page_table_s0 + (long long)((t_497_ahead + r))] + safe_rem((t_497_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_331) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (int t_250 = t_206; t_250 < t_209; ++t_250) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_254 = (t_250 * 32);
-    cp_async_wait<0>(); // K_262 arrived
+  for (int t_493 = t_451; t_493 < t_454; ++t_493) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_497 = (t_493 * 32);
+    cp_async_wait<0>(); // K_505 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_263: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_506: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_89) * page_table_s0 + (long long)((t_254 + r))] + safe_rem((t_254 + r), 1))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_332) * page_table_s0 + (long long)((t_497 + r))] + safe_rem((t_497 + r), 1))) * v_cache_s0 + (long long)(kvh_331) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_265[16] = {};
+    float t_508[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -483,39 +483,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_265[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_265[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_508[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_508[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_262; its next tile can stream in
-    if (t_250 + 1 < t_209) {
-      const int t_254_ahead = ((t_250 + 1) * 32);
-      // K_262: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_505; its next tile can stream in
+    if (t_493 + 1 < t_454) {
+      const int t_497_ahead = ((t_493 + 1) * 32);
+      // K_505: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_89) * page_table_s0 + (long long)((t_254_ahead + r))] + safe_rem((t_254_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_332) * page_table_s0 + (long long)((t_497_ahead + r))] + safe_rem((t_497_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_331) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_266[16];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_266[((mt * 4 + nt) * 2 + h) * 2 + p] = (t_265[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_124);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_267[2];
+    float t_510[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -525,33 +511,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_266[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_508[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_267[mt * 2 + h] = acc;
+        t_510[mt * 2 + h] = acc;
       }
     }
-    float m_new_268[2];
+    float m_new_512[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_268[mt * 2 + h] = fmaxf(carry_211[mt * 2 + h], t_267[mt * 2 + h]);
+        m_new_512[mt * 2 + h] = fmaxf(carry_456[mt * 2 + h], (t_510[mt * 2 + h] * scale2_374));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_270[2];
+    float m_safe_514[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_270[mt * 2 + h] = ((m_new_268[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_268[mt * 2 + h]);
+        m_safe_514[mt * 2 + h] = ((m_new_512[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_512[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_272[16];
+    float p_516[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -560,22 +546,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_272[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_266[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_270[mt * 2 + h]));
+            p_516[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_508[((mt * 4 + nt) * 2 + h) * 2 + p], scale2_374, -m_safe_514[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_274[2];
+    float alpha_518[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_274[mt * 2 + h] = exp2_ftz((carry_211[mt * 2 + h] - m_safe_270[mt * 2 + h]));
+        alpha_518[mt * 2 + h] = exp2_ftz((carry_456[mt * 2 + h] - m_safe_514[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_276[2];
+    float t_520[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -585,23 +571,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_272[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_516[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_276[mt * 2 + h] = acc;
+        t_520[mt * 2 + h] = acc;
       }
     }
-    float t_277[2];
+    float t_521[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_277[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_274[mt * 2 + h]) + t_276[mt * 2 + h]);
+        t_521[mt * 2 + h] = fmaf(carry_457[mt * 2 + h], alpha_518[mt * 2 + h], t_520[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_263 has arrived
+    cp_async_wait<1>(); // V_506 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -611,7 +597,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_274[mt * 2 + h]);
+            carry_458[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_458[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_518[mt * 2 + h]);
           }
         }
       }
@@ -621,10 +607,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_272[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_272[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_272[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_272[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_272[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_272[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_272[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_272[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_516[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_516[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_516[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_516[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_516[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_516[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_516[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_516[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -632,8 +618,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_213[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_213[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_458[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_458[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -641,42 +627,42 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_211[mt * 2 + h] = m_new_268[mt * 2 + h];
+        carry_456[mt * 2 + h] = m_new_512[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_212[mt * 2 + h] = t_277[mt * 2 + h];
+        carry_457[mt * 2 + h] = t_521[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_209 < t_204) {
-    const int t_289_ahead = (t_209 * 32);
-    // K_299: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_454 < t_449) {
+    const int t_533_ahead = (t_454 * 32);
+    // K_543: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_289_ahead + r) < k_len_114);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_289_ahead + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_289_ahead + r))] : 0) + safe_rem((t_289_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_533_ahead + r) < k_len_364);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_533_ahead + r) < k_len_364) ? page_table[(long long)(b_332) * page_table_s0 + (long long)((t_533_ahead + r))] : 0) + safe_rem((t_533_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_331) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (int t_285 = t_209; t_285 < t_204; ++t_285) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_289 = (t_285 * 32);
-    cp_async_wait<0>(); // K_299 arrived
+  for (int t_529 = t_454; t_529 < t_449; ++t_529) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_533 = (t_529 * 32);
+    cp_async_wait<0>(); // K_543 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_300: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_544: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_289 + r) < k_len_114);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_289 + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_289 + r))] : 0) + safe_rem((t_289 + r), 1))) * v_cache_s0 + (long long)(kvh_88) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_533 + r) < k_len_364);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_533 + r) < k_len_364) ? page_table[(long long)(b_332) * page_table_s0 + (long long)((t_533 + r))] : 0) + safe_rem((t_533 + r), 1))) * v_cache_s0 + (long long)(kvh_331) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -684,7 +670,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_302[16] = {};
+    float t_546[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -698,24 +684,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_302[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_302[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_546[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_546[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_299; its next tile can stream in
-    if (t_285 + 1 < t_204) {
-      const int t_289_ahead = ((t_285 + 1) * 32);
-      // K_299: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_543; its next tile can stream in
+    if (t_529 + 1 < t_449) {
+      const int t_533_ahead = ((t_529 + 1) * 32);
+      // K_543: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_289_ahead + r) < k_len_114);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_289_ahead + r) < k_len_114) ? page_table[(long long)(b_89) * page_table_s0 + (long long)((t_289_ahead + r))] : 0) + safe_rem((t_289_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_88) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_533_ahead + r) < k_len_364);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_533_ahead + r) < k_len_364) ? page_table[(long long)(b_332) * page_table_s0 + (long long)((t_533_ahead + r))] : 0) + safe_rem((t_533_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_331) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_304[16];
+    float t_548[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -724,13 +710,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_304[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_289 + (nt * 8 + 2 * t4 + p)) >= lo_115) && ((t_289 + (nt * 8 + 2 * t4 + p)) < hi_117)) ? (t_302[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_124) : NEG_INF);
+            t_548[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_533 + (nt * 8 + 2 * t4 + p)) >= lo_365) && ((t_533 + (nt * 8 + 2 * t4 + p)) < hi_367)) ? (t_546[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_374) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_305[2];
+    float t_549[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -740,33 +726,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_304[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_548[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_305[mt * 2 + h] = acc;
+        t_549[mt * 2 + h] = acc;
       }
     }
-    float m_new_306[2];
+    float m_new_550[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_306[mt * 2 + h] = fmaxf(carry_211[mt * 2 + h], t_305[mt * 2 + h]);
+        m_new_550[mt * 2 + h] = fmaxf(carry_456[mt * 2 + h], t_549[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_308[2];
+    float m_safe_552[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_308[mt * 2 + h] = ((m_new_306[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_306[mt * 2 + h]);
+        m_safe_552[mt * 2 + h] = ((m_new_550[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_550[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_310[16];
+    float p_554[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -775,22 +761,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_310[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_304[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_308[mt * 2 + h]));
+            p_554[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_548[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_552[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_312[2];
+    float alpha_556[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_312[mt * 2 + h] = exp2_ftz((carry_211[mt * 2 + h] - m_safe_308[mt * 2 + h]));
+        alpha_556[mt * 2 + h] = exp2_ftz((carry_456[mt * 2 + h] - m_safe_552[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_314[2];
+    float t_558[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -800,23 +786,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_310[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_554[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_314[mt * 2 + h] = acc;
+        t_558[mt * 2 + h] = acc;
       }
     }
-    float t_315[2];
+    float t_559[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_315[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_312[mt * 2 + h]) + t_314[mt * 2 + h]);
+        t_559[mt * 2 + h] = fmaf(carry_457[mt * 2 + h], alpha_556[mt * 2 + h], t_558[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_300 has arrived
+    cp_async_wait<1>(); // V_544 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -826,7 +812,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_312[mt * 2 + h]);
+            carry_458[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_458[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_556[mt * 2 + h]);
           }
         }
       }
@@ -836,10 +822,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_310[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_310[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_310[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_310[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_310[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_310[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_310[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_310[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_554[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_554[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_554[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_554[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_554[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_554[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_554[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_554[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -847,8 +833,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_213[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_213[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_458[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_458[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -856,25 +842,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_211[mt * 2 + h] = m_new_306[mt * 2 + h];
+        carry_456[mt * 2 + h] = m_new_550[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_212[mt * 2 + h] = t_315[mt * 2 + h];
+        carry_457[mt * 2 + h] = t_559[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
-  float t_325_rcp[2]; // once a row (row-hoist.ts)
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  float t_569_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_325_rcp[mt * 2 + h] = 1.0f / ((carry_212[mt * 2 + h] == 0.0f) ? 1.0f : carry_212[mt * 2 + h]);
+      t_569_rcp[mt * 2 + h] = 1.0f / ((carry_457[mt * 2 + h] == 0.0f) ? 1.0f : carry_457[mt * 2 + h]);
     }
   }
   // out_partial: two adjacent columns a store (store-pairs.ts)
@@ -884,18 +870,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p1(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 8)) *reinterpret_cast<float2*>(out_partial + (long long)(s_87) * out_partial_s0 + (long long)(b_89) * out_partial_s1 + (long long)((t_119 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_213[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_325_rcp[mt * 2 + h]), (carry_213[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_325_rcp[mt * 2 + h]));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 8)) *reinterpret_cast<float2*>(out_partial + (long long)(s_330) * out_partial_s0 + (long long)(b_332) * out_partial_s1 + (long long)((t_369 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_458[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_569_rcp[mt * 2 + h]), (carry_458[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_569_rcp[mt * 2 + h]));
       }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 8)) lse_partial[(long long)(s_87) * lse_partial_s0 + (long long)(b_89) * lse_partial_s1 + (long long)((t_119 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_212[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_211[mt * 2 + h] + log2f(carry_212[mt * 2 + h])) * 0.6931471805599453f));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 8)) lse_partial[(long long)(s_330) * lse_partial_s0 + (long long)(b_332) * lse_partial_s1 + (long long)((t_369 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_457[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_456[mt * 2 + h] + log2f(carry_457[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

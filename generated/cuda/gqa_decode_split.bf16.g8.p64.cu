@@ -97,132 +97,132 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
   const long long out_partial_s2 = 128LL;
   const long long lse_partial_s0 = (long long)P.batch * (long long)P.q_heads;
   const long long lse_partial_s1 = (long long)P.q_heads;
-  const int s_90 = (int)blockIdx.x;
-  const int kvh_91 = (int)blockIdx.y;
-  const int b_92 = (int)blockIdx.z;
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  const int k_len_118 = cache_seqlens[(long long)(b_92)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  const int lo_119 = (s_90 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  const int t_120 = (lo_119 + P.split_len);
-  const int hi_121 = min(k_len_118, t_120);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  const int t_123 = (kvh_91 * 8);
+  const int s_340 = (int)blockIdx.x;
+  const int kvh_341 = (int)blockIdx.y;
+  const int b_342 = (int)blockIdx.z;
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  const int k_len_375 = cache_seqlens[(long long)(b_342)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  const int lo_376 = (s_340 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  const int t_377 = (lo_376 + P.split_len);
+  const int hi_378 = min(k_len_375, t_377);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  const int t_380 = (kvh_341 * 8);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_127: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_384: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 16; r += 2) {
     const bool ok = (r < 8);
-    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_92) * q_s0 + (long long)((t_123 + r)) * q_s1 + (long long)(c) : 0), ok);
+    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_342) * q_s0 + (long long)((t_380 + r)) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_128 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  const int t_129 = safe_div(lo_119, 32);
-  const int t_130 = (hi_121 + 31);
-  const int t_131 = safe_div(t_130, 32);
-  const int t_132 = (0 - lo_119);
-  const int t_133 = (t_132 + 31);
-  const int t_134 = (-t_133);
-  const int t_135 = (-t_134);
-  const int t_136 = safe_div(t_135, 32);
-  const bool t_137 = (t_135 < 0);
-  const int t_138 = (t_136 * 32);
-  const bool t_139 = (t_138 == t_135);
-  const bool t_140 = (!t_139);
-  const bool t_141 = (t_137 && t_140);
-  const int t_143 = (t_136 - 1);
-  const int t_144 = (t_141 ? t_143 : t_136);
-  const int t_145 = (-t_144);
-  const int t_147 = (-t_132);
-  const int t_148 = (-t_147);
-  const int t_149 = safe_div(t_148, 32);
-  const bool t_150 = (t_148 < 0);
-  const int t_151 = (t_149 * 32);
-  const bool t_152 = (t_151 == t_148);
-  const bool t_153 = (!t_152);
-  const bool t_154 = (t_150 && t_153);
-  const int t_155 = (t_149 - 1);
-  const int t_156 = (t_154 ? t_155 : t_149);
-  const int t_157 = (-t_156);
-  const int t_159 = (hi_121 + (-1));
-  const int t_161 = (hi_121 + (-32));
-  const int t_163 = safe_div(t_159, 32);
-  const bool t_164 = (t_159 < 0);
-  const int t_165 = (t_163 * 32);
-  const bool t_166 = (t_165 == t_159);
-  const bool t_167 = (!t_166);
-  const bool t_168 = (t_164 && t_167);
-  const int t_169 = (t_163 - 1);
-  const int t_170 = (t_168 ? t_169 : t_163);
-  const int t_171 = safe_div(t_161, 32);
-  const bool t_172 = (t_161 < 0);
-  const int t_173 = (t_171 * 32);
-  const bool t_174 = (t_173 == t_161);
-  const bool t_175 = (!t_174);
-  const bool t_176 = (t_172 && t_175);
-  const int t_177 = (t_171 - 1);
-  const int t_178 = (t_176 ? t_177 : t_171);
-  const int t_179 = max(t_145, (-268435456));
-  const int t_180 = min(268435456, t_170);
-  const int t_181 = max(t_157, (-268435456));
-  const int t_182 = min(268435456, t_178);
-  const int t_184 = (k_len_118 + (-32));
-  const int t_193 = safe_div(t_184, 32);
-  const bool t_194 = (t_184 < 0);
-  const int t_195 = (t_193 * 32);
-  const bool t_196 = (t_195 == t_184);
-  const bool t_197 = (!t_196);
-  const bool t_198 = (t_194 && t_197);
-  const int t_199 = (t_193 - 1);
-  const int t_200 = (t_198 ? t_199 : t_193);
-  const int t_201 = max(t_181, t_181);
-  const int t_202 = min(t_182, t_182);
-  const int t_203 = max(t_201, (-268435456));
-  const int t_204 = min(t_202, t_200);
-  const int t_205 = max(t_129, t_179);
-  const int t_206 = (t_180 + 1);
-  const int t_207 = min(t_131, t_206);
-  const int t_208 = max(t_205, t_207);
-  const int t_209 = max(t_203, t_205);
-  const int t_210 = min(t_209, t_208);
-  const int t_211 = (t_204 + 1);
-  const int t_212 = max(t_211, t_210);
-  const int t_213 = min(t_212, t_208);
-  cp_async_wait<0>(); // Q_127 has arrived
+  const float scale2_385 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  const int t_386 = safe_div(lo_376, 32);
+  const int t_387 = (hi_378 + 31);
+  const int t_388 = safe_div(t_387, 32);
+  const int t_389 = (0 - lo_376);
+  const int t_390 = (t_389 + 31);
+  const int t_391 = (-t_390);
+  const int t_392 = (-t_391);
+  const int t_393 = safe_div(t_392, 32);
+  const bool t_394 = (t_392 < 0);
+  const int t_395 = (t_393 * 32);
+  const bool t_396 = (t_395 == t_392);
+  const bool t_397 = (!t_396);
+  const bool t_398 = (t_394 && t_397);
+  const int t_399 = (t_393 - 1);
+  const int t_400 = (t_398 ? t_399 : t_393);
+  const int t_401 = (-t_400);
+  const int t_402 = (-t_389);
+  const int t_403 = (-t_402);
+  const int t_404 = safe_div(t_403, 32);
+  const bool t_405 = (t_403 < 0);
+  const int t_406 = (t_404 * 32);
+  const bool t_407 = (t_406 == t_403);
+  const bool t_408 = (!t_407);
+  const bool t_409 = (t_405 && t_408);
+  const int t_410 = (t_404 - 1);
+  const int t_411 = (t_409 ? t_410 : t_404);
+  const int t_412 = (-t_411);
+  const int t_413 = (hi_378 + (-1));
+  const int t_414 = (hi_378 + (-32));
+  const int t_415 = safe_div(t_413, 32);
+  const bool t_416 = (t_413 < 0);
+  const int t_417 = (t_415 * 32);
+  const bool t_418 = (t_417 == t_413);
+  const bool t_419 = (!t_418);
+  const bool t_420 = (t_416 && t_419);
+  const int t_421 = (t_415 - 1);
+  const int t_422 = (t_420 ? t_421 : t_415);
+  const int t_423 = safe_div(t_414, 32);
+  const bool t_424 = (t_414 < 0);
+  const int t_425 = (t_423 * 32);
+  const bool t_426 = (t_425 == t_414);
+  const bool t_427 = (!t_426);
+  const bool t_428 = (t_424 && t_427);
+  const int t_429 = (t_423 - 1);
+  const int t_430 = (t_428 ? t_429 : t_423);
+  const int t_431 = max(t_401, (-268435456));
+  const int t_432 = min(268435456, t_422);
+  const int t_433 = max(t_412, (-268435456));
+  const int t_434 = min(268435456, t_430);
+  const int t_436 = (k_len_375 + (-32));
+  const int t_445 = safe_div(t_436, 32);
+  const bool t_446 = (t_436 < 0);
+  const int t_447 = (t_445 * 32);
+  const bool t_448 = (t_447 == t_436);
+  const bool t_449 = (!t_448);
+  const bool t_450 = (t_446 && t_449);
+  const int t_451 = (t_445 - 1);
+  const int t_452 = (t_450 ? t_451 : t_445);
+  const int t_453 = max(t_433, t_433);
+  const int t_454 = min(t_434, t_434);
+  const int t_455 = max(t_453, (-268435456));
+  const int t_456 = min(t_454, t_452);
+  const int t_457 = max(t_386, t_431);
+  const int t_458 = (t_432 + 1);
+  const int t_459 = min(t_388, t_458);
+  const int t_460 = max(t_457, t_459);
+  const int t_461 = max(t_455, t_457);
+  const int t_462 = min(t_461, t_460);
+  const int t_463 = (t_456 + 1);
+  const int t_464 = max(t_463, t_462);
+  const int t_465 = min(t_464, t_460);
+  cp_async_wait<0>(); // Q_384 has arrived
   __syncthreads();
-  if (t_205 < t_210) {
-    const int t_218_ahead = (t_205 * 32);
-    // K_230: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_457 < t_462) {
+    const int t_470_ahead = (t_457 * 32);
+    // K_482: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_218_ahead + r) < k_len_118);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_218_ahead + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_218_ahead + r), 64))] : 0) * 64) + safe_rem((t_218_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_470_ahead + r) < k_len_375);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_470_ahead + r) < k_len_375) ? page_table[(long long)(b_342) * page_table_s0 + (long long)(safe_div((t_470_ahead + r), 64))] : 0) * 64) + safe_rem((t_470_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_341) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
   // partial tiles
-  float carry_215[2];
+  float carry_467[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_215[mt * 2 + h] = NEG_INF;
+      carry_467[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_216[2];
+  float carry_468[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_216[mt * 2 + h] = 0.0f;
+      carry_468[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_217[64];
+  float carry_469[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -231,23 +231,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_217[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_469[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  if (t_205 < t_210) { // at most one tile
-    const int t_214 = t_205;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_218 = (t_214 * 32);
-    cp_async_wait<0>(); // K_230 arrived
+  if (t_457 < t_462) { // at most one tile
+    const int t_466 = t_457;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_470 = (t_466 * 32);
+    cp_async_wait<0>(); // K_482 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_231: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_483: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_218 + r) < k_len_118);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_218 + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_218 + r), 64))] : 0) * 64) + safe_rem((t_218 + r), 64))) * v_cache_s0 + (long long)(kvh_91) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_470 + r) < k_len_375);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_470 + r) < k_len_375) ? page_table[(long long)(b_342) * page_table_s0 + (long long)(safe_div((t_470 + r), 64))] : 0) * 64) + safe_rem((t_470 + r), 64))) * v_cache_s0 + (long long)(kvh_341) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -255,7 +255,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_233[16] = {};
+    float t_485[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -269,24 +269,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_233[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_233[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_485[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_485[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_230; its next tile can stream in
-    if (t_214 + 1 < t_210) {
-      const int t_218_ahead = ((t_214 + 1) * 32);
-      // K_230: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_482; its next tile can stream in
+    if (t_466 + 1 < t_462) {
+      const int t_470_ahead = ((t_466 + 1) * 32);
+      // K_482: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_218_ahead + r) < k_len_118);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_218_ahead + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_218_ahead + r), 64))] : 0) * 64) + safe_rem((t_218_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_470_ahead + r) < k_len_375);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_470_ahead + r) < k_len_375) ? page_table[(long long)(b_342) * page_table_s0 + (long long)(safe_div((t_470_ahead + r), 64))] : 0) * 64) + safe_rem((t_470_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_341) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_235[16];
+    float t_487[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -295,13 +295,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_235[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_218 + (nt * 8 + 2 * t4 + p)) >= lo_119) && ((t_218 + (nt * 8 + 2 * t4 + p)) < hi_121)) ? (t_233[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_128) : NEG_INF);
+            t_487[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_470 + (nt * 8 + 2 * t4 + p)) >= lo_376) && ((t_470 + (nt * 8 + 2 * t4 + p)) < hi_378)) ? (t_485[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_385) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_236[2];
+    float t_488[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -311,33 +311,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_235[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_487[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_236[mt * 2 + h] = acc;
+        t_488[mt * 2 + h] = acc;
       }
     }
-    float m_new_237[2];
+    float m_new_489[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_237[mt * 2 + h] = fmaxf(carry_215[mt * 2 + h], t_236[mt * 2 + h]);
+        m_new_489[mt * 2 + h] = fmaxf(carry_467[mt * 2 + h], t_488[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_239[2];
+    float m_safe_491[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_239[mt * 2 + h] = ((m_new_237[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_237[mt * 2 + h]);
+        m_safe_491[mt * 2 + h] = ((m_new_489[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_489[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_241[16];
+    float p_493[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -346,22 +346,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_241[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_235[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_239[mt * 2 + h]));
+            p_493[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_487[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_491[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_243[2];
+    float alpha_495[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_243[mt * 2 + h] = exp2_ftz((carry_215[mt * 2 + h] - m_safe_239[mt * 2 + h]));
+        alpha_495[mt * 2 + h] = exp2_ftz((carry_467[mt * 2 + h] - m_safe_491[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_245[2];
+    float t_497[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -371,23 +371,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_241[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_493[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_245[mt * 2 + h] = acc;
+        t_497[mt * 2 + h] = acc;
       }
     }
-    float t_246[2];
+    float t_498[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_246[mt * 2 + h] = ((carry_216[mt * 2 + h] * alpha_243[mt * 2 + h]) + t_245[mt * 2 + h]);
+        t_498[mt * 2 + h] = fmaf(carry_468[mt * 2 + h], alpha_495[mt * 2 + h], t_497[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_231 has arrived
+    cp_async_wait<1>(); // V_483 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -397,7 +397,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_217[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_217[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_243[mt * 2 + h]);
+            carry_469[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_469[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_495[mt * 2 + h]);
           }
         }
       }
@@ -407,10 +407,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_241[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_241[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_241[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_241[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_241[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_241[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_241[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_241[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_493[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_493[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_493[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_493[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_493[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_493[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_493[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_493[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -418,8 +418,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_217[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_217[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_469[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_469[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -427,49 +427,49 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_215[mt * 2 + h] = m_new_237[mt * 2 + h];
+        carry_467[mt * 2 + h] = m_new_489[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_216[mt * 2 + h] = t_246[mt * 2 + h];
+        carry_468[mt * 2 + h] = t_498[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_210 < t_213) {
-    const int t_260_ahead = (t_210 * 32);
-    // K_270: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_462 < t_465) {
+    const int t_510_ahead = (t_462 * 32);
+    // K_520: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_260_ahead + r), 64))] * 64) + safe_rem((t_260_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_342) * page_table_s0 + (long long)(safe_div((t_510_ahead + r), 64))] * 64) + safe_rem((t_510_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_341) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (int t_256 = t_210; t_256 < t_213; ++t_256) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_260 = (t_256 * 32);
-    cp_async_wait<0>(); // K_270 arrived
+  for (int t_506 = t_462; t_506 < t_465; ++t_506) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_510 = (t_506 * 32);
+    cp_async_wait<0>(); // K_520 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_271: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_521: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_260 + r), 64))] * 64) + safe_rem((t_260 + r), 64))) * v_cache_s0 + (long long)(kvh_91) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_342) * page_table_s0 + (long long)(safe_div((t_510 + r), 64))] * 64) + safe_rem((t_510 + r), 64))) * v_cache_s0 + (long long)(kvh_341) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_273[16] = {};
+    float t_523[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -483,39 +483,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_273[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_273[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_523[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_523[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_270; its next tile can stream in
-    if (t_256 + 1 < t_213) {
-      const int t_260_ahead = ((t_256 + 1) * 32);
-      // K_270: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_520; its next tile can stream in
+    if (t_506 + 1 < t_465) {
+      const int t_510_ahead = ((t_506 + 1) * 32);
+      // K_520: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_260_ahead + r), 64))] * 64) + safe_rem((t_260_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_342) * page_table_s0 + (long long)(safe_div((t_510_ahead + r), 64))] * 64) + safe_rem((t_510_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_341) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_274[16];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_274[((mt * 4 + nt) * 2 + h) * 2 + p] = (t_273[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_128);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_275[2];
+    float t_525[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -525,33 +511,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_274[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_523[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_275[mt * 2 + h] = acc;
+        t_525[mt * 2 + h] = acc;
       }
     }
-    float m_new_276[2];
+    float m_new_527[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_276[mt * 2 + h] = fmaxf(carry_215[mt * 2 + h], t_275[mt * 2 + h]);
+        m_new_527[mt * 2 + h] = fmaxf(carry_467[mt * 2 + h], (t_525[mt * 2 + h] * scale2_385));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_278[2];
+    float m_safe_529[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_278[mt * 2 + h] = ((m_new_276[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_276[mt * 2 + h]);
+        m_safe_529[mt * 2 + h] = ((m_new_527[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_527[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_280[16];
+    float p_531[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -560,22 +546,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_280[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_274[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_278[mt * 2 + h]));
+            p_531[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_523[((mt * 4 + nt) * 2 + h) * 2 + p], scale2_385, -m_safe_529[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_282[2];
+    float alpha_533[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_282[mt * 2 + h] = exp2_ftz((carry_215[mt * 2 + h] - m_safe_278[mt * 2 + h]));
+        alpha_533[mt * 2 + h] = exp2_ftz((carry_467[mt * 2 + h] - m_safe_529[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_284[2];
+    float t_535[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -585,23 +571,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_280[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_531[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_284[mt * 2 + h] = acc;
+        t_535[mt * 2 + h] = acc;
       }
     }
-    float t_285[2];
+    float t_536[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_285[mt * 2 + h] = ((carry_216[mt * 2 + h] * alpha_282[mt * 2 + h]) + t_284[mt * 2 + h]);
+        t_536[mt * 2 + h] = fmaf(carry_468[mt * 2 + h], alpha_533[mt * 2 + h], t_535[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_271 has arrived
+    cp_async_wait<1>(); // V_521 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -611,7 +597,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_217[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_217[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_282[mt * 2 + h]);
+            carry_469[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_469[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_533[mt * 2 + h]);
           }
         }
       }
@@ -621,10 +607,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_280[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_280[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_531[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_531[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_531[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_531[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_531[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_531[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_531[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_531[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -632,8 +618,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_217[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_217[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_469[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_469[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -641,42 +627,42 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_215[mt * 2 + h] = m_new_276[mt * 2 + h];
+        carry_467[mt * 2 + h] = m_new_527[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_216[mt * 2 + h] = t_285[mt * 2 + h];
+        carry_468[mt * 2 + h] = t_536[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_213 < t_208) {
-    const int t_297_ahead = (t_213 * 32);
-    // K_309: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_465 < t_460) {
+    const int t_548_ahead = (t_465 * 32);
+    // K_560: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_297_ahead + r) < k_len_118);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_297_ahead + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] : 0) * 64) + safe_rem((t_297_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_548_ahead + r) < k_len_375);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_548_ahead + r) < k_len_375) ? page_table[(long long)(b_342) * page_table_s0 + (long long)(safe_div((t_548_ahead + r), 64))] : 0) * 64) + safe_rem((t_548_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_341) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (int t_293 = t_213; t_293 < t_208; ++t_293) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_297 = (t_293 * 32);
-    cp_async_wait<0>(); // K_309 arrived
+  for (int t_544 = t_465; t_544 < t_460; ++t_544) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_548 = (t_544 * 32);
+    cp_async_wait<0>(); // K_560 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_310: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_561: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_297 + r) < k_len_118);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_297 + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_297 + r), 64))] : 0) * 64) + safe_rem((t_297 + r), 64))) * v_cache_s0 + (long long)(kvh_91) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_548 + r) < k_len_375);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_548 + r) < k_len_375) ? page_table[(long long)(b_342) * page_table_s0 + (long long)(safe_div((t_548 + r), 64))] : 0) * 64) + safe_rem((t_548 + r), 64))) * v_cache_s0 + (long long)(kvh_341) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -684,7 +670,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_312[16] = {};
+    float t_563[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -698,24 +684,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_312[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_312[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_563[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_563[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_309; its next tile can stream in
-    if (t_293 + 1 < t_208) {
-      const int t_297_ahead = ((t_293 + 1) * 32);
-      // K_309: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_560; its next tile can stream in
+    if (t_544 + 1 < t_460) {
+      const int t_548_ahead = ((t_544 + 1) * 32);
+      // K_560: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_297_ahead + r) < k_len_118);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_297_ahead + r) < k_len_118) ? page_table[(long long)(b_92) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] : 0) * 64) + safe_rem((t_297_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_91) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_548_ahead + r) < k_len_375);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_548_ahead + r) < k_len_375) ? page_table[(long long)(b_342) * page_table_s0 + (long long)(safe_div((t_548_ahead + r), 64))] : 0) * 64) + safe_rem((t_548_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_341) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_314[16];
+    float t_565[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -724,13 +710,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_314[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_297 + (nt * 8 + 2 * t4 + p)) >= lo_119) && ((t_297 + (nt * 8 + 2 * t4 + p)) < hi_121)) ? (t_312[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_128) : NEG_INF);
+            t_565[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_548 + (nt * 8 + 2 * t4 + p)) >= lo_376) && ((t_548 + (nt * 8 + 2 * t4 + p)) < hi_378)) ? (t_563[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_385) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_315[2];
+    float t_566[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -740,33 +726,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_314[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_565[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_315[mt * 2 + h] = acc;
+        t_566[mt * 2 + h] = acc;
       }
     }
-    float m_new_316[2];
+    float m_new_567[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_316[mt * 2 + h] = fmaxf(carry_215[mt * 2 + h], t_315[mt * 2 + h]);
+        m_new_567[mt * 2 + h] = fmaxf(carry_467[mt * 2 + h], t_566[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_318[2];
+    float m_safe_569[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_318[mt * 2 + h] = ((m_new_316[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_316[mt * 2 + h]);
+        m_safe_569[mt * 2 + h] = ((m_new_567[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_567[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_320[16];
+    float p_571[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -775,22 +761,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_320[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_314[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_318[mt * 2 + h]));
+            p_571[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_565[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_569[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_322[2];
+    float alpha_573[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_322[mt * 2 + h] = exp2_ftz((carry_215[mt * 2 + h] - m_safe_318[mt * 2 + h]));
+        alpha_573[mt * 2 + h] = exp2_ftz((carry_467[mt * 2 + h] - m_safe_569[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_324[2];
+    float t_575[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -800,23 +786,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_320[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_571[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_324[mt * 2 + h] = acc;
+        t_575[mt * 2 + h] = acc;
       }
     }
-    float t_325[2];
+    float t_576[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_325[mt * 2 + h] = ((carry_216[mt * 2 + h] * alpha_322[mt * 2 + h]) + t_324[mt * 2 + h]);
+        t_576[mt * 2 + h] = fmaf(carry_468[mt * 2 + h], alpha_573[mt * 2 + h], t_575[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_310 has arrived
+    cp_async_wait<1>(); // V_561 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -826,7 +812,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_217[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_217[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_322[mt * 2 + h]);
+            carry_469[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_469[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_573[mt * 2 + h]);
           }
         }
       }
@@ -836,10 +822,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_320[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_320[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_320[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_320[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_320[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_320[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_320[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_320[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_571[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_571[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_571[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_571[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_571[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_571[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_571[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_571[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -847,8 +833,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_217[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_217[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_469[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_469[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -856,25 +842,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_215[mt * 2 + h] = m_new_316[mt * 2 + h];
+        carry_467[mt * 2 + h] = m_new_567[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_216[mt * 2 + h] = t_325[mt * 2 + h];
+        carry_468[mt * 2 + h] = t_576[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
-  float t_335_rcp[2]; // once a row (row-hoist.ts)
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  float t_586_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_335_rcp[mt * 2 + h] = 1.0f / ((carry_216[mt * 2 + h] == 0.0f) ? 1.0f : carry_216[mt * 2 + h]);
+      t_586_rcp[mt * 2 + h] = 1.0f / ((carry_468[mt * 2 + h] == 0.0f) ? 1.0f : carry_468[mt * 2 + h]);
     }
   }
   // out_partial: two adjacent columns a store (store-pairs.ts)
@@ -884,18 +870,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_bf16_g8_p64(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 8)) *reinterpret_cast<float2*>(out_partial + (long long)(s_90) * out_partial_s0 + (long long)(b_92) * out_partial_s1 + (long long)((t_123 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_217[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_335_rcp[mt * 2 + h]), (carry_217[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_335_rcp[mt * 2 + h]));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 8)) *reinterpret_cast<float2*>(out_partial + (long long)(s_340) * out_partial_s0 + (long long)(b_342) * out_partial_s1 + (long long)((t_380 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_469[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_586_rcp[mt * 2 + h]), (carry_469[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_586_rcp[mt * 2 + h]));
       }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 8)) lse_partial[(long long)(s_90) * lse_partial_s0 + (long long)(b_92) * lse_partial_s1 + (long long)((t_123 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_216[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_215[mt * 2 + h] + log2f(carry_216[mt * 2 + h])) * 0.6931471805599453f));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 8)) lse_partial[(long long)(s_340) * lse_partial_s0 + (long long)(b_342) * lse_partial_s1 + (long long)((t_380 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_468[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_467[mt * 2 + h] + log2f(carry_468[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -97,131 +97,131 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
   const long long out_partial_s2 = 128LL;
   const long long lse_partial_s0 = (long long)P.batch * (long long)P.q_heads;
   const long long lse_partial_s1 = (long long)P.q_heads;
-  const int s_85 = (int)blockIdx.x;
-  const int kvh_86 = (int)blockIdx.y;
-  const int b_87 = (int)blockIdx.z;
+  const int s_326 = (int)blockIdx.x;
+  const int kvh_327 = (int)blockIdx.y;
+  const int b_328 = (int)blockIdx.z;
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_119: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_367: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 16; r += 2) {
     const bool ok = (r < 1);
-    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_87) * q_s0 + (long long)((kvh_86 + r)) * q_s1 + (long long)(c) : 0), ok);
+    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_328) * q_s0 + (long long)((kvh_327 + r)) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  const int k_len_111 = cache_seqlens[(long long)(b_87)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  const int lo_112 = (s_85 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  const int t_113 = (lo_112 + P.split_len);
-  const int hi_114 = min(k_len_111, t_113);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  const int k_len_359 = cache_seqlens[(long long)(b_328)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  const int lo_360 = (s_326 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  const int t_361 = (lo_360 + P.split_len);
+  const int hi_362 = min(k_len_359, t_361);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_120 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  const int t_121 = safe_div(lo_112, 32);
-  const int t_122 = (hi_114 + 31);
-  const int t_123 = safe_div(t_122, 32);
-  const int t_124 = (0 - lo_112);
-  const int t_125 = (t_124 + 31);
-  const int t_126 = (-t_125);
-  const int t_127 = (-t_126);
-  const int t_128 = safe_div(t_127, 32);
-  const bool t_129 = (t_127 < 0);
-  const int t_130 = (t_128 * 32);
-  const bool t_131 = (t_130 == t_127);
-  const bool t_132 = (!t_131);
-  const bool t_133 = (t_129 && t_132);
-  const int t_135 = (t_128 - 1);
-  const int t_136 = (t_133 ? t_135 : t_128);
-  const int t_137 = (-t_136);
-  const int t_139 = (-t_124);
-  const int t_140 = (-t_139);
-  const int t_141 = safe_div(t_140, 32);
-  const bool t_142 = (t_140 < 0);
-  const int t_143 = (t_141 * 32);
-  const bool t_144 = (t_143 == t_140);
-  const bool t_145 = (!t_144);
-  const bool t_146 = (t_142 && t_145);
-  const int t_147 = (t_141 - 1);
-  const int t_148 = (t_146 ? t_147 : t_141);
-  const int t_149 = (-t_148);
-  const int t_151 = (hi_114 + (-1));
-  const int t_153 = (hi_114 + (-32));
-  const int t_155 = safe_div(t_151, 32);
-  const bool t_156 = (t_151 < 0);
-  const int t_157 = (t_155 * 32);
-  const bool t_158 = (t_157 == t_151);
-  const bool t_159 = (!t_158);
-  const bool t_160 = (t_156 && t_159);
-  const int t_161 = (t_155 - 1);
-  const int t_162 = (t_160 ? t_161 : t_155);
-  const int t_163 = safe_div(t_153, 32);
-  const bool t_164 = (t_153 < 0);
-  const int t_165 = (t_163 * 32);
-  const bool t_166 = (t_165 == t_153);
-  const bool t_167 = (!t_166);
-  const bool t_168 = (t_164 && t_167);
-  const int t_169 = (t_163 - 1);
-  const int t_170 = (t_168 ? t_169 : t_163);
-  const int t_171 = max(t_137, (-268435456));
-  const int t_172 = min(268435456, t_162);
-  const int t_173 = max(t_149, (-268435456));
-  const int t_174 = min(268435456, t_170);
-  const int t_176 = (k_len_111 + (-32));
-  const int t_185 = safe_div(t_176, 32);
-  const bool t_186 = (t_176 < 0);
-  const int t_187 = (t_185 * 32);
-  const bool t_188 = (t_187 == t_176);
-  const bool t_189 = (!t_188);
-  const bool t_190 = (t_186 && t_189);
-  const int t_191 = (t_185 - 1);
-  const int t_192 = (t_190 ? t_191 : t_185);
-  const int t_193 = max(t_173, t_173);
-  const int t_194 = min(t_174, t_174);
-  const int t_195 = max(t_193, (-268435456));
-  const int t_196 = min(t_194, t_192);
-  const int t_197 = max(t_121, t_171);
-  const int t_198 = (t_172 + 1);
-  const int t_199 = min(t_123, t_198);
-  const int t_200 = max(t_197, t_199);
-  const int t_201 = max(t_195, t_197);
-  const int t_202 = min(t_201, t_200);
-  const int t_203 = (t_196 + 1);
-  const int t_204 = max(t_203, t_202);
-  const int t_205 = min(t_204, t_200);
-  cp_async_wait<0>(); // Q_119 has arrived
+  const float scale2_368 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  const int t_369 = safe_div(lo_360, 32);
+  const int t_370 = (hi_362 + 31);
+  const int t_371 = safe_div(t_370, 32);
+  const int t_372 = (0 - lo_360);
+  const int t_373 = (t_372 + 31);
+  const int t_374 = (-t_373);
+  const int t_375 = (-t_374);
+  const int t_376 = safe_div(t_375, 32);
+  const bool t_377 = (t_375 < 0);
+  const int t_378 = (t_376 * 32);
+  const bool t_379 = (t_378 == t_375);
+  const bool t_380 = (!t_379);
+  const bool t_381 = (t_377 && t_380);
+  const int t_382 = (t_376 - 1);
+  const int t_383 = (t_381 ? t_382 : t_376);
+  const int t_384 = (-t_383);
+  const int t_385 = (-t_372);
+  const int t_386 = (-t_385);
+  const int t_387 = safe_div(t_386, 32);
+  const bool t_388 = (t_386 < 0);
+  const int t_389 = (t_387 * 32);
+  const bool t_390 = (t_389 == t_386);
+  const bool t_391 = (!t_390);
+  const bool t_392 = (t_388 && t_391);
+  const int t_393 = (t_387 - 1);
+  const int t_394 = (t_392 ? t_393 : t_387);
+  const int t_395 = (-t_394);
+  const int t_396 = (hi_362 + (-1));
+  const int t_397 = (hi_362 + (-32));
+  const int t_398 = safe_div(t_396, 32);
+  const bool t_399 = (t_396 < 0);
+  const int t_400 = (t_398 * 32);
+  const bool t_401 = (t_400 == t_396);
+  const bool t_402 = (!t_401);
+  const bool t_403 = (t_399 && t_402);
+  const int t_404 = (t_398 - 1);
+  const int t_405 = (t_403 ? t_404 : t_398);
+  const int t_406 = safe_div(t_397, 32);
+  const bool t_407 = (t_397 < 0);
+  const int t_408 = (t_406 * 32);
+  const bool t_409 = (t_408 == t_397);
+  const bool t_410 = (!t_409);
+  const bool t_411 = (t_407 && t_410);
+  const int t_412 = (t_406 - 1);
+  const int t_413 = (t_411 ? t_412 : t_406);
+  const int t_414 = max(t_384, (-268435456));
+  const int t_415 = min(268435456, t_405);
+  const int t_416 = max(t_395, (-268435456));
+  const int t_417 = min(268435456, t_413);
+  const int t_419 = (k_len_359 + (-32));
+  const int t_428 = safe_div(t_419, 32);
+  const bool t_429 = (t_419 < 0);
+  const int t_430 = (t_428 * 32);
+  const bool t_431 = (t_430 == t_419);
+  const bool t_432 = (!t_431);
+  const bool t_433 = (t_429 && t_432);
+  const int t_434 = (t_428 - 1);
+  const int t_435 = (t_433 ? t_434 : t_428);
+  const int t_436 = max(t_416, t_416);
+  const int t_437 = min(t_417, t_417);
+  const int t_438 = max(t_436, (-268435456));
+  const int t_439 = min(t_437, t_435);
+  const int t_440 = max(t_369, t_414);
+  const int t_441 = (t_415 + 1);
+  const int t_442 = min(t_371, t_441);
+  const int t_443 = max(t_440, t_442);
+  const int t_444 = max(t_438, t_440);
+  const int t_445 = min(t_444, t_443);
+  const int t_446 = (t_439 + 1);
+  const int t_447 = max(t_446, t_445);
+  const int t_448 = min(t_447, t_443);
+  cp_async_wait<0>(); // Q_367 has arrived
   __syncthreads();
-  if (t_197 < t_202) {
-    const int t_210_ahead = (t_197 * 32);
-    // K_220: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_440 < t_445) {
+    const int t_453_ahead = (t_440 * 32);
+    // K_463: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_210_ahead + r) < k_len_111);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_210_ahead + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_210_ahead + r))] : 0) + safe_rem((t_210_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_453_ahead + r) < k_len_359);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_453_ahead + r) < k_len_359) ? page_table[(long long)(b_328) * page_table_s0 + (long long)((t_453_ahead + r))] : 0) + safe_rem((t_453_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_327) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
   // partial tiles
-  float carry_207[2];
+  float carry_450[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_207[mt * 2 + h] = NEG_INF;
+      carry_450[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_208[2];
+  float carry_451[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_208[mt * 2 + h] = 0.0f;
+      carry_451[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_209[64];
+  float carry_452[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -230,23 +230,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_209[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_452[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  if (t_197 < t_202) { // at most one tile
-    const int t_206 = t_197;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_210 = (t_206 * 32);
-    cp_async_wait<0>(); // K_220 arrived
+  if (t_440 < t_445) { // at most one tile
+    const int t_449 = t_440;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_453 = (t_449 * 32);
+    cp_async_wait<0>(); // K_463 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_221: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_464: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_210 + r) < k_len_111);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_210 + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_210 + r))] : 0) + safe_rem((t_210 + r), 1))) * v_cache_s0 + (long long)(kvh_86) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_453 + r) < k_len_359);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_453 + r) < k_len_359) ? page_table[(long long)(b_328) * page_table_s0 + (long long)((t_453 + r))] : 0) + safe_rem((t_453 + r), 1))) * v_cache_s0 + (long long)(kvh_327) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -254,7 +254,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_223[16] = {};
+    float t_466[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -268,24 +268,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_223[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_223[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_466[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_466[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_220; its next tile can stream in
-    if (t_206 + 1 < t_202) {
-      const int t_210_ahead = ((t_206 + 1) * 32);
-      // K_220: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_463; its next tile can stream in
+    if (t_449 + 1 < t_445) {
+      const int t_453_ahead = ((t_449 + 1) * 32);
+      // K_463: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_210_ahead + r) < k_len_111);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_210_ahead + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_210_ahead + r))] : 0) + safe_rem((t_210_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_453_ahead + r) < k_len_359);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_453_ahead + r) < k_len_359) ? page_table[(long long)(b_328) * page_table_s0 + (long long)((t_453_ahead + r))] : 0) + safe_rem((t_453_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_327) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_225[16];
+    float t_468[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -294,13 +294,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_225[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_210 + (nt * 8 + 2 * t4 + p)) >= lo_112) && ((t_210 + (nt * 8 + 2 * t4 + p)) < hi_114)) ? (t_223[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_120) : NEG_INF);
+            t_468[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_453 + (nt * 8 + 2 * t4 + p)) >= lo_360) && ((t_453 + (nt * 8 + 2 * t4 + p)) < hi_362)) ? (t_466[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_368) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_226[2];
+    float t_469[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -310,33 +310,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_225[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_468[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_226[mt * 2 + h] = acc;
+        t_469[mt * 2 + h] = acc;
       }
     }
-    float m_new_227[2];
+    float m_new_470[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_227[mt * 2 + h] = fmaxf(carry_207[mt * 2 + h], t_226[mt * 2 + h]);
+        m_new_470[mt * 2 + h] = fmaxf(carry_450[mt * 2 + h], t_469[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_229[2];
+    float m_safe_472[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_229[mt * 2 + h] = ((m_new_227[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_227[mt * 2 + h]);
+        m_safe_472[mt * 2 + h] = ((m_new_470[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_470[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_231[16];
+    float p_474[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -345,22 +345,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_231[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_225[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_229[mt * 2 + h]));
+            p_474[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_468[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_472[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_233[2];
+    float alpha_476[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_233[mt * 2 + h] = exp2_ftz((carry_207[mt * 2 + h] - m_safe_229[mt * 2 + h]));
+        alpha_476[mt * 2 + h] = exp2_ftz((carry_450[mt * 2 + h] - m_safe_472[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_235[2];
+    float t_478[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -370,23 +370,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_231[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_474[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_235[mt * 2 + h] = acc;
+        t_478[mt * 2 + h] = acc;
       }
     }
-    float t_236[2];
+    float t_479[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_236[mt * 2 + h] = ((carry_208[mt * 2 + h] * alpha_233[mt * 2 + h]) + t_235[mt * 2 + h]);
+        t_479[mt * 2 + h] = fmaf(carry_451[mt * 2 + h], alpha_476[mt * 2 + h], t_478[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_221 has arrived
+    cp_async_wait<1>(); // V_464 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -396,7 +396,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_209[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_209[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_233[mt * 2 + h]);
+            carry_452[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_452[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_476[mt * 2 + h]);
           }
         }
       }
@@ -406,10 +406,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_231[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_231[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_231[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_231[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_231[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_231[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_231[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_231[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_474[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_474[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_474[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_474[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_474[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_474[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_474[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_474[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -417,8 +417,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_209[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_209[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_452[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_452[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -426,49 +426,49 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_207[mt * 2 + h] = m_new_227[mt * 2 + h];
+        carry_450[mt * 2 + h] = m_new_470[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_208[mt * 2 + h] = t_236[mt * 2 + h];
+        carry_451[mt * 2 + h] = t_479[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_202 < t_205) {
-    const int t_250_ahead = (t_202 * 32);
-    // K_258: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_445 < t_448) {
+    const int t_491_ahead = (t_445 * 32);
+    // K_499: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_87) * page_table_s0 + (long long)((t_250_ahead + r))] + safe_rem((t_250_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_328) * page_table_s0 + (long long)((t_491_ahead + r))] + safe_rem((t_491_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_327) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (int t_246 = t_202; t_246 < t_205; ++t_246) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_250 = (t_246 * 32);
-    cp_async_wait<0>(); // K_258 arrived
+  for (int t_487 = t_445; t_487 < t_448; ++t_487) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_491 = (t_487 * 32);
+    cp_async_wait<0>(); // K_499 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_259: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_500: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_87) * page_table_s0 + (long long)((t_250 + r))] + safe_rem((t_250 + r), 1))) * v_cache_s0 + (long long)(kvh_86) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_328) * page_table_s0 + (long long)((t_491 + r))] + safe_rem((t_491 + r), 1))) * v_cache_s0 + (long long)(kvh_327) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_261[16] = {};
+    float t_502[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -482,39 +482,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_261[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_261[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_502[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_502[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_258; its next tile can stream in
-    if (t_246 + 1 < t_205) {
-      const int t_250_ahead = ((t_246 + 1) * 32);
-      // K_258: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_499; its next tile can stream in
+    if (t_487 + 1 < t_448) {
+      const int t_491_ahead = ((t_487 + 1) * 32);
+      // K_499: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_87) * page_table_s0 + (long long)((t_250_ahead + r))] + safe_rem((t_250_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_328) * page_table_s0 + (long long)((t_491_ahead + r))] + safe_rem((t_491_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_327) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_262[16];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_262[((mt * 4 + nt) * 2 + h) * 2 + p] = (t_261[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_120);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_263[2];
+    float t_504[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -524,33 +510,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_262[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_502[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_263[mt * 2 + h] = acc;
+        t_504[mt * 2 + h] = acc;
       }
     }
-    float m_new_264[2];
+    float m_new_506[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_264[mt * 2 + h] = fmaxf(carry_207[mt * 2 + h], t_263[mt * 2 + h]);
+        m_new_506[mt * 2 + h] = fmaxf(carry_450[mt * 2 + h], (t_504[mt * 2 + h] * scale2_368));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_266[2];
+    float m_safe_508[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_266[mt * 2 + h] = ((m_new_264[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_264[mt * 2 + h]);
+        m_safe_508[mt * 2 + h] = ((m_new_506[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_506[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_268[16];
+    float p_510[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -559,22 +545,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_268[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_262[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_266[mt * 2 + h]));
+            p_510[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_502[((mt * 4 + nt) * 2 + h) * 2 + p], scale2_368, -m_safe_508[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_270[2];
+    float alpha_512[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_270[mt * 2 + h] = exp2_ftz((carry_207[mt * 2 + h] - m_safe_266[mt * 2 + h]));
+        alpha_512[mt * 2 + h] = exp2_ftz((carry_450[mt * 2 + h] - m_safe_508[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_272[2];
+    float t_514[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -584,23 +570,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_268[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_510[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_272[mt * 2 + h] = acc;
+        t_514[mt * 2 + h] = acc;
       }
     }
-    float t_273[2];
+    float t_515[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_273[mt * 2 + h] = ((carry_208[mt * 2 + h] * alpha_270[mt * 2 + h]) + t_272[mt * 2 + h]);
+        t_515[mt * 2 + h] = fmaf(carry_451[mt * 2 + h], alpha_512[mt * 2 + h], t_514[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_259 has arrived
+    cp_async_wait<1>(); // V_500 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -610,7 +596,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_209[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_209[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_270[mt * 2 + h]);
+            carry_452[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_452[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_512[mt * 2 + h]);
           }
         }
       }
@@ -620,10 +606,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_268[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_268[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_268[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_268[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_268[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_268[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_268[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_268[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_510[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_510[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_510[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_510[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_510[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_510[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_510[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_510[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -631,8 +617,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_209[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_209[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_452[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_452[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -640,42 +626,42 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_207[mt * 2 + h] = m_new_264[mt * 2 + h];
+        carry_450[mt * 2 + h] = m_new_506[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_208[mt * 2 + h] = t_273[mt * 2 + h];
+        carry_451[mt * 2 + h] = t_515[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_205 < t_200) {
-    const int t_285_ahead = (t_205 * 32);
-    // K_295: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_448 < t_443) {
+    const int t_527_ahead = (t_448 * 32);
+    // K_537: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_285_ahead + r) < k_len_111);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_285_ahead + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_285_ahead + r))] : 0) + safe_rem((t_285_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_527_ahead + r) < k_len_359);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_527_ahead + r) < k_len_359) ? page_table[(long long)(b_328) * page_table_s0 + (long long)((t_527_ahead + r))] : 0) + safe_rem((t_527_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_327) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (int t_281 = t_205; t_281 < t_200; ++t_281) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_285 = (t_281 * 32);
-    cp_async_wait<0>(); // K_295 arrived
+  for (int t_523 = t_448; t_523 < t_443; ++t_523) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_527 = (t_523 * 32);
+    cp_async_wait<0>(); // K_537 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_296: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_538: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_285 + r) < k_len_111);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_285 + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_285 + r))] : 0) + safe_rem((t_285 + r), 1))) * v_cache_s0 + (long long)(kvh_86) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_527 + r) < k_len_359);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_527 + r) < k_len_359) ? page_table[(long long)(b_328) * page_table_s0 + (long long)((t_527 + r))] : 0) + safe_rem((t_527 + r), 1))) * v_cache_s0 + (long long)(kvh_327) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -683,7 +669,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_298[16] = {};
+    float t_540[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -697,24 +683,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_298[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_298[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_540[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_540[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_295; its next tile can stream in
-    if (t_281 + 1 < t_200) {
-      const int t_285_ahead = ((t_281 + 1) * 32);
-      // K_295: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_537; its next tile can stream in
+    if (t_523 + 1 < t_443) {
+      const int t_527_ahead = ((t_523 + 1) * 32);
+      // K_537: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_285_ahead + r) < k_len_111);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_285_ahead + r) < k_len_111) ? page_table[(long long)(b_87) * page_table_s0 + (long long)((t_285_ahead + r))] : 0) + safe_rem((t_285_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_86) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_527_ahead + r) < k_len_359);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_527_ahead + r) < k_len_359) ? page_table[(long long)(b_328) * page_table_s0 + (long long)((t_527_ahead + r))] : 0) + safe_rem((t_527_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_327) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_300[16];
+    float t_542[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -723,13 +709,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_300[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_285 + (nt * 8 + 2 * t4 + p)) >= lo_112) && ((t_285 + (nt * 8 + 2 * t4 + p)) < hi_114)) ? (t_298[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_120) : NEG_INF);
+            t_542[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_527 + (nt * 8 + 2 * t4 + p)) >= lo_360) && ((t_527 + (nt * 8 + 2 * t4 + p)) < hi_362)) ? (t_540[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_368) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_301[2];
+    float t_543[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -739,33 +725,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_300[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_542[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_301[mt * 2 + h] = acc;
+        t_543[mt * 2 + h] = acc;
       }
     }
-    float m_new_302[2];
+    float m_new_544[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_302[mt * 2 + h] = fmaxf(carry_207[mt * 2 + h], t_301[mt * 2 + h]);
+        m_new_544[mt * 2 + h] = fmaxf(carry_450[mt * 2 + h], t_543[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_304[2];
+    float m_safe_546[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_304[mt * 2 + h] = ((m_new_302[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_302[mt * 2 + h]);
+        m_safe_546[mt * 2 + h] = ((m_new_544[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_544[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_306[16];
+    float p_548[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -774,22 +760,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_306[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_300[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_304[mt * 2 + h]));
+            p_548[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_542[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_546[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_308[2];
+    float alpha_550[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_308[mt * 2 + h] = exp2_ftz((carry_207[mt * 2 + h] - m_safe_304[mt * 2 + h]));
+        alpha_550[mt * 2 + h] = exp2_ftz((carry_450[mt * 2 + h] - m_safe_546[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_310[2];
+    float t_552[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -799,23 +785,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_306[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_548[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_310[mt * 2 + h] = acc;
+        t_552[mt * 2 + h] = acc;
       }
     }
-    float t_311[2];
+    float t_553[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_311[mt * 2 + h] = ((carry_208[mt * 2 + h] * alpha_308[mt * 2 + h]) + t_310[mt * 2 + h]);
+        t_553[mt * 2 + h] = fmaf(carry_451[mt * 2 + h], alpha_550[mt * 2 + h], t_552[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_296 has arrived
+    cp_async_wait<1>(); // V_538 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -825,7 +811,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_209[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_209[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_308[mt * 2 + h]);
+            carry_452[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_452[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_550[mt * 2 + h]);
           }
         }
       }
@@ -835,10 +821,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_306[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_306[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_306[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_306[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_306[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_306[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_306[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_306[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_548[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_548[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_548[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_548[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_548[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_548[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_548[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_548[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -846,8 +832,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_209[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_209[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_452[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_452[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -855,25 +841,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_207[mt * 2 + h] = m_new_302[mt * 2 + h];
+        carry_450[mt * 2 + h] = m_new_544[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_208[mt * 2 + h] = t_311[mt * 2 + h];
+        carry_451[mt * 2 + h] = t_553[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
-  float t_321_rcp[2]; // once a row (row-hoist.ts)
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  float t_563_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_321_rcp[mt * 2 + h] = 1.0f / ((carry_208[mt * 2 + h] == 0.0f) ? 1.0f : carry_208[mt * 2 + h]);
+      t_563_rcp[mt * 2 + h] = 1.0f / ((carry_451[mt * 2 + h] == 0.0f) ? 1.0f : carry_451[mt * 2 + h]);
     }
   }
   // out_partial: two adjacent columns a store (store-pairs.ts)
@@ -883,18 +869,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) *reinterpret_cast<float2*>(out_partial + (long long)(s_85) * out_partial_s0 + (long long)(b_87) * out_partial_s1 + (long long)((kvh_86 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_209[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_321_rcp[mt * 2 + h]), (carry_209[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_321_rcp[mt * 2 + h]));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) *reinterpret_cast<float2*>(out_partial + (long long)(s_326) * out_partial_s0 + (long long)(b_328) * out_partial_s1 + (long long)((kvh_327 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_452[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_563_rcp[mt * 2 + h]), (carry_452[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_563_rcp[mt * 2 + h]));
       }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) lse_partial[(long long)(s_85) * lse_partial_s0 + (long long)(b_87) * lse_partial_s1 + (long long)((kvh_86 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_208[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_207[mt * 2 + h] + log2f(carry_208[mt * 2 + h])) * 0.6931471805599453f));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) lse_partial[(long long)(s_326) * lse_partial_s0 + (long long)(b_328) * lse_partial_s1 + (long long)((kvh_327 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_451[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_450[mt * 2 + h] + log2f(carry_451[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -97,131 +97,131 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
   const long long out_partial_s2 = 128LL;
   const long long lse_partial_s0 = (long long)P.batch * (long long)P.q_heads;
   const long long lse_partial_s1 = (long long)P.q_heads;
-  const int s_88 = (int)blockIdx.x;
-  const int kvh_89 = (int)blockIdx.y;
-  const int b_90 = (int)blockIdx.z;
+  const int s_336 = (int)blockIdx.x;
+  const int kvh_337 = (int)blockIdx.y;
+  const int b_338 = (int)blockIdx.z;
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_123: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_378: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 16; r += 2) {
     const bool ok = (r < 1);
-    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_90) * q_s0 + (long long)((kvh_89 + r)) * q_s1 + (long long)(c) : 0), ok);
+    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_338) * q_s0 + (long long)((kvh_337 + r)) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  const int k_len_115 = cache_seqlens[(long long)(b_90)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  const int lo_116 = (s_88 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  const int t_117 = (lo_116 + P.split_len);
-  const int hi_118 = min(k_len_115, t_117);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  const int k_len_370 = cache_seqlens[(long long)(b_338)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  const int lo_371 = (s_336 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  const int t_372 = (lo_371 + P.split_len);
+  const int hi_373 = min(k_len_370, t_372);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_124 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  const int t_125 = safe_div(lo_116, 32);
-  const int t_126 = (hi_118 + 31);
-  const int t_127 = safe_div(t_126, 32);
-  const int t_128 = (0 - lo_116);
-  const int t_129 = (t_128 + 31);
-  const int t_130 = (-t_129);
-  const int t_131 = (-t_130);
-  const int t_132 = safe_div(t_131, 32);
-  const bool t_133 = (t_131 < 0);
-  const int t_134 = (t_132 * 32);
-  const bool t_135 = (t_134 == t_131);
-  const bool t_136 = (!t_135);
-  const bool t_137 = (t_133 && t_136);
-  const int t_139 = (t_132 - 1);
-  const int t_140 = (t_137 ? t_139 : t_132);
-  const int t_141 = (-t_140);
-  const int t_143 = (-t_128);
-  const int t_144 = (-t_143);
-  const int t_145 = safe_div(t_144, 32);
-  const bool t_146 = (t_144 < 0);
-  const int t_147 = (t_145 * 32);
-  const bool t_148 = (t_147 == t_144);
-  const bool t_149 = (!t_148);
-  const bool t_150 = (t_146 && t_149);
-  const int t_151 = (t_145 - 1);
-  const int t_152 = (t_150 ? t_151 : t_145);
-  const int t_153 = (-t_152);
-  const int t_155 = (hi_118 + (-1));
-  const int t_157 = (hi_118 + (-32));
-  const int t_159 = safe_div(t_155, 32);
-  const bool t_160 = (t_155 < 0);
-  const int t_161 = (t_159 * 32);
-  const bool t_162 = (t_161 == t_155);
-  const bool t_163 = (!t_162);
-  const bool t_164 = (t_160 && t_163);
-  const int t_165 = (t_159 - 1);
-  const int t_166 = (t_164 ? t_165 : t_159);
-  const int t_167 = safe_div(t_157, 32);
-  const bool t_168 = (t_157 < 0);
-  const int t_169 = (t_167 * 32);
-  const bool t_170 = (t_169 == t_157);
-  const bool t_171 = (!t_170);
-  const bool t_172 = (t_168 && t_171);
-  const int t_173 = (t_167 - 1);
-  const int t_174 = (t_172 ? t_173 : t_167);
-  const int t_175 = max(t_141, (-268435456));
-  const int t_176 = min(268435456, t_166);
-  const int t_177 = max(t_153, (-268435456));
-  const int t_178 = min(268435456, t_174);
-  const int t_180 = (k_len_115 + (-32));
-  const int t_189 = safe_div(t_180, 32);
-  const bool t_190 = (t_180 < 0);
-  const int t_191 = (t_189 * 32);
-  const bool t_192 = (t_191 == t_180);
-  const bool t_193 = (!t_192);
-  const bool t_194 = (t_190 && t_193);
-  const int t_195 = (t_189 - 1);
-  const int t_196 = (t_194 ? t_195 : t_189);
-  const int t_197 = max(t_177, t_177);
-  const int t_198 = min(t_178, t_178);
-  const int t_199 = max(t_197, (-268435456));
-  const int t_200 = min(t_198, t_196);
-  const int t_201 = max(t_125, t_175);
-  const int t_202 = (t_176 + 1);
-  const int t_203 = min(t_127, t_202);
-  const int t_204 = max(t_201, t_203);
-  const int t_205 = max(t_199, t_201);
-  const int t_206 = min(t_205, t_204);
-  const int t_207 = (t_200 + 1);
-  const int t_208 = max(t_207, t_206);
-  const int t_209 = min(t_208, t_204);
-  cp_async_wait<0>(); // Q_123 has arrived
+  const float scale2_379 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  const int t_380 = safe_div(lo_371, 32);
+  const int t_381 = (hi_373 + 31);
+  const int t_382 = safe_div(t_381, 32);
+  const int t_383 = (0 - lo_371);
+  const int t_384 = (t_383 + 31);
+  const int t_385 = (-t_384);
+  const int t_386 = (-t_385);
+  const int t_387 = safe_div(t_386, 32);
+  const bool t_388 = (t_386 < 0);
+  const int t_389 = (t_387 * 32);
+  const bool t_390 = (t_389 == t_386);
+  const bool t_391 = (!t_390);
+  const bool t_392 = (t_388 && t_391);
+  const int t_393 = (t_387 - 1);
+  const int t_394 = (t_392 ? t_393 : t_387);
+  const int t_395 = (-t_394);
+  const int t_396 = (-t_383);
+  const int t_397 = (-t_396);
+  const int t_398 = safe_div(t_397, 32);
+  const bool t_399 = (t_397 < 0);
+  const int t_400 = (t_398 * 32);
+  const bool t_401 = (t_400 == t_397);
+  const bool t_402 = (!t_401);
+  const bool t_403 = (t_399 && t_402);
+  const int t_404 = (t_398 - 1);
+  const int t_405 = (t_403 ? t_404 : t_398);
+  const int t_406 = (-t_405);
+  const int t_407 = (hi_373 + (-1));
+  const int t_408 = (hi_373 + (-32));
+  const int t_409 = safe_div(t_407, 32);
+  const bool t_410 = (t_407 < 0);
+  const int t_411 = (t_409 * 32);
+  const bool t_412 = (t_411 == t_407);
+  const bool t_413 = (!t_412);
+  const bool t_414 = (t_410 && t_413);
+  const int t_415 = (t_409 - 1);
+  const int t_416 = (t_414 ? t_415 : t_409);
+  const int t_417 = safe_div(t_408, 32);
+  const bool t_418 = (t_408 < 0);
+  const int t_419 = (t_417 * 32);
+  const bool t_420 = (t_419 == t_408);
+  const bool t_421 = (!t_420);
+  const bool t_422 = (t_418 && t_421);
+  const int t_423 = (t_417 - 1);
+  const int t_424 = (t_422 ? t_423 : t_417);
+  const int t_425 = max(t_395, (-268435456));
+  const int t_426 = min(268435456, t_416);
+  const int t_427 = max(t_406, (-268435456));
+  const int t_428 = min(268435456, t_424);
+  const int t_430 = (k_len_370 + (-32));
+  const int t_439 = safe_div(t_430, 32);
+  const bool t_440 = (t_430 < 0);
+  const int t_441 = (t_439 * 32);
+  const bool t_442 = (t_441 == t_430);
+  const bool t_443 = (!t_442);
+  const bool t_444 = (t_440 && t_443);
+  const int t_445 = (t_439 - 1);
+  const int t_446 = (t_444 ? t_445 : t_439);
+  const int t_447 = max(t_427, t_427);
+  const int t_448 = min(t_428, t_428);
+  const int t_449 = max(t_447, (-268435456));
+  const int t_450 = min(t_448, t_446);
+  const int t_451 = max(t_380, t_425);
+  const int t_452 = (t_426 + 1);
+  const int t_453 = min(t_382, t_452);
+  const int t_454 = max(t_451, t_453);
+  const int t_455 = max(t_449, t_451);
+  const int t_456 = min(t_455, t_454);
+  const int t_457 = (t_450 + 1);
+  const int t_458 = max(t_457, t_456);
+  const int t_459 = min(t_458, t_454);
+  cp_async_wait<0>(); // Q_378 has arrived
   __syncthreads();
-  if (t_201 < t_206) {
-    const int t_214_ahead = (t_201 * 32);
-    // K_226: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_451 < t_456) {
+    const int t_464_ahead = (t_451 * 32);
+    // K_476: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_214_ahead + r) < k_len_115);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_214_ahead + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_214_ahead + r), 64))] : 0) * 64) + safe_rem((t_214_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_464_ahead + r) < k_len_370);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_464_ahead + r) < k_len_370) ? page_table[(long long)(b_338) * page_table_s0 + (long long)(safe_div((t_464_ahead + r), 64))] : 0) * 64) + safe_rem((t_464_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_337) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
   // partial tiles
-  float carry_211[2];
+  float carry_461[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_211[mt * 2 + h] = NEG_INF;
+      carry_461[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_212[2];
+  float carry_462[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_212[mt * 2 + h] = 0.0f;
+      carry_462[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_213[64];
+  float carry_463[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -230,23 +230,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_463[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  if (t_201 < t_206) { // at most one tile
-    const int t_210 = t_201;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_214 = (t_210 * 32);
-    cp_async_wait<0>(); // K_226 arrived
+  if (t_451 < t_456) { // at most one tile
+    const int t_460 = t_451;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_464 = (t_460 * 32);
+    cp_async_wait<0>(); // K_476 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_227: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_477: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_214 + r) < k_len_115);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_214 + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_214 + r), 64))] : 0) * 64) + safe_rem((t_214 + r), 64))) * v_cache_s0 + (long long)(kvh_89) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_464 + r) < k_len_370);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_464 + r) < k_len_370) ? page_table[(long long)(b_338) * page_table_s0 + (long long)(safe_div((t_464 + r), 64))] : 0) * 64) + safe_rem((t_464 + r), 64))) * v_cache_s0 + (long long)(kvh_337) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -254,7 +254,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_229[16] = {};
+    float t_479[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -268,24 +268,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_229[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_229[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_479[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_479[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_226; its next tile can stream in
-    if (t_210 + 1 < t_206) {
-      const int t_214_ahead = ((t_210 + 1) * 32);
-      // K_226: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_476; its next tile can stream in
+    if (t_460 + 1 < t_456) {
+      const int t_464_ahead = ((t_460 + 1) * 32);
+      // K_476: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_214_ahead + r) < k_len_115);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_214_ahead + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_214_ahead + r), 64))] : 0) * 64) + safe_rem((t_214_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_464_ahead + r) < k_len_370);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_464_ahead + r) < k_len_370) ? page_table[(long long)(b_338) * page_table_s0 + (long long)(safe_div((t_464_ahead + r), 64))] : 0) * 64) + safe_rem((t_464_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_337) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_231[16];
+    float t_481[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -294,13 +294,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_231[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_214 + (nt * 8 + 2 * t4 + p)) >= lo_116) && ((t_214 + (nt * 8 + 2 * t4 + p)) < hi_118)) ? (t_229[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_124) : NEG_INF);
+            t_481[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_464 + (nt * 8 + 2 * t4 + p)) >= lo_371) && ((t_464 + (nt * 8 + 2 * t4 + p)) < hi_373)) ? (t_479[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_379) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_232[2];
+    float t_482[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -310,33 +310,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_231[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_481[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_232[mt * 2 + h] = acc;
+        t_482[mt * 2 + h] = acc;
       }
     }
-    float m_new_233[2];
+    float m_new_483[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_233[mt * 2 + h] = fmaxf(carry_211[mt * 2 + h], t_232[mt * 2 + h]);
+        m_new_483[mt * 2 + h] = fmaxf(carry_461[mt * 2 + h], t_482[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_235[2];
+    float m_safe_485[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_235[mt * 2 + h] = ((m_new_233[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_233[mt * 2 + h]);
+        m_safe_485[mt * 2 + h] = ((m_new_483[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_483[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_237[16];
+    float p_487[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -345,22 +345,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_237[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_231[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_235[mt * 2 + h]));
+            p_487[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_481[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_485[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_239[2];
+    float alpha_489[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_239[mt * 2 + h] = exp2_ftz((carry_211[mt * 2 + h] - m_safe_235[mt * 2 + h]));
+        alpha_489[mt * 2 + h] = exp2_ftz((carry_461[mt * 2 + h] - m_safe_485[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_241[2];
+    float t_491[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -370,23 +370,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_237[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_487[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_241[mt * 2 + h] = acc;
+        t_491[mt * 2 + h] = acc;
       }
     }
-    float t_242[2];
+    float t_492[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_242[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_239[mt * 2 + h]) + t_241[mt * 2 + h]);
+        t_492[mt * 2 + h] = fmaf(carry_462[mt * 2 + h], alpha_489[mt * 2 + h], t_491[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_227 has arrived
+    cp_async_wait<1>(); // V_477 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -396,7 +396,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_239[mt * 2 + h]);
+            carry_463[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_463[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_489[mt * 2 + h]);
           }
         }
       }
@@ -406,10 +406,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_237[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_237[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_237[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_237[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_237[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_237[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_237[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_237[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_487[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_487[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_487[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_487[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_487[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_487[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_487[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_487[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -417,8 +417,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_213[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_213[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_463[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_463[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -426,49 +426,49 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_211[mt * 2 + h] = m_new_233[mt * 2 + h];
+        carry_461[mt * 2 + h] = m_new_483[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_212[mt * 2 + h] = t_242[mt * 2 + h];
+        carry_462[mt * 2 + h] = t_492[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_206 < t_209) {
-    const int t_256_ahead = (t_206 * 32);
-    // K_266: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_456 < t_459) {
+    const int t_504_ahead = (t_456 * 32);
+    // K_514: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_256_ahead + r), 64))] * 64) + safe_rem((t_256_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_338) * page_table_s0 + (long long)(safe_div((t_504_ahead + r), 64))] * 64) + safe_rem((t_504_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_337) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (int t_252 = t_206; t_252 < t_209; ++t_252) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_256 = (t_252 * 32);
-    cp_async_wait<0>(); // K_266 arrived
+  for (int t_500 = t_456; t_500 < t_459; ++t_500) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_504 = (t_500 * 32);
+    cp_async_wait<0>(); // K_514 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_267: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_515: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_256 + r), 64))] * 64) + safe_rem((t_256 + r), 64))) * v_cache_s0 + (long long)(kvh_89) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_338) * page_table_s0 + (long long)(safe_div((t_504 + r), 64))] * 64) + safe_rem((t_504 + r), 64))) * v_cache_s0 + (long long)(kvh_337) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_269[16] = {};
+    float t_517[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -482,39 +482,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_269[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_269[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_517[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_517[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_266; its next tile can stream in
-    if (t_252 + 1 < t_209) {
-      const int t_256_ahead = ((t_252 + 1) * 32);
-      // K_266: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_514; its next tile can stream in
+    if (t_500 + 1 < t_459) {
+      const int t_504_ahead = ((t_500 + 1) * 32);
+      // K_514: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_256_ahead + r), 64))] * 64) + safe_rem((t_256_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_338) * page_table_s0 + (long long)(safe_div((t_504_ahead + r), 64))] * 64) + safe_rem((t_504_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_337) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_270[16];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_270[((mt * 4 + nt) * 2 + h) * 2 + p] = (t_269[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_124);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_271[2];
+    float t_519[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -524,33 +510,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_270[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_517[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_271[mt * 2 + h] = acc;
+        t_519[mt * 2 + h] = acc;
       }
     }
-    float m_new_272[2];
+    float m_new_521[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_272[mt * 2 + h] = fmaxf(carry_211[mt * 2 + h], t_271[mt * 2 + h]);
+        m_new_521[mt * 2 + h] = fmaxf(carry_461[mt * 2 + h], (t_519[mt * 2 + h] * scale2_379));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_274[2];
+    float m_safe_523[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_274[mt * 2 + h] = ((m_new_272[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_272[mt * 2 + h]);
+        m_safe_523[mt * 2 + h] = ((m_new_521[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_521[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_276[16];
+    float p_525[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -559,22 +545,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_276[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_270[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_274[mt * 2 + h]));
+            p_525[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_517[((mt * 4 + nt) * 2 + h) * 2 + p], scale2_379, -m_safe_523[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_278[2];
+    float alpha_527[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_278[mt * 2 + h] = exp2_ftz((carry_211[mt * 2 + h] - m_safe_274[mt * 2 + h]));
+        alpha_527[mt * 2 + h] = exp2_ftz((carry_461[mt * 2 + h] - m_safe_523[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_280[2];
+    float t_529[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -584,23 +570,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_276[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_525[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_280[mt * 2 + h] = acc;
+        t_529[mt * 2 + h] = acc;
       }
     }
-    float t_281[2];
+    float t_530[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_281[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_278[mt * 2 + h]) + t_280[mt * 2 + h]);
+        t_530[mt * 2 + h] = fmaf(carry_462[mt * 2 + h], alpha_527[mt * 2 + h], t_529[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_267 has arrived
+    cp_async_wait<1>(); // V_515 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -610,7 +596,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_278[mt * 2 + h]);
+            carry_463[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_463[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_527[mt * 2 + h]);
           }
         }
       }
@@ -620,10 +606,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_276[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_276[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_276[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_276[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_276[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_276[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_276[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_276[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_525[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_525[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_525[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_525[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_525[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_525[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_525[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_525[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -631,8 +617,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_213[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_213[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_463[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_463[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -640,42 +626,42 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_211[mt * 2 + h] = m_new_272[mt * 2 + h];
+        carry_461[mt * 2 + h] = m_new_521[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_212[mt * 2 + h] = t_281[mt * 2 + h];
+        carry_462[mt * 2 + h] = t_530[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_209 < t_204) {
-    const int t_293_ahead = (t_209 * 32);
-    // K_305: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_459 < t_454) {
+    const int t_542_ahead = (t_459 * 32);
+    // K_554: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_293_ahead + r) < k_len_115);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_293_ahead + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_293_ahead + r), 64))] : 0) * 64) + safe_rem((t_293_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_542_ahead + r) < k_len_370);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_542_ahead + r) < k_len_370) ? page_table[(long long)(b_338) * page_table_s0 + (long long)(safe_div((t_542_ahead + r), 64))] : 0) * 64) + safe_rem((t_542_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_337) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (int t_289 = t_209; t_289 < t_204; ++t_289) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_293 = (t_289 * 32);
-    cp_async_wait<0>(); // K_305 arrived
+  for (int t_538 = t_459; t_538 < t_454; ++t_538) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_542 = (t_538 * 32);
+    cp_async_wait<0>(); // K_554 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_306: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_555: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_293 + r) < k_len_115);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_293 + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_293 + r), 64))] : 0) * 64) + safe_rem((t_293 + r), 64))) * v_cache_s0 + (long long)(kvh_89) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_542 + r) < k_len_370);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_542 + r) < k_len_370) ? page_table[(long long)(b_338) * page_table_s0 + (long long)(safe_div((t_542 + r), 64))] : 0) * 64) + safe_rem((t_542 + r), 64))) * v_cache_s0 + (long long)(kvh_337) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -683,7 +669,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_308[16] = {};
+    float t_557[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -697,24 +683,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_308[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_308[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_557[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_557[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_305; its next tile can stream in
-    if (t_289 + 1 < t_204) {
-      const int t_293_ahead = ((t_289 + 1) * 32);
-      // K_305: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_554; its next tile can stream in
+    if (t_538 + 1 < t_454) {
+      const int t_542_ahead = ((t_538 + 1) * 32);
+      // K_554: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_293_ahead + r) < k_len_115);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_293_ahead + r) < k_len_115) ? page_table[(long long)(b_90) * page_table_s0 + (long long)(safe_div((t_293_ahead + r), 64))] : 0) * 64) + safe_rem((t_293_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_89) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_542_ahead + r) < k_len_370);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_542_ahead + r) < k_len_370) ? page_table[(long long)(b_338) * page_table_s0 + (long long)(safe_div((t_542_ahead + r), 64))] : 0) * 64) + safe_rem((t_542_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_337) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_310[16];
+    float t_559[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -723,13 +709,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_310[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_293 + (nt * 8 + 2 * t4 + p)) >= lo_116) && ((t_293 + (nt * 8 + 2 * t4 + p)) < hi_118)) ? (t_308[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_124) : NEG_INF);
+            t_559[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_542 + (nt * 8 + 2 * t4 + p)) >= lo_371) && ((t_542 + (nt * 8 + 2 * t4 + p)) < hi_373)) ? (t_557[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_379) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_311[2];
+    float t_560[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -739,33 +725,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_310[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_559[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_311[mt * 2 + h] = acc;
+        t_560[mt * 2 + h] = acc;
       }
     }
-    float m_new_312[2];
+    float m_new_561[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_312[mt * 2 + h] = fmaxf(carry_211[mt * 2 + h], t_311[mt * 2 + h]);
+        m_new_561[mt * 2 + h] = fmaxf(carry_461[mt * 2 + h], t_560[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_314[2];
+    float m_safe_563[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_314[mt * 2 + h] = ((m_new_312[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_312[mt * 2 + h]);
+        m_safe_563[mt * 2 + h] = ((m_new_561[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_561[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_316[16];
+    float p_565[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -774,22 +760,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_316[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_310[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_314[mt * 2 + h]));
+            p_565[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_559[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_563[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_318[2];
+    float alpha_567[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_318[mt * 2 + h] = exp2_ftz((carry_211[mt * 2 + h] - m_safe_314[mt * 2 + h]));
+        alpha_567[mt * 2 + h] = exp2_ftz((carry_461[mt * 2 + h] - m_safe_563[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_320[2];
+    float t_569[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -799,23 +785,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_316[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_565[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_320[mt * 2 + h] = acc;
+        t_569[mt * 2 + h] = acc;
       }
     }
-    float t_321[2];
+    float t_570[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_321[mt * 2 + h] = ((carry_212[mt * 2 + h] * alpha_318[mt * 2 + h]) + t_320[mt * 2 + h]);
+        t_570[mt * 2 + h] = fmaf(carry_462[mt * 2 + h], alpha_567[mt * 2 + h], t_569[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_306 has arrived
+    cp_async_wait<1>(); // V_555 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -825,7 +811,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_213[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_318[mt * 2 + h]);
+            carry_463[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_463[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_567[mt * 2 + h]);
           }
         }
       }
@@ -835,10 +821,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_316[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_316[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_316[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_316[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_316[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_316[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_316[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_316[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_565[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_565[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_565[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_565[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_565[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_565[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_565[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_565[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -846,8 +832,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_213[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_213[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_463[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_463[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -855,25 +841,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_211[mt * 2 + h] = m_new_312[mt * 2 + h];
+        carry_461[mt * 2 + h] = m_new_561[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_212[mt * 2 + h] = t_321[mt * 2 + h];
+        carry_462[mt * 2 + h] = t_570[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
-  float t_331_rcp[2]; // once a row (row-hoist.ts)
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  float t_580_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_331_rcp[mt * 2 + h] = 1.0f / ((carry_212[mt * 2 + h] == 0.0f) ? 1.0f : carry_212[mt * 2 + h]);
+      t_580_rcp[mt * 2 + h] = 1.0f / ((carry_462[mt * 2 + h] == 0.0f) ? 1.0f : carry_462[mt * 2 + h]);
     }
   }
   // out_partial: two adjacent columns a store (store-pairs.ts)
@@ -883,18 +869,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p64(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) *reinterpret_cast<float2*>(out_partial + (long long)(s_88) * out_partial_s0 + (long long)(b_90) * out_partial_s1 + (long long)((kvh_89 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_213[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_331_rcp[mt * 2 + h]), (carry_213[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_331_rcp[mt * 2 + h]));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) *reinterpret_cast<float2*>(out_partial + (long long)(s_336) * out_partial_s0 + (long long)(b_338) * out_partial_s1 + (long long)((kvh_337 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_463[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_580_rcp[mt * 2 + h]), (carry_463[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_580_rcp[mt * 2 + h]));
       }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) lse_partial[(long long)(s_88) * lse_partial_s0 + (long long)(b_90) * lse_partial_s1 + (long long)((kvh_89 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_212[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_211[mt * 2 + h] + log2f(carry_212[mt * 2 + h])) * 0.6931471805599453f));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 1)) lse_partial[(long long)(s_336) * lse_partial_s0 + (long long)(b_338) * lse_partial_s1 + (long long)((kvh_337 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_462[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_461[mt * 2 + h] + log2f(carry_462[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -97,132 +97,132 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
   const long long out_partial_s2 = 128LL;
   const long long lse_partial_s0 = (long long)P.batch * (long long)P.q_heads;
   const long long lse_partial_s1 = (long long)P.q_heads;
-  const int s_89 = (int)blockIdx.x;
-  const int kvh_90 = (int)blockIdx.y;
-  const int b_91 = (int)blockIdx.z;
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  const int k_len_116 = cache_seqlens[(long long)(b_91)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  const int lo_117 = (s_89 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  const int t_118 = (lo_117 + P.split_len);
-  const int hi_119 = min(k_len_116, t_118);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  const int t_121 = (kvh_90 * 4);
+  const int s_338 = (int)blockIdx.x;
+  const int kvh_339 = (int)blockIdx.y;
+  const int b_340 = (int)blockIdx.z;
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  const int k_len_372 = cache_seqlens[(long long)(b_340)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  const int lo_373 = (s_338 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  const int t_374 = (lo_373 + P.split_len);
+  const int hi_375 = min(k_len_372, t_374);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  const int t_377 = (kvh_339 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_125: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_381: 16 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 16; r += 2) {
     const bool ok = (r < 4);
-    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_91) * q_s0 + (long long)((t_121 + r)) * q_s1 + (long long)(c) : 0), ok);
+    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)(b_340) * q_s0 + (long long)((t_377 + r)) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_126 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  const int t_127 = safe_div(lo_117, 32);
-  const int t_128 = (hi_119 + 31);
-  const int t_129 = safe_div(t_128, 32);
-  const int t_130 = (0 - lo_117);
-  const int t_131 = (t_130 + 31);
-  const int t_132 = (-t_131);
-  const int t_133 = (-t_132);
-  const int t_134 = safe_div(t_133, 32);
-  const bool t_135 = (t_133 < 0);
-  const int t_136 = (t_134 * 32);
-  const bool t_137 = (t_136 == t_133);
-  const bool t_138 = (!t_137);
-  const bool t_139 = (t_135 && t_138);
-  const int t_141 = (t_134 - 1);
-  const int t_142 = (t_139 ? t_141 : t_134);
-  const int t_143 = (-t_142);
-  const int t_145 = (-t_130);
-  const int t_146 = (-t_145);
-  const int t_147 = safe_div(t_146, 32);
-  const bool t_148 = (t_146 < 0);
-  const int t_149 = (t_147 * 32);
-  const bool t_150 = (t_149 == t_146);
-  const bool t_151 = (!t_150);
-  const bool t_152 = (t_148 && t_151);
-  const int t_153 = (t_147 - 1);
-  const int t_154 = (t_152 ? t_153 : t_147);
-  const int t_155 = (-t_154);
-  const int t_157 = (hi_119 + (-1));
-  const int t_159 = (hi_119 + (-32));
-  const int t_161 = safe_div(t_157, 32);
-  const bool t_162 = (t_157 < 0);
-  const int t_163 = (t_161 * 32);
-  const bool t_164 = (t_163 == t_157);
-  const bool t_165 = (!t_164);
-  const bool t_166 = (t_162 && t_165);
-  const int t_167 = (t_161 - 1);
-  const int t_168 = (t_166 ? t_167 : t_161);
-  const int t_169 = safe_div(t_159, 32);
-  const bool t_170 = (t_159 < 0);
-  const int t_171 = (t_169 * 32);
-  const bool t_172 = (t_171 == t_159);
-  const bool t_173 = (!t_172);
-  const bool t_174 = (t_170 && t_173);
-  const int t_175 = (t_169 - 1);
-  const int t_176 = (t_174 ? t_175 : t_169);
-  const int t_177 = max(t_143, (-268435456));
-  const int t_178 = min(268435456, t_168);
-  const int t_179 = max(t_155, (-268435456));
-  const int t_180 = min(268435456, t_176);
-  const int t_182 = (k_len_116 + (-32));
-  const int t_191 = safe_div(t_182, 32);
-  const bool t_192 = (t_182 < 0);
-  const int t_193 = (t_191 * 32);
-  const bool t_194 = (t_193 == t_182);
-  const bool t_195 = (!t_194);
-  const bool t_196 = (t_192 && t_195);
-  const int t_197 = (t_191 - 1);
-  const int t_198 = (t_196 ? t_197 : t_191);
-  const int t_199 = max(t_179, t_179);
-  const int t_200 = min(t_180, t_180);
-  const int t_201 = max(t_199, (-268435456));
-  const int t_202 = min(t_200, t_198);
-  const int t_203 = max(t_127, t_177);
-  const int t_204 = (t_178 + 1);
-  const int t_205 = min(t_129, t_204);
-  const int t_206 = max(t_203, t_205);
-  const int t_207 = max(t_201, t_203);
-  const int t_208 = min(t_207, t_206);
-  const int t_209 = (t_202 + 1);
-  const int t_210 = max(t_209, t_208);
-  const int t_211 = min(t_210, t_206);
-  cp_async_wait<0>(); // Q_125 has arrived
+  const float scale2_382 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  const int t_383 = safe_div(lo_373, 32);
+  const int t_384 = (hi_375 + 31);
+  const int t_385 = safe_div(t_384, 32);
+  const int t_386 = (0 - lo_373);
+  const int t_387 = (t_386 + 31);
+  const int t_388 = (-t_387);
+  const int t_389 = (-t_388);
+  const int t_390 = safe_div(t_389, 32);
+  const bool t_391 = (t_389 < 0);
+  const int t_392 = (t_390 * 32);
+  const bool t_393 = (t_392 == t_389);
+  const bool t_394 = (!t_393);
+  const bool t_395 = (t_391 && t_394);
+  const int t_396 = (t_390 - 1);
+  const int t_397 = (t_395 ? t_396 : t_390);
+  const int t_398 = (-t_397);
+  const int t_399 = (-t_386);
+  const int t_400 = (-t_399);
+  const int t_401 = safe_div(t_400, 32);
+  const bool t_402 = (t_400 < 0);
+  const int t_403 = (t_401 * 32);
+  const bool t_404 = (t_403 == t_400);
+  const bool t_405 = (!t_404);
+  const bool t_406 = (t_402 && t_405);
+  const int t_407 = (t_401 - 1);
+  const int t_408 = (t_406 ? t_407 : t_401);
+  const int t_409 = (-t_408);
+  const int t_410 = (hi_375 + (-1));
+  const int t_411 = (hi_375 + (-32));
+  const int t_412 = safe_div(t_410, 32);
+  const bool t_413 = (t_410 < 0);
+  const int t_414 = (t_412 * 32);
+  const bool t_415 = (t_414 == t_410);
+  const bool t_416 = (!t_415);
+  const bool t_417 = (t_413 && t_416);
+  const int t_418 = (t_412 - 1);
+  const int t_419 = (t_417 ? t_418 : t_412);
+  const int t_420 = safe_div(t_411, 32);
+  const bool t_421 = (t_411 < 0);
+  const int t_422 = (t_420 * 32);
+  const bool t_423 = (t_422 == t_411);
+  const bool t_424 = (!t_423);
+  const bool t_425 = (t_421 && t_424);
+  const int t_426 = (t_420 - 1);
+  const int t_427 = (t_425 ? t_426 : t_420);
+  const int t_428 = max(t_398, (-268435456));
+  const int t_429 = min(268435456, t_419);
+  const int t_430 = max(t_409, (-268435456));
+  const int t_431 = min(268435456, t_427);
+  const int t_433 = (k_len_372 + (-32));
+  const int t_442 = safe_div(t_433, 32);
+  const bool t_443 = (t_433 < 0);
+  const int t_444 = (t_442 * 32);
+  const bool t_445 = (t_444 == t_433);
+  const bool t_446 = (!t_445);
+  const bool t_447 = (t_443 && t_446);
+  const int t_448 = (t_442 - 1);
+  const int t_449 = (t_447 ? t_448 : t_442);
+  const int t_450 = max(t_430, t_430);
+  const int t_451 = min(t_431, t_431);
+  const int t_452 = max(t_450, (-268435456));
+  const int t_453 = min(t_451, t_449);
+  const int t_454 = max(t_383, t_428);
+  const int t_455 = (t_429 + 1);
+  const int t_456 = min(t_385, t_455);
+  const int t_457 = max(t_454, t_456);
+  const int t_458 = max(t_452, t_454);
+  const int t_459 = min(t_458, t_457);
+  const int t_460 = (t_453 + 1);
+  const int t_461 = max(t_460, t_459);
+  const int t_462 = min(t_461, t_457);
+  cp_async_wait<0>(); // Q_381 has arrived
   __syncthreads();
-  if (t_203 < t_208) {
-    const int t_216_ahead = (t_203 * 32);
-    // K_228: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_454 < t_459) {
+    const int t_467_ahead = (t_454 * 32);
+    // K_479: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_216_ahead + r) < k_len_116);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_216_ahead + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_216_ahead + r), 16))] : 0) * 16) + safe_rem((t_216_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_467_ahead + r) < k_len_372);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_467_ahead + r) < k_len_372) ? page_table[(long long)(b_340) * page_table_s0 + (long long)(safe_div((t_467_ahead + r), 16))] : 0) * 16) + safe_rem((t_467_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_339) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
   // partial tiles
-  float carry_213[2];
+  float carry_464[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_213[mt * 2 + h] = NEG_INF;
+      carry_464[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_214[2];
+  float carry_465[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_214[mt * 2 + h] = 0.0f;
+      carry_465[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_215[64];
+  float carry_466[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -231,23 +231,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_215[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_466[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  if (t_203 < t_208) { // at most one tile
-    const int t_212 = t_203;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_216 = (t_212 * 32);
-    cp_async_wait<0>(); // K_228 arrived
+  if (t_454 < t_459) { // at most one tile
+    const int t_463 = t_454;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_467 = (t_463 * 32);
+    cp_async_wait<0>(); // K_479 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_229: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_480: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_216 + r) < k_len_116);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_216 + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_216 + r), 16))] : 0) * 16) + safe_rem((t_216 + r), 16))) * v_cache_s0 + (long long)(kvh_90) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_467 + r) < k_len_372);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_467 + r) < k_len_372) ? page_table[(long long)(b_340) * page_table_s0 + (long long)(safe_div((t_467 + r), 16))] : 0) * 16) + safe_rem((t_467 + r), 16))) * v_cache_s0 + (long long)(kvh_339) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -255,7 +255,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_231[16] = {};
+    float t_482[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -269,24 +269,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_231[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_231[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_482[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_482[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_228; its next tile can stream in
-    if (t_212 + 1 < t_208) {
-      const int t_216_ahead = ((t_212 + 1) * 32);
-      // K_228: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_479; its next tile can stream in
+    if (t_463 + 1 < t_459) {
+      const int t_467_ahead = ((t_463 + 1) * 32);
+      // K_479: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_216_ahead + r) < k_len_116);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_216_ahead + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_216_ahead + r), 16))] : 0) * 16) + safe_rem((t_216_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_467_ahead + r) < k_len_372);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_467_ahead + r) < k_len_372) ? page_table[(long long)(b_340) * page_table_s0 + (long long)(safe_div((t_467_ahead + r), 16))] : 0) * 16) + safe_rem((t_467_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_339) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_233[16];
+    float t_484[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -295,13 +295,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_233[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_216 + (nt * 8 + 2 * t4 + p)) >= lo_117) && ((t_216 + (nt * 8 + 2 * t4 + p)) < hi_119)) ? (t_231[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_126) : NEG_INF);
+            t_484[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_467 + (nt * 8 + 2 * t4 + p)) >= lo_373) && ((t_467 + (nt * 8 + 2 * t4 + p)) < hi_375)) ? (t_482[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_382) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_234[2];
+    float t_485[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -311,33 +311,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_233[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_484[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_234[mt * 2 + h] = acc;
+        t_485[mt * 2 + h] = acc;
       }
     }
-    float m_new_235[2];
+    float m_new_486[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_235[mt * 2 + h] = fmaxf(carry_213[mt * 2 + h], t_234[mt * 2 + h]);
+        m_new_486[mt * 2 + h] = fmaxf(carry_464[mt * 2 + h], t_485[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_237[2];
+    float m_safe_488[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_237[mt * 2 + h] = ((m_new_235[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_235[mt * 2 + h]);
+        m_safe_488[mt * 2 + h] = ((m_new_486[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_486[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_239[16];
+    float p_490[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -346,22 +346,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_239[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_233[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_237[mt * 2 + h]));
+            p_490[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_484[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_488[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_241[2];
+    float alpha_492[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_241[mt * 2 + h] = exp2_ftz((carry_213[mt * 2 + h] - m_safe_237[mt * 2 + h]));
+        alpha_492[mt * 2 + h] = exp2_ftz((carry_464[mt * 2 + h] - m_safe_488[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_243[2];
+    float t_494[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -371,23 +371,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_239[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_490[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_243[mt * 2 + h] = acc;
+        t_494[mt * 2 + h] = acc;
       }
     }
-    float t_244[2];
+    float t_495[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_244[mt * 2 + h] = ((carry_214[mt * 2 + h] * alpha_241[mt * 2 + h]) + t_243[mt * 2 + h]);
+        t_495[mt * 2 + h] = fmaf(carry_465[mt * 2 + h], alpha_492[mt * 2 + h], t_494[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_229 has arrived
+    cp_async_wait<1>(); // V_480 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -397,7 +397,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_215[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_215[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_241[mt * 2 + h]);
+            carry_466[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_466[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_492[mt * 2 + h]);
           }
         }
       }
@@ -407,10 +407,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_239[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_239[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_239[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_239[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_239[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_239[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_239[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_239[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_490[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_490[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_490[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_490[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_490[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_490[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_490[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_490[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -418,8 +418,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_215[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_215[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_466[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_466[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -427,49 +427,49 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_213[mt * 2 + h] = m_new_235[mt * 2 + h];
+        carry_464[mt * 2 + h] = m_new_486[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_214[mt * 2 + h] = t_244[mt * 2 + h];
+        carry_465[mt * 2 + h] = t_495[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_208 < t_211) {
-    const int t_258_ahead = (t_208 * 32);
-    // K_268: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_459 < t_462) {
+    const int t_507_ahead = (t_459 * 32);
+    // K_517: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_258_ahead + r), 16))] * 16) + safe_rem((t_258_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_340) * page_table_s0 + (long long)(safe_div((t_507_ahead + r), 16))] * 16) + safe_rem((t_507_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_339) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (int t_254 = t_208; t_254 < t_211; ++t_254) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_258 = (t_254 * 32);
-    cp_async_wait<0>(); // K_268 arrived
+  for (int t_503 = t_459; t_503 < t_462; ++t_503) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_507 = (t_503 * 32);
+    cp_async_wait<0>(); // K_517 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_269: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_518: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
       const bool ok = true;
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_258 + r), 16))] * 16) + safe_rem((t_258 + r), 16))) * v_cache_s0 + (long long)(kvh_90) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_340) * page_table_s0 + (long long)(safe_div((t_507 + r), 16))] * 16) + safe_rem((t_507 + r), 16))) * v_cache_s0 + (long long)(kvh_339) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_271[16] = {};
+    float t_520[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -483,39 +483,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_271[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_271[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_520[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_520[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_268; its next tile can stream in
-    if (t_254 + 1 < t_211) {
-      const int t_258_ahead = ((t_254 + 1) * 32);
-      // K_268: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_517; its next tile can stream in
+    if (t_503 + 1 < t_462) {
+      const int t_507_ahead = ((t_503 + 1) * 32);
+      // K_517: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
         const bool ok = true;
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_258_ahead + r), 16))] * 16) + safe_rem((t_258_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_340) * page_table_s0 + (long long)(safe_div((t_507_ahead + r), 16))] * 16) + safe_rem((t_507_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_339) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_272[16];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_272[((mt * 4 + nt) * 2 + h) * 2 + p] = (t_271[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_126);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_273[2];
+    float t_522[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -525,33 +511,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_272[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_520[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_273[mt * 2 + h] = acc;
+        t_522[mt * 2 + h] = acc;
       }
     }
-    float m_new_274[2];
+    float m_new_524[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_274[mt * 2 + h] = fmaxf(carry_213[mt * 2 + h], t_273[mt * 2 + h]);
+        m_new_524[mt * 2 + h] = fmaxf(carry_464[mt * 2 + h], (t_522[mt * 2 + h] * scale2_382));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_276[2];
+    float m_safe_526[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_276[mt * 2 + h] = ((m_new_274[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_274[mt * 2 + h]);
+        m_safe_526[mt * 2 + h] = ((m_new_524[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_524[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_278[16];
+    float p_528[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -560,22 +546,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_278[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_272[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_276[mt * 2 + h]));
+            p_528[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_520[((mt * 4 + nt) * 2 + h) * 2 + p], scale2_382, -m_safe_526[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_280[2];
+    float alpha_530[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_280[mt * 2 + h] = exp2_ftz((carry_213[mt * 2 + h] - m_safe_276[mt * 2 + h]));
+        alpha_530[mt * 2 + h] = exp2_ftz((carry_464[mt * 2 + h] - m_safe_526[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_282[2];
+    float t_532[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -585,23 +571,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_278[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_528[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_282[mt * 2 + h] = acc;
+        t_532[mt * 2 + h] = acc;
       }
     }
-    float t_283[2];
+    float t_533[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_283[mt * 2 + h] = ((carry_214[mt * 2 + h] * alpha_280[mt * 2 + h]) + t_282[mt * 2 + h]);
+        t_533[mt * 2 + h] = fmaf(carry_465[mt * 2 + h], alpha_530[mt * 2 + h], t_532[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_269 has arrived
+    cp_async_wait<1>(); // V_518 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -611,7 +597,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_215[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_215[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_280[mt * 2 + h]);
+            carry_466[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_466[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_530[mt * 2 + h]);
           }
         }
       }
@@ -621,10 +607,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_278[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_278[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_528[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_528[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_528[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_528[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_528[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_528[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_528[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_528[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -632,8 +618,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_215[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_215[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_466[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_466[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -641,42 +627,42 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_213[mt * 2 + h] = m_new_274[mt * 2 + h];
+        carry_464[mt * 2 + h] = m_new_524[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_214[mt * 2 + h] = t_283[mt * 2 + h];
+        carry_465[mt * 2 + h] = t_533[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_211 < t_206) {
-    const int t_295_ahead = (t_211 * 32);
-    // K_307: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_462 < t_457) {
+    const int t_545_ahead = (t_462 * 32);
+    // K_557: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_295_ahead + r) < k_len_116);
-      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_295_ahead + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_295_ahead + r), 16))] : 0) * 16) + safe_rem((t_295_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_545_ahead + r) < k_len_372);
+      cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_545_ahead + r) < k_len_372) ? page_table[(long long)(b_340) * page_table_s0 + (long long)(safe_div((t_545_ahead + r), 16))] : 0) * 16) + safe_rem((t_545_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_339) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (int t_291 = t_211; t_291 < t_206; ++t_291) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    const int t_295 = (t_291 * 32);
-    cp_async_wait<0>(); // K_307 arrived
+  for (int t_541 = t_462; t_541 < t_457; ++t_541) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    const int t_545 = (t_541 * 32);
+    cp_async_wait<0>(); // K_557 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_308: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_558: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     #pragma unroll
     for (int i = 0; i < 16; ++i) {
       const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-      const bool ok = ((t_295 + r) < k_len_116);
-      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_295 + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_295 + r), 16))] : 0) * 16) + safe_rem((t_295 + r), 16))) * v_cache_s0 + (long long)(kvh_90) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_545 + r) < k_len_372);
+      cp_async16(smem + 13056 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_545 + r) < k_len_372) ? page_table[(long long)(b_340) * page_table_s0 + (long long)(safe_div((t_545 + r), 16))] : 0) * 16) + safe_rem((t_545 + r), 16))) * v_cache_s0 + (long long)(kvh_339) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
@@ -684,7 +670,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_310[16] = {};
+    float t_560[16] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[1][4];
@@ -698,24 +684,24 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         ldsm_x4(b, smem + 4352 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_310[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_310[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_560[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_560[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_307; its next tile can stream in
-    if (t_291 + 1 < t_206) {
-      const int t_295_ahead = ((t_291 + 1) * 32);
-      // K_307: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_557; its next tile can stream in
+    if (t_541 + 1 < t_457) {
+      const int t_545_ahead = ((t_541 + 1) * 32);
+      // K_557: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 16 + i * 2, c = (tid % 16) * 8;
-        const bool ok = ((t_295_ahead + r) < k_len_116);
-        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_295_ahead + r) < k_len_116) ? page_table[(long long)(b_91) * page_table_s0 + (long long)(safe_div((t_295_ahead + r), 16))] : 0) * 16) + safe_rem((t_295_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_90) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_545_ahead + r) < k_len_372);
+        cp_async16(smem + 4352 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_545_ahead + r) < k_len_372) ? page_table[(long long)(b_340) * page_table_s0 + (long long)(safe_div((t_545_ahead + r), 16))] : 0) * 16) + safe_rem((t_545_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_339) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_312[16];
+    float t_562[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -724,13 +710,13 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_312[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_295 + (nt * 8 + 2 * t4 + p)) >= lo_117) && ((t_295 + (nt * 8 + 2 * t4 + p)) < hi_119)) ? (t_310[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_126) : NEG_INF);
+            t_562[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_545 + (nt * 8 + 2 * t4 + p)) >= lo_373) && ((t_545 + (nt * 8 + 2 * t4 + p)) < hi_375)) ? (t_560[((mt * 4 + nt) * 2 + h) * 2 + p] * scale2_382) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_313[2];
+    float t_563[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -740,33 +726,33 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_312[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_562[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_313[mt * 2 + h] = acc;
+        t_563[mt * 2 + h] = acc;
       }
     }
-    float m_new_314[2];
+    float m_new_564[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_314[mt * 2 + h] = fmaxf(carry_213[mt * 2 + h], t_313[mt * 2 + h]);
+        m_new_564[mt * 2 + h] = fmaxf(carry_464[mt * 2 + h], t_563[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_316[2];
+    float m_safe_566[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_316[mt * 2 + h] = ((m_new_314[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_314[mt * 2 + h]);
+        m_safe_566[mt * 2 + h] = ((m_new_564[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_564[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_318[16];
+    float p_568[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -775,22 +761,22 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_318[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_312[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_316[mt * 2 + h]));
+            p_568[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_562[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_566[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_320[2];
+    float alpha_570[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_320[mt * 2 + h] = exp2_ftz((carry_213[mt * 2 + h] - m_safe_316[mt * 2 + h]));
+        alpha_570[mt * 2 + h] = exp2_ftz((carry_464[mt * 2 + h] - m_safe_566[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_322[2];
+    float t_572[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -800,23 +786,23 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_318[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_568[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_322[mt * 2 + h] = acc;
+        t_572[mt * 2 + h] = acc;
       }
     }
-    float t_323[2];
+    float t_573[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_323[mt * 2 + h] = ((carry_214[mt * 2 + h] * alpha_320[mt * 2 + h]) + t_322[mt * 2 + h]);
+        t_573[mt * 2 + h] = fmaf(carry_465[mt * 2 + h], alpha_570[mt * 2 + h], t_572[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_308 has arrived
+    cp_async_wait<1>(); // V_558 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -826,7 +812,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_215[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_215[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_320[mt * 2 + h]);
+            carry_466[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_466[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_570[mt * 2 + h]);
           }
         }
       }
@@ -836,10 +822,10 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_318[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_318[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_318[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_318[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_318[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_318[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_318[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_318[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_568[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_568[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_568[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_568[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_568[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_568[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_568[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_568[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -847,8 +833,8 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
         ldsm_x4_trans(b, smem + 13056 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_215[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_215[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_466[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_466[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -856,25 +842,25 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_213[mt * 2 + h] = m_new_314[mt * 2 + h];
+        carry_464[mt * 2 + h] = m_new_564[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_214[mt * 2 + h] = t_323[mt * 2 + h];
+        carry_465[mt * 2 + h] = t_573[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
-  float t_333_rcp[2]; // once a row (row-hoist.ts)
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  float t_583_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_333_rcp[mt * 2 + h] = 1.0f / ((carry_214[mt * 2 + h] == 0.0f) ? 1.0f : carry_214[mt * 2 + h]);
+      t_583_rcp[mt * 2 + h] = 1.0f / ((carry_465[mt * 2 + h] == 0.0f) ? 1.0f : carry_465[mt * 2 + h]);
     }
   }
   // out_partial: two adjacent columns a store (store-pairs.ts)
@@ -884,18 +870,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 4)) *reinterpret_cast<float2*>(out_partial + (long long)(s_89) * out_partial_s0 + (long long)(b_91) * out_partial_s1 + (long long)((t_121 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_215[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_333_rcp[mt * 2 + h]), (carry_215[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_333_rcp[mt * 2 + h]));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 4)) *reinterpret_cast<float2*>(out_partial + (long long)(s_338) * out_partial_s0 + (long long)(b_340) * out_partial_s1 + (long long)((t_377 + ((warp * 1 + mt) * 16 + g + 8 * h))) * out_partial_s2 + (long long)((nt * 8 + 2 * t4 + 0))) = make_float2((carry_466[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_583_rcp[mt * 2 + h]), (carry_466[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_583_rcp[mt * 2 + h]));
       }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 4)) lse_partial[(long long)(s_89) * lse_partial_s0 + (long long)(b_91) * lse_partial_s1 + (long long)((t_121 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_214[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_213[mt * 2 + h] + log2f(carry_214[mt * 2 + h])) * 0.6931471805599453f));
+        if ((((warp * 1 + mt) * 16 + g + 8 * h) < 4)) lse_partial[(long long)(s_338) * lse_partial_s0 + (long long)(b_340) * lse_partial_s1 + (long long)((t_377 + ((warp * 1 + mt) * 16 + g + 8 * h)))] = ((carry_465[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_464[mt * 2 + h] + log2f(carry_465[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

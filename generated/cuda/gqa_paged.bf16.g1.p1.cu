@@ -153,150 +153,150 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_93 = (int)blockIdx.x;
-  const int kvh_94 = (int)blockIdx.y;
-  const int b_95 = (int)blockIdx.z;
+  const int m_351 = (int)blockIdx.x;
+  const int kvh_352 = (int)blockIdx.y;
+  const int b_353 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_117 = cu_seqlens_q[(long long)(b_95)];
+  const int q0_383 = cu_seqlens_q[(long long)(b_353)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_118 = (b_95 + 1);
-  const int t_119 = cu_seqlens_q[(long long)(t_118)];
-  const int q_len_120 = (t_119 - q0_117);
-  const int k_len_121 = cache_seqlens[(long long)(b_95)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_122 = (m_93 * 64);
-  const bool t_123 = (t_122 >= q_len_120);
-  if (t_123) {
+  const int t_384 = (b_353 + 1);
+  const int t_385 = cu_seqlens_q[(long long)(t_384)];
+  const int q_len_386 = (t_385 - q0_383);
+  const int k_len_387 = cache_seqlens[(long long)(b_353)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_388 = (m_351 * 64);
+  const bool t_389 = (t_388 >= q_len_386);
+  if (t_389) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_124 = (m_93 * 64);
+  const int t_390 = (m_351 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_131: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_397: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = ((t_124 + r) < q_len_120);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_117 + (t_124 + r))) * q_s0 + (long long)((kvh_94 + safe_rem((t_124 + r), 1))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = ((t_390 + r) < q_len_386);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_383 + (t_390 + r))) * q_s0 + (long long)((kvh_352 + safe_rem((t_390 + r), 1))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_132 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_133 = (k_len_121 + 63);
-  const int t_134 = safe_div(t_133, 64);
-  const int t_136 = (k_len_121 + (-1));
-  const int t_138 = (k_len_121 + (-64));
-  const int t_140 = safe_div(t_136, 64);
-  const bool t_141 = (t_136 < 0);
-  const int t_142 = (t_140 * 64);
-  const bool t_143 = (t_142 == t_136);
-  const bool t_144 = (!t_143);
-  const bool t_145 = (t_141 && t_144);
-  const int t_147 = (t_140 - 1);
-  const int t_148 = (t_145 ? t_147 : t_140);
-  const int t_149 = safe_div(t_138, 64);
-  const bool t_150 = (t_138 < 0);
-  const int t_151 = (t_149 * 64);
-  const bool t_152 = (t_151 == t_138);
-  const bool t_153 = (!t_152);
-  const bool t_154 = (t_150 && t_153);
-  const int t_155 = (t_149 - 1);
-  const int t_156 = (t_154 ? t_155 : t_149);
-  const bool t_157 = (P.is_causal == 0);
-  const int t_159 = (t_157 ? (-268435456) : 268435456);
-  const int t_160 = (t_157 ? 268435456 : (-268435456));
-  const int t_161 = (t_124 + 63);
-  const int t_162 = (t_124 + k_len_121);
-  const int t_163 = (t_161 + k_len_121);
-  const int t_164 = (t_162 - q_len_120);
-  const int t_165 = (t_163 - q_len_120);
-  const int t_167 = (t_164 + (-63));
-  const int t_168 = safe_div(t_165, 64);
-  const bool t_169 = (t_165 < 0);
-  const int t_170 = (t_168 * 64);
-  const bool t_171 = (t_170 == t_165);
-  const bool t_172 = (!t_171);
-  const bool t_173 = (t_169 && t_172);
-  const int t_174 = (t_168 - 1);
-  const int t_175 = (t_173 ? t_174 : t_168);
-  const int t_176 = safe_div(t_167, 64);
-  const bool t_177 = (t_167 < 0);
-  const int t_178 = (t_176 * 64);
-  const bool t_179 = (t_178 == t_167);
-  const bool t_180 = (!t_179);
-  const bool t_181 = (t_177 && t_180);
-  const int t_182 = (t_176 - 1);
-  const int t_183 = (t_181 ? t_182 : t_176);
-  const bool t_184 = (t_159 > t_160);
-  const bool t_185 = ((-268435456) > t_175);
-  const int t_186 = min(t_159, (-268435456));
-  const int t_187 = max(t_160, t_175);
-  const int t_188 = (t_185 ? t_159 : t_186);
-  const int t_189 = (t_185 ? t_160 : t_187);
-  const int t_190 = (t_184 ? (-268435456) : t_188);
-  const int t_191 = (t_184 ? t_175 : t_189);
-  const bool t_192 = ((-268435456) > t_183);
-  const int t_193 = max(t_159, (-268435456));
-  const int t_194 = min(t_160, t_183);
-  const int t_195 = (t_194 + 1);
-  const bool t_196 = (t_193 <= t_195);
-  const int t_197 = max(t_160, t_183);
-  const int t_198 = (t_196 ? t_186 : t_159);
-  const int t_199 = (t_196 ? t_197 : t_160);
-  const int t_200 = (t_192 ? t_159 : t_198);
-  const int t_201 = (t_192 ? t_160 : t_199);
-  const int t_202 = (t_184 ? (-268435456) : t_200);
-  const int t_203 = (t_184 ? t_183 : t_201);
-  const int t_204 = max((-268435456), t_190);
-  const int t_205 = min(t_148, t_191);
-  const int t_206 = max((-268435456), t_202);
-  const int t_207 = min(t_156, t_203);
-  const int t_208 = max(t_206, t_206);
-  const int t_209 = min(t_207, t_207);
-  const int t_210 = max(t_208, (-268435456));
-  const int t_211 = min(t_209, t_156);
-  const int t_212 = max(0, t_204);
-  const int t_213 = (t_205 + 1);
-  const int t_214 = min(t_134, t_213);
-  const int t_215 = max(t_212, t_214);
-  const int t_216 = max(t_210, t_212);
-  const int t_217 = min(t_216, t_215);
-  const int t_218 = (t_211 + 1);
-  const int t_219 = max(t_218, t_217);
-  const int t_220 = min(t_219, t_215);
+  const float scale2_398 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_399 = (k_len_387 + 63);
+  const int t_400 = safe_div(t_399, 64);
+  const int t_401 = (k_len_387 + (-1));
+  const int t_402 = (k_len_387 + (-64));
+  const int t_403 = safe_div(t_401, 64);
+  const bool t_404 = (t_401 < 0);
+  const int t_405 = (t_403 * 64);
+  const bool t_406 = (t_405 == t_401);
+  const bool t_407 = (!t_406);
+  const bool t_408 = (t_404 && t_407);
+  const int t_409 = (t_403 - 1);
+  const int t_410 = (t_408 ? t_409 : t_403);
+  const int t_411 = safe_div(t_402, 64);
+  const bool t_412 = (t_402 < 0);
+  const int t_413 = (t_411 * 64);
+  const bool t_414 = (t_413 == t_402);
+  const bool t_415 = (!t_414);
+  const bool t_416 = (t_412 && t_415);
+  const int t_417 = (t_411 - 1);
+  const int t_418 = (t_416 ? t_417 : t_411);
+  const bool t_419 = (P.is_causal == 0);
+  const int t_420 = (t_419 ? (-268435456) : 268435456);
+  const int t_421 = (t_419 ? 268435456 : (-268435456));
+  const int t_422 = (t_390 + 63);
+  const int t_423 = (t_390 + k_len_387);
+  const int t_424 = (t_422 + k_len_387);
+  const int t_425 = (t_423 - q_len_386);
+  const int t_426 = (t_424 - q_len_386);
+  const int t_427 = (t_425 + (-63));
+  const int t_428 = safe_div(t_426, 64);
+  const bool t_429 = (t_426 < 0);
+  const int t_430 = (t_428 * 64);
+  const bool t_431 = (t_430 == t_426);
+  const bool t_432 = (!t_431);
+  const bool t_433 = (t_429 && t_432);
+  const int t_434 = (t_428 - 1);
+  const int t_435 = (t_433 ? t_434 : t_428);
+  const int t_436 = safe_div(t_427, 64);
+  const bool t_437 = (t_427 < 0);
+  const int t_438 = (t_436 * 64);
+  const bool t_439 = (t_438 == t_427);
+  const bool t_440 = (!t_439);
+  const bool t_441 = (t_437 && t_440);
+  const int t_442 = (t_436 - 1);
+  const int t_443 = (t_441 ? t_442 : t_436);
+  const bool t_444 = (t_420 > t_421);
+  const bool t_445 = ((-268435456) > t_435);
+  const int t_446 = min(t_420, (-268435456));
+  const int t_447 = max(t_421, t_435);
+  const int t_448 = (t_445 ? t_420 : t_446);
+  const int t_449 = (t_445 ? t_421 : t_447);
+  const int t_450 = (t_444 ? (-268435456) : t_448);
+  const int t_451 = (t_444 ? t_435 : t_449);
+  const bool t_452 = ((-268435456) > t_443);
+  const int t_453 = max(t_420, (-268435456));
+  const int t_454 = min(t_421, t_443);
+  const int t_455 = (t_454 + 1);
+  const bool t_456 = (t_453 <= t_455);
+  const int t_457 = max(t_421, t_443);
+  const int t_458 = (t_456 ? t_446 : t_420);
+  const int t_459 = (t_456 ? t_457 : t_421);
+  const int t_460 = (t_452 ? t_420 : t_458);
+  const int t_461 = (t_452 ? t_421 : t_459);
+  const int t_462 = (t_444 ? (-268435456) : t_460);
+  const int t_463 = (t_444 ? t_443 : t_461);
+  const int t_464 = max((-268435456), t_450);
+  const int t_465 = min(t_410, t_451);
+  const int t_466 = max((-268435456), t_462);
+  const int t_467 = min(t_418, t_463);
+  const int t_468 = max(t_466, t_466);
+  const int t_469 = min(t_467, t_467);
+  const int t_470 = max(t_468, (-268435456));
+  const int t_471 = min(t_469, t_418);
+  const int t_472 = max(0, t_464);
+  const int t_473 = (t_465 + 1);
+  const int t_474 = min(t_400, t_473);
+  const int t_475 = max(t_472, t_474);
+  const int t_476 = max(t_470, t_472);
+  const int t_477 = min(t_476, t_475);
+  const int t_478 = (t_471 + 1);
+  const int t_479 = max(t_478, t_477);
+  const int t_480 = min(t_479, t_475);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  cp_async_wait<0>(); // Q_131 has arrived
+  cp_async_wait<0>(); // Q_397 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_212 < t_217) {
-    const int t_225_ahead = (t_212 * 64);
-    // K_238: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_472 < t_477) {
+    const int t_487_ahead = (t_472 * 64);
+    // K_498: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_225_ahead + r) < k_len_121);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_225_ahead + r) < k_len_121) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_225_ahead + r))] : 0) + safe_rem((t_225_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_487_ahead + r) < k_len_387);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_487_ahead + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_487_ahead + r))] : 0) + safe_rem((t_487_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_222[2];
+  float carry_484[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_222[mt * 2 + h] = NEG_INF;
+      carry_484[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_223[2];
+  float carry_485[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_223[mt * 2 + h] = 0.0f;
+      carry_485[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_224[64];
+  float carry_486[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -305,33 +305,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_224[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_486[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_221 = t_212; t_221 < t_217; ++t_221) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_225 = (t_221 * 64);
-    cp_async_wait<0>(); // K_238 arrived
+  for (int t_483 = t_472; t_483 < t_477; ++t_483) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_487 = (t_483 * 64);
+    cp_async_wait<0>(); // K_498 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_239: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_499: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_225 + r) < k_len_121);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_225 + r) < k_len_121) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_225 + r))] : 0) + safe_rem((t_225 + r), 1))) * v_cache_s0 + (long long)(kvh_94) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_487 + r) < k_len_387);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_487 + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_487 + r))] : 0) + safe_rem((t_487 + r), 1))) * v_cache_s0 + (long long)(kvh_352) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_241[32] = {};
+    float t_501[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_241 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_501 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -339,13 +339,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_241, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_501, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_241[i]);
+        reg_fence(t_501[i]);
       }
     }
     #else
@@ -362,23 +362,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_241[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_241[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_501[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_501[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_238; its next tile can stream in
-    if (t_221 + 1 < t_217) {
-      const int t_225_ahead = ((t_221 + 1) * 64);
-      // K_238: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_498; its next tile can stream in
+    if (t_483 + 1 < t_477) {
+      const int t_487_ahead = ((t_483 + 1) * 64);
+      // K_498: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_225_ahead + r) < k_len_121);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_225_ahead + r) < k_len_121) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_225_ahead + r))] : 0) + safe_rem((t_225_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_487_ahead + r) < k_len_387);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_487_ahead + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_487_ahead + r))] : 0) + safe_rem((t_487_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_243[32];
+    float t_503[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -387,13 +387,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_243[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_225 + (nt * 8 + 2 * t4 + p)) < k_len_121) && (t_157 || ((t_225 + (nt * 8 + 2 * t4 + p)) <= (((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_121) - q_len_120)))) ? (t_241[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_132) : NEG_INF);
+            t_503[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_487 + (nt * 8 + 2 * t4 + p)) < k_len_387) && (t_419 || ((t_487 + (nt * 8 + 2 * t4 + p)) <= (((t_390 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_387) - q_len_386)))) ? (t_501[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_398) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_244[2];
+    float t_504[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -403,33 +403,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_243[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_503[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_244[mt * 2 + h] = acc;
+        t_504[mt * 2 + h] = acc;
       }
     }
-    float m_new_245[2];
+    float m_new_505[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_245[mt * 2 + h] = fmaxf(carry_222[mt * 2 + h], t_244[mt * 2 + h]);
+        m_new_505[mt * 2 + h] = fmaxf(carry_484[mt * 2 + h], t_504[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_247[2];
+    float m_safe_507[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_247[mt * 2 + h] = ((m_new_245[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_245[mt * 2 + h]);
+        m_safe_507[mt * 2 + h] = ((m_new_505[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_505[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_249[32];
+    float p_509[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -438,22 +438,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_249[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_243[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_247[mt * 2 + h]));
+            p_509[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_503[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_507[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_251[2];
+    float alpha_511[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_251[mt * 2 + h] = exp2_ftz((carry_222[mt * 2 + h] - m_safe_247[mt * 2 + h]));
+        alpha_511[mt * 2 + h] = exp2_ftz((carry_484[mt * 2 + h] - m_safe_507[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_253[2];
+    float t_513[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -463,23 +463,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_249[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_509[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_253[mt * 2 + h] = acc;
+        t_513[mt * 2 + h] = acc;
       }
     }
-    float t_254[2];
+    float t_514[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_254[mt * 2 + h] = ((carry_223[mt * 2 + h] * alpha_251[mt * 2 + h]) + t_253[mt * 2 + h]);
+        t_514[mt * 2 + h] = fmaf(carry_485[mt * 2 + h], alpha_511[mt * 2 + h], t_513[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_239 has arrived
+    cp_async_wait<1>(); // V_499 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -490,34 +490,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_224[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_224[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_251[mt * 2 + h]);
+            carry_486[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_486[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_511[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_224 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_486 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_249[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_249[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_249[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_249[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_249[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_249[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_249[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_249[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_509[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_509[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_509[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_509[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_509[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_509[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_509[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_509[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_224, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_486, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_224[i]);
+        reg_fence(carry_486[i]);
       }
     }
     #else
@@ -526,10 +526,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_249[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_249[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_249[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_249[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_249[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_249[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_249[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_249[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_509[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_509[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_509[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_509[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_509[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_509[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_509[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_509[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -537,8 +537,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_224[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_224[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_486[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_486[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -547,48 +547,48 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_222[mt * 2 + h] = m_new_245[mt * 2 + h];
+        carry_484[mt * 2 + h] = m_new_505[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_223[mt * 2 + h] = t_254[mt * 2 + h];
+        carry_485[mt * 2 + h] = t_514[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_217 < t_220) {
-    const int t_268_ahead = (t_217 * 64);
-    // K_279: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_477 < t_480) {
+    const int t_526_ahead = (t_477 * 64);
+    // K_535: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_95) * page_table_s0 + (long long)((t_268_ahead + r))] + safe_rem((t_268_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_353) * page_table_s0 + (long long)((t_526_ahead + r))] + safe_rem((t_526_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (int t_264 = t_217; t_264 < t_220; ++t_264) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_268 = (t_264 * 64);
-    cp_async_wait<0>(); // K_279 arrived
+  for (int t_522 = t_477; t_522 < t_480; ++t_522) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_526 = (t_522 * 64);
+    cp_async_wait<0>(); // K_535 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_280: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_536: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_95) * page_table_s0 + (long long)((t_268 + r))] + safe_rem((t_268 + r), 1))) * v_cache_s0 + (long long)(kvh_94) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_353) * page_table_s0 + (long long)((t_526 + r))] + safe_rem((t_526 + r), 1))) * v_cache_s0 + (long long)(kvh_352) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_282[32] = {};
+    float t_538[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_282 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_538 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -596,13 +596,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_282, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_538, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_282[i]);
+        reg_fence(t_538[i]);
       }
     }
     #else
@@ -619,38 +619,24 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_282[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_282[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_538[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_538[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_279; its next tile can stream in
-    if (t_264 + 1 < t_220) {
-      const int t_268_ahead = ((t_264 + 1) * 64);
-      // K_279: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_535; its next tile can stream in
+    if (t_522 + 1 < t_480) {
+      const int t_526_ahead = ((t_522 + 1) * 64);
+      // K_535: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_95) * page_table_s0 + (long long)((t_268_ahead + r))] + safe_rem((t_268_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_353) * page_table_s0 + (long long)((t_526_ahead + r))] + safe_rem((t_526_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_283[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_283[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_282[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_132);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_284[2];
+    float t_540[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -660,33 +646,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_283[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_538[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_284[mt * 2 + h] = acc;
+        t_540[mt * 2 + h] = acc;
       }
     }
-    float m_new_285[2];
+    float m_new_542[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_285[mt * 2 + h] = fmaxf(carry_222[mt * 2 + h], t_284[mt * 2 + h]);
+        m_new_542[mt * 2 + h] = fmaxf(carry_484[mt * 2 + h], (t_540[mt * 2 + h] * scale2_398));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_287[2];
+    float m_safe_544[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_287[mt * 2 + h] = ((m_new_285[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_285[mt * 2 + h]);
+        m_safe_544[mt * 2 + h] = ((m_new_542[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_542[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_289[32];
+    float p_546[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -695,22 +681,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_289[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_283[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_287[mt * 2 + h]));
+            p_546[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_538[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_398, -m_safe_544[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_291[2];
+    float alpha_548[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_291[mt * 2 + h] = exp2_ftz((carry_222[mt * 2 + h] - m_safe_287[mt * 2 + h]));
+        alpha_548[mt * 2 + h] = exp2_ftz((carry_484[mt * 2 + h] - m_safe_544[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_293[2];
+    float t_550[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -720,23 +706,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_289[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_546[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_293[mt * 2 + h] = acc;
+        t_550[mt * 2 + h] = acc;
       }
     }
-    float t_294[2];
+    float t_551[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_294[mt * 2 + h] = ((carry_223[mt * 2 + h] * alpha_291[mt * 2 + h]) + t_293[mt * 2 + h]);
+        t_551[mt * 2 + h] = fmaf(carry_485[mt * 2 + h], alpha_548[mt * 2 + h], t_550[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_280 has arrived
+    cp_async_wait<1>(); // V_536 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -747,34 +733,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_224[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_224[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_291[mt * 2 + h]);
+            carry_486[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_486[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_548[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_224 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_486 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_289[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_289[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_289[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_289[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_289[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_289[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_289[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_289[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_546[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_546[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_546[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_546[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_546[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_546[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_546[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_546[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_224, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_486, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_224[i]);
+        reg_fence(carry_486[i]);
       }
     }
     #else
@@ -783,10 +769,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_289[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_289[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_289[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_289[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_289[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_289[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_289[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_289[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_546[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_546[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_546[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_546[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_546[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_546[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_546[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_546[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -794,8 +780,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_224[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_224[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_486[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_486[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -804,52 +790,51 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_222[mt * 2 + h] = m_new_285[mt * 2 + h];
+        carry_484[mt * 2 + h] = m_new_542[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_223[mt * 2 + h] = t_294[mt * 2 + h];
+        carry_485[mt * 2 + h] = t_551[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   __syncthreads(); // the tiles' shared memory is free
-  if (t_220 < t_215) {
-    const int t_306_ahead = (t_220 * 64);
-    // K_319: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_480 < t_475) {
+    const int t_563_ahead = (t_480 * 64);
+    // K_574: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_306_ahead + r) < k_len_121);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_306_ahead + r) < k_len_121) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_306_ahead + r))] : 0) + safe_rem((t_306_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_563_ahead + r) < k_len_387);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_563_ahead + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_563_ahead + r))] : 0) + safe_rem((t_563_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_302 = t_220; t_302 < t_215; ++t_302) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_306 = (t_302 * 64);
-    cp_async_wait<0>(); // K_319 arrived
+  for (int t_559 = t_480; t_559 < t_475; ++t_559) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_563 = (t_559 * 64);
+    cp_async_wait<0>(); // K_574 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_320: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_575: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_306 + r) < k_len_121);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_306 + r) < k_len_121) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_306 + r))] : 0) + safe_rem((t_306 + r), 1))) * v_cache_s0 + (long long)(kvh_94) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_563 + r) < k_len_387);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_563 + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_563 + r))] : 0) + safe_rem((t_563 + r), 1))) * v_cache_s0 + (long long)(kvh_352) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_322[32] = {};
+    float t_577[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_322 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_577 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -857,13 +842,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_322, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_577, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_322[i]);
+        reg_fence(t_577[i]);
       }
     }
     #else
@@ -880,23 +865,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_322[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_322[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_577[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_577[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_319; its next tile can stream in
-    if (t_302 + 1 < t_215) {
-      const int t_306_ahead = ((t_302 + 1) * 64);
-      // K_319: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_574; its next tile can stream in
+    if (t_559 + 1 < t_475) {
+      const int t_563_ahead = ((t_559 + 1) * 64);
+      // K_574: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_306_ahead + r) < k_len_121);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_306_ahead + r) < k_len_121) ? page_table[(long long)(b_95) * page_table_s0 + (long long)((t_306_ahead + r))] : 0) + safe_rem((t_306_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_94) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_563_ahead + r) < k_len_387);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_563_ahead + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_563_ahead + r))] : 0) + safe_rem((t_563_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_324[32];
+    float t_579[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -905,13 +890,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_324[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_306 + (nt * 8 + 2 * t4 + p)) < k_len_121) && (t_157 || ((t_306 + (nt * 8 + 2 * t4 + p)) <= (((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_121) - q_len_120)))) ? (t_322[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_132) : NEG_INF);
+            t_579[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_563 + (nt * 8 + 2 * t4 + p)) < k_len_387) && (t_419 || ((t_563 + (nt * 8 + 2 * t4 + p)) <= (((t_390 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_387) - q_len_386)))) ? (t_577[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_398) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_325[2];
+    float t_580[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -921,33 +906,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_324[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_579[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_325[mt * 2 + h] = acc;
+        t_580[mt * 2 + h] = acc;
       }
     }
-    float m_new_326[2];
+    float m_new_581[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_326[mt * 2 + h] = fmaxf(carry_222[mt * 2 + h], t_325[mt * 2 + h]);
+        m_new_581[mt * 2 + h] = fmaxf(carry_484[mt * 2 + h], t_580[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_328[2];
+    float m_safe_583[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_328[mt * 2 + h] = ((m_new_326[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_326[mt * 2 + h]);
+        m_safe_583[mt * 2 + h] = ((m_new_581[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_581[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_330[32];
+    float p_585[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -956,22 +941,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_330[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_324[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_328[mt * 2 + h]));
+            p_585[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_579[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_583[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_332[2];
+    float alpha_587[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_332[mt * 2 + h] = exp2_ftz((carry_222[mt * 2 + h] - m_safe_328[mt * 2 + h]));
+        alpha_587[mt * 2 + h] = exp2_ftz((carry_484[mt * 2 + h] - m_safe_583[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_334[2];
+    float t_589[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -981,23 +966,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_330[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_585[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_334[mt * 2 + h] = acc;
+        t_589[mt * 2 + h] = acc;
       }
     }
-    float t_335[2];
+    float t_590[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_335[mt * 2 + h] = ((carry_223[mt * 2 + h] * alpha_332[mt * 2 + h]) + t_334[mt * 2 + h]);
+        t_590[mt * 2 + h] = fmaf(carry_485[mt * 2 + h], alpha_587[mt * 2 + h], t_589[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_320 has arrived
+    cp_async_wait<1>(); // V_575 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1008,34 +993,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_224[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_224[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_332[mt * 2 + h]);
+            carry_486[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_486[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_587[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_224 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_486 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_585[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_585[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_585[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_585[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_585[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_585[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_585[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_585[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_224, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_486, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_224[i]);
+        reg_fence(carry_486[i]);
       }
     }
     #else
@@ -1044,10 +1029,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_330[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_330[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_585[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_585[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_585[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_585[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_585[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_585[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_585[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_585[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1055,8 +1040,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_224[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_224[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_486[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_486[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1065,25 +1050,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_222[mt * 2 + h] = m_new_326[mt * 2 + h];
+        carry_484[mt * 2 + h] = m_new_581[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_223[mt * 2 + h] = t_335[mt * 2 + h];
+        carry_485[mt * 2 + h] = t_590[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_345_rcp[2]; // once a row (row-hoist.ts)
+  float t_600_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_345_rcp[mt * 2 + h] = 1.0f / ((carry_223[mt * 2 + h] == 0.0f) ? 1.0f : carry_223[mt * 2 + h]);
+      t_600_rcp[mt * 2 + h] = 1.0f / ((carry_485[mt * 2 + h] == 0.0f) ? 1.0f : carry_485[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1093,7 +1078,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if (((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_120)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_117 + (t_124 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_94 + safe_rem((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_224[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_345_rcp[mt * 2 + h]), (carry_224[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_345_rcp[mt * 2 + h]));
+        if (((t_390 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_386)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_383 + (t_390 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_352 + safe_rem((t_390 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_486[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_600_rcp[mt * 2 + h]), (carry_486[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_600_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1104,7 +1089,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_120)) lse[(long long)((q0_117 + (t_124 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)((kvh_94 + safe_rem((t_124 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1)))] = ((carry_223[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_222[mt * 2 + h] + log2f(carry_223[mt * 2 + h])) * 0.6931471805599453f));
+        if (((t_390 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_386)) lse[(long long)((q0_383 + (t_390 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)((kvh_352 + safe_rem((t_390 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1)))] = ((carry_485[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_484[mt * 2 + h] + log2f(carry_485[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

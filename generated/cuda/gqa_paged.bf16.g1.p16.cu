@@ -204,150 +204,150 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_96 = (int)blockIdx.x;
-  const int kvh_97 = (int)blockIdx.y;
-  const int b_98 = (int)blockIdx.z;
+  const int m_361 = (int)blockIdx.x;
+  const int kvh_362 = (int)blockIdx.y;
+  const int b_363 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_121 = cu_seqlens_q[(long long)(b_98)];
+  const int q0_394 = cu_seqlens_q[(long long)(b_363)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_122 = (b_98 + 1);
-  const int t_123 = cu_seqlens_q[(long long)(t_122)];
-  const int q_len_124 = (t_123 - q0_121);
-  const int k_len_125 = cache_seqlens[(long long)(b_98)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_126 = (m_96 * 64);
-  const bool t_127 = (t_126 >= q_len_124);
-  if (t_127) {
+  const int t_395 = (b_363 + 1);
+  const int t_396 = cu_seqlens_q[(long long)(t_395)];
+  const int q_len_397 = (t_396 - q0_394);
+  const int k_len_398 = cache_seqlens[(long long)(b_363)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_399 = (m_361 * 64);
+  const bool t_400 = (t_399 >= q_len_397);
+  if (t_400) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_128 = (m_96 * 64);
+  const int t_401 = (m_361 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_135: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_408: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = ((t_128 + r) < q_len_124);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_121 + (t_128 + r))) * q_s0 + (long long)((kvh_97 + safe_rem((t_128 + r), 1))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = ((t_401 + r) < q_len_397);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_394 + (t_401 + r))) * q_s0 + (long long)((kvh_362 + safe_rem((t_401 + r), 1))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_136 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_137 = (k_len_125 + 63);
-  const int t_138 = safe_div(t_137, 64);
-  const int t_140 = (k_len_125 + (-1));
-  const int t_142 = (k_len_125 + (-64));
-  const int t_144 = safe_div(t_140, 64);
-  const bool t_145 = (t_140 < 0);
-  const int t_146 = (t_144 * 64);
-  const bool t_147 = (t_146 == t_140);
-  const bool t_148 = (!t_147);
-  const bool t_149 = (t_145 && t_148);
-  const int t_151 = (t_144 - 1);
-  const int t_152 = (t_149 ? t_151 : t_144);
-  const int t_153 = safe_div(t_142, 64);
-  const bool t_154 = (t_142 < 0);
-  const int t_155 = (t_153 * 64);
-  const bool t_156 = (t_155 == t_142);
-  const bool t_157 = (!t_156);
-  const bool t_158 = (t_154 && t_157);
-  const int t_159 = (t_153 - 1);
-  const int t_160 = (t_158 ? t_159 : t_153);
-  const bool t_161 = (P.is_causal == 0);
-  const int t_163 = (t_161 ? (-268435456) : 268435456);
-  const int t_164 = (t_161 ? 268435456 : (-268435456));
-  const int t_165 = (t_128 + 63);
-  const int t_166 = (t_128 + k_len_125);
-  const int t_167 = (t_165 + k_len_125);
-  const int t_168 = (t_166 - q_len_124);
-  const int t_169 = (t_167 - q_len_124);
-  const int t_171 = (t_168 + (-63));
-  const int t_172 = safe_div(t_169, 64);
-  const bool t_173 = (t_169 < 0);
-  const int t_174 = (t_172 * 64);
-  const bool t_175 = (t_174 == t_169);
-  const bool t_176 = (!t_175);
-  const bool t_177 = (t_173 && t_176);
-  const int t_178 = (t_172 - 1);
-  const int t_179 = (t_177 ? t_178 : t_172);
-  const int t_180 = safe_div(t_171, 64);
-  const bool t_181 = (t_171 < 0);
-  const int t_182 = (t_180 * 64);
-  const bool t_183 = (t_182 == t_171);
-  const bool t_184 = (!t_183);
-  const bool t_185 = (t_181 && t_184);
-  const int t_186 = (t_180 - 1);
-  const int t_187 = (t_185 ? t_186 : t_180);
-  const bool t_188 = (t_163 > t_164);
-  const bool t_189 = ((-268435456) > t_179);
-  const int t_190 = min(t_163, (-268435456));
-  const int t_191 = max(t_164, t_179);
-  const int t_192 = (t_189 ? t_163 : t_190);
-  const int t_193 = (t_189 ? t_164 : t_191);
-  const int t_194 = (t_188 ? (-268435456) : t_192);
-  const int t_195 = (t_188 ? t_179 : t_193);
-  const bool t_196 = ((-268435456) > t_187);
-  const int t_197 = max(t_163, (-268435456));
-  const int t_198 = min(t_164, t_187);
-  const int t_199 = (t_198 + 1);
-  const bool t_200 = (t_197 <= t_199);
-  const int t_201 = max(t_164, t_187);
-  const int t_202 = (t_200 ? t_190 : t_163);
-  const int t_203 = (t_200 ? t_201 : t_164);
-  const int t_204 = (t_196 ? t_163 : t_202);
-  const int t_205 = (t_196 ? t_164 : t_203);
-  const int t_206 = (t_188 ? (-268435456) : t_204);
-  const int t_207 = (t_188 ? t_187 : t_205);
-  const int t_208 = max((-268435456), t_194);
-  const int t_209 = min(t_152, t_195);
-  const int t_210 = max((-268435456), t_206);
-  const int t_211 = min(t_160, t_207);
-  const int t_212 = max(t_210, t_210);
-  const int t_213 = min(t_211, t_211);
-  const int t_214 = max(t_212, (-268435456));
-  const int t_215 = min(t_213, t_160);
-  const int t_216 = max(0, t_208);
-  const int t_217 = (t_209 + 1);
-  const int t_218 = min(t_138, t_217);
-  const int t_219 = max(t_216, t_218);
-  const int t_220 = max(t_214, t_216);
-  const int t_221 = min(t_220, t_219);
-  const int t_222 = (t_215 + 1);
-  const int t_223 = max(t_222, t_221);
-  const int t_224 = min(t_223, t_219);
+  const float scale2_409 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_410 = (k_len_398 + 63);
+  const int t_411 = safe_div(t_410, 64);
+  const int t_412 = (k_len_398 + (-1));
+  const int t_413 = (k_len_398 + (-64));
+  const int t_414 = safe_div(t_412, 64);
+  const bool t_415 = (t_412 < 0);
+  const int t_416 = (t_414 * 64);
+  const bool t_417 = (t_416 == t_412);
+  const bool t_418 = (!t_417);
+  const bool t_419 = (t_415 && t_418);
+  const int t_420 = (t_414 - 1);
+  const int t_421 = (t_419 ? t_420 : t_414);
+  const int t_422 = safe_div(t_413, 64);
+  const bool t_423 = (t_413 < 0);
+  const int t_424 = (t_422 * 64);
+  const bool t_425 = (t_424 == t_413);
+  const bool t_426 = (!t_425);
+  const bool t_427 = (t_423 && t_426);
+  const int t_428 = (t_422 - 1);
+  const int t_429 = (t_427 ? t_428 : t_422);
+  const bool t_430 = (P.is_causal == 0);
+  const int t_431 = (t_430 ? (-268435456) : 268435456);
+  const int t_432 = (t_430 ? 268435456 : (-268435456));
+  const int t_433 = (t_401 + 63);
+  const int t_434 = (t_401 + k_len_398);
+  const int t_435 = (t_433 + k_len_398);
+  const int t_436 = (t_434 - q_len_397);
+  const int t_437 = (t_435 - q_len_397);
+  const int t_438 = (t_436 + (-63));
+  const int t_439 = safe_div(t_437, 64);
+  const bool t_440 = (t_437 < 0);
+  const int t_441 = (t_439 * 64);
+  const bool t_442 = (t_441 == t_437);
+  const bool t_443 = (!t_442);
+  const bool t_444 = (t_440 && t_443);
+  const int t_445 = (t_439 - 1);
+  const int t_446 = (t_444 ? t_445 : t_439);
+  const int t_447 = safe_div(t_438, 64);
+  const bool t_448 = (t_438 < 0);
+  const int t_449 = (t_447 * 64);
+  const bool t_450 = (t_449 == t_438);
+  const bool t_451 = (!t_450);
+  const bool t_452 = (t_448 && t_451);
+  const int t_453 = (t_447 - 1);
+  const int t_454 = (t_452 ? t_453 : t_447);
+  const bool t_455 = (t_431 > t_432);
+  const bool t_456 = ((-268435456) > t_446);
+  const int t_457 = min(t_431, (-268435456));
+  const int t_458 = max(t_432, t_446);
+  const int t_459 = (t_456 ? t_431 : t_457);
+  const int t_460 = (t_456 ? t_432 : t_458);
+  const int t_461 = (t_455 ? (-268435456) : t_459);
+  const int t_462 = (t_455 ? t_446 : t_460);
+  const bool t_463 = ((-268435456) > t_454);
+  const int t_464 = max(t_431, (-268435456));
+  const int t_465 = min(t_432, t_454);
+  const int t_466 = (t_465 + 1);
+  const bool t_467 = (t_464 <= t_466);
+  const int t_468 = max(t_432, t_454);
+  const int t_469 = (t_467 ? t_457 : t_431);
+  const int t_470 = (t_467 ? t_468 : t_432);
+  const int t_471 = (t_463 ? t_431 : t_469);
+  const int t_472 = (t_463 ? t_432 : t_470);
+  const int t_473 = (t_455 ? (-268435456) : t_471);
+  const int t_474 = (t_455 ? t_454 : t_472);
+  const int t_475 = max((-268435456), t_461);
+  const int t_476 = min(t_421, t_462);
+  const int t_477 = max((-268435456), t_473);
+  const int t_478 = min(t_429, t_474);
+  const int t_479 = max(t_477, t_477);
+  const int t_480 = min(t_478, t_478);
+  const int t_481 = max(t_479, (-268435456));
+  const int t_482 = min(t_480, t_429);
+  const int t_483 = max(0, t_475);
+  const int t_484 = (t_476 + 1);
+  const int t_485 = min(t_411, t_484);
+  const int t_486 = max(t_483, t_485);
+  const int t_487 = max(t_481, t_483);
+  const int t_488 = min(t_487, t_486);
+  const int t_489 = (t_482 + 1);
+  const int t_490 = max(t_489, t_488);
+  const int t_491 = min(t_490, t_486);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  cp_async_wait<0>(); // Q_135 has arrived
+  cp_async_wait<0>(); // Q_408 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_216 < t_221) {
-    const int t_229_ahead = (t_216 * 64);
-    // K_244: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_483 < t_488) {
+    const int t_498_ahead = (t_483 * 64);
+    // K_511: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_229_ahead + r) < k_len_125);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_229_ahead + r) < k_len_125) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_229_ahead + r), 16))] : 0) * 16) + safe_rem((t_229_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_498_ahead + r) < k_len_398);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_498_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_498_ahead + r), 16))] : 0) * 16) + safe_rem((t_498_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_226[2];
+  float carry_495[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_226[mt * 2 + h] = NEG_INF;
+      carry_495[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_227[2];
+  float carry_496[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_227[mt * 2 + h] = 0.0f;
+      carry_496[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_228[64];
+  float carry_497[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -356,33 +356,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_225 = t_216; t_225 < t_221; ++t_225) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_229 = (t_225 * 64);
-    cp_async_wait<0>(); // K_244 arrived
+  for (int t_494 = t_483; t_494 < t_488; ++t_494) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_498 = (t_494 * 64);
+    cp_async_wait<0>(); // K_511 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_245: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_512: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_229 + r) < k_len_125);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_229 + r) < k_len_125) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_229 + r), 16))] : 0) * 16) + safe_rem((t_229 + r), 16))) * v_cache_s0 + (long long)(kvh_97) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_498 + r) < k_len_398);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_498 + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_498 + r), 16))] : 0) * 16) + safe_rem((t_498 + r), 16))) * v_cache_s0 + (long long)(kvh_362) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_247[32] = {};
+    float t_514[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_247 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_514 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -390,13 +390,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_247, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_514, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_247[i]);
+        reg_fence(t_514[i]);
       }
     }
     #else
@@ -413,23 +413,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_247[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_247[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_514[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_514[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_244; its next tile can stream in
-    if (t_225 + 1 < t_221) {
-      const int t_229_ahead = ((t_225 + 1) * 64);
-      // K_244: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_511; its next tile can stream in
+    if (t_494 + 1 < t_488) {
+      const int t_498_ahead = ((t_494 + 1) * 64);
+      // K_511: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_229_ahead + r) < k_len_125);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_229_ahead + r) < k_len_125) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_229_ahead + r), 16))] : 0) * 16) + safe_rem((t_229_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_498_ahead + r) < k_len_398);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_498_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_498_ahead + r), 16))] : 0) * 16) + safe_rem((t_498_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_249[32];
+    float t_516[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -438,13 +438,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_249[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_229 + (nt * 8 + 2 * t4 + p)) < k_len_125) && (t_161 || ((t_229 + (nt * 8 + 2 * t4 + p)) <= (((t_128 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_125) - q_len_124)))) ? (t_247[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_136) : NEG_INF);
+            t_516[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_498 + (nt * 8 + 2 * t4 + p)) < k_len_398) && (t_430 || ((t_498 + (nt * 8 + 2 * t4 + p)) <= (((t_401 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_398) - q_len_397)))) ? (t_514[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_409) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_250[2];
+    float t_517[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -454,33 +454,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_249[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_516[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_250[mt * 2 + h] = acc;
+        t_517[mt * 2 + h] = acc;
       }
     }
-    float m_new_251[2];
+    float m_new_518[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_251[mt * 2 + h] = fmaxf(carry_226[mt * 2 + h], t_250[mt * 2 + h]);
+        m_new_518[mt * 2 + h] = fmaxf(carry_495[mt * 2 + h], t_517[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_253[2];
+    float m_safe_520[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_253[mt * 2 + h] = ((m_new_251[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_251[mt * 2 + h]);
+        m_safe_520[mt * 2 + h] = ((m_new_518[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_518[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_255[32];
+    float p_522[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -489,22 +489,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_255[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_249[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_253[mt * 2 + h]));
+            p_522[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_516[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_520[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_257[2];
+    float alpha_524[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_257[mt * 2 + h] = exp2_ftz((carry_226[mt * 2 + h] - m_safe_253[mt * 2 + h]));
+        alpha_524[mt * 2 + h] = exp2_ftz((carry_495[mt * 2 + h] - m_safe_520[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_259[2];
+    float t_526[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -514,23 +514,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_255[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_522[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_259[mt * 2 + h] = acc;
+        t_526[mt * 2 + h] = acc;
       }
     }
-    float t_260[2];
+    float t_527[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_260[mt * 2 + h] = ((carry_227[mt * 2 + h] * alpha_257[mt * 2 + h]) + t_259[mt * 2 + h]);
+        t_527[mt * 2 + h] = fmaf(carry_496[mt * 2 + h], alpha_524[mt * 2 + h], t_526[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_245 has arrived
+    cp_async_wait<1>(); // V_512 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -541,34 +541,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_257[mt * 2 + h]);
+            carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_524[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_228 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_497 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_255[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_255[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_255[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_255[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_255[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_255[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_255[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_255[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_522[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_522[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_522[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_522[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_522[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_522[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_522[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_522[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_228, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_497, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_228[i]);
+        reg_fence(carry_497[i]);
       }
     }
     #else
@@ -577,10 +577,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_255[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_255[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_255[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_255[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_255[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_255[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_255[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_255[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_522[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_522[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_522[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_522[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_522[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_522[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_522[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_522[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -588,8 +588,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_228[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_228[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_497[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_497[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -598,110 +598,96 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_226[mt * 2 + h] = m_new_251[mt * 2 + h];
+        carry_495[mt * 2 + h] = m_new_518[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_227[mt * 2 + h] = t_260[mt * 2 + h];
+        carry_496[mt * 2 + h] = t_527[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_221 < t_224) {
-    const int t_274_ahead = (t_221 * 64);
+  if (t_488 < t_491) {
+    const int t_539_ahead = (t_488 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_287 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // K_550 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_97) * k_cache_s1 + 0), y = ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_274_ahead + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_362) * k_cache_s1 + 0), y = ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_539_ahead + (lane * 16)), 16));
         tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_287: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_550: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + r), 16))] * 16) + safe_rem((t_274_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + r), 16))] * 16) + safe_rem((t_539_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_221 < t_224) {
+  if (t_488 < t_491) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_288 of tile t_221 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_274_ahead = (((t_221 < t_224) ? t_221 : t_221) * 64);
-      mbar_expect_if(tid == 0 && (t_221 < t_224), smem + ((t_221 & 1) ? 66560 : 49160), 16384);
+    { // V_551 of tile t_488 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_539_ahead = (((t_488 < t_491) ? t_488 : t_488) * 64);
+      mbar_expect_if(tid == 0 && (t_488 < t_491), smem + ((t_488 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_221 < t_224);
+      const bool on = tid < 4 && (t_488 < t_491);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_97) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + (j * 16)), 16))] * 16) + safe_rem((t_274_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + ((t_221 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_221 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_221 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_221 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_362) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + (j * 16)), 16))] * 16) + safe_rem((t_539_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + ((t_488 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_488 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_488 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_488 & 1) ? 66560 : 49160));
     }
-    { // V_288 of tile (t_221 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_274_ahead = (((t_221 + 1 < t_224) ? (t_221 + 1) : t_221) * 64);
-      mbar_expect_if(tid == 0 && (t_221 + 1 < t_224), smem + (((t_221 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_551 of tile (t_488 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_539_ahead = (((t_488 + 1 < t_491) ? (t_488 + 1) : t_488) * 64);
+      mbar_expect_if(tid == 0 && (t_488 + 1 < t_491), smem + (((t_488 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_221 + 1 < t_224);
+      const bool on = tid < 4 && (t_488 + 1 < t_491);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_97) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + (j * 16)), 16))] * 16) + safe_rem((t_274_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + (((t_221 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_221 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_221 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_221 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_362) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + (j * 16)), 16))] * 16) + safe_rem((t_539_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + (((t_488 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_488 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_488 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_488 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_221 - t_221) & 1); // K_287's boxes landed
-      float t_290[32];
-      for (int i = 0; i < 32; ++i) t_290[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_488 - t_488) & 1); // K_550's boxes landed
+      float t_553[32];
+      for (int i = 0; i < 32; ++i) t_553[i] = 0.0f;
       wgmma_fence();
-      // t_290 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_553 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_290, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_553, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_290[i]);
-      __syncthreads(); // every warp is done with K_287
-      { // K_287 of tile (t_221 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-        const int t_274_ahead = (((t_221 + 1 < t_224) ? (t_221 + 1) : t_221) * 64);
-        mbar_expect_if(tid == 0 && (t_221 + 1 < t_224), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_553[i]);
+      __syncthreads(); // every warp is done with K_550
+      { // K_550 of tile (t_488 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+        const int t_539_ahead = (((t_488 + 1 < t_491) ? (t_488 + 1) : t_488) * 64);
+        mbar_expect_if(tid == 0 && (t_488 + 1 < t_491), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 4 && (t_221 + 1 < t_224);
+        const bool on = tid < 4 && (t_488 + 1 < t_491);
         const int j = tid < 4 ? tid : 0;
-        const int x = (int)((long long)(kvh_97) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + (j * 16)), 16))] * 16) + safe_rem((t_274_ahead + (j * 16)), 16)) : 0;
+        const int x = (int)((long long)(kvh_362) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + (j * 16)), 16))] * 16) + safe_rem((t_539_ahead + (j * 16)), 16)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-      float t_291[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_291[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_290[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_136);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_292[2];
+      float t_555[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -711,33 +697,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_291[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_292[mt * 2 + h] = acc;
+          t_555[mt * 2 + h] = acc;
         }
       }
-      float m_new_293[2];
+      float m_new_557[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_293[mt * 2 + h] = fmaxf(carry_226[mt * 2 + h], t_292[mt * 2 + h]);
+          m_new_557[mt * 2 + h] = fmaxf(carry_495[mt * 2 + h], (t_555[mt * 2 + h] * scale2_409));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_295[2];
+      float m_safe_559[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_295[mt * 2 + h] = ((m_new_293[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_293[mt * 2 + h]);
+          m_safe_559[mt * 2 + h] = ((m_new_557[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_557[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_297[32];
+      float p_561[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -746,22 +732,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_297[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_291[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_295[mt * 2 + h]));
+              p_561[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_553[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_409, -m_safe_559[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_299[2];
+      float alpha_563[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_299[mt * 2 + h] = exp2_ftz((carry_226[mt * 2 + h] - m_safe_295[mt * 2 + h]));
+          alpha_563[mt * 2 + h] = exp2_ftz((carry_495[mt * 2 + h] - m_safe_559[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_301[2];
+      float t_565[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -771,28 +757,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_297[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_561[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_301[mt * 2 + h] = acc;
+          t_565[mt * 2 + h] = acc;
         }
       }
-      float t_302[2];
+      float t_566[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_302[mt * 2 + h] = ((carry_227[mt * 2 + h] * alpha_299[mt * 2 + h]) + t_301[mt * 2 + h]);
+          t_566[mt * 2 + h] = fmaf(carry_496[mt * 2 + h], alpha_563[mt * 2 + h], t_565[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_bf16(p_297[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_bf16(p_297[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_bf16(p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_bf16(p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_bf16(p_561[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_bf16(p_561[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_bf16(p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_bf16(p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -802,7 +788,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_299[mt * 2 + h]);
+              carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_563[mt * 2 + h]);
             }
           }
         }
@@ -811,78 +797,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_226[mt * 2 + h] = m_new_293[mt * 2 + h];
+          carry_495[mt * 2 + h] = m_new_557[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_227[mt * 2 + h] = t_302[mt * 2 + h];
+          carry_496[mt * 2 + h] = t_566[mt * 2 + h];
         }
       }
     }
-    int t_270 = t_221;
-    for (; t_270 + 2 < t_224; t_270 += 2) {
+    int t_535 = t_488;
+    for (; t_535 + 2 < t_491; t_535 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_270 + 1) - t_221) & 1); // K_287's boxes landed
-        float t_290[32];
-        for (int i = 0; i < 32; ++i) t_290[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_535 + 1) - t_488) & 1); // K_550's boxes landed
+        float t_553[32];
+        for (int i = 0; i < 32; ++i) t_553[i] = 0.0f;
         wgmma_fence();
-        // t_290 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_553 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_290, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_553, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_270 & 1) ? 66560 : 49160), ((t_270 - t_221) >> 1) & 1); // V_288's boxes landed
+        mbar_wait(smem + ((t_535 & 1) ? 66560 : 49160), ((t_535 - t_488) >> 1) & 1); // V_551's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_228 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_497 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_270 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_535 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_228, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_497, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_270 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_290[i]);
-        __syncthreads(); // every warp is done with K_287
-        { // K_287 of tile (t_270 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_274_ahead = (((t_270 + 2 < t_224) ? (t_270 + 2) : t_221) * 64);
-          mbar_expect_if(tid == 0 && (t_270 + 2 < t_224), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_535 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_553[i]);
+        __syncthreads(); // every warp is done with K_550
+        { // K_550 of tile (t_535 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_539_ahead = (((t_535 + 2 < t_491) ? (t_535 + 2) : t_488) * 64);
+          mbar_expect_if(tid == 0 && (t_535 + 2 < t_491), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_270 + 2 < t_224);
+          const bool on = tid < 4 && (t_535 + 2 < t_491);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_97) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + (j * 16)), 16))] * 16) + safe_rem((t_274_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_362) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + (j * 16)), 16))] * 16) + safe_rem((t_539_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_291[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_291[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_290[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_136);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_292[2];
+        float t_555[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -892,33 +864,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_291[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_292[mt * 2 + h] = acc;
+            t_555[mt * 2 + h] = acc;
           }
         }
-        float m_new_293[2];
+        float m_new_557[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_293[mt * 2 + h] = fmaxf(carry_226[mt * 2 + h], t_292[mt * 2 + h]);
+            m_new_557[mt * 2 + h] = fmaxf(carry_495[mt * 2 + h], (t_555[mt * 2 + h] * scale2_409));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_295[2];
+        float m_safe_559[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_295[mt * 2 + h] = ((m_new_293[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_293[mt * 2 + h]);
+            m_safe_559[mt * 2 + h] = ((m_new_557[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_557[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_297[32];
+        float p_561[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -927,22 +899,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_297[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_291[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_295[mt * 2 + h]));
+                p_561[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_553[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_409, -m_safe_559[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_299[2];
+        float alpha_563[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_299[mt * 2 + h] = exp2_ftz((carry_226[mt * 2 + h] - m_safe_295[mt * 2 + h]));
+            alpha_563[mt * 2 + h] = exp2_ftz((carry_495[mt * 2 + h] - m_safe_559[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_301[2];
+        float t_565[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -952,41 +924,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_297[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_561[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_301[mt * 2 + h] = acc;
+            t_565[mt * 2 + h] = acc;
           }
         }
-        float t_302[2];
+        float t_566[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_302[mt * 2 + h] = ((carry_227[mt * 2 + h] * alpha_299[mt * 2 + h]) + t_301[mt * 2 + h]);
+            t_566[mt * 2 + h] = fmaf(carry_496[mt * 2 + h], alpha_563[mt * 2 + h], t_565[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_297[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_297[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_561[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_561[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_270
-        for (int i = 0; i < 64; ++i) reg_fence(carry_228[i]);
-        __syncthreads(); // every warp is done with this buffer of V_288
-        { // V_288 of tile (t_270 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_274_ahead = (((t_270 + 2 < t_224) ? (t_270 + 2) : t_221) * 64);
-          mbar_expect_if(tid == 0 && (t_270 + 2 < t_224), smem + (((t_270 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_535
+        for (int i = 0; i < 64; ++i) reg_fence(carry_497[i]);
+        __syncthreads(); // every warp is done with this buffer of V_551
+        { // V_551 of tile (t_535 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_539_ahead = (((t_535 + 2 < t_491) ? (t_535 + 2) : t_488) * 64);
+          mbar_expect_if(tid == 0 && (t_535 + 2 < t_491), smem + (((t_535 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_270 + 2 < t_224);
+          const bool on = tid < 4 && (t_535 + 2 < t_491);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_97) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + (j * 16)), 16))] * 16) + safe_rem((t_274_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_270 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_270 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_270 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_270 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_362) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + (j * 16)), 16))] * 16) + safe_rem((t_539_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_535 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_535 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_535 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_535 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -996,7 +968,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_299[mt * 2 + h]);
+                carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_563[mt * 2 + h]);
               }
             }
           }
@@ -1005,76 +977,62 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_226[mt * 2 + h] = m_new_293[mt * 2 + h];
+            carry_495[mt * 2 + h] = m_new_557[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_227[mt * 2 + h] = t_302[mt * 2 + h];
+            carry_496[mt * 2 + h] = t_566[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_270 + 1) + 1) - t_221) & 1); // K_287's boxes landed
-        float t_290[32];
-        for (int i = 0; i < 32; ++i) t_290[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_535 + 1) + 1) - t_488) & 1); // K_550's boxes landed
+        float t_553[32];
+        for (int i = 0; i < 32; ++i) t_553[i] = 0.0f;
         wgmma_fence();
-        // t_290 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_553 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_290, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_553, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_270 + 1) & 1) ? 66560 : 49160), (((t_270 + 1) - t_221) >> 1) & 1); // V_288's boxes landed
+        mbar_wait(smem + (((t_535 + 1) & 1) ? 66560 : 49160), (((t_535 + 1) - t_488) >> 1) & 1); // V_551's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_228 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_497 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_270 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_535 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_228, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_497, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_270 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_290[i]);
-        __syncthreads(); // every warp is done with K_287
-        { // K_287 of tile ((t_270 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_274_ahead = ((((t_270 + 1) + 2 < t_224) ? ((t_270 + 1) + 2) : t_221) * 64);
-          mbar_expect_if(tid == 0 && ((t_270 + 1) + 2 < t_224), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_535 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_553[i]);
+        __syncthreads(); // every warp is done with K_550
+        { // K_550 of tile ((t_535 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_539_ahead = ((((t_535 + 1) + 2 < t_491) ? ((t_535 + 1) + 2) : t_488) * 64);
+          mbar_expect_if(tid == 0 && ((t_535 + 1) + 2 < t_491), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_270 + 1) + 2 < t_224);
+          const bool on = tid < 4 && ((t_535 + 1) + 2 < t_491);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_97) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + (j * 16)), 16))] * 16) + safe_rem((t_274_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_362) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + (j * 16)), 16))] * 16) + safe_rem((t_539_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_291[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_291[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_290[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_136);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_292[2];
+        float t_555[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1084,33 +1042,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_291[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_292[mt * 2 + h] = acc;
+            t_555[mt * 2 + h] = acc;
           }
         }
-        float m_new_293[2];
+        float m_new_557[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_293[mt * 2 + h] = fmaxf(carry_226[mt * 2 + h], t_292[mt * 2 + h]);
+            m_new_557[mt * 2 + h] = fmaxf(carry_495[mt * 2 + h], (t_555[mt * 2 + h] * scale2_409));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_295[2];
+        float m_safe_559[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_295[mt * 2 + h] = ((m_new_293[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_293[mt * 2 + h]);
+            m_safe_559[mt * 2 + h] = ((m_new_557[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_557[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_297[32];
+        float p_561[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1119,22 +1077,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_297[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_291[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_295[mt * 2 + h]));
+                p_561[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_553[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_409, -m_safe_559[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_299[2];
+        float alpha_563[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_299[mt * 2 + h] = exp2_ftz((carry_226[mt * 2 + h] - m_safe_295[mt * 2 + h]));
+            alpha_563[mt * 2 + h] = exp2_ftz((carry_495[mt * 2 + h] - m_safe_559[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_301[2];
+        float t_565[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1144,41 +1102,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_297[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_561[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_301[mt * 2 + h] = acc;
+            t_565[mt * 2 + h] = acc;
           }
         }
-        float t_302[2];
+        float t_566[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_302[mt * 2 + h] = ((carry_227[mt * 2 + h] * alpha_299[mt * 2 + h]) + t_301[mt * 2 + h]);
+            t_566[mt * 2 + h] = fmaf(carry_496[mt * 2 + h], alpha_563[mt * 2 + h], t_565[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_bf16(p_297[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_bf16(p_297[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_bf16(p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_bf16(p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_bf16(p_561[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_bf16(p_561[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_bf16(p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_bf16(p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_270 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_228[i]);
-        __syncthreads(); // every warp is done with this buffer of V_288
-        { // V_288 of tile ((t_270 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_274_ahead = ((((t_270 + 1) + 2 < t_224) ? ((t_270 + 1) + 2) : t_221) * 64);
-          mbar_expect_if(tid == 0 && ((t_270 + 1) + 2 < t_224), smem + ((((t_270 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_535 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_497[i]);
+        __syncthreads(); // every warp is done with this buffer of V_551
+        { // V_551 of tile ((t_535 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_539_ahead = ((((t_535 + 1) + 2 < t_491) ? ((t_535 + 1) + 2) : t_488) * 64);
+          mbar_expect_if(tid == 0 && ((t_535 + 1) + 2 < t_491), smem + ((((t_535 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_270 + 1) + 2 < t_224);
+          const bool on = tid < 4 && ((t_535 + 1) + 2 < t_491);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_97) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + (j * 16)), 16))] * 16) + safe_rem((t_274_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + ((((t_270 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_270 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_270 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_270 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_362) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + (j * 16)), 16))] * 16) + safe_rem((t_539_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + ((((t_535 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_535 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_535 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_535 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1188,7 +1146,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_299[mt * 2 + h]);
+                carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_563[mt * 2 + h]);
               }
             }
           }
@@ -1197,78 +1155,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_226[mt * 2 + h] = m_new_293[mt * 2 + h];
+            carry_495[mt * 2 + h] = m_new_557[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_227[mt * 2 + h] = t_302[mt * 2 + h];
+            carry_496[mt * 2 + h] = t_566[mt * 2 + h];
           }
         }
       }
     }
-    if (t_270 + 1 < t_224) {
+    if (t_535 + 1 < t_491) {
       {
-        mbar_wait(smem + 49152, ((t_270 + 1) - t_221) & 1); // K_287's boxes landed
-        float t_290[32];
-        for (int i = 0; i < 32; ++i) t_290[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_535 + 1) - t_488) & 1); // K_550's boxes landed
+        float t_553[32];
+        for (int i = 0; i < 32; ++i) t_553[i] = 0.0f;
         wgmma_fence();
-        // t_290 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_553 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_290, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_553, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_270 & 1) ? 66560 : 49160), ((t_270 - t_221) >> 1) & 1); // V_288's boxes landed
+        mbar_wait(smem + ((t_535 & 1) ? 66560 : 49160), ((t_535 - t_488) >> 1) & 1); // V_551's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_228 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_497 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_270 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_535 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_228, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_497, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_270 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_290[i]);
-        __syncthreads(); // every warp is done with K_287
-        { // K_287 of tile (t_270 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_274_ahead = (((t_270 + 2 < t_224) ? (t_270 + 2) : t_221) * 64);
-          mbar_expect_if(tid == 0 && (t_270 + 2 < t_224), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_535 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_553[i]);
+        __syncthreads(); // every warp is done with K_550
+        { // K_550 of tile (t_535 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_539_ahead = (((t_535 + 2 < t_491) ? (t_535 + 2) : t_488) * 64);
+          mbar_expect_if(tid == 0 && (t_535 + 2 < t_491), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_270 + 2 < t_224);
+          const bool on = tid < 4 && (t_535 + 2 < t_491);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_97) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + (j * 16)), 16))] * 16) + safe_rem((t_274_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_362) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + (j * 16)), 16))] * 16) + safe_rem((t_539_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_291[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_291[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_290[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_136);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_292[2];
+        float t_555[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1278,33 +1222,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_291[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_292[mt * 2 + h] = acc;
+            t_555[mt * 2 + h] = acc;
           }
         }
-        float m_new_293[2];
+        float m_new_557[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_293[mt * 2 + h] = fmaxf(carry_226[mt * 2 + h], t_292[mt * 2 + h]);
+            m_new_557[mt * 2 + h] = fmaxf(carry_495[mt * 2 + h], (t_555[mt * 2 + h] * scale2_409));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_295[2];
+        float m_safe_559[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_295[mt * 2 + h] = ((m_new_293[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_293[mt * 2 + h]);
+            m_safe_559[mt * 2 + h] = ((m_new_557[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_557[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_297[32];
+        float p_561[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1313,22 +1257,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_297[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_291[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_295[mt * 2 + h]));
+                p_561[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_553[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_409, -m_safe_559[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_299[2];
+        float alpha_563[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_299[mt * 2 + h] = exp2_ftz((carry_226[mt * 2 + h] - m_safe_295[mt * 2 + h]));
+            alpha_563[mt * 2 + h] = exp2_ftz((carry_495[mt * 2 + h] - m_safe_559[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_301[2];
+        float t_565[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1338,41 +1282,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_297[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_561[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_301[mt * 2 + h] = acc;
+            t_565[mt * 2 + h] = acc;
           }
         }
-        float t_302[2];
+        float t_566[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_302[mt * 2 + h] = ((carry_227[mt * 2 + h] * alpha_299[mt * 2 + h]) + t_301[mt * 2 + h]);
+            t_566[mt * 2 + h] = fmaf(carry_496[mt * 2 + h], alpha_563[mt * 2 + h], t_565[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_297[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_297[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_561[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_561[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_270
-        for (int i = 0; i < 64; ++i) reg_fence(carry_228[i]);
-        __syncthreads(); // every warp is done with this buffer of V_288
-        { // V_288 of tile (t_270 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_274_ahead = (((t_270 + 2 < t_224) ? (t_270 + 2) : t_221) * 64);
-          mbar_expect_if(tid == 0 && (t_270 + 2 < t_224), smem + (((t_270 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_535
+        for (int i = 0; i < 64; ++i) reg_fence(carry_497[i]);
+        __syncthreads(); // every warp is done with this buffer of V_551
+        { // V_551 of tile (t_535 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_539_ahead = (((t_535 + 2 < t_491) ? (t_535 + 2) : t_488) * 64);
+          mbar_expect_if(tid == 0 && (t_535 + 2 < t_491), smem + (((t_535 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_270 + 2 < t_224);
+          const bool on = tid < 4 && (t_535 + 2 < t_491);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_97) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + (j * 16)), 16))] * 16) + safe_rem((t_274_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_270 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_270 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_270 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_270 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_362) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + (j * 16)), 16))] * 16) + safe_rem((t_539_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_535 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_535 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_535 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_535 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1382,7 +1326,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_299[mt * 2 + h]);
+                carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_563[mt * 2 + h]);
               }
             }
           }
@@ -1391,75 +1335,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_226[mt * 2 + h] = m_new_293[mt * 2 + h];
+            carry_495[mt * 2 + h] = m_new_557[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_227[mt * 2 + h] = t_302[mt * 2 + h];
+            carry_496[mt * 2 + h] = t_566[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_270 + 1) & 1) ? 66560 : 49160), (((t_270 + 1) - t_221) >> 1) & 1); // V_288's boxes landed
+      mbar_wait(smem + (((t_535 + 1) & 1) ? 66560 : 49160), (((t_535 + 1) - t_488) >> 1) & 1); // V_551's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_228 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_497 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_270 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_535 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_228, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_497, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_270 & 1) ? 66560 : 49160), ((t_270 - t_221) >> 1) & 1); // V_288's boxes landed
+      mbar_wait(smem + ((t_535 & 1) ? 66560 : 49160), ((t_535 - t_488) >> 1) & 1); // V_551's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_228 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_497 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_270 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_535 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_228, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_497, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_228[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_497[i]);
   }
   #else
-  for (int t_270 = t_221; t_270 < t_224; ++t_270) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_274 = (t_270 * 64);
+  for (int t_535 = t_488; t_535 < t_491; ++t_535) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_539 = (t_535 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_270 - t_221) & 1); // K_287's boxes landed
+    mbar_wait(smem + 49152, (t_535 - t_488) & 1); // K_550's boxes landed
     #endif
-    cp_async_wait<0>(); // K_287 arrived
+    cp_async_wait<0>(); // K_550 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_288 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // V_551 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_97) * v_cache_s1 + 0), y = ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274 + (lane * 16)), 16))] * 16) + safe_rem((t_274 + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_362) * v_cache_s1 + 0), y = ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539 + (lane * 16)), 16))] * 16) + safe_rem((t_539 + (lane * 16)), 16));
         tma_box_reused(smem + 32768 + sw128((lane * 16), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 16), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_288: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_551: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274 + r), 16))] * 16) + safe_rem((t_274 + r), 16))) * v_cache_s0 + (long long)(kvh_97) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539 + r), 16))] * 16) + safe_rem((t_539 + r), 16))) * v_cache_s0 + (long long)(kvh_362) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1467,9 +1411,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_290[32] = {};
+    float t_553[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_290 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_553 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1477,13 +1421,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_290, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_553, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_290[i]);
+        reg_fence(t_553[i]);
       }
     }
     #else
@@ -1500,55 +1444,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_290[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_290[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_553[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_553[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_270 - t_221) & 1); // V_288's boxes landed
+    mbar_wait(smem + 49160, (t_535 - t_488) & 1); // V_551's boxes landed
     #endif
-    cp_async_wait<0>(); // V_288 arrived
+    cp_async_wait<0>(); // V_551 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_287; its next tile can stream in
-    if (t_270 + 1 < t_224) {
-      const int t_274_ahead = ((t_270 + 1) * 64);
+    __syncthreads(); // every warp is done with K_550; its next tile can stream in
+    if (t_535 + 1 < t_491) {
+      const int t_539_ahead = ((t_535 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_287 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      if (tid < 32) { // K_550 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 4) {
-          const int x = (int)((long long)(kvh_97) * k_cache_s1 + 0), y = ((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_274_ahead + (lane * 16)), 16));
+          const int x = (int)((long long)(kvh_362) * k_cache_s1 + 0), y = ((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_539_ahead + (lane * 16)), 16));
           tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_287: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_550: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_274_ahead + r), 16))] * 16) + safe_rem((t_274_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_539_ahead + r), 16))] * 16) + safe_rem((t_539_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float t_291[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_291[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_290[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_136);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_292[2];
+    float t_555[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1558,33 +1488,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_291[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_292[mt * 2 + h] = acc;
+        t_555[mt * 2 + h] = acc;
       }
     }
-    float m_new_293[2];
+    float m_new_557[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_293[mt * 2 + h] = fmaxf(carry_226[mt * 2 + h], t_292[mt * 2 + h]);
+        m_new_557[mt * 2 + h] = fmaxf(carry_495[mt * 2 + h], (t_555[mt * 2 + h] * scale2_409));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_295[2];
+    float m_safe_559[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_295[mt * 2 + h] = ((m_new_293[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_293[mt * 2 + h]);
+        m_safe_559[mt * 2 + h] = ((m_new_557[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_557[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_297[32];
+    float p_561[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1593,22 +1523,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_297[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_291[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_295[mt * 2 + h]));
+            p_561[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_553[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_409, -m_safe_559[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_299[2];
+    float alpha_563[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_299[mt * 2 + h] = exp2_ftz((carry_226[mt * 2 + h] - m_safe_295[mt * 2 + h]));
+        alpha_563[mt * 2 + h] = exp2_ftz((carry_495[mt * 2 + h] - m_safe_559[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_301[2];
+    float t_565[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1618,20 +1548,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_297[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_561[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_301[mt * 2 + h] = acc;
+        t_565[mt * 2 + h] = acc;
       }
     }
-    float t_302[2];
+    float t_566[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_302[mt * 2 + h] = ((carry_227[mt * 2 + h] * alpha_299[mt * 2 + h]) + t_301[mt * 2 + h]);
+        t_566[mt * 2 + h] = fmaf(carry_496[mt * 2 + h], alpha_563[mt * 2 + h], t_565[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1642,34 +1572,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_299[mt * 2 + h]);
+            carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_563[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_228 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_497 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_297[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_297[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_297[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_561[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_561[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_561[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_228, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_497, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_228[i]);
+        reg_fence(carry_497[i]);
       }
     }
     #else
@@ -1678,10 +1608,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_297[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_297[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_297[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_297[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_297[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_297[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_297[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_297[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_561[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_561[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_561[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_561[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_561[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_561[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_561[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_561[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1689,8 +1619,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_228[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_228[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_497[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_497[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1699,53 +1629,52 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_226[mt * 2 + h] = m_new_293[mt * 2 + h];
+        carry_495[mt * 2 + h] = m_new_557[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_227[mt * 2 + h] = t_302[mt * 2 + h];
+        carry_496[mt * 2 + h] = t_566[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   __syncthreads(); // the tiles' shared memory is free
-  if (t_224 < t_219) {
-    const int t_314_ahead = (t_224 * 64);
-    // K_329: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_491 < t_486) {
+    const int t_578_ahead = (t_491 * 64);
+    // K_591: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_314_ahead + r) < k_len_125);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_314_ahead + r) < k_len_125) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_314_ahead + r), 16))] : 0) * 16) + safe_rem((t_314_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_578_ahead + r) < k_len_398);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_578_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_578_ahead + r), 16))] : 0) * 16) + safe_rem((t_578_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_310 = t_224; t_310 < t_219; ++t_310) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_314 = (t_310 * 64);
-    cp_async_wait<0>(); // K_329 arrived
+  for (int t_574 = t_491; t_574 < t_486; ++t_574) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_578 = (t_574 * 64);
+    cp_async_wait<0>(); // K_591 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_330: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_592: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_314 + r) < k_len_125);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_314 + r) < k_len_125) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_314 + r), 16))] : 0) * 16) + safe_rem((t_314 + r), 16))) * v_cache_s0 + (long long)(kvh_97) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_578 + r) < k_len_398);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_578 + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_578 + r), 16))] : 0) * 16) + safe_rem((t_578 + r), 16))) * v_cache_s0 + (long long)(kvh_362) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_332[32] = {};
+    float t_594[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_332 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_594 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1753,13 +1682,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_332, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_594, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_332[i]);
+        reg_fence(t_594[i]);
       }
     }
     #else
@@ -1776,23 +1705,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_332[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_332[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_594[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_594[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_329; its next tile can stream in
-    if (t_310 + 1 < t_219) {
-      const int t_314_ahead = ((t_310 + 1) * 64);
-      // K_329: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_591; its next tile can stream in
+    if (t_574 + 1 < t_486) {
+      const int t_578_ahead = ((t_574 + 1) * 64);
+      // K_591: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_314_ahead + r) < k_len_125);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_314_ahead + r) < k_len_125) ? page_table[(long long)(b_98) * page_table_s0 + (long long)(safe_div((t_314_ahead + r), 16))] : 0) * 16) + safe_rem((t_314_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_97) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_578_ahead + r) < k_len_398);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_578_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)(safe_div((t_578_ahead + r), 16))] : 0) * 16) + safe_rem((t_578_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_334[32];
+    float t_596[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1801,13 +1730,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_334[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_314 + (nt * 8 + 2 * t4 + p)) < k_len_125) && (t_161 || ((t_314 + (nt * 8 + 2 * t4 + p)) <= (((t_128 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_125) - q_len_124)))) ? (t_332[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_136) : NEG_INF);
+            t_596[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_578 + (nt * 8 + 2 * t4 + p)) < k_len_398) && (t_430 || ((t_578 + (nt * 8 + 2 * t4 + p)) <= (((t_401 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_398) - q_len_397)))) ? (t_594[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_409) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_335[2];
+    float t_597[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1817,33 +1746,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_334[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_596[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_335[mt * 2 + h] = acc;
+        t_597[mt * 2 + h] = acc;
       }
     }
-    float m_new_336[2];
+    float m_new_598[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_336[mt * 2 + h] = fmaxf(carry_226[mt * 2 + h], t_335[mt * 2 + h]);
+        m_new_598[mt * 2 + h] = fmaxf(carry_495[mt * 2 + h], t_597[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_338[2];
+    float m_safe_600[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_338[mt * 2 + h] = ((m_new_336[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_336[mt * 2 + h]);
+        m_safe_600[mt * 2 + h] = ((m_new_598[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_598[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_340[32];
+    float p_602[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1852,22 +1781,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_340[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_334[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_338[mt * 2 + h]));
+            p_602[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_596[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_600[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_342[2];
+    float alpha_604[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_342[mt * 2 + h] = exp2_ftz((carry_226[mt * 2 + h] - m_safe_338[mt * 2 + h]));
+        alpha_604[mt * 2 + h] = exp2_ftz((carry_495[mt * 2 + h] - m_safe_600[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_344[2];
+    float t_606[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1877,23 +1806,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_340[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_602[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_344[mt * 2 + h] = acc;
+        t_606[mt * 2 + h] = acc;
       }
     }
-    float t_345[2];
+    float t_607[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_345[mt * 2 + h] = ((carry_227[mt * 2 + h] * alpha_342[mt * 2 + h]) + t_344[mt * 2 + h]);
+        t_607[mt * 2 + h] = fmaf(carry_496[mt * 2 + h], alpha_604[mt * 2 + h], t_606[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_330 has arrived
+    cp_async_wait<1>(); // V_592 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1904,34 +1833,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_228[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_342[mt * 2 + h]);
+            carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_497[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_604[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_228 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_497 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_340[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_340[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_340[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_340[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_340[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_340[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_340[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_340[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_602[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_602[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_602[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_602[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_602[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_602[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_602[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_602[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_228, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_497, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_228[i]);
+        reg_fence(carry_497[i]);
       }
     }
     #else
@@ -1940,10 +1869,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_602[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_602[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_602[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_602[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_602[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_602[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_602[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_602[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1951,8 +1880,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_228[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_228[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_497[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_497[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1961,25 +1890,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_226[mt * 2 + h] = m_new_336[mt * 2 + h];
+        carry_495[mt * 2 + h] = m_new_598[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_227[mt * 2 + h] = t_345[mt * 2 + h];
+        carry_496[mt * 2 + h] = t_607[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_355_rcp[2]; // once a row (row-hoist.ts)
+  float t_617_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_355_rcp[mt * 2 + h] = 1.0f / ((carry_227[mt * 2 + h] == 0.0f) ? 1.0f : carry_227[mt * 2 + h]);
+      t_617_rcp[mt * 2 + h] = 1.0f / ((carry_496[mt * 2 + h] == 0.0f) ? 1.0f : carry_496[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1989,7 +1918,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if (((t_128 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_124)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_121 + (t_128 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_97 + safe_rem((t_128 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_228[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_355_rcp[mt * 2 + h]), (carry_228[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_355_rcp[mt * 2 + h]));
+        if (((t_401 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_397)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_394 + (t_401 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_362 + safe_rem((t_401 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_497[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_617_rcp[mt * 2 + h]), (carry_497[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_617_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2000,7 +1929,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (((t_128 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_124)) lse[(long long)((q0_121 + (t_128 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)((kvh_97 + safe_rem((t_128 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1)))] = ((carry_227[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_226[mt * 2 + h] + log2f(carry_227[mt * 2 + h])) * 0.6931471805599453f));
+        if (((t_401 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_397)) lse[(long long)((q0_394 + (t_401 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)((kvh_362 + safe_rem((t_401 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1)))] = ((carry_496[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_495[mt * 2 + h] + log2f(carry_496[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

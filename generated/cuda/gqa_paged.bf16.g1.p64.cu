@@ -204,150 +204,150 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_95 = (int)blockIdx.x;
-  const int kvh_96 = (int)blockIdx.y;
-  const int b_97 = (int)blockIdx.z;
+  const int m_359 = (int)blockIdx.x;
+  const int kvh_360 = (int)blockIdx.y;
+  const int b_361 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_119 = cu_seqlens_q[(long long)(b_97)];
+  const int q0_391 = cu_seqlens_q[(long long)(b_361)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_120 = (b_97 + 1);
-  const int t_121 = cu_seqlens_q[(long long)(t_120)];
-  const int q_len_122 = (t_121 - q0_119);
-  const int k_len_123 = cache_seqlens[(long long)(b_97)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_124 = (m_95 * 64);
-  const bool t_125 = (t_124 >= q_len_122);
-  if (t_125) {
+  const int t_392 = (b_361 + 1);
+  const int t_393 = cu_seqlens_q[(long long)(t_392)];
+  const int q_len_394 = (t_393 - q0_391);
+  const int k_len_395 = cache_seqlens[(long long)(b_361)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_396 = (m_359 * 64);
+  const bool t_397 = (t_396 >= q_len_394);
+  if (t_397) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_126 = (m_95 * 64);
+  const int t_398 = (m_359 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_133: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_405: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = ((t_126 + r) < q_len_122);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_119 + (t_126 + r))) * q_s0 + (long long)((kvh_96 + safe_rem((t_126 + r), 1))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = ((t_398 + r) < q_len_394);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_391 + (t_398 + r))) * q_s0 + (long long)((kvh_360 + safe_rem((t_398 + r), 1))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_134 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_135 = (k_len_123 + 63);
-  const int t_136 = safe_div(t_135, 64);
-  const int t_138 = (k_len_123 + (-1));
-  const int t_140 = (k_len_123 + (-64));
-  const int t_142 = safe_div(t_138, 64);
-  const bool t_143 = (t_138 < 0);
-  const int t_144 = (t_142 * 64);
-  const bool t_145 = (t_144 == t_138);
-  const bool t_146 = (!t_145);
-  const bool t_147 = (t_143 && t_146);
-  const int t_149 = (t_142 - 1);
-  const int t_150 = (t_147 ? t_149 : t_142);
-  const int t_151 = safe_div(t_140, 64);
-  const bool t_152 = (t_140 < 0);
-  const int t_153 = (t_151 * 64);
-  const bool t_154 = (t_153 == t_140);
-  const bool t_155 = (!t_154);
-  const bool t_156 = (t_152 && t_155);
-  const int t_157 = (t_151 - 1);
-  const int t_158 = (t_156 ? t_157 : t_151);
-  const bool t_159 = (P.is_causal == 0);
-  const int t_161 = (t_159 ? (-268435456) : 268435456);
-  const int t_162 = (t_159 ? 268435456 : (-268435456));
-  const int t_163 = (t_126 + 63);
-  const int t_164 = (t_126 + k_len_123);
-  const int t_165 = (t_163 + k_len_123);
-  const int t_166 = (t_164 - q_len_122);
-  const int t_167 = (t_165 - q_len_122);
-  const int t_169 = (t_166 + (-63));
-  const int t_170 = safe_div(t_167, 64);
-  const bool t_171 = (t_167 < 0);
-  const int t_172 = (t_170 * 64);
-  const bool t_173 = (t_172 == t_167);
-  const bool t_174 = (!t_173);
-  const bool t_175 = (t_171 && t_174);
-  const int t_176 = (t_170 - 1);
-  const int t_177 = (t_175 ? t_176 : t_170);
-  const int t_178 = safe_div(t_169, 64);
-  const bool t_179 = (t_169 < 0);
-  const int t_180 = (t_178 * 64);
-  const bool t_181 = (t_180 == t_169);
-  const bool t_182 = (!t_181);
-  const bool t_183 = (t_179 && t_182);
-  const int t_184 = (t_178 - 1);
-  const int t_185 = (t_183 ? t_184 : t_178);
-  const bool t_186 = (t_161 > t_162);
-  const bool t_187 = ((-268435456) > t_177);
-  const int t_188 = min(t_161, (-268435456));
-  const int t_189 = max(t_162, t_177);
-  const int t_190 = (t_187 ? t_161 : t_188);
-  const int t_191 = (t_187 ? t_162 : t_189);
-  const int t_192 = (t_186 ? (-268435456) : t_190);
-  const int t_193 = (t_186 ? t_177 : t_191);
-  const bool t_194 = ((-268435456) > t_185);
-  const int t_195 = max(t_161, (-268435456));
-  const int t_196 = min(t_162, t_185);
-  const int t_197 = (t_196 + 1);
-  const bool t_198 = (t_195 <= t_197);
-  const int t_199 = max(t_162, t_185);
-  const int t_200 = (t_198 ? t_188 : t_161);
-  const int t_201 = (t_198 ? t_199 : t_162);
-  const int t_202 = (t_194 ? t_161 : t_200);
-  const int t_203 = (t_194 ? t_162 : t_201);
-  const int t_204 = (t_186 ? (-268435456) : t_202);
-  const int t_205 = (t_186 ? t_185 : t_203);
-  const int t_206 = max((-268435456), t_192);
-  const int t_207 = min(t_150, t_193);
-  const int t_208 = max((-268435456), t_204);
-  const int t_209 = min(t_158, t_205);
-  const int t_210 = max(t_208, t_208);
-  const int t_211 = min(t_209, t_209);
-  const int t_212 = max(t_210, (-268435456));
-  const int t_213 = min(t_211, t_158);
-  const int t_214 = max(0, t_206);
-  const int t_215 = (t_207 + 1);
-  const int t_216 = min(t_136, t_215);
-  const int t_217 = max(t_214, t_216);
-  const int t_218 = max(t_212, t_214);
-  const int t_219 = min(t_218, t_217);
-  const int t_220 = (t_213 + 1);
-  const int t_221 = max(t_220, t_219);
-  const int t_222 = min(t_221, t_217);
+  const float scale2_406 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_407 = (k_len_395 + 63);
+  const int t_408 = safe_div(t_407, 64);
+  const int t_409 = (k_len_395 + (-1));
+  const int t_410 = (k_len_395 + (-64));
+  const int t_411 = safe_div(t_409, 64);
+  const bool t_412 = (t_409 < 0);
+  const int t_413 = (t_411 * 64);
+  const bool t_414 = (t_413 == t_409);
+  const bool t_415 = (!t_414);
+  const bool t_416 = (t_412 && t_415);
+  const int t_417 = (t_411 - 1);
+  const int t_418 = (t_416 ? t_417 : t_411);
+  const int t_419 = safe_div(t_410, 64);
+  const bool t_420 = (t_410 < 0);
+  const int t_421 = (t_419 * 64);
+  const bool t_422 = (t_421 == t_410);
+  const bool t_423 = (!t_422);
+  const bool t_424 = (t_420 && t_423);
+  const int t_425 = (t_419 - 1);
+  const int t_426 = (t_424 ? t_425 : t_419);
+  const bool t_427 = (P.is_causal == 0);
+  const int t_428 = (t_427 ? (-268435456) : 268435456);
+  const int t_429 = (t_427 ? 268435456 : (-268435456));
+  const int t_430 = (t_398 + 63);
+  const int t_431 = (t_398 + k_len_395);
+  const int t_432 = (t_430 + k_len_395);
+  const int t_433 = (t_431 - q_len_394);
+  const int t_434 = (t_432 - q_len_394);
+  const int t_435 = (t_433 + (-63));
+  const int t_436 = safe_div(t_434, 64);
+  const bool t_437 = (t_434 < 0);
+  const int t_438 = (t_436 * 64);
+  const bool t_439 = (t_438 == t_434);
+  const bool t_440 = (!t_439);
+  const bool t_441 = (t_437 && t_440);
+  const int t_442 = (t_436 - 1);
+  const int t_443 = (t_441 ? t_442 : t_436);
+  const int t_444 = safe_div(t_435, 64);
+  const bool t_445 = (t_435 < 0);
+  const int t_446 = (t_444 * 64);
+  const bool t_447 = (t_446 == t_435);
+  const bool t_448 = (!t_447);
+  const bool t_449 = (t_445 && t_448);
+  const int t_450 = (t_444 - 1);
+  const int t_451 = (t_449 ? t_450 : t_444);
+  const bool t_452 = (t_428 > t_429);
+  const bool t_453 = ((-268435456) > t_443);
+  const int t_454 = min(t_428, (-268435456));
+  const int t_455 = max(t_429, t_443);
+  const int t_456 = (t_453 ? t_428 : t_454);
+  const int t_457 = (t_453 ? t_429 : t_455);
+  const int t_458 = (t_452 ? (-268435456) : t_456);
+  const int t_459 = (t_452 ? t_443 : t_457);
+  const bool t_460 = ((-268435456) > t_451);
+  const int t_461 = max(t_428, (-268435456));
+  const int t_462 = min(t_429, t_451);
+  const int t_463 = (t_462 + 1);
+  const bool t_464 = (t_461 <= t_463);
+  const int t_465 = max(t_429, t_451);
+  const int t_466 = (t_464 ? t_454 : t_428);
+  const int t_467 = (t_464 ? t_465 : t_429);
+  const int t_468 = (t_460 ? t_428 : t_466);
+  const int t_469 = (t_460 ? t_429 : t_467);
+  const int t_470 = (t_452 ? (-268435456) : t_468);
+  const int t_471 = (t_452 ? t_451 : t_469);
+  const int t_472 = max((-268435456), t_458);
+  const int t_473 = min(t_418, t_459);
+  const int t_474 = max((-268435456), t_470);
+  const int t_475 = min(t_426, t_471);
+  const int t_476 = max(t_474, t_474);
+  const int t_477 = min(t_475, t_475);
+  const int t_478 = max(t_476, (-268435456));
+  const int t_479 = min(t_477, t_426);
+  const int t_480 = max(0, t_472);
+  const int t_481 = (t_473 + 1);
+  const int t_482 = min(t_408, t_481);
+  const int t_483 = max(t_480, t_482);
+  const int t_484 = max(t_478, t_480);
+  const int t_485 = min(t_484, t_483);
+  const int t_486 = (t_479 + 1);
+  const int t_487 = max(t_486, t_485);
+  const int t_488 = min(t_487, t_483);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  cp_async_wait<0>(); // Q_133 has arrived
+  cp_async_wait<0>(); // Q_405 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_214 < t_219) {
-    const int t_227_ahead = (t_214 * 64);
-    // K_242: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_480 < t_485) {
+    const int t_495_ahead = (t_480 * 64);
+    // K_508: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_227_ahead + r) < k_len_123);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_227_ahead + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_227_ahead + r), 64))] : 0) * 64) + safe_rem((t_227_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_495_ahead + r) < k_len_395);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_495_ahead + r) < k_len_395) ? page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_495_ahead + r), 64))] : 0) * 64) + safe_rem((t_495_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_360) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_224[2];
+  float carry_492[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_224[mt * 2 + h] = NEG_INF;
+      carry_492[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_225[2];
+  float carry_493[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_225[mt * 2 + h] = 0.0f;
+      carry_493[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_226[64];
+  float carry_494[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -356,33 +356,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_223 = t_214; t_223 < t_219; ++t_223) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_227 = (t_223 * 64);
-    cp_async_wait<0>(); // K_242 arrived
+  for (int t_491 = t_480; t_491 < t_485; ++t_491) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_495 = (t_491 * 64);
+    cp_async_wait<0>(); // K_508 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_243: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_509: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_227 + r) < k_len_123);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_227 + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_227 + r), 64))] : 0) * 64) + safe_rem((t_227 + r), 64))) * v_cache_s0 + (long long)(kvh_96) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_495 + r) < k_len_395);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_495 + r) < k_len_395) ? page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_495 + r), 64))] : 0) * 64) + safe_rem((t_495 + r), 64))) * v_cache_s0 + (long long)(kvh_360) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_245[32] = {};
+    float t_511[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_245 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_511 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -390,13 +390,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_245, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_511, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_245[i]);
+        reg_fence(t_511[i]);
       }
     }
     #else
@@ -413,23 +413,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_245[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_245[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_511[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_511[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_242; its next tile can stream in
-    if (t_223 + 1 < t_219) {
-      const int t_227_ahead = ((t_223 + 1) * 64);
-      // K_242: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_508; its next tile can stream in
+    if (t_491 + 1 < t_485) {
+      const int t_495_ahead = ((t_491 + 1) * 64);
+      // K_508: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_227_ahead + r) < k_len_123);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_227_ahead + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_227_ahead + r), 64))] : 0) * 64) + safe_rem((t_227_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_495_ahead + r) < k_len_395);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_495_ahead + r) < k_len_395) ? page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_495_ahead + r), 64))] : 0) * 64) + safe_rem((t_495_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_360) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_247[32];
+    float t_513[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -438,13 +438,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_247[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_227 + (nt * 8 + 2 * t4 + p)) < k_len_123) && (t_159 || ((t_227 + (nt * 8 + 2 * t4 + p)) <= (((t_126 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_123) - q_len_122)))) ? (t_245[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_134) : NEG_INF);
+            t_513[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_495 + (nt * 8 + 2 * t4 + p)) < k_len_395) && (t_427 || ((t_495 + (nt * 8 + 2 * t4 + p)) <= (((t_398 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_395) - q_len_394)))) ? (t_511[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_406) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_248[2];
+    float t_514[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -454,33 +454,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_247[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_513[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_248[mt * 2 + h] = acc;
+        t_514[mt * 2 + h] = acc;
       }
     }
-    float m_new_249[2];
+    float m_new_515[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_249[mt * 2 + h] = fmaxf(carry_224[mt * 2 + h], t_248[mt * 2 + h]);
+        m_new_515[mt * 2 + h] = fmaxf(carry_492[mt * 2 + h], t_514[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_251[2];
+    float m_safe_517[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_251[mt * 2 + h] = ((m_new_249[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_249[mt * 2 + h]);
+        m_safe_517[mt * 2 + h] = ((m_new_515[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_515[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_253[32];
+    float p_519[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -489,22 +489,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_253[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_247[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_251[mt * 2 + h]));
+            p_519[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_513[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_517[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_255[2];
+    float alpha_521[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_255[mt * 2 + h] = exp2_ftz((carry_224[mt * 2 + h] - m_safe_251[mt * 2 + h]));
+        alpha_521[mt * 2 + h] = exp2_ftz((carry_492[mt * 2 + h] - m_safe_517[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_257[2];
+    float t_523[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -514,23 +514,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_253[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_519[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_257[mt * 2 + h] = acc;
+        t_523[mt * 2 + h] = acc;
       }
     }
-    float t_258[2];
+    float t_524[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_258[mt * 2 + h] = ((carry_225[mt * 2 + h] * alpha_255[mt * 2 + h]) + t_257[mt * 2 + h]);
+        t_524[mt * 2 + h] = fmaf(carry_493[mt * 2 + h], alpha_521[mt * 2 + h], t_523[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_243 has arrived
+    cp_async_wait<1>(); // V_509 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -541,34 +541,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_255[mt * 2 + h]);
+            carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_521[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_226 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_494 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_253[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_253[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_253[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_253[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_253[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_253[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_253[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_253[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_519[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_519[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_519[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_519[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_519[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_519[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_519[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_519[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_226, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_494, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_226[i]);
+        reg_fence(carry_494[i]);
       }
     }
     #else
@@ -577,10 +577,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_253[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_253[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_253[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_253[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_253[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_253[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_253[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_253[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_519[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_519[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_519[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_519[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_519[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_519[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_519[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_519[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -588,8 +588,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_226[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_226[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_494[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_494[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -598,110 +598,96 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_224[mt * 2 + h] = m_new_249[mt * 2 + h];
+        carry_492[mt * 2 + h] = m_new_515[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_225[mt * 2 + h] = t_258[mt * 2 + h];
+        carry_493[mt * 2 + h] = t_524[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_219 < t_222) {
-    const int t_272_ahead = (t_219 * 64);
+  if (t_485 < t_488) {
+    const int t_536_ahead = (t_485 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_285 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // K_547 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_96) * k_cache_s1 + 0), y = ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_272_ahead + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_360) * k_cache_s1 + 0), y = ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_536_ahead + (lane * 64)), 64));
         tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_285: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_547: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + r), 64))] * 64) + safe_rem((t_272_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + r), 64))] * 64) + safe_rem((t_536_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_360) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_219 < t_222) {
+  if (t_485 < t_488) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_286 of tile t_219 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_272_ahead = (((t_219 < t_222) ? t_219 : t_219) * 64);
-      mbar_expect_if(tid == 0 && (t_219 < t_222), smem + ((t_219 & 1) ? 66560 : 49160), 16384);
+    { // V_548 of tile t_485 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_536_ahead = (((t_485 < t_488) ? t_485 : t_485) * 64);
+      mbar_expect_if(tid == 0 && (t_485 < t_488), smem + ((t_485 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_219 < t_222);
+      const bool on = tid < 1 && (t_485 < t_488);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_96) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + (j * 64)), 64))] * 64) + safe_rem((t_272_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + ((t_219 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_219 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_219 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_219 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_360) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + (j * 64)), 64))] * 64) + safe_rem((t_536_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + ((t_485 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_485 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_485 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_485 & 1) ? 66560 : 49160));
     }
-    { // V_286 of tile (t_219 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_272_ahead = (((t_219 + 1 < t_222) ? (t_219 + 1) : t_219) * 64);
-      mbar_expect_if(tid == 0 && (t_219 + 1 < t_222), smem + (((t_219 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_548 of tile (t_485 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_536_ahead = (((t_485 + 1 < t_488) ? (t_485 + 1) : t_485) * 64);
+      mbar_expect_if(tid == 0 && (t_485 + 1 < t_488), smem + (((t_485 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_219 + 1 < t_222);
+      const bool on = tid < 1 && (t_485 + 1 < t_488);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_96) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + (j * 64)), 64))] * 64) + safe_rem((t_272_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + (((t_219 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_219 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_219 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_219 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_360) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + (j * 64)), 64))] * 64) + safe_rem((t_536_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + (((t_485 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_485 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_485 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_485 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_219 - t_219) & 1); // K_285's boxes landed
-      float t_288[32];
-      for (int i = 0; i < 32; ++i) t_288[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_485 - t_485) & 1); // K_547's boxes landed
+      float t_550[32];
+      for (int i = 0; i < 32; ++i) t_550[i] = 0.0f;
       wgmma_fence();
-      // t_288 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_550 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_288, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_550, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_288[i]);
-      __syncthreads(); // every warp is done with K_285
-      { // K_285 of tile (t_219 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-        const int t_272_ahead = (((t_219 + 1 < t_222) ? (t_219 + 1) : t_219) * 64);
-        mbar_expect_if(tid == 0 && (t_219 + 1 < t_222), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_550[i]);
+      __syncthreads(); // every warp is done with K_547
+      { // K_547 of tile (t_485 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+        const int t_536_ahead = (((t_485 + 1 < t_488) ? (t_485 + 1) : t_485) * 64);
+        mbar_expect_if(tid == 0 && (t_485 + 1 < t_488), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 1 && (t_219 + 1 < t_222);
+        const bool on = tid < 1 && (t_485 + 1 < t_488);
         const int j = tid < 1 ? tid : 0;
-        const int x = (int)((long long)(kvh_96) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + (j * 64)), 64))] * 64) + safe_rem((t_272_ahead + (j * 64)), 64)) : 0;
+        const int x = (int)((long long)(kvh_360) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + (j * 64)), 64))] * 64) + safe_rem((t_536_ahead + (j * 64)), 64)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-      float t_289[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_289[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_288[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_134);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_290[2];
+      float t_552[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -711,33 +697,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_289[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_550[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_290[mt * 2 + h] = acc;
+          t_552[mt * 2 + h] = acc;
         }
       }
-      float m_new_291[2];
+      float m_new_554[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_291[mt * 2 + h] = fmaxf(carry_224[mt * 2 + h], t_290[mt * 2 + h]);
+          m_new_554[mt * 2 + h] = fmaxf(carry_492[mt * 2 + h], (t_552[mt * 2 + h] * scale2_406));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_293[2];
+      float m_safe_556[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_293[mt * 2 + h] = ((m_new_291[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_291[mt * 2 + h]);
+          m_safe_556[mt * 2 + h] = ((m_new_554[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_554[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_295[32];
+      float p_558[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -746,22 +732,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_295[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_289[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_293[mt * 2 + h]));
+              p_558[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_550[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_406, -m_safe_556[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_297[2];
+      float alpha_560[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_297[mt * 2 + h] = exp2_ftz((carry_224[mt * 2 + h] - m_safe_293[mt * 2 + h]));
+          alpha_560[mt * 2 + h] = exp2_ftz((carry_492[mt * 2 + h] - m_safe_556[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_299[2];
+      float t_562[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -771,28 +757,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_295[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_558[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_299[mt * 2 + h] = acc;
+          t_562[mt * 2 + h] = acc;
         }
       }
-      float t_300[2];
+      float t_563[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_300[mt * 2 + h] = ((carry_225[mt * 2 + h] * alpha_297[mt * 2 + h]) + t_299[mt * 2 + h]);
+          t_563[mt * 2 + h] = fmaf(carry_493[mt * 2 + h], alpha_560[mt * 2 + h], t_562[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_bf16(p_295[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_bf16(p_295[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_bf16(p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_bf16(p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_bf16(p_558[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_bf16(p_558[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_bf16(p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_bf16(p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -802,7 +788,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_297[mt * 2 + h]);
+              carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_560[mt * 2 + h]);
             }
           }
         }
@@ -811,78 +797,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_224[mt * 2 + h] = m_new_291[mt * 2 + h];
+          carry_492[mt * 2 + h] = m_new_554[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_225[mt * 2 + h] = t_300[mt * 2 + h];
+          carry_493[mt * 2 + h] = t_563[mt * 2 + h];
         }
       }
     }
-    int t_268 = t_219;
-    for (; t_268 + 2 < t_222; t_268 += 2) {
+    int t_532 = t_485;
+    for (; t_532 + 2 < t_488; t_532 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_268 + 1) - t_219) & 1); // K_285's boxes landed
-        float t_288[32];
-        for (int i = 0; i < 32; ++i) t_288[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_532 + 1) - t_485) & 1); // K_547's boxes landed
+        float t_550[32];
+        for (int i = 0; i < 32; ++i) t_550[i] = 0.0f;
         wgmma_fence();
-        // t_288 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_550 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_288, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_550, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_268 & 1) ? 66560 : 49160), ((t_268 - t_219) >> 1) & 1); // V_286's boxes landed
+        mbar_wait(smem + ((t_532 & 1) ? 66560 : 49160), ((t_532 - t_485) >> 1) & 1); // V_548's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_226 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_494 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_268 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_532 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_226, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_494, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_268 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_288[i]);
-        __syncthreads(); // every warp is done with K_285
-        { // K_285 of tile (t_268 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_272_ahead = (((t_268 + 2 < t_222) ? (t_268 + 2) : t_219) * 64);
-          mbar_expect_if(tid == 0 && (t_268 + 2 < t_222), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_532 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_550[i]);
+        __syncthreads(); // every warp is done with K_547
+        { // K_547 of tile (t_532 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_536_ahead = (((t_532 + 2 < t_488) ? (t_532 + 2) : t_485) * 64);
+          mbar_expect_if(tid == 0 && (t_532 + 2 < t_488), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_268 + 2 < t_222);
+          const bool on = tid < 1 && (t_532 + 2 < t_488);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_96) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + (j * 64)), 64))] * 64) + safe_rem((t_272_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_360) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + (j * 64)), 64))] * 64) + safe_rem((t_536_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_289[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_289[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_288[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_134);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_290[2];
+        float t_552[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -892,33 +864,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_289[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_550[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_290[mt * 2 + h] = acc;
+            t_552[mt * 2 + h] = acc;
           }
         }
-        float m_new_291[2];
+        float m_new_554[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_291[mt * 2 + h] = fmaxf(carry_224[mt * 2 + h], t_290[mt * 2 + h]);
+            m_new_554[mt * 2 + h] = fmaxf(carry_492[mt * 2 + h], (t_552[mt * 2 + h] * scale2_406));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_293[2];
+        float m_safe_556[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_293[mt * 2 + h] = ((m_new_291[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_291[mt * 2 + h]);
+            m_safe_556[mt * 2 + h] = ((m_new_554[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_554[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_295[32];
+        float p_558[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -927,22 +899,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_295[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_289[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_293[mt * 2 + h]));
+                p_558[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_550[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_406, -m_safe_556[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_297[2];
+        float alpha_560[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_297[mt * 2 + h] = exp2_ftz((carry_224[mt * 2 + h] - m_safe_293[mt * 2 + h]));
+            alpha_560[mt * 2 + h] = exp2_ftz((carry_492[mt * 2 + h] - m_safe_556[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_299[2];
+        float t_562[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -952,41 +924,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_295[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_558[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_299[mt * 2 + h] = acc;
+            t_562[mt * 2 + h] = acc;
           }
         }
-        float t_300[2];
+        float t_563[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_300[mt * 2 + h] = ((carry_225[mt * 2 + h] * alpha_297[mt * 2 + h]) + t_299[mt * 2 + h]);
+            t_563[mt * 2 + h] = fmaf(carry_493[mt * 2 + h], alpha_560[mt * 2 + h], t_562[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_295[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_295[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_558[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_558[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_268
-        for (int i = 0; i < 64; ++i) reg_fence(carry_226[i]);
-        __syncthreads(); // every warp is done with this buffer of V_286
-        { // V_286 of tile (t_268 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_272_ahead = (((t_268 + 2 < t_222) ? (t_268 + 2) : t_219) * 64);
-          mbar_expect_if(tid == 0 && (t_268 + 2 < t_222), smem + (((t_268 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_532
+        for (int i = 0; i < 64; ++i) reg_fence(carry_494[i]);
+        __syncthreads(); // every warp is done with this buffer of V_548
+        { // V_548 of tile (t_532 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_536_ahead = (((t_532 + 2 < t_488) ? (t_532 + 2) : t_485) * 64);
+          mbar_expect_if(tid == 0 && (t_532 + 2 < t_488), smem + (((t_532 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_268 + 2 < t_222);
+          const bool on = tid < 1 && (t_532 + 2 < t_488);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_96) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + (j * 64)), 64))] * 64) + safe_rem((t_272_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_268 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_268 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_268 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_268 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_360) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + (j * 64)), 64))] * 64) + safe_rem((t_536_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_532 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_532 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_532 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_532 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -996,7 +968,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_297[mt * 2 + h]);
+                carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_560[mt * 2 + h]);
               }
             }
           }
@@ -1005,76 +977,62 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_224[mt * 2 + h] = m_new_291[mt * 2 + h];
+            carry_492[mt * 2 + h] = m_new_554[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_225[mt * 2 + h] = t_300[mt * 2 + h];
+            carry_493[mt * 2 + h] = t_563[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_268 + 1) + 1) - t_219) & 1); // K_285's boxes landed
-        float t_288[32];
-        for (int i = 0; i < 32; ++i) t_288[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_532 + 1) + 1) - t_485) & 1); // K_547's boxes landed
+        float t_550[32];
+        for (int i = 0; i < 32; ++i) t_550[i] = 0.0f;
         wgmma_fence();
-        // t_288 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_550 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_288, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_550, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_268 + 1) & 1) ? 66560 : 49160), (((t_268 + 1) - t_219) >> 1) & 1); // V_286's boxes landed
+        mbar_wait(smem + (((t_532 + 1) & 1) ? 66560 : 49160), (((t_532 + 1) - t_485) >> 1) & 1); // V_548's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_226 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_494 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_268 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_532 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_226, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_494, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_268 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_288[i]);
-        __syncthreads(); // every warp is done with K_285
-        { // K_285 of tile ((t_268 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_272_ahead = ((((t_268 + 1) + 2 < t_222) ? ((t_268 + 1) + 2) : t_219) * 64);
-          mbar_expect_if(tid == 0 && ((t_268 + 1) + 2 < t_222), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_532 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_550[i]);
+        __syncthreads(); // every warp is done with K_547
+        { // K_547 of tile ((t_532 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_536_ahead = ((((t_532 + 1) + 2 < t_488) ? ((t_532 + 1) + 2) : t_485) * 64);
+          mbar_expect_if(tid == 0 && ((t_532 + 1) + 2 < t_488), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_268 + 1) + 2 < t_222);
+          const bool on = tid < 1 && ((t_532 + 1) + 2 < t_488);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_96) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + (j * 64)), 64))] * 64) + safe_rem((t_272_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_360) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + (j * 64)), 64))] * 64) + safe_rem((t_536_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_289[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_289[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_288[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_134);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_290[2];
+        float t_552[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1084,33 +1042,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_289[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_550[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_290[mt * 2 + h] = acc;
+            t_552[mt * 2 + h] = acc;
           }
         }
-        float m_new_291[2];
+        float m_new_554[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_291[mt * 2 + h] = fmaxf(carry_224[mt * 2 + h], t_290[mt * 2 + h]);
+            m_new_554[mt * 2 + h] = fmaxf(carry_492[mt * 2 + h], (t_552[mt * 2 + h] * scale2_406));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_293[2];
+        float m_safe_556[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_293[mt * 2 + h] = ((m_new_291[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_291[mt * 2 + h]);
+            m_safe_556[mt * 2 + h] = ((m_new_554[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_554[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_295[32];
+        float p_558[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1119,22 +1077,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_295[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_289[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_293[mt * 2 + h]));
+                p_558[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_550[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_406, -m_safe_556[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_297[2];
+        float alpha_560[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_297[mt * 2 + h] = exp2_ftz((carry_224[mt * 2 + h] - m_safe_293[mt * 2 + h]));
+            alpha_560[mt * 2 + h] = exp2_ftz((carry_492[mt * 2 + h] - m_safe_556[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_299[2];
+        float t_562[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1144,41 +1102,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_295[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_558[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_299[mt * 2 + h] = acc;
+            t_562[mt * 2 + h] = acc;
           }
         }
-        float t_300[2];
+        float t_563[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_300[mt * 2 + h] = ((carry_225[mt * 2 + h] * alpha_297[mt * 2 + h]) + t_299[mt * 2 + h]);
+            t_563[mt * 2 + h] = fmaf(carry_493[mt * 2 + h], alpha_560[mt * 2 + h], t_562[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_bf16(p_295[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_bf16(p_295[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_bf16(p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_bf16(p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_bf16(p_558[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_bf16(p_558[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_bf16(p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_bf16(p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_268 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_226[i]);
-        __syncthreads(); // every warp is done with this buffer of V_286
-        { // V_286 of tile ((t_268 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_272_ahead = ((((t_268 + 1) + 2 < t_222) ? ((t_268 + 1) + 2) : t_219) * 64);
-          mbar_expect_if(tid == 0 && ((t_268 + 1) + 2 < t_222), smem + ((((t_268 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_532 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_494[i]);
+        __syncthreads(); // every warp is done with this buffer of V_548
+        { // V_548 of tile ((t_532 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_536_ahead = ((((t_532 + 1) + 2 < t_488) ? ((t_532 + 1) + 2) : t_485) * 64);
+          mbar_expect_if(tid == 0 && ((t_532 + 1) + 2 < t_488), smem + ((((t_532 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_268 + 1) + 2 < t_222);
+          const bool on = tid < 1 && ((t_532 + 1) + 2 < t_488);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_96) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + (j * 64)), 64))] * 64) + safe_rem((t_272_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + ((((t_268 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_268 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_268 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_268 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_360) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + (j * 64)), 64))] * 64) + safe_rem((t_536_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + ((((t_532 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_532 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_532 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_532 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1188,7 +1146,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_297[mt * 2 + h]);
+                carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_560[mt * 2 + h]);
               }
             }
           }
@@ -1197,78 +1155,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_224[mt * 2 + h] = m_new_291[mt * 2 + h];
+            carry_492[mt * 2 + h] = m_new_554[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_225[mt * 2 + h] = t_300[mt * 2 + h];
+            carry_493[mt * 2 + h] = t_563[mt * 2 + h];
           }
         }
       }
     }
-    if (t_268 + 1 < t_222) {
+    if (t_532 + 1 < t_488) {
       {
-        mbar_wait(smem + 49152, ((t_268 + 1) - t_219) & 1); // K_285's boxes landed
-        float t_288[32];
-        for (int i = 0; i < 32; ++i) t_288[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_532 + 1) - t_485) & 1); // K_547's boxes landed
+        float t_550[32];
+        for (int i = 0; i < 32; ++i) t_550[i] = 0.0f;
         wgmma_fence();
-        // t_288 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_550 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_288, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_550, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_268 & 1) ? 66560 : 49160), ((t_268 - t_219) >> 1) & 1); // V_286's boxes landed
+        mbar_wait(smem + ((t_532 & 1) ? 66560 : 49160), ((t_532 - t_485) >> 1) & 1); // V_548's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_226 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_494 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_268 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_532 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_226, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_494, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_268 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_288[i]);
-        __syncthreads(); // every warp is done with K_285
-        { // K_285 of tile (t_268 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_272_ahead = (((t_268 + 2 < t_222) ? (t_268 + 2) : t_219) * 64);
-          mbar_expect_if(tid == 0 && (t_268 + 2 < t_222), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_532 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_550[i]);
+        __syncthreads(); // every warp is done with K_547
+        { // K_547 of tile (t_532 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_536_ahead = (((t_532 + 2 < t_488) ? (t_532 + 2) : t_485) * 64);
+          mbar_expect_if(tid == 0 && (t_532 + 2 < t_488), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_268 + 2 < t_222);
+          const bool on = tid < 1 && (t_532 + 2 < t_488);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_96) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + (j * 64)), 64))] * 64) + safe_rem((t_272_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_360) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + (j * 64)), 64))] * 64) + safe_rem((t_536_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_289[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_289[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_288[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_134);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_290[2];
+        float t_552[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1278,33 +1222,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_289[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_550[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_290[mt * 2 + h] = acc;
+            t_552[mt * 2 + h] = acc;
           }
         }
-        float m_new_291[2];
+        float m_new_554[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_291[mt * 2 + h] = fmaxf(carry_224[mt * 2 + h], t_290[mt * 2 + h]);
+            m_new_554[mt * 2 + h] = fmaxf(carry_492[mt * 2 + h], (t_552[mt * 2 + h] * scale2_406));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_293[2];
+        float m_safe_556[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_293[mt * 2 + h] = ((m_new_291[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_291[mt * 2 + h]);
+            m_safe_556[mt * 2 + h] = ((m_new_554[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_554[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_295[32];
+        float p_558[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1313,22 +1257,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_295[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_289[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_293[mt * 2 + h]));
+                p_558[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_550[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_406, -m_safe_556[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_297[2];
+        float alpha_560[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_297[mt * 2 + h] = exp2_ftz((carry_224[mt * 2 + h] - m_safe_293[mt * 2 + h]));
+            alpha_560[mt * 2 + h] = exp2_ftz((carry_492[mt * 2 + h] - m_safe_556[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_299[2];
+        float t_562[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1338,41 +1282,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_295[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_558[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_299[mt * 2 + h] = acc;
+            t_562[mt * 2 + h] = acc;
           }
         }
-        float t_300[2];
+        float t_563[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_300[mt * 2 + h] = ((carry_225[mt * 2 + h] * alpha_297[mt * 2 + h]) + t_299[mt * 2 + h]);
+            t_563[mt * 2 + h] = fmaf(carry_493[mt * 2 + h], alpha_560[mt * 2 + h], t_562[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_295[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_295[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_558[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_558[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_268
-        for (int i = 0; i < 64; ++i) reg_fence(carry_226[i]);
-        __syncthreads(); // every warp is done with this buffer of V_286
-        { // V_286 of tile (t_268 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_272_ahead = (((t_268 + 2 < t_222) ? (t_268 + 2) : t_219) * 64);
-          mbar_expect_if(tid == 0 && (t_268 + 2 < t_222), smem + (((t_268 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_532
+        for (int i = 0; i < 64; ++i) reg_fence(carry_494[i]);
+        __syncthreads(); // every warp is done with this buffer of V_548
+        { // V_548 of tile (t_532 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_536_ahead = (((t_532 + 2 < t_488) ? (t_532 + 2) : t_485) * 64);
+          mbar_expect_if(tid == 0 && (t_532 + 2 < t_488), smem + (((t_532 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_268 + 2 < t_222);
+          const bool on = tid < 1 && (t_532 + 2 < t_488);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_96) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + (j * 64)), 64))] * 64) + safe_rem((t_272_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_268 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_268 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_268 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_268 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_360) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + (j * 64)), 64))] * 64) + safe_rem((t_536_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_532 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_532 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_532 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_532 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1382,7 +1326,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_297[mt * 2 + h]);
+                carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_560[mt * 2 + h]);
               }
             }
           }
@@ -1391,75 +1335,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_224[mt * 2 + h] = m_new_291[mt * 2 + h];
+            carry_492[mt * 2 + h] = m_new_554[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_225[mt * 2 + h] = t_300[mt * 2 + h];
+            carry_493[mt * 2 + h] = t_563[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_268 + 1) & 1) ? 66560 : 49160), (((t_268 + 1) - t_219) >> 1) & 1); // V_286's boxes landed
+      mbar_wait(smem + (((t_532 + 1) & 1) ? 66560 : 49160), (((t_532 + 1) - t_485) >> 1) & 1); // V_548's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_226 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_494 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_268 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_532 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_226, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_494, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_268 & 1) ? 66560 : 49160), ((t_268 - t_219) >> 1) & 1); // V_286's boxes landed
+      mbar_wait(smem + ((t_532 & 1) ? 66560 : 49160), ((t_532 - t_485) >> 1) & 1); // V_548's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_226 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_494 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_268 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_532 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_226, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_494, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_226[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_494[i]);
   }
   #else
-  for (int t_268 = t_219; t_268 < t_222; ++t_268) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_272 = (t_268 * 64);
+  for (int t_532 = t_485; t_532 < t_488; ++t_532) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_536 = (t_532 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_268 - t_219) & 1); // K_285's boxes landed
+    mbar_wait(smem + 49152, (t_532 - t_485) & 1); // K_547's boxes landed
     #endif
-    cp_async_wait<0>(); // K_285 arrived
+    cp_async_wait<0>(); // K_547 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_286 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // V_548 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_96) * v_cache_s1 + 0), y = ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272 + (lane * 64)), 64))] * 64) + safe_rem((t_272 + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_360) * v_cache_s1 + 0), y = ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536 + (lane * 64)), 64))] * 64) + safe_rem((t_536 + (lane * 64)), 64));
         tma_box_reused(smem + 32768 + sw128((lane * 64), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 64), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_286: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_548: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272 + r), 64))] * 64) + safe_rem((t_272 + r), 64))) * v_cache_s0 + (long long)(kvh_96) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536 + r), 64))] * 64) + safe_rem((t_536 + r), 64))) * v_cache_s0 + (long long)(kvh_360) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1467,9 +1411,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_288[32] = {};
+    float t_550[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_288 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_550 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1477,13 +1421,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_288, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_550, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_288[i]);
+        reg_fence(t_550[i]);
       }
     }
     #else
@@ -1500,55 +1444,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_288[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_288[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_550[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_550[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_268 - t_219) & 1); // V_286's boxes landed
+    mbar_wait(smem + 49160, (t_532 - t_485) & 1); // V_548's boxes landed
     #endif
-    cp_async_wait<0>(); // V_286 arrived
+    cp_async_wait<0>(); // V_548 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_285; its next tile can stream in
-    if (t_268 + 1 < t_222) {
-      const int t_272_ahead = ((t_268 + 1) * 64);
+    __syncthreads(); // every warp is done with K_547; its next tile can stream in
+    if (t_532 + 1 < t_488) {
+      const int t_536_ahead = ((t_532 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_285 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      if (tid < 32) { // K_547 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 1) {
-          const int x = (int)((long long)(kvh_96) * k_cache_s1 + 0), y = ((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_272_ahead + (lane * 64)), 64));
+          const int x = (int)((long long)(kvh_360) * k_cache_s1 + 0), y = ((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_536_ahead + (lane * 64)), 64));
           tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_285: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_547: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_272_ahead + r), 64))] * 64) + safe_rem((t_272_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_536_ahead + r), 64))] * 64) + safe_rem((t_536_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_360) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float t_289[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_289[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_288[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_134);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_290[2];
+    float t_552[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1558,33 +1488,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_289[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_550[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_290[mt * 2 + h] = acc;
+        t_552[mt * 2 + h] = acc;
       }
     }
-    float m_new_291[2];
+    float m_new_554[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_291[mt * 2 + h] = fmaxf(carry_224[mt * 2 + h], t_290[mt * 2 + h]);
+        m_new_554[mt * 2 + h] = fmaxf(carry_492[mt * 2 + h], (t_552[mt * 2 + h] * scale2_406));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_293[2];
+    float m_safe_556[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_293[mt * 2 + h] = ((m_new_291[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_291[mt * 2 + h]);
+        m_safe_556[mt * 2 + h] = ((m_new_554[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_554[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_295[32];
+    float p_558[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1593,22 +1523,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_295[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_289[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_293[mt * 2 + h]));
+            p_558[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_550[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_406, -m_safe_556[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_297[2];
+    float alpha_560[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_297[mt * 2 + h] = exp2_ftz((carry_224[mt * 2 + h] - m_safe_293[mt * 2 + h]));
+        alpha_560[mt * 2 + h] = exp2_ftz((carry_492[mt * 2 + h] - m_safe_556[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_299[2];
+    float t_562[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1618,20 +1548,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_295[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_558[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_299[mt * 2 + h] = acc;
+        t_562[mt * 2 + h] = acc;
       }
     }
-    float t_300[2];
+    float t_563[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_300[mt * 2 + h] = ((carry_225[mt * 2 + h] * alpha_297[mt * 2 + h]) + t_299[mt * 2 + h]);
+        t_563[mt * 2 + h] = fmaf(carry_493[mt * 2 + h], alpha_560[mt * 2 + h], t_562[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1642,34 +1572,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_297[mt * 2 + h]);
+            carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_560[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_226 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_494 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_295[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_295[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_295[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_558[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_558[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_558[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_226, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_494, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_226[i]);
+        reg_fence(carry_494[i]);
       }
     }
     #else
@@ -1678,10 +1608,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_295[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_295[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_295[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_295[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_295[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_295[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_295[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_295[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_558[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_558[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_558[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_558[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_558[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_558[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_558[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_558[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1689,8 +1619,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_226[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_226[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_494[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_494[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1699,53 +1629,52 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_224[mt * 2 + h] = m_new_291[mt * 2 + h];
+        carry_492[mt * 2 + h] = m_new_554[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_225[mt * 2 + h] = t_300[mt * 2 + h];
+        carry_493[mt * 2 + h] = t_563[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   __syncthreads(); // the tiles' shared memory is free
-  if (t_222 < t_217) {
-    const int t_312_ahead = (t_222 * 64);
-    // K_327: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_488 < t_483) {
+    const int t_575_ahead = (t_488 * 64);
+    // K_588: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_312_ahead + r) < k_len_123);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_312_ahead + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_312_ahead + r), 64))] : 0) * 64) + safe_rem((t_312_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_575_ahead + r) < k_len_395);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_575_ahead + r) < k_len_395) ? page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_575_ahead + r), 64))] : 0) * 64) + safe_rem((t_575_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_360) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_308 = t_222; t_308 < t_217; ++t_308) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_312 = (t_308 * 64);
-    cp_async_wait<0>(); // K_327 arrived
+  for (int t_571 = t_488; t_571 < t_483; ++t_571) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_575 = (t_571 * 64);
+    cp_async_wait<0>(); // K_588 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_328: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_589: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_312 + r) < k_len_123);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_312 + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_312 + r), 64))] : 0) * 64) + safe_rem((t_312 + r), 64))) * v_cache_s0 + (long long)(kvh_96) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_575 + r) < k_len_395);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_575 + r) < k_len_395) ? page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_575 + r), 64))] : 0) * 64) + safe_rem((t_575 + r), 64))) * v_cache_s0 + (long long)(kvh_360) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_330[32] = {};
+    float t_591[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_330 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_591 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1753,13 +1682,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_330, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_591, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_330[i]);
+        reg_fence(t_591[i]);
       }
     }
     #else
@@ -1776,23 +1705,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_330[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_330[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_591[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_591[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_327; its next tile can stream in
-    if (t_308 + 1 < t_217) {
-      const int t_312_ahead = ((t_308 + 1) * 64);
-      // K_327: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_588; its next tile can stream in
+    if (t_571 + 1 < t_483) {
+      const int t_575_ahead = ((t_571 + 1) * 64);
+      // K_588: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_312_ahead + r) < k_len_123);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_312_ahead + r) < k_len_123) ? page_table[(long long)(b_97) * page_table_s0 + (long long)(safe_div((t_312_ahead + r), 64))] : 0) * 64) + safe_rem((t_312_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_96) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_575_ahead + r) < k_len_395);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_575_ahead + r) < k_len_395) ? page_table[(long long)(b_361) * page_table_s0 + (long long)(safe_div((t_575_ahead + r), 64))] : 0) * 64) + safe_rem((t_575_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_360) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_332[32];
+    float t_593[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1801,13 +1730,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_332[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_312 + (nt * 8 + 2 * t4 + p)) < k_len_123) && (t_159 || ((t_312 + (nt * 8 + 2 * t4 + p)) <= (((t_126 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_123) - q_len_122)))) ? (t_330[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_134) : NEG_INF);
+            t_593[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_575 + (nt * 8 + 2 * t4 + p)) < k_len_395) && (t_427 || ((t_575 + (nt * 8 + 2 * t4 + p)) <= (((t_398 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_395) - q_len_394)))) ? (t_591[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_406) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_333[2];
+    float t_594[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1817,33 +1746,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_332[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_593[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_333[mt * 2 + h] = acc;
+        t_594[mt * 2 + h] = acc;
       }
     }
-    float m_new_334[2];
+    float m_new_595[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_334[mt * 2 + h] = fmaxf(carry_224[mt * 2 + h], t_333[mt * 2 + h]);
+        m_new_595[mt * 2 + h] = fmaxf(carry_492[mt * 2 + h], t_594[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_336[2];
+    float m_safe_597[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_336[mt * 2 + h] = ((m_new_334[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_334[mt * 2 + h]);
+        m_safe_597[mt * 2 + h] = ((m_new_595[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_595[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_338[32];
+    float p_599[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1852,22 +1781,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_338[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_332[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_336[mt * 2 + h]));
+            p_599[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_593[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_597[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_340[2];
+    float alpha_601[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_340[mt * 2 + h] = exp2_ftz((carry_224[mt * 2 + h] - m_safe_336[mt * 2 + h]));
+        alpha_601[mt * 2 + h] = exp2_ftz((carry_492[mt * 2 + h] - m_safe_597[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_342[2];
+    float t_603[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1877,23 +1806,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_338[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_599[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_342[mt * 2 + h] = acc;
+        t_603[mt * 2 + h] = acc;
       }
     }
-    float t_343[2];
+    float t_604[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_343[mt * 2 + h] = ((carry_225[mt * 2 + h] * alpha_340[mt * 2 + h]) + t_342[mt * 2 + h]);
+        t_604[mt * 2 + h] = fmaf(carry_493[mt * 2 + h], alpha_601[mt * 2 + h], t_603[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_328 has arrived
+    cp_async_wait<1>(); // V_589 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1904,34 +1833,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_226[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_340[mt * 2 + h]);
+            carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_494[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_601[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_226 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_494 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_338[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_338[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_338[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_338[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_338[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_338[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_338[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_338[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_226, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_494, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_226[i]);
+        reg_fence(carry_494[i]);
       }
     }
     #else
@@ -1940,10 +1869,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_338[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_338[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_338[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_338[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_338[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_599[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_599[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_599[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_599[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_599[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_599[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_599[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_599[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1951,8 +1880,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_226[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_226[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_494[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_494[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1961,25 +1890,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_224[mt * 2 + h] = m_new_334[mt * 2 + h];
+        carry_492[mt * 2 + h] = m_new_595[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_225[mt * 2 + h] = t_343[mt * 2 + h];
+        carry_493[mt * 2 + h] = t_604[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_353_rcp[2]; // once a row (row-hoist.ts)
+  float t_614_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_353_rcp[mt * 2 + h] = 1.0f / ((carry_225[mt * 2 + h] == 0.0f) ? 1.0f : carry_225[mt * 2 + h]);
+      t_614_rcp[mt * 2 + h] = 1.0f / ((carry_493[mt * 2 + h] == 0.0f) ? 1.0f : carry_493[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1989,7 +1918,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if (((t_126 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_122)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_119 + (t_126 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_96 + safe_rem((t_126 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_226[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_353_rcp[mt * 2 + h]), (carry_226[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_353_rcp[mt * 2 + h]));
+        if (((t_398 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_394)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_391 + (t_398 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)((kvh_360 + safe_rem((t_398 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_494[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_614_rcp[mt * 2 + h]), (carry_494[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_614_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2000,7 +1929,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (((t_126 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_122)) lse[(long long)((q0_119 + (t_126 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)((kvh_96 + safe_rem((t_126 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1)))] = ((carry_225[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_224[mt * 2 + h] + log2f(carry_225[mt * 2 + h])) * 0.6931471805599453f));
+        if (((t_398 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_394)) lse[(long long)((q0_391 + (t_398 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)((kvh_360 + safe_rem((t_398 + ((warp * 1 + mt) * 16 + g + 8 * h)), 1)))] = ((carry_493[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_492[mt * 2 + h] + log2f(carry_493[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

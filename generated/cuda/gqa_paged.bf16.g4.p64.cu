@@ -204,155 +204,155 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_99 = (int)blockIdx.x;
-  const int kvh_100 = (int)blockIdx.y;
-  const int b_101 = (int)blockIdx.z;
+  const int m_369 = (int)blockIdx.x;
+  const int kvh_370 = (int)blockIdx.y;
+  const int b_371 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_124 = cu_seqlens_q[(long long)(b_101)];
+  const int q0_402 = cu_seqlens_q[(long long)(b_371)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_125 = (b_101 + 1);
-  const int t_126 = cu_seqlens_q[(long long)(t_125)];
-  const int q_len_127 = (t_126 - q0_124);
-  const int k_len_128 = cache_seqlens[(long long)(b_101)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_129 = (m_99 * 64);
-  const int t_130 = (q_len_127 * 4);
-  const bool t_131 = (t_129 >= t_130);
-  if (t_131) {
+  const int t_403 = (b_371 + 1);
+  const int t_404 = cu_seqlens_q[(long long)(t_403)];
+  const int q_len_405 = (t_404 - q0_402);
+  const int k_len_406 = cache_seqlens[(long long)(b_371)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_407 = (m_369 * 64);
+  const int t_408 = (q_len_405 * 4);
+  const bool t_409 = (t_407 >= t_408);
+  if (t_409) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_132 = (m_99 * 64);
+  const int t_410 = (m_369 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_135 = (kvh_100 * 4);
+  const int t_413 = (kvh_370 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_141: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_419: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_132 + r), 4) < q_len_127);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_124 + safe_div((t_132 + r), 4))) * q_s0 + (long long)((t_135 + safe_rem((t_132 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_410 + r), 4) < q_len_405);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_402 + safe_div((t_410 + r), 4))) * q_s0 + (long long)((t_413 + safe_rem((t_410 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_142 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_143 = (k_len_128 + 63);
-  const int t_144 = safe_div(t_143, 64);
-  const int t_146 = (k_len_128 + (-1));
-  const int t_148 = (k_len_128 + (-64));
-  const int t_150 = safe_div(t_146, 64);
-  const bool t_151 = (t_146 < 0);
-  const int t_152 = (t_150 * 64);
-  const bool t_153 = (t_152 == t_146);
-  const bool t_154 = (!t_153);
-  const bool t_155 = (t_151 && t_154);
-  const int t_157 = (t_150 - 1);
-  const int t_158 = (t_155 ? t_157 : t_150);
-  const int t_159 = safe_div(t_148, 64);
-  const bool t_160 = (t_148 < 0);
-  const int t_161 = (t_159 * 64);
-  const bool t_162 = (t_161 == t_148);
-  const bool t_163 = (!t_162);
-  const bool t_164 = (t_160 && t_163);
-  const int t_165 = (t_159 - 1);
-  const int t_166 = (t_164 ? t_165 : t_159);
-  const bool t_167 = (P.is_causal == 0);
-  const int t_169 = (t_167 ? (-268435456) : 268435456);
-  const int t_170 = (t_167 ? 268435456 : (-268435456));
-  const int t_171 = (t_132 + 63);
-  const int t_172 = safe_div(t_132, 4);
-  const int t_173 = safe_div(t_171, 4);
-  const int t_174 = (t_172 + k_len_128);
-  const int t_175 = (t_173 + k_len_128);
-  const int t_176 = (t_174 - q_len_127);
-  const int t_177 = (t_175 - q_len_127);
-  const int t_179 = (t_176 + (-63));
-  const int t_180 = safe_div(t_177, 64);
-  const bool t_181 = (t_177 < 0);
-  const int t_182 = (t_180 * 64);
-  const bool t_183 = (t_182 == t_177);
-  const bool t_184 = (!t_183);
-  const bool t_185 = (t_181 && t_184);
-  const int t_186 = (t_180 - 1);
-  const int t_187 = (t_185 ? t_186 : t_180);
-  const int t_188 = safe_div(t_179, 64);
-  const bool t_189 = (t_179 < 0);
-  const int t_190 = (t_188 * 64);
-  const bool t_191 = (t_190 == t_179);
-  const bool t_192 = (!t_191);
-  const bool t_193 = (t_189 && t_192);
-  const int t_194 = (t_188 - 1);
-  const int t_195 = (t_193 ? t_194 : t_188);
-  const bool t_196 = (t_169 > t_170);
-  const bool t_197 = ((-268435456) > t_187);
-  const int t_198 = min(t_169, (-268435456));
-  const int t_199 = max(t_170, t_187);
-  const int t_200 = (t_197 ? t_169 : t_198);
-  const int t_201 = (t_197 ? t_170 : t_199);
-  const int t_202 = (t_196 ? (-268435456) : t_200);
-  const int t_203 = (t_196 ? t_187 : t_201);
-  const bool t_204 = ((-268435456) > t_195);
-  const int t_205 = max(t_169, (-268435456));
-  const int t_206 = min(t_170, t_195);
-  const int t_207 = (t_206 + 1);
-  const bool t_208 = (t_205 <= t_207);
-  const int t_209 = max(t_170, t_195);
-  const int t_210 = (t_208 ? t_198 : t_169);
-  const int t_211 = (t_208 ? t_209 : t_170);
-  const int t_212 = (t_204 ? t_169 : t_210);
-  const int t_213 = (t_204 ? t_170 : t_211);
-  const int t_214 = (t_196 ? (-268435456) : t_212);
-  const int t_215 = (t_196 ? t_195 : t_213);
-  const int t_216 = max((-268435456), t_202);
-  const int t_217 = min(t_158, t_203);
-  const int t_218 = max((-268435456), t_214);
-  const int t_219 = min(t_166, t_215);
-  const int t_220 = max(t_218, t_218);
-  const int t_221 = min(t_219, t_219);
-  const int t_222 = max(t_220, (-268435456));
-  const int t_223 = min(t_221, t_166);
-  const int t_224 = max(0, t_216);
-  const int t_225 = (t_217 + 1);
-  const int t_226 = min(t_144, t_225);
-  const int t_227 = max(t_224, t_226);
-  const int t_228 = max(t_222, t_224);
-  const int t_229 = min(t_228, t_227);
-  const int t_230 = (t_223 + 1);
-  const int t_231 = max(t_230, t_229);
-  const int t_232 = min(t_231, t_227);
+  const float scale2_420 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_421 = (k_len_406 + 63);
+  const int t_422 = safe_div(t_421, 64);
+  const int t_423 = (k_len_406 + (-1));
+  const int t_424 = (k_len_406 + (-64));
+  const int t_425 = safe_div(t_423, 64);
+  const bool t_426 = (t_423 < 0);
+  const int t_427 = (t_425 * 64);
+  const bool t_428 = (t_427 == t_423);
+  const bool t_429 = (!t_428);
+  const bool t_430 = (t_426 && t_429);
+  const int t_431 = (t_425 - 1);
+  const int t_432 = (t_430 ? t_431 : t_425);
+  const int t_433 = safe_div(t_424, 64);
+  const bool t_434 = (t_424 < 0);
+  const int t_435 = (t_433 * 64);
+  const bool t_436 = (t_435 == t_424);
+  const bool t_437 = (!t_436);
+  const bool t_438 = (t_434 && t_437);
+  const int t_439 = (t_433 - 1);
+  const int t_440 = (t_438 ? t_439 : t_433);
+  const bool t_441 = (P.is_causal == 0);
+  const int t_442 = (t_441 ? (-268435456) : 268435456);
+  const int t_443 = (t_441 ? 268435456 : (-268435456));
+  const int t_444 = (t_410 + 63);
+  const int t_445 = safe_div(t_410, 4);
+  const int t_446 = safe_div(t_444, 4);
+  const int t_447 = (t_445 + k_len_406);
+  const int t_448 = (t_446 + k_len_406);
+  const int t_449 = (t_447 - q_len_405);
+  const int t_450 = (t_448 - q_len_405);
+  const int t_451 = (t_449 + (-63));
+  const int t_452 = safe_div(t_450, 64);
+  const bool t_453 = (t_450 < 0);
+  const int t_454 = (t_452 * 64);
+  const bool t_455 = (t_454 == t_450);
+  const bool t_456 = (!t_455);
+  const bool t_457 = (t_453 && t_456);
+  const int t_458 = (t_452 - 1);
+  const int t_459 = (t_457 ? t_458 : t_452);
+  const int t_460 = safe_div(t_451, 64);
+  const bool t_461 = (t_451 < 0);
+  const int t_462 = (t_460 * 64);
+  const bool t_463 = (t_462 == t_451);
+  const bool t_464 = (!t_463);
+  const bool t_465 = (t_461 && t_464);
+  const int t_466 = (t_460 - 1);
+  const int t_467 = (t_465 ? t_466 : t_460);
+  const bool t_468 = (t_442 > t_443);
+  const bool t_469 = ((-268435456) > t_459);
+  const int t_470 = min(t_442, (-268435456));
+  const int t_471 = max(t_443, t_459);
+  const int t_472 = (t_469 ? t_442 : t_470);
+  const int t_473 = (t_469 ? t_443 : t_471);
+  const int t_474 = (t_468 ? (-268435456) : t_472);
+  const int t_475 = (t_468 ? t_459 : t_473);
+  const bool t_476 = ((-268435456) > t_467);
+  const int t_477 = max(t_442, (-268435456));
+  const int t_478 = min(t_443, t_467);
+  const int t_479 = (t_478 + 1);
+  const bool t_480 = (t_477 <= t_479);
+  const int t_481 = max(t_443, t_467);
+  const int t_482 = (t_480 ? t_470 : t_442);
+  const int t_483 = (t_480 ? t_481 : t_443);
+  const int t_484 = (t_476 ? t_442 : t_482);
+  const int t_485 = (t_476 ? t_443 : t_483);
+  const int t_486 = (t_468 ? (-268435456) : t_484);
+  const int t_487 = (t_468 ? t_467 : t_485);
+  const int t_488 = max((-268435456), t_474);
+  const int t_489 = min(t_432, t_475);
+  const int t_490 = max((-268435456), t_486);
+  const int t_491 = min(t_440, t_487);
+  const int t_492 = max(t_490, t_490);
+  const int t_493 = min(t_491, t_491);
+  const int t_494 = max(t_492, (-268435456));
+  const int t_495 = min(t_493, t_440);
+  const int t_496 = max(0, t_488);
+  const int t_497 = (t_489 + 1);
+  const int t_498 = min(t_422, t_497);
+  const int t_499 = max(t_496, t_498);
+  const int t_500 = max(t_494, t_496);
+  const int t_501 = min(t_500, t_499);
+  const int t_502 = (t_495 + 1);
+  const int t_503 = max(t_502, t_501);
+  const int t_504 = min(t_503, t_499);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  cp_async_wait<0>(); // Q_141 has arrived
+  cp_async_wait<0>(); // Q_419 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_224 < t_229) {
-    const int t_237_ahead = (t_224 * 64);
-    // K_252: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_496 < t_501) {
+    const int t_511_ahead = (t_496 * 64);
+    // K_524: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_237_ahead + r) < k_len_128);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_237_ahead + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_237_ahead + r), 64))] : 0) * 64) + safe_rem((t_237_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_511_ahead + r) < k_len_406);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_511_ahead + r) < k_len_406) ? page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_511_ahead + r), 64))] : 0) * 64) + safe_rem((t_511_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_370) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_234[2];
+  float carry_508[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_234[mt * 2 + h] = NEG_INF;
+      carry_508[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_235[2];
+  float carry_509[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_235[mt * 2 + h] = 0.0f;
+      carry_509[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_236[64];
+  float carry_510[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -361,33 +361,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_233 = t_224; t_233 < t_229; ++t_233) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_237 = (t_233 * 64);
-    cp_async_wait<0>(); // K_252 arrived
+  for (int t_507 = t_496; t_507 < t_501; ++t_507) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_511 = (t_507 * 64);
+    cp_async_wait<0>(); // K_524 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_253: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_525: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_237 + r) < k_len_128);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_237 + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_237 + r), 64))] : 0) * 64) + safe_rem((t_237 + r), 64))) * v_cache_s0 + (long long)(kvh_100) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_511 + r) < k_len_406);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_511 + r) < k_len_406) ? page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_511 + r), 64))] : 0) * 64) + safe_rem((t_511 + r), 64))) * v_cache_s0 + (long long)(kvh_370) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_255[32] = {};
+    float t_527[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_255 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_527 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -395,13 +395,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_255, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_527, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_255[i]);
+        reg_fence(t_527[i]);
       }
     }
     #else
@@ -418,23 +418,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_255[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_255[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_527[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_527[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_252; its next tile can stream in
-    if (t_233 + 1 < t_229) {
-      const int t_237_ahead = ((t_233 + 1) * 64);
-      // K_252: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_524; its next tile can stream in
+    if (t_507 + 1 < t_501) {
+      const int t_511_ahead = ((t_507 + 1) * 64);
+      // K_524: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_237_ahead + r) < k_len_128);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_237_ahead + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_237_ahead + r), 64))] : 0) * 64) + safe_rem((t_237_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_511_ahead + r) < k_len_406);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_511_ahead + r) < k_len_406) ? page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_511_ahead + r), 64))] : 0) * 64) + safe_rem((t_511_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_370) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_257[32];
+    float t_529[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -443,13 +443,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_257[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_237 + (nt * 8 + 2 * t4 + p)) < k_len_128) && (t_167 || ((t_237 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_128) - q_len_127)))) ? (t_255[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_142) : NEG_INF);
+            t_529[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_511 + (nt * 8 + 2 * t4 + p)) < k_len_406) && (t_441 || ((t_511 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_410 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_406) - q_len_405)))) ? (t_527[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_420) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_258[2];
+    float t_530[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -459,33 +459,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_257[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_529[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_258[mt * 2 + h] = acc;
+        t_530[mt * 2 + h] = acc;
       }
     }
-    float m_new_259[2];
+    float m_new_531[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_259[mt * 2 + h] = fmaxf(carry_234[mt * 2 + h], t_258[mt * 2 + h]);
+        m_new_531[mt * 2 + h] = fmaxf(carry_508[mt * 2 + h], t_530[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_261[2];
+    float m_safe_533[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_261[mt * 2 + h] = ((m_new_259[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_259[mt * 2 + h]);
+        m_safe_533[mt * 2 + h] = ((m_new_531[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_531[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_263[32];
+    float p_535[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -494,22 +494,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_263[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_257[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_261[mt * 2 + h]));
+            p_535[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_529[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_533[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_265[2];
+    float alpha_537[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_265[mt * 2 + h] = exp2_ftz((carry_234[mt * 2 + h] - m_safe_261[mt * 2 + h]));
+        alpha_537[mt * 2 + h] = exp2_ftz((carry_508[mt * 2 + h] - m_safe_533[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_267[2];
+    float t_539[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -519,23 +519,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_263[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_535[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_267[mt * 2 + h] = acc;
+        t_539[mt * 2 + h] = acc;
       }
     }
-    float t_268[2];
+    float t_540[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_268[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_265[mt * 2 + h]) + t_267[mt * 2 + h]);
+        t_540[mt * 2 + h] = fmaf(carry_509[mt * 2 + h], alpha_537[mt * 2 + h], t_539[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_253 has arrived
+    cp_async_wait<1>(); // V_525 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -546,34 +546,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_265[mt * 2 + h]);
+            carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_537[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_236 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_510 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_263[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_263[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_263[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_263[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_263[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_263[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_263[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_263[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_535[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_535[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_535[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_535[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_535[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_535[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_535[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_535[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_236, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_510, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_236[i]);
+        reg_fence(carry_510[i]);
       }
     }
     #else
@@ -582,10 +582,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_263[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_263[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_263[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_263[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_263[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_535[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_535[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_535[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_535[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_535[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_535[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_535[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_535[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -593,8 +593,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_236[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_236[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_510[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_510[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -603,110 +603,96 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_234[mt * 2 + h] = m_new_259[mt * 2 + h];
+        carry_508[mt * 2 + h] = m_new_531[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_235[mt * 2 + h] = t_268[mt * 2 + h];
+        carry_509[mt * 2 + h] = t_540[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_229 < t_232) {
-    const int t_282_ahead = (t_229 * 64);
+  if (t_501 < t_504) {
+    const int t_552_ahead = (t_501 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_295 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // K_563 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_100) * k_cache_s1 + 0), y = ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_282_ahead + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_370) * k_cache_s1 + 0), y = ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_552_ahead + (lane * 64)), 64));
         tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_295: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_563: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + r), 64))] * 64) + safe_rem((t_282_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + r), 64))] * 64) + safe_rem((t_552_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_370) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_229 < t_232) {
+  if (t_501 < t_504) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_296 of tile t_229 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_282_ahead = (((t_229 < t_232) ? t_229 : t_229) * 64);
-      mbar_expect_if(tid == 0 && (t_229 < t_232), smem + ((t_229 & 1) ? 66560 : 49160), 16384);
+    { // V_564 of tile t_501 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_552_ahead = (((t_501 < t_504) ? t_501 : t_501) * 64);
+      mbar_expect_if(tid == 0 && (t_501 < t_504), smem + ((t_501 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_229 < t_232);
+      const bool on = tid < 1 && (t_501 < t_504);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_100) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + (j * 64)), 64))] * 64) + safe_rem((t_282_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + ((t_229 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_229 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_229 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_229 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_370) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + (j * 64)), 64))] * 64) + safe_rem((t_552_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + ((t_501 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_501 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_501 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_501 & 1) ? 66560 : 49160));
     }
-    { // V_296 of tile (t_229 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_282_ahead = (((t_229 + 1 < t_232) ? (t_229 + 1) : t_229) * 64);
-      mbar_expect_if(tid == 0 && (t_229 + 1 < t_232), smem + (((t_229 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_564 of tile (t_501 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_552_ahead = (((t_501 + 1 < t_504) ? (t_501 + 1) : t_501) * 64);
+      mbar_expect_if(tid == 0 && (t_501 + 1 < t_504), smem + (((t_501 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_229 + 1 < t_232);
+      const bool on = tid < 1 && (t_501 + 1 < t_504);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_100) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + (j * 64)), 64))] * 64) + safe_rem((t_282_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + (((t_229 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_229 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_229 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_229 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_370) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + (j * 64)), 64))] * 64) + safe_rem((t_552_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + (((t_501 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_501 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_501 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_501 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_229 - t_229) & 1); // K_295's boxes landed
-      float t_298[32];
-      for (int i = 0; i < 32; ++i) t_298[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_501 - t_501) & 1); // K_563's boxes landed
+      float t_566[32];
+      for (int i = 0; i < 32; ++i) t_566[i] = 0.0f;
       wgmma_fence();
-      // t_298 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_566 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_298, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_566, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_298[i]);
-      __syncthreads(); // every warp is done with K_295
-      { // K_295 of tile (t_229 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-        const int t_282_ahead = (((t_229 + 1 < t_232) ? (t_229 + 1) : t_229) * 64);
-        mbar_expect_if(tid == 0 && (t_229 + 1 < t_232), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_566[i]);
+      __syncthreads(); // every warp is done with K_563
+      { // K_563 of tile (t_501 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+        const int t_552_ahead = (((t_501 + 1 < t_504) ? (t_501 + 1) : t_501) * 64);
+        mbar_expect_if(tid == 0 && (t_501 + 1 < t_504), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 1 && (t_229 + 1 < t_232);
+        const bool on = tid < 1 && (t_501 + 1 < t_504);
         const int j = tid < 1 ? tid : 0;
-        const int x = (int)((long long)(kvh_100) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + (j * 64)), 64))] * 64) + safe_rem((t_282_ahead + (j * 64)), 64)) : 0;
+        const int x = (int)((long long)(kvh_370) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + (j * 64)), 64))] * 64) + safe_rem((t_552_ahead + (j * 64)), 64)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-      float t_299[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_299[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_298[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_142);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_300[2];
+      float t_568[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -716,33 +702,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_299[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_566[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_300[mt * 2 + h] = acc;
+          t_568[mt * 2 + h] = acc;
         }
       }
-      float m_new_301[2];
+      float m_new_570[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_301[mt * 2 + h] = fmaxf(carry_234[mt * 2 + h], t_300[mt * 2 + h]);
+          m_new_570[mt * 2 + h] = fmaxf(carry_508[mt * 2 + h], (t_568[mt * 2 + h] * scale2_420));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_303[2];
+      float m_safe_572[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_303[mt * 2 + h] = ((m_new_301[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_301[mt * 2 + h]);
+          m_safe_572[mt * 2 + h] = ((m_new_570[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_570[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_305[32];
+      float p_574[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -751,22 +737,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_305[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_299[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_303[mt * 2 + h]));
+              p_574[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_566[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_420, -m_safe_572[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_307[2];
+      float alpha_576[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_307[mt * 2 + h] = exp2_ftz((carry_234[mt * 2 + h] - m_safe_303[mt * 2 + h]));
+          alpha_576[mt * 2 + h] = exp2_ftz((carry_508[mt * 2 + h] - m_safe_572[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_309[2];
+      float t_578[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -776,28 +762,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_305[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_574[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_309[mt * 2 + h] = acc;
+          t_578[mt * 2 + h] = acc;
         }
       }
-      float t_310[2];
+      float t_579[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_310[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_307[mt * 2 + h]) + t_309[mt * 2 + h]);
+          t_579[mt * 2 + h] = fmaf(carry_509[mt * 2 + h], alpha_576[mt * 2 + h], t_578[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_bf16(p_305[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_bf16(p_305[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_bf16(p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_bf16(p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_bf16(p_574[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_bf16(p_574[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_bf16(p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_bf16(p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -807,7 +793,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_307[mt * 2 + h]);
+              carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_576[mt * 2 + h]);
             }
           }
         }
@@ -816,78 +802,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_234[mt * 2 + h] = m_new_301[mt * 2 + h];
+          carry_508[mt * 2 + h] = m_new_570[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_235[mt * 2 + h] = t_310[mt * 2 + h];
+          carry_509[mt * 2 + h] = t_579[mt * 2 + h];
         }
       }
     }
-    int t_278 = t_229;
-    for (; t_278 + 2 < t_232; t_278 += 2) {
+    int t_548 = t_501;
+    for (; t_548 + 2 < t_504; t_548 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_278 + 1) - t_229) & 1); // K_295's boxes landed
-        float t_298[32];
-        for (int i = 0; i < 32; ++i) t_298[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_548 + 1) - t_501) & 1); // K_563's boxes landed
+        float t_566[32];
+        for (int i = 0; i < 32; ++i) t_566[i] = 0.0f;
         wgmma_fence();
-        // t_298 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_566 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_298, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_566, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_278 & 1) ? 66560 : 49160), ((t_278 - t_229) >> 1) & 1); // V_296's boxes landed
+        mbar_wait(smem + ((t_548 & 1) ? 66560 : 49160), ((t_548 - t_501) >> 1) & 1); // V_564's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_236 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_510 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_278 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_548 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_236, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_510, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_278 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_298[i]);
-        __syncthreads(); // every warp is done with K_295
-        { // K_295 of tile (t_278 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_282_ahead = (((t_278 + 2 < t_232) ? (t_278 + 2) : t_229) * 64);
-          mbar_expect_if(tid == 0 && (t_278 + 2 < t_232), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_548 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_566[i]);
+        __syncthreads(); // every warp is done with K_563
+        { // K_563 of tile (t_548 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_552_ahead = (((t_548 + 2 < t_504) ? (t_548 + 2) : t_501) * 64);
+          mbar_expect_if(tid == 0 && (t_548 + 2 < t_504), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_278 + 2 < t_232);
+          const bool on = tid < 1 && (t_548 + 2 < t_504);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_100) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + (j * 64)), 64))] * 64) + safe_rem((t_282_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_370) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + (j * 64)), 64))] * 64) + safe_rem((t_552_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_299[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_299[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_298[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_142);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_300[2];
+        float t_568[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -897,33 +869,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_299[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_566[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_300[mt * 2 + h] = acc;
+            t_568[mt * 2 + h] = acc;
           }
         }
-        float m_new_301[2];
+        float m_new_570[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_301[mt * 2 + h] = fmaxf(carry_234[mt * 2 + h], t_300[mt * 2 + h]);
+            m_new_570[mt * 2 + h] = fmaxf(carry_508[mt * 2 + h], (t_568[mt * 2 + h] * scale2_420));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_303[2];
+        float m_safe_572[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_303[mt * 2 + h] = ((m_new_301[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_301[mt * 2 + h]);
+            m_safe_572[mt * 2 + h] = ((m_new_570[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_570[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_305[32];
+        float p_574[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -932,22 +904,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_305[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_299[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_303[mt * 2 + h]));
+                p_574[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_566[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_420, -m_safe_572[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_307[2];
+        float alpha_576[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_307[mt * 2 + h] = exp2_ftz((carry_234[mt * 2 + h] - m_safe_303[mt * 2 + h]));
+            alpha_576[mt * 2 + h] = exp2_ftz((carry_508[mt * 2 + h] - m_safe_572[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_309[2];
+        float t_578[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -957,41 +929,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_305[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_574[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_309[mt * 2 + h] = acc;
+            t_578[mt * 2 + h] = acc;
           }
         }
-        float t_310[2];
+        float t_579[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_310[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_307[mt * 2 + h]) + t_309[mt * 2 + h]);
+            t_579[mt * 2 + h] = fmaf(carry_509[mt * 2 + h], alpha_576[mt * 2 + h], t_578[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_305[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_305[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_574[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_574[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_278
-        for (int i = 0; i < 64; ++i) reg_fence(carry_236[i]);
-        __syncthreads(); // every warp is done with this buffer of V_296
-        { // V_296 of tile (t_278 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_282_ahead = (((t_278 + 2 < t_232) ? (t_278 + 2) : t_229) * 64);
-          mbar_expect_if(tid == 0 && (t_278 + 2 < t_232), smem + (((t_278 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_548
+        for (int i = 0; i < 64; ++i) reg_fence(carry_510[i]);
+        __syncthreads(); // every warp is done with this buffer of V_564
+        { // V_564 of tile (t_548 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_552_ahead = (((t_548 + 2 < t_504) ? (t_548 + 2) : t_501) * 64);
+          mbar_expect_if(tid == 0 && (t_548 + 2 < t_504), smem + (((t_548 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_278 + 2 < t_232);
+          const bool on = tid < 1 && (t_548 + 2 < t_504);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_100) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + (j * 64)), 64))] * 64) + safe_rem((t_282_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_278 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_278 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_278 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_278 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_370) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + (j * 64)), 64))] * 64) + safe_rem((t_552_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_548 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_548 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_548 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_548 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1001,7 +973,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_307[mt * 2 + h]);
+                carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_576[mt * 2 + h]);
               }
             }
           }
@@ -1010,76 +982,62 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_234[mt * 2 + h] = m_new_301[mt * 2 + h];
+            carry_508[mt * 2 + h] = m_new_570[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_235[mt * 2 + h] = t_310[mt * 2 + h];
+            carry_509[mt * 2 + h] = t_579[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_278 + 1) + 1) - t_229) & 1); // K_295's boxes landed
-        float t_298[32];
-        for (int i = 0; i < 32; ++i) t_298[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_548 + 1) + 1) - t_501) & 1); // K_563's boxes landed
+        float t_566[32];
+        for (int i = 0; i < 32; ++i) t_566[i] = 0.0f;
         wgmma_fence();
-        // t_298 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_566 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_298, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_566, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_278 + 1) & 1) ? 66560 : 49160), (((t_278 + 1) - t_229) >> 1) & 1); // V_296's boxes landed
+        mbar_wait(smem + (((t_548 + 1) & 1) ? 66560 : 49160), (((t_548 + 1) - t_501) >> 1) & 1); // V_564's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_236 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_510 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_278 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_548 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_236, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_510, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_278 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_298[i]);
-        __syncthreads(); // every warp is done with K_295
-        { // K_295 of tile ((t_278 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_282_ahead = ((((t_278 + 1) + 2 < t_232) ? ((t_278 + 1) + 2) : t_229) * 64);
-          mbar_expect_if(tid == 0 && ((t_278 + 1) + 2 < t_232), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_548 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_566[i]);
+        __syncthreads(); // every warp is done with K_563
+        { // K_563 of tile ((t_548 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_552_ahead = ((((t_548 + 1) + 2 < t_504) ? ((t_548 + 1) + 2) : t_501) * 64);
+          mbar_expect_if(tid == 0 && ((t_548 + 1) + 2 < t_504), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_278 + 1) + 2 < t_232);
+          const bool on = tid < 1 && ((t_548 + 1) + 2 < t_504);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_100) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + (j * 64)), 64))] * 64) + safe_rem((t_282_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_370) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + (j * 64)), 64))] * 64) + safe_rem((t_552_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_299[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_299[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_298[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_142);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_300[2];
+        float t_568[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1089,33 +1047,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_299[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_566[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_300[mt * 2 + h] = acc;
+            t_568[mt * 2 + h] = acc;
           }
         }
-        float m_new_301[2];
+        float m_new_570[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_301[mt * 2 + h] = fmaxf(carry_234[mt * 2 + h], t_300[mt * 2 + h]);
+            m_new_570[mt * 2 + h] = fmaxf(carry_508[mt * 2 + h], (t_568[mt * 2 + h] * scale2_420));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_303[2];
+        float m_safe_572[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_303[mt * 2 + h] = ((m_new_301[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_301[mt * 2 + h]);
+            m_safe_572[mt * 2 + h] = ((m_new_570[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_570[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_305[32];
+        float p_574[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1124,22 +1082,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_305[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_299[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_303[mt * 2 + h]));
+                p_574[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_566[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_420, -m_safe_572[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_307[2];
+        float alpha_576[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_307[mt * 2 + h] = exp2_ftz((carry_234[mt * 2 + h] - m_safe_303[mt * 2 + h]));
+            alpha_576[mt * 2 + h] = exp2_ftz((carry_508[mt * 2 + h] - m_safe_572[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_309[2];
+        float t_578[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1149,41 +1107,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_305[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_574[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_309[mt * 2 + h] = acc;
+            t_578[mt * 2 + h] = acc;
           }
         }
-        float t_310[2];
+        float t_579[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_310[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_307[mt * 2 + h]) + t_309[mt * 2 + h]);
+            t_579[mt * 2 + h] = fmaf(carry_509[mt * 2 + h], alpha_576[mt * 2 + h], t_578[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_bf16(p_305[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_bf16(p_305[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_bf16(p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_bf16(p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_bf16(p_574[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_bf16(p_574[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_bf16(p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_bf16(p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_278 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_236[i]);
-        __syncthreads(); // every warp is done with this buffer of V_296
-        { // V_296 of tile ((t_278 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_282_ahead = ((((t_278 + 1) + 2 < t_232) ? ((t_278 + 1) + 2) : t_229) * 64);
-          mbar_expect_if(tid == 0 && ((t_278 + 1) + 2 < t_232), smem + ((((t_278 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_548 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_510[i]);
+        __syncthreads(); // every warp is done with this buffer of V_564
+        { // V_564 of tile ((t_548 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_552_ahead = ((((t_548 + 1) + 2 < t_504) ? ((t_548 + 1) + 2) : t_501) * 64);
+          mbar_expect_if(tid == 0 && ((t_548 + 1) + 2 < t_504), smem + ((((t_548 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_278 + 1) + 2 < t_232);
+          const bool on = tid < 1 && ((t_548 + 1) + 2 < t_504);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_100) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + (j * 64)), 64))] * 64) + safe_rem((t_282_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + ((((t_278 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_278 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_278 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_278 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_370) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + (j * 64)), 64))] * 64) + safe_rem((t_552_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + ((((t_548 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_548 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_548 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_548 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1193,7 +1151,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_307[mt * 2 + h]);
+                carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_576[mt * 2 + h]);
               }
             }
           }
@@ -1202,78 +1160,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_234[mt * 2 + h] = m_new_301[mt * 2 + h];
+            carry_508[mt * 2 + h] = m_new_570[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_235[mt * 2 + h] = t_310[mt * 2 + h];
+            carry_509[mt * 2 + h] = t_579[mt * 2 + h];
           }
         }
       }
     }
-    if (t_278 + 1 < t_232) {
+    if (t_548 + 1 < t_504) {
       {
-        mbar_wait(smem + 49152, ((t_278 + 1) - t_229) & 1); // K_295's boxes landed
-        float t_298[32];
-        for (int i = 0; i < 32; ++i) t_298[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_548 + 1) - t_501) & 1); // K_563's boxes landed
+        float t_566[32];
+        for (int i = 0; i < 32; ++i) t_566[i] = 0.0f;
         wgmma_fence();
-        // t_298 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_566 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_298, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_566, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_278 & 1) ? 66560 : 49160), ((t_278 - t_229) >> 1) & 1); // V_296's boxes landed
+        mbar_wait(smem + ((t_548 & 1) ? 66560 : 49160), ((t_548 - t_501) >> 1) & 1); // V_564's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_236 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_510 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_278 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_548 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_236, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_510, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_278 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_298[i]);
-        __syncthreads(); // every warp is done with K_295
-        { // K_295 of tile (t_278 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_282_ahead = (((t_278 + 2 < t_232) ? (t_278 + 2) : t_229) * 64);
-          mbar_expect_if(tid == 0 && (t_278 + 2 < t_232), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_548 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_566[i]);
+        __syncthreads(); // every warp is done with K_563
+        { // K_563 of tile (t_548 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_552_ahead = (((t_548 + 2 < t_504) ? (t_548 + 2) : t_501) * 64);
+          mbar_expect_if(tid == 0 && (t_548 + 2 < t_504), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_278 + 2 < t_232);
+          const bool on = tid < 1 && (t_548 + 2 < t_504);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_100) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + (j * 64)), 64))] * 64) + safe_rem((t_282_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_370) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + (j * 64)), 64))] * 64) + safe_rem((t_552_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_299[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_299[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_298[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_142);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_300[2];
+        float t_568[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1283,33 +1227,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_299[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_566[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_300[mt * 2 + h] = acc;
+            t_568[mt * 2 + h] = acc;
           }
         }
-        float m_new_301[2];
+        float m_new_570[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_301[mt * 2 + h] = fmaxf(carry_234[mt * 2 + h], t_300[mt * 2 + h]);
+            m_new_570[mt * 2 + h] = fmaxf(carry_508[mt * 2 + h], (t_568[mt * 2 + h] * scale2_420));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_303[2];
+        float m_safe_572[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_303[mt * 2 + h] = ((m_new_301[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_301[mt * 2 + h]);
+            m_safe_572[mt * 2 + h] = ((m_new_570[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_570[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_305[32];
+        float p_574[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1318,22 +1262,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_305[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_299[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_303[mt * 2 + h]));
+                p_574[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_566[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_420, -m_safe_572[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_307[2];
+        float alpha_576[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_307[mt * 2 + h] = exp2_ftz((carry_234[mt * 2 + h] - m_safe_303[mt * 2 + h]));
+            alpha_576[mt * 2 + h] = exp2_ftz((carry_508[mt * 2 + h] - m_safe_572[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_309[2];
+        float t_578[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1343,41 +1287,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_305[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_574[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_309[mt * 2 + h] = acc;
+            t_578[mt * 2 + h] = acc;
           }
         }
-        float t_310[2];
+        float t_579[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_310[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_307[mt * 2 + h]) + t_309[mt * 2 + h]);
+            t_579[mt * 2 + h] = fmaf(carry_509[mt * 2 + h], alpha_576[mt * 2 + h], t_578[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_305[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_305[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_574[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_574[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_278
-        for (int i = 0; i < 64; ++i) reg_fence(carry_236[i]);
-        __syncthreads(); // every warp is done with this buffer of V_296
-        { // V_296 of tile (t_278 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_282_ahead = (((t_278 + 2 < t_232) ? (t_278 + 2) : t_229) * 64);
-          mbar_expect_if(tid == 0 && (t_278 + 2 < t_232), smem + (((t_278 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_548
+        for (int i = 0; i < 64; ++i) reg_fence(carry_510[i]);
+        __syncthreads(); // every warp is done with this buffer of V_564
+        { // V_564 of tile (t_548 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_552_ahead = (((t_548 + 2 < t_504) ? (t_548 + 2) : t_501) * 64);
+          mbar_expect_if(tid == 0 && (t_548 + 2 < t_504), smem + (((t_548 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_278 + 2 < t_232);
+          const bool on = tid < 1 && (t_548 + 2 < t_504);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_100) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + (j * 64)), 64))] * 64) + safe_rem((t_282_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_278 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_278 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_278 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_278 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_370) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + (j * 64)), 64))] * 64) + safe_rem((t_552_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_548 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_548 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_548 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_548 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1387,7 +1331,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_307[mt * 2 + h]);
+                carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_576[mt * 2 + h]);
               }
             }
           }
@@ -1396,75 +1340,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_234[mt * 2 + h] = m_new_301[mt * 2 + h];
+            carry_508[mt * 2 + h] = m_new_570[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_235[mt * 2 + h] = t_310[mt * 2 + h];
+            carry_509[mt * 2 + h] = t_579[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_278 + 1) & 1) ? 66560 : 49160), (((t_278 + 1) - t_229) >> 1) & 1); // V_296's boxes landed
+      mbar_wait(smem + (((t_548 + 1) & 1) ? 66560 : 49160), (((t_548 + 1) - t_501) >> 1) & 1); // V_564's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_236 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_510 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_278 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_548 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_236, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_510, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_278 & 1) ? 66560 : 49160), ((t_278 - t_229) >> 1) & 1); // V_296's boxes landed
+      mbar_wait(smem + ((t_548 & 1) ? 66560 : 49160), ((t_548 - t_501) >> 1) & 1); // V_564's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_236 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_510 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_278 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_548 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_236, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_510, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_236[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_510[i]);
   }
   #else
-  for (int t_278 = t_229; t_278 < t_232; ++t_278) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_282 = (t_278 * 64);
+  for (int t_548 = t_501; t_548 < t_504; ++t_548) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_552 = (t_548 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_278 - t_229) & 1); // K_295's boxes landed
+    mbar_wait(smem + 49152, (t_548 - t_501) & 1); // K_563's boxes landed
     #endif
-    cp_async_wait<0>(); // K_295 arrived
+    cp_async_wait<0>(); // K_563 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_296 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // V_564 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_100) * v_cache_s1 + 0), y = ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282 + (lane * 64)), 64))] * 64) + safe_rem((t_282 + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_370) * v_cache_s1 + 0), y = ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552 + (lane * 64)), 64))] * 64) + safe_rem((t_552 + (lane * 64)), 64));
         tma_box_reused(smem + 32768 + sw128((lane * 64), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 64), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_296: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_564: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282 + r), 64))] * 64) + safe_rem((t_282 + r), 64))) * v_cache_s0 + (long long)(kvh_100) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552 + r), 64))] * 64) + safe_rem((t_552 + r), 64))) * v_cache_s0 + (long long)(kvh_370) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1472,9 +1416,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_298[32] = {};
+    float t_566[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_298 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_566 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1482,13 +1426,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_298, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_566, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_298[i]);
+        reg_fence(t_566[i]);
       }
     }
     #else
@@ -1505,55 +1449,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_298[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_298[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_566[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_566[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_278 - t_229) & 1); // V_296's boxes landed
+    mbar_wait(smem + 49160, (t_548 - t_501) & 1); // V_564's boxes landed
     #endif
-    cp_async_wait<0>(); // V_296 arrived
+    cp_async_wait<0>(); // V_564 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_295; its next tile can stream in
-    if (t_278 + 1 < t_232) {
-      const int t_282_ahead = ((t_278 + 1) * 64);
+    __syncthreads(); // every warp is done with K_563; its next tile can stream in
+    if (t_548 + 1 < t_504) {
+      const int t_552_ahead = ((t_548 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_295 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      if (tid < 32) { // K_563 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 1) {
-          const int x = (int)((long long)(kvh_100) * k_cache_s1 + 0), y = ((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_282_ahead + (lane * 64)), 64));
+          const int x = (int)((long long)(kvh_370) * k_cache_s1 + 0), y = ((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_552_ahead + (lane * 64)), 64));
           tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_295: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_563: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_282_ahead + r), 64))] * 64) + safe_rem((t_282_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_552_ahead + r), 64))] * 64) + safe_rem((t_552_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_370) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float t_299[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_299[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_298[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_142);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_300[2];
+    float t_568[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1563,33 +1493,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_299[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_566[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_300[mt * 2 + h] = acc;
+        t_568[mt * 2 + h] = acc;
       }
     }
-    float m_new_301[2];
+    float m_new_570[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_301[mt * 2 + h] = fmaxf(carry_234[mt * 2 + h], t_300[mt * 2 + h]);
+        m_new_570[mt * 2 + h] = fmaxf(carry_508[mt * 2 + h], (t_568[mt * 2 + h] * scale2_420));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_303[2];
+    float m_safe_572[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_303[mt * 2 + h] = ((m_new_301[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_301[mt * 2 + h]);
+        m_safe_572[mt * 2 + h] = ((m_new_570[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_570[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_305[32];
+    float p_574[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1598,22 +1528,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_305[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_299[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_303[mt * 2 + h]));
+            p_574[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_566[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_420, -m_safe_572[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_307[2];
+    float alpha_576[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_307[mt * 2 + h] = exp2_ftz((carry_234[mt * 2 + h] - m_safe_303[mt * 2 + h]));
+        alpha_576[mt * 2 + h] = exp2_ftz((carry_508[mt * 2 + h] - m_safe_572[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_309[2];
+    float t_578[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1623,20 +1553,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_305[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_574[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_309[mt * 2 + h] = acc;
+        t_578[mt * 2 + h] = acc;
       }
     }
-    float t_310[2];
+    float t_579[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_310[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_307[mt * 2 + h]) + t_309[mt * 2 + h]);
+        t_579[mt * 2 + h] = fmaf(carry_509[mt * 2 + h], alpha_576[mt * 2 + h], t_578[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1647,34 +1577,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_307[mt * 2 + h]);
+            carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_576[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_236 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_510 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_305[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_305[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_305[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_574[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_574[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_574[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_236, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_510, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_236[i]);
+        reg_fence(carry_510[i]);
       }
     }
     #else
@@ -1683,10 +1613,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_305[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_305[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_305[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_305[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_305[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_305[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_305[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_305[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_574[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_574[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_574[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_574[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_574[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_574[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_574[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_574[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1694,8 +1624,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_236[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_236[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_510[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_510[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1704,53 +1634,52 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_234[mt * 2 + h] = m_new_301[mt * 2 + h];
+        carry_508[mt * 2 + h] = m_new_570[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_235[mt * 2 + h] = t_310[mt * 2 + h];
+        carry_509[mt * 2 + h] = t_579[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   __syncthreads(); // the tiles' shared memory is free
-  if (t_232 < t_227) {
-    const int t_322_ahead = (t_232 * 64);
-    // K_337: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_504 < t_499) {
+    const int t_591_ahead = (t_504 * 64);
+    // K_604: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_322_ahead + r) < k_len_128);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_322_ahead + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_322_ahead + r), 64))] : 0) * 64) + safe_rem((t_322_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_591_ahead + r) < k_len_406);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_591_ahead + r) < k_len_406) ? page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_591_ahead + r), 64))] : 0) * 64) + safe_rem((t_591_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_370) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_318 = t_232; t_318 < t_227; ++t_318) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_322 = (t_318 * 64);
-    cp_async_wait<0>(); // K_337 arrived
+  for (int t_587 = t_504; t_587 < t_499; ++t_587) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_591 = (t_587 * 64);
+    cp_async_wait<0>(); // K_604 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_338: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_605: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_322 + r) < k_len_128);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_322 + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_322 + r), 64))] : 0) * 64) + safe_rem((t_322 + r), 64))) * v_cache_s0 + (long long)(kvh_100) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_591 + r) < k_len_406);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_591 + r) < k_len_406) ? page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_591 + r), 64))] : 0) * 64) + safe_rem((t_591 + r), 64))) * v_cache_s0 + (long long)(kvh_370) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_340[32] = {};
+    float t_607[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_340 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_607 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1758,13 +1687,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_340, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_340[i]);
+        reg_fence(t_607[i]);
       }
     }
     #else
@@ -1781,23 +1710,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_340[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_340[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_607[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_607[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_337; its next tile can stream in
-    if (t_318 + 1 < t_227) {
-      const int t_322_ahead = ((t_318 + 1) * 64);
-      // K_337: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_604; its next tile can stream in
+    if (t_587 + 1 < t_499) {
+      const int t_591_ahead = ((t_587 + 1) * 64);
+      // K_604: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_322_ahead + r) < k_len_128);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_322_ahead + r) < k_len_128) ? page_table[(long long)(b_101) * page_table_s0 + (long long)(safe_div((t_322_ahead + r), 64))] : 0) * 64) + safe_rem((t_322_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_591_ahead + r) < k_len_406);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_591_ahead + r) < k_len_406) ? page_table[(long long)(b_371) * page_table_s0 + (long long)(safe_div((t_591_ahead + r), 64))] : 0) * 64) + safe_rem((t_591_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_370) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_342[32];
+    float t_609[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1806,13 +1735,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_342[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_322 + (nt * 8 + 2 * t4 + p)) < k_len_128) && (t_167 || ((t_322 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_128) - q_len_127)))) ? (t_340[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_142) : NEG_INF);
+            t_609[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_591 + (nt * 8 + 2 * t4 + p)) < k_len_406) && (t_441 || ((t_591 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_410 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_406) - q_len_405)))) ? (t_607[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_420) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_343[2];
+    float t_610[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1822,33 +1751,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_342[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_609[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_343[mt * 2 + h] = acc;
+        t_610[mt * 2 + h] = acc;
       }
     }
-    float m_new_344[2];
+    float m_new_611[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_344[mt * 2 + h] = fmaxf(carry_234[mt * 2 + h], t_343[mt * 2 + h]);
+        m_new_611[mt * 2 + h] = fmaxf(carry_508[mt * 2 + h], t_610[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_346[2];
+    float m_safe_613[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_346[mt * 2 + h] = ((m_new_344[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_344[mt * 2 + h]);
+        m_safe_613[mt * 2 + h] = ((m_new_611[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_611[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_348[32];
+    float p_615[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1857,22 +1786,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_348[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_342[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_346[mt * 2 + h]));
+            p_615[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_609[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_613[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_350[2];
+    float alpha_617[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_350[mt * 2 + h] = exp2_ftz((carry_234[mt * 2 + h] - m_safe_346[mt * 2 + h]));
+        alpha_617[mt * 2 + h] = exp2_ftz((carry_508[mt * 2 + h] - m_safe_613[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_352[2];
+    float t_619[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1882,23 +1811,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_348[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_615[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_352[mt * 2 + h] = acc;
+        t_619[mt * 2 + h] = acc;
       }
     }
-    float t_353[2];
+    float t_620[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_353[mt * 2 + h] = ((carry_235[mt * 2 + h] * alpha_350[mt * 2 + h]) + t_352[mt * 2 + h]);
+        t_620[mt * 2 + h] = fmaf(carry_509[mt * 2 + h], alpha_617[mt * 2 + h], t_619[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_338 has arrived
+    cp_async_wait<1>(); // V_605 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1909,34 +1838,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_236[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_350[mt * 2 + h]);
+            carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_510[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_617[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_236 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_510 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_348[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_348[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_348[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_348[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_348[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_348[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_348[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_348[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_615[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_615[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_615[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_615[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_615[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_615[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_615[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_615[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_236, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_510, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_236[i]);
+        reg_fence(carry_510[i]);
       }
     }
     #else
@@ -1945,10 +1874,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_348[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_348[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_348[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_348[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_348[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_615[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_615[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_615[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_615[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_615[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_615[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_615[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_615[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1956,8 +1885,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_236[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_236[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_510[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_510[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1966,25 +1895,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_234[mt * 2 + h] = m_new_344[mt * 2 + h];
+        carry_508[mt * 2 + h] = m_new_611[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_235[mt * 2 + h] = t_353[mt * 2 + h];
+        carry_509[mt * 2 + h] = t_620[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_363_rcp[2]; // once a row (row-hoist.ts)
+  float t_630_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_363_rcp[mt * 2 + h] = 1.0f / ((carry_235[mt * 2 + h] == 0.0f) ? 1.0f : carry_235[mt * 2 + h]);
+      t_630_rcp[mt * 2 + h] = 1.0f / ((carry_509[mt * 2 + h] == 0.0f) ? 1.0f : carry_509[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1994,7 +1923,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_127)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_124 + safe_div((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_135 + safe_rem((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_236[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_363_rcp[mt * 2 + h]), (carry_236[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_363_rcp[mt * 2 + h]));
+        if ((safe_div((t_410 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_405)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_402 + safe_div((t_410 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_413 + safe_rem((t_410 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_510[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_630_rcp[mt * 2 + h]), (carry_510[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_630_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2005,7 +1934,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_127)) lse[(long long)((q0_124 + safe_div((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_135 + safe_rem((t_132 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_235[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_234[mt * 2 + h] + log2f(carry_235[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_410 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_405)) lse[(long long)((q0_402 + safe_div((t_410 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_413 + safe_rem((t_410 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_509[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_508[mt * 2 + h] + log2f(carry_509[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

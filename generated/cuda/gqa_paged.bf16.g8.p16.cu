@@ -204,155 +204,155 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_100 = (int)blockIdx.x;
-  const int kvh_101 = (int)blockIdx.y;
-  const int b_102 = (int)blockIdx.z;
+  const int m_371 = (int)blockIdx.x;
+  const int kvh_372 = (int)blockIdx.y;
+  const int b_373 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_126 = cu_seqlens_q[(long long)(b_102)];
+  const int q0_405 = cu_seqlens_q[(long long)(b_373)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_127 = (b_102 + 1);
-  const int t_128 = cu_seqlens_q[(long long)(t_127)];
-  const int q_len_129 = (t_128 - q0_126);
-  const int k_len_130 = cache_seqlens[(long long)(b_102)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_131 = (m_100 * 64);
-  const int t_132 = (q_len_129 * 8);
-  const bool t_133 = (t_131 >= t_132);
-  if (t_133) {
+  const int t_406 = (b_373 + 1);
+  const int t_407 = cu_seqlens_q[(long long)(t_406)];
+  const int q_len_408 = (t_407 - q0_405);
+  const int k_len_409 = cache_seqlens[(long long)(b_373)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_410 = (m_371 * 64);
+  const int t_411 = (q_len_408 * 8);
+  const bool t_412 = (t_410 >= t_411);
+  if (t_412) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_134 = (m_100 * 64);
+  const int t_413 = (m_371 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_137 = (kvh_101 * 8);
+  const int t_416 = (kvh_372 * 8);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_143: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_422: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_134 + r), 8) < q_len_129);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_126 + safe_div((t_134 + r), 8))) * q_s0 + (long long)((t_137 + safe_rem((t_134 + r), 8))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_413 + r), 8) < q_len_408);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_405 + safe_div((t_413 + r), 8))) * q_s0 + (long long)((t_416 + safe_rem((t_413 + r), 8))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_144 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_145 = (k_len_130 + 63);
-  const int t_146 = safe_div(t_145, 64);
-  const int t_148 = (k_len_130 + (-1));
-  const int t_150 = (k_len_130 + (-64));
-  const int t_152 = safe_div(t_148, 64);
-  const bool t_153 = (t_148 < 0);
-  const int t_154 = (t_152 * 64);
-  const bool t_155 = (t_154 == t_148);
-  const bool t_156 = (!t_155);
-  const bool t_157 = (t_153 && t_156);
-  const int t_159 = (t_152 - 1);
-  const int t_160 = (t_157 ? t_159 : t_152);
-  const int t_161 = safe_div(t_150, 64);
-  const bool t_162 = (t_150 < 0);
-  const int t_163 = (t_161 * 64);
-  const bool t_164 = (t_163 == t_150);
-  const bool t_165 = (!t_164);
-  const bool t_166 = (t_162 && t_165);
-  const int t_167 = (t_161 - 1);
-  const int t_168 = (t_166 ? t_167 : t_161);
-  const bool t_169 = (P.is_causal == 0);
-  const int t_171 = (t_169 ? (-268435456) : 268435456);
-  const int t_172 = (t_169 ? 268435456 : (-268435456));
-  const int t_173 = (t_134 + 63);
-  const int t_174 = safe_div(t_134, 8);
-  const int t_175 = safe_div(t_173, 8);
-  const int t_176 = (t_174 + k_len_130);
-  const int t_177 = (t_175 + k_len_130);
-  const int t_178 = (t_176 - q_len_129);
-  const int t_179 = (t_177 - q_len_129);
-  const int t_181 = (t_178 + (-63));
-  const int t_182 = safe_div(t_179, 64);
-  const bool t_183 = (t_179 < 0);
-  const int t_184 = (t_182 * 64);
-  const bool t_185 = (t_184 == t_179);
-  const bool t_186 = (!t_185);
-  const bool t_187 = (t_183 && t_186);
-  const int t_188 = (t_182 - 1);
-  const int t_189 = (t_187 ? t_188 : t_182);
-  const int t_190 = safe_div(t_181, 64);
-  const bool t_191 = (t_181 < 0);
-  const int t_192 = (t_190 * 64);
-  const bool t_193 = (t_192 == t_181);
-  const bool t_194 = (!t_193);
-  const bool t_195 = (t_191 && t_194);
-  const int t_196 = (t_190 - 1);
-  const int t_197 = (t_195 ? t_196 : t_190);
-  const bool t_198 = (t_171 > t_172);
-  const bool t_199 = ((-268435456) > t_189);
-  const int t_200 = min(t_171, (-268435456));
-  const int t_201 = max(t_172, t_189);
-  const int t_202 = (t_199 ? t_171 : t_200);
-  const int t_203 = (t_199 ? t_172 : t_201);
-  const int t_204 = (t_198 ? (-268435456) : t_202);
-  const int t_205 = (t_198 ? t_189 : t_203);
-  const bool t_206 = ((-268435456) > t_197);
-  const int t_207 = max(t_171, (-268435456));
-  const int t_208 = min(t_172, t_197);
-  const int t_209 = (t_208 + 1);
-  const bool t_210 = (t_207 <= t_209);
-  const int t_211 = max(t_172, t_197);
-  const int t_212 = (t_210 ? t_200 : t_171);
-  const int t_213 = (t_210 ? t_211 : t_172);
-  const int t_214 = (t_206 ? t_171 : t_212);
-  const int t_215 = (t_206 ? t_172 : t_213);
-  const int t_216 = (t_198 ? (-268435456) : t_214);
-  const int t_217 = (t_198 ? t_197 : t_215);
-  const int t_218 = max((-268435456), t_204);
-  const int t_219 = min(t_160, t_205);
-  const int t_220 = max((-268435456), t_216);
-  const int t_221 = min(t_168, t_217);
-  const int t_222 = max(t_220, t_220);
-  const int t_223 = min(t_221, t_221);
-  const int t_224 = max(t_222, (-268435456));
-  const int t_225 = min(t_223, t_168);
-  const int t_226 = max(0, t_218);
-  const int t_227 = (t_219 + 1);
-  const int t_228 = min(t_146, t_227);
-  const int t_229 = max(t_226, t_228);
-  const int t_230 = max(t_224, t_226);
-  const int t_231 = min(t_230, t_229);
-  const int t_232 = (t_225 + 1);
-  const int t_233 = max(t_232, t_231);
-  const int t_234 = min(t_233, t_229);
+  const float scale2_423 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_424 = (k_len_409 + 63);
+  const int t_425 = safe_div(t_424, 64);
+  const int t_426 = (k_len_409 + (-1));
+  const int t_427 = (k_len_409 + (-64));
+  const int t_428 = safe_div(t_426, 64);
+  const bool t_429 = (t_426 < 0);
+  const int t_430 = (t_428 * 64);
+  const bool t_431 = (t_430 == t_426);
+  const bool t_432 = (!t_431);
+  const bool t_433 = (t_429 && t_432);
+  const int t_434 = (t_428 - 1);
+  const int t_435 = (t_433 ? t_434 : t_428);
+  const int t_436 = safe_div(t_427, 64);
+  const bool t_437 = (t_427 < 0);
+  const int t_438 = (t_436 * 64);
+  const bool t_439 = (t_438 == t_427);
+  const bool t_440 = (!t_439);
+  const bool t_441 = (t_437 && t_440);
+  const int t_442 = (t_436 - 1);
+  const int t_443 = (t_441 ? t_442 : t_436);
+  const bool t_444 = (P.is_causal == 0);
+  const int t_445 = (t_444 ? (-268435456) : 268435456);
+  const int t_446 = (t_444 ? 268435456 : (-268435456));
+  const int t_447 = (t_413 + 63);
+  const int t_448 = safe_div(t_413, 8);
+  const int t_449 = safe_div(t_447, 8);
+  const int t_450 = (t_448 + k_len_409);
+  const int t_451 = (t_449 + k_len_409);
+  const int t_452 = (t_450 - q_len_408);
+  const int t_453 = (t_451 - q_len_408);
+  const int t_454 = (t_452 + (-63));
+  const int t_455 = safe_div(t_453, 64);
+  const bool t_456 = (t_453 < 0);
+  const int t_457 = (t_455 * 64);
+  const bool t_458 = (t_457 == t_453);
+  const bool t_459 = (!t_458);
+  const bool t_460 = (t_456 && t_459);
+  const int t_461 = (t_455 - 1);
+  const int t_462 = (t_460 ? t_461 : t_455);
+  const int t_463 = safe_div(t_454, 64);
+  const bool t_464 = (t_454 < 0);
+  const int t_465 = (t_463 * 64);
+  const bool t_466 = (t_465 == t_454);
+  const bool t_467 = (!t_466);
+  const bool t_468 = (t_464 && t_467);
+  const int t_469 = (t_463 - 1);
+  const int t_470 = (t_468 ? t_469 : t_463);
+  const bool t_471 = (t_445 > t_446);
+  const bool t_472 = ((-268435456) > t_462);
+  const int t_473 = min(t_445, (-268435456));
+  const int t_474 = max(t_446, t_462);
+  const int t_475 = (t_472 ? t_445 : t_473);
+  const int t_476 = (t_472 ? t_446 : t_474);
+  const int t_477 = (t_471 ? (-268435456) : t_475);
+  const int t_478 = (t_471 ? t_462 : t_476);
+  const bool t_479 = ((-268435456) > t_470);
+  const int t_480 = max(t_445, (-268435456));
+  const int t_481 = min(t_446, t_470);
+  const int t_482 = (t_481 + 1);
+  const bool t_483 = (t_480 <= t_482);
+  const int t_484 = max(t_446, t_470);
+  const int t_485 = (t_483 ? t_473 : t_445);
+  const int t_486 = (t_483 ? t_484 : t_446);
+  const int t_487 = (t_479 ? t_445 : t_485);
+  const int t_488 = (t_479 ? t_446 : t_486);
+  const int t_489 = (t_471 ? (-268435456) : t_487);
+  const int t_490 = (t_471 ? t_470 : t_488);
+  const int t_491 = max((-268435456), t_477);
+  const int t_492 = min(t_435, t_478);
+  const int t_493 = max((-268435456), t_489);
+  const int t_494 = min(t_443, t_490);
+  const int t_495 = max(t_493, t_493);
+  const int t_496 = min(t_494, t_494);
+  const int t_497 = max(t_495, (-268435456));
+  const int t_498 = min(t_496, t_443);
+  const int t_499 = max(0, t_491);
+  const int t_500 = (t_492 + 1);
+  const int t_501 = min(t_425, t_500);
+  const int t_502 = max(t_499, t_501);
+  const int t_503 = max(t_497, t_499);
+  const int t_504 = min(t_503, t_502);
+  const int t_505 = (t_498 + 1);
+  const int t_506 = max(t_505, t_504);
+  const int t_507 = min(t_506, t_502);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  cp_async_wait<0>(); // Q_143 has arrived
+  cp_async_wait<0>(); // Q_422 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_226 < t_231) {
-    const int t_239_ahead = (t_226 * 64);
-    // K_254: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_499 < t_504) {
+    const int t_514_ahead = (t_499 * 64);
+    // K_527: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_239_ahead + r) < k_len_130);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_239_ahead + r) < k_len_130) ? page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_239_ahead + r), 16))] : 0) * 16) + safe_rem((t_239_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_514_ahead + r) < k_len_409);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_514_ahead + r) < k_len_409) ? page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_514_ahead + r), 16))] : 0) * 16) + safe_rem((t_514_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_372) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_236[2];
+  float carry_511[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_236[mt * 2 + h] = NEG_INF;
+      carry_511[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_237[2];
+  float carry_512[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_237[mt * 2 + h] = 0.0f;
+      carry_512[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_238[64];
+  float carry_513[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -361,33 +361,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_235 = t_226; t_235 < t_231; ++t_235) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_239 = (t_235 * 64);
-    cp_async_wait<0>(); // K_254 arrived
+  for (int t_510 = t_499; t_510 < t_504; ++t_510) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_514 = (t_510 * 64);
+    cp_async_wait<0>(); // K_527 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_255: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_528: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_239 + r) < k_len_130);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_239 + r) < k_len_130) ? page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_239 + r), 16))] : 0) * 16) + safe_rem((t_239 + r), 16))) * v_cache_s0 + (long long)(kvh_101) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_514 + r) < k_len_409);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_514 + r) < k_len_409) ? page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_514 + r), 16))] : 0) * 16) + safe_rem((t_514 + r), 16))) * v_cache_s0 + (long long)(kvh_372) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_257[32] = {};
+    float t_530[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_257 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_530 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -395,13 +395,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_257, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_530, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_257[i]);
+        reg_fence(t_530[i]);
       }
     }
     #else
@@ -418,23 +418,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_257[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_257[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_530[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_530[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_254; its next tile can stream in
-    if (t_235 + 1 < t_231) {
-      const int t_239_ahead = ((t_235 + 1) * 64);
-      // K_254: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_527; its next tile can stream in
+    if (t_510 + 1 < t_504) {
+      const int t_514_ahead = ((t_510 + 1) * 64);
+      // K_527: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_239_ahead + r) < k_len_130);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_239_ahead + r) < k_len_130) ? page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_239_ahead + r), 16))] : 0) * 16) + safe_rem((t_239_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_514_ahead + r) < k_len_409);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_514_ahead + r) < k_len_409) ? page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_514_ahead + r), 16))] : 0) * 16) + safe_rem((t_514_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_372) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_259[32];
+    float t_532[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -443,13 +443,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_259[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_239 + (nt * 8 + 2 * t4 + p)) < k_len_130) && (t_169 || ((t_239 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) + k_len_130) - q_len_129)))) ? (t_257[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_144) : NEG_INF);
+            t_532[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_514 + (nt * 8 + 2 * t4 + p)) < k_len_409) && (t_444 || ((t_514 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_413 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) + k_len_409) - q_len_408)))) ? (t_530[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_423) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_260[2];
+    float t_533[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -459,33 +459,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_259[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_532[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_260[mt * 2 + h] = acc;
+        t_533[mt * 2 + h] = acc;
       }
     }
-    float m_new_261[2];
+    float m_new_534[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_261[mt * 2 + h] = fmaxf(carry_236[mt * 2 + h], t_260[mt * 2 + h]);
+        m_new_534[mt * 2 + h] = fmaxf(carry_511[mt * 2 + h], t_533[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_263[2];
+    float m_safe_536[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_263[mt * 2 + h] = ((m_new_261[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_261[mt * 2 + h]);
+        m_safe_536[mt * 2 + h] = ((m_new_534[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_534[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_265[32];
+    float p_538[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -494,22 +494,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_265[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_259[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_263[mt * 2 + h]));
+            p_538[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_532[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_536[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_267[2];
+    float alpha_540[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_267[mt * 2 + h] = exp2_ftz((carry_236[mt * 2 + h] - m_safe_263[mt * 2 + h]));
+        alpha_540[mt * 2 + h] = exp2_ftz((carry_511[mt * 2 + h] - m_safe_536[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_269[2];
+    float t_542[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -519,23 +519,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_265[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_538[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_269[mt * 2 + h] = acc;
+        t_542[mt * 2 + h] = acc;
       }
     }
-    float t_270[2];
+    float t_543[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_270[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_267[mt * 2 + h]) + t_269[mt * 2 + h]);
+        t_543[mt * 2 + h] = fmaf(carry_512[mt * 2 + h], alpha_540[mt * 2 + h], t_542[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_255 has arrived
+    cp_async_wait<1>(); // V_528 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -546,34 +546,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_267[mt * 2 + h]);
+            carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_540[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_513 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_265[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_265[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_265[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_265[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_265[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_265[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_265[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_265[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_538[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_538[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_538[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_538[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_538[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_538[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_538[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_538[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_238, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_513, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_238[i]);
+        reg_fence(carry_513[i]);
       }
     }
     #else
@@ -582,10 +582,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_265[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_265[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_265[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_265[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_265[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_265[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_265[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_265[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_538[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_538[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_538[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_538[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_538[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_538[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_538[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_538[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -593,8 +593,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_238[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_238[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_513[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_513[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -603,110 +603,96 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_236[mt * 2 + h] = m_new_261[mt * 2 + h];
+        carry_511[mt * 2 + h] = m_new_534[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_237[mt * 2 + h] = t_270[mt * 2 + h];
+        carry_512[mt * 2 + h] = t_543[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_231 < t_234) {
-    const int t_284_ahead = (t_231 * 64);
+  if (t_504 < t_507) {
+    const int t_555_ahead = (t_504 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_297 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // K_566 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_101) * k_cache_s1 + 0), y = ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_284_ahead + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_372) * k_cache_s1 + 0), y = ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_555_ahead + (lane * 16)), 16));
         tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_297: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_566: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + r), 16))] * 16) + safe_rem((t_284_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + r), 16))] * 16) + safe_rem((t_555_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_372) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_231 < t_234) {
+  if (t_504 < t_507) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_298 of tile t_231 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_284_ahead = (((t_231 < t_234) ? t_231 : t_231) * 64);
-      mbar_expect_if(tid == 0 && (t_231 < t_234), smem + ((t_231 & 1) ? 66560 : 49160), 16384);
+    { // V_567 of tile t_504 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_555_ahead = (((t_504 < t_507) ? t_504 : t_504) * 64);
+      mbar_expect_if(tid == 0 && (t_504 < t_507), smem + ((t_504 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_231 < t_234);
+      const bool on = tid < 4 && (t_504 < t_507);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_101) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + (j * 16)), 16))] * 16) + safe_rem((t_284_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + ((t_231 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_231 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_231 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_231 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_372) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + (j * 16)), 16))] * 16) + safe_rem((t_555_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + ((t_504 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_504 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_504 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_504 & 1) ? 66560 : 49160));
     }
-    { // V_298 of tile (t_231 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_284_ahead = (((t_231 + 1 < t_234) ? (t_231 + 1) : t_231) * 64);
-      mbar_expect_if(tid == 0 && (t_231 + 1 < t_234), smem + (((t_231 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_567 of tile (t_504 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_555_ahead = (((t_504 + 1 < t_507) ? (t_504 + 1) : t_504) * 64);
+      mbar_expect_if(tid == 0 && (t_504 + 1 < t_507), smem + (((t_504 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_231 + 1 < t_234);
+      const bool on = tid < 4 && (t_504 + 1 < t_507);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_101) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + (j * 16)), 16))] * 16) + safe_rem((t_284_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + (((t_231 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_231 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_231 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_231 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_372) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + (j * 16)), 16))] * 16) + safe_rem((t_555_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + (((t_504 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_504 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_504 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_504 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_231 - t_231) & 1); // K_297's boxes landed
-      float t_300[32];
-      for (int i = 0; i < 32; ++i) t_300[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_504 - t_504) & 1); // K_566's boxes landed
+      float t_569[32];
+      for (int i = 0; i < 32; ++i) t_569[i] = 0.0f;
       wgmma_fence();
-      // t_300 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_569 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_300, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_569, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_300[i]);
-      __syncthreads(); // every warp is done with K_297
-      { // K_297 of tile (t_231 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-        const int t_284_ahead = (((t_231 + 1 < t_234) ? (t_231 + 1) : t_231) * 64);
-        mbar_expect_if(tid == 0 && (t_231 + 1 < t_234), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_569[i]);
+      __syncthreads(); // every warp is done with K_566
+      { // K_566 of tile (t_504 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+        const int t_555_ahead = (((t_504 + 1 < t_507) ? (t_504 + 1) : t_504) * 64);
+        mbar_expect_if(tid == 0 && (t_504 + 1 < t_507), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 4 && (t_231 + 1 < t_234);
+        const bool on = tid < 4 && (t_504 + 1 < t_507);
         const int j = tid < 4 ? tid : 0;
-        const int x = (int)((long long)(kvh_101) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + (j * 16)), 16))] * 16) + safe_rem((t_284_ahead + (j * 16)), 16)) : 0;
+        const int x = (int)((long long)(kvh_372) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + (j * 16)), 16))] * 16) + safe_rem((t_555_ahead + (j * 16)), 16)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-      float t_301[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_301[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_300[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_144);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_302[2];
+      float t_571[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -716,33 +702,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_301[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_569[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_302[mt * 2 + h] = acc;
+          t_571[mt * 2 + h] = acc;
         }
       }
-      float m_new_303[2];
+      float m_new_573[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_303[mt * 2 + h] = fmaxf(carry_236[mt * 2 + h], t_302[mt * 2 + h]);
+          m_new_573[mt * 2 + h] = fmaxf(carry_511[mt * 2 + h], (t_571[mt * 2 + h] * scale2_423));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_305[2];
+      float m_safe_575[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_305[mt * 2 + h] = ((m_new_303[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_303[mt * 2 + h]);
+          m_safe_575[mt * 2 + h] = ((m_new_573[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_573[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_307[32];
+      float p_577[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -751,22 +737,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_307[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_301[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_305[mt * 2 + h]));
+              p_577[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_569[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_423, -m_safe_575[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_309[2];
+      float alpha_579[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_309[mt * 2 + h] = exp2_ftz((carry_236[mt * 2 + h] - m_safe_305[mt * 2 + h]));
+          alpha_579[mt * 2 + h] = exp2_ftz((carry_511[mt * 2 + h] - m_safe_575[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_311[2];
+      float t_581[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -776,28 +762,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_307[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_577[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_311[mt * 2 + h] = acc;
+          t_581[mt * 2 + h] = acc;
         }
       }
-      float t_312[2];
+      float t_582[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_312[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_309[mt * 2 + h]) + t_311[mt * 2 + h]);
+          t_582[mt * 2 + h] = fmaf(carry_512[mt * 2 + h], alpha_579[mt * 2 + h], t_581[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_bf16(p_307[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_bf16(p_307[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_bf16(p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_bf16(p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_bf16(p_577[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_bf16(p_577[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_bf16(p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_bf16(p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -807,7 +793,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_309[mt * 2 + h]);
+              carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_579[mt * 2 + h]);
             }
           }
         }
@@ -816,78 +802,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_236[mt * 2 + h] = m_new_303[mt * 2 + h];
+          carry_511[mt * 2 + h] = m_new_573[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_237[mt * 2 + h] = t_312[mt * 2 + h];
+          carry_512[mt * 2 + h] = t_582[mt * 2 + h];
         }
       }
     }
-    int t_280 = t_231;
-    for (; t_280 + 2 < t_234; t_280 += 2) {
+    int t_551 = t_504;
+    for (; t_551 + 2 < t_507; t_551 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_280 + 1) - t_231) & 1); // K_297's boxes landed
-        float t_300[32];
-        for (int i = 0; i < 32; ++i) t_300[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_551 + 1) - t_504) & 1); // K_566's boxes landed
+        float t_569[32];
+        for (int i = 0; i < 32; ++i) t_569[i] = 0.0f;
         wgmma_fence();
-        // t_300 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_569 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_300, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_569, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_280 & 1) ? 66560 : 49160), ((t_280 - t_231) >> 1) & 1); // V_298's boxes landed
+        mbar_wait(smem + ((t_551 & 1) ? 66560 : 49160), ((t_551 - t_504) >> 1) & 1); // V_567's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_513 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_280 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_551 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_238, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_513, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_280 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_300[i]);
-        __syncthreads(); // every warp is done with K_297
-        { // K_297 of tile (t_280 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_284_ahead = (((t_280 + 2 < t_234) ? (t_280 + 2) : t_231) * 64);
-          mbar_expect_if(tid == 0 && (t_280 + 2 < t_234), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_551 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_569[i]);
+        __syncthreads(); // every warp is done with K_566
+        { // K_566 of tile (t_551 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_555_ahead = (((t_551 + 2 < t_507) ? (t_551 + 2) : t_504) * 64);
+          mbar_expect_if(tid == 0 && (t_551 + 2 < t_507), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_280 + 2 < t_234);
+          const bool on = tid < 4 && (t_551 + 2 < t_507);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_101) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + (j * 16)), 16))] * 16) + safe_rem((t_284_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_372) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + (j * 16)), 16))] * 16) + safe_rem((t_555_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_301[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_301[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_300[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_144);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_302[2];
+        float t_571[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -897,33 +869,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_301[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_569[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_302[mt * 2 + h] = acc;
+            t_571[mt * 2 + h] = acc;
           }
         }
-        float m_new_303[2];
+        float m_new_573[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_303[mt * 2 + h] = fmaxf(carry_236[mt * 2 + h], t_302[mt * 2 + h]);
+            m_new_573[mt * 2 + h] = fmaxf(carry_511[mt * 2 + h], (t_571[mt * 2 + h] * scale2_423));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_305[2];
+        float m_safe_575[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_305[mt * 2 + h] = ((m_new_303[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_303[mt * 2 + h]);
+            m_safe_575[mt * 2 + h] = ((m_new_573[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_573[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_307[32];
+        float p_577[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -932,22 +904,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_307[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_301[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_305[mt * 2 + h]));
+                p_577[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_569[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_423, -m_safe_575[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_309[2];
+        float alpha_579[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_309[mt * 2 + h] = exp2_ftz((carry_236[mt * 2 + h] - m_safe_305[mt * 2 + h]));
+            alpha_579[mt * 2 + h] = exp2_ftz((carry_511[mt * 2 + h] - m_safe_575[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_311[2];
+        float t_581[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -957,41 +929,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_307[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_577[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_311[mt * 2 + h] = acc;
+            t_581[mt * 2 + h] = acc;
           }
         }
-        float t_312[2];
+        float t_582[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_312[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_309[mt * 2 + h]) + t_311[mt * 2 + h]);
+            t_582[mt * 2 + h] = fmaf(carry_512[mt * 2 + h], alpha_579[mt * 2 + h], t_581[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_307[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_307[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_577[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_577[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_280
-        for (int i = 0; i < 64; ++i) reg_fence(carry_238[i]);
-        __syncthreads(); // every warp is done with this buffer of V_298
-        { // V_298 of tile (t_280 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_284_ahead = (((t_280 + 2 < t_234) ? (t_280 + 2) : t_231) * 64);
-          mbar_expect_if(tid == 0 && (t_280 + 2 < t_234), smem + (((t_280 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_551
+        for (int i = 0; i < 64; ++i) reg_fence(carry_513[i]);
+        __syncthreads(); // every warp is done with this buffer of V_567
+        { // V_567 of tile (t_551 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_555_ahead = (((t_551 + 2 < t_507) ? (t_551 + 2) : t_504) * 64);
+          mbar_expect_if(tid == 0 && (t_551 + 2 < t_507), smem + (((t_551 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_280 + 2 < t_234);
+          const bool on = tid < 4 && (t_551 + 2 < t_507);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_101) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + (j * 16)), 16))] * 16) + safe_rem((t_284_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_280 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_280 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_280 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_280 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_372) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + (j * 16)), 16))] * 16) + safe_rem((t_555_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_551 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_551 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_551 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_551 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1001,7 +973,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_309[mt * 2 + h]);
+                carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_579[mt * 2 + h]);
               }
             }
           }
@@ -1010,76 +982,62 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_236[mt * 2 + h] = m_new_303[mt * 2 + h];
+            carry_511[mt * 2 + h] = m_new_573[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_237[mt * 2 + h] = t_312[mt * 2 + h];
+            carry_512[mt * 2 + h] = t_582[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_280 + 1) + 1) - t_231) & 1); // K_297's boxes landed
-        float t_300[32];
-        for (int i = 0; i < 32; ++i) t_300[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_551 + 1) + 1) - t_504) & 1); // K_566's boxes landed
+        float t_569[32];
+        for (int i = 0; i < 32; ++i) t_569[i] = 0.0f;
         wgmma_fence();
-        // t_300 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_569 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_300, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_569, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_280 + 1) & 1) ? 66560 : 49160), (((t_280 + 1) - t_231) >> 1) & 1); // V_298's boxes landed
+        mbar_wait(smem + (((t_551 + 1) & 1) ? 66560 : 49160), (((t_551 + 1) - t_504) >> 1) & 1); // V_567's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_513 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_280 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_551 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_238, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_513, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_280 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_300[i]);
-        __syncthreads(); // every warp is done with K_297
-        { // K_297 of tile ((t_280 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_284_ahead = ((((t_280 + 1) + 2 < t_234) ? ((t_280 + 1) + 2) : t_231) * 64);
-          mbar_expect_if(tid == 0 && ((t_280 + 1) + 2 < t_234), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_551 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_569[i]);
+        __syncthreads(); // every warp is done with K_566
+        { // K_566 of tile ((t_551 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_555_ahead = ((((t_551 + 1) + 2 < t_507) ? ((t_551 + 1) + 2) : t_504) * 64);
+          mbar_expect_if(tid == 0 && ((t_551 + 1) + 2 < t_507), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_280 + 1) + 2 < t_234);
+          const bool on = tid < 4 && ((t_551 + 1) + 2 < t_507);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_101) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + (j * 16)), 16))] * 16) + safe_rem((t_284_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_372) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + (j * 16)), 16))] * 16) + safe_rem((t_555_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_301[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_301[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_300[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_144);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_302[2];
+        float t_571[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1089,33 +1047,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_301[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_569[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_302[mt * 2 + h] = acc;
+            t_571[mt * 2 + h] = acc;
           }
         }
-        float m_new_303[2];
+        float m_new_573[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_303[mt * 2 + h] = fmaxf(carry_236[mt * 2 + h], t_302[mt * 2 + h]);
+            m_new_573[mt * 2 + h] = fmaxf(carry_511[mt * 2 + h], (t_571[mt * 2 + h] * scale2_423));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_305[2];
+        float m_safe_575[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_305[mt * 2 + h] = ((m_new_303[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_303[mt * 2 + h]);
+            m_safe_575[mt * 2 + h] = ((m_new_573[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_573[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_307[32];
+        float p_577[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1124,22 +1082,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_307[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_301[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_305[mt * 2 + h]));
+                p_577[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_569[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_423, -m_safe_575[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_309[2];
+        float alpha_579[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_309[mt * 2 + h] = exp2_ftz((carry_236[mt * 2 + h] - m_safe_305[mt * 2 + h]));
+            alpha_579[mt * 2 + h] = exp2_ftz((carry_511[mt * 2 + h] - m_safe_575[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_311[2];
+        float t_581[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1149,41 +1107,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_307[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_577[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_311[mt * 2 + h] = acc;
+            t_581[mt * 2 + h] = acc;
           }
         }
-        float t_312[2];
+        float t_582[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_312[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_309[mt * 2 + h]) + t_311[mt * 2 + h]);
+            t_582[mt * 2 + h] = fmaf(carry_512[mt * 2 + h], alpha_579[mt * 2 + h], t_581[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_bf16(p_307[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_bf16(p_307[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_bf16(p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_bf16(p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_bf16(p_577[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_bf16(p_577[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_bf16(p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_bf16(p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_280 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_238[i]);
-        __syncthreads(); // every warp is done with this buffer of V_298
-        { // V_298 of tile ((t_280 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_284_ahead = ((((t_280 + 1) + 2 < t_234) ? ((t_280 + 1) + 2) : t_231) * 64);
-          mbar_expect_if(tid == 0 && ((t_280 + 1) + 2 < t_234), smem + ((((t_280 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_551 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_513[i]);
+        __syncthreads(); // every warp is done with this buffer of V_567
+        { // V_567 of tile ((t_551 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_555_ahead = ((((t_551 + 1) + 2 < t_507) ? ((t_551 + 1) + 2) : t_504) * 64);
+          mbar_expect_if(tid == 0 && ((t_551 + 1) + 2 < t_507), smem + ((((t_551 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_280 + 1) + 2 < t_234);
+          const bool on = tid < 4 && ((t_551 + 1) + 2 < t_507);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_101) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + (j * 16)), 16))] * 16) + safe_rem((t_284_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + ((((t_280 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_280 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_280 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_280 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_372) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + (j * 16)), 16))] * 16) + safe_rem((t_555_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + ((((t_551 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_551 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_551 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_551 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1193,7 +1151,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_309[mt * 2 + h]);
+                carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_579[mt * 2 + h]);
               }
             }
           }
@@ -1202,78 +1160,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_236[mt * 2 + h] = m_new_303[mt * 2 + h];
+            carry_511[mt * 2 + h] = m_new_573[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_237[mt * 2 + h] = t_312[mt * 2 + h];
+            carry_512[mt * 2 + h] = t_582[mt * 2 + h];
           }
         }
       }
     }
-    if (t_280 + 1 < t_234) {
+    if (t_551 + 1 < t_507) {
       {
-        mbar_wait(smem + 49152, ((t_280 + 1) - t_231) & 1); // K_297's boxes landed
-        float t_300[32];
-        for (int i = 0; i < 32; ++i) t_300[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_551 + 1) - t_504) & 1); // K_566's boxes landed
+        float t_569[32];
+        for (int i = 0; i < 32; ++i) t_569[i] = 0.0f;
         wgmma_fence();
-        // t_300 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_569 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_300, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_569, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_280 & 1) ? 66560 : 49160), ((t_280 - t_231) >> 1) & 1); // V_298's boxes landed
+        mbar_wait(smem + ((t_551 & 1) ? 66560 : 49160), ((t_551 - t_504) >> 1) & 1); // V_567's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_513 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_280 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_551 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_238, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_513, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_280 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_300[i]);
-        __syncthreads(); // every warp is done with K_297
-        { // K_297 of tile (t_280 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_284_ahead = (((t_280 + 2 < t_234) ? (t_280 + 2) : t_231) * 64);
-          mbar_expect_if(tid == 0 && (t_280 + 2 < t_234), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_551 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_569[i]);
+        __syncthreads(); // every warp is done with K_566
+        { // K_566 of tile (t_551 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_555_ahead = (((t_551 + 2 < t_507) ? (t_551 + 2) : t_504) * 64);
+          mbar_expect_if(tid == 0 && (t_551 + 2 < t_507), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_280 + 2 < t_234);
+          const bool on = tid < 4 && (t_551 + 2 < t_507);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_101) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + (j * 16)), 16))] * 16) + safe_rem((t_284_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_372) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + (j * 16)), 16))] * 16) + safe_rem((t_555_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_301[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_301[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_300[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_144);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_302[2];
+        float t_571[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1283,33 +1227,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_301[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_569[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_302[mt * 2 + h] = acc;
+            t_571[mt * 2 + h] = acc;
           }
         }
-        float m_new_303[2];
+        float m_new_573[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_303[mt * 2 + h] = fmaxf(carry_236[mt * 2 + h], t_302[mt * 2 + h]);
+            m_new_573[mt * 2 + h] = fmaxf(carry_511[mt * 2 + h], (t_571[mt * 2 + h] * scale2_423));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_305[2];
+        float m_safe_575[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_305[mt * 2 + h] = ((m_new_303[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_303[mt * 2 + h]);
+            m_safe_575[mt * 2 + h] = ((m_new_573[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_573[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_307[32];
+        float p_577[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1318,22 +1262,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_307[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_301[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_305[mt * 2 + h]));
+                p_577[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_569[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_423, -m_safe_575[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_309[2];
+        float alpha_579[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_309[mt * 2 + h] = exp2_ftz((carry_236[mt * 2 + h] - m_safe_305[mt * 2 + h]));
+            alpha_579[mt * 2 + h] = exp2_ftz((carry_511[mt * 2 + h] - m_safe_575[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_311[2];
+        float t_581[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1343,41 +1287,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_307[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_577[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_311[mt * 2 + h] = acc;
+            t_581[mt * 2 + h] = acc;
           }
         }
-        float t_312[2];
+        float t_582[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_312[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_309[mt * 2 + h]) + t_311[mt * 2 + h]);
+            t_582[mt * 2 + h] = fmaf(carry_512[mt * 2 + h], alpha_579[mt * 2 + h], t_581[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_307[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_307[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_577[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_577[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_280
-        for (int i = 0; i < 64; ++i) reg_fence(carry_238[i]);
-        __syncthreads(); // every warp is done with this buffer of V_298
-        { // V_298 of tile (t_280 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_284_ahead = (((t_280 + 2 < t_234) ? (t_280 + 2) : t_231) * 64);
-          mbar_expect_if(tid == 0 && (t_280 + 2 < t_234), smem + (((t_280 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_551
+        for (int i = 0; i < 64; ++i) reg_fence(carry_513[i]);
+        __syncthreads(); // every warp is done with this buffer of V_567
+        { // V_567 of tile (t_551 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_555_ahead = (((t_551 + 2 < t_507) ? (t_551 + 2) : t_504) * 64);
+          mbar_expect_if(tid == 0 && (t_551 + 2 < t_507), smem + (((t_551 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_280 + 2 < t_234);
+          const bool on = tid < 4 && (t_551 + 2 < t_507);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_101) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + (j * 16)), 16))] * 16) + safe_rem((t_284_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_280 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_280 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_280 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_280 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_372) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + (j * 16)), 16))] * 16) + safe_rem((t_555_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_551 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_551 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_551 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_551 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1387,7 +1331,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_309[mt * 2 + h]);
+                carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_579[mt * 2 + h]);
               }
             }
           }
@@ -1396,75 +1340,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_236[mt * 2 + h] = m_new_303[mt * 2 + h];
+            carry_511[mt * 2 + h] = m_new_573[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_237[mt * 2 + h] = t_312[mt * 2 + h];
+            carry_512[mt * 2 + h] = t_582[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_280 + 1) & 1) ? 66560 : 49160), (((t_280 + 1) - t_231) >> 1) & 1); // V_298's boxes landed
+      mbar_wait(smem + (((t_551 + 1) & 1) ? 66560 : 49160), (((t_551 + 1) - t_504) >> 1) & 1); // V_567's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_513 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_280 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_551 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_238, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_513, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_280 & 1) ? 66560 : 49160), ((t_280 - t_231) >> 1) & 1); // V_298's boxes landed
+      mbar_wait(smem + ((t_551 & 1) ? 66560 : 49160), ((t_551 - t_504) >> 1) & 1); // V_567's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_513 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_280 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_551 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_238, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_513, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_238[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_513[i]);
   }
   #else
-  for (int t_280 = t_231; t_280 < t_234; ++t_280) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_284 = (t_280 * 64);
+  for (int t_551 = t_504; t_551 < t_507; ++t_551) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_555 = (t_551 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_280 - t_231) & 1); // K_297's boxes landed
+    mbar_wait(smem + 49152, (t_551 - t_504) & 1); // K_566's boxes landed
     #endif
-    cp_async_wait<0>(); // K_297 arrived
+    cp_async_wait<0>(); // K_566 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_298 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // V_567 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_101) * v_cache_s1 + 0), y = ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284 + (lane * 16)), 16))] * 16) + safe_rem((t_284 + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_372) * v_cache_s1 + 0), y = ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555 + (lane * 16)), 16))] * 16) + safe_rem((t_555 + (lane * 16)), 16));
         tma_box_reused(smem + 32768 + sw128((lane * 16), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 16), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_298: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_567: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284 + r), 16))] * 16) + safe_rem((t_284 + r), 16))) * v_cache_s0 + (long long)(kvh_101) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555 + r), 16))] * 16) + safe_rem((t_555 + r), 16))) * v_cache_s0 + (long long)(kvh_372) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1472,9 +1416,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_300[32] = {};
+    float t_569[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_300 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_569 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1482,13 +1426,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_300, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_569, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_300[i]);
+        reg_fence(t_569[i]);
       }
     }
     #else
@@ -1505,55 +1449,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_300[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_300[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_569[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_569[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_280 - t_231) & 1); // V_298's boxes landed
+    mbar_wait(smem + 49160, (t_551 - t_504) & 1); // V_567's boxes landed
     #endif
-    cp_async_wait<0>(); // V_298 arrived
+    cp_async_wait<0>(); // V_567 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_297; its next tile can stream in
-    if (t_280 + 1 < t_234) {
-      const int t_284_ahead = ((t_280 + 1) * 64);
+    __syncthreads(); // every warp is done with K_566; its next tile can stream in
+    if (t_551 + 1 < t_507) {
+      const int t_555_ahead = ((t_551 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_297 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      if (tid < 32) { // K_566 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 4) {
-          const int x = (int)((long long)(kvh_101) * k_cache_s1 + 0), y = ((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_284_ahead + (lane * 16)), 16));
+          const int x = (int)((long long)(kvh_372) * k_cache_s1 + 0), y = ((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_555_ahead + (lane * 16)), 16));
           tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_297: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_566: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_284_ahead + r), 16))] * 16) + safe_rem((t_284_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_555_ahead + r), 16))] * 16) + safe_rem((t_555_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_372) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float t_301[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_301[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_300[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_144);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_302[2];
+    float t_571[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1563,33 +1493,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_301[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_569[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_302[mt * 2 + h] = acc;
+        t_571[mt * 2 + h] = acc;
       }
     }
-    float m_new_303[2];
+    float m_new_573[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_303[mt * 2 + h] = fmaxf(carry_236[mt * 2 + h], t_302[mt * 2 + h]);
+        m_new_573[mt * 2 + h] = fmaxf(carry_511[mt * 2 + h], (t_571[mt * 2 + h] * scale2_423));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_305[2];
+    float m_safe_575[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_305[mt * 2 + h] = ((m_new_303[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_303[mt * 2 + h]);
+        m_safe_575[mt * 2 + h] = ((m_new_573[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_573[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_307[32];
+    float p_577[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1598,22 +1528,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_307[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_301[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_305[mt * 2 + h]));
+            p_577[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_569[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_423, -m_safe_575[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_309[2];
+    float alpha_579[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_309[mt * 2 + h] = exp2_ftz((carry_236[mt * 2 + h] - m_safe_305[mt * 2 + h]));
+        alpha_579[mt * 2 + h] = exp2_ftz((carry_511[mt * 2 + h] - m_safe_575[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_311[2];
+    float t_581[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1623,20 +1553,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_307[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_577[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_311[mt * 2 + h] = acc;
+        t_581[mt * 2 + h] = acc;
       }
     }
-    float t_312[2];
+    float t_582[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_312[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_309[mt * 2 + h]) + t_311[mt * 2 + h]);
+        t_582[mt * 2 + h] = fmaf(carry_512[mt * 2 + h], alpha_579[mt * 2 + h], t_581[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1647,34 +1577,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_309[mt * 2 + h]);
+            carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_579[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_513 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_307[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_307[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_307[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_577[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_577[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_577[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_238, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_513, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_238[i]);
+        reg_fence(carry_513[i]);
       }
     }
     #else
@@ -1683,10 +1613,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_307[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_307[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_307[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_307[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_307[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_577[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_577[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_577[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_577[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_577[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_577[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_577[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_577[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1694,8 +1624,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_238[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_238[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_513[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_513[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1704,53 +1634,52 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_236[mt * 2 + h] = m_new_303[mt * 2 + h];
+        carry_511[mt * 2 + h] = m_new_573[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_237[mt * 2 + h] = t_312[mt * 2 + h];
+        carry_512[mt * 2 + h] = t_582[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   __syncthreads(); // the tiles' shared memory is free
-  if (t_234 < t_229) {
-    const int t_324_ahead = (t_234 * 64);
-    // K_339: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_507 < t_502) {
+    const int t_594_ahead = (t_507 * 64);
+    // K_607: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_324_ahead + r) < k_len_130);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_324_ahead + r) < k_len_130) ? page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_324_ahead + r), 16))] : 0) * 16) + safe_rem((t_324_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_594_ahead + r) < k_len_409);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_594_ahead + r) < k_len_409) ? page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_594_ahead + r), 16))] : 0) * 16) + safe_rem((t_594_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_372) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_320 = t_234; t_320 < t_229; ++t_320) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_324 = (t_320 * 64);
-    cp_async_wait<0>(); // K_339 arrived
+  for (int t_590 = t_507; t_590 < t_502; ++t_590) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_594 = (t_590 * 64);
+    cp_async_wait<0>(); // K_607 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_340: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_608: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_324 + r) < k_len_130);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_324 + r) < k_len_130) ? page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_324 + r), 16))] : 0) * 16) + safe_rem((t_324 + r), 16))) * v_cache_s0 + (long long)(kvh_101) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_594 + r) < k_len_409);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_594 + r) < k_len_409) ? page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_594 + r), 16))] : 0) * 16) + safe_rem((t_594 + r), 16))) * v_cache_s0 + (long long)(kvh_372) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_342[32] = {};
+    float t_610[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_342 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_610 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1758,13 +1687,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_342, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_610, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_342[i]);
+        reg_fence(t_610[i]);
       }
     }
     #else
@@ -1781,23 +1710,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_342[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_342[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_610[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_610[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_339; its next tile can stream in
-    if (t_320 + 1 < t_229) {
-      const int t_324_ahead = ((t_320 + 1) * 64);
-      // K_339: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_607; its next tile can stream in
+    if (t_590 + 1 < t_502) {
+      const int t_594_ahead = ((t_590 + 1) * 64);
+      // K_607: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_324_ahead + r) < k_len_130);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_324_ahead + r) < k_len_130) ? page_table[(long long)(b_102) * page_table_s0 + (long long)(safe_div((t_324_ahead + r), 16))] : 0) * 16) + safe_rem((t_324_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_101) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_594_ahead + r) < k_len_409);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_594_ahead + r) < k_len_409) ? page_table[(long long)(b_373) * page_table_s0 + (long long)(safe_div((t_594_ahead + r), 16))] : 0) * 16) + safe_rem((t_594_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_372) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_344[32];
+    float t_612[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1806,13 +1735,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_344[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_324 + (nt * 8 + 2 * t4 + p)) < k_len_130) && (t_169 || ((t_324 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) + k_len_130) - q_len_129)))) ? (t_342[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_144) : NEG_INF);
+            t_612[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_594 + (nt * 8 + 2 * t4 + p)) < k_len_409) && (t_444 || ((t_594 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_413 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) + k_len_409) - q_len_408)))) ? (t_610[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_423) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_345[2];
+    float t_613[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1822,33 +1751,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_344[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_612[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_345[mt * 2 + h] = acc;
+        t_613[mt * 2 + h] = acc;
       }
     }
-    float m_new_346[2];
+    float m_new_614[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_346[mt * 2 + h] = fmaxf(carry_236[mt * 2 + h], t_345[mt * 2 + h]);
+        m_new_614[mt * 2 + h] = fmaxf(carry_511[mt * 2 + h], t_613[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_348[2];
+    float m_safe_616[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_348[mt * 2 + h] = ((m_new_346[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_346[mt * 2 + h]);
+        m_safe_616[mt * 2 + h] = ((m_new_614[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_614[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_350[32];
+    float p_618[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1857,22 +1786,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_350[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_344[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_348[mt * 2 + h]));
+            p_618[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_612[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_616[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_352[2];
+    float alpha_620[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_352[mt * 2 + h] = exp2_ftz((carry_236[mt * 2 + h] - m_safe_348[mt * 2 + h]));
+        alpha_620[mt * 2 + h] = exp2_ftz((carry_511[mt * 2 + h] - m_safe_616[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_354[2];
+    float t_622[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1882,23 +1811,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_350[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_618[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_354[mt * 2 + h] = acc;
+        t_622[mt * 2 + h] = acc;
       }
     }
-    float t_355[2];
+    float t_623[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_355[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_352[mt * 2 + h]) + t_354[mt * 2 + h]);
+        t_623[mt * 2 + h] = fmaf(carry_512[mt * 2 + h], alpha_620[mt * 2 + h], t_622[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_340 has arrived
+    cp_async_wait<1>(); // V_608 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1909,34 +1838,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_352[mt * 2 + h]);
+            carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_513[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_620[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_513 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_350[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_350[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_350[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_350[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_350[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_350[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_350[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_350[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_618[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_618[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_618[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_618[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_618[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_618[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_618[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_618[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_238, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_513, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_238[i]);
+        reg_fence(carry_513[i]);
       }
     }
     #else
@@ -1945,10 +1874,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_350[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_350[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_350[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_350[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_350[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_618[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_618[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_618[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_618[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_618[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_618[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_618[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_618[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1956,8 +1885,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_238[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_238[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_513[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_513[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1966,25 +1895,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_236[mt * 2 + h] = m_new_346[mt * 2 + h];
+        carry_511[mt * 2 + h] = m_new_614[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_237[mt * 2 + h] = t_355[mt * 2 + h];
+        carry_512[mt * 2 + h] = t_623[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_365_rcp[2]; // once a row (row-hoist.ts)
+  float t_633_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_365_rcp[mt * 2 + h] = 1.0f / ((carry_237[mt * 2 + h] == 0.0f) ? 1.0f : carry_237[mt * 2 + h]);
+      t_633_rcp[mt * 2 + h] = 1.0f / ((carry_512[mt * 2 + h] == 0.0f) ? 1.0f : carry_512[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1994,7 +1923,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) < q_len_129)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_126 + safe_div((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s0 + (long long)((t_137 + safe_rem((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_238[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_365_rcp[mt * 2 + h]), (carry_238[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_365_rcp[mt * 2 + h]));
+        if ((safe_div((t_413 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) < q_len_408)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_405 + safe_div((t_413 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s0 + (long long)((t_416 + safe_rem((t_413 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_513[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_633_rcp[mt * 2 + h]), (carry_513[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_633_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2005,7 +1934,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g8_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) < q_len_129)) lse[(long long)((q0_126 + safe_div((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * lse_s0 + (long long)((t_137 + safe_rem((t_134 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8)))] = ((carry_237[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_236[mt * 2 + h] + log2f(carry_237[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_413 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) < q_len_408)) lse[(long long)((q0_405 + safe_div((t_413 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * lse_s0 + (long long)((t_416 + safe_rem((t_413 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8)))] = ((carry_512[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_511[mt * 2 + h] + log2f(carry_512[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

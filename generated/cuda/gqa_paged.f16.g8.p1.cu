@@ -153,155 +153,155 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_97 = (int)blockIdx.x;
-  const int kvh_98 = (int)blockIdx.y;
-  const int b_99 = (int)blockIdx.z;
+  const int m_361 = (int)blockIdx.x;
+  const int kvh_362 = (int)blockIdx.y;
+  const int b_363 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_122 = cu_seqlens_q[(long long)(b_99)];
+  const int q0_394 = cu_seqlens_q[(long long)(b_363)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_123 = (b_99 + 1);
-  const int t_124 = cu_seqlens_q[(long long)(t_123)];
-  const int q_len_125 = (t_124 - q0_122);
-  const int k_len_126 = cache_seqlens[(long long)(b_99)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_127 = (m_97 * 64);
-  const int t_128 = (q_len_125 * 8);
-  const bool t_129 = (t_127 >= t_128);
-  if (t_129) {
+  const int t_395 = (b_363 + 1);
+  const int t_396 = cu_seqlens_q[(long long)(t_395)];
+  const int q_len_397 = (t_396 - q0_394);
+  const int k_len_398 = cache_seqlens[(long long)(b_363)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_399 = (m_361 * 64);
+  const int t_400 = (q_len_397 * 8);
+  const bool t_401 = (t_399 >= t_400);
+  if (t_401) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_130 = (m_97 * 64);
+  const int t_402 = (m_361 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_133 = (kvh_98 * 8);
+  const int t_405 = (kvh_362 * 8);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_139: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_411: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_130 + r), 8) < q_len_125);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_122 + safe_div((t_130 + r), 8))) * q_s0 + (long long)((t_133 + safe_rem((t_130 + r), 8))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_402 + r), 8) < q_len_397);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_394 + safe_div((t_402 + r), 8))) * q_s0 + (long long)((t_405 + safe_rem((t_402 + r), 8))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float scale2_140 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_141 = (k_len_126 + 63);
-  const int t_142 = safe_div(t_141, 64);
-  const int t_144 = (k_len_126 + (-1));
-  const int t_146 = (k_len_126 + (-64));
-  const int t_148 = safe_div(t_144, 64);
-  const bool t_149 = (t_144 < 0);
-  const int t_150 = (t_148 * 64);
-  const bool t_151 = (t_150 == t_144);
-  const bool t_152 = (!t_151);
-  const bool t_153 = (t_149 && t_152);
-  const int t_155 = (t_148 - 1);
-  const int t_156 = (t_153 ? t_155 : t_148);
-  const int t_157 = safe_div(t_146, 64);
-  const bool t_158 = (t_146 < 0);
-  const int t_159 = (t_157 * 64);
-  const bool t_160 = (t_159 == t_146);
-  const bool t_161 = (!t_160);
-  const bool t_162 = (t_158 && t_161);
-  const int t_163 = (t_157 - 1);
-  const int t_164 = (t_162 ? t_163 : t_157);
-  const bool t_165 = (P.is_causal == 0);
-  const int t_167 = (t_165 ? (-268435456) : 268435456);
-  const int t_168 = (t_165 ? 268435456 : (-268435456));
-  const int t_169 = (t_130 + 63);
-  const int t_170 = safe_div(t_130, 8);
-  const int t_171 = safe_div(t_169, 8);
-  const int t_172 = (t_170 + k_len_126);
-  const int t_173 = (t_171 + k_len_126);
-  const int t_174 = (t_172 - q_len_125);
-  const int t_175 = (t_173 - q_len_125);
-  const int t_177 = (t_174 + (-63));
-  const int t_178 = safe_div(t_175, 64);
-  const bool t_179 = (t_175 < 0);
-  const int t_180 = (t_178 * 64);
-  const bool t_181 = (t_180 == t_175);
-  const bool t_182 = (!t_181);
-  const bool t_183 = (t_179 && t_182);
-  const int t_184 = (t_178 - 1);
-  const int t_185 = (t_183 ? t_184 : t_178);
-  const int t_186 = safe_div(t_177, 64);
-  const bool t_187 = (t_177 < 0);
-  const int t_188 = (t_186 * 64);
-  const bool t_189 = (t_188 == t_177);
-  const bool t_190 = (!t_189);
-  const bool t_191 = (t_187 && t_190);
-  const int t_192 = (t_186 - 1);
-  const int t_193 = (t_191 ? t_192 : t_186);
-  const bool t_194 = (t_167 > t_168);
-  const bool t_195 = ((-268435456) > t_185);
-  const int t_196 = min(t_167, (-268435456));
-  const int t_197 = max(t_168, t_185);
-  const int t_198 = (t_195 ? t_167 : t_196);
-  const int t_199 = (t_195 ? t_168 : t_197);
-  const int t_200 = (t_194 ? (-268435456) : t_198);
-  const int t_201 = (t_194 ? t_185 : t_199);
-  const bool t_202 = ((-268435456) > t_193);
-  const int t_203 = max(t_167, (-268435456));
-  const int t_204 = min(t_168, t_193);
-  const int t_205 = (t_204 + 1);
-  const bool t_206 = (t_203 <= t_205);
-  const int t_207 = max(t_168, t_193);
-  const int t_208 = (t_206 ? t_196 : t_167);
-  const int t_209 = (t_206 ? t_207 : t_168);
-  const int t_210 = (t_202 ? t_167 : t_208);
-  const int t_211 = (t_202 ? t_168 : t_209);
-  const int t_212 = (t_194 ? (-268435456) : t_210);
-  const int t_213 = (t_194 ? t_193 : t_211);
-  const int t_214 = max((-268435456), t_200);
-  const int t_215 = min(t_156, t_201);
-  const int t_216 = max((-268435456), t_212);
-  const int t_217 = min(t_164, t_213);
-  const int t_218 = max(t_216, t_216);
-  const int t_219 = min(t_217, t_217);
-  const int t_220 = max(t_218, (-268435456));
-  const int t_221 = min(t_219, t_164);
-  const int t_222 = max(0, t_214);
-  const int t_223 = (t_215 + 1);
-  const int t_224 = min(t_142, t_223);
-  const int t_225 = max(t_222, t_224);
-  const int t_226 = max(t_220, t_222);
-  const int t_227 = min(t_226, t_225);
-  const int t_228 = (t_221 + 1);
-  const int t_229 = max(t_228, t_227);
-  const int t_230 = min(t_229, t_225);
+  const float scale2_412 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_413 = (k_len_398 + 63);
+  const int t_414 = safe_div(t_413, 64);
+  const int t_415 = (k_len_398 + (-1));
+  const int t_416 = (k_len_398 + (-64));
+  const int t_417 = safe_div(t_415, 64);
+  const bool t_418 = (t_415 < 0);
+  const int t_419 = (t_417 * 64);
+  const bool t_420 = (t_419 == t_415);
+  const bool t_421 = (!t_420);
+  const bool t_422 = (t_418 && t_421);
+  const int t_423 = (t_417 - 1);
+  const int t_424 = (t_422 ? t_423 : t_417);
+  const int t_425 = safe_div(t_416, 64);
+  const bool t_426 = (t_416 < 0);
+  const int t_427 = (t_425 * 64);
+  const bool t_428 = (t_427 == t_416);
+  const bool t_429 = (!t_428);
+  const bool t_430 = (t_426 && t_429);
+  const int t_431 = (t_425 - 1);
+  const int t_432 = (t_430 ? t_431 : t_425);
+  const bool t_433 = (P.is_causal == 0);
+  const int t_434 = (t_433 ? (-268435456) : 268435456);
+  const int t_435 = (t_433 ? 268435456 : (-268435456));
+  const int t_436 = (t_402 + 63);
+  const int t_437 = safe_div(t_402, 8);
+  const int t_438 = safe_div(t_436, 8);
+  const int t_439 = (t_437 + k_len_398);
+  const int t_440 = (t_438 + k_len_398);
+  const int t_441 = (t_439 - q_len_397);
+  const int t_442 = (t_440 - q_len_397);
+  const int t_443 = (t_441 + (-63));
+  const int t_444 = safe_div(t_442, 64);
+  const bool t_445 = (t_442 < 0);
+  const int t_446 = (t_444 * 64);
+  const bool t_447 = (t_446 == t_442);
+  const bool t_448 = (!t_447);
+  const bool t_449 = (t_445 && t_448);
+  const int t_450 = (t_444 - 1);
+  const int t_451 = (t_449 ? t_450 : t_444);
+  const int t_452 = safe_div(t_443, 64);
+  const bool t_453 = (t_443 < 0);
+  const int t_454 = (t_452 * 64);
+  const bool t_455 = (t_454 == t_443);
+  const bool t_456 = (!t_455);
+  const bool t_457 = (t_453 && t_456);
+  const int t_458 = (t_452 - 1);
+  const int t_459 = (t_457 ? t_458 : t_452);
+  const bool t_460 = (t_434 > t_435);
+  const bool t_461 = ((-268435456) > t_451);
+  const int t_462 = min(t_434, (-268435456));
+  const int t_463 = max(t_435, t_451);
+  const int t_464 = (t_461 ? t_434 : t_462);
+  const int t_465 = (t_461 ? t_435 : t_463);
+  const int t_466 = (t_460 ? (-268435456) : t_464);
+  const int t_467 = (t_460 ? t_451 : t_465);
+  const bool t_468 = ((-268435456) > t_459);
+  const int t_469 = max(t_434, (-268435456));
+  const int t_470 = min(t_435, t_459);
+  const int t_471 = (t_470 + 1);
+  const bool t_472 = (t_469 <= t_471);
+  const int t_473 = max(t_435, t_459);
+  const int t_474 = (t_472 ? t_462 : t_434);
+  const int t_475 = (t_472 ? t_473 : t_435);
+  const int t_476 = (t_468 ? t_434 : t_474);
+  const int t_477 = (t_468 ? t_435 : t_475);
+  const int t_478 = (t_460 ? (-268435456) : t_476);
+  const int t_479 = (t_460 ? t_459 : t_477);
+  const int t_480 = max((-268435456), t_466);
+  const int t_481 = min(t_424, t_467);
+  const int t_482 = max((-268435456), t_478);
+  const int t_483 = min(t_432, t_479);
+  const int t_484 = max(t_482, t_482);
+  const int t_485 = min(t_483, t_483);
+  const int t_486 = max(t_484, (-268435456));
+  const int t_487 = min(t_485, t_432);
+  const int t_488 = max(0, t_480);
+  const int t_489 = (t_481 + 1);
+  const int t_490 = min(t_414, t_489);
+  const int t_491 = max(t_488, t_490);
+  const int t_492 = max(t_486, t_488);
+  const int t_493 = min(t_492, t_491);
+  const int t_494 = (t_487 + 1);
+  const int t_495 = max(t_494, t_493);
+  const int t_496 = min(t_495, t_491);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  cp_async_wait<0>(); // Q_139 has arrived
+  cp_async_wait<0>(); // Q_411 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_222 < t_227) {
-    const int t_235_ahead = (t_222 * 64);
-    // K_248: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_488 < t_493) {
+    const int t_503_ahead = (t_488 * 64);
+    // K_514: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_235_ahead + r) < k_len_126);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_235_ahead + r) < k_len_126) ? page_table[(long long)(b_99) * page_table_s0 + (long long)((t_235_ahead + r))] : 0) + safe_rem((t_235_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_503_ahead + r) < k_len_398);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_503_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_503_ahead + r))] : 0) + safe_rem((t_503_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_232[2];
+  float carry_500[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_232[mt * 2 + h] = NEG_INF;
+      carry_500[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_233[2];
+  float carry_501[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_233[mt * 2 + h] = 0.0f;
+      carry_501[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_234[64];
+  float carry_502[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -310,33 +310,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_234[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_502[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_231 = t_222; t_231 < t_227; ++t_231) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_235 = (t_231 * 64);
-    cp_async_wait<0>(); // K_248 arrived
+  for (int t_499 = t_488; t_499 < t_493; ++t_499) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_503 = (t_499 * 64);
+    cp_async_wait<0>(); // K_514 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_249: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_515: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_235 + r) < k_len_126);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_235 + r) < k_len_126) ? page_table[(long long)(b_99) * page_table_s0 + (long long)((t_235 + r))] : 0) + safe_rem((t_235 + r), 1))) * v_cache_s0 + (long long)(kvh_98) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_503 + r) < k_len_398);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_503 + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_503 + r))] : 0) + safe_rem((t_503 + r), 1))) * v_cache_s0 + (long long)(kvh_362) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_251[32] = {};
+    float t_517[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_251 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_517 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -344,13 +344,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_251, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_517, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_251[i]);
+        reg_fence(t_517[i]);
       }
     }
     #else
@@ -367,23 +367,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_251[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_251[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_517[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_517[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_248; its next tile can stream in
-    if (t_231 + 1 < t_227) {
-      const int t_235_ahead = ((t_231 + 1) * 64);
-      // K_248: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_514; its next tile can stream in
+    if (t_499 + 1 < t_493) {
+      const int t_503_ahead = ((t_499 + 1) * 64);
+      // K_514: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_235_ahead + r) < k_len_126);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_235_ahead + r) < k_len_126) ? page_table[(long long)(b_99) * page_table_s0 + (long long)((t_235_ahead + r))] : 0) + safe_rem((t_235_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_503_ahead + r) < k_len_398);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_503_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_503_ahead + r))] : 0) + safe_rem((t_503_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_253[32];
+    float t_519[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -392,13 +392,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_253[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_235 + (nt * 8 + 2 * t4 + p)) < k_len_126) && (t_165 || ((t_235 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) + k_len_126) - q_len_125)))) ? (t_251[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_140) : NEG_INF);
+            t_519[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_503 + (nt * 8 + 2 * t4 + p)) < k_len_398) && (t_433 || ((t_503 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_402 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) + k_len_398) - q_len_397)))) ? (t_517[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_412) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_254[2];
+    float t_520[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -408,33 +408,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_253[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_519[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_254[mt * 2 + h] = acc;
+        t_520[mt * 2 + h] = acc;
       }
     }
-    float m_new_255[2];
+    float m_new_521[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_255[mt * 2 + h] = fmaxf(carry_232[mt * 2 + h], t_254[mt * 2 + h]);
+        m_new_521[mt * 2 + h] = fmaxf(carry_500[mt * 2 + h], t_520[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_257[2];
+    float m_safe_523[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_257[mt * 2 + h] = ((m_new_255[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_255[mt * 2 + h]);
+        m_safe_523[mt * 2 + h] = ((m_new_521[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_521[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_259[32];
+    float p_525[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -443,22 +443,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_259[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_253[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_257[mt * 2 + h]));
+            p_525[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_519[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_523[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_261[2];
+    float alpha_527[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_261[mt * 2 + h] = exp2_ftz((carry_232[mt * 2 + h] - m_safe_257[mt * 2 + h]));
+        alpha_527[mt * 2 + h] = exp2_ftz((carry_500[mt * 2 + h] - m_safe_523[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_263[2];
+    float t_529[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -468,23 +468,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_259[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_525[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_263[mt * 2 + h] = acc;
+        t_529[mt * 2 + h] = acc;
       }
     }
-    float t_264[2];
+    float t_530[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_264[mt * 2 + h] = ((carry_233[mt * 2 + h] * alpha_261[mt * 2 + h]) + t_263[mt * 2 + h]);
+        t_530[mt * 2 + h] = fmaf(carry_501[mt * 2 + h], alpha_527[mt * 2 + h], t_529[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_249 has arrived
+    cp_async_wait<1>(); // V_515 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -495,34 +495,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_234[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_234[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_261[mt * 2 + h]);
+            carry_502[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_502[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_527[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_234 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_502 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_259[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_259[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_259[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_259[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_259[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_259[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_259[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_259[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_525[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_525[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_525[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_525[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_525[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_525[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_525[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_525[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_234, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_502, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_234[i]);
+        reg_fence(carry_502[i]);
       }
     }
     #else
@@ -531,10 +531,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_259[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_259[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_259[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_259[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_259[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_259[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_259[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_259[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_525[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_525[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_525[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_525[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_525[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_525[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_525[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_525[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -542,8 +542,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_234[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_234[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_502[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_502[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -552,48 +552,48 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_232[mt * 2 + h] = m_new_255[mt * 2 + h];
+        carry_500[mt * 2 + h] = m_new_521[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_233[mt * 2 + h] = t_264[mt * 2 + h];
+        carry_501[mt * 2 + h] = t_530[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_227 < t_230) {
-    const int t_278_ahead = (t_227 * 64);
-    // K_289: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_493 < t_496) {
+    const int t_542_ahead = (t_493 * 64);
+    // K_551: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_99) * page_table_s0 + (long long)((t_278_ahead + r))] + safe_rem((t_278_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_363) * page_table_s0 + (long long)((t_542_ahead + r))] + safe_rem((t_542_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (int t_274 = t_227; t_274 < t_230; ++t_274) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_278 = (t_274 * 64);
-    cp_async_wait<0>(); // K_289 arrived
+  for (int t_538 = t_493; t_538 < t_496; ++t_538) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_542 = (t_538 * 64);
+    cp_async_wait<0>(); // K_551 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_290: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_552: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_99) * page_table_s0 + (long long)((t_278 + r))] + safe_rem((t_278 + r), 1))) * v_cache_s0 + (long long)(kvh_98) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_363) * page_table_s0 + (long long)((t_542 + r))] + safe_rem((t_542 + r), 1))) * v_cache_s0 + (long long)(kvh_362) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_292[32] = {};
+    float t_554[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_292 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_554 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -601,13 +601,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_292, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_554, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_292[i]);
+        reg_fence(t_554[i]);
       }
     }
     #else
@@ -624,38 +624,24 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_292[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_292[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_554[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_554[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_289; its next tile can stream in
-    if (t_274 + 1 < t_230) {
-      const int t_278_ahead = ((t_274 + 1) * 64);
-      // K_289: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_551; its next tile can stream in
+    if (t_538 + 1 < t_496) {
+      const int t_542_ahead = ((t_538 + 1) * 64);
+      // K_551: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_99) * page_table_s0 + (long long)((t_278_ahead + r))] + safe_rem((t_278_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_363) * page_table_s0 + (long long)((t_542_ahead + r))] + safe_rem((t_542_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_293[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_293[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_292[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_140);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_294[2];
+    float t_556[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -665,33 +651,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_293[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_554[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_294[mt * 2 + h] = acc;
+        t_556[mt * 2 + h] = acc;
       }
     }
-    float m_new_295[2];
+    float m_new_558[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_295[mt * 2 + h] = fmaxf(carry_232[mt * 2 + h], t_294[mt * 2 + h]);
+        m_new_558[mt * 2 + h] = fmaxf(carry_500[mt * 2 + h], (t_556[mt * 2 + h] * scale2_412));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_297[2];
+    float m_safe_560[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_297[mt * 2 + h] = ((m_new_295[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_295[mt * 2 + h]);
+        m_safe_560[mt * 2 + h] = ((m_new_558[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_558[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_299[32];
+    float p_562[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -700,22 +686,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_299[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_293[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_297[mt * 2 + h]));
+            p_562[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_554[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_412, -m_safe_560[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_301[2];
+    float alpha_564[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_301[mt * 2 + h] = exp2_ftz((carry_232[mt * 2 + h] - m_safe_297[mt * 2 + h]));
+        alpha_564[mt * 2 + h] = exp2_ftz((carry_500[mt * 2 + h] - m_safe_560[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_303[2];
+    float t_566[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -725,23 +711,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_299[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_562[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_303[mt * 2 + h] = acc;
+        t_566[mt * 2 + h] = acc;
       }
     }
-    float t_304[2];
+    float t_567[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_304[mt * 2 + h] = ((carry_233[mt * 2 + h] * alpha_301[mt * 2 + h]) + t_303[mt * 2 + h]);
+        t_567[mt * 2 + h] = fmaf(carry_501[mt * 2 + h], alpha_564[mt * 2 + h], t_566[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_290 has arrived
+    cp_async_wait<1>(); // V_552 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -752,34 +738,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_234[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_234[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_301[mt * 2 + h]);
+            carry_502[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_502[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_564[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_234 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_502 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_299[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_299[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_299[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_299[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_299[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_299[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_299[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_299[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_562[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_562[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_562[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_562[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_562[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_562[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_562[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_562[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_234, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_502, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_234[i]);
+        reg_fence(carry_502[i]);
       }
     }
     #else
@@ -788,10 +774,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_299[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_299[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_299[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_299[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_299[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_562[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_562[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_562[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_562[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_562[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_562[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_562[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_562[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -799,8 +785,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_234[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_234[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_502[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_502[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -809,52 +795,51 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_232[mt * 2 + h] = m_new_295[mt * 2 + h];
+        carry_500[mt * 2 + h] = m_new_558[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_233[mt * 2 + h] = t_304[mt * 2 + h];
+        carry_501[mt * 2 + h] = t_567[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   __syncthreads(); // the tiles' shared memory is free
-  if (t_230 < t_225) {
-    const int t_316_ahead = (t_230 * 64);
-    // K_329: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_496 < t_491) {
+    const int t_579_ahead = (t_496 * 64);
+    // K_590: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_316_ahead + r) < k_len_126);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_316_ahead + r) < k_len_126) ? page_table[(long long)(b_99) * page_table_s0 + (long long)((t_316_ahead + r))] : 0) + safe_rem((t_316_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_579_ahead + r) < k_len_398);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_579_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_579_ahead + r))] : 0) + safe_rem((t_579_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_312 = t_230; t_312 < t_225; ++t_312) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_316 = (t_312 * 64);
-    cp_async_wait<0>(); // K_329 arrived
+  for (int t_575 = t_496; t_575 < t_491; ++t_575) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_579 = (t_575 * 64);
+    cp_async_wait<0>(); // K_590 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_330: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_591: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_316 + r) < k_len_126);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_316 + r) < k_len_126) ? page_table[(long long)(b_99) * page_table_s0 + (long long)((t_316 + r))] : 0) + safe_rem((t_316 + r), 1))) * v_cache_s0 + (long long)(kvh_98) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_579 + r) < k_len_398);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_579 + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_579 + r))] : 0) + safe_rem((t_579 + r), 1))) * v_cache_s0 + (long long)(kvh_362) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_332[32] = {};
+    float t_593[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_332 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_593 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -862,13 +847,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_332, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_593, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_332[i]);
+        reg_fence(t_593[i]);
       }
     }
     #else
@@ -885,23 +870,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_332[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_332[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_593[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_593[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_329; its next tile can stream in
-    if (t_312 + 1 < t_225) {
-      const int t_316_ahead = ((t_312 + 1) * 64);
-      // K_329: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_590; its next tile can stream in
+    if (t_575 + 1 < t_491) {
+      const int t_579_ahead = ((t_575 + 1) * 64);
+      // K_590: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_316_ahead + r) < k_len_126);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_316_ahead + r) < k_len_126) ? page_table[(long long)(b_99) * page_table_s0 + (long long)((t_316_ahead + r))] : 0) + safe_rem((t_316_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_98) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_579_ahead + r) < k_len_398);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_579_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_579_ahead + r))] : 0) + safe_rem((t_579_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_334[32];
+    float t_595[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -910,13 +895,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_334[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_316 + (nt * 8 + 2 * t4 + p)) < k_len_126) && (t_165 || ((t_316 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) + k_len_126) - q_len_125)))) ? (t_332[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_140) : NEG_INF);
+            t_595[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_579 + (nt * 8 + 2 * t4 + p)) < k_len_398) && (t_433 || ((t_579 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_402 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) + k_len_398) - q_len_397)))) ? (t_593[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_412) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_335[2];
+    float t_596[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -926,33 +911,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_334[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_595[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_335[mt * 2 + h] = acc;
+        t_596[mt * 2 + h] = acc;
       }
     }
-    float m_new_336[2];
+    float m_new_597[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_336[mt * 2 + h] = fmaxf(carry_232[mt * 2 + h], t_335[mt * 2 + h]);
+        m_new_597[mt * 2 + h] = fmaxf(carry_500[mt * 2 + h], t_596[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_338[2];
+    float m_safe_599[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_338[mt * 2 + h] = ((m_new_336[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_336[mt * 2 + h]);
+        m_safe_599[mt * 2 + h] = ((m_new_597[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_597[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_340[32];
+    float p_601[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -961,22 +946,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_340[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_334[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_338[mt * 2 + h]));
+            p_601[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_595[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_599[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_342[2];
+    float alpha_603[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_342[mt * 2 + h] = exp2_ftz((carry_232[mt * 2 + h] - m_safe_338[mt * 2 + h]));
+        alpha_603[mt * 2 + h] = exp2_ftz((carry_500[mt * 2 + h] - m_safe_599[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_344[2];
+    float t_605[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -986,23 +971,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_340[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_601[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_344[mt * 2 + h] = acc;
+        t_605[mt * 2 + h] = acc;
       }
     }
-    float t_345[2];
+    float t_606[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_345[mt * 2 + h] = ((carry_233[mt * 2 + h] * alpha_342[mt * 2 + h]) + t_344[mt * 2 + h]);
+        t_606[mt * 2 + h] = fmaf(carry_501[mt * 2 + h], alpha_603[mt * 2 + h], t_605[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_330 has arrived
+    cp_async_wait<1>(); // V_591 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1013,34 +998,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_234[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_234[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_342[mt * 2 + h]);
+            carry_502[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_502[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_603[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_234 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_502 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_340[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_340[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_340[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_340[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_340[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_340[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_340[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_340[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_601[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_601[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_601[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_601[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_601[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_601[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_601[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_601[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_234, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_502, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_234[i]);
+        reg_fence(carry_502[i]);
       }
     }
     #else
@@ -1049,10 +1034,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_340[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_601[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_601[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_601[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_601[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_601[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_601[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_601[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_601[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1060,8 +1045,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_234[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_234[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_502[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_502[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1070,25 +1055,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_232[mt * 2 + h] = m_new_336[mt * 2 + h];
+        carry_500[mt * 2 + h] = m_new_597[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_233[mt * 2 + h] = t_345[mt * 2 + h];
+        carry_501[mt * 2 + h] = t_606[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_355_rcp[2]; // once a row (row-hoist.ts)
+  float t_616_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_355_rcp[mt * 2 + h] = 1.0f / ((carry_233[mt * 2 + h] == 0.0f) ? 1.0f : carry_233[mt * 2 + h]);
+      t_616_rcp[mt * 2 + h] = 1.0f / ((carry_501[mt * 2 + h] == 0.0f) ? 1.0f : carry_501[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1098,7 +1083,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) < q_len_125)) *reinterpret_cast<__half2*>(out + (long long)((q0_122 + safe_div((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s0 + (long long)((t_133 + safe_rem((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_234[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_355_rcp[mt * 2 + h]), (carry_234[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_355_rcp[mt * 2 + h]));
+        if ((safe_div((t_402 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) < q_len_397)) *reinterpret_cast<__half2*>(out + (long long)((q0_394 + safe_div((t_402 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s0 + (long long)((t_405 + safe_rem((t_402 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_502[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_616_rcp[mt * 2 + h]), (carry_502[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_616_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1109,7 +1094,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) < q_len_125)) lse[(long long)((q0_122 + safe_div((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * lse_s0 + (long long)((t_133 + safe_rem((t_130 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8)))] = ((carry_233[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_232[mt * 2 + h] + log2f(carry_233[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_402 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8) < q_len_397)) lse[(long long)((q0_394 + safe_div((t_402 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8))) * lse_s0 + (long long)((t_405 + safe_rem((t_402 + ((warp * 1 + mt) * 16 + g + 8 * h)), 8)))] = ((carry_501[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_500[mt * 2 + h] + log2f(carry_501[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

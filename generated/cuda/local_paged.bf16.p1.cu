@@ -153,193 +153,193 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_101 = (int)blockIdx.x;
-  const int kvh_102 = (int)blockIdx.y;
-  const int b_103 = (int)blockIdx.z;
+  const int m_420 = (int)blockIdx.x;
+  const int kvh_421 = (int)blockIdx.y;
+  const int b_422 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_125 = cu_seqlens_q[(long long)(b_103)];
+  const int q0_452 = cu_seqlens_q[(long long)(b_422)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_126 = (b_103 + 1);
-  const int t_127 = cu_seqlens_q[(long long)(t_126)];
-  const int q_len_128 = (t_127 - q0_125);
-  const int k_len_129 = cache_seqlens[(long long)(b_103)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_130 = (m_101 * 64);
-  const int t_131 = (q_len_128 * 4);
-  const bool t_132 = (t_130 >= t_131);
-  if (t_132) {
+  const int t_453 = (b_422 + 1);
+  const int t_454 = cu_seqlens_q[(long long)(t_453)];
+  const int q_len_455 = (t_454 - q0_452);
+  const int k_len_456 = cache_seqlens[(long long)(b_422)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_457 = (m_420 * 64);
+  const int t_458 = (q_len_455 * 4);
+  const bool t_459 = (t_457 >= t_458);
+  if (t_459) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_133 = (m_101 * 64);
+  const int t_460 = (m_420 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_136 = (kvh_102 * 4);
+  const int t_463 = (kvh_421 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_142: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_469: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_133 + r), 4) < q_len_128);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_125 + safe_div((t_133 + r), 4))) * q_s0 + (long long)((t_136 + safe_rem((t_133 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_460 + r), 4) < q_len_455);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_452 + safe_div((t_460 + r), 4))) * q_s0 + (long long)((t_463 + safe_rem((t_460 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_143 = (k_len_129 + 63);
-  const int t_144 = safe_div(t_143, 64);
-  const int t_146 = (k_len_129 + (-1));
-  const int t_148 = (k_len_129 + (-64));
-  const int t_150 = safe_div(t_146, 64);
-  const bool t_151 = (t_146 < 0);
-  const int t_152 = (t_150 * 64);
-  const bool t_153 = (t_152 == t_146);
-  const bool t_154 = (!t_153);
-  const bool t_155 = (t_151 && t_154);
-  const int t_157 = (t_150 - 1);
-  const int t_158 = (t_155 ? t_157 : t_150);
-  const int t_159 = safe_div(t_148, 64);
-  const bool t_160 = (t_148 < 0);
-  const int t_161 = (t_159 * 64);
-  const bool t_162 = (t_161 == t_148);
-  const bool t_163 = (!t_162);
-  const bool t_164 = (t_160 && t_163);
-  const int t_165 = (t_159 - 1);
-  const int t_166 = (t_164 ? t_165 : t_159);
-  const int t_167 = (t_133 + 63);
-  const int t_168 = safe_div(t_133, 4);
-  const int t_169 = safe_div(t_167, 4);
-  const int t_170 = (t_168 + k_len_129);
-  const int t_171 = (t_169 + k_len_129);
-  const int t_172 = (t_170 - q_len_128);
-  const int t_173 = (t_171 - q_len_128);
-  const int t_175 = (t_172 + (-63));
-  const int t_176 = safe_div(t_173, 64);
-  const bool t_177 = (t_173 < 0);
-  const int t_178 = (t_176 * 64);
-  const bool t_179 = (t_178 == t_173);
-  const bool t_180 = (!t_179);
-  const bool t_181 = (t_177 && t_180);
-  const int t_182 = (t_176 - 1);
-  const int t_183 = (t_181 ? t_182 : t_176);
-  const int t_184 = safe_div(t_175, 64);
-  const bool t_185 = (t_175 < 0);
-  const int t_186 = (t_184 * 64);
-  const bool t_187 = (t_186 == t_175);
-  const bool t_188 = (!t_187);
-  const bool t_189 = (t_185 && t_188);
-  const int t_190 = (t_184 - 1);
-  const int t_191 = (t_189 ? t_190 : t_184);
-  const int t_192 = min(t_158, t_183);
-  const int t_193 = min(t_166, t_191);
-  const int t_194 = safe_div(t_172, P.attention_chunk);
-  const int t_195 = safe_div(t_173, P.attention_chunk);
-  const int t_196 = min(t_194, t_195);
-  const int t_197 = max(t_194, t_195);
-  const int t_198 = (t_196 * P.attention_chunk);
-  const int t_199 = (t_197 * P.attention_chunk);
-  const int t_200 = min(t_198, t_199);
-  const int t_201 = max(t_198, t_199);
-  const int t_202 = (0 - t_201);
-  const int t_203 = (0 - t_200);
-  const int t_204 = (t_203 + 63);
-  const int t_205 = (-t_204);
-  const int t_206 = (-t_205);
-  const int t_207 = safe_div(t_206, 64);
-  const bool t_208 = (t_206 < 0);
-  const int t_209 = (t_207 * 64);
-  const bool t_210 = (t_209 == t_206);
-  const bool t_211 = (!t_210);
-  const bool t_212 = (t_208 && t_211);
-  const int t_213 = (t_207 - 1);
-  const int t_214 = (t_212 ? t_213 : t_207);
-  const int t_215 = (-t_214);
-  const int t_217 = (-t_202);
-  const int t_218 = (-t_217);
-  const int t_219 = safe_div(t_218, 64);
-  const bool t_220 = (t_218 < 0);
-  const int t_221 = (t_219 * 64);
-  const bool t_222 = (t_221 == t_218);
-  const bool t_223 = (!t_222);
-  const bool t_224 = (t_220 && t_223);
-  const int t_225 = (t_219 - 1);
-  const int t_226 = (t_224 ? t_225 : t_219);
-  const int t_227 = (-t_226);
-  const int t_228 = (t_200 + P.attention_chunk);
-  const int t_229 = (t_201 + P.attention_chunk);
-  const int t_230 = (t_229 + (-1));
-  const int t_231 = (t_228 + (-64));
-  const int t_232 = safe_div(t_230, 64);
-  const bool t_233 = (t_230 < 0);
-  const int t_234 = (t_232 * 64);
-  const bool t_235 = (t_234 == t_230);
-  const bool t_236 = (!t_235);
-  const bool t_237 = (t_233 && t_236);
-  const int t_238 = (t_232 - 1);
-  const int t_239 = (t_237 ? t_238 : t_232);
-  const int t_240 = safe_div(t_231, 64);
-  const bool t_241 = (t_231 < 0);
-  const int t_242 = (t_240 * 64);
-  const bool t_243 = (t_242 == t_231);
-  const bool t_244 = (!t_243);
-  const bool t_245 = (t_241 && t_244);
-  const int t_246 = (t_240 - 1);
-  const int t_247 = (t_245 ? t_246 : t_240);
-  const int t_248 = max(t_215, (-268435456));
-  const int t_249 = min(268435456, t_239);
-  const int t_250 = max(t_227, (-268435456));
-  const int t_251 = min(268435456, t_247);
-  const int t_252 = max((-268435456), t_248);
-  const int t_253 = min(t_192, t_249);
-  const int t_254 = max((-268435456), t_250);
-  const int t_255 = min(t_193, t_251);
-  const int t_256 = max(t_254, t_254);
-  const int t_257 = min(t_255, t_255);
-  const int t_258 = max(t_256, (-268435456));
-  const int t_259 = min(t_257, t_166);
-  const int t_260 = max(0, t_252);
-  const int t_261 = (t_253 + 1);
-  const int t_262 = min(t_144, t_261);
-  const int t_263 = max(t_260, t_262);
-  const int t_264 = max(t_258, t_260);
-  const int t_265 = min(t_264, t_263);
-  const int t_266 = (t_259 + 1);
-  const int t_267 = max(t_266, t_265);
-  const int t_268 = min(t_267, t_263);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_470 = (k_len_456 + 63);
+  const int t_471 = safe_div(t_470, 64);
+  const int t_472 = (k_len_456 + (-1));
+  const int t_473 = (k_len_456 + (-64));
+  const int t_474 = safe_div(t_472, 64);
+  const bool t_475 = (t_472 < 0);
+  const int t_476 = (t_474 * 64);
+  const bool t_477 = (t_476 == t_472);
+  const bool t_478 = (!t_477);
+  const bool t_479 = (t_475 && t_478);
+  const int t_480 = (t_474 - 1);
+  const int t_481 = (t_479 ? t_480 : t_474);
+  const int t_482 = safe_div(t_473, 64);
+  const bool t_483 = (t_473 < 0);
+  const int t_484 = (t_482 * 64);
+  const bool t_485 = (t_484 == t_473);
+  const bool t_486 = (!t_485);
+  const bool t_487 = (t_483 && t_486);
+  const int t_488 = (t_482 - 1);
+  const int t_489 = (t_487 ? t_488 : t_482);
+  const int t_490 = (t_460 + 63);
+  const int t_491 = safe_div(t_460, 4);
+  const int t_492 = safe_div(t_490, 4);
+  const int t_493 = (t_491 + k_len_456);
+  const int t_494 = (t_492 + k_len_456);
+  const int t_495 = (t_493 - q_len_455);
+  const int t_496 = (t_494 - q_len_455);
+  const int t_497 = (t_495 + (-63));
+  const int t_498 = safe_div(t_496, 64);
+  const bool t_499 = (t_496 < 0);
+  const int t_500 = (t_498 * 64);
+  const bool t_501 = (t_500 == t_496);
+  const bool t_502 = (!t_501);
+  const bool t_503 = (t_499 && t_502);
+  const int t_504 = (t_498 - 1);
+  const int t_505 = (t_503 ? t_504 : t_498);
+  const int t_506 = safe_div(t_497, 64);
+  const bool t_507 = (t_497 < 0);
+  const int t_508 = (t_506 * 64);
+  const bool t_509 = (t_508 == t_497);
+  const bool t_510 = (!t_509);
+  const bool t_511 = (t_507 && t_510);
+  const int t_512 = (t_506 - 1);
+  const int t_513 = (t_511 ? t_512 : t_506);
+  const int t_514 = min(t_481, t_505);
+  const int t_515 = min(t_489, t_513);
+  const int t_516 = safe_div(t_495, P.attention_chunk);
+  const int t_517 = safe_div(t_496, P.attention_chunk);
+  const int t_518 = min(t_516, t_517);
+  const int t_519 = max(t_516, t_517);
+  const int t_520 = (t_518 * P.attention_chunk);
+  const int t_521 = (t_519 * P.attention_chunk);
+  const int t_522 = min(t_520, t_521);
+  const int t_523 = max(t_520, t_521);
+  const int t_524 = (0 - t_523);
+  const int t_525 = (0 - t_522);
+  const int t_526 = (t_525 + 63);
+  const int t_527 = (-t_526);
+  const int t_528 = (-t_527);
+  const int t_529 = safe_div(t_528, 64);
+  const bool t_530 = (t_528 < 0);
+  const int t_531 = (t_529 * 64);
+  const bool t_532 = (t_531 == t_528);
+  const bool t_533 = (!t_532);
+  const bool t_534 = (t_530 && t_533);
+  const int t_535 = (t_529 - 1);
+  const int t_536 = (t_534 ? t_535 : t_529);
+  const int t_537 = (-t_536);
+  const int t_538 = (-t_524);
+  const int t_539 = (-t_538);
+  const int t_540 = safe_div(t_539, 64);
+  const bool t_541 = (t_539 < 0);
+  const int t_542 = (t_540 * 64);
+  const bool t_543 = (t_542 == t_539);
+  const bool t_544 = (!t_543);
+  const bool t_545 = (t_541 && t_544);
+  const int t_546 = (t_540 - 1);
+  const int t_547 = (t_545 ? t_546 : t_540);
+  const int t_548 = (-t_547);
+  const int t_549 = (t_522 + P.attention_chunk);
+  const int t_550 = (t_523 + P.attention_chunk);
+  const int t_551 = (t_550 + (-1));
+  const int t_552 = (t_549 + (-64));
+  const int t_553 = safe_div(t_551, 64);
+  const bool t_554 = (t_551 < 0);
+  const int t_555 = (t_553 * 64);
+  const bool t_556 = (t_555 == t_551);
+  const bool t_557 = (!t_556);
+  const bool t_558 = (t_554 && t_557);
+  const int t_559 = (t_553 - 1);
+  const int t_560 = (t_558 ? t_559 : t_553);
+  const int t_561 = safe_div(t_552, 64);
+  const bool t_562 = (t_552 < 0);
+  const int t_563 = (t_561 * 64);
+  const bool t_564 = (t_563 == t_552);
+  const bool t_565 = (!t_564);
+  const bool t_566 = (t_562 && t_565);
+  const int t_567 = (t_561 - 1);
+  const int t_568 = (t_566 ? t_567 : t_561);
+  const int t_569 = max(t_537, (-268435456));
+  const int t_570 = min(268435456, t_560);
+  const int t_571 = max(t_548, (-268435456));
+  const int t_572 = min(268435456, t_568);
+  const int t_573 = max((-268435456), t_569);
+  const int t_574 = min(t_514, t_570);
+  const int t_575 = max((-268435456), t_571);
+  const int t_576 = min(t_515, t_572);
+  const int t_577 = max(t_575, t_575);
+  const int t_578 = min(t_576, t_576);
+  const int t_579 = max(t_577, (-268435456));
+  const int t_580 = min(t_578, t_489);
+  const int t_581 = max(0, t_573);
+  const int t_582 = (t_574 + 1);
+  const int t_583 = min(t_471, t_582);
+  const int t_584 = max(t_581, t_583);
+  const int t_585 = max(t_579, t_581);
+  const int t_586 = min(t_585, t_584);
+  const int t_587 = (t_580 + 1);
+  const int t_588 = max(t_587, t_586);
+  const int t_589 = min(t_588, t_584);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_294 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<0>(); // Q_142 has arrived
+  const float t_595 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<0>(); // Q_469 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_260 < t_265) {
-    const int t_273_ahead = (t_260 * 64);
-    // K_292: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_581 < t_586) {
+    const int t_600_ahead = (t_581 * 64);
+    // K_614: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_273_ahead + r) < k_len_129);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_273_ahead + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)((t_273_ahead + r))] : 0) + safe_rem((t_273_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_600_ahead + r) < k_len_456);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_600_ahead + r) < k_len_456) ? page_table[(long long)(b_422) * page_table_s0 + (long long)((t_600_ahead + r))] : 0) + safe_rem((t_600_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_421) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  float carry_270[2];
+  float carry_597[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_270[mt * 2 + h] = NEG_INF;
+      carry_597[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_271[2];
+  float carry_598[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_271[mt * 2 + h] = 0.0f;
+      carry_598[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_272[64];
+  float carry_599[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -348,35 +348,35 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_272[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_599[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_269 = t_260; t_269 < t_265; ++t_269) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_273 = (t_269 * 64);
-    cp_async_wait<0>(); // K_292 arrived
+  for (int t_596 = t_581; t_596 < t_586; ++t_596) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_600 = (t_596 * 64);
+    cp_async_wait<0>(); // K_614 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_293: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_615: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_273 + r) < k_len_129);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_273 + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)((t_273 + r))] : 0) + safe_rem((t_273 + r), 1))) * v_cache_s0 + (long long)(kvh_102) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_600 + r) < k_len_456);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_600 + r) < k_len_456) ? page_table[(long long)(b_422) * page_table_s0 + (long long)((t_600 + r))] : 0) + safe_rem((t_600 + r), 1))) * v_cache_s0 + (long long)(kvh_421) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_296[32] = {};
+    float t_617[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_296 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_617 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -384,13 +384,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_296, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_617, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_296[i]);
+        reg_fence(t_617[i]);
       }
     }
     #else
@@ -407,23 +407,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_296[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_296[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_617[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_617[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_292; its next tile can stream in
-    if (t_269 + 1 < t_265) {
-      const int t_273_ahead = ((t_269 + 1) * 64);
-      // K_292: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_614; its next tile can stream in
+    if (t_596 + 1 < t_586) {
+      const int t_600_ahead = ((t_596 + 1) * 64);
+      // K_614: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_273_ahead + r) < k_len_129);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_273_ahead + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)((t_273_ahead + r))] : 0) + safe_rem((t_273_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_600_ahead + r) < k_len_456);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_600_ahead + r) < k_len_456) ? page_table[(long long)(b_422) * page_table_s0 + (long long)((t_600_ahead + r))] : 0) + safe_rem((t_600_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_421) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_298[32];
+    float t_619[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -432,13 +432,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_298[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_273 + (nt * 8 + 2 * t4 + p)) < k_len_129) && ((t_273 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_129) - q_len_128))) && (((t_273 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_129) - q_len_128), P.attention_chunk) * P.attention_chunk)) && ((t_273 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_129) - q_len_128), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_296[((mt * 8 + nt) * 2 + h) * 2 + p] * t_294) : NEG_INF);
+            t_619[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_600 + (nt * 8 + 2 * t4 + p)) < k_len_456) && ((t_600 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_456) - q_len_455))) && (((t_600 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_456) - q_len_455), P.attention_chunk) * P.attention_chunk)) && ((t_600 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_456) - q_len_455), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_617[((mt * 8 + nt) * 2 + h) * 2 + p] * t_595) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_299[2];
+    float t_620[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -448,33 +448,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_298[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_619[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_299[mt * 2 + h] = acc;
+        t_620[mt * 2 + h] = acc;
       }
     }
-    float m_new_300[2];
+    float m_new_621[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_300[mt * 2 + h] = fmaxf(carry_270[mt * 2 + h], t_299[mt * 2 + h]);
+        m_new_621[mt * 2 + h] = fmaxf(carry_597[mt * 2 + h], t_620[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_302[2];
+    float m_safe_623[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_302[mt * 2 + h] = ((m_new_300[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_300[mt * 2 + h]);
+        m_safe_623[mt * 2 + h] = ((m_new_621[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_621[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_304[32];
+    float p_625[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -483,22 +483,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_304[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_298[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_302[mt * 2 + h]));
+            p_625[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_619[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_623[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_306[2];
+    float alpha_627[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_306[mt * 2 + h] = exp2_ftz((carry_270[mt * 2 + h] - m_safe_302[mt * 2 + h]));
+        alpha_627[mt * 2 + h] = exp2_ftz((carry_597[mt * 2 + h] - m_safe_623[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_308[2];
+    float t_629[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -508,23 +508,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_304[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_625[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_308[mt * 2 + h] = acc;
+        t_629[mt * 2 + h] = acc;
       }
     }
-    float t_309[2];
+    float t_630[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_309[mt * 2 + h] = ((carry_271[mt * 2 + h] * alpha_306[mt * 2 + h]) + t_308[mt * 2 + h]);
+        t_630[mt * 2 + h] = fmaf(carry_598[mt * 2 + h], alpha_627[mt * 2 + h], t_629[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_293 has arrived
+    cp_async_wait<1>(); // V_615 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -535,34 +535,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_272[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_272[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_306[mt * 2 + h]);
+            carry_599[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_599[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_627[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_272 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_599 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_304[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_304[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_304[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_304[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_304[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_304[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_304[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_304[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_625[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_625[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_625[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_625[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_625[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_625[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_625[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_625[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_272, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_599, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_272[i]);
+        reg_fence(carry_599[i]);
       }
     }
     #else
@@ -571,10 +571,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_304[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_304[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_304[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_304[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_304[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_625[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_625[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_625[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_625[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_625[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_625[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_625[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_625[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -582,8 +582,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_272[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_272[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_599[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_599[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -592,50 +592,48 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_270[mt * 2 + h] = m_new_300[mt * 2 + h];
+        carry_597[mt * 2 + h] = m_new_621[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_271[mt * 2 + h] = t_309[mt * 2 + h];
+        carry_598[mt * 2 + h] = t_630[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_342 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_265 < t_268) {
-    const int t_323_ahead = (t_265 * 64);
-    // K_340: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_586 < t_589) {
+    const int t_642_ahead = (t_586 * 64);
+    // K_654: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_103) * page_table_s0 + (long long)((t_323_ahead + r))] + safe_rem((t_323_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_422) * page_table_s0 + (long long)((t_642_ahead + r))] + safe_rem((t_642_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_421) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (int t_319 = t_265; t_319 < t_268; ++t_319) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_323 = (t_319 * 64);
-    cp_async_wait<0>(); // K_340 arrived
+  for (int t_638 = t_586; t_638 < t_589; ++t_638) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_642 = (t_638 * 64);
+    cp_async_wait<0>(); // K_654 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_341: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_655: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_103) * page_table_s0 + (long long)((t_323 + r))] + safe_rem((t_323 + r), 1))) * v_cache_s0 + (long long)(kvh_102) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_422) * page_table_s0 + (long long)((t_642 + r))] + safe_rem((t_642 + r), 1))) * v_cache_s0 + (long long)(kvh_421) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_344[32] = {};
+    float t_657[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_344 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_657 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -643,13 +641,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_344, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_657, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_344[i]);
+        reg_fence(t_657[i]);
       }
     }
     #else
@@ -666,38 +664,24 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_344[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_344[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_657[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_657[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_340; its next tile can stream in
-    if (t_319 + 1 < t_268) {
-      const int t_323_ahead = ((t_319 + 1) * 64);
-      // K_340: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_654; its next tile can stream in
+    if (t_638 + 1 < t_589) {
+      const int t_642_ahead = ((t_638 + 1) * 64);
+      // K_654: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_103) * page_table_s0 + (long long)((t_323_ahead + r))] + safe_rem((t_323_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_422) * page_table_s0 + (long long)((t_642_ahead + r))] + safe_rem((t_642_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_421) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_345[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_345[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_344[((mt * 8 + nt) * 2 + h) * 2 + p] * t_342);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_346[2];
+    float t_659[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -707,33 +691,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_345[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_657[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_346[mt * 2 + h] = acc;
+        t_659[mt * 2 + h] = acc;
       }
     }
-    float m_new_347[2];
+    float m_new_661[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_347[mt * 2 + h] = fmaxf(carry_270[mt * 2 + h], t_346[mt * 2 + h]);
+        m_new_661[mt * 2 + h] = fmaxf(carry_597[mt * 2 + h], (t_659[mt * 2 + h] * t_595));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_349[2];
+    float m_safe_663[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_349[mt * 2 + h] = ((m_new_347[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_347[mt * 2 + h]);
+        m_safe_663[mt * 2 + h] = ((m_new_661[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_661[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_351[32];
+    float p_665[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -742,22 +726,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_351[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_345[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_349[mt * 2 + h]));
+            p_665[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_657[((mt * 8 + nt) * 2 + h) * 2 + p], t_595, -m_safe_663[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_353[2];
+    float alpha_667[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_353[mt * 2 + h] = exp2_ftz((carry_270[mt * 2 + h] - m_safe_349[mt * 2 + h]));
+        alpha_667[mt * 2 + h] = exp2_ftz((carry_597[mt * 2 + h] - m_safe_663[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_355[2];
+    float t_669[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -767,23 +751,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_351[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_665[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_355[mt * 2 + h] = acc;
+        t_669[mt * 2 + h] = acc;
       }
     }
-    float t_356[2];
+    float t_670[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_356[mt * 2 + h] = ((carry_271[mt * 2 + h] * alpha_353[mt * 2 + h]) + t_355[mt * 2 + h]);
+        t_670[mt * 2 + h] = fmaf(carry_598[mt * 2 + h], alpha_667[mt * 2 + h], t_669[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_341 has arrived
+    cp_async_wait<1>(); // V_655 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -794,34 +778,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_272[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_272[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_353[mt * 2 + h]);
+            carry_599[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_599[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_667[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_272 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_599 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_351[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_351[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_351[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_351[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_351[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_351[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_351[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_351[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_665[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_665[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_665[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_665[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_665[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_665[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_665[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_665[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_272, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_599, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_272[i]);
+        reg_fence(carry_599[i]);
       }
     }
     #else
@@ -830,10 +814,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_351[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_351[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_351[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_351[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_351[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_351[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_351[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_351[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_665[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_665[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_665[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_665[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_665[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_665[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_665[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_665[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -841,8 +825,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_272[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_272[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_599[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_599[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -851,58 +835,53 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_270[mt * 2 + h] = m_new_347[mt * 2 + h];
+        carry_597[mt * 2 + h] = m_new_661[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_271[mt * 2 + h] = t_356[mt * 2 + h];
+        carry_598[mt * 2 + h] = t_670[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_389 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_268 < t_263) {
-    const int t_368_ahead = (t_268 * 64);
-    // K_387: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_589 < t_584) {
+    const int t_682_ahead = (t_589 * 64);
+    // K_696: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_368_ahead + r) < k_len_129);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_368_ahead + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)((t_368_ahead + r))] : 0) + safe_rem((t_368_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_682_ahead + r) < k_len_456);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_682_ahead + r) < k_len_456) ? page_table[(long long)(b_422) * page_table_s0 + (long long)((t_682_ahead + r))] : 0) + safe_rem((t_682_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_421) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (int t_364 = t_268; t_364 < t_263; ++t_364) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_368 = (t_364 * 64);
-    cp_async_wait<0>(); // K_387 arrived
+  for (int t_678 = t_589; t_678 < t_584; ++t_678) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_682 = (t_678 * 64);
+    cp_async_wait<0>(); // K_696 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_388: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_697: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_368 + r) < k_len_129);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_368 + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)((t_368 + r))] : 0) + safe_rem((t_368 + r), 1))) * v_cache_s0 + (long long)(kvh_102) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_682 + r) < k_len_456);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_682 + r) < k_len_456) ? page_table[(long long)(b_422) * page_table_s0 + (long long)((t_682 + r))] : 0) + safe_rem((t_682 + r), 1))) * v_cache_s0 + (long long)(kvh_421) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_391[32] = {};
+    float t_699[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_391 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_699 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -910,13 +889,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_391, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_699, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_391[i]);
+        reg_fence(t_699[i]);
       }
     }
     #else
@@ -933,23 +912,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_391[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_391[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_699[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_699[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_387; its next tile can stream in
-    if (t_364 + 1 < t_263) {
-      const int t_368_ahead = ((t_364 + 1) * 64);
-      // K_387: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_696; its next tile can stream in
+    if (t_678 + 1 < t_584) {
+      const int t_682_ahead = ((t_678 + 1) * 64);
+      // K_696: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_368_ahead + r) < k_len_129);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_368_ahead + r) < k_len_129) ? page_table[(long long)(b_103) * page_table_s0 + (long long)((t_368_ahead + r))] : 0) + safe_rem((t_368_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_102) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_682_ahead + r) < k_len_456);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_682_ahead + r) < k_len_456) ? page_table[(long long)(b_422) * page_table_s0 + (long long)((t_682_ahead + r))] : 0) + safe_rem((t_682_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_421) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_393[32];
+    float t_701[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -958,13 +937,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_393[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_368 + (nt * 8 + 2 * t4 + p)) < k_len_129) && ((t_368 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_129) - q_len_128))) && (((t_368 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_129) - q_len_128), P.attention_chunk) * P.attention_chunk)) && ((t_368 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_129) - q_len_128), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_391[((mt * 8 + nt) * 2 + h) * 2 + p] * t_389) : NEG_INF);
+            t_701[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_682 + (nt * 8 + 2 * t4 + p)) < k_len_456) && ((t_682 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_456) - q_len_455))) && (((t_682 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_456) - q_len_455), P.attention_chunk) * P.attention_chunk)) && ((t_682 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_456) - q_len_455), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_699[((mt * 8 + nt) * 2 + h) * 2 + p] * t_595) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_394[2];
+    float t_702[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -974,33 +953,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_393[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_701[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_394[mt * 2 + h] = acc;
+        t_702[mt * 2 + h] = acc;
       }
     }
-    float m_new_395[2];
+    float m_new_703[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_395[mt * 2 + h] = fmaxf(carry_270[mt * 2 + h], t_394[mt * 2 + h]);
+        m_new_703[mt * 2 + h] = fmaxf(carry_597[mt * 2 + h], t_702[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_397[2];
+    float m_safe_705[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_397[mt * 2 + h] = ((m_new_395[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_395[mt * 2 + h]);
+        m_safe_705[mt * 2 + h] = ((m_new_703[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_703[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_399[32];
+    float p_707[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1009,22 +988,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_399[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_393[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_397[mt * 2 + h]));
+            p_707[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_701[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_705[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_401[2];
+    float alpha_709[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_401[mt * 2 + h] = exp2_ftz((carry_270[mt * 2 + h] - m_safe_397[mt * 2 + h]));
+        alpha_709[mt * 2 + h] = exp2_ftz((carry_597[mt * 2 + h] - m_safe_705[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_403[2];
+    float t_711[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1034,23 +1013,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_399[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_707[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_403[mt * 2 + h] = acc;
+        t_711[mt * 2 + h] = acc;
       }
     }
-    float t_404[2];
+    float t_712[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_404[mt * 2 + h] = ((carry_271[mt * 2 + h] * alpha_401[mt * 2 + h]) + t_403[mt * 2 + h]);
+        t_712[mt * 2 + h] = fmaf(carry_598[mt * 2 + h], alpha_709[mt * 2 + h], t_711[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_388 has arrived
+    cp_async_wait<1>(); // V_697 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1061,34 +1040,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_272[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_272[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_401[mt * 2 + h]);
+            carry_599[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_599[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_709[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_272 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_599 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_399[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_399[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_399[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_399[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_399[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_399[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_399[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_399[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_707[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_707[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_707[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_707[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_707[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_707[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_707[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_707[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_272, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_599, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_272[i]);
+        reg_fence(carry_599[i]);
       }
     }
     #else
@@ -1097,10 +1076,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_399[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_399[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_399[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_399[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_399[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_399[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_399[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_399[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_707[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_707[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_707[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_707[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_707[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_707[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_707[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_707[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1108,8 +1087,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_272[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_272[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_599[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_599[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1118,25 +1097,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_270[mt * 2 + h] = m_new_395[mt * 2 + h];
+        carry_597[mt * 2 + h] = m_new_703[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_271[mt * 2 + h] = t_404[mt * 2 + h];
+        carry_598[mt * 2 + h] = t_712[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_414_rcp[2]; // once a row (row-hoist.ts)
+  float t_722_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_414_rcp[mt * 2 + h] = 1.0f / ((carry_271[mt * 2 + h] == 0.0f) ? 1.0f : carry_271[mt * 2 + h]);
+      t_722_rcp[mt * 2 + h] = 1.0f / ((carry_598[mt * 2 + h] == 0.0f) ? 1.0f : carry_598[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1146,7 +1125,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_128)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_125 + safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_136 + safe_rem((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_272[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_414_rcp[mt * 2 + h]), (carry_272[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_414_rcp[mt * 2 + h]));
+        if ((safe_div((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_455)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_452 + safe_div((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_463 + safe_rem((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_599[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_722_rcp[mt * 2 + h]), (carry_599[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_722_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1157,7 +1136,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_128)) lse[(long long)((q0_125 + safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_136 + safe_rem((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_271[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_270[mt * 2 + h] + log2f(carry_271[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_455)) lse[(long long)((q0_452 + safe_div((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_463 + safe_rem((t_460 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_598[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_597[mt * 2 + h] + log2f(carry_598[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

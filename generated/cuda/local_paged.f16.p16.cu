@@ -204,193 +204,193 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_104 = (int)blockIdx.x;
-  const int kvh_105 = (int)blockIdx.y;
-  const int b_106 = (int)blockIdx.z;
+  const int m_430 = (int)blockIdx.x;
+  const int kvh_431 = (int)blockIdx.y;
+  const int b_432 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_129 = cu_seqlens_q[(long long)(b_106)];
+  const int q0_463 = cu_seqlens_q[(long long)(b_432)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_130 = (b_106 + 1);
-  const int t_131 = cu_seqlens_q[(long long)(t_130)];
-  const int q_len_132 = (t_131 - q0_129);
-  const int k_len_133 = cache_seqlens[(long long)(b_106)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_134 = (m_104 * 64);
-  const int t_135 = (q_len_132 * 4);
-  const bool t_136 = (t_134 >= t_135);
-  if (t_136) {
+  const int t_464 = (b_432 + 1);
+  const int t_465 = cu_seqlens_q[(long long)(t_464)];
+  const int q_len_466 = (t_465 - q0_463);
+  const int k_len_467 = cache_seqlens[(long long)(b_432)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_468 = (m_430 * 64);
+  const int t_469 = (q_len_466 * 4);
+  const bool t_470 = (t_468 >= t_469);
+  if (t_470) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_137 = (m_104 * 64);
+  const int t_471 = (m_430 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_140 = (kvh_105 * 4);
+  const int t_474 = (kvh_431 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_146: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_480: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_137 + r), 4) < q_len_132);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_129 + safe_div((t_137 + r), 4))) * q_s0 + (long long)((t_140 + safe_rem((t_137 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_471 + r), 4) < q_len_466);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_463 + safe_div((t_471 + r), 4))) * q_s0 + (long long)((t_474 + safe_rem((t_471 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_147 = (k_len_133 + 63);
-  const int t_148 = safe_div(t_147, 64);
-  const int t_150 = (k_len_133 + (-1));
-  const int t_152 = (k_len_133 + (-64));
-  const int t_154 = safe_div(t_150, 64);
-  const bool t_155 = (t_150 < 0);
-  const int t_156 = (t_154 * 64);
-  const bool t_157 = (t_156 == t_150);
-  const bool t_158 = (!t_157);
-  const bool t_159 = (t_155 && t_158);
-  const int t_161 = (t_154 - 1);
-  const int t_162 = (t_159 ? t_161 : t_154);
-  const int t_163 = safe_div(t_152, 64);
-  const bool t_164 = (t_152 < 0);
-  const int t_165 = (t_163 * 64);
-  const bool t_166 = (t_165 == t_152);
-  const bool t_167 = (!t_166);
-  const bool t_168 = (t_164 && t_167);
-  const int t_169 = (t_163 - 1);
-  const int t_170 = (t_168 ? t_169 : t_163);
-  const int t_171 = (t_137 + 63);
-  const int t_172 = safe_div(t_137, 4);
-  const int t_173 = safe_div(t_171, 4);
-  const int t_174 = (t_172 + k_len_133);
-  const int t_175 = (t_173 + k_len_133);
-  const int t_176 = (t_174 - q_len_132);
-  const int t_177 = (t_175 - q_len_132);
-  const int t_179 = (t_176 + (-63));
-  const int t_180 = safe_div(t_177, 64);
-  const bool t_181 = (t_177 < 0);
-  const int t_182 = (t_180 * 64);
-  const bool t_183 = (t_182 == t_177);
-  const bool t_184 = (!t_183);
-  const bool t_185 = (t_181 && t_184);
-  const int t_186 = (t_180 - 1);
-  const int t_187 = (t_185 ? t_186 : t_180);
-  const int t_188 = safe_div(t_179, 64);
-  const bool t_189 = (t_179 < 0);
-  const int t_190 = (t_188 * 64);
-  const bool t_191 = (t_190 == t_179);
-  const bool t_192 = (!t_191);
-  const bool t_193 = (t_189 && t_192);
-  const int t_194 = (t_188 - 1);
-  const int t_195 = (t_193 ? t_194 : t_188);
-  const int t_196 = min(t_162, t_187);
-  const int t_197 = min(t_170, t_195);
-  const int t_198 = safe_div(t_176, P.attention_chunk);
-  const int t_199 = safe_div(t_177, P.attention_chunk);
-  const int t_200 = min(t_198, t_199);
-  const int t_201 = max(t_198, t_199);
-  const int t_202 = (t_200 * P.attention_chunk);
-  const int t_203 = (t_201 * P.attention_chunk);
-  const int t_204 = min(t_202, t_203);
-  const int t_205 = max(t_202, t_203);
-  const int t_206 = (0 - t_205);
-  const int t_207 = (0 - t_204);
-  const int t_208 = (t_207 + 63);
-  const int t_209 = (-t_208);
-  const int t_210 = (-t_209);
-  const int t_211 = safe_div(t_210, 64);
-  const bool t_212 = (t_210 < 0);
-  const int t_213 = (t_211 * 64);
-  const bool t_214 = (t_213 == t_210);
-  const bool t_215 = (!t_214);
-  const bool t_216 = (t_212 && t_215);
-  const int t_217 = (t_211 - 1);
-  const int t_218 = (t_216 ? t_217 : t_211);
-  const int t_219 = (-t_218);
-  const int t_221 = (-t_206);
-  const int t_222 = (-t_221);
-  const int t_223 = safe_div(t_222, 64);
-  const bool t_224 = (t_222 < 0);
-  const int t_225 = (t_223 * 64);
-  const bool t_226 = (t_225 == t_222);
-  const bool t_227 = (!t_226);
-  const bool t_228 = (t_224 && t_227);
-  const int t_229 = (t_223 - 1);
-  const int t_230 = (t_228 ? t_229 : t_223);
-  const int t_231 = (-t_230);
-  const int t_232 = (t_204 + P.attention_chunk);
-  const int t_233 = (t_205 + P.attention_chunk);
-  const int t_234 = (t_233 + (-1));
-  const int t_235 = (t_232 + (-64));
-  const int t_236 = safe_div(t_234, 64);
-  const bool t_237 = (t_234 < 0);
-  const int t_238 = (t_236 * 64);
-  const bool t_239 = (t_238 == t_234);
-  const bool t_240 = (!t_239);
-  const bool t_241 = (t_237 && t_240);
-  const int t_242 = (t_236 - 1);
-  const int t_243 = (t_241 ? t_242 : t_236);
-  const int t_244 = safe_div(t_235, 64);
-  const bool t_245 = (t_235 < 0);
-  const int t_246 = (t_244 * 64);
-  const bool t_247 = (t_246 == t_235);
-  const bool t_248 = (!t_247);
-  const bool t_249 = (t_245 && t_248);
-  const int t_250 = (t_244 - 1);
-  const int t_251 = (t_249 ? t_250 : t_244);
-  const int t_252 = max(t_219, (-268435456));
-  const int t_253 = min(268435456, t_243);
-  const int t_254 = max(t_231, (-268435456));
-  const int t_255 = min(268435456, t_251);
-  const int t_256 = max((-268435456), t_252);
-  const int t_257 = min(t_196, t_253);
-  const int t_258 = max((-268435456), t_254);
-  const int t_259 = min(t_197, t_255);
-  const int t_260 = max(t_258, t_258);
-  const int t_261 = min(t_259, t_259);
-  const int t_262 = max(t_260, (-268435456));
-  const int t_263 = min(t_261, t_170);
-  const int t_264 = max(0, t_256);
-  const int t_265 = (t_257 + 1);
-  const int t_266 = min(t_148, t_265);
-  const int t_267 = max(t_264, t_266);
-  const int t_268 = max(t_262, t_264);
-  const int t_269 = min(t_268, t_267);
-  const int t_270 = (t_263 + 1);
-  const int t_271 = max(t_270, t_269);
-  const int t_272 = min(t_271, t_267);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_481 = (k_len_467 + 63);
+  const int t_482 = safe_div(t_481, 64);
+  const int t_483 = (k_len_467 + (-1));
+  const int t_484 = (k_len_467 + (-64));
+  const int t_485 = safe_div(t_483, 64);
+  const bool t_486 = (t_483 < 0);
+  const int t_487 = (t_485 * 64);
+  const bool t_488 = (t_487 == t_483);
+  const bool t_489 = (!t_488);
+  const bool t_490 = (t_486 && t_489);
+  const int t_491 = (t_485 - 1);
+  const int t_492 = (t_490 ? t_491 : t_485);
+  const int t_493 = safe_div(t_484, 64);
+  const bool t_494 = (t_484 < 0);
+  const int t_495 = (t_493 * 64);
+  const bool t_496 = (t_495 == t_484);
+  const bool t_497 = (!t_496);
+  const bool t_498 = (t_494 && t_497);
+  const int t_499 = (t_493 - 1);
+  const int t_500 = (t_498 ? t_499 : t_493);
+  const int t_501 = (t_471 + 63);
+  const int t_502 = safe_div(t_471, 4);
+  const int t_503 = safe_div(t_501, 4);
+  const int t_504 = (t_502 + k_len_467);
+  const int t_505 = (t_503 + k_len_467);
+  const int t_506 = (t_504 - q_len_466);
+  const int t_507 = (t_505 - q_len_466);
+  const int t_508 = (t_506 + (-63));
+  const int t_509 = safe_div(t_507, 64);
+  const bool t_510 = (t_507 < 0);
+  const int t_511 = (t_509 * 64);
+  const bool t_512 = (t_511 == t_507);
+  const bool t_513 = (!t_512);
+  const bool t_514 = (t_510 && t_513);
+  const int t_515 = (t_509 - 1);
+  const int t_516 = (t_514 ? t_515 : t_509);
+  const int t_517 = safe_div(t_508, 64);
+  const bool t_518 = (t_508 < 0);
+  const int t_519 = (t_517 * 64);
+  const bool t_520 = (t_519 == t_508);
+  const bool t_521 = (!t_520);
+  const bool t_522 = (t_518 && t_521);
+  const int t_523 = (t_517 - 1);
+  const int t_524 = (t_522 ? t_523 : t_517);
+  const int t_525 = min(t_492, t_516);
+  const int t_526 = min(t_500, t_524);
+  const int t_527 = safe_div(t_506, P.attention_chunk);
+  const int t_528 = safe_div(t_507, P.attention_chunk);
+  const int t_529 = min(t_527, t_528);
+  const int t_530 = max(t_527, t_528);
+  const int t_531 = (t_529 * P.attention_chunk);
+  const int t_532 = (t_530 * P.attention_chunk);
+  const int t_533 = min(t_531, t_532);
+  const int t_534 = max(t_531, t_532);
+  const int t_535 = (0 - t_534);
+  const int t_536 = (0 - t_533);
+  const int t_537 = (t_536 + 63);
+  const int t_538 = (-t_537);
+  const int t_539 = (-t_538);
+  const int t_540 = safe_div(t_539, 64);
+  const bool t_541 = (t_539 < 0);
+  const int t_542 = (t_540 * 64);
+  const bool t_543 = (t_542 == t_539);
+  const bool t_544 = (!t_543);
+  const bool t_545 = (t_541 && t_544);
+  const int t_546 = (t_540 - 1);
+  const int t_547 = (t_545 ? t_546 : t_540);
+  const int t_548 = (-t_547);
+  const int t_549 = (-t_535);
+  const int t_550 = (-t_549);
+  const int t_551 = safe_div(t_550, 64);
+  const bool t_552 = (t_550 < 0);
+  const int t_553 = (t_551 * 64);
+  const bool t_554 = (t_553 == t_550);
+  const bool t_555 = (!t_554);
+  const bool t_556 = (t_552 && t_555);
+  const int t_557 = (t_551 - 1);
+  const int t_558 = (t_556 ? t_557 : t_551);
+  const int t_559 = (-t_558);
+  const int t_560 = (t_533 + P.attention_chunk);
+  const int t_561 = (t_534 + P.attention_chunk);
+  const int t_562 = (t_561 + (-1));
+  const int t_563 = (t_560 + (-64));
+  const int t_564 = safe_div(t_562, 64);
+  const bool t_565 = (t_562 < 0);
+  const int t_566 = (t_564 * 64);
+  const bool t_567 = (t_566 == t_562);
+  const bool t_568 = (!t_567);
+  const bool t_569 = (t_565 && t_568);
+  const int t_570 = (t_564 - 1);
+  const int t_571 = (t_569 ? t_570 : t_564);
+  const int t_572 = safe_div(t_563, 64);
+  const bool t_573 = (t_563 < 0);
+  const int t_574 = (t_572 * 64);
+  const bool t_575 = (t_574 == t_563);
+  const bool t_576 = (!t_575);
+  const bool t_577 = (t_573 && t_576);
+  const int t_578 = (t_572 - 1);
+  const int t_579 = (t_577 ? t_578 : t_572);
+  const int t_580 = max(t_548, (-268435456));
+  const int t_581 = min(268435456, t_571);
+  const int t_582 = max(t_559, (-268435456));
+  const int t_583 = min(268435456, t_579);
+  const int t_584 = max((-268435456), t_580);
+  const int t_585 = min(t_525, t_581);
+  const int t_586 = max((-268435456), t_582);
+  const int t_587 = min(t_526, t_583);
+  const int t_588 = max(t_586, t_586);
+  const int t_589 = min(t_587, t_587);
+  const int t_590 = max(t_588, (-268435456));
+  const int t_591 = min(t_589, t_500);
+  const int t_592 = max(0, t_584);
+  const int t_593 = (t_585 + 1);
+  const int t_594 = min(t_482, t_593);
+  const int t_595 = max(t_592, t_594);
+  const int t_596 = max(t_590, t_592);
+  const int t_597 = min(t_596, t_595);
+  const int t_598 = (t_591 + 1);
+  const int t_599 = max(t_598, t_597);
+  const int t_600 = min(t_599, t_595);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_300 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<0>(); // Q_146 has arrived
+  const float t_606 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<0>(); // Q_480 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_264 < t_269) {
-    const int t_277_ahead = (t_264 * 64);
-    // K_298: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_592 < t_597) {
+    const int t_611_ahead = (t_592 * 64);
+    // K_627: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_277_ahead + r) < k_len_133);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_277_ahead + r) < k_len_133) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_277_ahead + r), 16))] : 0) * 16) + safe_rem((t_277_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_611_ahead + r) < k_len_467);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_611_ahead + r) < k_len_467) ? page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_611_ahead + r), 16))] : 0) * 16) + safe_rem((t_611_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_431) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  float carry_274[2];
+  float carry_608[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_274[mt * 2 + h] = NEG_INF;
+      carry_608[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_275[2];
+  float carry_609[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_275[mt * 2 + h] = 0.0f;
+      carry_609[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_276[64];
+  float carry_610[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -399,35 +399,35 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_273 = t_264; t_273 < t_269; ++t_273) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_277 = (t_273 * 64);
-    cp_async_wait<0>(); // K_298 arrived
+  for (int t_607 = t_592; t_607 < t_597; ++t_607) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_611 = (t_607 * 64);
+    cp_async_wait<0>(); // K_627 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_299: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_628: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_277 + r) < k_len_133);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_277 + r) < k_len_133) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_277 + r), 16))] : 0) * 16) + safe_rem((t_277 + r), 16))) * v_cache_s0 + (long long)(kvh_105) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_611 + r) < k_len_467);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_611 + r) < k_len_467) ? page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_611 + r), 16))] : 0) * 16) + safe_rem((t_611 + r), 16))) * v_cache_s0 + (long long)(kvh_431) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_302[32] = {};
+    float t_630[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_302 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_630 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -435,13 +435,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_302, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_630, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_302[i]);
+        reg_fence(t_630[i]);
       }
     }
     #else
@@ -458,23 +458,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_302[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_302[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_630[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_630[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_298; its next tile can stream in
-    if (t_273 + 1 < t_269) {
-      const int t_277_ahead = ((t_273 + 1) * 64);
-      // K_298: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_627; its next tile can stream in
+    if (t_607 + 1 < t_597) {
+      const int t_611_ahead = ((t_607 + 1) * 64);
+      // K_627: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_277_ahead + r) < k_len_133);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_277_ahead + r) < k_len_133) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_277_ahead + r), 16))] : 0) * 16) + safe_rem((t_277_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_611_ahead + r) < k_len_467);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_611_ahead + r) < k_len_467) ? page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_611_ahead + r), 16))] : 0) * 16) + safe_rem((t_611_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_431) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_304[32];
+    float t_632[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -483,13 +483,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_304[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_277 + (nt * 8 + 2 * t4 + p)) < k_len_133) && ((t_277 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_133) - q_len_132))) && (((t_277 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_133) - q_len_132), P.attention_chunk) * P.attention_chunk)) && ((t_277 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_133) - q_len_132), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_302[((mt * 8 + nt) * 2 + h) * 2 + p] * t_300) : NEG_INF);
+            t_632[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_611 + (nt * 8 + 2 * t4 + p)) < k_len_467) && ((t_611 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_467) - q_len_466))) && (((t_611 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_467) - q_len_466), P.attention_chunk) * P.attention_chunk)) && ((t_611 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_467) - q_len_466), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_630[((mt * 8 + nt) * 2 + h) * 2 + p] * t_606) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_305[2];
+    float t_633[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -499,33 +499,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_304[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_632[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_305[mt * 2 + h] = acc;
+        t_633[mt * 2 + h] = acc;
       }
     }
-    float m_new_306[2];
+    float m_new_634[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_306[mt * 2 + h] = fmaxf(carry_274[mt * 2 + h], t_305[mt * 2 + h]);
+        m_new_634[mt * 2 + h] = fmaxf(carry_608[mt * 2 + h], t_633[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_308[2];
+    float m_safe_636[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_308[mt * 2 + h] = ((m_new_306[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_306[mt * 2 + h]);
+        m_safe_636[mt * 2 + h] = ((m_new_634[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_634[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_310[32];
+    float p_638[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -534,22 +534,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_310[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_304[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_308[mt * 2 + h]));
+            p_638[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_632[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_636[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_312[2];
+    float alpha_640[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_312[mt * 2 + h] = exp2_ftz((carry_274[mt * 2 + h] - m_safe_308[mt * 2 + h]));
+        alpha_640[mt * 2 + h] = exp2_ftz((carry_608[mt * 2 + h] - m_safe_636[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_314[2];
+    float t_642[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -559,23 +559,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_310[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_638[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_314[mt * 2 + h] = acc;
+        t_642[mt * 2 + h] = acc;
       }
     }
-    float t_315[2];
+    float t_643[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_315[mt * 2 + h] = ((carry_275[mt * 2 + h] * alpha_312[mt * 2 + h]) + t_314[mt * 2 + h]);
+        t_643[mt * 2 + h] = fmaf(carry_609[mt * 2 + h], alpha_640[mt * 2 + h], t_642[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_299 has arrived
+    cp_async_wait<1>(); // V_628 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -586,34 +586,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_312[mt * 2 + h]);
+            carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_640[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_276 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_610 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_310[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_310[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_310[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_310[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_310[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_310[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_310[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_310[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_638[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_638[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_638[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_638[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_638[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_638[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_638[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_638[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_276, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_610, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_276[i]);
+        reg_fence(carry_610[i]);
       }
     }
     #else
@@ -622,10 +622,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_310[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_310[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_310[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_310[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_310[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_310[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_310[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_310[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_638[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_638[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_638[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_638[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_638[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_638[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_638[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_638[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -633,8 +633,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_276[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_276[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_610[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_610[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -643,112 +643,96 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_274[mt * 2 + h] = m_new_306[mt * 2 + h];
+        carry_608[mt * 2 + h] = m_new_634[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_275[mt * 2 + h] = t_315[mt * 2 + h];
+        carry_609[mt * 2 + h] = t_643[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_350 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_269 < t_272) {
-    const int t_329_ahead = (t_269 * 64);
+  if (t_597 < t_600) {
+    const int t_655_ahead = (t_597 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_348 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // K_669 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_105) * k_cache_s1 + 0), y = ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_329_ahead + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_431) * k_cache_s1 + 0), y = ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_655_ahead + (lane * 16)), 16));
         tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_348: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_669: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + r), 16))] * 16) + safe_rem((t_329_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + r), 16))] * 16) + safe_rem((t_655_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_431) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_269 < t_272) {
+  if (t_597 < t_600) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_349 of tile t_269 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_329_ahead = (((t_269 < t_272) ? t_269 : t_269) * 64);
-      mbar_expect_if(tid == 0 && (t_269 < t_272), smem + ((t_269 & 1) ? 66560 : 49160), 16384);
+    { // V_670 of tile t_597 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_655_ahead = (((t_597 < t_600) ? t_597 : t_597) * 64);
+      mbar_expect_if(tid == 0 && (t_597 < t_600), smem + ((t_597 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_269 < t_272);
+      const bool on = tid < 4 && (t_597 < t_600);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_105) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + (j * 16)), 16))] * 16) + safe_rem((t_329_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + ((t_269 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_269 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_269 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_269 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_431) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + (j * 16)), 16))] * 16) + safe_rem((t_655_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + ((t_597 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_597 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_597 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_597 & 1) ? 66560 : 49160));
     }
-    { // V_349 of tile (t_269 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_329_ahead = (((t_269 + 1 < t_272) ? (t_269 + 1) : t_269) * 64);
-      mbar_expect_if(tid == 0 && (t_269 + 1 < t_272), smem + (((t_269 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_670 of tile (t_597 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_655_ahead = (((t_597 + 1 < t_600) ? (t_597 + 1) : t_597) * 64);
+      mbar_expect_if(tid == 0 && (t_597 + 1 < t_600), smem + (((t_597 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_269 + 1 < t_272);
+      const bool on = tid < 4 && (t_597 + 1 < t_600);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_105) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + (j * 16)), 16))] * 16) + safe_rem((t_329_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + (((t_269 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_269 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_269 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_269 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_431) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + (j * 16)), 16))] * 16) + safe_rem((t_655_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + (((t_597 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_597 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_597 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_597 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_269 - t_269) & 1); // K_348's boxes landed
-      float t_352[32];
-      for (int i = 0; i < 32; ++i) t_352[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_597 - t_597) & 1); // K_669's boxes landed
+      float t_672[32];
+      for (int i = 0; i < 32; ++i) t_672[i] = 0.0f;
       wgmma_fence();
-      // t_352 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_672 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_352, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_672, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_352[i]);
-      __syncthreads(); // every warp is done with K_348
-      { // K_348 of tile (t_269 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-        const int t_329_ahead = (((t_269 + 1 < t_272) ? (t_269 + 1) : t_269) * 64);
-        mbar_expect_if(tid == 0 && (t_269 + 1 < t_272), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_672[i]);
+      __syncthreads(); // every warp is done with K_669
+      { // K_669 of tile (t_597 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+        const int t_655_ahead = (((t_597 + 1 < t_600) ? (t_597 + 1) : t_597) * 64);
+        mbar_expect_if(tid == 0 && (t_597 + 1 < t_600), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 4 && (t_269 + 1 < t_272);
+        const bool on = tid < 4 && (t_597 + 1 < t_600);
         const int j = tid < 4 ? tid : 0;
-        const int x = (int)((long long)(kvh_105) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + (j * 16)), 16))] * 16) + safe_rem((t_329_ahead + (j * 16)), 16)) : 0;
+        const int x = (int)((long long)(kvh_431) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + (j * 16)), 16))] * 16) + safe_rem((t_655_ahead + (j * 16)), 16)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-      float t_353[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_352[((mt * 8 + nt) * 2 + h) * 2 + p] * t_350);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_354[2];
+      float t_674[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -758,33 +742,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_353[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_672[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_354[mt * 2 + h] = acc;
+          t_674[mt * 2 + h] = acc;
         }
       }
-      float m_new_355[2];
+      float m_new_676[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_355[mt * 2 + h] = fmaxf(carry_274[mt * 2 + h], t_354[mt * 2 + h]);
+          m_new_676[mt * 2 + h] = fmaxf(carry_608[mt * 2 + h], (t_674[mt * 2 + h] * t_606));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_357[2];
+      float m_safe_678[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_357[mt * 2 + h] = ((m_new_355[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_355[mt * 2 + h]);
+          m_safe_678[mt * 2 + h] = ((m_new_676[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_676[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_359[32];
+      float p_680[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -793,22 +777,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_359[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_353[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_357[mt * 2 + h]));
+              p_680[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_672[((mt * 8 + nt) * 2 + h) * 2 + p], t_606, -m_safe_678[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_361[2];
+      float alpha_682[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_361[mt * 2 + h] = exp2_ftz((carry_274[mt * 2 + h] - m_safe_357[mt * 2 + h]));
+          alpha_682[mt * 2 + h] = exp2_ftz((carry_608[mt * 2 + h] - m_safe_678[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_363[2];
+      float t_684[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -818,28 +802,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_359[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_680[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_363[mt * 2 + h] = acc;
+          t_684[mt * 2 + h] = acc;
         }
       }
-      float t_364[2];
+      float t_685[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_364[mt * 2 + h] = ((carry_275[mt * 2 + h] * alpha_361[mt * 2 + h]) + t_363[mt * 2 + h]);
+          t_685[mt * 2 + h] = fmaf(carry_609[mt * 2 + h], alpha_682[mt * 2 + h], t_684[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_f16(p_359[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_f16(p_359[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_f16(p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_f16(p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_f16(p_680[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_f16(p_680[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_f16(p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_f16(p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -849,7 +833,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_361[mt * 2 + h]);
+              carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_682[mt * 2 + h]);
             }
           }
         }
@@ -858,78 +842,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_274[mt * 2 + h] = m_new_355[mt * 2 + h];
+          carry_608[mt * 2 + h] = m_new_676[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_275[mt * 2 + h] = t_364[mt * 2 + h];
+          carry_609[mt * 2 + h] = t_685[mt * 2 + h];
         }
       }
     }
-    int t_325 = t_269;
-    for (; t_325 + 2 < t_272; t_325 += 2) {
+    int t_651 = t_597;
+    for (; t_651 + 2 < t_600; t_651 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_325 + 1) - t_269) & 1); // K_348's boxes landed
-        float t_352[32];
-        for (int i = 0; i < 32; ++i) t_352[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_651 + 1) - t_597) & 1); // K_669's boxes landed
+        float t_672[32];
+        for (int i = 0; i < 32; ++i) t_672[i] = 0.0f;
         wgmma_fence();
-        // t_352 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_672 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_352, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_672, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_325 & 1) ? 66560 : 49160), ((t_325 - t_269) >> 1) & 1); // V_349's boxes landed
+        mbar_wait(smem + ((t_651 & 1) ? 66560 : 49160), ((t_651 - t_597) >> 1) & 1); // V_670's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_276 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_610 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_325 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_651 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_276, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_610, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_325 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_352[i]);
-        __syncthreads(); // every warp is done with K_348
-        { // K_348 of tile (t_325 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_329_ahead = (((t_325 + 2 < t_272) ? (t_325 + 2) : t_269) * 64);
-          mbar_expect_if(tid == 0 && (t_325 + 2 < t_272), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_651 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_672[i]);
+        __syncthreads(); // every warp is done with K_669
+        { // K_669 of tile (t_651 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_655_ahead = (((t_651 + 2 < t_600) ? (t_651 + 2) : t_597) * 64);
+          mbar_expect_if(tid == 0 && (t_651 + 2 < t_600), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_325 + 2 < t_272);
+          const bool on = tid < 4 && (t_651 + 2 < t_600);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_105) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + (j * 16)), 16))] * 16) + safe_rem((t_329_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_431) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + (j * 16)), 16))] * 16) + safe_rem((t_655_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_353[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_352[((mt * 8 + nt) * 2 + h) * 2 + p] * t_350);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_354[2];
+        float t_674[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -939,33 +909,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_353[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_672[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_354[mt * 2 + h] = acc;
+            t_674[mt * 2 + h] = acc;
           }
         }
-        float m_new_355[2];
+        float m_new_676[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_355[mt * 2 + h] = fmaxf(carry_274[mt * 2 + h], t_354[mt * 2 + h]);
+            m_new_676[mt * 2 + h] = fmaxf(carry_608[mt * 2 + h], (t_674[mt * 2 + h] * t_606));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_357[2];
+        float m_safe_678[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_357[mt * 2 + h] = ((m_new_355[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_355[mt * 2 + h]);
+            m_safe_678[mt * 2 + h] = ((m_new_676[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_676[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_359[32];
+        float p_680[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -974,22 +944,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_359[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_353[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_357[mt * 2 + h]));
+                p_680[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_672[((mt * 8 + nt) * 2 + h) * 2 + p], t_606, -m_safe_678[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_361[2];
+        float alpha_682[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_361[mt * 2 + h] = exp2_ftz((carry_274[mt * 2 + h] - m_safe_357[mt * 2 + h]));
+            alpha_682[mt * 2 + h] = exp2_ftz((carry_608[mt * 2 + h] - m_safe_678[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_363[2];
+        float t_684[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -999,41 +969,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_359[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_680[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_363[mt * 2 + h] = acc;
+            t_684[mt * 2 + h] = acc;
           }
         }
-        float t_364[2];
+        float t_685[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_364[mt * 2 + h] = ((carry_275[mt * 2 + h] * alpha_361[mt * 2 + h]) + t_363[mt * 2 + h]);
+            t_685[mt * 2 + h] = fmaf(carry_609[mt * 2 + h], alpha_682[mt * 2 + h], t_684[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_f16(p_359[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_f16(p_359[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_f16(p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_f16(p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_f16(p_680[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_f16(p_680[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_f16(p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_f16(p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_325
-        for (int i = 0; i < 64; ++i) reg_fence(carry_276[i]);
-        __syncthreads(); // every warp is done with this buffer of V_349
-        { // V_349 of tile (t_325 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_329_ahead = (((t_325 + 2 < t_272) ? (t_325 + 2) : t_269) * 64);
-          mbar_expect_if(tid == 0 && (t_325 + 2 < t_272), smem + (((t_325 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_651
+        for (int i = 0; i < 64; ++i) reg_fence(carry_610[i]);
+        __syncthreads(); // every warp is done with this buffer of V_670
+        { // V_670 of tile (t_651 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_655_ahead = (((t_651 + 2 < t_600) ? (t_651 + 2) : t_597) * 64);
+          mbar_expect_if(tid == 0 && (t_651 + 2 < t_600), smem + (((t_651 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_325 + 2 < t_272);
+          const bool on = tid < 4 && (t_651 + 2 < t_600);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_105) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + (j * 16)), 16))] * 16) + safe_rem((t_329_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_325 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_325 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_325 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_325 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_431) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + (j * 16)), 16))] * 16) + safe_rem((t_655_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_651 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_651 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_651 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_651 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1043,7 +1013,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_361[mt * 2 + h]);
+                carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_682[mt * 2 + h]);
               }
             }
           }
@@ -1052,76 +1022,62 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_274[mt * 2 + h] = m_new_355[mt * 2 + h];
+            carry_608[mt * 2 + h] = m_new_676[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_275[mt * 2 + h] = t_364[mt * 2 + h];
+            carry_609[mt * 2 + h] = t_685[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_325 + 1) + 1) - t_269) & 1); // K_348's boxes landed
-        float t_352[32];
-        for (int i = 0; i < 32; ++i) t_352[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_651 + 1) + 1) - t_597) & 1); // K_669's boxes landed
+        float t_672[32];
+        for (int i = 0; i < 32; ++i) t_672[i] = 0.0f;
         wgmma_fence();
-        // t_352 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_672 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_352, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_672, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_325 + 1) & 1) ? 66560 : 49160), (((t_325 + 1) - t_269) >> 1) & 1); // V_349's boxes landed
+        mbar_wait(smem + (((t_651 + 1) & 1) ? 66560 : 49160), (((t_651 + 1) - t_597) >> 1) & 1); // V_670's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_276 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_610 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_325 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_651 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_276, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_610, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_325 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_352[i]);
-        __syncthreads(); // every warp is done with K_348
-        { // K_348 of tile ((t_325 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_329_ahead = ((((t_325 + 1) + 2 < t_272) ? ((t_325 + 1) + 2) : t_269) * 64);
-          mbar_expect_if(tid == 0 && ((t_325 + 1) + 2 < t_272), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_651 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_672[i]);
+        __syncthreads(); // every warp is done with K_669
+        { // K_669 of tile ((t_651 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_655_ahead = ((((t_651 + 1) + 2 < t_600) ? ((t_651 + 1) + 2) : t_597) * 64);
+          mbar_expect_if(tid == 0 && ((t_651 + 1) + 2 < t_600), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_325 + 1) + 2 < t_272);
+          const bool on = tid < 4 && ((t_651 + 1) + 2 < t_600);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_105) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + (j * 16)), 16))] * 16) + safe_rem((t_329_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_431) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + (j * 16)), 16))] * 16) + safe_rem((t_655_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_353[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_352[((mt * 8 + nt) * 2 + h) * 2 + p] * t_350);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_354[2];
+        float t_674[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1131,33 +1087,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_353[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_672[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_354[mt * 2 + h] = acc;
+            t_674[mt * 2 + h] = acc;
           }
         }
-        float m_new_355[2];
+        float m_new_676[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_355[mt * 2 + h] = fmaxf(carry_274[mt * 2 + h], t_354[mt * 2 + h]);
+            m_new_676[mt * 2 + h] = fmaxf(carry_608[mt * 2 + h], (t_674[mt * 2 + h] * t_606));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_357[2];
+        float m_safe_678[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_357[mt * 2 + h] = ((m_new_355[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_355[mt * 2 + h]);
+            m_safe_678[mt * 2 + h] = ((m_new_676[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_676[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_359[32];
+        float p_680[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1166,22 +1122,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_359[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_353[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_357[mt * 2 + h]));
+                p_680[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_672[((mt * 8 + nt) * 2 + h) * 2 + p], t_606, -m_safe_678[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_361[2];
+        float alpha_682[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_361[mt * 2 + h] = exp2_ftz((carry_274[mt * 2 + h] - m_safe_357[mt * 2 + h]));
+            alpha_682[mt * 2 + h] = exp2_ftz((carry_608[mt * 2 + h] - m_safe_678[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_363[2];
+        float t_684[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1191,41 +1147,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_359[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_680[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_363[mt * 2 + h] = acc;
+            t_684[mt * 2 + h] = acc;
           }
         }
-        float t_364[2];
+        float t_685[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_364[mt * 2 + h] = ((carry_275[mt * 2 + h] * alpha_361[mt * 2 + h]) + t_363[mt * 2 + h]);
+            t_685[mt * 2 + h] = fmaf(carry_609[mt * 2 + h], alpha_682[mt * 2 + h], t_684[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_f16(p_359[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_f16(p_359[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_f16(p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_f16(p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_f16(p_680[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_f16(p_680[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_f16(p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_f16(p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_325 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_276[i]);
-        __syncthreads(); // every warp is done with this buffer of V_349
-        { // V_349 of tile ((t_325 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_329_ahead = ((((t_325 + 1) + 2 < t_272) ? ((t_325 + 1) + 2) : t_269) * 64);
-          mbar_expect_if(tid == 0 && ((t_325 + 1) + 2 < t_272), smem + ((((t_325 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_651 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_610[i]);
+        __syncthreads(); // every warp is done with this buffer of V_670
+        { // V_670 of tile ((t_651 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_655_ahead = ((((t_651 + 1) + 2 < t_600) ? ((t_651 + 1) + 2) : t_597) * 64);
+          mbar_expect_if(tid == 0 && ((t_651 + 1) + 2 < t_600), smem + ((((t_651 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_325 + 1) + 2 < t_272);
+          const bool on = tid < 4 && ((t_651 + 1) + 2 < t_600);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_105) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + (j * 16)), 16))] * 16) + safe_rem((t_329_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + ((((t_325 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_325 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_325 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_325 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_431) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + (j * 16)), 16))] * 16) + safe_rem((t_655_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + ((((t_651 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_651 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_651 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_651 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1235,7 +1191,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_361[mt * 2 + h]);
+                carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_682[mt * 2 + h]);
               }
             }
           }
@@ -1244,78 +1200,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_274[mt * 2 + h] = m_new_355[mt * 2 + h];
+            carry_608[mt * 2 + h] = m_new_676[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_275[mt * 2 + h] = t_364[mt * 2 + h];
+            carry_609[mt * 2 + h] = t_685[mt * 2 + h];
           }
         }
       }
     }
-    if (t_325 + 1 < t_272) {
+    if (t_651 + 1 < t_600) {
       {
-        mbar_wait(smem + 49152, ((t_325 + 1) - t_269) & 1); // K_348's boxes landed
-        float t_352[32];
-        for (int i = 0; i < 32; ++i) t_352[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_651 + 1) - t_597) & 1); // K_669's boxes landed
+        float t_672[32];
+        for (int i = 0; i < 32; ++i) t_672[i] = 0.0f;
         wgmma_fence();
-        // t_352 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_672 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_352, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_672, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_325 & 1) ? 66560 : 49160), ((t_325 - t_269) >> 1) & 1); // V_349's boxes landed
+        mbar_wait(smem + ((t_651 & 1) ? 66560 : 49160), ((t_651 - t_597) >> 1) & 1); // V_670's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_276 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_610 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_325 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_651 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_276, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_610, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_325 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_352[i]);
-        __syncthreads(); // every warp is done with K_348
-        { // K_348 of tile (t_325 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_329_ahead = (((t_325 + 2 < t_272) ? (t_325 + 2) : t_269) * 64);
-          mbar_expect_if(tid == 0 && (t_325 + 2 < t_272), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_651 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_672[i]);
+        __syncthreads(); // every warp is done with K_669
+        { // K_669 of tile (t_651 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_655_ahead = (((t_651 + 2 < t_600) ? (t_651 + 2) : t_597) * 64);
+          mbar_expect_if(tid == 0 && (t_651 + 2 < t_600), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_325 + 2 < t_272);
+          const bool on = tid < 4 && (t_651 + 2 < t_600);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_105) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + (j * 16)), 16))] * 16) + safe_rem((t_329_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_431) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + (j * 16)), 16))] * 16) + safe_rem((t_655_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_353[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_352[((mt * 8 + nt) * 2 + h) * 2 + p] * t_350);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_354[2];
+        float t_674[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1325,33 +1267,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_353[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_672[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_354[mt * 2 + h] = acc;
+            t_674[mt * 2 + h] = acc;
           }
         }
-        float m_new_355[2];
+        float m_new_676[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_355[mt * 2 + h] = fmaxf(carry_274[mt * 2 + h], t_354[mt * 2 + h]);
+            m_new_676[mt * 2 + h] = fmaxf(carry_608[mt * 2 + h], (t_674[mt * 2 + h] * t_606));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_357[2];
+        float m_safe_678[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_357[mt * 2 + h] = ((m_new_355[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_355[mt * 2 + h]);
+            m_safe_678[mt * 2 + h] = ((m_new_676[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_676[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_359[32];
+        float p_680[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1360,22 +1302,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_359[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_353[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_357[mt * 2 + h]));
+                p_680[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_672[((mt * 8 + nt) * 2 + h) * 2 + p], t_606, -m_safe_678[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_361[2];
+        float alpha_682[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_361[mt * 2 + h] = exp2_ftz((carry_274[mt * 2 + h] - m_safe_357[mt * 2 + h]));
+            alpha_682[mt * 2 + h] = exp2_ftz((carry_608[mt * 2 + h] - m_safe_678[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_363[2];
+        float t_684[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1385,41 +1327,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_359[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_680[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_363[mt * 2 + h] = acc;
+            t_684[mt * 2 + h] = acc;
           }
         }
-        float t_364[2];
+        float t_685[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_364[mt * 2 + h] = ((carry_275[mt * 2 + h] * alpha_361[mt * 2 + h]) + t_363[mt * 2 + h]);
+            t_685[mt * 2 + h] = fmaf(carry_609[mt * 2 + h], alpha_682[mt * 2 + h], t_684[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_f16(p_359[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_f16(p_359[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_f16(p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_f16(p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_f16(p_680[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_f16(p_680[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_f16(p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_f16(p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_325
-        for (int i = 0; i < 64; ++i) reg_fence(carry_276[i]);
-        __syncthreads(); // every warp is done with this buffer of V_349
-        { // V_349 of tile (t_325 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_329_ahead = (((t_325 + 2 < t_272) ? (t_325 + 2) : t_269) * 64);
-          mbar_expect_if(tid == 0 && (t_325 + 2 < t_272), smem + (((t_325 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_651
+        for (int i = 0; i < 64; ++i) reg_fence(carry_610[i]);
+        __syncthreads(); // every warp is done with this buffer of V_670
+        { // V_670 of tile (t_651 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_655_ahead = (((t_651 + 2 < t_600) ? (t_651 + 2) : t_597) * 64);
+          mbar_expect_if(tid == 0 && (t_651 + 2 < t_600), smem + (((t_651 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_325 + 2 < t_272);
+          const bool on = tid < 4 && (t_651 + 2 < t_600);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_105) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + (j * 16)), 16))] * 16) + safe_rem((t_329_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_325 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_325 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_325 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_325 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_431) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + (j * 16)), 16))] * 16) + safe_rem((t_655_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_651 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_651 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_651 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_651 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1429,7 +1371,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_361[mt * 2 + h]);
+                carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_682[mt * 2 + h]);
               }
             }
           }
@@ -1438,75 +1380,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_274[mt * 2 + h] = m_new_355[mt * 2 + h];
+            carry_608[mt * 2 + h] = m_new_676[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_275[mt * 2 + h] = t_364[mt * 2 + h];
+            carry_609[mt * 2 + h] = t_685[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_325 + 1) & 1) ? 66560 : 49160), (((t_325 + 1) - t_269) >> 1) & 1); // V_349's boxes landed
+      mbar_wait(smem + (((t_651 + 1) & 1) ? 66560 : 49160), (((t_651 + 1) - t_597) >> 1) & 1); // V_670's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_276 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_610 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_325 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_651 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_276, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_f16<1>(carry_610, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_325 & 1) ? 66560 : 49160), ((t_325 - t_269) >> 1) & 1); // V_349's boxes landed
+      mbar_wait(smem + ((t_651 & 1) ? 66560 : 49160), ((t_651 - t_597) >> 1) & 1); // V_670's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_276 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_610 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_325 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_651 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_276, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_f16<1>(carry_610, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_276[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_610[i]);
   }
   #else
-  for (int t_325 = t_269; t_325 < t_272; ++t_325) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_329 = (t_325 * 64);
+  for (int t_651 = t_597; t_651 < t_600; ++t_651) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_655 = (t_651 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_325 - t_269) & 1); // K_348's boxes landed
+    mbar_wait(smem + 49152, (t_651 - t_597) & 1); // K_669's boxes landed
     #endif
-    cp_async_wait<0>(); // K_348 arrived
+    cp_async_wait<0>(); // K_669 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_349 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // V_670 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_105) * v_cache_s1 + 0), y = ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329 + (lane * 16)), 16))] * 16) + safe_rem((t_329 + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_431) * v_cache_s1 + 0), y = ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655 + (lane * 16)), 16))] * 16) + safe_rem((t_655 + (lane * 16)), 16));
         tma_box_reused(smem + 32768 + sw128((lane * 16), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 16), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_349: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_670: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329 + r), 16))] * 16) + safe_rem((t_329 + r), 16))) * v_cache_s0 + (long long)(kvh_105) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655 + r), 16))] * 16) + safe_rem((t_655 + r), 16))) * v_cache_s0 + (long long)(kvh_431) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1514,9 +1456,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_352[32] = {};
+    float t_672[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_352 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_672 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1524,13 +1466,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_352, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_672, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_352[i]);
+        reg_fence(t_672[i]);
       }
     }
     #else
@@ -1547,55 +1489,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_352[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_352[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_672[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_672[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_325 - t_269) & 1); // V_349's boxes landed
+    mbar_wait(smem + 49160, (t_651 - t_597) & 1); // V_670's boxes landed
     #endif
-    cp_async_wait<0>(); // V_349 arrived
+    cp_async_wait<0>(); // V_670 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_348; its next tile can stream in
-    if (t_325 + 1 < t_272) {
-      const int t_329_ahead = ((t_325 + 1) * 64);
+    __syncthreads(); // every warp is done with K_669; its next tile can stream in
+    if (t_651 + 1 < t_600) {
+      const int t_655_ahead = ((t_651 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_348 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      if (tid < 32) { // K_669 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 4) {
-          const int x = (int)((long long)(kvh_105) * k_cache_s1 + 0), y = ((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_329_ahead + (lane * 16)), 16));
+          const int x = (int)((long long)(kvh_431) * k_cache_s1 + 0), y = ((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_655_ahead + (lane * 16)), 16));
           tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_348: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_669: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_329_ahead + r), 16))] * 16) + safe_rem((t_329_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_655_ahead + r), 16))] * 16) + safe_rem((t_655_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_431) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float t_353[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_352[((mt * 8 + nt) * 2 + h) * 2 + p] * t_350);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_354[2];
+    float t_674[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1605,33 +1533,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_353[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_672[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_354[mt * 2 + h] = acc;
+        t_674[mt * 2 + h] = acc;
       }
     }
-    float m_new_355[2];
+    float m_new_676[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_355[mt * 2 + h] = fmaxf(carry_274[mt * 2 + h], t_354[mt * 2 + h]);
+        m_new_676[mt * 2 + h] = fmaxf(carry_608[mt * 2 + h], (t_674[mt * 2 + h] * t_606));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_357[2];
+    float m_safe_678[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_357[mt * 2 + h] = ((m_new_355[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_355[mt * 2 + h]);
+        m_safe_678[mt * 2 + h] = ((m_new_676[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_676[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_359[32];
+    float p_680[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1640,22 +1568,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_359[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_353[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_357[mt * 2 + h]));
+            p_680[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_672[((mt * 8 + nt) * 2 + h) * 2 + p], t_606, -m_safe_678[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_361[2];
+    float alpha_682[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_361[mt * 2 + h] = exp2_ftz((carry_274[mt * 2 + h] - m_safe_357[mt * 2 + h]));
+        alpha_682[mt * 2 + h] = exp2_ftz((carry_608[mt * 2 + h] - m_safe_678[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_363[2];
+    float t_684[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1665,20 +1593,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_359[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_680[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_363[mt * 2 + h] = acc;
+        t_684[mt * 2 + h] = acc;
       }
     }
-    float t_364[2];
+    float t_685[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_364[mt * 2 + h] = ((carry_275[mt * 2 + h] * alpha_361[mt * 2 + h]) + t_363[mt * 2 + h]);
+        t_685[mt * 2 + h] = fmaf(carry_609[mt * 2 + h], alpha_682[mt * 2 + h], t_684[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1689,34 +1617,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_361[mt * 2 + h]);
+            carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_682[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_276 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_610 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_359[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_359[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_359[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_680[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_680[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_680[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_276, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_610, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_276[i]);
+        reg_fence(carry_610[i]);
       }
     }
     #else
@@ -1725,10 +1653,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_359[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_359[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_359[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_359[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_359[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_359[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_359[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_359[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_680[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_680[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_680[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_680[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_680[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_680[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_680[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_680[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1736,8 +1664,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_276[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_276[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_610[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_610[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1746,59 +1674,54 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_274[mt * 2 + h] = m_new_355[mt * 2 + h];
+        carry_608[mt * 2 + h] = m_new_676[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_275[mt * 2 + h] = t_364[mt * 2 + h];
+        carry_609[mt * 2 + h] = t_685[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_399 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_272 < t_267) {
-    const int t_376_ahead = (t_272 * 64);
-    // K_397: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_600 < t_595) {
+    const int t_697_ahead = (t_600 * 64);
+    // K_713: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_376_ahead + r) < k_len_133);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_376_ahead + r) < k_len_133) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_376_ahead + r), 16))] : 0) * 16) + safe_rem((t_376_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_697_ahead + r) < k_len_467);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_697_ahead + r) < k_len_467) ? page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_697_ahead + r), 16))] : 0) * 16) + safe_rem((t_697_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_431) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (int t_372 = t_272; t_372 < t_267; ++t_372) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_376 = (t_372 * 64);
-    cp_async_wait<0>(); // K_397 arrived
+  for (int t_693 = t_600; t_693 < t_595; ++t_693) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_697 = (t_693 * 64);
+    cp_async_wait<0>(); // K_713 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_398: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_714: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_376 + r) < k_len_133);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_376 + r) < k_len_133) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_376 + r), 16))] : 0) * 16) + safe_rem((t_376 + r), 16))) * v_cache_s0 + (long long)(kvh_105) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_697 + r) < k_len_467);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_697 + r) < k_len_467) ? page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_697 + r), 16))] : 0) * 16) + safe_rem((t_697 + r), 16))) * v_cache_s0 + (long long)(kvh_431) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_401[32] = {};
+    float t_716[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_401 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_716 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1806,13 +1729,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_401, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_716, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_401[i]);
+        reg_fence(t_716[i]);
       }
     }
     #else
@@ -1829,23 +1752,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_401[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_401[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_716[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_716[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_397; its next tile can stream in
-    if (t_372 + 1 < t_267) {
-      const int t_376_ahead = ((t_372 + 1) * 64);
-      // K_397: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_713; its next tile can stream in
+    if (t_693 + 1 < t_595) {
+      const int t_697_ahead = ((t_693 + 1) * 64);
+      // K_713: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_376_ahead + r) < k_len_133);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_376_ahead + r) < k_len_133) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_376_ahead + r), 16))] : 0) * 16) + safe_rem((t_376_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_105) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_697_ahead + r) < k_len_467);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_697_ahead + r) < k_len_467) ? page_table[(long long)(b_432) * page_table_s0 + (long long)(safe_div((t_697_ahead + r), 16))] : 0) * 16) + safe_rem((t_697_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_431) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_403[32];
+    float t_718[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1854,13 +1777,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_403[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_376 + (nt * 8 + 2 * t4 + p)) < k_len_133) && ((t_376 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_133) - q_len_132))) && (((t_376 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_133) - q_len_132), P.attention_chunk) * P.attention_chunk)) && ((t_376 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_133) - q_len_132), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_401[((mt * 8 + nt) * 2 + h) * 2 + p] * t_399) : NEG_INF);
+            t_718[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_697 + (nt * 8 + 2 * t4 + p)) < k_len_467) && ((t_697 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_467) - q_len_466))) && (((t_697 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_467) - q_len_466), P.attention_chunk) * P.attention_chunk)) && ((t_697 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_467) - q_len_466), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_716[((mt * 8 + nt) * 2 + h) * 2 + p] * t_606) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_404[2];
+    float t_719[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1870,33 +1793,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_403[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_718[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_404[mt * 2 + h] = acc;
+        t_719[mt * 2 + h] = acc;
       }
     }
-    float m_new_405[2];
+    float m_new_720[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_405[mt * 2 + h] = fmaxf(carry_274[mt * 2 + h], t_404[mt * 2 + h]);
+        m_new_720[mt * 2 + h] = fmaxf(carry_608[mt * 2 + h], t_719[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_407[2];
+    float m_safe_722[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_407[mt * 2 + h] = ((m_new_405[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_405[mt * 2 + h]);
+        m_safe_722[mt * 2 + h] = ((m_new_720[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_720[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_409[32];
+    float p_724[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1905,22 +1828,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_409[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_403[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_407[mt * 2 + h]));
+            p_724[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_718[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_722[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_411[2];
+    float alpha_726[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_411[mt * 2 + h] = exp2_ftz((carry_274[mt * 2 + h] - m_safe_407[mt * 2 + h]));
+        alpha_726[mt * 2 + h] = exp2_ftz((carry_608[mt * 2 + h] - m_safe_722[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_413[2];
+    float t_728[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1930,23 +1853,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_409[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_724[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_413[mt * 2 + h] = acc;
+        t_728[mt * 2 + h] = acc;
       }
     }
-    float t_414[2];
+    float t_729[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_414[mt * 2 + h] = ((carry_275[mt * 2 + h] * alpha_411[mt * 2 + h]) + t_413[mt * 2 + h]);
+        t_729[mt * 2 + h] = fmaf(carry_609[mt * 2 + h], alpha_726[mt * 2 + h], t_728[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_398 has arrived
+    cp_async_wait<1>(); // V_714 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1957,34 +1880,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_276[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_411[mt * 2 + h]);
+            carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_610[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_726[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_276 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_610 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_409[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_409[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_409[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_409[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_409[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_409[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_409[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_409[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_724[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_724[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_724[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_724[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_724[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_724[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_724[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_724[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_276, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_610, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_276[i]);
+        reg_fence(carry_610[i]);
       }
     }
     #else
@@ -1993,10 +1916,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_409[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_409[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_409[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_409[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_409[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_409[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_409[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_409[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_724[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_724[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_724[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_724[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_724[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_724[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_724[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_724[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -2004,8 +1927,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_276[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_276[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_610[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_610[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -2014,25 +1937,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_274[mt * 2 + h] = m_new_405[mt * 2 + h];
+        carry_608[mt * 2 + h] = m_new_720[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_275[mt * 2 + h] = t_414[mt * 2 + h];
+        carry_609[mt * 2 + h] = t_729[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_424_rcp[2]; // once a row (row-hoist.ts)
+  float t_739_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_424_rcp[mt * 2 + h] = 1.0f / ((carry_275[mt * 2 + h] == 0.0f) ? 1.0f : carry_275[mt * 2 + h]);
+      t_739_rcp[mt * 2 + h] = 1.0f / ((carry_609[mt * 2 + h] == 0.0f) ? 1.0f : carry_609[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -2042,7 +1965,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_132)) *reinterpret_cast<__half2*>(out + (long long)((q0_129 + safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_140 + safe_rem((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_276[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_424_rcp[mt * 2 + h]), (carry_276[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_424_rcp[mt * 2 + h]));
+        if ((safe_div((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_466)) *reinterpret_cast<__half2*>(out + (long long)((q0_463 + safe_div((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_474 + safe_rem((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_610[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_739_rcp[mt * 2 + h]), (carry_610[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_739_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2053,7 +1976,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_132)) lse[(long long)((q0_129 + safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_140 + safe_rem((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_275[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_274[mt * 2 + h] + log2f(carry_275[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_466)) lse[(long long)((q0_463 + safe_div((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_474 + safe_rem((t_471 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_609[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_608[mt * 2 + h] + log2f(carry_609[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

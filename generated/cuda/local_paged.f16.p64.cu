@@ -204,193 +204,193 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_103 = (int)blockIdx.x;
-  const int kvh_104 = (int)blockIdx.y;
-  const int b_105 = (int)blockIdx.z;
+  const int m_428 = (int)blockIdx.x;
+  const int kvh_429 = (int)blockIdx.y;
+  const int b_430 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_127 = cu_seqlens_q[(long long)(b_105)];
+  const int q0_460 = cu_seqlens_q[(long long)(b_430)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_128 = (b_105 + 1);
-  const int t_129 = cu_seqlens_q[(long long)(t_128)];
-  const int q_len_130 = (t_129 - q0_127);
-  const int k_len_131 = cache_seqlens[(long long)(b_105)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_132 = (m_103 * 64);
-  const int t_133 = (q_len_130 * 4);
-  const bool t_134 = (t_132 >= t_133);
-  if (t_134) {
+  const int t_461 = (b_430 + 1);
+  const int t_462 = cu_seqlens_q[(long long)(t_461)];
+  const int q_len_463 = (t_462 - q0_460);
+  const int k_len_464 = cache_seqlens[(long long)(b_430)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_465 = (m_428 * 64);
+  const int t_466 = (q_len_463 * 4);
+  const bool t_467 = (t_465 >= t_466);
+  if (t_467) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_135 = (m_103 * 64);
+  const int t_468 = (m_428 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_138 = (kvh_104 * 4);
+  const int t_471 = (kvh_429 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_144: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_477: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_135 + r), 4) < q_len_130);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_127 + safe_div((t_135 + r), 4))) * q_s0 + (long long)((t_138 + safe_rem((t_135 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_468 + r), 4) < q_len_463);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_460 + safe_div((t_468 + r), 4))) * q_s0 + (long long)((t_471 + safe_rem((t_468 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_145 = (k_len_131 + 63);
-  const int t_146 = safe_div(t_145, 64);
-  const int t_148 = (k_len_131 + (-1));
-  const int t_150 = (k_len_131 + (-64));
-  const int t_152 = safe_div(t_148, 64);
-  const bool t_153 = (t_148 < 0);
-  const int t_154 = (t_152 * 64);
-  const bool t_155 = (t_154 == t_148);
-  const bool t_156 = (!t_155);
-  const bool t_157 = (t_153 && t_156);
-  const int t_159 = (t_152 - 1);
-  const int t_160 = (t_157 ? t_159 : t_152);
-  const int t_161 = safe_div(t_150, 64);
-  const bool t_162 = (t_150 < 0);
-  const int t_163 = (t_161 * 64);
-  const bool t_164 = (t_163 == t_150);
-  const bool t_165 = (!t_164);
-  const bool t_166 = (t_162 && t_165);
-  const int t_167 = (t_161 - 1);
-  const int t_168 = (t_166 ? t_167 : t_161);
-  const int t_169 = (t_135 + 63);
-  const int t_170 = safe_div(t_135, 4);
-  const int t_171 = safe_div(t_169, 4);
-  const int t_172 = (t_170 + k_len_131);
-  const int t_173 = (t_171 + k_len_131);
-  const int t_174 = (t_172 - q_len_130);
-  const int t_175 = (t_173 - q_len_130);
-  const int t_177 = (t_174 + (-63));
-  const int t_178 = safe_div(t_175, 64);
-  const bool t_179 = (t_175 < 0);
-  const int t_180 = (t_178 * 64);
-  const bool t_181 = (t_180 == t_175);
-  const bool t_182 = (!t_181);
-  const bool t_183 = (t_179 && t_182);
-  const int t_184 = (t_178 - 1);
-  const int t_185 = (t_183 ? t_184 : t_178);
-  const int t_186 = safe_div(t_177, 64);
-  const bool t_187 = (t_177 < 0);
-  const int t_188 = (t_186 * 64);
-  const bool t_189 = (t_188 == t_177);
-  const bool t_190 = (!t_189);
-  const bool t_191 = (t_187 && t_190);
-  const int t_192 = (t_186 - 1);
-  const int t_193 = (t_191 ? t_192 : t_186);
-  const int t_194 = min(t_160, t_185);
-  const int t_195 = min(t_168, t_193);
-  const int t_196 = safe_div(t_174, P.attention_chunk);
-  const int t_197 = safe_div(t_175, P.attention_chunk);
-  const int t_198 = min(t_196, t_197);
-  const int t_199 = max(t_196, t_197);
-  const int t_200 = (t_198 * P.attention_chunk);
-  const int t_201 = (t_199 * P.attention_chunk);
-  const int t_202 = min(t_200, t_201);
-  const int t_203 = max(t_200, t_201);
-  const int t_204 = (0 - t_203);
-  const int t_205 = (0 - t_202);
-  const int t_206 = (t_205 + 63);
-  const int t_207 = (-t_206);
-  const int t_208 = (-t_207);
-  const int t_209 = safe_div(t_208, 64);
-  const bool t_210 = (t_208 < 0);
-  const int t_211 = (t_209 * 64);
-  const bool t_212 = (t_211 == t_208);
-  const bool t_213 = (!t_212);
-  const bool t_214 = (t_210 && t_213);
-  const int t_215 = (t_209 - 1);
-  const int t_216 = (t_214 ? t_215 : t_209);
-  const int t_217 = (-t_216);
-  const int t_219 = (-t_204);
-  const int t_220 = (-t_219);
-  const int t_221 = safe_div(t_220, 64);
-  const bool t_222 = (t_220 < 0);
-  const int t_223 = (t_221 * 64);
-  const bool t_224 = (t_223 == t_220);
-  const bool t_225 = (!t_224);
-  const bool t_226 = (t_222 && t_225);
-  const int t_227 = (t_221 - 1);
-  const int t_228 = (t_226 ? t_227 : t_221);
-  const int t_229 = (-t_228);
-  const int t_230 = (t_202 + P.attention_chunk);
-  const int t_231 = (t_203 + P.attention_chunk);
-  const int t_232 = (t_231 + (-1));
-  const int t_233 = (t_230 + (-64));
-  const int t_234 = safe_div(t_232, 64);
-  const bool t_235 = (t_232 < 0);
-  const int t_236 = (t_234 * 64);
-  const bool t_237 = (t_236 == t_232);
-  const bool t_238 = (!t_237);
-  const bool t_239 = (t_235 && t_238);
-  const int t_240 = (t_234 - 1);
-  const int t_241 = (t_239 ? t_240 : t_234);
-  const int t_242 = safe_div(t_233, 64);
-  const bool t_243 = (t_233 < 0);
-  const int t_244 = (t_242 * 64);
-  const bool t_245 = (t_244 == t_233);
-  const bool t_246 = (!t_245);
-  const bool t_247 = (t_243 && t_246);
-  const int t_248 = (t_242 - 1);
-  const int t_249 = (t_247 ? t_248 : t_242);
-  const int t_250 = max(t_217, (-268435456));
-  const int t_251 = min(268435456, t_241);
-  const int t_252 = max(t_229, (-268435456));
-  const int t_253 = min(268435456, t_249);
-  const int t_254 = max((-268435456), t_250);
-  const int t_255 = min(t_194, t_251);
-  const int t_256 = max((-268435456), t_252);
-  const int t_257 = min(t_195, t_253);
-  const int t_258 = max(t_256, t_256);
-  const int t_259 = min(t_257, t_257);
-  const int t_260 = max(t_258, (-268435456));
-  const int t_261 = min(t_259, t_168);
-  const int t_262 = max(0, t_254);
-  const int t_263 = (t_255 + 1);
-  const int t_264 = min(t_146, t_263);
-  const int t_265 = max(t_262, t_264);
-  const int t_266 = max(t_260, t_262);
-  const int t_267 = min(t_266, t_265);
-  const int t_268 = (t_261 + 1);
-  const int t_269 = max(t_268, t_267);
-  const int t_270 = min(t_269, t_265);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_478 = (k_len_464 + 63);
+  const int t_479 = safe_div(t_478, 64);
+  const int t_480 = (k_len_464 + (-1));
+  const int t_481 = (k_len_464 + (-64));
+  const int t_482 = safe_div(t_480, 64);
+  const bool t_483 = (t_480 < 0);
+  const int t_484 = (t_482 * 64);
+  const bool t_485 = (t_484 == t_480);
+  const bool t_486 = (!t_485);
+  const bool t_487 = (t_483 && t_486);
+  const int t_488 = (t_482 - 1);
+  const int t_489 = (t_487 ? t_488 : t_482);
+  const int t_490 = safe_div(t_481, 64);
+  const bool t_491 = (t_481 < 0);
+  const int t_492 = (t_490 * 64);
+  const bool t_493 = (t_492 == t_481);
+  const bool t_494 = (!t_493);
+  const bool t_495 = (t_491 && t_494);
+  const int t_496 = (t_490 - 1);
+  const int t_497 = (t_495 ? t_496 : t_490);
+  const int t_498 = (t_468 + 63);
+  const int t_499 = safe_div(t_468, 4);
+  const int t_500 = safe_div(t_498, 4);
+  const int t_501 = (t_499 + k_len_464);
+  const int t_502 = (t_500 + k_len_464);
+  const int t_503 = (t_501 - q_len_463);
+  const int t_504 = (t_502 - q_len_463);
+  const int t_505 = (t_503 + (-63));
+  const int t_506 = safe_div(t_504, 64);
+  const bool t_507 = (t_504 < 0);
+  const int t_508 = (t_506 * 64);
+  const bool t_509 = (t_508 == t_504);
+  const bool t_510 = (!t_509);
+  const bool t_511 = (t_507 && t_510);
+  const int t_512 = (t_506 - 1);
+  const int t_513 = (t_511 ? t_512 : t_506);
+  const int t_514 = safe_div(t_505, 64);
+  const bool t_515 = (t_505 < 0);
+  const int t_516 = (t_514 * 64);
+  const bool t_517 = (t_516 == t_505);
+  const bool t_518 = (!t_517);
+  const bool t_519 = (t_515 && t_518);
+  const int t_520 = (t_514 - 1);
+  const int t_521 = (t_519 ? t_520 : t_514);
+  const int t_522 = min(t_489, t_513);
+  const int t_523 = min(t_497, t_521);
+  const int t_524 = safe_div(t_503, P.attention_chunk);
+  const int t_525 = safe_div(t_504, P.attention_chunk);
+  const int t_526 = min(t_524, t_525);
+  const int t_527 = max(t_524, t_525);
+  const int t_528 = (t_526 * P.attention_chunk);
+  const int t_529 = (t_527 * P.attention_chunk);
+  const int t_530 = min(t_528, t_529);
+  const int t_531 = max(t_528, t_529);
+  const int t_532 = (0 - t_531);
+  const int t_533 = (0 - t_530);
+  const int t_534 = (t_533 + 63);
+  const int t_535 = (-t_534);
+  const int t_536 = (-t_535);
+  const int t_537 = safe_div(t_536, 64);
+  const bool t_538 = (t_536 < 0);
+  const int t_539 = (t_537 * 64);
+  const bool t_540 = (t_539 == t_536);
+  const bool t_541 = (!t_540);
+  const bool t_542 = (t_538 && t_541);
+  const int t_543 = (t_537 - 1);
+  const int t_544 = (t_542 ? t_543 : t_537);
+  const int t_545 = (-t_544);
+  const int t_546 = (-t_532);
+  const int t_547 = (-t_546);
+  const int t_548 = safe_div(t_547, 64);
+  const bool t_549 = (t_547 < 0);
+  const int t_550 = (t_548 * 64);
+  const bool t_551 = (t_550 == t_547);
+  const bool t_552 = (!t_551);
+  const bool t_553 = (t_549 && t_552);
+  const int t_554 = (t_548 - 1);
+  const int t_555 = (t_553 ? t_554 : t_548);
+  const int t_556 = (-t_555);
+  const int t_557 = (t_530 + P.attention_chunk);
+  const int t_558 = (t_531 + P.attention_chunk);
+  const int t_559 = (t_558 + (-1));
+  const int t_560 = (t_557 + (-64));
+  const int t_561 = safe_div(t_559, 64);
+  const bool t_562 = (t_559 < 0);
+  const int t_563 = (t_561 * 64);
+  const bool t_564 = (t_563 == t_559);
+  const bool t_565 = (!t_564);
+  const bool t_566 = (t_562 && t_565);
+  const int t_567 = (t_561 - 1);
+  const int t_568 = (t_566 ? t_567 : t_561);
+  const int t_569 = safe_div(t_560, 64);
+  const bool t_570 = (t_560 < 0);
+  const int t_571 = (t_569 * 64);
+  const bool t_572 = (t_571 == t_560);
+  const bool t_573 = (!t_572);
+  const bool t_574 = (t_570 && t_573);
+  const int t_575 = (t_569 - 1);
+  const int t_576 = (t_574 ? t_575 : t_569);
+  const int t_577 = max(t_545, (-268435456));
+  const int t_578 = min(268435456, t_568);
+  const int t_579 = max(t_556, (-268435456));
+  const int t_580 = min(268435456, t_576);
+  const int t_581 = max((-268435456), t_577);
+  const int t_582 = min(t_522, t_578);
+  const int t_583 = max((-268435456), t_579);
+  const int t_584 = min(t_523, t_580);
+  const int t_585 = max(t_583, t_583);
+  const int t_586 = min(t_584, t_584);
+  const int t_587 = max(t_585, (-268435456));
+  const int t_588 = min(t_586, t_497);
+  const int t_589 = max(0, t_581);
+  const int t_590 = (t_582 + 1);
+  const int t_591 = min(t_479, t_590);
+  const int t_592 = max(t_589, t_591);
+  const int t_593 = max(t_587, t_589);
+  const int t_594 = min(t_593, t_592);
+  const int t_595 = (t_588 + 1);
+  const int t_596 = max(t_595, t_594);
+  const int t_597 = min(t_596, t_592);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_298 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<0>(); // Q_144 has arrived
+  const float t_603 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<0>(); // Q_477 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_262 < t_267) {
-    const int t_275_ahead = (t_262 * 64);
-    // K_296: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_589 < t_594) {
+    const int t_608_ahead = (t_589 * 64);
+    // K_624: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_275_ahead + r) < k_len_131);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_275_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_275_ahead + r), 64))] : 0) * 64) + safe_rem((t_275_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_608_ahead + r) < k_len_464);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_608_ahead + r) < k_len_464) ? page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_608_ahead + r), 64))] : 0) * 64) + safe_rem((t_608_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_429) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  float carry_272[2];
+  float carry_605[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_272[mt * 2 + h] = NEG_INF;
+      carry_605[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_273[2];
+  float carry_606[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_273[mt * 2 + h] = 0.0f;
+      carry_606[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_274[64];
+  float carry_607[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -399,35 +399,35 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_271 = t_262; t_271 < t_267; ++t_271) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_275 = (t_271 * 64);
-    cp_async_wait<0>(); // K_296 arrived
+  for (int t_604 = t_589; t_604 < t_594; ++t_604) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_608 = (t_604 * 64);
+    cp_async_wait<0>(); // K_624 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_297: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_625: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_275 + r) < k_len_131);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_275 + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_275 + r), 64))] : 0) * 64) + safe_rem((t_275 + r), 64))) * v_cache_s0 + (long long)(kvh_104) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_608 + r) < k_len_464);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_608 + r) < k_len_464) ? page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_608 + r), 64))] : 0) * 64) + safe_rem((t_608 + r), 64))) * v_cache_s0 + (long long)(kvh_429) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_300[32] = {};
+    float t_627[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_300 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_627 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -435,13 +435,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_300, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_627, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_300[i]);
+        reg_fence(t_627[i]);
       }
     }
     #else
@@ -458,23 +458,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_300[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_300[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_627[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_627[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_296; its next tile can stream in
-    if (t_271 + 1 < t_267) {
-      const int t_275_ahead = ((t_271 + 1) * 64);
-      // K_296: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_624; its next tile can stream in
+    if (t_604 + 1 < t_594) {
+      const int t_608_ahead = ((t_604 + 1) * 64);
+      // K_624: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_275_ahead + r) < k_len_131);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_275_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_275_ahead + r), 64))] : 0) * 64) + safe_rem((t_275_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_608_ahead + r) < k_len_464);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_608_ahead + r) < k_len_464) ? page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_608_ahead + r), 64))] : 0) * 64) + safe_rem((t_608_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_429) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_302[32];
+    float t_629[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -483,13 +483,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_302[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_275 + (nt * 8 + 2 * t4 + p)) < k_len_131) && ((t_275 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_131) - q_len_130))) && (((t_275 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_131) - q_len_130), P.attention_chunk) * P.attention_chunk)) && ((t_275 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_131) - q_len_130), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_300[((mt * 8 + nt) * 2 + h) * 2 + p] * t_298) : NEG_INF);
+            t_629[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_608 + (nt * 8 + 2 * t4 + p)) < k_len_464) && ((t_608 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_464) - q_len_463))) && (((t_608 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_464) - q_len_463), P.attention_chunk) * P.attention_chunk)) && ((t_608 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_464) - q_len_463), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_627[((mt * 8 + nt) * 2 + h) * 2 + p] * t_603) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_303[2];
+    float t_630[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -499,33 +499,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_302[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_629[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_303[mt * 2 + h] = acc;
+        t_630[mt * 2 + h] = acc;
       }
     }
-    float m_new_304[2];
+    float m_new_631[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_304[mt * 2 + h] = fmaxf(carry_272[mt * 2 + h], t_303[mt * 2 + h]);
+        m_new_631[mt * 2 + h] = fmaxf(carry_605[mt * 2 + h], t_630[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_306[2];
+    float m_safe_633[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_306[mt * 2 + h] = ((m_new_304[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_304[mt * 2 + h]);
+        m_safe_633[mt * 2 + h] = ((m_new_631[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_631[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_308[32];
+    float p_635[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -534,22 +534,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_308[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_302[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_306[mt * 2 + h]));
+            p_635[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_629[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_633[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_310[2];
+    float alpha_637[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_310[mt * 2 + h] = exp2_ftz((carry_272[mt * 2 + h] - m_safe_306[mt * 2 + h]));
+        alpha_637[mt * 2 + h] = exp2_ftz((carry_605[mt * 2 + h] - m_safe_633[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_312[2];
+    float t_639[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -559,23 +559,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_308[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_635[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_312[mt * 2 + h] = acc;
+        t_639[mt * 2 + h] = acc;
       }
     }
-    float t_313[2];
+    float t_640[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_313[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_310[mt * 2 + h]) + t_312[mt * 2 + h]);
+        t_640[mt * 2 + h] = fmaf(carry_606[mt * 2 + h], alpha_637[mt * 2 + h], t_639[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_297 has arrived
+    cp_async_wait<1>(); // V_625 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -586,34 +586,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_310[mt * 2 + h]);
+            carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_637[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_274 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_607 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_308[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_308[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_308[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_308[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_308[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_308[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_308[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_308[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_635[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_635[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_635[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_635[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_635[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_635[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_635[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_635[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_274, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_607, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_274[i]);
+        reg_fence(carry_607[i]);
       }
     }
     #else
@@ -622,10 +622,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_308[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_308[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_308[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_635[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_635[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_635[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_635[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_635[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_635[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_635[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_635[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -633,8 +633,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_274[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_274[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_607[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_607[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -643,112 +643,96 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_272[mt * 2 + h] = m_new_304[mt * 2 + h];
+        carry_605[mt * 2 + h] = m_new_631[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_273[mt * 2 + h] = t_313[mt * 2 + h];
+        carry_606[mt * 2 + h] = t_640[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_348 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_267 < t_270) {
-    const int t_327_ahead = (t_267 * 64);
+  if (t_594 < t_597) {
+    const int t_652_ahead = (t_594 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_346 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // K_666 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_104) * k_cache_s1 + 0), y = ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_327_ahead + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_429) * k_cache_s1 + 0), y = ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_652_ahead + (lane * 64)), 64));
         tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_666: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + r), 64))] * 64) + safe_rem((t_327_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + r), 64))] * 64) + safe_rem((t_652_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_429) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_267 < t_270) {
+  if (t_594 < t_597) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_347 of tile t_267 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_327_ahead = (((t_267 < t_270) ? t_267 : t_267) * 64);
-      mbar_expect_if(tid == 0 && (t_267 < t_270), smem + ((t_267 & 1) ? 66560 : 49160), 16384);
+    { // V_667 of tile t_594 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_652_ahead = (((t_594 < t_597) ? t_594 : t_594) * 64);
+      mbar_expect_if(tid == 0 && (t_594 < t_597), smem + ((t_594 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_267 < t_270);
+      const bool on = tid < 1 && (t_594 < t_597);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_104) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + (j * 64)), 64))] * 64) + safe_rem((t_327_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + ((t_267 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_267 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_267 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_267 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_429) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + (j * 64)), 64))] * 64) + safe_rem((t_652_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + ((t_594 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_594 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_594 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_594 & 1) ? 66560 : 49160));
     }
-    { // V_347 of tile (t_267 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_327_ahead = (((t_267 + 1 < t_270) ? (t_267 + 1) : t_267) * 64);
-      mbar_expect_if(tid == 0 && (t_267 + 1 < t_270), smem + (((t_267 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_667 of tile (t_594 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_652_ahead = (((t_594 + 1 < t_597) ? (t_594 + 1) : t_594) * 64);
+      mbar_expect_if(tid == 0 && (t_594 + 1 < t_597), smem + (((t_594 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_267 + 1 < t_270);
+      const bool on = tid < 1 && (t_594 + 1 < t_597);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_104) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + (j * 64)), 64))] * 64) + safe_rem((t_327_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + (((t_267 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_267 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_267 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_267 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_429) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + (j * 64)), 64))] * 64) + safe_rem((t_652_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + (((t_594 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_594 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_594 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_594 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_267 - t_267) & 1); // K_346's boxes landed
-      float t_350[32];
-      for (int i = 0; i < 32; ++i) t_350[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_594 - t_594) & 1); // K_666's boxes landed
+      float t_669[32];
+      for (int i = 0; i < 32; ++i) t_669[i] = 0.0f;
       wgmma_fence();
-      // t_350 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_669 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_350, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_669, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_350[i]);
-      __syncthreads(); // every warp is done with K_346
-      { // K_346 of tile (t_267 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-        const int t_327_ahead = (((t_267 + 1 < t_270) ? (t_267 + 1) : t_267) * 64);
-        mbar_expect_if(tid == 0 && (t_267 + 1 < t_270), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_669[i]);
+      __syncthreads(); // every warp is done with K_666
+      { // K_666 of tile (t_594 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+        const int t_652_ahead = (((t_594 + 1 < t_597) ? (t_594 + 1) : t_594) * 64);
+        mbar_expect_if(tid == 0 && (t_594 + 1 < t_597), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 1 && (t_267 + 1 < t_270);
+        const bool on = tid < 1 && (t_594 + 1 < t_597);
         const int j = tid < 1 ? tid : 0;
-        const int x = (int)((long long)(kvh_104) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + (j * 64)), 64))] * 64) + safe_rem((t_327_ahead + (j * 64)), 64)) : 0;
+        const int x = (int)((long long)(kvh_429) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + (j * 64)), 64))] * 64) + safe_rem((t_652_ahead + (j * 64)), 64)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-      float t_351[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_351[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_350[((mt * 8 + nt) * 2 + h) * 2 + p] * t_348);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_352[2];
+      float t_671[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -758,33 +742,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_351[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_352[mt * 2 + h] = acc;
+          t_671[mt * 2 + h] = acc;
         }
       }
-      float m_new_353[2];
+      float m_new_673[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_353[mt * 2 + h] = fmaxf(carry_272[mt * 2 + h], t_352[mt * 2 + h]);
+          m_new_673[mt * 2 + h] = fmaxf(carry_605[mt * 2 + h], (t_671[mt * 2 + h] * t_603));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_355[2];
+      float m_safe_675[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_355[mt * 2 + h] = ((m_new_353[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_353[mt * 2 + h]);
+          m_safe_675[mt * 2 + h] = ((m_new_673[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_673[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_357[32];
+      float p_677[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -793,22 +777,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_357[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_351[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_355[mt * 2 + h]));
+              p_677[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_669[((mt * 8 + nt) * 2 + h) * 2 + p], t_603, -m_safe_675[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_359[2];
+      float alpha_679[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_359[mt * 2 + h] = exp2_ftz((carry_272[mt * 2 + h] - m_safe_355[mt * 2 + h]));
+          alpha_679[mt * 2 + h] = exp2_ftz((carry_605[mt * 2 + h] - m_safe_675[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_361[2];
+      float t_681[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -818,28 +802,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_357[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_677[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_361[mt * 2 + h] = acc;
+          t_681[mt * 2 + h] = acc;
         }
       }
-      float t_362[2];
+      float t_682[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_362[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_359[mt * 2 + h]) + t_361[mt * 2 + h]);
+          t_682[mt * 2 + h] = fmaf(carry_606[mt * 2 + h], alpha_679[mt * 2 + h], t_681[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_f16(p_357[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_f16(p_357[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_f16(p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_f16(p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_f16(p_677[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_f16(p_677[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_f16(p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_f16(p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -849,7 +833,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_359[mt * 2 + h]);
+              carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_679[mt * 2 + h]);
             }
           }
         }
@@ -858,78 +842,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_272[mt * 2 + h] = m_new_353[mt * 2 + h];
+          carry_605[mt * 2 + h] = m_new_673[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_273[mt * 2 + h] = t_362[mt * 2 + h];
+          carry_606[mt * 2 + h] = t_682[mt * 2 + h];
         }
       }
     }
-    int t_323 = t_267;
-    for (; t_323 + 2 < t_270; t_323 += 2) {
+    int t_648 = t_594;
+    for (; t_648 + 2 < t_597; t_648 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_323 + 1) - t_267) & 1); // K_346's boxes landed
-        float t_350[32];
-        for (int i = 0; i < 32; ++i) t_350[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_648 + 1) - t_594) & 1); // K_666's boxes landed
+        float t_669[32];
+        for (int i = 0; i < 32; ++i) t_669[i] = 0.0f;
         wgmma_fence();
-        // t_350 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_669 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_350, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_669, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_323 & 1) ? 66560 : 49160), ((t_323 - t_267) >> 1) & 1); // V_347's boxes landed
+        mbar_wait(smem + ((t_648 & 1) ? 66560 : 49160), ((t_648 - t_594) >> 1) & 1); // V_667's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_274 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_607 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_323 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_648 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_274, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_607, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_323 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_350[i]);
-        __syncthreads(); // every warp is done with K_346
-        { // K_346 of tile (t_323 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_327_ahead = (((t_323 + 2 < t_270) ? (t_323 + 2) : t_267) * 64);
-          mbar_expect_if(tid == 0 && (t_323 + 2 < t_270), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_648 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_669[i]);
+        __syncthreads(); // every warp is done with K_666
+        { // K_666 of tile (t_648 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_652_ahead = (((t_648 + 2 < t_597) ? (t_648 + 2) : t_594) * 64);
+          mbar_expect_if(tid == 0 && (t_648 + 2 < t_597), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_323 + 2 < t_270);
+          const bool on = tid < 1 && (t_648 + 2 < t_597);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_104) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + (j * 64)), 64))] * 64) + safe_rem((t_327_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_429) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + (j * 64)), 64))] * 64) + safe_rem((t_652_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_351[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_351[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_350[((mt * 8 + nt) * 2 + h) * 2 + p] * t_348);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_352[2];
+        float t_671[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -939,33 +909,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_351[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_352[mt * 2 + h] = acc;
+            t_671[mt * 2 + h] = acc;
           }
         }
-        float m_new_353[2];
+        float m_new_673[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_353[mt * 2 + h] = fmaxf(carry_272[mt * 2 + h], t_352[mt * 2 + h]);
+            m_new_673[mt * 2 + h] = fmaxf(carry_605[mt * 2 + h], (t_671[mt * 2 + h] * t_603));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_355[2];
+        float m_safe_675[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_355[mt * 2 + h] = ((m_new_353[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_353[mt * 2 + h]);
+            m_safe_675[mt * 2 + h] = ((m_new_673[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_673[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_357[32];
+        float p_677[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -974,22 +944,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_357[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_351[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_355[mt * 2 + h]));
+                p_677[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_669[((mt * 8 + nt) * 2 + h) * 2 + p], t_603, -m_safe_675[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_359[2];
+        float alpha_679[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_359[mt * 2 + h] = exp2_ftz((carry_272[mt * 2 + h] - m_safe_355[mt * 2 + h]));
+            alpha_679[mt * 2 + h] = exp2_ftz((carry_605[mt * 2 + h] - m_safe_675[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_361[2];
+        float t_681[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -999,41 +969,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_357[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_677[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_361[mt * 2 + h] = acc;
+            t_681[mt * 2 + h] = acc;
           }
         }
-        float t_362[2];
+        float t_682[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_362[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_359[mt * 2 + h]) + t_361[mt * 2 + h]);
+            t_682[mt * 2 + h] = fmaf(carry_606[mt * 2 + h], alpha_679[mt * 2 + h], t_681[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_f16(p_357[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_f16(p_357[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_f16(p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_f16(p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_f16(p_677[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_f16(p_677[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_f16(p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_f16(p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_323
-        for (int i = 0; i < 64; ++i) reg_fence(carry_274[i]);
-        __syncthreads(); // every warp is done with this buffer of V_347
-        { // V_347 of tile (t_323 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_327_ahead = (((t_323 + 2 < t_270) ? (t_323 + 2) : t_267) * 64);
-          mbar_expect_if(tid == 0 && (t_323 + 2 < t_270), smem + (((t_323 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_648
+        for (int i = 0; i < 64; ++i) reg_fence(carry_607[i]);
+        __syncthreads(); // every warp is done with this buffer of V_667
+        { // V_667 of tile (t_648 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_652_ahead = (((t_648 + 2 < t_597) ? (t_648 + 2) : t_594) * 64);
+          mbar_expect_if(tid == 0 && (t_648 + 2 < t_597), smem + (((t_648 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_323 + 2 < t_270);
+          const bool on = tid < 1 && (t_648 + 2 < t_597);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_104) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + (j * 64)), 64))] * 64) + safe_rem((t_327_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_323 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_323 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_323 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_323 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_429) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + (j * 64)), 64))] * 64) + safe_rem((t_652_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_648 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_648 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_648 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_648 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1043,7 +1013,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_359[mt * 2 + h]);
+                carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_679[mt * 2 + h]);
               }
             }
           }
@@ -1052,76 +1022,62 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_272[mt * 2 + h] = m_new_353[mt * 2 + h];
+            carry_605[mt * 2 + h] = m_new_673[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_273[mt * 2 + h] = t_362[mt * 2 + h];
+            carry_606[mt * 2 + h] = t_682[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_323 + 1) + 1) - t_267) & 1); // K_346's boxes landed
-        float t_350[32];
-        for (int i = 0; i < 32; ++i) t_350[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_648 + 1) + 1) - t_594) & 1); // K_666's boxes landed
+        float t_669[32];
+        for (int i = 0; i < 32; ++i) t_669[i] = 0.0f;
         wgmma_fence();
-        // t_350 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_669 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_350, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_669, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_323 + 1) & 1) ? 66560 : 49160), (((t_323 + 1) - t_267) >> 1) & 1); // V_347's boxes landed
+        mbar_wait(smem + (((t_648 + 1) & 1) ? 66560 : 49160), (((t_648 + 1) - t_594) >> 1) & 1); // V_667's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_274 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_607 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_323 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_648 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_274, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_607, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_323 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_350[i]);
-        __syncthreads(); // every warp is done with K_346
-        { // K_346 of tile ((t_323 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_327_ahead = ((((t_323 + 1) + 2 < t_270) ? ((t_323 + 1) + 2) : t_267) * 64);
-          mbar_expect_if(tid == 0 && ((t_323 + 1) + 2 < t_270), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_648 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_669[i]);
+        __syncthreads(); // every warp is done with K_666
+        { // K_666 of tile ((t_648 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_652_ahead = ((((t_648 + 1) + 2 < t_597) ? ((t_648 + 1) + 2) : t_594) * 64);
+          mbar_expect_if(tid == 0 && ((t_648 + 1) + 2 < t_597), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_323 + 1) + 2 < t_270);
+          const bool on = tid < 1 && ((t_648 + 1) + 2 < t_597);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_104) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + (j * 64)), 64))] * 64) + safe_rem((t_327_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_429) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + (j * 64)), 64))] * 64) + safe_rem((t_652_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_351[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_351[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_350[((mt * 8 + nt) * 2 + h) * 2 + p] * t_348);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_352[2];
+        float t_671[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1131,33 +1087,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_351[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_352[mt * 2 + h] = acc;
+            t_671[mt * 2 + h] = acc;
           }
         }
-        float m_new_353[2];
+        float m_new_673[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_353[mt * 2 + h] = fmaxf(carry_272[mt * 2 + h], t_352[mt * 2 + h]);
+            m_new_673[mt * 2 + h] = fmaxf(carry_605[mt * 2 + h], (t_671[mt * 2 + h] * t_603));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_355[2];
+        float m_safe_675[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_355[mt * 2 + h] = ((m_new_353[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_353[mt * 2 + h]);
+            m_safe_675[mt * 2 + h] = ((m_new_673[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_673[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_357[32];
+        float p_677[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1166,22 +1122,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_357[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_351[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_355[mt * 2 + h]));
+                p_677[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_669[((mt * 8 + nt) * 2 + h) * 2 + p], t_603, -m_safe_675[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_359[2];
+        float alpha_679[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_359[mt * 2 + h] = exp2_ftz((carry_272[mt * 2 + h] - m_safe_355[mt * 2 + h]));
+            alpha_679[mt * 2 + h] = exp2_ftz((carry_605[mt * 2 + h] - m_safe_675[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_361[2];
+        float t_681[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1191,41 +1147,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_357[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_677[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_361[mt * 2 + h] = acc;
+            t_681[mt * 2 + h] = acc;
           }
         }
-        float t_362[2];
+        float t_682[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_362[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_359[mt * 2 + h]) + t_361[mt * 2 + h]);
+            t_682[mt * 2 + h] = fmaf(carry_606[mt * 2 + h], alpha_679[mt * 2 + h], t_681[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_f16(p_357[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_f16(p_357[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_f16(p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_f16(p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_f16(p_677[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_f16(p_677[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_f16(p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_f16(p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_323 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_274[i]);
-        __syncthreads(); // every warp is done with this buffer of V_347
-        { // V_347 of tile ((t_323 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_327_ahead = ((((t_323 + 1) + 2 < t_270) ? ((t_323 + 1) + 2) : t_267) * 64);
-          mbar_expect_if(tid == 0 && ((t_323 + 1) + 2 < t_270), smem + ((((t_323 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_648 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_607[i]);
+        __syncthreads(); // every warp is done with this buffer of V_667
+        { // V_667 of tile ((t_648 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_652_ahead = ((((t_648 + 1) + 2 < t_597) ? ((t_648 + 1) + 2) : t_594) * 64);
+          mbar_expect_if(tid == 0 && ((t_648 + 1) + 2 < t_597), smem + ((((t_648 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_323 + 1) + 2 < t_270);
+          const bool on = tid < 1 && ((t_648 + 1) + 2 < t_597);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_104) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + (j * 64)), 64))] * 64) + safe_rem((t_327_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + ((((t_323 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_323 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_323 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_323 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_429) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + (j * 64)), 64))] * 64) + safe_rem((t_652_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + ((((t_648 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_648 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_648 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_648 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1235,7 +1191,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_359[mt * 2 + h]);
+                carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_679[mt * 2 + h]);
               }
             }
           }
@@ -1244,78 +1200,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_272[mt * 2 + h] = m_new_353[mt * 2 + h];
+            carry_605[mt * 2 + h] = m_new_673[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_273[mt * 2 + h] = t_362[mt * 2 + h];
+            carry_606[mt * 2 + h] = t_682[mt * 2 + h];
           }
         }
       }
     }
-    if (t_323 + 1 < t_270) {
+    if (t_648 + 1 < t_597) {
       {
-        mbar_wait(smem + 49152, ((t_323 + 1) - t_267) & 1); // K_346's boxes landed
-        float t_350[32];
-        for (int i = 0; i < 32; ++i) t_350[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_648 + 1) - t_594) & 1); // K_666's boxes landed
+        float t_669[32];
+        for (int i = 0; i < 32; ++i) t_669[i] = 0.0f;
         wgmma_fence();
-        // t_350 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_669 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_350, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_669, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_323 & 1) ? 66560 : 49160), ((t_323 - t_267) >> 1) & 1); // V_347's boxes landed
+        mbar_wait(smem + ((t_648 & 1) ? 66560 : 49160), ((t_648 - t_594) >> 1) & 1); // V_667's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_274 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_607 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_323 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_648 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_274, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_607, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_323 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_350[i]);
-        __syncthreads(); // every warp is done with K_346
-        { // K_346 of tile (t_323 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_327_ahead = (((t_323 + 2 < t_270) ? (t_323 + 2) : t_267) * 64);
-          mbar_expect_if(tid == 0 && (t_323 + 2 < t_270), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_648 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_669[i]);
+        __syncthreads(); // every warp is done with K_666
+        { // K_666 of tile (t_648 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_652_ahead = (((t_648 + 2 < t_597) ? (t_648 + 2) : t_594) * 64);
+          mbar_expect_if(tid == 0 && (t_648 + 2 < t_597), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_323 + 2 < t_270);
+          const bool on = tid < 1 && (t_648 + 2 < t_597);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_104) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + (j * 64)), 64))] * 64) + safe_rem((t_327_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_429) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + (j * 64)), 64))] * 64) + safe_rem((t_652_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_351[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_351[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_350[((mt * 8 + nt) * 2 + h) * 2 + p] * t_348);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_352[2];
+        float t_671[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1325,33 +1267,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_351[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_352[mt * 2 + h] = acc;
+            t_671[mt * 2 + h] = acc;
           }
         }
-        float m_new_353[2];
+        float m_new_673[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_353[mt * 2 + h] = fmaxf(carry_272[mt * 2 + h], t_352[mt * 2 + h]);
+            m_new_673[mt * 2 + h] = fmaxf(carry_605[mt * 2 + h], (t_671[mt * 2 + h] * t_603));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_355[2];
+        float m_safe_675[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_355[mt * 2 + h] = ((m_new_353[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_353[mt * 2 + h]);
+            m_safe_675[mt * 2 + h] = ((m_new_673[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_673[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_357[32];
+        float p_677[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1360,22 +1302,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_357[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_351[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_355[mt * 2 + h]));
+                p_677[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_669[((mt * 8 + nt) * 2 + h) * 2 + p], t_603, -m_safe_675[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_359[2];
+        float alpha_679[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_359[mt * 2 + h] = exp2_ftz((carry_272[mt * 2 + h] - m_safe_355[mt * 2 + h]));
+            alpha_679[mt * 2 + h] = exp2_ftz((carry_605[mt * 2 + h] - m_safe_675[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_361[2];
+        float t_681[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1385,41 +1327,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_357[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_677[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_361[mt * 2 + h] = acc;
+            t_681[mt * 2 + h] = acc;
           }
         }
-        float t_362[2];
+        float t_682[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_362[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_359[mt * 2 + h]) + t_361[mt * 2 + h]);
+            t_682[mt * 2 + h] = fmaf(carry_606[mt * 2 + h], alpha_679[mt * 2 + h], t_681[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_f16(p_357[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_f16(p_357[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_f16(p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_f16(p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_f16(p_677[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_f16(p_677[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_f16(p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_f16(p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_323
-        for (int i = 0; i < 64; ++i) reg_fence(carry_274[i]);
-        __syncthreads(); // every warp is done with this buffer of V_347
-        { // V_347 of tile (t_323 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_327_ahead = (((t_323 + 2 < t_270) ? (t_323 + 2) : t_267) * 64);
-          mbar_expect_if(tid == 0 && (t_323 + 2 < t_270), smem + (((t_323 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_648
+        for (int i = 0; i < 64; ++i) reg_fence(carry_607[i]);
+        __syncthreads(); // every warp is done with this buffer of V_667
+        { // V_667 of tile (t_648 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_652_ahead = (((t_648 + 2 < t_597) ? (t_648 + 2) : t_594) * 64);
+          mbar_expect_if(tid == 0 && (t_648 + 2 < t_597), smem + (((t_648 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_323 + 2 < t_270);
+          const bool on = tid < 1 && (t_648 + 2 < t_597);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_104) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + (j * 64)), 64))] * 64) + safe_rem((t_327_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_323 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_323 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_323 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_323 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_429) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + (j * 64)), 64))] * 64) + safe_rem((t_652_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_648 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_648 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_648 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_648 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1429,7 +1371,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_359[mt * 2 + h]);
+                carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_679[mt * 2 + h]);
               }
             }
           }
@@ -1438,75 +1380,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_272[mt * 2 + h] = m_new_353[mt * 2 + h];
+            carry_605[mt * 2 + h] = m_new_673[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_273[mt * 2 + h] = t_362[mt * 2 + h];
+            carry_606[mt * 2 + h] = t_682[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_323 + 1) & 1) ? 66560 : 49160), (((t_323 + 1) - t_267) >> 1) & 1); // V_347's boxes landed
+      mbar_wait(smem + (((t_648 + 1) & 1) ? 66560 : 49160), (((t_648 + 1) - t_594) >> 1) & 1); // V_667's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_274 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_607 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_323 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_648 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_274, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_f16<1>(carry_607, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_323 & 1) ? 66560 : 49160), ((t_323 - t_267) >> 1) & 1); // V_347's boxes landed
+      mbar_wait(smem + ((t_648 & 1) ? 66560 : 49160), ((t_648 - t_594) >> 1) & 1); // V_667's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_274 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_607 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_323 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_648 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_274, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_f16<1>(carry_607, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_274[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_607[i]);
   }
   #else
-  for (int t_323 = t_267; t_323 < t_270; ++t_323) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_327 = (t_323 * 64);
+  for (int t_648 = t_594; t_648 < t_597; ++t_648) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_652 = (t_648 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_323 - t_267) & 1); // K_346's boxes landed
+    mbar_wait(smem + 49152, (t_648 - t_594) & 1); // K_666's boxes landed
     #endif
-    cp_async_wait<0>(); // K_346 arrived
+    cp_async_wait<0>(); // K_666 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_347 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // V_667 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_104) * v_cache_s1 + 0), y = ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327 + (lane * 64)), 64))] * 64) + safe_rem((t_327 + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_429) * v_cache_s1 + 0), y = ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652 + (lane * 64)), 64))] * 64) + safe_rem((t_652 + (lane * 64)), 64));
         tma_box_reused(smem + 32768 + sw128((lane * 64), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 64), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_347: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_667: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327 + r), 64))] * 64) + safe_rem((t_327 + r), 64))) * v_cache_s0 + (long long)(kvh_104) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652 + r), 64))] * 64) + safe_rem((t_652 + r), 64))) * v_cache_s0 + (long long)(kvh_429) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1514,9 +1456,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_350[32] = {};
+    float t_669[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_350 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_669 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1524,13 +1466,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_350, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_669, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_350[i]);
+        reg_fence(t_669[i]);
       }
     }
     #else
@@ -1547,55 +1489,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_350[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_350[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_669[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_669[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_323 - t_267) & 1); // V_347's boxes landed
+    mbar_wait(smem + 49160, (t_648 - t_594) & 1); // V_667's boxes landed
     #endif
-    cp_async_wait<0>(); // V_347 arrived
+    cp_async_wait<0>(); // V_667 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_346; its next tile can stream in
-    if (t_323 + 1 < t_270) {
-      const int t_327_ahead = ((t_323 + 1) * 64);
+    __syncthreads(); // every warp is done with K_666; its next tile can stream in
+    if (t_648 + 1 < t_597) {
+      const int t_652_ahead = ((t_648 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_346 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      if (tid < 32) { // K_666 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 1) {
-          const int x = (int)((long long)(kvh_104) * k_cache_s1 + 0), y = ((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_327_ahead + (lane * 64)), 64));
+          const int x = (int)((long long)(kvh_429) * k_cache_s1 + 0), y = ((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_652_ahead + (lane * 64)), 64));
           tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_346: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_666: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_327_ahead + r), 64))] * 64) + safe_rem((t_327_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_652_ahead + r), 64))] * 64) + safe_rem((t_652_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_429) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float t_351[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_351[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_350[((mt * 8 + nt) * 2 + h) * 2 + p] * t_348);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_352[2];
+    float t_671[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1605,33 +1533,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_351[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_352[mt * 2 + h] = acc;
+        t_671[mt * 2 + h] = acc;
       }
     }
-    float m_new_353[2];
+    float m_new_673[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_353[mt * 2 + h] = fmaxf(carry_272[mt * 2 + h], t_352[mt * 2 + h]);
+        m_new_673[mt * 2 + h] = fmaxf(carry_605[mt * 2 + h], (t_671[mt * 2 + h] * t_603));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_355[2];
+    float m_safe_675[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_355[mt * 2 + h] = ((m_new_353[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_353[mt * 2 + h]);
+        m_safe_675[mt * 2 + h] = ((m_new_673[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_673[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_357[32];
+    float p_677[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1640,22 +1568,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_357[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_351[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_355[mt * 2 + h]));
+            p_677[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_669[((mt * 8 + nt) * 2 + h) * 2 + p], t_603, -m_safe_675[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_359[2];
+    float alpha_679[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_359[mt * 2 + h] = exp2_ftz((carry_272[mt * 2 + h] - m_safe_355[mt * 2 + h]));
+        alpha_679[mt * 2 + h] = exp2_ftz((carry_605[mt * 2 + h] - m_safe_675[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_361[2];
+    float t_681[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1665,20 +1593,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_357[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_677[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_361[mt * 2 + h] = acc;
+        t_681[mt * 2 + h] = acc;
       }
     }
-    float t_362[2];
+    float t_682[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_362[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_359[mt * 2 + h]) + t_361[mt * 2 + h]);
+        t_682[mt * 2 + h] = fmaf(carry_606[mt * 2 + h], alpha_679[mt * 2 + h], t_681[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1689,34 +1617,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_359[mt * 2 + h]);
+            carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_679[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_274 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_607 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_357[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_357[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_357[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_677[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_677[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_677[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_274, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_607, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_274[i]);
+        reg_fence(carry_607[i]);
       }
     }
     #else
@@ -1725,10 +1653,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_357[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_357[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_357[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_357[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_357[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_677[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_677[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_677[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_677[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_677[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_677[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_677[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_677[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1736,8 +1664,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_274[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_274[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_607[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_607[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1746,59 +1674,54 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_272[mt * 2 + h] = m_new_353[mt * 2 + h];
+        carry_605[mt * 2 + h] = m_new_673[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_273[mt * 2 + h] = t_362[mt * 2 + h];
+        carry_606[mt * 2 + h] = t_682[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_397 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_270 < t_265) {
-    const int t_374_ahead = (t_270 * 64);
-    // K_395: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_597 < t_592) {
+    const int t_694_ahead = (t_597 * 64);
+    // K_710: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_374_ahead + r) < k_len_131);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_374_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_374_ahead + r), 64))] : 0) * 64) + safe_rem((t_374_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_694_ahead + r) < k_len_464);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_694_ahead + r) < k_len_464) ? page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_694_ahead + r), 64))] : 0) * 64) + safe_rem((t_694_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_429) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (int t_370 = t_270; t_370 < t_265; ++t_370) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_374 = (t_370 * 64);
-    cp_async_wait<0>(); // K_395 arrived
+  for (int t_690 = t_597; t_690 < t_592; ++t_690) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_694 = (t_690 * 64);
+    cp_async_wait<0>(); // K_710 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_396: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_711: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_374 + r) < k_len_131);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_374 + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_374 + r), 64))] : 0) * 64) + safe_rem((t_374 + r), 64))) * v_cache_s0 + (long long)(kvh_104) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_694 + r) < k_len_464);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_694 + r) < k_len_464) ? page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_694 + r), 64))] : 0) * 64) + safe_rem((t_694 + r), 64))) * v_cache_s0 + (long long)(kvh_429) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_399[32] = {};
+    float t_713[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_399 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_713 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1806,13 +1729,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_399, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_713, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_399[i]);
+        reg_fence(t_713[i]);
       }
     }
     #else
@@ -1829,23 +1752,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_399[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_399[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_713[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_713[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_395; its next tile can stream in
-    if (t_370 + 1 < t_265) {
-      const int t_374_ahead = ((t_370 + 1) * 64);
-      // K_395: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_710; its next tile can stream in
+    if (t_690 + 1 < t_592) {
+      const int t_694_ahead = ((t_690 + 1) * 64);
+      // K_710: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_374_ahead + r) < k_len_131);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_374_ahead + r) < k_len_131) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_374_ahead + r), 64))] : 0) * 64) + safe_rem((t_374_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_694_ahead + r) < k_len_464);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_694_ahead + r) < k_len_464) ? page_table[(long long)(b_430) * page_table_s0 + (long long)(safe_div((t_694_ahead + r), 64))] : 0) * 64) + safe_rem((t_694_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_429) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_401[32];
+    float t_715[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1854,13 +1777,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_401[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_374 + (nt * 8 + 2 * t4 + p)) < k_len_131) && ((t_374 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_131) - q_len_130))) && (((t_374 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_131) - q_len_130), P.attention_chunk) * P.attention_chunk)) && ((t_374 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_131) - q_len_130), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_399[((mt * 8 + nt) * 2 + h) * 2 + p] * t_397) : NEG_INF);
+            t_715[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_694 + (nt * 8 + 2 * t4 + p)) < k_len_464) && ((t_694 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_464) - q_len_463))) && (((t_694 + (nt * 8 + 2 * t4 + p)) >= (safe_div(((safe_div((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_464) - q_len_463), P.attention_chunk) * P.attention_chunk)) && ((t_694 + (nt * 8 + 2 * t4 + p)) < ((safe_div(((safe_div((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_464) - q_len_463), P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))) ? (t_713[((mt * 8 + nt) * 2 + h) * 2 + p] * t_603) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_402[2];
+    float t_716[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1870,33 +1793,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_401[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_715[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_402[mt * 2 + h] = acc;
+        t_716[mt * 2 + h] = acc;
       }
     }
-    float m_new_403[2];
+    float m_new_717[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_403[mt * 2 + h] = fmaxf(carry_272[mt * 2 + h], t_402[mt * 2 + h]);
+        m_new_717[mt * 2 + h] = fmaxf(carry_605[mt * 2 + h], t_716[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_405[2];
+    float m_safe_719[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_405[mt * 2 + h] = ((m_new_403[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_403[mt * 2 + h]);
+        m_safe_719[mt * 2 + h] = ((m_new_717[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_717[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_407[32];
+    float p_721[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1905,22 +1828,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_407[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_401[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_405[mt * 2 + h]));
+            p_721[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_715[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_719[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_409[2];
+    float alpha_723[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_409[mt * 2 + h] = exp2_ftz((carry_272[mt * 2 + h] - m_safe_405[mt * 2 + h]));
+        alpha_723[mt * 2 + h] = exp2_ftz((carry_605[mt * 2 + h] - m_safe_719[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_411[2];
+    float t_725[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1930,23 +1853,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_407[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_721[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_411[mt * 2 + h] = acc;
+        t_725[mt * 2 + h] = acc;
       }
     }
-    float t_412[2];
+    float t_726[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_412[mt * 2 + h] = ((carry_273[mt * 2 + h] * alpha_409[mt * 2 + h]) + t_411[mt * 2 + h]);
+        t_726[mt * 2 + h] = fmaf(carry_606[mt * 2 + h], alpha_723[mt * 2 + h], t_725[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_396 has arrived
+    cp_async_wait<1>(); // V_711 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1957,34 +1880,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_274[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_409[mt * 2 + h]);
+            carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_607[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_723[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_274 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_607 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_407[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_407[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_407[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_407[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_407[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_407[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_407[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_407[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_721[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_721[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_721[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_721[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_721[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_721[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_721[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_721[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_274, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_607, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_274[i]);
+        reg_fence(carry_607[i]);
       }
     }
     #else
@@ -1993,10 +1916,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_407[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_407[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_407[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_407[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_407[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_721[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_721[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_721[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_721[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_721[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_721[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_721[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_721[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -2004,8 +1927,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_274[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_274[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_607[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_607[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -2014,25 +1937,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_272[mt * 2 + h] = m_new_403[mt * 2 + h];
+        carry_605[mt * 2 + h] = m_new_717[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_273[mt * 2 + h] = t_412[mt * 2 + h];
+        carry_606[mt * 2 + h] = t_726[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_422_rcp[2]; // once a row (row-hoist.ts)
+  float t_736_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_422_rcp[mt * 2 + h] = 1.0f / ((carry_273[mt * 2 + h] == 0.0f) ? 1.0f : carry_273[mt * 2 + h]);
+      t_736_rcp[mt * 2 + h] = 1.0f / ((carry_606[mt * 2 + h] == 0.0f) ? 1.0f : carry_606[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -2042,7 +1965,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_130)) *reinterpret_cast<__half2*>(out + (long long)((q0_127 + safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_138 + safe_rem((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_274[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_422_rcp[mt * 2 + h]), (carry_274[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_422_rcp[mt * 2 + h]));
+        if ((safe_div((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_463)) *reinterpret_cast<__half2*>(out + (long long)((q0_460 + safe_div((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_471 + safe_rem((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_607[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_736_rcp[mt * 2 + h]), (carry_607[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_736_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2053,7 +1976,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_130)) lse[(long long)((q0_127 + safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_138 + safe_rem((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_273[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_272[mt * 2 + h] + log2f(carry_273[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_463)) lse[(long long)((q0_460 + safe_div((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_471 + safe_rem((t_468 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_606[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_605[mt * 2 + h] + log2f(carry_606[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

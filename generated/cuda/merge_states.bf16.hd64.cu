@@ -112,14 +112,14 @@ extern "C" __global__ void __launch_bounds__(256) merge_states_bf16_hd64(
     float t_89[2];
     #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      t_89[i] = ((carry_75[i] * a_85[i]) + w_87[i]);
+      t_89[i] = fmaf(carry_75[i], a_85[i], w_87[i]);
     }
     float t_92[4];
     #pragma unroll
     for (int i = 0; i < 2; ++i) {
       #pragma unroll
       for (int j = 0; j < 2; ++j) {
-        t_92[i * 2 + j] = ((carry_76[i * 2 + j] * a_85[i]) + (t_80[i * 2 + j] * w_87[i]));
+        t_92[i * 2 + j] = fmaf(carry_76[i * 2 + j], a_85[i], (t_80[i * 2 + j] * w_87[i]));
       }
     }
     #pragma unroll

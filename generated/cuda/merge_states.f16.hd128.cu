@@ -112,14 +112,14 @@ extern "C" __global__ void __launch_bounds__(256) merge_states_f16_hd128(
     float t_89[2];
     #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      t_89[i] = ((carry_75[i] * a_85[i]) + w_87[i]);
+      t_89[i] = fmaf(carry_75[i], a_85[i], w_87[i]);
     }
     float t_92[8];
     #pragma unroll
     for (int i = 0; i < 2; ++i) {
       #pragma unroll
       for (int j = 0; j < 4; ++j) {
-        t_92[i * 4 + j] = ((carry_76[i * 4 + j] * a_85[i]) + (t_80[i * 4 + j] * w_87[i]));
+        t_92[i * 4 + j] = fmaf(carry_76[i * 4 + j], a_85[i], (t_80[i * 4 + j] * w_87[i]));
       }
     }
     #pragma unroll

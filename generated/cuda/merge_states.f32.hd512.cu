@@ -112,14 +112,14 @@ extern "C" __global__ void __launch_bounds__(256) merge_states_f32_hd512(
     float t_88[2];
     #pragma unroll
     for (int i = 0; i < 2; ++i) {
-      t_88[i] = ((carry_74[i] * a_84[i]) + w_86[i]);
+      t_88[i] = fmaf(carry_74[i], a_84[i], w_86[i]);
     }
     float t_91[32];
     #pragma unroll
     for (int i = 0; i < 2; ++i) {
       #pragma unroll
       for (int j = 0; j < 16; ++j) {
-        t_91[i * 16 + j] = ((carry_75[i * 16 + j] * a_84[i]) + (t_79[i * 16 + j] * w_86[i]));
+        t_91[i * 16 + j] = fmaf(carry_75[i * 16 + j], a_84[i], (t_79[i * 16 + j] * w_86[i]));
       }
     }
     #pragma unroll

@@ -94,123 +94,123 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
   const long long out_s0 = (long long)P.heads * 64LL;
   const long long out_s1 = 64LL;
   const long long lse_s0 = (long long)P.heads;
-  const int m_88 = (int)(gridDim.x - 1 - blockIdx.x);
-  const int h_89 = (int)blockIdx.y;
-  const int b_90 = (int)blockIdx.z;
-  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
-  const int q0_111 = cu_seqlens_q[(long long)(b_90)];
-  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
-  const int t_112 = (b_90 + 1);
-  const int t_113 = cu_seqlens_q[(long long)(t_112)];
-  const int q_len_114 = (t_113 - q0_111);
-  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
-  const int t_115 = (m_88 * 128);
-  const bool t_116 = (t_115 >= q_len_114);
-  if (t_116) {
+  const int m_307 = (int)(gridDim.x - 1 - blockIdx.x);
+  const int h_308 = (int)blockIdx.y;
+  const int b_309 = (int)blockIdx.z;
+  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  const int q0_338 = cu_seqlens_q[(long long)(b_309)];
+  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  const int t_339 = (b_309 + 1);
+  const int t_340 = cu_seqlens_q[(long long)(t_339)];
+  const int q_len_341 = (t_340 - q0_338);
+  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  const int t_342 = (m_307 * 128);
+  const bool t_343 = (t_342 >= q_len_341);
+  if (t_343) {
     return;
   }
-  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
-  const int k0_117 = cu_seqlens_k[(long long)(b_90)];
-  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
-  const int t_118 = cu_seqlens_k[(long long)(t_112)];
-  const int k_len_119 = (t_118 - k0_117);
-  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
-  const int t_120 = (m_88 * 128);
+  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  const int k0_344 = cu_seqlens_k[(long long)(b_309)];
+  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  const int t_345 = cu_seqlens_k[(long long)(t_339)];
+  const int k_len_346 = (t_345 - k0_344);
+  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  const int t_347 = (m_307 * 128);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_125: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
+  // Q_352: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
-    const bool ok = ((t_120 + r) < q_len_114);
-    cp_async16(smem + 0 + r * 144 + c * 2, q + (ok ? (long long)((q0_111 + (t_120 + r))) * q_s0 + (long long)(h_89) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = ((t_347 + r) < q_len_341);
+    cp_async16(smem + 0 + r * 144 + c * 2, q + (ok ? (long long)((q0_338 + (t_347 + r))) * q_s0 + (long long)(h_308) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
-  const float scale2_126 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_127 = (k_len_119 + 63);
-  const int t_128 = safe_div(t_127, 64);
-  const int t_130 = (k_len_119 + (-1));
-  const int t_132 = (k_len_119 + (-64));
-  const int t_134 = safe_div(t_130, 64);
-  const bool t_135 = (t_130 < 0);
-  const int t_136 = (t_134 * 64);
-  const bool t_137 = (t_136 == t_130);
-  const bool t_138 = (!t_137);
-  const bool t_139 = (t_135 && t_138);
-  const int t_141 = (t_134 - 1);
-  const int t_142 = (t_139 ? t_141 : t_134);
-  const int t_143 = safe_div(t_132, 64);
-  const bool t_144 = (t_132 < 0);
-  const int t_145 = (t_143 * 64);
-  const bool t_146 = (t_145 == t_132);
-  const bool t_147 = (!t_146);
-  const bool t_148 = (t_144 && t_147);
-  const int t_149 = (t_143 - 1);
-  const int t_150 = (t_148 ? t_149 : t_143);
-  const int t_152 = (t_120 + 127);
-  const int t_153 = (t_120 + k_len_119);
-  const int t_154 = (t_152 + k_len_119);
-  const int t_155 = (t_153 - q_len_114);
-  const int t_156 = (t_154 - q_len_114);
-  const int t_158 = (t_155 + (-63));
-  const int t_159 = safe_div(t_156, 64);
-  const bool t_160 = (t_156 < 0);
-  const int t_161 = (t_159 * 64);
-  const bool t_162 = (t_161 == t_156);
-  const bool t_163 = (!t_162);
-  const bool t_164 = (t_160 && t_163);
-  const int t_165 = (t_159 - 1);
-  const int t_166 = (t_164 ? t_165 : t_159);
-  const int t_167 = safe_div(t_158, 64);
-  const bool t_168 = (t_158 < 0);
-  const int t_169 = (t_167 * 64);
-  const bool t_170 = (t_169 == t_158);
-  const bool t_171 = (!t_170);
-  const bool t_172 = (t_168 && t_171);
-  const int t_173 = (t_167 - 1);
-  const int t_174 = (t_172 ? t_173 : t_167);
-  const int t_175 = min(t_142, t_166);
-  const int t_176 = min(t_150, t_174);
-  const int t_177 = min(t_176, t_176);
-  const int t_178 = min(t_177, t_150);
-  const int t_179 = (t_175 + 1);
-  const int t_180 = min(t_128, t_179);
-  const int t_181 = max(0, t_180);
-  const int t_182 = min(0, t_181);
-  const int t_183 = (t_178 + 1);
-  const int t_184 = max(t_183, t_182);
-  const int t_185 = min(t_184, t_181);
+  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  const float scale2_353 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_354 = (k_len_346 + 63);
+  const int t_355 = safe_div(t_354, 64);
+  const int t_356 = (k_len_346 + (-1));
+  const int t_357 = (k_len_346 + (-64));
+  const int t_358 = safe_div(t_356, 64);
+  const bool t_359 = (t_356 < 0);
+  const int t_360 = (t_358 * 64);
+  const bool t_361 = (t_360 == t_356);
+  const bool t_362 = (!t_361);
+  const bool t_363 = (t_359 && t_362);
+  const int t_364 = (t_358 - 1);
+  const int t_365 = (t_363 ? t_364 : t_358);
+  const int t_366 = safe_div(t_357, 64);
+  const bool t_367 = (t_357 < 0);
+  const int t_368 = (t_366 * 64);
+  const bool t_369 = (t_368 == t_357);
+  const bool t_370 = (!t_369);
+  const bool t_371 = (t_367 && t_370);
+  const int t_372 = (t_366 - 1);
+  const int t_373 = (t_371 ? t_372 : t_366);
+  const int t_374 = (t_347 + 127);
+  const int t_375 = (t_347 + k_len_346);
+  const int t_376 = (t_374 + k_len_346);
+  const int t_377 = (t_375 - q_len_341);
+  const int t_378 = (t_376 - q_len_341);
+  const int t_379 = (t_377 + (-63));
+  const int t_380 = safe_div(t_378, 64);
+  const bool t_381 = (t_378 < 0);
+  const int t_382 = (t_380 * 64);
+  const bool t_383 = (t_382 == t_378);
+  const bool t_384 = (!t_383);
+  const bool t_385 = (t_381 && t_384);
+  const int t_386 = (t_380 - 1);
+  const int t_387 = (t_385 ? t_386 : t_380);
+  const int t_388 = safe_div(t_379, 64);
+  const bool t_389 = (t_379 < 0);
+  const int t_390 = (t_388 * 64);
+  const bool t_391 = (t_390 == t_379);
+  const bool t_392 = (!t_391);
+  const bool t_393 = (t_389 && t_392);
+  const int t_394 = (t_388 - 1);
+  const int t_395 = (t_393 ? t_394 : t_388);
+  const int t_396 = min(t_365, t_387);
+  const int t_397 = min(t_373, t_395);
+  const int t_398 = min(t_397, t_397);
+  const int t_399 = min(t_398, t_373);
+  const int t_400 = (t_396 + 1);
+  const int t_401 = min(t_355, t_400);
+  const int t_402 = max(0, t_401);
+  const int t_403 = min(0, t_402);
+  const int t_404 = (t_399 + 1);
+  const int t_405 = max(t_404, t_403);
+  const int t_406 = min(t_405, t_402);
   // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-  cp_async_wait<0>(); // Q_125 has arrived
+  cp_async_wait<0>(); // Q_352 has arrived
   __syncthreads();
-  if (0 < t_182) {
-    const int t_190_ahead = (0 * 64);
-    // K_200: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (0 < t_403) {
+    const int t_413_ahead = (0 * 64);
+    // K_421: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-      const bool ok = ((t_190_ahead + r) < k_len_119);
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_190_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_413_ahead + r) < k_len_346);
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_344 + (t_413_ahead + r))) * k_s0 + (long long)(h_308) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_187[4];
+  float carry_410[4];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_187[mt * 2 + h] = NEG_INF;
+      carry_410[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_188[4];
+  float carry_411[4];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_188[mt * 2 + h] = 0.0f;
+      carry_411[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_189[64];
+  float carry_412[64];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
@@ -219,29 +219,29 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
       for (int nt = 0; nt < 8; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_189[((mt * 8 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_412[((mt * 8 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_186 = 0; t_186 < t_182; ++t_186) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_190 = (t_186 * 64);
-    cp_async_wait<0>(); // K_200 arrived
+  for (int t_409 = 0; t_409 < t_403; ++t_409) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_413 = (t_409 * 64);
+    cp_async_wait<0>(); // K_421 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_201: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    // V_422: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-      const bool ok = ((t_190 + r) < k_len_119);
-      cp_async16(smem + 27648 + r * 144 + c * 2, v + (ok ? (long long)((k0_117 + (t_190 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_413 + r) < k_len_346);
+      cp_async16(smem + 27648 + r * 144 + c * 2, v + (ok ? (long long)((k0_344 + (t_413 + r))) * v_s0 + (long long)(h_308) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_203[64] = {};
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_424[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[2][4];
@@ -255,22 +255,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         ldsm_x4(b, smem + 18432 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&t_203[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_203[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_424[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_424[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_200; its next tile can stream in
-    if (t_186 + 1 < t_182) {
-      const int t_190_ahead = ((t_186 + 1) * 64);
-      // K_200: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_421; its next tile can stream in
+    if (t_409 + 1 < t_403) {
+      const int t_413_ahead = ((t_409 + 1) * 64);
+      // K_421: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-        const bool ok = ((t_190_ahead + r) < k_len_119);
-        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_190_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_413_ahead + r) < k_len_346);
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_344 + (t_413_ahead + r))) * k_s0 + (long long)(h_308) * k_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float S_205[64];
+    float S_426[64];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -279,13 +279,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            S_205[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_190 + (nt * 8 + 2 * t4 + p)) < k_len_119) && ((t_190 + (nt * 8 + 2 * t4 + p)) <= (((t_120 + ((warp * 2 + mt) * 16 + g + 8 * h)) + k_len_119) - q_len_114))) ? (t_203[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_126) : NEG_INF);
+            S_426[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_413 + (nt * 8 + 2 * t4 + p)) < k_len_346) && ((t_413 + (nt * 8 + 2 * t4 + p)) <= (((t_347 + ((warp * 2 + mt) * 16 + g + 8 * h)) + k_len_346) - q_len_341))) ? (t_424[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_353) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_206[4];
+    float t_427[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -295,33 +295,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_205[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, S_426[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_206[mt * 2 + h] = acc;
+        t_427[mt * 2 + h] = acc;
       }
     }
-    float m_new_207[4];
+    float m_new_428[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_207[mt * 2 + h] = fmaxf(carry_187[mt * 2 + h], t_206[mt * 2 + h]);
+        m_new_428[mt * 2 + h] = fmaxf(carry_410[mt * 2 + h], t_427[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_209[4];
+    float m_safe_430[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_209[mt * 2 + h] = ((m_new_207[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_207[mt * 2 + h]);
+        m_safe_430[mt * 2 + h] = ((m_new_428[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_428[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_211[64];
+    float p_432[64];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -330,22 +330,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_211[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_205[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_209[mt * 2 + h]));
+            p_432[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_426[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_430[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_213[4];
+    float alpha_434[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_213[mt * 2 + h] = exp2_ftz((carry_187[mt * 2 + h] - m_safe_209[mt * 2 + h]));
+        alpha_434[mt * 2 + h] = exp2_ftz((carry_410[mt * 2 + h] - m_safe_430[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_215[4];
+    float t_436[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -355,23 +355,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_211[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_432[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_215[mt * 2 + h] = acc;
+        t_436[mt * 2 + h] = acc;
       }
     }
-    float t_216[4];
+    float t_437[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_216[mt * 2 + h] = ((carry_188[mt * 2 + h] * alpha_213[mt * 2 + h]) + t_215[mt * 2 + h]);
+        t_437[mt * 2 + h] = fmaf(carry_411[mt * 2 + h], alpha_434[mt * 2 + h], t_436[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_201 has arrived
+    cp_async_wait<1>(); // V_422 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -381,7 +381,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_189[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_189[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_213[mt * 2 + h]);
+            carry_412[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_412[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_434[mt * 2 + h]);
           }
         }
       }
@@ -391,10 +391,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_bf16(p_211[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_211[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_211[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_211[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_211[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_432[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_432[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_432[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_432[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_432[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_432[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_432[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_432[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -402,8 +402,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         ldsm_x4_trans(b, smem + 27648 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 144 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&carry_189[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_189[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_412[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_412[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -411,45 +411,45 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_187[mt * 2 + h] = m_new_207[mt * 2 + h];
+        carry_410[mt * 2 + h] = m_new_428[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_188[mt * 2 + h] = t_216[mt * 2 + h];
+        carry_411[mt * 2 + h] = t_437[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_182 < t_185) {
-    const int t_230_ahead = (t_182 * 64);
-    // K_238: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_403 < t_406) {
+    const int t_449_ahead = (t_403 * 64);
+    // K_455: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
       const bool ok = true;
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_230_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_344 + (t_449_ahead + r))) * k_s0 + (long long)(h_308) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (int t_226 = t_182; t_226 < t_185; ++t_226) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_230 = (t_226 * 64);
-    cp_async_wait<0>(); // K_238 arrived
+  for (int t_445 = t_403; t_445 < t_406; ++t_445) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_449 = (t_445 * 64);
+    cp_async_wait<0>(); // K_455 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_239: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    // V_456: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
       const bool ok = true;
-      cp_async16(smem + 27648 + r * 144 + c * 2, v + (ok ? (long long)((k0_117 + (t_230 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 27648 + r * 144 + c * 2, v + (ok ? (long long)((k0_344 + (t_449 + r))) * v_s0 + (long long)(h_308) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_241[64] = {};
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_458[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[2][4];
@@ -463,37 +463,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         ldsm_x4(b, smem + 18432 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&t_241[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_241[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_458[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_458[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_238; its next tile can stream in
-    if (t_226 + 1 < t_185) {
-      const int t_230_ahead = ((t_226 + 1) * 64);
-      // K_238: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_455; its next tile can stream in
+    if (t_445 + 1 < t_406) {
+      const int t_449_ahead = ((t_445 + 1) * 64);
+      // K_455: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
         const bool ok = true;
-        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_230_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_344 + (t_449_ahead + r))) * k_s0 + (long long)(h_308) * k_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float S_242[64];
-    #pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            S_242[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_241[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_126);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_243[4];
+    float t_460[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -503,33 +489,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_242[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_458[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_243[mt * 2 + h] = acc;
+        t_460[mt * 2 + h] = acc;
       }
     }
-    float m_new_244[4];
+    float m_new_462[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_244[mt * 2 + h] = fmaxf(carry_187[mt * 2 + h], t_243[mt * 2 + h]);
+        m_new_462[mt * 2 + h] = fmaxf(carry_410[mt * 2 + h], (t_460[mt * 2 + h] * scale2_353));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_246[4];
+    float m_safe_464[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_246[mt * 2 + h] = ((m_new_244[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_244[mt * 2 + h]);
+        m_safe_464[mt * 2 + h] = ((m_new_462[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_462[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_248[64];
+    float p_466[64];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -538,22 +524,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_248[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_242[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_246[mt * 2 + h]));
+            p_466[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_458[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_353, -m_safe_464[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_250[4];
+    float alpha_468[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_250[mt * 2 + h] = exp2_ftz((carry_187[mt * 2 + h] - m_safe_246[mt * 2 + h]));
+        alpha_468[mt * 2 + h] = exp2_ftz((carry_410[mt * 2 + h] - m_safe_464[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_252[4];
+    float t_470[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -563,23 +549,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_248[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_466[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_252[mt * 2 + h] = acc;
+        t_470[mt * 2 + h] = acc;
       }
     }
-    float t_253[4];
+    float t_471[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_253[mt * 2 + h] = ((carry_188[mt * 2 + h] * alpha_250[mt * 2 + h]) + t_252[mt * 2 + h]);
+        t_471[mt * 2 + h] = fmaf(carry_411[mt * 2 + h], alpha_468[mt * 2 + h], t_470[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_239 has arrived
+    cp_async_wait<1>(); // V_456 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -589,7 +575,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_189[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_189[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_250[mt * 2 + h]);
+            carry_412[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_412[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_468[mt * 2 + h]);
           }
         }
       }
@@ -599,10 +585,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_bf16(p_248[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_248[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_248[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_248[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_248[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_466[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_466[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_466[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_466[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_466[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_466[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_466[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_466[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -610,8 +596,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         ldsm_x4_trans(b, smem + 27648 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 144 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&carry_189[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_189[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_412[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_412[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -619,48 +605,47 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_187[mt * 2 + h] = m_new_244[mt * 2 + h];
+        carry_410[mt * 2 + h] = m_new_462[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_188[mt * 2 + h] = t_253[mt * 2 + h];
+        carry_411[mt * 2 + h] = t_471[mt * 2 + h];
       }
     }
   }
-  // kernels-src/mha.ts:9: return j <= i + k_len - q_len
   __syncthreads(); // the tiles' shared memory is free
-  if (t_185 < t_181) {
-    const int t_265_ahead = (t_185 * 64);
-    // K_275: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_406 < t_402) {
+    const int t_483_ahead = (t_406 * 64);
+    // K_491: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-      const bool ok = ((t_265_ahead + r) < k_len_119);
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_265_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_483_ahead + r) < k_len_346);
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_344 + (t_483_ahead + r))) * k_s0 + (long long)(h_308) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_261 = t_185; t_261 < t_181; ++t_261) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_265 = (t_261 * 64);
-    cp_async_wait<0>(); // K_275 arrived
+  for (int t_479 = t_406; t_479 < t_402; ++t_479) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_483 = (t_479 * 64);
+    cp_async_wait<0>(); // K_491 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_276: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    // V_492: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-      const bool ok = ((t_265 + r) < k_len_119);
-      cp_async16(smem + 27648 + r * 144 + c * 2, v + (ok ? (long long)((k0_117 + (t_265 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_483 + r) < k_len_346);
+      cp_async16(smem + 27648 + r * 144 + c * 2, v + (ok ? (long long)((k0_344 + (t_483 + r))) * v_s0 + (long long)(h_308) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_278[64] = {};
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_494[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[2][4];
@@ -674,22 +659,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         ldsm_x4(b, smem + 18432 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&t_278[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_278[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_494[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_494[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_275; its next tile can stream in
-    if (t_261 + 1 < t_181) {
-      const int t_265_ahead = ((t_261 + 1) * 64);
-      // K_275: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_491; its next tile can stream in
+    if (t_479 + 1 < t_402) {
+      const int t_483_ahead = ((t_479 + 1) * 64);
+      // K_491: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-        const bool ok = ((t_265_ahead + r) < k_len_119);
-        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_117 + (t_265_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_483_ahead + r) < k_len_346);
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_344 + (t_483_ahead + r))) * k_s0 + (long long)(h_308) * k_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float S_280[64];
+    float S_496[64];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -698,13 +683,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            S_280[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_265 + (nt * 8 + 2 * t4 + p)) < k_len_119) && ((t_265 + (nt * 8 + 2 * t4 + p)) <= (((t_120 + ((warp * 2 + mt) * 16 + g + 8 * h)) + k_len_119) - q_len_114))) ? (t_278[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_126) : NEG_INF);
+            S_496[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_483 + (nt * 8 + 2 * t4 + p)) < k_len_346) && ((t_483 + (nt * 8 + 2 * t4 + p)) <= (((t_347 + ((warp * 2 + mt) * 16 + g + 8 * h)) + k_len_346) - q_len_341))) ? (t_494[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_353) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_281[4];
+    float t_497[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -714,33 +699,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_280[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, S_496[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_281[mt * 2 + h] = acc;
+        t_497[mt * 2 + h] = acc;
       }
     }
-    float m_new_282[4];
+    float m_new_498[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_282[mt * 2 + h] = fmaxf(carry_187[mt * 2 + h], t_281[mt * 2 + h]);
+        m_new_498[mt * 2 + h] = fmaxf(carry_410[mt * 2 + h], t_497[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_284[4];
+    float m_safe_500[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_284[mt * 2 + h] = ((m_new_282[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_282[mt * 2 + h]);
+        m_safe_500[mt * 2 + h] = ((m_new_498[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_498[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_286[64];
+    float p_502[64];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -749,22 +734,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_286[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_280[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_284[mt * 2 + h]));
+            p_502[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_496[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_500[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_288[4];
+    float alpha_504[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_288[mt * 2 + h] = exp2_ftz((carry_187[mt * 2 + h] - m_safe_284[mt * 2 + h]));
+        alpha_504[mt * 2 + h] = exp2_ftz((carry_410[mt * 2 + h] - m_safe_500[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_290[4];
+    float t_506[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -774,23 +759,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_286[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_502[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_290[mt * 2 + h] = acc;
+        t_506[mt * 2 + h] = acc;
       }
     }
-    float t_291[4];
+    float t_507[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_291[mt * 2 + h] = ((carry_188[mt * 2 + h] * alpha_288[mt * 2 + h]) + t_290[mt * 2 + h]);
+        t_507[mt * 2 + h] = fmaf(carry_411[mt * 2 + h], alpha_504[mt * 2 + h], t_506[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_276 has arrived
+    cp_async_wait<1>(); // V_492 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -800,7 +785,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_189[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_189[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_288[mt * 2 + h]);
+            carry_412[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_412[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_504[mt * 2 + h]);
           }
         }
       }
@@ -810,10 +795,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_bf16(p_286[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_286[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_286[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_286[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_286[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_502[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_502[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_502[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_502[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_502[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_502[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_502[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_502[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -821,8 +806,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
         ldsm_x4_trans(b, smem + 27648 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 144 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&carry_189[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_189[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_412[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_412[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -830,25 +815,25 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_187[mt * 2 + h] = m_new_282[mt * 2 + h];
+        carry_410[mt * 2 + h] = m_new_498[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_188[mt * 2 + h] = t_291[mt * 2 + h];
+        carry_411[mt * 2 + h] = t_507[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
-  float t_301_rcp[4]; // once a row (row-hoist.ts)
+  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  float t_517_rcp[4]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_301_rcp[mt * 2 + h] = 1.0f / ((carry_188[mt * 2 + h] == 0.0f) ? 1.0f : carry_188[mt * 2 + h]);
+      t_517_rcp[mt * 2 + h] = 1.0f / ((carry_411[mt * 2 + h] == 0.0f) ? 1.0f : carry_411[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -858,18 +843,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_causa
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        if (((t_120 + ((warp * 2 + mt) * 16 + g + 8 * h)) < q_len_114)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_111 + (t_120 + ((warp * 2 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_89) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_189[((mt * 8 + nt) * 2 + h) * 2 + 0] * t_301_rcp[mt * 2 + h]), (carry_189[((mt * 8 + nt) * 2 + h) * 2 + 1] * t_301_rcp[mt * 2 + h]));
+        if (((t_347 + ((warp * 2 + mt) * 16 + g + 8 * h)) < q_len_341)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_338 + (t_347 + ((warp * 2 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_308) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_412[((mt * 8 + nt) * 2 + h) * 2 + 0] * t_517_rcp[mt * 2 + h]), (carry_412[((mt * 8 + nt) * 2 + h) * 2 + 1] * t_517_rcp[mt * 2 + h]));
       }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (((t_120 + ((warp * 2 + mt) * 16 + g + 8 * h)) < q_len_114)) lse[(long long)((q0_111 + (t_120 + ((warp * 2 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)(h_89)] = ((carry_188[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_187[mt * 2 + h] + log2f(carry_188[mt * 2 + h])) * 0.6931471805599453f));
+        if (((t_347 + ((warp * 2 + mt) * 16 + g + 8 * h)) < q_len_341)) lse[(long long)((q0_338 + (t_347 + ((warp * 2 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)(h_308)] = ((carry_411[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_410[mt * 2 + h] + log2f(carry_411[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -192,108 +192,108 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
   const long long out_s0 = (long long)P.heads * 64LL;
   const long long out_s1 = 64LL;
   const long long lse_s0 = (long long)P.heads;
-  const int m_86 = (int)blockIdx.x;
-  const int h_87 = (int)blockIdx.y;
-  const int b_88 = (int)blockIdx.z;
-  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
-  const int q0_108 = cu_seqlens_q[(long long)(b_88)];
-  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
-  const int t_109 = (b_88 + 1);
-  const int t_110 = cu_seqlens_q[(long long)(t_109)];
-  const int q_len_111 = (t_110 - q0_108);
-  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
-  const int t_112 = (m_86 * 64);
-  const bool t_113 = (t_112 >= q_len_111);
-  if (t_113) {
+  const int m_275 = (int)blockIdx.x;
+  const int h_276 = (int)blockIdx.y;
+  const int b_277 = (int)blockIdx.z;
+  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  const int q0_303 = cu_seqlens_q[(long long)(b_277)];
+  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  const int t_304 = (b_277 + 1);
+  const int t_305 = cu_seqlens_q[(long long)(t_304)];
+  const int q_len_306 = (t_305 - q0_303);
+  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  const int t_307 = (m_275 * 64);
+  const bool t_308 = (t_307 >= q_len_306);
+  if (t_308) {
     return;
   }
-  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
-  const int k0_114 = cu_seqlens_k[(long long)(b_88)];
-  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
-  const int t_115 = cu_seqlens_k[(long long)(t_109)];
-  const int k_len_116 = (t_115 - k0_114);
-  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
-  const int t_117 = (m_86 * 64);
+  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  const int k0_309 = cu_seqlens_k[(long long)(b_277)];
+  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  const int t_310 = cu_seqlens_k[(long long)(t_304)];
+  const int k_len_311 = (t_310 - k0_309);
+  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  const int t_312 = (m_275 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_122: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  // Q_317: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-    const bool ok = ((t_117 + r) < q_len_111);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_108 + (t_117 + r))) * q_s0 + (long long)(h_87) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = ((t_312 + r) < q_len_306);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_303 + (t_312 + r))) * q_s0 + (long long)(h_276) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
-  const float scale2_123 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_124 = (k_len_116 + 63);
-  const int t_125 = safe_div(t_124, 64);
-  const int t_127 = (k_len_116 + (-1));
-  const int t_129 = (k_len_116 + (-64));
-  const int t_131 = safe_div(t_127, 64);
-  const bool t_132 = (t_127 < 0);
-  const int t_133 = (t_131 * 64);
-  const bool t_134 = (t_133 == t_127);
-  const bool t_135 = (!t_134);
-  const bool t_136 = (t_132 && t_135);
-  const int t_138 = (t_131 - 1);
-  const int t_139 = (t_136 ? t_138 : t_131);
-  const int t_140 = safe_div(t_129, 64);
-  const bool t_141 = (t_129 < 0);
-  const int t_142 = (t_140 * 64);
-  const bool t_143 = (t_142 == t_129);
-  const bool t_144 = (!t_143);
-  const bool t_145 = (t_141 && t_144);
-  const int t_146 = (t_140 - 1);
-  const int t_147 = (t_145 ? t_146 : t_140);
-  const int t_148 = min(t_147, t_147);
-  const int t_149 = min(t_148, t_147);
-  const int t_150 = (t_139 + 1);
-  const int t_151 = min(t_125, t_150);
-  const int t_152 = max(0, t_151);
-  const int t_153 = min(0, t_152);
-  const int t_154 = (t_149 + 1);
-  const int t_155 = max(t_154, t_153);
-  const int t_156 = min(t_155, t_152);
-  cp_async_wait<0>(); // Q_122 has arrived
+  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  const float scale2_318 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_319 = (k_len_311 + 63);
+  const int t_320 = safe_div(t_319, 64);
+  const int t_321 = (k_len_311 + (-1));
+  const int t_322 = (k_len_311 + (-64));
+  const int t_323 = safe_div(t_321, 64);
+  const bool t_324 = (t_321 < 0);
+  const int t_325 = (t_323 * 64);
+  const bool t_326 = (t_325 == t_321);
+  const bool t_327 = (!t_326);
+  const bool t_328 = (t_324 && t_327);
+  const int t_329 = (t_323 - 1);
+  const int t_330 = (t_328 ? t_329 : t_323);
+  const int t_331 = safe_div(t_322, 64);
+  const bool t_332 = (t_322 < 0);
+  const int t_333 = (t_331 * 64);
+  const bool t_334 = (t_333 == t_322);
+  const bool t_335 = (!t_334);
+  const bool t_336 = (t_332 && t_335);
+  const int t_337 = (t_331 - 1);
+  const int t_338 = (t_336 ? t_337 : t_331);
+  const int t_339 = min(t_338, t_338);
+  const int t_340 = min(t_339, t_338);
+  const int t_341 = (t_330 + 1);
+  const int t_342 = min(t_320, t_341);
+  const int t_343 = max(0, t_342);
+  const int t_344 = min(0, t_343);
+  const int t_345 = (t_340 + 1);
+  const int t_346 = max(t_345, t_344);
+  const int t_347 = min(t_346, t_343);
+  cp_async_wait<0>(); // Q_317 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  // Q_122 as tensor-core A fragments, loaded once: 16 registers
-  uint32_t Q_122_frag[1][4][4];
+  // Q_317 as tensor-core A fragments, loaded once: 16 registers
+  uint32_t Q_317_frag[1][4][4];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
-      ldsm_x4(Q_122_frag[mt][kk], smem + 0 + sw128((warp * 1 + mt) * 16 + (lane & 15), kk * 16 + (lane >> 4) * 8, 64));
+      ldsm_x4(Q_317_frag[mt][kk], smem + 0 + sw128((warp * 1 + mt) * 16 + (lane & 15), kk * 16 + (lane >> 4) * 8, 64));
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (0 < t_153) {
-    const int t_161_ahead = (0 * 64);
-    // K_170: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (0 < t_344) {
+    const int t_354_ahead = (0 * 64);
+    // K_361: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-      const bool ok = ((t_161_ahead + r) < k_len_116);
-      cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_114 + (t_161_ahead + r))) * k_s0 + (long long)(h_87) * k_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_354_ahead + r) < k_len_311);
+      cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_309 + (t_354_ahead + r))) * k_s0 + (long long)(h_276) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
   // partial tiles
-  float carry_158[2];
+  float carry_351[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_158[mt * 2 + h] = NEG_INF;
+      carry_351[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_159[2];
+  float carry_352[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_159[mt * 2 + h] = 0.0f;
+      carry_352[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_160[32];
+  float carry_353[32];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -302,44 +302,44 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       for (int nt = 0; nt < 8; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  if (0 < t_153) { // at most one tile
-    const int t_157 = 0;
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_161 = (t_157 * 64);
-    cp_async_wait<0>(); // K_170 arrived
+  if (0 < t_344) { // at most one tile
+    const int t_350 = 0;
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_354 = (t_350 * 64);
+    cp_async_wait<0>(); // K_361 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_171: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    // V_362: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-      const bool ok = ((t_161 + r) < k_len_116);
-      cp_async16(smem + 16384 + sw128(r, c, 64), v + (ok ? (long long)((k0_114 + (t_161 + r))) * v_s0 + (long long)(h_87) * v_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_354 + r) < k_len_311);
+      cp_async16(smem + 16384 + sw128(r, c, 64), v + (ok ? (long long)((k0_309 + (t_354 + r))) * v_s0 + (long long)(h_276) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_173[32] = {};
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_364[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_173 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_364 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n64k16_rs_bf16<0>(t_173, Q_122_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_rs_bf16<0>(t_364, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_173[i]);
+        reg_fence(t_364[i]);
       }
     }
     #else
@@ -348,7 +348,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        for (int x = 0; x < 4; ++x) a[mt][x] = Q_122_frag[mt][kk][x];
+        for (int x = 0; x < 4; ++x) a[mt][x] = Q_317_frag[mt][kk][x];
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -356,23 +356,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         ldsm_x4(b, smem + 8192 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_173[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_173[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_364[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_364[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_170; its next tile can stream in
-    if (t_157 + 1 < t_153) {
-      const int t_161_ahead = ((t_157 + 1) * 64);
-      // K_170: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_361; its next tile can stream in
+    if (t_350 + 1 < t_344) {
+      const int t_354_ahead = ((t_350 + 1) * 64);
+      // K_361: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-        const bool ok = ((t_161_ahead + r) < k_len_116);
-        cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_114 + (t_161_ahead + r))) * k_s0 + (long long)(h_87) * k_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_354_ahead + r) < k_len_311);
+        cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_309 + (t_354_ahead + r))) * k_s0 + (long long)(h_276) * k_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float S_175[32];
+    float S_366[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -381,13 +381,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            S_175[((mt * 8 + nt) * 2 + h) * 2 + p] = (((t_161 + (nt * 8 + 2 * t4 + p)) < k_len_116) ? (t_173[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_123) : NEG_INF);
+            S_366[((mt * 8 + nt) * 2 + h) * 2 + p] = (((t_354 + (nt * 8 + 2 * t4 + p)) < k_len_311) ? (t_364[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_318) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_176[2];
+    float t_367[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -397,33 +397,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_175[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, S_366[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_176[mt * 2 + h] = acc;
+        t_367[mt * 2 + h] = acc;
       }
     }
-    float m_new_177[2];
+    float m_new_368[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_177[mt * 2 + h] = fmaxf(carry_158[mt * 2 + h], t_176[mt * 2 + h]);
+        m_new_368[mt * 2 + h] = fmaxf(carry_351[mt * 2 + h], t_367[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_179[2];
+    float m_safe_370[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_179[mt * 2 + h] = ((m_new_177[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_177[mt * 2 + h]);
+        m_safe_370[mt * 2 + h] = ((m_new_368[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_368[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_181[32];
+    float p_372[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -432,22 +432,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_181[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_175[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_179[mt * 2 + h]));
+            p_372[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_366[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_370[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_183[2];
+    float alpha_374[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_183[mt * 2 + h] = exp2_ftz((carry_158[mt * 2 + h] - m_safe_179[mt * 2 + h]));
+        alpha_374[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_370[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_185[2];
+    float t_376[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -457,23 +457,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_181[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_372[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_185[mt * 2 + h] = acc;
+        t_376[mt * 2 + h] = acc;
       }
     }
-    float t_186[2];
+    float t_377[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_186[mt * 2 + h] = ((carry_159[mt * 2 + h] * alpha_183[mt * 2 + h]) + t_185[mt * 2 + h]);
+        t_377[mt * 2 + h] = fmaf(carry_352[mt * 2 + h], alpha_374[mt * 2 + h], t_376[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_171 has arrived
+    cp_async_wait<1>(); // V_362 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -484,34 +484,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_183[mt * 2 + h]);
+            carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_374[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_160 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
+    // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_181[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_181[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_181[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_181[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_181[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_181[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_181[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_181[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_372[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_372[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_372[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_372[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_372[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_372[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_372[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_372[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 16384, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n64k16_rs_bf16<1>(carry_160, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(carry_160[i]);
+        reg_fence(carry_353[i]);
       }
     }
     #else
@@ -520,10 +520,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_181[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_181[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_181[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_181[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_181[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_181[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_181[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_181[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_372[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_372[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_372[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_372[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_372[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_372[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_372[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_372[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -531,8 +531,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         ldsm_x4_trans(b, smem + 16384 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_160[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_160[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_353[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_353[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -541,96 +541,82 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_158[mt * 2 + h] = m_new_177[mt * 2 + h];
+        carry_351[mt * 2 + h] = m_new_368[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_159[mt * 2 + h] = t_186[mt * 2 + h];
+        carry_352[mt * 2 + h] = t_377[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_153 < t_156) {
-    const int t_200_ahead = (t_153 * 64);
+  if (t_344 < t_347) {
+    const int t_389_ahead = (t_344 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid == 0) { // K_207 by TMA: 1 box(es) of 64 rows x 64 columns
+    if (tid == 0) { // K_394 by TMA: 1 box(es) of 64 rows x 64 columns
       mbar_expect_bytes(smem + 24576, 8192);
-      const int x = (int)((long long)(h_87) * k_s1 + 0), y = (k0_114 + (t_200_ahead + 0));
+      const int x = (int)((long long)(h_276) * k_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
       tma_box_reused(smem + 8192 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 24576);
     }
     #else
-    // K_207: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    // K_394: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
       const bool ok = true;
-      cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_114 + (t_200_ahead + r))) * k_s0 + (long long)(h_87) * k_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_309 + (t_389_ahead + r))) * k_s0 + (long long)(h_276) * k_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_153 < t_156) {
+  if (t_344 < t_347) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_208 of tile t_153 by TMA: 1 box(es) of 64 rows x 64 columns
-      const int t_200_ahead = (t_153 * 64);
-      const bool on = tid == 0 && (t_153 < t_156);
-      mbar_expect_if(on, smem + ((t_153 & 1) ? 33792 : 24584), 8192);
-      const int x = (int)((long long)(h_87) * v_s1 + 0), y = (k0_114 + (t_200_ahead + 0));
-      tma_box_if(on, smem + ((t_153 & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + ((t_153 & 1) ? 33792 : 24584));
+    { // V_395 of tile t_344 by TMA: 1 box(es) of 64 rows x 64 columns
+      const int t_389_ahead = (t_344 * 64);
+      const bool on = tid == 0 && (t_344 < t_347);
+      mbar_expect_if(on, smem + ((t_344 & 1) ? 33792 : 24584), 8192);
+      const int x = (int)((long long)(h_276) * v_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
+      tma_box_if(on, smem + ((t_344 & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + ((t_344 & 1) ? 33792 : 24584));
     }
-    { // V_208 of tile (t_153 + 1) by TMA: 1 box(es) of 64 rows x 64 columns
-      const int t_200_ahead = ((t_153 + 1) * 64);
-      const bool on = tid == 0 && (t_153 + 1 < t_156);
-      mbar_expect_if(on, smem + (((t_153 + 1) & 1) ? 33792 : 24584), 8192);
-      const int x = (int)((long long)(h_87) * v_s1 + 0), y = (k0_114 + (t_200_ahead + 0));
-      tma_box_if(on, smem + (((t_153 + 1) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + (((t_153 + 1) & 1) ? 33792 : 24584));
+    { // V_395 of tile (t_344 + 1) by TMA: 1 box(es) of 64 rows x 64 columns
+      const int t_389_ahead = ((t_344 + 1) * 64);
+      const bool on = tid == 0 && (t_344 + 1 < t_347);
+      mbar_expect_if(on, smem + (((t_344 + 1) & 1) ? 33792 : 24584), 8192);
+      const int x = (int)((long long)(h_276) * v_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
+      tma_box_if(on, smem + (((t_344 + 1) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + (((t_344 + 1) & 1) ? 33792 : 24584));
     }
     {
-      mbar_wait(smem + 24576, (t_153 - t_153) & 1); // K_207's boxes landed
-      float t_210[32];
-      for (int i = 0; i < 32; ++i) t_210[i] = 0.0f;
+      mbar_wait(smem + 24576, (t_344 - t_344) & 1); // K_394's boxes landed
+      float t_397[32];
+      for (int i = 0; i < 32; ++i) t_397[i] = 0.0f;
       wgmma_fence();
-      // t_210 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n64k16_rs_bf16<0>(t_210, Q_122_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_210[i]);
-      __syncthreads(); // every warp is done with K_207
-      { // K_207 of tile (t_153 + 1) by TMA: 1 box(es) of 64 rows x 64 columns
-        const int t_200_ahead = ((t_153 + 1) * 64);
-        const bool on = tid == 0 && (t_153 + 1 < t_156);
+      for (int i = 0; i < 32; ++i) reg_fence(t_397[i]);
+      __syncthreads(); // every warp is done with K_394
+      { // K_394 of tile (t_344 + 1) by TMA: 1 box(es) of 64 rows x 64 columns
+        const int t_389_ahead = ((t_344 + 1) * 64);
+        const bool on = tid == 0 && (t_344 + 1 < t_347);
         mbar_expect_if(on, smem + 24576, 8192);
-        const int x = (int)((long long)(h_87) * k_s1 + 0), y = (k0_114 + (t_200_ahead + 0));
+        const int x = (int)((long long)(h_276) * k_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
         tma_box_if(on, smem + 8192 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 24576);
       }
-      // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-      float S_211[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              S_211[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_210[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_123);
-            }
-          }
-        }
-      }
+      // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_212[2];
+      float t_399[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -640,33 +626,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, S_211[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_212[mt * 2 + h] = acc;
+          t_399[mt * 2 + h] = acc;
         }
       }
-      float m_new_213[2];
+      float m_new_401[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_213[mt * 2 + h] = fmaxf(carry_158[mt * 2 + h], t_212[mt * 2 + h]);
+          m_new_401[mt * 2 + h] = fmaxf(carry_351[mt * 2 + h], (t_399[mt * 2 + h] * scale2_318));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_215[2];
+      float m_safe_403[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_215[mt * 2 + h] = ((m_new_213[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_213[mt * 2 + h]);
+          m_safe_403[mt * 2 + h] = ((m_new_401[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_401[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_217[32];
+      float p_405[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -675,22 +661,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_217[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_211[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_215[mt * 2 + h]));
+              p_405[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_397[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_318, -m_safe_403[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_219[2];
+      float alpha_407[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_219[mt * 2 + h] = exp2_ftz((carry_158[mt * 2 + h] - m_safe_215[mt * 2 + h]));
+          alpha_407[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_403[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_221[2];
+      float t_409[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -700,28 +686,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_217[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_221[mt * 2 + h] = acc;
+          t_409[mt * 2 + h] = acc;
         }
       }
-      float t_222[2];
+      float t_410[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_222[mt * 2 + h] = ((carry_159[mt * 2 + h] * alpha_219[mt * 2 + h]) + t_221[mt * 2 + h]);
+          t_410[mt * 2 + h] = fmaf(carry_352[mt * 2 + h], alpha_407[mt * 2 + h], t_409[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_bf16(p_217[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_bf16(p_217[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_bf16(p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_bf16(p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -731,7 +717,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_219[mt * 2 + h]);
+              carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_407[mt * 2 + h]);
             }
           }
         }
@@ -740,74 +726,60 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_158[mt * 2 + h] = m_new_213[mt * 2 + h];
+          carry_351[mt * 2 + h] = m_new_401[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_159[mt * 2 + h] = t_222[mt * 2 + h];
+          carry_352[mt * 2 + h] = t_410[mt * 2 + h];
         }
       }
     }
-    int t_196 = t_153;
-    for (; t_196 + 2 < t_156; t_196 += 2) {
+    int t_385 = t_344;
+    for (; t_385 + 2 < t_347; t_385 += 2) {
       {
-        mbar_wait(smem + 24576, ((t_196 + 1) - t_153) & 1); // K_207's boxes landed
-        float t_210[32];
-        for (int i = 0; i < 32; ++i) t_210[i] = 0.0f;
+        mbar_wait(smem + 24576, ((t_385 + 1) - t_344) & 1); // K_394's boxes landed
+        float t_397[32];
+        for (int i = 0; i < 32; ++i) t_397[i] = 0.0f;
         wgmma_fence();
-        // t_210 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<0>(t_210, Q_122_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_196 & 1) ? 33792 : 24584), ((t_196 - t_153) >> 1) & 1); // V_208's boxes landed
+        mbar_wait(smem + ((t_385 & 1) ? 33792 : 24584), ((t_385 - t_344) >> 1) & 1); // V_395's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_160 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
+          // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_196 & 1) ? 25600 : 16384), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_385 & 1) ? 25600 : 16384), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n64k16_rs_bf16<1>(carry_160, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_196 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_210[i]);
-        __syncthreads(); // every warp is done with K_207
-        { // K_207 of tile (t_196 + 2) by TMA: 1 box(es) of 64 rows x 64 columns
-          const int t_200_ahead = ((t_196 + 2) * 64);
-          const bool on = tid == 0 && (t_196 + 2 < t_156);
+        wgmma_wait<1>(); // the scores of tile (t_385 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_397[i]);
+        __syncthreads(); // every warp is done with K_394
+        { // K_394 of tile (t_385 + 2) by TMA: 1 box(es) of 64 rows x 64 columns
+          const int t_389_ahead = ((t_385 + 2) * 64);
+          const bool on = tid == 0 && (t_385 + 2 < t_347);
           mbar_expect_if(on, smem + 24576, 8192);
-          const int x = (int)((long long)(h_87) * k_s1 + 0), y = (k0_114 + (t_200_ahead + 0));
+          const int x = (int)((long long)(h_276) * k_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
           tma_box_if(on, smem + 8192 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 24576);
         }
-        // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-        float S_211[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                S_211[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_210[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_123);
-              }
-            }
-          }
-        }
+        // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_212[2];
+        float t_399[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -817,33 +789,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, S_211[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_212[mt * 2 + h] = acc;
+            t_399[mt * 2 + h] = acc;
           }
         }
-        float m_new_213[2];
+        float m_new_401[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_213[mt * 2 + h] = fmaxf(carry_158[mt * 2 + h], t_212[mt * 2 + h]);
+            m_new_401[mt * 2 + h] = fmaxf(carry_351[mt * 2 + h], (t_399[mt * 2 + h] * scale2_318));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_215[2];
+        float m_safe_403[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_215[mt * 2 + h] = ((m_new_213[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_213[mt * 2 + h]);
+            m_safe_403[mt * 2 + h] = ((m_new_401[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_401[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_217[32];
+        float p_405[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -852,22 +824,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_217[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_211[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_215[mt * 2 + h]));
+                p_405[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_397[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_318, -m_safe_403[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_219[2];
+        float alpha_407[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_219[mt * 2 + h] = exp2_ftz((carry_158[mt * 2 + h] - m_safe_215[mt * 2 + h]));
+            alpha_407[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_403[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_221[2];
+        float t_409[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -877,38 +849,38 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_217[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_221[mt * 2 + h] = acc;
+            t_409[mt * 2 + h] = acc;
           }
         }
-        float t_222[2];
+        float t_410[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_222[mt * 2 + h] = ((carry_159[mt * 2 + h] * alpha_219[mt * 2 + h]) + t_221[mt * 2 + h]);
+            t_410[mt * 2 + h] = fmaf(carry_352[mt * 2 + h], alpha_407[mt * 2 + h], t_409[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_217[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_217[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_196
-        for (int i = 0; i < 32; ++i) reg_fence(carry_160[i]);
-        __syncthreads(); // every warp is done with this buffer of V_208
-        { // V_208 of tile (t_196 + 2) by TMA: 1 box(es) of 64 rows x 64 columns
-          const int t_200_ahead = ((t_196 + 2) * 64);
-          const bool on = tid == 0 && (t_196 + 2 < t_156);
-          mbar_expect_if(on, smem + (((t_196 + 2) & 1) ? 33792 : 24584), 8192);
-          const int x = (int)((long long)(h_87) * v_s1 + 0), y = (k0_114 + (t_200_ahead + 0));
-          tma_box_if(on, smem + (((t_196 + 2) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + (((t_196 + 2) & 1) ? 33792 : 24584));
+        wgmma_wait<0>(); // P·V of tile t_385
+        for (int i = 0; i < 32; ++i) reg_fence(carry_353[i]);
+        __syncthreads(); // every warp is done with this buffer of V_395
+        { // V_395 of tile (t_385 + 2) by TMA: 1 box(es) of 64 rows x 64 columns
+          const int t_389_ahead = ((t_385 + 2) * 64);
+          const bool on = tid == 0 && (t_385 + 2 < t_347);
+          mbar_expect_if(on, smem + (((t_385 + 2) & 1) ? 33792 : 24584), 8192);
+          const int x = (int)((long long)(h_276) * v_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
+          tma_box_if(on, smem + (((t_385 + 2) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + (((t_385 + 2) & 1) ? 33792 : 24584));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -918,7 +890,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_219[mt * 2 + h]);
+                carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_407[mt * 2 + h]);
               }
             }
           }
@@ -927,72 +899,58 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_158[mt * 2 + h] = m_new_213[mt * 2 + h];
+            carry_351[mt * 2 + h] = m_new_401[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_159[mt * 2 + h] = t_222[mt * 2 + h];
+            carry_352[mt * 2 + h] = t_410[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 24576, (((t_196 + 1) + 1) - t_153) & 1); // K_207's boxes landed
-        float t_210[32];
-        for (int i = 0; i < 32; ++i) t_210[i] = 0.0f;
+        mbar_wait(smem + 24576, (((t_385 + 1) + 1) - t_344) & 1); // K_394's boxes landed
+        float t_397[32];
+        for (int i = 0; i < 32; ++i) t_397[i] = 0.0f;
         wgmma_fence();
-        // t_210 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<0>(t_210, Q_122_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_196 + 1) & 1) ? 33792 : 24584), (((t_196 + 1) - t_153) >> 1) & 1); // V_208's boxes landed
+        mbar_wait(smem + (((t_385 + 1) & 1) ? 33792 : 24584), (((t_385 + 1) - t_344) >> 1) & 1); // V_395's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_160 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
+          // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_196 + 1) & 1) ? 25600 : 16384), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_385 + 1) & 1) ? 25600 : 16384), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n64k16_rs_bf16<1>(carry_160, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_196 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_210[i]);
-        __syncthreads(); // every warp is done with K_207
-        { // K_207 of tile ((t_196 + 1) + 2) by TMA: 1 box(es) of 64 rows x 64 columns
-          const int t_200_ahead = (((t_196 + 1) + 2) * 64);
-          const bool on = tid == 0 && ((t_196 + 1) + 2 < t_156);
+        wgmma_wait<1>(); // the scores of tile ((t_385 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_397[i]);
+        __syncthreads(); // every warp is done with K_394
+        { // K_394 of tile ((t_385 + 1) + 2) by TMA: 1 box(es) of 64 rows x 64 columns
+          const int t_389_ahead = (((t_385 + 1) + 2) * 64);
+          const bool on = tid == 0 && ((t_385 + 1) + 2 < t_347);
           mbar_expect_if(on, smem + 24576, 8192);
-          const int x = (int)((long long)(h_87) * k_s1 + 0), y = (k0_114 + (t_200_ahead + 0));
+          const int x = (int)((long long)(h_276) * k_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
           tma_box_if(on, smem + 8192 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 24576);
         }
-        // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-        float S_211[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                S_211[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_210[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_123);
-              }
-            }
-          }
-        }
+        // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_212[2];
+        float t_399[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1002,33 +960,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, S_211[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_212[mt * 2 + h] = acc;
+            t_399[mt * 2 + h] = acc;
           }
         }
-        float m_new_213[2];
+        float m_new_401[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_213[mt * 2 + h] = fmaxf(carry_158[mt * 2 + h], t_212[mt * 2 + h]);
+            m_new_401[mt * 2 + h] = fmaxf(carry_351[mt * 2 + h], (t_399[mt * 2 + h] * scale2_318));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_215[2];
+        float m_safe_403[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_215[mt * 2 + h] = ((m_new_213[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_213[mt * 2 + h]);
+            m_safe_403[mt * 2 + h] = ((m_new_401[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_401[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_217[32];
+        float p_405[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1037,22 +995,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_217[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_211[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_215[mt * 2 + h]));
+                p_405[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_397[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_318, -m_safe_403[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_219[2];
+        float alpha_407[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_219[mt * 2 + h] = exp2_ftz((carry_158[mt * 2 + h] - m_safe_215[mt * 2 + h]));
+            alpha_407[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_403[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_221[2];
+        float t_409[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1062,38 +1020,38 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_217[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_221[mt * 2 + h] = acc;
+            t_409[mt * 2 + h] = acc;
           }
         }
-        float t_222[2];
+        float t_410[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_222[mt * 2 + h] = ((carry_159[mt * 2 + h] * alpha_219[mt * 2 + h]) + t_221[mt * 2 + h]);
+            t_410[mt * 2 + h] = fmaf(carry_352[mt * 2 + h], alpha_407[mt * 2 + h], t_409[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_bf16(p_217[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_bf16(p_217[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_bf16(p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_bf16(p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_196 + 1)
-        for (int i = 0; i < 32; ++i) reg_fence(carry_160[i]);
-        __syncthreads(); // every warp is done with this buffer of V_208
-        { // V_208 of tile ((t_196 + 1) + 2) by TMA: 1 box(es) of 64 rows x 64 columns
-          const int t_200_ahead = (((t_196 + 1) + 2) * 64);
-          const bool on = tid == 0 && ((t_196 + 1) + 2 < t_156);
-          mbar_expect_if(on, smem + ((((t_196 + 1) + 2) & 1) ? 33792 : 24584), 8192);
-          const int x = (int)((long long)(h_87) * v_s1 + 0), y = (k0_114 + (t_200_ahead + 0));
-          tma_box_if(on, smem + ((((t_196 + 1) + 2) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + ((((t_196 + 1) + 2) & 1) ? 33792 : 24584));
+        wgmma_wait<0>(); // P·V of tile (t_385 + 1)
+        for (int i = 0; i < 32; ++i) reg_fence(carry_353[i]);
+        __syncthreads(); // every warp is done with this buffer of V_395
+        { // V_395 of tile ((t_385 + 1) + 2) by TMA: 1 box(es) of 64 rows x 64 columns
+          const int t_389_ahead = (((t_385 + 1) + 2) * 64);
+          const bool on = tid == 0 && ((t_385 + 1) + 2 < t_347);
+          mbar_expect_if(on, smem + ((((t_385 + 1) + 2) & 1) ? 33792 : 24584), 8192);
+          const int x = (int)((long long)(h_276) * v_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
+          tma_box_if(on, smem + ((((t_385 + 1) + 2) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + ((((t_385 + 1) + 2) & 1) ? 33792 : 24584));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1103,7 +1061,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_219[mt * 2 + h]);
+                carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_407[mt * 2 + h]);
               }
             }
           }
@@ -1112,74 +1070,60 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_158[mt * 2 + h] = m_new_213[mt * 2 + h];
+            carry_351[mt * 2 + h] = m_new_401[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_159[mt * 2 + h] = t_222[mt * 2 + h];
+            carry_352[mt * 2 + h] = t_410[mt * 2 + h];
           }
         }
       }
     }
-    if (t_196 + 1 < t_156) {
+    if (t_385 + 1 < t_347) {
       {
-        mbar_wait(smem + 24576, ((t_196 + 1) - t_153) & 1); // K_207's boxes landed
-        float t_210[32];
-        for (int i = 0; i < 32; ++i) t_210[i] = 0.0f;
+        mbar_wait(smem + 24576, ((t_385 + 1) - t_344) & 1); // K_394's boxes landed
+        float t_397[32];
+        for (int i = 0; i < 32; ++i) t_397[i] = 0.0f;
         wgmma_fence();
-        // t_210 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<0>(t_210, Q_122_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_196 & 1) ? 33792 : 24584), ((t_196 - t_153) >> 1) & 1); // V_208's boxes landed
+        mbar_wait(smem + ((t_385 & 1) ? 33792 : 24584), ((t_385 - t_344) >> 1) & 1); // V_395's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_160 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
+          // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_196 & 1) ? 25600 : 16384), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_385 & 1) ? 25600 : 16384), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n64k16_rs_bf16<1>(carry_160, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_196 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_210[i]);
-        __syncthreads(); // every warp is done with K_207
-        { // K_207 of tile (t_196 + 2) by TMA: 1 box(es) of 64 rows x 64 columns
-          const int t_200_ahead = ((t_196 + 2) * 64);
-          const bool on = tid == 0 && (t_196 + 2 < t_156);
+        wgmma_wait<1>(); // the scores of tile (t_385 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_397[i]);
+        __syncthreads(); // every warp is done with K_394
+        { // K_394 of tile (t_385 + 2) by TMA: 1 box(es) of 64 rows x 64 columns
+          const int t_389_ahead = ((t_385 + 2) * 64);
+          const bool on = tid == 0 && (t_385 + 2 < t_347);
           mbar_expect_if(on, smem + 24576, 8192);
-          const int x = (int)((long long)(h_87) * k_s1 + 0), y = (k0_114 + (t_200_ahead + 0));
+          const int x = (int)((long long)(h_276) * k_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
           tma_box_if(on, smem + 8192 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 24576);
         }
-        // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-        float S_211[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                S_211[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_210[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_123);
-              }
-            }
-          }
-        }
+        // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_212[2];
+        float t_399[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1189,33 +1133,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, S_211[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_212[mt * 2 + h] = acc;
+            t_399[mt * 2 + h] = acc;
           }
         }
-        float m_new_213[2];
+        float m_new_401[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_213[mt * 2 + h] = fmaxf(carry_158[mt * 2 + h], t_212[mt * 2 + h]);
+            m_new_401[mt * 2 + h] = fmaxf(carry_351[mt * 2 + h], (t_399[mt * 2 + h] * scale2_318));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_215[2];
+        float m_safe_403[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_215[mt * 2 + h] = ((m_new_213[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_213[mt * 2 + h]);
+            m_safe_403[mt * 2 + h] = ((m_new_401[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_401[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_217[32];
+        float p_405[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1224,22 +1168,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_217[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_211[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_215[mt * 2 + h]));
+                p_405[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_397[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_318, -m_safe_403[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_219[2];
+        float alpha_407[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_219[mt * 2 + h] = exp2_ftz((carry_158[mt * 2 + h] - m_safe_215[mt * 2 + h]));
+            alpha_407[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_403[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_221[2];
+        float t_409[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1249,38 +1193,38 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_217[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_221[mt * 2 + h] = acc;
+            t_409[mt * 2 + h] = acc;
           }
         }
-        float t_222[2];
+        float t_410[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_222[mt * 2 + h] = ((carry_159[mt * 2 + h] * alpha_219[mt * 2 + h]) + t_221[mt * 2 + h]);
+            t_410[mt * 2 + h] = fmaf(carry_352[mt * 2 + h], alpha_407[mt * 2 + h], t_409[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_217[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_217[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_196
-        for (int i = 0; i < 32; ++i) reg_fence(carry_160[i]);
-        __syncthreads(); // every warp is done with this buffer of V_208
-        { // V_208 of tile (t_196 + 2) by TMA: 1 box(es) of 64 rows x 64 columns
-          const int t_200_ahead = ((t_196 + 2) * 64);
-          const bool on = tid == 0 && (t_196 + 2 < t_156);
-          mbar_expect_if(on, smem + (((t_196 + 2) & 1) ? 33792 : 24584), 8192);
-          const int x = (int)((long long)(h_87) * v_s1 + 0), y = (k0_114 + (t_200_ahead + 0));
-          tma_box_if(on, smem + (((t_196 + 2) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + (((t_196 + 2) & 1) ? 33792 : 24584));
+        wgmma_wait<0>(); // P·V of tile t_385
+        for (int i = 0; i < 32; ++i) reg_fence(carry_353[i]);
+        __syncthreads(); // every warp is done with this buffer of V_395
+        { // V_395 of tile (t_385 + 2) by TMA: 1 box(es) of 64 rows x 64 columns
+          const int t_389_ahead = ((t_385 + 2) * 64);
+          const bool on = tid == 0 && (t_385 + 2 < t_347);
+          mbar_expect_if(on, smem + (((t_385 + 2) & 1) ? 33792 : 24584), 8192);
+          const int x = (int)((long long)(h_276) * v_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
+          tma_box_if(on, smem + (((t_385 + 2) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + (((t_385 + 2) & 1) ? 33792 : 24584));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1290,7 +1234,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_219[mt * 2 + h]);
+                carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_407[mt * 2 + h]);
               }
             }
           }
@@ -1299,94 +1243,94 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_158[mt * 2 + h] = m_new_213[mt * 2 + h];
+            carry_351[mt * 2 + h] = m_new_401[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_159[mt * 2 + h] = t_222[mt * 2 + h];
+            carry_352[mt * 2 + h] = t_410[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_196 + 1) & 1) ? 33792 : 24584), (((t_196 + 1) - t_153) >> 1) & 1); // V_208's boxes landed
+      mbar_wait(smem + (((t_385 + 1) & 1) ? 33792 : 24584), (((t_385 + 1) - t_344) >> 1) & 1); // V_395's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_160 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
+        // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_196 + 1) & 1) ? 25600 : 16384), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_385 + 1) & 1) ? 25600 : 16384), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<1>(carry_160, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_196 & 1) ? 33792 : 24584), ((t_196 - t_153) >> 1) & 1); // V_208's boxes landed
+      mbar_wait(smem + ((t_385 & 1) ? 33792 : 24584), ((t_385 - t_344) >> 1) & 1); // V_395's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_160 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
+        // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_196 & 1) ? 25600 : 16384), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_385 & 1) ? 25600 : 16384), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<1>(carry_160, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 32; ++i) reg_fence(carry_160[i]);
+    for (int i = 0; i < 32; ++i) reg_fence(carry_353[i]);
   }
   #else
-  for (int t_196 = t_153; t_196 < t_156; ++t_196) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_200 = (t_196 * 64);
+  for (int t_385 = t_344; t_385 < t_347; ++t_385) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_389 = (t_385 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 24576, (t_196 - t_153) & 1); // K_207's boxes landed
+    mbar_wait(smem + 24576, (t_385 - t_344) & 1); // K_394's boxes landed
     #endif
-    cp_async_wait<0>(); // K_207 arrived
+    cp_async_wait<0>(); // K_394 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid == 0) { // V_208 by TMA: 1 box(es) of 64 rows x 64 columns
+    if (tid == 0) { // V_395 by TMA: 1 box(es) of 64 rows x 64 columns
       mbar_expect_bytes(smem + 24584, 8192);
-      const int x = (int)((long long)(h_87) * v_s1 + 0), y = (k0_114 + (t_200 + 0));
+      const int x = (int)((long long)(h_276) * v_s1 + 0), y = (k0_309 + (t_389 + 0));
       tma_box_reused(smem + 16384 + sw128(0, 0, 64), &v_map1, x + 0, y, smem + 24584);
     }
     #else
-    // V_208: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    // V_395: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), v + (ok ? (long long)((k0_114 + (t_200 + r))) * v_s0 + (long long)(h_87) * v_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), v + (ok ? (long long)((k0_309 + (t_389 + r))) * v_s0 + (long long)(h_276) * v_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_210[32] = {};
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_397[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_210 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n64k16_rs_bf16<0>(t_210, Q_122_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_210[i]);
+        reg_fence(t_397[i]);
       }
     }
     #else
@@ -1395,7 +1339,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        for (int x = 0; x < 4; ++x) a[mt][x] = Q_122_frag[mt][kk][x];
+        for (int x = 0; x < 4; ++x) a[mt][x] = Q_317_frag[mt][kk][x];
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -1403,51 +1347,37 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         ldsm_x4(b, smem + 8192 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_210[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_210[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_397[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_397[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 24584, (t_196 - t_153) & 1); // V_208's boxes landed
+    mbar_wait(smem + 24584, (t_385 - t_344) & 1); // V_395's boxes landed
     #endif
-    cp_async_wait<0>(); // V_208 arrived
+    cp_async_wait<0>(); // V_395 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_207; its next tile can stream in
-    if (t_196 + 1 < t_156) {
-      const int t_200_ahead = ((t_196 + 1) * 64);
+    __syncthreads(); // every warp is done with K_394; its next tile can stream in
+    if (t_385 + 1 < t_347) {
+      const int t_389_ahead = ((t_385 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid == 0) { // K_207 by TMA: 1 box(es) of 64 rows x 64 columns
+      if (tid == 0) { // K_394 by TMA: 1 box(es) of 64 rows x 64 columns
         mbar_expect_bytes(smem + 24576, 8192);
-        const int x = (int)((long long)(h_87) * k_s1 + 0), y = (k0_114 + (t_200_ahead + 0));
+        const int x = (int)((long long)(h_276) * k_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
         tma_box_reused(smem + 8192 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 24576);
       }
       #else
-      // K_207: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+      // K_394: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
         const bool ok = true;
-        cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_114 + (t_200_ahead + r))) * k_s0 + (long long)(h_87) * k_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_309 + (t_389_ahead + r))) * k_s0 + (long long)(h_276) * k_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float S_211[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            S_211[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_210[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_123);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_212[2];
+    float t_399[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1457,33 +1387,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_211[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_212[mt * 2 + h] = acc;
+        t_399[mt * 2 + h] = acc;
       }
     }
-    float m_new_213[2];
+    float m_new_401[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_213[mt * 2 + h] = fmaxf(carry_158[mt * 2 + h], t_212[mt * 2 + h]);
+        m_new_401[mt * 2 + h] = fmaxf(carry_351[mt * 2 + h], (t_399[mt * 2 + h] * scale2_318));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_215[2];
+    float m_safe_403[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_215[mt * 2 + h] = ((m_new_213[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_213[mt * 2 + h]);
+        m_safe_403[mt * 2 + h] = ((m_new_401[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_401[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_217[32];
+    float p_405[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1492,22 +1422,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_217[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_211[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_215[mt * 2 + h]));
+            p_405[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_397[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_318, -m_safe_403[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_219[2];
+    float alpha_407[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_219[mt * 2 + h] = exp2_ftz((carry_158[mt * 2 + h] - m_safe_215[mt * 2 + h]));
+        alpha_407[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_403[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_221[2];
+    float t_409[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1517,20 +1447,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_217[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_221[mt * 2 + h] = acc;
+        t_409[mt * 2 + h] = acc;
       }
     }
-    float t_222[2];
+    float t_410[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_222[mt * 2 + h] = ((carry_159[mt * 2 + h] * alpha_219[mt * 2 + h]) + t_221[mt * 2 + h]);
+        t_410[mt * 2 + h] = fmaf(carry_352[mt * 2 + h], alpha_407[mt * 2 + h], t_409[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1541,34 +1471,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_219[mt * 2 + h]);
+            carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_407[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_160 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
+    // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_217[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_217[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_217[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 16384, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n64k16_rs_bf16<1>(carry_160, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(carry_160[i]);
+        reg_fence(carry_353[i]);
       }
     }
     #else
@@ -1577,10 +1507,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_217[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_217[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_217[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_217[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_217[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_217[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_217[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_217[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_405[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_405[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_405[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_405[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_405[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_405[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_405[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_405[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -1588,8 +1518,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         ldsm_x4_trans(b, smem + 16384 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_160[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_160[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_353[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_353[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1598,63 +1528,63 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_158[mt * 2 + h] = m_new_213[mt * 2 + h];
+        carry_351[mt * 2 + h] = m_new_401[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_159[mt * 2 + h] = t_222[mt * 2 + h];
+        carry_352[mt * 2 + h] = t_410[mt * 2 + h];
       }
     }
   }
   #endif
   __syncthreads(); // the tiles' shared memory is free
-  if (t_156 < t_152) {
-    const int t_234_ahead = (t_156 * 64);
-    // K_243: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_347 < t_343) {
+    const int t_422_ahead = (t_347 * 64);
+    // K_429: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-      const bool ok = ((t_234_ahead + r) < k_len_116);
-      cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_114 + (t_234_ahead + r))) * k_s0 + (long long)(h_87) * k_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_422_ahead + r) < k_len_311);
+      cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_309 + (t_422_ahead + r))) * k_s0 + (long long)(h_276) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  if (t_156 < t_152) { // at most one tile
-    const int t_230 = t_156;
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_234 = (t_230 * 64);
-    cp_async_wait<0>(); // K_243 arrived
+  if (t_347 < t_343) { // at most one tile
+    const int t_418 = t_347;
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_422 = (t_418 * 64);
+    cp_async_wait<0>(); // K_429 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_244: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    // V_430: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-      const bool ok = ((t_234 + r) < k_len_116);
-      cp_async16(smem + 16384 + sw128(r, c, 64), v + (ok ? (long long)((k0_114 + (t_234 + r))) * v_s0 + (long long)(h_87) * v_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_422 + r) < k_len_311);
+      cp_async16(smem + 16384 + sw128(r, c, 64), v + (ok ? (long long)((k0_309 + (t_422 + r))) * v_s0 + (long long)(h_276) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_246[32] = {};
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_432[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_246 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_432 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n64k16_rs_bf16<0>(t_246, Q_122_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_rs_bf16<0>(t_432, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_246[i]);
+        reg_fence(t_432[i]);
       }
     }
     #else
@@ -1663,7 +1593,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        for (int x = 0; x < 4; ++x) a[mt][x] = Q_122_frag[mt][kk][x];
+        for (int x = 0; x < 4; ++x) a[mt][x] = Q_317_frag[mt][kk][x];
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -1671,23 +1601,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         ldsm_x4(b, smem + 8192 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_246[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_246[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_432[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_432[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_243; its next tile can stream in
-    if (t_230 + 1 < t_152) {
-      const int t_234_ahead = ((t_230 + 1) * 64);
-      // K_243: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_429; its next tile can stream in
+    if (t_418 + 1 < t_343) {
+      const int t_422_ahead = ((t_418 + 1) * 64);
+      // K_429: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 16) {
-        const bool ok = ((t_234_ahead + r) < k_len_116);
-        cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_114 + (t_234_ahead + r))) * k_s0 + (long long)(h_87) * k_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_422_ahead + r) < k_len_311);
+        cp_async16(smem + 8192 + sw128(r, c, 64), k + (ok ? (long long)((k0_309 + (t_422_ahead + r))) * k_s0 + (long long)(h_276) * k_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float S_248[32];
+    float S_434[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1696,13 +1626,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            S_248[((mt * 8 + nt) * 2 + h) * 2 + p] = (((t_234 + (nt * 8 + 2 * t4 + p)) < k_len_116) ? (t_246[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_123) : NEG_INF);
+            S_434[((mt * 8 + nt) * 2 + h) * 2 + p] = (((t_422 + (nt * 8 + 2 * t4 + p)) < k_len_311) ? (t_432[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_318) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_249[2];
+    float t_435[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1712,33 +1642,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_248[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, S_434[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_249[mt * 2 + h] = acc;
+        t_435[mt * 2 + h] = acc;
       }
     }
-    float m_new_250[2];
+    float m_new_436[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_250[mt * 2 + h] = fmaxf(carry_158[mt * 2 + h], t_249[mt * 2 + h]);
+        m_new_436[mt * 2 + h] = fmaxf(carry_351[mt * 2 + h], t_435[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_252[2];
+    float m_safe_438[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_252[mt * 2 + h] = ((m_new_250[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_250[mt * 2 + h]);
+        m_safe_438[mt * 2 + h] = ((m_new_436[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_436[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_254[32];
+    float p_440[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1747,22 +1677,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_254[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_248[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_252[mt * 2 + h]));
+            p_440[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_434[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_438[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_256[2];
+    float alpha_442[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_256[mt * 2 + h] = exp2_ftz((carry_158[mt * 2 + h] - m_safe_252[mt * 2 + h]));
+        alpha_442[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_438[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_258[2];
+    float t_444[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1772,23 +1702,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_254[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_440[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_258[mt * 2 + h] = acc;
+        t_444[mt * 2 + h] = acc;
       }
     }
-    float t_259[2];
+    float t_445[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_259[mt * 2 + h] = ((carry_159[mt * 2 + h] * alpha_256[mt * 2 + h]) + t_258[mt * 2 + h]);
+        t_445[mt * 2 + h] = fmaf(carry_352[mt * 2 + h], alpha_442[mt * 2 + h], t_444[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_244 has arrived
+    cp_async_wait<1>(); // V_430 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1799,34 +1729,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_160[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_256[mt * 2 + h]);
+            carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_442[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_160 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
+    // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_254[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_254[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_254[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_254[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_254[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_254[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_254[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_254[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_440[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_440[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_440[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_440[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_440[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_440[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_440[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_440[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 16384, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n64k16_rs_bf16<1>(carry_160, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(carry_160[i]);
+        reg_fence(carry_353[i]);
       }
     }
     #else
@@ -1835,10 +1765,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_254[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_254[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_254[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_254[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_254[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_254[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_254[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_254[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_440[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_440[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_440[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_440[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_440[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_440[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_440[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_440[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -1846,8 +1776,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         ldsm_x4_trans(b, smem + 16384 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_160[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_160[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_353[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_353[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1856,25 +1786,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_158[mt * 2 + h] = m_new_250[mt * 2 + h];
+        carry_351[mt * 2 + h] = m_new_436[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_159[mt * 2 + h] = t_259[mt * 2 + h];
+        carry_352[mt * 2 + h] = t_445[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
-  float t_269_rcp[2]; // once a row (row-hoist.ts)
+  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  float t_455_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_269_rcp[mt * 2 + h] = 1.0f / ((carry_159[mt * 2 + h] == 0.0f) ? 1.0f : carry_159[mt * 2 + h]);
+      t_455_rcp[mt * 2 + h] = 1.0f / ((carry_352[mt * 2 + h] == 0.0f) ? 1.0f : carry_352[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1884,18 +1814,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        if (((t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_111)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_108 + (t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_87) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_160[((mt * 8 + nt) * 2 + h) * 2 + 0] * t_269_rcp[mt * 2 + h]), (carry_160[((mt * 8 + nt) * 2 + h) * 2 + 1] * t_269_rcp[mt * 2 + h]));
+        if (((t_312 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_306)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_303 + (t_312 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_276) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_353[((mt * 8 + nt) * 2 + h) * 2 + 0] * t_455_rcp[mt * 2 + h]), (carry_353[((mt * 8 + nt) * 2 + h) * 2 + 1] * t_455_rcp[mt * 2 + h]));
       }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (((t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_111)) lse[(long long)((q0_108 + (t_117 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)(h_87)] = ((carry_159[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_158[mt * 2 + h] + log2f(carry_159[mt * 2 + h])) * 0.6931471805599453f));
+        if (((t_312 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_306)) lse[(long long)((q0_303 + (t_312 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)(h_276)] = ((carry_352[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_351[mt * 2 + h] + log2f(carry_352[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

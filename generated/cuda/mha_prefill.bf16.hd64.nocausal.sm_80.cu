@@ -94,97 +94,97 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
   const long long out_s0 = (long long)P.heads * 64LL;
   const long long out_s1 = 64LL;
   const long long lse_s0 = (long long)P.heads;
-  const int m_88 = (int)blockIdx.x;
-  const int h_89 = (int)blockIdx.y;
-  const int b_90 = (int)blockIdx.z;
-  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
-  const int q0_112 = cu_seqlens_q[(long long)(b_90)];
-  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
-  const int t_113 = (b_90 + 1);
-  const int t_114 = cu_seqlens_q[(long long)(t_113)];
-  const int q_len_115 = (t_114 - q0_112);
-  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
-  const int t_116 = (m_88 * 128);
-  const bool t_117 = (t_116 >= q_len_115);
-  if (t_117) {
+  const int m_279 = (int)blockIdx.x;
+  const int h_280 = (int)blockIdx.y;
+  const int b_281 = (int)blockIdx.z;
+  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  const int q0_309 = cu_seqlens_q[(long long)(b_281)];
+  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  const int t_310 = (b_281 + 1);
+  const int t_311 = cu_seqlens_q[(long long)(t_310)];
+  const int q_len_312 = (t_311 - q0_309);
+  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  const int t_313 = (m_279 * 128);
+  const bool t_314 = (t_313 >= q_len_312);
+  if (t_314) {
     return;
   }
-  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
-  const int k0_118 = cu_seqlens_k[(long long)(b_90)];
-  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
-  const int t_119 = cu_seqlens_k[(long long)(t_113)];
-  const int k_len_120 = (t_119 - k0_118);
-  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
-  const int t_121 = (m_88 * 128);
+  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  const int k0_315 = cu_seqlens_k[(long long)(b_281)];
+  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  const int t_316 = cu_seqlens_k[(long long)(t_310)];
+  const int k_len_317 = (t_316 - k0_315);
+  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  const int t_318 = (m_279 * 128);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_126: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
+  // Q_323: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
-    const bool ok = ((t_121 + r) < q_len_115);
-    cp_async16(smem + 0 + r * 144 + c * 2, q + (ok ? (long long)((q0_112 + (t_121 + r))) * q_s0 + (long long)(h_89) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = ((t_318 + r) < q_len_312);
+    cp_async16(smem + 0 + r * 144 + c * 2, q + (ok ? (long long)((q0_309 + (t_318 + r))) * q_s0 + (long long)(h_280) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
-  const float scale2_127 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_128 = (k_len_120 + 127);
-  const int t_129 = safe_div(t_128, 128);
-  const int t_131 = (k_len_120 + (-1));
-  const int t_133 = (k_len_120 + (-128));
-  const int t_135 = safe_div(t_131, 128);
-  const bool t_136 = (t_131 < 0);
-  const int t_137 = (t_135 * 128);
-  const bool t_138 = (t_137 == t_131);
-  const bool t_139 = (!t_138);
-  const bool t_140 = (t_136 && t_139);
-  const int t_142 = (t_135 - 1);
-  const int t_143 = (t_140 ? t_142 : t_135);
-  const int t_144 = safe_div(t_133, 128);
-  const bool t_145 = (t_133 < 0);
-  const int t_146 = (t_144 * 128);
-  const bool t_147 = (t_146 == t_133);
-  const bool t_148 = (!t_147);
-  const bool t_149 = (t_145 && t_148);
-  const int t_150 = (t_144 - 1);
-  const int t_151 = (t_149 ? t_150 : t_144);
-  const int t_152 = min(t_151, t_151);
-  const int t_153 = min(t_152, t_151);
-  const int t_154 = (t_143 + 1);
-  const int t_155 = min(t_129, t_154);
-  const int t_156 = max(0, t_155);
-  const int t_157 = min(0, t_156);
-  const int t_158 = (t_153 + 1);
-  const int t_159 = max(t_158, t_157);
-  const int t_160 = min(t_159, t_156);
-  cp_async_wait<0>(); // Q_126 has arrived
+  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  const float scale2_324 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_325 = (k_len_317 + 127);
+  const int t_326 = safe_div(t_325, 128);
+  const int t_327 = (k_len_317 + (-1));
+  const int t_328 = (k_len_317 + (-128));
+  const int t_329 = safe_div(t_327, 128);
+  const bool t_330 = (t_327 < 0);
+  const int t_331 = (t_329 * 128);
+  const bool t_332 = (t_331 == t_327);
+  const bool t_333 = (!t_332);
+  const bool t_334 = (t_330 && t_333);
+  const int t_335 = (t_329 - 1);
+  const int t_336 = (t_334 ? t_335 : t_329);
+  const int t_337 = safe_div(t_328, 128);
+  const bool t_338 = (t_328 < 0);
+  const int t_339 = (t_337 * 128);
+  const bool t_340 = (t_339 == t_328);
+  const bool t_341 = (!t_340);
+  const bool t_342 = (t_338 && t_341);
+  const int t_343 = (t_337 - 1);
+  const int t_344 = (t_342 ? t_343 : t_337);
+  const int t_345 = min(t_344, t_344);
+  const int t_346 = min(t_345, t_344);
+  const int t_347 = (t_336 + 1);
+  const int t_348 = min(t_326, t_347);
+  const int t_349 = max(0, t_348);
+  const int t_350 = min(0, t_349);
+  const int t_351 = (t_346 + 1);
+  const int t_352 = max(t_351, t_350);
+  const int t_353 = min(t_352, t_349);
+  cp_async_wait<0>(); // Q_323 has arrived
   __syncthreads();
-  if (0 < t_157) {
-    const int t_165_ahead = (0 * 128);
-    // K_174: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (0 < t_350) {
+    const int t_360_ahead = (0 * 128);
+    // K_367: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
-      const bool ok = ((t_165_ahead + r) < k_len_120);
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_165_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_360_ahead + r) < k_len_317);
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_315 + (t_360_ahead + r))) * k_s0 + (long long)(h_280) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
   // partial tiles
-  float carry_162[4];
+  float carry_357[4];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_162[mt * 2 + h] = NEG_INF;
+      carry_357[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_163[4];
+  float carry_358[4];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_163[mt * 2 + h] = 0.0f;
+      carry_358[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_164[64];
+  float carry_359[64];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
@@ -193,28 +193,28 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
       for (int nt = 0; nt < 8; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_164[((mt * 8 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_359[((mt * 8 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  if (0 < t_157) { // at most one tile
-    const int t_161 = 0;
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_165 = (t_161 * 128);
-    cp_async_wait<0>(); // K_174 arrived
+  if (0 < t_350) { // at most one tile
+    const int t_356 = 0;
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_360 = (t_356 * 128);
+    cp_async_wait<0>(); // K_367 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_175: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
+    // V_368: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
-      const bool ok = ((t_165 + r) < k_len_120);
-      cp_async16(smem + 36864 + r * 144 + c * 2, v + (ok ? (long long)((k0_118 + (t_165 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_360 + r) < k_len_317);
+      cp_async16(smem + 36864 + r * 144 + c * 2, v + (ok ? (long long)((k0_315 + (t_360 + r))) * v_s0 + (long long)(h_280) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_177[128] = {};
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_370[128] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[2][4];
@@ -228,22 +228,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         ldsm_x4(b, smem + 18432 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&t_177[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_177[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_370[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_370[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_174; its next tile can stream in
-    if (t_161 + 1 < t_157) {
-      const int t_165_ahead = ((t_161 + 1) * 128);
-      // K_174: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_367; its next tile can stream in
+    if (t_356 + 1 < t_350) {
+      const int t_360_ahead = ((t_356 + 1) * 128);
+      // K_367: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
-        const bool ok = ((t_165_ahead + r) < k_len_120);
-        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_165_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_360_ahead + r) < k_len_317);
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_315 + (t_360_ahead + r))) * k_s0 + (long long)(h_280) * k_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float S_179[128];
+    float S_372[128];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -252,13 +252,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            S_179[((mt * 16 + nt) * 2 + h) * 2 + p] = (((t_165 + (nt * 8 + 2 * t4 + p)) < k_len_120) ? (t_177[((mt * 16 + nt) * 2 + h) * 2 + p] * scale2_127) : NEG_INF);
+            S_372[((mt * 16 + nt) * 2 + h) * 2 + p] = (((t_360 + (nt * 8 + 2 * t4 + p)) < k_len_317) ? (t_370[((mt * 16 + nt) * 2 + h) * 2 + p] * scale2_324) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_180[4];
+    float t_373[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -268,33 +268,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_179[((mt * 16 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, S_372[((mt * 16 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_180[mt * 2 + h] = acc;
+        t_373[mt * 2 + h] = acc;
       }
     }
-    float m_new_181[4];
+    float m_new_374[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_181[mt * 2 + h] = fmaxf(carry_162[mt * 2 + h], t_180[mt * 2 + h]);
+        m_new_374[mt * 2 + h] = fmaxf(carry_357[mt * 2 + h], t_373[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_183[4];
+    float m_safe_376[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_183[mt * 2 + h] = ((m_new_181[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_181[mt * 2 + h]);
+        m_safe_376[mt * 2 + h] = ((m_new_374[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_374[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_185[128];
+    float p_378[128];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -303,22 +303,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_185[((mt * 16 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_179[((mt * 16 + nt) * 2 + h) * 2 + p] - m_safe_183[mt * 2 + h]));
+            p_378[((mt * 16 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_372[((mt * 16 + nt) * 2 + h) * 2 + p] - m_safe_376[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_187[4];
+    float alpha_380[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_187[mt * 2 + h] = exp2_ftz((carry_162[mt * 2 + h] - m_safe_183[mt * 2 + h]));
+        alpha_380[mt * 2 + h] = exp2_ftz((carry_357[mt * 2 + h] - m_safe_376[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_189[4];
+    float t_382[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -328,23 +328,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_185[((mt * 16 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_378[((mt * 16 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_189[mt * 2 + h] = acc;
+        t_382[mt * 2 + h] = acc;
       }
     }
-    float t_190[4];
+    float t_383[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_190[mt * 2 + h] = ((carry_163[mt * 2 + h] * alpha_187[mt * 2 + h]) + t_189[mt * 2 + h]);
+        t_383[mt * 2 + h] = fmaf(carry_358[mt * 2 + h], alpha_380[mt * 2 + h], t_382[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_175 has arrived
+    cp_async_wait<1>(); // V_368 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -354,7 +354,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_164[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_164[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_187[mt * 2 + h]);
+            carry_359[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_359[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_380[mt * 2 + h]);
           }
         }
       }
@@ -364,10 +364,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_bf16(p_185[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_185[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_185[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_185[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_185[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_185[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_185[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_185[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_378[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_378[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_378[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_378[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_378[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_378[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_378[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_378[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -375,8 +375,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         ldsm_x4_trans(b, smem + 36864 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 144 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&carry_164[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_164[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_359[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_359[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -384,45 +384,45 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_162[mt * 2 + h] = m_new_181[mt * 2 + h];
+        carry_357[mt * 2 + h] = m_new_374[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_163[mt * 2 + h] = t_190[mt * 2 + h];
+        carry_358[mt * 2 + h] = t_383[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_157 < t_160) {
-    const int t_204_ahead = (t_157 * 128);
-    // K_211: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_350 < t_353) {
+    const int t_395_ahead = (t_350 * 128);
+    // K_400: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
       const bool ok = true;
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_204_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_315 + (t_395_ahead + r))) * k_s0 + (long long)(h_280) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (int t_200 = t_157; t_200 < t_160; ++t_200) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_204 = (t_200 * 128);
-    cp_async_wait<0>(); // K_211 arrived
+  for (int t_391 = t_350; t_391 < t_353; ++t_391) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_395 = (t_391 * 128);
+    cp_async_wait<0>(); // K_400 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_212: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
+    // V_401: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
       const bool ok = true;
-      cp_async16(smem + 36864 + r * 144 + c * 2, v + (ok ? (long long)((k0_118 + (t_204 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 36864 + r * 144 + c * 2, v + (ok ? (long long)((k0_315 + (t_395 + r))) * v_s0 + (long long)(h_280) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_214[128] = {};
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_403[128] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[2][4];
@@ -436,37 +436,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         ldsm_x4(b, smem + 18432 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&t_214[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_214[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_403[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_403[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_211; its next tile can stream in
-    if (t_200 + 1 < t_160) {
-      const int t_204_ahead = ((t_200 + 1) * 128);
-      // K_211: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_400; its next tile can stream in
+    if (t_391 + 1 < t_353) {
+      const int t_395_ahead = ((t_391 + 1) * 128);
+      // K_400: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
         const bool ok = true;
-        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_204_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_315 + (t_395_ahead + r))) * k_s0 + (long long)(h_280) * k_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float S_215[128];
-    #pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 16; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            S_215[((mt * 16 + nt) * 2 + h) * 2 + p] = (t_214[((mt * 16 + nt) * 2 + h) * 2 + p] * scale2_127);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_216[4];
+    float t_405[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -476,33 +462,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_215[((mt * 16 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_403[((mt * 16 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_216[mt * 2 + h] = acc;
+        t_405[mt * 2 + h] = acc;
       }
     }
-    float m_new_217[4];
+    float m_new_407[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_217[mt * 2 + h] = fmaxf(carry_162[mt * 2 + h], t_216[mt * 2 + h]);
+        m_new_407[mt * 2 + h] = fmaxf(carry_357[mt * 2 + h], (t_405[mt * 2 + h] * scale2_324));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_219[4];
+    float m_safe_409[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_219[mt * 2 + h] = ((m_new_217[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_217[mt * 2 + h]);
+        m_safe_409[mt * 2 + h] = ((m_new_407[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_407[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_221[128];
+    float p_411[128];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -511,22 +497,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_221[((mt * 16 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_215[((mt * 16 + nt) * 2 + h) * 2 + p] - m_safe_219[mt * 2 + h]));
+            p_411[((mt * 16 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_403[((mt * 16 + nt) * 2 + h) * 2 + p], scale2_324, -m_safe_409[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_223[4];
+    float alpha_413[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_223[mt * 2 + h] = exp2_ftz((carry_162[mt * 2 + h] - m_safe_219[mt * 2 + h]));
+        alpha_413[mt * 2 + h] = exp2_ftz((carry_357[mt * 2 + h] - m_safe_409[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_225[4];
+    float t_415[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -536,23 +522,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_221[((mt * 16 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_411[((mt * 16 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_225[mt * 2 + h] = acc;
+        t_415[mt * 2 + h] = acc;
       }
     }
-    float t_226[4];
+    float t_416[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_226[mt * 2 + h] = ((carry_163[mt * 2 + h] * alpha_223[mt * 2 + h]) + t_225[mt * 2 + h]);
+        t_416[mt * 2 + h] = fmaf(carry_358[mt * 2 + h], alpha_413[mt * 2 + h], t_415[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_212 has arrived
+    cp_async_wait<1>(); // V_401 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -562,7 +548,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_164[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_164[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_223[mt * 2 + h]);
+            carry_359[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_359[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_413[mt * 2 + h]);
           }
         }
       }
@@ -572,10 +558,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_bf16(p_221[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_221[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_221[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_221[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_221[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_221[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_221[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_221[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_411[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_411[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_411[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_411[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_411[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_411[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_411[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_411[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -583,8 +569,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         ldsm_x4_trans(b, smem + 36864 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 144 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&carry_164[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_164[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_359[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_359[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -592,46 +578,46 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_162[mt * 2 + h] = m_new_217[mt * 2 + h];
+        carry_357[mt * 2 + h] = m_new_407[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_163[mt * 2 + h] = t_226[mt * 2 + h];
+        carry_358[mt * 2 + h] = t_416[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_160 < t_156) {
-    const int t_238_ahead = (t_160 * 128);
-    // K_247: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_353 < t_349) {
+    const int t_428_ahead = (t_353 * 128);
+    // K_435: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
-      const bool ok = ((t_238_ahead + r) < k_len_120);
-      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_238_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_428_ahead + r) < k_len_317);
+      cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_315 + (t_428_ahead + r))) * k_s0 + (long long)(h_280) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  if (t_160 < t_156) { // at most one tile
-    const int t_234 = t_160;
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_238 = (t_234 * 128);
-    cp_async_wait<0>(); // K_247 arrived
+  if (t_353 < t_349) { // at most one tile
+    const int t_424 = t_353;
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_428 = (t_424 * 128);
+    cp_async_wait<0>(); // K_435 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_248: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
+    // V_436: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
-      const bool ok = ((t_238 + r) < k_len_120);
-      cp_async16(smem + 36864 + r * 144 + c * 2, v + (ok ? (long long)((k0_118 + (t_238 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_428 + r) < k_len_317);
+      cp_async16(smem + 36864 + r * 144 + c * 2, v + (ok ? (long long)((k0_315 + (t_428 + r))) * v_s0 + (long long)(h_280) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_250[128] = {};
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_438[128] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
       uint32_t a[2][4];
@@ -645,22 +631,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         ldsm_x4(b, smem + 18432 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&t_250[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_250[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_438[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_438[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_247; its next tile can stream in
-    if (t_234 + 1 < t_156) {
-      const int t_238_ahead = ((t_234 + 1) * 128);
-      // K_247: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_435; its next tile can stream in
+    if (t_424 + 1 < t_349) {
+      const int t_428_ahead = ((t_424 + 1) * 128);
+      // K_435: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 128; r += 16) {
-        const bool ok = ((t_238_ahead + r) < k_len_120);
-        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_118 + (t_238_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_428_ahead + r) < k_len_317);
+        cp_async16(smem + 18432 + r * 144 + c * 2, k + (ok ? (long long)((k0_315 + (t_428_ahead + r))) * k_s0 + (long long)(h_280) * k_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float S_252[128];
+    float S_440[128];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -669,13 +655,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            S_252[((mt * 16 + nt) * 2 + h) * 2 + p] = (((t_238 + (nt * 8 + 2 * t4 + p)) < k_len_120) ? (t_250[((mt * 16 + nt) * 2 + h) * 2 + p] * scale2_127) : NEG_INF);
+            S_440[((mt * 16 + nt) * 2 + h) * 2 + p] = (((t_428 + (nt * 8 + 2 * t4 + p)) < k_len_317) ? (t_438[((mt * 16 + nt) * 2 + h) * 2 + p] * scale2_324) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_253[4];
+    float t_441[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -685,33 +671,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_252[((mt * 16 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, S_440[((mt * 16 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_253[mt * 2 + h] = acc;
+        t_441[mt * 2 + h] = acc;
       }
     }
-    float m_new_254[4];
+    float m_new_442[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_254[mt * 2 + h] = fmaxf(carry_162[mt * 2 + h], t_253[mt * 2 + h]);
+        m_new_442[mt * 2 + h] = fmaxf(carry_357[mt * 2 + h], t_441[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_256[4];
+    float m_safe_444[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_256[mt * 2 + h] = ((m_new_254[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_254[mt * 2 + h]);
+        m_safe_444[mt * 2 + h] = ((m_new_442[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_442[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_258[128];
+    float p_446[128];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -720,22 +706,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_258[((mt * 16 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_252[((mt * 16 + nt) * 2 + h) * 2 + p] - m_safe_256[mt * 2 + h]));
+            p_446[((mt * 16 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_440[((mt * 16 + nt) * 2 + h) * 2 + p] - m_safe_444[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_260[4];
+    float alpha_448[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_260[mt * 2 + h] = exp2_ftz((carry_162[mt * 2 + h] - m_safe_256[mt * 2 + h]));
+        alpha_448[mt * 2 + h] = exp2_ftz((carry_357[mt * 2 + h] - m_safe_444[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_262[4];
+    float t_450[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -745,23 +731,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_258[((mt * 16 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_446[((mt * 16 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_262[mt * 2 + h] = acc;
+        t_450[mt * 2 + h] = acc;
       }
     }
-    float t_263[4];
+    float t_451[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_263[mt * 2 + h] = ((carry_163[mt * 2 + h] * alpha_260[mt * 2 + h]) + t_262[mt * 2 + h]);
+        t_451[mt * 2 + h] = fmaf(carry_358[mt * 2 + h], alpha_448[mt * 2 + h], t_450[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_248 has arrived
+    cp_async_wait<1>(); // V_436 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -771,7 +757,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_164[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_164[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_260[mt * 2 + h]);
+            carry_359[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_359[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_448[mt * 2 + h]);
           }
         }
       }
@@ -781,10 +767,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_bf16(p_258[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_258[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_258[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_258[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_258[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_258[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_258[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_258[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_446[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_446[(((mt) * 16 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_446[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_446[(((mt) * 16 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_446[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_446[(((mt) * 16 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_446[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_446[(((mt) * 16 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 8; nt += 2) {
@@ -792,8 +778,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
         ldsm_x4_trans(b, smem + 36864 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 144 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&carry_164[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_164[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_359[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_359[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -801,25 +787,25 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_162[mt * 2 + h] = m_new_254[mt * 2 + h];
+        carry_357[mt * 2 + h] = m_new_442[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_163[mt * 2 + h] = t_263[mt * 2 + h];
+        carry_358[mt * 2 + h] = t_451[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
-  float t_273_rcp[4]; // once a row (row-hoist.ts)
+  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  float t_461_rcp[4]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_273_rcp[mt * 2 + h] = 1.0f / ((carry_163[mt * 2 + h] == 0.0f) ? 1.0f : carry_163[mt * 2 + h]);
+      t_461_rcp[mt * 2 + h] = 1.0f / ((carry_358[mt * 2 + h] == 0.0f) ? 1.0f : carry_358[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -829,18 +815,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        if (((t_121 + ((warp * 2 + mt) * 16 + g + 8 * h)) < q_len_115)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_112 + (t_121 + ((warp * 2 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_89) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_164[((mt * 8 + nt) * 2 + h) * 2 + 0] * t_273_rcp[mt * 2 + h]), (carry_164[((mt * 8 + nt) * 2 + h) * 2 + 1] * t_273_rcp[mt * 2 + h]));
+        if (((t_318 + ((warp * 2 + mt) * 16 + g + 8 * h)) < q_len_312)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_309 + (t_318 + ((warp * 2 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_280) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_359[((mt * 8 + nt) * 2 + h) * 2 + 0] * t_461_rcp[mt * 2 + h]), (carry_359[((mt * 8 + nt) * 2 + h) * 2 + 1] * t_461_rcp[mt * 2 + h]));
       }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (((t_121 + ((warp * 2 + mt) * 16 + g + 8 * h)) < q_len_115)) lse[(long long)((q0_112 + (t_121 + ((warp * 2 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)(h_89)] = ((carry_163[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_162[mt * 2 + h] + log2f(carry_163[mt * 2 + h])) * 0.6931471805599453f));
+        if (((t_318 + ((warp * 2 + mt) * 16 + g + 8 * h)) < q_len_312)) lse[(long long)((q0_309 + (t_318 + ((warp * 2 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)(h_280)] = ((carry_358[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_357[mt * 2 + h] + log2f(carry_358[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -186,124 +186,124 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
   const long long out_s0 = (long long)P.heads * 256LL;
   const long long out_s1 = 256LL;
   const long long lse_s0 = (long long)P.heads;
-  const int m_88 = (int)(gridDim.x - 1 - blockIdx.x);
-  const int h_89 = (int)blockIdx.y;
-  const int b_90 = (int)blockIdx.z;
-  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
-  const int q0_111 = cu_seqlens_q[(long long)(b_90)];
-  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
-  const int t_112 = (b_90 + 1);
-  const int t_113 = cu_seqlens_q[(long long)(t_112)];
-  const int q_len_114 = (t_113 - q0_111);
-  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
-  const int t_115 = (m_88 * 64);
-  const bool t_116 = (t_115 >= q_len_114);
-  if (t_116) {
+  const int m_306 = (int)(gridDim.x - 1 - blockIdx.x);
+  const int h_307 = (int)blockIdx.y;
+  const int b_308 = (int)blockIdx.z;
+  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  const int q0_336 = cu_seqlens_q[(long long)(b_308)];
+  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  const int t_337 = (b_308 + 1);
+  const int t_338 = cu_seqlens_q[(long long)(t_337)];
+  const int q_len_339 = (t_338 - q0_336);
+  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  const int t_340 = (m_306 * 64);
+  const bool t_341 = (t_340 >= q_len_339);
+  if (t_341) {
     return;
   }
-  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
-  const int k0_117 = cu_seqlens_k[(long long)(b_90)];
-  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
-  const int t_118 = cu_seqlens_k[(long long)(t_112)];
-  const int k_len_119 = (t_118 - k0_117);
-  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
-  const int t_120 = (m_88 * 64);
+  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  const int k0_342 = cu_seqlens_k[(long long)(b_308)];
+  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  const int t_343 = cu_seqlens_k[(long long)(t_337)];
+  const int k_len_344 = (t_343 - k0_342);
+  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  const int t_345 = (m_306 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_125: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
+  // Q_350: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
-    const bool ok = ((t_120 + r) < q_len_114);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_111 + (t_120 + r))) * q_s0 + (long long)(h_89) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = ((t_345 + r) < q_len_339);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_336 + (t_345 + r))) * q_s0 + (long long)(h_307) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
-  const float scale2_126 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_127 = (k_len_119 + 63);
-  const int t_128 = safe_div(t_127, 64);
-  const int t_130 = (k_len_119 + (-1));
-  const int t_132 = (k_len_119 + (-64));
-  const int t_134 = safe_div(t_130, 64);
-  const bool t_135 = (t_130 < 0);
-  const int t_136 = (t_134 * 64);
-  const bool t_137 = (t_136 == t_130);
-  const bool t_138 = (!t_137);
-  const bool t_139 = (t_135 && t_138);
-  const int t_141 = (t_134 - 1);
-  const int t_142 = (t_139 ? t_141 : t_134);
-  const int t_143 = safe_div(t_132, 64);
-  const bool t_144 = (t_132 < 0);
-  const int t_145 = (t_143 * 64);
-  const bool t_146 = (t_145 == t_132);
-  const bool t_147 = (!t_146);
-  const bool t_148 = (t_144 && t_147);
-  const int t_149 = (t_143 - 1);
-  const int t_150 = (t_148 ? t_149 : t_143);
-  const int t_151 = (t_120 + 63);
-  const int t_152 = (t_120 + k_len_119);
-  const int t_153 = (t_151 + k_len_119);
-  const int t_154 = (t_152 - q_len_114);
-  const int t_155 = (t_153 - q_len_114);
-  const int t_157 = (t_154 + (-63));
-  const int t_158 = safe_div(t_155, 64);
-  const bool t_159 = (t_155 < 0);
-  const int t_160 = (t_158 * 64);
-  const bool t_161 = (t_160 == t_155);
-  const bool t_162 = (!t_161);
-  const bool t_163 = (t_159 && t_162);
-  const int t_164 = (t_158 - 1);
-  const int t_165 = (t_163 ? t_164 : t_158);
-  const int t_166 = safe_div(t_157, 64);
-  const bool t_167 = (t_157 < 0);
-  const int t_168 = (t_166 * 64);
-  const bool t_169 = (t_168 == t_157);
-  const bool t_170 = (!t_169);
-  const bool t_171 = (t_167 && t_170);
-  const int t_172 = (t_166 - 1);
-  const int t_173 = (t_171 ? t_172 : t_166);
-  const int t_174 = min(t_142, t_165);
-  const int t_175 = min(t_150, t_173);
-  const int t_176 = min(t_175, t_175);
-  const int t_177 = min(t_176, t_150);
-  const int t_178 = (t_174 + 1);
-  const int t_179 = min(t_128, t_178);
-  const int t_180 = max(0, t_179);
-  const int t_181 = min(0, t_180);
-  const int t_182 = (t_177 + 1);
-  const int t_183 = max(t_182, t_181);
-  const int t_184 = min(t_183, t_180);
+  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  const float scale2_351 = (P.softmax_scale * 1.4426950408889634f);
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_352 = (k_len_344 + 63);
+  const int t_353 = safe_div(t_352, 64);
+  const int t_354 = (k_len_344 + (-1));
+  const int t_355 = (k_len_344 + (-64));
+  const int t_356 = safe_div(t_354, 64);
+  const bool t_357 = (t_354 < 0);
+  const int t_358 = (t_356 * 64);
+  const bool t_359 = (t_358 == t_354);
+  const bool t_360 = (!t_359);
+  const bool t_361 = (t_357 && t_360);
+  const int t_362 = (t_356 - 1);
+  const int t_363 = (t_361 ? t_362 : t_356);
+  const int t_364 = safe_div(t_355, 64);
+  const bool t_365 = (t_355 < 0);
+  const int t_366 = (t_364 * 64);
+  const bool t_367 = (t_366 == t_355);
+  const bool t_368 = (!t_367);
+  const bool t_369 = (t_365 && t_368);
+  const int t_370 = (t_364 - 1);
+  const int t_371 = (t_369 ? t_370 : t_364);
+  const int t_372 = (t_345 + 63);
+  const int t_373 = (t_345 + k_len_344);
+  const int t_374 = (t_372 + k_len_344);
+  const int t_375 = (t_373 - q_len_339);
+  const int t_376 = (t_374 - q_len_339);
+  const int t_377 = (t_375 + (-63));
+  const int t_378 = safe_div(t_376, 64);
+  const bool t_379 = (t_376 < 0);
+  const int t_380 = (t_378 * 64);
+  const bool t_381 = (t_380 == t_376);
+  const bool t_382 = (!t_381);
+  const bool t_383 = (t_379 && t_382);
+  const int t_384 = (t_378 - 1);
+  const int t_385 = (t_383 ? t_384 : t_378);
+  const int t_386 = safe_div(t_377, 64);
+  const bool t_387 = (t_377 < 0);
+  const int t_388 = (t_386 * 64);
+  const bool t_389 = (t_388 == t_377);
+  const bool t_390 = (!t_389);
+  const bool t_391 = (t_387 && t_390);
+  const int t_392 = (t_386 - 1);
+  const int t_393 = (t_391 ? t_392 : t_386);
+  const int t_394 = min(t_363, t_385);
+  const int t_395 = min(t_371, t_393);
+  const int t_396 = min(t_395, t_395);
+  const int t_397 = min(t_396, t_371);
+  const int t_398 = (t_394 + 1);
+  const int t_399 = min(t_353, t_398);
+  const int t_400 = max(0, t_399);
+  const int t_401 = min(0, t_400);
+  const int t_402 = (t_397 + 1);
+  const int t_403 = max(t_402, t_401);
+  const int t_404 = min(t_403, t_400);
   // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-  cp_async_wait<0>(); // Q_125 has arrived
+  cp_async_wait<0>(); // Q_350 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (0 < t_181) {
-    const int t_189_ahead = (0 * 64);
-    // K_199: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
+  if (0 < t_401) {
+    const int t_411_ahead = (0 * 64);
+    // K_419: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
-      const bool ok = ((t_189_ahead + r) < k_len_119);
-      cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_117 + (t_189_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_411_ahead + r) < k_len_344);
+      cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_342 + (t_411_ahead + r))) * k_s0 + (long long)(h_307) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_186[2];
+  float carry_408[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_186[mt * 2 + h] = NEG_INF;
+      carry_408[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_187[2];
+  float carry_409[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_187[mt * 2 + h] = 0.0f;
+      carry_409[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_188[128];
+  float carry_410[128];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -312,32 +312,32 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
       for (int nt = 0; nt < 32; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_188[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_410[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_185 = 0; t_185 < t_181; ++t_185) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_189 = (t_185 * 64);
-    cp_async_wait<0>(); // K_199 arrived
+  for (int t_407 = 0; t_407 < t_401; ++t_407) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_411 = (t_407 * 64);
+    cp_async_wait<0>(); // K_419 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_200: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
+    // V_420: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
-      const bool ok = ((t_189 + r) < k_len_119);
-      cp_async16(smem + 65536 + sw128(r, c, 64), v + (ok ? (long long)((k0_117 + (t_189 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_411 + r) < k_len_344);
+      cp_async16(smem + 65536 + sw128(r, c, 64), v + (ok ? (long long)((k0_342 + (t_411 + r))) * v_s0 + (long long)(h_307) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_202[32] = {};
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_422[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_202 on this warpgroup's tensor cores: 16 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_422 on this warpgroup's tensor cores: 16 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -345,13 +345,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 16; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_202, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_422, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_202[i]);
+        reg_fence(t_422[i]);
       }
     }
     #else
@@ -368,23 +368,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         ldsm_x4(b, smem + 32768 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_202[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_202[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_422[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_422[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_199; its next tile can stream in
-    if (t_185 + 1 < t_181) {
-      const int t_189_ahead = ((t_185 + 1) * 64);
-      // K_199: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_419; its next tile can stream in
+    if (t_407 + 1 < t_401) {
+      const int t_411_ahead = ((t_407 + 1) * 64);
+      // K_419: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
-        const bool ok = ((t_189_ahead + r) < k_len_119);
-        cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_117 + (t_189_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_411_ahead + r) < k_len_344);
+        cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_342 + (t_411_ahead + r))) * k_s0 + (long long)(h_307) * k_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float S_204[32];
+    float S_424[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -393,13 +393,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            S_204[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_189 + (nt * 8 + 2 * t4 + p)) < k_len_119) && ((t_189 + (nt * 8 + 2 * t4 + p)) <= (((t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_119) - q_len_114))) ? (t_202[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_126) : NEG_INF);
+            S_424[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_411 + (nt * 8 + 2 * t4 + p)) < k_len_344) && ((t_411 + (nt * 8 + 2 * t4 + p)) <= (((t_345 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_344) - q_len_339))) ? (t_422[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_351) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_205[2];
+    float t_425[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -409,33 +409,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_204[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, S_424[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_205[mt * 2 + h] = acc;
+        t_425[mt * 2 + h] = acc;
       }
     }
-    float m_new_206[2];
+    float m_new_426[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_206[mt * 2 + h] = fmaxf(carry_186[mt * 2 + h], t_205[mt * 2 + h]);
+        m_new_426[mt * 2 + h] = fmaxf(carry_408[mt * 2 + h], t_425[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_208[2];
+    float m_safe_428[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_208[mt * 2 + h] = ((m_new_206[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_206[mt * 2 + h]);
+        m_safe_428[mt * 2 + h] = ((m_new_426[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_426[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_210[32];
+    float p_430[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -444,22 +444,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_210[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_204[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_208[mt * 2 + h]));
+            p_430[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_424[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_428[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_212[2];
+    float alpha_432[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_212[mt * 2 + h] = exp2_ftz((carry_186[mt * 2 + h] - m_safe_208[mt * 2 + h]));
+        alpha_432[mt * 2 + h] = exp2_ftz((carry_408[mt * 2 + h] - m_safe_428[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_214[2];
+    float t_434[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -469,23 +469,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_210[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_430[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_214[mt * 2 + h] = acc;
+        t_434[mt * 2 + h] = acc;
       }
     }
-    float t_215[2];
+    float t_435[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_215[mt * 2 + h] = ((carry_187[mt * 2 + h] * alpha_212[mt * 2 + h]) + t_214[mt * 2 + h]);
+        t_435[mt * 2 + h] = fmaf(carry_409[mt * 2 + h], alpha_432[mt * 2 + h], t_434[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_200 has arrived
+    cp_async_wait<1>(); // V_420 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -496,34 +496,34 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_188[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_188[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_212[mt * 2 + h]);
+            carry_410[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_410[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_432[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_188 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
+    // carry_410 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_210[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_210[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_210[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_210[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_210[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_210[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_210[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_210[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_430[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_430[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_430[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_430[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_430[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_430[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_430[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_430[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 65536, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n256k16_rs_f16<1>(carry_188, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n256k16_rs_f16<1>(carry_410, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 128; ++i) {
-        reg_fence(carry_188[i]);
+        reg_fence(carry_410[i]);
       }
     }
     #else
@@ -532,10 +532,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_210[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_210[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_210[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_210[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_210[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_210[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_210[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_210[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_430[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_430[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_430[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_430[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_430[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_430[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_430[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_430[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -543,8 +543,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         ldsm_x4_trans(b, smem + 65536 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_188[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_188[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_410[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_410[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -553,73 +553,73 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_186[mt * 2 + h] = m_new_206[mt * 2 + h];
+        carry_408[mt * 2 + h] = m_new_426[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_187[mt * 2 + h] = t_215[mt * 2 + h];
+        carry_409[mt * 2 + h] = t_435[mt * 2 + h];
       }
     }
   }
   __syncthreads(); // the tiles' shared memory is free
-  if (t_181 < t_184) {
-    const int t_229_ahead = (t_181 * 64);
+  if (t_401 < t_404) {
+    const int t_447_ahead = (t_401 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid == 0) { // K_237 by TMA: 4 box(es) of 64 rows x 64 columns
+    if (tid == 0) { // K_453 by TMA: 4 box(es) of 64 rows x 64 columns
       mbar_expect_bytes(smem + 98304, 32768);
-      const int x = (int)((long long)(h_89) * k_s1 + 0), y = (k0_117 + (t_229_ahead + 0));
+      const int x = (int)((long long)(h_307) * k_s1 + 0), y = (k0_342 + (t_447_ahead + 0));
       tma_box_reused(smem + 32768 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 98304);
       tma_box_reused(smem + 32768 + sw128(0, 64, 64), &k_map, x + 64, y, smem + 98304);
       tma_box_reused(smem + 32768 + sw128(0, 128, 64), &k_map, x + 128, y, smem + 98304);
       tma_box_reused(smem + 32768 + sw128(0, 192, 64), &k_map, x + 192, y, smem + 98304);
     }
     #else
-    // K_237: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
+    // K_453: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_117 + (t_229_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_342 + (t_447_ahead + r))) * k_s0 + (long long)(h_307) * k_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (int t_225 = t_181; t_225 < t_184; ++t_225) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_229 = (t_225 * 64);
+  for (int t_443 = t_401; t_443 < t_404; ++t_443) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_447 = (t_443 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 98304, (t_225 - t_181) & 1); // K_237's boxes landed
+    mbar_wait(smem + 98304, (t_443 - t_401) & 1); // K_453's boxes landed
     #endif
-    cp_async_wait<0>(); // K_237 arrived
+    cp_async_wait<0>(); // K_453 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid == 0) { // V_238 by TMA: 4 box(es) of 64 rows x 64 columns
+    if (tid == 0) { // V_454 by TMA: 4 box(es) of 64 rows x 64 columns
       mbar_expect_bytes(smem + 98312, 32768);
-      const int x = (int)((long long)(h_89) * v_s1 + 0), y = (k0_117 + (t_229 + 0));
+      const int x = (int)((long long)(h_307) * v_s1 + 0), y = (k0_342 + (t_447 + 0));
       tma_box_reused(smem + 65536 + sw128(0, 0, 64), &v_map1, x + 0, y, smem + 98312);
       tma_box_reused(smem + 65536 + sw128(0, 64, 64), &v_map1, x + 64, y, smem + 98312);
       tma_box_reused(smem + 65536 + sw128(0, 128, 64), &v_map1, x + 128, y, smem + 98312);
       tma_box_reused(smem + 65536 + sw128(0, 192, 64), &v_map1, x + 192, y, smem + 98312);
     }
     #else
-    // V_238: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
+    // V_454: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
       const bool ok = true;
-      cp_async16(smem + 65536 + sw128(r, c, 64), v + (ok ? (long long)((k0_117 + (t_229 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 65536 + sw128(r, c, 64), v + (ok ? (long long)((k0_342 + (t_447 + r))) * v_s0 + (long long)(h_307) * v_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_240[32] = {};
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_456[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_240 on this warpgroup's tensor cores: 16 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_456 on this warpgroup's tensor cores: 16 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -627,13 +627,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 16; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_240, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_456, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_240[i]);
+        reg_fence(t_456[i]);
       }
     }
     #else
@@ -650,54 +650,40 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         ldsm_x4(b, smem + 32768 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_240[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_240[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_456[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_456[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 98312, (t_225 - t_181) & 1); // V_238's boxes landed
+    mbar_wait(smem + 98312, (t_443 - t_401) & 1); // V_454's boxes landed
     #endif
-    cp_async_wait<0>(); // V_238 arrived
+    cp_async_wait<0>(); // V_454 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_237; its next tile can stream in
-    if (t_225 + 1 < t_184) {
-      const int t_229_ahead = ((t_225 + 1) * 64);
+    __syncthreads(); // every warp is done with K_453; its next tile can stream in
+    if (t_443 + 1 < t_404) {
+      const int t_447_ahead = ((t_443 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid == 0) { // K_237 by TMA: 4 box(es) of 64 rows x 64 columns
+      if (tid == 0) { // K_453 by TMA: 4 box(es) of 64 rows x 64 columns
         mbar_expect_bytes(smem + 98304, 32768);
-        const int x = (int)((long long)(h_89) * k_s1 + 0), y = (k0_117 + (t_229_ahead + 0));
+        const int x = (int)((long long)(h_307) * k_s1 + 0), y = (k0_342 + (t_447_ahead + 0));
         tma_box_reused(smem + 32768 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 98304);
         tma_box_reused(smem + 32768 + sw128(0, 64, 64), &k_map, x + 64, y, smem + 98304);
         tma_box_reused(smem + 32768 + sw128(0, 128, 64), &k_map, x + 128, y, smem + 98304);
         tma_box_reused(smem + 32768 + sw128(0, 192, 64), &k_map, x + 192, y, smem + 98304);
       }
       #else
-      // K_237: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
+      // K_453: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
         const bool ok = true;
-        cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_117 + (t_229_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_342 + (t_447_ahead + r))) * k_s0 + (long long)(h_307) * k_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float S_241[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            S_241[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_240[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_126);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_242[2];
+    float t_458[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -707,33 +693,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_241[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_456[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_242[mt * 2 + h] = acc;
+        t_458[mt * 2 + h] = acc;
       }
     }
-    float m_new_243[2];
+    float m_new_460[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_243[mt * 2 + h] = fmaxf(carry_186[mt * 2 + h], t_242[mt * 2 + h]);
+        m_new_460[mt * 2 + h] = fmaxf(carry_408[mt * 2 + h], (t_458[mt * 2 + h] * scale2_351));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_245[2];
+    float m_safe_462[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_245[mt * 2 + h] = ((m_new_243[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_243[mt * 2 + h]);
+        m_safe_462[mt * 2 + h] = ((m_new_460[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_460[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_247[32];
+    float p_464[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -742,22 +728,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_247[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_241[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_245[mt * 2 + h]));
+            p_464[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_456[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_351, -m_safe_462[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_249[2];
+    float alpha_466[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_249[mt * 2 + h] = exp2_ftz((carry_186[mt * 2 + h] - m_safe_245[mt * 2 + h]));
+        alpha_466[mt * 2 + h] = exp2_ftz((carry_408[mt * 2 + h] - m_safe_462[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_251[2];
+    float t_468[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -767,20 +753,20 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_247[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_464[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_251[mt * 2 + h] = acc;
+        t_468[mt * 2 + h] = acc;
       }
     }
-    float t_252[2];
+    float t_469[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_252[mt * 2 + h] = ((carry_187[mt * 2 + h] * alpha_249[mt * 2 + h]) + t_251[mt * 2 + h]);
+        t_469[mt * 2 + h] = fmaf(carry_409[mt * 2 + h], alpha_466[mt * 2 + h], t_468[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -791,34 +777,34 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_188[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_188[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_249[mt * 2 + h]);
+            carry_410[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_410[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_466[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_188 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
+    // carry_410 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_247[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_247[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_247[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_247[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_247[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_247[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_247[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_247[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_464[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_464[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_464[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_464[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_464[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_464[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_464[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_464[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 65536, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n256k16_rs_f16<1>(carry_188, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n256k16_rs_f16<1>(carry_410, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 128; ++i) {
-        reg_fence(carry_188[i]);
+        reg_fence(carry_410[i]);
       }
     }
     #else
@@ -827,10 +813,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_247[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_247[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_247[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_247[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_247[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_464[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_464[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_464[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_464[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_464[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_464[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_464[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_464[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -838,8 +824,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         ldsm_x4_trans(b, smem + 65536 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_188[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_188[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_410[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_410[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -848,51 +834,50 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_186[mt * 2 + h] = m_new_243[mt * 2 + h];
+        carry_408[mt * 2 + h] = m_new_460[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_187[mt * 2 + h] = t_252[mt * 2 + h];
+        carry_409[mt * 2 + h] = t_469[mt * 2 + h];
       }
     }
   }
-  // kernels-src/mha.ts:9: return j <= i + k_len - q_len
   __syncthreads(); // the tiles' shared memory is free
-  if (t_184 < t_180) {
-    const int t_264_ahead = (t_184 * 64);
-    // K_274: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
+  if (t_404 < t_400) {
+    const int t_481_ahead = (t_404 * 64);
+    // K_489: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
-      const bool ok = ((t_264_ahead + r) < k_len_119);
-      cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_117 + (t_264_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_481_ahead + r) < k_len_344);
+      cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_342 + (t_481_ahead + r))) * k_s0 + (long long)(h_307) * k_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_260 = t_184; t_260 < t_180; ++t_260) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_264 = (t_260 * 64);
-    cp_async_wait<0>(); // K_274 arrived
+  for (int t_477 = t_404; t_477 < t_400; ++t_477) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_481 = (t_477 * 64);
+    cp_async_wait<0>(); // K_489 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_275: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
+    // V_490: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
-      const bool ok = ((t_264 + r) < k_len_119);
-      cp_async16(smem + 65536 + sw128(r, c, 64), v + (ok ? (long long)((k0_117 + (t_264 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_481 + r) < k_len_344);
+      cp_async16(smem + 65536 + sw128(r, c, 64), v + (ok ? (long long)((k0_342 + (t_481 + r))) * v_s0 + (long long)(h_307) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    float t_277[32] = {};
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    float t_492[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_277 on this warpgroup's tensor cores: 16 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_492 on this warpgroup's tensor cores: 16 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -900,13 +885,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 16; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_277, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_492, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_277[i]);
+        reg_fence(t_492[i]);
       }
     }
     #else
@@ -923,23 +908,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         ldsm_x4(b, smem + 32768 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_277[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_277[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_492[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_492[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_274; its next tile can stream in
-    if (t_260 + 1 < t_180) {
-      const int t_264_ahead = ((t_260 + 1) * 64);
-      // K_274: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_489; its next tile can stream in
+    if (t_477 + 1 < t_400) {
+      const int t_481_ahead = ((t_477 + 1) * 64);
+      // K_489: 64 x 256 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 32, c = (tid % 32) * 8; r < 64; r += 4) {
-        const bool ok = ((t_264_ahead + r) < k_len_119);
-        cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_117 + (t_264_ahead + r))) * k_s0 + (long long)(h_89) * k_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_481_ahead + r) < k_len_344);
+        cp_async16(smem + 32768 + sw128(r, c, 64), k + (ok ? (long long)((k0_342 + (t_481_ahead + r))) * k_s0 + (long long)(h_307) * k_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float S_279[32];
+    float S_494[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -948,13 +933,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            S_279[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_264 + (nt * 8 + 2 * t4 + p)) < k_len_119) && ((t_264 + (nt * 8 + 2 * t4 + p)) <= (((t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_119) - q_len_114))) ? (t_277[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_126) : NEG_INF);
+            S_494[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_481 + (nt * 8 + 2 * t4 + p)) < k_len_344) && ((t_481 + (nt * 8 + 2 * t4 + p)) <= (((t_345 + ((warp * 1 + mt) * 16 + g + 8 * h)) + k_len_344) - q_len_339))) ? (t_492[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_351) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_280[2];
+    float t_495[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -964,33 +949,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_279[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, S_494[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_280[mt * 2 + h] = acc;
+        t_495[mt * 2 + h] = acc;
       }
     }
-    float m_new_281[2];
+    float m_new_496[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_281[mt * 2 + h] = fmaxf(carry_186[mt * 2 + h], t_280[mt * 2 + h]);
+        m_new_496[mt * 2 + h] = fmaxf(carry_408[mt * 2 + h], t_495[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_283[2];
+    float m_safe_498[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_283[mt * 2 + h] = ((m_new_281[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_281[mt * 2 + h]);
+        m_safe_498[mt * 2 + h] = ((m_new_496[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_496[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_285[32];
+    float p_500[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -999,22 +984,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_285[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_279[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_283[mt * 2 + h]));
+            p_500[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((S_494[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_498[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_287[2];
+    float alpha_502[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_287[mt * 2 + h] = exp2_ftz((carry_186[mt * 2 + h] - m_safe_283[mt * 2 + h]));
+        alpha_502[mt * 2 + h] = exp2_ftz((carry_408[mt * 2 + h] - m_safe_498[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_289[2];
+    float t_504[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1024,23 +1009,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_285[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_500[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_289[mt * 2 + h] = acc;
+        t_504[mt * 2 + h] = acc;
       }
     }
-    float t_290[2];
+    float t_505[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_290[mt * 2 + h] = ((carry_187[mt * 2 + h] * alpha_287[mt * 2 + h]) + t_289[mt * 2 + h]);
+        t_505[mt * 2 + h] = fmaf(carry_409[mt * 2 + h], alpha_502[mt * 2 + h], t_504[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_275 has arrived
+    cp_async_wait<1>(); // V_490 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1051,34 +1036,34 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_188[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_188[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_287[mt * 2 + h]);
+            carry_410[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_410[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_502[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_188 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
+    // carry_410 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_285[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_285[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_285[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_285[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_285[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_285[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_285[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_285[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_500[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_500[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_500[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_500[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_500[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_500[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_500[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_500[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 65536, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n256k16_rs_f16<1>(carry_188, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n256k16_rs_f16<1>(carry_410, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 128; ++i) {
-        reg_fence(carry_188[i]);
+        reg_fence(carry_410[i]);
       }
     }
     #else
@@ -1087,10 +1072,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_285[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_285[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_285[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_285[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_285[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_285[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_285[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_285[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_500[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_500[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_500[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_500[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_500[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_500[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_500[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_500[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
@@ -1098,8 +1083,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
         ldsm_x4_trans(b, smem + 65536 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_188[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_188[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_410[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_410[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1108,25 +1093,25 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_186[mt * 2 + h] = m_new_281[mt * 2 + h];
+        carry_408[mt * 2 + h] = m_new_496[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_187[mt * 2 + h] = t_290[mt * 2 + h];
+        carry_409[mt * 2 + h] = t_505[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
-  float t_300_rcp[2]; // once a row (row-hoist.ts)
+  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  float t_515_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_300_rcp[mt * 2 + h] = 1.0f / ((carry_187[mt * 2 + h] == 0.0f) ? 1.0f : carry_187[mt * 2 + h]);
+      t_515_rcp[mt * 2 + h] = 1.0f / ((carry_409[mt * 2 + h] == 0.0f) ? 1.0f : carry_409[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1136,18 +1121,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd256_causa
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        if (((t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_114)) *reinterpret_cast<__half2*>(out + (long long)((q0_111 + (t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_89) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_188[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_300_rcp[mt * 2 + h]), (carry_188[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_300_rcp[mt * 2 + h]));
+        if (((t_345 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_339)) *reinterpret_cast<__half2*>(out + (long long)((q0_336 + (t_345 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_307) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_410[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_515_rcp[mt * 2 + h]), (carry_410[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_515_rcp[mt * 2 + h]));
       }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (((t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_114)) lse[(long long)((q0_111 + (t_120 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)(h_89)] = ((carry_187[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_186[mt * 2 + h] + log2f(carry_187[mt * 2 + h])) * 0.6931471805599453f));
+        if (((t_345 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_339)) lse[(long long)((q0_336 + (t_345 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * lse_s0 + (long long)(h_307)] = ((carry_409[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_408[mt * 2 + h] + log2f(carry_409[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -99,173 +99,173 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
   const long long out_s0 = (long long)P.heads * 512LL;
   const long long out_s1 = 512LL;
   const long long lse_s0 = (long long)P.heads;
-  const int m_103 = (int)blockIdx.x;
-  const int b_104 = (int)blockIdx.y;
+  const int m_388 = (int)blockIdx.x;
+  const int b_389 = (int)blockIdx.y;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_129 = cu_seqlens_q[(long long)(b_104)];
+  const int q0_423 = cu_seqlens_q[(long long)(b_389)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_130 = (b_104 + 1);
-  const int t_131 = cu_seqlens_q[(long long)(t_130)];
-  const int q_len_132 = (t_131 - q0_129);
-  const int k_len_133 = cache_seqlens[(long long)(b_104)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  const int t_134 = (m_103 * 64);
-  const int t_135 = (q_len_132 * P.heads);
-  const bool t_136 = (t_134 >= t_135);
-  if (t_136) {
+  const int t_424 = (b_389 + 1);
+  const int t_425 = cu_seqlens_q[(long long)(t_424)];
+  const int q_len_426 = (t_425 - q0_423);
+  const int k_len_427 = cache_seqlens[(long long)(b_389)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  const int t_428 = (m_388 * 64);
+  const int t_429 = (q_len_426 * P.heads);
+  const bool t_430 = (t_428 >= t_429);
+  if (t_430) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  const int t_137 = (m_103 * 64);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  const int t_431 = (m_388 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Qn_144: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
+  // Qn_438: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 64, c = (tid % 64) * 8; r < 64; r += 4) {
-    const bool ok = (safe_div((t_137 + r), P.heads) < q_len_132);
-    cp_async16(smem + 0 + r * 1040 + c * 2, q_nope + (ok ? (long long)((q0_129 + safe_div((t_137 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_137 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_431 + r), P.heads) < q_len_426);
+    cp_async16(smem + 0 + r * 1040 + c * 2, q_nope + (ok ? (long long)((q0_423 + safe_div((t_431 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_431 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // Qr_146: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  // Qr_440: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 32) {
-    const bool ok = (safe_div((t_137 + r), P.heads) < q_len_132);
-    cp_async16(smem + 66560 + r * 144 + c * 2, q_rope + (ok ? (long long)((q0_129 + safe_div((t_137 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_137 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_431 + r), P.heads) < q_len_426);
+    cp_async16(smem + 66560 + r * 144 + c * 2, q_rope + (ok ? (long long)((q0_423 + safe_div((t_431 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_431 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_147 = (k_len_133 + 31);
-  const int t_148 = safe_div(t_147, 32);
-  const int t_150 = (k_len_133 + (-1));
-  const int t_152 = (k_len_133 + (-32));
-  const int t_154 = safe_div(t_150, 32);
-  const bool t_155 = (t_150 < 0);
-  const int t_156 = (t_154 * 32);
-  const bool t_157 = (t_156 == t_150);
-  const bool t_158 = (!t_157);
-  const bool t_159 = (t_155 && t_158);
-  const int t_161 = (t_154 - 1);
-  const int t_162 = (t_159 ? t_161 : t_154);
-  const int t_163 = safe_div(t_152, 32);
-  const bool t_164 = (t_152 < 0);
-  const int t_165 = (t_163 * 32);
-  const bool t_166 = (t_165 == t_152);
-  const bool t_167 = (!t_166);
-  const bool t_168 = (t_164 && t_167);
-  const int t_169 = (t_163 - 1);
-  const int t_170 = (t_168 ? t_169 : t_163);
-  const bool t_171 = (P.is_causal == 0);
-  const int t_173 = (t_171 ? (-268435456) : 268435456);
-  const int t_174 = (t_171 ? 268435456 : (-268435456));
-  const int t_176 = (t_137 + 63);
-  const int t_177 = safe_div(t_137, P.heads);
-  const int t_178 = safe_div(t_176, P.heads);
-  const int t_179 = min(t_177, t_178);
-  const int t_180 = max(t_177, t_178);
-  const int t_181 = (t_179 + k_len_133);
-  const int t_182 = (t_180 + k_len_133);
-  const int t_183 = (t_181 - q_len_132);
-  const int t_184 = (t_182 - q_len_132);
-  const int t_186 = (t_183 + (-31));
-  const int t_187 = safe_div(t_184, 32);
-  const bool t_188 = (t_184 < 0);
-  const int t_189 = (t_187 * 32);
-  const bool t_190 = (t_189 == t_184);
-  const bool t_191 = (!t_190);
-  const bool t_192 = (t_188 && t_191);
-  const int t_193 = (t_187 - 1);
-  const int t_194 = (t_192 ? t_193 : t_187);
-  const int t_195 = safe_div(t_186, 32);
-  const bool t_196 = (t_186 < 0);
-  const int t_197 = (t_195 * 32);
-  const bool t_198 = (t_197 == t_186);
-  const bool t_199 = (!t_198);
-  const bool t_200 = (t_196 && t_199);
-  const int t_201 = (t_195 - 1);
-  const int t_202 = (t_200 ? t_201 : t_195);
-  const bool t_203 = (t_173 > t_174);
-  const bool t_204 = ((-268435456) > t_194);
-  const int t_205 = min(t_173, (-268435456));
-  const int t_206 = max(t_174, t_194);
-  const int t_207 = (t_204 ? t_173 : t_205);
-  const int t_208 = (t_204 ? t_174 : t_206);
-  const int t_209 = (t_203 ? (-268435456) : t_207);
-  const int t_210 = (t_203 ? t_194 : t_208);
-  const bool t_211 = ((-268435456) > t_202);
-  const int t_212 = max(t_173, (-268435456));
-  const int t_213 = min(t_174, t_202);
-  const int t_214 = (t_213 + 1);
-  const bool t_215 = (t_212 <= t_214);
-  const int t_216 = max(t_174, t_202);
-  const int t_217 = (t_215 ? t_205 : t_173);
-  const int t_218 = (t_215 ? t_216 : t_174);
-  const int t_219 = (t_211 ? t_173 : t_217);
-  const int t_220 = (t_211 ? t_174 : t_218);
-  const int t_221 = (t_203 ? (-268435456) : t_219);
-  const int t_222 = (t_203 ? t_202 : t_220);
-  const int t_223 = max((-268435456), t_209);
-  const int t_224 = min(t_162, t_210);
-  const int t_225 = max((-268435456), t_221);
-  const int t_226 = min(t_170, t_222);
-  const int t_227 = max(t_225, t_225);
-  const int t_228 = min(t_226, t_226);
-  const int t_229 = max(t_227, (-268435456));
-  const int t_230 = min(t_228, t_170);
-  const int t_231 = max(0, t_223);
-  const int t_232 = (t_224 + 1);
-  const int t_233 = min(t_148, t_232);
-  const int t_234 = max(t_231, t_233);
-  const int t_235 = max(t_229, t_231);
-  const int t_236 = min(t_235, t_234);
-  const int t_237 = (t_230 + 1);
-  const int t_238 = max(t_237, t_236);
-  const int t_239 = min(t_238, t_234);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_441 = (k_len_427 + 31);
+  const int t_442 = safe_div(t_441, 32);
+  const int t_443 = (k_len_427 + (-1));
+  const int t_444 = (k_len_427 + (-32));
+  const int t_445 = safe_div(t_443, 32);
+  const bool t_446 = (t_443 < 0);
+  const int t_447 = (t_445 * 32);
+  const bool t_448 = (t_447 == t_443);
+  const bool t_449 = (!t_448);
+  const bool t_450 = (t_446 && t_449);
+  const int t_451 = (t_445 - 1);
+  const int t_452 = (t_450 ? t_451 : t_445);
+  const int t_453 = safe_div(t_444, 32);
+  const bool t_454 = (t_444 < 0);
+  const int t_455 = (t_453 * 32);
+  const bool t_456 = (t_455 == t_444);
+  const bool t_457 = (!t_456);
+  const bool t_458 = (t_454 && t_457);
+  const int t_459 = (t_453 - 1);
+  const int t_460 = (t_458 ? t_459 : t_453);
+  const bool t_461 = (P.is_causal == 0);
+  const int t_462 = (t_461 ? (-268435456) : 268435456);
+  const int t_463 = (t_461 ? 268435456 : (-268435456));
+  const int t_464 = (t_431 + 63);
+  const int t_465 = safe_div(t_431, P.heads);
+  const int t_466 = safe_div(t_464, P.heads);
+  const int t_467 = min(t_465, t_466);
+  const int t_468 = max(t_465, t_466);
+  const int t_469 = (t_467 + k_len_427);
+  const int t_470 = (t_468 + k_len_427);
+  const int t_471 = (t_469 - q_len_426);
+  const int t_472 = (t_470 - q_len_426);
+  const int t_473 = (t_471 + (-31));
+  const int t_474 = safe_div(t_472, 32);
+  const bool t_475 = (t_472 < 0);
+  const int t_476 = (t_474 * 32);
+  const bool t_477 = (t_476 == t_472);
+  const bool t_478 = (!t_477);
+  const bool t_479 = (t_475 && t_478);
+  const int t_480 = (t_474 - 1);
+  const int t_481 = (t_479 ? t_480 : t_474);
+  const int t_482 = safe_div(t_473, 32);
+  const bool t_483 = (t_473 < 0);
+  const int t_484 = (t_482 * 32);
+  const bool t_485 = (t_484 == t_473);
+  const bool t_486 = (!t_485);
+  const bool t_487 = (t_483 && t_486);
+  const int t_488 = (t_482 - 1);
+  const int t_489 = (t_487 ? t_488 : t_482);
+  const bool t_490 = (t_462 > t_463);
+  const bool t_491 = ((-268435456) > t_481);
+  const int t_492 = min(t_462, (-268435456));
+  const int t_493 = max(t_463, t_481);
+  const int t_494 = (t_491 ? t_462 : t_492);
+  const int t_495 = (t_491 ? t_463 : t_493);
+  const int t_496 = (t_490 ? (-268435456) : t_494);
+  const int t_497 = (t_490 ? t_481 : t_495);
+  const bool t_498 = ((-268435456) > t_489);
+  const int t_499 = max(t_462, (-268435456));
+  const int t_500 = min(t_463, t_489);
+  const int t_501 = (t_500 + 1);
+  const bool t_502 = (t_499 <= t_501);
+  const int t_503 = max(t_463, t_489);
+  const int t_504 = (t_502 ? t_492 : t_462);
+  const int t_505 = (t_502 ? t_503 : t_463);
+  const int t_506 = (t_498 ? t_462 : t_504);
+  const int t_507 = (t_498 ? t_463 : t_505);
+  const int t_508 = (t_490 ? (-268435456) : t_506);
+  const int t_509 = (t_490 ? t_489 : t_507);
+  const int t_510 = max((-268435456), t_496);
+  const int t_511 = min(t_452, t_497);
+  const int t_512 = max((-268435456), t_508);
+  const int t_513 = min(t_460, t_509);
+  const int t_514 = max(t_512, t_512);
+  const int t_515 = min(t_513, t_513);
+  const int t_516 = max(t_514, (-268435456));
+  const int t_517 = min(t_515, t_460);
+  const int t_518 = max(0, t_510);
+  const int t_519 = (t_511 + 1);
+  const int t_520 = min(t_442, t_519);
+  const int t_521 = max(t_518, t_520);
+  const int t_522 = max(t_516, t_518);
+  const int t_523 = min(t_522, t_521);
+  const int t_524 = (t_517 + 1);
+  const int t_525 = max(t_524, t_523);
+  const int t_526 = min(t_525, t_521);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_261 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<1>(); // Qn_144 has arrived
+  const float t_531 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<1>(); // Qn_438 has arrived
   __syncthreads();
-  cp_async_wait<0>(); // Qr_146 has arrived
+  cp_async_wait<0>(); // Qr_440 has arrived
   __syncthreads();
-  if (t_231 < t_236) {
-    const int t_244_ahead = (t_231 * 32);
-    // C_258: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  if (t_518 < t_523) {
+    const int t_536_ahead = (t_518 * 32);
+    // C_547: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-      const bool ok = ((t_244_ahead + r) < k_len_133);
-      cp_async16(smem + (75776 + (t_231 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_244_ahead + r) < k_len_133) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_244_ahead + r))] : 0) + safe_rem((t_244_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_536_ahead + r) < k_len_427);
+      cp_async16(smem + (75776 + (t_518 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_536_ahead + r) < k_len_427) ? page_table[(long long)(b_389) * page_table_s0 + (long long)((t_536_ahead + r))] : 0) + safe_rem((t_536_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  if (t_231 < t_236) {
-    const int t_244_ahead = (t_231 * 32);
-    // Kr_260: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_518 < t_523) {
+    const int t_536_ahead = (t_518 * 32);
+    // Kr_548: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-      const bool ok = ((t_244_ahead + r) < k_len_133);
-      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_244_ahead + r) < k_len_133) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_244_ahead + r))] : 0) + safe_rem((t_244_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+      const bool ok = ((t_536_ahead + r) < k_len_427);
+      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_536_ahead + r) < k_len_427) ? page_table[(long long)(b_389) * page_table_s0 + (long long)((t_536_ahead + r))] : 0) + safe_rem((t_536_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_241[2];
+  float carry_533[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_241[mt * 2 + h] = NEG_INF;
+      carry_533[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_242[2];
+  float carry_534[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_242[mt * 2 + h] = 0.0f;
+      carry_534[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_243[128];
+  float carry_535[128];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -274,33 +274,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
       for (int nt = 0; nt < 32; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_243[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_240 = t_231; t_240 < t_236; ++t_240) {
-    cp_async_wait<0>(); // C_258, Kr_260 arrived
-    __syncthreads(); // every warp is done with the other buffer of C_258
-    if (t_240 + 1 < t_236) {
-      const int t_244_ahead = ((t_240 + 1) * 32);
-      // C_258: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  for (int t_532 = t_518; t_532 < t_523; ++t_532) {
+    cp_async_wait<0>(); // C_547, Kr_548 arrived
+    __syncthreads(); // every warp is done with the other buffer of C_547
+    if (t_532 + 1 < t_523) {
+      const int t_536_ahead = ((t_532 + 1) * 32);
+      // C_547: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-        const bool ok = ((t_244_ahead + r) < k_len_133);
-        cp_async16(smem + (75776 + ((t_240 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_244_ahead + r) < k_len_133) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_244_ahead + r))] : 0) + safe_rem((t_244_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_536_ahead + r) < k_len_427);
+        cp_async16(smem + (75776 + ((t_532 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_536_ahead + r) < k_len_427) ? page_table[(long long)(b_389) * page_table_s0 + (long long)((t_536_ahead + r))] : 0) + safe_rem((t_536_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_244 = (t_240 * 32);
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_536 = (t_532 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_263[16] = {};
+    float t_550[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
       const int kk = wcol * 16 + kq;
@@ -312,25 +312,25 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
       #pragma unroll
       for (int nt = 0; nt + 1 < 4; nt += 2) {
         uint32_t b[4];
-        ldsm_x4(b, smem + (75776 + (t_240 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+        ldsm_x4(b, smem + (75776 + (t_532 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_263[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_263[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_550[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_550[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    // t_263: every column group summed part of k; add the parts (in group order, the same bits everywhere)
+    // t_550: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
-      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_263[4 * x + 0], t_263[4 * x + 1], t_263[4 * x + 2], t_263[4 * x + 3]);
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_550[4 * x + 0], t_550[4 * x + 1], t_550[4 * x + 2], t_550[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
       const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
-      t_263[4 * x + 0] = t_263[4 * x + 0] + o.x; t_263[4 * x + 1] = t_263[4 * x + 1] + o.y; t_263[4 * x + 2] = t_263[4 * x + 2] + o.z; t_263[4 * x + 3] = t_263[4 * x + 3] + o.w;
+      t_550[4 * x + 0] = t_550[4 * x + 0] + o.x; t_550[4 * x + 1] = t_550[4 * x + 1] + o.y; t_550[4 * x + 2] = t_550[4 * x + 2] + o.z; t_550[4 * x + 3] = t_550[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -345,22 +345,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         ldsm_x4(b, smem + 142336 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_263[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_263[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_550[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_550[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with Kr_260; its next tile can stream in
-    if (t_240 + 1 < t_236) {
-      const int t_244_ahead = ((t_240 + 1) * 32);
-      // Kr_260: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with Kr_548; its next tile can stream in
+    if (t_532 + 1 < t_523) {
+      const int t_536_ahead = ((t_532 + 1) * 32);
+      // Kr_548: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-        const bool ok = ((t_244_ahead + r) < k_len_133);
-        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_244_ahead + r) < k_len_133) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_244_ahead + r))] : 0) + safe_rem((t_244_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+        const bool ok = ((t_536_ahead + r) < k_len_427);
+        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_536_ahead + r) < k_len_427) ? page_table[(long long)(b_389) * page_table_s0 + (long long)((t_536_ahead + r))] : 0) + safe_rem((t_536_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_268[16];
+    float t_555[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -369,13 +369,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_268[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_244 + (nt * 8 + 2 * t4 + p)) < k_len_133) && (t_171 || ((t_244 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_133) - q_len_132)))) ? (t_263[((mt * 4 + nt) * 2 + h) * 2 + p] * t_261) : NEG_INF);
+            t_555[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_536 + (nt * 8 + 2 * t4 + p)) < k_len_427) && (t_461 || ((t_536 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_431 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_427) - q_len_426)))) ? (t_550[((mt * 4 + nt) * 2 + h) * 2 + p] * t_531) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_269[2];
+    float t_556[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -385,33 +385,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_268[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_555[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_269[mt * 2 + h] = acc;
+        t_556[mt * 2 + h] = acc;
       }
     }
-    float m_new_270[2];
+    float m_new_557[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_270[mt * 2 + h] = fmaxf(carry_241[mt * 2 + h], t_269[mt * 2 + h]);
+        m_new_557[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], t_556[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_272[2];
+    float m_safe_559[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_272[mt * 2 + h] = ((m_new_270[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_270[mt * 2 + h]);
+        m_safe_559[mt * 2 + h] = ((m_new_557[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_557[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_274[16];
+    float p_561[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -420,22 +420,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_274[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_268[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_272[mt * 2 + h]));
+            p_561[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_555[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_559[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_276[2];
+    float alpha_563[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_276[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_272[mt * 2 + h]));
+        alpha_563[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_559[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_278[2];
+    float t_565[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -445,20 +445,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_274[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_561[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_278[mt * 2 + h] = acc;
+        t_565[mt * 2 + h] = acc;
       }
     }
-    float t_279[2];
+    float t_566[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_279[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_276[mt * 2 + h]) + t_278[mt * 2 + h]);
+        t_566[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_563[mt * 2 + h], t_565[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -469,7 +469,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_243[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_243[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_276[mt * 2 + h]);
+            carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_563[mt * 2 + h]);
           }
         }
       }
@@ -479,19 +479,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_274[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_274[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_274[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_274[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_274[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_274[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_274[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_274[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_561[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_561[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_561[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_561[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_561[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_561[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_561[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_561[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
         uint32_t b[4];
-        ldsm_x4_trans(b, smem + (75776 + (t_240 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
+        ldsm_x4_trans(b, smem + (75776 + (t_532 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_243[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_243[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_535[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_535[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -499,60 +499,57 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = m_new_270[mt * 2 + h];
+        carry_533[mt * 2 + h] = m_new_557[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_242[mt * 2 + h] = t_279[mt * 2 + h];
+        carry_534[mt * 2 + h] = t_566[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_308 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_236 < t_239) {
-    const int t_293_ahead = (t_236 * 32);
-    // C_305: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  if (t_523 < t_526) {
+    const int t_578_ahead = (t_523 * 32);
+    // C_587: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = true;
-      cp_async16(smem + (75776 + (t_236 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_104) * page_table_s0 + (long long)((t_293_ahead + r))] + safe_rem((t_293_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + (75776 + (t_523 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_389) * page_table_s0 + (long long)((t_578_ahead + r))] + safe_rem((t_578_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  if (t_236 < t_239) {
-    const int t_293_ahead = (t_236 * 32);
-    // Kr_307: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_523 < t_526) {
+    const int t_578_ahead = (t_523 * 32);
+    // Kr_588: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = true;
-      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_104) * page_table_s0 + (long long)((t_293_ahead + r))] + safe_rem((t_293_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_389) * page_table_s0 + (long long)((t_578_ahead + r))] + safe_rem((t_578_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (int t_289 = t_236; t_289 < t_239; ++t_289) {
-    cp_async_wait<0>(); // C_305, Kr_307 arrived
-    __syncthreads(); // every warp is done with the other buffer of C_305
-    if (t_289 + 1 < t_239) {
-      const int t_293_ahead = ((t_289 + 1) * 32);
-      // C_305: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  for (int t_574 = t_523; t_574 < t_526; ++t_574) {
+    cp_async_wait<0>(); // C_587, Kr_588 arrived
+    __syncthreads(); // every warp is done with the other buffer of C_587
+    if (t_574 + 1 < t_526) {
+      const int t_578_ahead = ((t_574 + 1) * 32);
+      // C_587: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = true;
-        cp_async16(smem + (75776 + ((t_289 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_104) * page_table_s0 + (long long)((t_293_ahead + r))] + safe_rem((t_293_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + (75776 + ((t_574 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_389) * page_table_s0 + (long long)((t_578_ahead + r))] + safe_rem((t_578_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_293 = (t_289 * 32);
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_578 = (t_574 * 32);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_310[16] = {};
+    float t_590[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
       const int kk = wcol * 16 + kq;
@@ -564,25 +561,25 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
       #pragma unroll
       for (int nt = 0; nt + 1 < 4; nt += 2) {
         uint32_t b[4];
-        ldsm_x4(b, smem + (75776 + (t_289 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+        ldsm_x4(b, smem + (75776 + (t_574 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_310[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_310[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_590[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_590[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    // t_310: every column group summed part of k; add the parts (in group order, the same bits everywhere)
+    // t_590: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
-      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_310[4 * x + 0], t_310[4 * x + 1], t_310[4 * x + 2], t_310[4 * x + 3]);
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_590[4 * x + 0], t_590[4 * x + 1], t_590[4 * x + 2], t_590[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
       const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
-      t_310[4 * x + 0] = t_310[4 * x + 0] + o.x; t_310[4 * x + 1] = t_310[4 * x + 1] + o.y; t_310[4 * x + 2] = t_310[4 * x + 2] + o.z; t_310[4 * x + 3] = t_310[4 * x + 3] + o.w;
+      t_590[4 * x + 0] = t_590[4 * x + 0] + o.x; t_590[4 * x + 1] = t_590[4 * x + 1] + o.y; t_590[4 * x + 2] = t_590[4 * x + 2] + o.z; t_590[4 * x + 3] = t_590[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -597,37 +594,23 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         ldsm_x4(b, smem + 142336 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_310[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_310[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_590[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_590[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with Kr_307; its next tile can stream in
-    if (t_289 + 1 < t_239) {
-      const int t_293_ahead = ((t_289 + 1) * 32);
-      // Kr_307: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with Kr_588; its next tile can stream in
+    if (t_574 + 1 < t_526) {
+      const int t_578_ahead = ((t_574 + 1) * 32);
+      // Kr_588: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = true;
-        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_104) * page_table_s0 + (long long)((t_293_ahead + r))] + safe_rem((t_293_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_389) * page_table_s0 + (long long)((t_578_ahead + r))] + safe_rem((t_578_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_314[16];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_314[((mt * 4 + nt) * 2 + h) * 2 + p] = (t_310[((mt * 4 + nt) * 2 + h) * 2 + p] * t_308);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_315[2];
+    float t_595[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -637,33 +620,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_314[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_590[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_315[mt * 2 + h] = acc;
+        t_595[mt * 2 + h] = acc;
       }
     }
-    float m_new_316[2];
+    float m_new_597[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_316[mt * 2 + h] = fmaxf(carry_241[mt * 2 + h], t_315[mt * 2 + h]);
+        m_new_597[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], (t_595[mt * 2 + h] * t_531));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_318[2];
+    float m_safe_599[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_318[mt * 2 + h] = ((m_new_316[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_316[mt * 2 + h]);
+        m_safe_599[mt * 2 + h] = ((m_new_597[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_597[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_320[16];
+    float p_601[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -672,22 +655,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_320[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_314[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_318[mt * 2 + h]));
+            p_601[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_590[((mt * 4 + nt) * 2 + h) * 2 + p], t_531, -m_safe_599[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_322[2];
+    float alpha_603[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_322[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_318[mt * 2 + h]));
+        alpha_603[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_599[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_324[2];
+    float t_605[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -697,20 +680,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_320[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_601[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_324[mt * 2 + h] = acc;
+        t_605[mt * 2 + h] = acc;
       }
     }
-    float t_325[2];
+    float t_606[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_325[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_322[mt * 2 + h]) + t_324[mt * 2 + h]);
+        t_606[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_603[mt * 2 + h], t_605[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -721,7 +704,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_243[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_243[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_322[mt * 2 + h]);
+            carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_603[mt * 2 + h]);
           }
         }
       }
@@ -731,19 +714,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_320[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_320[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_320[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_320[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_320[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_320[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_320[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_320[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_601[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_601[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_601[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_601[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_601[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_601[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_601[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_601[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
         uint32_t b[4];
-        ldsm_x4_trans(b, smem + (75776 + (t_289 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
+        ldsm_x4_trans(b, smem + (75776 + (t_574 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_243[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_243[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_535[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_535[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -751,64 +734,60 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = m_new_316[mt * 2 + h];
+        carry_533[mt * 2 + h] = m_new_597[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_242[mt * 2 + h] = t_325[mt * 2 + h];
+        carry_534[mt * 2 + h] = t_606[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_354 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_239 < t_234) {
-    const int t_337_ahead = (t_239 * 32);
-    // C_351: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  if (t_526 < t_521) {
+    const int t_618_ahead = (t_526 * 32);
+    // C_629: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-      const bool ok = ((t_337_ahead + r) < k_len_133);
-      cp_async16(smem + (75776 + (t_239 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_337_ahead + r) < k_len_133) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_337_ahead + r))] : 0) + safe_rem((t_337_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_618_ahead + r) < k_len_427);
+      cp_async16(smem + (75776 + (t_526 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_618_ahead + r) < k_len_427) ? page_table[(long long)(b_389) * page_table_s0 + (long long)((t_618_ahead + r))] : 0) + safe_rem((t_618_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  if (t_239 < t_234) {
-    const int t_337_ahead = (t_239 * 32);
-    // Kr_353: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_526 < t_521) {
+    const int t_618_ahead = (t_526 * 32);
+    // Kr_630: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-      const bool ok = ((t_337_ahead + r) < k_len_133);
-      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_337_ahead + r) < k_len_133) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_337_ahead + r))] : 0) + safe_rem((t_337_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+      const bool ok = ((t_618_ahead + r) < k_len_427);
+      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_618_ahead + r) < k_len_427) ? page_table[(long long)(b_389) * page_table_s0 + (long long)((t_618_ahead + r))] : 0) + safe_rem((t_618_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_333 = t_239; t_333 < t_234; ++t_333) {
-    cp_async_wait<0>(); // C_351, Kr_353 arrived
-    __syncthreads(); // every warp is done with the other buffer of C_351
-    if (t_333 + 1 < t_234) {
-      const int t_337_ahead = ((t_333 + 1) * 32);
-      // C_351: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  for (int t_614 = t_526; t_614 < t_521; ++t_614) {
+    cp_async_wait<0>(); // C_629, Kr_630 arrived
+    __syncthreads(); // every warp is done with the other buffer of C_629
+    if (t_614 + 1 < t_521) {
+      const int t_618_ahead = ((t_614 + 1) * 32);
+      // C_629: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-        const bool ok = ((t_337_ahead + r) < k_len_133);
-        cp_async16(smem + (75776 + ((t_333 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_337_ahead + r) < k_len_133) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_337_ahead + r))] : 0) + safe_rem((t_337_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_618_ahead + r) < k_len_427);
+        cp_async16(smem + (75776 + ((t_614 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_618_ahead + r) < k_len_427) ? page_table[(long long)(b_389) * page_table_s0 + (long long)((t_618_ahead + r))] : 0) + safe_rem((t_618_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_337 = (t_333 * 32);
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_618 = (t_614 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_356[16] = {};
+    float t_632[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
       const int kk = wcol * 16 + kq;
@@ -820,25 +799,25 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
       #pragma unroll
       for (int nt = 0; nt + 1 < 4; nt += 2) {
         uint32_t b[4];
-        ldsm_x4(b, smem + (75776 + (t_333 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+        ldsm_x4(b, smem + (75776 + (t_614 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_356[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_356[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_632[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_632[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    // t_356: every column group summed part of k; add the parts (in group order, the same bits everywhere)
+    // t_632: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
-      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_356[4 * x + 0], t_356[4 * x + 1], t_356[4 * x + 2], t_356[4 * x + 3]);
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_632[4 * x + 0], t_632[4 * x + 1], t_632[4 * x + 2], t_632[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
       const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
-      t_356[4 * x + 0] = t_356[4 * x + 0] + o.x; t_356[4 * x + 1] = t_356[4 * x + 1] + o.y; t_356[4 * x + 2] = t_356[4 * x + 2] + o.z; t_356[4 * x + 3] = t_356[4 * x + 3] + o.w;
+      t_632[4 * x + 0] = t_632[4 * x + 0] + o.x; t_632[4 * x + 1] = t_632[4 * x + 1] + o.y; t_632[4 * x + 2] = t_632[4 * x + 2] + o.z; t_632[4 * x + 3] = t_632[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -853,22 +832,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         ldsm_x4(b, smem + 142336 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_356[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_356[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_632[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_632[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with Kr_353; its next tile can stream in
-    if (t_333 + 1 < t_234) {
-      const int t_337_ahead = ((t_333 + 1) * 32);
-      // Kr_353: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with Kr_630; its next tile can stream in
+    if (t_614 + 1 < t_521) {
+      const int t_618_ahead = ((t_614 + 1) * 32);
+      // Kr_630: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-        const bool ok = ((t_337_ahead + r) < k_len_133);
-        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_337_ahead + r) < k_len_133) ? page_table[(long long)(b_104) * page_table_s0 + (long long)((t_337_ahead + r))] : 0) + safe_rem((t_337_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+        const bool ok = ((t_618_ahead + r) < k_len_427);
+        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((((t_618_ahead + r) < k_len_427) ? page_table[(long long)(b_389) * page_table_s0 + (long long)((t_618_ahead + r))] : 0) + safe_rem((t_618_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_361[16];
+    float t_637[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -877,13 +856,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_361[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_337 + (nt * 8 + 2 * t4 + p)) < k_len_133) && (t_171 || ((t_337 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_133) - q_len_132)))) ? (t_356[((mt * 4 + nt) * 2 + h) * 2 + p] * t_354) : NEG_INF);
+            t_637[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_618 + (nt * 8 + 2 * t4 + p)) < k_len_427) && (t_461 || ((t_618 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_431 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_427) - q_len_426)))) ? (t_632[((mt * 4 + nt) * 2 + h) * 2 + p] * t_531) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_362[2];
+    float t_638[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -893,33 +872,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_361[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_637[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_362[mt * 2 + h] = acc;
+        t_638[mt * 2 + h] = acc;
       }
     }
-    float m_new_363[2];
+    float m_new_639[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_363[mt * 2 + h] = fmaxf(carry_241[mt * 2 + h], t_362[mt * 2 + h]);
+        m_new_639[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], t_638[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_365[2];
+    float m_safe_641[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_365[mt * 2 + h] = ((m_new_363[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_363[mt * 2 + h]);
+        m_safe_641[mt * 2 + h] = ((m_new_639[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_639[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_367[16];
+    float p_643[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -928,22 +907,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_367[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_361[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_365[mt * 2 + h]));
+            p_643[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_637[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_641[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_369[2];
+    float alpha_645[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_369[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_365[mt * 2 + h]));
+        alpha_645[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_641[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_371[2];
+    float t_647[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -953,20 +932,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_367[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_643[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_371[mt * 2 + h] = acc;
+        t_647[mt * 2 + h] = acc;
       }
     }
-    float t_372[2];
+    float t_648[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_372[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_369[mt * 2 + h]) + t_371[mt * 2 + h]);
+        t_648[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_645[mt * 2 + h], t_647[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -977,7 +956,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_243[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_243[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_369[mt * 2 + h]);
+            carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_645[mt * 2 + h]);
           }
         }
       }
@@ -987,19 +966,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_367[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_367[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_367[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_367[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_367[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_367[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_367[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_367[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_643[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_643[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_643[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_643[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_643[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_643[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_643[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_643[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
         uint32_t b[4];
-        ldsm_x4_trans(b, smem + (75776 + (t_333 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
+        ldsm_x4_trans(b, smem + (75776 + (t_614 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_243[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_243[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_535[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_535[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1007,14 +986,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = m_new_363[mt * 2 + h];
+        carry_533[mt * 2 + h] = m_new_639[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_242[mt * 2 + h] = t_372[mt * 2 + h];
+        carry_534[mt * 2 + h] = t_648[mt * 2 + h];
       }
     }
   }
@@ -1022,12 +1001,12 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   // out: staged in shared memory (64 rows of 520), then stored in 16-byte chunks of whole rows (store-stage.ts)
   __syncthreads(); // every warp is done with the shared tiles the staged one reuses
-  float t_382_rcp[2]; // once a row (row-hoist.ts)
+  float t_658_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_382_rcp[mt * 2 + h] = 1.0f / ((carry_242[mt * 2 + h] == 0.0f) ? 1.0f : carry_242[mt * 2 + h]);
+      t_658_rcp[mt * 2 + h] = 1.0f / ((carry_534[mt * 2 + h] == 0.0f) ? 1.0f : carry_534[mt * 2 + h]);
     }
   }
   #pragma unroll
@@ -1036,7 +1015,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        *reinterpret_cast<__nv_bfloat162*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2bfloat162_rn((carry_243[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_382_rcp[mt * 2 + h]), (carry_243[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_382_rcp[mt * 2 + h]));
+        *reinterpret_cast<__nv_bfloat162*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2bfloat162_rn((carry_535[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_658_rcp[mt * 2 + h]), (carry_535[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_658_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1044,7 +1023,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
   #pragma unroll 4
   for (int i = tid; i < 4096; i += 256) {
     const int r = i / 64, c = (i % 64) * 8;
-    if ((safe_div((t_137 + r), P.heads) < q_len_132)) *reinterpret_cast<uint4*>(out + (long long)((q0_129 + safe_div((t_137 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_137 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
+    if ((safe_div((t_431 + r), P.heads) < q_len_426)) *reinterpret_cast<uint4*>(out + (long long)((q0_423 + safe_div((t_431 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_431 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
@@ -1053,7 +1032,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_132)) lse[(long long)((q0_129 + safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_242[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_241[mt * 2 + h] + log2f(carry_242[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_431 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_426)) lse[(long long)((q0_423 + safe_div((t_431 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_431 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_534[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_533[mt * 2 + h] + log2f(carry_534[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -99,173 +99,173 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
   const long long out_s0 = (long long)P.heads * 512LL;
   const long long out_s1 = 512LL;
   const long long lse_s0 = (long long)P.heads;
-  const int m_106 = (int)blockIdx.x;
-  const int b_107 = (int)blockIdx.y;
+  const int m_398 = (int)blockIdx.x;
+  const int b_399 = (int)blockIdx.y;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_133 = cu_seqlens_q[(long long)(b_107)];
+  const int q0_434 = cu_seqlens_q[(long long)(b_399)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_134 = (b_107 + 1);
-  const int t_135 = cu_seqlens_q[(long long)(t_134)];
-  const int q_len_136 = (t_135 - q0_133);
-  const int k_len_137 = cache_seqlens[(long long)(b_107)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  const int t_138 = (m_106 * 64);
-  const int t_139 = (q_len_136 * P.heads);
-  const bool t_140 = (t_138 >= t_139);
-  if (t_140) {
+  const int t_435 = (b_399 + 1);
+  const int t_436 = cu_seqlens_q[(long long)(t_435)];
+  const int q_len_437 = (t_436 - q0_434);
+  const int k_len_438 = cache_seqlens[(long long)(b_399)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  const int t_439 = (m_398 * 64);
+  const int t_440 = (q_len_437 * P.heads);
+  const bool t_441 = (t_439 >= t_440);
+  if (t_441) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  const int t_141 = (m_106 * 64);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  const int t_442 = (m_398 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Qn_148: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
+  // Qn_449: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 64, c = (tid % 64) * 8; r < 64; r += 4) {
-    const bool ok = (safe_div((t_141 + r), P.heads) < q_len_136);
-    cp_async16(smem + 0 + r * 1040 + c * 2, q_nope + (ok ? (long long)((q0_133 + safe_div((t_141 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_141 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_442 + r), P.heads) < q_len_437);
+    cp_async16(smem + 0 + r * 1040 + c * 2, q_nope + (ok ? (long long)((q0_434 + safe_div((t_442 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_442 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // Qr_150: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  // Qr_451: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 32) {
-    const bool ok = (safe_div((t_141 + r), P.heads) < q_len_136);
-    cp_async16(smem + 66560 + r * 144 + c * 2, q_rope + (ok ? (long long)((q0_133 + safe_div((t_141 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_141 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_442 + r), P.heads) < q_len_437);
+    cp_async16(smem + 66560 + r * 144 + c * 2, q_rope + (ok ? (long long)((q0_434 + safe_div((t_442 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_442 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_151 = (k_len_137 + 31);
-  const int t_152 = safe_div(t_151, 32);
-  const int t_154 = (k_len_137 + (-1));
-  const int t_156 = (k_len_137 + (-32));
-  const int t_158 = safe_div(t_154, 32);
-  const bool t_159 = (t_154 < 0);
-  const int t_160 = (t_158 * 32);
-  const bool t_161 = (t_160 == t_154);
-  const bool t_162 = (!t_161);
-  const bool t_163 = (t_159 && t_162);
-  const int t_165 = (t_158 - 1);
-  const int t_166 = (t_163 ? t_165 : t_158);
-  const int t_167 = safe_div(t_156, 32);
-  const bool t_168 = (t_156 < 0);
-  const int t_169 = (t_167 * 32);
-  const bool t_170 = (t_169 == t_156);
-  const bool t_171 = (!t_170);
-  const bool t_172 = (t_168 && t_171);
-  const int t_173 = (t_167 - 1);
-  const int t_174 = (t_172 ? t_173 : t_167);
-  const bool t_175 = (P.is_causal == 0);
-  const int t_177 = (t_175 ? (-268435456) : 268435456);
-  const int t_178 = (t_175 ? 268435456 : (-268435456));
-  const int t_180 = (t_141 + 63);
-  const int t_181 = safe_div(t_141, P.heads);
-  const int t_182 = safe_div(t_180, P.heads);
-  const int t_183 = min(t_181, t_182);
-  const int t_184 = max(t_181, t_182);
-  const int t_185 = (t_183 + k_len_137);
-  const int t_186 = (t_184 + k_len_137);
-  const int t_187 = (t_185 - q_len_136);
-  const int t_188 = (t_186 - q_len_136);
-  const int t_190 = (t_187 + (-31));
-  const int t_191 = safe_div(t_188, 32);
-  const bool t_192 = (t_188 < 0);
-  const int t_193 = (t_191 * 32);
-  const bool t_194 = (t_193 == t_188);
-  const bool t_195 = (!t_194);
-  const bool t_196 = (t_192 && t_195);
-  const int t_197 = (t_191 - 1);
-  const int t_198 = (t_196 ? t_197 : t_191);
-  const int t_199 = safe_div(t_190, 32);
-  const bool t_200 = (t_190 < 0);
-  const int t_201 = (t_199 * 32);
-  const bool t_202 = (t_201 == t_190);
-  const bool t_203 = (!t_202);
-  const bool t_204 = (t_200 && t_203);
-  const int t_205 = (t_199 - 1);
-  const int t_206 = (t_204 ? t_205 : t_199);
-  const bool t_207 = (t_177 > t_178);
-  const bool t_208 = ((-268435456) > t_198);
-  const int t_209 = min(t_177, (-268435456));
-  const int t_210 = max(t_178, t_198);
-  const int t_211 = (t_208 ? t_177 : t_209);
-  const int t_212 = (t_208 ? t_178 : t_210);
-  const int t_213 = (t_207 ? (-268435456) : t_211);
-  const int t_214 = (t_207 ? t_198 : t_212);
-  const bool t_215 = ((-268435456) > t_206);
-  const int t_216 = max(t_177, (-268435456));
-  const int t_217 = min(t_178, t_206);
-  const int t_218 = (t_217 + 1);
-  const bool t_219 = (t_216 <= t_218);
-  const int t_220 = max(t_178, t_206);
-  const int t_221 = (t_219 ? t_209 : t_177);
-  const int t_222 = (t_219 ? t_220 : t_178);
-  const int t_223 = (t_215 ? t_177 : t_221);
-  const int t_224 = (t_215 ? t_178 : t_222);
-  const int t_225 = (t_207 ? (-268435456) : t_223);
-  const int t_226 = (t_207 ? t_206 : t_224);
-  const int t_227 = max((-268435456), t_213);
-  const int t_228 = min(t_166, t_214);
-  const int t_229 = max((-268435456), t_225);
-  const int t_230 = min(t_174, t_226);
-  const int t_231 = max(t_229, t_229);
-  const int t_232 = min(t_230, t_230);
-  const int t_233 = max(t_231, (-268435456));
-  const int t_234 = min(t_232, t_174);
-  const int t_235 = max(0, t_227);
-  const int t_236 = (t_228 + 1);
-  const int t_237 = min(t_152, t_236);
-  const int t_238 = max(t_235, t_237);
-  const int t_239 = max(t_233, t_235);
-  const int t_240 = min(t_239, t_238);
-  const int t_241 = (t_234 + 1);
-  const int t_242 = max(t_241, t_240);
-  const int t_243 = min(t_242, t_238);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_452 = (k_len_438 + 31);
+  const int t_453 = safe_div(t_452, 32);
+  const int t_454 = (k_len_438 + (-1));
+  const int t_455 = (k_len_438 + (-32));
+  const int t_456 = safe_div(t_454, 32);
+  const bool t_457 = (t_454 < 0);
+  const int t_458 = (t_456 * 32);
+  const bool t_459 = (t_458 == t_454);
+  const bool t_460 = (!t_459);
+  const bool t_461 = (t_457 && t_460);
+  const int t_462 = (t_456 - 1);
+  const int t_463 = (t_461 ? t_462 : t_456);
+  const int t_464 = safe_div(t_455, 32);
+  const bool t_465 = (t_455 < 0);
+  const int t_466 = (t_464 * 32);
+  const bool t_467 = (t_466 == t_455);
+  const bool t_468 = (!t_467);
+  const bool t_469 = (t_465 && t_468);
+  const int t_470 = (t_464 - 1);
+  const int t_471 = (t_469 ? t_470 : t_464);
+  const bool t_472 = (P.is_causal == 0);
+  const int t_473 = (t_472 ? (-268435456) : 268435456);
+  const int t_474 = (t_472 ? 268435456 : (-268435456));
+  const int t_475 = (t_442 + 63);
+  const int t_476 = safe_div(t_442, P.heads);
+  const int t_477 = safe_div(t_475, P.heads);
+  const int t_478 = min(t_476, t_477);
+  const int t_479 = max(t_476, t_477);
+  const int t_480 = (t_478 + k_len_438);
+  const int t_481 = (t_479 + k_len_438);
+  const int t_482 = (t_480 - q_len_437);
+  const int t_483 = (t_481 - q_len_437);
+  const int t_484 = (t_482 + (-31));
+  const int t_485 = safe_div(t_483, 32);
+  const bool t_486 = (t_483 < 0);
+  const int t_487 = (t_485 * 32);
+  const bool t_488 = (t_487 == t_483);
+  const bool t_489 = (!t_488);
+  const bool t_490 = (t_486 && t_489);
+  const int t_491 = (t_485 - 1);
+  const int t_492 = (t_490 ? t_491 : t_485);
+  const int t_493 = safe_div(t_484, 32);
+  const bool t_494 = (t_484 < 0);
+  const int t_495 = (t_493 * 32);
+  const bool t_496 = (t_495 == t_484);
+  const bool t_497 = (!t_496);
+  const bool t_498 = (t_494 && t_497);
+  const int t_499 = (t_493 - 1);
+  const int t_500 = (t_498 ? t_499 : t_493);
+  const bool t_501 = (t_473 > t_474);
+  const bool t_502 = ((-268435456) > t_492);
+  const int t_503 = min(t_473, (-268435456));
+  const int t_504 = max(t_474, t_492);
+  const int t_505 = (t_502 ? t_473 : t_503);
+  const int t_506 = (t_502 ? t_474 : t_504);
+  const int t_507 = (t_501 ? (-268435456) : t_505);
+  const int t_508 = (t_501 ? t_492 : t_506);
+  const bool t_509 = ((-268435456) > t_500);
+  const int t_510 = max(t_473, (-268435456));
+  const int t_511 = min(t_474, t_500);
+  const int t_512 = (t_511 + 1);
+  const bool t_513 = (t_510 <= t_512);
+  const int t_514 = max(t_474, t_500);
+  const int t_515 = (t_513 ? t_503 : t_473);
+  const int t_516 = (t_513 ? t_514 : t_474);
+  const int t_517 = (t_509 ? t_473 : t_515);
+  const int t_518 = (t_509 ? t_474 : t_516);
+  const int t_519 = (t_501 ? (-268435456) : t_517);
+  const int t_520 = (t_501 ? t_500 : t_518);
+  const int t_521 = max((-268435456), t_507);
+  const int t_522 = min(t_463, t_508);
+  const int t_523 = max((-268435456), t_519);
+  const int t_524 = min(t_471, t_520);
+  const int t_525 = max(t_523, t_523);
+  const int t_526 = min(t_524, t_524);
+  const int t_527 = max(t_525, (-268435456));
+  const int t_528 = min(t_526, t_471);
+  const int t_529 = max(0, t_521);
+  const int t_530 = (t_522 + 1);
+  const int t_531 = min(t_453, t_530);
+  const int t_532 = max(t_529, t_531);
+  const int t_533 = max(t_527, t_529);
+  const int t_534 = min(t_533, t_532);
+  const int t_535 = (t_528 + 1);
+  const int t_536 = max(t_535, t_534);
+  const int t_537 = min(t_536, t_532);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_267 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<1>(); // Qn_148 has arrived
+  const float t_542 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<1>(); // Qn_449 has arrived
   __syncthreads();
-  cp_async_wait<0>(); // Qr_150 has arrived
+  cp_async_wait<0>(); // Qr_451 has arrived
   __syncthreads();
-  if (t_235 < t_240) {
-    const int t_248_ahead = (t_235 * 32);
-    // C_264: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  if (t_529 < t_534) {
+    const int t_547_ahead = (t_529 * 32);
+    // C_560: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-      const bool ok = ((t_248_ahead + r) < k_len_137);
-      cp_async16(smem + (75776 + (t_235 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_248_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_547_ahead + r) < k_len_438);
+      cp_async16(smem + (75776 + (t_529 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_547_ahead + r) < k_len_438) ? page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_547_ahead + r), 16))] : 0) * 16) + safe_rem((t_547_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  if (t_235 < t_240) {
-    const int t_248_ahead = (t_235 * 32);
-    // Kr_266: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_529 < t_534) {
+    const int t_547_ahead = (t_529 * 32);
+    // Kr_561: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-      const bool ok = ((t_248_ahead + r) < k_len_137);
-      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_248_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+      const bool ok = ((t_547_ahead + r) < k_len_438);
+      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_547_ahead + r) < k_len_438) ? page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_547_ahead + r), 16))] : 0) * 16) + safe_rem((t_547_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_245[2];
+  float carry_544[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_245[mt * 2 + h] = NEG_INF;
+      carry_544[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_246[2];
+  float carry_545[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_246[mt * 2 + h] = 0.0f;
+      carry_545[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_247[128];
+  float carry_546[128];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -274,33 +274,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
       for (int nt = 0; nt < 32; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_247[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_546[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_244 = t_235; t_244 < t_240; ++t_244) {
-    cp_async_wait<0>(); // C_264, Kr_266 arrived
-    __syncthreads(); // every warp is done with the other buffer of C_264
-    if (t_244 + 1 < t_240) {
-      const int t_248_ahead = ((t_244 + 1) * 32);
-      // C_264: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  for (int t_543 = t_529; t_543 < t_534; ++t_543) {
+    cp_async_wait<0>(); // C_560, Kr_561 arrived
+    __syncthreads(); // every warp is done with the other buffer of C_560
+    if (t_543 + 1 < t_534) {
+      const int t_547_ahead = ((t_543 + 1) * 32);
+      // C_560: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-        const bool ok = ((t_248_ahead + r) < k_len_137);
-        cp_async16(smem + (75776 + ((t_244 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_248_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_547_ahead + r) < k_len_438);
+        cp_async16(smem + (75776 + ((t_543 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_547_ahead + r) < k_len_438) ? page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_547_ahead + r), 16))] : 0) * 16) + safe_rem((t_547_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_248 = (t_244 * 32);
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_547 = (t_543 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_269[16] = {};
+    float t_563[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
       const int kk = wcol * 16 + kq;
@@ -312,25 +312,25 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
       #pragma unroll
       for (int nt = 0; nt + 1 < 4; nt += 2) {
         uint32_t b[4];
-        ldsm_x4(b, smem + (75776 + (t_244 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+        ldsm_x4(b, smem + (75776 + (t_543 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_269[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_269[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_563[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_563[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    // t_269: every column group summed part of k; add the parts (in group order, the same bits everywhere)
+    // t_563: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
-      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_269[4 * x + 0], t_269[4 * x + 1], t_269[4 * x + 2], t_269[4 * x + 3]);
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_563[4 * x + 0], t_563[4 * x + 1], t_563[4 * x + 2], t_563[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
       const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
-      t_269[4 * x + 0] = t_269[4 * x + 0] + o.x; t_269[4 * x + 1] = t_269[4 * x + 1] + o.y; t_269[4 * x + 2] = t_269[4 * x + 2] + o.z; t_269[4 * x + 3] = t_269[4 * x + 3] + o.w;
+      t_563[4 * x + 0] = t_563[4 * x + 0] + o.x; t_563[4 * x + 1] = t_563[4 * x + 1] + o.y; t_563[4 * x + 2] = t_563[4 * x + 2] + o.z; t_563[4 * x + 3] = t_563[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -345,22 +345,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         ldsm_x4(b, smem + 142336 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_269[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_269[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_563[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_563[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with Kr_266; its next tile can stream in
-    if (t_244 + 1 < t_240) {
-      const int t_248_ahead = ((t_244 + 1) * 32);
-      // Kr_266: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with Kr_561; its next tile can stream in
+    if (t_543 + 1 < t_534) {
+      const int t_547_ahead = ((t_543 + 1) * 32);
+      // Kr_561: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-        const bool ok = ((t_248_ahead + r) < k_len_137);
-        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_248_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+        const bool ok = ((t_547_ahead + r) < k_len_438);
+        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_547_ahead + r) < k_len_438) ? page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_547_ahead + r), 16))] : 0) * 16) + safe_rem((t_547_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_274[16];
+    float t_568[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -369,13 +369,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_274[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_248 + (nt * 8 + 2 * t4 + p)) < k_len_137) && (t_175 || ((t_248 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_137) - q_len_136)))) ? (t_269[((mt * 4 + nt) * 2 + h) * 2 + p] * t_267) : NEG_INF);
+            t_568[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_547 + (nt * 8 + 2 * t4 + p)) < k_len_438) && (t_472 || ((t_547 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_438) - q_len_437)))) ? (t_563[((mt * 4 + nt) * 2 + h) * 2 + p] * t_542) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_275[2];
+    float t_569[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -385,33 +385,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_274[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_568[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_275[mt * 2 + h] = acc;
+        t_569[mt * 2 + h] = acc;
       }
     }
-    float m_new_276[2];
+    float m_new_570[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_276[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_275[mt * 2 + h]);
+        m_new_570[mt * 2 + h] = fmaxf(carry_544[mt * 2 + h], t_569[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_278[2];
+    float m_safe_572[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_278[mt * 2 + h] = ((m_new_276[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_276[mt * 2 + h]);
+        m_safe_572[mt * 2 + h] = ((m_new_570[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_570[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_280[16];
+    float p_574[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -420,22 +420,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_280[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_274[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_278[mt * 2 + h]));
+            p_574[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_568[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_572[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_282[2];
+    float alpha_576[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_282[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_278[mt * 2 + h]));
+        alpha_576[mt * 2 + h] = exp2_ftz((carry_544[mt * 2 + h] - m_safe_572[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_284[2];
+    float t_578[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -445,20 +445,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_280[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_574[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_284[mt * 2 + h] = acc;
+        t_578[mt * 2 + h] = acc;
       }
     }
-    float t_285[2];
+    float t_579[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_285[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_282[mt * 2 + h]) + t_284[mt * 2 + h]);
+        t_579[mt * 2 + h] = fmaf(carry_545[mt * 2 + h], alpha_576[mt * 2 + h], t_578[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -469,7 +469,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_247[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_282[mt * 2 + h]);
+            carry_546[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_546[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_576[mt * 2 + h]);
           }
         }
       }
@@ -479,19 +479,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_280[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_280[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_280[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_574[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_574[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_574[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_574[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_574[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_574[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_574[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_574[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
         uint32_t b[4];
-        ldsm_x4_trans(b, smem + (75776 + (t_244 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
+        ldsm_x4_trans(b, smem + (75776 + (t_543 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_247[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_247[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_546[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_546[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -499,60 +499,57 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_245[mt * 2 + h] = m_new_276[mt * 2 + h];
+        carry_544[mt * 2 + h] = m_new_570[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_246[mt * 2 + h] = t_285[mt * 2 + h];
+        carry_545[mt * 2 + h] = t_579[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_316 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_240 < t_243) {
-    const int t_299_ahead = (t_240 * 32);
-    // C_313: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  if (t_534 < t_537) {
+    const int t_591_ahead = (t_534 * 32);
+    // C_602: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = true;
-      cp_async16(smem + (75776 + (t_240 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_299_ahead + r), 16))] * 16) + safe_rem((t_299_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + (75776 + (t_534 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_591_ahead + r), 16))] * 16) + safe_rem((t_591_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  if (t_240 < t_243) {
-    const int t_299_ahead = (t_240 * 32);
-    // Kr_315: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_534 < t_537) {
+    const int t_591_ahead = (t_534 * 32);
+    // Kr_603: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = true;
-      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_299_ahead + r), 16))] * 16) + safe_rem((t_299_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_591_ahead + r), 16))] * 16) + safe_rem((t_591_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (int t_295 = t_240; t_295 < t_243; ++t_295) {
-    cp_async_wait<0>(); // C_313, Kr_315 arrived
-    __syncthreads(); // every warp is done with the other buffer of C_313
-    if (t_295 + 1 < t_243) {
-      const int t_299_ahead = ((t_295 + 1) * 32);
-      // C_313: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  for (int t_587 = t_534; t_587 < t_537; ++t_587) {
+    cp_async_wait<0>(); // C_602, Kr_603 arrived
+    __syncthreads(); // every warp is done with the other buffer of C_602
+    if (t_587 + 1 < t_537) {
+      const int t_591_ahead = ((t_587 + 1) * 32);
+      // C_602: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = true;
-        cp_async16(smem + (75776 + ((t_295 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_299_ahead + r), 16))] * 16) + safe_rem((t_299_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + (75776 + ((t_587 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_591_ahead + r), 16))] * 16) + safe_rem((t_591_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_299 = (t_295 * 32);
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_591 = (t_587 * 32);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_318[16] = {};
+    float t_605[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
       const int kk = wcol * 16 + kq;
@@ -564,25 +561,25 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
       #pragma unroll
       for (int nt = 0; nt + 1 < 4; nt += 2) {
         uint32_t b[4];
-        ldsm_x4(b, smem + (75776 + (t_295 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+        ldsm_x4(b, smem + (75776 + (t_587 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_318[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_318[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_605[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_605[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    // t_318: every column group summed part of k; add the parts (in group order, the same bits everywhere)
+    // t_605: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
-      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_318[4 * x + 0], t_318[4 * x + 1], t_318[4 * x + 2], t_318[4 * x + 3]);
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_605[4 * x + 0], t_605[4 * x + 1], t_605[4 * x + 2], t_605[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
       const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
-      t_318[4 * x + 0] = t_318[4 * x + 0] + o.x; t_318[4 * x + 1] = t_318[4 * x + 1] + o.y; t_318[4 * x + 2] = t_318[4 * x + 2] + o.z; t_318[4 * x + 3] = t_318[4 * x + 3] + o.w;
+      t_605[4 * x + 0] = t_605[4 * x + 0] + o.x; t_605[4 * x + 1] = t_605[4 * x + 1] + o.y; t_605[4 * x + 2] = t_605[4 * x + 2] + o.z; t_605[4 * x + 3] = t_605[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -597,37 +594,23 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         ldsm_x4(b, smem + 142336 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_318[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_318[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_605[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_605[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with Kr_315; its next tile can stream in
-    if (t_295 + 1 < t_243) {
-      const int t_299_ahead = ((t_295 + 1) * 32);
-      // Kr_315: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with Kr_603; its next tile can stream in
+    if (t_587 + 1 < t_537) {
+      const int t_591_ahead = ((t_587 + 1) * 32);
+      // Kr_603: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = true;
-        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_299_ahead + r), 16))] * 16) + safe_rem((t_299_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_591_ahead + r), 16))] * 16) + safe_rem((t_591_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_322[16];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_322[((mt * 4 + nt) * 2 + h) * 2 + p] = (t_318[((mt * 4 + nt) * 2 + h) * 2 + p] * t_316);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_323[2];
+    float t_610[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -637,33 +620,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_322[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_605[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_323[mt * 2 + h] = acc;
+        t_610[mt * 2 + h] = acc;
       }
     }
-    float m_new_324[2];
+    float m_new_612[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_324[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_323[mt * 2 + h]);
+        m_new_612[mt * 2 + h] = fmaxf(carry_544[mt * 2 + h], (t_610[mt * 2 + h] * t_542));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_326[2];
+    float m_safe_614[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_326[mt * 2 + h] = ((m_new_324[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_324[mt * 2 + h]);
+        m_safe_614[mt * 2 + h] = ((m_new_612[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_612[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_328[16];
+    float p_616[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -672,22 +655,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_328[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_322[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
+            p_616[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_605[((mt * 4 + nt) * 2 + h) * 2 + p], t_542, -m_safe_614[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_330[2];
+    float alpha_618[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_330[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_326[mt * 2 + h]));
+        alpha_618[mt * 2 + h] = exp2_ftz((carry_544[mt * 2 + h] - m_safe_614[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_332[2];
+    float t_620[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -697,20 +680,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_328[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_616[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_332[mt * 2 + h] = acc;
+        t_620[mt * 2 + h] = acc;
       }
     }
-    float t_333[2];
+    float t_621[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_333[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_330[mt * 2 + h]) + t_332[mt * 2 + h]);
+        t_621[mt * 2 + h] = fmaf(carry_545[mt * 2 + h], alpha_618[mt * 2 + h], t_620[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -721,7 +704,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_247[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_330[mt * 2 + h]);
+            carry_546[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_546[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_618[mt * 2 + h]);
           }
         }
       }
@@ -731,19 +714,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_328[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_328[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_328[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_328[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_328[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_616[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_616[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_616[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_616[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_616[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_616[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_616[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_616[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
         uint32_t b[4];
-        ldsm_x4_trans(b, smem + (75776 + (t_295 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
+        ldsm_x4_trans(b, smem + (75776 + (t_587 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_247[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_247[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_546[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_546[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -751,64 +734,60 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_245[mt * 2 + h] = m_new_324[mt * 2 + h];
+        carry_544[mt * 2 + h] = m_new_612[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_246[mt * 2 + h] = t_333[mt * 2 + h];
+        carry_545[mt * 2 + h] = t_621[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_364 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_243 < t_238) {
-    const int t_345_ahead = (t_243 * 32);
-    // C_361: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  if (t_537 < t_532) {
+    const int t_633_ahead = (t_537 * 32);
+    // C_646: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-      const bool ok = ((t_345_ahead + r) < k_len_137);
-      cp_async16(smem + (75776 + (t_243 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_345_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_633_ahead + r) < k_len_438);
+      cp_async16(smem + (75776 + (t_537 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_633_ahead + r) < k_len_438) ? page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_633_ahead + r), 16))] : 0) * 16) + safe_rem((t_633_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  if (t_243 < t_238) {
-    const int t_345_ahead = (t_243 * 32);
-    // Kr_363: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_537 < t_532) {
+    const int t_633_ahead = (t_537 * 32);
+    // Kr_647: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-      const bool ok = ((t_345_ahead + r) < k_len_137);
-      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_345_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+      const bool ok = ((t_633_ahead + r) < k_len_438);
+      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_633_ahead + r) < k_len_438) ? page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_633_ahead + r), 16))] : 0) * 16) + safe_rem((t_633_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_341 = t_243; t_341 < t_238; ++t_341) {
-    cp_async_wait<0>(); // C_361, Kr_363 arrived
-    __syncthreads(); // every warp is done with the other buffer of C_361
-    if (t_341 + 1 < t_238) {
-      const int t_345_ahead = ((t_341 + 1) * 32);
-      // C_361: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  for (int t_629 = t_537; t_629 < t_532; ++t_629) {
+    cp_async_wait<0>(); // C_646, Kr_647 arrived
+    __syncthreads(); // every warp is done with the other buffer of C_646
+    if (t_629 + 1 < t_532) {
+      const int t_633_ahead = ((t_629 + 1) * 32);
+      // C_646: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-        const bool ok = ((t_345_ahead + r) < k_len_137);
-        cp_async16(smem + (75776 + ((t_341 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_345_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_633_ahead + r) < k_len_438);
+        cp_async16(smem + (75776 + ((t_629 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_633_ahead + r) < k_len_438) ? page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_633_ahead + r), 16))] : 0) * 16) + safe_rem((t_633_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_345 = (t_341 * 32);
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_633 = (t_629 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_366[16] = {};
+    float t_649[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
       const int kk = wcol * 16 + kq;
@@ -820,25 +799,25 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
       #pragma unroll
       for (int nt = 0; nt + 1 < 4; nt += 2) {
         uint32_t b[4];
-        ldsm_x4(b, smem + (75776 + (t_341 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+        ldsm_x4(b, smem + (75776 + (t_629 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_366[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_366[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_649[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_649[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    // t_366: every column group summed part of k; add the parts (in group order, the same bits everywhere)
+    // t_649: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
-      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_366[4 * x + 0], t_366[4 * x + 1], t_366[4 * x + 2], t_366[4 * x + 3]);
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_649[4 * x + 0], t_649[4 * x + 1], t_649[4 * x + 2], t_649[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
       const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
-      t_366[4 * x + 0] = t_366[4 * x + 0] + o.x; t_366[4 * x + 1] = t_366[4 * x + 1] + o.y; t_366[4 * x + 2] = t_366[4 * x + 2] + o.z; t_366[4 * x + 3] = t_366[4 * x + 3] + o.w;
+      t_649[4 * x + 0] = t_649[4 * x + 0] + o.x; t_649[4 * x + 1] = t_649[4 * x + 1] + o.y; t_649[4 * x + 2] = t_649[4 * x + 2] + o.z; t_649[4 * x + 3] = t_649[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -853,22 +832,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         ldsm_x4(b, smem + 142336 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_366[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_366[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_649[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_649[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with Kr_363; its next tile can stream in
-    if (t_341 + 1 < t_238) {
-      const int t_345_ahead = ((t_341 + 1) * 32);
-      // Kr_363: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with Kr_647; its next tile can stream in
+    if (t_629 + 1 < t_532) {
+      const int t_633_ahead = ((t_629 + 1) * 32);
+      // Kr_647: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-        const bool ok = ((t_345_ahead + r) < k_len_137);
-        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_345_ahead + r) < k_len_137) ? page_table[(long long)(b_107) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 16))] : 0) * 16) + safe_rem((t_345_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+        const bool ok = ((t_633_ahead + r) < k_len_438);
+        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_633_ahead + r) < k_len_438) ? page_table[(long long)(b_399) * page_table_s0 + (long long)(safe_div((t_633_ahead + r), 16))] : 0) * 16) + safe_rem((t_633_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_371[16];
+    float t_654[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -877,13 +856,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_371[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_345 + (nt * 8 + 2 * t4 + p)) < k_len_137) && (t_175 || ((t_345 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_137) - q_len_136)))) ? (t_366[((mt * 4 + nt) * 2 + h) * 2 + p] * t_364) : NEG_INF);
+            t_654[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_633 + (nt * 8 + 2 * t4 + p)) < k_len_438) && (t_472 || ((t_633 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_438) - q_len_437)))) ? (t_649[((mt * 4 + nt) * 2 + h) * 2 + p] * t_542) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_372[2];
+    float t_655[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -893,33 +872,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_371[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_654[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_372[mt * 2 + h] = acc;
+        t_655[mt * 2 + h] = acc;
       }
     }
-    float m_new_373[2];
+    float m_new_656[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_373[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_372[mt * 2 + h]);
+        m_new_656[mt * 2 + h] = fmaxf(carry_544[mt * 2 + h], t_655[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_375[2];
+    float m_safe_658[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_375[mt * 2 + h] = ((m_new_373[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_373[mt * 2 + h]);
+        m_safe_658[mt * 2 + h] = ((m_new_656[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_656[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_377[16];
+    float p_660[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -928,22 +907,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_377[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_371[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_375[mt * 2 + h]));
+            p_660[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_654[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_658[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_379[2];
+    float alpha_662[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_379[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_375[mt * 2 + h]));
+        alpha_662[mt * 2 + h] = exp2_ftz((carry_544[mt * 2 + h] - m_safe_658[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_381[2];
+    float t_664[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -953,20 +932,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_377[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_660[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_381[mt * 2 + h] = acc;
+        t_664[mt * 2 + h] = acc;
       }
     }
-    float t_382[2];
+    float t_665[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_382[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_379[mt * 2 + h]) + t_381[mt * 2 + h]);
+        t_665[mt * 2 + h] = fmaf(carry_545[mt * 2 + h], alpha_662[mt * 2 + h], t_664[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -977,7 +956,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_247[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_379[mt * 2 + h]);
+            carry_546[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_546[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_662[mt * 2 + h]);
           }
         }
       }
@@ -987,19 +966,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_377[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_377[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_377[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_377[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_377[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_660[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_660[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_660[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_660[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_660[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_660[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_660[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_660[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
         uint32_t b[4];
-        ldsm_x4_trans(b, smem + (75776 + (t_341 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
+        ldsm_x4_trans(b, smem + (75776 + (t_629 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_247[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_247[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_546[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_546[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1007,14 +986,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_245[mt * 2 + h] = m_new_373[mt * 2 + h];
+        carry_544[mt * 2 + h] = m_new_656[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_246[mt * 2 + h] = t_382[mt * 2 + h];
+        carry_545[mt * 2 + h] = t_665[mt * 2 + h];
       }
     }
   }
@@ -1022,12 +1001,12 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   // out: staged in shared memory (64 rows of 520), then stored in 16-byte chunks of whole rows (store-stage.ts)
   __syncthreads(); // every warp is done with the shared tiles the staged one reuses
-  float t_392_rcp[2]; // once a row (row-hoist.ts)
+  float t_675_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_392_rcp[mt * 2 + h] = 1.0f / ((carry_246[mt * 2 + h] == 0.0f) ? 1.0f : carry_246[mt * 2 + h]);
+      t_675_rcp[mt * 2 + h] = 1.0f / ((carry_545[mt * 2 + h] == 0.0f) ? 1.0f : carry_545[mt * 2 + h]);
     }
   }
   #pragma unroll
@@ -1036,7 +1015,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        *reinterpret_cast<__nv_bfloat162*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2bfloat162_rn((carry_247[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_392_rcp[mt * 2 + h]), (carry_247[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_392_rcp[mt * 2 + h]));
+        *reinterpret_cast<__nv_bfloat162*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2bfloat162_rn((carry_546[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_675_rcp[mt * 2 + h]), (carry_546[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_675_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1044,7 +1023,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
   #pragma unroll 4
   for (int i = tid; i < 4096; i += 256) {
     const int r = i / 64, c = (i % 64) * 8;
-    if ((safe_div((t_141 + r), P.heads) < q_len_136)) *reinterpret_cast<uint4*>(out + (long long)((q0_133 + safe_div((t_141 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_141 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
+    if ((safe_div((t_442 + r), P.heads) < q_len_437)) *reinterpret_cast<uint4*>(out + (long long)((q0_434 + safe_div((t_442 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_442 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
@@ -1053,7 +1032,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_136)) lse[(long long)((q0_133 + safe_div((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_141 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_246[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_245[mt * 2 + h] + log2f(carry_246[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_437)) lse[(long long)((q0_434 + safe_div((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_545[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_544[mt * 2 + h] + log2f(carry_545[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -207,155 +207,155 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
   const long long out_s0 = (long long)P.heads * 512LL;
   const long long out_s1 = 512LL;
   const long long lse_s0 = (long long)P.heads;
-  const int m_103 = (int)blockIdx.x;
-  const int b_104 = (int)blockIdx.y;
+  const int m_391 = (int)blockIdx.x;
+  const int b_392 = (int)blockIdx.y;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_127 = cu_seqlens_q[(long long)(b_104)];
+  const int q0_423 = cu_seqlens_q[(long long)(b_392)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_128 = (b_104 + 1);
-  const int t_129 = cu_seqlens_q[(long long)(t_128)];
-  const int q_len_130 = (t_129 - q0_127);
-  const int k_len_131 = cache_seqlens[(long long)(b_104)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  const int t_132 = (m_103 * 64);
-  const int t_133 = (q_len_130 * P.heads);
-  const bool t_134 = (t_132 >= t_133);
-  if (t_134) {
+  const int t_424 = (b_392 + 1);
+  const int t_425 = cu_seqlens_q[(long long)(t_424)];
+  const int q_len_426 = (t_425 - q0_423);
+  const int k_len_427 = cache_seqlens[(long long)(b_392)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  const int t_428 = (m_391 * 64);
+  const int t_429 = (q_len_426 * P.heads);
+  const bool t_430 = (t_428 >= t_429);
+  if (t_430) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  const int t_135 = (m_103 * 64);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  const int t_431 = (m_391 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Qn_142: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
+  // Qn_438: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 64, c = (tid % 64) * 8; r < 64; r += 4) {
-    const bool ok = (safe_div((t_135 + r), P.heads) < q_len_130);
-    cp_async16(smem + 0 + sw128(r, c, 64), q_nope + (ok ? (long long)((q0_127 + safe_div((t_135 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_135 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_431 + r), P.heads) < q_len_426);
+    cp_async16(smem + 0 + sw128(r, c, 64), q_nope + (ok ? (long long)((q0_423 + safe_div((t_431 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_431 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // Qr_144: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  // Qr_440: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 32) {
-    const bool ok = (safe_div((t_135 + r), P.heads) < q_len_130);
-    cp_async16(smem + 65536 + sw128(r, c, 64), q_rope + (ok ? (long long)((q0_127 + safe_div((t_135 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_135 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_431 + r), P.heads) < q_len_426);
+    cp_async16(smem + 65536 + sw128(r, c, 64), q_rope + (ok ? (long long)((q0_423 + safe_div((t_431 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_431 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_145 = (k_len_131 + 63);
-  const int t_146 = safe_div(t_145, 64);
-  const int t_148 = (k_len_131 + (-1));
-  const int t_150 = (k_len_131 + (-64));
-  const int t_152 = safe_div(t_148, 64);
-  const bool t_153 = (t_148 < 0);
-  const int t_154 = (t_152 * 64);
-  const bool t_155 = (t_154 == t_148);
-  const bool t_156 = (!t_155);
-  const bool t_157 = (t_153 && t_156);
-  const int t_159 = (t_152 - 1);
-  const int t_160 = (t_157 ? t_159 : t_152);
-  const int t_161 = safe_div(t_150, 64);
-  const bool t_162 = (t_150 < 0);
-  const int t_163 = (t_161 * 64);
-  const bool t_164 = (t_163 == t_150);
-  const bool t_165 = (!t_164);
-  const bool t_166 = (t_162 && t_165);
-  const int t_167 = (t_161 - 1);
-  const int t_168 = (t_166 ? t_167 : t_161);
-  const bool t_169 = (P.is_causal == 0);
-  const int t_171 = (t_169 ? (-268435456) : 268435456);
-  const int t_172 = (t_169 ? 268435456 : (-268435456));
-  const int t_173 = (t_135 + 63);
-  const int t_174 = safe_div(t_135, P.heads);
-  const int t_175 = safe_div(t_173, P.heads);
-  const int t_176 = min(t_174, t_175);
-  const int t_177 = max(t_174, t_175);
-  const int t_178 = (t_176 + k_len_131);
-  const int t_179 = (t_177 + k_len_131);
-  const int t_180 = (t_178 - q_len_130);
-  const int t_181 = (t_179 - q_len_130);
-  const int t_183 = (t_180 + (-63));
-  const int t_184 = safe_div(t_181, 64);
-  const bool t_185 = (t_181 < 0);
-  const int t_186 = (t_184 * 64);
-  const bool t_187 = (t_186 == t_181);
-  const bool t_188 = (!t_187);
-  const bool t_189 = (t_185 && t_188);
-  const int t_190 = (t_184 - 1);
-  const int t_191 = (t_189 ? t_190 : t_184);
-  const int t_192 = safe_div(t_183, 64);
-  const bool t_193 = (t_183 < 0);
-  const int t_194 = (t_192 * 64);
-  const bool t_195 = (t_194 == t_183);
-  const bool t_196 = (!t_195);
-  const bool t_197 = (t_193 && t_196);
-  const int t_198 = (t_192 - 1);
-  const int t_199 = (t_197 ? t_198 : t_192);
-  const bool t_200 = (t_171 > t_172);
-  const bool t_201 = ((-268435456) > t_191);
-  const int t_202 = min(t_171, (-268435456));
-  const int t_203 = max(t_172, t_191);
-  const int t_204 = (t_201 ? t_171 : t_202);
-  const int t_205 = (t_201 ? t_172 : t_203);
-  const int t_206 = (t_200 ? (-268435456) : t_204);
-  const int t_207 = (t_200 ? t_191 : t_205);
-  const bool t_208 = ((-268435456) > t_199);
-  const int t_209 = max(t_171, (-268435456));
-  const int t_210 = min(t_172, t_199);
-  const int t_211 = (t_210 + 1);
-  const bool t_212 = (t_209 <= t_211);
-  const int t_213 = max(t_172, t_199);
-  const int t_214 = (t_212 ? t_202 : t_171);
-  const int t_215 = (t_212 ? t_213 : t_172);
-  const int t_216 = (t_208 ? t_171 : t_214);
-  const int t_217 = (t_208 ? t_172 : t_215);
-  const int t_218 = (t_200 ? (-268435456) : t_216);
-  const int t_219 = (t_200 ? t_199 : t_217);
-  const int t_220 = max((-268435456), t_206);
-  const int t_221 = min(t_160, t_207);
-  const int t_222 = max((-268435456), t_218);
-  const int t_223 = min(t_168, t_219);
-  const int t_224 = max(t_222, t_222);
-  const int t_225 = min(t_223, t_223);
-  const int t_226 = max(t_224, (-268435456));
-  const int t_227 = min(t_225, t_168);
-  const int t_228 = max(0, t_220);
-  const int t_229 = (t_221 + 1);
-  const int t_230 = min(t_146, t_229);
-  const int t_231 = max(t_228, t_230);
-  const int t_232 = max(t_226, t_228);
-  const int t_233 = min(t_232, t_231);
-  const int t_234 = (t_227 + 1);
-  const int t_235 = max(t_234, t_233);
-  const int t_236 = min(t_235, t_231);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_441 = (k_len_427 + 63);
+  const int t_442 = safe_div(t_441, 64);
+  const int t_443 = (k_len_427 + (-1));
+  const int t_444 = (k_len_427 + (-64));
+  const int t_445 = safe_div(t_443, 64);
+  const bool t_446 = (t_443 < 0);
+  const int t_447 = (t_445 * 64);
+  const bool t_448 = (t_447 == t_443);
+  const bool t_449 = (!t_448);
+  const bool t_450 = (t_446 && t_449);
+  const int t_451 = (t_445 - 1);
+  const int t_452 = (t_450 ? t_451 : t_445);
+  const int t_453 = safe_div(t_444, 64);
+  const bool t_454 = (t_444 < 0);
+  const int t_455 = (t_453 * 64);
+  const bool t_456 = (t_455 == t_444);
+  const bool t_457 = (!t_456);
+  const bool t_458 = (t_454 && t_457);
+  const int t_459 = (t_453 - 1);
+  const int t_460 = (t_458 ? t_459 : t_453);
+  const bool t_461 = (P.is_causal == 0);
+  const int t_462 = (t_461 ? (-268435456) : 268435456);
+  const int t_463 = (t_461 ? 268435456 : (-268435456));
+  const int t_464 = (t_431 + 63);
+  const int t_465 = safe_div(t_431, P.heads);
+  const int t_466 = safe_div(t_464, P.heads);
+  const int t_467 = min(t_465, t_466);
+  const int t_468 = max(t_465, t_466);
+  const int t_469 = (t_467 + k_len_427);
+  const int t_470 = (t_468 + k_len_427);
+  const int t_471 = (t_469 - q_len_426);
+  const int t_472 = (t_470 - q_len_426);
+  const int t_473 = (t_471 + (-63));
+  const int t_474 = safe_div(t_472, 64);
+  const bool t_475 = (t_472 < 0);
+  const int t_476 = (t_474 * 64);
+  const bool t_477 = (t_476 == t_472);
+  const bool t_478 = (!t_477);
+  const bool t_479 = (t_475 && t_478);
+  const int t_480 = (t_474 - 1);
+  const int t_481 = (t_479 ? t_480 : t_474);
+  const int t_482 = safe_div(t_473, 64);
+  const bool t_483 = (t_473 < 0);
+  const int t_484 = (t_482 * 64);
+  const bool t_485 = (t_484 == t_473);
+  const bool t_486 = (!t_485);
+  const bool t_487 = (t_483 && t_486);
+  const int t_488 = (t_482 - 1);
+  const int t_489 = (t_487 ? t_488 : t_482);
+  const bool t_490 = (t_462 > t_463);
+  const bool t_491 = ((-268435456) > t_481);
+  const int t_492 = min(t_462, (-268435456));
+  const int t_493 = max(t_463, t_481);
+  const int t_494 = (t_491 ? t_462 : t_492);
+  const int t_495 = (t_491 ? t_463 : t_493);
+  const int t_496 = (t_490 ? (-268435456) : t_494);
+  const int t_497 = (t_490 ? t_481 : t_495);
+  const bool t_498 = ((-268435456) > t_489);
+  const int t_499 = max(t_462, (-268435456));
+  const int t_500 = min(t_463, t_489);
+  const int t_501 = (t_500 + 1);
+  const bool t_502 = (t_499 <= t_501);
+  const int t_503 = max(t_463, t_489);
+  const int t_504 = (t_502 ? t_492 : t_462);
+  const int t_505 = (t_502 ? t_503 : t_463);
+  const int t_506 = (t_498 ? t_462 : t_504);
+  const int t_507 = (t_498 ? t_463 : t_505);
+  const int t_508 = (t_490 ? (-268435456) : t_506);
+  const int t_509 = (t_490 ? t_489 : t_507);
+  const int t_510 = max((-268435456), t_496);
+  const int t_511 = min(t_452, t_497);
+  const int t_512 = max((-268435456), t_508);
+  const int t_513 = min(t_460, t_509);
+  const int t_514 = max(t_512, t_512);
+  const int t_515 = min(t_513, t_513);
+  const int t_516 = max(t_514, (-268435456));
+  const int t_517 = min(t_515, t_460);
+  const int t_518 = max(0, t_510);
+  const int t_519 = (t_511 + 1);
+  const int t_520 = min(t_442, t_519);
+  const int t_521 = max(t_518, t_520);
+  const int t_522 = max(t_516, t_518);
+  const int t_523 = min(t_522, t_521);
+  const int t_524 = (t_517 + 1);
+  const int t_525 = max(t_524, t_523);
+  const int t_526 = min(t_525, t_521);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_260 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<1>(); // Qn_142 has arrived
+  const float t_531 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<1>(); // Qn_438 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  cp_async_wait<0>(); // Qr_144 has arrived
+  cp_async_wait<0>(); // Qr_440 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_228 < t_233) {
-    const int t_241_ahead = (t_228 * 64);
-    // C_257: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+  if (t_518 < t_523) {
+    const int t_536_ahead = (t_518 * 64);
+    // C_549: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
     {
       const int c = (tid % 64) * 8;
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 64 + i * 4;
-        const bool ok = ((t_241_ahead + r) < k_len_131);
-        cp_async16(smem + (73728 + (t_228 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_241_ahead + r) < k_len_131) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_241_ahead + r), 64))] : 0) * 64) + safe_rem((t_241_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_536_ahead + r) < k_len_427);
+        cp_async16(smem + (73728 + (t_518 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_536_ahead + r) < k_len_427) ? page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_536_ahead + r), 64))] : 0) * 64) + safe_rem((t_536_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
   }
   cp_async_commit();
-  if (t_228 < t_233) {
-    const int t_241_ahead = (t_228 * 64);
-    // Kr_259: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
+  if (t_518 < t_523) {
+    const int t_536_ahead = (t_518 * 64);
+    // Kr_550: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
     {
       const int c = (tid % 8) * 8;
       long long src[2];
@@ -363,34 +363,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
       #pragma unroll
       for (int i = 0; i < 2; ++i) {
         const int r = tid / 8 + i * 32;
-        const bool ok = ((t_241_ahead + r) < k_len_131);
+        const bool ok = ((t_536_ahead + r) < k_len_427);
         src_ok[i] = ok;
-        src[i] = ok ? (long long)((((((t_241_ahead + r) < k_len_131) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_241_ahead + r), 64))] : 0) * 64) + safe_rem((t_241_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+        src[i] = ok ? (long long)((((((t_536_ahead + r) < k_len_427) ? page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_536_ahead + r), 64))] : 0) * 64) + safe_rem((t_536_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
       }
       #pragma unroll
-      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_228 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
+      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_518 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_238[2];
+  float carry_533[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_238[mt * 2 + h] = NEG_INF;
+      carry_533[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_239[2];
+  float carry_534[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_239[mt * 2 + h] = 0.0f;
+      carry_534[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_240[128];
+  float carry_535[128];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -399,42 +399,42 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
       for (int nt = 0; nt < 32; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
   if (wcol == 0) { // the leader: the narrow tiles (scores, softmax) over the whole k, then its slice
-    for (int t_237 = t_228; t_237 < t_233; ++t_237) {
-      cp_async_wait<0>(); // C_257, Kr_259 arrived
+    for (int t_532 = t_518; t_532 < t_523; ++t_532) {
+      cp_async_wait<0>(); // C_549, Kr_550 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_257, Kr_259 arrived; every warp is done with the other buffers
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_241 = (t_237 * 64);
+      __syncthreads(); // this tile's C_549, Kr_550 arrived; every warp is done with the other buffers
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_536 = (t_532 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
       // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-      float t_262[32] = {};
+      float t_552[32] = {};
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_262 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_552 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_237 & 1) * 65536), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_532 & 1) * 65536), 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 32; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_262, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_552, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_262[i]);
+          reg_fence(t_552[i]);
         }
       }
       #else
@@ -448,31 +448,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (73728 + (t_237 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (73728 + (t_532 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&t_262[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&t_262[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&t_552[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&t_552[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_262 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_552 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (204800 + (t_237 & 1) * 8192), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (204800 + (t_532 & 1) * 8192), 16, 1024);
           const uint64_t da = sw128_desc(smem + 65536 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_262, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_552, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_262[i]);
+          reg_fence(t_552[i]);
         }
       }
       #else
@@ -486,16 +486,16 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (204800 + (t_237 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (204800 + (t_532 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&t_262[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&t_262[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&t_552[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&t_552[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
-      float t_267[32];
+      float t_557[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -504,13 +504,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              t_267[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_241 + (nt * 8 + 2 * t4 + p)) < k_len_131) && (t_169 || ((t_241 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_131) - q_len_130)))) ? (t_262[((mt * 8 + nt) * 2 + h) * 2 + p] * t_260) : NEG_INF);
+              t_557[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_536 + (nt * 8 + 2 * t4 + p)) < k_len_427) && (t_461 || ((t_536 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_431 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_427) - q_len_426)))) ? (t_552[((mt * 8 + nt) * 2 + h) * 2 + p] * t_531) : NEG_INF);
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_268[2];
+      float t_558[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -520,33 +520,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_267[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_557[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_268[mt * 2 + h] = acc;
+          t_558[mt * 2 + h] = acc;
         }
       }
-      float m_new_269[2];
+      float m_new_559[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_269[mt * 2 + h] = fmaxf(carry_238[mt * 2 + h], t_268[mt * 2 + h]);
+          m_new_559[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], t_558[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_271[2];
+      float m_safe_561[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_271[mt * 2 + h] = ((m_new_269[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_269[mt * 2 + h]);
+          m_safe_561[mt * 2 + h] = ((m_new_559[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_559[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_273[32];
+      float p_563[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -555,22 +555,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_273[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_267[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_271[mt * 2 + h]));
+              p_563[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_557[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_561[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_275[2];
+      float alpha_565[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_275[mt * 2 + h] = exp2_ftz((carry_238[mt * 2 + h] - m_safe_271[mt * 2 + h]));
+          alpha_565[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_561[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_277[2];
+      float t_567[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -580,37 +580,37 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_273[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_563[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_277[mt * 2 + h] = acc;
+          t_567[mt * 2 + h] = acc;
         }
       }
-      float t_278[2];
+      float t_568[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_278[mt * 2 + h] = ((carry_239[mt * 2 + h] * alpha_275[mt * 2 + h]) + t_277[mt * 2 + h]);
+          t_568[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_565[mt * 2 + h], t_567[mt * 2 + h]);
         }
       }
-      // t_280: published for the other groups' dots (64 x 64, swizzled)
+      // t_570: published for the other groups' dots (64 x 64, swizzled)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt)
       #pragma unroll
       for (int h = 0; h < 2; ++h)
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_bf16(p_273[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_273[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
+        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_bf16(p_563[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_563[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
       }
-      // alpha_275: published (one float a row)
+      // alpha_565: published (one float a row)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_275[mt * 2 + h];
+          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_565[mt * 2 + h];
         }
       }
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -623,34 +623,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_275[mt * 2 + h]);
+              carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_565[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_240 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         uint32_t af[4][4];
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          af[kk][0] = pack_bf16(p_273[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_273[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          af[kk][1] = pack_bf16(p_273[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_273[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          af[kk][2] = pack_bf16(p_273[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_273[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          af[kk][3] = pack_bf16(p_273[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_273[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          af[kk][0] = pack_bf16(p_563[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_563[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          af[kk][1] = pack_bf16(p_563[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_563[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          af[kk][2] = pack_bf16(p_563[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_563[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          af[kk][3] = pack_bf16(p_563[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_563[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_237 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_532 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_bf16<1>(carry_240, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_rs_bf16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_240[i]);
+          reg_fence(carry_535[i]);
         }
       }
       #else
@@ -659,19 +659,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         uint32_t a[1][4];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          a[mt][0] = pack_bf16(p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          a[mt][1] = pack_bf16(p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          a[mt][2] = pack_bf16(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          a[mt][3] = pack_bf16(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          a[mt][0] = pack_bf16(p_563[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_563[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          a[mt][1] = pack_bf16(p_563[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_563[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          a[mt][2] = pack_bf16(p_563[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_563[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          a[mt][3] = pack_bf16(p_563[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_563[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_237 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_532 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&carry_240[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&carry_240[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&carry_535[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&carry_535[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
@@ -680,39 +680,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_238[mt * 2 + h] = m_new_269[mt * 2 + h];
+          carry_533[mt * 2 + h] = m_new_559[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_239[mt * 2 + h] = t_278[mt * 2 + h];
+          carry_534[mt * 2 + h] = t_568[mt * 2 + h];
         }
       }
     }
   } else { // the other groups: their slices, from what the leader published
-    for (int t_237 = t_228; t_237 < t_233; ++t_237) {
-      cp_async_wait<0>(); // C_257, Kr_259 arrived
+    for (int t_532 = t_518; t_532 < t_523; ++t_532) {
+      cp_async_wait<0>(); // C_549, Kr_550 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_257, Kr_259 arrived; every warp is done with the other buffers
-      if (t_237 + 1 < t_233) {
-        const int t_241_ahead = ((t_237 + 1) * 64);
-        // C_257: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+      __syncthreads(); // this tile's C_549, Kr_550 arrived; every warp is done with the other buffers
+      if (t_532 + 1 < t_523) {
+        const int t_536_ahead = ((t_532 + 1) * 64);
+        // C_549: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
         {
           const int c = ((tid - 128) % 64) * 8;
           #pragma unroll
           for (int i = 0; i < 32; ++i) {
             const int r = (tid - 128) / 64 + i * 2;
-            const bool ok = ((t_241_ahead + r) < k_len_131);
-            cp_async16(smem + (73728 + ((t_237 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_241_ahead + r) < k_len_131) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_241_ahead + r), 64))] : 0) * 64) + safe_rem((t_241_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+            const bool ok = ((t_536_ahead + r) < k_len_427);
+            cp_async16(smem + (73728 + ((t_532 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_536_ahead + r) < k_len_427) ? page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_536_ahead + r), 64))] : 0) * 64) + safe_rem((t_536_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
           }
         }
       }
       cp_async_commit();
-      if (t_237 + 1 < t_233) {
-        const int t_241_ahead = ((t_237 + 1) * 64);
-        // Kr_259: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
+      if (t_532 + 1 < t_523) {
+        const int t_536_ahead = ((t_532 + 1) * 64);
+        // Kr_550: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
         {
           const int c = ((tid - 128) % 8) * 8;
           long long src[4];
@@ -720,30 +720,30 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           #pragma unroll
           for (int i = 0; i < 4; ++i) {
             const int r = (tid - 128) / 8 + i * 16;
-            const bool ok = ((t_241_ahead + r) < k_len_131);
+            const bool ok = ((t_536_ahead + r) < k_len_427);
             src_ok[i] = ok;
-            src[i] = ok ? (long long)((((((t_241_ahead + r) < k_len_131) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_241_ahead + r), 64))] : 0) * 64) + safe_rem((t_241_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+            src[i] = ok ? (long long)((((((t_536_ahead + r) < k_len_427) ? page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_536_ahead + r), 64))] : 0) * 64) + safe_rem((t_536_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
           }
           #pragma unroll
-          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_237 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
+          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_532 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
         }
       }
       cp_async_commit();
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_241 = (t_237 * 64);
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_536 = (t_532 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-      published_wait(); // t_280, alpha_275 published
-      float alpha_275[2];
+      published_wait(); // t_570, alpha_565 published
+      float alpha_565[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_275[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+          alpha_565[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -755,27 +755,27 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_275[mt * 2 + h]);
+              carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_565[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_240 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_237 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_532 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           const uint64_t da = sw128_desc(smem + 221184 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_ss_bf16<1>(carry_240, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_ss_bf16<1>(carry_535, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_240[i]);
+          reg_fence(carry_535[i]);
         }
       }
       #else
@@ -789,31 +789,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_237 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_532 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&carry_240[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&carry_240[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&carry_535[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&carry_535[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
     }
   }
-  __syncthreads(); // the loop's published rows are read; carry_238, carry_239 go to every group
+  __syncthreads(); // the loop's published rows are read; carry_533, carry_534 go to every group
   if (wcol == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_238[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_533[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_239[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_534[mt * 2 + h];
       }
     }
   }
@@ -823,46 +823,43 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_238[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_533[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_239[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_534[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_309 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_233 < t_236) {
-    const int t_292_ahead = (t_233 * 64);
-    // C_306: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+  if (t_523 < t_526) {
+    const int t_580_ahead = (t_523 * 64);
+    // C_591: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
     {
       const int c = (tid % 64) * 8;
-      int t_301_rows[1]; // every row of this thread in one page
+      int t_587_rows[1]; // every row of this thread in one page
       #pragma unroll
-      for (int k = 0; k < 1; ++k) t_301_rows[k] = page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_292_ahead + (tid / 64 + k * 64)), 64))];
+      for (int k = 0; k < 1; ++k) t_587_rows[k] = page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_580_ahead + (tid / 64 + k * 64)), 64))];
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 64 + i * 4;
         const bool ok = true;
-        cp_async16(smem + (73728 + (t_233 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_301_rows[(i * 4) / 64] * 64) + (tid / 64 + (i * 4) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + (73728 + (t_523 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_587_rows[(i * 4) / 64] * 64) + (tid / 64 + (i * 4) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
   }
   cp_async_commit();
-  if (t_233 < t_236) {
-    const int t_292_ahead = (t_233 * 64);
-    // Kr_308: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
+  if (t_523 < t_526) {
+    const int t_580_ahead = (t_523 * 64);
+    // Kr_592: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
     {
       const int c = (tid % 8) * 8;
-      int t_301_rows[1]; // every row of this thread in one page
+      int t_587_rows[1]; // every row of this thread in one page
       #pragma unroll
-      for (int k = 0; k < 1; ++k) t_301_rows[k] = page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_292_ahead + (tid / 8 + k * 64)), 64))];
+      for (int k = 0; k < 1; ++k) t_587_rows[k] = page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_580_ahead + (tid / 8 + k * 64)), 64))];
       long long src[2];
       bool src_ok[2];
       #pragma unroll
@@ -870,46 +867,46 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         const int r = tid / 8 + i * 32;
         const bool ok = true;
         src_ok[i] = ok;
-        src[i] = ok ? (long long)(((t_301_rows[(i * 32) / 64] * 64) + (tid / 8 + (i * 32) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+        src[i] = ok ? (long long)(((t_587_rows[(i * 32) / 64] * 64) + (tid / 8 + (i * 32) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
       }
       #pragma unroll
-      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_233 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
+      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_523 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   if (wcol == 0) { // the leader: the narrow tiles (scores, softmax) over the whole k, then its slice
-    for (int t_288 = t_233; t_288 < t_236; ++t_288) {
+    for (int t_576 = t_523; t_576 < t_526; ++t_576) {
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (t_288 > t_233) mbar_wait(smem + 229888 + ((t_288) & 1) * 8, ((t_288 - t_233 - 1) >> 1) & 1); // the boxes of C_306, Kr_308 for tile t_288 landed
+      if (t_576 > t_523) mbar_wait(smem + 229888 + ((t_576) & 1) * 8, ((t_576 - t_523 - 1) >> 1) & 1); // the boxes of C_591, Kr_592 for tile t_576 landed
       #endif
-      cp_async_wait<0>(); // C_306, Kr_308 arrived
+      cp_async_wait<0>(); // C_591, Kr_592 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_306, Kr_308 arrived; every warp is done with the other buffers
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_292 = (t_288 * 64);
+      __syncthreads(); // this tile's C_591, Kr_592 arrived; every warp is done with the other buffers
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_580 = (t_576 * 64);
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
       // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-      float t_311[32] = {};
+      float t_594[32] = {};
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_311 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_594 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_288 & 1) * 65536), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_576 & 1) * 65536), 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 32; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_311, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_594, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_311[i]);
+          reg_fence(t_594[i]);
         }
       }
       #else
@@ -923,31 +920,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (73728 + (t_288 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (73728 + (t_576 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&t_311[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&t_311[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&t_594[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&t_594[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_311 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_594 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (204800 + (t_288 & 1) * 8192), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (204800 + (t_576 & 1) * 8192), 16, 1024);
           const uint64_t da = sw128_desc(smem + 65536 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_311, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_594, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_311[i]);
+          reg_fence(t_594[i]);
         }
       }
       #else
@@ -961,31 +958,17 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (204800 + (t_288 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (204800 + (t_576 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&t_311[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&t_311[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&t_594[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&t_594[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
-      float t_315[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_315[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_311[((mt * 8 + nt) * 2 + h) * 2 + p] * t_309);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_316[2];
+      float t_599[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -995,33 +978,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_315[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_594[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_316[mt * 2 + h] = acc;
+          t_599[mt * 2 + h] = acc;
         }
       }
-      float m_new_317[2];
+      float m_new_601[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_317[mt * 2 + h] = fmaxf(carry_238[mt * 2 + h], t_316[mt * 2 + h]);
+          m_new_601[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], (t_599[mt * 2 + h] * t_531));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_319[2];
+      float m_safe_603[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_319[mt * 2 + h] = ((m_new_317[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_317[mt * 2 + h]);
+          m_safe_603[mt * 2 + h] = ((m_new_601[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_601[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_321[32];
+      float p_605[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1030,22 +1013,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_321[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_315[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_319[mt * 2 + h]));
+              p_605[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_594[((mt * 8 + nt) * 2 + h) * 2 + p], t_531, -m_safe_603[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_323[2];
+      float alpha_607[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_323[mt * 2 + h] = exp2_ftz((carry_238[mt * 2 + h] - m_safe_319[mt * 2 + h]));
+          alpha_607[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_603[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_325[2];
+      float t_609[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1055,37 +1038,37 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_321[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_605[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_325[mt * 2 + h] = acc;
+          t_609[mt * 2 + h] = acc;
         }
       }
-      float t_326[2];
+      float t_610[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_326[mt * 2 + h] = ((carry_239[mt * 2 + h] * alpha_323[mt * 2 + h]) + t_325[mt * 2 + h]);
+          t_610[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_607[mt * 2 + h], t_609[mt * 2 + h]);
         }
       }
-      // t_328: published for the other groups' dots (64 x 64, swizzled)
+      // t_612: published for the other groups' dots (64 x 64, swizzled)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt)
       #pragma unroll
       for (int h = 0; h < 2; ++h)
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_bf16(p_321[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_321[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
+        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_bf16(p_605[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_605[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
       }
-      // alpha_323: published (one float a row)
+      // alpha_607: published (one float a row)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_323[mt * 2 + h];
+          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_607[mt * 2 + h];
         }
       }
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -1098,34 +1081,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_323[mt * 2 + h]);
+              carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_607[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_240 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         uint32_t af[4][4];
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          af[kk][0] = pack_bf16(p_321[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_321[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          af[kk][1] = pack_bf16(p_321[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_321[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          af[kk][2] = pack_bf16(p_321[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_321[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          af[kk][3] = pack_bf16(p_321[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_321[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          af[kk][0] = pack_bf16(p_605[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_605[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          af[kk][1] = pack_bf16(p_605[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_605[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          af[kk][2] = pack_bf16(p_605[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_605[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          af[kk][3] = pack_bf16(p_605[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_605[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_288 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_576 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_bf16<1>(carry_240, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_rs_bf16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_240[i]);
+          reg_fence(carry_535[i]);
         }
       }
       #else
@@ -1134,19 +1117,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         uint32_t a[1][4];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          a[mt][0] = pack_bf16(p_321[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_321[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          a[mt][1] = pack_bf16(p_321[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_321[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          a[mt][2] = pack_bf16(p_321[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_321[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          a[mt][3] = pack_bf16(p_321[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_321[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          a[mt][0] = pack_bf16(p_605[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_605[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          a[mt][1] = pack_bf16(p_605[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_605[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          a[mt][2] = pack_bf16(p_605[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_605[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          a[mt][3] = pack_bf16(p_605[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_605[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_288 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_576 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&carry_240[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&carry_240[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&carry_535[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&carry_535[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
@@ -1155,78 +1138,78 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_238[mt * 2 + h] = m_new_317[mt * 2 + h];
+          carry_533[mt * 2 + h] = m_new_601[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_239[mt * 2 + h] = t_326[mt * 2 + h];
+          carry_534[mt * 2 + h] = t_610[mt * 2 + h];
         }
       }
     }
   } else { // the other groups: their slices, from what the leader published
-    for (int t_288 = t_233; t_288 < t_236; ++t_288) {
+    for (int t_576 = t_523; t_576 < t_526; ++t_576) {
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (t_288 > t_233) mbar_wait(smem + 229888 + ((t_288) & 1) * 8, ((t_288 - t_233 - 1) >> 1) & 1); // the boxes of C_306, Kr_308 for tile t_288 landed
+      if (t_576 > t_523) mbar_wait(smem + 229888 + ((t_576) & 1) * 8, ((t_576 - t_523 - 1) >> 1) & 1); // the boxes of C_591, Kr_592 for tile t_576 landed
       #endif
-      cp_async_wait<0>(); // C_306, Kr_308 arrived
+      cp_async_wait<0>(); // C_591, Kr_592 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_306, Kr_308 arrived; every warp is done with the other buffers
-      if (t_288 + 1 < t_236) {
-        const int t_292_ahead = ((t_288 + 1) * 64);
+      __syncthreads(); // this tile's C_591, Kr_592 arrived; every warp is done with the other buffers
+      if (t_576 + 1 < t_526) {
+        const int t_580_ahead = ((t_576 + 1) * 64);
         #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-        // C_306, Kr_308 by TMA: lane j of the copying team's first warp issues page j's boxes
+        // C_591, Kr_592 by TMA: lane j of the copying team's first warp issues page j's boxes
         if ((unsigned)(tid - 128) < 32u) {
-          if (lane == 0) mbar_expect_bytes(smem + 229888 + (((t_288 + 1)) & 1) * 8, 73728);
+          if (lane == 0) mbar_expect_bytes(smem + 229888 + (((t_576 + 1)) & 1) * 8, 73728);
           __syncwarp();
-          // C_306: 64 x 512, 1 page(s) x 8 box(es) of 64 rows x 64 columns
+          // C_591: 64 x 512, 1 page(s) x 8 box(es) of 64 rows x 64 columns
           if (lane < 1) {
-            const int x = 0, y = (int)((long long)(((page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_292_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_292_ahead + (lane * 64)), 64))) * (c_kv_s0 / 576) + (long long)(0) * (c_kv_s1 / 576));
-            tma_box(smem + (73728 + ((t_288 + 1) & 1) * 65536) + sw128((lane * 64), 0, 64), &c_kv_map, x + 0, y, smem + 229888 + (((t_288 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_288 + 1) & 1) * 65536) + sw128((lane * 64), 64, 64), &c_kv_map, x + 64, y, smem + 229888 + (((t_288 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_288 + 1) & 1) * 65536) + sw128((lane * 64), 128, 64), &c_kv_map, x + 128, y, smem + 229888 + (((t_288 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_288 + 1) & 1) * 65536) + sw128((lane * 64), 192, 64), &c_kv_map, x + 192, y, smem + 229888 + (((t_288 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_288 + 1) & 1) * 65536) + sw128((lane * 64), 256, 64), &c_kv_map, x + 256, y, smem + 229888 + (((t_288 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_288 + 1) & 1) * 65536) + sw128((lane * 64), 320, 64), &c_kv_map, x + 320, y, smem + 229888 + (((t_288 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_288 + 1) & 1) * 65536) + sw128((lane * 64), 384, 64), &c_kv_map, x + 384, y, smem + 229888 + (((t_288 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_288 + 1) & 1) * 65536) + sw128((lane * 64), 448, 64), &c_kv_map, x + 448, y, smem + 229888 + (((t_288 + 1)) & 1) * 8);
+            const int x = 0, y = (int)((long long)(((page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_580_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_580_ahead + (lane * 64)), 64))) * (c_kv_s0 / 576) + (long long)(0) * (c_kv_s1 / 576));
+            tma_box(smem + (73728 + ((t_576 + 1) & 1) * 65536) + sw128((lane * 64), 0, 64), &c_kv_map, x + 0, y, smem + 229888 + (((t_576 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_576 + 1) & 1) * 65536) + sw128((lane * 64), 64, 64), &c_kv_map, x + 64, y, smem + 229888 + (((t_576 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_576 + 1) & 1) * 65536) + sw128((lane * 64), 128, 64), &c_kv_map, x + 128, y, smem + 229888 + (((t_576 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_576 + 1) & 1) * 65536) + sw128((lane * 64), 192, 64), &c_kv_map, x + 192, y, smem + 229888 + (((t_576 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_576 + 1) & 1) * 65536) + sw128((lane * 64), 256, 64), &c_kv_map, x + 256, y, smem + 229888 + (((t_576 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_576 + 1) & 1) * 65536) + sw128((lane * 64), 320, 64), &c_kv_map, x + 320, y, smem + 229888 + (((t_576 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_576 + 1) & 1) * 65536) + sw128((lane * 64), 384, 64), &c_kv_map, x + 384, y, smem + 229888 + (((t_576 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_576 + 1) & 1) * 65536) + sw128((lane * 64), 448, 64), &c_kv_map, x + 448, y, smem + 229888 + (((t_576 + 1)) & 1) * 8);
           }
-          // Kr_308: 64 x 64, 1 page(s) x 1 box(es) of 64 rows x 64 columns
+          // Kr_592: 64 x 64, 1 page(s) x 1 box(es) of 64 rows x 64 columns
           if (lane < 1) {
-            const int x = (512 + 0), y = (int)((long long)(((page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_292_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_292_ahead + (lane * 64)), 64))) * (c_kv_s0 / 576) + (long long)(0) * (c_kv_s1 / 576));
-            tma_box(smem + (204800 + ((t_288 + 1) & 1) * 8192) + sw128((lane * 64), 0, 64), &c_kv_map, x + 0, y, smem + 229888 + (((t_288 + 1)) & 1) * 8);
+            const int x = (512 + 0), y = (int)((long long)(((page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_580_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_580_ahead + (lane * 64)), 64))) * (c_kv_s0 / 576) + (long long)(0) * (c_kv_s1 / 576));
+            tma_box(smem + (204800 + ((t_576 + 1) & 1) * 8192) + sw128((lane * 64), 0, 64), &c_kv_map, x + 0, y, smem + 229888 + (((t_576 + 1)) & 1) * 8);
           }
         }
         #else
-        // C_306: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+        // C_591: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
         {
           const int c = ((tid - 128) % 64) * 8;
-          int t_301_rows[1]; // every row of this thread in one page
+          int t_587_rows[1]; // every row of this thread in one page
           #pragma unroll
-          for (int k = 0; k < 1; ++k) t_301_rows[k] = page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_292_ahead + ((tid - 128) / 64 + k * 64)), 64))];
+          for (int k = 0; k < 1; ++k) t_587_rows[k] = page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_580_ahead + ((tid - 128) / 64 + k * 64)), 64))];
           #pragma unroll
           for (int i = 0; i < 32; ++i) {
             const int r = (tid - 128) / 64 + i * 2;
             const bool ok = true;
-            cp_async16(smem + (73728 + ((t_288 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_301_rows[(i * 2) / 64] * 64) + ((tid - 128) / 64 + (i * 2) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+            cp_async16(smem + (73728 + ((t_576 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_587_rows[(i * 2) / 64] * 64) + ((tid - 128) / 64 + (i * 2) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
           }
         }
         #endif
       }
       cp_async_commit();
-      if (t_288 + 1 < t_236) {
-        const int t_292_ahead = ((t_288 + 1) * 64);
+      if (t_576 + 1 < t_526) {
+        const int t_580_ahead = ((t_576 + 1) * 64);
         #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-        // Kr_308: issued with C_306's boxes
+        // Kr_592: issued with C_591's boxes
         #else
-        // Kr_308: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
+        // Kr_592: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
         {
           const int c = ((tid - 128) % 8) * 8;
-          int t_301_rows[1]; // every row of this thread in one page
+          int t_587_rows[1]; // every row of this thread in one page
           #pragma unroll
-          for (int k = 0; k < 1; ++k) t_301_rows[k] = page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_292_ahead + ((tid - 128) / 8 + k * 64)), 64))];
+          for (int k = 0; k < 1; ++k) t_587_rows[k] = page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_580_ahead + ((tid - 128) / 8 + k * 64)), 64))];
           long long src[4];
           bool src_ok[4];
           #pragma unroll
@@ -1234,26 +1217,26 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
             const int r = (tid - 128) / 8 + i * 16;
             const bool ok = true;
             src_ok[i] = ok;
-            src[i] = ok ? (long long)(((t_301_rows[(i * 16) / 64] * 64) + ((tid - 128) / 8 + (i * 16) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+            src[i] = ok ? (long long)(((t_587_rows[(i * 16) / 64] * 64) + ((tid - 128) / 8 + (i * 16) % 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
           }
           #pragma unroll
-          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_288 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
+          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_576 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
         }
         #endif
       }
       cp_async_commit();
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_292 = (t_288 * 64);
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_580 = (t_576 * 64);
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-      published_wait(); // t_328, alpha_323 published
-      float alpha_323[2];
+      published_wait(); // t_612, alpha_607 published
+      float alpha_607[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_323[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+          alpha_607[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -1265,27 +1248,27 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_323[mt * 2 + h]);
+              carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_607[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_240 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_288 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_576 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           const uint64_t da = sw128_desc(smem + 221184 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_ss_bf16<1>(carry_240, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_ss_bf16<1>(carry_535, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_240[i]);
+          reg_fence(carry_535[i]);
         }
       }
       #else
@@ -1299,31 +1282,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_288 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_576 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&carry_240[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&carry_240[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&carry_535[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&carry_535[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
     }
   }
-  __syncthreads(); // the loop's published rows are read; carry_238, carry_239 go to every group
+  __syncthreads(); // the loop's published rows are read; carry_533, carry_534 go to every group
   if (wcol == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_238[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_533[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_239[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_534[mt * 2 + h];
       }
     }
   }
@@ -1333,39 +1316,35 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_238[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_533[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_239[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_534[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_357 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_236 < t_231) {
-    const int t_338_ahead = (t_236 * 64);
-    // C_354: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+  if (t_526 < t_521) {
+    const int t_622_ahead = (t_526 * 64);
+    // C_635: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
     {
       const int c = (tid % 64) * 8;
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 64 + i * 4;
-        const bool ok = ((t_338_ahead + r) < k_len_131);
-        cp_async16(smem + (73728 + (t_236 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_338_ahead + r) < k_len_131) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_338_ahead + r), 64))] : 0) * 64) + safe_rem((t_338_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_622_ahead + r) < k_len_427);
+        cp_async16(smem + (73728 + (t_526 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_622_ahead + r) < k_len_427) ? page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_622_ahead + r), 64))] : 0) * 64) + safe_rem((t_622_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
   }
   cp_async_commit();
-  if (t_236 < t_231) {
-    const int t_338_ahead = (t_236 * 64);
-    // Kr_356: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
+  if (t_526 < t_521) {
+    const int t_622_ahead = (t_526 * 64);
+    // Kr_636: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
     {
       const int c = (tid % 8) * 8;
       long long src[2];
@@ -1373,48 +1352,48 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
       #pragma unroll
       for (int i = 0; i < 2; ++i) {
         const int r = tid / 8 + i * 32;
-        const bool ok = ((t_338_ahead + r) < k_len_131);
+        const bool ok = ((t_622_ahead + r) < k_len_427);
         src_ok[i] = ok;
-        src[i] = ok ? (long long)((((((t_338_ahead + r) < k_len_131) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_338_ahead + r), 64))] : 0) * 64) + safe_rem((t_338_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+        src[i] = ok ? (long long)((((((t_622_ahead + r) < k_len_427) ? page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_622_ahead + r), 64))] : 0) * 64) + safe_rem((t_622_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
       }
       #pragma unroll
-      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_236 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
+      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_526 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   if (wcol == 0) { // the leader: the narrow tiles (scores, softmax) over the whole k, then its slice
-    for (int t_334 = t_236; t_334 < t_231; ++t_334) {
-      cp_async_wait<0>(); // C_354, Kr_356 arrived
+    for (int t_618 = t_526; t_618 < t_521; ++t_618) {
+      cp_async_wait<0>(); // C_635, Kr_636 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_354, Kr_356 arrived; every warp is done with the other buffers
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_338 = (t_334 * 64);
+      __syncthreads(); // this tile's C_635, Kr_636 arrived; every warp is done with the other buffers
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_622 = (t_618 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
       // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-      float t_359[32] = {};
+      float t_638[32] = {};
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_359 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_638 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_334 & 1) * 65536), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_618 & 1) * 65536), 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 32; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_359, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_638, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_359[i]);
+          reg_fence(t_638[i]);
         }
       }
       #else
@@ -1428,31 +1407,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (73728 + (t_334 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (73728 + (t_618 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&t_359[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&t_359[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&t_638[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&t_638[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_359 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_638 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (204800 + (t_334 & 1) * 8192), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (204800 + (t_618 & 1) * 8192), 16, 1024);
           const uint64_t da = sw128_desc(smem + 65536 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_359, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_638, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_359[i]);
+          reg_fence(t_638[i]);
         }
       }
       #else
@@ -1466,16 +1445,16 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (204800 + (t_334 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (204800 + (t_618 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&t_359[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&t_359[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&t_638[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&t_638[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
-      float t_364[32];
+      float t_643[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1484,13 +1463,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              t_364[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_338 + (nt * 8 + 2 * t4 + p)) < k_len_131) && (t_169 || ((t_338 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_131) - q_len_130)))) ? (t_359[((mt * 8 + nt) * 2 + h) * 2 + p] * t_357) : NEG_INF);
+              t_643[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_622 + (nt * 8 + 2 * t4 + p)) < k_len_427) && (t_461 || ((t_622 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_431 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_427) - q_len_426)))) ? (t_638[((mt * 8 + nt) * 2 + h) * 2 + p] * t_531) : NEG_INF);
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_365[2];
+      float t_644[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1500,33 +1479,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_364[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_643[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_365[mt * 2 + h] = acc;
+          t_644[mt * 2 + h] = acc;
         }
       }
-      float m_new_366[2];
+      float m_new_645[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_366[mt * 2 + h] = fmaxf(carry_238[mt * 2 + h], t_365[mt * 2 + h]);
+          m_new_645[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], t_644[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_368[2];
+      float m_safe_647[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_368[mt * 2 + h] = ((m_new_366[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_366[mt * 2 + h]);
+          m_safe_647[mt * 2 + h] = ((m_new_645[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_645[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_370[32];
+      float p_649[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1535,22 +1514,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_370[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_364[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_368[mt * 2 + h]));
+              p_649[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_643[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_647[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_372[2];
+      float alpha_651[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_372[mt * 2 + h] = exp2_ftz((carry_238[mt * 2 + h] - m_safe_368[mt * 2 + h]));
+          alpha_651[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_647[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_374[2];
+      float t_653[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1560,37 +1539,37 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_370[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_649[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_374[mt * 2 + h] = acc;
+          t_653[mt * 2 + h] = acc;
         }
       }
-      float t_375[2];
+      float t_654[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_375[mt * 2 + h] = ((carry_239[mt * 2 + h] * alpha_372[mt * 2 + h]) + t_374[mt * 2 + h]);
+          t_654[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_651[mt * 2 + h], t_653[mt * 2 + h]);
         }
       }
-      // t_377: published for the other groups' dots (64 x 64, swizzled)
+      // t_656: published for the other groups' dots (64 x 64, swizzled)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt)
       #pragma unroll
       for (int h = 0; h < 2; ++h)
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_bf16(p_370[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_370[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
+        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_bf16(p_649[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_649[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
       }
-      // alpha_372: published (one float a row)
+      // alpha_651: published (one float a row)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_372[mt * 2 + h];
+          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_651[mt * 2 + h];
         }
       }
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -1603,34 +1582,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_372[mt * 2 + h]);
+              carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_651[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_240 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         uint32_t af[4][4];
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          af[kk][0] = pack_bf16(p_370[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_370[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          af[kk][1] = pack_bf16(p_370[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_370[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          af[kk][2] = pack_bf16(p_370[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_370[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          af[kk][3] = pack_bf16(p_370[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_370[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          af[kk][0] = pack_bf16(p_649[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_649[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          af[kk][1] = pack_bf16(p_649[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_649[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          af[kk][2] = pack_bf16(p_649[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_649[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          af[kk][3] = pack_bf16(p_649[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_649[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_334 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_618 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_bf16<1>(carry_240, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_rs_bf16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_240[i]);
+          reg_fence(carry_535[i]);
         }
       }
       #else
@@ -1639,19 +1618,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         uint32_t a[1][4];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          a[mt][0] = pack_bf16(p_370[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_370[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          a[mt][1] = pack_bf16(p_370[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_370[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          a[mt][2] = pack_bf16(p_370[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_370[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          a[mt][3] = pack_bf16(p_370[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_370[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          a[mt][0] = pack_bf16(p_649[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_649[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          a[mt][1] = pack_bf16(p_649[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_649[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          a[mt][2] = pack_bf16(p_649[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_649[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          a[mt][3] = pack_bf16(p_649[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_649[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_334 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_618 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&carry_240[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&carry_240[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&carry_535[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&carry_535[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
@@ -1660,39 +1639,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_238[mt * 2 + h] = m_new_366[mt * 2 + h];
+          carry_533[mt * 2 + h] = m_new_645[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_239[mt * 2 + h] = t_375[mt * 2 + h];
+          carry_534[mt * 2 + h] = t_654[mt * 2 + h];
         }
       }
     }
   } else { // the other groups: their slices, from what the leader published
-    for (int t_334 = t_236; t_334 < t_231; ++t_334) {
-      cp_async_wait<0>(); // C_354, Kr_356 arrived
+    for (int t_618 = t_526; t_618 < t_521; ++t_618) {
+      cp_async_wait<0>(); // C_635, Kr_636 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_354, Kr_356 arrived; every warp is done with the other buffers
-      if (t_334 + 1 < t_231) {
-        const int t_338_ahead = ((t_334 + 1) * 64);
-        // C_354: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+      __syncthreads(); // this tile's C_635, Kr_636 arrived; every warp is done with the other buffers
+      if (t_618 + 1 < t_521) {
+        const int t_622_ahead = ((t_618 + 1) * 64);
+        // C_635: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
         {
           const int c = ((tid - 128) % 64) * 8;
           #pragma unroll
           for (int i = 0; i < 32; ++i) {
             const int r = (tid - 128) / 64 + i * 2;
-            const bool ok = ((t_338_ahead + r) < k_len_131);
-            cp_async16(smem + (73728 + ((t_334 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_338_ahead + r) < k_len_131) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_338_ahead + r), 64))] : 0) * 64) + safe_rem((t_338_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+            const bool ok = ((t_622_ahead + r) < k_len_427);
+            cp_async16(smem + (73728 + ((t_618 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_622_ahead + r) < k_len_427) ? page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_622_ahead + r), 64))] : 0) * 64) + safe_rem((t_622_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
           }
         }
       }
       cp_async_commit();
-      if (t_334 + 1 < t_231) {
-        const int t_338_ahead = ((t_334 + 1) * 64);
-        // Kr_356: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
+      if (t_618 + 1 < t_521) {
+        const int t_622_ahead = ((t_618 + 1) * 64);
+        // Kr_636: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
         {
           const int c = ((tid - 128) % 8) * 8;
           long long src[4];
@@ -1700,30 +1679,30 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           #pragma unroll
           for (int i = 0; i < 4; ++i) {
             const int r = (tid - 128) / 8 + i * 16;
-            const bool ok = ((t_338_ahead + r) < k_len_131);
+            const bool ok = ((t_622_ahead + r) < k_len_427);
             src_ok[i] = ok;
-            src[i] = ok ? (long long)((((((t_338_ahead + r) < k_len_131) ? page_table[(long long)(b_104) * page_table_s0 + (long long)(safe_div((t_338_ahead + r), 64))] : 0) * 64) + safe_rem((t_338_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+            src[i] = ok ? (long long)((((((t_622_ahead + r) < k_len_427) ? page_table[(long long)(b_392) * page_table_s0 + (long long)(safe_div((t_622_ahead + r), 64))] : 0) * 64) + safe_rem((t_622_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
           }
           #pragma unroll
-          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_334 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
+          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_618 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
         }
       }
       cp_async_commit();
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_338 = (t_334 * 64);
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_622 = (t_618 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-      published_wait(); // t_377, alpha_372 published
-      float alpha_372[2];
+      published_wait(); // t_656, alpha_651 published
+      float alpha_651[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_372[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+          alpha_651[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -1735,27 +1714,27 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_240[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_372[mt * 2 + h]);
+              carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_651[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_240 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_334 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_618 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           const uint64_t da = sw128_desc(smem + 221184 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_ss_bf16<1>(carry_240, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_ss_bf16<1>(carry_535, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_240[i]);
+          reg_fence(carry_535[i]);
         }
       }
       #else
@@ -1769,31 +1748,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_334 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_618 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_bf16(&carry_240[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_bf16(&carry_240[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_bf16(&carry_535[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_bf16(&carry_535[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
     }
   }
-  __syncthreads(); // the loop's published rows are read; carry_238, carry_239 go to every group
+  __syncthreads(); // the loop's published rows are read; carry_533, carry_534 go to every group
   if (wcol == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_238[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_533[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_239[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_534[mt * 2 + h];
       }
     }
   }
@@ -1803,14 +1782,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_238[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_533[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_239[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_534[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
   }
@@ -1818,12 +1797,12 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   // out: staged in shared memory (64 rows of 520), then stored in 16-byte chunks of whole rows (store-stage.ts)
   __syncthreads(); // every warp is done with the shared tiles the staged one reuses
-  float t_385_rcp[2]; // once a row (row-hoist.ts)
+  float t_664_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_385_rcp[mt * 2 + h] = 1.0f / ((carry_239[mt * 2 + h] == 0.0f) ? 1.0f : carry_239[mt * 2 + h]);
+      t_664_rcp[mt * 2 + h] = 1.0f / ((carry_534[mt * 2 + h] == 0.0f) ? 1.0f : carry_534[mt * 2 + h]);
     }
   }
   #pragma unroll
@@ -1832,7 +1811,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        *reinterpret_cast<__nv_bfloat162*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2bfloat162_rn((carry_240[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_385_rcp[mt * 2 + h]), (carry_240[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_385_rcp[mt * 2 + h]));
+        *reinterpret_cast<__nv_bfloat162*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2bfloat162_rn((carry_535[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_664_rcp[mt * 2 + h]), (carry_535[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_664_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1840,7 +1819,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
   #pragma unroll 4
   for (int i = tid; i < 4096; i += 256) {
     const int r = i / 64, c = (i % 64) * 8;
-    if ((safe_div((t_135 + r), P.heads) < q_len_130)) *reinterpret_cast<uint4*>(out + (long long)((q0_127 + safe_div((t_135 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_135 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
+    if ((safe_div((t_431 + r), P.heads) < q_len_426)) *reinterpret_cast<uint4*>(out + (long long)((q0_423 + safe_div((t_431 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_431 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
@@ -1849,7 +1828,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_130)) lse[(long long)((q0_127 + safe_div((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_135 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_239[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_238[mt * 2 + h] + log2f(carry_239[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_431 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_426)) lse[(long long)((q0_423 + safe_div((t_431 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_431 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_534[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_533[mt * 2 + h] + log2f(carry_534[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -165,155 +165,155 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
   const long long out_s0 = (long long)P.heads * 512LL;
   const long long out_s1 = 512LL;
   const long long lse_s0 = (long long)P.heads;
-  const int m_101 = (int)blockIdx.x;
-  const int b_102 = (int)blockIdx.y;
+  const int m_383 = (int)blockIdx.x;
+  const int b_384 = (int)blockIdx.y;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_125 = cu_seqlens_q[(long long)(b_102)];
+  const int q0_415 = cu_seqlens_q[(long long)(b_384)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_126 = (b_102 + 1);
-  const int t_127 = cu_seqlens_q[(long long)(t_126)];
-  const int q_len_128 = (t_127 - q0_125);
-  const int k_len_129 = cache_seqlens[(long long)(b_102)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  const int t_130 = (m_101 * 64);
-  const int t_131 = (q_len_128 * P.heads);
-  const bool t_132 = (t_130 >= t_131);
-  if (t_132) {
+  const int t_416 = (b_384 + 1);
+  const int t_417 = cu_seqlens_q[(long long)(t_416)];
+  const int q_len_418 = (t_417 - q0_415);
+  const int k_len_419 = cache_seqlens[(long long)(b_384)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  const int t_420 = (m_383 * 64);
+  const int t_421 = (q_len_418 * P.heads);
+  const bool t_422 = (t_420 >= t_421);
+  if (t_422) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  const int t_133 = (m_101 * 64);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  const int t_423 = (m_383 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Qn_140: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
+  // Qn_430: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 64, c = (tid % 64) * 8; r < 64; r += 4) {
-    const bool ok = (safe_div((t_133 + r), P.heads) < q_len_128);
-    cp_async16(smem + 0 + sw128(r, c, 64), q_nope + (ok ? (long long)((q0_125 + safe_div((t_133 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_133 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_423 + r), P.heads) < q_len_418);
+    cp_async16(smem + 0 + sw128(r, c, 64), q_nope + (ok ? (long long)((q0_415 + safe_div((t_423 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_423 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // Qr_142: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  // Qr_432: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 32) {
-    const bool ok = (safe_div((t_133 + r), P.heads) < q_len_128);
-    cp_async16(smem + 65536 + sw128(r, c, 64), q_rope + (ok ? (long long)((q0_125 + safe_div((t_133 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_133 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_423 + r), P.heads) < q_len_418);
+    cp_async16(smem + 65536 + sw128(r, c, 64), q_rope + (ok ? (long long)((q0_415 + safe_div((t_423 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_423 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_143 = (k_len_129 + 63);
-  const int t_144 = safe_div(t_143, 64);
-  const int t_146 = (k_len_129 + (-1));
-  const int t_148 = (k_len_129 + (-64));
-  const int t_150 = safe_div(t_146, 64);
-  const bool t_151 = (t_146 < 0);
-  const int t_152 = (t_150 * 64);
-  const bool t_153 = (t_152 == t_146);
-  const bool t_154 = (!t_153);
-  const bool t_155 = (t_151 && t_154);
-  const int t_157 = (t_150 - 1);
-  const int t_158 = (t_155 ? t_157 : t_150);
-  const int t_159 = safe_div(t_148, 64);
-  const bool t_160 = (t_148 < 0);
-  const int t_161 = (t_159 * 64);
-  const bool t_162 = (t_161 == t_148);
-  const bool t_163 = (!t_162);
-  const bool t_164 = (t_160 && t_163);
-  const int t_165 = (t_159 - 1);
-  const int t_166 = (t_164 ? t_165 : t_159);
-  const bool t_167 = (P.is_causal == 0);
-  const int t_169 = (t_167 ? (-268435456) : 268435456);
-  const int t_170 = (t_167 ? 268435456 : (-268435456));
-  const int t_171 = (t_133 + 63);
-  const int t_172 = safe_div(t_133, P.heads);
-  const int t_173 = safe_div(t_171, P.heads);
-  const int t_174 = min(t_172, t_173);
-  const int t_175 = max(t_172, t_173);
-  const int t_176 = (t_174 + k_len_129);
-  const int t_177 = (t_175 + k_len_129);
-  const int t_178 = (t_176 - q_len_128);
-  const int t_179 = (t_177 - q_len_128);
-  const int t_181 = (t_178 + (-63));
-  const int t_182 = safe_div(t_179, 64);
-  const bool t_183 = (t_179 < 0);
-  const int t_184 = (t_182 * 64);
-  const bool t_185 = (t_184 == t_179);
-  const bool t_186 = (!t_185);
-  const bool t_187 = (t_183 && t_186);
-  const int t_188 = (t_182 - 1);
-  const int t_189 = (t_187 ? t_188 : t_182);
-  const int t_190 = safe_div(t_181, 64);
-  const bool t_191 = (t_181 < 0);
-  const int t_192 = (t_190 * 64);
-  const bool t_193 = (t_192 == t_181);
-  const bool t_194 = (!t_193);
-  const bool t_195 = (t_191 && t_194);
-  const int t_196 = (t_190 - 1);
-  const int t_197 = (t_195 ? t_196 : t_190);
-  const bool t_198 = (t_169 > t_170);
-  const bool t_199 = ((-268435456) > t_189);
-  const int t_200 = min(t_169, (-268435456));
-  const int t_201 = max(t_170, t_189);
-  const int t_202 = (t_199 ? t_169 : t_200);
-  const int t_203 = (t_199 ? t_170 : t_201);
-  const int t_204 = (t_198 ? (-268435456) : t_202);
-  const int t_205 = (t_198 ? t_189 : t_203);
-  const bool t_206 = ((-268435456) > t_197);
-  const int t_207 = max(t_169, (-268435456));
-  const int t_208 = min(t_170, t_197);
-  const int t_209 = (t_208 + 1);
-  const bool t_210 = (t_207 <= t_209);
-  const int t_211 = max(t_170, t_197);
-  const int t_212 = (t_210 ? t_200 : t_169);
-  const int t_213 = (t_210 ? t_211 : t_170);
-  const int t_214 = (t_206 ? t_169 : t_212);
-  const int t_215 = (t_206 ? t_170 : t_213);
-  const int t_216 = (t_198 ? (-268435456) : t_214);
-  const int t_217 = (t_198 ? t_197 : t_215);
-  const int t_218 = max((-268435456), t_204);
-  const int t_219 = min(t_158, t_205);
-  const int t_220 = max((-268435456), t_216);
-  const int t_221 = min(t_166, t_217);
-  const int t_222 = max(t_220, t_220);
-  const int t_223 = min(t_221, t_221);
-  const int t_224 = max(t_222, (-268435456));
-  const int t_225 = min(t_223, t_166);
-  const int t_226 = max(0, t_218);
-  const int t_227 = (t_219 + 1);
-  const int t_228 = min(t_144, t_227);
-  const int t_229 = max(t_226, t_228);
-  const int t_230 = max(t_224, t_226);
-  const int t_231 = min(t_230, t_229);
-  const int t_232 = (t_225 + 1);
-  const int t_233 = max(t_232, t_231);
-  const int t_234 = min(t_233, t_229);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_433 = (k_len_419 + 63);
+  const int t_434 = safe_div(t_433, 64);
+  const int t_435 = (k_len_419 + (-1));
+  const int t_436 = (k_len_419 + (-64));
+  const int t_437 = safe_div(t_435, 64);
+  const bool t_438 = (t_435 < 0);
+  const int t_439 = (t_437 * 64);
+  const bool t_440 = (t_439 == t_435);
+  const bool t_441 = (!t_440);
+  const bool t_442 = (t_438 && t_441);
+  const int t_443 = (t_437 - 1);
+  const int t_444 = (t_442 ? t_443 : t_437);
+  const int t_445 = safe_div(t_436, 64);
+  const bool t_446 = (t_436 < 0);
+  const int t_447 = (t_445 * 64);
+  const bool t_448 = (t_447 == t_436);
+  const bool t_449 = (!t_448);
+  const bool t_450 = (t_446 && t_449);
+  const int t_451 = (t_445 - 1);
+  const int t_452 = (t_450 ? t_451 : t_445);
+  const bool t_453 = (P.is_causal == 0);
+  const int t_454 = (t_453 ? (-268435456) : 268435456);
+  const int t_455 = (t_453 ? 268435456 : (-268435456));
+  const int t_456 = (t_423 + 63);
+  const int t_457 = safe_div(t_423, P.heads);
+  const int t_458 = safe_div(t_456, P.heads);
+  const int t_459 = min(t_457, t_458);
+  const int t_460 = max(t_457, t_458);
+  const int t_461 = (t_459 + k_len_419);
+  const int t_462 = (t_460 + k_len_419);
+  const int t_463 = (t_461 - q_len_418);
+  const int t_464 = (t_462 - q_len_418);
+  const int t_465 = (t_463 + (-63));
+  const int t_466 = safe_div(t_464, 64);
+  const bool t_467 = (t_464 < 0);
+  const int t_468 = (t_466 * 64);
+  const bool t_469 = (t_468 == t_464);
+  const bool t_470 = (!t_469);
+  const bool t_471 = (t_467 && t_470);
+  const int t_472 = (t_466 - 1);
+  const int t_473 = (t_471 ? t_472 : t_466);
+  const int t_474 = safe_div(t_465, 64);
+  const bool t_475 = (t_465 < 0);
+  const int t_476 = (t_474 * 64);
+  const bool t_477 = (t_476 == t_465);
+  const bool t_478 = (!t_477);
+  const bool t_479 = (t_475 && t_478);
+  const int t_480 = (t_474 - 1);
+  const int t_481 = (t_479 ? t_480 : t_474);
+  const bool t_482 = (t_454 > t_455);
+  const bool t_483 = ((-268435456) > t_473);
+  const int t_484 = min(t_454, (-268435456));
+  const int t_485 = max(t_455, t_473);
+  const int t_486 = (t_483 ? t_454 : t_484);
+  const int t_487 = (t_483 ? t_455 : t_485);
+  const int t_488 = (t_482 ? (-268435456) : t_486);
+  const int t_489 = (t_482 ? t_473 : t_487);
+  const bool t_490 = ((-268435456) > t_481);
+  const int t_491 = max(t_454, (-268435456));
+  const int t_492 = min(t_455, t_481);
+  const int t_493 = (t_492 + 1);
+  const bool t_494 = (t_491 <= t_493);
+  const int t_495 = max(t_455, t_481);
+  const int t_496 = (t_494 ? t_484 : t_454);
+  const int t_497 = (t_494 ? t_495 : t_455);
+  const int t_498 = (t_490 ? t_454 : t_496);
+  const int t_499 = (t_490 ? t_455 : t_497);
+  const int t_500 = (t_482 ? (-268435456) : t_498);
+  const int t_501 = (t_482 ? t_481 : t_499);
+  const int t_502 = max((-268435456), t_488);
+  const int t_503 = min(t_444, t_489);
+  const int t_504 = max((-268435456), t_500);
+  const int t_505 = min(t_452, t_501);
+  const int t_506 = max(t_504, t_504);
+  const int t_507 = min(t_505, t_505);
+  const int t_508 = max(t_506, (-268435456));
+  const int t_509 = min(t_507, t_452);
+  const int t_510 = max(0, t_502);
+  const int t_511 = (t_503 + 1);
+  const int t_512 = min(t_434, t_511);
+  const int t_513 = max(t_510, t_512);
+  const int t_514 = max(t_508, t_510);
+  const int t_515 = min(t_514, t_513);
+  const int t_516 = (t_509 + 1);
+  const int t_517 = max(t_516, t_515);
+  const int t_518 = min(t_517, t_513);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_256 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<1>(); // Qn_140 has arrived
+  const float t_523 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<1>(); // Qn_430 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  cp_async_wait<0>(); // Qr_142 has arrived
+  cp_async_wait<0>(); // Qr_432 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_226 < t_231) {
-    const int t_239_ahead = (t_226 * 64);
-    // C_253: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+  if (t_510 < t_515) {
+    const int t_528_ahead = (t_510 * 64);
+    // C_539: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
     {
       const int c = (tid % 64) * 8;
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 64 + i * 4;
-        const bool ok = ((t_239_ahead + r) < k_len_129);
-        cp_async16(smem + (73728 + (t_226 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((((t_239_ahead + r) < k_len_129) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_239_ahead + r))] : 0) + safe_rem((t_239_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_528_ahead + r) < k_len_419);
+        cp_async16(smem + (73728 + (t_510 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((((t_528_ahead + r) < k_len_419) ? page_table[(long long)(b_384) * page_table_s0 + (long long)((t_528_ahead + r))] : 0) + safe_rem((t_528_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
   }
   cp_async_commit();
-  if (t_226 < t_231) {
-    const int t_239_ahead = (t_226 * 64);
-    // Kr_255: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
+  if (t_510 < t_515) {
+    const int t_528_ahead = (t_510 * 64);
+    // Kr_540: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
     {
       const int c = (tid % 8) * 8;
       long long src[2];
@@ -321,34 +321,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
       #pragma unroll
       for (int i = 0; i < 2; ++i) {
         const int r = tid / 8 + i * 32;
-        const bool ok = ((t_239_ahead + r) < k_len_129);
+        const bool ok = ((t_528_ahead + r) < k_len_419);
         src_ok[i] = ok;
-        src[i] = ok ? (long long)(((((t_239_ahead + r) < k_len_129) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_239_ahead + r))] : 0) + safe_rem((t_239_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+        src[i] = ok ? (long long)(((((t_528_ahead + r) < k_len_419) ? page_table[(long long)(b_384) * page_table_s0 + (long long)((t_528_ahead + r))] : 0) + safe_rem((t_528_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
       }
       #pragma unroll
-      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_226 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
+      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_510 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_236[2];
+  float carry_525[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_236[mt * 2 + h] = NEG_INF;
+      carry_525[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_237[2];
+  float carry_526[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_237[mt * 2 + h] = 0.0f;
+      carry_526[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_238[128];
+  float carry_527[128];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -357,42 +357,42 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
       for (int nt = 0; nt < 32; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
   if (wcol == 0) { // the leader: the narrow tiles (scores, softmax) over the whole k, then its slice
-    for (int t_235 = t_226; t_235 < t_231; ++t_235) {
-      cp_async_wait<0>(); // C_253, Kr_255 arrived
+    for (int t_524 = t_510; t_524 < t_515; ++t_524) {
+      cp_async_wait<0>(); // C_539, Kr_540 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_253, Kr_255 arrived; every warp is done with the other buffers
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_239 = (t_235 * 64);
+      __syncthreads(); // this tile's C_539, Kr_540 arrived; every warp is done with the other buffers
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_528 = (t_524 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
       // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-      float t_258[32] = {};
+      float t_542[32] = {};
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_258 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_542 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_235 & 1) * 65536), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_524 & 1) * 65536), 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 32; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_258, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_542, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_258[i]);
+          reg_fence(t_542[i]);
         }
       }
       #else
@@ -406,31 +406,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (73728 + (t_235 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (73728 + (t_524 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_258[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_258[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_542[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_542[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_258 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_542 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (204800 + (t_235 & 1) * 8192), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (204800 + (t_524 & 1) * 8192), 16, 1024);
           const uint64_t da = sw128_desc(smem + 65536 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_258, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_542, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_258[i]);
+          reg_fence(t_542[i]);
         }
       }
       #else
@@ -444,16 +444,16 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (204800 + (t_235 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (204800 + (t_524 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_258[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_258[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_542[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_542[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
-      float t_263[32];
+      float t_547[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -462,13 +462,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              t_263[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_239 + (nt * 8 + 2 * t4 + p)) < k_len_129) && (t_167 || ((t_239 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_129) - q_len_128)))) ? (t_258[((mt * 8 + nt) * 2 + h) * 2 + p] * t_256) : NEG_INF);
+              t_547[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_528 + (nt * 8 + 2 * t4 + p)) < k_len_419) && (t_453 || ((t_528 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_423 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_419) - q_len_418)))) ? (t_542[((mt * 8 + nt) * 2 + h) * 2 + p] * t_523) : NEG_INF);
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_264[2];
+      float t_548[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -478,33 +478,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_263[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_547[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_264[mt * 2 + h] = acc;
+          t_548[mt * 2 + h] = acc;
         }
       }
-      float m_new_265[2];
+      float m_new_549[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_265[mt * 2 + h] = fmaxf(carry_236[mt * 2 + h], t_264[mt * 2 + h]);
+          m_new_549[mt * 2 + h] = fmaxf(carry_525[mt * 2 + h], t_548[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_267[2];
+      float m_safe_551[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_267[mt * 2 + h] = ((m_new_265[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_265[mt * 2 + h]);
+          m_safe_551[mt * 2 + h] = ((m_new_549[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_549[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_269[32];
+      float p_553[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -513,22 +513,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_269[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_263[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_267[mt * 2 + h]));
+              p_553[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_547[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_551[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_271[2];
+      float alpha_555[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_271[mt * 2 + h] = exp2_ftz((carry_236[mt * 2 + h] - m_safe_267[mt * 2 + h]));
+          alpha_555[mt * 2 + h] = exp2_ftz((carry_525[mt * 2 + h] - m_safe_551[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_273[2];
+      float t_557[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -538,37 +538,37 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_269[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_553[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_273[mt * 2 + h] = acc;
+          t_557[mt * 2 + h] = acc;
         }
       }
-      float t_274[2];
+      float t_558[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_274[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_271[mt * 2 + h]) + t_273[mt * 2 + h]);
+          t_558[mt * 2 + h] = fmaf(carry_526[mt * 2 + h], alpha_555[mt * 2 + h], t_557[mt * 2 + h]);
         }
       }
-      // t_276: published for the other groups' dots (64 x 64, swizzled)
+      // t_560: published for the other groups' dots (64 x 64, swizzled)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt)
       #pragma unroll
       for (int h = 0; h < 2; ++h)
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_269[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_269[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
+        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_553[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_553[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
       }
-      // alpha_271: published (one float a row)
+      // alpha_555: published (one float a row)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_271[mt * 2 + h];
+          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_555[mt * 2 + h];
         }
       }
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -581,34 +581,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_271[mt * 2 + h]);
+              carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_555[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_527 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         uint32_t af[4][4];
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          af[kk][0] = pack_f16(p_269[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_269[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          af[kk][1] = pack_f16(p_269[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_269[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          af[kk][2] = pack_f16(p_269[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_269[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          af[kk][3] = pack_f16(p_269[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_269[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          af[kk][0] = pack_f16(p_553[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_553[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          af[kk][1] = pack_f16(p_553[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_553[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          af[kk][2] = pack_f16(p_553[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_553[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          af[kk][3] = pack_f16(p_553[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_553[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_235 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_524 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_f16<1>(carry_238, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_rs_f16<1>(carry_527, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_238[i]);
+          reg_fence(carry_527[i]);
         }
       }
       #else
@@ -617,19 +617,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         uint32_t a[1][4];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          a[mt][0] = pack_f16(p_269[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_269[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          a[mt][1] = pack_f16(p_269[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_269[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          a[mt][2] = pack_f16(p_269[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_269[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          a[mt][3] = pack_f16(p_269[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_269[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          a[mt][0] = pack_f16(p_553[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_553[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          a[mt][1] = pack_f16(p_553[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_553[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          a[mt][2] = pack_f16(p_553[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_553[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          a[mt][3] = pack_f16(p_553[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_553[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_235 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_524 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_238[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_238[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_527[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_527[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
@@ -638,39 +638,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_236[mt * 2 + h] = m_new_265[mt * 2 + h];
+          carry_525[mt * 2 + h] = m_new_549[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_237[mt * 2 + h] = t_274[mt * 2 + h];
+          carry_526[mt * 2 + h] = t_558[mt * 2 + h];
         }
       }
     }
   } else { // the other groups: their slices, from what the leader published
-    for (int t_235 = t_226; t_235 < t_231; ++t_235) {
-      cp_async_wait<0>(); // C_253, Kr_255 arrived
+    for (int t_524 = t_510; t_524 < t_515; ++t_524) {
+      cp_async_wait<0>(); // C_539, Kr_540 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_253, Kr_255 arrived; every warp is done with the other buffers
-      if (t_235 + 1 < t_231) {
-        const int t_239_ahead = ((t_235 + 1) * 64);
-        // C_253: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+      __syncthreads(); // this tile's C_539, Kr_540 arrived; every warp is done with the other buffers
+      if (t_524 + 1 < t_515) {
+        const int t_528_ahead = ((t_524 + 1) * 64);
+        // C_539: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
         {
           const int c = ((tid - 128) % 64) * 8;
           #pragma unroll
           for (int i = 0; i < 32; ++i) {
             const int r = (tid - 128) / 64 + i * 2;
-            const bool ok = ((t_239_ahead + r) < k_len_129);
-            cp_async16(smem + (73728 + ((t_235 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((((t_239_ahead + r) < k_len_129) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_239_ahead + r))] : 0) + safe_rem((t_239_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+            const bool ok = ((t_528_ahead + r) < k_len_419);
+            cp_async16(smem + (73728 + ((t_524 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((((t_528_ahead + r) < k_len_419) ? page_table[(long long)(b_384) * page_table_s0 + (long long)((t_528_ahead + r))] : 0) + safe_rem((t_528_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
           }
         }
       }
       cp_async_commit();
-      if (t_235 + 1 < t_231) {
-        const int t_239_ahead = ((t_235 + 1) * 64);
-        // Kr_255: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
+      if (t_524 + 1 < t_515) {
+        const int t_528_ahead = ((t_524 + 1) * 64);
+        // Kr_540: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
         {
           const int c = ((tid - 128) % 8) * 8;
           long long src[4];
@@ -678,30 +678,30 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           #pragma unroll
           for (int i = 0; i < 4; ++i) {
             const int r = (tid - 128) / 8 + i * 16;
-            const bool ok = ((t_239_ahead + r) < k_len_129);
+            const bool ok = ((t_528_ahead + r) < k_len_419);
             src_ok[i] = ok;
-            src[i] = ok ? (long long)(((((t_239_ahead + r) < k_len_129) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_239_ahead + r))] : 0) + safe_rem((t_239_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+            src[i] = ok ? (long long)(((((t_528_ahead + r) < k_len_419) ? page_table[(long long)(b_384) * page_table_s0 + (long long)((t_528_ahead + r))] : 0) + safe_rem((t_528_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
           }
           #pragma unroll
-          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_235 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
+          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_524 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
         }
       }
       cp_async_commit();
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_239 = (t_235 * 64);
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_528 = (t_524 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-      published_wait(); // t_276, alpha_271 published
-      float alpha_271[2];
+      published_wait(); // t_560, alpha_555 published
+      float alpha_555[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_271[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+          alpha_555[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -713,27 +713,27 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_271[mt * 2 + h]);
+              carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_555[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_527 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_235 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_524 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           const uint64_t da = sw128_desc(smem + 221184 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_ss_f16<1>(carry_238, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_ss_f16<1>(carry_527, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_238[i]);
+          reg_fence(carry_527[i]);
         }
       }
       #else
@@ -747,31 +747,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_235 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_524 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_238[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_238[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_527[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_527[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
     }
   }
-  __syncthreads(); // the loop's published rows are read; carry_236, carry_237 go to every group
+  __syncthreads(); // the loop's published rows are read; carry_525, carry_526 go to every group
   if (wcol == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_236[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_525[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_237[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_526[mt * 2 + h];
       }
     }
   }
@@ -781,38 +781,35 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_236[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_525[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_237[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_526[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_303 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_231 < t_234) {
-    const int t_288_ahead = (t_231 * 64);
-    // C_300: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+  if (t_515 < t_518) {
+    const int t_570_ahead = (t_515 * 64);
+    // C_579: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
     {
       const int c = (tid % 64) * 8;
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 64 + i * 4;
         const bool ok = true;
-        cp_async16(smem + (73728 + (t_231 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((page_table[(long long)(b_102) * page_table_s0 + (long long)((t_288_ahead + r))] + safe_rem((t_288_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + (73728 + (t_515 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((page_table[(long long)(b_384) * page_table_s0 + (long long)((t_570_ahead + r))] + safe_rem((t_570_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
   }
   cp_async_commit();
-  if (t_231 < t_234) {
-    const int t_288_ahead = (t_231 * 64);
-    // Kr_302: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
+  if (t_515 < t_518) {
+    const int t_570_ahead = (t_515 * 64);
+    // Kr_580: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
     {
       const int c = (tid % 8) * 8;
       long long src[2];
@@ -822,43 +819,43 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         const int r = tid / 8 + i * 32;
         const bool ok = true;
         src_ok[i] = ok;
-        src[i] = ok ? (long long)((page_table[(long long)(b_102) * page_table_s0 + (long long)((t_288_ahead + r))] + safe_rem((t_288_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+        src[i] = ok ? (long long)((page_table[(long long)(b_384) * page_table_s0 + (long long)((t_570_ahead + r))] + safe_rem((t_570_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
       }
       #pragma unroll
-      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_231 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
+      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_515 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   if (wcol == 0) { // the leader: the narrow tiles (scores, softmax) over the whole k, then its slice
-    for (int t_284 = t_231; t_284 < t_234; ++t_284) {
-      cp_async_wait<0>(); // C_300, Kr_302 arrived
+    for (int t_566 = t_515; t_566 < t_518; ++t_566) {
+      cp_async_wait<0>(); // C_579, Kr_580 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_300, Kr_302 arrived; every warp is done with the other buffers
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_288 = (t_284 * 64);
+      __syncthreads(); // this tile's C_579, Kr_580 arrived; every warp is done with the other buffers
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_570 = (t_566 * 64);
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
       // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-      float t_305[32] = {};
+      float t_582[32] = {};
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_305 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_582 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_284 & 1) * 65536), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_566 & 1) * 65536), 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 32; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_305, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_582, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_305[i]);
+          reg_fence(t_582[i]);
         }
       }
       #else
@@ -872,31 +869,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (73728 + (t_284 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (73728 + (t_566 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_305[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_305[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_582[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_582[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_305 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_582 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (204800 + (t_284 & 1) * 8192), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (204800 + (t_566 & 1) * 8192), 16, 1024);
           const uint64_t da = sw128_desc(smem + 65536 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_305, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_582, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_305[i]);
+          reg_fence(t_582[i]);
         }
       }
       #else
@@ -910,31 +907,17 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (204800 + (t_284 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (204800 + (t_566 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_305[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_305[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_582[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_582[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
-      float t_309[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_309[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_305[((mt * 8 + nt) * 2 + h) * 2 + p] * t_303);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_310[2];
+      float t_587[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -944,33 +927,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_309[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_582[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_310[mt * 2 + h] = acc;
+          t_587[mt * 2 + h] = acc;
         }
       }
-      float m_new_311[2];
+      float m_new_589[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_311[mt * 2 + h] = fmaxf(carry_236[mt * 2 + h], t_310[mt * 2 + h]);
+          m_new_589[mt * 2 + h] = fmaxf(carry_525[mt * 2 + h], (t_587[mt * 2 + h] * t_523));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_313[2];
+      float m_safe_591[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_313[mt * 2 + h] = ((m_new_311[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_311[mt * 2 + h]);
+          m_safe_591[mt * 2 + h] = ((m_new_589[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_589[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_315[32];
+      float p_593[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -979,22 +962,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_315[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_309[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_313[mt * 2 + h]));
+              p_593[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_582[((mt * 8 + nt) * 2 + h) * 2 + p], t_523, -m_safe_591[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_317[2];
+      float alpha_595[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_317[mt * 2 + h] = exp2_ftz((carry_236[mt * 2 + h] - m_safe_313[mt * 2 + h]));
+          alpha_595[mt * 2 + h] = exp2_ftz((carry_525[mt * 2 + h] - m_safe_591[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_319[2];
+      float t_597[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1004,37 +987,37 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_315[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_593[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_319[mt * 2 + h] = acc;
+          t_597[mt * 2 + h] = acc;
         }
       }
-      float t_320[2];
+      float t_598[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_320[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_317[mt * 2 + h]) + t_319[mt * 2 + h]);
+          t_598[mt * 2 + h] = fmaf(carry_526[mt * 2 + h], alpha_595[mt * 2 + h], t_597[mt * 2 + h]);
         }
       }
-      // t_322: published for the other groups' dots (64 x 64, swizzled)
+      // t_600: published for the other groups' dots (64 x 64, swizzled)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt)
       #pragma unroll
       for (int h = 0; h < 2; ++h)
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_315[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_315[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
+        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_593[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_593[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
       }
-      // alpha_317: published (one float a row)
+      // alpha_595: published (one float a row)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_317[mt * 2 + h];
+          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_595[mt * 2 + h];
         }
       }
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -1047,34 +1030,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_317[mt * 2 + h]);
+              carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_595[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_527 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         uint32_t af[4][4];
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          af[kk][0] = pack_f16(p_315[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_315[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          af[kk][1] = pack_f16(p_315[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_315[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          af[kk][2] = pack_f16(p_315[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_315[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          af[kk][3] = pack_f16(p_315[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_315[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          af[kk][0] = pack_f16(p_593[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_593[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          af[kk][1] = pack_f16(p_593[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_593[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          af[kk][2] = pack_f16(p_593[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_593[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          af[kk][3] = pack_f16(p_593[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_593[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_284 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_566 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_f16<1>(carry_238, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_rs_f16<1>(carry_527, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_238[i]);
+          reg_fence(carry_527[i]);
         }
       }
       #else
@@ -1083,19 +1066,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         uint32_t a[1][4];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          a[mt][0] = pack_f16(p_315[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_315[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          a[mt][1] = pack_f16(p_315[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_315[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          a[mt][2] = pack_f16(p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          a[mt][3] = pack_f16(p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_315[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          a[mt][0] = pack_f16(p_593[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_593[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          a[mt][1] = pack_f16(p_593[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_593[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          a[mt][2] = pack_f16(p_593[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_593[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          a[mt][3] = pack_f16(p_593[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_593[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_284 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_566 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_238[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_238[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_527[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_527[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
@@ -1104,39 +1087,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_236[mt * 2 + h] = m_new_311[mt * 2 + h];
+          carry_525[mt * 2 + h] = m_new_589[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_237[mt * 2 + h] = t_320[mt * 2 + h];
+          carry_526[mt * 2 + h] = t_598[mt * 2 + h];
         }
       }
     }
   } else { // the other groups: their slices, from what the leader published
-    for (int t_284 = t_231; t_284 < t_234; ++t_284) {
-      cp_async_wait<0>(); // C_300, Kr_302 arrived
+    for (int t_566 = t_515; t_566 < t_518; ++t_566) {
+      cp_async_wait<0>(); // C_579, Kr_580 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_300, Kr_302 arrived; every warp is done with the other buffers
-      if (t_284 + 1 < t_234) {
-        const int t_288_ahead = ((t_284 + 1) * 64);
-        // C_300: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+      __syncthreads(); // this tile's C_579, Kr_580 arrived; every warp is done with the other buffers
+      if (t_566 + 1 < t_518) {
+        const int t_570_ahead = ((t_566 + 1) * 64);
+        // C_579: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
         {
           const int c = ((tid - 128) % 64) * 8;
           #pragma unroll
           for (int i = 0; i < 32; ++i) {
             const int r = (tid - 128) / 64 + i * 2;
             const bool ok = true;
-            cp_async16(smem + (73728 + ((t_284 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((page_table[(long long)(b_102) * page_table_s0 + (long long)((t_288_ahead + r))] + safe_rem((t_288_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+            cp_async16(smem + (73728 + ((t_566 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((page_table[(long long)(b_384) * page_table_s0 + (long long)((t_570_ahead + r))] + safe_rem((t_570_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
           }
         }
       }
       cp_async_commit();
-      if (t_284 + 1 < t_234) {
-        const int t_288_ahead = ((t_284 + 1) * 64);
-        // Kr_302: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
+      if (t_566 + 1 < t_518) {
+        const int t_570_ahead = ((t_566 + 1) * 64);
+        // Kr_580: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
         {
           const int c = ((tid - 128) % 8) * 8;
           long long src[4];
@@ -1146,25 +1129,25 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
             const int r = (tid - 128) / 8 + i * 16;
             const bool ok = true;
             src_ok[i] = ok;
-            src[i] = ok ? (long long)((page_table[(long long)(b_102) * page_table_s0 + (long long)((t_288_ahead + r))] + safe_rem((t_288_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+            src[i] = ok ? (long long)((page_table[(long long)(b_384) * page_table_s0 + (long long)((t_570_ahead + r))] + safe_rem((t_570_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
           }
           #pragma unroll
-          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_284 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
+          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_566 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
         }
       }
       cp_async_commit();
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_288 = (t_284 * 64);
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_570 = (t_566 * 64);
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-      published_wait(); // t_322, alpha_317 published
-      float alpha_317[2];
+      published_wait(); // t_600, alpha_595 published
+      float alpha_595[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_317[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+          alpha_595[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -1176,27 +1159,27 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_317[mt * 2 + h]);
+              carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_595[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_527 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_284 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_566 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           const uint64_t da = sw128_desc(smem + 221184 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_ss_f16<1>(carry_238, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_ss_f16<1>(carry_527, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_238[i]);
+          reg_fence(carry_527[i]);
         }
       }
       #else
@@ -1210,31 +1193,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_284 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_566 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_238[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_238[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_527[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_527[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
     }
   }
-  __syncthreads(); // the loop's published rows are read; carry_236, carry_237 go to every group
+  __syncthreads(); // the loop's published rows are read; carry_525, carry_526 go to every group
   if (wcol == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_236[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_525[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_237[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_526[mt * 2 + h];
       }
     }
   }
@@ -1244,39 +1227,35 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_236[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_525[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_237[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_526[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_349 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_234 < t_229) {
-    const int t_332_ahead = (t_234 * 64);
-    // C_346: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+  if (t_518 < t_513) {
+    const int t_610_ahead = (t_518 * 64);
+    // C_621: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
     {
       const int c = (tid % 64) * 8;
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 64 + i * 4;
-        const bool ok = ((t_332_ahead + r) < k_len_129);
-        cp_async16(smem + (73728 + (t_234 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((((t_332_ahead + r) < k_len_129) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_332_ahead + r))] : 0) + safe_rem((t_332_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_610_ahead + r) < k_len_419);
+        cp_async16(smem + (73728 + (t_518 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((((t_610_ahead + r) < k_len_419) ? page_table[(long long)(b_384) * page_table_s0 + (long long)((t_610_ahead + r))] : 0) + safe_rem((t_610_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
   }
   cp_async_commit();
-  if (t_234 < t_229) {
-    const int t_332_ahead = (t_234 * 64);
-    // Kr_348: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
+  if (t_518 < t_513) {
+    const int t_610_ahead = (t_518 * 64);
+    // Kr_622: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
     {
       const int c = (tid % 8) * 8;
       long long src[2];
@@ -1284,48 +1263,48 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
       #pragma unroll
       for (int i = 0; i < 2; ++i) {
         const int r = tid / 8 + i * 32;
-        const bool ok = ((t_332_ahead + r) < k_len_129);
+        const bool ok = ((t_610_ahead + r) < k_len_419);
         src_ok[i] = ok;
-        src[i] = ok ? (long long)(((((t_332_ahead + r) < k_len_129) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_332_ahead + r))] : 0) + safe_rem((t_332_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+        src[i] = ok ? (long long)(((((t_610_ahead + r) < k_len_419) ? page_table[(long long)(b_384) * page_table_s0 + (long long)((t_610_ahead + r))] : 0) + safe_rem((t_610_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
       }
       #pragma unroll
-      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_234 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
+      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_518 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   if (wcol == 0) { // the leader: the narrow tiles (scores, softmax) over the whole k, then its slice
-    for (int t_328 = t_234; t_328 < t_229; ++t_328) {
-      cp_async_wait<0>(); // C_346, Kr_348 arrived
+    for (int t_606 = t_518; t_606 < t_513; ++t_606) {
+      cp_async_wait<0>(); // C_621, Kr_622 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_346, Kr_348 arrived; every warp is done with the other buffers
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_332 = (t_328 * 64);
+      __syncthreads(); // this tile's C_621, Kr_622 arrived; every warp is done with the other buffers
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_610 = (t_606 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
       // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-      float t_351[32] = {};
+      float t_624[32] = {};
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_351 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_624 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_328 & 1) * 65536), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_606 & 1) * 65536), 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 32; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_351, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_624, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_351[i]);
+          reg_fence(t_624[i]);
         }
       }
       #else
@@ -1339,31 +1318,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (73728 + (t_328 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (73728 + (t_606 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_351[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_351[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_624[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_624[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_351 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_624 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (204800 + (t_328 & 1) * 8192), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (204800 + (t_606 & 1) * 8192), 16, 1024);
           const uint64_t da = sw128_desc(smem + 65536 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_351, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_624, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_351[i]);
+          reg_fence(t_624[i]);
         }
       }
       #else
@@ -1377,16 +1356,16 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (204800 + (t_328 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (204800 + (t_606 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_351[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_351[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_624[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_624[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
-      float t_356[32];
+      float t_629[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1395,13 +1374,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              t_356[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_332 + (nt * 8 + 2 * t4 + p)) < k_len_129) && (t_167 || ((t_332 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_129) - q_len_128)))) ? (t_351[((mt * 8 + nt) * 2 + h) * 2 + p] * t_349) : NEG_INF);
+              t_629[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_610 + (nt * 8 + 2 * t4 + p)) < k_len_419) && (t_453 || ((t_610 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_423 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_419) - q_len_418)))) ? (t_624[((mt * 8 + nt) * 2 + h) * 2 + p] * t_523) : NEG_INF);
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_357[2];
+      float t_630[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1411,33 +1390,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_356[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_629[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_357[mt * 2 + h] = acc;
+          t_630[mt * 2 + h] = acc;
         }
       }
-      float m_new_358[2];
+      float m_new_631[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_358[mt * 2 + h] = fmaxf(carry_236[mt * 2 + h], t_357[mt * 2 + h]);
+          m_new_631[mt * 2 + h] = fmaxf(carry_525[mt * 2 + h], t_630[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_360[2];
+      float m_safe_633[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_360[mt * 2 + h] = ((m_new_358[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_358[mt * 2 + h]);
+          m_safe_633[mt * 2 + h] = ((m_new_631[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_631[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_362[32];
+      float p_635[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1446,22 +1425,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_362[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_356[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_360[mt * 2 + h]));
+              p_635[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_629[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_633[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_364[2];
+      float alpha_637[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_364[mt * 2 + h] = exp2_ftz((carry_236[mt * 2 + h] - m_safe_360[mt * 2 + h]));
+          alpha_637[mt * 2 + h] = exp2_ftz((carry_525[mt * 2 + h] - m_safe_633[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_366[2];
+      float t_639[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1471,37 +1450,37 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_362[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_635[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_366[mt * 2 + h] = acc;
+          t_639[mt * 2 + h] = acc;
         }
       }
-      float t_367[2];
+      float t_640[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_367[mt * 2 + h] = ((carry_237[mt * 2 + h] * alpha_364[mt * 2 + h]) + t_366[mt * 2 + h]);
+          t_640[mt * 2 + h] = fmaf(carry_526[mt * 2 + h], alpha_637[mt * 2 + h], t_639[mt * 2 + h]);
         }
       }
-      // t_369: published for the other groups' dots (64 x 64, swizzled)
+      // t_642: published for the other groups' dots (64 x 64, swizzled)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt)
       #pragma unroll
       for (int h = 0; h < 2; ++h)
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_362[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_362[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
+        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_635[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_635[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
       }
-      // alpha_364: published (one float a row)
+      // alpha_637: published (one float a row)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_364[mt * 2 + h];
+          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_637[mt * 2 + h];
         }
       }
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -1514,34 +1493,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_364[mt * 2 + h]);
+              carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_637[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_527 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         uint32_t af[4][4];
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          af[kk][0] = pack_f16(p_362[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_362[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          af[kk][1] = pack_f16(p_362[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_362[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          af[kk][2] = pack_f16(p_362[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_362[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          af[kk][3] = pack_f16(p_362[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_362[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          af[kk][0] = pack_f16(p_635[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_635[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          af[kk][1] = pack_f16(p_635[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_635[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          af[kk][2] = pack_f16(p_635[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_635[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          af[kk][3] = pack_f16(p_635[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_635[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_328 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_606 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_f16<1>(carry_238, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_rs_f16<1>(carry_527, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_238[i]);
+          reg_fence(carry_527[i]);
         }
       }
       #else
@@ -1550,19 +1529,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         uint32_t a[1][4];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          a[mt][0] = pack_f16(p_362[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          a[mt][1] = pack_f16(p_362[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          a[mt][2] = pack_f16(p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          a[mt][3] = pack_f16(p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          a[mt][0] = pack_f16(p_635[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_635[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          a[mt][1] = pack_f16(p_635[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_635[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          a[mt][2] = pack_f16(p_635[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_635[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          a[mt][3] = pack_f16(p_635[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_635[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_328 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_606 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_238[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_238[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_527[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_527[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
@@ -1571,39 +1550,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_236[mt * 2 + h] = m_new_358[mt * 2 + h];
+          carry_525[mt * 2 + h] = m_new_631[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_237[mt * 2 + h] = t_367[mt * 2 + h];
+          carry_526[mt * 2 + h] = t_640[mt * 2 + h];
         }
       }
     }
   } else { // the other groups: their slices, from what the leader published
-    for (int t_328 = t_234; t_328 < t_229; ++t_328) {
-      cp_async_wait<0>(); // C_346, Kr_348 arrived
+    for (int t_606 = t_518; t_606 < t_513; ++t_606) {
+      cp_async_wait<0>(); // C_621, Kr_622 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_346, Kr_348 arrived; every warp is done with the other buffers
-      if (t_328 + 1 < t_229) {
-        const int t_332_ahead = ((t_328 + 1) * 64);
-        // C_346: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+      __syncthreads(); // this tile's C_621, Kr_622 arrived; every warp is done with the other buffers
+      if (t_606 + 1 < t_513) {
+        const int t_610_ahead = ((t_606 + 1) * 64);
+        // C_621: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
         {
           const int c = ((tid - 128) % 64) * 8;
           #pragma unroll
           for (int i = 0; i < 32; ++i) {
             const int r = (tid - 128) / 64 + i * 2;
-            const bool ok = ((t_332_ahead + r) < k_len_129);
-            cp_async16(smem + (73728 + ((t_328 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((((t_332_ahead + r) < k_len_129) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_332_ahead + r))] : 0) + safe_rem((t_332_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+            const bool ok = ((t_610_ahead + r) < k_len_419);
+            cp_async16(smem + (73728 + ((t_606 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((((t_610_ahead + r) < k_len_419) ? page_table[(long long)(b_384) * page_table_s0 + (long long)((t_610_ahead + r))] : 0) + safe_rem((t_610_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
           }
         }
       }
       cp_async_commit();
-      if (t_328 + 1 < t_229) {
-        const int t_332_ahead = ((t_328 + 1) * 64);
-        // Kr_348: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
+      if (t_606 + 1 < t_513) {
+        const int t_610_ahead = ((t_606 + 1) * 64);
+        // Kr_622: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
         {
           const int c = ((tid - 128) % 8) * 8;
           long long src[4];
@@ -1611,30 +1590,30 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           #pragma unroll
           for (int i = 0; i < 4; ++i) {
             const int r = (tid - 128) / 8 + i * 16;
-            const bool ok = ((t_332_ahead + r) < k_len_129);
+            const bool ok = ((t_610_ahead + r) < k_len_419);
             src_ok[i] = ok;
-            src[i] = ok ? (long long)(((((t_332_ahead + r) < k_len_129) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_332_ahead + r))] : 0) + safe_rem((t_332_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+            src[i] = ok ? (long long)(((((t_610_ahead + r) < k_len_419) ? page_table[(long long)(b_384) * page_table_s0 + (long long)((t_610_ahead + r))] : 0) + safe_rem((t_610_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
           }
           #pragma unroll
-          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_328 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
+          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_606 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
         }
       }
       cp_async_commit();
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_332 = (t_328 * 64);
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_610 = (t_606 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-      published_wait(); // t_369, alpha_364 published
-      float alpha_364[2];
+      published_wait(); // t_642, alpha_637 published
+      float alpha_637[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_364[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+          alpha_637[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -1646,27 +1625,27 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_238[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_364[mt * 2 + h]);
+              carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_527[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_637[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_238 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_527 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_328 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_606 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           const uint64_t da = sw128_desc(smem + 221184 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_ss_f16<1>(carry_238, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_ss_f16<1>(carry_527, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_238[i]);
+          reg_fence(carry_527[i]);
         }
       }
       #else
@@ -1680,31 +1659,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_328 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_606 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_238[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_238[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_527[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_527[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
     }
   }
-  __syncthreads(); // the loop's published rows are read; carry_236, carry_237 go to every group
+  __syncthreads(); // the loop's published rows are read; carry_525, carry_526 go to every group
   if (wcol == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_236[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_525[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_237[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_526[mt * 2 + h];
       }
     }
   }
@@ -1714,14 +1693,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_236[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_525[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_237[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_526[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
   }
@@ -1729,12 +1708,12 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   // out: staged in shared memory (64 rows of 520), then stored in 16-byte chunks of whole rows (store-stage.ts)
   __syncthreads(); // every warp is done with the shared tiles the staged one reuses
-  float t_377_rcp[2]; // once a row (row-hoist.ts)
+  float t_650_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_377_rcp[mt * 2 + h] = 1.0f / ((carry_237[mt * 2 + h] == 0.0f) ? 1.0f : carry_237[mt * 2 + h]);
+      t_650_rcp[mt * 2 + h] = 1.0f / ((carry_526[mt * 2 + h] == 0.0f) ? 1.0f : carry_526[mt * 2 + h]);
     }
   }
   #pragma unroll
@@ -1743,7 +1722,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        *reinterpret_cast<__half2*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2half2_rn((carry_238[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_377_rcp[mt * 2 + h]), (carry_238[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_377_rcp[mt * 2 + h]));
+        *reinterpret_cast<__half2*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2half2_rn((carry_527[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_650_rcp[mt * 2 + h]), (carry_527[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_650_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1751,7 +1730,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
   #pragma unroll 4
   for (int i = tid; i < 4096; i += 256) {
     const int r = i / 64, c = (i % 64) * 8;
-    if ((safe_div((t_133 + r), P.heads) < q_len_128)) *reinterpret_cast<uint4*>(out + (long long)((q0_125 + safe_div((t_133 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_133 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
+    if ((safe_div((t_423 + r), P.heads) < q_len_418)) *reinterpret_cast<uint4*>(out + (long long)((q0_415 + safe_div((t_423 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_423 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
@@ -1760,7 +1739,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_128)) lse[(long long)((q0_125 + safe_div((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_133 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_237[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_236[mt * 2 + h] + log2f(carry_237[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_423 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_418)) lse[(long long)((q0_415 + safe_div((t_423 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_423 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_526[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_525[mt * 2 + h] + log2f(carry_526[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

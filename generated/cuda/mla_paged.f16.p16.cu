@@ -207,155 +207,155 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
   const long long out_s0 = (long long)P.heads * 512LL;
   const long long out_s1 = 512LL;
   const long long lse_s0 = (long long)P.heads;
-  const int m_104 = (int)blockIdx.x;
-  const int b_105 = (int)blockIdx.y;
+  const int m_393 = (int)blockIdx.x;
+  const int b_394 = (int)blockIdx.y;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_129 = cu_seqlens_q[(long long)(b_105)];
+  const int q0_426 = cu_seqlens_q[(long long)(b_394)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_130 = (b_105 + 1);
-  const int t_131 = cu_seqlens_q[(long long)(t_130)];
-  const int q_len_132 = (t_131 - q0_129);
-  const int k_len_133 = cache_seqlens[(long long)(b_105)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  const int t_134 = (m_104 * 64);
-  const int t_135 = (q_len_132 * P.heads);
-  const bool t_136 = (t_134 >= t_135);
-  if (t_136) {
+  const int t_427 = (b_394 + 1);
+  const int t_428 = cu_seqlens_q[(long long)(t_427)];
+  const int q_len_429 = (t_428 - q0_426);
+  const int k_len_430 = cache_seqlens[(long long)(b_394)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  const int t_431 = (m_393 * 64);
+  const int t_432 = (q_len_429 * P.heads);
+  const bool t_433 = (t_431 >= t_432);
+  if (t_433) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  const int t_137 = (m_104 * 64);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  const int t_434 = (m_393 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Qn_144: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
+  // Qn_441: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 64, c = (tid % 64) * 8; r < 64; r += 4) {
-    const bool ok = (safe_div((t_137 + r), P.heads) < q_len_132);
-    cp_async16(smem + 0 + sw128(r, c, 64), q_nope + (ok ? (long long)((q0_129 + safe_div((t_137 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_137 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_434 + r), P.heads) < q_len_429);
+    cp_async16(smem + 0 + sw128(r, c, 64), q_nope + (ok ? (long long)((q0_426 + safe_div((t_434 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_434 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // Qr_146: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  // Qr_443: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 32) {
-    const bool ok = (safe_div((t_137 + r), P.heads) < q_len_132);
-    cp_async16(smem + 65536 + sw128(r, c, 64), q_rope + (ok ? (long long)((q0_129 + safe_div((t_137 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_137 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_434 + r), P.heads) < q_len_429);
+    cp_async16(smem + 65536 + sw128(r, c, 64), q_rope + (ok ? (long long)((q0_426 + safe_div((t_434 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_434 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_147 = (k_len_133 + 63);
-  const int t_148 = safe_div(t_147, 64);
-  const int t_150 = (k_len_133 + (-1));
-  const int t_152 = (k_len_133 + (-64));
-  const int t_154 = safe_div(t_150, 64);
-  const bool t_155 = (t_150 < 0);
-  const int t_156 = (t_154 * 64);
-  const bool t_157 = (t_156 == t_150);
-  const bool t_158 = (!t_157);
-  const bool t_159 = (t_155 && t_158);
-  const int t_161 = (t_154 - 1);
-  const int t_162 = (t_159 ? t_161 : t_154);
-  const int t_163 = safe_div(t_152, 64);
-  const bool t_164 = (t_152 < 0);
-  const int t_165 = (t_163 * 64);
-  const bool t_166 = (t_165 == t_152);
-  const bool t_167 = (!t_166);
-  const bool t_168 = (t_164 && t_167);
-  const int t_169 = (t_163 - 1);
-  const int t_170 = (t_168 ? t_169 : t_163);
-  const bool t_171 = (P.is_causal == 0);
-  const int t_173 = (t_171 ? (-268435456) : 268435456);
-  const int t_174 = (t_171 ? 268435456 : (-268435456));
-  const int t_175 = (t_137 + 63);
-  const int t_176 = safe_div(t_137, P.heads);
-  const int t_177 = safe_div(t_175, P.heads);
-  const int t_178 = min(t_176, t_177);
-  const int t_179 = max(t_176, t_177);
-  const int t_180 = (t_178 + k_len_133);
-  const int t_181 = (t_179 + k_len_133);
-  const int t_182 = (t_180 - q_len_132);
-  const int t_183 = (t_181 - q_len_132);
-  const int t_185 = (t_182 + (-63));
-  const int t_186 = safe_div(t_183, 64);
-  const bool t_187 = (t_183 < 0);
-  const int t_188 = (t_186 * 64);
-  const bool t_189 = (t_188 == t_183);
-  const bool t_190 = (!t_189);
-  const bool t_191 = (t_187 && t_190);
-  const int t_192 = (t_186 - 1);
-  const int t_193 = (t_191 ? t_192 : t_186);
-  const int t_194 = safe_div(t_185, 64);
-  const bool t_195 = (t_185 < 0);
-  const int t_196 = (t_194 * 64);
-  const bool t_197 = (t_196 == t_185);
-  const bool t_198 = (!t_197);
-  const bool t_199 = (t_195 && t_198);
-  const int t_200 = (t_194 - 1);
-  const int t_201 = (t_199 ? t_200 : t_194);
-  const bool t_202 = (t_173 > t_174);
-  const bool t_203 = ((-268435456) > t_193);
-  const int t_204 = min(t_173, (-268435456));
-  const int t_205 = max(t_174, t_193);
-  const int t_206 = (t_203 ? t_173 : t_204);
-  const int t_207 = (t_203 ? t_174 : t_205);
-  const int t_208 = (t_202 ? (-268435456) : t_206);
-  const int t_209 = (t_202 ? t_193 : t_207);
-  const bool t_210 = ((-268435456) > t_201);
-  const int t_211 = max(t_173, (-268435456));
-  const int t_212 = min(t_174, t_201);
-  const int t_213 = (t_212 + 1);
-  const bool t_214 = (t_211 <= t_213);
-  const int t_215 = max(t_174, t_201);
-  const int t_216 = (t_214 ? t_204 : t_173);
-  const int t_217 = (t_214 ? t_215 : t_174);
-  const int t_218 = (t_210 ? t_173 : t_216);
-  const int t_219 = (t_210 ? t_174 : t_217);
-  const int t_220 = (t_202 ? (-268435456) : t_218);
-  const int t_221 = (t_202 ? t_201 : t_219);
-  const int t_222 = max((-268435456), t_208);
-  const int t_223 = min(t_162, t_209);
-  const int t_224 = max((-268435456), t_220);
-  const int t_225 = min(t_170, t_221);
-  const int t_226 = max(t_224, t_224);
-  const int t_227 = min(t_225, t_225);
-  const int t_228 = max(t_226, (-268435456));
-  const int t_229 = min(t_227, t_170);
-  const int t_230 = max(0, t_222);
-  const int t_231 = (t_223 + 1);
-  const int t_232 = min(t_148, t_231);
-  const int t_233 = max(t_230, t_232);
-  const int t_234 = max(t_228, t_230);
-  const int t_235 = min(t_234, t_233);
-  const int t_236 = (t_229 + 1);
-  const int t_237 = max(t_236, t_235);
-  const int t_238 = min(t_237, t_233);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_444 = (k_len_430 + 63);
+  const int t_445 = safe_div(t_444, 64);
+  const int t_446 = (k_len_430 + (-1));
+  const int t_447 = (k_len_430 + (-64));
+  const int t_448 = safe_div(t_446, 64);
+  const bool t_449 = (t_446 < 0);
+  const int t_450 = (t_448 * 64);
+  const bool t_451 = (t_450 == t_446);
+  const bool t_452 = (!t_451);
+  const bool t_453 = (t_449 && t_452);
+  const int t_454 = (t_448 - 1);
+  const int t_455 = (t_453 ? t_454 : t_448);
+  const int t_456 = safe_div(t_447, 64);
+  const bool t_457 = (t_447 < 0);
+  const int t_458 = (t_456 * 64);
+  const bool t_459 = (t_458 == t_447);
+  const bool t_460 = (!t_459);
+  const bool t_461 = (t_457 && t_460);
+  const int t_462 = (t_456 - 1);
+  const int t_463 = (t_461 ? t_462 : t_456);
+  const bool t_464 = (P.is_causal == 0);
+  const int t_465 = (t_464 ? (-268435456) : 268435456);
+  const int t_466 = (t_464 ? 268435456 : (-268435456));
+  const int t_467 = (t_434 + 63);
+  const int t_468 = safe_div(t_434, P.heads);
+  const int t_469 = safe_div(t_467, P.heads);
+  const int t_470 = min(t_468, t_469);
+  const int t_471 = max(t_468, t_469);
+  const int t_472 = (t_470 + k_len_430);
+  const int t_473 = (t_471 + k_len_430);
+  const int t_474 = (t_472 - q_len_429);
+  const int t_475 = (t_473 - q_len_429);
+  const int t_476 = (t_474 + (-63));
+  const int t_477 = safe_div(t_475, 64);
+  const bool t_478 = (t_475 < 0);
+  const int t_479 = (t_477 * 64);
+  const bool t_480 = (t_479 == t_475);
+  const bool t_481 = (!t_480);
+  const bool t_482 = (t_478 && t_481);
+  const int t_483 = (t_477 - 1);
+  const int t_484 = (t_482 ? t_483 : t_477);
+  const int t_485 = safe_div(t_476, 64);
+  const bool t_486 = (t_476 < 0);
+  const int t_487 = (t_485 * 64);
+  const bool t_488 = (t_487 == t_476);
+  const bool t_489 = (!t_488);
+  const bool t_490 = (t_486 && t_489);
+  const int t_491 = (t_485 - 1);
+  const int t_492 = (t_490 ? t_491 : t_485);
+  const bool t_493 = (t_465 > t_466);
+  const bool t_494 = ((-268435456) > t_484);
+  const int t_495 = min(t_465, (-268435456));
+  const int t_496 = max(t_466, t_484);
+  const int t_497 = (t_494 ? t_465 : t_495);
+  const int t_498 = (t_494 ? t_466 : t_496);
+  const int t_499 = (t_493 ? (-268435456) : t_497);
+  const int t_500 = (t_493 ? t_484 : t_498);
+  const bool t_501 = ((-268435456) > t_492);
+  const int t_502 = max(t_465, (-268435456));
+  const int t_503 = min(t_466, t_492);
+  const int t_504 = (t_503 + 1);
+  const bool t_505 = (t_502 <= t_504);
+  const int t_506 = max(t_466, t_492);
+  const int t_507 = (t_505 ? t_495 : t_465);
+  const int t_508 = (t_505 ? t_506 : t_466);
+  const int t_509 = (t_501 ? t_465 : t_507);
+  const int t_510 = (t_501 ? t_466 : t_508);
+  const int t_511 = (t_493 ? (-268435456) : t_509);
+  const int t_512 = (t_493 ? t_492 : t_510);
+  const int t_513 = max((-268435456), t_499);
+  const int t_514 = min(t_455, t_500);
+  const int t_515 = max((-268435456), t_511);
+  const int t_516 = min(t_463, t_512);
+  const int t_517 = max(t_515, t_515);
+  const int t_518 = min(t_516, t_516);
+  const int t_519 = max(t_517, (-268435456));
+  const int t_520 = min(t_518, t_463);
+  const int t_521 = max(0, t_513);
+  const int t_522 = (t_514 + 1);
+  const int t_523 = min(t_445, t_522);
+  const int t_524 = max(t_521, t_523);
+  const int t_525 = max(t_519, t_521);
+  const int t_526 = min(t_525, t_524);
+  const int t_527 = (t_520 + 1);
+  const int t_528 = max(t_527, t_526);
+  const int t_529 = min(t_528, t_524);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_262 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<1>(); // Qn_144 has arrived
+  const float t_534 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<1>(); // Qn_441 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  cp_async_wait<0>(); // Qr_146 has arrived
+  cp_async_wait<0>(); // Qr_443 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_230 < t_235) {
-    const int t_243_ahead = (t_230 * 64);
-    // C_259: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+  if (t_521 < t_526) {
+    const int t_539_ahead = (t_521 * 64);
+    // C_552: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
     {
       const int c = (tid % 64) * 8;
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 64 + i * 4;
-        const bool ok = ((t_243_ahead + r) < k_len_133);
-        cp_async16(smem + (73728 + (t_230 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_243_ahead + r) < k_len_133) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_243_ahead + r), 16))] : 0) * 16) + safe_rem((t_243_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_539_ahead + r) < k_len_430);
+        cp_async16(smem + (73728 + (t_521 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_539_ahead + r) < k_len_430) ? page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_539_ahead + r), 16))] : 0) * 16) + safe_rem((t_539_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
   }
   cp_async_commit();
-  if (t_230 < t_235) {
-    const int t_243_ahead = (t_230 * 64);
-    // Kr_261: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
+  if (t_521 < t_526) {
+    const int t_539_ahead = (t_521 * 64);
+    // Kr_553: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
     {
       const int c = (tid % 8) * 8;
       long long src[2];
@@ -363,34 +363,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
       #pragma unroll
       for (int i = 0; i < 2; ++i) {
         const int r = tid / 8 + i * 32;
-        const bool ok = ((t_243_ahead + r) < k_len_133);
+        const bool ok = ((t_539_ahead + r) < k_len_430);
         src_ok[i] = ok;
-        src[i] = ok ? (long long)((((((t_243_ahead + r) < k_len_133) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_243_ahead + r), 16))] : 0) * 16) + safe_rem((t_243_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+        src[i] = ok ? (long long)((((((t_539_ahead + r) < k_len_430) ? page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_539_ahead + r), 16))] : 0) * 16) + safe_rem((t_539_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
       }
       #pragma unroll
-      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_230 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
+      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_521 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_240[2];
+  float carry_536[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_240[mt * 2 + h] = NEG_INF;
+      carry_536[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_241[2];
+  float carry_537[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_241[mt * 2 + h] = 0.0f;
+      carry_537[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_242[128];
+  float carry_538[128];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -399,42 +399,42 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
       for (int nt = 0; nt < 32; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
   if (wcol == 0) { // the leader: the narrow tiles (scores, softmax) over the whole k, then its slice
-    for (int t_239 = t_230; t_239 < t_235; ++t_239) {
-      cp_async_wait<0>(); // C_259, Kr_261 arrived
+    for (int t_535 = t_521; t_535 < t_526; ++t_535) {
+      cp_async_wait<0>(); // C_552, Kr_553 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_259, Kr_261 arrived; every warp is done with the other buffers
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_243 = (t_239 * 64);
+      __syncthreads(); // this tile's C_552, Kr_553 arrived; every warp is done with the other buffers
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_539 = (t_535 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
       // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-      float t_264[32] = {};
+      float t_555[32] = {};
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_264 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_555 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_239 & 1) * 65536), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_535 & 1) * 65536), 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 32; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_264, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_555, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_264[i]);
+          reg_fence(t_555[i]);
         }
       }
       #else
@@ -448,31 +448,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (73728 + (t_239 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (73728 + (t_535 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_264[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_264[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_555[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_555[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_264 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_555 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (204800 + (t_239 & 1) * 8192), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (204800 + (t_535 & 1) * 8192), 16, 1024);
           const uint64_t da = sw128_desc(smem + 65536 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_264, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_555, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_264[i]);
+          reg_fence(t_555[i]);
         }
       }
       #else
@@ -486,16 +486,16 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (204800 + (t_239 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (204800 + (t_535 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_264[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_264[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_555[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_555[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
-      float t_269[32];
+      float t_560[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -504,13 +504,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              t_269[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_243 + (nt * 8 + 2 * t4 + p)) < k_len_133) && (t_171 || ((t_243 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_133) - q_len_132)))) ? (t_264[((mt * 8 + nt) * 2 + h) * 2 + p] * t_262) : NEG_INF);
+              t_560[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_539 + (nt * 8 + 2 * t4 + p)) < k_len_430) && (t_464 || ((t_539 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_430) - q_len_429)))) ? (t_555[((mt * 8 + nt) * 2 + h) * 2 + p] * t_534) : NEG_INF);
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_270[2];
+      float t_561[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -520,33 +520,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_269[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_560[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_270[mt * 2 + h] = acc;
+          t_561[mt * 2 + h] = acc;
         }
       }
-      float m_new_271[2];
+      float m_new_562[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_271[mt * 2 + h] = fmaxf(carry_240[mt * 2 + h], t_270[mt * 2 + h]);
+          m_new_562[mt * 2 + h] = fmaxf(carry_536[mt * 2 + h], t_561[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_273[2];
+      float m_safe_564[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_273[mt * 2 + h] = ((m_new_271[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_271[mt * 2 + h]);
+          m_safe_564[mt * 2 + h] = ((m_new_562[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_562[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_275[32];
+      float p_566[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -555,22 +555,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_275[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_269[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_273[mt * 2 + h]));
+              p_566[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_560[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_564[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_277[2];
+      float alpha_568[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_277[mt * 2 + h] = exp2_ftz((carry_240[mt * 2 + h] - m_safe_273[mt * 2 + h]));
+          alpha_568[mt * 2 + h] = exp2_ftz((carry_536[mt * 2 + h] - m_safe_564[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_279[2];
+      float t_570[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -580,37 +580,37 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_275[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_566[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_279[mt * 2 + h] = acc;
+          t_570[mt * 2 + h] = acc;
         }
       }
-      float t_280[2];
+      float t_571[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_280[mt * 2 + h] = ((carry_241[mt * 2 + h] * alpha_277[mt * 2 + h]) + t_279[mt * 2 + h]);
+          t_571[mt * 2 + h] = fmaf(carry_537[mt * 2 + h], alpha_568[mt * 2 + h], t_570[mt * 2 + h]);
         }
       }
-      // t_282: published for the other groups' dots (64 x 64, swizzled)
+      // t_573: published for the other groups' dots (64 x 64, swizzled)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt)
       #pragma unroll
       for (int h = 0; h < 2; ++h)
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_275[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_275[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
+        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_566[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_566[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
       }
-      // alpha_277: published (one float a row)
+      // alpha_568: published (one float a row)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_277[mt * 2 + h];
+          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_568[mt * 2 + h];
         }
       }
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -623,34 +623,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_277[mt * 2 + h]);
+              carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_568[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_242 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_538 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         uint32_t af[4][4];
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          af[kk][0] = pack_f16(p_275[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          af[kk][1] = pack_f16(p_275[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          af[kk][2] = pack_f16(p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          af[kk][3] = pack_f16(p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          af[kk][0] = pack_f16(p_566[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_566[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          af[kk][1] = pack_f16(p_566[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_566[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          af[kk][2] = pack_f16(p_566[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_566[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          af[kk][3] = pack_f16(p_566[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_566[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_239 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_535 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_f16<1>(carry_242, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_rs_f16<1>(carry_538, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_242[i]);
+          reg_fence(carry_538[i]);
         }
       }
       #else
@@ -659,19 +659,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         uint32_t a[1][4];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          a[mt][0] = pack_f16(p_275[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          a[mt][1] = pack_f16(p_275[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          a[mt][2] = pack_f16(p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          a[mt][3] = pack_f16(p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          a[mt][0] = pack_f16(p_566[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_566[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          a[mt][1] = pack_f16(p_566[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_566[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          a[mt][2] = pack_f16(p_566[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_566[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          a[mt][3] = pack_f16(p_566[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_566[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_239 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_535 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_242[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_242[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_538[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_538[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
@@ -680,39 +680,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_240[mt * 2 + h] = m_new_271[mt * 2 + h];
+          carry_536[mt * 2 + h] = m_new_562[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_241[mt * 2 + h] = t_280[mt * 2 + h];
+          carry_537[mt * 2 + h] = t_571[mt * 2 + h];
         }
       }
     }
   } else { // the other groups: their slices, from what the leader published
-    for (int t_239 = t_230; t_239 < t_235; ++t_239) {
-      cp_async_wait<0>(); // C_259, Kr_261 arrived
+    for (int t_535 = t_521; t_535 < t_526; ++t_535) {
+      cp_async_wait<0>(); // C_552, Kr_553 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_259, Kr_261 arrived; every warp is done with the other buffers
-      if (t_239 + 1 < t_235) {
-        const int t_243_ahead = ((t_239 + 1) * 64);
-        // C_259: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+      __syncthreads(); // this tile's C_552, Kr_553 arrived; every warp is done with the other buffers
+      if (t_535 + 1 < t_526) {
+        const int t_539_ahead = ((t_535 + 1) * 64);
+        // C_552: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
         {
           const int c = ((tid - 128) % 64) * 8;
           #pragma unroll
           for (int i = 0; i < 32; ++i) {
             const int r = (tid - 128) / 64 + i * 2;
-            const bool ok = ((t_243_ahead + r) < k_len_133);
-            cp_async16(smem + (73728 + ((t_239 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_243_ahead + r) < k_len_133) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_243_ahead + r), 16))] : 0) * 16) + safe_rem((t_243_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+            const bool ok = ((t_539_ahead + r) < k_len_430);
+            cp_async16(smem + (73728 + ((t_535 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_539_ahead + r) < k_len_430) ? page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_539_ahead + r), 16))] : 0) * 16) + safe_rem((t_539_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
           }
         }
       }
       cp_async_commit();
-      if (t_239 + 1 < t_235) {
-        const int t_243_ahead = ((t_239 + 1) * 64);
-        // Kr_261: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
+      if (t_535 + 1 < t_526) {
+        const int t_539_ahead = ((t_535 + 1) * 64);
+        // Kr_553: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
         {
           const int c = ((tid - 128) % 8) * 8;
           long long src[4];
@@ -720,30 +720,30 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           #pragma unroll
           for (int i = 0; i < 4; ++i) {
             const int r = (tid - 128) / 8 + i * 16;
-            const bool ok = ((t_243_ahead + r) < k_len_133);
+            const bool ok = ((t_539_ahead + r) < k_len_430);
             src_ok[i] = ok;
-            src[i] = ok ? (long long)((((((t_243_ahead + r) < k_len_133) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_243_ahead + r), 16))] : 0) * 16) + safe_rem((t_243_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+            src[i] = ok ? (long long)((((((t_539_ahead + r) < k_len_430) ? page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_539_ahead + r), 16))] : 0) * 16) + safe_rem((t_539_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
           }
           #pragma unroll
-          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_239 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
+          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_535 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
         }
       }
       cp_async_commit();
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_243 = (t_239 * 64);
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_539 = (t_535 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-      published_wait(); // t_282, alpha_277 published
-      float alpha_277[2];
+      published_wait(); // t_573, alpha_568 published
+      float alpha_568[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_277[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+          alpha_568[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -755,27 +755,27 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_277[mt * 2 + h]);
+              carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_568[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_242 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_538 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_239 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_535 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           const uint64_t da = sw128_desc(smem + 221184 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_ss_f16<1>(carry_242, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_ss_f16<1>(carry_538, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_242[i]);
+          reg_fence(carry_538[i]);
         }
       }
       #else
@@ -789,31 +789,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_239 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_535 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_242[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_242[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_538[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_538[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
     }
   }
-  __syncthreads(); // the loop's published rows are read; carry_240, carry_241 go to every group
+  __syncthreads(); // the loop's published rows are read; carry_536, carry_537 go to every group
   if (wcol == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_240[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_536[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_241[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_537[mt * 2 + h];
       }
     }
   }
@@ -823,41 +823,38 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_240[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_536[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_537[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_311 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_235 < t_238) {
-    const int t_294_ahead = (t_235 * 64);
-    // C_308: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+  if (t_526 < t_529) {
+    const int t_583_ahead = (t_526 * 64);
+    // C_594: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
     {
       const int c = (tid % 64) * 8;
-      int t_303_rows[4]; // row i's entry is t_303_rows[i * 4 / 16]
+      int t_590_rows[4]; // row i's entry is t_590_rows[i * 4 / 16]
       #pragma unroll
-      for (int k = 0; k < 4; ++k) t_303_rows[k] = page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_294_ahead + (tid / 64 + k * 16)), 16))];
+      for (int k = 0; k < 4; ++k) t_590_rows[k] = page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_583_ahead + (tid / 64 + k * 16)), 16))];
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 64 + i * 4;
         const bool ok = true;
-        cp_async16(smem + (73728 + (t_235 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_303_rows[(i * 4) / 16] * 16) + (tid / 64 + (i * 4) % 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + (73728 + (t_526 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_590_rows[(i * 4) / 16] * 16) + (tid / 64 + (i * 4) % 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
   }
   cp_async_commit();
-  if (t_235 < t_238) {
-    const int t_294_ahead = (t_235 * 64);
-    // Kr_310: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
+  if (t_526 < t_529) {
+    const int t_583_ahead = (t_526 * 64);
+    // Kr_595: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
     {
       const int c = (tid % 8) * 8;
       long long src[2];
@@ -867,46 +864,46 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         const int r = tid / 8 + i * 32;
         const bool ok = true;
         src_ok[i] = ok;
-        src[i] = ok ? (long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_294_ahead + r), 16))] * 16) + safe_rem((t_294_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+        src[i] = ok ? (long long)(((page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_583_ahead + r), 16))] * 16) + safe_rem((t_583_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
       }
       #pragma unroll
-      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_235 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
+      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_526 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   if (wcol == 0) { // the leader: the narrow tiles (scores, softmax) over the whole k, then its slice
-    for (int t_290 = t_235; t_290 < t_238; ++t_290) {
+    for (int t_579 = t_526; t_579 < t_529; ++t_579) {
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (t_290 > t_235) mbar_wait(smem + 229888 + ((t_290) & 1) * 8, ((t_290 - t_235 - 1) >> 1) & 1); // the boxes of C_308, Kr_310 for tile t_290 landed
+      if (t_579 > t_526) mbar_wait(smem + 229888 + ((t_579) & 1) * 8, ((t_579 - t_526 - 1) >> 1) & 1); // the boxes of C_594, Kr_595 for tile t_579 landed
       #endif
-      cp_async_wait<0>(); // C_308, Kr_310 arrived
+      cp_async_wait<0>(); // C_594, Kr_595 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_308, Kr_310 arrived; every warp is done with the other buffers
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_294 = (t_290 * 64);
+      __syncthreads(); // this tile's C_594, Kr_595 arrived; every warp is done with the other buffers
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_583 = (t_579 * 64);
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
       // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-      float t_313[32] = {};
+      float t_597[32] = {};
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_313 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_597 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_290 & 1) * 65536), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_579 & 1) * 65536), 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 32; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_313, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_597, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_313[i]);
+          reg_fence(t_597[i]);
         }
       }
       #else
@@ -920,31 +917,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (73728 + (t_290 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (73728 + (t_579 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_313[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_313[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_597[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_597[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_313 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_597 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (204800 + (t_290 & 1) * 8192), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (204800 + (t_579 & 1) * 8192), 16, 1024);
           const uint64_t da = sw128_desc(smem + 65536 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_313, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_597, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_313[i]);
+          reg_fence(t_597[i]);
         }
       }
       #else
@@ -958,31 +955,17 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (204800 + (t_290 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (204800 + (t_579 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_313[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_313[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_597[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_597[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
-      float t_317[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_317[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_313[((mt * 8 + nt) * 2 + h) * 2 + p] * t_311);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_318[2];
+      float t_602[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -992,33 +975,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_317[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_597[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_318[mt * 2 + h] = acc;
+          t_602[mt * 2 + h] = acc;
         }
       }
-      float m_new_319[2];
+      float m_new_604[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_319[mt * 2 + h] = fmaxf(carry_240[mt * 2 + h], t_318[mt * 2 + h]);
+          m_new_604[mt * 2 + h] = fmaxf(carry_536[mt * 2 + h], (t_602[mt * 2 + h] * t_534));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_321[2];
+      float m_safe_606[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_321[mt * 2 + h] = ((m_new_319[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_319[mt * 2 + h]);
+          m_safe_606[mt * 2 + h] = ((m_new_604[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_604[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_323[32];
+      float p_608[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1027,22 +1010,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_323[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_317[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_321[mt * 2 + h]));
+              p_608[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_597[((mt * 8 + nt) * 2 + h) * 2 + p], t_534, -m_safe_606[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_325[2];
+      float alpha_610[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_325[mt * 2 + h] = exp2_ftz((carry_240[mt * 2 + h] - m_safe_321[mt * 2 + h]));
+          alpha_610[mt * 2 + h] = exp2_ftz((carry_536[mt * 2 + h] - m_safe_606[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_327[2];
+      float t_612[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1052,37 +1035,37 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_323[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_608[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_327[mt * 2 + h] = acc;
+          t_612[mt * 2 + h] = acc;
         }
       }
-      float t_328[2];
+      float t_613[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_328[mt * 2 + h] = ((carry_241[mt * 2 + h] * alpha_325[mt * 2 + h]) + t_327[mt * 2 + h]);
+          t_613[mt * 2 + h] = fmaf(carry_537[mt * 2 + h], alpha_610[mt * 2 + h], t_612[mt * 2 + h]);
         }
       }
-      // t_330: published for the other groups' dots (64 x 64, swizzled)
+      // t_615: published for the other groups' dots (64 x 64, swizzled)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt)
       #pragma unroll
       for (int h = 0; h < 2; ++h)
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_323[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_323[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
+        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_608[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_608[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
       }
-      // alpha_325: published (one float a row)
+      // alpha_610: published (one float a row)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_325[mt * 2 + h];
+          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_610[mt * 2 + h];
         }
       }
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -1095,34 +1078,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_325[mt * 2 + h]);
+              carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_610[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_242 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_538 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         uint32_t af[4][4];
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          af[kk][0] = pack_f16(p_323[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_323[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          af[kk][1] = pack_f16(p_323[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_323[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          af[kk][2] = pack_f16(p_323[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_323[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          af[kk][3] = pack_f16(p_323[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_323[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          af[kk][0] = pack_f16(p_608[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_608[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          af[kk][1] = pack_f16(p_608[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_608[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          af[kk][2] = pack_f16(p_608[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_608[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          af[kk][3] = pack_f16(p_608[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_608[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_290 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_579 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_f16<1>(carry_242, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_rs_f16<1>(carry_538, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_242[i]);
+          reg_fence(carry_538[i]);
         }
       }
       #else
@@ -1131,19 +1114,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         uint32_t a[1][4];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          a[mt][0] = pack_f16(p_323[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_323[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          a[mt][1] = pack_f16(p_323[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_323[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          a[mt][2] = pack_f16(p_323[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_323[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          a[mt][3] = pack_f16(p_323[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_323[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          a[mt][0] = pack_f16(p_608[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_608[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          a[mt][1] = pack_f16(p_608[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_608[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          a[mt][2] = pack_f16(p_608[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_608[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          a[mt][3] = pack_f16(p_608[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_608[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_290 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_579 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_242[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_242[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_538[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_538[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
@@ -1152,73 +1135,73 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_240[mt * 2 + h] = m_new_319[mt * 2 + h];
+          carry_536[mt * 2 + h] = m_new_604[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_241[mt * 2 + h] = t_328[mt * 2 + h];
+          carry_537[mt * 2 + h] = t_613[mt * 2 + h];
         }
       }
     }
   } else { // the other groups: their slices, from what the leader published
-    for (int t_290 = t_235; t_290 < t_238; ++t_290) {
+    for (int t_579 = t_526; t_579 < t_529; ++t_579) {
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (t_290 > t_235) mbar_wait(smem + 229888 + ((t_290) & 1) * 8, ((t_290 - t_235 - 1) >> 1) & 1); // the boxes of C_308, Kr_310 for tile t_290 landed
+      if (t_579 > t_526) mbar_wait(smem + 229888 + ((t_579) & 1) * 8, ((t_579 - t_526 - 1) >> 1) & 1); // the boxes of C_594, Kr_595 for tile t_579 landed
       #endif
-      cp_async_wait<0>(); // C_308, Kr_310 arrived
+      cp_async_wait<0>(); // C_594, Kr_595 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_308, Kr_310 arrived; every warp is done with the other buffers
-      if (t_290 + 1 < t_238) {
-        const int t_294_ahead = ((t_290 + 1) * 64);
+      __syncthreads(); // this tile's C_594, Kr_595 arrived; every warp is done with the other buffers
+      if (t_579 + 1 < t_529) {
+        const int t_583_ahead = ((t_579 + 1) * 64);
         #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-        // C_308, Kr_310 by TMA: lane j of the copying team's first warp issues page j's boxes
+        // C_594, Kr_595 by TMA: lane j of the copying team's first warp issues page j's boxes
         if ((unsigned)(tid - 128) < 32u) {
-          if (lane == 0) mbar_expect_bytes(smem + 229888 + (((t_290 + 1)) & 1) * 8, 73728);
+          if (lane == 0) mbar_expect_bytes(smem + 229888 + (((t_579 + 1)) & 1) * 8, 73728);
           __syncwarp();
-          // C_308: 64 x 512, 4 page(s) x 8 box(es) of 16 rows x 64 columns
+          // C_594: 64 x 512, 4 page(s) x 8 box(es) of 16 rows x 64 columns
           if (lane < 4) {
-            const int x = 0, y = (int)((long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_294_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_294_ahead + (lane * 16)), 16))) * (c_kv_s0 / 576) + (long long)(0) * (c_kv_s1 / 576));
-            tma_box(smem + (73728 + ((t_290 + 1) & 1) * 65536) + sw128((lane * 16), 0, 64), &c_kv_map, x + 0, y, smem + 229888 + (((t_290 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_290 + 1) & 1) * 65536) + sw128((lane * 16), 64, 64), &c_kv_map, x + 64, y, smem + 229888 + (((t_290 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_290 + 1) & 1) * 65536) + sw128((lane * 16), 128, 64), &c_kv_map, x + 128, y, smem + 229888 + (((t_290 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_290 + 1) & 1) * 65536) + sw128((lane * 16), 192, 64), &c_kv_map, x + 192, y, smem + 229888 + (((t_290 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_290 + 1) & 1) * 65536) + sw128((lane * 16), 256, 64), &c_kv_map, x + 256, y, smem + 229888 + (((t_290 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_290 + 1) & 1) * 65536) + sw128((lane * 16), 320, 64), &c_kv_map, x + 320, y, smem + 229888 + (((t_290 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_290 + 1) & 1) * 65536) + sw128((lane * 16), 384, 64), &c_kv_map, x + 384, y, smem + 229888 + (((t_290 + 1)) & 1) * 8);
-            tma_box(smem + (73728 + ((t_290 + 1) & 1) * 65536) + sw128((lane * 16), 448, 64), &c_kv_map, x + 448, y, smem + 229888 + (((t_290 + 1)) & 1) * 8);
+            const int x = 0, y = (int)((long long)(((page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_583_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_583_ahead + (lane * 16)), 16))) * (c_kv_s0 / 576) + (long long)(0) * (c_kv_s1 / 576));
+            tma_box(smem + (73728 + ((t_579 + 1) & 1) * 65536) + sw128((lane * 16), 0, 64), &c_kv_map, x + 0, y, smem + 229888 + (((t_579 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_579 + 1) & 1) * 65536) + sw128((lane * 16), 64, 64), &c_kv_map, x + 64, y, smem + 229888 + (((t_579 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_579 + 1) & 1) * 65536) + sw128((lane * 16), 128, 64), &c_kv_map, x + 128, y, smem + 229888 + (((t_579 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_579 + 1) & 1) * 65536) + sw128((lane * 16), 192, 64), &c_kv_map, x + 192, y, smem + 229888 + (((t_579 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_579 + 1) & 1) * 65536) + sw128((lane * 16), 256, 64), &c_kv_map, x + 256, y, smem + 229888 + (((t_579 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_579 + 1) & 1) * 65536) + sw128((lane * 16), 320, 64), &c_kv_map, x + 320, y, smem + 229888 + (((t_579 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_579 + 1) & 1) * 65536) + sw128((lane * 16), 384, 64), &c_kv_map, x + 384, y, smem + 229888 + (((t_579 + 1)) & 1) * 8);
+            tma_box(smem + (73728 + ((t_579 + 1) & 1) * 65536) + sw128((lane * 16), 448, 64), &c_kv_map, x + 448, y, smem + 229888 + (((t_579 + 1)) & 1) * 8);
           }
-          // Kr_310: 64 x 64, 4 page(s) x 1 box(es) of 16 rows x 64 columns
+          // Kr_595: 64 x 64, 4 page(s) x 1 box(es) of 16 rows x 64 columns
           if (lane < 4) {
-            const int x = (512 + 0), y = (int)((long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_294_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_294_ahead + (lane * 16)), 16))) * (c_kv_s0 / 576) + (long long)(0) * (c_kv_s1 / 576));
-            tma_box(smem + (204800 + ((t_290 + 1) & 1) * 8192) + sw128((lane * 16), 0, 64), &c_kv_map, x + 0, y, smem + 229888 + (((t_290 + 1)) & 1) * 8);
+            const int x = (512 + 0), y = (int)((long long)(((page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_583_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_583_ahead + (lane * 16)), 16))) * (c_kv_s0 / 576) + (long long)(0) * (c_kv_s1 / 576));
+            tma_box(smem + (204800 + ((t_579 + 1) & 1) * 8192) + sw128((lane * 16), 0, 64), &c_kv_map, x + 0, y, smem + 229888 + (((t_579 + 1)) & 1) * 8);
           }
         }
         #else
-        // C_308: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+        // C_594: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
         {
           const int c = ((tid - 128) % 64) * 8;
-          int t_303_rows[4]; // row i's entry is t_303_rows[i * 2 / 16]
+          int t_590_rows[4]; // row i's entry is t_590_rows[i * 2 / 16]
           #pragma unroll
-          for (int k = 0; k < 4; ++k) t_303_rows[k] = page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_294_ahead + ((tid - 128) / 64 + k * 16)), 16))];
+          for (int k = 0; k < 4; ++k) t_590_rows[k] = page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_583_ahead + ((tid - 128) / 64 + k * 16)), 16))];
           #pragma unroll
           for (int i = 0; i < 32; ++i) {
             const int r = (tid - 128) / 64 + i * 2;
             const bool ok = true;
-            cp_async16(smem + (73728 + ((t_290 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_303_rows[(i * 2) / 16] * 16) + ((tid - 128) / 64 + (i * 2) % 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+            cp_async16(smem + (73728 + ((t_579 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)(((t_590_rows[(i * 2) / 16] * 16) + ((tid - 128) / 64 + (i * 2) % 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
           }
         }
         #endif
       }
       cp_async_commit();
-      if (t_290 + 1 < t_238) {
-        const int t_294_ahead = ((t_290 + 1) * 64);
+      if (t_579 + 1 < t_529) {
+        const int t_583_ahead = ((t_579 + 1) * 64);
         #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-        // Kr_310: issued with C_308's boxes
+        // Kr_595: issued with C_594's boxes
         #else
-        // Kr_310: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
+        // Kr_595: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
         {
           const int c = ((tid - 128) % 8) * 8;
           long long src[4];
@@ -1228,26 +1211,26 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
             const int r = (tid - 128) / 8 + i * 16;
             const bool ok = true;
             src_ok[i] = ok;
-            src[i] = ok ? (long long)(((page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_294_ahead + r), 16))] * 16) + safe_rem((t_294_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+            src[i] = ok ? (long long)(((page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_583_ahead + r), 16))] * 16) + safe_rem((t_583_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
           }
           #pragma unroll
-          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_290 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
+          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_579 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
         }
         #endif
       }
       cp_async_commit();
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_294 = (t_290 * 64);
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_583 = (t_579 * 64);
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-      published_wait(); // t_330, alpha_325 published
-      float alpha_325[2];
+      published_wait(); // t_615, alpha_610 published
+      float alpha_610[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_325[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+          alpha_610[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -1259,27 +1242,27 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_325[mt * 2 + h]);
+              carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_610[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_242 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_538 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_290 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_579 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           const uint64_t da = sw128_desc(smem + 221184 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_ss_f16<1>(carry_242, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_ss_f16<1>(carry_538, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_242[i]);
+          reg_fence(carry_538[i]);
         }
       }
       #else
@@ -1293,31 +1276,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_290 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_579 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_242[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_242[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_538[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_538[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
     }
   }
-  __syncthreads(); // the loop's published rows are read; carry_240, carry_241 go to every group
+  __syncthreads(); // the loop's published rows are read; carry_536, carry_537 go to every group
   if (wcol == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_240[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_536[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_241[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_537[mt * 2 + h];
       }
     }
   }
@@ -1327,39 +1310,35 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_240[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_536[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_537[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_359 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_238 < t_233) {
-    const int t_340_ahead = (t_238 * 64);
-    // C_356: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+  if (t_529 < t_524) {
+    const int t_625_ahead = (t_529 * 64);
+    // C_638: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 16 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
     {
       const int c = (tid % 64) * 8;
       #pragma unroll
       for (int i = 0; i < 16; ++i) {
         const int r = tid / 64 + i * 4;
-        const bool ok = ((t_340_ahead + r) < k_len_133);
-        cp_async16(smem + (73728 + (t_238 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_340_ahead + r) < k_len_133) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_340_ahead + r), 16))] : 0) * 16) + safe_rem((t_340_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_625_ahead + r) < k_len_430);
+        cp_async16(smem + (73728 + (t_529 & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_625_ahead + r) < k_len_430) ? page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_625_ahead + r), 16))] : 0) * 16) + safe_rem((t_625_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
   }
   cp_async_commit();
-  if (t_238 < t_233) {
-    const int t_340_ahead = (t_238 * 64);
-    // Kr_358: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
+  if (t_529 < t_524) {
+    const int t_625_ahead = (t_529 * 64);
+    // Kr_639: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 2 rows' addresses first, then the copies
     {
       const int c = (tid % 8) * 8;
       long long src[2];
@@ -1367,48 +1346,48 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
       #pragma unroll
       for (int i = 0; i < 2; ++i) {
         const int r = tid / 8 + i * 32;
-        const bool ok = ((t_340_ahead + r) < k_len_133);
+        const bool ok = ((t_625_ahead + r) < k_len_430);
         src_ok[i] = ok;
-        src[i] = ok ? (long long)((((((t_340_ahead + r) < k_len_133) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_340_ahead + r), 16))] : 0) * 16) + safe_rem((t_340_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+        src[i] = ok ? (long long)((((((t_625_ahead + r) < k_len_430) ? page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_625_ahead + r), 16))] : 0) * 16) + safe_rem((t_625_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
       }
       #pragma unroll
-      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_238 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
+      for (int i = 0; i < 2; ++i) cp_async16(smem + (204800 + (t_529 & 1) * 8192) + sw128((tid / 8 + i * 32), c, 64), c_kv + src[i], src_ok[i]);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   if (wcol == 0) { // the leader: the narrow tiles (scores, softmax) over the whole k, then its slice
-    for (int t_336 = t_238; t_336 < t_233; ++t_336) {
-      cp_async_wait<0>(); // C_356, Kr_358 arrived
+    for (int t_621 = t_529; t_621 < t_524; ++t_621) {
+      cp_async_wait<0>(); // C_638, Kr_639 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_356, Kr_358 arrived; every warp is done with the other buffers
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_340 = (t_336 * 64);
+      __syncthreads(); // this tile's C_638, Kr_639 arrived; every warp is done with the other buffers
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_625 = (t_621 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
       // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-      float t_361[32] = {};
+      float t_641[32] = {};
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_361 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_641 on this warpgroup's tensor cores: 32 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_336 & 1) * 65536), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_621 & 1) * 65536), 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 32; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_361, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_641, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_361[i]);
+          reg_fence(t_641[i]);
         }
       }
       #else
@@ -1422,31 +1401,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (73728 + (t_336 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (73728 + (t_621 & 1) * 65536) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_361[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_361[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_641[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_641[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // t_361 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_641 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (204800 + (t_336 & 1) * 8192), 16, 1024);
+          const uint64_t db = sw128_desc(smem + (204800 + (t_621 & 1) * 8192), 16, 1024);
           const uint64_t da = sw128_desc(smem + 65536 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_361, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_641, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 32; ++i) {
-          reg_fence(t_361[i]);
+          reg_fence(t_641[i]);
         }
       }
       #else
@@ -1460,16 +1439,16 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         #pragma unroll
         for (int nt = 0; nt + 1 < 8; nt += 2) {
           uint32_t b[4];
-          ldsm_x4(b, smem + (204800 + (t_336 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
+          ldsm_x4(b, smem + (204800 + (t_621 & 1) * 8192) + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&t_361[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&t_361[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&t_641[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&t_641[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
-      float t_366[32];
+      float t_646[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1478,13 +1457,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              t_366[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_340 + (nt * 8 + 2 * t4 + p)) < k_len_133) && (t_171 || ((t_340 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_133) - q_len_132)))) ? (t_361[((mt * 8 + nt) * 2 + h) * 2 + p] * t_359) : NEG_INF);
+              t_646[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_625 + (nt * 8 + 2 * t4 + p)) < k_len_430) && (t_464 || ((t_625 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_430) - q_len_429)))) ? (t_641[((mt * 8 + nt) * 2 + h) * 2 + p] * t_534) : NEG_INF);
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_367[2];
+      float t_647[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1494,33 +1473,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_366[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_646[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_367[mt * 2 + h] = acc;
+          t_647[mt * 2 + h] = acc;
         }
       }
-      float m_new_368[2];
+      float m_new_648[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_368[mt * 2 + h] = fmaxf(carry_240[mt * 2 + h], t_367[mt * 2 + h]);
+          m_new_648[mt * 2 + h] = fmaxf(carry_536[mt * 2 + h], t_647[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_370[2];
+      float m_safe_650[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_370[mt * 2 + h] = ((m_new_368[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_368[mt * 2 + h]);
+          m_safe_650[mt * 2 + h] = ((m_new_648[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_648[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_372[32];
+      float p_652[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1529,22 +1508,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_372[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_366[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_370[mt * 2 + h]));
+              p_652[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_646[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_650[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_374[2];
+      float alpha_654[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_374[mt * 2 + h] = exp2_ftz((carry_240[mt * 2 + h] - m_safe_370[mt * 2 + h]));
+          alpha_654[mt * 2 + h] = exp2_ftz((carry_536[mt * 2 + h] - m_safe_650[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_376[2];
+      float t_656[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -1554,37 +1533,37 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_372[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_652[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_376[mt * 2 + h] = acc;
+          t_656[mt * 2 + h] = acc;
         }
       }
-      float t_377[2];
+      float t_657[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_377[mt * 2 + h] = ((carry_241[mt * 2 + h] * alpha_374[mt * 2 + h]) + t_376[mt * 2 + h]);
+          t_657[mt * 2 + h] = fmaf(carry_537[mt * 2 + h], alpha_654[mt * 2 + h], t_656[mt * 2 + h]);
         }
       }
-      // t_379: published for the other groups' dots (64 x 64, swizzled)
+      // t_659: published for the other groups' dots (64 x 64, swizzled)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt)
       #pragma unroll
       for (int h = 0; h < 2; ++h)
       #pragma unroll
       for (int nt = 0; nt < 8; ++nt) {
-        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_372[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_372[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
+        *reinterpret_cast<uint32_t*>(smem + 221184 + sw128(((warp * 1 + (mt)) * 16 + g + 8 * (h)), ((nt) * 8 + 2 * t4 + (0)), 64)) = pack_f16(p_652[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (0)], p_652[(((mt) * 8 + (nt)) * 2 + (h)) * 2 + (1)]);
       }
-      // alpha_374: published (one float a row)
+      // alpha_654: published (one float a row)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_374[mt * 2 + h];
+          if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = alpha_654[mt * 2 + h];
         }
       }
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -1597,34 +1576,34 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_374[mt * 2 + h]);
+              carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_654[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_242 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_538 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         uint32_t af[4][4];
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          af[kk][0] = pack_f16(p_372[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_372[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          af[kk][1] = pack_f16(p_372[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_372[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          af[kk][2] = pack_f16(p_372[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_372[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          af[kk][3] = pack_f16(p_372[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_372[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          af[kk][0] = pack_f16(p_652[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_652[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          af[kk][1] = pack_f16(p_652[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_652[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          af[kk][2] = pack_f16(p_652[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_652[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          af[kk][3] = pack_f16(p_652[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_652[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_336 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_621 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_f16<1>(carry_242, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_rs_f16<1>(carry_538, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_242[i]);
+          reg_fence(carry_538[i]);
         }
       }
       #else
@@ -1633,19 +1612,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         uint32_t a[1][4];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          a[mt][0] = pack_f16(p_372[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_372[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          a[mt][1] = pack_f16(p_372[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_372[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          a[mt][2] = pack_f16(p_372[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_372[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          a[mt][3] = pack_f16(p_372[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_372[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          a[mt][0] = pack_f16(p_652[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_652[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          a[mt][1] = pack_f16(p_652[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_652[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          a[mt][2] = pack_f16(p_652[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_652[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          a[mt][3] = pack_f16(p_652[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_652[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_336 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_621 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_242[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_242[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_538[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_538[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
@@ -1654,39 +1633,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_240[mt * 2 + h] = m_new_368[mt * 2 + h];
+          carry_536[mt * 2 + h] = m_new_648[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_241[mt * 2 + h] = t_377[mt * 2 + h];
+          carry_537[mt * 2 + h] = t_657[mt * 2 + h];
         }
       }
     }
   } else { // the other groups: their slices, from what the leader published
-    for (int t_336 = t_238; t_336 < t_233; ++t_336) {
-      cp_async_wait<0>(); // C_356, Kr_358 arrived
+    for (int t_621 = t_529; t_621 < t_524; ++t_621) {
+      cp_async_wait<0>(); // C_638, Kr_639 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads(); // this tile's C_356, Kr_358 arrived; every warp is done with the other buffers
-      if (t_336 + 1 < t_233) {
-        const int t_340_ahead = ((t_336 + 1) * 64);
-        // C_356: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
+      __syncthreads(); // this tile's C_638, Kr_639 arrived; every warp is done with the other buffers
+      if (t_621 + 1 < t_524) {
+        const int t_625_ahead = ((t_621 + 1) * 64);
+        // C_638: 64 x 512 into shared memory, 16-byte cp.async per 8 elements: this thread's 32 rows in one unrolled run (ptxas issues the address reads ahead as registers allow)
         {
           const int c = ((tid - 128) % 64) * 8;
           #pragma unroll
           for (int i = 0; i < 32; ++i) {
             const int r = (tid - 128) / 64 + i * 2;
-            const bool ok = ((t_340_ahead + r) < k_len_133);
-            cp_async16(smem + (73728 + ((t_336 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_340_ahead + r) < k_len_133) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_340_ahead + r), 16))] : 0) * 16) + safe_rem((t_340_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+            const bool ok = ((t_625_ahead + r) < k_len_430);
+            cp_async16(smem + (73728 + ((t_621 + 1) & 1) * 65536) + sw128(r, c, 64), c_kv + (ok ? (long long)((((((t_625_ahead + r) < k_len_430) ? page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_625_ahead + r), 16))] : 0) * 16) + safe_rem((t_625_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
           }
         }
       }
       cp_async_commit();
-      if (t_336 + 1 < t_233) {
-        const int t_340_ahead = ((t_336 + 1) * 64);
-        // Kr_358: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
+      if (t_621 + 1 < t_524) {
+        const int t_625_ahead = ((t_621 + 1) * 64);
+        // Kr_639: 64 x 64 into shared memory, 16-byte cp.async per 8 elements: this thread's 4 rows' addresses first, then the copies
         {
           const int c = ((tid - 128) % 8) * 8;
           long long src[4];
@@ -1694,30 +1673,30 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           #pragma unroll
           for (int i = 0; i < 4; ++i) {
             const int r = (tid - 128) / 8 + i * 16;
-            const bool ok = ((t_340_ahead + r) < k_len_133);
+            const bool ok = ((t_625_ahead + r) < k_len_430);
             src_ok[i] = ok;
-            src[i] = ok ? (long long)((((((t_340_ahead + r) < k_len_133) ? page_table[(long long)(b_105) * page_table_s0 + (long long)(safe_div((t_340_ahead + r), 16))] : 0) * 16) + safe_rem((t_340_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
+            src[i] = ok ? (long long)((((((t_625_ahead + r) < k_len_430) ? page_table[(long long)(b_394) * page_table_s0 + (long long)(safe_div((t_625_ahead + r), 16))] : 0) * 16) + safe_rem((t_625_ahead + r), 16))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0;
           }
           #pragma unroll
-          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_336 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
+          for (int i = 0; i < 4; ++i) cp_async16(smem + (204800 + ((t_621 + 1) & 1) * 8192) + sw128(((tid - 128) / 8 + i * 16), c, 64), c_kv + src[i], src_ok[i]);
         }
       }
       cp_async_commit();
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-      const int t_340 = (t_336 * 64);
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      const int t_625 = (t_621 * 64);
       // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-      // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+      // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
       // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
       // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
       // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-      published_wait(); // t_379, alpha_374 published
-      float alpha_374[2];
+      published_wait(); // t_659, alpha_654 published
+      float alpha_654[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_374[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+          alpha_654[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
@@ -1729,27 +1708,27 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
           for (int nt = 0; nt < 32; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_242[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_374[mt * 2 + h]);
+              carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_538[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_654[mt * 2 + h]);
             }
           }
         }
       }
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      // carry_242 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
+      // carry_538 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile (columns wcol * 256..)
       {
         wgmma_fence();
         {
-          const uint64_t db = sw128_desc(smem + (73728 + (t_336 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (73728 + (t_621 & 1) * 65536) + wg_col * 256 / 64 * 8192, 8192, 1024);
           const uint64_t da = sw128_desc(smem + 221184 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_ss_f16<1>(carry_242, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n256k16_ss_f16<1>(carry_538, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit_wait();
         #pragma unroll
         for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_242[i]);
+          reg_fence(carry_538[i]);
         }
       }
       #else
@@ -1763,31 +1742,31 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
         #pragma unroll
         for (int nt = 0; nt + 1 < 32; nt += 2) {
           uint32_t b[4];
-          ldsm_x4_trans(b, smem + (73728 + (t_336 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
+          ldsm_x4_trans(b, smem + (73728 + (t_621 & 1) * 65536) + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), wcol * 256 + nt * 8 + (lane >> 4) * 8, 64));
           #pragma unroll
           for (int mt = 0; mt < 1; ++mt) {
-            mma_f16(&carry_242[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-            mma_f16(&carry_242[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+            mma_f16(&carry_538[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+            mma_f16(&carry_538[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
           }
         }
       }
       #endif
     }
   }
-  __syncthreads(); // the loop's published rows are read; carry_240, carry_241 go to every group
+  __syncthreads(); // the loop's published rows are read; carry_536, carry_537 go to every group
   if (wcol == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_240[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_536[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_241[mt * 2 + h];
+        if (t4 == 0) reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)] = carry_537[mt * 2 + h];
       }
     }
   }
@@ -1797,14 +1776,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_240[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_536[mt * 2 + h] = reinterpret_cast<float*>(smem + 229376)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
+        carry_537[mt * 2 + h] = reinterpret_cast<float*>(smem + 229632)[((warp * 1 + mt) * 16 + g + 8 * h)];
       }
     }
   }
@@ -1812,12 +1791,12 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   // out: staged in shared memory (64 rows of 520), then stored in 16-byte chunks of whole rows (store-stage.ts)
   __syncthreads(); // every warp is done with the shared tiles the staged one reuses
-  float t_387_rcp[2]; // once a row (row-hoist.ts)
+  float t_667_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_387_rcp[mt * 2 + h] = 1.0f / ((carry_241[mt * 2 + h] == 0.0f) ? 1.0f : carry_241[mt * 2 + h]);
+      t_667_rcp[mt * 2 + h] = 1.0f / ((carry_537[mt * 2 + h] == 0.0f) ? 1.0f : carry_537[mt * 2 + h]);
     }
   }
   #pragma unroll
@@ -1826,7 +1805,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        *reinterpret_cast<__half2*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2half2_rn((carry_242[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_387_rcp[mt * 2 + h]), (carry_242[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_387_rcp[mt * 2 + h]));
+        *reinterpret_cast<__half2*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2half2_rn((carry_538[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_667_rcp[mt * 2 + h]), (carry_538[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_667_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1834,7 +1813,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
   #pragma unroll 4
   for (int i = tid; i < 4096; i += 256) {
     const int r = i / 64, c = (i % 64) * 8;
-    if ((safe_div((t_137 + r), P.heads) < q_len_132)) *reinterpret_cast<uint4*>(out + (long long)((q0_129 + safe_div((t_137 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_137 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
+    if ((safe_div((t_434 + r), P.heads) < q_len_429)) *reinterpret_cast<uint4*>(out + (long long)((q0_426 + safe_div((t_434 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_434 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
@@ -1843,7 +1822,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_132)) lse[(long long)((q0_129 + safe_div((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_137 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_241[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_240[mt * 2 + h] + log2f(carry_241[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_429)) lse[(long long)((q0_426 + safe_div((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_537[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_536[mt * 2 + h] + log2f(carry_537[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

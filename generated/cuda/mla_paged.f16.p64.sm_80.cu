@@ -99,173 +99,173 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
   const long long out_s0 = (long long)P.heads * 512LL;
   const long long out_s1 = 512LL;
   const long long lse_s0 = (long long)P.heads;
-  const int m_105 = (int)blockIdx.x;
-  const int b_106 = (int)blockIdx.y;
+  const int m_396 = (int)blockIdx.x;
+  const int b_397 = (int)blockIdx.y;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_131 = cu_seqlens_q[(long long)(b_106)];
+  const int q0_431 = cu_seqlens_q[(long long)(b_397)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_132 = (b_106 + 1);
-  const int t_133 = cu_seqlens_q[(long long)(t_132)];
-  const int q_len_134 = (t_133 - q0_131);
-  const int k_len_135 = cache_seqlens[(long long)(b_106)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  const int t_136 = (m_105 * 64);
-  const int t_137 = (q_len_134 * P.heads);
-  const bool t_138 = (t_136 >= t_137);
-  if (t_138) {
+  const int t_432 = (b_397 + 1);
+  const int t_433 = cu_seqlens_q[(long long)(t_432)];
+  const int q_len_434 = (t_433 - q0_431);
+  const int k_len_435 = cache_seqlens[(long long)(b_397)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  const int t_436 = (m_396 * 64);
+  const int t_437 = (q_len_434 * P.heads);
+  const bool t_438 = (t_436 >= t_437);
+  if (t_438) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  const int t_139 = (m_105 * 64);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  const int t_439 = (m_396 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Qn_146: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
+  // Qn_446: 64 x 512 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 64, c = (tid % 64) * 8; r < 64; r += 4) {
-    const bool ok = (safe_div((t_139 + r), P.heads) < q_len_134);
-    cp_async16(smem + 0 + r * 1040 + c * 2, q_nope + (ok ? (long long)((q0_131 + safe_div((t_139 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_139 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_439 + r), P.heads) < q_len_434);
+    cp_async16(smem + 0 + r * 1040 + c * 2, q_nope + (ok ? (long long)((q0_431 + safe_div((t_439 + r), P.heads))) * q_nope_s0 + (long long)(safe_rem((t_439 + r), P.heads)) * q_nope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // Qr_148: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
+  // Qr_448: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 8, c = (tid % 8) * 8; r < 64; r += 32) {
-    const bool ok = (safe_div((t_139 + r), P.heads) < q_len_134);
-    cp_async16(smem + 66560 + r * 144 + c * 2, q_rope + (ok ? (long long)((q0_131 + safe_div((t_139 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_139 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_439 + r), P.heads) < q_len_434);
+    cp_async16(smem + 66560 + r * 144 + c * 2, q_rope + (ok ? (long long)((q0_431 + safe_div((t_439 + r), P.heads))) * q_rope_s0 + (long long)(safe_rem((t_439 + r), P.heads)) * q_rope_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_149 = (k_len_135 + 31);
-  const int t_150 = safe_div(t_149, 32);
-  const int t_152 = (k_len_135 + (-1));
-  const int t_154 = (k_len_135 + (-32));
-  const int t_156 = safe_div(t_152, 32);
-  const bool t_157 = (t_152 < 0);
-  const int t_158 = (t_156 * 32);
-  const bool t_159 = (t_158 == t_152);
-  const bool t_160 = (!t_159);
-  const bool t_161 = (t_157 && t_160);
-  const int t_163 = (t_156 - 1);
-  const int t_164 = (t_161 ? t_163 : t_156);
-  const int t_165 = safe_div(t_154, 32);
-  const bool t_166 = (t_154 < 0);
-  const int t_167 = (t_165 * 32);
-  const bool t_168 = (t_167 == t_154);
-  const bool t_169 = (!t_168);
-  const bool t_170 = (t_166 && t_169);
-  const int t_171 = (t_165 - 1);
-  const int t_172 = (t_170 ? t_171 : t_165);
-  const bool t_173 = (P.is_causal == 0);
-  const int t_175 = (t_173 ? (-268435456) : 268435456);
-  const int t_176 = (t_173 ? 268435456 : (-268435456));
-  const int t_178 = (t_139 + 63);
-  const int t_179 = safe_div(t_139, P.heads);
-  const int t_180 = safe_div(t_178, P.heads);
-  const int t_181 = min(t_179, t_180);
-  const int t_182 = max(t_179, t_180);
-  const int t_183 = (t_181 + k_len_135);
-  const int t_184 = (t_182 + k_len_135);
-  const int t_185 = (t_183 - q_len_134);
-  const int t_186 = (t_184 - q_len_134);
-  const int t_188 = (t_185 + (-31));
-  const int t_189 = safe_div(t_186, 32);
-  const bool t_190 = (t_186 < 0);
-  const int t_191 = (t_189 * 32);
-  const bool t_192 = (t_191 == t_186);
-  const bool t_193 = (!t_192);
-  const bool t_194 = (t_190 && t_193);
-  const int t_195 = (t_189 - 1);
-  const int t_196 = (t_194 ? t_195 : t_189);
-  const int t_197 = safe_div(t_188, 32);
-  const bool t_198 = (t_188 < 0);
-  const int t_199 = (t_197 * 32);
-  const bool t_200 = (t_199 == t_188);
-  const bool t_201 = (!t_200);
-  const bool t_202 = (t_198 && t_201);
-  const int t_203 = (t_197 - 1);
-  const int t_204 = (t_202 ? t_203 : t_197);
-  const bool t_205 = (t_175 > t_176);
-  const bool t_206 = ((-268435456) > t_196);
-  const int t_207 = min(t_175, (-268435456));
-  const int t_208 = max(t_176, t_196);
-  const int t_209 = (t_206 ? t_175 : t_207);
-  const int t_210 = (t_206 ? t_176 : t_208);
-  const int t_211 = (t_205 ? (-268435456) : t_209);
-  const int t_212 = (t_205 ? t_196 : t_210);
-  const bool t_213 = ((-268435456) > t_204);
-  const int t_214 = max(t_175, (-268435456));
-  const int t_215 = min(t_176, t_204);
-  const int t_216 = (t_215 + 1);
-  const bool t_217 = (t_214 <= t_216);
-  const int t_218 = max(t_176, t_204);
-  const int t_219 = (t_217 ? t_207 : t_175);
-  const int t_220 = (t_217 ? t_218 : t_176);
-  const int t_221 = (t_213 ? t_175 : t_219);
-  const int t_222 = (t_213 ? t_176 : t_220);
-  const int t_223 = (t_205 ? (-268435456) : t_221);
-  const int t_224 = (t_205 ? t_204 : t_222);
-  const int t_225 = max((-268435456), t_211);
-  const int t_226 = min(t_164, t_212);
-  const int t_227 = max((-268435456), t_223);
-  const int t_228 = min(t_172, t_224);
-  const int t_229 = max(t_227, t_227);
-  const int t_230 = min(t_228, t_228);
-  const int t_231 = max(t_229, (-268435456));
-  const int t_232 = min(t_230, t_172);
-  const int t_233 = max(0, t_225);
-  const int t_234 = (t_226 + 1);
-  const int t_235 = min(t_150, t_234);
-  const int t_236 = max(t_233, t_235);
-  const int t_237 = max(t_231, t_233);
-  const int t_238 = min(t_237, t_236);
-  const int t_239 = (t_232 + 1);
-  const int t_240 = max(t_239, t_238);
-  const int t_241 = min(t_240, t_236);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_449 = (k_len_435 + 31);
+  const int t_450 = safe_div(t_449, 32);
+  const int t_451 = (k_len_435 + (-1));
+  const int t_452 = (k_len_435 + (-32));
+  const int t_453 = safe_div(t_451, 32);
+  const bool t_454 = (t_451 < 0);
+  const int t_455 = (t_453 * 32);
+  const bool t_456 = (t_455 == t_451);
+  const bool t_457 = (!t_456);
+  const bool t_458 = (t_454 && t_457);
+  const int t_459 = (t_453 - 1);
+  const int t_460 = (t_458 ? t_459 : t_453);
+  const int t_461 = safe_div(t_452, 32);
+  const bool t_462 = (t_452 < 0);
+  const int t_463 = (t_461 * 32);
+  const bool t_464 = (t_463 == t_452);
+  const bool t_465 = (!t_464);
+  const bool t_466 = (t_462 && t_465);
+  const int t_467 = (t_461 - 1);
+  const int t_468 = (t_466 ? t_467 : t_461);
+  const bool t_469 = (P.is_causal == 0);
+  const int t_470 = (t_469 ? (-268435456) : 268435456);
+  const int t_471 = (t_469 ? 268435456 : (-268435456));
+  const int t_472 = (t_439 + 63);
+  const int t_473 = safe_div(t_439, P.heads);
+  const int t_474 = safe_div(t_472, P.heads);
+  const int t_475 = min(t_473, t_474);
+  const int t_476 = max(t_473, t_474);
+  const int t_477 = (t_475 + k_len_435);
+  const int t_478 = (t_476 + k_len_435);
+  const int t_479 = (t_477 - q_len_434);
+  const int t_480 = (t_478 - q_len_434);
+  const int t_481 = (t_479 + (-31));
+  const int t_482 = safe_div(t_480, 32);
+  const bool t_483 = (t_480 < 0);
+  const int t_484 = (t_482 * 32);
+  const bool t_485 = (t_484 == t_480);
+  const bool t_486 = (!t_485);
+  const bool t_487 = (t_483 && t_486);
+  const int t_488 = (t_482 - 1);
+  const int t_489 = (t_487 ? t_488 : t_482);
+  const int t_490 = safe_div(t_481, 32);
+  const bool t_491 = (t_481 < 0);
+  const int t_492 = (t_490 * 32);
+  const bool t_493 = (t_492 == t_481);
+  const bool t_494 = (!t_493);
+  const bool t_495 = (t_491 && t_494);
+  const int t_496 = (t_490 - 1);
+  const int t_497 = (t_495 ? t_496 : t_490);
+  const bool t_498 = (t_470 > t_471);
+  const bool t_499 = ((-268435456) > t_489);
+  const int t_500 = min(t_470, (-268435456));
+  const int t_501 = max(t_471, t_489);
+  const int t_502 = (t_499 ? t_470 : t_500);
+  const int t_503 = (t_499 ? t_471 : t_501);
+  const int t_504 = (t_498 ? (-268435456) : t_502);
+  const int t_505 = (t_498 ? t_489 : t_503);
+  const bool t_506 = ((-268435456) > t_497);
+  const int t_507 = max(t_470, (-268435456));
+  const int t_508 = min(t_471, t_497);
+  const int t_509 = (t_508 + 1);
+  const bool t_510 = (t_507 <= t_509);
+  const int t_511 = max(t_471, t_497);
+  const int t_512 = (t_510 ? t_500 : t_470);
+  const int t_513 = (t_510 ? t_511 : t_471);
+  const int t_514 = (t_506 ? t_470 : t_512);
+  const int t_515 = (t_506 ? t_471 : t_513);
+  const int t_516 = (t_498 ? (-268435456) : t_514);
+  const int t_517 = (t_498 ? t_497 : t_515);
+  const int t_518 = max((-268435456), t_504);
+  const int t_519 = min(t_460, t_505);
+  const int t_520 = max((-268435456), t_516);
+  const int t_521 = min(t_468, t_517);
+  const int t_522 = max(t_520, t_520);
+  const int t_523 = min(t_521, t_521);
+  const int t_524 = max(t_522, (-268435456));
+  const int t_525 = min(t_523, t_468);
+  const int t_526 = max(0, t_518);
+  const int t_527 = (t_519 + 1);
+  const int t_528 = min(t_450, t_527);
+  const int t_529 = max(t_526, t_528);
+  const int t_530 = max(t_524, t_526);
+  const int t_531 = min(t_530, t_529);
+  const int t_532 = (t_525 + 1);
+  const int t_533 = max(t_532, t_531);
+  const int t_534 = min(t_533, t_529);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_265 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<1>(); // Qn_146 has arrived
+  const float t_539 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<1>(); // Qn_446 has arrived
   __syncthreads();
-  cp_async_wait<0>(); // Qr_148 has arrived
+  cp_async_wait<0>(); // Qr_448 has arrived
   __syncthreads();
-  if (t_233 < t_238) {
-    const int t_246_ahead = (t_233 * 32);
-    // C_262: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  if (t_526 < t_531) {
+    const int t_544_ahead = (t_526 * 32);
+    // C_557: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-      const bool ok = ((t_246_ahead + r) < k_len_135);
-      cp_async16(smem + (75776 + (t_233 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_246_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_544_ahead + r) < k_len_435);
+      cp_async16(smem + (75776 + (t_526 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_544_ahead + r) < k_len_435) ? page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_544_ahead + r), 64))] : 0) * 64) + safe_rem((t_544_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  if (t_233 < t_238) {
-    const int t_246_ahead = (t_233 * 32);
-    // Kr_264: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_526 < t_531) {
+    const int t_544_ahead = (t_526 * 32);
+    // Kr_558: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-      const bool ok = ((t_246_ahead + r) < k_len_135);
-      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_246_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+      const bool ok = ((t_544_ahead + r) < k_len_435);
+      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_544_ahead + r) < k_len_435) ? page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_544_ahead + r), 64))] : 0) * 64) + safe_rem((t_544_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_243[2];
+  float carry_541[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_243[mt * 2 + h] = NEG_INF;
+      carry_541[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_244[2];
+  float carry_542[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_244[mt * 2 + h] = 0.0f;
+      carry_542[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_245[128];
+  float carry_543[128];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -274,33 +274,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
       for (int nt = 0; nt < 32; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_245[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_543[((mt * 32 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_242 = t_233; t_242 < t_238; ++t_242) {
-    cp_async_wait<0>(); // C_262, Kr_264 arrived
-    __syncthreads(); // every warp is done with the other buffer of C_262
-    if (t_242 + 1 < t_238) {
-      const int t_246_ahead = ((t_242 + 1) * 32);
-      // C_262: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  for (int t_540 = t_526; t_540 < t_531; ++t_540) {
+    cp_async_wait<0>(); // C_557, Kr_558 arrived
+    __syncthreads(); // every warp is done with the other buffer of C_557
+    if (t_540 + 1 < t_531) {
+      const int t_544_ahead = ((t_540 + 1) * 32);
+      // C_557: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-        const bool ok = ((t_246_ahead + r) < k_len_135);
-        cp_async16(smem + (75776 + ((t_242 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_246_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_544_ahead + r) < k_len_435);
+        cp_async16(smem + (75776 + ((t_540 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_544_ahead + r) < k_len_435) ? page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_544_ahead + r), 64))] : 0) * 64) + safe_rem((t_544_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_246 = (t_242 * 32);
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_544 = (t_540 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_267[16] = {};
+    float t_560[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
       const int kk = wcol * 16 + kq;
@@ -312,25 +312,25 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
       #pragma unroll
       for (int nt = 0; nt + 1 < 4; nt += 2) {
         uint32_t b[4];
-        ldsm_x4(b, smem + (75776 + (t_242 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+        ldsm_x4(b, smem + (75776 + (t_540 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_267[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_267[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_560[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_560[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    // t_267: every column group summed part of k; add the parts (in group order, the same bits everywhere)
+    // t_560: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
-      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_267[4 * x + 0], t_267[4 * x + 1], t_267[4 * x + 2], t_267[4 * x + 3]);
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_560[4 * x + 0], t_560[4 * x + 1], t_560[4 * x + 2], t_560[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
       const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
-      t_267[4 * x + 0] = t_267[4 * x + 0] + o.x; t_267[4 * x + 1] = t_267[4 * x + 1] + o.y; t_267[4 * x + 2] = t_267[4 * x + 2] + o.z; t_267[4 * x + 3] = t_267[4 * x + 3] + o.w;
+      t_560[4 * x + 0] = t_560[4 * x + 0] + o.x; t_560[4 * x + 1] = t_560[4 * x + 1] + o.y; t_560[4 * x + 2] = t_560[4 * x + 2] + o.z; t_560[4 * x + 3] = t_560[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -345,22 +345,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         ldsm_x4(b, smem + 142336 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_267[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_267[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_560[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_560[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with Kr_264; its next tile can stream in
-    if (t_242 + 1 < t_238) {
-      const int t_246_ahead = ((t_242 + 1) * 32);
-      // Kr_264: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with Kr_558; its next tile can stream in
+    if (t_540 + 1 < t_531) {
+      const int t_544_ahead = ((t_540 + 1) * 32);
+      // Kr_558: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-        const bool ok = ((t_246_ahead + r) < k_len_135);
-        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_246_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+        const bool ok = ((t_544_ahead + r) < k_len_435);
+        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_544_ahead + r) < k_len_435) ? page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_544_ahead + r), 64))] : 0) * 64) + safe_rem((t_544_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_272[16];
+    float t_565[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -369,13 +369,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_272[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_246 + (nt * 8 + 2 * t4 + p)) < k_len_135) && (t_173 || ((t_246 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_139 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_135) - q_len_134)))) ? (t_267[((mt * 4 + nt) * 2 + h) * 2 + p] * t_265) : NEG_INF);
+            t_565[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_544 + (nt * 8 + 2 * t4 + p)) < k_len_435) && (t_469 || ((t_544 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_439 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_435) - q_len_434)))) ? (t_560[((mt * 4 + nt) * 2 + h) * 2 + p] * t_539) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_273[2];
+    float t_566[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -385,33 +385,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_272[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_565[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_273[mt * 2 + h] = acc;
+        t_566[mt * 2 + h] = acc;
       }
     }
-    float m_new_274[2];
+    float m_new_567[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_274[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_273[mt * 2 + h]);
+        m_new_567[mt * 2 + h] = fmaxf(carry_541[mt * 2 + h], t_566[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_276[2];
+    float m_safe_569[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_276[mt * 2 + h] = ((m_new_274[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_274[mt * 2 + h]);
+        m_safe_569[mt * 2 + h] = ((m_new_567[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_567[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_278[16];
+    float p_571[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -420,22 +420,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_278[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_272[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_276[mt * 2 + h]));
+            p_571[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_565[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_569[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_280[2];
+    float alpha_573[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_280[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_276[mt * 2 + h]));
+        alpha_573[mt * 2 + h] = exp2_ftz((carry_541[mt * 2 + h] - m_safe_569[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_282[2];
+    float t_575[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -445,20 +445,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_278[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_571[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_282[mt * 2 + h] = acc;
+        t_575[mt * 2 + h] = acc;
       }
     }
-    float t_283[2];
+    float t_576[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_283[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_280[mt * 2 + h]) + t_282[mt * 2 + h]);
+        t_576[mt * 2 + h] = fmaf(carry_542[mt * 2 + h], alpha_573[mt * 2 + h], t_575[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -469,7 +469,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_245[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_280[mt * 2 + h]);
+            carry_543[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_543[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_573[mt * 2 + h]);
           }
         }
       }
@@ -479,19 +479,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_278[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_278[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_278[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_571[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_571[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_571[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_571[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_571[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_571[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_571[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_571[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
         uint32_t b[4];
-        ldsm_x4_trans(b, smem + (75776 + (t_242 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
+        ldsm_x4_trans(b, smem + (75776 + (t_540 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_245[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_245[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_543[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_543[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -499,60 +499,57 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_243[mt * 2 + h] = m_new_274[mt * 2 + h];
+        carry_541[mt * 2 + h] = m_new_567[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_244[mt * 2 + h] = t_283[mt * 2 + h];
+        carry_542[mt * 2 + h] = t_576[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_314 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_238 < t_241) {
-    const int t_297_ahead = (t_238 * 32);
-    // C_311: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  if (t_531 < t_534) {
+    const int t_588_ahead = (t_531 * 32);
+    // C_599: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
       const bool ok = true;
-      cp_async16(smem + (75776 + (t_238 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + (75776 + (t_531 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_588_ahead + r), 64))] * 64) + safe_rem((t_588_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  if (t_238 < t_241) {
-    const int t_297_ahead = (t_238 * 32);
-    // Kr_313: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_531 < t_534) {
+    const int t_588_ahead = (t_531 * 32);
+    // Kr_600: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
       const bool ok = true;
-      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_588_ahead + r), 64))] * 64) + safe_rem((t_588_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (int t_293 = t_238; t_293 < t_241; ++t_293) {
-    cp_async_wait<0>(); // C_311, Kr_313 arrived
-    __syncthreads(); // every warp is done with the other buffer of C_311
-    if (t_293 + 1 < t_241) {
-      const int t_297_ahead = ((t_293 + 1) * 32);
-      // C_311: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  for (int t_584 = t_531; t_584 < t_534; ++t_584) {
+    cp_async_wait<0>(); // C_599, Kr_600 arrived
+    __syncthreads(); // every warp is done with the other buffer of C_599
+    if (t_584 + 1 < t_534) {
+      const int t_588_ahead = ((t_584 + 1) * 32);
+      // C_599: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
         const bool ok = true;
-        cp_async16(smem + (75776 + ((t_293 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + (75776 + ((t_584 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_588_ahead + r), 64))] * 64) + safe_rem((t_588_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_297 = (t_293 * 32);
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_588 = (t_584 * 32);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_316[16] = {};
+    float t_602[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
       const int kk = wcol * 16 + kq;
@@ -564,25 +561,25 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
       #pragma unroll
       for (int nt = 0; nt + 1 < 4; nt += 2) {
         uint32_t b[4];
-        ldsm_x4(b, smem + (75776 + (t_293 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+        ldsm_x4(b, smem + (75776 + (t_584 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_316[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_316[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_602[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_602[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    // t_316: every column group summed part of k; add the parts (in group order, the same bits everywhere)
+    // t_602: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
-      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_316[4 * x + 0], t_316[4 * x + 1], t_316[4 * x + 2], t_316[4 * x + 3]);
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_602[4 * x + 0], t_602[4 * x + 1], t_602[4 * x + 2], t_602[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
       const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
-      t_316[4 * x + 0] = t_316[4 * x + 0] + o.x; t_316[4 * x + 1] = t_316[4 * x + 1] + o.y; t_316[4 * x + 2] = t_316[4 * x + 2] + o.z; t_316[4 * x + 3] = t_316[4 * x + 3] + o.w;
+      t_602[4 * x + 0] = t_602[4 * x + 0] + o.x; t_602[4 * x + 1] = t_602[4 * x + 1] + o.y; t_602[4 * x + 2] = t_602[4 * x + 2] + o.z; t_602[4 * x + 3] = t_602[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -597,37 +594,23 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         ldsm_x4(b, smem + 142336 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_316[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_316[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_602[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_602[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with Kr_313; its next tile can stream in
-    if (t_293 + 1 < t_241) {
-      const int t_297_ahead = ((t_293 + 1) * 32);
-      // Kr_313: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with Kr_600; its next tile can stream in
+    if (t_584 + 1 < t_534) {
+      const int t_588_ahead = ((t_584 + 1) * 32);
+      // Kr_600: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
         const bool ok = true;
-        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_297_ahead + r), 64))] * 64) + safe_rem((t_297_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)(((page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_588_ahead + r), 64))] * 64) + safe_rem((t_588_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_320[16];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_320[((mt * 4 + nt) * 2 + h) * 2 + p] = (t_316[((mt * 4 + nt) * 2 + h) * 2 + p] * t_314);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_321[2];
+    float t_607[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -637,33 +620,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_320[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_602[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_321[mt * 2 + h] = acc;
+        t_607[mt * 2 + h] = acc;
       }
     }
-    float m_new_322[2];
+    float m_new_609[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_322[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_321[mt * 2 + h]);
+        m_new_609[mt * 2 + h] = fmaxf(carry_541[mt * 2 + h], (t_607[mt * 2 + h] * t_539));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_324[2];
+    float m_safe_611[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_324[mt * 2 + h] = ((m_new_322[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_322[mt * 2 + h]);
+        m_safe_611[mt * 2 + h] = ((m_new_609[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_609[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_326[16];
+    float p_613[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -672,22 +655,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_326[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_320[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_324[mt * 2 + h]));
+            p_613[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_602[((mt * 4 + nt) * 2 + h) * 2 + p], t_539, -m_safe_611[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_328[2];
+    float alpha_615[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_328[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_324[mt * 2 + h]));
+        alpha_615[mt * 2 + h] = exp2_ftz((carry_541[mt * 2 + h] - m_safe_611[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_330[2];
+    float t_617[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -697,20 +680,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_326[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_613[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_330[mt * 2 + h] = acc;
+        t_617[mt * 2 + h] = acc;
       }
     }
-    float t_331[2];
+    float t_618[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_331[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_328[mt * 2 + h]) + t_330[mt * 2 + h]);
+        t_618[mt * 2 + h] = fmaf(carry_542[mt * 2 + h], alpha_615[mt * 2 + h], t_617[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -721,7 +704,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_245[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_328[mt * 2 + h]);
+            carry_543[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_543[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_615[mt * 2 + h]);
           }
         }
       }
@@ -731,19 +714,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_326[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_326[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_326[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_326[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_326[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_613[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_613[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_613[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_613[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_613[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_613[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_613[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_613[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
         uint32_t b[4];
-        ldsm_x4_trans(b, smem + (75776 + (t_293 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
+        ldsm_x4_trans(b, smem + (75776 + (t_584 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_245[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_245[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_543[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_543[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -751,64 +734,60 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_243[mt * 2 + h] = m_new_322[mt * 2 + h];
+        carry_541[mt * 2 + h] = m_new_609[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_244[mt * 2 + h] = t_331[mt * 2 + h];
+        carry_542[mt * 2 + h] = t_618[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_362 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_241 < t_236) {
-    const int t_343_ahead = (t_241 * 32);
-    // C_359: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  if (t_534 < t_529) {
+    const int t_630_ahead = (t_534 * 32);
+    // C_643: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-      const bool ok = ((t_343_ahead + r) < k_len_135);
-      cp_async16(smem + (75776 + (t_241 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_343_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_343_ahead + r), 64))] : 0) * 64) + safe_rem((t_343_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_630_ahead + r) < k_len_435);
+      cp_async16(smem + (75776 + (t_534 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_630_ahead + r) < k_len_435) ? page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_630_ahead + r), 64))] : 0) * 64) + safe_rem((t_630_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  if (t_241 < t_236) {
-    const int t_343_ahead = (t_241 * 32);
-    // Kr_361: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+  if (t_534 < t_529) {
+    const int t_630_ahead = (t_534 * 32);
+    // Kr_644: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-      const bool ok = ((t_343_ahead + r) < k_len_135);
-      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_343_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_343_ahead + r), 64))] : 0) * 64) + safe_rem((t_343_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+      const bool ok = ((t_630_ahead + r) < k_len_435);
+      cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_630_ahead + r) < k_len_435) ? page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_630_ahead + r), 64))] : 0) * 64) + safe_rem((t_630_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_339 = t_241; t_339 < t_236; ++t_339) {
-    cp_async_wait<0>(); // C_359, Kr_361 arrived
-    __syncthreads(); // every warp is done with the other buffer of C_359
-    if (t_339 + 1 < t_236) {
-      const int t_343_ahead = ((t_339 + 1) * 32);
-      // C_359: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
+  for (int t_626 = t_534; t_626 < t_529; ++t_626) {
+    cp_async_wait<0>(); // C_643, Kr_644 arrived
+    __syncthreads(); // every warp is done with the other buffer of C_643
+    if (t_626 + 1 < t_529) {
+      const int t_630_ahead = ((t_626 + 1) * 32);
+      // C_643: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
-        const bool ok = ((t_343_ahead + r) < k_len_135);
-        cp_async16(smem + (75776 + ((t_339 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_343_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_343_ahead + r), 64))] : 0) * 64) + safe_rem((t_343_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_630_ahead + r) < k_len_435);
+        cp_async16(smem + (75776 + ((t_626 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((((((t_630_ahead + r) < k_len_435) ? page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_630_ahead + r), 64))] : 0) * 64) + safe_rem((t_630_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_343 = (t_339 * 32);
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_630 = (t_626 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    float t_364[16] = {};
+    float t_646[16] = {};
     #pragma unroll
     for (int kq = 0; kq < 16; ++kq) {
       const int kk = wcol * 16 + kq;
@@ -820,25 +799,25 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
       #pragma unroll
       for (int nt = 0; nt + 1 < 4; nt += 2) {
         uint32_t b[4];
-        ldsm_x4(b, smem + (75776 + (t_339 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
+        ldsm_x4(b, smem + (75776 + (t_626 & 1) * 33280) + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 1040 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_364[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_364[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_646[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_646[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    // t_364: every column group summed part of k; add the parts (in group order, the same bits everywhere)
+    // t_646: every column group summed part of k; add the parts (in group order, the same bits everywhere)
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
-      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_364[4 * x + 0], t_364[4 * x + 1], t_364[4 * x + 2], t_364[4 * x + 3]);
+      reinterpret_cast<float4*>(smem + 146944)[(wcol * 4 + x) * 128 + (tid % 128)] = make_float4(t_646[4 * x + 0], t_646[4 * x + 1], t_646[4 * x + 2], t_646[4 * x + 3]);
     }
     __syncthreads();
     #pragma unroll
     for (int x = 0; x < 4; ++x) {
       const float4 o = reinterpret_cast<float4*>(smem + 146944)[((1 - wcol) * 4 + x) * 128 + (tid % 128)];
-      t_364[4 * x + 0] = t_364[4 * x + 0] + o.x; t_364[4 * x + 1] = t_364[4 * x + 1] + o.y; t_364[4 * x + 2] = t_364[4 * x + 2] + o.z; t_364[4 * x + 3] = t_364[4 * x + 3] + o.w;
+      t_646[4 * x + 0] = t_646[4 * x + 0] + o.x; t_646[4 * x + 1] = t_646[4 * x + 1] + o.y; t_646[4 * x + 2] = t_646[4 * x + 2] + o.z; t_646[4 * x + 3] = t_646[4 * x + 3] + o.w;
     }
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -853,22 +832,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         ldsm_x4(b, smem + 142336 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 144 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_364[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_364[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_646[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_646[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with Kr_361; its next tile can stream in
-    if (t_339 + 1 < t_236) {
-      const int t_343_ahead = ((t_339 + 1) * 32);
-      // Kr_361: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with Kr_644; its next tile can stream in
+    if (t_626 + 1 < t_529) {
+      const int t_630_ahead = ((t_626 + 1) * 32);
+      // Kr_644: 32 x 64 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 8, c = (tid % 8) * 8; r < 32; r += 32) {
-        const bool ok = ((t_343_ahead + r) < k_len_135);
-        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_343_ahead + r) < k_len_135) ? page_table[(long long)(b_106) * page_table_s0 + (long long)(safe_div((t_343_ahead + r), 64))] : 0) * 64) + safe_rem((t_343_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
+        const bool ok = ((t_630_ahead + r) < k_len_435);
+        cp_async16(smem + 142336 + r * 144 + c * 2, c_kv + (ok ? (long long)((((((t_630_ahead + r) < k_len_435) ? page_table[(long long)(b_397) * page_table_s0 + (long long)(safe_div((t_630_ahead + r), 64))] : 0) * 64) + safe_rem((t_630_ahead + r), 64))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)((512 + c)) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_369[16];
+    float t_651[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -877,13 +856,13 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_369[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_343 + (nt * 8 + 2 * t4 + p)) < k_len_135) && (t_173 || ((t_343 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_139 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_135) - q_len_134)))) ? (t_364[((mt * 4 + nt) * 2 + h) * 2 + p] * t_362) : NEG_INF);
+            t_651[((mt * 4 + nt) * 2 + h) * 2 + p] = ((((t_630 + (nt * 8 + 2 * t4 + p)) < k_len_435) && (t_469 || ((t_630 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_439 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) + k_len_435) - q_len_434)))) ? (t_646[((mt * 4 + nt) * 2 + h) * 2 + p] * t_539) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_370[2];
+    float t_652[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -893,33 +872,33 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_369[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_651[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_370[mt * 2 + h] = acc;
+        t_652[mt * 2 + h] = acc;
       }
     }
-    float m_new_371[2];
+    float m_new_653[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_371[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_370[mt * 2 + h]);
+        m_new_653[mt * 2 + h] = fmaxf(carry_541[mt * 2 + h], t_652[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_373[2];
+    float m_safe_655[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_373[mt * 2 + h] = ((m_new_371[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_371[mt * 2 + h]);
+        m_safe_655[mt * 2 + h] = ((m_new_653[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_653[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_375[16];
+    float p_657[16];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -928,22 +907,22 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_375[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_369[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_373[mt * 2 + h]));
+            p_657[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_651[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_655[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_377[2];
+    float alpha_659[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_377[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_373[mt * 2 + h]));
+        alpha_659[mt * 2 + h] = exp2_ftz((carry_541[mt * 2 + h] - m_safe_655[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_379[2];
+    float t_661[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -953,20 +932,20 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_375[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_657[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_379[mt * 2 + h] = acc;
+        t_661[mt * 2 + h] = acc;
       }
     }
-    float t_380[2];
+    float t_662[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_380[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_377[mt * 2 + h]) + t_379[mt * 2 + h]);
+        t_662[mt * 2 + h] = fmaf(carry_542[mt * 2 + h], alpha_659[mt * 2 + h], t_661[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -977,7 +956,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
         for (int nt = 0; nt < 32; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_245[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_377[mt * 2 + h]);
+            carry_543[((mt * 32 + nt) * 2 + h) * 2 + p] = (carry_543[((mt * 32 + nt) * 2 + h) * 2 + p] * alpha_659[mt * 2 + h]);
           }
         }
       }
@@ -987,19 +966,19 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_375[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_375[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_375[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_375[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_375[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_657[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_657[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_657[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_657[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_657[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_657[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_657[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_657[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 32; nt += 2) {
         uint32_t b[4];
-        ldsm_x4_trans(b, smem + (75776 + (t_339 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
+        ldsm_x4_trans(b, smem + (75776 + (t_626 & 1) * 33280) + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 1040 + (wcol * 256 + nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_245[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_245[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_543[(mt * 32 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_543[(mt * 32 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1007,14 +986,14 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_243[mt * 2 + h] = m_new_371[mt * 2 + h];
+        carry_541[mt * 2 + h] = m_new_653[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_244[mt * 2 + h] = t_380[mt * 2 + h];
+        carry_542[mt * 2 + h] = t_662[mt * 2 + h];
       }
     }
   }
@@ -1022,12 +1001,12 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   // out: staged in shared memory (64 rows of 520), then stored in 16-byte chunks of whole rows (store-stage.ts)
   __syncthreads(); // every warp is done with the shared tiles the staged one reuses
-  float t_390_rcp[2]; // once a row (row-hoist.ts)
+  float t_672_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_390_rcp[mt * 2 + h] = 1.0f / ((carry_244[mt * 2 + h] == 0.0f) ? 1.0f : carry_244[mt * 2 + h]);
+      t_672_rcp[mt * 2 + h] = 1.0f / ((carry_542[mt * 2 + h] == 0.0f) ? 1.0f : carry_542[mt * 2 + h]);
     }
   }
   #pragma unroll
@@ -1036,7 +1015,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 32; ++nt) {
-        *reinterpret_cast<__half2*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2half2_rn((carry_245[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_390_rcp[mt * 2 + h]), (carry_245[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_390_rcp[mt * 2 + h]));
+        *reinterpret_cast<__half2*>(smem + (((warp * 1 + mt) * 16 + g + 8 * h) * 520 + (wcol * 256 + nt * 8 + 2 * t4 + 0)) * 2) = __floats2half2_rn((carry_543[((mt * 32 + nt) * 2 + h) * 2 + 0] * t_672_rcp[mt * 2 + h]), (carry_543[((mt * 32 + nt) * 2 + h) * 2 + 1] * t_672_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1044,7 +1023,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
   #pragma unroll 4
   for (int i = tid; i < 4096; i += 256) {
     const int r = i / 64, c = (i % 64) * 8;
-    if ((safe_div((t_139 + r), P.heads) < q_len_134)) *reinterpret_cast<uint4*>(out + (long long)((q0_131 + safe_div((t_139 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_139 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
+    if ((safe_div((t_439 + r), P.heads) < q_len_434)) *reinterpret_cast<uint4*>(out + (long long)((q0_431 + safe_div((t_439 + r), P.heads))) * out_s0 + (long long)(safe_rem((t_439 + r), P.heads)) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + (r * 520 + c) * 2);
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
@@ -1053,7 +1032,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_139 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_134)) lse[(long long)((q0_131 + safe_div((t_139 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_139 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_244[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_243[mt * 2 + h] + log2f(carry_244[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_439 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads) < q_len_434)) lse[(long long)((q0_431 + safe_div((t_439 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))) * lse_s0 + (long long)(safe_rem((t_439 + ((warp * 1 + mt) * 16 + g + 8 * h)), P.heads))] = ((carry_542[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_541[mt * 2 + h] + log2f(carry_542[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

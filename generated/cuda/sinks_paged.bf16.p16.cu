@@ -205,155 +205,155 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_110 = (int)blockIdx.x;
-  const int kvh_111 = (int)blockIdx.y;
-  const int b_112 = (int)blockIdx.z;
+  const int m_393 = (int)blockIdx.x;
+  const int kvh_394 = (int)blockIdx.y;
+  const int b_395 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_136 = cu_seqlens_q[(long long)(b_112)];
+  const int q0_427 = cu_seqlens_q[(long long)(b_395)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_137 = (b_112 + 1);
-  const int t_138 = cu_seqlens_q[(long long)(t_137)];
-  const int q_len_139 = (t_138 - q0_136);
-  const int k_len_140 = cache_seqlens[(long long)(b_112)];
-  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_141 = (m_110 * 64);
-  const int t_142 = (q_len_139 * 4);
-  const bool t_143 = (t_141 >= t_142);
-  if (t_143) {
+  const int t_428 = (b_395 + 1);
+  const int t_429 = cu_seqlens_q[(long long)(t_428)];
+  const int q_len_430 = (t_429 - q0_427);
+  const int k_len_431 = cache_seqlens[(long long)(b_395)];
+  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_432 = (m_393 * 64);
+  const int t_433 = (q_len_430 * 4);
+  const bool t_434 = (t_432 >= t_433);
+  if (t_434) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_144 = (m_110 * 64);
+  const int t_435 = (m_393 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_147 = (kvh_111 * 4);
+  const int t_438 = (kvh_394 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_153: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_444: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_144 + r), 4) < q_len_139);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_136 + safe_div((t_144 + r), 4))) * q_s0 + (long long)((t_147 + safe_rem((t_144 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_435 + r), 4) < q_len_430);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_427 + safe_div((t_435 + r), 4))) * q_s0 + (long long)((t_438 + safe_rem((t_435 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_154 = (k_len_140 + 63);
-  const int t_155 = safe_div(t_154, 64);
-  const int t_157 = (k_len_140 + (-1));
-  const int t_159 = (k_len_140 + (-64));
-  const int t_161 = safe_div(t_157, 64);
-  const bool t_162 = (t_157 < 0);
-  const int t_163 = (t_161 * 64);
-  const bool t_164 = (t_163 == t_157);
-  const bool t_165 = (!t_164);
-  const bool t_166 = (t_162 && t_165);
-  const int t_168 = (t_161 - 1);
-  const int t_169 = (t_166 ? t_168 : t_161);
-  const int t_170 = safe_div(t_159, 64);
-  const bool t_171 = (t_159 < 0);
-  const int t_172 = (t_170 * 64);
-  const bool t_173 = (t_172 == t_159);
-  const bool t_174 = (!t_173);
-  const bool t_175 = (t_171 && t_174);
-  const int t_176 = (t_170 - 1);
-  const int t_177 = (t_175 ? t_176 : t_170);
-  const bool t_178 = (P.is_causal == 0);
-  const int t_180 = (t_178 ? (-268435456) : 268435456);
-  const int t_181 = (t_178 ? 268435456 : (-268435456));
-  const int t_182 = (t_144 + 63);
-  const int t_183 = safe_div(t_144, 4);
-  const int t_184 = safe_div(t_182, 4);
-  const int t_185 = (t_183 + k_len_140);
-  const int t_186 = (t_184 + k_len_140);
-  const int t_187 = (t_185 - q_len_139);
-  const int t_188 = (t_186 - q_len_139);
-  const int t_190 = (t_187 + (-63));
-  const int t_191 = safe_div(t_188, 64);
-  const bool t_192 = (t_188 < 0);
-  const int t_193 = (t_191 * 64);
-  const bool t_194 = (t_193 == t_188);
-  const bool t_195 = (!t_194);
-  const bool t_196 = (t_192 && t_195);
-  const int t_197 = (t_191 - 1);
-  const int t_198 = (t_196 ? t_197 : t_191);
-  const int t_199 = safe_div(t_190, 64);
-  const bool t_200 = (t_190 < 0);
-  const int t_201 = (t_199 * 64);
-  const bool t_202 = (t_201 == t_190);
-  const bool t_203 = (!t_202);
-  const bool t_204 = (t_200 && t_203);
-  const int t_205 = (t_199 - 1);
-  const int t_206 = (t_204 ? t_205 : t_199);
-  const bool t_207 = (t_180 > t_181);
-  const bool t_208 = ((-268435456) > t_198);
-  const int t_209 = min(t_180, (-268435456));
-  const int t_210 = max(t_181, t_198);
-  const int t_211 = (t_208 ? t_180 : t_209);
-  const int t_212 = (t_208 ? t_181 : t_210);
-  const int t_213 = (t_207 ? (-268435456) : t_211);
-  const int t_214 = (t_207 ? t_198 : t_212);
-  const bool t_215 = ((-268435456) > t_206);
-  const int t_216 = max(t_180, (-268435456));
-  const int t_217 = min(t_181, t_206);
-  const int t_218 = (t_217 + 1);
-  const bool t_219 = (t_216 <= t_218);
-  const int t_220 = max(t_181, t_206);
-  const int t_221 = (t_219 ? t_209 : t_180);
-  const int t_222 = (t_219 ? t_220 : t_181);
-  const int t_223 = (t_215 ? t_180 : t_221);
-  const int t_224 = (t_215 ? t_181 : t_222);
-  const int t_225 = (t_207 ? (-268435456) : t_223);
-  const int t_226 = (t_207 ? t_206 : t_224);
-  const int t_227 = max((-268435456), t_213);
-  const int t_228 = min(t_169, t_214);
-  const int t_229 = max((-268435456), t_225);
-  const int t_230 = min(t_177, t_226);
-  const int t_231 = max(t_229, t_229);
-  const int t_232 = min(t_230, t_230);
-  const int t_233 = max(t_231, (-268435456));
-  const int t_234 = min(t_232, t_177);
-  const int t_235 = max(0, t_227);
-  const int t_236 = (t_228 + 1);
-  const int t_237 = min(t_155, t_236);
-  const int t_238 = max(t_235, t_237);
-  const int t_239 = max(t_233, t_235);
-  const int t_240 = min(t_239, t_238);
-  const int t_241 = (t_234 + 1);
-  const int t_242 = max(t_241, t_240);
-  const int t_243 = min(t_242, t_238);
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_445 = (k_len_431 + 63);
+  const int t_446 = safe_div(t_445, 64);
+  const int t_447 = (k_len_431 + (-1));
+  const int t_448 = (k_len_431 + (-64));
+  const int t_449 = safe_div(t_447, 64);
+  const bool t_450 = (t_447 < 0);
+  const int t_451 = (t_449 * 64);
+  const bool t_452 = (t_451 == t_447);
+  const bool t_453 = (!t_452);
+  const bool t_454 = (t_450 && t_453);
+  const int t_455 = (t_449 - 1);
+  const int t_456 = (t_454 ? t_455 : t_449);
+  const int t_457 = safe_div(t_448, 64);
+  const bool t_458 = (t_448 < 0);
+  const int t_459 = (t_457 * 64);
+  const bool t_460 = (t_459 == t_448);
+  const bool t_461 = (!t_460);
+  const bool t_462 = (t_458 && t_461);
+  const int t_463 = (t_457 - 1);
+  const int t_464 = (t_462 ? t_463 : t_457);
+  const bool t_465 = (P.is_causal == 0);
+  const int t_466 = (t_465 ? (-268435456) : 268435456);
+  const int t_467 = (t_465 ? 268435456 : (-268435456));
+  const int t_468 = (t_435 + 63);
+  const int t_469 = safe_div(t_435, 4);
+  const int t_470 = safe_div(t_468, 4);
+  const int t_471 = (t_469 + k_len_431);
+  const int t_472 = (t_470 + k_len_431);
+  const int t_473 = (t_471 - q_len_430);
+  const int t_474 = (t_472 - q_len_430);
+  const int t_475 = (t_473 + (-63));
+  const int t_476 = safe_div(t_474, 64);
+  const bool t_477 = (t_474 < 0);
+  const int t_478 = (t_476 * 64);
+  const bool t_479 = (t_478 == t_474);
+  const bool t_480 = (!t_479);
+  const bool t_481 = (t_477 && t_480);
+  const int t_482 = (t_476 - 1);
+  const int t_483 = (t_481 ? t_482 : t_476);
+  const int t_484 = safe_div(t_475, 64);
+  const bool t_485 = (t_475 < 0);
+  const int t_486 = (t_484 * 64);
+  const bool t_487 = (t_486 == t_475);
+  const bool t_488 = (!t_487);
+  const bool t_489 = (t_485 && t_488);
+  const int t_490 = (t_484 - 1);
+  const int t_491 = (t_489 ? t_490 : t_484);
+  const bool t_492 = (t_466 > t_467);
+  const bool t_493 = ((-268435456) > t_483);
+  const int t_494 = min(t_466, (-268435456));
+  const int t_495 = max(t_467, t_483);
+  const int t_496 = (t_493 ? t_466 : t_494);
+  const int t_497 = (t_493 ? t_467 : t_495);
+  const int t_498 = (t_492 ? (-268435456) : t_496);
+  const int t_499 = (t_492 ? t_483 : t_497);
+  const bool t_500 = ((-268435456) > t_491);
+  const int t_501 = max(t_466, (-268435456));
+  const int t_502 = min(t_467, t_491);
+  const int t_503 = (t_502 + 1);
+  const bool t_504 = (t_501 <= t_503);
+  const int t_505 = max(t_467, t_491);
+  const int t_506 = (t_504 ? t_494 : t_466);
+  const int t_507 = (t_504 ? t_505 : t_467);
+  const int t_508 = (t_500 ? t_466 : t_506);
+  const int t_509 = (t_500 ? t_467 : t_507);
+  const int t_510 = (t_492 ? (-268435456) : t_508);
+  const int t_511 = (t_492 ? t_491 : t_509);
+  const int t_512 = max((-268435456), t_498);
+  const int t_513 = min(t_456, t_499);
+  const int t_514 = max((-268435456), t_510);
+  const int t_515 = min(t_464, t_511);
+  const int t_516 = max(t_514, t_514);
+  const int t_517 = min(t_515, t_515);
+  const int t_518 = max(t_516, (-268435456));
+  const int t_519 = min(t_517, t_464);
+  const int t_520 = max(0, t_512);
+  const int t_521 = (t_513 + 1);
+  const int t_522 = min(t_446, t_521);
+  const int t_523 = max(t_520, t_522);
+  const int t_524 = max(t_518, t_520);
+  const int t_525 = min(t_524, t_523);
+  const int t_526 = (t_519 + 1);
+  const int t_527 = max(t_526, t_525);
+  const int t_528 = min(t_527, t_523);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_265 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<0>(); // Q_153 has arrived
+  const float t_531 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<0>(); // Q_444 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_235 < t_240) {
-    const int t_248_ahead = (t_235 * 64);
-    // K_263: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_520 < t_525) {
+    const int t_536_ahead = (t_520 * 64);
+    // K_549: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_248_ahead + r) < k_len_140);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_248_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_536_ahead + r) < k_len_431);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_536_ahead + r) < k_len_431) ? page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_536_ahead + r), 16))] : 0) * 16) + safe_rem((t_536_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_394) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_245[2];
+  float carry_533[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_245[mt * 2 + h] = NEG_INF;
+      carry_533[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_246[2];
+  float carry_534[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_246[mt * 2 + h] = 0.0f;
+      carry_534[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_247[64];
+  float carry_535[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -362,33 +362,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_244 = t_235; t_244 < t_240; ++t_244) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_248 = (t_244 * 64);
-    cp_async_wait<0>(); // K_263 arrived
+  for (int t_532 = t_520; t_532 < t_525; ++t_532) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_536 = (t_532 * 64);
+    cp_async_wait<0>(); // K_549 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_264: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_550: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_248 + r) < k_len_140);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_248 + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_248 + r), 16))] : 0) * 16) + safe_rem((t_248 + r), 16))) * v_cache_s0 + (long long)(kvh_111) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_536 + r) < k_len_431);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_536 + r) < k_len_431) ? page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_536 + r), 16))] : 0) * 16) + safe_rem((t_536 + r), 16))) * v_cache_s0 + (long long)(kvh_394) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_267[32] = {};
+    float t_552[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_267 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_552 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -396,13 +396,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_267, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_552, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_267[i]);
+        reg_fence(t_552[i]);
       }
     }
     #else
@@ -419,23 +419,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_267[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_267[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_552[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_552[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_263; its next tile can stream in
-    if (t_244 + 1 < t_240) {
-      const int t_248_ahead = ((t_244 + 1) * 64);
-      // K_263: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_549; its next tile can stream in
+    if (t_532 + 1 < t_525) {
+      const int t_536_ahead = ((t_532 + 1) * 64);
+      // K_549: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_248_ahead + r) < k_len_140);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_248_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_536_ahead + r) < k_len_431);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_536_ahead + r) < k_len_431) ? page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_536_ahead + r), 16))] : 0) * 16) + safe_rem((t_536_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_394) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_269[32];
+    float t_554[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -444,13 +444,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_269[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_248 + (nt * 8 + 2 * t4 + p)) < k_len_140) && (t_178 || ((t_248 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139)))) ? (t_267[((mt * 8 + nt) * 2 + h) * 2 + p] * t_265) : NEG_INF);
+            t_554[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_536 + (nt * 8 + 2 * t4 + p)) < k_len_431) && (t_465 || ((t_536 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_435 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_431) - q_len_430)))) ? (t_552[((mt * 8 + nt) * 2 + h) * 2 + p] * t_531) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_270[2];
+    float t_555[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -460,33 +460,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_269[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_554[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_270[mt * 2 + h] = acc;
+        t_555[mt * 2 + h] = acc;
       }
     }
-    float m_new_271[2];
+    float m_new_556[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_271[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_270[mt * 2 + h]);
+        m_new_556[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], t_555[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_273[2];
+    float m_safe_558[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_273[mt * 2 + h] = ((m_new_271[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_271[mt * 2 + h]);
+        m_safe_558[mt * 2 + h] = ((m_new_556[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_556[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_275[32];
+    float p_560[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -495,22 +495,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_275[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_269[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_273[mt * 2 + h]));
+            p_560[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_554[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_558[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_277[2];
+    float alpha_562[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_277[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_273[mt * 2 + h]));
+        alpha_562[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_558[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_279[2];
+    float t_564[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -520,23 +520,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_275[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_560[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_279[mt * 2 + h] = acc;
+        t_564[mt * 2 + h] = acc;
       }
     }
-    float t_280[2];
+    float t_565[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_280[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_277[mt * 2 + h]) + t_279[mt * 2 + h]);
+        t_565[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_562[mt * 2 + h], t_564[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_264 has arrived
+    cp_async_wait<1>(); // V_550 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -547,34 +547,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_277[mt * 2 + h]);
+            carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_562[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_275[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_275[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_560[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_560[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_560[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_560[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_560[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_560[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_560[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_560[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_247[i]);
+        reg_fence(carry_535[i]);
       }
     }
     #else
@@ -583,10 +583,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_275[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_275[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_560[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_560[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_560[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_560[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_560[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_560[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_560[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_560[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -594,8 +594,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_247[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_247[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_535[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_535[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -604,112 +604,96 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_245[mt * 2 + h] = m_new_271[mt * 2 + h];
+        carry_533[mt * 2 + h] = m_new_556[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_246[mt * 2 + h] = t_280[mt * 2 + h];
+        carry_534[mt * 2 + h] = t_565[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_309 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_240 < t_243) {
-    const int t_294_ahead = (t_240 * 64);
+  if (t_525 < t_528) {
+    const int t_577_ahead = (t_525 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_307 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // K_588 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_111) * k_cache_s1 + 0), y = ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_294_ahead + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_394) * k_cache_s1 + 0), y = ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_577_ahead + (lane * 16)), 16));
         tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_307: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_588: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + r), 16))] * 16) + safe_rem((t_294_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + r), 16))] * 16) + safe_rem((t_577_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_394) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_240 < t_243) {
+  if (t_525 < t_528) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_308 of tile t_240 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_294_ahead = (((t_240 < t_243) ? t_240 : t_240) * 64);
-      mbar_expect_if(tid == 0 && (t_240 < t_243), smem + ((t_240 & 1) ? 66560 : 49160), 16384);
+    { // V_589 of tile t_525 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_577_ahead = (((t_525 < t_528) ? t_525 : t_525) * 64);
+      mbar_expect_if(tid == 0 && (t_525 < t_528), smem + ((t_525 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_240 < t_243);
+      const bool on = tid < 4 && (t_525 < t_528);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_111) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + (j * 16)), 16))] * 16) + safe_rem((t_294_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + ((t_240 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_240 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_240 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_240 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_394) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + (j * 16)), 16))] * 16) + safe_rem((t_577_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + ((t_525 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_525 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_525 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_525 & 1) ? 66560 : 49160));
     }
-    { // V_308 of tile (t_240 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_294_ahead = (((t_240 + 1 < t_243) ? (t_240 + 1) : t_240) * 64);
-      mbar_expect_if(tid == 0 && (t_240 + 1 < t_243), smem + (((t_240 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_589 of tile (t_525 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_577_ahead = (((t_525 + 1 < t_528) ? (t_525 + 1) : t_525) * 64);
+      mbar_expect_if(tid == 0 && (t_525 + 1 < t_528), smem + (((t_525 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_240 + 1 < t_243);
+      const bool on = tid < 4 && (t_525 + 1 < t_528);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_111) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + (j * 16)), 16))] * 16) + safe_rem((t_294_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + (((t_240 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_240 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_240 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_240 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_394) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + (j * 16)), 16))] * 16) + safe_rem((t_577_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + (((t_525 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_525 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_525 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_525 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_240 - t_240) & 1); // K_307's boxes landed
-      float t_311[32];
-      for (int i = 0; i < 32; ++i) t_311[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_525 - t_525) & 1); // K_588's boxes landed
+      float t_591[32];
+      for (int i = 0; i < 32; ++i) t_591[i] = 0.0f;
       wgmma_fence();
-      // t_311 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_591 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_311, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_591, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_311[i]);
-      __syncthreads(); // every warp is done with K_307
-      { // K_307 of tile (t_240 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-        const int t_294_ahead = (((t_240 + 1 < t_243) ? (t_240 + 1) : t_240) * 64);
-        mbar_expect_if(tid == 0 && (t_240 + 1 < t_243), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_591[i]);
+      __syncthreads(); // every warp is done with K_588
+      { // K_588 of tile (t_525 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+        const int t_577_ahead = (((t_525 + 1 < t_528) ? (t_525 + 1) : t_525) * 64);
+        mbar_expect_if(tid == 0 && (t_525 + 1 < t_528), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 4 && (t_240 + 1 < t_243);
+        const bool on = tid < 4 && (t_525 + 1 < t_528);
         const int j = tid < 4 ? tid : 0;
-        const int x = (int)((long long)(kvh_111) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + (j * 16)), 16))] * 16) + safe_rem((t_294_ahead + (j * 16)), 16)) : 0;
+        const int x = (int)((long long)(kvh_394) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + (j * 16)), 16))] * 16) + safe_rem((t_577_ahead + (j * 16)), 16)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-      float t_312[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_312[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_311[((mt * 8 + nt) * 2 + h) * 2 + p] * t_309);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_313[2];
+      float t_593[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -719,33 +703,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_312[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_591[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_313[mt * 2 + h] = acc;
+          t_593[mt * 2 + h] = acc;
         }
       }
-      float m_new_314[2];
+      float m_new_595[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_314[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_313[mt * 2 + h]);
+          m_new_595[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], (t_593[mt * 2 + h] * t_531));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_316[2];
+      float m_safe_597[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_316[mt * 2 + h] = ((m_new_314[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_314[mt * 2 + h]);
+          m_safe_597[mt * 2 + h] = ((m_new_595[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_595[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_318[32];
+      float p_599[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -754,22 +738,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_318[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_312[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_316[mt * 2 + h]));
+              p_599[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_591[((mt * 8 + nt) * 2 + h) * 2 + p], t_531, -m_safe_597[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_320[2];
+      float alpha_601[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_320[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_316[mt * 2 + h]));
+          alpha_601[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_597[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_322[2];
+      float t_603[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -779,28 +763,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_318[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_599[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_322[mt * 2 + h] = acc;
+          t_603[mt * 2 + h] = acc;
         }
       }
-      float t_323[2];
+      float t_604[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_323[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_320[mt * 2 + h]) + t_322[mt * 2 + h]);
+          t_604[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_601[mt * 2 + h], t_603[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_bf16(p_318[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_bf16(p_318[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_bf16(p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_bf16(p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -810,7 +794,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_320[mt * 2 + h]);
+              carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_601[mt * 2 + h]);
             }
           }
         }
@@ -819,78 +803,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_245[mt * 2 + h] = m_new_314[mt * 2 + h];
+          carry_533[mt * 2 + h] = m_new_595[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_246[mt * 2 + h] = t_323[mt * 2 + h];
+          carry_534[mt * 2 + h] = t_604[mt * 2 + h];
         }
       }
     }
-    int t_290 = t_240;
-    for (; t_290 + 2 < t_243; t_290 += 2) {
+    int t_573 = t_525;
+    for (; t_573 + 2 < t_528; t_573 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_290 + 1) - t_240) & 1); // K_307's boxes landed
-        float t_311[32];
-        for (int i = 0; i < 32; ++i) t_311[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_573 + 1) - t_525) & 1); // K_588's boxes landed
+        float t_591[32];
+        for (int i = 0; i < 32; ++i) t_591[i] = 0.0f;
         wgmma_fence();
-        // t_311 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_591 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_311, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_591, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_290 & 1) ? 66560 : 49160), ((t_290 - t_240) >> 1) & 1); // V_308's boxes landed
+        mbar_wait(smem + ((t_573 & 1) ? 66560 : 49160), ((t_573 - t_525) >> 1) & 1); // V_589's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_290 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_573 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_290 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_311[i]);
-        __syncthreads(); // every warp is done with K_307
-        { // K_307 of tile (t_290 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_294_ahead = (((t_290 + 2 < t_243) ? (t_290 + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && (t_290 + 2 < t_243), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_573 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_591[i]);
+        __syncthreads(); // every warp is done with K_588
+        { // K_588 of tile (t_573 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_577_ahead = (((t_573 + 2 < t_528) ? (t_573 + 2) : t_525) * 64);
+          mbar_expect_if(tid == 0 && (t_573 + 2 < t_528), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_290 + 2 < t_243);
+          const bool on = tid < 4 && (t_573 + 2 < t_528);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_111) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + (j * 16)), 16))] * 16) + safe_rem((t_294_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_394) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + (j * 16)), 16))] * 16) + safe_rem((t_577_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_312[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_312[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_311[((mt * 8 + nt) * 2 + h) * 2 + p] * t_309);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_313[2];
+        float t_593[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -900,33 +870,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_312[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_591[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_313[mt * 2 + h] = acc;
+            t_593[mt * 2 + h] = acc;
           }
         }
-        float m_new_314[2];
+        float m_new_595[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_314[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_313[mt * 2 + h]);
+            m_new_595[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], (t_593[mt * 2 + h] * t_531));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_316[2];
+        float m_safe_597[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_316[mt * 2 + h] = ((m_new_314[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_314[mt * 2 + h]);
+            m_safe_597[mt * 2 + h] = ((m_new_595[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_595[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_318[32];
+        float p_599[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -935,22 +905,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_318[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_312[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_316[mt * 2 + h]));
+                p_599[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_591[((mt * 8 + nt) * 2 + h) * 2 + p], t_531, -m_safe_597[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_320[2];
+        float alpha_601[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_320[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_316[mt * 2 + h]));
+            alpha_601[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_597[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_322[2];
+        float t_603[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -960,41 +930,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_318[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_599[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_322[mt * 2 + h] = acc;
+            t_603[mt * 2 + h] = acc;
           }
         }
-        float t_323[2];
+        float t_604[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_323[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_320[mt * 2 + h]) + t_322[mt * 2 + h]);
+            t_604[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_601[mt * 2 + h], t_603[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_318[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_318[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_290
-        for (int i = 0; i < 64; ++i) reg_fence(carry_247[i]);
-        __syncthreads(); // every warp is done with this buffer of V_308
-        { // V_308 of tile (t_290 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_294_ahead = (((t_290 + 2 < t_243) ? (t_290 + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && (t_290 + 2 < t_243), smem + (((t_290 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_573
+        for (int i = 0; i < 64; ++i) reg_fence(carry_535[i]);
+        __syncthreads(); // every warp is done with this buffer of V_589
+        { // V_589 of tile (t_573 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_577_ahead = (((t_573 + 2 < t_528) ? (t_573 + 2) : t_525) * 64);
+          mbar_expect_if(tid == 0 && (t_573 + 2 < t_528), smem + (((t_573 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_290 + 2 < t_243);
+          const bool on = tid < 4 && (t_573 + 2 < t_528);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_111) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + (j * 16)), 16))] * 16) + safe_rem((t_294_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_290 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_290 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_290 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_290 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_394) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + (j * 16)), 16))] * 16) + safe_rem((t_577_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_573 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_573 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_573 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_573 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1004,7 +974,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_320[mt * 2 + h]);
+                carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_601[mt * 2 + h]);
               }
             }
           }
@@ -1013,76 +983,62 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_245[mt * 2 + h] = m_new_314[mt * 2 + h];
+            carry_533[mt * 2 + h] = m_new_595[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_246[mt * 2 + h] = t_323[mt * 2 + h];
+            carry_534[mt * 2 + h] = t_604[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_290 + 1) + 1) - t_240) & 1); // K_307's boxes landed
-        float t_311[32];
-        for (int i = 0; i < 32; ++i) t_311[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_573 + 1) + 1) - t_525) & 1); // K_588's boxes landed
+        float t_591[32];
+        for (int i = 0; i < 32; ++i) t_591[i] = 0.0f;
         wgmma_fence();
-        // t_311 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_591 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_311, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_591, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_290 + 1) & 1) ? 66560 : 49160), (((t_290 + 1) - t_240) >> 1) & 1); // V_308's boxes landed
+        mbar_wait(smem + (((t_573 + 1) & 1) ? 66560 : 49160), (((t_573 + 1) - t_525) >> 1) & 1); // V_589's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_290 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_573 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_290 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_311[i]);
-        __syncthreads(); // every warp is done with K_307
-        { // K_307 of tile ((t_290 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_294_ahead = ((((t_290 + 1) + 2 < t_243) ? ((t_290 + 1) + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && ((t_290 + 1) + 2 < t_243), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_573 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_591[i]);
+        __syncthreads(); // every warp is done with K_588
+        { // K_588 of tile ((t_573 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_577_ahead = ((((t_573 + 1) + 2 < t_528) ? ((t_573 + 1) + 2) : t_525) * 64);
+          mbar_expect_if(tid == 0 && ((t_573 + 1) + 2 < t_528), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_290 + 1) + 2 < t_243);
+          const bool on = tid < 4 && ((t_573 + 1) + 2 < t_528);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_111) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + (j * 16)), 16))] * 16) + safe_rem((t_294_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_394) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + (j * 16)), 16))] * 16) + safe_rem((t_577_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_312[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_312[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_311[((mt * 8 + nt) * 2 + h) * 2 + p] * t_309);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_313[2];
+        float t_593[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1092,33 +1048,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_312[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_591[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_313[mt * 2 + h] = acc;
+            t_593[mt * 2 + h] = acc;
           }
         }
-        float m_new_314[2];
+        float m_new_595[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_314[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_313[mt * 2 + h]);
+            m_new_595[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], (t_593[mt * 2 + h] * t_531));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_316[2];
+        float m_safe_597[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_316[mt * 2 + h] = ((m_new_314[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_314[mt * 2 + h]);
+            m_safe_597[mt * 2 + h] = ((m_new_595[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_595[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_318[32];
+        float p_599[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1127,22 +1083,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_318[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_312[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_316[mt * 2 + h]));
+                p_599[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_591[((mt * 8 + nt) * 2 + h) * 2 + p], t_531, -m_safe_597[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_320[2];
+        float alpha_601[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_320[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_316[mt * 2 + h]));
+            alpha_601[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_597[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_322[2];
+        float t_603[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1152,41 +1108,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_318[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_599[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_322[mt * 2 + h] = acc;
+            t_603[mt * 2 + h] = acc;
           }
         }
-        float t_323[2];
+        float t_604[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_323[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_320[mt * 2 + h]) + t_322[mt * 2 + h]);
+            t_604[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_601[mt * 2 + h], t_603[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_bf16(p_318[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_bf16(p_318[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_bf16(p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_bf16(p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_290 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_247[i]);
-        __syncthreads(); // every warp is done with this buffer of V_308
-        { // V_308 of tile ((t_290 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_294_ahead = ((((t_290 + 1) + 2 < t_243) ? ((t_290 + 1) + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && ((t_290 + 1) + 2 < t_243), smem + ((((t_290 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_573 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_535[i]);
+        __syncthreads(); // every warp is done with this buffer of V_589
+        { // V_589 of tile ((t_573 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_577_ahead = ((((t_573 + 1) + 2 < t_528) ? ((t_573 + 1) + 2) : t_525) * 64);
+          mbar_expect_if(tid == 0 && ((t_573 + 1) + 2 < t_528), smem + ((((t_573 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_290 + 1) + 2 < t_243);
+          const bool on = tid < 4 && ((t_573 + 1) + 2 < t_528);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_111) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + (j * 16)), 16))] * 16) + safe_rem((t_294_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + ((((t_290 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_290 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_290 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_290 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_394) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + (j * 16)), 16))] * 16) + safe_rem((t_577_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + ((((t_573 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_573 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_573 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_573 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1196,7 +1152,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_320[mt * 2 + h]);
+                carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_601[mt * 2 + h]);
               }
             }
           }
@@ -1205,78 +1161,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_245[mt * 2 + h] = m_new_314[mt * 2 + h];
+            carry_533[mt * 2 + h] = m_new_595[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_246[mt * 2 + h] = t_323[mt * 2 + h];
+            carry_534[mt * 2 + h] = t_604[mt * 2 + h];
           }
         }
       }
     }
-    if (t_290 + 1 < t_243) {
+    if (t_573 + 1 < t_528) {
       {
-        mbar_wait(smem + 49152, ((t_290 + 1) - t_240) & 1); // K_307's boxes landed
-        float t_311[32];
-        for (int i = 0; i < 32; ++i) t_311[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_573 + 1) - t_525) & 1); // K_588's boxes landed
+        float t_591[32];
+        for (int i = 0; i < 32; ++i) t_591[i] = 0.0f;
         wgmma_fence();
-        // t_311 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_591 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_311, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_591, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_290 & 1) ? 66560 : 49160), ((t_290 - t_240) >> 1) & 1); // V_308's boxes landed
+        mbar_wait(smem + ((t_573 & 1) ? 66560 : 49160), ((t_573 - t_525) >> 1) & 1); // V_589's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_290 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_573 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_290 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_311[i]);
-        __syncthreads(); // every warp is done with K_307
-        { // K_307 of tile (t_290 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_294_ahead = (((t_290 + 2 < t_243) ? (t_290 + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && (t_290 + 2 < t_243), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_573 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_591[i]);
+        __syncthreads(); // every warp is done with K_588
+        { // K_588 of tile (t_573 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_577_ahead = (((t_573 + 2 < t_528) ? (t_573 + 2) : t_525) * 64);
+          mbar_expect_if(tid == 0 && (t_573 + 2 < t_528), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_290 + 2 < t_243);
+          const bool on = tid < 4 && (t_573 + 2 < t_528);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_111) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + (j * 16)), 16))] * 16) + safe_rem((t_294_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_394) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + (j * 16)), 16))] * 16) + safe_rem((t_577_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_312[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_312[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_311[((mt * 8 + nt) * 2 + h) * 2 + p] * t_309);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_313[2];
+        float t_593[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1286,33 +1228,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_312[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_591[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_313[mt * 2 + h] = acc;
+            t_593[mt * 2 + h] = acc;
           }
         }
-        float m_new_314[2];
+        float m_new_595[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_314[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_313[mt * 2 + h]);
+            m_new_595[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], (t_593[mt * 2 + h] * t_531));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_316[2];
+        float m_safe_597[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_316[mt * 2 + h] = ((m_new_314[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_314[mt * 2 + h]);
+            m_safe_597[mt * 2 + h] = ((m_new_595[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_595[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_318[32];
+        float p_599[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1321,22 +1263,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_318[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_312[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_316[mt * 2 + h]));
+                p_599[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_591[((mt * 8 + nt) * 2 + h) * 2 + p], t_531, -m_safe_597[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_320[2];
+        float alpha_601[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_320[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_316[mt * 2 + h]));
+            alpha_601[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_597[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_322[2];
+        float t_603[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1346,41 +1288,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_318[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_599[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_322[mt * 2 + h] = acc;
+            t_603[mt * 2 + h] = acc;
           }
         }
-        float t_323[2];
+        float t_604[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_323[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_320[mt * 2 + h]) + t_322[mt * 2 + h]);
+            t_604[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_601[mt * 2 + h], t_603[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_318[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_318[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_290
-        for (int i = 0; i < 64; ++i) reg_fence(carry_247[i]);
-        __syncthreads(); // every warp is done with this buffer of V_308
-        { // V_308 of tile (t_290 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_294_ahead = (((t_290 + 2 < t_243) ? (t_290 + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && (t_290 + 2 < t_243), smem + (((t_290 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_573
+        for (int i = 0; i < 64; ++i) reg_fence(carry_535[i]);
+        __syncthreads(); // every warp is done with this buffer of V_589
+        { // V_589 of tile (t_573 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_577_ahead = (((t_573 + 2 < t_528) ? (t_573 + 2) : t_525) * 64);
+          mbar_expect_if(tid == 0 && (t_573 + 2 < t_528), smem + (((t_573 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_290 + 2 < t_243);
+          const bool on = tid < 4 && (t_573 + 2 < t_528);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_111) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + (j * 16)), 16))] * 16) + safe_rem((t_294_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_290 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_290 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_290 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_290 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_394) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + (j * 16)), 16))] * 16) + safe_rem((t_577_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_573 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_573 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_573 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_573 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1390,7 +1332,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_320[mt * 2 + h]);
+                carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_601[mt * 2 + h]);
               }
             }
           }
@@ -1399,75 +1341,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_245[mt * 2 + h] = m_new_314[mt * 2 + h];
+            carry_533[mt * 2 + h] = m_new_595[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_246[mt * 2 + h] = t_323[mt * 2 + h];
+            carry_534[mt * 2 + h] = t_604[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_290 + 1) & 1) ? 66560 : 49160), (((t_290 + 1) - t_240) >> 1) & 1); // V_308's boxes landed
+      mbar_wait(smem + (((t_573 + 1) & 1) ? 66560 : 49160), (((t_573 + 1) - t_525) >> 1) & 1); // V_589's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_290 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_573 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_290 & 1) ? 66560 : 49160), ((t_290 - t_240) >> 1) & 1); // V_308's boxes landed
+      mbar_wait(smem + ((t_573 & 1) ? 66560 : 49160), ((t_573 - t_525) >> 1) & 1); // V_589's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_290 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_573 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_247[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_535[i]);
   }
   #else
-  for (int t_290 = t_240; t_290 < t_243; ++t_290) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_294 = (t_290 * 64);
+  for (int t_573 = t_525; t_573 < t_528; ++t_573) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_577 = (t_573 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_290 - t_240) & 1); // K_307's boxes landed
+    mbar_wait(smem + 49152, (t_573 - t_525) & 1); // K_588's boxes landed
     #endif
-    cp_async_wait<0>(); // K_307 arrived
+    cp_async_wait<0>(); // K_588 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_308 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // V_589 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_111) * v_cache_s1 + 0), y = ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294 + (lane * 16)), 16))] * 16) + safe_rem((t_294 + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_394) * v_cache_s1 + 0), y = ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577 + (lane * 16)), 16))] * 16) + safe_rem((t_577 + (lane * 16)), 16));
         tma_box_reused(smem + 32768 + sw128((lane * 16), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 16), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_308: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_589: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294 + r), 16))] * 16) + safe_rem((t_294 + r), 16))) * v_cache_s0 + (long long)(kvh_111) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577 + r), 16))] * 16) + safe_rem((t_577 + r), 16))) * v_cache_s0 + (long long)(kvh_394) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1475,9 +1417,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_311[32] = {};
+    float t_591[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_311 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_591 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1485,13 +1427,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_311, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_591, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_311[i]);
+        reg_fence(t_591[i]);
       }
     }
     #else
@@ -1508,55 +1450,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_311[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_311[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_591[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_591[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_290 - t_240) & 1); // V_308's boxes landed
+    mbar_wait(smem + 49160, (t_573 - t_525) & 1); // V_589's boxes landed
     #endif
-    cp_async_wait<0>(); // V_308 arrived
+    cp_async_wait<0>(); // V_589 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_307; its next tile can stream in
-    if (t_290 + 1 < t_243) {
-      const int t_294_ahead = ((t_290 + 1) * 64);
+    __syncthreads(); // every warp is done with K_588; its next tile can stream in
+    if (t_573 + 1 < t_528) {
+      const int t_577_ahead = ((t_573 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_307 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      if (tid < 32) { // K_588 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 4) {
-          const int x = (int)((long long)(kvh_111) * k_cache_s1 + 0), y = ((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_294_ahead + (lane * 16)), 16));
+          const int x = (int)((long long)(kvh_394) * k_cache_s1 + 0), y = ((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_577_ahead + (lane * 16)), 16));
           tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_307: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_588: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_294_ahead + r), 16))] * 16) + safe_rem((t_294_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_577_ahead + r), 16))] * 16) + safe_rem((t_577_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_394) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float t_312[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_312[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_311[((mt * 8 + nt) * 2 + h) * 2 + p] * t_309);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_313[2];
+    float t_593[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1566,33 +1494,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_312[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_591[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_313[mt * 2 + h] = acc;
+        t_593[mt * 2 + h] = acc;
       }
     }
-    float m_new_314[2];
+    float m_new_595[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_314[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_313[mt * 2 + h]);
+        m_new_595[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], (t_593[mt * 2 + h] * t_531));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_316[2];
+    float m_safe_597[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_316[mt * 2 + h] = ((m_new_314[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_314[mt * 2 + h]);
+        m_safe_597[mt * 2 + h] = ((m_new_595[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_595[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_318[32];
+    float p_599[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1601,22 +1529,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_318[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_312[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_316[mt * 2 + h]));
+            p_599[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_591[((mt * 8 + nt) * 2 + h) * 2 + p], t_531, -m_safe_597[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_320[2];
+    float alpha_601[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_320[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_316[mt * 2 + h]));
+        alpha_601[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_597[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_322[2];
+    float t_603[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1626,20 +1554,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_318[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_599[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_322[mt * 2 + h] = acc;
+        t_603[mt * 2 + h] = acc;
       }
     }
-    float t_323[2];
+    float t_604[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_323[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_320[mt * 2 + h]) + t_322[mt * 2 + h]);
+        t_604[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_601[mt * 2 + h], t_603[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1650,34 +1578,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_320[mt * 2 + h]);
+            carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_601[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_318[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_318[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_318[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_599[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_247[i]);
+        reg_fence(carry_535[i]);
       }
     }
     #else
@@ -1686,10 +1614,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_318[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_318[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_318[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_318[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_318[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_599[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_599[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_599[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_599[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_599[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_599[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_599[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_599[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1697,8 +1625,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_247[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_247[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_535[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_535[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1707,55 +1635,52 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_245[mt * 2 + h] = m_new_314[mt * 2 + h];
+        carry_533[mt * 2 + h] = m_new_595[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_246[mt * 2 + h] = t_323[mt * 2 + h];
+        carry_534[mt * 2 + h] = t_604[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_352 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_243 < t_238) {
-    const int t_335_ahead = (t_243 * 64);
-    // K_350: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_528 < t_523) {
+    const int t_616_ahead = (t_528 * 64);
+    // K_629: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_335_ahead + r) < k_len_140);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_335_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_335_ahead + r), 16))] : 0) * 16) + safe_rem((t_335_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_616_ahead + r) < k_len_431);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_616_ahead + r) < k_len_431) ? page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_616_ahead + r), 16))] : 0) * 16) + safe_rem((t_616_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_394) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_331 = t_243; t_331 < t_238; ++t_331) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_335 = (t_331 * 64);
-    cp_async_wait<0>(); // K_350 arrived
+  for (int t_612 = t_528; t_612 < t_523; ++t_612) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_616 = (t_612 * 64);
+    cp_async_wait<0>(); // K_629 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_351: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_630: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_335 + r) < k_len_140);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_335 + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_335 + r), 16))] : 0) * 16) + safe_rem((t_335 + r), 16))) * v_cache_s0 + (long long)(kvh_111) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_616 + r) < k_len_431);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_616 + r) < k_len_431) ? page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_616 + r), 16))] : 0) * 16) + safe_rem((t_616 + r), 16))) * v_cache_s0 + (long long)(kvh_394) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_354[32] = {};
+    float t_632[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_354 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_632 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1763,13 +1688,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_354, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_632, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_354[i]);
+        reg_fence(t_632[i]);
       }
     }
     #else
@@ -1786,23 +1711,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_354[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_354[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_632[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_632[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_350; its next tile can stream in
-    if (t_331 + 1 < t_238) {
-      const int t_335_ahead = ((t_331 + 1) * 64);
-      // K_350: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_629; its next tile can stream in
+    if (t_612 + 1 < t_523) {
+      const int t_616_ahead = ((t_612 + 1) * 64);
+      // K_629: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_335_ahead + r) < k_len_140);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_335_ahead + r) < k_len_140) ? page_table[(long long)(b_112) * page_table_s0 + (long long)(safe_div((t_335_ahead + r), 16))] : 0) * 16) + safe_rem((t_335_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_111) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_616_ahead + r) < k_len_431);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_616_ahead + r) < k_len_431) ? page_table[(long long)(b_395) * page_table_s0 + (long long)(safe_div((t_616_ahead + r), 16))] : 0) * 16) + safe_rem((t_616_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_394) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_356[32];
+    float t_634[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1811,13 +1736,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_356[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_335 + (nt * 8 + 2 * t4 + p)) < k_len_140) && (t_178 || ((t_335 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139)))) ? (t_354[((mt * 8 + nt) * 2 + h) * 2 + p] * t_352) : NEG_INF);
+            t_634[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_616 + (nt * 8 + 2 * t4 + p)) < k_len_431) && (t_465 || ((t_616 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_435 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_431) - q_len_430)))) ? (t_632[((mt * 8 + nt) * 2 + h) * 2 + p] * t_531) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_357[2];
+    float t_635[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1827,33 +1752,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_356[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_634[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_357[mt * 2 + h] = acc;
+        t_635[mt * 2 + h] = acc;
       }
     }
-    float m_new_358[2];
+    float m_new_636[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_358[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_357[mt * 2 + h]);
+        m_new_636[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], t_635[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_360[2];
+    float m_safe_638[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_360[mt * 2 + h] = ((m_new_358[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_358[mt * 2 + h]);
+        m_safe_638[mt * 2 + h] = ((m_new_636[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_636[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_362[32];
+    float p_640[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1862,22 +1787,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_362[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_356[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_360[mt * 2 + h]));
+            p_640[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_634[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_638[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_364[2];
+    float alpha_642[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_364[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_360[mt * 2 + h]));
+        alpha_642[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_638[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_366[2];
+    float t_644[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1887,23 +1812,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_362[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_640[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_366[mt * 2 + h] = acc;
+        t_644[mt * 2 + h] = acc;
       }
     }
-    float t_367[2];
+    float t_645[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_367[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_364[mt * 2 + h]) + t_366[mt * 2 + h]);
+        t_645[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_642[mt * 2 + h], t_644[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_351 has arrived
+    cp_async_wait<1>(); // V_630 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1914,34 +1839,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_364[mt * 2 + h]);
+            carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_642[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_362[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_362[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_362[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_362[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_362[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_362[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_362[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_362[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_640[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_640[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_640[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_640[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_640[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_640[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_640[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_640[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_247[i]);
+        reg_fence(carry_535[i]);
       }
     }
     #else
@@ -1950,10 +1875,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_362[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_362[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_362[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_640[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_640[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_640[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_640[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_640[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_640[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_640[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_640[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1961,8 +1886,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_247[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_247[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_535[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_535[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1971,70 +1896,70 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_245[mt * 2 + h] = m_new_358[mt * 2 + h];
+        carry_533[mt * 2 + h] = m_new_636[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_246[mt * 2 + h] = t_367[mt * 2 + h];
+        carry_534[mt * 2 + h] = t_645[mt * 2 + h];
       }
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
-  float sink_375[2];
+  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  float sink_653[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      sink_375[mt * 2 + h] = sinks[(long long)((t_147 + safe_rem((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))];
+      sink_653[mt * 2 + h] = sinks[(long long)((t_438 + safe_rem((t_435 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))];
     }
   }
-  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
-  float t_376[2];
+  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  float t_654[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_376[mt * 2 + h] = (sink_375[mt * 2 + h] * 1.4426950408889634f);
+      t_654[mt * 2 + h] = (sink_653[mt * 2 + h] * 1.4426950408889634f);
     }
   }
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  float m_new_377[2];
+  float m_new_655[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      m_new_377[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_376[mt * 2 + h]);
+      m_new_655[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], t_654[mt * 2 + h]);
     }
   }
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  float alpha_379[2];
+  float alpha_657[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      alpha_379[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_new_377[mt * 2 + h]));
+      alpha_657[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_new_655[mt * 2 + h]));
     }
   }
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  float l_383[2];
+  float l_661[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      l_383[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_379[mt * 2 + h]) + exp2_ftz((t_376[mt * 2 + h] - m_new_377[mt * 2 + h])));
+      l_661[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_657[mt * 2 + h], exp2_ftz((t_654[mt * 2 + h] - m_new_655[mt * 2 + h])));
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_387_rcp[2]; // once a row (row-hoist.ts)
+  float t_665_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_387_rcp[mt * 2 + h] = 1.0f / ((l_383[mt * 2 + h] == 0.0f) ? 1.0f : l_383[mt * 2 + h]);
+      t_665_rcp[mt * 2 + h] = 1.0f / ((l_661[mt * 2 + h] == 0.0f) ? 1.0f : l_661[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -2044,7 +1969,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_139)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_136 + safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_147 + safe_rem((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn(((carry_247[((mt * 16 + nt) * 2 + h) * 2 + 0] * alpha_379[mt * 2 + h]) * t_387_rcp[mt * 2 + h]), ((carry_247[((mt * 16 + nt) * 2 + h) * 2 + 1] * alpha_379[mt * 2 + h]) * t_387_rcp[mt * 2 + h]));
+        if ((safe_div((t_435 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_430)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_427 + safe_div((t_435 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_438 + safe_rem((t_435 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn(((carry_535[((mt * 16 + nt) * 2 + h) * 2 + 0] * alpha_657[mt * 2 + h]) * t_665_rcp[mt * 2 + h]), ((carry_535[((mt * 16 + nt) * 2 + h) * 2 + 1] * alpha_657[mt * 2 + h]) * t_665_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2055,7 +1980,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_139)) lse[(long long)((q0_136 + safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_147 + safe_rem((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((l_383[mt * 2 + h] == 0.0f) ? NEG_INF : ((m_new_377[mt * 2 + h] + log2f(l_383[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_435 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_430)) lse[(long long)((q0_427 + safe_div((t_435 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_438 + safe_rem((t_435 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((l_661[mt * 2 + h] == 0.0f) ? NEG_INF : ((m_new_655[mt * 2 + h] + log2f(l_661[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -205,155 +205,155 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_109 = (int)blockIdx.x;
-  const int kvh_110 = (int)blockIdx.y;
-  const int b_111 = (int)blockIdx.z;
+  const int m_391 = (int)blockIdx.x;
+  const int kvh_392 = (int)blockIdx.y;
+  const int b_393 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_134 = cu_seqlens_q[(long long)(b_111)];
+  const int q0_424 = cu_seqlens_q[(long long)(b_393)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_135 = (b_111 + 1);
-  const int t_136 = cu_seqlens_q[(long long)(t_135)];
-  const int q_len_137 = (t_136 - q0_134);
-  const int k_len_138 = cache_seqlens[(long long)(b_111)];
-  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_139 = (m_109 * 64);
-  const int t_140 = (q_len_137 * 4);
-  const bool t_141 = (t_139 >= t_140);
-  if (t_141) {
+  const int t_425 = (b_393 + 1);
+  const int t_426 = cu_seqlens_q[(long long)(t_425)];
+  const int q_len_427 = (t_426 - q0_424);
+  const int k_len_428 = cache_seqlens[(long long)(b_393)];
+  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_429 = (m_391 * 64);
+  const int t_430 = (q_len_427 * 4);
+  const bool t_431 = (t_429 >= t_430);
+  if (t_431) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_142 = (m_109 * 64);
+  const int t_432 = (m_391 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_145 = (kvh_110 * 4);
+  const int t_435 = (kvh_392 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_151: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_441: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_142 + r), 4) < q_len_137);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_134 + safe_div((t_142 + r), 4))) * q_s0 + (long long)((t_145 + safe_rem((t_142 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_432 + r), 4) < q_len_427);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_424 + safe_div((t_432 + r), 4))) * q_s0 + (long long)((t_435 + safe_rem((t_432 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_152 = (k_len_138 + 63);
-  const int t_153 = safe_div(t_152, 64);
-  const int t_155 = (k_len_138 + (-1));
-  const int t_157 = (k_len_138 + (-64));
-  const int t_159 = safe_div(t_155, 64);
-  const bool t_160 = (t_155 < 0);
-  const int t_161 = (t_159 * 64);
-  const bool t_162 = (t_161 == t_155);
-  const bool t_163 = (!t_162);
-  const bool t_164 = (t_160 && t_163);
-  const int t_166 = (t_159 - 1);
-  const int t_167 = (t_164 ? t_166 : t_159);
-  const int t_168 = safe_div(t_157, 64);
-  const bool t_169 = (t_157 < 0);
-  const int t_170 = (t_168 * 64);
-  const bool t_171 = (t_170 == t_157);
-  const bool t_172 = (!t_171);
-  const bool t_173 = (t_169 && t_172);
-  const int t_174 = (t_168 - 1);
-  const int t_175 = (t_173 ? t_174 : t_168);
-  const bool t_176 = (P.is_causal == 0);
-  const int t_178 = (t_176 ? (-268435456) : 268435456);
-  const int t_179 = (t_176 ? 268435456 : (-268435456));
-  const int t_180 = (t_142 + 63);
-  const int t_181 = safe_div(t_142, 4);
-  const int t_182 = safe_div(t_180, 4);
-  const int t_183 = (t_181 + k_len_138);
-  const int t_184 = (t_182 + k_len_138);
-  const int t_185 = (t_183 - q_len_137);
-  const int t_186 = (t_184 - q_len_137);
-  const int t_188 = (t_185 + (-63));
-  const int t_189 = safe_div(t_186, 64);
-  const bool t_190 = (t_186 < 0);
-  const int t_191 = (t_189 * 64);
-  const bool t_192 = (t_191 == t_186);
-  const bool t_193 = (!t_192);
-  const bool t_194 = (t_190 && t_193);
-  const int t_195 = (t_189 - 1);
-  const int t_196 = (t_194 ? t_195 : t_189);
-  const int t_197 = safe_div(t_188, 64);
-  const bool t_198 = (t_188 < 0);
-  const int t_199 = (t_197 * 64);
-  const bool t_200 = (t_199 == t_188);
-  const bool t_201 = (!t_200);
-  const bool t_202 = (t_198 && t_201);
-  const int t_203 = (t_197 - 1);
-  const int t_204 = (t_202 ? t_203 : t_197);
-  const bool t_205 = (t_178 > t_179);
-  const bool t_206 = ((-268435456) > t_196);
-  const int t_207 = min(t_178, (-268435456));
-  const int t_208 = max(t_179, t_196);
-  const int t_209 = (t_206 ? t_178 : t_207);
-  const int t_210 = (t_206 ? t_179 : t_208);
-  const int t_211 = (t_205 ? (-268435456) : t_209);
-  const int t_212 = (t_205 ? t_196 : t_210);
-  const bool t_213 = ((-268435456) > t_204);
-  const int t_214 = max(t_178, (-268435456));
-  const int t_215 = min(t_179, t_204);
-  const int t_216 = (t_215 + 1);
-  const bool t_217 = (t_214 <= t_216);
-  const int t_218 = max(t_179, t_204);
-  const int t_219 = (t_217 ? t_207 : t_178);
-  const int t_220 = (t_217 ? t_218 : t_179);
-  const int t_221 = (t_213 ? t_178 : t_219);
-  const int t_222 = (t_213 ? t_179 : t_220);
-  const int t_223 = (t_205 ? (-268435456) : t_221);
-  const int t_224 = (t_205 ? t_204 : t_222);
-  const int t_225 = max((-268435456), t_211);
-  const int t_226 = min(t_167, t_212);
-  const int t_227 = max((-268435456), t_223);
-  const int t_228 = min(t_175, t_224);
-  const int t_229 = max(t_227, t_227);
-  const int t_230 = min(t_228, t_228);
-  const int t_231 = max(t_229, (-268435456));
-  const int t_232 = min(t_230, t_175);
-  const int t_233 = max(0, t_225);
-  const int t_234 = (t_226 + 1);
-  const int t_235 = min(t_153, t_234);
-  const int t_236 = max(t_233, t_235);
-  const int t_237 = max(t_231, t_233);
-  const int t_238 = min(t_237, t_236);
-  const int t_239 = (t_232 + 1);
-  const int t_240 = max(t_239, t_238);
-  const int t_241 = min(t_240, t_236);
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_442 = (k_len_428 + 63);
+  const int t_443 = safe_div(t_442, 64);
+  const int t_444 = (k_len_428 + (-1));
+  const int t_445 = (k_len_428 + (-64));
+  const int t_446 = safe_div(t_444, 64);
+  const bool t_447 = (t_444 < 0);
+  const int t_448 = (t_446 * 64);
+  const bool t_449 = (t_448 == t_444);
+  const bool t_450 = (!t_449);
+  const bool t_451 = (t_447 && t_450);
+  const int t_452 = (t_446 - 1);
+  const int t_453 = (t_451 ? t_452 : t_446);
+  const int t_454 = safe_div(t_445, 64);
+  const bool t_455 = (t_445 < 0);
+  const int t_456 = (t_454 * 64);
+  const bool t_457 = (t_456 == t_445);
+  const bool t_458 = (!t_457);
+  const bool t_459 = (t_455 && t_458);
+  const int t_460 = (t_454 - 1);
+  const int t_461 = (t_459 ? t_460 : t_454);
+  const bool t_462 = (P.is_causal == 0);
+  const int t_463 = (t_462 ? (-268435456) : 268435456);
+  const int t_464 = (t_462 ? 268435456 : (-268435456));
+  const int t_465 = (t_432 + 63);
+  const int t_466 = safe_div(t_432, 4);
+  const int t_467 = safe_div(t_465, 4);
+  const int t_468 = (t_466 + k_len_428);
+  const int t_469 = (t_467 + k_len_428);
+  const int t_470 = (t_468 - q_len_427);
+  const int t_471 = (t_469 - q_len_427);
+  const int t_472 = (t_470 + (-63));
+  const int t_473 = safe_div(t_471, 64);
+  const bool t_474 = (t_471 < 0);
+  const int t_475 = (t_473 * 64);
+  const bool t_476 = (t_475 == t_471);
+  const bool t_477 = (!t_476);
+  const bool t_478 = (t_474 && t_477);
+  const int t_479 = (t_473 - 1);
+  const int t_480 = (t_478 ? t_479 : t_473);
+  const int t_481 = safe_div(t_472, 64);
+  const bool t_482 = (t_472 < 0);
+  const int t_483 = (t_481 * 64);
+  const bool t_484 = (t_483 == t_472);
+  const bool t_485 = (!t_484);
+  const bool t_486 = (t_482 && t_485);
+  const int t_487 = (t_481 - 1);
+  const int t_488 = (t_486 ? t_487 : t_481);
+  const bool t_489 = (t_463 > t_464);
+  const bool t_490 = ((-268435456) > t_480);
+  const int t_491 = min(t_463, (-268435456));
+  const int t_492 = max(t_464, t_480);
+  const int t_493 = (t_490 ? t_463 : t_491);
+  const int t_494 = (t_490 ? t_464 : t_492);
+  const int t_495 = (t_489 ? (-268435456) : t_493);
+  const int t_496 = (t_489 ? t_480 : t_494);
+  const bool t_497 = ((-268435456) > t_488);
+  const int t_498 = max(t_463, (-268435456));
+  const int t_499 = min(t_464, t_488);
+  const int t_500 = (t_499 + 1);
+  const bool t_501 = (t_498 <= t_500);
+  const int t_502 = max(t_464, t_488);
+  const int t_503 = (t_501 ? t_491 : t_463);
+  const int t_504 = (t_501 ? t_502 : t_464);
+  const int t_505 = (t_497 ? t_463 : t_503);
+  const int t_506 = (t_497 ? t_464 : t_504);
+  const int t_507 = (t_489 ? (-268435456) : t_505);
+  const int t_508 = (t_489 ? t_488 : t_506);
+  const int t_509 = max((-268435456), t_495);
+  const int t_510 = min(t_453, t_496);
+  const int t_511 = max((-268435456), t_507);
+  const int t_512 = min(t_461, t_508);
+  const int t_513 = max(t_511, t_511);
+  const int t_514 = min(t_512, t_512);
+  const int t_515 = max(t_513, (-268435456));
+  const int t_516 = min(t_514, t_461);
+  const int t_517 = max(0, t_509);
+  const int t_518 = (t_510 + 1);
+  const int t_519 = min(t_443, t_518);
+  const int t_520 = max(t_517, t_519);
+  const int t_521 = max(t_515, t_517);
+  const int t_522 = min(t_521, t_520);
+  const int t_523 = (t_516 + 1);
+  const int t_524 = max(t_523, t_522);
+  const int t_525 = min(t_524, t_520);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_263 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<0>(); // Q_151 has arrived
+  const float t_528 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<0>(); // Q_441 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_233 < t_238) {
-    const int t_246_ahead = (t_233 * 64);
-    // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_517 < t_522) {
+    const int t_533_ahead = (t_517 * 64);
+    // K_546: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_246_ahead + r) < k_len_138);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_246_ahead + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_533_ahead + r) < k_len_428);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_533_ahead + r) < k_len_428) ? page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_533_ahead + r), 64))] : 0) * 64) + safe_rem((t_533_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_243[2];
+  float carry_530[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_243[mt * 2 + h] = NEG_INF;
+      carry_530[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_244[2];
+  float carry_531[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_244[mt * 2 + h] = 0.0f;
+      carry_531[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_245[64];
+  float carry_532[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -362,33 +362,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_242 = t_233; t_242 < t_238; ++t_242) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_246 = (t_242 * 64);
-    cp_async_wait<0>(); // K_261 arrived
+  for (int t_529 = t_517; t_529 < t_522; ++t_529) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_533 = (t_529 * 64);
+    cp_async_wait<0>(); // K_546 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_262: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_547: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_246 + r) < k_len_138);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_246 + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_246 + r), 64))] : 0) * 64) + safe_rem((t_246 + r), 64))) * v_cache_s0 + (long long)(kvh_110) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_533 + r) < k_len_428);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_533 + r) < k_len_428) ? page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_533 + r), 64))] : 0) * 64) + safe_rem((t_533 + r), 64))) * v_cache_s0 + (long long)(kvh_392) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_265[32] = {};
+    float t_549[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_265 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_549 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -396,13 +396,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_265, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_549, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_265[i]);
+        reg_fence(t_549[i]);
       }
     }
     #else
@@ -419,23 +419,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_265[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_265[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_549[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_549[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_261; its next tile can stream in
-    if (t_242 + 1 < t_238) {
-      const int t_246_ahead = ((t_242 + 1) * 64);
-      // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_546; its next tile can stream in
+    if (t_529 + 1 < t_522) {
+      const int t_533_ahead = ((t_529 + 1) * 64);
+      // K_546: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_246_ahead + r) < k_len_138);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_246_ahead + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_533_ahead + r) < k_len_428);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_533_ahead + r) < k_len_428) ? page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_533_ahead + r), 64))] : 0) * 64) + safe_rem((t_533_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_267[32];
+    float t_551[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -444,13 +444,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_267[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_246 + (nt * 8 + 2 * t4 + p)) < k_len_138) && (t_176 || ((t_246 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_138) - q_len_137)))) ? (t_265[((mt * 8 + nt) * 2 + h) * 2 + p] * t_263) : NEG_INF);
+            t_551[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_533 + (nt * 8 + 2 * t4 + p)) < k_len_428) && (t_462 || ((t_533 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_432 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_428) - q_len_427)))) ? (t_549[((mt * 8 + nt) * 2 + h) * 2 + p] * t_528) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_268[2];
+    float t_552[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -460,33 +460,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_267[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_551[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_268[mt * 2 + h] = acc;
+        t_552[mt * 2 + h] = acc;
       }
     }
-    float m_new_269[2];
+    float m_new_553[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_269[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_268[mt * 2 + h]);
+        m_new_553[mt * 2 + h] = fmaxf(carry_530[mt * 2 + h], t_552[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_271[2];
+    float m_safe_555[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_271[mt * 2 + h] = ((m_new_269[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_269[mt * 2 + h]);
+        m_safe_555[mt * 2 + h] = ((m_new_553[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_553[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_273[32];
+    float p_557[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -495,22 +495,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_273[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_267[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_271[mt * 2 + h]));
+            p_557[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_551[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_555[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_275[2];
+    float alpha_559[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_275[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_271[mt * 2 + h]));
+        alpha_559[mt * 2 + h] = exp2_ftz((carry_530[mt * 2 + h] - m_safe_555[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_277[2];
+    float t_561[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -520,23 +520,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_273[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_557[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_277[mt * 2 + h] = acc;
+        t_561[mt * 2 + h] = acc;
       }
     }
-    float t_278[2];
+    float t_562[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_278[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_275[mt * 2 + h]) + t_277[mt * 2 + h]);
+        t_562[mt * 2 + h] = fmaf(carry_531[mt * 2 + h], alpha_559[mt * 2 + h], t_561[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_262 has arrived
+    cp_async_wait<1>(); // V_547 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -547,34 +547,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_275[mt * 2 + h]);
+            carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_559[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_532 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_273[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_273[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_273[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_273[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_273[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_273[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_273[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_273[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_557[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_557[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_557[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_557[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_557[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_557[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_557[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_557[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_532, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_245[i]);
+        reg_fence(carry_532[i]);
       }
     }
     #else
@@ -583,10 +583,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_273[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_557[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_557[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_557[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_557[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_557[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_557[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_557[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_557[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -594,8 +594,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_245[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_245[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_532[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_532[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -604,112 +604,96 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_243[mt * 2 + h] = m_new_269[mt * 2 + h];
+        carry_530[mt * 2 + h] = m_new_553[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_244[mt * 2 + h] = t_278[mt * 2 + h];
+        carry_531[mt * 2 + h] = t_562[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_307 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_238 < t_241) {
-    const int t_292_ahead = (t_238 * 64);
+  if (t_522 < t_525) {
+    const int t_574_ahead = (t_522 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_305 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // K_585 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_110) * k_cache_s1 + 0), y = ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_292_ahead + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_392) * k_cache_s1 + 0), y = ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_574_ahead + (lane * 64)), 64));
         tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_305: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_585: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + r), 64))] * 64) + safe_rem((t_292_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + r), 64))] * 64) + safe_rem((t_574_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_238 < t_241) {
+  if (t_522 < t_525) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_306 of tile t_238 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_292_ahead = (((t_238 < t_241) ? t_238 : t_238) * 64);
-      mbar_expect_if(tid == 0 && (t_238 < t_241), smem + ((t_238 & 1) ? 66560 : 49160), 16384);
+    { // V_586 of tile t_522 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_574_ahead = (((t_522 < t_525) ? t_522 : t_522) * 64);
+      mbar_expect_if(tid == 0 && (t_522 < t_525), smem + ((t_522 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_238 < t_241);
+      const bool on = tid < 1 && (t_522 < t_525);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_110) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + (j * 64)), 64))] * 64) + safe_rem((t_292_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + ((t_238 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_238 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_238 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_238 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_392) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + (j * 64)), 64))] * 64) + safe_rem((t_574_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + ((t_522 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_522 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_522 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_522 & 1) ? 66560 : 49160));
     }
-    { // V_306 of tile (t_238 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_292_ahead = (((t_238 + 1 < t_241) ? (t_238 + 1) : t_238) * 64);
-      mbar_expect_if(tid == 0 && (t_238 + 1 < t_241), smem + (((t_238 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_586 of tile (t_522 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_574_ahead = (((t_522 + 1 < t_525) ? (t_522 + 1) : t_522) * 64);
+      mbar_expect_if(tid == 0 && (t_522 + 1 < t_525), smem + (((t_522 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_238 + 1 < t_241);
+      const bool on = tid < 1 && (t_522 + 1 < t_525);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_110) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + (j * 64)), 64))] * 64) + safe_rem((t_292_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + (((t_238 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_238 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_238 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_238 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_392) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + (j * 64)), 64))] * 64) + safe_rem((t_574_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + (((t_522 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_522 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_522 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_522 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_238 - t_238) & 1); // K_305's boxes landed
-      float t_309[32];
-      for (int i = 0; i < 32; ++i) t_309[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_522 - t_522) & 1); // K_585's boxes landed
+      float t_588[32];
+      for (int i = 0; i < 32; ++i) t_588[i] = 0.0f;
       wgmma_fence();
-      // t_309 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_588 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_309, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_588, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_309[i]);
-      __syncthreads(); // every warp is done with K_305
-      { // K_305 of tile (t_238 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-        const int t_292_ahead = (((t_238 + 1 < t_241) ? (t_238 + 1) : t_238) * 64);
-        mbar_expect_if(tid == 0 && (t_238 + 1 < t_241), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_588[i]);
+      __syncthreads(); // every warp is done with K_585
+      { // K_585 of tile (t_522 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+        const int t_574_ahead = (((t_522 + 1 < t_525) ? (t_522 + 1) : t_522) * 64);
+        mbar_expect_if(tid == 0 && (t_522 + 1 < t_525), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 1 && (t_238 + 1 < t_241);
+        const bool on = tid < 1 && (t_522 + 1 < t_525);
         const int j = tid < 1 ? tid : 0;
-        const int x = (int)((long long)(kvh_110) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + (j * 64)), 64))] * 64) + safe_rem((t_292_ahead + (j * 64)), 64)) : 0;
+        const int x = (int)((long long)(kvh_392) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + (j * 64)), 64))] * 64) + safe_rem((t_574_ahead + (j * 64)), 64)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-      float t_310[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * t_307);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_311[2];
+      float t_590[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -719,33 +703,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_310[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_588[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_311[mt * 2 + h] = acc;
+          t_590[mt * 2 + h] = acc;
         }
       }
-      float m_new_312[2];
+      float m_new_592[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_312[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_311[mt * 2 + h]);
+          m_new_592[mt * 2 + h] = fmaxf(carry_530[mt * 2 + h], (t_590[mt * 2 + h] * t_528));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_314[2];
+      float m_safe_594[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_314[mt * 2 + h] = ((m_new_312[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_312[mt * 2 + h]);
+          m_safe_594[mt * 2 + h] = ((m_new_592[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_592[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_316[32];
+      float p_596[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -754,22 +738,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_316[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_310[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_314[mt * 2 + h]));
+              p_596[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_588[((mt * 8 + nt) * 2 + h) * 2 + p], t_528, -m_safe_594[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_318[2];
+      float alpha_598[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_318[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_314[mt * 2 + h]));
+          alpha_598[mt * 2 + h] = exp2_ftz((carry_530[mt * 2 + h] - m_safe_594[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_320[2];
+      float t_600[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -779,28 +763,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_316[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_596[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_320[mt * 2 + h] = acc;
+          t_600[mt * 2 + h] = acc;
         }
       }
-      float t_321[2];
+      float t_601[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_321[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_318[mt * 2 + h]) + t_320[mt * 2 + h]);
+          t_601[mt * 2 + h] = fmaf(carry_531[mt * 2 + h], alpha_598[mt * 2 + h], t_600[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_bf16(p_316[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_bf16(p_316[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_bf16(p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_bf16(p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_bf16(p_596[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_bf16(p_596[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_bf16(p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_bf16(p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -810,7 +794,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_318[mt * 2 + h]);
+              carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_598[mt * 2 + h]);
             }
           }
         }
@@ -819,78 +803,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_243[mt * 2 + h] = m_new_312[mt * 2 + h];
+          carry_530[mt * 2 + h] = m_new_592[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_244[mt * 2 + h] = t_321[mt * 2 + h];
+          carry_531[mt * 2 + h] = t_601[mt * 2 + h];
         }
       }
     }
-    int t_288 = t_238;
-    for (; t_288 + 2 < t_241; t_288 += 2) {
+    int t_570 = t_522;
+    for (; t_570 + 2 < t_525; t_570 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_288 + 1) - t_238) & 1); // K_305's boxes landed
-        float t_309[32];
-        for (int i = 0; i < 32; ++i) t_309[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_570 + 1) - t_522) & 1); // K_585's boxes landed
+        float t_588[32];
+        for (int i = 0; i < 32; ++i) t_588[i] = 0.0f;
         wgmma_fence();
-        // t_309 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_588 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_309, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_588, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_288 & 1) ? 66560 : 49160), ((t_288 - t_238) >> 1) & 1); // V_306's boxes landed
+        mbar_wait(smem + ((t_570 & 1) ? 66560 : 49160), ((t_570 - t_522) >> 1) & 1); // V_586's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_532 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_288 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_570 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_532, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_288 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_309[i]);
-        __syncthreads(); // every warp is done with K_305
-        { // K_305 of tile (t_288 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_292_ahead = (((t_288 + 2 < t_241) ? (t_288 + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && (t_288 + 2 < t_241), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_570 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_588[i]);
+        __syncthreads(); // every warp is done with K_585
+        { // K_585 of tile (t_570 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_574_ahead = (((t_570 + 2 < t_525) ? (t_570 + 2) : t_522) * 64);
+          mbar_expect_if(tid == 0 && (t_570 + 2 < t_525), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_288 + 2 < t_241);
+          const bool on = tid < 1 && (t_570 + 2 < t_525);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_110) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + (j * 64)), 64))] * 64) + safe_rem((t_292_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_392) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + (j * 64)), 64))] * 64) + safe_rem((t_574_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_310[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * t_307);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_311[2];
+        float t_590[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -900,33 +870,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_310[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_588[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_311[mt * 2 + h] = acc;
+            t_590[mt * 2 + h] = acc;
           }
         }
-        float m_new_312[2];
+        float m_new_592[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_312[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_311[mt * 2 + h]);
+            m_new_592[mt * 2 + h] = fmaxf(carry_530[mt * 2 + h], (t_590[mt * 2 + h] * t_528));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_314[2];
+        float m_safe_594[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_314[mt * 2 + h] = ((m_new_312[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_312[mt * 2 + h]);
+            m_safe_594[mt * 2 + h] = ((m_new_592[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_592[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_316[32];
+        float p_596[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -935,22 +905,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_316[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_310[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_314[mt * 2 + h]));
+                p_596[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_588[((mt * 8 + nt) * 2 + h) * 2 + p], t_528, -m_safe_594[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_318[2];
+        float alpha_598[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_318[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_314[mt * 2 + h]));
+            alpha_598[mt * 2 + h] = exp2_ftz((carry_530[mt * 2 + h] - m_safe_594[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_320[2];
+        float t_600[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -960,41 +930,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_316[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_596[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_320[mt * 2 + h] = acc;
+            t_600[mt * 2 + h] = acc;
           }
         }
-        float t_321[2];
+        float t_601[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_321[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_318[mt * 2 + h]) + t_320[mt * 2 + h]);
+            t_601[mt * 2 + h] = fmaf(carry_531[mt * 2 + h], alpha_598[mt * 2 + h], t_600[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_316[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_316[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_596[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_596[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_288
-        for (int i = 0; i < 64; ++i) reg_fence(carry_245[i]);
-        __syncthreads(); // every warp is done with this buffer of V_306
-        { // V_306 of tile (t_288 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_292_ahead = (((t_288 + 2 < t_241) ? (t_288 + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && (t_288 + 2 < t_241), smem + (((t_288 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_570
+        for (int i = 0; i < 64; ++i) reg_fence(carry_532[i]);
+        __syncthreads(); // every warp is done with this buffer of V_586
+        { // V_586 of tile (t_570 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_574_ahead = (((t_570 + 2 < t_525) ? (t_570 + 2) : t_522) * 64);
+          mbar_expect_if(tid == 0 && (t_570 + 2 < t_525), smem + (((t_570 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_288 + 2 < t_241);
+          const bool on = tid < 1 && (t_570 + 2 < t_525);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_110) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + (j * 64)), 64))] * 64) + safe_rem((t_292_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_288 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_288 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_288 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_288 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_392) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + (j * 64)), 64))] * 64) + safe_rem((t_574_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_570 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_570 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_570 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_570 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1004,7 +974,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_318[mt * 2 + h]);
+                carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_598[mt * 2 + h]);
               }
             }
           }
@@ -1013,76 +983,62 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_243[mt * 2 + h] = m_new_312[mt * 2 + h];
+            carry_530[mt * 2 + h] = m_new_592[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_244[mt * 2 + h] = t_321[mt * 2 + h];
+            carry_531[mt * 2 + h] = t_601[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_288 + 1) + 1) - t_238) & 1); // K_305's boxes landed
-        float t_309[32];
-        for (int i = 0; i < 32; ++i) t_309[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_570 + 1) + 1) - t_522) & 1); // K_585's boxes landed
+        float t_588[32];
+        for (int i = 0; i < 32; ++i) t_588[i] = 0.0f;
         wgmma_fence();
-        // t_309 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_588 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_309, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_588, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_288 + 1) & 1) ? 66560 : 49160), (((t_288 + 1) - t_238) >> 1) & 1); // V_306's boxes landed
+        mbar_wait(smem + (((t_570 + 1) & 1) ? 66560 : 49160), (((t_570 + 1) - t_522) >> 1) & 1); // V_586's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_532 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_288 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_570 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_532, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_288 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_309[i]);
-        __syncthreads(); // every warp is done with K_305
-        { // K_305 of tile ((t_288 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_292_ahead = ((((t_288 + 1) + 2 < t_241) ? ((t_288 + 1) + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && ((t_288 + 1) + 2 < t_241), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_570 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_588[i]);
+        __syncthreads(); // every warp is done with K_585
+        { // K_585 of tile ((t_570 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_574_ahead = ((((t_570 + 1) + 2 < t_525) ? ((t_570 + 1) + 2) : t_522) * 64);
+          mbar_expect_if(tid == 0 && ((t_570 + 1) + 2 < t_525), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_288 + 1) + 2 < t_241);
+          const bool on = tid < 1 && ((t_570 + 1) + 2 < t_525);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_110) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + (j * 64)), 64))] * 64) + safe_rem((t_292_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_392) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + (j * 64)), 64))] * 64) + safe_rem((t_574_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_310[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * t_307);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_311[2];
+        float t_590[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1092,33 +1048,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_310[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_588[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_311[mt * 2 + h] = acc;
+            t_590[mt * 2 + h] = acc;
           }
         }
-        float m_new_312[2];
+        float m_new_592[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_312[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_311[mt * 2 + h]);
+            m_new_592[mt * 2 + h] = fmaxf(carry_530[mt * 2 + h], (t_590[mt * 2 + h] * t_528));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_314[2];
+        float m_safe_594[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_314[mt * 2 + h] = ((m_new_312[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_312[mt * 2 + h]);
+            m_safe_594[mt * 2 + h] = ((m_new_592[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_592[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_316[32];
+        float p_596[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1127,22 +1083,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_316[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_310[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_314[mt * 2 + h]));
+                p_596[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_588[((mt * 8 + nt) * 2 + h) * 2 + p], t_528, -m_safe_594[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_318[2];
+        float alpha_598[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_318[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_314[mt * 2 + h]));
+            alpha_598[mt * 2 + h] = exp2_ftz((carry_530[mt * 2 + h] - m_safe_594[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_320[2];
+        float t_600[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1152,41 +1108,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_316[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_596[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_320[mt * 2 + h] = acc;
+            t_600[mt * 2 + h] = acc;
           }
         }
-        float t_321[2];
+        float t_601[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_321[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_318[mt * 2 + h]) + t_320[mt * 2 + h]);
+            t_601[mt * 2 + h] = fmaf(carry_531[mt * 2 + h], alpha_598[mt * 2 + h], t_600[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_bf16(p_316[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_bf16(p_316[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_bf16(p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_bf16(p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_bf16(p_596[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_bf16(p_596[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_bf16(p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_bf16(p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_288 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_245[i]);
-        __syncthreads(); // every warp is done with this buffer of V_306
-        { // V_306 of tile ((t_288 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_292_ahead = ((((t_288 + 1) + 2 < t_241) ? ((t_288 + 1) + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && ((t_288 + 1) + 2 < t_241), smem + ((((t_288 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_570 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_532[i]);
+        __syncthreads(); // every warp is done with this buffer of V_586
+        { // V_586 of tile ((t_570 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_574_ahead = ((((t_570 + 1) + 2 < t_525) ? ((t_570 + 1) + 2) : t_522) * 64);
+          mbar_expect_if(tid == 0 && ((t_570 + 1) + 2 < t_525), smem + ((((t_570 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_288 + 1) + 2 < t_241);
+          const bool on = tid < 1 && ((t_570 + 1) + 2 < t_525);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_110) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + (j * 64)), 64))] * 64) + safe_rem((t_292_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + ((((t_288 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_288 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_288 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_288 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_392) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + (j * 64)), 64))] * 64) + safe_rem((t_574_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + ((((t_570 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_570 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_570 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_570 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1196,7 +1152,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_318[mt * 2 + h]);
+                carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_598[mt * 2 + h]);
               }
             }
           }
@@ -1205,78 +1161,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_243[mt * 2 + h] = m_new_312[mt * 2 + h];
+            carry_530[mt * 2 + h] = m_new_592[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_244[mt * 2 + h] = t_321[mt * 2 + h];
+            carry_531[mt * 2 + h] = t_601[mt * 2 + h];
           }
         }
       }
     }
-    if (t_288 + 1 < t_241) {
+    if (t_570 + 1 < t_525) {
       {
-        mbar_wait(smem + 49152, ((t_288 + 1) - t_238) & 1); // K_305's boxes landed
-        float t_309[32];
-        for (int i = 0; i < 32; ++i) t_309[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_570 + 1) - t_522) & 1); // K_585's boxes landed
+        float t_588[32];
+        for (int i = 0; i < 32; ++i) t_588[i] = 0.0f;
         wgmma_fence();
-        // t_309 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_588 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_309, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_588, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_288 & 1) ? 66560 : 49160), ((t_288 - t_238) >> 1) & 1); // V_306's boxes landed
+        mbar_wait(smem + ((t_570 & 1) ? 66560 : 49160), ((t_570 - t_522) >> 1) & 1); // V_586's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_532 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_288 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_570 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_532, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_288 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_309[i]);
-        __syncthreads(); // every warp is done with K_305
-        { // K_305 of tile (t_288 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_292_ahead = (((t_288 + 2 < t_241) ? (t_288 + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && (t_288 + 2 < t_241), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_570 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_588[i]);
+        __syncthreads(); // every warp is done with K_585
+        { // K_585 of tile (t_570 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_574_ahead = (((t_570 + 2 < t_525) ? (t_570 + 2) : t_522) * 64);
+          mbar_expect_if(tid == 0 && (t_570 + 2 < t_525), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_288 + 2 < t_241);
+          const bool on = tid < 1 && (t_570 + 2 < t_525);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_110) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + (j * 64)), 64))] * 64) + safe_rem((t_292_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_392) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + (j * 64)), 64))] * 64) + safe_rem((t_574_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_310[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * t_307);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_311[2];
+        float t_590[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1286,33 +1228,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_310[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_588[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_311[mt * 2 + h] = acc;
+            t_590[mt * 2 + h] = acc;
           }
         }
-        float m_new_312[2];
+        float m_new_592[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_312[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_311[mt * 2 + h]);
+            m_new_592[mt * 2 + h] = fmaxf(carry_530[mt * 2 + h], (t_590[mt * 2 + h] * t_528));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_314[2];
+        float m_safe_594[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_314[mt * 2 + h] = ((m_new_312[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_312[mt * 2 + h]);
+            m_safe_594[mt * 2 + h] = ((m_new_592[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_592[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_316[32];
+        float p_596[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1321,22 +1263,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_316[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_310[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_314[mt * 2 + h]));
+                p_596[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_588[((mt * 8 + nt) * 2 + h) * 2 + p], t_528, -m_safe_594[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_318[2];
+        float alpha_598[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_318[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_314[mt * 2 + h]));
+            alpha_598[mt * 2 + h] = exp2_ftz((carry_530[mt * 2 + h] - m_safe_594[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_320[2];
+        float t_600[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1346,41 +1288,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_316[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_596[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_320[mt * 2 + h] = acc;
+            t_600[mt * 2 + h] = acc;
           }
         }
-        float t_321[2];
+        float t_601[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_321[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_318[mt * 2 + h]) + t_320[mt * 2 + h]);
+            t_601[mt * 2 + h] = fmaf(carry_531[mt * 2 + h], alpha_598[mt * 2 + h], t_600[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_316[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_316[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_596[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_596[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_288
-        for (int i = 0; i < 64; ++i) reg_fence(carry_245[i]);
-        __syncthreads(); // every warp is done with this buffer of V_306
-        { // V_306 of tile (t_288 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_292_ahead = (((t_288 + 2 < t_241) ? (t_288 + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && (t_288 + 2 < t_241), smem + (((t_288 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_570
+        for (int i = 0; i < 64; ++i) reg_fence(carry_532[i]);
+        __syncthreads(); // every warp is done with this buffer of V_586
+        { // V_586 of tile (t_570 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_574_ahead = (((t_570 + 2 < t_525) ? (t_570 + 2) : t_522) * 64);
+          mbar_expect_if(tid == 0 && (t_570 + 2 < t_525), smem + (((t_570 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_288 + 2 < t_241);
+          const bool on = tid < 1 && (t_570 + 2 < t_525);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_110) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + (j * 64)), 64))] * 64) + safe_rem((t_292_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_288 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_288 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_288 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_288 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_392) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + (j * 64)), 64))] * 64) + safe_rem((t_574_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_570 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_570 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_570 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_570 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1390,7 +1332,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_318[mt * 2 + h]);
+                carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_598[mt * 2 + h]);
               }
             }
           }
@@ -1399,75 +1341,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_243[mt * 2 + h] = m_new_312[mt * 2 + h];
+            carry_530[mt * 2 + h] = m_new_592[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_244[mt * 2 + h] = t_321[mt * 2 + h];
+            carry_531[mt * 2 + h] = t_601[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_288 + 1) & 1) ? 66560 : 49160), (((t_288 + 1) - t_238) >> 1) & 1); // V_306's boxes landed
+      mbar_wait(smem + (((t_570 + 1) & 1) ? 66560 : 49160), (((t_570 + 1) - t_522) >> 1) & 1); // V_586's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_532 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_288 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_570 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_532, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_288 & 1) ? 66560 : 49160), ((t_288 - t_238) >> 1) & 1); // V_306's boxes landed
+      mbar_wait(smem + ((t_570 & 1) ? 66560 : 49160), ((t_570 - t_522) >> 1) & 1); // V_586's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_532 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_288 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_570 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_532, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_245[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_532[i]);
   }
   #else
-  for (int t_288 = t_238; t_288 < t_241; ++t_288) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_292 = (t_288 * 64);
+  for (int t_570 = t_522; t_570 < t_525; ++t_570) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_574 = (t_570 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_288 - t_238) & 1); // K_305's boxes landed
+    mbar_wait(smem + 49152, (t_570 - t_522) & 1); // K_585's boxes landed
     #endif
-    cp_async_wait<0>(); // K_305 arrived
+    cp_async_wait<0>(); // K_585 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_306 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // V_586 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_110) * v_cache_s1 + 0), y = ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292 + (lane * 64)), 64))] * 64) + safe_rem((t_292 + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_392) * v_cache_s1 + 0), y = ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574 + (lane * 64)), 64))] * 64) + safe_rem((t_574 + (lane * 64)), 64));
         tma_box_reused(smem + 32768 + sw128((lane * 64), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 64), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_306: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_586: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292 + r), 64))] * 64) + safe_rem((t_292 + r), 64))) * v_cache_s0 + (long long)(kvh_110) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574 + r), 64))] * 64) + safe_rem((t_574 + r), 64))) * v_cache_s0 + (long long)(kvh_392) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1475,9 +1417,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_309[32] = {};
+    float t_588[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_309 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_588 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1485,13 +1427,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_309, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_588, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_309[i]);
+        reg_fence(t_588[i]);
       }
     }
     #else
@@ -1508,55 +1450,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_309[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_309[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_588[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_588[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_288 - t_238) & 1); // V_306's boxes landed
+    mbar_wait(smem + 49160, (t_570 - t_522) & 1); // V_586's boxes landed
     #endif
-    cp_async_wait<0>(); // V_306 arrived
+    cp_async_wait<0>(); // V_586 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_305; its next tile can stream in
-    if (t_288 + 1 < t_241) {
-      const int t_292_ahead = ((t_288 + 1) * 64);
+    __syncthreads(); // every warp is done with K_585; its next tile can stream in
+    if (t_570 + 1 < t_525) {
+      const int t_574_ahead = ((t_570 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_305 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      if (tid < 32) { // K_585 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 1) {
-          const int x = (int)((long long)(kvh_110) * k_cache_s1 + 0), y = ((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_292_ahead + (lane * 64)), 64));
+          const int x = (int)((long long)(kvh_392) * k_cache_s1 + 0), y = ((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_574_ahead + (lane * 64)), 64));
           tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_305: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_585: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_292_ahead + r), 64))] * 64) + safe_rem((t_292_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_574_ahead + r), 64))] * 64) + safe_rem((t_574_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float t_310[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * t_307);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_311[2];
+    float t_590[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1566,33 +1494,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_310[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_588[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_311[mt * 2 + h] = acc;
+        t_590[mt * 2 + h] = acc;
       }
     }
-    float m_new_312[2];
+    float m_new_592[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_312[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_311[mt * 2 + h]);
+        m_new_592[mt * 2 + h] = fmaxf(carry_530[mt * 2 + h], (t_590[mt * 2 + h] * t_528));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_314[2];
+    float m_safe_594[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_314[mt * 2 + h] = ((m_new_312[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_312[mt * 2 + h]);
+        m_safe_594[mt * 2 + h] = ((m_new_592[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_592[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_316[32];
+    float p_596[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1601,22 +1529,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_316[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_310[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_314[mt * 2 + h]));
+            p_596[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_588[((mt * 8 + nt) * 2 + h) * 2 + p], t_528, -m_safe_594[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_318[2];
+    float alpha_598[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_318[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_314[mt * 2 + h]));
+        alpha_598[mt * 2 + h] = exp2_ftz((carry_530[mt * 2 + h] - m_safe_594[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_320[2];
+    float t_600[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1626,20 +1554,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_316[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_596[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_320[mt * 2 + h] = acc;
+        t_600[mt * 2 + h] = acc;
       }
     }
-    float t_321[2];
+    float t_601[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_321[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_318[mt * 2 + h]) + t_320[mt * 2 + h]);
+        t_601[mt * 2 + h] = fmaf(carry_531[mt * 2 + h], alpha_598[mt * 2 + h], t_600[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1650,34 +1578,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_318[mt * 2 + h]);
+            carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_598[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_532 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_316[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_316[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_316[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_596[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_596[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_596[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_532, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_245[i]);
+        reg_fence(carry_532[i]);
       }
     }
     #else
@@ -1686,10 +1614,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_316[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_316[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_316[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_316[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_316[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_596[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_596[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_596[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_596[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_596[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_596[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_596[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_596[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1697,8 +1625,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_245[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_245[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_532[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_532[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1707,55 +1635,52 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_243[mt * 2 + h] = m_new_312[mt * 2 + h];
+        carry_530[mt * 2 + h] = m_new_592[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_244[mt * 2 + h] = t_321[mt * 2 + h];
+        carry_531[mt * 2 + h] = t_601[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_350 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_241 < t_236) {
-    const int t_333_ahead = (t_241 * 64);
-    // K_348: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_525 < t_520) {
+    const int t_613_ahead = (t_525 * 64);
+    // K_626: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_333_ahead + r) < k_len_138);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_333_ahead + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_333_ahead + r), 64))] : 0) * 64) + safe_rem((t_333_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_613_ahead + r) < k_len_428);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_613_ahead + r) < k_len_428) ? page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_613_ahead + r), 64))] : 0) * 64) + safe_rem((t_613_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_329 = t_241; t_329 < t_236; ++t_329) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_333 = (t_329 * 64);
-    cp_async_wait<0>(); // K_348 arrived
+  for (int t_609 = t_525; t_609 < t_520; ++t_609) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_613 = (t_609 * 64);
+    cp_async_wait<0>(); // K_626 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_349: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_627: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_333 + r) < k_len_138);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_333 + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_333 + r), 64))] : 0) * 64) + safe_rem((t_333 + r), 64))) * v_cache_s0 + (long long)(kvh_110) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_613 + r) < k_len_428);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_613 + r) < k_len_428) ? page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_613 + r), 64))] : 0) * 64) + safe_rem((t_613 + r), 64))) * v_cache_s0 + (long long)(kvh_392) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_352[32] = {};
+    float t_629[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_352 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_629 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1763,13 +1688,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_352, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_629, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_352[i]);
+        reg_fence(t_629[i]);
       }
     }
     #else
@@ -1786,23 +1711,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_352[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_352[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_629[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_629[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_348; its next tile can stream in
-    if (t_329 + 1 < t_236) {
-      const int t_333_ahead = ((t_329 + 1) * 64);
-      // K_348: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_626; its next tile can stream in
+    if (t_609 + 1 < t_520) {
+      const int t_613_ahead = ((t_609 + 1) * 64);
+      // K_626: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_333_ahead + r) < k_len_138);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_333_ahead + r) < k_len_138) ? page_table[(long long)(b_111) * page_table_s0 + (long long)(safe_div((t_333_ahead + r), 64))] : 0) * 64) + safe_rem((t_333_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_613_ahead + r) < k_len_428);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_613_ahead + r) < k_len_428) ? page_table[(long long)(b_393) * page_table_s0 + (long long)(safe_div((t_613_ahead + r), 64))] : 0) * 64) + safe_rem((t_613_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_354[32];
+    float t_631[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1811,13 +1736,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_354[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_333 + (nt * 8 + 2 * t4 + p)) < k_len_138) && (t_176 || ((t_333 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_138) - q_len_137)))) ? (t_352[((mt * 8 + nt) * 2 + h) * 2 + p] * t_350) : NEG_INF);
+            t_631[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_613 + (nt * 8 + 2 * t4 + p)) < k_len_428) && (t_462 || ((t_613 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_432 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_428) - q_len_427)))) ? (t_629[((mt * 8 + nt) * 2 + h) * 2 + p] * t_528) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_355[2];
+    float t_632[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1827,33 +1752,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_354[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_631[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_355[mt * 2 + h] = acc;
+        t_632[mt * 2 + h] = acc;
       }
     }
-    float m_new_356[2];
+    float m_new_633[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_356[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_355[mt * 2 + h]);
+        m_new_633[mt * 2 + h] = fmaxf(carry_530[mt * 2 + h], t_632[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_358[2];
+    float m_safe_635[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_358[mt * 2 + h] = ((m_new_356[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_356[mt * 2 + h]);
+        m_safe_635[mt * 2 + h] = ((m_new_633[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_633[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_360[32];
+    float p_637[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1862,22 +1787,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_360[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_354[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_358[mt * 2 + h]));
+            p_637[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_631[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_635[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_362[2];
+    float alpha_639[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_362[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_358[mt * 2 + h]));
+        alpha_639[mt * 2 + h] = exp2_ftz((carry_530[mt * 2 + h] - m_safe_635[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_364[2];
+    float t_641[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1887,23 +1812,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_360[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_637[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_364[mt * 2 + h] = acc;
+        t_641[mt * 2 + h] = acc;
       }
     }
-    float t_365[2];
+    float t_642[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_365[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_362[mt * 2 + h]) + t_364[mt * 2 + h]);
+        t_642[mt * 2 + h] = fmaf(carry_531[mt * 2 + h], alpha_639[mt * 2 + h], t_641[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_349 has arrived
+    cp_async_wait<1>(); // V_627 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1914,34 +1839,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_362[mt * 2 + h]);
+            carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_532[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_639[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_532 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_360[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_360[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_360[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_360[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_360[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_360[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_360[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_360[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_637[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_637[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_637[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_637[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_637[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_637[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_637[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_637[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_532, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_245[i]);
+        reg_fence(carry_532[i]);
       }
     }
     #else
@@ -1950,10 +1875,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_360[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_360[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_360[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_360[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_360[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_637[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_637[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_637[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_637[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_637[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_637[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_637[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_637[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1961,8 +1886,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_245[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_245[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_532[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_532[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1971,70 +1896,70 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_243[mt * 2 + h] = m_new_356[mt * 2 + h];
+        carry_530[mt * 2 + h] = m_new_633[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_244[mt * 2 + h] = t_365[mt * 2 + h];
+        carry_531[mt * 2 + h] = t_642[mt * 2 + h];
       }
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
-  float sink_373[2];
+  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  float sink_650[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      sink_373[mt * 2 + h] = sinks[(long long)((t_145 + safe_rem((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))];
+      sink_650[mt * 2 + h] = sinks[(long long)((t_435 + safe_rem((t_432 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))];
     }
   }
-  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
-  float t_374[2];
+  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  float t_651[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_374[mt * 2 + h] = (sink_373[mt * 2 + h] * 1.4426950408889634f);
+      t_651[mt * 2 + h] = (sink_650[mt * 2 + h] * 1.4426950408889634f);
     }
   }
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  float m_new_375[2];
+  float m_new_652[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      m_new_375[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_374[mt * 2 + h]);
+      m_new_652[mt * 2 + h] = fmaxf(carry_530[mt * 2 + h], t_651[mt * 2 + h]);
     }
   }
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  float alpha_377[2];
+  float alpha_654[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      alpha_377[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_new_375[mt * 2 + h]));
+      alpha_654[mt * 2 + h] = exp2_ftz((carry_530[mt * 2 + h] - m_new_652[mt * 2 + h]));
     }
   }
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  float l_381[2];
+  float l_658[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      l_381[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_377[mt * 2 + h]) + exp2_ftz((t_374[mt * 2 + h] - m_new_375[mt * 2 + h])));
+      l_658[mt * 2 + h] = fmaf(carry_531[mt * 2 + h], alpha_654[mt * 2 + h], exp2_ftz((t_651[mt * 2 + h] - m_new_652[mt * 2 + h])));
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_385_rcp[2]; // once a row (row-hoist.ts)
+  float t_662_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_385_rcp[mt * 2 + h] = 1.0f / ((l_381[mt * 2 + h] == 0.0f) ? 1.0f : l_381[mt * 2 + h]);
+      t_662_rcp[mt * 2 + h] = 1.0f / ((l_658[mt * 2 + h] == 0.0f) ? 1.0f : l_658[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -2044,7 +1969,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_137)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_134 + safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_145 + safe_rem((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn(((carry_245[((mt * 16 + nt) * 2 + h) * 2 + 0] * alpha_377[mt * 2 + h]) * t_385_rcp[mt * 2 + h]), ((carry_245[((mt * 16 + nt) * 2 + h) * 2 + 1] * alpha_377[mt * 2 + h]) * t_385_rcp[mt * 2 + h]));
+        if ((safe_div((t_432 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_427)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_424 + safe_div((t_432 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_435 + safe_rem((t_432 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn(((carry_532[((mt * 16 + nt) * 2 + h) * 2 + 0] * alpha_654[mt * 2 + h]) * t_662_rcp[mt * 2 + h]), ((carry_532[((mt * 16 + nt) * 2 + h) * 2 + 1] * alpha_654[mt * 2 + h]) * t_662_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2055,7 +1980,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_137)) lse[(long long)((q0_134 + safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_145 + safe_rem((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((l_381[mt * 2 + h] == 0.0f) ? NEG_INF : ((m_new_375[mt * 2 + h] + log2f(l_381[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_432 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_427)) lse[(long long)((q0_424 + safe_div((t_432 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_435 + safe_rem((t_432 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((l_658[mt * 2 + h] == 0.0f) ? NEG_INF : ((m_new_652[mt * 2 + h] + log2f(l_658[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

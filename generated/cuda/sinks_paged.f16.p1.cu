@@ -154,155 +154,155 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_107 = (int)blockIdx.x;
-  const int kvh_108 = (int)blockIdx.y;
-  const int b_109 = (int)blockIdx.z;
+  const int m_383 = (int)blockIdx.x;
+  const int kvh_384 = (int)blockIdx.y;
+  const int b_385 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_132 = cu_seqlens_q[(long long)(b_109)];
+  const int q0_416 = cu_seqlens_q[(long long)(b_385)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_133 = (b_109 + 1);
-  const int t_134 = cu_seqlens_q[(long long)(t_133)];
-  const int q_len_135 = (t_134 - q0_132);
-  const int k_len_136 = cache_seqlens[(long long)(b_109)];
-  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_137 = (m_107 * 64);
-  const int t_138 = (q_len_135 * 4);
-  const bool t_139 = (t_137 >= t_138);
-  if (t_139) {
+  const int t_417 = (b_385 + 1);
+  const int t_418 = cu_seqlens_q[(long long)(t_417)];
+  const int q_len_419 = (t_418 - q0_416);
+  const int k_len_420 = cache_seqlens[(long long)(b_385)];
+  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_421 = (m_383 * 64);
+  const int t_422 = (q_len_419 * 4);
+  const bool t_423 = (t_421 >= t_422);
+  if (t_423) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_140 = (m_107 * 64);
+  const int t_424 = (m_383 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_143 = (kvh_108 * 4);
+  const int t_427 = (kvh_384 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_149: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_433: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_140 + r), 4) < q_len_135);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_132 + safe_div((t_140 + r), 4))) * q_s0 + (long long)((t_143 + safe_rem((t_140 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_424 + r), 4) < q_len_419);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_416 + safe_div((t_424 + r), 4))) * q_s0 + (long long)((t_427 + safe_rem((t_424 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_150 = (k_len_136 + 63);
-  const int t_151 = safe_div(t_150, 64);
-  const int t_153 = (k_len_136 + (-1));
-  const int t_155 = (k_len_136 + (-64));
-  const int t_157 = safe_div(t_153, 64);
-  const bool t_158 = (t_153 < 0);
-  const int t_159 = (t_157 * 64);
-  const bool t_160 = (t_159 == t_153);
-  const bool t_161 = (!t_160);
-  const bool t_162 = (t_158 && t_161);
-  const int t_164 = (t_157 - 1);
-  const int t_165 = (t_162 ? t_164 : t_157);
-  const int t_166 = safe_div(t_155, 64);
-  const bool t_167 = (t_155 < 0);
-  const int t_168 = (t_166 * 64);
-  const bool t_169 = (t_168 == t_155);
-  const bool t_170 = (!t_169);
-  const bool t_171 = (t_167 && t_170);
-  const int t_172 = (t_166 - 1);
-  const int t_173 = (t_171 ? t_172 : t_166);
-  const bool t_174 = (P.is_causal == 0);
-  const int t_176 = (t_174 ? (-268435456) : 268435456);
-  const int t_177 = (t_174 ? 268435456 : (-268435456));
-  const int t_178 = (t_140 + 63);
-  const int t_179 = safe_div(t_140, 4);
-  const int t_180 = safe_div(t_178, 4);
-  const int t_181 = (t_179 + k_len_136);
-  const int t_182 = (t_180 + k_len_136);
-  const int t_183 = (t_181 - q_len_135);
-  const int t_184 = (t_182 - q_len_135);
-  const int t_186 = (t_183 + (-63));
-  const int t_187 = safe_div(t_184, 64);
-  const bool t_188 = (t_184 < 0);
-  const int t_189 = (t_187 * 64);
-  const bool t_190 = (t_189 == t_184);
-  const bool t_191 = (!t_190);
-  const bool t_192 = (t_188 && t_191);
-  const int t_193 = (t_187 - 1);
-  const int t_194 = (t_192 ? t_193 : t_187);
-  const int t_195 = safe_div(t_186, 64);
-  const bool t_196 = (t_186 < 0);
-  const int t_197 = (t_195 * 64);
-  const bool t_198 = (t_197 == t_186);
-  const bool t_199 = (!t_198);
-  const bool t_200 = (t_196 && t_199);
-  const int t_201 = (t_195 - 1);
-  const int t_202 = (t_200 ? t_201 : t_195);
-  const bool t_203 = (t_176 > t_177);
-  const bool t_204 = ((-268435456) > t_194);
-  const int t_205 = min(t_176, (-268435456));
-  const int t_206 = max(t_177, t_194);
-  const int t_207 = (t_204 ? t_176 : t_205);
-  const int t_208 = (t_204 ? t_177 : t_206);
-  const int t_209 = (t_203 ? (-268435456) : t_207);
-  const int t_210 = (t_203 ? t_194 : t_208);
-  const bool t_211 = ((-268435456) > t_202);
-  const int t_212 = max(t_176, (-268435456));
-  const int t_213 = min(t_177, t_202);
-  const int t_214 = (t_213 + 1);
-  const bool t_215 = (t_212 <= t_214);
-  const int t_216 = max(t_177, t_202);
-  const int t_217 = (t_215 ? t_205 : t_176);
-  const int t_218 = (t_215 ? t_216 : t_177);
-  const int t_219 = (t_211 ? t_176 : t_217);
-  const int t_220 = (t_211 ? t_177 : t_218);
-  const int t_221 = (t_203 ? (-268435456) : t_219);
-  const int t_222 = (t_203 ? t_202 : t_220);
-  const int t_223 = max((-268435456), t_209);
-  const int t_224 = min(t_165, t_210);
-  const int t_225 = max((-268435456), t_221);
-  const int t_226 = min(t_173, t_222);
-  const int t_227 = max(t_225, t_225);
-  const int t_228 = min(t_226, t_226);
-  const int t_229 = max(t_227, (-268435456));
-  const int t_230 = min(t_228, t_173);
-  const int t_231 = max(0, t_223);
-  const int t_232 = (t_224 + 1);
-  const int t_233 = min(t_151, t_232);
-  const int t_234 = max(t_231, t_233);
-  const int t_235 = max(t_229, t_231);
-  const int t_236 = min(t_235, t_234);
-  const int t_237 = (t_230 + 1);
-  const int t_238 = max(t_237, t_236);
-  const int t_239 = min(t_238, t_234);
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_434 = (k_len_420 + 63);
+  const int t_435 = safe_div(t_434, 64);
+  const int t_436 = (k_len_420 + (-1));
+  const int t_437 = (k_len_420 + (-64));
+  const int t_438 = safe_div(t_436, 64);
+  const bool t_439 = (t_436 < 0);
+  const int t_440 = (t_438 * 64);
+  const bool t_441 = (t_440 == t_436);
+  const bool t_442 = (!t_441);
+  const bool t_443 = (t_439 && t_442);
+  const int t_444 = (t_438 - 1);
+  const int t_445 = (t_443 ? t_444 : t_438);
+  const int t_446 = safe_div(t_437, 64);
+  const bool t_447 = (t_437 < 0);
+  const int t_448 = (t_446 * 64);
+  const bool t_449 = (t_448 == t_437);
+  const bool t_450 = (!t_449);
+  const bool t_451 = (t_447 && t_450);
+  const int t_452 = (t_446 - 1);
+  const int t_453 = (t_451 ? t_452 : t_446);
+  const bool t_454 = (P.is_causal == 0);
+  const int t_455 = (t_454 ? (-268435456) : 268435456);
+  const int t_456 = (t_454 ? 268435456 : (-268435456));
+  const int t_457 = (t_424 + 63);
+  const int t_458 = safe_div(t_424, 4);
+  const int t_459 = safe_div(t_457, 4);
+  const int t_460 = (t_458 + k_len_420);
+  const int t_461 = (t_459 + k_len_420);
+  const int t_462 = (t_460 - q_len_419);
+  const int t_463 = (t_461 - q_len_419);
+  const int t_464 = (t_462 + (-63));
+  const int t_465 = safe_div(t_463, 64);
+  const bool t_466 = (t_463 < 0);
+  const int t_467 = (t_465 * 64);
+  const bool t_468 = (t_467 == t_463);
+  const bool t_469 = (!t_468);
+  const bool t_470 = (t_466 && t_469);
+  const int t_471 = (t_465 - 1);
+  const int t_472 = (t_470 ? t_471 : t_465);
+  const int t_473 = safe_div(t_464, 64);
+  const bool t_474 = (t_464 < 0);
+  const int t_475 = (t_473 * 64);
+  const bool t_476 = (t_475 == t_464);
+  const bool t_477 = (!t_476);
+  const bool t_478 = (t_474 && t_477);
+  const int t_479 = (t_473 - 1);
+  const int t_480 = (t_478 ? t_479 : t_473);
+  const bool t_481 = (t_455 > t_456);
+  const bool t_482 = ((-268435456) > t_472);
+  const int t_483 = min(t_455, (-268435456));
+  const int t_484 = max(t_456, t_472);
+  const int t_485 = (t_482 ? t_455 : t_483);
+  const int t_486 = (t_482 ? t_456 : t_484);
+  const int t_487 = (t_481 ? (-268435456) : t_485);
+  const int t_488 = (t_481 ? t_472 : t_486);
+  const bool t_489 = ((-268435456) > t_480);
+  const int t_490 = max(t_455, (-268435456));
+  const int t_491 = min(t_456, t_480);
+  const int t_492 = (t_491 + 1);
+  const bool t_493 = (t_490 <= t_492);
+  const int t_494 = max(t_456, t_480);
+  const int t_495 = (t_493 ? t_483 : t_455);
+  const int t_496 = (t_493 ? t_494 : t_456);
+  const int t_497 = (t_489 ? t_455 : t_495);
+  const int t_498 = (t_489 ? t_456 : t_496);
+  const int t_499 = (t_481 ? (-268435456) : t_497);
+  const int t_500 = (t_481 ? t_480 : t_498);
+  const int t_501 = max((-268435456), t_487);
+  const int t_502 = min(t_445, t_488);
+  const int t_503 = max((-268435456), t_499);
+  const int t_504 = min(t_453, t_500);
+  const int t_505 = max(t_503, t_503);
+  const int t_506 = min(t_504, t_504);
+  const int t_507 = max(t_505, (-268435456));
+  const int t_508 = min(t_506, t_453);
+  const int t_509 = max(0, t_501);
+  const int t_510 = (t_502 + 1);
+  const int t_511 = min(t_435, t_510);
+  const int t_512 = max(t_509, t_511);
+  const int t_513 = max(t_507, t_509);
+  const int t_514 = min(t_513, t_512);
+  const int t_515 = (t_508 + 1);
+  const int t_516 = max(t_515, t_514);
+  const int t_517 = min(t_516, t_512);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_259 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<0>(); // Q_149 has arrived
+  const float t_520 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<0>(); // Q_433 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_231 < t_236) {
-    const int t_244_ahead = (t_231 * 64);
-    // K_257: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_509 < t_514) {
+    const int t_525_ahead = (t_509 * 64);
+    // K_536: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_244_ahead + r) < k_len_136);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_244_ahead + r) < k_len_136) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_244_ahead + r))] : 0) + safe_rem((t_244_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_525_ahead + r) < k_len_420);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_525_ahead + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_525_ahead + r))] : 0) + safe_rem((t_525_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_241[2];
+  float carry_522[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_241[mt * 2 + h] = NEG_INF;
+      carry_522[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_242[2];
+  float carry_523[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_242[mt * 2 + h] = 0.0f;
+      carry_523[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_243[64];
+  float carry_524[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -311,33 +311,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_524[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_240 = t_231; t_240 < t_236; ++t_240) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_244 = (t_240 * 64);
-    cp_async_wait<0>(); // K_257 arrived
+  for (int t_521 = t_509; t_521 < t_514; ++t_521) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_525 = (t_521 * 64);
+    cp_async_wait<0>(); // K_536 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_258: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_537: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_244 + r) < k_len_136);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_244 + r) < k_len_136) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_244 + r))] : 0) + safe_rem((t_244 + r), 1))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_525 + r) < k_len_420);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_525 + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_525 + r))] : 0) + safe_rem((t_525 + r), 1))) * v_cache_s0 + (long long)(kvh_384) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_261[32] = {};
+    float t_539[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_261 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_539 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -345,13 +345,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_261, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_539, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_261[i]);
+        reg_fence(t_539[i]);
       }
     }
     #else
@@ -368,23 +368,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_261[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_261[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_539[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_539[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_257; its next tile can stream in
-    if (t_240 + 1 < t_236) {
-      const int t_244_ahead = ((t_240 + 1) * 64);
-      // K_257: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_536; its next tile can stream in
+    if (t_521 + 1 < t_514) {
+      const int t_525_ahead = ((t_521 + 1) * 64);
+      // K_536: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_244_ahead + r) < k_len_136);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_244_ahead + r) < k_len_136) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_244_ahead + r))] : 0) + safe_rem((t_244_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_525_ahead + r) < k_len_420);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_525_ahead + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_525_ahead + r))] : 0) + safe_rem((t_525_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_263[32];
+    float t_541[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -393,13 +393,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_263[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_244 + (nt * 8 + 2 * t4 + p)) < k_len_136) && (t_174 || ((t_244 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_136) - q_len_135)))) ? (t_261[((mt * 8 + nt) * 2 + h) * 2 + p] * t_259) : NEG_INF);
+            t_541[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_525 + (nt * 8 + 2 * t4 + p)) < k_len_420) && (t_454 || ((t_525 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_424 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_420) - q_len_419)))) ? (t_539[((mt * 8 + nt) * 2 + h) * 2 + p] * t_520) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_264[2];
+    float t_542[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -409,33 +409,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_263[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_541[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_264[mt * 2 + h] = acc;
+        t_542[mt * 2 + h] = acc;
       }
     }
-    float m_new_265[2];
+    float m_new_543[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_265[mt * 2 + h] = fmaxf(carry_241[mt * 2 + h], t_264[mt * 2 + h]);
+        m_new_543[mt * 2 + h] = fmaxf(carry_522[mt * 2 + h], t_542[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_267[2];
+    float m_safe_545[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_267[mt * 2 + h] = ((m_new_265[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_265[mt * 2 + h]);
+        m_safe_545[mt * 2 + h] = ((m_new_543[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_543[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_269[32];
+    float p_547[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -444,22 +444,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_269[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_263[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_267[mt * 2 + h]));
+            p_547[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_541[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_545[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_271[2];
+    float alpha_549[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_271[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_267[mt * 2 + h]));
+        alpha_549[mt * 2 + h] = exp2_ftz((carry_522[mt * 2 + h] - m_safe_545[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_273[2];
+    float t_551[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -469,23 +469,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_269[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_547[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_273[mt * 2 + h] = acc;
+        t_551[mt * 2 + h] = acc;
       }
     }
-    float t_274[2];
+    float t_552[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_274[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_271[mt * 2 + h]) + t_273[mt * 2 + h]);
+        t_552[mt * 2 + h] = fmaf(carry_523[mt * 2 + h], alpha_549[mt * 2 + h], t_551[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_258 has arrived
+    cp_async_wait<1>(); // V_537 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -496,34 +496,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_271[mt * 2 + h]);
+            carry_524[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_524[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_549[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_243 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_524 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_269[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_269[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_269[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_269[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_269[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_269[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_269[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_269[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_547[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_547[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_547[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_547[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_547[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_547[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_547[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_547[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_243, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_524, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_243[i]);
+        reg_fence(carry_524[i]);
       }
     }
     #else
@@ -532,10 +532,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_269[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_269[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_269[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_269[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_269[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_269[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_269[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_269[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_547[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_547[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_547[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_547[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_547[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_547[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_547[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_547[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -543,8 +543,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_243[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_243[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_524[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_524[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -553,50 +553,48 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = m_new_265[mt * 2 + h];
+        carry_522[mt * 2 + h] = m_new_543[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_242[mt * 2 + h] = t_274[mt * 2 + h];
+        carry_523[mt * 2 + h] = t_552[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_301 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_236 < t_239) {
-    const int t_288_ahead = (t_236 * 64);
-    // K_299: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_514 < t_517) {
+    const int t_564_ahead = (t_514 * 64);
+    // K_573: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_109) * page_table_s0 + (long long)((t_288_ahead + r))] + safe_rem((t_288_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_385) * page_table_s0 + (long long)((t_564_ahead + r))] + safe_rem((t_564_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (int t_284 = t_236; t_284 < t_239; ++t_284) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_288 = (t_284 * 64);
-    cp_async_wait<0>(); // K_299 arrived
+  for (int t_560 = t_514; t_560 < t_517; ++t_560) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_564 = (t_560 * 64);
+    cp_async_wait<0>(); // K_573 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_300: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_574: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_109) * page_table_s0 + (long long)((t_288 + r))] + safe_rem((t_288 + r), 1))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_385) * page_table_s0 + (long long)((t_564 + r))] + safe_rem((t_564 + r), 1))) * v_cache_s0 + (long long)(kvh_384) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_303[32] = {};
+    float t_576[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_303 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_576 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -604,13 +602,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_303, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_576, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_303[i]);
+        reg_fence(t_576[i]);
       }
     }
     #else
@@ -627,38 +625,24 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_303[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_303[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_576[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_576[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_299; its next tile can stream in
-    if (t_284 + 1 < t_239) {
-      const int t_288_ahead = ((t_284 + 1) * 64);
-      // K_299: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_573; its next tile can stream in
+    if (t_560 + 1 < t_517) {
+      const int t_564_ahead = ((t_560 + 1) * 64);
+      // K_573: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_109) * page_table_s0 + (long long)((t_288_ahead + r))] + safe_rem((t_288_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_385) * page_table_s0 + (long long)((t_564_ahead + r))] + safe_rem((t_564_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_304[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_304[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_303[((mt * 8 + nt) * 2 + h) * 2 + p] * t_301);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_305[2];
+    float t_578[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -668,33 +652,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_304[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_576[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_305[mt * 2 + h] = acc;
+        t_578[mt * 2 + h] = acc;
       }
     }
-    float m_new_306[2];
+    float m_new_580[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_306[mt * 2 + h] = fmaxf(carry_241[mt * 2 + h], t_305[mt * 2 + h]);
+        m_new_580[mt * 2 + h] = fmaxf(carry_522[mt * 2 + h], (t_578[mt * 2 + h] * t_520));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_308[2];
+    float m_safe_582[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_308[mt * 2 + h] = ((m_new_306[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_306[mt * 2 + h]);
+        m_safe_582[mt * 2 + h] = ((m_new_580[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_580[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_310[32];
+    float p_584[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -703,22 +687,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_310[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_304[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_308[mt * 2 + h]));
+            p_584[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_576[((mt * 8 + nt) * 2 + h) * 2 + p], t_520, -m_safe_582[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_312[2];
+    float alpha_586[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_312[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_308[mt * 2 + h]));
+        alpha_586[mt * 2 + h] = exp2_ftz((carry_522[mt * 2 + h] - m_safe_582[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_314[2];
+    float t_588[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -728,23 +712,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_310[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_584[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_314[mt * 2 + h] = acc;
+        t_588[mt * 2 + h] = acc;
       }
     }
-    float t_315[2];
+    float t_589[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_315[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_312[mt * 2 + h]) + t_314[mt * 2 + h]);
+        t_589[mt * 2 + h] = fmaf(carry_523[mt * 2 + h], alpha_586[mt * 2 + h], t_588[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_300 has arrived
+    cp_async_wait<1>(); // V_574 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -755,34 +739,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_312[mt * 2 + h]);
+            carry_524[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_524[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_586[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_243 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_524 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_310[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_310[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_310[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_310[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_310[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_310[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_310[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_310[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_584[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_584[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_584[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_584[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_584[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_584[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_584[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_584[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_243, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_524, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_243[i]);
+        reg_fence(carry_524[i]);
       }
     }
     #else
@@ -791,10 +775,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_310[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_310[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_310[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_310[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_310[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_310[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_310[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_310[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_584[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_584[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_584[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_584[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_584[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_584[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_584[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_584[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -802,8 +786,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_243[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_243[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_524[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_524[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -812,54 +796,51 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = m_new_306[mt * 2 + h];
+        carry_522[mt * 2 + h] = m_new_580[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_242[mt * 2 + h] = t_315[mt * 2 + h];
+        carry_523[mt * 2 + h] = t_589[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_342 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_239 < t_234) {
-    const int t_327_ahead = (t_239 * 64);
-    // K_340: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_517 < t_512) {
+    const int t_601_ahead = (t_517 * 64);
+    // K_612: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_327_ahead + r) < k_len_136);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_327_ahead + r) < k_len_136) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_327_ahead + r))] : 0) + safe_rem((t_327_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_601_ahead + r) < k_len_420);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_601_ahead + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_601_ahead + r))] : 0) + safe_rem((t_601_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_323 = t_239; t_323 < t_234; ++t_323) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_327 = (t_323 * 64);
-    cp_async_wait<0>(); // K_340 arrived
+  for (int t_597 = t_517; t_597 < t_512; ++t_597) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_601 = (t_597 * 64);
+    cp_async_wait<0>(); // K_612 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_341: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_613: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_327 + r) < k_len_136);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_327 + r) < k_len_136) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_327 + r))] : 0) + safe_rem((t_327 + r), 1))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_601 + r) < k_len_420);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_601 + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_601 + r))] : 0) + safe_rem((t_601 + r), 1))) * v_cache_s0 + (long long)(kvh_384) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_344[32] = {};
+    float t_615[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_344 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_615 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -867,13 +848,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_344, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_615, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_344[i]);
+        reg_fence(t_615[i]);
       }
     }
     #else
@@ -890,23 +871,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_344[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_344[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_615[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_615[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_340; its next tile can stream in
-    if (t_323 + 1 < t_234) {
-      const int t_327_ahead = ((t_323 + 1) * 64);
-      // K_340: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_612; its next tile can stream in
+    if (t_597 + 1 < t_512) {
+      const int t_601_ahead = ((t_597 + 1) * 64);
+      // K_612: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_327_ahead + r) < k_len_136);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_327_ahead + r) < k_len_136) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_327_ahead + r))] : 0) + safe_rem((t_327_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_601_ahead + r) < k_len_420);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_601_ahead + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_601_ahead + r))] : 0) + safe_rem((t_601_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_346[32];
+    float t_617[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -915,13 +896,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_346[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_327 + (nt * 8 + 2 * t4 + p)) < k_len_136) && (t_174 || ((t_327 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_136) - q_len_135)))) ? (t_344[((mt * 8 + nt) * 2 + h) * 2 + p] * t_342) : NEG_INF);
+            t_617[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_601 + (nt * 8 + 2 * t4 + p)) < k_len_420) && (t_454 || ((t_601 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_424 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_420) - q_len_419)))) ? (t_615[((mt * 8 + nt) * 2 + h) * 2 + p] * t_520) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_347[2];
+    float t_618[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -931,33 +912,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_346[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_617[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_347[mt * 2 + h] = acc;
+        t_618[mt * 2 + h] = acc;
       }
     }
-    float m_new_348[2];
+    float m_new_619[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_348[mt * 2 + h] = fmaxf(carry_241[mt * 2 + h], t_347[mt * 2 + h]);
+        m_new_619[mt * 2 + h] = fmaxf(carry_522[mt * 2 + h], t_618[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_350[2];
+    float m_safe_621[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_350[mt * 2 + h] = ((m_new_348[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_348[mt * 2 + h]);
+        m_safe_621[mt * 2 + h] = ((m_new_619[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_619[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_352[32];
+    float p_623[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -966,22 +947,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_352[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_346[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_350[mt * 2 + h]));
+            p_623[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_617[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_621[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_354[2];
+    float alpha_625[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_354[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_350[mt * 2 + h]));
+        alpha_625[mt * 2 + h] = exp2_ftz((carry_522[mt * 2 + h] - m_safe_621[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_356[2];
+    float t_627[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -991,23 +972,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_352[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_623[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_356[mt * 2 + h] = acc;
+        t_627[mt * 2 + h] = acc;
       }
     }
-    float t_357[2];
+    float t_628[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_357[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_354[mt * 2 + h]) + t_356[mt * 2 + h]);
+        t_628[mt * 2 + h] = fmaf(carry_523[mt * 2 + h], alpha_625[mt * 2 + h], t_627[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_341 has arrived
+    cp_async_wait<1>(); // V_613 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1018,34 +999,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_354[mt * 2 + h]);
+            carry_524[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_524[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_625[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_243 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_524 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_352[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_352[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_352[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_352[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_352[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_352[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_352[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_352[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_623[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_623[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_623[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_623[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_623[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_623[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_623[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_623[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_243, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_524, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_243[i]);
+        reg_fence(carry_524[i]);
       }
     }
     #else
@@ -1054,10 +1035,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_352[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_352[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_352[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_623[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_623[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_623[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_623[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_623[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_623[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_623[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_623[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1065,8 +1046,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_243[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_243[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_524[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_524[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1075,70 +1056,70 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = m_new_348[mt * 2 + h];
+        carry_522[mt * 2 + h] = m_new_619[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_242[mt * 2 + h] = t_357[mt * 2 + h];
+        carry_523[mt * 2 + h] = t_628[mt * 2 + h];
       }
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
-  float sink_365[2];
+  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  float sink_636[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      sink_365[mt * 2 + h] = sinks[(long long)((t_143 + safe_rem((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))];
+      sink_636[mt * 2 + h] = sinks[(long long)((t_427 + safe_rem((t_424 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))];
     }
   }
-  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
-  float t_366[2];
+  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  float t_637[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_366[mt * 2 + h] = (sink_365[mt * 2 + h] * 1.4426950408889634f);
+      t_637[mt * 2 + h] = (sink_636[mt * 2 + h] * 1.4426950408889634f);
     }
   }
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  float m_new_367[2];
+  float m_new_638[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      m_new_367[mt * 2 + h] = fmaxf(carry_241[mt * 2 + h], t_366[mt * 2 + h]);
+      m_new_638[mt * 2 + h] = fmaxf(carry_522[mt * 2 + h], t_637[mt * 2 + h]);
     }
   }
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  float alpha_369[2];
+  float alpha_640[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      alpha_369[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_new_367[mt * 2 + h]));
+      alpha_640[mt * 2 + h] = exp2_ftz((carry_522[mt * 2 + h] - m_new_638[mt * 2 + h]));
     }
   }
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  float l_373[2];
+  float l_644[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      l_373[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_369[mt * 2 + h]) + exp2_ftz((t_366[mt * 2 + h] - m_new_367[mt * 2 + h])));
+      l_644[mt * 2 + h] = fmaf(carry_523[mt * 2 + h], alpha_640[mt * 2 + h], exp2_ftz((t_637[mt * 2 + h] - m_new_638[mt * 2 + h])));
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_377_rcp[2]; // once a row (row-hoist.ts)
+  float t_648_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_377_rcp[mt * 2 + h] = 1.0f / ((l_373[mt * 2 + h] == 0.0f) ? 1.0f : l_373[mt * 2 + h]);
+      t_648_rcp[mt * 2 + h] = 1.0f / ((l_644[mt * 2 + h] == 0.0f) ? 1.0f : l_644[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1148,7 +1129,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_135)) *reinterpret_cast<__half2*>(out + (long long)((q0_132 + safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_143 + safe_rem((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn(((carry_243[((mt * 16 + nt) * 2 + h) * 2 + 0] * alpha_369[mt * 2 + h]) * t_377_rcp[mt * 2 + h]), ((carry_243[((mt * 16 + nt) * 2 + h) * 2 + 1] * alpha_369[mt * 2 + h]) * t_377_rcp[mt * 2 + h]));
+        if ((safe_div((t_424 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_419)) *reinterpret_cast<__half2*>(out + (long long)((q0_416 + safe_div((t_424 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_427 + safe_rem((t_424 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn(((carry_524[((mt * 16 + nt) * 2 + h) * 2 + 0] * alpha_640[mt * 2 + h]) * t_648_rcp[mt * 2 + h]), ((carry_524[((mt * 16 + nt) * 2 + h) * 2 + 1] * alpha_640[mt * 2 + h]) * t_648_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1159,7 +1140,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_135)) lse[(long long)((q0_132 + safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_143 + safe_rem((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((l_373[mt * 2 + h] == 0.0f) ? NEG_INF : ((m_new_367[mt * 2 + h] + log2f(l_373[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_424 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_419)) lse[(long long)((q0_416 + safe_div((t_424 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_427 + safe_rem((t_424 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((l_644[mt * 2 + h] == 0.0f) ? NEG_INF : ((m_new_638[mt * 2 + h] + log2f(l_644[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -205,156 +205,156 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_108 = (int)blockIdx.x;
-  const int kvh_109 = (int)blockIdx.y;
-  const int b_110 = (int)blockIdx.z;
+  const int m_401 = (int)blockIdx.x;
+  const int kvh_402 = (int)blockIdx.y;
+  const int b_403 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_136 = cu_seqlens_q[(long long)(b_110)];
+  const int q0_437 = cu_seqlens_q[(long long)(b_403)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_137 = (b_110 + 1);
-  const int t_138 = cu_seqlens_q[(long long)(t_137)];
-  const int q_len_139 = (t_138 - q0_136);
-  const int k_len_140 = cache_seqlens[(long long)(b_110)];
-  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_141 = (m_108 * 64);
-  const int t_142 = (q_len_139 * 4);
-  const bool t_143 = (t_141 >= t_142);
-  if (t_143) {
+  const int t_438 = (b_403 + 1);
+  const int t_439 = cu_seqlens_q[(long long)(t_438)];
+  const int q_len_440 = (t_439 - q0_437);
+  const int k_len_441 = cache_seqlens[(long long)(b_403)];
+  // kernels-src/softcap.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_442 = (m_401 * 64);
+  const int t_443 = (q_len_440 * 4);
+  const bool t_444 = (t_442 >= t_443);
+  if (t_444) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_144 = (m_108 * 64);
+  const int t_445 = (m_401 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_147 = (kvh_109 * 4);
+  const int t_448 = (kvh_402 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_153: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_454: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_144 + r), 4) < q_len_139);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_136 + safe_div((t_144 + r), 4))) * q_s0 + (long long)((t_147 + safe_rem((t_144 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_445 + r), 4) < q_len_440);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_437 + safe_div((t_445 + r), 4))) * q_s0 + (long long)((t_448 + safe_rem((t_445 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_154 = (k_len_140 + 63);
-  const int t_155 = safe_div(t_154, 64);
-  const int t_157 = (k_len_140 + (-1));
-  const int t_159 = (k_len_140 + (-64));
-  const int t_161 = safe_div(t_157, 64);
-  const bool t_162 = (t_157 < 0);
-  const int t_163 = (t_161 * 64);
-  const bool t_164 = (t_163 == t_157);
-  const bool t_165 = (!t_164);
-  const bool t_166 = (t_162 && t_165);
-  const int t_168 = (t_161 - 1);
-  const int t_169 = (t_166 ? t_168 : t_161);
-  const int t_170 = safe_div(t_159, 64);
-  const bool t_171 = (t_159 < 0);
-  const int t_172 = (t_170 * 64);
-  const bool t_173 = (t_172 == t_159);
-  const bool t_174 = (!t_173);
-  const bool t_175 = (t_171 && t_174);
-  const int t_176 = (t_170 - 1);
-  const int t_177 = (t_175 ? t_176 : t_170);
-  const bool t_178 = (P.is_causal == 0);
-  const int t_180 = (t_178 ? (-268435456) : 268435456);
-  const int t_181 = (t_178 ? 268435456 : (-268435456));
-  const int t_182 = (t_144 + 63);
-  const int t_183 = safe_div(t_144, 4);
-  const int t_184 = safe_div(t_182, 4);
-  const int t_185 = (t_183 + k_len_140);
-  const int t_186 = (t_184 + k_len_140);
-  const int t_187 = (t_185 - q_len_139);
-  const int t_188 = (t_186 - q_len_139);
-  const int t_190 = (t_187 + (-63));
-  const int t_191 = safe_div(t_188, 64);
-  const bool t_192 = (t_188 < 0);
-  const int t_193 = (t_191 * 64);
-  const bool t_194 = (t_193 == t_188);
-  const bool t_195 = (!t_194);
-  const bool t_196 = (t_192 && t_195);
-  const int t_197 = (t_191 - 1);
-  const int t_198 = (t_196 ? t_197 : t_191);
-  const int t_199 = safe_div(t_190, 64);
-  const bool t_200 = (t_190 < 0);
-  const int t_201 = (t_199 * 64);
-  const bool t_202 = (t_201 == t_190);
-  const bool t_203 = (!t_202);
-  const bool t_204 = (t_200 && t_203);
-  const int t_205 = (t_199 - 1);
-  const int t_206 = (t_204 ? t_205 : t_199);
-  const bool t_207 = (t_180 > t_181);
-  const bool t_208 = ((-268435456) > t_198);
-  const int t_209 = min(t_180, (-268435456));
-  const int t_210 = max(t_181, t_198);
-  const int t_211 = (t_208 ? t_180 : t_209);
-  const int t_212 = (t_208 ? t_181 : t_210);
-  const int t_213 = (t_207 ? (-268435456) : t_211);
-  const int t_214 = (t_207 ? t_198 : t_212);
-  const bool t_215 = ((-268435456) > t_206);
-  const int t_216 = max(t_180, (-268435456));
-  const int t_217 = min(t_181, t_206);
-  const int t_218 = (t_217 + 1);
-  const bool t_219 = (t_216 <= t_218);
-  const int t_220 = max(t_181, t_206);
-  const int t_221 = (t_219 ? t_209 : t_180);
-  const int t_222 = (t_219 ? t_220 : t_181);
-  const int t_223 = (t_215 ? t_180 : t_221);
-  const int t_224 = (t_215 ? t_181 : t_222);
-  const int t_225 = (t_207 ? (-268435456) : t_223);
-  const int t_226 = (t_207 ? t_206 : t_224);
-  const int t_227 = max((-268435456), t_213);
-  const int t_228 = min(t_169, t_214);
-  const int t_229 = max((-268435456), t_225);
-  const int t_230 = min(t_177, t_226);
-  const int t_231 = max(t_229, t_229);
-  const int t_232 = min(t_230, t_230);
-  const int t_233 = max(t_231, (-268435456));
-  const int t_234 = min(t_232, t_177);
-  const int t_235 = max(0, t_227);
-  const int t_236 = (t_228 + 1);
-  const int t_237 = min(t_155, t_236);
-  const int t_238 = max(t_235, t_237);
-  const int t_239 = max(t_233, t_235);
-  const int t_240 = min(t_239, t_238);
-  const int t_241 = (t_234 + 1);
-  const int t_242 = max(t_241, t_240);
-  const int t_243 = min(t_242, t_238);
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_455 = (k_len_441 + 63);
+  const int t_456 = safe_div(t_455, 64);
+  const int t_457 = (k_len_441 + (-1));
+  const int t_458 = (k_len_441 + (-64));
+  const int t_459 = safe_div(t_457, 64);
+  const bool t_460 = (t_457 < 0);
+  const int t_461 = (t_459 * 64);
+  const bool t_462 = (t_461 == t_457);
+  const bool t_463 = (!t_462);
+  const bool t_464 = (t_460 && t_463);
+  const int t_465 = (t_459 - 1);
+  const int t_466 = (t_464 ? t_465 : t_459);
+  const int t_467 = safe_div(t_458, 64);
+  const bool t_468 = (t_458 < 0);
+  const int t_469 = (t_467 * 64);
+  const bool t_470 = (t_469 == t_458);
+  const bool t_471 = (!t_470);
+  const bool t_472 = (t_468 && t_471);
+  const int t_473 = (t_467 - 1);
+  const int t_474 = (t_472 ? t_473 : t_467);
+  const bool t_475 = (P.is_causal == 0);
+  const int t_476 = (t_475 ? (-268435456) : 268435456);
+  const int t_477 = (t_475 ? 268435456 : (-268435456));
+  const int t_478 = (t_445 + 63);
+  const int t_479 = safe_div(t_445, 4);
+  const int t_480 = safe_div(t_478, 4);
+  const int t_481 = (t_479 + k_len_441);
+  const int t_482 = (t_480 + k_len_441);
+  const int t_483 = (t_481 - q_len_440);
+  const int t_484 = (t_482 - q_len_440);
+  const int t_485 = (t_483 + (-63));
+  const int t_486 = safe_div(t_484, 64);
+  const bool t_487 = (t_484 < 0);
+  const int t_488 = (t_486 * 64);
+  const bool t_489 = (t_488 == t_484);
+  const bool t_490 = (!t_489);
+  const bool t_491 = (t_487 && t_490);
+  const int t_492 = (t_486 - 1);
+  const int t_493 = (t_491 ? t_492 : t_486);
+  const int t_494 = safe_div(t_485, 64);
+  const bool t_495 = (t_485 < 0);
+  const int t_496 = (t_494 * 64);
+  const bool t_497 = (t_496 == t_485);
+  const bool t_498 = (!t_497);
+  const bool t_499 = (t_495 && t_498);
+  const int t_500 = (t_494 - 1);
+  const int t_501 = (t_499 ? t_500 : t_494);
+  const bool t_502 = (t_476 > t_477);
+  const bool t_503 = ((-268435456) > t_493);
+  const int t_504 = min(t_476, (-268435456));
+  const int t_505 = max(t_477, t_493);
+  const int t_506 = (t_503 ? t_476 : t_504);
+  const int t_507 = (t_503 ? t_477 : t_505);
+  const int t_508 = (t_502 ? (-268435456) : t_506);
+  const int t_509 = (t_502 ? t_493 : t_507);
+  const bool t_510 = ((-268435456) > t_501);
+  const int t_511 = max(t_476, (-268435456));
+  const int t_512 = min(t_477, t_501);
+  const int t_513 = (t_512 + 1);
+  const bool t_514 = (t_511 <= t_513);
+  const int t_515 = max(t_477, t_501);
+  const int t_516 = (t_514 ? t_504 : t_476);
+  const int t_517 = (t_514 ? t_515 : t_477);
+  const int t_518 = (t_510 ? t_476 : t_516);
+  const int t_519 = (t_510 ? t_477 : t_517);
+  const int t_520 = (t_502 ? (-268435456) : t_518);
+  const int t_521 = (t_502 ? t_501 : t_519);
+  const int t_522 = max((-268435456), t_508);
+  const int t_523 = min(t_466, t_509);
+  const int t_524 = max((-268435456), t_520);
+  const int t_525 = min(t_474, t_521);
+  const int t_526 = max(t_524, t_524);
+  const int t_527 = min(t_525, t_525);
+  const int t_528 = max(t_526, (-268435456));
+  const int t_529 = min(t_527, t_474);
+  const int t_530 = max(0, t_522);
+  const int t_531 = (t_523 + 1);
+  const int t_532 = min(t_456, t_531);
+  const int t_533 = max(t_530, t_532);
+  const int t_534 = max(t_528, t_530);
+  const int t_535 = min(t_534, t_533);
+  const int t_536 = (t_529 + 1);
+  const int t_537 = max(t_536, t_535);
+  const int t_538 = min(t_537, t_533);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  const bool t_268 = (P.softcap > 0.0f);
-  const float t_269 = fmaxf(P.softcap, 1e-30f);
-  cp_async_wait<0>(); // Q_153 has arrived
+  const bool t_541 = (P.softcap > 0.0f);
+  const float t_542 = fmaxf(P.softcap, 1e-30f);
+  cp_async_wait<0>(); // Q_454 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_235 < t_240) {
-    const int t_248_ahead = (t_235 * 64);
-    // K_263: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_530 < t_535) {
+    const int t_547_ahead = (t_530 * 64);
+    // K_560: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_248_ahead + r) < k_len_140);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_248_ahead + r) < k_len_140) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_547_ahead + r) < k_len_441);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_547_ahead + r) < k_len_441) ? page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_547_ahead + r), 16))] : 0) * 16) + safe_rem((t_547_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_402) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_245[2];
+  float carry_544[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_245[mt * 2 + h] = NEG_INF;
+      carry_544[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_246[2];
+  float carry_545[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_246[mt * 2 + h] = 0.0f;
+      carry_545[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_247[64];
+  float carry_546[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -363,33 +363,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_244 = t_235; t_244 < t_240; ++t_244) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_248 = (t_244 * 64);
-    cp_async_wait<0>(); // K_263 arrived
+  for (int t_543 = t_530; t_543 < t_535; ++t_543) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_547 = (t_543 * 64);
+    cp_async_wait<0>(); // K_560 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_264: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_561: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_248 + r) < k_len_140);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_248 + r) < k_len_140) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_248 + r), 16))] : 0) * 16) + safe_rem((t_248 + r), 16))) * v_cache_s0 + (long long)(kvh_109) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_547 + r) < k_len_441);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_547 + r) < k_len_441) ? page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_547 + r), 16))] : 0) * 16) + safe_rem((t_547 + r), 16))) * v_cache_s0 + (long long)(kvh_402) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    float t_266[32] = {};
+    float t_563[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_266 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_563 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -397,13 +397,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_266, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_563, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_266[i]);
+        reg_fence(t_563[i]);
       }
     }
     #else
@@ -420,23 +420,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_266[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_266[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_563[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_563[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_263; its next tile can stream in
-    if (t_244 + 1 < t_240) {
-      const int t_248_ahead = ((t_244 + 1) * 64);
-      // K_263: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_560; its next tile can stream in
+    if (t_543 + 1 < t_535) {
+      const int t_547_ahead = ((t_543 + 1) * 64);
+      // K_560: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_248_ahead + r) < k_len_140);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_248_ahead + r) < k_len_140) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_248_ahead + r), 16))] : 0) * 16) + safe_rem((t_248_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_547_ahead + r) < k_len_441);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_547_ahead + r) < k_len_441) ? page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_547_ahead + r), 16))] : 0) * 16) + safe_rem((t_547_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_402) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float s_267[32];
+    float s_564[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -445,14 +445,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            s_267[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_266[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+            s_564[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_563[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
           }
         }
       }
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    float t_275[32];
+    float t_570[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -461,13 +461,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_275[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_248 + (nt * 8 + 2 * t4 + p)) < k_len_140) && (t_178 || ((t_248 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139)))) ? ((t_268 ? (P.softcap * tanhf((s_267[((mt * 8 + nt) * 2 + h) * 2 + p] / t_269))) : s_267[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
+            t_570[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_547 + (nt * 8 + 2 * t4 + p)) < k_len_441) && (t_475 || ((t_547 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_445 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_441) - q_len_440)))) ? ((t_541 ? (P.softcap * tanhf((s_564[((mt * 8 + nt) * 2 + h) * 2 + p] / t_542))) : s_564[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_276[2];
+    float t_571[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -477,33 +477,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_275[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_570[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_276[mt * 2 + h] = acc;
+        t_571[mt * 2 + h] = acc;
       }
     }
-    float m_new_277[2];
+    float m_new_572[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_277[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_276[mt * 2 + h]);
+        m_new_572[mt * 2 + h] = fmaxf(carry_544[mt * 2 + h], t_571[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_279[2];
+    float m_safe_574[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_279[mt * 2 + h] = ((m_new_277[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_277[mt * 2 + h]);
+        m_safe_574[mt * 2 + h] = ((m_new_572[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_572[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_281[32];
+    float p_576[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -512,22 +512,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_281[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_275[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_279[mt * 2 + h]));
+            p_576[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_570[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_574[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_283[2];
+    float alpha_578[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_283[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_279[mt * 2 + h]));
+        alpha_578[mt * 2 + h] = exp2_ftz((carry_544[mt * 2 + h] - m_safe_574[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_285[2];
+    float t_580[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -537,23 +537,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_281[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_576[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_285[mt * 2 + h] = acc;
+        t_580[mt * 2 + h] = acc;
       }
     }
-    float t_286[2];
+    float t_581[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_286[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_283[mt * 2 + h]) + t_285[mt * 2 + h]);
+        t_581[mt * 2 + h] = fmaf(carry_545[mt * 2 + h], alpha_578[mt * 2 + h], t_580[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_264 has arrived
+    cp_async_wait<1>(); // V_561 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -564,34 +564,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_283[mt * 2 + h]);
+            carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_578[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_546 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_281[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_281[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_281[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_281[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_281[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_281[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_281[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_281[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_576[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_576[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_576[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_576[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_576[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_576[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_576[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_576[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_546, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_247[i]);
+        reg_fence(carry_546[i]);
       }
     }
     #else
@@ -600,10 +600,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_281[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_281[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_281[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_281[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_281[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_576[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_576[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_576[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_576[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_576[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_576[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_576[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_576[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -611,8 +611,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_247[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_247[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_546[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_546[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -621,98 +621,95 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_245[mt * 2 + h] = m_new_277[mt * 2 + h];
+        carry_544[mt * 2 + h] = m_new_572[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_246[mt * 2 + h] = t_286[mt * 2 + h];
+        carry_545[mt * 2 + h] = t_581[mt * 2 + h];
       }
     }
   }
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  const bool t_318 = (P.softcap > 0.0f);
-  const float t_319 = fmaxf(P.softcap, 1e-30f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_240 < t_243) {
-    const int t_300_ahead = (t_240 * 64);
+  if (t_535 < t_538) {
+    const int t_593_ahead = (t_535 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_313 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // K_604 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_109) * k_cache_s1 + 0), y = ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_300_ahead + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_402) * k_cache_s1 + 0), y = ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_593_ahead + (lane * 16)), 16));
         tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_313: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_604: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + r), 16))] * 16) + safe_rem((t_300_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + r), 16))] * 16) + safe_rem((t_593_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_402) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_240 < t_243) {
+  if (t_535 < t_538) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_314 of tile t_240 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_300_ahead = (((t_240 < t_243) ? t_240 : t_240) * 64);
-      mbar_expect_if(tid == 0 && (t_240 < t_243), smem + ((t_240 & 1) ? 66560 : 49160), 16384);
+    { // V_605 of tile t_535 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_593_ahead = (((t_535 < t_538) ? t_535 : t_535) * 64);
+      mbar_expect_if(tid == 0 && (t_535 < t_538), smem + ((t_535 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_240 < t_243);
+      const bool on = tid < 4 && (t_535 < t_538);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_109) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + (j * 16)), 16))] * 16) + safe_rem((t_300_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + ((t_240 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_240 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_240 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_240 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_402) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + (j * 16)), 16))] * 16) + safe_rem((t_593_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + ((t_535 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_535 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_535 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_535 & 1) ? 66560 : 49160));
     }
-    { // V_314 of tile (t_240 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_300_ahead = (((t_240 + 1 < t_243) ? (t_240 + 1) : t_240) * 64);
-      mbar_expect_if(tid == 0 && (t_240 + 1 < t_243), smem + (((t_240 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_605 of tile (t_535 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_593_ahead = (((t_535 + 1 < t_538) ? (t_535 + 1) : t_535) * 64);
+      mbar_expect_if(tid == 0 && (t_535 + 1 < t_538), smem + (((t_535 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_240 + 1 < t_243);
+      const bool on = tid < 4 && (t_535 + 1 < t_538);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_109) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + (j * 16)), 16))] * 16) + safe_rem((t_300_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + (((t_240 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_240 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_240 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_240 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_402) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + (j * 16)), 16))] * 16) + safe_rem((t_593_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + (((t_535 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_535 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_535 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_535 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_240 - t_240) & 1); // K_313's boxes landed
-      float t_316[32];
-      for (int i = 0; i < 32; ++i) t_316[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_535 - t_535) & 1); // K_604's boxes landed
+      float t_607[32];
+      for (int i = 0; i < 32; ++i) t_607[i] = 0.0f;
       wgmma_fence();
-      // t_316 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_607 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_316, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_316[i]);
-      __syncthreads(); // every warp is done with K_313
-      { // K_313 of tile (t_240 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-        const int t_300_ahead = (((t_240 + 1 < t_243) ? (t_240 + 1) : t_240) * 64);
-        mbar_expect_if(tid == 0 && (t_240 + 1 < t_243), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_607[i]);
+      __syncthreads(); // every warp is done with K_604
+      { // K_604 of tile (t_535 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+        const int t_593_ahead = (((t_535 + 1 < t_538) ? (t_535 + 1) : t_535) * 64);
+        mbar_expect_if(tid == 0 && (t_535 + 1 < t_538), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 4 && (t_240 + 1 < t_243);
+        const bool on = tid < 4 && (t_535 + 1 < t_538);
         const int j = tid < 4 ? tid : 0;
-        const int x = (int)((long long)(kvh_109) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + (j * 16)), 16))] * 16) + safe_rem((t_300_ahead + (j * 16)), 16)) : 0;
+        const int x = (int)((long long)(kvh_402) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + (j * 16)), 16))] * 16) + safe_rem((t_593_ahead + (j * 16)), 16)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-      float s_317[32];
+      float s_608[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -721,14 +718,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              s_317[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_316[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+              s_608[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_607[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
             }
           }
         }
       }
       // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-      // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-      float t_324[32];
+      float c_612[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -737,13 +733,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              t_324[((mt * 8 + nt) * 2 + h) * 2 + p] = ((t_318 ? (P.softcap * tanhf((s_317[((mt * 8 + nt) * 2 + h) * 2 + p] / t_319))) : s_317[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f);
+              c_612[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_541 ? (P.softcap * tanhf((s_608[((mt * 8 + nt) * 2 + h) * 2 + p] / t_542))) : s_608[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
         }
       }
+      // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_325[2];
+      float t_614[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -753,33 +750,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_324[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, c_612[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_325[mt * 2 + h] = acc;
+          t_614[mt * 2 + h] = acc;
         }
       }
-      float m_new_326[2];
+      float m_new_616[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_326[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_325[mt * 2 + h]);
+          m_new_616[mt * 2 + h] = fmaxf(carry_544[mt * 2 + h], (t_614[mt * 2 + h] * 1.4426950408889634f));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_328[2];
+      float m_safe_618[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_328[mt * 2 + h] = ((m_new_326[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_326[mt * 2 + h]);
+          m_safe_618[mt * 2 + h] = ((m_new_616[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_616[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_330[32];
+      float p_620[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -788,22 +785,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_330[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_324[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_328[mt * 2 + h]));
+              p_620[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(c_612[((mt * 8 + nt) * 2 + h) * 2 + p], 1.4426950408889634f, -m_safe_618[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_332[2];
+      float alpha_622[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_332[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_328[mt * 2 + h]));
+          alpha_622[mt * 2 + h] = exp2_ftz((carry_544[mt * 2 + h] - m_safe_618[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_334[2];
+      float t_624[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -813,28 +810,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_330[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_620[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_334[mt * 2 + h] = acc;
+          t_624[mt * 2 + h] = acc;
         }
       }
-      float t_335[2];
+      float t_625[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_335[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_332[mt * 2 + h]) + t_334[mt * 2 + h]);
+          t_625[mt * 2 + h] = fmaf(carry_545[mt * 2 + h], alpha_622[mt * 2 + h], t_624[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_bf16(p_620[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_bf16(p_620[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_bf16(p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_bf16(p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -844,7 +841,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_332[mt * 2 + h]);
+              carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_622[mt * 2 + h]);
             }
           }
         }
@@ -853,63 +850,63 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_245[mt * 2 + h] = m_new_326[mt * 2 + h];
+          carry_544[mt * 2 + h] = m_new_616[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_246[mt * 2 + h] = t_335[mt * 2 + h];
+          carry_545[mt * 2 + h] = t_625[mt * 2 + h];
         }
       }
     }
-    int t_296 = t_240;
-    for (; t_296 + 2 < t_243; t_296 += 2) {
+    int t_589 = t_535;
+    for (; t_589 + 2 < t_538; t_589 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_296 + 1) - t_240) & 1); // K_313's boxes landed
-        float t_316[32];
-        for (int i = 0; i < 32; ++i) t_316[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_589 + 1) - t_535) & 1); // K_604's boxes landed
+        float t_607[32];
+        for (int i = 0; i < 32; ++i) t_607[i] = 0.0f;
         wgmma_fence();
-        // t_316 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_607 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_316, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_296 & 1) ? 66560 : 49160), ((t_296 - t_240) >> 1) & 1); // V_314's boxes landed
+        mbar_wait(smem + ((t_589 & 1) ? 66560 : 49160), ((t_589 - t_535) >> 1) & 1); // V_605's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_546 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_296 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_589 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_546, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_296 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_316[i]);
-        __syncthreads(); // every warp is done with K_313
-        { // K_313 of tile (t_296 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_300_ahead = (((t_296 + 2 < t_243) ? (t_296 + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && (t_296 + 2 < t_243), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_589 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_607[i]);
+        __syncthreads(); // every warp is done with K_604
+        { // K_604 of tile (t_589 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_593_ahead = (((t_589 + 2 < t_538) ? (t_589 + 2) : t_535) * 64);
+          mbar_expect_if(tid == 0 && (t_589 + 2 < t_538), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_296 + 2 < t_243);
+          const bool on = tid < 4 && (t_589 + 2 < t_538);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_109) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + (j * 16)), 16))] * 16) + safe_rem((t_300_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_402) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + (j * 16)), 16))] * 16) + safe_rem((t_593_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-        float s_317[32];
+        float s_608[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -918,14 +915,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                s_317[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_316[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+                s_608[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_607[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
               }
             }
           }
         }
         // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-        float t_324[32];
+        float c_612[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -934,13 +930,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                t_324[((mt * 8 + nt) * 2 + h) * 2 + p] = ((t_318 ? (P.softcap * tanhf((s_317[((mt * 8 + nt) * 2 + h) * 2 + p] / t_319))) : s_317[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f);
+                c_612[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_541 ? (P.softcap * tanhf((s_608[((mt * 8 + nt) * 2 + h) * 2 + p] / t_542))) : s_608[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
           }
         }
+        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_325[2];
+        float t_614[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -950,33 +947,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_324[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, c_612[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_325[mt * 2 + h] = acc;
+            t_614[mt * 2 + h] = acc;
           }
         }
-        float m_new_326[2];
+        float m_new_616[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_326[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_325[mt * 2 + h]);
+            m_new_616[mt * 2 + h] = fmaxf(carry_544[mt * 2 + h], (t_614[mt * 2 + h] * 1.4426950408889634f));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_328[2];
+        float m_safe_618[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_328[mt * 2 + h] = ((m_new_326[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_326[mt * 2 + h]);
+            m_safe_618[mt * 2 + h] = ((m_new_616[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_616[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_330[32];
+        float p_620[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -985,22 +982,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_330[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_324[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_328[mt * 2 + h]));
+                p_620[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(c_612[((mt * 8 + nt) * 2 + h) * 2 + p], 1.4426950408889634f, -m_safe_618[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_332[2];
+        float alpha_622[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_332[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_328[mt * 2 + h]));
+            alpha_622[mt * 2 + h] = exp2_ftz((carry_544[mt * 2 + h] - m_safe_618[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_334[2];
+        float t_624[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1010,41 +1007,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_330[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_620[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_334[mt * 2 + h] = acc;
+            t_624[mt * 2 + h] = acc;
           }
         }
-        float t_335[2];
+        float t_625[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_335[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_332[mt * 2 + h]) + t_334[mt * 2 + h]);
+            t_625[mt * 2 + h] = fmaf(carry_545[mt * 2 + h], alpha_622[mt * 2 + h], t_624[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_620[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_620[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_296
-        for (int i = 0; i < 64; ++i) reg_fence(carry_247[i]);
-        __syncthreads(); // every warp is done with this buffer of V_314
-        { // V_314 of tile (t_296 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_300_ahead = (((t_296 + 2 < t_243) ? (t_296 + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && (t_296 + 2 < t_243), smem + (((t_296 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_589
+        for (int i = 0; i < 64; ++i) reg_fence(carry_546[i]);
+        __syncthreads(); // every warp is done with this buffer of V_605
+        { // V_605 of tile (t_589 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_593_ahead = (((t_589 + 2 < t_538) ? (t_589 + 2) : t_535) * 64);
+          mbar_expect_if(tid == 0 && (t_589 + 2 < t_538), smem + (((t_589 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_296 + 2 < t_243);
+          const bool on = tid < 4 && (t_589 + 2 < t_538);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_109) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + (j * 16)), 16))] * 16) + safe_rem((t_300_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_296 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_296 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_296 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_296 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_402) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + (j * 16)), 16))] * 16) + safe_rem((t_593_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_589 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_589 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_589 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_589 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1054,7 +1051,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_332[mt * 2 + h]);
+                carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_622[mt * 2 + h]);
               }
             }
           }
@@ -1063,61 +1060,61 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_245[mt * 2 + h] = m_new_326[mt * 2 + h];
+            carry_544[mt * 2 + h] = m_new_616[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_246[mt * 2 + h] = t_335[mt * 2 + h];
+            carry_545[mt * 2 + h] = t_625[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_296 + 1) + 1) - t_240) & 1); // K_313's boxes landed
-        float t_316[32];
-        for (int i = 0; i < 32; ++i) t_316[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_589 + 1) + 1) - t_535) & 1); // K_604's boxes landed
+        float t_607[32];
+        for (int i = 0; i < 32; ++i) t_607[i] = 0.0f;
         wgmma_fence();
-        // t_316 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_607 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_316, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_296 + 1) & 1) ? 66560 : 49160), (((t_296 + 1) - t_240) >> 1) & 1); // V_314's boxes landed
+        mbar_wait(smem + (((t_589 + 1) & 1) ? 66560 : 49160), (((t_589 + 1) - t_535) >> 1) & 1); // V_605's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_546 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_296 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_589 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_546, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_296 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_316[i]);
-        __syncthreads(); // every warp is done with K_313
-        { // K_313 of tile ((t_296 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_300_ahead = ((((t_296 + 1) + 2 < t_243) ? ((t_296 + 1) + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && ((t_296 + 1) + 2 < t_243), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_589 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_607[i]);
+        __syncthreads(); // every warp is done with K_604
+        { // K_604 of tile ((t_589 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_593_ahead = ((((t_589 + 1) + 2 < t_538) ? ((t_589 + 1) + 2) : t_535) * 64);
+          mbar_expect_if(tid == 0 && ((t_589 + 1) + 2 < t_538), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_296 + 1) + 2 < t_243);
+          const bool on = tid < 4 && ((t_589 + 1) + 2 < t_538);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_109) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + (j * 16)), 16))] * 16) + safe_rem((t_300_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_402) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + (j * 16)), 16))] * 16) + safe_rem((t_593_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-        float s_317[32];
+        float s_608[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1126,14 +1123,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                s_317[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_316[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+                s_608[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_607[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
               }
             }
           }
         }
         // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-        float t_324[32];
+        float c_612[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1142,13 +1138,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                t_324[((mt * 8 + nt) * 2 + h) * 2 + p] = ((t_318 ? (P.softcap * tanhf((s_317[((mt * 8 + nt) * 2 + h) * 2 + p] / t_319))) : s_317[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f);
+                c_612[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_541 ? (P.softcap * tanhf((s_608[((mt * 8 + nt) * 2 + h) * 2 + p] / t_542))) : s_608[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
           }
         }
+        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_325[2];
+        float t_614[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1158,33 +1155,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_324[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, c_612[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_325[mt * 2 + h] = acc;
+            t_614[mt * 2 + h] = acc;
           }
         }
-        float m_new_326[2];
+        float m_new_616[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_326[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_325[mt * 2 + h]);
+            m_new_616[mt * 2 + h] = fmaxf(carry_544[mt * 2 + h], (t_614[mt * 2 + h] * 1.4426950408889634f));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_328[2];
+        float m_safe_618[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_328[mt * 2 + h] = ((m_new_326[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_326[mt * 2 + h]);
+            m_safe_618[mt * 2 + h] = ((m_new_616[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_616[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_330[32];
+        float p_620[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1193,22 +1190,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_330[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_324[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_328[mt * 2 + h]));
+                p_620[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(c_612[((mt * 8 + nt) * 2 + h) * 2 + p], 1.4426950408889634f, -m_safe_618[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_332[2];
+        float alpha_622[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_332[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_328[mt * 2 + h]));
+            alpha_622[mt * 2 + h] = exp2_ftz((carry_544[mt * 2 + h] - m_safe_618[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_334[2];
+        float t_624[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1218,41 +1215,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_330[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_620[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_334[mt * 2 + h] = acc;
+            t_624[mt * 2 + h] = acc;
           }
         }
-        float t_335[2];
+        float t_625[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_335[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_332[mt * 2 + h]) + t_334[mt * 2 + h]);
+            t_625[mt * 2 + h] = fmaf(carry_545[mt * 2 + h], alpha_622[mt * 2 + h], t_624[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_bf16(p_620[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_bf16(p_620[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_bf16(p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_bf16(p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_296 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_247[i]);
-        __syncthreads(); // every warp is done with this buffer of V_314
-        { // V_314 of tile ((t_296 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_300_ahead = ((((t_296 + 1) + 2 < t_243) ? ((t_296 + 1) + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && ((t_296 + 1) + 2 < t_243), smem + ((((t_296 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_589 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_546[i]);
+        __syncthreads(); // every warp is done with this buffer of V_605
+        { // V_605 of tile ((t_589 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_593_ahead = ((((t_589 + 1) + 2 < t_538) ? ((t_589 + 1) + 2) : t_535) * 64);
+          mbar_expect_if(tid == 0 && ((t_589 + 1) + 2 < t_538), smem + ((((t_589 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_296 + 1) + 2 < t_243);
+          const bool on = tid < 4 && ((t_589 + 1) + 2 < t_538);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_109) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + (j * 16)), 16))] * 16) + safe_rem((t_300_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + ((((t_296 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_296 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_296 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_296 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_402) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + (j * 16)), 16))] * 16) + safe_rem((t_593_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + ((((t_589 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_589 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_589 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_589 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1262,7 +1259,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_332[mt * 2 + h]);
+                carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_622[mt * 2 + h]);
               }
             }
           }
@@ -1271,63 +1268,63 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_245[mt * 2 + h] = m_new_326[mt * 2 + h];
+            carry_544[mt * 2 + h] = m_new_616[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_246[mt * 2 + h] = t_335[mt * 2 + h];
+            carry_545[mt * 2 + h] = t_625[mt * 2 + h];
           }
         }
       }
     }
-    if (t_296 + 1 < t_243) {
+    if (t_589 + 1 < t_538) {
       {
-        mbar_wait(smem + 49152, ((t_296 + 1) - t_240) & 1); // K_313's boxes landed
-        float t_316[32];
-        for (int i = 0; i < 32; ++i) t_316[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_589 + 1) - t_535) & 1); // K_604's boxes landed
+        float t_607[32];
+        for (int i = 0; i < 32; ++i) t_607[i] = 0.0f;
         wgmma_fence();
-        // t_316 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_607 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_316, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_bf16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_296 & 1) ? 66560 : 49160), ((t_296 - t_240) >> 1) & 1); // V_314's boxes landed
+        mbar_wait(smem + ((t_589 & 1) ? 66560 : 49160), ((t_589 - t_535) >> 1) & 1); // V_605's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_546 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_296 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_589 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_bf16<1>(carry_546, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_296 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_316[i]);
-        __syncthreads(); // every warp is done with K_313
-        { // K_313 of tile (t_296 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_300_ahead = (((t_296 + 2 < t_243) ? (t_296 + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && (t_296 + 2 < t_243), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_589 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_607[i]);
+        __syncthreads(); // every warp is done with K_604
+        { // K_604 of tile (t_589 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_593_ahead = (((t_589 + 2 < t_538) ? (t_589 + 2) : t_535) * 64);
+          mbar_expect_if(tid == 0 && (t_589 + 2 < t_538), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_296 + 2 < t_243);
+          const bool on = tid < 4 && (t_589 + 2 < t_538);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_109) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + (j * 16)), 16))] * 16) + safe_rem((t_300_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_402) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + (j * 16)), 16))] * 16) + safe_rem((t_593_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-        float s_317[32];
+        float s_608[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1336,14 +1333,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                s_317[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_316[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+                s_608[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_607[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
               }
             }
           }
         }
         // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-        float t_324[32];
+        float c_612[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1352,13 +1348,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                t_324[((mt * 8 + nt) * 2 + h) * 2 + p] = ((t_318 ? (P.softcap * tanhf((s_317[((mt * 8 + nt) * 2 + h) * 2 + p] / t_319))) : s_317[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f);
+                c_612[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_541 ? (P.softcap * tanhf((s_608[((mt * 8 + nt) * 2 + h) * 2 + p] / t_542))) : s_608[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
           }
         }
+        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_325[2];
+        float t_614[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1368,33 +1365,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_324[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, c_612[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_325[mt * 2 + h] = acc;
+            t_614[mt * 2 + h] = acc;
           }
         }
-        float m_new_326[2];
+        float m_new_616[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_326[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_325[mt * 2 + h]);
+            m_new_616[mt * 2 + h] = fmaxf(carry_544[mt * 2 + h], (t_614[mt * 2 + h] * 1.4426950408889634f));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_328[2];
+        float m_safe_618[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_328[mt * 2 + h] = ((m_new_326[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_326[mt * 2 + h]);
+            m_safe_618[mt * 2 + h] = ((m_new_616[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_616[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_330[32];
+        float p_620[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1403,22 +1400,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_330[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_324[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_328[mt * 2 + h]));
+                p_620[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(c_612[((mt * 8 + nt) * 2 + h) * 2 + p], 1.4426950408889634f, -m_safe_618[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_332[2];
+        float alpha_622[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_332[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_328[mt * 2 + h]));
+            alpha_622[mt * 2 + h] = exp2_ftz((carry_544[mt * 2 + h] - m_safe_618[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_334[2];
+        float t_624[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1428,41 +1425,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_330[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_620[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_334[mt * 2 + h] = acc;
+            t_624[mt * 2 + h] = acc;
           }
         }
-        float t_335[2];
+        float t_625[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_335[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_332[mt * 2 + h]) + t_334[mt * 2 + h]);
+            t_625[mt * 2 + h] = fmaf(carry_545[mt * 2 + h], alpha_622[mt * 2 + h], t_624[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_bf16(p_620[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_bf16(p_620[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_bf16(p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_bf16(p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_296
-        for (int i = 0; i < 64; ++i) reg_fence(carry_247[i]);
-        __syncthreads(); // every warp is done with this buffer of V_314
-        { // V_314 of tile (t_296 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_300_ahead = (((t_296 + 2 < t_243) ? (t_296 + 2) : t_240) * 64);
-          mbar_expect_if(tid == 0 && (t_296 + 2 < t_243), smem + (((t_296 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_589
+        for (int i = 0; i < 64; ++i) reg_fence(carry_546[i]);
+        __syncthreads(); // every warp is done with this buffer of V_605
+        { // V_605 of tile (t_589 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_593_ahead = (((t_589 + 2 < t_538) ? (t_589 + 2) : t_535) * 64);
+          mbar_expect_if(tid == 0 && (t_589 + 2 < t_538), smem + (((t_589 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_296 + 2 < t_243);
+          const bool on = tid < 4 && (t_589 + 2 < t_538);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_109) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + (j * 16)), 16))] * 16) + safe_rem((t_300_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_296 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_296 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_296 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_296 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_402) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + (j * 16)), 16))] * 16) + safe_rem((t_593_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_589 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_589 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_589 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_589 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1472,7 +1469,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_332[mt * 2 + h]);
+                carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_622[mt * 2 + h]);
               }
             }
           }
@@ -1481,75 +1478,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_245[mt * 2 + h] = m_new_326[mt * 2 + h];
+            carry_544[mt * 2 + h] = m_new_616[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_246[mt * 2 + h] = t_335[mt * 2 + h];
+            carry_545[mt * 2 + h] = t_625[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_296 + 1) & 1) ? 66560 : 49160), (((t_296 + 1) - t_240) >> 1) & 1); // V_314's boxes landed
+      mbar_wait(smem + (((t_589 + 1) & 1) ? 66560 : 49160), (((t_589 + 1) - t_535) >> 1) & 1); // V_605's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_546 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_296 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_589 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_546, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_296 & 1) ? 66560 : 49160), ((t_296 - t_240) >> 1) & 1); // V_314's boxes landed
+      mbar_wait(smem + ((t_589 & 1) ? 66560 : 49160), ((t_589 - t_535) >> 1) & 1); // V_605's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_546 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_296 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_589 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_bf16<1>(carry_546, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_247[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_546[i]);
   }
   #else
-  for (int t_296 = t_240; t_296 < t_243; ++t_296) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_300 = (t_296 * 64);
+  for (int t_589 = t_535; t_589 < t_538; ++t_589) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_593 = (t_589 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_296 - t_240) & 1); // K_313's boxes landed
+    mbar_wait(smem + 49152, (t_589 - t_535) & 1); // K_604's boxes landed
     #endif
-    cp_async_wait<0>(); // K_313 arrived
+    cp_async_wait<0>(); // K_604 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_314 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // V_605 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_109) * v_cache_s1 + 0), y = ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300 + (lane * 16)), 16))] * 16) + safe_rem((t_300 + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_402) * v_cache_s1 + 0), y = ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593 + (lane * 16)), 16))] * 16) + safe_rem((t_593 + (lane * 16)), 16));
         tma_box_reused(smem + 32768 + sw128((lane * 16), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 16), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_314: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_605: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300 + r), 16))] * 16) + safe_rem((t_300 + r), 16))) * v_cache_s0 + (long long)(kvh_109) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593 + r), 16))] * 16) + safe_rem((t_593 + r), 16))) * v_cache_s0 + (long long)(kvh_402) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1557,9 +1554,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    float t_316[32] = {};
+    float t_607[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_316 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_607 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1567,13 +1564,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_316, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_316[i]);
+        reg_fence(t_607[i]);
       }
     }
     #else
@@ -1590,40 +1587,40 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_316[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_316[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_607[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_607[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_296 - t_240) & 1); // V_314's boxes landed
+    mbar_wait(smem + 49160, (t_589 - t_535) & 1); // V_605's boxes landed
     #endif
-    cp_async_wait<0>(); // V_314 arrived
+    cp_async_wait<0>(); // V_605 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_313; its next tile can stream in
-    if (t_296 + 1 < t_243) {
-      const int t_300_ahead = ((t_296 + 1) * 64);
+    __syncthreads(); // every warp is done with K_604; its next tile can stream in
+    if (t_589 + 1 < t_538) {
+      const int t_593_ahead = ((t_589 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_313 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      if (tid < 32) { // K_604 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 4) {
-          const int x = (int)((long long)(kvh_109) * k_cache_s1 + 0), y = ((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_300_ahead + (lane * 16)), 16));
+          const int x = (int)((long long)(kvh_402) * k_cache_s1 + 0), y = ((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_593_ahead + (lane * 16)), 16));
           tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_313: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_604: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_300_ahead + r), 16))] * 16) + safe_rem((t_300_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_593_ahead + r), 16))] * 16) + safe_rem((t_593_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_402) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float s_317[32];
+    float s_608[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1632,14 +1629,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            s_317[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_316[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+            s_608[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_607[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
           }
         }
       }
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    float t_324[32];
+    float c_612[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1648,13 +1644,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_324[((mt * 8 + nt) * 2 + h) * 2 + p] = ((t_318 ? (P.softcap * tanhf((s_317[((mt * 8 + nt) * 2 + h) * 2 + p] / t_319))) : s_317[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f);
+            c_612[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_541 ? (P.softcap * tanhf((s_608[((mt * 8 + nt) * 2 + h) * 2 + p] / t_542))) : s_608[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
       }
     }
+    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_325[2];
+    float t_614[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1664,33 +1661,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_324[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, c_612[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_325[mt * 2 + h] = acc;
+        t_614[mt * 2 + h] = acc;
       }
     }
-    float m_new_326[2];
+    float m_new_616[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_326[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_325[mt * 2 + h]);
+        m_new_616[mt * 2 + h] = fmaxf(carry_544[mt * 2 + h], (t_614[mt * 2 + h] * 1.4426950408889634f));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_328[2];
+    float m_safe_618[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_328[mt * 2 + h] = ((m_new_326[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_326[mt * 2 + h]);
+        m_safe_618[mt * 2 + h] = ((m_new_616[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_616[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_330[32];
+    float p_620[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1699,22 +1696,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_330[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_324[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_328[mt * 2 + h]));
+            p_620[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(c_612[((mt * 8 + nt) * 2 + h) * 2 + p], 1.4426950408889634f, -m_safe_618[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_332[2];
+    float alpha_622[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_332[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_328[mt * 2 + h]));
+        alpha_622[mt * 2 + h] = exp2_ftz((carry_544[mt * 2 + h] - m_safe_618[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_334[2];
+    float t_624[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1724,20 +1721,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_330[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_620[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_334[mt * 2 + h] = acc;
+        t_624[mt * 2 + h] = acc;
       }
     }
-    float t_335[2];
+    float t_625[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_335[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_332[mt * 2 + h]) + t_334[mt * 2 + h]);
+        t_625[mt * 2 + h] = fmaf(carry_545[mt * 2 + h], alpha_622[mt * 2 + h], t_624[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1748,34 +1745,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_332[mt * 2 + h]);
+            carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_622[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_546 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_330[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_620[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_620[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_620[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_546, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_247[i]);
+        reg_fence(carry_546[i]);
       }
     }
     #else
@@ -1784,10 +1781,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_330[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_330[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_330[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_620[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_620[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_620[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_620[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_620[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_620[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_620[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_620[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1795,8 +1792,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_247[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_247[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_546[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_546[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1805,56 +1802,52 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_245[mt * 2 + h] = m_new_326[mt * 2 + h];
+        carry_544[mt * 2 + h] = m_new_616[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_246[mt * 2 + h] = t_335[mt * 2 + h];
+        carry_545[mt * 2 + h] = t_625[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  const bool t_367 = (P.softcap > 0.0f);
-  const float t_368 = fmaxf(P.softcap, 1e-30f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_243 < t_238) {
-    const int t_347_ahead = (t_243 * 64);
-    // K_362: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_538 < t_533) {
+    const int t_637_ahead = (t_538 * 64);
+    // K_650: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_347_ahead + r) < k_len_140);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_347_ahead + r) < k_len_140) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_347_ahead + r), 16))] : 0) * 16) + safe_rem((t_347_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_637_ahead + r) < k_len_441);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_637_ahead + r) < k_len_441) ? page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_637_ahead + r), 16))] : 0) * 16) + safe_rem((t_637_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_402) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_343 = t_243; t_343 < t_238; ++t_343) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_347 = (t_343 * 64);
-    cp_async_wait<0>(); // K_362 arrived
+  for (int t_633 = t_538; t_633 < t_533; ++t_633) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_637 = (t_633 * 64);
+    cp_async_wait<0>(); // K_650 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_363: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_651: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_347 + r) < k_len_140);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_347 + r) < k_len_140) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_347 + r), 16))] : 0) * 16) + safe_rem((t_347 + r), 16))) * v_cache_s0 + (long long)(kvh_109) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_637 + r) < k_len_441);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_637 + r) < k_len_441) ? page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_637 + r), 16))] : 0) * 16) + safe_rem((t_637 + r), 16))) * v_cache_s0 + (long long)(kvh_402) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    float t_365[32] = {};
+    float t_653[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_365 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_653 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1862,13 +1855,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_365, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_bf16<0>(t_653, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_365[i]);
+        reg_fence(t_653[i]);
       }
     }
     #else
@@ -1885,23 +1878,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&t_365[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_365[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_653[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_653[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_362; its next tile can stream in
-    if (t_343 + 1 < t_238) {
-      const int t_347_ahead = ((t_343 + 1) * 64);
-      // K_362: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_650; its next tile can stream in
+    if (t_633 + 1 < t_533) {
+      const int t_637_ahead = ((t_633 + 1) * 64);
+      // K_650: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_347_ahead + r) < k_len_140);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_347_ahead + r) < k_len_140) ? page_table[(long long)(b_110) * page_table_s0 + (long long)(safe_div((t_347_ahead + r), 16))] : 0) * 16) + safe_rem((t_347_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_109) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_637_ahead + r) < k_len_441);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_637_ahead + r) < k_len_441) ? page_table[(long long)(b_403) * page_table_s0 + (long long)(safe_div((t_637_ahead + r), 16))] : 0) * 16) + safe_rem((t_637_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_402) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float s_366[32];
+    float s_654[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1910,14 +1903,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            s_366[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_365[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+            s_654[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_653[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
           }
         }
       }
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    float t_374[32];
+    float t_660[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1926,13 +1919,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_374[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_347 + (nt * 8 + 2 * t4 + p)) < k_len_140) && (t_178 || ((t_347 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139)))) ? ((t_367 ? (P.softcap * tanhf((s_366[((mt * 8 + nt) * 2 + h) * 2 + p] / t_368))) : s_366[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
+            t_660[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_637 + (nt * 8 + 2 * t4 + p)) < k_len_441) && (t_475 || ((t_637 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_445 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_441) - q_len_440)))) ? ((t_541 ? (P.softcap * tanhf((s_654[((mt * 8 + nt) * 2 + h) * 2 + p] / t_542))) : s_654[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_375[2];
+    float t_661[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1942,33 +1935,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_374[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_660[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_375[mt * 2 + h] = acc;
+        t_661[mt * 2 + h] = acc;
       }
     }
-    float m_new_376[2];
+    float m_new_662[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_376[mt * 2 + h] = fmaxf(carry_245[mt * 2 + h], t_375[mt * 2 + h]);
+        m_new_662[mt * 2 + h] = fmaxf(carry_544[mt * 2 + h], t_661[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_378[2];
+    float m_safe_664[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_378[mt * 2 + h] = ((m_new_376[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_376[mt * 2 + h]);
+        m_safe_664[mt * 2 + h] = ((m_new_662[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_662[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_380[32];
+    float p_666[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1977,22 +1970,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_380[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_374[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_378[mt * 2 + h]));
+            p_666[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_660[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_664[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_382[2];
+    float alpha_668[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_382[mt * 2 + h] = exp2_ftz((carry_245[mt * 2 + h] - m_safe_378[mt * 2 + h]));
+        alpha_668[mt * 2 + h] = exp2_ftz((carry_544[mt * 2 + h] - m_safe_664[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_384[2];
+    float t_670[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -2002,23 +1995,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_380[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_666[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_384[mt * 2 + h] = acc;
+        t_670[mt * 2 + h] = acc;
       }
     }
-    float t_385[2];
+    float t_671[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_385[mt * 2 + h] = ((carry_246[mt * 2 + h] * alpha_382[mt * 2 + h]) + t_384[mt * 2 + h]);
+        t_671[mt * 2 + h] = fmaf(carry_545[mt * 2 + h], alpha_668[mt * 2 + h], t_670[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_363 has arrived
+    cp_async_wait<1>(); // V_651 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -2029,34 +2022,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_247[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_382[mt * 2 + h]);
+            carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_546[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_668[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_247 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_546 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_bf16(p_380[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_380[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_bf16(p_380[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_380[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_bf16(p_380[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_380[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_bf16(p_380[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_380[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_bf16(p_666[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_666[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_bf16(p_666[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_666[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_bf16(p_666[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_666[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_bf16(p_666[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_666[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_bf16<1>(carry_247, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_bf16<1>(carry_546, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_247[i]);
+        reg_fence(carry_546[i]);
       }
     }
     #else
@@ -2065,10 +2058,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_bf16(p_380[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_380[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_380[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_380[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_380[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_380[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_380[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_380[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_666[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_666[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_666[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_666[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_666[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_666[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_666[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_666[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -2076,8 +2069,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_bf16(&carry_247[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_247[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_546[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_546[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -2086,25 +2079,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_245[mt * 2 + h] = m_new_376[mt * 2 + h];
+        carry_544[mt * 2 + h] = m_new_662[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_246[mt * 2 + h] = t_385[mt * 2 + h];
+        carry_545[mt * 2 + h] = t_671[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_395_rcp[2]; // once a row (row-hoist.ts)
+  float t_681_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_395_rcp[mt * 2 + h] = 1.0f / ((carry_246[mt * 2 + h] == 0.0f) ? 1.0f : carry_246[mt * 2 + h]);
+      t_681_rcp[mt * 2 + h] = 1.0f / ((carry_545[mt * 2 + h] == 0.0f) ? 1.0f : carry_545[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -2114,7 +2107,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_139)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_136 + safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_147 + safe_rem((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_247[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_395_rcp[mt * 2 + h]), (carry_247[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_395_rcp[mt * 2 + h]));
+        if ((safe_div((t_445 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_440)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_437 + safe_div((t_445 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_448 + safe_rem((t_445 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_546[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_681_rcp[mt * 2 + h]), (carry_546[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_681_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2125,7 +2118,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_139)) lse[(long long)((q0_136 + safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_147 + safe_rem((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_246[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_245[mt * 2 + h] + log2f(carry_246[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_445 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_440)) lse[(long long)((q0_437 + safe_div((t_445 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_448 + safe_rem((t_445 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_545[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_544[mt * 2 + h] + log2f(carry_545[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

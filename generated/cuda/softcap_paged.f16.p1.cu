@@ -154,156 +154,156 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_105 = (int)blockIdx.x;
-  const int kvh_106 = (int)blockIdx.y;
-  const int b_107 = (int)blockIdx.z;
+  const int m_391 = (int)blockIdx.x;
+  const int kvh_392 = (int)blockIdx.y;
+  const int b_393 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_132 = cu_seqlens_q[(long long)(b_107)];
+  const int q0_426 = cu_seqlens_q[(long long)(b_393)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_133 = (b_107 + 1);
-  const int t_134 = cu_seqlens_q[(long long)(t_133)];
-  const int q_len_135 = (t_134 - q0_132);
-  const int k_len_136 = cache_seqlens[(long long)(b_107)];
-  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_137 = (m_105 * 64);
-  const int t_138 = (q_len_135 * 4);
-  const bool t_139 = (t_137 >= t_138);
-  if (t_139) {
+  const int t_427 = (b_393 + 1);
+  const int t_428 = cu_seqlens_q[(long long)(t_427)];
+  const int q_len_429 = (t_428 - q0_426);
+  const int k_len_430 = cache_seqlens[(long long)(b_393)];
+  // kernels-src/softcap.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_431 = (m_391 * 64);
+  const int t_432 = (q_len_429 * 4);
+  const bool t_433 = (t_431 >= t_432);
+  if (t_433) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_140 = (m_105 * 64);
+  const int t_434 = (m_391 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_143 = (kvh_106 * 4);
+  const int t_437 = (kvh_392 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_149: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_443: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_140 + r), 4) < q_len_135);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_132 + safe_div((t_140 + r), 4))) * q_s0 + (long long)((t_143 + safe_rem((t_140 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_434 + r), 4) < q_len_429);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_426 + safe_div((t_434 + r), 4))) * q_s0 + (long long)((t_437 + safe_rem((t_434 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_150 = (k_len_136 + 63);
-  const int t_151 = safe_div(t_150, 64);
-  const int t_153 = (k_len_136 + (-1));
-  const int t_155 = (k_len_136 + (-64));
-  const int t_157 = safe_div(t_153, 64);
-  const bool t_158 = (t_153 < 0);
-  const int t_159 = (t_157 * 64);
-  const bool t_160 = (t_159 == t_153);
-  const bool t_161 = (!t_160);
-  const bool t_162 = (t_158 && t_161);
-  const int t_164 = (t_157 - 1);
-  const int t_165 = (t_162 ? t_164 : t_157);
-  const int t_166 = safe_div(t_155, 64);
-  const bool t_167 = (t_155 < 0);
-  const int t_168 = (t_166 * 64);
-  const bool t_169 = (t_168 == t_155);
-  const bool t_170 = (!t_169);
-  const bool t_171 = (t_167 && t_170);
-  const int t_172 = (t_166 - 1);
-  const int t_173 = (t_171 ? t_172 : t_166);
-  const bool t_174 = (P.is_causal == 0);
-  const int t_176 = (t_174 ? (-268435456) : 268435456);
-  const int t_177 = (t_174 ? 268435456 : (-268435456));
-  const int t_178 = (t_140 + 63);
-  const int t_179 = safe_div(t_140, 4);
-  const int t_180 = safe_div(t_178, 4);
-  const int t_181 = (t_179 + k_len_136);
-  const int t_182 = (t_180 + k_len_136);
-  const int t_183 = (t_181 - q_len_135);
-  const int t_184 = (t_182 - q_len_135);
-  const int t_186 = (t_183 + (-63));
-  const int t_187 = safe_div(t_184, 64);
-  const bool t_188 = (t_184 < 0);
-  const int t_189 = (t_187 * 64);
-  const bool t_190 = (t_189 == t_184);
-  const bool t_191 = (!t_190);
-  const bool t_192 = (t_188 && t_191);
-  const int t_193 = (t_187 - 1);
-  const int t_194 = (t_192 ? t_193 : t_187);
-  const int t_195 = safe_div(t_186, 64);
-  const bool t_196 = (t_186 < 0);
-  const int t_197 = (t_195 * 64);
-  const bool t_198 = (t_197 == t_186);
-  const bool t_199 = (!t_198);
-  const bool t_200 = (t_196 && t_199);
-  const int t_201 = (t_195 - 1);
-  const int t_202 = (t_200 ? t_201 : t_195);
-  const bool t_203 = (t_176 > t_177);
-  const bool t_204 = ((-268435456) > t_194);
-  const int t_205 = min(t_176, (-268435456));
-  const int t_206 = max(t_177, t_194);
-  const int t_207 = (t_204 ? t_176 : t_205);
-  const int t_208 = (t_204 ? t_177 : t_206);
-  const int t_209 = (t_203 ? (-268435456) : t_207);
-  const int t_210 = (t_203 ? t_194 : t_208);
-  const bool t_211 = ((-268435456) > t_202);
-  const int t_212 = max(t_176, (-268435456));
-  const int t_213 = min(t_177, t_202);
-  const int t_214 = (t_213 + 1);
-  const bool t_215 = (t_212 <= t_214);
-  const int t_216 = max(t_177, t_202);
-  const int t_217 = (t_215 ? t_205 : t_176);
-  const int t_218 = (t_215 ? t_216 : t_177);
-  const int t_219 = (t_211 ? t_176 : t_217);
-  const int t_220 = (t_211 ? t_177 : t_218);
-  const int t_221 = (t_203 ? (-268435456) : t_219);
-  const int t_222 = (t_203 ? t_202 : t_220);
-  const int t_223 = max((-268435456), t_209);
-  const int t_224 = min(t_165, t_210);
-  const int t_225 = max((-268435456), t_221);
-  const int t_226 = min(t_173, t_222);
-  const int t_227 = max(t_225, t_225);
-  const int t_228 = min(t_226, t_226);
-  const int t_229 = max(t_227, (-268435456));
-  const int t_230 = min(t_228, t_173);
-  const int t_231 = max(0, t_223);
-  const int t_232 = (t_224 + 1);
-  const int t_233 = min(t_151, t_232);
-  const int t_234 = max(t_231, t_233);
-  const int t_235 = max(t_229, t_231);
-  const int t_236 = min(t_235, t_234);
-  const int t_237 = (t_230 + 1);
-  const int t_238 = max(t_237, t_236);
-  const int t_239 = min(t_238, t_234);
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_444 = (k_len_430 + 63);
+  const int t_445 = safe_div(t_444, 64);
+  const int t_446 = (k_len_430 + (-1));
+  const int t_447 = (k_len_430 + (-64));
+  const int t_448 = safe_div(t_446, 64);
+  const bool t_449 = (t_446 < 0);
+  const int t_450 = (t_448 * 64);
+  const bool t_451 = (t_450 == t_446);
+  const bool t_452 = (!t_451);
+  const bool t_453 = (t_449 && t_452);
+  const int t_454 = (t_448 - 1);
+  const int t_455 = (t_453 ? t_454 : t_448);
+  const int t_456 = safe_div(t_447, 64);
+  const bool t_457 = (t_447 < 0);
+  const int t_458 = (t_456 * 64);
+  const bool t_459 = (t_458 == t_447);
+  const bool t_460 = (!t_459);
+  const bool t_461 = (t_457 && t_460);
+  const int t_462 = (t_456 - 1);
+  const int t_463 = (t_461 ? t_462 : t_456);
+  const bool t_464 = (P.is_causal == 0);
+  const int t_465 = (t_464 ? (-268435456) : 268435456);
+  const int t_466 = (t_464 ? 268435456 : (-268435456));
+  const int t_467 = (t_434 + 63);
+  const int t_468 = safe_div(t_434, 4);
+  const int t_469 = safe_div(t_467, 4);
+  const int t_470 = (t_468 + k_len_430);
+  const int t_471 = (t_469 + k_len_430);
+  const int t_472 = (t_470 - q_len_429);
+  const int t_473 = (t_471 - q_len_429);
+  const int t_474 = (t_472 + (-63));
+  const int t_475 = safe_div(t_473, 64);
+  const bool t_476 = (t_473 < 0);
+  const int t_477 = (t_475 * 64);
+  const bool t_478 = (t_477 == t_473);
+  const bool t_479 = (!t_478);
+  const bool t_480 = (t_476 && t_479);
+  const int t_481 = (t_475 - 1);
+  const int t_482 = (t_480 ? t_481 : t_475);
+  const int t_483 = safe_div(t_474, 64);
+  const bool t_484 = (t_474 < 0);
+  const int t_485 = (t_483 * 64);
+  const bool t_486 = (t_485 == t_474);
+  const bool t_487 = (!t_486);
+  const bool t_488 = (t_484 && t_487);
+  const int t_489 = (t_483 - 1);
+  const int t_490 = (t_488 ? t_489 : t_483);
+  const bool t_491 = (t_465 > t_466);
+  const bool t_492 = ((-268435456) > t_482);
+  const int t_493 = min(t_465, (-268435456));
+  const int t_494 = max(t_466, t_482);
+  const int t_495 = (t_492 ? t_465 : t_493);
+  const int t_496 = (t_492 ? t_466 : t_494);
+  const int t_497 = (t_491 ? (-268435456) : t_495);
+  const int t_498 = (t_491 ? t_482 : t_496);
+  const bool t_499 = ((-268435456) > t_490);
+  const int t_500 = max(t_465, (-268435456));
+  const int t_501 = min(t_466, t_490);
+  const int t_502 = (t_501 + 1);
+  const bool t_503 = (t_500 <= t_502);
+  const int t_504 = max(t_466, t_490);
+  const int t_505 = (t_503 ? t_493 : t_465);
+  const int t_506 = (t_503 ? t_504 : t_466);
+  const int t_507 = (t_499 ? t_465 : t_505);
+  const int t_508 = (t_499 ? t_466 : t_506);
+  const int t_509 = (t_491 ? (-268435456) : t_507);
+  const int t_510 = (t_491 ? t_490 : t_508);
+  const int t_511 = max((-268435456), t_497);
+  const int t_512 = min(t_455, t_498);
+  const int t_513 = max((-268435456), t_509);
+  const int t_514 = min(t_463, t_510);
+  const int t_515 = max(t_513, t_513);
+  const int t_516 = min(t_514, t_514);
+  const int t_517 = max(t_515, (-268435456));
+  const int t_518 = min(t_516, t_463);
+  const int t_519 = max(0, t_511);
+  const int t_520 = (t_512 + 1);
+  const int t_521 = min(t_445, t_520);
+  const int t_522 = max(t_519, t_521);
+  const int t_523 = max(t_517, t_519);
+  const int t_524 = min(t_523, t_522);
+  const int t_525 = (t_518 + 1);
+  const int t_526 = max(t_525, t_524);
+  const int t_527 = min(t_526, t_522);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  const bool t_262 = (P.softcap > 0.0f);
-  const float t_263 = fmaxf(P.softcap, 1e-30f);
-  cp_async_wait<0>(); // Q_149 has arrived
+  const bool t_530 = (P.softcap > 0.0f);
+  const float t_531 = fmaxf(P.softcap, 1e-30f);
+  cp_async_wait<0>(); // Q_443 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_231 < t_236) {
-    const int t_244_ahead = (t_231 * 64);
-    // K_257: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_519 < t_524) {
+    const int t_536_ahead = (t_519 * 64);
+    // K_547: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_244_ahead + r) < k_len_136);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_244_ahead + r) < k_len_136) ? page_table[(long long)(b_107) * page_table_s0 + (long long)((t_244_ahead + r))] : 0) + safe_rem((t_244_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_536_ahead + r) < k_len_430);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_536_ahead + r) < k_len_430) ? page_table[(long long)(b_393) * page_table_s0 + (long long)((t_536_ahead + r))] : 0) + safe_rem((t_536_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_241[2];
+  float carry_533[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_241[mt * 2 + h] = NEG_INF;
+      carry_533[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_242[2];
+  float carry_534[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_242[mt * 2 + h] = 0.0f;
+      carry_534[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_243[64];
+  float carry_535[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -312,33 +312,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_240 = t_231; t_240 < t_236; ++t_240) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_244 = (t_240 * 64);
-    cp_async_wait<0>(); // K_257 arrived
+  for (int t_532 = t_519; t_532 < t_524; ++t_532) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_536 = (t_532 * 64);
+    cp_async_wait<0>(); // K_547 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_258: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_548: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_244 + r) < k_len_136);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_244 + r) < k_len_136) ? page_table[(long long)(b_107) * page_table_s0 + (long long)((t_244 + r))] : 0) + safe_rem((t_244 + r), 1))) * v_cache_s0 + (long long)(kvh_106) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_536 + r) < k_len_430);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_536 + r) < k_len_430) ? page_table[(long long)(b_393) * page_table_s0 + (long long)((t_536 + r))] : 0) + safe_rem((t_536 + r), 1))) * v_cache_s0 + (long long)(kvh_392) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    float t_260[32] = {};
+    float t_550[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_260 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_550 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -346,13 +346,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_260, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_550, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_260[i]);
+        reg_fence(t_550[i]);
       }
     }
     #else
@@ -369,23 +369,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_260[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_260[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_550[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_550[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_257; its next tile can stream in
-    if (t_240 + 1 < t_236) {
-      const int t_244_ahead = ((t_240 + 1) * 64);
-      // K_257: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_547; its next tile can stream in
+    if (t_532 + 1 < t_524) {
+      const int t_536_ahead = ((t_532 + 1) * 64);
+      // K_547: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_244_ahead + r) < k_len_136);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_244_ahead + r) < k_len_136) ? page_table[(long long)(b_107) * page_table_s0 + (long long)((t_244_ahead + r))] : 0) + safe_rem((t_244_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_536_ahead + r) < k_len_430);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_536_ahead + r) < k_len_430) ? page_table[(long long)(b_393) * page_table_s0 + (long long)((t_536_ahead + r))] : 0) + safe_rem((t_536_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float s_261[32];
+    float s_551[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -394,14 +394,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            s_261[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_260[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+            s_551[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_550[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
           }
         }
       }
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    float t_269[32];
+    float t_557[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -410,13 +410,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_269[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_244 + (nt * 8 + 2 * t4 + p)) < k_len_136) && (t_174 || ((t_244 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_136) - q_len_135)))) ? ((t_262 ? (P.softcap * tanhf((s_261[((mt * 8 + nt) * 2 + h) * 2 + p] / t_263))) : s_261[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
+            t_557[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_536 + (nt * 8 + 2 * t4 + p)) < k_len_430) && (t_464 || ((t_536 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_430) - q_len_429)))) ? ((t_530 ? (P.softcap * tanhf((s_551[((mt * 8 + nt) * 2 + h) * 2 + p] / t_531))) : s_551[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_270[2];
+    float t_558[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -426,33 +426,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_269[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_557[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_270[mt * 2 + h] = acc;
+        t_558[mt * 2 + h] = acc;
       }
     }
-    float m_new_271[2];
+    float m_new_559[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_271[mt * 2 + h] = fmaxf(carry_241[mt * 2 + h], t_270[mt * 2 + h]);
+        m_new_559[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], t_558[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_273[2];
+    float m_safe_561[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_273[mt * 2 + h] = ((m_new_271[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_271[mt * 2 + h]);
+        m_safe_561[mt * 2 + h] = ((m_new_559[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_559[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_275[32];
+    float p_563[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -461,22 +461,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_275[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_269[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_273[mt * 2 + h]));
+            p_563[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_557[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_561[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_277[2];
+    float alpha_565[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_277[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_273[mt * 2 + h]));
+        alpha_565[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_561[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_279[2];
+    float t_567[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -486,23 +486,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_275[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_563[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_279[mt * 2 + h] = acc;
+        t_567[mt * 2 + h] = acc;
       }
     }
-    float t_280[2];
+    float t_568[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_280[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_277[mt * 2 + h]) + t_279[mt * 2 + h]);
+        t_568[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_565[mt * 2 + h], t_567[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_258 has arrived
+    cp_async_wait<1>(); // V_548 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -513,34 +513,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_277[mt * 2 + h]);
+            carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_565[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_243 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_275[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_275[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_275[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_563[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_563[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_563[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_563[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_563[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_563[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_563[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_563[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_243, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_243[i]);
+        reg_fence(carry_535[i]);
       }
     }
     #else
@@ -549,10 +549,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_275[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_275[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_275[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_563[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_563[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_563[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_563[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_563[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_563[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_563[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_563[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -560,8 +560,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_243[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_243[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_535[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_535[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -570,51 +570,48 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = m_new_271[mt * 2 + h];
+        carry_533[mt * 2 + h] = m_new_559[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_242[mt * 2 + h] = t_280[mt * 2 + h];
+        carry_534[mt * 2 + h] = t_568[mt * 2 + h];
       }
     }
   }
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  const bool t_310 = (P.softcap > 0.0f);
-  const float t_311 = fmaxf(P.softcap, 1e-30f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_236 < t_239) {
-    const int t_294_ahead = (t_236 * 64);
-    // K_305: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_524 < t_527) {
+    const int t_580_ahead = (t_524 * 64);
+    // K_589: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_107) * page_table_s0 + (long long)((t_294_ahead + r))] + safe_rem((t_294_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_393) * page_table_s0 + (long long)((t_580_ahead + r))] + safe_rem((t_580_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (int t_290 = t_236; t_290 < t_239; ++t_290) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_294 = (t_290 * 64);
-    cp_async_wait<0>(); // K_305 arrived
+  for (int t_576 = t_524; t_576 < t_527; ++t_576) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_580 = (t_576 * 64);
+    cp_async_wait<0>(); // K_589 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_306: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_590: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_107) * page_table_s0 + (long long)((t_294 + r))] + safe_rem((t_294 + r), 1))) * v_cache_s0 + (long long)(kvh_106) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_393) * page_table_s0 + (long long)((t_580 + r))] + safe_rem((t_580 + r), 1))) * v_cache_s0 + (long long)(kvh_392) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    float t_308[32] = {};
+    float t_592[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_308 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_592 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -622,13 +619,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_308, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_592, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_308[i]);
+        reg_fence(t_592[i]);
       }
     }
     #else
@@ -645,23 +642,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_308[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_308[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_592[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_592[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_305; its next tile can stream in
-    if (t_290 + 1 < t_239) {
-      const int t_294_ahead = ((t_290 + 1) * 64);
-      // K_305: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_589; its next tile can stream in
+    if (t_576 + 1 < t_527) {
+      const int t_580_ahead = ((t_576 + 1) * 64);
+      // K_589: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_107) * page_table_s0 + (long long)((t_294_ahead + r))] + safe_rem((t_294_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_393) * page_table_s0 + (long long)((t_580_ahead + r))] + safe_rem((t_580_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float s_309[32];
+    float s_593[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -670,14 +667,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            s_309[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_308[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+            s_593[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_592[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
           }
         }
       }
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    float t_316[32];
+    float c_597[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -686,13 +682,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_316[((mt * 8 + nt) * 2 + h) * 2 + p] = ((t_310 ? (P.softcap * tanhf((s_309[((mt * 8 + nt) * 2 + h) * 2 + p] / t_311))) : s_309[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f);
+            c_597[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_530 ? (P.softcap * tanhf((s_593[((mt * 8 + nt) * 2 + h) * 2 + p] / t_531))) : s_593[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
       }
     }
+    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_317[2];
+    float t_599[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -702,33 +699,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_316[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, c_597[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_317[mt * 2 + h] = acc;
+        t_599[mt * 2 + h] = acc;
       }
     }
-    float m_new_318[2];
+    float m_new_601[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_318[mt * 2 + h] = fmaxf(carry_241[mt * 2 + h], t_317[mt * 2 + h]);
+        m_new_601[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], (t_599[mt * 2 + h] * 1.4426950408889634f));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_320[2];
+    float m_safe_603[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_320[mt * 2 + h] = ((m_new_318[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_318[mt * 2 + h]);
+        m_safe_603[mt * 2 + h] = ((m_new_601[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_601[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_322[32];
+    float p_605[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -737,22 +734,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_322[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_316[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_320[mt * 2 + h]));
+            p_605[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(c_597[((mt * 8 + nt) * 2 + h) * 2 + p], 1.4426950408889634f, -m_safe_603[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_324[2];
+    float alpha_607[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_324[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_320[mt * 2 + h]));
+        alpha_607[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_603[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_326[2];
+    float t_609[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -762,23 +759,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_322[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_605[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_326[mt * 2 + h] = acc;
+        t_609[mt * 2 + h] = acc;
       }
     }
-    float t_327[2];
+    float t_610[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_327[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_324[mt * 2 + h]) + t_326[mt * 2 + h]);
+        t_610[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_607[mt * 2 + h], t_609[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_306 has arrived
+    cp_async_wait<1>(); // V_590 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -789,34 +786,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_324[mt * 2 + h]);
+            carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_607[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_243 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_322[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_322[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_322[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_322[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_322[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_322[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_322[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_322[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_605[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_605[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_605[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_605[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_605[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_605[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_605[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_605[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_243, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_243[i]);
+        reg_fence(carry_535[i]);
       }
     }
     #else
@@ -825,10 +822,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_322[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_322[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_322[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_322[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_322[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_605[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_605[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_605[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_605[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_605[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_605[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_605[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_605[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -836,8 +833,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_243[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_243[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_535[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_535[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -846,55 +843,51 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = m_new_318[mt * 2 + h];
+        carry_533[mt * 2 + h] = m_new_601[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_242[mt * 2 + h] = t_327[mt * 2 + h];
+        carry_534[mt * 2 + h] = t_610[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  const bool t_357 = (P.softcap > 0.0f);
-  const float t_358 = fmaxf(P.softcap, 1e-30f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_239 < t_234) {
-    const int t_339_ahead = (t_239 * 64);
-    // K_352: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_527 < t_522) {
+    const int t_622_ahead = (t_527 * 64);
+    // K_633: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_339_ahead + r) < k_len_136);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_339_ahead + r) < k_len_136) ? page_table[(long long)(b_107) * page_table_s0 + (long long)((t_339_ahead + r))] : 0) + safe_rem((t_339_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_622_ahead + r) < k_len_430);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_622_ahead + r) < k_len_430) ? page_table[(long long)(b_393) * page_table_s0 + (long long)((t_622_ahead + r))] : 0) + safe_rem((t_622_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_335 = t_239; t_335 < t_234; ++t_335) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_339 = (t_335 * 64);
-    cp_async_wait<0>(); // K_352 arrived
+  for (int t_618 = t_527; t_618 < t_522; ++t_618) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_622 = (t_618 * 64);
+    cp_async_wait<0>(); // K_633 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_353: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_634: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_339 + r) < k_len_136);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_339 + r) < k_len_136) ? page_table[(long long)(b_107) * page_table_s0 + (long long)((t_339 + r))] : 0) + safe_rem((t_339 + r), 1))) * v_cache_s0 + (long long)(kvh_106) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_622 + r) < k_len_430);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_622 + r) < k_len_430) ? page_table[(long long)(b_393) * page_table_s0 + (long long)((t_622 + r))] : 0) + safe_rem((t_622 + r), 1))) * v_cache_s0 + (long long)(kvh_392) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    float t_355[32] = {};
+    float t_636[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_355 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_636 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -902,13 +895,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_355, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_636, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_355[i]);
+        reg_fence(t_636[i]);
       }
     }
     #else
@@ -925,23 +918,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_355[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_355[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_636[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_636[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_352; its next tile can stream in
-    if (t_335 + 1 < t_234) {
-      const int t_339_ahead = ((t_335 + 1) * 64);
-      // K_352: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_633; its next tile can stream in
+    if (t_618 + 1 < t_522) {
+      const int t_622_ahead = ((t_618 + 1) * 64);
+      // K_633: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_339_ahead + r) < k_len_136);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_339_ahead + r) < k_len_136) ? page_table[(long long)(b_107) * page_table_s0 + (long long)((t_339_ahead + r))] : 0) + safe_rem((t_339_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_106) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_622_ahead + r) < k_len_430);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_622_ahead + r) < k_len_430) ? page_table[(long long)(b_393) * page_table_s0 + (long long)((t_622_ahead + r))] : 0) + safe_rem((t_622_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_392) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float s_356[32];
+    float s_637[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -950,14 +943,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            s_356[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_355[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+            s_637[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_636[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
           }
         }
       }
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    float t_364[32];
+    float t_643[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -966,13 +959,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_364[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_339 + (nt * 8 + 2 * t4 + p)) < k_len_136) && (t_174 || ((t_339 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_136) - q_len_135)))) ? ((t_357 ? (P.softcap * tanhf((s_356[((mt * 8 + nt) * 2 + h) * 2 + p] / t_358))) : s_356[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
+            t_643[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_622 + (nt * 8 + 2 * t4 + p)) < k_len_430) && (t_464 || ((t_622 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_430) - q_len_429)))) ? ((t_530 ? (P.softcap * tanhf((s_637[((mt * 8 + nt) * 2 + h) * 2 + p] / t_531))) : s_637[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_365[2];
+    float t_644[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -982,33 +975,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_364[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_643[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_365[mt * 2 + h] = acc;
+        t_644[mt * 2 + h] = acc;
       }
     }
-    float m_new_366[2];
+    float m_new_645[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_366[mt * 2 + h] = fmaxf(carry_241[mt * 2 + h], t_365[mt * 2 + h]);
+        m_new_645[mt * 2 + h] = fmaxf(carry_533[mt * 2 + h], t_644[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_368[2];
+    float m_safe_647[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_368[mt * 2 + h] = ((m_new_366[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_366[mt * 2 + h]);
+        m_safe_647[mt * 2 + h] = ((m_new_645[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_645[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_370[32];
+    float p_649[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1017,22 +1010,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_370[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_364[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_368[mt * 2 + h]));
+            p_649[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_643[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_647[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_372[2];
+    float alpha_651[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_372[mt * 2 + h] = exp2_ftz((carry_241[mt * 2 + h] - m_safe_368[mt * 2 + h]));
+        alpha_651[mt * 2 + h] = exp2_ftz((carry_533[mt * 2 + h] - m_safe_647[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_374[2];
+    float t_653[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1042,23 +1035,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_370[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_649[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_374[mt * 2 + h] = acc;
+        t_653[mt * 2 + h] = acc;
       }
     }
-    float t_375[2];
+    float t_654[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_375[mt * 2 + h] = ((carry_242[mt * 2 + h] * alpha_372[mt * 2 + h]) + t_374[mt * 2 + h]);
+        t_654[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_651[mt * 2 + h], t_653[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_353 has arrived
+    cp_async_wait<1>(); // V_634 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1069,34 +1062,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_243[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_372[mt * 2 + h]);
+            carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_535[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_651[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_243 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_535 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_370[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_370[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_370[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_370[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_370[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_370[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_370[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_370[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_649[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_649[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_649[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_649[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_649[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_649[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_649[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_649[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_243, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_535, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_243[i]);
+        reg_fence(carry_535[i]);
       }
     }
     #else
@@ -1105,10 +1098,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_370[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_370[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_370[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_370[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_370[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_370[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_370[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_370[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_649[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_649[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_649[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_649[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_649[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_649[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_649[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_649[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1116,8 +1109,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_243[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_243[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_535[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_535[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1126,25 +1119,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_241[mt * 2 + h] = m_new_366[mt * 2 + h];
+        carry_533[mt * 2 + h] = m_new_645[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_242[mt * 2 + h] = t_375[mt * 2 + h];
+        carry_534[mt * 2 + h] = t_654[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_385_rcp[2]; // once a row (row-hoist.ts)
+  float t_664_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_385_rcp[mt * 2 + h] = 1.0f / ((carry_242[mt * 2 + h] == 0.0f) ? 1.0f : carry_242[mt * 2 + h]);
+      t_664_rcp[mt * 2 + h] = 1.0f / ((carry_534[mt * 2 + h] == 0.0f) ? 1.0f : carry_534[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1154,7 +1147,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_135)) *reinterpret_cast<__half2*>(out + (long long)((q0_132 + safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_143 + safe_rem((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_243[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_385_rcp[mt * 2 + h]), (carry_243[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_385_rcp[mt * 2 + h]));
+        if ((safe_div((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_429)) *reinterpret_cast<__half2*>(out + (long long)((q0_426 + safe_div((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_437 + safe_rem((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_535[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_664_rcp[mt * 2 + h]), (carry_535[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_664_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1165,7 +1158,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_135)) lse[(long long)((q0_132 + safe_div((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_143 + safe_rem((t_140 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_242[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_241[mt * 2 + h] + log2f(carry_242[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_429)) lse[(long long)((q0_426 + safe_div((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_437 + safe_rem((t_434 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_534[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_533[mt * 2 + h] + log2f(carry_534[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

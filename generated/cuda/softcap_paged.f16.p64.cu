@@ -205,156 +205,156 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_107 = (int)blockIdx.x;
-  const int kvh_108 = (int)blockIdx.y;
-  const int b_109 = (int)blockIdx.z;
+  const int m_399 = (int)blockIdx.x;
+  const int kvh_400 = (int)blockIdx.y;
+  const int b_401 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_134 = cu_seqlens_q[(long long)(b_109)];
+  const int q0_434 = cu_seqlens_q[(long long)(b_401)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_135 = (b_109 + 1);
-  const int t_136 = cu_seqlens_q[(long long)(t_135)];
-  const int q_len_137 = (t_136 - q0_134);
-  const int k_len_138 = cache_seqlens[(long long)(b_109)];
-  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_139 = (m_107 * 64);
-  const int t_140 = (q_len_137 * 4);
-  const bool t_141 = (t_139 >= t_140);
-  if (t_141) {
+  const int t_435 = (b_401 + 1);
+  const int t_436 = cu_seqlens_q[(long long)(t_435)];
+  const int q_len_437 = (t_436 - q0_434);
+  const int k_len_438 = cache_seqlens[(long long)(b_401)];
+  // kernels-src/softcap.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_439 = (m_399 * 64);
+  const int t_440 = (q_len_437 * 4);
+  const bool t_441 = (t_439 >= t_440);
+  if (t_441) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_142 = (m_107 * 64);
+  const int t_442 = (m_399 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_145 = (kvh_108 * 4);
+  const int t_445 = (kvh_400 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_151: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_451: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_142 + r), 4) < q_len_137);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_134 + safe_div((t_142 + r), 4))) * q_s0 + (long long)((t_145 + safe_rem((t_142 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_442 + r), 4) < q_len_437);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_434 + safe_div((t_442 + r), 4))) * q_s0 + (long long)((t_445 + safe_rem((t_442 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const int t_152 = (k_len_138 + 63);
-  const int t_153 = safe_div(t_152, 64);
-  const int t_155 = (k_len_138 + (-1));
-  const int t_157 = (k_len_138 + (-64));
-  const int t_159 = safe_div(t_155, 64);
-  const bool t_160 = (t_155 < 0);
-  const int t_161 = (t_159 * 64);
-  const bool t_162 = (t_161 == t_155);
-  const bool t_163 = (!t_162);
-  const bool t_164 = (t_160 && t_163);
-  const int t_166 = (t_159 - 1);
-  const int t_167 = (t_164 ? t_166 : t_159);
-  const int t_168 = safe_div(t_157, 64);
-  const bool t_169 = (t_157 < 0);
-  const int t_170 = (t_168 * 64);
-  const bool t_171 = (t_170 == t_157);
-  const bool t_172 = (!t_171);
-  const bool t_173 = (t_169 && t_172);
-  const int t_174 = (t_168 - 1);
-  const int t_175 = (t_173 ? t_174 : t_168);
-  const bool t_176 = (P.is_causal == 0);
-  const int t_178 = (t_176 ? (-268435456) : 268435456);
-  const int t_179 = (t_176 ? 268435456 : (-268435456));
-  const int t_180 = (t_142 + 63);
-  const int t_181 = safe_div(t_142, 4);
-  const int t_182 = safe_div(t_180, 4);
-  const int t_183 = (t_181 + k_len_138);
-  const int t_184 = (t_182 + k_len_138);
-  const int t_185 = (t_183 - q_len_137);
-  const int t_186 = (t_184 - q_len_137);
-  const int t_188 = (t_185 + (-63));
-  const int t_189 = safe_div(t_186, 64);
-  const bool t_190 = (t_186 < 0);
-  const int t_191 = (t_189 * 64);
-  const bool t_192 = (t_191 == t_186);
-  const bool t_193 = (!t_192);
-  const bool t_194 = (t_190 && t_193);
-  const int t_195 = (t_189 - 1);
-  const int t_196 = (t_194 ? t_195 : t_189);
-  const int t_197 = safe_div(t_188, 64);
-  const bool t_198 = (t_188 < 0);
-  const int t_199 = (t_197 * 64);
-  const bool t_200 = (t_199 == t_188);
-  const bool t_201 = (!t_200);
-  const bool t_202 = (t_198 && t_201);
-  const int t_203 = (t_197 - 1);
-  const int t_204 = (t_202 ? t_203 : t_197);
-  const bool t_205 = (t_178 > t_179);
-  const bool t_206 = ((-268435456) > t_196);
-  const int t_207 = min(t_178, (-268435456));
-  const int t_208 = max(t_179, t_196);
-  const int t_209 = (t_206 ? t_178 : t_207);
-  const int t_210 = (t_206 ? t_179 : t_208);
-  const int t_211 = (t_205 ? (-268435456) : t_209);
-  const int t_212 = (t_205 ? t_196 : t_210);
-  const bool t_213 = ((-268435456) > t_204);
-  const int t_214 = max(t_178, (-268435456));
-  const int t_215 = min(t_179, t_204);
-  const int t_216 = (t_215 + 1);
-  const bool t_217 = (t_214 <= t_216);
-  const int t_218 = max(t_179, t_204);
-  const int t_219 = (t_217 ? t_207 : t_178);
-  const int t_220 = (t_217 ? t_218 : t_179);
-  const int t_221 = (t_213 ? t_178 : t_219);
-  const int t_222 = (t_213 ? t_179 : t_220);
-  const int t_223 = (t_205 ? (-268435456) : t_221);
-  const int t_224 = (t_205 ? t_204 : t_222);
-  const int t_225 = max((-268435456), t_211);
-  const int t_226 = min(t_167, t_212);
-  const int t_227 = max((-268435456), t_223);
-  const int t_228 = min(t_175, t_224);
-  const int t_229 = max(t_227, t_227);
-  const int t_230 = min(t_228, t_228);
-  const int t_231 = max(t_229, (-268435456));
-  const int t_232 = min(t_230, t_175);
-  const int t_233 = max(0, t_225);
-  const int t_234 = (t_226 + 1);
-  const int t_235 = min(t_153, t_234);
-  const int t_236 = max(t_233, t_235);
-  const int t_237 = max(t_231, t_233);
-  const int t_238 = min(t_237, t_236);
-  const int t_239 = (t_232 + 1);
-  const int t_240 = max(t_239, t_238);
-  const int t_241 = min(t_240, t_236);
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const int t_452 = (k_len_438 + 63);
+  const int t_453 = safe_div(t_452, 64);
+  const int t_454 = (k_len_438 + (-1));
+  const int t_455 = (k_len_438 + (-64));
+  const int t_456 = safe_div(t_454, 64);
+  const bool t_457 = (t_454 < 0);
+  const int t_458 = (t_456 * 64);
+  const bool t_459 = (t_458 == t_454);
+  const bool t_460 = (!t_459);
+  const bool t_461 = (t_457 && t_460);
+  const int t_462 = (t_456 - 1);
+  const int t_463 = (t_461 ? t_462 : t_456);
+  const int t_464 = safe_div(t_455, 64);
+  const bool t_465 = (t_455 < 0);
+  const int t_466 = (t_464 * 64);
+  const bool t_467 = (t_466 == t_455);
+  const bool t_468 = (!t_467);
+  const bool t_469 = (t_465 && t_468);
+  const int t_470 = (t_464 - 1);
+  const int t_471 = (t_469 ? t_470 : t_464);
+  const bool t_472 = (P.is_causal == 0);
+  const int t_473 = (t_472 ? (-268435456) : 268435456);
+  const int t_474 = (t_472 ? 268435456 : (-268435456));
+  const int t_475 = (t_442 + 63);
+  const int t_476 = safe_div(t_442, 4);
+  const int t_477 = safe_div(t_475, 4);
+  const int t_478 = (t_476 + k_len_438);
+  const int t_479 = (t_477 + k_len_438);
+  const int t_480 = (t_478 - q_len_437);
+  const int t_481 = (t_479 - q_len_437);
+  const int t_482 = (t_480 + (-63));
+  const int t_483 = safe_div(t_481, 64);
+  const bool t_484 = (t_481 < 0);
+  const int t_485 = (t_483 * 64);
+  const bool t_486 = (t_485 == t_481);
+  const bool t_487 = (!t_486);
+  const bool t_488 = (t_484 && t_487);
+  const int t_489 = (t_483 - 1);
+  const int t_490 = (t_488 ? t_489 : t_483);
+  const int t_491 = safe_div(t_482, 64);
+  const bool t_492 = (t_482 < 0);
+  const int t_493 = (t_491 * 64);
+  const bool t_494 = (t_493 == t_482);
+  const bool t_495 = (!t_494);
+  const bool t_496 = (t_492 && t_495);
+  const int t_497 = (t_491 - 1);
+  const int t_498 = (t_496 ? t_497 : t_491);
+  const bool t_499 = (t_473 > t_474);
+  const bool t_500 = ((-268435456) > t_490);
+  const int t_501 = min(t_473, (-268435456));
+  const int t_502 = max(t_474, t_490);
+  const int t_503 = (t_500 ? t_473 : t_501);
+  const int t_504 = (t_500 ? t_474 : t_502);
+  const int t_505 = (t_499 ? (-268435456) : t_503);
+  const int t_506 = (t_499 ? t_490 : t_504);
+  const bool t_507 = ((-268435456) > t_498);
+  const int t_508 = max(t_473, (-268435456));
+  const int t_509 = min(t_474, t_498);
+  const int t_510 = (t_509 + 1);
+  const bool t_511 = (t_508 <= t_510);
+  const int t_512 = max(t_474, t_498);
+  const int t_513 = (t_511 ? t_501 : t_473);
+  const int t_514 = (t_511 ? t_512 : t_474);
+  const int t_515 = (t_507 ? t_473 : t_513);
+  const int t_516 = (t_507 ? t_474 : t_514);
+  const int t_517 = (t_499 ? (-268435456) : t_515);
+  const int t_518 = (t_499 ? t_498 : t_516);
+  const int t_519 = max((-268435456), t_505);
+  const int t_520 = min(t_463, t_506);
+  const int t_521 = max((-268435456), t_517);
+  const int t_522 = min(t_471, t_518);
+  const int t_523 = max(t_521, t_521);
+  const int t_524 = min(t_522, t_522);
+  const int t_525 = max(t_523, (-268435456));
+  const int t_526 = min(t_524, t_471);
+  const int t_527 = max(0, t_519);
+  const int t_528 = (t_520 + 1);
+  const int t_529 = min(t_453, t_528);
+  const int t_530 = max(t_527, t_529);
+  const int t_531 = max(t_525, t_527);
+  const int t_532 = min(t_531, t_530);
+  const int t_533 = (t_526 + 1);
+  const int t_534 = max(t_533, t_532);
+  const int t_535 = min(t_534, t_530);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  const bool t_266 = (P.softcap > 0.0f);
-  const float t_267 = fmaxf(P.softcap, 1e-30f);
-  cp_async_wait<0>(); // Q_151 has arrived
+  const bool t_538 = (P.softcap > 0.0f);
+  const float t_539 = fmaxf(P.softcap, 1e-30f);
+  cp_async_wait<0>(); // Q_451 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_233 < t_238) {
-    const int t_246_ahead = (t_233 * 64);
-    // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_527 < t_532) {
+    const int t_544_ahead = (t_527 * 64);
+    // K_557: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_246_ahead + r) < k_len_138);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_246_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_544_ahead + r) < k_len_438);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_544_ahead + r) < k_len_438) ? page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_544_ahead + r), 64))] : 0) * 64) + safe_rem((t_544_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_400) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  float carry_243[2];
+  float carry_541[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_243[mt * 2 + h] = NEG_INF;
+      carry_541[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_244[2];
+  float carry_542[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_244[mt * 2 + h] = 0.0f;
+      carry_542[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_245[64];
+  float carry_543[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -363,33 +363,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_242 = t_233; t_242 < t_238; ++t_242) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_246 = (t_242 * 64);
-    cp_async_wait<0>(); // K_261 arrived
+  for (int t_540 = t_527; t_540 < t_532; ++t_540) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_544 = (t_540 * 64);
+    cp_async_wait<0>(); // K_557 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_262: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_558: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_246 + r) < k_len_138);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_246 + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_246 + r), 64))] : 0) * 64) + safe_rem((t_246 + r), 64))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_544 + r) < k_len_438);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_544 + r) < k_len_438) ? page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_544 + r), 64))] : 0) * 64) + safe_rem((t_544 + r), 64))) * v_cache_s0 + (long long)(kvh_400) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    float t_264[32] = {};
+    float t_560[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_264 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_560 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -397,13 +397,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_264, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_560, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_264[i]);
+        reg_fence(t_560[i]);
       }
     }
     #else
@@ -420,23 +420,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_264[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_264[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_560[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_560[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_261; its next tile can stream in
-    if (t_242 + 1 < t_238) {
-      const int t_246_ahead = ((t_242 + 1) * 64);
-      // K_261: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_557; its next tile can stream in
+    if (t_540 + 1 < t_532) {
+      const int t_544_ahead = ((t_540 + 1) * 64);
+      // K_557: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_246_ahead + r) < k_len_138);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_246_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_246_ahead + r), 64))] : 0) * 64) + safe_rem((t_246_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_544_ahead + r) < k_len_438);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_544_ahead + r) < k_len_438) ? page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_544_ahead + r), 64))] : 0) * 64) + safe_rem((t_544_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_400) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float s_265[32];
+    float s_561[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -445,14 +445,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            s_265[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_264[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+            s_561[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_560[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
           }
         }
       }
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    float t_273[32];
+    float t_567[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -461,13 +461,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_273[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_246 + (nt * 8 + 2 * t4 + p)) < k_len_138) && (t_176 || ((t_246 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_138) - q_len_137)))) ? ((t_266 ? (P.softcap * tanhf((s_265[((mt * 8 + nt) * 2 + h) * 2 + p] / t_267))) : s_265[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
+            t_567[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_544 + (nt * 8 + 2 * t4 + p)) < k_len_438) && (t_472 || ((t_544 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_438) - q_len_437)))) ? ((t_538 ? (P.softcap * tanhf((s_561[((mt * 8 + nt) * 2 + h) * 2 + p] / t_539))) : s_561[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_274[2];
+    float t_568[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -477,33 +477,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_273[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_567[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_274[mt * 2 + h] = acc;
+        t_568[mt * 2 + h] = acc;
       }
     }
-    float m_new_275[2];
+    float m_new_569[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_275[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_274[mt * 2 + h]);
+        m_new_569[mt * 2 + h] = fmaxf(carry_541[mt * 2 + h], t_568[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_277[2];
+    float m_safe_571[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_277[mt * 2 + h] = ((m_new_275[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_275[mt * 2 + h]);
+        m_safe_571[mt * 2 + h] = ((m_new_569[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_569[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_279[32];
+    float p_573[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -512,22 +512,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_279[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_273[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_277[mt * 2 + h]));
+            p_573[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_567[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_571[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_281[2];
+    float alpha_575[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_281[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_277[mt * 2 + h]));
+        alpha_575[mt * 2 + h] = exp2_ftz((carry_541[mt * 2 + h] - m_safe_571[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_283[2];
+    float t_577[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -537,23 +537,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_279[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_573[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_283[mt * 2 + h] = acc;
+        t_577[mt * 2 + h] = acc;
       }
     }
-    float t_284[2];
+    float t_578[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_284[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_281[mt * 2 + h]) + t_283[mt * 2 + h]);
+        t_578[mt * 2 + h] = fmaf(carry_542[mt * 2 + h], alpha_575[mt * 2 + h], t_577[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_262 has arrived
+    cp_async_wait<1>(); // V_558 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -564,34 +564,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_281[mt * 2 + h]);
+            carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_575[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_543 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_279[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_279[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_279[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_279[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_279[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_279[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_279[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_279[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_573[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_573[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_573[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_573[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_573[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_573[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_573[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_573[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_543, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_245[i]);
+        reg_fence(carry_543[i]);
       }
     }
     #else
@@ -600,10 +600,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_279[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_279[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_279[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_279[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_279[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_573[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_573[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_573[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_573[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_573[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_573[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_573[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_573[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -611,8 +611,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_245[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_245[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_543[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_543[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -621,98 +621,95 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_243[mt * 2 + h] = m_new_275[mt * 2 + h];
+        carry_541[mt * 2 + h] = m_new_569[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_244[mt * 2 + h] = t_284[mt * 2 + h];
+        carry_542[mt * 2 + h] = t_578[mt * 2 + h];
       }
     }
   }
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  const bool t_316 = (P.softcap > 0.0f);
-  const float t_317 = fmaxf(P.softcap, 1e-30f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_238 < t_241) {
-    const int t_298_ahead = (t_238 * 64);
+  if (t_532 < t_535) {
+    const int t_590_ahead = (t_532 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_311 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // K_601 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_108) * k_cache_s1 + 0), y = ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_298_ahead + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_400) * k_cache_s1 + 0), y = ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_590_ahead + (lane * 64)), 64));
         tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_311: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_601: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + r), 64))] * 64) + safe_rem((t_298_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + r), 64))] * 64) + safe_rem((t_590_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_400) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_238 < t_241) {
+  if (t_532 < t_535) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_312 of tile t_238 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_298_ahead = (((t_238 < t_241) ? t_238 : t_238) * 64);
-      mbar_expect_if(tid == 0 && (t_238 < t_241), smem + ((t_238 & 1) ? 66560 : 49160), 16384);
+    { // V_602 of tile t_532 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_590_ahead = (((t_532 < t_535) ? t_532 : t_532) * 64);
+      mbar_expect_if(tid == 0 && (t_532 < t_535), smem + ((t_532 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_238 < t_241);
+      const bool on = tid < 1 && (t_532 < t_535);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_108) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + (j * 64)), 64))] * 64) + safe_rem((t_298_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + ((t_238 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_238 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_238 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_238 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_400) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + (j * 64)), 64))] * 64) + safe_rem((t_590_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + ((t_532 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_532 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_532 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_532 & 1) ? 66560 : 49160));
     }
-    { // V_312 of tile (t_238 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_298_ahead = (((t_238 + 1 < t_241) ? (t_238 + 1) : t_238) * 64);
-      mbar_expect_if(tid == 0 && (t_238 + 1 < t_241), smem + (((t_238 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_602 of tile (t_532 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_590_ahead = (((t_532 + 1 < t_535) ? (t_532 + 1) : t_532) * 64);
+      mbar_expect_if(tid == 0 && (t_532 + 1 < t_535), smem + (((t_532 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_238 + 1 < t_241);
+      const bool on = tid < 1 && (t_532 + 1 < t_535);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_108) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + (j * 64)), 64))] * 64) + safe_rem((t_298_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + (((t_238 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_238 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_238 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_238 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_400) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + (j * 64)), 64))] * 64) + safe_rem((t_590_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + (((t_532 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_532 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_532 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_532 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_238 - t_238) & 1); // K_311's boxes landed
-      float t_314[32];
-      for (int i = 0; i < 32; ++i) t_314[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_532 - t_532) & 1); // K_601's boxes landed
+      float t_604[32];
+      for (int i = 0; i < 32; ++i) t_604[i] = 0.0f;
       wgmma_fence();
-      // t_314 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_604 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_314, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_604, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_314[i]);
-      __syncthreads(); // every warp is done with K_311
-      { // K_311 of tile (t_238 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-        const int t_298_ahead = (((t_238 + 1 < t_241) ? (t_238 + 1) : t_238) * 64);
-        mbar_expect_if(tid == 0 && (t_238 + 1 < t_241), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_604[i]);
+      __syncthreads(); // every warp is done with K_601
+      { // K_601 of tile (t_532 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+        const int t_590_ahead = (((t_532 + 1 < t_535) ? (t_532 + 1) : t_532) * 64);
+        mbar_expect_if(tid == 0 && (t_532 + 1 < t_535), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 1 && (t_238 + 1 < t_241);
+        const bool on = tid < 1 && (t_532 + 1 < t_535);
         const int j = tid < 1 ? tid : 0;
-        const int x = (int)((long long)(kvh_108) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + (j * 64)), 64))] * 64) + safe_rem((t_298_ahead + (j * 64)), 64)) : 0;
+        const int x = (int)((long long)(kvh_400) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + (j * 64)), 64))] * 64) + safe_rem((t_590_ahead + (j * 64)), 64)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-      float s_315[32];
+      float s_605[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -721,14 +718,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              s_315[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_314[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+              s_605[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_604[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
             }
           }
         }
       }
       // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-      // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-      float t_322[32];
+      float c_609[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -737,13 +733,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              t_322[((mt * 8 + nt) * 2 + h) * 2 + p] = ((t_316 ? (P.softcap * tanhf((s_315[((mt * 8 + nt) * 2 + h) * 2 + p] / t_317))) : s_315[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f);
+              c_609[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_538 ? (P.softcap * tanhf((s_605[((mt * 8 + nt) * 2 + h) * 2 + p] / t_539))) : s_605[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
         }
       }
+      // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_323[2];
+      float t_611[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -753,33 +750,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_322[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, c_609[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_323[mt * 2 + h] = acc;
+          t_611[mt * 2 + h] = acc;
         }
       }
-      float m_new_324[2];
+      float m_new_613[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_324[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_323[mt * 2 + h]);
+          m_new_613[mt * 2 + h] = fmaxf(carry_541[mt * 2 + h], (t_611[mt * 2 + h] * 1.4426950408889634f));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_326[2];
+      float m_safe_615[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_326[mt * 2 + h] = ((m_new_324[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_324[mt * 2 + h]);
+          m_safe_615[mt * 2 + h] = ((m_new_613[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_613[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_328[32];
+      float p_617[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -788,22 +785,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_328[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_322[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
+              p_617[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(c_609[((mt * 8 + nt) * 2 + h) * 2 + p], 1.4426950408889634f, -m_safe_615[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_330[2];
+      float alpha_619[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_330[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_326[mt * 2 + h]));
+          alpha_619[mt * 2 + h] = exp2_ftz((carry_541[mt * 2 + h] - m_safe_615[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_332[2];
+      float t_621[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -813,28 +810,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_328[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_617[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_332[mt * 2 + h] = acc;
+          t_621[mt * 2 + h] = acc;
         }
       }
-      float t_333[2];
+      float t_622[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_333[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_330[mt * 2 + h]) + t_332[mt * 2 + h]);
+          t_622[mt * 2 + h] = fmaf(carry_542[mt * 2 + h], alpha_619[mt * 2 + h], t_621[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_f16(p_328[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_f16(p_328[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_f16(p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_f16(p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_f16(p_617[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_f16(p_617[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_f16(p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_f16(p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -844,7 +841,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_330[mt * 2 + h]);
+              carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_619[mt * 2 + h]);
             }
           }
         }
@@ -853,63 +850,63 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_243[mt * 2 + h] = m_new_324[mt * 2 + h];
+          carry_541[mt * 2 + h] = m_new_613[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_244[mt * 2 + h] = t_333[mt * 2 + h];
+          carry_542[mt * 2 + h] = t_622[mt * 2 + h];
         }
       }
     }
-    int t_294 = t_238;
-    for (; t_294 + 2 < t_241; t_294 += 2) {
+    int t_586 = t_532;
+    for (; t_586 + 2 < t_535; t_586 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_294 + 1) - t_238) & 1); // K_311's boxes landed
-        float t_314[32];
-        for (int i = 0; i < 32; ++i) t_314[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_586 + 1) - t_532) & 1); // K_601's boxes landed
+        float t_604[32];
+        for (int i = 0; i < 32; ++i) t_604[i] = 0.0f;
         wgmma_fence();
-        // t_314 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_604 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_314, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_604, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_294 & 1) ? 66560 : 49160), ((t_294 - t_238) >> 1) & 1); // V_312's boxes landed
+        mbar_wait(smem + ((t_586 & 1) ? 66560 : 49160), ((t_586 - t_532) >> 1) & 1); // V_602's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_543 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_294 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_586 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_543, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_294 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_314[i]);
-        __syncthreads(); // every warp is done with K_311
-        { // K_311 of tile (t_294 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_298_ahead = (((t_294 + 2 < t_241) ? (t_294 + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && (t_294 + 2 < t_241), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_586 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_604[i]);
+        __syncthreads(); // every warp is done with K_601
+        { // K_601 of tile (t_586 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_590_ahead = (((t_586 + 2 < t_535) ? (t_586 + 2) : t_532) * 64);
+          mbar_expect_if(tid == 0 && (t_586 + 2 < t_535), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_294 + 2 < t_241);
+          const bool on = tid < 1 && (t_586 + 2 < t_535);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_108) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + (j * 64)), 64))] * 64) + safe_rem((t_298_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_400) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + (j * 64)), 64))] * 64) + safe_rem((t_590_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-        float s_315[32];
+        float s_605[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -918,14 +915,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                s_315[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_314[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+                s_605[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_604[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
               }
             }
           }
         }
         // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-        float t_322[32];
+        float c_609[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -934,13 +930,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                t_322[((mt * 8 + nt) * 2 + h) * 2 + p] = ((t_316 ? (P.softcap * tanhf((s_315[((mt * 8 + nt) * 2 + h) * 2 + p] / t_317))) : s_315[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f);
+                c_609[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_538 ? (P.softcap * tanhf((s_605[((mt * 8 + nt) * 2 + h) * 2 + p] / t_539))) : s_605[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
           }
         }
+        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_323[2];
+        float t_611[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -950,33 +947,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_322[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, c_609[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_323[mt * 2 + h] = acc;
+            t_611[mt * 2 + h] = acc;
           }
         }
-        float m_new_324[2];
+        float m_new_613[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_324[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_323[mt * 2 + h]);
+            m_new_613[mt * 2 + h] = fmaxf(carry_541[mt * 2 + h], (t_611[mt * 2 + h] * 1.4426950408889634f));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_326[2];
+        float m_safe_615[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_326[mt * 2 + h] = ((m_new_324[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_324[mt * 2 + h]);
+            m_safe_615[mt * 2 + h] = ((m_new_613[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_613[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_328[32];
+        float p_617[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -985,22 +982,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_328[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_322[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
+                p_617[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(c_609[((mt * 8 + nt) * 2 + h) * 2 + p], 1.4426950408889634f, -m_safe_615[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_330[2];
+        float alpha_619[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_330[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_326[mt * 2 + h]));
+            alpha_619[mt * 2 + h] = exp2_ftz((carry_541[mt * 2 + h] - m_safe_615[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_332[2];
+        float t_621[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1010,41 +1007,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_328[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_617[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_332[mt * 2 + h] = acc;
+            t_621[mt * 2 + h] = acc;
           }
         }
-        float t_333[2];
+        float t_622[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_333[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_330[mt * 2 + h]) + t_332[mt * 2 + h]);
+            t_622[mt * 2 + h] = fmaf(carry_542[mt * 2 + h], alpha_619[mt * 2 + h], t_621[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_f16(p_328[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_f16(p_328[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_f16(p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_f16(p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_f16(p_617[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_f16(p_617[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_f16(p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_f16(p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_294
-        for (int i = 0; i < 64; ++i) reg_fence(carry_245[i]);
-        __syncthreads(); // every warp is done with this buffer of V_312
-        { // V_312 of tile (t_294 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_298_ahead = (((t_294 + 2 < t_241) ? (t_294 + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && (t_294 + 2 < t_241), smem + (((t_294 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_586
+        for (int i = 0; i < 64; ++i) reg_fence(carry_543[i]);
+        __syncthreads(); // every warp is done with this buffer of V_602
+        { // V_602 of tile (t_586 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_590_ahead = (((t_586 + 2 < t_535) ? (t_586 + 2) : t_532) * 64);
+          mbar_expect_if(tid == 0 && (t_586 + 2 < t_535), smem + (((t_586 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_294 + 2 < t_241);
+          const bool on = tid < 1 && (t_586 + 2 < t_535);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_108) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + (j * 64)), 64))] * 64) + safe_rem((t_298_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_294 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_294 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_294 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_294 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_400) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + (j * 64)), 64))] * 64) + safe_rem((t_590_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_586 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_586 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_586 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_586 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1054,7 +1051,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_330[mt * 2 + h]);
+                carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_619[mt * 2 + h]);
               }
             }
           }
@@ -1063,61 +1060,61 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_243[mt * 2 + h] = m_new_324[mt * 2 + h];
+            carry_541[mt * 2 + h] = m_new_613[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_244[mt * 2 + h] = t_333[mt * 2 + h];
+            carry_542[mt * 2 + h] = t_622[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_294 + 1) + 1) - t_238) & 1); // K_311's boxes landed
-        float t_314[32];
-        for (int i = 0; i < 32; ++i) t_314[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_586 + 1) + 1) - t_532) & 1); // K_601's boxes landed
+        float t_604[32];
+        for (int i = 0; i < 32; ++i) t_604[i] = 0.0f;
         wgmma_fence();
-        // t_314 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_604 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_314, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_604, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_294 + 1) & 1) ? 66560 : 49160), (((t_294 + 1) - t_238) >> 1) & 1); // V_312's boxes landed
+        mbar_wait(smem + (((t_586 + 1) & 1) ? 66560 : 49160), (((t_586 + 1) - t_532) >> 1) & 1); // V_602's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_543 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_294 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_586 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_543, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_294 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_314[i]);
-        __syncthreads(); // every warp is done with K_311
-        { // K_311 of tile ((t_294 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_298_ahead = ((((t_294 + 1) + 2 < t_241) ? ((t_294 + 1) + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && ((t_294 + 1) + 2 < t_241), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_586 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_604[i]);
+        __syncthreads(); // every warp is done with K_601
+        { // K_601 of tile ((t_586 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_590_ahead = ((((t_586 + 1) + 2 < t_535) ? ((t_586 + 1) + 2) : t_532) * 64);
+          mbar_expect_if(tid == 0 && ((t_586 + 1) + 2 < t_535), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_294 + 1) + 2 < t_241);
+          const bool on = tid < 1 && ((t_586 + 1) + 2 < t_535);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_108) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + (j * 64)), 64))] * 64) + safe_rem((t_298_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_400) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + (j * 64)), 64))] * 64) + safe_rem((t_590_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-        float s_315[32];
+        float s_605[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1126,14 +1123,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                s_315[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_314[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+                s_605[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_604[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
               }
             }
           }
         }
         // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-        float t_322[32];
+        float c_609[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1142,13 +1138,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                t_322[((mt * 8 + nt) * 2 + h) * 2 + p] = ((t_316 ? (P.softcap * tanhf((s_315[((mt * 8 + nt) * 2 + h) * 2 + p] / t_317))) : s_315[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f);
+                c_609[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_538 ? (P.softcap * tanhf((s_605[((mt * 8 + nt) * 2 + h) * 2 + p] / t_539))) : s_605[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
           }
         }
+        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_323[2];
+        float t_611[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1158,33 +1155,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_322[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, c_609[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_323[mt * 2 + h] = acc;
+            t_611[mt * 2 + h] = acc;
           }
         }
-        float m_new_324[2];
+        float m_new_613[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_324[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_323[mt * 2 + h]);
+            m_new_613[mt * 2 + h] = fmaxf(carry_541[mt * 2 + h], (t_611[mt * 2 + h] * 1.4426950408889634f));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_326[2];
+        float m_safe_615[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_326[mt * 2 + h] = ((m_new_324[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_324[mt * 2 + h]);
+            m_safe_615[mt * 2 + h] = ((m_new_613[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_613[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_328[32];
+        float p_617[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1193,22 +1190,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_328[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_322[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
+                p_617[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(c_609[((mt * 8 + nt) * 2 + h) * 2 + p], 1.4426950408889634f, -m_safe_615[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_330[2];
+        float alpha_619[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_330[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_326[mt * 2 + h]));
+            alpha_619[mt * 2 + h] = exp2_ftz((carry_541[mt * 2 + h] - m_safe_615[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_332[2];
+        float t_621[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1218,41 +1215,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_328[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_617[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_332[mt * 2 + h] = acc;
+            t_621[mt * 2 + h] = acc;
           }
         }
-        float t_333[2];
+        float t_622[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_333[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_330[mt * 2 + h]) + t_332[mt * 2 + h]);
+            t_622[mt * 2 + h] = fmaf(carry_542[mt * 2 + h], alpha_619[mt * 2 + h], t_621[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_f16(p_328[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_f16(p_328[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_f16(p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_f16(p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_f16(p_617[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_f16(p_617[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_f16(p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_f16(p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_294 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_245[i]);
-        __syncthreads(); // every warp is done with this buffer of V_312
-        { // V_312 of tile ((t_294 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_298_ahead = ((((t_294 + 1) + 2 < t_241) ? ((t_294 + 1) + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && ((t_294 + 1) + 2 < t_241), smem + ((((t_294 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_586 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_543[i]);
+        __syncthreads(); // every warp is done with this buffer of V_602
+        { // V_602 of tile ((t_586 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_590_ahead = ((((t_586 + 1) + 2 < t_535) ? ((t_586 + 1) + 2) : t_532) * 64);
+          mbar_expect_if(tid == 0 && ((t_586 + 1) + 2 < t_535), smem + ((((t_586 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_294 + 1) + 2 < t_241);
+          const bool on = tid < 1 && ((t_586 + 1) + 2 < t_535);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_108) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + (j * 64)), 64))] * 64) + safe_rem((t_298_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + ((((t_294 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_294 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_294 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_294 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_400) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + (j * 64)), 64))] * 64) + safe_rem((t_590_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + ((((t_586 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_586 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_586 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_586 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1262,7 +1259,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_330[mt * 2 + h]);
+                carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_619[mt * 2 + h]);
               }
             }
           }
@@ -1271,63 +1268,63 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_243[mt * 2 + h] = m_new_324[mt * 2 + h];
+            carry_541[mt * 2 + h] = m_new_613[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_244[mt * 2 + h] = t_333[mt * 2 + h];
+            carry_542[mt * 2 + h] = t_622[mt * 2 + h];
           }
         }
       }
     }
-    if (t_294 + 1 < t_241) {
+    if (t_586 + 1 < t_535) {
       {
-        mbar_wait(smem + 49152, ((t_294 + 1) - t_238) & 1); // K_311's boxes landed
-        float t_314[32];
-        for (int i = 0; i < 32; ++i) t_314[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_586 + 1) - t_532) & 1); // K_601's boxes landed
+        float t_604[32];
+        for (int i = 0; i < 32; ++i) t_604[i] = 0.0f;
         wgmma_fence();
-        // t_314 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_604 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_314, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_604, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_294 & 1) ? 66560 : 49160), ((t_294 - t_238) >> 1) & 1); // V_312's boxes landed
+        mbar_wait(smem + ((t_586 & 1) ? 66560 : 49160), ((t_586 - t_532) >> 1) & 1); // V_602's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_543 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_294 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_586 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_543, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_294 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_314[i]);
-        __syncthreads(); // every warp is done with K_311
-        { // K_311 of tile (t_294 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_298_ahead = (((t_294 + 2 < t_241) ? (t_294 + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && (t_294 + 2 < t_241), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_586 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_604[i]);
+        __syncthreads(); // every warp is done with K_601
+        { // K_601 of tile (t_586 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_590_ahead = (((t_586 + 2 < t_535) ? (t_586 + 2) : t_532) * 64);
+          mbar_expect_if(tid == 0 && (t_586 + 2 < t_535), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_294 + 2 < t_241);
+          const bool on = tid < 1 && (t_586 + 2 < t_535);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_108) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + (j * 64)), 64))] * 64) + safe_rem((t_298_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_400) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + (j * 64)), 64))] * 64) + safe_rem((t_590_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-        float s_315[32];
+        float s_605[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1336,14 +1333,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                s_315[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_314[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+                s_605[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_604[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
               }
             }
           }
         }
         // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-        float t_322[32];
+        float c_609[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1352,13 +1348,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                t_322[((mt * 8 + nt) * 2 + h) * 2 + p] = ((t_316 ? (P.softcap * tanhf((s_315[((mt * 8 + nt) * 2 + h) * 2 + p] / t_317))) : s_315[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f);
+                c_609[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_538 ? (P.softcap * tanhf((s_605[((mt * 8 + nt) * 2 + h) * 2 + p] / t_539))) : s_605[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
           }
         }
+        // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_323[2];
+        float t_611[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1368,33 +1365,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_322[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, c_609[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_323[mt * 2 + h] = acc;
+            t_611[mt * 2 + h] = acc;
           }
         }
-        float m_new_324[2];
+        float m_new_613[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_324[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_323[mt * 2 + h]);
+            m_new_613[mt * 2 + h] = fmaxf(carry_541[mt * 2 + h], (t_611[mt * 2 + h] * 1.4426950408889634f));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_326[2];
+        float m_safe_615[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_326[mt * 2 + h] = ((m_new_324[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_324[mt * 2 + h]);
+            m_safe_615[mt * 2 + h] = ((m_new_613[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_613[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_328[32];
+        float p_617[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1403,22 +1400,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_328[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_322[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
+                p_617[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(c_609[((mt * 8 + nt) * 2 + h) * 2 + p], 1.4426950408889634f, -m_safe_615[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_330[2];
+        float alpha_619[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_330[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_326[mt * 2 + h]));
+            alpha_619[mt * 2 + h] = exp2_ftz((carry_541[mt * 2 + h] - m_safe_615[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_332[2];
+        float t_621[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1428,41 +1425,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_328[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_617[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_332[mt * 2 + h] = acc;
+            t_621[mt * 2 + h] = acc;
           }
         }
-        float t_333[2];
+        float t_622[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_333[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_330[mt * 2 + h]) + t_332[mt * 2 + h]);
+            t_622[mt * 2 + h] = fmaf(carry_542[mt * 2 + h], alpha_619[mt * 2 + h], t_621[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_f16(p_328[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_f16(p_328[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_f16(p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_f16(p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_f16(p_617[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_f16(p_617[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_f16(p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_f16(p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_294
-        for (int i = 0; i < 64; ++i) reg_fence(carry_245[i]);
-        __syncthreads(); // every warp is done with this buffer of V_312
-        { // V_312 of tile (t_294 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_298_ahead = (((t_294 + 2 < t_241) ? (t_294 + 2) : t_238) * 64);
-          mbar_expect_if(tid == 0 && (t_294 + 2 < t_241), smem + (((t_294 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_586
+        for (int i = 0; i < 64; ++i) reg_fence(carry_543[i]);
+        __syncthreads(); // every warp is done with this buffer of V_602
+        { // V_602 of tile (t_586 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_590_ahead = (((t_586 + 2 < t_535) ? (t_586 + 2) : t_532) * 64);
+          mbar_expect_if(tid == 0 && (t_586 + 2 < t_535), smem + (((t_586 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_294 + 2 < t_241);
+          const bool on = tid < 1 && (t_586 + 2 < t_535);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_108) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + (j * 64)), 64))] * 64) + safe_rem((t_298_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_294 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_294 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_294 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_294 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_400) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + (j * 64)), 64))] * 64) + safe_rem((t_590_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_586 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_586 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_586 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_586 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1472,7 +1469,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_330[mt * 2 + h]);
+                carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_619[mt * 2 + h]);
               }
             }
           }
@@ -1481,75 +1478,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_243[mt * 2 + h] = m_new_324[mt * 2 + h];
+            carry_541[mt * 2 + h] = m_new_613[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_244[mt * 2 + h] = t_333[mt * 2 + h];
+            carry_542[mt * 2 + h] = t_622[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_294 + 1) & 1) ? 66560 : 49160), (((t_294 + 1) - t_238) >> 1) & 1); // V_312's boxes landed
+      mbar_wait(smem + (((t_586 + 1) & 1) ? 66560 : 49160), (((t_586 + 1) - t_532) >> 1) & 1); // V_602's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_543 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_294 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_586 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_f16<1>(carry_543, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_294 & 1) ? 66560 : 49160), ((t_294 - t_238) >> 1) & 1); // V_312's boxes landed
+      mbar_wait(smem + ((t_586 & 1) ? 66560 : 49160), ((t_586 - t_532) >> 1) & 1); // V_602's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_543 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_294 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_586 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_f16<1>(carry_543, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_245[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_543[i]);
   }
   #else
-  for (int t_294 = t_238; t_294 < t_241; ++t_294) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_298 = (t_294 * 64);
+  for (int t_586 = t_532; t_586 < t_535; ++t_586) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_590 = (t_586 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_294 - t_238) & 1); // K_311's boxes landed
+    mbar_wait(smem + 49152, (t_586 - t_532) & 1); // K_601's boxes landed
     #endif
-    cp_async_wait<0>(); // K_311 arrived
+    cp_async_wait<0>(); // K_601 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_312 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // V_602 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_108) * v_cache_s1 + 0), y = ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298 + (lane * 64)), 64))] * 64) + safe_rem((t_298 + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_400) * v_cache_s1 + 0), y = ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590 + (lane * 64)), 64))] * 64) + safe_rem((t_590 + (lane * 64)), 64));
         tma_box_reused(smem + 32768 + sw128((lane * 64), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 64), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_312: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_602: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298 + r), 64))] * 64) + safe_rem((t_298 + r), 64))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590 + r), 64))] * 64) + safe_rem((t_590 + r), 64))) * v_cache_s0 + (long long)(kvh_400) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1557,9 +1554,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    float t_314[32] = {};
+    float t_604[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_314 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_604 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1567,13 +1564,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_314, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_604, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_314[i]);
+        reg_fence(t_604[i]);
       }
     }
     #else
@@ -1590,40 +1587,40 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_314[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_314[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_604[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_604[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_294 - t_238) & 1); // V_312's boxes landed
+    mbar_wait(smem + 49160, (t_586 - t_532) & 1); // V_602's boxes landed
     #endif
-    cp_async_wait<0>(); // V_312 arrived
+    cp_async_wait<0>(); // V_602 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_311; its next tile can stream in
-    if (t_294 + 1 < t_241) {
-      const int t_298_ahead = ((t_294 + 1) * 64);
+    __syncthreads(); // every warp is done with K_601; its next tile can stream in
+    if (t_586 + 1 < t_535) {
+      const int t_590_ahead = ((t_586 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_311 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      if (tid < 32) { // K_601 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 1) {
-          const int x = (int)((long long)(kvh_108) * k_cache_s1 + 0), y = ((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_298_ahead + (lane * 64)), 64));
+          const int x = (int)((long long)(kvh_400) * k_cache_s1 + 0), y = ((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_590_ahead + (lane * 64)), 64));
           tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_311: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_601: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_298_ahead + r), 64))] * 64) + safe_rem((t_298_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_590_ahead + r), 64))] * 64) + safe_rem((t_590_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_400) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float s_315[32];
+    float s_605[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1632,14 +1629,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            s_315[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_314[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+            s_605[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_604[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
           }
         }
       }
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    float t_322[32];
+    float c_609[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1648,13 +1644,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_322[((mt * 8 + nt) * 2 + h) * 2 + p] = ((t_316 ? (P.softcap * tanhf((s_315[((mt * 8 + nt) * 2 + h) * 2 + p] / t_317))) : s_315[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f);
+            c_609[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_538 ? (P.softcap * tanhf((s_605[((mt * 8 + nt) * 2 + h) * 2 + p] / t_539))) : s_605[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
       }
     }
+    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_323[2];
+    float t_611[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1664,33 +1661,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_322[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, c_609[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_323[mt * 2 + h] = acc;
+        t_611[mt * 2 + h] = acc;
       }
     }
-    float m_new_324[2];
+    float m_new_613[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_324[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_323[mt * 2 + h]);
+        m_new_613[mt * 2 + h] = fmaxf(carry_541[mt * 2 + h], (t_611[mt * 2 + h] * 1.4426950408889634f));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_326[2];
+    float m_safe_615[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_326[mt * 2 + h] = ((m_new_324[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_324[mt * 2 + h]);
+        m_safe_615[mt * 2 + h] = ((m_new_613[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_613[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_328[32];
+    float p_617[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1699,22 +1696,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_328[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_322[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_326[mt * 2 + h]));
+            p_617[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(c_609[((mt * 8 + nt) * 2 + h) * 2 + p], 1.4426950408889634f, -m_safe_615[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_330[2];
+    float alpha_619[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_330[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_326[mt * 2 + h]));
+        alpha_619[mt * 2 + h] = exp2_ftz((carry_541[mt * 2 + h] - m_safe_615[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_332[2];
+    float t_621[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1724,20 +1721,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_328[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_617[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_332[mt * 2 + h] = acc;
+        t_621[mt * 2 + h] = acc;
       }
     }
-    float t_333[2];
+    float t_622[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_333[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_330[mt * 2 + h]) + t_332[mt * 2 + h]);
+        t_622[mt * 2 + h] = fmaf(carry_542[mt * 2 + h], alpha_619[mt * 2 + h], t_621[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1748,34 +1745,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_330[mt * 2 + h]);
+            carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_619[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_543 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_328[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_328[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_328[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_617[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_617[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_617[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_543, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_245[i]);
+        reg_fence(carry_543[i]);
       }
     }
     #else
@@ -1784,10 +1781,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_328[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_328[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_328[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_617[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_617[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_617[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_617[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_617[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_617[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_617[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_617[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1795,8 +1792,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_245[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_245[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_543[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_543[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1805,56 +1802,52 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_243[mt * 2 + h] = m_new_324[mt * 2 + h];
+        carry_541[mt * 2 + h] = m_new_613[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_244[mt * 2 + h] = t_333[mt * 2 + h];
+        carry_542[mt * 2 + h] = t_622[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  const bool t_365 = (P.softcap > 0.0f);
-  const float t_366 = fmaxf(P.softcap, 1e-30f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_241 < t_236) {
-    const int t_345_ahead = (t_241 * 64);
-    // K_360: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_535 < t_530) {
+    const int t_634_ahead = (t_535 * 64);
+    // K_647: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_345_ahead + r) < k_len_138);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_345_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 64))] : 0) * 64) + safe_rem((t_345_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_634_ahead + r) < k_len_438);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_634_ahead + r) < k_len_438) ? page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_634_ahead + r), 64))] : 0) * 64) + safe_rem((t_634_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_400) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (int t_341 = t_241; t_341 < t_236; ++t_341) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    const int t_345 = (t_341 * 64);
-    cp_async_wait<0>(); // K_360 arrived
+  for (int t_630 = t_535; t_630 < t_530; ++t_630) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    const int t_634 = (t_630 * 64);
+    cp_async_wait<0>(); // K_647 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_361: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_648: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_345 + r) < k_len_138);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_345 + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_345 + r), 64))] : 0) * 64) + safe_rem((t_345 + r), 64))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_634 + r) < k_len_438);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_634 + r) < k_len_438) ? page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_634 + r), 64))] : 0) * 64) + safe_rem((t_634 + r), 64))) * v_cache_s0 + (long long)(kvh_400) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    float t_363[32] = {};
+    float t_650[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_363 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_650 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1862,13 +1855,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_363, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_650, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_363[i]);
+        reg_fence(t_650[i]);
       }
     }
     #else
@@ -1885,23 +1878,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_363[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_363[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_650[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_650[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_360; its next tile can stream in
-    if (t_341 + 1 < t_236) {
-      const int t_345_ahead = ((t_341 + 1) * 64);
-      // K_360: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_647; its next tile can stream in
+    if (t_630 + 1 < t_530) {
+      const int t_634_ahead = ((t_630 + 1) * 64);
+      // K_647: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_345_ahead + r) < k_len_138);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_345_ahead + r) < k_len_138) ? page_table[(long long)(b_109) * page_table_s0 + (long long)(safe_div((t_345_ahead + r), 64))] : 0) * 64) + safe_rem((t_345_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_634_ahead + r) < k_len_438);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_634_ahead + r) < k_len_438) ? page_table[(long long)(b_401) * page_table_s0 + (long long)(safe_div((t_634_ahead + r), 64))] : 0) * 64) + safe_rem((t_634_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_400) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float s_364[32];
+    float s_651[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1910,14 +1903,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            s_364[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_363[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
+            s_651[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_650[((mt * 8 + nt) * 2 + h) * 2 + p] * P.softmax_scale);
           }
         }
       }
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    float t_372[32];
+    float t_657[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1926,13 +1919,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_372[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_345 + (nt * 8 + 2 * t4 + p)) < k_len_138) && (t_176 || ((t_345 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_138) - q_len_137)))) ? ((t_365 ? (P.softcap * tanhf((s_364[((mt * 8 + nt) * 2 + h) * 2 + p] / t_366))) : s_364[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
+            t_657[((mt * 8 + nt) * 2 + h) * 2 + p] = ((((t_634 + (nt * 8 + 2 * t4 + p)) < k_len_438) && (t_472 || ((t_634 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_438) - q_len_437)))) ? ((t_538 ? (P.softcap * tanhf((s_651[((mt * 8 + nt) * 2 + h) * 2 + p] / t_539))) : s_651[((mt * 8 + nt) * 2 + h) * 2 + p]) * 1.4426950408889634f) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_373[2];
+    float t_658[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1942,33 +1935,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_372[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_657[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_373[mt * 2 + h] = acc;
+        t_658[mt * 2 + h] = acc;
       }
     }
-    float m_new_374[2];
+    float m_new_659[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_374[mt * 2 + h] = fmaxf(carry_243[mt * 2 + h], t_373[mt * 2 + h]);
+        m_new_659[mt * 2 + h] = fmaxf(carry_541[mt * 2 + h], t_658[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_376[2];
+    float m_safe_661[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_376[mt * 2 + h] = ((m_new_374[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_374[mt * 2 + h]);
+        m_safe_661[mt * 2 + h] = ((m_new_659[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_659[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_378[32];
+    float p_663[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1977,22 +1970,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_378[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_372[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_376[mt * 2 + h]));
+            p_663[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_657[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_661[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_380[2];
+    float alpha_665[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_380[mt * 2 + h] = exp2_ftz((carry_243[mt * 2 + h] - m_safe_376[mt * 2 + h]));
+        alpha_665[mt * 2 + h] = exp2_ftz((carry_541[mt * 2 + h] - m_safe_661[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_382[2];
+    float t_667[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -2002,23 +1995,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_378[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_663[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_382[mt * 2 + h] = acc;
+        t_667[mt * 2 + h] = acc;
       }
     }
-    float t_383[2];
+    float t_668[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_383[mt * 2 + h] = ((carry_244[mt * 2 + h] * alpha_380[mt * 2 + h]) + t_382[mt * 2 + h]);
+        t_668[mt * 2 + h] = fmaf(carry_542[mt * 2 + h], alpha_665[mt * 2 + h], t_667[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_361 has arrived
+    cp_async_wait<1>(); // V_648 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -2029,34 +2022,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_245[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_380[mt * 2 + h]);
+            carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_543[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_665[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_245 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_543 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_378[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_378[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_378[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_378[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_378[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_378[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_378[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_378[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_663[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_663[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_663[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_663[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_663[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_663[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_663[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_663[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_245, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_543, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_245[i]);
+        reg_fence(carry_543[i]);
       }
     }
     #else
@@ -2065,10 +2058,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_378[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_378[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_378[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_378[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_378[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_663[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_663[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_663[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_663[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_663[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_663[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_663[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_663[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -2076,8 +2069,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_245[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_245[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_543[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_543[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -2086,25 +2079,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_243[mt * 2 + h] = m_new_374[mt * 2 + h];
+        carry_541[mt * 2 + h] = m_new_659[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_244[mt * 2 + h] = t_383[mt * 2 + h];
+        carry_542[mt * 2 + h] = t_668[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_393_rcp[2]; // once a row (row-hoist.ts)
+  float t_678_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_393_rcp[mt * 2 + h] = 1.0f / ((carry_244[mt * 2 + h] == 0.0f) ? 1.0f : carry_244[mt * 2 + h]);
+      t_678_rcp[mt * 2 + h] = 1.0f / ((carry_542[mt * 2 + h] == 0.0f) ? 1.0f : carry_542[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -2114,7 +2107,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_137)) *reinterpret_cast<__half2*>(out + (long long)((q0_134 + safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_145 + safe_rem((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_245[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_393_rcp[mt * 2 + h]), (carry_245[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_393_rcp[mt * 2 + h]));
+        if ((safe_div((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_437)) *reinterpret_cast<__half2*>(out + (long long)((q0_434 + safe_div((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_445 + safe_rem((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_543[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_678_rcp[mt * 2 + h]), (carry_543[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_678_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2125,7 +2118,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_137)) lse[(long long)((q0_134 + safe_div((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_145 + safe_rem((t_142 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_244[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_243[mt * 2 + h] + log2f(carry_244[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_437)) lse[(long long)((q0_434 + safe_div((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_445 + safe_rem((t_442 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_542[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_541[mt * 2 + h] + log2f(carry_542[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

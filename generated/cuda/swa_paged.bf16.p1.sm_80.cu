@@ -101,258 +101,258 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_109 = (int)blockIdx.x;
-  const int kvh_110 = (int)blockIdx.y;
-  const int b_111 = (int)blockIdx.z;
+  const int m_502 = (int)blockIdx.x;
+  const int kvh_503 = (int)blockIdx.y;
+  const int b_504 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_136 = cu_seqlens_q[(long long)(b_111)];
+  const int q0_538 = cu_seqlens_q[(long long)(b_504)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_137 = (b_111 + 1);
-  const int t_138 = cu_seqlens_q[(long long)(t_137)];
-  const int q_len_139 = (t_138 - q0_136);
-  const int k_len_140 = cache_seqlens[(long long)(b_111)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_141 = (m_109 * 128);
-  const int t_142 = (q_len_139 * 4);
-  const bool t_143 = (t_141 >= t_142);
-  if (t_143) {
+  const int t_539 = (b_504 + 1);
+  const int t_540 = cu_seqlens_q[(long long)(t_539)];
+  const int q_len_541 = (t_540 - q0_538);
+  const int k_len_542 = cache_seqlens[(long long)(b_504)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_543 = (m_502 * 128);
+  const int t_544 = (q_len_541 * 4);
+  const bool t_545 = (t_543 >= t_544);
+  if (t_545) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_144 = (m_109 * 128);
+  const int t_546 = (m_502 * 128);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_147 = (kvh_110 * 4);
+  const int t_549 = (kvh_503 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_153: 128 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_555: 128 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 128; r += 8) {
-    const bool ok = (safe_div((t_144 + r), 4) < q_len_139);
-    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_136 + safe_div((t_144 + r), 4))) * q_s0 + (long long)((t_147 + safe_rem((t_144 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_546 + r), 4) < q_len_541);
+    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_538 + safe_div((t_546 + r), 4))) * q_s0 + (long long)((t_549 + safe_rem((t_546 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_154 = (k_len_140 + 31);
-  const int t_155 = safe_div(t_154, 32);
-  const int t_157 = (k_len_140 + (-1));
-  const int t_159 = (k_len_140 + (-32));
-  const int t_161 = safe_div(t_157, 32);
-  const bool t_162 = (t_157 < 0);
-  const int t_163 = (t_161 * 32);
-  const bool t_164 = (t_163 == t_157);
-  const bool t_165 = (!t_164);
-  const bool t_166 = (t_162 && t_165);
-  const int t_168 = (t_161 - 1);
-  const int t_169 = (t_166 ? t_168 : t_161);
-  const int t_170 = safe_div(t_159, 32);
-  const bool t_171 = (t_159 < 0);
-  const int t_172 = (t_170 * 32);
-  const bool t_173 = (t_172 == t_159);
-  const bool t_174 = (!t_173);
-  const bool t_175 = (t_171 && t_174);
-  const int t_176 = (t_170 - 1);
-  const int t_177 = (t_175 ? t_176 : t_170);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_556 = (k_len_542 + 31);
+  const int t_557 = safe_div(t_556, 32);
+  const int t_558 = (k_len_542 + (-1));
+  const int t_559 = (k_len_542 + (-32));
+  const int t_560 = safe_div(t_558, 32);
+  const bool t_561 = (t_558 < 0);
+  const int t_562 = (t_560 * 32);
+  const bool t_563 = (t_562 == t_558);
+  const bool t_564 = (!t_563);
+  const bool t_565 = (t_561 && t_564);
+  const int t_566 = (t_560 - 1);
+  const int t_567 = (t_565 ? t_566 : t_560);
+  const int t_568 = safe_div(t_559, 32);
+  const bool t_569 = (t_559 < 0);
+  const int t_570 = (t_568 * 32);
+  const bool t_571 = (t_570 == t_559);
+  const bool t_572 = (!t_571);
+  const bool t_573 = (t_569 && t_572);
+  const int t_574 = (t_568 - 1);
+  const int t_575 = (t_573 ? t_574 : t_568);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  const bool t_178 = (P.window_left < 0);
-  const int t_180 = (t_178 ? (-268435456) : 268435456);
-  const int t_181 = (t_178 ? 268435456 : (-268435456));
-  const int t_183 = (t_144 + 127);
-  const int t_184 = safe_div(t_144, 4);
-  const int t_185 = safe_div(t_183, 4);
-  const int t_186 = (t_184 + k_len_140);
-  const int t_187 = (t_185 + k_len_140);
-  const int t_188 = (t_186 - q_len_139);
-  const int t_189 = (t_187 - q_len_139);
-  const int t_190 = (t_188 - P.window_left);
-  const int t_191 = (t_189 - P.window_left);
-  const int t_192 = (0 - t_191);
-  const int t_193 = (0 - t_190);
-  const int t_194 = (t_193 + 31);
-  const int t_195 = (-t_194);
-  const int t_196 = (-t_195);
-  const int t_197 = safe_div(t_196, 32);
-  const bool t_198 = (t_196 < 0);
-  const int t_199 = (t_197 * 32);
-  const bool t_200 = (t_199 == t_196);
-  const bool t_201 = (!t_200);
-  const bool t_202 = (t_198 && t_201);
-  const int t_203 = (t_197 - 1);
-  const int t_204 = (t_202 ? t_203 : t_197);
-  const int t_205 = (-t_204);
-  const int t_206 = (-t_192);
-  const int t_207 = (-t_206);
-  const int t_208 = safe_div(t_207, 32);
-  const bool t_209 = (t_207 < 0);
-  const int t_210 = (t_208 * 32);
-  const bool t_211 = (t_210 == t_207);
-  const bool t_212 = (!t_211);
-  const bool t_213 = (t_209 && t_212);
-  const int t_214 = (t_208 - 1);
-  const int t_215 = (t_213 ? t_214 : t_208);
-  const int t_216 = (-t_215);
-  const bool t_217 = (t_180 > t_181);
-  const bool t_218 = (t_205 > 268435456);
-  const int t_219 = min(t_180, t_205);
-  const int t_220 = max(t_181, 268435456);
-  const int t_221 = (t_218 ? t_180 : t_219);
-  const int t_222 = (t_218 ? t_181 : t_220);
-  const int t_223 = (t_217 ? t_205 : t_221);
-  const int t_224 = (t_217 ? 268435456 : t_222);
-  const bool t_225 = (t_216 > 268435456);
-  const int t_226 = max(t_180, t_216);
-  const int t_227 = min(t_181, 268435456);
-  const int t_228 = (t_227 + 1);
-  const bool t_229 = (t_226 <= t_228);
-  const int t_230 = min(t_180, t_216);
-  const int t_231 = (t_229 ? t_230 : t_180);
-  const int t_232 = (t_229 ? t_220 : t_181);
-  const int t_233 = (t_225 ? t_180 : t_231);
-  const int t_234 = (t_225 ? t_181 : t_232);
-  const int t_235 = (t_217 ? t_216 : t_233);
-  const int t_236 = (t_217 ? 268435456 : t_234);
-  const bool t_237 = (P.window_right < 0);
-  const int t_238 = (t_237 ? (-268435456) : 268435456);
-  const int t_239 = (t_237 ? 268435456 : (-268435456));
-  const int t_240 = (t_188 + P.window_right);
-  const int t_241 = (t_189 + P.window_right);
-  const int t_243 = (t_240 + (-31));
-  const int t_244 = safe_div(t_241, 32);
-  const bool t_245 = (t_241 < 0);
-  const int t_246 = (t_244 * 32);
-  const bool t_247 = (t_246 == t_241);
-  const bool t_248 = (!t_247);
-  const bool t_249 = (t_245 && t_248);
-  const int t_250 = (t_244 - 1);
-  const int t_251 = (t_249 ? t_250 : t_244);
-  const int t_252 = safe_div(t_243, 32);
-  const bool t_253 = (t_243 < 0);
-  const int t_254 = (t_252 * 32);
-  const bool t_255 = (t_254 == t_243);
-  const bool t_256 = (!t_255);
-  const bool t_257 = (t_253 && t_256);
-  const int t_258 = (t_252 - 1);
-  const int t_259 = (t_257 ? t_258 : t_252);
-  const bool t_260 = (t_238 > t_239);
-  const bool t_261 = ((-268435456) > t_251);
-  const int t_262 = min(t_238, (-268435456));
-  const int t_263 = max(t_239, t_251);
-  const int t_264 = (t_261 ? t_238 : t_262);
-  const int t_265 = (t_261 ? t_239 : t_263);
-  const int t_266 = (t_260 ? (-268435456) : t_264);
-  const int t_267 = (t_260 ? t_251 : t_265);
-  const bool t_268 = ((-268435456) > t_259);
-  const int t_269 = max(t_238, (-268435456));
-  const int t_270 = min(t_239, t_259);
-  const int t_271 = (t_270 + 1);
-  const bool t_272 = (t_269 <= t_271);
-  const int t_273 = max(t_239, t_259);
-  const int t_274 = (t_272 ? t_262 : t_238);
-  const int t_275 = (t_272 ? t_273 : t_239);
-  const int t_276 = (t_268 ? t_238 : t_274);
-  const int t_277 = (t_268 ? t_239 : t_275);
-  const int t_278 = (t_260 ? (-268435456) : t_276);
-  const int t_279 = (t_260 ? t_259 : t_277);
-  const int t_280 = max(t_223, t_266);
-  const int t_281 = min(t_224, t_267);
-  const int t_282 = max(t_235, t_278);
-  const int t_283 = min(t_236, t_279);
-  const int t_284 = max((-268435456), t_280);
-  const int t_285 = min(t_169, t_281);
-  const int t_286 = max((-268435456), t_282);
-  const int t_287 = min(t_177, t_283);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const bool t_288 = (P.is_causal == 0);
-  const int t_289 = (t_288 ? (-268435456) : 268435456);
-  const int t_290 = (t_288 ? 268435456 : (-268435456));
-  const int t_291 = (t_188 + (-31));
-  const int t_292 = safe_div(t_189, 32);
-  const bool t_293 = (t_189 < 0);
-  const int t_294 = (t_292 * 32);
-  const bool t_295 = (t_294 == t_189);
-  const bool t_296 = (!t_295);
-  const bool t_297 = (t_293 && t_296);
-  const int t_298 = (t_292 - 1);
-  const int t_299 = (t_297 ? t_298 : t_292);
-  const int t_300 = safe_div(t_291, 32);
-  const bool t_301 = (t_291 < 0);
-  const int t_302 = (t_300 * 32);
-  const bool t_303 = (t_302 == t_291);
-  const bool t_304 = (!t_303);
-  const bool t_305 = (t_301 && t_304);
-  const int t_306 = (t_300 - 1);
-  const int t_307 = (t_305 ? t_306 : t_300);
-  const bool t_308 = (t_289 > t_290);
-  const bool t_309 = ((-268435456) > t_299);
-  const int t_310 = min(t_289, (-268435456));
-  const int t_311 = max(t_290, t_299);
-  const int t_312 = (t_309 ? t_289 : t_310);
-  const int t_313 = (t_309 ? t_290 : t_311);
-  const int t_314 = (t_308 ? (-268435456) : t_312);
-  const int t_315 = (t_308 ? t_299 : t_313);
-  const bool t_316 = ((-268435456) > t_307);
-  const int t_317 = max(t_289, (-268435456));
-  const int t_318 = min(t_290, t_307);
-  const int t_319 = (t_318 + 1);
-  const bool t_320 = (t_317 <= t_319);
-  const int t_321 = max(t_290, t_307);
-  const int t_322 = (t_320 ? t_310 : t_289);
-  const int t_323 = (t_320 ? t_321 : t_290);
-  const int t_324 = (t_316 ? t_289 : t_322);
-  const int t_325 = (t_316 ? t_290 : t_323);
-  const int t_326 = (t_308 ? (-268435456) : t_324);
-  const int t_327 = (t_308 ? t_307 : t_325);
-  const int t_328 = max(t_284, t_314);
-  const int t_329 = min(t_285, t_315);
-  const int t_330 = max(t_286, t_326);
-  const int t_331 = min(t_287, t_327);
-  const int t_332 = max(t_330, t_330);
-  const int t_333 = min(t_331, t_331);
-  const int t_334 = max(t_332, (-268435456));
-  const int t_335 = min(t_333, t_177);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_336 = max(0, t_328);
-  const int t_337 = (t_329 + 1);
-  const int t_338 = min(t_155, t_337);
-  const int t_339 = max(t_336, t_338);
-  const int t_340 = max(t_334, t_336);
-  const int t_341 = min(t_340, t_339);
-  const int t_342 = (t_335 + 1);
-  const int t_343 = max(t_342, t_341);
-  const int t_344 = min(t_343, t_339);
+  const bool t_576 = (P.window_left < 0);
+  const int t_577 = (t_576 ? (-268435456) : 268435456);
+  const int t_578 = (t_576 ? 268435456 : (-268435456));
+  const int t_579 = (t_546 + 127);
+  const int t_580 = safe_div(t_546, 4);
+  const int t_581 = safe_div(t_579, 4);
+  const int t_582 = (t_580 + k_len_542);
+  const int t_583 = (t_581 + k_len_542);
+  const int t_584 = (t_582 - q_len_541);
+  const int t_585 = (t_583 - q_len_541);
+  const int t_586 = (t_584 - P.window_left);
+  const int t_587 = (t_585 - P.window_left);
+  const int t_588 = (0 - t_587);
+  const int t_589 = (0 - t_586);
+  const int t_590 = (t_589 + 31);
+  const int t_591 = (-t_590);
+  const int t_592 = (-t_591);
+  const int t_593 = safe_div(t_592, 32);
+  const bool t_594 = (t_592 < 0);
+  const int t_595 = (t_593 * 32);
+  const bool t_596 = (t_595 == t_592);
+  const bool t_597 = (!t_596);
+  const bool t_598 = (t_594 && t_597);
+  const int t_599 = (t_593 - 1);
+  const int t_600 = (t_598 ? t_599 : t_593);
+  const int t_601 = (-t_600);
+  const int t_602 = (-t_588);
+  const int t_603 = (-t_602);
+  const int t_604 = safe_div(t_603, 32);
+  const bool t_605 = (t_603 < 0);
+  const int t_606 = (t_604 * 32);
+  const bool t_607 = (t_606 == t_603);
+  const bool t_608 = (!t_607);
+  const bool t_609 = (t_605 && t_608);
+  const int t_610 = (t_604 - 1);
+  const int t_611 = (t_609 ? t_610 : t_604);
+  const int t_612 = (-t_611);
+  const bool t_613 = (t_577 > t_578);
+  const bool t_614 = (t_601 > 268435456);
+  const int t_615 = min(t_577, t_601);
+  const int t_616 = max(t_578, 268435456);
+  const int t_617 = (t_614 ? t_577 : t_615);
+  const int t_618 = (t_614 ? t_578 : t_616);
+  const int t_619 = (t_613 ? t_601 : t_617);
+  const int t_620 = (t_613 ? 268435456 : t_618);
+  const bool t_621 = (t_612 > 268435456);
+  const int t_622 = max(t_577, t_612);
+  const int t_623 = min(t_578, 268435456);
+  const int t_624 = (t_623 + 1);
+  const bool t_625 = (t_622 <= t_624);
+  const int t_626 = min(t_577, t_612);
+  const int t_627 = (t_625 ? t_626 : t_577);
+  const int t_628 = (t_625 ? t_616 : t_578);
+  const int t_629 = (t_621 ? t_577 : t_627);
+  const int t_630 = (t_621 ? t_578 : t_628);
+  const int t_631 = (t_613 ? t_612 : t_629);
+  const int t_632 = (t_613 ? 268435456 : t_630);
+  const bool t_633 = (P.window_right < 0);
+  const int t_634 = (t_633 ? (-268435456) : 268435456);
+  const int t_635 = (t_633 ? 268435456 : (-268435456));
+  const int t_636 = (t_584 + P.window_right);
+  const int t_637 = (t_585 + P.window_right);
+  const int t_638 = (t_636 + (-31));
+  const int t_639 = safe_div(t_637, 32);
+  const bool t_640 = (t_637 < 0);
+  const int t_641 = (t_639 * 32);
+  const bool t_642 = (t_641 == t_637);
+  const bool t_643 = (!t_642);
+  const bool t_644 = (t_640 && t_643);
+  const int t_645 = (t_639 - 1);
+  const int t_646 = (t_644 ? t_645 : t_639);
+  const int t_647 = safe_div(t_638, 32);
+  const bool t_648 = (t_638 < 0);
+  const int t_649 = (t_647 * 32);
+  const bool t_650 = (t_649 == t_638);
+  const bool t_651 = (!t_650);
+  const bool t_652 = (t_648 && t_651);
+  const int t_653 = (t_647 - 1);
+  const int t_654 = (t_652 ? t_653 : t_647);
+  const bool t_655 = (t_634 > t_635);
+  const bool t_656 = ((-268435456) > t_646);
+  const int t_657 = min(t_634, (-268435456));
+  const int t_658 = max(t_635, t_646);
+  const int t_659 = (t_656 ? t_634 : t_657);
+  const int t_660 = (t_656 ? t_635 : t_658);
+  const int t_661 = (t_655 ? (-268435456) : t_659);
+  const int t_662 = (t_655 ? t_646 : t_660);
+  const bool t_663 = ((-268435456) > t_654);
+  const int t_664 = max(t_634, (-268435456));
+  const int t_665 = min(t_635, t_654);
+  const int t_666 = (t_665 + 1);
+  const bool t_667 = (t_664 <= t_666);
+  const int t_668 = max(t_635, t_654);
+  const int t_669 = (t_667 ? t_657 : t_634);
+  const int t_670 = (t_667 ? t_668 : t_635);
+  const int t_671 = (t_663 ? t_634 : t_669);
+  const int t_672 = (t_663 ? t_635 : t_670);
+  const int t_673 = (t_655 ? (-268435456) : t_671);
+  const int t_674 = (t_655 ? t_654 : t_672);
+  const int t_675 = max(t_619, t_661);
+  const int t_676 = min(t_620, t_662);
+  const int t_677 = max(t_631, t_673);
+  const int t_678 = min(t_632, t_674);
+  const int t_679 = max((-268435456), t_675);
+  const int t_680 = min(t_567, t_676);
+  const int t_681 = max((-268435456), t_677);
+  const int t_682 = min(t_575, t_678);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const bool t_683 = (P.is_causal == 0);
+  const int t_684 = (t_683 ? (-268435456) : 268435456);
+  const int t_685 = (t_683 ? 268435456 : (-268435456));
+  const int t_686 = (t_584 + (-31));
+  const int t_687 = safe_div(t_585, 32);
+  const bool t_688 = (t_585 < 0);
+  const int t_689 = (t_687 * 32);
+  const bool t_690 = (t_689 == t_585);
+  const bool t_691 = (!t_690);
+  const bool t_692 = (t_688 && t_691);
+  const int t_693 = (t_687 - 1);
+  const int t_694 = (t_692 ? t_693 : t_687);
+  const int t_695 = safe_div(t_686, 32);
+  const bool t_696 = (t_686 < 0);
+  const int t_697 = (t_695 * 32);
+  const bool t_698 = (t_697 == t_686);
+  const bool t_699 = (!t_698);
+  const bool t_700 = (t_696 && t_699);
+  const int t_701 = (t_695 - 1);
+  const int t_702 = (t_700 ? t_701 : t_695);
+  const bool t_703 = (t_684 > t_685);
+  const bool t_704 = ((-268435456) > t_694);
+  const int t_705 = min(t_684, (-268435456));
+  const int t_706 = max(t_685, t_694);
+  const int t_707 = (t_704 ? t_684 : t_705);
+  const int t_708 = (t_704 ? t_685 : t_706);
+  const int t_709 = (t_703 ? (-268435456) : t_707);
+  const int t_710 = (t_703 ? t_694 : t_708);
+  const bool t_711 = ((-268435456) > t_702);
+  const int t_712 = max(t_684, (-268435456));
+  const int t_713 = min(t_685, t_702);
+  const int t_714 = (t_713 + 1);
+  const bool t_715 = (t_712 <= t_714);
+  const int t_716 = max(t_685, t_702);
+  const int t_717 = (t_715 ? t_705 : t_684);
+  const int t_718 = (t_715 ? t_716 : t_685);
+  const int t_719 = (t_711 ? t_684 : t_717);
+  const int t_720 = (t_711 ? t_685 : t_718);
+  const int t_721 = (t_703 ? (-268435456) : t_719);
+  const int t_722 = (t_703 ? t_702 : t_720);
+  const int t_723 = max(t_679, t_709);
+  const int t_724 = min(t_680, t_710);
+  const int t_725 = max(t_681, t_721);
+  const int t_726 = min(t_682, t_722);
+  const int t_727 = max(t_725, t_725);
+  const int t_728 = min(t_726, t_726);
+  const int t_729 = max(t_727, (-268435456));
+  const int t_730 = min(t_728, t_575);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_731 = max(0, t_723);
+  const int t_732 = (t_724 + 1);
+  const int t_733 = min(t_557, t_732);
+  const int t_734 = max(t_731, t_733);
+  const int t_735 = max(t_729, t_731);
+  const int t_736 = min(t_735, t_734);
+  const int t_737 = (t_730 + 1);
+  const int t_738 = max(t_737, t_736);
+  const int t_739 = min(t_738, t_734);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_372 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<0>(); // Q_153 has arrived
+  const float t_744 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<0>(); // Q_555 has arrived
   __syncthreads();
-  if (t_336 < t_341) {
-    const int t_349_ahead = (t_336 * 32);
-    // K_370: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_731 < t_736) {
+    const int t_749_ahead = (t_731 * 32);
+    // K_766: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-      const bool ok = ((t_349_ahead + r) < k_len_140);
-      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_349_ahead + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_349_ahead + r))] : 0) + safe_rem((t_349_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_749_ahead + r) < k_len_542);
+      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_749_ahead + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_749_ahead + r))] : 0) + safe_rem((t_749_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  float carry_346[4];
+  float carry_746[4];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_346[mt * 2 + h] = NEG_INF;
+      carry_746[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_347[4];
+  float carry_747[4];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_347[mt * 2 + h] = 0.0f;
+      carry_747[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_348[128];
+  float carry_748[128];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
@@ -361,33 +361,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_348[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_748[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_345 = t_336; t_345 < t_341; ++t_345) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_349 = (t_345 * 32);
-    cp_async_wait<0>(); // K_370 arrived
+  for (int t_745 = t_731; t_745 < t_736; ++t_745) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_749 = (t_745 * 32);
+    cp_async_wait<0>(); // K_766 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_371: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_767: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-      const bool ok = ((t_349 + r) < k_len_140);
-      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_349 + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_349 + r))] : 0) + safe_rem((t_349 + r), 1))) * v_cache_s0 + (long long)(kvh_110) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_749 + r) < k_len_542);
+      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_749 + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_749 + r))] : 0) + safe_rem((t_749 + r), 1))) * v_cache_s0 + (long long)(kvh_503) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_374[32] = {};
+    float t_769[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[2][4];
@@ -401,22 +401,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         ldsm_x4(b, smem + 34816 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&t_374[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_374[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_769[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_769[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_370; its next tile can stream in
-    if (t_345 + 1 < t_341) {
-      const int t_349_ahead = ((t_345 + 1) * 32);
-      // K_370: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_766; its next tile can stream in
+    if (t_745 + 1 < t_736) {
+      const int t_749_ahead = ((t_745 + 1) * 32);
+      // K_766: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-        const bool ok = ((t_349_ahead + r) < k_len_140);
-        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_349_ahead + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_349_ahead + r))] : 0) + safe_rem((t_349_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_749_ahead + r) < k_len_542);
+        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_749_ahead + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_749_ahead + r))] : 0) + safe_rem((t_749_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_376[32];
+    float t_771[32];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -425,13 +425,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_376[((mt * 4 + nt) * 2 + h) * 2 + p] = (((((t_349 + (nt * 8 + 2 * t4 + p)) < k_len_140) && ((t_178 || ((t_349 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139) - P.window_left))) && (t_237 || ((t_349 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_288 || ((t_349 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139)))) ? (t_374[((mt * 4 + nt) * 2 + h) * 2 + p] * t_372) : NEG_INF);
+            t_771[((mt * 4 + nt) * 2 + h) * 2 + p] = (((((t_749 + (nt * 8 + 2 * t4 + p)) < k_len_542) && ((t_576 || ((t_749 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_542) - q_len_541) - P.window_left))) && (t_633 || ((t_749 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_542) - q_len_541) + P.window_right))))) && (t_683 || ((t_749 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_542) - q_len_541)))) ? (t_769[((mt * 4 + nt) * 2 + h) * 2 + p] * t_744) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_377[4];
+    float t_772[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -441,33 +441,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_376[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_771[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_377[mt * 2 + h] = acc;
+        t_772[mt * 2 + h] = acc;
       }
     }
-    float m_new_378[4];
+    float m_new_773[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_378[mt * 2 + h] = fmaxf(carry_346[mt * 2 + h], t_377[mt * 2 + h]);
+        m_new_773[mt * 2 + h] = fmaxf(carry_746[mt * 2 + h], t_772[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_380[4];
+    float m_safe_775[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_380[mt * 2 + h] = ((m_new_378[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_378[mt * 2 + h]);
+        m_safe_775[mt * 2 + h] = ((m_new_773[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_773[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_382[32];
+    float p_777[32];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -476,22 +476,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_382[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_376[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_380[mt * 2 + h]));
+            p_777[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_771[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_775[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_384[4];
+    float alpha_779[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_384[mt * 2 + h] = exp2_ftz((carry_346[mt * 2 + h] - m_safe_380[mt * 2 + h]));
+        alpha_779[mt * 2 + h] = exp2_ftz((carry_746[mt * 2 + h] - m_safe_775[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_386[4];
+    float t_781[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -501,23 +501,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_382[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_777[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_386[mt * 2 + h] = acc;
+        t_781[mt * 2 + h] = acc;
       }
     }
-    float t_387[4];
+    float t_782[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_387[mt * 2 + h] = ((carry_347[mt * 2 + h] * alpha_384[mt * 2 + h]) + t_386[mt * 2 + h]);
+        t_782[mt * 2 + h] = fmaf(carry_747[mt * 2 + h], alpha_779[mt * 2 + h], t_781[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_371 has arrived
+    cp_async_wait<1>(); // V_767 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -527,7 +527,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_348[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_348[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_384[mt * 2 + h]);
+            carry_748[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_748[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_779[mt * 2 + h]);
           }
         }
       }
@@ -537,10 +537,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_bf16(p_382[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_382[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_382[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_382[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_382[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_382[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_382[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_382[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_777[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_777[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_777[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_777[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_777[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_777[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_777[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_777[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -548,8 +548,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         ldsm_x4_trans(b, smem + 43520 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&carry_348[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_348[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_748[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_748[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -557,47 +557,45 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_346[mt * 2 + h] = m_new_378[mt * 2 + h];
+        carry_746[mt * 2 + h] = m_new_773[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_347[mt * 2 + h] = t_387[mt * 2 + h];
+        carry_747[mt * 2 + h] = t_782[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_422 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_341 < t_344) {
-    const int t_401_ahead = (t_341 * 32);
-    // K_420: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_736 < t_739) {
+    const int t_794_ahead = (t_736 * 32);
+    // K_809: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_111) * page_table_s0 + (long long)((t_401_ahead + r))] + safe_rem((t_401_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_504) * page_table_s0 + (long long)((t_794_ahead + r))] + safe_rem((t_794_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (int t_397 = t_341; t_397 < t_344; ++t_397) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_401 = (t_397 * 32);
-    cp_async_wait<0>(); // K_420 arrived
+  for (int t_790 = t_736; t_790 < t_739; ++t_790) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_794 = (t_790 * 32);
+    cp_async_wait<0>(); // K_809 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_421: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_810: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_111) * page_table_s0 + (long long)((t_401 + r))] + safe_rem((t_401 + r), 1))) * v_cache_s0 + (long long)(kvh_110) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_504) * page_table_s0 + (long long)((t_794 + r))] + safe_rem((t_794 + r), 1))) * v_cache_s0 + (long long)(kvh_503) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_424[32] = {};
+    float t_812[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[2][4];
@@ -611,37 +609,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         ldsm_x4(b, smem + 34816 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&t_424[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_424[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_812[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_812[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_420; its next tile can stream in
-    if (t_397 + 1 < t_344) {
-      const int t_401_ahead = ((t_397 + 1) * 32);
-      // K_420: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_809; its next tile can stream in
+    if (t_790 + 1 < t_739) {
+      const int t_794_ahead = ((t_790 + 1) * 32);
+      // K_809: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_111) * page_table_s0 + (long long)((t_401_ahead + r))] + safe_rem((t_401_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_504) * page_table_s0 + (long long)((t_794_ahead + r))] + safe_rem((t_794_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_425[32];
-    #pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_425[((mt * 4 + nt) * 2 + h) * 2 + p] = (t_424[((mt * 4 + nt) * 2 + h) * 2 + p] * t_422);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_426[4];
+    float t_814[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -651,33 +635,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_425[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_812[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_426[mt * 2 + h] = acc;
+        t_814[mt * 2 + h] = acc;
       }
     }
-    float m_new_427[4];
+    float m_new_816[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_427[mt * 2 + h] = fmaxf(carry_346[mt * 2 + h], t_426[mt * 2 + h]);
+        m_new_816[mt * 2 + h] = fmaxf(carry_746[mt * 2 + h], (t_814[mt * 2 + h] * t_744));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_429[4];
+    float m_safe_818[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_429[mt * 2 + h] = ((m_new_427[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_427[mt * 2 + h]);
+        m_safe_818[mt * 2 + h] = ((m_new_816[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_816[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_431[32];
+    float p_820[32];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -686,22 +670,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_431[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_425[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_429[mt * 2 + h]));
+            p_820[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_812[((mt * 4 + nt) * 2 + h) * 2 + p], t_744, -m_safe_818[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_433[4];
+    float alpha_822[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_433[mt * 2 + h] = exp2_ftz((carry_346[mt * 2 + h] - m_safe_429[mt * 2 + h]));
+        alpha_822[mt * 2 + h] = exp2_ftz((carry_746[mt * 2 + h] - m_safe_818[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_435[4];
+    float t_824[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -711,23 +695,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_431[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_820[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_435[mt * 2 + h] = acc;
+        t_824[mt * 2 + h] = acc;
       }
     }
-    float t_436[4];
+    float t_825[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_436[mt * 2 + h] = ((carry_347[mt * 2 + h] * alpha_433[mt * 2 + h]) + t_435[mt * 2 + h]);
+        t_825[mt * 2 + h] = fmaf(carry_747[mt * 2 + h], alpha_822[mt * 2 + h], t_824[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_421 has arrived
+    cp_async_wait<1>(); // V_810 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -737,7 +721,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_348[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_348[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_433[mt * 2 + h]);
+            carry_748[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_748[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_822[mt * 2 + h]);
           }
         }
       }
@@ -747,10 +731,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_bf16(p_431[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_431[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_431[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_431[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_431[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_431[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_431[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_431[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_820[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_820[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_820[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_820[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_820[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_820[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_820[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_820[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -758,8 +742,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         ldsm_x4_trans(b, smem + 43520 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&carry_348[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_348[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_748[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_748[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -767,55 +751,51 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_346[mt * 2 + h] = m_new_427[mt * 2 + h];
+        carry_746[mt * 2 + h] = m_new_816[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_347[mt * 2 + h] = t_436[mt * 2 + h];
+        carry_747[mt * 2 + h] = t_825[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_471 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_344 < t_339) {
-    const int t_448_ahead = (t_344 * 32);
-    // K_469: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_739 < t_734) {
+    const int t_837_ahead = (t_739 * 32);
+    // K_854: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-      const bool ok = ((t_448_ahead + r) < k_len_140);
-      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_448_ahead + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_448_ahead + r))] : 0) + safe_rem((t_448_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_837_ahead + r) < k_len_542);
+      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_837_ahead + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_837_ahead + r))] : 0) + safe_rem((t_837_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (int t_444 = t_344; t_444 < t_339; ++t_444) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_448 = (t_444 * 32);
-    cp_async_wait<0>(); // K_469 arrived
+  for (int t_833 = t_739; t_833 < t_734; ++t_833) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_837 = (t_833 * 32);
+    cp_async_wait<0>(); // K_854 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_470: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_855: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-      const bool ok = ((t_448 + r) < k_len_140);
-      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_448 + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_448 + r))] : 0) + safe_rem((t_448 + r), 1))) * v_cache_s0 + (long long)(kvh_110) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_837 + r) < k_len_542);
+      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_837 + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_837 + r))] : 0) + safe_rem((t_837 + r), 1))) * v_cache_s0 + (long long)(kvh_503) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_473[32] = {};
+    float t_857[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[2][4];
@@ -829,22 +809,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         ldsm_x4(b, smem + 34816 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&t_473[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&t_473[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&t_857[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&t_857[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_469; its next tile can stream in
-    if (t_444 + 1 < t_339) {
-      const int t_448_ahead = ((t_444 + 1) * 32);
-      // K_469: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_854; its next tile can stream in
+    if (t_833 + 1 < t_734) {
+      const int t_837_ahead = ((t_833 + 1) * 32);
+      // K_854: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-        const bool ok = ((t_448_ahead + r) < k_len_140);
-        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_448_ahead + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_448_ahead + r))] : 0) + safe_rem((t_448_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_837_ahead + r) < k_len_542);
+        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_837_ahead + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_837_ahead + r))] : 0) + safe_rem((t_837_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_475[32];
+    float t_859[32];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -853,13 +833,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_475[((mt * 4 + nt) * 2 + h) * 2 + p] = (((((t_448 + (nt * 8 + 2 * t4 + p)) < k_len_140) && ((t_178 || ((t_448 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139) - P.window_left))) && (t_237 || ((t_448 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_288 || ((t_448 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139)))) ? (t_473[((mt * 4 + nt) * 2 + h) * 2 + p] * t_471) : NEG_INF);
+            t_859[((mt * 4 + nt) * 2 + h) * 2 + p] = (((((t_837 + (nt * 8 + 2 * t4 + p)) < k_len_542) && ((t_576 || ((t_837 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_542) - q_len_541) - P.window_left))) && (t_633 || ((t_837 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_542) - q_len_541) + P.window_right))))) && (t_683 || ((t_837 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_542) - q_len_541)))) ? (t_857[((mt * 4 + nt) * 2 + h) * 2 + p] * t_744) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_476[4];
+    float t_860[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -869,33 +849,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_475[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_859[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_476[mt * 2 + h] = acc;
+        t_860[mt * 2 + h] = acc;
       }
     }
-    float m_new_477[4];
+    float m_new_861[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_477[mt * 2 + h] = fmaxf(carry_346[mt * 2 + h], t_476[mt * 2 + h]);
+        m_new_861[mt * 2 + h] = fmaxf(carry_746[mt * 2 + h], t_860[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_479[4];
+    float m_safe_863[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_479[mt * 2 + h] = ((m_new_477[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_477[mt * 2 + h]);
+        m_safe_863[mt * 2 + h] = ((m_new_861[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_861[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_481[32];
+    float p_865[32];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -904,22 +884,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_481[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_475[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_479[mt * 2 + h]));
+            p_865[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_859[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_863[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_483[4];
+    float alpha_867[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_483[mt * 2 + h] = exp2_ftz((carry_346[mt * 2 + h] - m_safe_479[mt * 2 + h]));
+        alpha_867[mt * 2 + h] = exp2_ftz((carry_746[mt * 2 + h] - m_safe_863[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_485[4];
+    float t_869[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -929,23 +909,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_481[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_865[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_485[mt * 2 + h] = acc;
+        t_869[mt * 2 + h] = acc;
       }
     }
-    float t_486[4];
+    float t_870[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_486[mt * 2 + h] = ((carry_347[mt * 2 + h] * alpha_483[mt * 2 + h]) + t_485[mt * 2 + h]);
+        t_870[mt * 2 + h] = fmaf(carry_747[mt * 2 + h], alpha_867[mt * 2 + h], t_869[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_470 has arrived
+    cp_async_wait<1>(); // V_855 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -955,7 +935,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_348[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_348[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_483[mt * 2 + h]);
+            carry_748[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_748[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_867[mt * 2 + h]);
           }
         }
       }
@@ -965,10 +945,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_bf16(p_481[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_481[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_bf16(p_481[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_481[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_bf16(p_481[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_481[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_bf16(p_481[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_481[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_bf16(p_865[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_865[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_bf16(p_865[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_865[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_bf16(p_865[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_865[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_bf16(p_865[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_865[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -976,8 +956,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
         ldsm_x4_trans(b, smem + 43520 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_bf16(&carry_348[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_bf16(&carry_348[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_bf16(&carry_748[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_bf16(&carry_748[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -985,25 +965,25 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_346[mt * 2 + h] = m_new_477[mt * 2 + h];
+        carry_746[mt * 2 + h] = m_new_861[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_347[mt * 2 + h] = t_486[mt * 2 + h];
+        carry_747[mt * 2 + h] = t_870[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_496_rcp[4]; // once a row (row-hoist.ts)
+  float t_880_rcp[4]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_496_rcp[mt * 2 + h] = 1.0f / ((carry_347[mt * 2 + h] == 0.0f) ? 1.0f : carry_347[mt * 2 + h]);
+      t_880_rcp[mt * 2 + h] = 1.0f / ((carry_747[mt * 2 + h] == 0.0f) ? 1.0f : carry_747[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1013,7 +993,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) < q_len_139)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_136 + safe_div((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_147 + safe_rem((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_348[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_496_rcp[mt * 2 + h]), (carry_348[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_496_rcp[mt * 2 + h]));
+        if ((safe_div((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) < q_len_541)) *reinterpret_cast<__nv_bfloat162*>(out + (long long)((q0_538 + safe_div((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_549 + safe_rem((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2bfloat162_rn((carry_748[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_880_rcp[mt * 2 + h]), (carry_748[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_880_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1024,7 +1004,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_bf16_p1(
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) < q_len_139)) lse[(long long)((q0_136 + safe_div((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_147 + safe_rem((t_144 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_347[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_346[mt * 2 + h] + log2f(carry_347[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) < q_len_541)) lse[(long long)((q0_538 + safe_div((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_549 + safe_rem((t_546 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_747[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_746[mt * 2 + h] + log2f(carry_747[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

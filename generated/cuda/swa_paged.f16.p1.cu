@@ -155,259 +155,259 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_109 = (int)blockIdx.x;
-  const int kvh_110 = (int)blockIdx.y;
-  const int b_111 = (int)blockIdx.z;
+  const int m_501 = (int)blockIdx.x;
+  const int kvh_502 = (int)blockIdx.y;
+  const int b_503 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_136 = cu_seqlens_q[(long long)(b_111)];
+  const int q0_536 = cu_seqlens_q[(long long)(b_503)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_137 = (b_111 + 1);
-  const int t_138 = cu_seqlens_q[(long long)(t_137)];
-  const int q_len_139 = (t_138 - q0_136);
-  const int k_len_140 = cache_seqlens[(long long)(b_111)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_141 = (m_109 * 64);
-  const int t_142 = (q_len_139 * 4);
-  const bool t_143 = (t_141 >= t_142);
-  if (t_143) {
+  const int t_537 = (b_503 + 1);
+  const int t_538 = cu_seqlens_q[(long long)(t_537)];
+  const int q_len_539 = (t_538 - q0_536);
+  const int k_len_540 = cache_seqlens[(long long)(b_503)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_541 = (m_501 * 64);
+  const int t_542 = (q_len_539 * 4);
+  const bool t_543 = (t_541 >= t_542);
+  if (t_543) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_144 = (m_109 * 64);
+  const int t_544 = (m_501 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_147 = (kvh_110 * 4);
+  const int t_547 = (kvh_502 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_153: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_553: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_144 + r), 4) < q_len_139);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_136 + safe_div((t_144 + r), 4))) * q_s0 + (long long)((t_147 + safe_rem((t_144 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_544 + r), 4) < q_len_539);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_536 + safe_div((t_544 + r), 4))) * q_s0 + (long long)((t_547 + safe_rem((t_544 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_154 = (k_len_140 + 63);
-  const int t_155 = safe_div(t_154, 64);
-  const int t_157 = (k_len_140 + (-1));
-  const int t_159 = (k_len_140 + (-64));
-  const int t_161 = safe_div(t_157, 64);
-  const bool t_162 = (t_157 < 0);
-  const int t_163 = (t_161 * 64);
-  const bool t_164 = (t_163 == t_157);
-  const bool t_165 = (!t_164);
-  const bool t_166 = (t_162 && t_165);
-  const int t_168 = (t_161 - 1);
-  const int t_169 = (t_166 ? t_168 : t_161);
-  const int t_170 = safe_div(t_159, 64);
-  const bool t_171 = (t_159 < 0);
-  const int t_172 = (t_170 * 64);
-  const bool t_173 = (t_172 == t_159);
-  const bool t_174 = (!t_173);
-  const bool t_175 = (t_171 && t_174);
-  const int t_176 = (t_170 - 1);
-  const int t_177 = (t_175 ? t_176 : t_170);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_554 = (k_len_540 + 63);
+  const int t_555 = safe_div(t_554, 64);
+  const int t_556 = (k_len_540 + (-1));
+  const int t_557 = (k_len_540 + (-64));
+  const int t_558 = safe_div(t_556, 64);
+  const bool t_559 = (t_556 < 0);
+  const int t_560 = (t_558 * 64);
+  const bool t_561 = (t_560 == t_556);
+  const bool t_562 = (!t_561);
+  const bool t_563 = (t_559 && t_562);
+  const int t_564 = (t_558 - 1);
+  const int t_565 = (t_563 ? t_564 : t_558);
+  const int t_566 = safe_div(t_557, 64);
+  const bool t_567 = (t_557 < 0);
+  const int t_568 = (t_566 * 64);
+  const bool t_569 = (t_568 == t_557);
+  const bool t_570 = (!t_569);
+  const bool t_571 = (t_567 && t_570);
+  const int t_572 = (t_566 - 1);
+  const int t_573 = (t_571 ? t_572 : t_566);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  const bool t_178 = (P.window_left < 0);
-  const int t_180 = (t_178 ? (-268435456) : 268435456);
-  const int t_181 = (t_178 ? 268435456 : (-268435456));
-  const int t_182 = (t_144 + 63);
-  const int t_183 = safe_div(t_144, 4);
-  const int t_184 = safe_div(t_182, 4);
-  const int t_185 = (t_183 + k_len_140);
-  const int t_186 = (t_184 + k_len_140);
-  const int t_187 = (t_185 - q_len_139);
-  const int t_188 = (t_186 - q_len_139);
-  const int t_189 = (t_187 - P.window_left);
-  const int t_190 = (t_188 - P.window_left);
-  const int t_191 = (0 - t_190);
-  const int t_192 = (0 - t_189);
-  const int t_193 = (t_192 + 63);
-  const int t_194 = (-t_193);
-  const int t_195 = (-t_194);
-  const int t_196 = safe_div(t_195, 64);
-  const bool t_197 = (t_195 < 0);
-  const int t_198 = (t_196 * 64);
-  const bool t_199 = (t_198 == t_195);
-  const bool t_200 = (!t_199);
-  const bool t_201 = (t_197 && t_200);
-  const int t_202 = (t_196 - 1);
-  const int t_203 = (t_201 ? t_202 : t_196);
-  const int t_204 = (-t_203);
-  const int t_205 = (-t_191);
-  const int t_206 = (-t_205);
-  const int t_207 = safe_div(t_206, 64);
-  const bool t_208 = (t_206 < 0);
-  const int t_209 = (t_207 * 64);
-  const bool t_210 = (t_209 == t_206);
-  const bool t_211 = (!t_210);
-  const bool t_212 = (t_208 && t_211);
-  const int t_213 = (t_207 - 1);
-  const int t_214 = (t_212 ? t_213 : t_207);
-  const int t_215 = (-t_214);
-  const bool t_216 = (t_180 > t_181);
-  const bool t_217 = (t_204 > 268435456);
-  const int t_218 = min(t_180, t_204);
-  const int t_219 = max(t_181, 268435456);
-  const int t_220 = (t_217 ? t_180 : t_218);
-  const int t_221 = (t_217 ? t_181 : t_219);
-  const int t_222 = (t_216 ? t_204 : t_220);
-  const int t_223 = (t_216 ? 268435456 : t_221);
-  const bool t_224 = (t_215 > 268435456);
-  const int t_225 = max(t_180, t_215);
-  const int t_226 = min(t_181, 268435456);
-  const int t_227 = (t_226 + 1);
-  const bool t_228 = (t_225 <= t_227);
-  const int t_229 = min(t_180, t_215);
-  const int t_230 = (t_228 ? t_229 : t_180);
-  const int t_231 = (t_228 ? t_219 : t_181);
-  const int t_232 = (t_224 ? t_180 : t_230);
-  const int t_233 = (t_224 ? t_181 : t_231);
-  const int t_234 = (t_216 ? t_215 : t_232);
-  const int t_235 = (t_216 ? 268435456 : t_233);
-  const bool t_236 = (P.window_right < 0);
-  const int t_237 = (t_236 ? (-268435456) : 268435456);
-  const int t_238 = (t_236 ? 268435456 : (-268435456));
-  const int t_239 = (t_187 + P.window_right);
-  const int t_240 = (t_188 + P.window_right);
-  const int t_242 = (t_239 + (-63));
-  const int t_243 = safe_div(t_240, 64);
-  const bool t_244 = (t_240 < 0);
-  const int t_245 = (t_243 * 64);
-  const bool t_246 = (t_245 == t_240);
-  const bool t_247 = (!t_246);
-  const bool t_248 = (t_244 && t_247);
-  const int t_249 = (t_243 - 1);
-  const int t_250 = (t_248 ? t_249 : t_243);
-  const int t_251 = safe_div(t_242, 64);
-  const bool t_252 = (t_242 < 0);
-  const int t_253 = (t_251 * 64);
-  const bool t_254 = (t_253 == t_242);
-  const bool t_255 = (!t_254);
-  const bool t_256 = (t_252 && t_255);
-  const int t_257 = (t_251 - 1);
-  const int t_258 = (t_256 ? t_257 : t_251);
-  const bool t_259 = (t_237 > t_238);
-  const bool t_260 = ((-268435456) > t_250);
-  const int t_261 = min(t_237, (-268435456));
-  const int t_262 = max(t_238, t_250);
-  const int t_263 = (t_260 ? t_237 : t_261);
-  const int t_264 = (t_260 ? t_238 : t_262);
-  const int t_265 = (t_259 ? (-268435456) : t_263);
-  const int t_266 = (t_259 ? t_250 : t_264);
-  const bool t_267 = ((-268435456) > t_258);
-  const int t_268 = max(t_237, (-268435456));
-  const int t_269 = min(t_238, t_258);
-  const int t_270 = (t_269 + 1);
-  const bool t_271 = (t_268 <= t_270);
-  const int t_272 = max(t_238, t_258);
-  const int t_273 = (t_271 ? t_261 : t_237);
-  const int t_274 = (t_271 ? t_272 : t_238);
-  const int t_275 = (t_267 ? t_237 : t_273);
-  const int t_276 = (t_267 ? t_238 : t_274);
-  const int t_277 = (t_259 ? (-268435456) : t_275);
-  const int t_278 = (t_259 ? t_258 : t_276);
-  const int t_279 = max(t_222, t_265);
-  const int t_280 = min(t_223, t_266);
-  const int t_281 = max(t_234, t_277);
-  const int t_282 = min(t_235, t_278);
-  const int t_283 = max((-268435456), t_279);
-  const int t_284 = min(t_169, t_280);
-  const int t_285 = max((-268435456), t_281);
-  const int t_286 = min(t_177, t_282);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const bool t_287 = (P.is_causal == 0);
-  const int t_288 = (t_287 ? (-268435456) : 268435456);
-  const int t_289 = (t_287 ? 268435456 : (-268435456));
-  const int t_290 = (t_187 + (-63));
-  const int t_291 = safe_div(t_188, 64);
-  const bool t_292 = (t_188 < 0);
-  const int t_293 = (t_291 * 64);
-  const bool t_294 = (t_293 == t_188);
-  const bool t_295 = (!t_294);
-  const bool t_296 = (t_292 && t_295);
-  const int t_297 = (t_291 - 1);
-  const int t_298 = (t_296 ? t_297 : t_291);
-  const int t_299 = safe_div(t_290, 64);
-  const bool t_300 = (t_290 < 0);
-  const int t_301 = (t_299 * 64);
-  const bool t_302 = (t_301 == t_290);
-  const bool t_303 = (!t_302);
-  const bool t_304 = (t_300 && t_303);
-  const int t_305 = (t_299 - 1);
-  const int t_306 = (t_304 ? t_305 : t_299);
-  const bool t_307 = (t_288 > t_289);
-  const bool t_308 = ((-268435456) > t_298);
-  const int t_309 = min(t_288, (-268435456));
-  const int t_310 = max(t_289, t_298);
-  const int t_311 = (t_308 ? t_288 : t_309);
-  const int t_312 = (t_308 ? t_289 : t_310);
-  const int t_313 = (t_307 ? (-268435456) : t_311);
-  const int t_314 = (t_307 ? t_298 : t_312);
-  const bool t_315 = ((-268435456) > t_306);
-  const int t_316 = max(t_288, (-268435456));
-  const int t_317 = min(t_289, t_306);
-  const int t_318 = (t_317 + 1);
-  const bool t_319 = (t_316 <= t_318);
-  const int t_320 = max(t_289, t_306);
-  const int t_321 = (t_319 ? t_309 : t_288);
-  const int t_322 = (t_319 ? t_320 : t_289);
-  const int t_323 = (t_315 ? t_288 : t_321);
-  const int t_324 = (t_315 ? t_289 : t_322);
-  const int t_325 = (t_307 ? (-268435456) : t_323);
-  const int t_326 = (t_307 ? t_306 : t_324);
-  const int t_327 = max(t_283, t_313);
-  const int t_328 = min(t_284, t_314);
-  const int t_329 = max(t_285, t_325);
-  const int t_330 = min(t_286, t_326);
-  const int t_331 = max(t_329, t_329);
-  const int t_332 = min(t_330, t_330);
-  const int t_333 = max(t_331, (-268435456));
-  const int t_334 = min(t_332, t_177);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_335 = max(0, t_327);
-  const int t_336 = (t_328 + 1);
-  const int t_337 = min(t_155, t_336);
-  const int t_338 = max(t_335, t_337);
-  const int t_339 = max(t_333, t_335);
-  const int t_340 = min(t_339, t_338);
-  const int t_341 = (t_334 + 1);
-  const int t_342 = max(t_341, t_340);
-  const int t_343 = min(t_342, t_338);
+  const bool t_574 = (P.window_left < 0);
+  const int t_575 = (t_574 ? (-268435456) : 268435456);
+  const int t_576 = (t_574 ? 268435456 : (-268435456));
+  const int t_577 = (t_544 + 63);
+  const int t_578 = safe_div(t_544, 4);
+  const int t_579 = safe_div(t_577, 4);
+  const int t_580 = (t_578 + k_len_540);
+  const int t_581 = (t_579 + k_len_540);
+  const int t_582 = (t_580 - q_len_539);
+  const int t_583 = (t_581 - q_len_539);
+  const int t_584 = (t_582 - P.window_left);
+  const int t_585 = (t_583 - P.window_left);
+  const int t_586 = (0 - t_585);
+  const int t_587 = (0 - t_584);
+  const int t_588 = (t_587 + 63);
+  const int t_589 = (-t_588);
+  const int t_590 = (-t_589);
+  const int t_591 = safe_div(t_590, 64);
+  const bool t_592 = (t_590 < 0);
+  const int t_593 = (t_591 * 64);
+  const bool t_594 = (t_593 == t_590);
+  const bool t_595 = (!t_594);
+  const bool t_596 = (t_592 && t_595);
+  const int t_597 = (t_591 - 1);
+  const int t_598 = (t_596 ? t_597 : t_591);
+  const int t_599 = (-t_598);
+  const int t_600 = (-t_586);
+  const int t_601 = (-t_600);
+  const int t_602 = safe_div(t_601, 64);
+  const bool t_603 = (t_601 < 0);
+  const int t_604 = (t_602 * 64);
+  const bool t_605 = (t_604 == t_601);
+  const bool t_606 = (!t_605);
+  const bool t_607 = (t_603 && t_606);
+  const int t_608 = (t_602 - 1);
+  const int t_609 = (t_607 ? t_608 : t_602);
+  const int t_610 = (-t_609);
+  const bool t_611 = (t_575 > t_576);
+  const bool t_612 = (t_599 > 268435456);
+  const int t_613 = min(t_575, t_599);
+  const int t_614 = max(t_576, 268435456);
+  const int t_615 = (t_612 ? t_575 : t_613);
+  const int t_616 = (t_612 ? t_576 : t_614);
+  const int t_617 = (t_611 ? t_599 : t_615);
+  const int t_618 = (t_611 ? 268435456 : t_616);
+  const bool t_619 = (t_610 > 268435456);
+  const int t_620 = max(t_575, t_610);
+  const int t_621 = min(t_576, 268435456);
+  const int t_622 = (t_621 + 1);
+  const bool t_623 = (t_620 <= t_622);
+  const int t_624 = min(t_575, t_610);
+  const int t_625 = (t_623 ? t_624 : t_575);
+  const int t_626 = (t_623 ? t_614 : t_576);
+  const int t_627 = (t_619 ? t_575 : t_625);
+  const int t_628 = (t_619 ? t_576 : t_626);
+  const int t_629 = (t_611 ? t_610 : t_627);
+  const int t_630 = (t_611 ? 268435456 : t_628);
+  const bool t_631 = (P.window_right < 0);
+  const int t_632 = (t_631 ? (-268435456) : 268435456);
+  const int t_633 = (t_631 ? 268435456 : (-268435456));
+  const int t_634 = (t_582 + P.window_right);
+  const int t_635 = (t_583 + P.window_right);
+  const int t_636 = (t_634 + (-63));
+  const int t_637 = safe_div(t_635, 64);
+  const bool t_638 = (t_635 < 0);
+  const int t_639 = (t_637 * 64);
+  const bool t_640 = (t_639 == t_635);
+  const bool t_641 = (!t_640);
+  const bool t_642 = (t_638 && t_641);
+  const int t_643 = (t_637 - 1);
+  const int t_644 = (t_642 ? t_643 : t_637);
+  const int t_645 = safe_div(t_636, 64);
+  const bool t_646 = (t_636 < 0);
+  const int t_647 = (t_645 * 64);
+  const bool t_648 = (t_647 == t_636);
+  const bool t_649 = (!t_648);
+  const bool t_650 = (t_646 && t_649);
+  const int t_651 = (t_645 - 1);
+  const int t_652 = (t_650 ? t_651 : t_645);
+  const bool t_653 = (t_632 > t_633);
+  const bool t_654 = ((-268435456) > t_644);
+  const int t_655 = min(t_632, (-268435456));
+  const int t_656 = max(t_633, t_644);
+  const int t_657 = (t_654 ? t_632 : t_655);
+  const int t_658 = (t_654 ? t_633 : t_656);
+  const int t_659 = (t_653 ? (-268435456) : t_657);
+  const int t_660 = (t_653 ? t_644 : t_658);
+  const bool t_661 = ((-268435456) > t_652);
+  const int t_662 = max(t_632, (-268435456));
+  const int t_663 = min(t_633, t_652);
+  const int t_664 = (t_663 + 1);
+  const bool t_665 = (t_662 <= t_664);
+  const int t_666 = max(t_633, t_652);
+  const int t_667 = (t_665 ? t_655 : t_632);
+  const int t_668 = (t_665 ? t_666 : t_633);
+  const int t_669 = (t_661 ? t_632 : t_667);
+  const int t_670 = (t_661 ? t_633 : t_668);
+  const int t_671 = (t_653 ? (-268435456) : t_669);
+  const int t_672 = (t_653 ? t_652 : t_670);
+  const int t_673 = max(t_617, t_659);
+  const int t_674 = min(t_618, t_660);
+  const int t_675 = max(t_629, t_671);
+  const int t_676 = min(t_630, t_672);
+  const int t_677 = max((-268435456), t_673);
+  const int t_678 = min(t_565, t_674);
+  const int t_679 = max((-268435456), t_675);
+  const int t_680 = min(t_573, t_676);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const bool t_681 = (P.is_causal == 0);
+  const int t_682 = (t_681 ? (-268435456) : 268435456);
+  const int t_683 = (t_681 ? 268435456 : (-268435456));
+  const int t_684 = (t_582 + (-63));
+  const int t_685 = safe_div(t_583, 64);
+  const bool t_686 = (t_583 < 0);
+  const int t_687 = (t_685 * 64);
+  const bool t_688 = (t_687 == t_583);
+  const bool t_689 = (!t_688);
+  const bool t_690 = (t_686 && t_689);
+  const int t_691 = (t_685 - 1);
+  const int t_692 = (t_690 ? t_691 : t_685);
+  const int t_693 = safe_div(t_684, 64);
+  const bool t_694 = (t_684 < 0);
+  const int t_695 = (t_693 * 64);
+  const bool t_696 = (t_695 == t_684);
+  const bool t_697 = (!t_696);
+  const bool t_698 = (t_694 && t_697);
+  const int t_699 = (t_693 - 1);
+  const int t_700 = (t_698 ? t_699 : t_693);
+  const bool t_701 = (t_682 > t_683);
+  const bool t_702 = ((-268435456) > t_692);
+  const int t_703 = min(t_682, (-268435456));
+  const int t_704 = max(t_683, t_692);
+  const int t_705 = (t_702 ? t_682 : t_703);
+  const int t_706 = (t_702 ? t_683 : t_704);
+  const int t_707 = (t_701 ? (-268435456) : t_705);
+  const int t_708 = (t_701 ? t_692 : t_706);
+  const bool t_709 = ((-268435456) > t_700);
+  const int t_710 = max(t_682, (-268435456));
+  const int t_711 = min(t_683, t_700);
+  const int t_712 = (t_711 + 1);
+  const bool t_713 = (t_710 <= t_712);
+  const int t_714 = max(t_683, t_700);
+  const int t_715 = (t_713 ? t_703 : t_682);
+  const int t_716 = (t_713 ? t_714 : t_683);
+  const int t_717 = (t_709 ? t_682 : t_715);
+  const int t_718 = (t_709 ? t_683 : t_716);
+  const int t_719 = (t_701 ? (-268435456) : t_717);
+  const int t_720 = (t_701 ? t_700 : t_718);
+  const int t_721 = max(t_677, t_707);
+  const int t_722 = min(t_678, t_708);
+  const int t_723 = max(t_679, t_719);
+  const int t_724 = min(t_680, t_720);
+  const int t_725 = max(t_723, t_723);
+  const int t_726 = min(t_724, t_724);
+  const int t_727 = max(t_725, (-268435456));
+  const int t_728 = min(t_726, t_573);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_729 = max(0, t_721);
+  const int t_730 = (t_722 + 1);
+  const int t_731 = min(t_555, t_730);
+  const int t_732 = max(t_729, t_731);
+  const int t_733 = max(t_727, t_729);
+  const int t_734 = min(t_733, t_732);
+  const int t_735 = (t_728 + 1);
+  const int t_736 = max(t_735, t_734);
+  const int t_737 = min(t_736, t_732);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_371 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<0>(); // Q_153 has arrived
+  const float t_742 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<0>(); // Q_553 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_335 < t_340) {
-    const int t_348_ahead = (t_335 * 64);
-    // K_369: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_729 < t_734) {
+    const int t_747_ahead = (t_729 * 64);
+    // K_764: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_348_ahead + r) < k_len_140);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_348_ahead + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_348_ahead + r))] : 0) + safe_rem((t_348_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_747_ahead + r) < k_len_540);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_747_ahead + r) < k_len_540) ? page_table[(long long)(b_503) * page_table_s0 + (long long)((t_747_ahead + r))] : 0) + safe_rem((t_747_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_502) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  float carry_345[2];
+  float carry_744[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_345[mt * 2 + h] = NEG_INF;
+      carry_744[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_346[2];
+  float carry_745[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_346[mt * 2 + h] = 0.0f;
+      carry_745[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_347[64];
+  float carry_746[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -416,36 +416,36 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_347[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_746[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_344 = t_335; t_344 < t_340; ++t_344) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_348 = (t_344 * 64);
-    cp_async_wait<0>(); // K_369 arrived
+  for (int t_743 = t_729; t_743 < t_734; ++t_743) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_747 = (t_743 * 64);
+    cp_async_wait<0>(); // K_764 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_370: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_765: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_348 + r) < k_len_140);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_348 + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_348 + r))] : 0) + safe_rem((t_348 + r), 1))) * v_cache_s0 + (long long)(kvh_110) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_747 + r) < k_len_540);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_747 + r) < k_len_540) ? page_table[(long long)(b_503) * page_table_s0 + (long long)((t_747 + r))] : 0) + safe_rem((t_747 + r), 1))) * v_cache_s0 + (long long)(kvh_502) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_373[32] = {};
+    float t_767[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_373 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_767 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -453,13 +453,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_373, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_767, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_373[i]);
+        reg_fence(t_767[i]);
       }
     }
     #else
@@ -476,23 +476,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_373[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_373[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_767[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_767[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_369; its next tile can stream in
-    if (t_344 + 1 < t_340) {
-      const int t_348_ahead = ((t_344 + 1) * 64);
-      // K_369: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_764; its next tile can stream in
+    if (t_743 + 1 < t_734) {
+      const int t_747_ahead = ((t_743 + 1) * 64);
+      // K_764: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_348_ahead + r) < k_len_140);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_348_ahead + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_348_ahead + r))] : 0) + safe_rem((t_348_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_747_ahead + r) < k_len_540);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_747_ahead + r) < k_len_540) ? page_table[(long long)(b_503) * page_table_s0 + (long long)((t_747_ahead + r))] : 0) + safe_rem((t_747_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_502) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_375[32];
+    float t_769[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -501,13 +501,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_375[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_348 + (nt * 8 + 2 * t4 + p)) < k_len_140) && ((t_178 || ((t_348 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139) - P.window_left))) && (t_236 || ((t_348 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_287 || ((t_348 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139)))) ? (t_373[((mt * 8 + nt) * 2 + h) * 2 + p] * t_371) : NEG_INF);
+            t_769[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_747 + (nt * 8 + 2 * t4 + p)) < k_len_540) && ((t_574 || ((t_747 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_540) - q_len_539) - P.window_left))) && (t_631 || ((t_747 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_540) - q_len_539) + P.window_right))))) && (t_681 || ((t_747 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_540) - q_len_539)))) ? (t_767[((mt * 8 + nt) * 2 + h) * 2 + p] * t_742) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_376[2];
+    float t_770[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -517,33 +517,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_375[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_769[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_376[mt * 2 + h] = acc;
+        t_770[mt * 2 + h] = acc;
       }
     }
-    float m_new_377[2];
+    float m_new_771[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_377[mt * 2 + h] = fmaxf(carry_345[mt * 2 + h], t_376[mt * 2 + h]);
+        m_new_771[mt * 2 + h] = fmaxf(carry_744[mt * 2 + h], t_770[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_379[2];
+    float m_safe_773[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_379[mt * 2 + h] = ((m_new_377[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_377[mt * 2 + h]);
+        m_safe_773[mt * 2 + h] = ((m_new_771[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_771[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_381[32];
+    float p_775[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -552,22 +552,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_381[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_375[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_379[mt * 2 + h]));
+            p_775[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_769[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_773[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_383[2];
+    float alpha_777[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_383[mt * 2 + h] = exp2_ftz((carry_345[mt * 2 + h] - m_safe_379[mt * 2 + h]));
+        alpha_777[mt * 2 + h] = exp2_ftz((carry_744[mt * 2 + h] - m_safe_773[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_385[2];
+    float t_779[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -577,23 +577,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_381[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_775[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_385[mt * 2 + h] = acc;
+        t_779[mt * 2 + h] = acc;
       }
     }
-    float t_386[2];
+    float t_780[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_386[mt * 2 + h] = ((carry_346[mt * 2 + h] * alpha_383[mt * 2 + h]) + t_385[mt * 2 + h]);
+        t_780[mt * 2 + h] = fmaf(carry_745[mt * 2 + h], alpha_777[mt * 2 + h], t_779[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_370 has arrived
+    cp_async_wait<1>(); // V_765 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -604,34 +604,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_347[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_347[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_383[mt * 2 + h]);
+            carry_746[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_746[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_777[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_347 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_746 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_381[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_381[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_381[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_381[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_381[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_381[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_381[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_381[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_775[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_775[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_775[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_775[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_775[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_775[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_775[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_775[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_347, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_746, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_347[i]);
+        reg_fence(carry_746[i]);
       }
     }
     #else
@@ -640,10 +640,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_381[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_381[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_381[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_381[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_381[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_381[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_381[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_381[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_775[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_775[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_775[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_775[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_775[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_775[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_775[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_775[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -651,8 +651,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_347[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_347[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_746[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_746[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -661,50 +661,48 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_345[mt * 2 + h] = m_new_377[mt * 2 + h];
+        carry_744[mt * 2 + h] = m_new_771[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_346[mt * 2 + h] = t_386[mt * 2 + h];
+        carry_745[mt * 2 + h] = t_780[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_421 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_340 < t_343) {
-    const int t_400_ahead = (t_340 * 64);
-    // K_419: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_734 < t_737) {
+    const int t_792_ahead = (t_734 * 64);
+    // K_807: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_111) * page_table_s0 + (long long)((t_400_ahead + r))] + safe_rem((t_400_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_503) * page_table_s0 + (long long)((t_792_ahead + r))] + safe_rem((t_792_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_502) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (int t_396 = t_340; t_396 < t_343; ++t_396) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_400 = (t_396 * 64);
-    cp_async_wait<0>(); // K_419 arrived
+  for (int t_788 = t_734; t_788 < t_737; ++t_788) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_792 = (t_788 * 64);
+    cp_async_wait<0>(); // K_807 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_420: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_808: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_111) * page_table_s0 + (long long)((t_400 + r))] + safe_rem((t_400 + r), 1))) * v_cache_s0 + (long long)(kvh_110) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_503) * page_table_s0 + (long long)((t_792 + r))] + safe_rem((t_792 + r), 1))) * v_cache_s0 + (long long)(kvh_502) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_423[32] = {};
+    float t_810[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_423 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_810 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -712,13 +710,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_423, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_810, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_423[i]);
+        reg_fence(t_810[i]);
       }
     }
     #else
@@ -735,38 +733,24 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_423[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_423[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_810[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_810[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_419; its next tile can stream in
-    if (t_396 + 1 < t_343) {
-      const int t_400_ahead = ((t_396 + 1) * 64);
-      // K_419: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_807; its next tile can stream in
+    if (t_788 + 1 < t_737) {
+      const int t_792_ahead = ((t_788 + 1) * 64);
+      // K_807: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_111) * page_table_s0 + (long long)((t_400_ahead + r))] + safe_rem((t_400_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_503) * page_table_s0 + (long long)((t_792_ahead + r))] + safe_rem((t_792_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_502) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_424[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_424[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_423[((mt * 8 + nt) * 2 + h) * 2 + p] * t_421);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_425[2];
+    float t_812[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -776,33 +760,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_424[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_810[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_425[mt * 2 + h] = acc;
+        t_812[mt * 2 + h] = acc;
       }
     }
-    float m_new_426[2];
+    float m_new_814[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_426[mt * 2 + h] = fmaxf(carry_345[mt * 2 + h], t_425[mt * 2 + h]);
+        m_new_814[mt * 2 + h] = fmaxf(carry_744[mt * 2 + h], (t_812[mt * 2 + h] * t_742));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_428[2];
+    float m_safe_816[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_428[mt * 2 + h] = ((m_new_426[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_426[mt * 2 + h]);
+        m_safe_816[mt * 2 + h] = ((m_new_814[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_814[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_430[32];
+    float p_818[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -811,22 +795,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_430[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_424[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_428[mt * 2 + h]));
+            p_818[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_810[((mt * 8 + nt) * 2 + h) * 2 + p], t_742, -m_safe_816[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_432[2];
+    float alpha_820[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_432[mt * 2 + h] = exp2_ftz((carry_345[mt * 2 + h] - m_safe_428[mt * 2 + h]));
+        alpha_820[mt * 2 + h] = exp2_ftz((carry_744[mt * 2 + h] - m_safe_816[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_434[2];
+    float t_822[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -836,23 +820,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_430[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_818[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_434[mt * 2 + h] = acc;
+        t_822[mt * 2 + h] = acc;
       }
     }
-    float t_435[2];
+    float t_823[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_435[mt * 2 + h] = ((carry_346[mt * 2 + h] * alpha_432[mt * 2 + h]) + t_434[mt * 2 + h]);
+        t_823[mt * 2 + h] = fmaf(carry_745[mt * 2 + h], alpha_820[mt * 2 + h], t_822[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_420 has arrived
+    cp_async_wait<1>(); // V_808 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -863,34 +847,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_347[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_347[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_432[mt * 2 + h]);
+            carry_746[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_746[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_820[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_347 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_746 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_430[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_430[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_430[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_430[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_430[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_430[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_430[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_430[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_818[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_818[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_818[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_818[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_818[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_818[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_818[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_818[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_347, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_746, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_347[i]);
+        reg_fence(carry_746[i]);
       }
     }
     #else
@@ -899,10 +883,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_430[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_430[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_430[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_430[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_430[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_430[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_430[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_430[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_818[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_818[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_818[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_818[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_818[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_818[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_818[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_818[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -910,8 +894,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_347[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_347[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_746[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_746[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -920,58 +904,54 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_345[mt * 2 + h] = m_new_426[mt * 2 + h];
+        carry_744[mt * 2 + h] = m_new_814[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_346[mt * 2 + h] = t_435[mt * 2 + h];
+        carry_745[mt * 2 + h] = t_823[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_470 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_343 < t_338) {
-    const int t_447_ahead = (t_343 * 64);
-    // K_468: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_737 < t_732) {
+    const int t_835_ahead = (t_737 * 64);
+    // K_852: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_447_ahead + r) < k_len_140);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_447_ahead + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_447_ahead + r))] : 0) + safe_rem((t_447_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_835_ahead + r) < k_len_540);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_835_ahead + r) < k_len_540) ? page_table[(long long)(b_503) * page_table_s0 + (long long)((t_835_ahead + r))] : 0) + safe_rem((t_835_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_502) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (int t_443 = t_343; t_443 < t_338; ++t_443) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_447 = (t_443 * 64);
-    cp_async_wait<0>(); // K_468 arrived
+  for (int t_831 = t_737; t_831 < t_732; ++t_831) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_835 = (t_831 * 64);
+    cp_async_wait<0>(); // K_852 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_469: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_853: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_447 + r) < k_len_140);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_447 + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_447 + r))] : 0) + safe_rem((t_447 + r), 1))) * v_cache_s0 + (long long)(kvh_110) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_835 + r) < k_len_540);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_835 + r) < k_len_540) ? page_table[(long long)(b_503) * page_table_s0 + (long long)((t_835 + r))] : 0) + safe_rem((t_835 + r), 1))) * v_cache_s0 + (long long)(kvh_502) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_472[32] = {};
+    float t_855[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_472 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_855 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -979,13 +959,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_472, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_855, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_472[i]);
+        reg_fence(t_855[i]);
       }
     }
     #else
@@ -1002,23 +982,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_472[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_472[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_855[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_855[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_468; its next tile can stream in
-    if (t_443 + 1 < t_338) {
-      const int t_447_ahead = ((t_443 + 1) * 64);
-      // K_468: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_852; its next tile can stream in
+    if (t_831 + 1 < t_732) {
+      const int t_835_ahead = ((t_831 + 1) * 64);
+      // K_852: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_447_ahead + r) < k_len_140);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_447_ahead + r) < k_len_140) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_447_ahead + r))] : 0) + safe_rem((t_447_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_110) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_835_ahead + r) < k_len_540);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_835_ahead + r) < k_len_540) ? page_table[(long long)(b_503) * page_table_s0 + (long long)((t_835_ahead + r))] : 0) + safe_rem((t_835_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_502) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_474[32];
+    float t_857[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1027,13 +1007,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_474[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_447 + (nt * 8 + 2 * t4 + p)) < k_len_140) && ((t_178 || ((t_447 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139) - P.window_left))) && (t_236 || ((t_447 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139) + P.window_right))))) && (t_287 || ((t_447 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_140) - q_len_139)))) ? (t_472[((mt * 8 + nt) * 2 + h) * 2 + p] * t_470) : NEG_INF);
+            t_857[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_835 + (nt * 8 + 2 * t4 + p)) < k_len_540) && ((t_574 || ((t_835 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_540) - q_len_539) - P.window_left))) && (t_631 || ((t_835 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_540) - q_len_539) + P.window_right))))) && (t_681 || ((t_835 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_540) - q_len_539)))) ? (t_855[((mt * 8 + nt) * 2 + h) * 2 + p] * t_742) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_475[2];
+    float t_858[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1043,33 +1023,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_474[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_857[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_475[mt * 2 + h] = acc;
+        t_858[mt * 2 + h] = acc;
       }
     }
-    float m_new_476[2];
+    float m_new_859[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_476[mt * 2 + h] = fmaxf(carry_345[mt * 2 + h], t_475[mt * 2 + h]);
+        m_new_859[mt * 2 + h] = fmaxf(carry_744[mt * 2 + h], t_858[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_478[2];
+    float m_safe_861[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_478[mt * 2 + h] = ((m_new_476[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_476[mt * 2 + h]);
+        m_safe_861[mt * 2 + h] = ((m_new_859[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_859[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_480[32];
+    float p_863[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1078,22 +1058,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_480[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_474[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_478[mt * 2 + h]));
+            p_863[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_857[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_861[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_482[2];
+    float alpha_865[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_482[mt * 2 + h] = exp2_ftz((carry_345[mt * 2 + h] - m_safe_478[mt * 2 + h]));
+        alpha_865[mt * 2 + h] = exp2_ftz((carry_744[mt * 2 + h] - m_safe_861[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_484[2];
+    float t_867[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1103,23 +1083,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_480[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_863[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_484[mt * 2 + h] = acc;
+        t_867[mt * 2 + h] = acc;
       }
     }
-    float t_485[2];
+    float t_868[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_485[mt * 2 + h] = ((carry_346[mt * 2 + h] * alpha_482[mt * 2 + h]) + t_484[mt * 2 + h]);
+        t_868[mt * 2 + h] = fmaf(carry_745[mt * 2 + h], alpha_865[mt * 2 + h], t_867[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_469 has arrived
+    cp_async_wait<1>(); // V_853 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -1130,34 +1110,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_347[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_347[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_482[mt * 2 + h]);
+            carry_746[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_746[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_865[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_347 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_746 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_480[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_480[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_480[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_480[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_480[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_480[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_480[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_480[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_863[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_863[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_863[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_863[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_863[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_863[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_863[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_863[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_347, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_746, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_347[i]);
+        reg_fence(carry_746[i]);
       }
     }
     #else
@@ -1166,10 +1146,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_480[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_480[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_480[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_480[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_480[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_480[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_480[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_480[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_863[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_863[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_863[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_863[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_863[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_863[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_863[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_863[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1177,8 +1157,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_347[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_347[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_746[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_746[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1187,25 +1167,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_345[mt * 2 + h] = m_new_476[mt * 2 + h];
+        carry_744[mt * 2 + h] = m_new_859[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_346[mt * 2 + h] = t_485[mt * 2 + h];
+        carry_745[mt * 2 + h] = t_868[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_495_rcp[2]; // once a row (row-hoist.ts)
+  float t_878_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_495_rcp[mt * 2 + h] = 1.0f / ((carry_346[mt * 2 + h] == 0.0f) ? 1.0f : carry_346[mt * 2 + h]);
+      t_878_rcp[mt * 2 + h] = 1.0f / ((carry_745[mt * 2 + h] == 0.0f) ? 1.0f : carry_745[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1215,7 +1195,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_139)) *reinterpret_cast<__half2*>(out + (long long)((q0_136 + safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_147 + safe_rem((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_347[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_495_rcp[mt * 2 + h]), (carry_347[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_495_rcp[mt * 2 + h]));
+        if ((safe_div((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_539)) *reinterpret_cast<__half2*>(out + (long long)((q0_536 + safe_div((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_547 + safe_rem((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_746[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_878_rcp[mt * 2 + h]), (carry_746[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_878_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1226,7 +1206,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_139)) lse[(long long)((q0_136 + safe_div((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_147 + safe_rem((t_144 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_346[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_345[mt * 2 + h] + log2f(carry_346[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_539)) lse[(long long)((q0_536 + safe_div((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_547 + safe_rem((t_544 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_745[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_744[mt * 2 + h] + log2f(carry_745[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

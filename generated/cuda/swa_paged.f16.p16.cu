@@ -206,259 +206,259 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_112 = (int)blockIdx.x;
-  const int kvh_113 = (int)blockIdx.y;
-  const int b_114 = (int)blockIdx.z;
+  const int m_511 = (int)blockIdx.x;
+  const int kvh_512 = (int)blockIdx.y;
+  const int b_513 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_140 = cu_seqlens_q[(long long)(b_114)];
+  const int q0_547 = cu_seqlens_q[(long long)(b_513)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_141 = (b_114 + 1);
-  const int t_142 = cu_seqlens_q[(long long)(t_141)];
-  const int q_len_143 = (t_142 - q0_140);
-  const int k_len_144 = cache_seqlens[(long long)(b_114)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_145 = (m_112 * 64);
-  const int t_146 = (q_len_143 * 4);
-  const bool t_147 = (t_145 >= t_146);
-  if (t_147) {
+  const int t_548 = (b_513 + 1);
+  const int t_549 = cu_seqlens_q[(long long)(t_548)];
+  const int q_len_550 = (t_549 - q0_547);
+  const int k_len_551 = cache_seqlens[(long long)(b_513)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_552 = (m_511 * 64);
+  const int t_553 = (q_len_550 * 4);
+  const bool t_554 = (t_552 >= t_553);
+  if (t_554) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_148 = (m_112 * 64);
+  const int t_555 = (m_511 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_151 = (kvh_113 * 4);
+  const int t_558 = (kvh_512 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_157: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_564: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_148 + r), 4) < q_len_143);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_140 + safe_div((t_148 + r), 4))) * q_s0 + (long long)((t_151 + safe_rem((t_148 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_555 + r), 4) < q_len_550);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_547 + safe_div((t_555 + r), 4))) * q_s0 + (long long)((t_558 + safe_rem((t_555 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_158 = (k_len_144 + 63);
-  const int t_159 = safe_div(t_158, 64);
-  const int t_161 = (k_len_144 + (-1));
-  const int t_163 = (k_len_144 + (-64));
-  const int t_165 = safe_div(t_161, 64);
-  const bool t_166 = (t_161 < 0);
-  const int t_167 = (t_165 * 64);
-  const bool t_168 = (t_167 == t_161);
-  const bool t_169 = (!t_168);
-  const bool t_170 = (t_166 && t_169);
-  const int t_172 = (t_165 - 1);
-  const int t_173 = (t_170 ? t_172 : t_165);
-  const int t_174 = safe_div(t_163, 64);
-  const bool t_175 = (t_163 < 0);
-  const int t_176 = (t_174 * 64);
-  const bool t_177 = (t_176 == t_163);
-  const bool t_178 = (!t_177);
-  const bool t_179 = (t_175 && t_178);
-  const int t_180 = (t_174 - 1);
-  const int t_181 = (t_179 ? t_180 : t_174);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_565 = (k_len_551 + 63);
+  const int t_566 = safe_div(t_565, 64);
+  const int t_567 = (k_len_551 + (-1));
+  const int t_568 = (k_len_551 + (-64));
+  const int t_569 = safe_div(t_567, 64);
+  const bool t_570 = (t_567 < 0);
+  const int t_571 = (t_569 * 64);
+  const bool t_572 = (t_571 == t_567);
+  const bool t_573 = (!t_572);
+  const bool t_574 = (t_570 && t_573);
+  const int t_575 = (t_569 - 1);
+  const int t_576 = (t_574 ? t_575 : t_569);
+  const int t_577 = safe_div(t_568, 64);
+  const bool t_578 = (t_568 < 0);
+  const int t_579 = (t_577 * 64);
+  const bool t_580 = (t_579 == t_568);
+  const bool t_581 = (!t_580);
+  const bool t_582 = (t_578 && t_581);
+  const int t_583 = (t_577 - 1);
+  const int t_584 = (t_582 ? t_583 : t_577);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  const bool t_182 = (P.window_left < 0);
-  const int t_184 = (t_182 ? (-268435456) : 268435456);
-  const int t_185 = (t_182 ? 268435456 : (-268435456));
-  const int t_186 = (t_148 + 63);
-  const int t_187 = safe_div(t_148, 4);
-  const int t_188 = safe_div(t_186, 4);
-  const int t_189 = (t_187 + k_len_144);
-  const int t_190 = (t_188 + k_len_144);
-  const int t_191 = (t_189 - q_len_143);
-  const int t_192 = (t_190 - q_len_143);
-  const int t_193 = (t_191 - P.window_left);
-  const int t_194 = (t_192 - P.window_left);
-  const int t_195 = (0 - t_194);
-  const int t_196 = (0 - t_193);
-  const int t_197 = (t_196 + 63);
-  const int t_198 = (-t_197);
-  const int t_199 = (-t_198);
-  const int t_200 = safe_div(t_199, 64);
-  const bool t_201 = (t_199 < 0);
-  const int t_202 = (t_200 * 64);
-  const bool t_203 = (t_202 == t_199);
-  const bool t_204 = (!t_203);
-  const bool t_205 = (t_201 && t_204);
-  const int t_206 = (t_200 - 1);
-  const int t_207 = (t_205 ? t_206 : t_200);
-  const int t_208 = (-t_207);
-  const int t_209 = (-t_195);
-  const int t_210 = (-t_209);
-  const int t_211 = safe_div(t_210, 64);
-  const bool t_212 = (t_210 < 0);
-  const int t_213 = (t_211 * 64);
-  const bool t_214 = (t_213 == t_210);
-  const bool t_215 = (!t_214);
-  const bool t_216 = (t_212 && t_215);
-  const int t_217 = (t_211 - 1);
-  const int t_218 = (t_216 ? t_217 : t_211);
-  const int t_219 = (-t_218);
-  const bool t_220 = (t_184 > t_185);
-  const bool t_221 = (t_208 > 268435456);
-  const int t_222 = min(t_184, t_208);
-  const int t_223 = max(t_185, 268435456);
-  const int t_224 = (t_221 ? t_184 : t_222);
-  const int t_225 = (t_221 ? t_185 : t_223);
-  const int t_226 = (t_220 ? t_208 : t_224);
-  const int t_227 = (t_220 ? 268435456 : t_225);
-  const bool t_228 = (t_219 > 268435456);
-  const int t_229 = max(t_184, t_219);
-  const int t_230 = min(t_185, 268435456);
-  const int t_231 = (t_230 + 1);
-  const bool t_232 = (t_229 <= t_231);
-  const int t_233 = min(t_184, t_219);
-  const int t_234 = (t_232 ? t_233 : t_184);
-  const int t_235 = (t_232 ? t_223 : t_185);
-  const int t_236 = (t_228 ? t_184 : t_234);
-  const int t_237 = (t_228 ? t_185 : t_235);
-  const int t_238 = (t_220 ? t_219 : t_236);
-  const int t_239 = (t_220 ? 268435456 : t_237);
-  const bool t_240 = (P.window_right < 0);
-  const int t_241 = (t_240 ? (-268435456) : 268435456);
-  const int t_242 = (t_240 ? 268435456 : (-268435456));
-  const int t_243 = (t_191 + P.window_right);
-  const int t_244 = (t_192 + P.window_right);
-  const int t_246 = (t_243 + (-63));
-  const int t_247 = safe_div(t_244, 64);
-  const bool t_248 = (t_244 < 0);
-  const int t_249 = (t_247 * 64);
-  const bool t_250 = (t_249 == t_244);
-  const bool t_251 = (!t_250);
-  const bool t_252 = (t_248 && t_251);
-  const int t_253 = (t_247 - 1);
-  const int t_254 = (t_252 ? t_253 : t_247);
-  const int t_255 = safe_div(t_246, 64);
-  const bool t_256 = (t_246 < 0);
-  const int t_257 = (t_255 * 64);
-  const bool t_258 = (t_257 == t_246);
-  const bool t_259 = (!t_258);
-  const bool t_260 = (t_256 && t_259);
-  const int t_261 = (t_255 - 1);
-  const int t_262 = (t_260 ? t_261 : t_255);
-  const bool t_263 = (t_241 > t_242);
-  const bool t_264 = ((-268435456) > t_254);
-  const int t_265 = min(t_241, (-268435456));
-  const int t_266 = max(t_242, t_254);
-  const int t_267 = (t_264 ? t_241 : t_265);
-  const int t_268 = (t_264 ? t_242 : t_266);
-  const int t_269 = (t_263 ? (-268435456) : t_267);
-  const int t_270 = (t_263 ? t_254 : t_268);
-  const bool t_271 = ((-268435456) > t_262);
-  const int t_272 = max(t_241, (-268435456));
-  const int t_273 = min(t_242, t_262);
-  const int t_274 = (t_273 + 1);
-  const bool t_275 = (t_272 <= t_274);
-  const int t_276 = max(t_242, t_262);
-  const int t_277 = (t_275 ? t_265 : t_241);
-  const int t_278 = (t_275 ? t_276 : t_242);
-  const int t_279 = (t_271 ? t_241 : t_277);
-  const int t_280 = (t_271 ? t_242 : t_278);
-  const int t_281 = (t_263 ? (-268435456) : t_279);
-  const int t_282 = (t_263 ? t_262 : t_280);
-  const int t_283 = max(t_226, t_269);
-  const int t_284 = min(t_227, t_270);
-  const int t_285 = max(t_238, t_281);
-  const int t_286 = min(t_239, t_282);
-  const int t_287 = max((-268435456), t_283);
-  const int t_288 = min(t_173, t_284);
-  const int t_289 = max((-268435456), t_285);
-  const int t_290 = min(t_181, t_286);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const bool t_291 = (P.is_causal == 0);
-  const int t_292 = (t_291 ? (-268435456) : 268435456);
-  const int t_293 = (t_291 ? 268435456 : (-268435456));
-  const int t_294 = (t_191 + (-63));
-  const int t_295 = safe_div(t_192, 64);
-  const bool t_296 = (t_192 < 0);
-  const int t_297 = (t_295 * 64);
-  const bool t_298 = (t_297 == t_192);
-  const bool t_299 = (!t_298);
-  const bool t_300 = (t_296 && t_299);
-  const int t_301 = (t_295 - 1);
-  const int t_302 = (t_300 ? t_301 : t_295);
-  const int t_303 = safe_div(t_294, 64);
-  const bool t_304 = (t_294 < 0);
-  const int t_305 = (t_303 * 64);
-  const bool t_306 = (t_305 == t_294);
-  const bool t_307 = (!t_306);
-  const bool t_308 = (t_304 && t_307);
-  const int t_309 = (t_303 - 1);
-  const int t_310 = (t_308 ? t_309 : t_303);
-  const bool t_311 = (t_292 > t_293);
-  const bool t_312 = ((-268435456) > t_302);
-  const int t_313 = min(t_292, (-268435456));
-  const int t_314 = max(t_293, t_302);
-  const int t_315 = (t_312 ? t_292 : t_313);
-  const int t_316 = (t_312 ? t_293 : t_314);
-  const int t_317 = (t_311 ? (-268435456) : t_315);
-  const int t_318 = (t_311 ? t_302 : t_316);
-  const bool t_319 = ((-268435456) > t_310);
-  const int t_320 = max(t_292, (-268435456));
-  const int t_321 = min(t_293, t_310);
-  const int t_322 = (t_321 + 1);
-  const bool t_323 = (t_320 <= t_322);
-  const int t_324 = max(t_293, t_310);
-  const int t_325 = (t_323 ? t_313 : t_292);
-  const int t_326 = (t_323 ? t_324 : t_293);
-  const int t_327 = (t_319 ? t_292 : t_325);
-  const int t_328 = (t_319 ? t_293 : t_326);
-  const int t_329 = (t_311 ? (-268435456) : t_327);
-  const int t_330 = (t_311 ? t_310 : t_328);
-  const int t_331 = max(t_287, t_317);
-  const int t_332 = min(t_288, t_318);
-  const int t_333 = max(t_289, t_329);
-  const int t_334 = min(t_290, t_330);
-  const int t_335 = max(t_333, t_333);
-  const int t_336 = min(t_334, t_334);
-  const int t_337 = max(t_335, (-268435456));
-  const int t_338 = min(t_336, t_181);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_339 = max(0, t_331);
-  const int t_340 = (t_332 + 1);
-  const int t_341 = min(t_159, t_340);
-  const int t_342 = max(t_339, t_341);
-  const int t_343 = max(t_337, t_339);
-  const int t_344 = min(t_343, t_342);
-  const int t_345 = (t_338 + 1);
-  const int t_346 = max(t_345, t_344);
-  const int t_347 = min(t_346, t_342);
+  const bool t_585 = (P.window_left < 0);
+  const int t_586 = (t_585 ? (-268435456) : 268435456);
+  const int t_587 = (t_585 ? 268435456 : (-268435456));
+  const int t_588 = (t_555 + 63);
+  const int t_589 = safe_div(t_555, 4);
+  const int t_590 = safe_div(t_588, 4);
+  const int t_591 = (t_589 + k_len_551);
+  const int t_592 = (t_590 + k_len_551);
+  const int t_593 = (t_591 - q_len_550);
+  const int t_594 = (t_592 - q_len_550);
+  const int t_595 = (t_593 - P.window_left);
+  const int t_596 = (t_594 - P.window_left);
+  const int t_597 = (0 - t_596);
+  const int t_598 = (0 - t_595);
+  const int t_599 = (t_598 + 63);
+  const int t_600 = (-t_599);
+  const int t_601 = (-t_600);
+  const int t_602 = safe_div(t_601, 64);
+  const bool t_603 = (t_601 < 0);
+  const int t_604 = (t_602 * 64);
+  const bool t_605 = (t_604 == t_601);
+  const bool t_606 = (!t_605);
+  const bool t_607 = (t_603 && t_606);
+  const int t_608 = (t_602 - 1);
+  const int t_609 = (t_607 ? t_608 : t_602);
+  const int t_610 = (-t_609);
+  const int t_611 = (-t_597);
+  const int t_612 = (-t_611);
+  const int t_613 = safe_div(t_612, 64);
+  const bool t_614 = (t_612 < 0);
+  const int t_615 = (t_613 * 64);
+  const bool t_616 = (t_615 == t_612);
+  const bool t_617 = (!t_616);
+  const bool t_618 = (t_614 && t_617);
+  const int t_619 = (t_613 - 1);
+  const int t_620 = (t_618 ? t_619 : t_613);
+  const int t_621 = (-t_620);
+  const bool t_622 = (t_586 > t_587);
+  const bool t_623 = (t_610 > 268435456);
+  const int t_624 = min(t_586, t_610);
+  const int t_625 = max(t_587, 268435456);
+  const int t_626 = (t_623 ? t_586 : t_624);
+  const int t_627 = (t_623 ? t_587 : t_625);
+  const int t_628 = (t_622 ? t_610 : t_626);
+  const int t_629 = (t_622 ? 268435456 : t_627);
+  const bool t_630 = (t_621 > 268435456);
+  const int t_631 = max(t_586, t_621);
+  const int t_632 = min(t_587, 268435456);
+  const int t_633 = (t_632 + 1);
+  const bool t_634 = (t_631 <= t_633);
+  const int t_635 = min(t_586, t_621);
+  const int t_636 = (t_634 ? t_635 : t_586);
+  const int t_637 = (t_634 ? t_625 : t_587);
+  const int t_638 = (t_630 ? t_586 : t_636);
+  const int t_639 = (t_630 ? t_587 : t_637);
+  const int t_640 = (t_622 ? t_621 : t_638);
+  const int t_641 = (t_622 ? 268435456 : t_639);
+  const bool t_642 = (P.window_right < 0);
+  const int t_643 = (t_642 ? (-268435456) : 268435456);
+  const int t_644 = (t_642 ? 268435456 : (-268435456));
+  const int t_645 = (t_593 + P.window_right);
+  const int t_646 = (t_594 + P.window_right);
+  const int t_647 = (t_645 + (-63));
+  const int t_648 = safe_div(t_646, 64);
+  const bool t_649 = (t_646 < 0);
+  const int t_650 = (t_648 * 64);
+  const bool t_651 = (t_650 == t_646);
+  const bool t_652 = (!t_651);
+  const bool t_653 = (t_649 && t_652);
+  const int t_654 = (t_648 - 1);
+  const int t_655 = (t_653 ? t_654 : t_648);
+  const int t_656 = safe_div(t_647, 64);
+  const bool t_657 = (t_647 < 0);
+  const int t_658 = (t_656 * 64);
+  const bool t_659 = (t_658 == t_647);
+  const bool t_660 = (!t_659);
+  const bool t_661 = (t_657 && t_660);
+  const int t_662 = (t_656 - 1);
+  const int t_663 = (t_661 ? t_662 : t_656);
+  const bool t_664 = (t_643 > t_644);
+  const bool t_665 = ((-268435456) > t_655);
+  const int t_666 = min(t_643, (-268435456));
+  const int t_667 = max(t_644, t_655);
+  const int t_668 = (t_665 ? t_643 : t_666);
+  const int t_669 = (t_665 ? t_644 : t_667);
+  const int t_670 = (t_664 ? (-268435456) : t_668);
+  const int t_671 = (t_664 ? t_655 : t_669);
+  const bool t_672 = ((-268435456) > t_663);
+  const int t_673 = max(t_643, (-268435456));
+  const int t_674 = min(t_644, t_663);
+  const int t_675 = (t_674 + 1);
+  const bool t_676 = (t_673 <= t_675);
+  const int t_677 = max(t_644, t_663);
+  const int t_678 = (t_676 ? t_666 : t_643);
+  const int t_679 = (t_676 ? t_677 : t_644);
+  const int t_680 = (t_672 ? t_643 : t_678);
+  const int t_681 = (t_672 ? t_644 : t_679);
+  const int t_682 = (t_664 ? (-268435456) : t_680);
+  const int t_683 = (t_664 ? t_663 : t_681);
+  const int t_684 = max(t_628, t_670);
+  const int t_685 = min(t_629, t_671);
+  const int t_686 = max(t_640, t_682);
+  const int t_687 = min(t_641, t_683);
+  const int t_688 = max((-268435456), t_684);
+  const int t_689 = min(t_576, t_685);
+  const int t_690 = max((-268435456), t_686);
+  const int t_691 = min(t_584, t_687);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const bool t_692 = (P.is_causal == 0);
+  const int t_693 = (t_692 ? (-268435456) : 268435456);
+  const int t_694 = (t_692 ? 268435456 : (-268435456));
+  const int t_695 = (t_593 + (-63));
+  const int t_696 = safe_div(t_594, 64);
+  const bool t_697 = (t_594 < 0);
+  const int t_698 = (t_696 * 64);
+  const bool t_699 = (t_698 == t_594);
+  const bool t_700 = (!t_699);
+  const bool t_701 = (t_697 && t_700);
+  const int t_702 = (t_696 - 1);
+  const int t_703 = (t_701 ? t_702 : t_696);
+  const int t_704 = safe_div(t_695, 64);
+  const bool t_705 = (t_695 < 0);
+  const int t_706 = (t_704 * 64);
+  const bool t_707 = (t_706 == t_695);
+  const bool t_708 = (!t_707);
+  const bool t_709 = (t_705 && t_708);
+  const int t_710 = (t_704 - 1);
+  const int t_711 = (t_709 ? t_710 : t_704);
+  const bool t_712 = (t_693 > t_694);
+  const bool t_713 = ((-268435456) > t_703);
+  const int t_714 = min(t_693, (-268435456));
+  const int t_715 = max(t_694, t_703);
+  const int t_716 = (t_713 ? t_693 : t_714);
+  const int t_717 = (t_713 ? t_694 : t_715);
+  const int t_718 = (t_712 ? (-268435456) : t_716);
+  const int t_719 = (t_712 ? t_703 : t_717);
+  const bool t_720 = ((-268435456) > t_711);
+  const int t_721 = max(t_693, (-268435456));
+  const int t_722 = min(t_694, t_711);
+  const int t_723 = (t_722 + 1);
+  const bool t_724 = (t_721 <= t_723);
+  const int t_725 = max(t_694, t_711);
+  const int t_726 = (t_724 ? t_714 : t_693);
+  const int t_727 = (t_724 ? t_725 : t_694);
+  const int t_728 = (t_720 ? t_693 : t_726);
+  const int t_729 = (t_720 ? t_694 : t_727);
+  const int t_730 = (t_712 ? (-268435456) : t_728);
+  const int t_731 = (t_712 ? t_711 : t_729);
+  const int t_732 = max(t_688, t_718);
+  const int t_733 = min(t_689, t_719);
+  const int t_734 = max(t_690, t_730);
+  const int t_735 = min(t_691, t_731);
+  const int t_736 = max(t_734, t_734);
+  const int t_737 = min(t_735, t_735);
+  const int t_738 = max(t_736, (-268435456));
+  const int t_739 = min(t_737, t_584);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_740 = max(0, t_732);
+  const int t_741 = (t_733 + 1);
+  const int t_742 = min(t_566, t_741);
+  const int t_743 = max(t_740, t_742);
+  const int t_744 = max(t_738, t_740);
+  const int t_745 = min(t_744, t_743);
+  const int t_746 = (t_739 + 1);
+  const int t_747 = max(t_746, t_745);
+  const int t_748 = min(t_747, t_743);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_377 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<0>(); // Q_157 has arrived
+  const float t_753 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<0>(); // Q_564 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_339 < t_344) {
-    const int t_352_ahead = (t_339 * 64);
-    // K_375: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_740 < t_745) {
+    const int t_758_ahead = (t_740 * 64);
+    // K_777: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_352_ahead + r) < k_len_144);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_352_ahead + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_352_ahead + r), 16))] : 0) * 16) + safe_rem((t_352_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_758_ahead + r) < k_len_551);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_758_ahead + r) < k_len_551) ? page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_758_ahead + r), 16))] : 0) * 16) + safe_rem((t_758_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_512) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  float carry_349[2];
+  float carry_755[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_349[mt * 2 + h] = NEG_INF;
+      carry_755[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_350[2];
+  float carry_756[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_350[mt * 2 + h] = 0.0f;
+      carry_756[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_351[64];
+  float carry_757[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -467,36 +467,36 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_348 = t_339; t_348 < t_344; ++t_348) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_352 = (t_348 * 64);
-    cp_async_wait<0>(); // K_375 arrived
+  for (int t_754 = t_740; t_754 < t_745; ++t_754) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_758 = (t_754 * 64);
+    cp_async_wait<0>(); // K_777 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_376: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_778: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_352 + r) < k_len_144);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_352 + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_352 + r), 16))] : 0) * 16) + safe_rem((t_352 + r), 16))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_758 + r) < k_len_551);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_758 + r) < k_len_551) ? page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_758 + r), 16))] : 0) * 16) + safe_rem((t_758 + r), 16))) * v_cache_s0 + (long long)(kvh_512) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_379[32] = {};
+    float t_780[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_379 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_780 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -504,13 +504,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_379, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_780, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_379[i]);
+        reg_fence(t_780[i]);
       }
     }
     #else
@@ -527,23 +527,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_379[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_379[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_780[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_780[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_375; its next tile can stream in
-    if (t_348 + 1 < t_344) {
-      const int t_352_ahead = ((t_348 + 1) * 64);
-      // K_375: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_777; its next tile can stream in
+    if (t_754 + 1 < t_745) {
+      const int t_758_ahead = ((t_754 + 1) * 64);
+      // K_777: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_352_ahead + r) < k_len_144);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_352_ahead + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_352_ahead + r), 16))] : 0) * 16) + safe_rem((t_352_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_758_ahead + r) < k_len_551);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_758_ahead + r) < k_len_551) ? page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_758_ahead + r), 16))] : 0) * 16) + safe_rem((t_758_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_512) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_381[32];
+    float t_782[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -552,13 +552,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_381[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_352 + (nt * 8 + 2 * t4 + p)) < k_len_144) && ((t_182 || ((t_352 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143) - P.window_left))) && (t_240 || ((t_352 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_291 || ((t_352 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143)))) ? (t_379[((mt * 8 + nt) * 2 + h) * 2 + p] * t_377) : NEG_INF);
+            t_782[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_758 + (nt * 8 + 2 * t4 + p)) < k_len_551) && ((t_585 || ((t_758 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_551) - q_len_550) - P.window_left))) && (t_642 || ((t_758 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_551) - q_len_550) + P.window_right))))) && (t_692 || ((t_758 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_551) - q_len_550)))) ? (t_780[((mt * 8 + nt) * 2 + h) * 2 + p] * t_753) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_382[2];
+    float t_783[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -568,33 +568,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_381[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_782[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_382[mt * 2 + h] = acc;
+        t_783[mt * 2 + h] = acc;
       }
     }
-    float m_new_383[2];
+    float m_new_784[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_383[mt * 2 + h] = fmaxf(carry_349[mt * 2 + h], t_382[mt * 2 + h]);
+        m_new_784[mt * 2 + h] = fmaxf(carry_755[mt * 2 + h], t_783[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_385[2];
+    float m_safe_786[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_385[mt * 2 + h] = ((m_new_383[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_383[mt * 2 + h]);
+        m_safe_786[mt * 2 + h] = ((m_new_784[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_784[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_387[32];
+    float p_788[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -603,22 +603,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_387[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_381[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_385[mt * 2 + h]));
+            p_788[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_782[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_786[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_389[2];
+    float alpha_790[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_389[mt * 2 + h] = exp2_ftz((carry_349[mt * 2 + h] - m_safe_385[mt * 2 + h]));
+        alpha_790[mt * 2 + h] = exp2_ftz((carry_755[mt * 2 + h] - m_safe_786[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_391[2];
+    float t_792[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -628,23 +628,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_387[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_788[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_391[mt * 2 + h] = acc;
+        t_792[mt * 2 + h] = acc;
       }
     }
-    float t_392[2];
+    float t_793[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_392[mt * 2 + h] = ((carry_350[mt * 2 + h] * alpha_389[mt * 2 + h]) + t_391[mt * 2 + h]);
+        t_793[mt * 2 + h] = fmaf(carry_756[mt * 2 + h], alpha_790[mt * 2 + h], t_792[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_376 has arrived
+    cp_async_wait<1>(); // V_778 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -655,34 +655,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_389[mt * 2 + h]);
+            carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_790[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_351 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_757 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_387[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_387[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_387[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_387[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_387[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_387[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_387[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_387[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_788[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_788[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_788[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_788[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_788[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_788[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_788[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_788[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_351, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_757, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_351[i]);
+        reg_fence(carry_757[i]);
       }
     }
     #else
@@ -691,10 +691,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_387[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_387[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_387[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_387[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_387[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_387[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_387[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_387[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_788[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_788[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_788[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_788[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_788[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_788[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_788[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_788[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -702,8 +702,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_351[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_351[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_757[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_757[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -712,112 +712,96 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_349[mt * 2 + h] = m_new_383[mt * 2 + h];
+        carry_755[mt * 2 + h] = m_new_784[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_350[mt * 2 + h] = t_392[mt * 2 + h];
+        carry_756[mt * 2 + h] = t_793[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_429 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_344 < t_347) {
-    const int t_406_ahead = (t_344 * 64);
+  if (t_745 < t_748) {
+    const int t_805_ahead = (t_745 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_427 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // K_822 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_113) * k_cache_s1 + 0), y = ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_406_ahead + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_512) * k_cache_s1 + 0), y = ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_805_ahead + (lane * 16)), 16));
         tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_427: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_822: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + r), 16))] * 16) + safe_rem((t_406_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + r), 16))] * 16) + safe_rem((t_805_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_512) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_344 < t_347) {
+  if (t_745 < t_748) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_428 of tile t_344 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_406_ahead = (((t_344 < t_347) ? t_344 : t_344) * 64);
-      mbar_expect_if(tid == 0 && (t_344 < t_347), smem + ((t_344 & 1) ? 66560 : 49160), 16384);
+    { // V_823 of tile t_745 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_805_ahead = (((t_745 < t_748) ? t_745 : t_745) * 64);
+      mbar_expect_if(tid == 0 && (t_745 < t_748), smem + ((t_745 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_344 < t_347);
+      const bool on = tid < 4 && (t_745 < t_748);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_113) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + (j * 16)), 16))] * 16) + safe_rem((t_406_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + ((t_344 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_344 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_344 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_344 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_512) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + (j * 16)), 16))] * 16) + safe_rem((t_805_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + ((t_745 & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_745 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_745 & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_745 & 1) ? 66560 : 49160));
     }
-    { // V_428 of tile (t_344 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-      const int t_406_ahead = (((t_344 + 1 < t_347) ? (t_344 + 1) : t_344) * 64);
-      mbar_expect_if(tid == 0 && (t_344 + 1 < t_347), smem + (((t_344 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_823 of tile (t_745 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      const int t_805_ahead = (((t_745 + 1 < t_748) ? (t_745 + 1) : t_745) * 64);
+      mbar_expect_if(tid == 0 && (t_745 + 1 < t_748), smem + (((t_745 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 4 && (t_344 + 1 < t_347);
+      const bool on = tid < 4 && (t_745 + 1 < t_748);
       const int j = tid < 4 ? tid : 0;
-      const int x = (int)((long long)(kvh_113) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + (j * 16)), 16))] * 16) + safe_rem((t_406_ahead + (j * 16)), 16)) : 0;
-      tma_box_if(on, smem + (((t_344 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_344 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_344 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_344 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_512) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + (j * 16)), 16))] * 16) + safe_rem((t_805_ahead + (j * 16)), 16)) : 0;
+      tma_box_if(on, smem + (((t_745 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_745 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_745 + 1) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_745 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_344 - t_344) & 1); // K_427's boxes landed
-      float t_431[32];
-      for (int i = 0; i < 32; ++i) t_431[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_745 - t_745) & 1); // K_822's boxes landed
+      float t_825[32];
+      for (int i = 0; i < 32; ++i) t_825[i] = 0.0f;
       wgmma_fence();
-      // t_431 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_825 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_431, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_825, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_431[i]);
-      __syncthreads(); // every warp is done with K_427
-      { // K_427 of tile (t_344 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-        const int t_406_ahead = (((t_344 + 1 < t_347) ? (t_344 + 1) : t_344) * 64);
-        mbar_expect_if(tid == 0 && (t_344 + 1 < t_347), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_825[i]);
+      __syncthreads(); // every warp is done with K_822
+      { // K_822 of tile (t_745 + 1) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+        const int t_805_ahead = (((t_745 + 1 < t_748) ? (t_745 + 1) : t_745) * 64);
+        mbar_expect_if(tid == 0 && (t_745 + 1 < t_748), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 4 && (t_344 + 1 < t_347);
+        const bool on = tid < 4 && (t_745 + 1 < t_748);
         const int j = tid < 4 ? tid : 0;
-        const int x = (int)((long long)(kvh_113) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + (j * 16)), 16))] * 16) + safe_rem((t_406_ahead + (j * 16)), 16)) : 0;
+        const int x = (int)((long long)(kvh_512) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + (j * 16)), 16))] * 16) + safe_rem((t_805_ahead + (j * 16)), 16)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-      float t_432[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_432[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_431[((mt * 8 + nt) * 2 + h) * 2 + p] * t_429);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_433[2];
+      float t_827[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -827,33 +811,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_432[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_825[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_433[mt * 2 + h] = acc;
+          t_827[mt * 2 + h] = acc;
         }
       }
-      float m_new_434[2];
+      float m_new_829[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_434[mt * 2 + h] = fmaxf(carry_349[mt * 2 + h], t_433[mt * 2 + h]);
+          m_new_829[mt * 2 + h] = fmaxf(carry_755[mt * 2 + h], (t_827[mt * 2 + h] * t_753));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_436[2];
+      float m_safe_831[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_436[mt * 2 + h] = ((m_new_434[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_434[mt * 2 + h]);
+          m_safe_831[mt * 2 + h] = ((m_new_829[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_829[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_438[32];
+      float p_833[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -862,22 +846,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_438[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_432[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_436[mt * 2 + h]));
+              p_833[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_825[((mt * 8 + nt) * 2 + h) * 2 + p], t_753, -m_safe_831[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_440[2];
+      float alpha_835[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_440[mt * 2 + h] = exp2_ftz((carry_349[mt * 2 + h] - m_safe_436[mt * 2 + h]));
+          alpha_835[mt * 2 + h] = exp2_ftz((carry_755[mt * 2 + h] - m_safe_831[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_442[2];
+      float t_837[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -887,28 +871,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_438[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_833[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_442[mt * 2 + h] = acc;
+          t_837[mt * 2 + h] = acc;
         }
       }
-      float t_443[2];
+      float t_838[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_443[mt * 2 + h] = ((carry_350[mt * 2 + h] * alpha_440[mt * 2 + h]) + t_442[mt * 2 + h]);
+          t_838[mt * 2 + h] = fmaf(carry_756[mt * 2 + h], alpha_835[mt * 2 + h], t_837[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_f16(p_438[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_f16(p_438[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_f16(p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_f16(p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_f16(p_833[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_f16(p_833[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_f16(p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_f16(p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -918,7 +902,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_440[mt * 2 + h]);
+              carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_835[mt * 2 + h]);
             }
           }
         }
@@ -927,78 +911,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_349[mt * 2 + h] = m_new_434[mt * 2 + h];
+          carry_755[mt * 2 + h] = m_new_829[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_350[mt * 2 + h] = t_443[mt * 2 + h];
+          carry_756[mt * 2 + h] = t_838[mt * 2 + h];
         }
       }
     }
-    int t_402 = t_344;
-    for (; t_402 + 2 < t_347; t_402 += 2) {
+    int t_801 = t_745;
+    for (; t_801 + 2 < t_748; t_801 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_402 + 1) - t_344) & 1); // K_427's boxes landed
-        float t_431[32];
-        for (int i = 0; i < 32; ++i) t_431[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_801 + 1) - t_745) & 1); // K_822's boxes landed
+        float t_825[32];
+        for (int i = 0; i < 32; ++i) t_825[i] = 0.0f;
         wgmma_fence();
-        // t_431 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_825 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_431, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_825, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_402 & 1) ? 66560 : 49160), ((t_402 - t_344) >> 1) & 1); // V_428's boxes landed
+        mbar_wait(smem + ((t_801 & 1) ? 66560 : 49160), ((t_801 - t_745) >> 1) & 1); // V_823's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_351 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_757 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_402 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_801 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_351, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_757, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_402 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_431[i]);
-        __syncthreads(); // every warp is done with K_427
-        { // K_427 of tile (t_402 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_406_ahead = (((t_402 + 2 < t_347) ? (t_402 + 2) : t_344) * 64);
-          mbar_expect_if(tid == 0 && (t_402 + 2 < t_347), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_801 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_825[i]);
+        __syncthreads(); // every warp is done with K_822
+        { // K_822 of tile (t_801 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_805_ahead = (((t_801 + 2 < t_748) ? (t_801 + 2) : t_745) * 64);
+          mbar_expect_if(tid == 0 && (t_801 + 2 < t_748), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_402 + 2 < t_347);
+          const bool on = tid < 4 && (t_801 + 2 < t_748);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_113) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + (j * 16)), 16))] * 16) + safe_rem((t_406_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_512) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + (j * 16)), 16))] * 16) + safe_rem((t_805_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_432[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_432[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_431[((mt * 8 + nt) * 2 + h) * 2 + p] * t_429);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_433[2];
+        float t_827[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1008,33 +978,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_432[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_825[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_433[mt * 2 + h] = acc;
+            t_827[mt * 2 + h] = acc;
           }
         }
-        float m_new_434[2];
+        float m_new_829[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_434[mt * 2 + h] = fmaxf(carry_349[mt * 2 + h], t_433[mt * 2 + h]);
+            m_new_829[mt * 2 + h] = fmaxf(carry_755[mt * 2 + h], (t_827[mt * 2 + h] * t_753));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_436[2];
+        float m_safe_831[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_436[mt * 2 + h] = ((m_new_434[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_434[mt * 2 + h]);
+            m_safe_831[mt * 2 + h] = ((m_new_829[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_829[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_438[32];
+        float p_833[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1043,22 +1013,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_438[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_432[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_436[mt * 2 + h]));
+                p_833[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_825[((mt * 8 + nt) * 2 + h) * 2 + p], t_753, -m_safe_831[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_440[2];
+        float alpha_835[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_440[mt * 2 + h] = exp2_ftz((carry_349[mt * 2 + h] - m_safe_436[mt * 2 + h]));
+            alpha_835[mt * 2 + h] = exp2_ftz((carry_755[mt * 2 + h] - m_safe_831[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_442[2];
+        float t_837[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1068,41 +1038,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_438[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_833[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_442[mt * 2 + h] = acc;
+            t_837[mt * 2 + h] = acc;
           }
         }
-        float t_443[2];
+        float t_838[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_443[mt * 2 + h] = ((carry_350[mt * 2 + h] * alpha_440[mt * 2 + h]) + t_442[mt * 2 + h]);
+            t_838[mt * 2 + h] = fmaf(carry_756[mt * 2 + h], alpha_835[mt * 2 + h], t_837[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_f16(p_438[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_f16(p_438[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_f16(p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_f16(p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_f16(p_833[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_f16(p_833[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_f16(p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_f16(p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_402
-        for (int i = 0; i < 64; ++i) reg_fence(carry_351[i]);
-        __syncthreads(); // every warp is done with this buffer of V_428
-        { // V_428 of tile (t_402 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_406_ahead = (((t_402 + 2 < t_347) ? (t_402 + 2) : t_344) * 64);
-          mbar_expect_if(tid == 0 && (t_402 + 2 < t_347), smem + (((t_402 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_801
+        for (int i = 0; i < 64; ++i) reg_fence(carry_757[i]);
+        __syncthreads(); // every warp is done with this buffer of V_823
+        { // V_823 of tile (t_801 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_805_ahead = (((t_801 + 2 < t_748) ? (t_801 + 2) : t_745) * 64);
+          mbar_expect_if(tid == 0 && (t_801 + 2 < t_748), smem + (((t_801 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_402 + 2 < t_347);
+          const bool on = tid < 4 && (t_801 + 2 < t_748);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_113) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + (j * 16)), 16))] * 16) + safe_rem((t_406_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_402 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_402 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_402 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_402 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_512) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + (j * 16)), 16))] * 16) + safe_rem((t_805_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_801 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_801 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_801 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_801 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1112,7 +1082,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_440[mt * 2 + h]);
+                carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_835[mt * 2 + h]);
               }
             }
           }
@@ -1121,76 +1091,62 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_349[mt * 2 + h] = m_new_434[mt * 2 + h];
+            carry_755[mt * 2 + h] = m_new_829[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_350[mt * 2 + h] = t_443[mt * 2 + h];
+            carry_756[mt * 2 + h] = t_838[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_402 + 1) + 1) - t_344) & 1); // K_427's boxes landed
-        float t_431[32];
-        for (int i = 0; i < 32; ++i) t_431[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_801 + 1) + 1) - t_745) & 1); // K_822's boxes landed
+        float t_825[32];
+        for (int i = 0; i < 32; ++i) t_825[i] = 0.0f;
         wgmma_fence();
-        // t_431 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_825 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_431, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_825, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_402 + 1) & 1) ? 66560 : 49160), (((t_402 + 1) - t_344) >> 1) & 1); // V_428's boxes landed
+        mbar_wait(smem + (((t_801 + 1) & 1) ? 66560 : 49160), (((t_801 + 1) - t_745) >> 1) & 1); // V_823's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_351 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_757 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_402 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_801 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_351, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_757, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_402 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_431[i]);
-        __syncthreads(); // every warp is done with K_427
-        { // K_427 of tile ((t_402 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_406_ahead = ((((t_402 + 1) + 2 < t_347) ? ((t_402 + 1) + 2) : t_344) * 64);
-          mbar_expect_if(tid == 0 && ((t_402 + 1) + 2 < t_347), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_801 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_825[i]);
+        __syncthreads(); // every warp is done with K_822
+        { // K_822 of tile ((t_801 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_805_ahead = ((((t_801 + 1) + 2 < t_748) ? ((t_801 + 1) + 2) : t_745) * 64);
+          mbar_expect_if(tid == 0 && ((t_801 + 1) + 2 < t_748), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_402 + 1) + 2 < t_347);
+          const bool on = tid < 4 && ((t_801 + 1) + 2 < t_748);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_113) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + (j * 16)), 16))] * 16) + safe_rem((t_406_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_512) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + (j * 16)), 16))] * 16) + safe_rem((t_805_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_432[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_432[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_431[((mt * 8 + nt) * 2 + h) * 2 + p] * t_429);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_433[2];
+        float t_827[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1200,33 +1156,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_432[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_825[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_433[mt * 2 + h] = acc;
+            t_827[mt * 2 + h] = acc;
           }
         }
-        float m_new_434[2];
+        float m_new_829[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_434[mt * 2 + h] = fmaxf(carry_349[mt * 2 + h], t_433[mt * 2 + h]);
+            m_new_829[mt * 2 + h] = fmaxf(carry_755[mt * 2 + h], (t_827[mt * 2 + h] * t_753));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_436[2];
+        float m_safe_831[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_436[mt * 2 + h] = ((m_new_434[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_434[mt * 2 + h]);
+            m_safe_831[mt * 2 + h] = ((m_new_829[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_829[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_438[32];
+        float p_833[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1235,22 +1191,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_438[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_432[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_436[mt * 2 + h]));
+                p_833[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_825[((mt * 8 + nt) * 2 + h) * 2 + p], t_753, -m_safe_831[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_440[2];
+        float alpha_835[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_440[mt * 2 + h] = exp2_ftz((carry_349[mt * 2 + h] - m_safe_436[mt * 2 + h]));
+            alpha_835[mt * 2 + h] = exp2_ftz((carry_755[mt * 2 + h] - m_safe_831[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_442[2];
+        float t_837[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1260,41 +1216,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_438[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_833[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_442[mt * 2 + h] = acc;
+            t_837[mt * 2 + h] = acc;
           }
         }
-        float t_443[2];
+        float t_838[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_443[mt * 2 + h] = ((carry_350[mt * 2 + h] * alpha_440[mt * 2 + h]) + t_442[mt * 2 + h]);
+            t_838[mt * 2 + h] = fmaf(carry_756[mt * 2 + h], alpha_835[mt * 2 + h], t_837[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_f16(p_438[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_f16(p_438[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_f16(p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_f16(p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_f16(p_833[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_f16(p_833[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_f16(p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_f16(p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_402 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_351[i]);
-        __syncthreads(); // every warp is done with this buffer of V_428
-        { // V_428 of tile ((t_402 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_406_ahead = ((((t_402 + 1) + 2 < t_347) ? ((t_402 + 1) + 2) : t_344) * 64);
-          mbar_expect_if(tid == 0 && ((t_402 + 1) + 2 < t_347), smem + ((((t_402 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_801 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_757[i]);
+        __syncthreads(); // every warp is done with this buffer of V_823
+        { // V_823 of tile ((t_801 + 1) + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_805_ahead = ((((t_801 + 1) + 2 < t_748) ? ((t_801 + 1) + 2) : t_745) * 64);
+          mbar_expect_if(tid == 0 && ((t_801 + 1) + 2 < t_748), smem + ((((t_801 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && ((t_402 + 1) + 2 < t_347);
+          const bool on = tid < 4 && ((t_801 + 1) + 2 < t_748);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_113) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + (j * 16)), 16))] * 16) + safe_rem((t_406_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + ((((t_402 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_402 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_402 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_402 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_512) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + (j * 16)), 16))] * 16) + safe_rem((t_805_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + ((((t_801 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_801 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_801 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_801 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1304,7 +1260,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_440[mt * 2 + h]);
+                carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_835[mt * 2 + h]);
               }
             }
           }
@@ -1313,78 +1269,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_349[mt * 2 + h] = m_new_434[mt * 2 + h];
+            carry_755[mt * 2 + h] = m_new_829[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_350[mt * 2 + h] = t_443[mt * 2 + h];
+            carry_756[mt * 2 + h] = t_838[mt * 2 + h];
           }
         }
       }
     }
-    if (t_402 + 1 < t_347) {
+    if (t_801 + 1 < t_748) {
       {
-        mbar_wait(smem + 49152, ((t_402 + 1) - t_344) & 1); // K_427's boxes landed
-        float t_431[32];
-        for (int i = 0; i < 32; ++i) t_431[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_801 + 1) - t_745) & 1); // K_822's boxes landed
+        float t_825[32];
+        for (int i = 0; i < 32; ++i) t_825[i] = 0.0f;
         wgmma_fence();
-        // t_431 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_825 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_431, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_825, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_402 & 1) ? 66560 : 49160), ((t_402 - t_344) >> 1) & 1); // V_428's boxes landed
+        mbar_wait(smem + ((t_801 & 1) ? 66560 : 49160), ((t_801 - t_745) >> 1) & 1); // V_823's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_351 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_757 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_402 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_801 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_351, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_757, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_402 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_431[i]);
-        __syncthreads(); // every warp is done with K_427
-        { // K_427 of tile (t_402 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_406_ahead = (((t_402 + 2 < t_347) ? (t_402 + 2) : t_344) * 64);
-          mbar_expect_if(tid == 0 && (t_402 + 2 < t_347), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_801 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_825[i]);
+        __syncthreads(); // every warp is done with K_822
+        { // K_822 of tile (t_801 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_805_ahead = (((t_801 + 2 < t_748) ? (t_801 + 2) : t_745) * 64);
+          mbar_expect_if(tid == 0 && (t_801 + 2 < t_748), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_402 + 2 < t_347);
+          const bool on = tid < 4 && (t_801 + 2 < t_748);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_113) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + (j * 16)), 16))] * 16) + safe_rem((t_406_ahead + (j * 16)), 16)) : 0;
+          const int x = (int)((long long)(kvh_512) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + (j * 16)), 16))] * 16) + safe_rem((t_805_ahead + (j * 16)), 16)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_432[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_432[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_431[((mt * 8 + nt) * 2 + h) * 2 + p] * t_429);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_433[2];
+        float t_827[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1394,33 +1336,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_432[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_825[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_433[mt * 2 + h] = acc;
+            t_827[mt * 2 + h] = acc;
           }
         }
-        float m_new_434[2];
+        float m_new_829[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_434[mt * 2 + h] = fmaxf(carry_349[mt * 2 + h], t_433[mt * 2 + h]);
+            m_new_829[mt * 2 + h] = fmaxf(carry_755[mt * 2 + h], (t_827[mt * 2 + h] * t_753));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_436[2];
+        float m_safe_831[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_436[mt * 2 + h] = ((m_new_434[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_434[mt * 2 + h]);
+            m_safe_831[mt * 2 + h] = ((m_new_829[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_829[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_438[32];
+        float p_833[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1429,22 +1371,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_438[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_432[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_436[mt * 2 + h]));
+                p_833[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_825[((mt * 8 + nt) * 2 + h) * 2 + p], t_753, -m_safe_831[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_440[2];
+        float alpha_835[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_440[mt * 2 + h] = exp2_ftz((carry_349[mt * 2 + h] - m_safe_436[mt * 2 + h]));
+            alpha_835[mt * 2 + h] = exp2_ftz((carry_755[mt * 2 + h] - m_safe_831[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_442[2];
+        float t_837[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1454,41 +1396,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_438[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_833[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_442[mt * 2 + h] = acc;
+            t_837[mt * 2 + h] = acc;
           }
         }
-        float t_443[2];
+        float t_838[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_443[mt * 2 + h] = ((carry_350[mt * 2 + h] * alpha_440[mt * 2 + h]) + t_442[mt * 2 + h]);
+            t_838[mt * 2 + h] = fmaf(carry_756[mt * 2 + h], alpha_835[mt * 2 + h], t_837[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_f16(p_438[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_f16(p_438[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_f16(p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_f16(p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_f16(p_833[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_f16(p_833[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_f16(p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_f16(p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_402
-        for (int i = 0; i < 64; ++i) reg_fence(carry_351[i]);
-        __syncthreads(); // every warp is done with this buffer of V_428
-        { // V_428 of tile (t_402 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
-          const int t_406_ahead = (((t_402 + 2 < t_347) ? (t_402 + 2) : t_344) * 64);
-          mbar_expect_if(tid == 0 && (t_402 + 2 < t_347), smem + (((t_402 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_801
+        for (int i = 0; i < 64; ++i) reg_fence(carry_757[i]);
+        __syncthreads(); // every warp is done with this buffer of V_823
+        { // V_823 of tile (t_801 + 2) by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+          const int t_805_ahead = (((t_801 + 2 < t_748) ? (t_801 + 2) : t_745) * 64);
+          mbar_expect_if(tid == 0 && (t_801 + 2 < t_748), smem + (((t_801 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 4 && (t_402 + 2 < t_347);
+          const bool on = tid < 4 && (t_801 + 2 < t_748);
           const int j = tid < 4 ? tid : 0;
-          const int x = (int)((long long)(kvh_113) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + (j * 16)), 16))] * 16) + safe_rem((t_406_ahead + (j * 16)), 16)) : 0;
-          tma_box_if(on, smem + (((t_402 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_402 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_402 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_402 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_512) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + (j * 16)), 16))] * 16) + safe_rem((t_805_ahead + (j * 16)), 16)) : 0;
+          tma_box_if(on, smem + (((t_801 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_801 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_801 + 2) & 1) ? 50176 : 32768) + sw128((j * 16), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_801 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1498,7 +1440,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_440[mt * 2 + h]);
+                carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_835[mt * 2 + h]);
               }
             }
           }
@@ -1507,75 +1449,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_349[mt * 2 + h] = m_new_434[mt * 2 + h];
+            carry_755[mt * 2 + h] = m_new_829[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_350[mt * 2 + h] = t_443[mt * 2 + h];
+            carry_756[mt * 2 + h] = t_838[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_402 + 1) & 1) ? 66560 : 49160), (((t_402 + 1) - t_344) >> 1) & 1); // V_428's boxes landed
+      mbar_wait(smem + (((t_801 + 1) & 1) ? 66560 : 49160), (((t_801 + 1) - t_745) >> 1) & 1); // V_823's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_351 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_757 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_402 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_801 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_351, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_f16<1>(carry_757, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_402 & 1) ? 66560 : 49160), ((t_402 - t_344) >> 1) & 1); // V_428's boxes landed
+      mbar_wait(smem + ((t_801 & 1) ? 66560 : 49160), ((t_801 - t_745) >> 1) & 1); // V_823's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_351 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_757 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_402 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_801 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_351, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_f16<1>(carry_757, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_351[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_757[i]);
   }
   #else
-  for (int t_402 = t_344; t_402 < t_347; ++t_402) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_406 = (t_402 * 64);
+  for (int t_801 = t_745; t_801 < t_748; ++t_801) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_805 = (t_801 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_402 - t_344) & 1); // K_427's boxes landed
+    mbar_wait(smem + 49152, (t_801 - t_745) & 1); // K_822's boxes landed
     #endif
-    cp_async_wait<0>(); // K_427 arrived
+    cp_async_wait<0>(); // K_822 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_428 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+    if (tid < 32) { // V_823 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 4) {
-        const int x = (int)((long long)(kvh_113) * v_cache_s1 + 0), y = ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406 + (lane * 16)), 16))] * 16) + safe_rem((t_406 + (lane * 16)), 16));
+        const int x = (int)((long long)(kvh_512) * v_cache_s1 + 0), y = ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805 + (lane * 16)), 16))] * 16) + safe_rem((t_805 + (lane * 16)), 16));
         tma_box_reused(smem + 32768 + sw128((lane * 16), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 16), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_428: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_823: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406 + r), 16))] * 16) + safe_rem((t_406 + r), 16))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805 + r), 16))] * 16) + safe_rem((t_805 + r), 16))) * v_cache_s0 + (long long)(kvh_512) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1583,9 +1525,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_431[32] = {};
+    float t_825[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_431 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_825 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1593,13 +1535,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_431, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_825, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_431[i]);
+        reg_fence(t_825[i]);
       }
     }
     #else
@@ -1616,55 +1558,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_431[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_431[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_825[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_825[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_402 - t_344) & 1); // V_428's boxes landed
+    mbar_wait(smem + 49160, (t_801 - t_745) & 1); // V_823's boxes landed
     #endif
-    cp_async_wait<0>(); // V_428 arrived
+    cp_async_wait<0>(); // V_823 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_427; its next tile can stream in
-    if (t_402 + 1 < t_347) {
-      const int t_406_ahead = ((t_402 + 1) * 64);
+    __syncthreads(); // every warp is done with K_822; its next tile can stream in
+    if (t_801 + 1 < t_748) {
+      const int t_805_ahead = ((t_801 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_427 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
+      if (tid < 32) { // K_822 by TMA: lane j issues page j's boxes (4 page(s) x 2 box(es) of 16 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 4) {
-          const int x = (int)((long long)(kvh_113) * k_cache_s1 + 0), y = ((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_406_ahead + (lane * 16)), 16));
+          const int x = (int)((long long)(kvh_512) * k_cache_s1 + 0), y = ((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + (lane * 16)), 16))] * 16) + safe_rem((t_805_ahead + (lane * 16)), 16));
           tma_box_reused(smem + 16384 + sw128((lane * 16), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 16), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_427: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_822: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_406_ahead + r), 16))] * 16) + safe_rem((t_406_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_805_ahead + r), 16))] * 16) + safe_rem((t_805_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_512) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float t_432[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_432[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_431[((mt * 8 + nt) * 2 + h) * 2 + p] * t_429);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_433[2];
+    float t_827[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1674,33 +1602,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_432[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_825[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_433[mt * 2 + h] = acc;
+        t_827[mt * 2 + h] = acc;
       }
     }
-    float m_new_434[2];
+    float m_new_829[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_434[mt * 2 + h] = fmaxf(carry_349[mt * 2 + h], t_433[mt * 2 + h]);
+        m_new_829[mt * 2 + h] = fmaxf(carry_755[mt * 2 + h], (t_827[mt * 2 + h] * t_753));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_436[2];
+    float m_safe_831[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_436[mt * 2 + h] = ((m_new_434[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_434[mt * 2 + h]);
+        m_safe_831[mt * 2 + h] = ((m_new_829[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_829[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_438[32];
+    float p_833[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1709,22 +1637,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_438[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_432[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_436[mt * 2 + h]));
+            p_833[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_825[((mt * 8 + nt) * 2 + h) * 2 + p], t_753, -m_safe_831[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_440[2];
+    float alpha_835[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_440[mt * 2 + h] = exp2_ftz((carry_349[mt * 2 + h] - m_safe_436[mt * 2 + h]));
+        alpha_835[mt * 2 + h] = exp2_ftz((carry_755[mt * 2 + h] - m_safe_831[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_442[2];
+    float t_837[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1734,20 +1662,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_438[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_833[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_442[mt * 2 + h] = acc;
+        t_837[mt * 2 + h] = acc;
       }
     }
-    float t_443[2];
+    float t_838[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_443[mt * 2 + h] = ((carry_350[mt * 2 + h] * alpha_440[mt * 2 + h]) + t_442[mt * 2 + h]);
+        t_838[mt * 2 + h] = fmaf(carry_756[mt * 2 + h], alpha_835[mt * 2 + h], t_837[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1758,34 +1686,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_440[mt * 2 + h]);
+            carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_835[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_351 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_757 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_438[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_438[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_438[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_833[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_833[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_833[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_351, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_757, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_351[i]);
+        reg_fence(carry_757[i]);
       }
     }
     #else
@@ -1794,10 +1722,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_438[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_438[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_438[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_438[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_438[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_438[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_438[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_438[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_833[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_833[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_833[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_833[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_833[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_833[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_833[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_833[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1805,8 +1733,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_351[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_351[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_757[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_757[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1815,59 +1743,55 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_349[mt * 2 + h] = m_new_434[mt * 2 + h];
+        carry_755[mt * 2 + h] = m_new_829[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_350[mt * 2 + h] = t_443[mt * 2 + h];
+        carry_756[mt * 2 + h] = t_838[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_480 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_347 < t_342) {
-    const int t_455_ahead = (t_347 * 64);
-    // K_478: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_748 < t_743) {
+    const int t_850_ahead = (t_748 * 64);
+    // K_869: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_455_ahead + r) < k_len_144);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_455_ahead + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_455_ahead + r), 16))] : 0) * 16) + safe_rem((t_455_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_850_ahead + r) < k_len_551);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_850_ahead + r) < k_len_551) ? page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_850_ahead + r), 16))] : 0) * 16) + safe_rem((t_850_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_512) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (int t_451 = t_347; t_451 < t_342; ++t_451) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_455 = (t_451 * 64);
-    cp_async_wait<0>(); // K_478 arrived
+  for (int t_846 = t_748; t_846 < t_743; ++t_846) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_850 = (t_846 * 64);
+    cp_async_wait<0>(); // K_869 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_479: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_870: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_455 + r) < k_len_144);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_455 + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_455 + r), 16))] : 0) * 16) + safe_rem((t_455 + r), 16))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_850 + r) < k_len_551);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_850 + r) < k_len_551) ? page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_850 + r), 16))] : 0) * 16) + safe_rem((t_850 + r), 16))) * v_cache_s0 + (long long)(kvh_512) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_482[32] = {};
+    float t_872[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_482 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_872 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1875,13 +1799,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_482, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_872, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_482[i]);
+        reg_fence(t_872[i]);
       }
     }
     #else
@@ -1898,23 +1822,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_482[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_482[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_872[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_872[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_478; its next tile can stream in
-    if (t_451 + 1 < t_342) {
-      const int t_455_ahead = ((t_451 + 1) * 64);
-      // K_478: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_869; its next tile can stream in
+    if (t_846 + 1 < t_743) {
+      const int t_850_ahead = ((t_846 + 1) * 64);
+      // K_869: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_455_ahead + r) < k_len_144);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_455_ahead + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_455_ahead + r), 16))] : 0) * 16) + safe_rem((t_455_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_850_ahead + r) < k_len_551);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_850_ahead + r) < k_len_551) ? page_table[(long long)(b_513) * page_table_s0 + (long long)(safe_div((t_850_ahead + r), 16))] : 0) * 16) + safe_rem((t_850_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_512) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_484[32];
+    float t_874[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1923,13 +1847,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_484[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_455 + (nt * 8 + 2 * t4 + p)) < k_len_144) && ((t_182 || ((t_455 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143) - P.window_left))) && (t_240 || ((t_455 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_291 || ((t_455 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143)))) ? (t_482[((mt * 8 + nt) * 2 + h) * 2 + p] * t_480) : NEG_INF);
+            t_874[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_850 + (nt * 8 + 2 * t4 + p)) < k_len_551) && ((t_585 || ((t_850 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_551) - q_len_550) - P.window_left))) && (t_642 || ((t_850 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_551) - q_len_550) + P.window_right))))) && (t_692 || ((t_850 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_551) - q_len_550)))) ? (t_872[((mt * 8 + nt) * 2 + h) * 2 + p] * t_753) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_485[2];
+    float t_875[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1939,33 +1863,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_484[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_874[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_485[mt * 2 + h] = acc;
+        t_875[mt * 2 + h] = acc;
       }
     }
-    float m_new_486[2];
+    float m_new_876[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_486[mt * 2 + h] = fmaxf(carry_349[mt * 2 + h], t_485[mt * 2 + h]);
+        m_new_876[mt * 2 + h] = fmaxf(carry_755[mt * 2 + h], t_875[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_488[2];
+    float m_safe_878[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_488[mt * 2 + h] = ((m_new_486[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_486[mt * 2 + h]);
+        m_safe_878[mt * 2 + h] = ((m_new_876[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_876[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_490[32];
+    float p_880[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1974,22 +1898,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_490[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_484[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_488[mt * 2 + h]));
+            p_880[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_874[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_878[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_492[2];
+    float alpha_882[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_492[mt * 2 + h] = exp2_ftz((carry_349[mt * 2 + h] - m_safe_488[mt * 2 + h]));
+        alpha_882[mt * 2 + h] = exp2_ftz((carry_755[mt * 2 + h] - m_safe_878[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_494[2];
+    float t_884[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1999,23 +1923,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_490[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_880[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_494[mt * 2 + h] = acc;
+        t_884[mt * 2 + h] = acc;
       }
     }
-    float t_495[2];
+    float t_885[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_495[mt * 2 + h] = ((carry_350[mt * 2 + h] * alpha_492[mt * 2 + h]) + t_494[mt * 2 + h]);
+        t_885[mt * 2 + h] = fmaf(carry_756[mt * 2 + h], alpha_882[mt * 2 + h], t_884[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_479 has arrived
+    cp_async_wait<1>(); // V_870 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -2026,34 +1950,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_351[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_492[mt * 2 + h]);
+            carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_757[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_882[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_351 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_757 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_490[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_490[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_490[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_490[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_490[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_490[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_490[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_490[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_880[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_880[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_880[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_880[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_880[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_880[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_880[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_880[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_351, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_757, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_351[i]);
+        reg_fence(carry_757[i]);
       }
     }
     #else
@@ -2062,10 +1986,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_490[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_490[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_490[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_490[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_490[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_490[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_490[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_490[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_880[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_880[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_880[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_880[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_880[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_880[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_880[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_880[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -2073,8 +1997,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_351[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_351[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_757[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_757[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -2083,25 +2007,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_349[mt * 2 + h] = m_new_486[mt * 2 + h];
+        carry_755[mt * 2 + h] = m_new_876[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_350[mt * 2 + h] = t_495[mt * 2 + h];
+        carry_756[mt * 2 + h] = t_885[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_505_rcp[2]; // once a row (row-hoist.ts)
+  float t_895_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_505_rcp[mt * 2 + h] = 1.0f / ((carry_350[mt * 2 + h] == 0.0f) ? 1.0f : carry_350[mt * 2 + h]);
+      t_895_rcp[mt * 2 + h] = 1.0f / ((carry_756[mt * 2 + h] == 0.0f) ? 1.0f : carry_756[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -2111,7 +2035,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_143)) *reinterpret_cast<__half2*>(out + (long long)((q0_140 + safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_151 + safe_rem((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_351[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_505_rcp[mt * 2 + h]), (carry_351[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_505_rcp[mt * 2 + h]));
+        if ((safe_div((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_550)) *reinterpret_cast<__half2*>(out + (long long)((q0_547 + safe_div((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_558 + safe_rem((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_757[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_895_rcp[mt * 2 + h]), (carry_757[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_895_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2122,7 +2046,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_143)) lse[(long long)((q0_140 + safe_div((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_151 + safe_rem((t_148 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_350[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_349[mt * 2 + h] + log2f(carry_350[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_550)) lse[(long long)((q0_547 + safe_div((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_558 + safe_rem((t_555 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_756[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_755[mt * 2 + h] + log2f(carry_756[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -101,258 +101,258 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_112 = (int)blockIdx.x;
-  const int kvh_113 = (int)blockIdx.y;
-  const int b_114 = (int)blockIdx.z;
+  const int m_512 = (int)blockIdx.x;
+  const int kvh_513 = (int)blockIdx.y;
+  const int b_514 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_140 = cu_seqlens_q[(long long)(b_114)];
+  const int q0_549 = cu_seqlens_q[(long long)(b_514)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_141 = (b_114 + 1);
-  const int t_142 = cu_seqlens_q[(long long)(t_141)];
-  const int q_len_143 = (t_142 - q0_140);
-  const int k_len_144 = cache_seqlens[(long long)(b_114)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_145 = (m_112 * 128);
-  const int t_146 = (q_len_143 * 4);
-  const bool t_147 = (t_145 >= t_146);
-  if (t_147) {
+  const int t_550 = (b_514 + 1);
+  const int t_551 = cu_seqlens_q[(long long)(t_550)];
+  const int q_len_552 = (t_551 - q0_549);
+  const int k_len_553 = cache_seqlens[(long long)(b_514)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_554 = (m_512 * 128);
+  const int t_555 = (q_len_552 * 4);
+  const bool t_556 = (t_554 >= t_555);
+  if (t_556) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_148 = (m_112 * 128);
+  const int t_557 = (m_512 * 128);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_151 = (kvh_113 * 4);
+  const int t_560 = (kvh_513 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_157: 128 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_566: 128 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 128; r += 8) {
-    const bool ok = (safe_div((t_148 + r), 4) < q_len_143);
-    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_140 + safe_div((t_148 + r), 4))) * q_s0 + (long long)((t_151 + safe_rem((t_148 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_557 + r), 4) < q_len_552);
+    cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_549 + safe_div((t_557 + r), 4))) * q_s0 + (long long)((t_560 + safe_rem((t_557 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_158 = (k_len_144 + 31);
-  const int t_159 = safe_div(t_158, 32);
-  const int t_161 = (k_len_144 + (-1));
-  const int t_163 = (k_len_144 + (-32));
-  const int t_165 = safe_div(t_161, 32);
-  const bool t_166 = (t_161 < 0);
-  const int t_167 = (t_165 * 32);
-  const bool t_168 = (t_167 == t_161);
-  const bool t_169 = (!t_168);
-  const bool t_170 = (t_166 && t_169);
-  const int t_172 = (t_165 - 1);
-  const int t_173 = (t_170 ? t_172 : t_165);
-  const int t_174 = safe_div(t_163, 32);
-  const bool t_175 = (t_163 < 0);
-  const int t_176 = (t_174 * 32);
-  const bool t_177 = (t_176 == t_163);
-  const bool t_178 = (!t_177);
-  const bool t_179 = (t_175 && t_178);
-  const int t_180 = (t_174 - 1);
-  const int t_181 = (t_179 ? t_180 : t_174);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_567 = (k_len_553 + 31);
+  const int t_568 = safe_div(t_567, 32);
+  const int t_569 = (k_len_553 + (-1));
+  const int t_570 = (k_len_553 + (-32));
+  const int t_571 = safe_div(t_569, 32);
+  const bool t_572 = (t_569 < 0);
+  const int t_573 = (t_571 * 32);
+  const bool t_574 = (t_573 == t_569);
+  const bool t_575 = (!t_574);
+  const bool t_576 = (t_572 && t_575);
+  const int t_577 = (t_571 - 1);
+  const int t_578 = (t_576 ? t_577 : t_571);
+  const int t_579 = safe_div(t_570, 32);
+  const bool t_580 = (t_570 < 0);
+  const int t_581 = (t_579 * 32);
+  const bool t_582 = (t_581 == t_570);
+  const bool t_583 = (!t_582);
+  const bool t_584 = (t_580 && t_583);
+  const int t_585 = (t_579 - 1);
+  const int t_586 = (t_584 ? t_585 : t_579);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  const bool t_182 = (P.window_left < 0);
-  const int t_184 = (t_182 ? (-268435456) : 268435456);
-  const int t_185 = (t_182 ? 268435456 : (-268435456));
-  const int t_187 = (t_148 + 127);
-  const int t_188 = safe_div(t_148, 4);
-  const int t_189 = safe_div(t_187, 4);
-  const int t_190 = (t_188 + k_len_144);
-  const int t_191 = (t_189 + k_len_144);
-  const int t_192 = (t_190 - q_len_143);
-  const int t_193 = (t_191 - q_len_143);
-  const int t_194 = (t_192 - P.window_left);
-  const int t_195 = (t_193 - P.window_left);
-  const int t_196 = (0 - t_195);
-  const int t_197 = (0 - t_194);
-  const int t_198 = (t_197 + 31);
-  const int t_199 = (-t_198);
-  const int t_200 = (-t_199);
-  const int t_201 = safe_div(t_200, 32);
-  const bool t_202 = (t_200 < 0);
-  const int t_203 = (t_201 * 32);
-  const bool t_204 = (t_203 == t_200);
-  const bool t_205 = (!t_204);
-  const bool t_206 = (t_202 && t_205);
-  const int t_207 = (t_201 - 1);
-  const int t_208 = (t_206 ? t_207 : t_201);
-  const int t_209 = (-t_208);
-  const int t_210 = (-t_196);
-  const int t_211 = (-t_210);
-  const int t_212 = safe_div(t_211, 32);
-  const bool t_213 = (t_211 < 0);
-  const int t_214 = (t_212 * 32);
-  const bool t_215 = (t_214 == t_211);
-  const bool t_216 = (!t_215);
-  const bool t_217 = (t_213 && t_216);
-  const int t_218 = (t_212 - 1);
-  const int t_219 = (t_217 ? t_218 : t_212);
-  const int t_220 = (-t_219);
-  const bool t_221 = (t_184 > t_185);
-  const bool t_222 = (t_209 > 268435456);
-  const int t_223 = min(t_184, t_209);
-  const int t_224 = max(t_185, 268435456);
-  const int t_225 = (t_222 ? t_184 : t_223);
-  const int t_226 = (t_222 ? t_185 : t_224);
-  const int t_227 = (t_221 ? t_209 : t_225);
-  const int t_228 = (t_221 ? 268435456 : t_226);
-  const bool t_229 = (t_220 > 268435456);
-  const int t_230 = max(t_184, t_220);
-  const int t_231 = min(t_185, 268435456);
-  const int t_232 = (t_231 + 1);
-  const bool t_233 = (t_230 <= t_232);
-  const int t_234 = min(t_184, t_220);
-  const int t_235 = (t_233 ? t_234 : t_184);
-  const int t_236 = (t_233 ? t_224 : t_185);
-  const int t_237 = (t_229 ? t_184 : t_235);
-  const int t_238 = (t_229 ? t_185 : t_236);
-  const int t_239 = (t_221 ? t_220 : t_237);
-  const int t_240 = (t_221 ? 268435456 : t_238);
-  const bool t_241 = (P.window_right < 0);
-  const int t_242 = (t_241 ? (-268435456) : 268435456);
-  const int t_243 = (t_241 ? 268435456 : (-268435456));
-  const int t_244 = (t_192 + P.window_right);
-  const int t_245 = (t_193 + P.window_right);
-  const int t_247 = (t_244 + (-31));
-  const int t_248 = safe_div(t_245, 32);
-  const bool t_249 = (t_245 < 0);
-  const int t_250 = (t_248 * 32);
-  const bool t_251 = (t_250 == t_245);
-  const bool t_252 = (!t_251);
-  const bool t_253 = (t_249 && t_252);
-  const int t_254 = (t_248 - 1);
-  const int t_255 = (t_253 ? t_254 : t_248);
-  const int t_256 = safe_div(t_247, 32);
-  const bool t_257 = (t_247 < 0);
-  const int t_258 = (t_256 * 32);
-  const bool t_259 = (t_258 == t_247);
-  const bool t_260 = (!t_259);
-  const bool t_261 = (t_257 && t_260);
-  const int t_262 = (t_256 - 1);
-  const int t_263 = (t_261 ? t_262 : t_256);
-  const bool t_264 = (t_242 > t_243);
-  const bool t_265 = ((-268435456) > t_255);
-  const int t_266 = min(t_242, (-268435456));
-  const int t_267 = max(t_243, t_255);
-  const int t_268 = (t_265 ? t_242 : t_266);
-  const int t_269 = (t_265 ? t_243 : t_267);
-  const int t_270 = (t_264 ? (-268435456) : t_268);
-  const int t_271 = (t_264 ? t_255 : t_269);
-  const bool t_272 = ((-268435456) > t_263);
-  const int t_273 = max(t_242, (-268435456));
-  const int t_274 = min(t_243, t_263);
-  const int t_275 = (t_274 + 1);
-  const bool t_276 = (t_273 <= t_275);
-  const int t_277 = max(t_243, t_263);
-  const int t_278 = (t_276 ? t_266 : t_242);
-  const int t_279 = (t_276 ? t_277 : t_243);
-  const int t_280 = (t_272 ? t_242 : t_278);
-  const int t_281 = (t_272 ? t_243 : t_279);
-  const int t_282 = (t_264 ? (-268435456) : t_280);
-  const int t_283 = (t_264 ? t_263 : t_281);
-  const int t_284 = max(t_227, t_270);
-  const int t_285 = min(t_228, t_271);
-  const int t_286 = max(t_239, t_282);
-  const int t_287 = min(t_240, t_283);
-  const int t_288 = max((-268435456), t_284);
-  const int t_289 = min(t_173, t_285);
-  const int t_290 = max((-268435456), t_286);
-  const int t_291 = min(t_181, t_287);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const bool t_292 = (P.is_causal == 0);
-  const int t_293 = (t_292 ? (-268435456) : 268435456);
-  const int t_294 = (t_292 ? 268435456 : (-268435456));
-  const int t_295 = (t_192 + (-31));
-  const int t_296 = safe_div(t_193, 32);
-  const bool t_297 = (t_193 < 0);
-  const int t_298 = (t_296 * 32);
-  const bool t_299 = (t_298 == t_193);
-  const bool t_300 = (!t_299);
-  const bool t_301 = (t_297 && t_300);
-  const int t_302 = (t_296 - 1);
-  const int t_303 = (t_301 ? t_302 : t_296);
-  const int t_304 = safe_div(t_295, 32);
-  const bool t_305 = (t_295 < 0);
-  const int t_306 = (t_304 * 32);
-  const bool t_307 = (t_306 == t_295);
-  const bool t_308 = (!t_307);
-  const bool t_309 = (t_305 && t_308);
-  const int t_310 = (t_304 - 1);
-  const int t_311 = (t_309 ? t_310 : t_304);
-  const bool t_312 = (t_293 > t_294);
-  const bool t_313 = ((-268435456) > t_303);
-  const int t_314 = min(t_293, (-268435456));
-  const int t_315 = max(t_294, t_303);
-  const int t_316 = (t_313 ? t_293 : t_314);
-  const int t_317 = (t_313 ? t_294 : t_315);
-  const int t_318 = (t_312 ? (-268435456) : t_316);
-  const int t_319 = (t_312 ? t_303 : t_317);
-  const bool t_320 = ((-268435456) > t_311);
-  const int t_321 = max(t_293, (-268435456));
-  const int t_322 = min(t_294, t_311);
-  const int t_323 = (t_322 + 1);
-  const bool t_324 = (t_321 <= t_323);
-  const int t_325 = max(t_294, t_311);
-  const int t_326 = (t_324 ? t_314 : t_293);
-  const int t_327 = (t_324 ? t_325 : t_294);
-  const int t_328 = (t_320 ? t_293 : t_326);
-  const int t_329 = (t_320 ? t_294 : t_327);
-  const int t_330 = (t_312 ? (-268435456) : t_328);
-  const int t_331 = (t_312 ? t_311 : t_329);
-  const int t_332 = max(t_288, t_318);
-  const int t_333 = min(t_289, t_319);
-  const int t_334 = max(t_290, t_330);
-  const int t_335 = min(t_291, t_331);
-  const int t_336 = max(t_334, t_334);
-  const int t_337 = min(t_335, t_335);
-  const int t_338 = max(t_336, (-268435456));
-  const int t_339 = min(t_337, t_181);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_340 = max(0, t_332);
-  const int t_341 = (t_333 + 1);
-  const int t_342 = min(t_159, t_341);
-  const int t_343 = max(t_340, t_342);
-  const int t_344 = max(t_338, t_340);
-  const int t_345 = min(t_344, t_343);
-  const int t_346 = (t_339 + 1);
-  const int t_347 = max(t_346, t_345);
-  const int t_348 = min(t_347, t_343);
+  const bool t_587 = (P.window_left < 0);
+  const int t_588 = (t_587 ? (-268435456) : 268435456);
+  const int t_589 = (t_587 ? 268435456 : (-268435456));
+  const int t_590 = (t_557 + 127);
+  const int t_591 = safe_div(t_557, 4);
+  const int t_592 = safe_div(t_590, 4);
+  const int t_593 = (t_591 + k_len_553);
+  const int t_594 = (t_592 + k_len_553);
+  const int t_595 = (t_593 - q_len_552);
+  const int t_596 = (t_594 - q_len_552);
+  const int t_597 = (t_595 - P.window_left);
+  const int t_598 = (t_596 - P.window_left);
+  const int t_599 = (0 - t_598);
+  const int t_600 = (0 - t_597);
+  const int t_601 = (t_600 + 31);
+  const int t_602 = (-t_601);
+  const int t_603 = (-t_602);
+  const int t_604 = safe_div(t_603, 32);
+  const bool t_605 = (t_603 < 0);
+  const int t_606 = (t_604 * 32);
+  const bool t_607 = (t_606 == t_603);
+  const bool t_608 = (!t_607);
+  const bool t_609 = (t_605 && t_608);
+  const int t_610 = (t_604 - 1);
+  const int t_611 = (t_609 ? t_610 : t_604);
+  const int t_612 = (-t_611);
+  const int t_613 = (-t_599);
+  const int t_614 = (-t_613);
+  const int t_615 = safe_div(t_614, 32);
+  const bool t_616 = (t_614 < 0);
+  const int t_617 = (t_615 * 32);
+  const bool t_618 = (t_617 == t_614);
+  const bool t_619 = (!t_618);
+  const bool t_620 = (t_616 && t_619);
+  const int t_621 = (t_615 - 1);
+  const int t_622 = (t_620 ? t_621 : t_615);
+  const int t_623 = (-t_622);
+  const bool t_624 = (t_588 > t_589);
+  const bool t_625 = (t_612 > 268435456);
+  const int t_626 = min(t_588, t_612);
+  const int t_627 = max(t_589, 268435456);
+  const int t_628 = (t_625 ? t_588 : t_626);
+  const int t_629 = (t_625 ? t_589 : t_627);
+  const int t_630 = (t_624 ? t_612 : t_628);
+  const int t_631 = (t_624 ? 268435456 : t_629);
+  const bool t_632 = (t_623 > 268435456);
+  const int t_633 = max(t_588, t_623);
+  const int t_634 = min(t_589, 268435456);
+  const int t_635 = (t_634 + 1);
+  const bool t_636 = (t_633 <= t_635);
+  const int t_637 = min(t_588, t_623);
+  const int t_638 = (t_636 ? t_637 : t_588);
+  const int t_639 = (t_636 ? t_627 : t_589);
+  const int t_640 = (t_632 ? t_588 : t_638);
+  const int t_641 = (t_632 ? t_589 : t_639);
+  const int t_642 = (t_624 ? t_623 : t_640);
+  const int t_643 = (t_624 ? 268435456 : t_641);
+  const bool t_644 = (P.window_right < 0);
+  const int t_645 = (t_644 ? (-268435456) : 268435456);
+  const int t_646 = (t_644 ? 268435456 : (-268435456));
+  const int t_647 = (t_595 + P.window_right);
+  const int t_648 = (t_596 + P.window_right);
+  const int t_649 = (t_647 + (-31));
+  const int t_650 = safe_div(t_648, 32);
+  const bool t_651 = (t_648 < 0);
+  const int t_652 = (t_650 * 32);
+  const bool t_653 = (t_652 == t_648);
+  const bool t_654 = (!t_653);
+  const bool t_655 = (t_651 && t_654);
+  const int t_656 = (t_650 - 1);
+  const int t_657 = (t_655 ? t_656 : t_650);
+  const int t_658 = safe_div(t_649, 32);
+  const bool t_659 = (t_649 < 0);
+  const int t_660 = (t_658 * 32);
+  const bool t_661 = (t_660 == t_649);
+  const bool t_662 = (!t_661);
+  const bool t_663 = (t_659 && t_662);
+  const int t_664 = (t_658 - 1);
+  const int t_665 = (t_663 ? t_664 : t_658);
+  const bool t_666 = (t_645 > t_646);
+  const bool t_667 = ((-268435456) > t_657);
+  const int t_668 = min(t_645, (-268435456));
+  const int t_669 = max(t_646, t_657);
+  const int t_670 = (t_667 ? t_645 : t_668);
+  const int t_671 = (t_667 ? t_646 : t_669);
+  const int t_672 = (t_666 ? (-268435456) : t_670);
+  const int t_673 = (t_666 ? t_657 : t_671);
+  const bool t_674 = ((-268435456) > t_665);
+  const int t_675 = max(t_645, (-268435456));
+  const int t_676 = min(t_646, t_665);
+  const int t_677 = (t_676 + 1);
+  const bool t_678 = (t_675 <= t_677);
+  const int t_679 = max(t_646, t_665);
+  const int t_680 = (t_678 ? t_668 : t_645);
+  const int t_681 = (t_678 ? t_679 : t_646);
+  const int t_682 = (t_674 ? t_645 : t_680);
+  const int t_683 = (t_674 ? t_646 : t_681);
+  const int t_684 = (t_666 ? (-268435456) : t_682);
+  const int t_685 = (t_666 ? t_665 : t_683);
+  const int t_686 = max(t_630, t_672);
+  const int t_687 = min(t_631, t_673);
+  const int t_688 = max(t_642, t_684);
+  const int t_689 = min(t_643, t_685);
+  const int t_690 = max((-268435456), t_686);
+  const int t_691 = min(t_578, t_687);
+  const int t_692 = max((-268435456), t_688);
+  const int t_693 = min(t_586, t_689);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const bool t_694 = (P.is_causal == 0);
+  const int t_695 = (t_694 ? (-268435456) : 268435456);
+  const int t_696 = (t_694 ? 268435456 : (-268435456));
+  const int t_697 = (t_595 + (-31));
+  const int t_698 = safe_div(t_596, 32);
+  const bool t_699 = (t_596 < 0);
+  const int t_700 = (t_698 * 32);
+  const bool t_701 = (t_700 == t_596);
+  const bool t_702 = (!t_701);
+  const bool t_703 = (t_699 && t_702);
+  const int t_704 = (t_698 - 1);
+  const int t_705 = (t_703 ? t_704 : t_698);
+  const int t_706 = safe_div(t_697, 32);
+  const bool t_707 = (t_697 < 0);
+  const int t_708 = (t_706 * 32);
+  const bool t_709 = (t_708 == t_697);
+  const bool t_710 = (!t_709);
+  const bool t_711 = (t_707 && t_710);
+  const int t_712 = (t_706 - 1);
+  const int t_713 = (t_711 ? t_712 : t_706);
+  const bool t_714 = (t_695 > t_696);
+  const bool t_715 = ((-268435456) > t_705);
+  const int t_716 = min(t_695, (-268435456));
+  const int t_717 = max(t_696, t_705);
+  const int t_718 = (t_715 ? t_695 : t_716);
+  const int t_719 = (t_715 ? t_696 : t_717);
+  const int t_720 = (t_714 ? (-268435456) : t_718);
+  const int t_721 = (t_714 ? t_705 : t_719);
+  const bool t_722 = ((-268435456) > t_713);
+  const int t_723 = max(t_695, (-268435456));
+  const int t_724 = min(t_696, t_713);
+  const int t_725 = (t_724 + 1);
+  const bool t_726 = (t_723 <= t_725);
+  const int t_727 = max(t_696, t_713);
+  const int t_728 = (t_726 ? t_716 : t_695);
+  const int t_729 = (t_726 ? t_727 : t_696);
+  const int t_730 = (t_722 ? t_695 : t_728);
+  const int t_731 = (t_722 ? t_696 : t_729);
+  const int t_732 = (t_714 ? (-268435456) : t_730);
+  const int t_733 = (t_714 ? t_713 : t_731);
+  const int t_734 = max(t_690, t_720);
+  const int t_735 = min(t_691, t_721);
+  const int t_736 = max(t_692, t_732);
+  const int t_737 = min(t_693, t_733);
+  const int t_738 = max(t_736, t_736);
+  const int t_739 = min(t_737, t_737);
+  const int t_740 = max(t_738, (-268435456));
+  const int t_741 = min(t_739, t_586);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_742 = max(0, t_734);
+  const int t_743 = (t_735 + 1);
+  const int t_744 = min(t_568, t_743);
+  const int t_745 = max(t_742, t_744);
+  const int t_746 = max(t_740, t_742);
+  const int t_747 = min(t_746, t_745);
+  const int t_748 = (t_741 + 1);
+  const int t_749 = max(t_748, t_747);
+  const int t_750 = min(t_749, t_745);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_378 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<0>(); // Q_157 has arrived
+  const float t_755 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<0>(); // Q_566 has arrived
   __syncthreads();
-  if (t_340 < t_345) {
-    const int t_353_ahead = (t_340 * 32);
-    // K_376: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_742 < t_747) {
+    const int t_760_ahead = (t_742 * 32);
+    // K_779: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-      const bool ok = ((t_353_ahead + r) < k_len_144);
-      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_353_ahead + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_353_ahead + r), 16))] : 0) * 16) + safe_rem((t_353_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_760_ahead + r) < k_len_553);
+      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_760_ahead + r) < k_len_553) ? page_table[(long long)(b_514) * page_table_s0 + (long long)(safe_div((t_760_ahead + r), 16))] : 0) * 16) + safe_rem((t_760_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_513) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  float carry_350[4];
+  float carry_757[4];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_350[mt * 2 + h] = NEG_INF;
+      carry_757[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_351[4];
+  float carry_758[4];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_351[mt * 2 + h] = 0.0f;
+      carry_758[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_352[128];
+  float carry_759[128];
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
@@ -361,33 +361,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_352[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_759[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_349 = t_340; t_349 < t_345; ++t_349) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_353 = (t_349 * 32);
-    cp_async_wait<0>(); // K_376 arrived
+  for (int t_756 = t_742; t_756 < t_747; ++t_756) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_760 = (t_756 * 32);
+    cp_async_wait<0>(); // K_779 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_377: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_780: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-      const bool ok = ((t_353 + r) < k_len_144);
-      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_353 + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_353 + r), 16))] : 0) * 16) + safe_rem((t_353 + r), 16))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_760 + r) < k_len_553);
+      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_760 + r) < k_len_553) ? page_table[(long long)(b_514) * page_table_s0 + (long long)(safe_div((t_760 + r), 16))] : 0) * 16) + safe_rem((t_760 + r), 16))) * v_cache_s0 + (long long)(kvh_513) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_380[32] = {};
+    float t_782[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[2][4];
@@ -401,22 +401,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         ldsm_x4(b, smem + 34816 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_f16(&t_380[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_380[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_782[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_782[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_376; its next tile can stream in
-    if (t_349 + 1 < t_345) {
-      const int t_353_ahead = ((t_349 + 1) * 32);
-      // K_376: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_779; its next tile can stream in
+    if (t_756 + 1 < t_747) {
+      const int t_760_ahead = ((t_756 + 1) * 32);
+      // K_779: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-        const bool ok = ((t_353_ahead + r) < k_len_144);
-        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_353_ahead + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_353_ahead + r), 16))] : 0) * 16) + safe_rem((t_353_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_760_ahead + r) < k_len_553);
+        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_760_ahead + r) < k_len_553) ? page_table[(long long)(b_514) * page_table_s0 + (long long)(safe_div((t_760_ahead + r), 16))] : 0) * 16) + safe_rem((t_760_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_513) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_382[32];
+    float t_784[32];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -425,13 +425,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_382[((mt * 4 + nt) * 2 + h) * 2 + p] = (((((t_353 + (nt * 8 + 2 * t4 + p)) < k_len_144) && ((t_182 || ((t_353 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_353 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_353 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143)))) ? (t_380[((mt * 4 + nt) * 2 + h) * 2 + p] * t_378) : NEG_INF);
+            t_784[((mt * 4 + nt) * 2 + h) * 2 + p] = (((((t_760 + (nt * 8 + 2 * t4 + p)) < k_len_553) && ((t_587 || ((t_760 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_553) - q_len_552) - P.window_left))) && (t_644 || ((t_760 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_553) - q_len_552) + P.window_right))))) && (t_694 || ((t_760 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_553) - q_len_552)))) ? (t_782[((mt * 4 + nt) * 2 + h) * 2 + p] * t_755) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_383[4];
+    float t_785[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -441,33 +441,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_382[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_784[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_383[mt * 2 + h] = acc;
+        t_785[mt * 2 + h] = acc;
       }
     }
-    float m_new_384[4];
+    float m_new_786[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_384[mt * 2 + h] = fmaxf(carry_350[mt * 2 + h], t_383[mt * 2 + h]);
+        m_new_786[mt * 2 + h] = fmaxf(carry_757[mt * 2 + h], t_785[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_386[4];
+    float m_safe_788[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_386[mt * 2 + h] = ((m_new_384[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_384[mt * 2 + h]);
+        m_safe_788[mt * 2 + h] = ((m_new_786[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_786[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_388[32];
+    float p_790[32];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -476,22 +476,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_388[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_382[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_386[mt * 2 + h]));
+            p_790[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_784[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_788[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_390[4];
+    float alpha_792[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_390[mt * 2 + h] = exp2_ftz((carry_350[mt * 2 + h] - m_safe_386[mt * 2 + h]));
+        alpha_792[mt * 2 + h] = exp2_ftz((carry_757[mt * 2 + h] - m_safe_788[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_392[4];
+    float t_794[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -501,23 +501,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_388[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_790[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_392[mt * 2 + h] = acc;
+        t_794[mt * 2 + h] = acc;
       }
     }
-    float t_393[4];
+    float t_795[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_393[mt * 2 + h] = ((carry_351[mt * 2 + h] * alpha_390[mt * 2 + h]) + t_392[mt * 2 + h]);
+        t_795[mt * 2 + h] = fmaf(carry_758[mt * 2 + h], alpha_792[mt * 2 + h], t_794[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_377 has arrived
+    cp_async_wait<1>(); // V_780 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -527,7 +527,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_352[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_352[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_390[mt * 2 + h]);
+            carry_759[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_759[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_792[mt * 2 + h]);
           }
         }
       }
@@ -537,10 +537,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_f16(p_388[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_388[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_388[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_388[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_388[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_388[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_388[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_388[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_790[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_790[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_790[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_790[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_790[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_790[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_790[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_790[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -548,8 +548,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         ldsm_x4_trans(b, smem + 43520 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_f16(&carry_352[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_352[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_759[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_759[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -557,47 +557,45 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_350[mt * 2 + h] = m_new_384[mt * 2 + h];
+        carry_757[mt * 2 + h] = m_new_786[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_351[mt * 2 + h] = t_393[mt * 2 + h];
+        carry_758[mt * 2 + h] = t_795[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_430 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_345 < t_348) {
-    const int t_407_ahead = (t_345 * 32);
-    // K_428: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_747 < t_750) {
+    const int t_807_ahead = (t_747 * 32);
+    // K_824: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_407_ahead + r), 16))] * 16) + safe_rem((t_407_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_514) * page_table_s0 + (long long)(safe_div((t_807_ahead + r), 16))] * 16) + safe_rem((t_807_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_513) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (int t_403 = t_345; t_403 < t_348; ++t_403) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_407 = (t_403 * 32);
-    cp_async_wait<0>(); // K_428 arrived
+  for (int t_803 = t_747; t_803 < t_750; ++t_803) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_807 = (t_803 * 32);
+    cp_async_wait<0>(); // K_824 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_429: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_825: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_407 + r), 16))] * 16) + safe_rem((t_407 + r), 16))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)(((page_table[(long long)(b_514) * page_table_s0 + (long long)(safe_div((t_807 + r), 16))] * 16) + safe_rem((t_807 + r), 16))) * v_cache_s0 + (long long)(kvh_513) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_432[32] = {};
+    float t_827[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[2][4];
@@ -611,37 +609,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         ldsm_x4(b, smem + 34816 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_f16(&t_432[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_432[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_827[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_827[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_428; its next tile can stream in
-    if (t_403 + 1 < t_348) {
-      const int t_407_ahead = ((t_403 + 1) * 32);
-      // K_428: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_824; its next tile can stream in
+    if (t_803 + 1 < t_750) {
+      const int t_807_ahead = ((t_803 + 1) * 32);
+      // K_824: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_407_ahead + r), 16))] * 16) + safe_rem((t_407_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((page_table[(long long)(b_514) * page_table_s0 + (long long)(safe_div((t_807_ahead + r), 16))] * 16) + safe_rem((t_807_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_513) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_433[32];
-    #pragma unroll
-    for (int mt = 0; mt < 2; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 4; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_433[((mt * 4 + nt) * 2 + h) * 2 + p] = (t_432[((mt * 4 + nt) * 2 + h) * 2 + p] * t_430);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_434[4];
+    float t_829[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -651,33 +635,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_433[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_827[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_434[mt * 2 + h] = acc;
+        t_829[mt * 2 + h] = acc;
       }
     }
-    float m_new_435[4];
+    float m_new_831[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_435[mt * 2 + h] = fmaxf(carry_350[mt * 2 + h], t_434[mt * 2 + h]);
+        m_new_831[mt * 2 + h] = fmaxf(carry_757[mt * 2 + h], (t_829[mt * 2 + h] * t_755));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_437[4];
+    float m_safe_833[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_437[mt * 2 + h] = ((m_new_435[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_435[mt * 2 + h]);
+        m_safe_833[mt * 2 + h] = ((m_new_831[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_831[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_439[32];
+    float p_835[32];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -686,22 +670,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_439[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_433[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_437[mt * 2 + h]));
+            p_835[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_827[((mt * 4 + nt) * 2 + h) * 2 + p], t_755, -m_safe_833[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_441[4];
+    float alpha_837[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_441[mt * 2 + h] = exp2_ftz((carry_350[mt * 2 + h] - m_safe_437[mt * 2 + h]));
+        alpha_837[mt * 2 + h] = exp2_ftz((carry_757[mt * 2 + h] - m_safe_833[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_443[4];
+    float t_839[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -711,23 +695,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_439[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_835[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_443[mt * 2 + h] = acc;
+        t_839[mt * 2 + h] = acc;
       }
     }
-    float t_444[4];
+    float t_840[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_444[mt * 2 + h] = ((carry_351[mt * 2 + h] * alpha_441[mt * 2 + h]) + t_443[mt * 2 + h]);
+        t_840[mt * 2 + h] = fmaf(carry_758[mt * 2 + h], alpha_837[mt * 2 + h], t_839[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_429 has arrived
+    cp_async_wait<1>(); // V_825 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -737,7 +721,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_352[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_352[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_441[mt * 2 + h]);
+            carry_759[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_759[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_837[mt * 2 + h]);
           }
         }
       }
@@ -747,10 +731,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_f16(p_439[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_439[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_439[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_439[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_439[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_439[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_439[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_439[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_835[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_835[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_835[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_835[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_835[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_835[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_835[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_835[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -758,8 +742,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         ldsm_x4_trans(b, smem + 43520 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_f16(&carry_352[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_352[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_759[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_759[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -767,55 +751,51 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_350[mt * 2 + h] = m_new_435[mt * 2 + h];
+        carry_757[mt * 2 + h] = m_new_831[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_351[mt * 2 + h] = t_444[mt * 2 + h];
+        carry_758[mt * 2 + h] = t_840[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_481 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_348 < t_343) {
-    const int t_456_ahead = (t_348 * 32);
-    // K_479: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_750 < t_745) {
+    const int t_852_ahead = (t_750 * 32);
+    // K_871: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-      const bool ok = ((t_456_ahead + r) < k_len_144);
-      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_456_ahead + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_456_ahead + r), 16))] : 0) * 16) + safe_rem((t_456_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_852_ahead + r) < k_len_553);
+      cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_852_ahead + r) < k_len_553) ? page_table[(long long)(b_514) * page_table_s0 + (long long)(safe_div((t_852_ahead + r), 16))] : 0) * 16) + safe_rem((t_852_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_513) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (int t_452 = t_348; t_452 < t_343; ++t_452) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_456 = (t_452 * 32);
-    cp_async_wait<0>(); // K_479 arrived
+  for (int t_848 = t_750; t_848 < t_745; ++t_848) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_852 = (t_848 * 32);
+    cp_async_wait<0>(); // K_871 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_480: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_872: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-      const bool ok = ((t_456 + r) < k_len_144);
-      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_456 + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_456 + r), 16))] : 0) * 16) + safe_rem((t_456 + r), 16))) * v_cache_s0 + (long long)(kvh_113) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_852 + r) < k_len_553);
+      cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)((((((t_852 + r) < k_len_553) ? page_table[(long long)(b_514) * page_table_s0 + (long long)(safe_div((t_852 + r), 16))] : 0) * 16) + safe_rem((t_852 + r), 16))) * v_cache_s0 + (long long)(kvh_513) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_483[32] = {};
+    float t_874[32] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
       uint32_t a[2][4];
@@ -829,22 +809,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         ldsm_x4(b, smem + 34816 + (nt * 8 + (lane & 7) + ((lane >> 4) << 3)) * 272 + (kk * 16 + ((lane >> 3) & 1) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_f16(&t_483[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_483[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_874[(mt * 4 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_874[(mt * 4 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
-    __syncthreads(); // every warp is done with K_479; its next tile can stream in
-    if (t_452 + 1 < t_343) {
-      const int t_456_ahead = ((t_452 + 1) * 32);
-      // K_479: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_871; its next tile can stream in
+    if (t_848 + 1 < t_745) {
+      const int t_852_ahead = ((t_848 + 1) * 32);
+      // K_871: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
-        const bool ok = ((t_456_ahead + r) < k_len_144);
-        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_456_ahead + r) < k_len_144) ? page_table[(long long)(b_114) * page_table_s0 + (long long)(safe_div((t_456_ahead + r), 16))] : 0) * 16) + safe_rem((t_456_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_113) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_852_ahead + r) < k_len_553);
+        cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((((((t_852_ahead + r) < k_len_553) ? page_table[(long long)(b_514) * page_table_s0 + (long long)(safe_div((t_852_ahead + r), 16))] : 0) * 16) + safe_rem((t_852_ahead + r), 16))) * k_cache_s0 + (long long)(kvh_513) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_485[32];
+    float t_876[32];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -853,13 +833,13 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_485[((mt * 4 + nt) * 2 + h) * 2 + p] = (((((t_456 + (nt * 8 + 2 * t4 + p)) < k_len_144) && ((t_182 || ((t_456 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_456 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_456 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_144) - q_len_143)))) ? (t_483[((mt * 4 + nt) * 2 + h) * 2 + p] * t_481) : NEG_INF);
+            t_876[((mt * 4 + nt) * 2 + h) * 2 + p] = (((((t_852 + (nt * 8 + 2 * t4 + p)) < k_len_553) && ((t_587 || ((t_852 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_553) - q_len_552) - P.window_left))) && (t_644 || ((t_852 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_553) - q_len_552) + P.window_right))))) && (t_694 || ((t_852 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) + k_len_553) - q_len_552)))) ? (t_874[((mt * 4 + nt) * 2 + h) * 2 + p] * t_755) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_486[4];
+    float t_877[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -869,33 +849,33 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_485[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_876[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_486[mt * 2 + h] = acc;
+        t_877[mt * 2 + h] = acc;
       }
     }
-    float m_new_487[4];
+    float m_new_878[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_487[mt * 2 + h] = fmaxf(carry_350[mt * 2 + h], t_486[mt * 2 + h]);
+        m_new_878[mt * 2 + h] = fmaxf(carry_757[mt * 2 + h], t_877[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_489[4];
+    float m_safe_880[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_489[mt * 2 + h] = ((m_new_487[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_487[mt * 2 + h]);
+        m_safe_880[mt * 2 + h] = ((m_new_878[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_878[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_491[32];
+    float p_882[32];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -904,22 +884,22 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_491[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_485[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_489[mt * 2 + h]));
+            p_882[((mt * 4 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_876[((mt * 4 + nt) * 2 + h) * 2 + p] - m_safe_880[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_493[4];
+    float alpha_884[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_493[mt * 2 + h] = exp2_ftz((carry_350[mt * 2 + h] - m_safe_489[mt * 2 + h]));
+        alpha_884[mt * 2 + h] = exp2_ftz((carry_757[mt * 2 + h] - m_safe_880[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_495[4];
+    float t_886[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
@@ -929,23 +909,23 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_491[((mt * 4 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_882[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_495[mt * 2 + h] = acc;
+        t_886[mt * 2 + h] = acc;
       }
     }
-    float t_496[4];
+    float t_887[4];
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_496[mt * 2 + h] = ((carry_351[mt * 2 + h] * alpha_493[mt * 2 + h]) + t_495[mt * 2 + h]);
+        t_887[mt * 2 + h] = fmaf(carry_758[mt * 2 + h], alpha_884[mt * 2 + h], t_886[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_480 has arrived
+    cp_async_wait<1>(); // V_872 has arrived
     __syncthreads();
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
@@ -955,7 +935,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_352[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_352[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_493[mt * 2 + h]);
+            carry_759[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_759[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_884[mt * 2 + h]);
           }
         }
       }
@@ -965,10 +945,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
       uint32_t a[2][4];
       #pragma unroll
       for (int mt = 0; mt < 2; ++mt) {
-        a[mt][0] = pack_f16(p_491[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_491[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_491[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_491[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_491[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_491[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_491[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_491[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_882[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_882[(((mt) * 4 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_882[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_882[(((mt) * 4 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_882[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_882[(((mt) * 4 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_882[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_882[(((mt) * 4 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -976,8 +956,8 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
         ldsm_x4_trans(b, smem + 43520 + (kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3)) * 272 + (nt * 8 + (lane >> 4) * 8) * 2);
         #pragma unroll
         for (int mt = 0; mt < 2; ++mt) {
-          mma_f16(&carry_352[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_352[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_759[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_759[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -985,25 +965,25 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_350[mt * 2 + h] = m_new_487[mt * 2 + h];
+        carry_757[mt * 2 + h] = m_new_878[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_351[mt * 2 + h] = t_496[mt * 2 + h];
+        carry_758[mt * 2 + h] = t_887[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_506_rcp[4]; // once a row (row-hoist.ts)
+  float t_897_rcp[4]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_506_rcp[mt * 2 + h] = 1.0f / ((carry_351[mt * 2 + h] == 0.0f) ? 1.0f : carry_351[mt * 2 + h]);
+      t_897_rcp[mt * 2 + h] = 1.0f / ((carry_758[mt * 2 + h] == 0.0f) ? 1.0f : carry_758[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -1013,7 +993,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) < q_len_143)) *reinterpret_cast<__half2*>(out + (long long)((q0_140 + safe_div((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_151 + safe_rem((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_352[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_506_rcp[mt * 2 + h]), (carry_352[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_506_rcp[mt * 2 + h]));
+        if ((safe_div((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) < q_len_552)) *reinterpret_cast<__half2*>(out + (long long)((q0_549 + safe_div((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_560 + safe_rem((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_759[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_897_rcp[mt * 2 + h]), (carry_759[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_897_rcp[mt * 2 + h]));
       }
     }
   }
@@ -1024,7 +1004,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p16(
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) < q_len_143)) lse[(long long)((q0_140 + safe_div((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_151 + safe_rem((t_148 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_351[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_350[mt * 2 + h] + log2f(carry_351[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4) < q_len_552)) lse[(long long)((q0_549 + safe_div((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_560 + safe_rem((t_557 + ((warp * 2 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_758[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_757[mt * 2 + h] + log2f(carry_758[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -206,259 +206,259 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
   const long long out_s0 = (long long)P.q_heads * 128LL;
   const long long out_s1 = 128LL;
   const long long lse_s0 = (long long)P.q_heads;
-  const int m_111 = (int)blockIdx.x;
-  const int kvh_112 = (int)blockIdx.y;
-  const int b_113 = (int)blockIdx.z;
+  const int m_509 = (int)blockIdx.x;
+  const int kvh_510 = (int)blockIdx.y;
+  const int b_511 = (int)blockIdx.z;
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  const int q0_138 = cu_seqlens_q[(long long)(b_113)];
+  const int q0_544 = cu_seqlens_q[(long long)(b_511)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  const int t_139 = (b_113 + 1);
-  const int t_140 = cu_seqlens_q[(long long)(t_139)];
-  const int q_len_141 = (t_140 - q0_138);
-  const int k_len_142 = cache_seqlens[(long long)(b_113)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  const int t_143 = (m_111 * 64);
-  const int t_144 = (q_len_141 * 4);
-  const bool t_145 = (t_143 >= t_144);
-  if (t_145) {
+  const int t_545 = (b_511 + 1);
+  const int t_546 = cu_seqlens_q[(long long)(t_545)];
+  const int q_len_547 = (t_546 - q0_544);
+  const int k_len_548 = cache_seqlens[(long long)(b_511)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  const int t_549 = (m_509 * 64);
+  const int t_550 = (q_len_547 * 4);
+  const bool t_551 = (t_549 >= t_550);
+  if (t_551) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  const int t_146 = (m_111 * 64);
+  const int t_552 = (m_509 * 64);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  const int t_149 = (kvh_112 * 4);
+  const int t_555 = (kvh_510 * 4);
   __syncthreads(); // the previous iteration's readers are done with these tiles
-  // Q_155: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  // Q_561: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
   for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-    const bool ok = (safe_div((t_146 + r), 4) < q_len_141);
-    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_138 + safe_div((t_146 + r), 4))) * q_s0 + (long long)((t_149 + safe_rem((t_146 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
+    const bool ok = (safe_div((t_552 + r), 4) < q_len_547);
+    cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_544 + safe_div((t_552 + r), 4))) * q_s0 + (long long)((t_555 + safe_rem((t_552 + r), 4))) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_156 = (k_len_142 + 63);
-  const int t_157 = safe_div(t_156, 64);
-  const int t_159 = (k_len_142 + (-1));
-  const int t_161 = (k_len_142 + (-64));
-  const int t_163 = safe_div(t_159, 64);
-  const bool t_164 = (t_159 < 0);
-  const int t_165 = (t_163 * 64);
-  const bool t_166 = (t_165 == t_159);
-  const bool t_167 = (!t_166);
-  const bool t_168 = (t_164 && t_167);
-  const int t_170 = (t_163 - 1);
-  const int t_171 = (t_168 ? t_170 : t_163);
-  const int t_172 = safe_div(t_161, 64);
-  const bool t_173 = (t_161 < 0);
-  const int t_174 = (t_172 * 64);
-  const bool t_175 = (t_174 == t_161);
-  const bool t_176 = (!t_175);
-  const bool t_177 = (t_173 && t_176);
-  const int t_178 = (t_172 - 1);
-  const int t_179 = (t_177 ? t_178 : t_172);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_562 = (k_len_548 + 63);
+  const int t_563 = safe_div(t_562, 64);
+  const int t_564 = (k_len_548 + (-1));
+  const int t_565 = (k_len_548 + (-64));
+  const int t_566 = safe_div(t_564, 64);
+  const bool t_567 = (t_564 < 0);
+  const int t_568 = (t_566 * 64);
+  const bool t_569 = (t_568 == t_564);
+  const bool t_570 = (!t_569);
+  const bool t_571 = (t_567 && t_570);
+  const int t_572 = (t_566 - 1);
+  const int t_573 = (t_571 ? t_572 : t_566);
+  const int t_574 = safe_div(t_565, 64);
+  const bool t_575 = (t_565 < 0);
+  const int t_576 = (t_574 * 64);
+  const bool t_577 = (t_576 == t_565);
+  const bool t_578 = (!t_577);
+  const bool t_579 = (t_575 && t_578);
+  const int t_580 = (t_574 - 1);
+  const int t_581 = (t_579 ? t_580 : t_574);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  const bool t_180 = (P.window_left < 0);
-  const int t_182 = (t_180 ? (-268435456) : 268435456);
-  const int t_183 = (t_180 ? 268435456 : (-268435456));
-  const int t_184 = (t_146 + 63);
-  const int t_185 = safe_div(t_146, 4);
-  const int t_186 = safe_div(t_184, 4);
-  const int t_187 = (t_185 + k_len_142);
-  const int t_188 = (t_186 + k_len_142);
-  const int t_189 = (t_187 - q_len_141);
-  const int t_190 = (t_188 - q_len_141);
-  const int t_191 = (t_189 - P.window_left);
-  const int t_192 = (t_190 - P.window_left);
-  const int t_193 = (0 - t_192);
-  const int t_194 = (0 - t_191);
-  const int t_195 = (t_194 + 63);
-  const int t_196 = (-t_195);
-  const int t_197 = (-t_196);
-  const int t_198 = safe_div(t_197, 64);
-  const bool t_199 = (t_197 < 0);
-  const int t_200 = (t_198 * 64);
-  const bool t_201 = (t_200 == t_197);
-  const bool t_202 = (!t_201);
-  const bool t_203 = (t_199 && t_202);
-  const int t_204 = (t_198 - 1);
-  const int t_205 = (t_203 ? t_204 : t_198);
-  const int t_206 = (-t_205);
-  const int t_207 = (-t_193);
-  const int t_208 = (-t_207);
-  const int t_209 = safe_div(t_208, 64);
-  const bool t_210 = (t_208 < 0);
-  const int t_211 = (t_209 * 64);
-  const bool t_212 = (t_211 == t_208);
-  const bool t_213 = (!t_212);
-  const bool t_214 = (t_210 && t_213);
-  const int t_215 = (t_209 - 1);
-  const int t_216 = (t_214 ? t_215 : t_209);
-  const int t_217 = (-t_216);
-  const bool t_218 = (t_182 > t_183);
-  const bool t_219 = (t_206 > 268435456);
-  const int t_220 = min(t_182, t_206);
-  const int t_221 = max(t_183, 268435456);
-  const int t_222 = (t_219 ? t_182 : t_220);
-  const int t_223 = (t_219 ? t_183 : t_221);
-  const int t_224 = (t_218 ? t_206 : t_222);
-  const int t_225 = (t_218 ? 268435456 : t_223);
-  const bool t_226 = (t_217 > 268435456);
-  const int t_227 = max(t_182, t_217);
-  const int t_228 = min(t_183, 268435456);
-  const int t_229 = (t_228 + 1);
-  const bool t_230 = (t_227 <= t_229);
-  const int t_231 = min(t_182, t_217);
-  const int t_232 = (t_230 ? t_231 : t_182);
-  const int t_233 = (t_230 ? t_221 : t_183);
-  const int t_234 = (t_226 ? t_182 : t_232);
-  const int t_235 = (t_226 ? t_183 : t_233);
-  const int t_236 = (t_218 ? t_217 : t_234);
-  const int t_237 = (t_218 ? 268435456 : t_235);
-  const bool t_238 = (P.window_right < 0);
-  const int t_239 = (t_238 ? (-268435456) : 268435456);
-  const int t_240 = (t_238 ? 268435456 : (-268435456));
-  const int t_241 = (t_189 + P.window_right);
-  const int t_242 = (t_190 + P.window_right);
-  const int t_244 = (t_241 + (-63));
-  const int t_245 = safe_div(t_242, 64);
-  const bool t_246 = (t_242 < 0);
-  const int t_247 = (t_245 * 64);
-  const bool t_248 = (t_247 == t_242);
-  const bool t_249 = (!t_248);
-  const bool t_250 = (t_246 && t_249);
-  const int t_251 = (t_245 - 1);
-  const int t_252 = (t_250 ? t_251 : t_245);
-  const int t_253 = safe_div(t_244, 64);
-  const bool t_254 = (t_244 < 0);
-  const int t_255 = (t_253 * 64);
-  const bool t_256 = (t_255 == t_244);
-  const bool t_257 = (!t_256);
-  const bool t_258 = (t_254 && t_257);
-  const int t_259 = (t_253 - 1);
-  const int t_260 = (t_258 ? t_259 : t_253);
-  const bool t_261 = (t_239 > t_240);
-  const bool t_262 = ((-268435456) > t_252);
-  const int t_263 = min(t_239, (-268435456));
-  const int t_264 = max(t_240, t_252);
-  const int t_265 = (t_262 ? t_239 : t_263);
-  const int t_266 = (t_262 ? t_240 : t_264);
-  const int t_267 = (t_261 ? (-268435456) : t_265);
-  const int t_268 = (t_261 ? t_252 : t_266);
-  const bool t_269 = ((-268435456) > t_260);
-  const int t_270 = max(t_239, (-268435456));
-  const int t_271 = min(t_240, t_260);
-  const int t_272 = (t_271 + 1);
-  const bool t_273 = (t_270 <= t_272);
-  const int t_274 = max(t_240, t_260);
-  const int t_275 = (t_273 ? t_263 : t_239);
-  const int t_276 = (t_273 ? t_274 : t_240);
-  const int t_277 = (t_269 ? t_239 : t_275);
-  const int t_278 = (t_269 ? t_240 : t_276);
-  const int t_279 = (t_261 ? (-268435456) : t_277);
-  const int t_280 = (t_261 ? t_260 : t_278);
-  const int t_281 = max(t_224, t_267);
-  const int t_282 = min(t_225, t_268);
-  const int t_283 = max(t_236, t_279);
-  const int t_284 = min(t_237, t_280);
-  const int t_285 = max((-268435456), t_281);
-  const int t_286 = min(t_171, t_282);
-  const int t_287 = max((-268435456), t_283);
-  const int t_288 = min(t_179, t_284);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  const bool t_289 = (P.is_causal == 0);
-  const int t_290 = (t_289 ? (-268435456) : 268435456);
-  const int t_291 = (t_289 ? 268435456 : (-268435456));
-  const int t_292 = (t_189 + (-63));
-  const int t_293 = safe_div(t_190, 64);
-  const bool t_294 = (t_190 < 0);
-  const int t_295 = (t_293 * 64);
-  const bool t_296 = (t_295 == t_190);
-  const bool t_297 = (!t_296);
-  const bool t_298 = (t_294 && t_297);
-  const int t_299 = (t_293 - 1);
-  const int t_300 = (t_298 ? t_299 : t_293);
-  const int t_301 = safe_div(t_292, 64);
-  const bool t_302 = (t_292 < 0);
-  const int t_303 = (t_301 * 64);
-  const bool t_304 = (t_303 == t_292);
-  const bool t_305 = (!t_304);
-  const bool t_306 = (t_302 && t_305);
-  const int t_307 = (t_301 - 1);
-  const int t_308 = (t_306 ? t_307 : t_301);
-  const bool t_309 = (t_290 > t_291);
-  const bool t_310 = ((-268435456) > t_300);
-  const int t_311 = min(t_290, (-268435456));
-  const int t_312 = max(t_291, t_300);
-  const int t_313 = (t_310 ? t_290 : t_311);
-  const int t_314 = (t_310 ? t_291 : t_312);
-  const int t_315 = (t_309 ? (-268435456) : t_313);
-  const int t_316 = (t_309 ? t_300 : t_314);
-  const bool t_317 = ((-268435456) > t_308);
-  const int t_318 = max(t_290, (-268435456));
-  const int t_319 = min(t_291, t_308);
-  const int t_320 = (t_319 + 1);
-  const bool t_321 = (t_318 <= t_320);
-  const int t_322 = max(t_291, t_308);
-  const int t_323 = (t_321 ? t_311 : t_290);
-  const int t_324 = (t_321 ? t_322 : t_291);
-  const int t_325 = (t_317 ? t_290 : t_323);
-  const int t_326 = (t_317 ? t_291 : t_324);
-  const int t_327 = (t_309 ? (-268435456) : t_325);
-  const int t_328 = (t_309 ? t_308 : t_326);
-  const int t_329 = max(t_285, t_315);
-  const int t_330 = min(t_286, t_316);
-  const int t_331 = max(t_287, t_327);
-  const int t_332 = min(t_288, t_328);
-  const int t_333 = max(t_331, t_331);
-  const int t_334 = min(t_332, t_332);
-  const int t_335 = max(t_333, (-268435456));
-  const int t_336 = min(t_334, t_179);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  const int t_337 = max(0, t_329);
-  const int t_338 = (t_330 + 1);
-  const int t_339 = min(t_157, t_338);
-  const int t_340 = max(t_337, t_339);
-  const int t_341 = max(t_335, t_337);
-  const int t_342 = min(t_341, t_340);
-  const int t_343 = (t_336 + 1);
-  const int t_344 = max(t_343, t_342);
-  const int t_345 = min(t_344, t_340);
+  const bool t_582 = (P.window_left < 0);
+  const int t_583 = (t_582 ? (-268435456) : 268435456);
+  const int t_584 = (t_582 ? 268435456 : (-268435456));
+  const int t_585 = (t_552 + 63);
+  const int t_586 = safe_div(t_552, 4);
+  const int t_587 = safe_div(t_585, 4);
+  const int t_588 = (t_586 + k_len_548);
+  const int t_589 = (t_587 + k_len_548);
+  const int t_590 = (t_588 - q_len_547);
+  const int t_591 = (t_589 - q_len_547);
+  const int t_592 = (t_590 - P.window_left);
+  const int t_593 = (t_591 - P.window_left);
+  const int t_594 = (0 - t_593);
+  const int t_595 = (0 - t_592);
+  const int t_596 = (t_595 + 63);
+  const int t_597 = (-t_596);
+  const int t_598 = (-t_597);
+  const int t_599 = safe_div(t_598, 64);
+  const bool t_600 = (t_598 < 0);
+  const int t_601 = (t_599 * 64);
+  const bool t_602 = (t_601 == t_598);
+  const bool t_603 = (!t_602);
+  const bool t_604 = (t_600 && t_603);
+  const int t_605 = (t_599 - 1);
+  const int t_606 = (t_604 ? t_605 : t_599);
+  const int t_607 = (-t_606);
+  const int t_608 = (-t_594);
+  const int t_609 = (-t_608);
+  const int t_610 = safe_div(t_609, 64);
+  const bool t_611 = (t_609 < 0);
+  const int t_612 = (t_610 * 64);
+  const bool t_613 = (t_612 == t_609);
+  const bool t_614 = (!t_613);
+  const bool t_615 = (t_611 && t_614);
+  const int t_616 = (t_610 - 1);
+  const int t_617 = (t_615 ? t_616 : t_610);
+  const int t_618 = (-t_617);
+  const bool t_619 = (t_583 > t_584);
+  const bool t_620 = (t_607 > 268435456);
+  const int t_621 = min(t_583, t_607);
+  const int t_622 = max(t_584, 268435456);
+  const int t_623 = (t_620 ? t_583 : t_621);
+  const int t_624 = (t_620 ? t_584 : t_622);
+  const int t_625 = (t_619 ? t_607 : t_623);
+  const int t_626 = (t_619 ? 268435456 : t_624);
+  const bool t_627 = (t_618 > 268435456);
+  const int t_628 = max(t_583, t_618);
+  const int t_629 = min(t_584, 268435456);
+  const int t_630 = (t_629 + 1);
+  const bool t_631 = (t_628 <= t_630);
+  const int t_632 = min(t_583, t_618);
+  const int t_633 = (t_631 ? t_632 : t_583);
+  const int t_634 = (t_631 ? t_622 : t_584);
+  const int t_635 = (t_627 ? t_583 : t_633);
+  const int t_636 = (t_627 ? t_584 : t_634);
+  const int t_637 = (t_619 ? t_618 : t_635);
+  const int t_638 = (t_619 ? 268435456 : t_636);
+  const bool t_639 = (P.window_right < 0);
+  const int t_640 = (t_639 ? (-268435456) : 268435456);
+  const int t_641 = (t_639 ? 268435456 : (-268435456));
+  const int t_642 = (t_590 + P.window_right);
+  const int t_643 = (t_591 + P.window_right);
+  const int t_644 = (t_642 + (-63));
+  const int t_645 = safe_div(t_643, 64);
+  const bool t_646 = (t_643 < 0);
+  const int t_647 = (t_645 * 64);
+  const bool t_648 = (t_647 == t_643);
+  const bool t_649 = (!t_648);
+  const bool t_650 = (t_646 && t_649);
+  const int t_651 = (t_645 - 1);
+  const int t_652 = (t_650 ? t_651 : t_645);
+  const int t_653 = safe_div(t_644, 64);
+  const bool t_654 = (t_644 < 0);
+  const int t_655 = (t_653 * 64);
+  const bool t_656 = (t_655 == t_644);
+  const bool t_657 = (!t_656);
+  const bool t_658 = (t_654 && t_657);
+  const int t_659 = (t_653 - 1);
+  const int t_660 = (t_658 ? t_659 : t_653);
+  const bool t_661 = (t_640 > t_641);
+  const bool t_662 = ((-268435456) > t_652);
+  const int t_663 = min(t_640, (-268435456));
+  const int t_664 = max(t_641, t_652);
+  const int t_665 = (t_662 ? t_640 : t_663);
+  const int t_666 = (t_662 ? t_641 : t_664);
+  const int t_667 = (t_661 ? (-268435456) : t_665);
+  const int t_668 = (t_661 ? t_652 : t_666);
+  const bool t_669 = ((-268435456) > t_660);
+  const int t_670 = max(t_640, (-268435456));
+  const int t_671 = min(t_641, t_660);
+  const int t_672 = (t_671 + 1);
+  const bool t_673 = (t_670 <= t_672);
+  const int t_674 = max(t_641, t_660);
+  const int t_675 = (t_673 ? t_663 : t_640);
+  const int t_676 = (t_673 ? t_674 : t_641);
+  const int t_677 = (t_669 ? t_640 : t_675);
+  const int t_678 = (t_669 ? t_641 : t_676);
+  const int t_679 = (t_661 ? (-268435456) : t_677);
+  const int t_680 = (t_661 ? t_660 : t_678);
+  const int t_681 = max(t_625, t_667);
+  const int t_682 = min(t_626, t_668);
+  const int t_683 = max(t_637, t_679);
+  const int t_684 = min(t_638, t_680);
+  const int t_685 = max((-268435456), t_681);
+  const int t_686 = min(t_573, t_682);
+  const int t_687 = max((-268435456), t_683);
+  const int t_688 = min(t_581, t_684);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  const bool t_689 = (P.is_causal == 0);
+  const int t_690 = (t_689 ? (-268435456) : 268435456);
+  const int t_691 = (t_689 ? 268435456 : (-268435456));
+  const int t_692 = (t_590 + (-63));
+  const int t_693 = safe_div(t_591, 64);
+  const bool t_694 = (t_591 < 0);
+  const int t_695 = (t_693 * 64);
+  const bool t_696 = (t_695 == t_591);
+  const bool t_697 = (!t_696);
+  const bool t_698 = (t_694 && t_697);
+  const int t_699 = (t_693 - 1);
+  const int t_700 = (t_698 ? t_699 : t_693);
+  const int t_701 = safe_div(t_692, 64);
+  const bool t_702 = (t_692 < 0);
+  const int t_703 = (t_701 * 64);
+  const bool t_704 = (t_703 == t_692);
+  const bool t_705 = (!t_704);
+  const bool t_706 = (t_702 && t_705);
+  const int t_707 = (t_701 - 1);
+  const int t_708 = (t_706 ? t_707 : t_701);
+  const bool t_709 = (t_690 > t_691);
+  const bool t_710 = ((-268435456) > t_700);
+  const int t_711 = min(t_690, (-268435456));
+  const int t_712 = max(t_691, t_700);
+  const int t_713 = (t_710 ? t_690 : t_711);
+  const int t_714 = (t_710 ? t_691 : t_712);
+  const int t_715 = (t_709 ? (-268435456) : t_713);
+  const int t_716 = (t_709 ? t_700 : t_714);
+  const bool t_717 = ((-268435456) > t_708);
+  const int t_718 = max(t_690, (-268435456));
+  const int t_719 = min(t_691, t_708);
+  const int t_720 = (t_719 + 1);
+  const bool t_721 = (t_718 <= t_720);
+  const int t_722 = max(t_691, t_708);
+  const int t_723 = (t_721 ? t_711 : t_690);
+  const int t_724 = (t_721 ? t_722 : t_691);
+  const int t_725 = (t_717 ? t_690 : t_723);
+  const int t_726 = (t_717 ? t_691 : t_724);
+  const int t_727 = (t_709 ? (-268435456) : t_725);
+  const int t_728 = (t_709 ? t_708 : t_726);
+  const int t_729 = max(t_685, t_715);
+  const int t_730 = min(t_686, t_716);
+  const int t_731 = max(t_687, t_727);
+  const int t_732 = min(t_688, t_728);
+  const int t_733 = max(t_731, t_731);
+  const int t_734 = min(t_732, t_732);
+  const int t_735 = max(t_733, (-268435456));
+  const int t_736 = min(t_734, t_581);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  const int t_737 = max(0, t_729);
+  const int t_738 = (t_730 + 1);
+  const int t_739 = min(t_563, t_738);
+  const int t_740 = max(t_737, t_739);
+  const int t_741 = max(t_735, t_737);
+  const int t_742 = min(t_741, t_740);
+  const int t_743 = (t_736 + 1);
+  const int t_744 = max(t_743, t_742);
+  const int t_745 = min(t_744, t_740);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_375 = (P.softmax_scale * 1.4426950408889634f);
-  cp_async_wait<0>(); // Q_155 has arrived
+  const float t_750 = (P.softmax_scale * 1.4426950408889634f);
+  cp_async_wait<0>(); // Q_561 has arrived
   fence_async_proxy(); // wgmma reads these tiles through the async proxy
   __syncthreads();
-  if (t_337 < t_342) {
-    const int t_350_ahead = (t_337 * 64);
-    // K_373: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_737 < t_742) {
+    const int t_755_ahead = (t_737 * 64);
+    // K_774: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_350_ahead + r) < k_len_142);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_350_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_350_ahead + r), 64))] : 0) * 64) + safe_rem((t_350_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_755_ahead + r) < k_len_548);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_755_ahead + r) < k_len_548) ? page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_755_ahead + r), 64))] : 0) * 64) + safe_rem((t_755_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_510) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  float carry_347[2];
+  float carry_752[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_347[mt * 2 + h] = NEG_INF;
+      carry_752[mt * 2 + h] = NEG_INF;
     }
   }
-  float carry_348[2];
+  float carry_753[2];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      carry_348[mt * 2 + h] = 0.0f;
+      carry_753[mt * 2 + h] = 0.0f;
     }
   }
-  float carry_349[64];
+  float carry_754[64];
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
@@ -467,36 +467,36 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
       for (int nt = 0; nt < 16; ++nt) {
         #pragma unroll
         for (int p = 0; p < 2; ++p) {
-          carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
+          carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] = 0.0f;
         }
       }
     }
   }
-  for (int t_346 = t_337; t_346 < t_342; ++t_346) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_350 = (t_346 * 64);
-    cp_async_wait<0>(); // K_373 arrived
+  for (int t_751 = t_737; t_751 < t_742; ++t_751) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_755 = (t_751 * 64);
+    cp_async_wait<0>(); // K_774 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_374: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_775: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_350 + r) < k_len_142);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_350 + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_350 + r), 64))] : 0) * 64) + safe_rem((t_350 + r), 64))) * v_cache_s0 + (long long)(kvh_112) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_755 + r) < k_len_548);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_755 + r) < k_len_548) ? page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_755 + r), 64))] : 0) * 64) + safe_rem((t_755 + r), 64))) * v_cache_s0 + (long long)(kvh_510) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_377[32] = {};
+    float t_777[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_377 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_777 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -504,13 +504,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_377, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_777, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_377[i]);
+        reg_fence(t_777[i]);
       }
     }
     #else
@@ -527,23 +527,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_377[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_377[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_777[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_777[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_373; its next tile can stream in
-    if (t_346 + 1 < t_342) {
-      const int t_350_ahead = ((t_346 + 1) * 64);
-      // K_373: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_774; its next tile can stream in
+    if (t_751 + 1 < t_742) {
+      const int t_755_ahead = ((t_751 + 1) * 64);
+      // K_774: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_350_ahead + r) < k_len_142);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_350_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_350_ahead + r), 64))] : 0) * 64) + safe_rem((t_350_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_755_ahead + r) < k_len_548);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_755_ahead + r) < k_len_548) ? page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_755_ahead + r), 64))] : 0) * 64) + safe_rem((t_755_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_510) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_379[32];
+    float t_779[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -552,13 +552,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_379[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_350 + (nt * 8 + 2 * t4 + p)) < k_len_142) && ((t_180 || ((t_350 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_142) - q_len_141) - P.window_left))) && (t_238 || ((t_350 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_289 || ((t_350 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_142) - q_len_141)))) ? (t_377[((mt * 8 + nt) * 2 + h) * 2 + p] * t_375) : NEG_INF);
+            t_779[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_755 + (nt * 8 + 2 * t4 + p)) < k_len_548) && ((t_582 || ((t_755 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_548) - q_len_547) - P.window_left))) && (t_639 || ((t_755 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_548) - q_len_547) + P.window_right))))) && (t_689 || ((t_755 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_548) - q_len_547)))) ? (t_777[((mt * 8 + nt) * 2 + h) * 2 + p] * t_750) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_380[2];
+    float t_780[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -568,33 +568,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_379[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_779[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_380[mt * 2 + h] = acc;
+        t_780[mt * 2 + h] = acc;
       }
     }
-    float m_new_381[2];
+    float m_new_781[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_381[mt * 2 + h] = fmaxf(carry_347[mt * 2 + h], t_380[mt * 2 + h]);
+        m_new_781[mt * 2 + h] = fmaxf(carry_752[mt * 2 + h], t_780[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_383[2];
+    float m_safe_783[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_383[mt * 2 + h] = ((m_new_381[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_381[mt * 2 + h]);
+        m_safe_783[mt * 2 + h] = ((m_new_781[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_781[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_385[32];
+    float p_785[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -603,22 +603,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_385[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_379[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_383[mt * 2 + h]));
+            p_785[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_779[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_783[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_387[2];
+    float alpha_787[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_387[mt * 2 + h] = exp2_ftz((carry_347[mt * 2 + h] - m_safe_383[mt * 2 + h]));
+        alpha_787[mt * 2 + h] = exp2_ftz((carry_752[mt * 2 + h] - m_safe_783[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_389[2];
+    float t_789[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -628,23 +628,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_385[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_785[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_389[mt * 2 + h] = acc;
+        t_789[mt * 2 + h] = acc;
       }
     }
-    float t_390[2];
+    float t_790[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_390[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_387[mt * 2 + h]) + t_389[mt * 2 + h]);
+        t_790[mt * 2 + h] = fmaf(carry_753[mt * 2 + h], alpha_787[mt * 2 + h], t_789[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_374 has arrived
+    cp_async_wait<1>(); // V_775 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -655,34 +655,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_387[mt * 2 + h]);
+            carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_787[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_349 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_754 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_385[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_385[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_385[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_385[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_385[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_385[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_385[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_385[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_785[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_785[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_785[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_785[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_785[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_785[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_785[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_785[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_349, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_754, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_349[i]);
+        reg_fence(carry_754[i]);
       }
     }
     #else
@@ -691,10 +691,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_385[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_385[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_385[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_385[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_385[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_785[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_785[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_785[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_785[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_785[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_785[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_785[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_785[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -702,8 +702,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_349[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_349[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_754[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_754[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -712,112 +712,96 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_347[mt * 2 + h] = m_new_381[mt * 2 + h];
+        carry_752[mt * 2 + h] = m_new_781[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_348[mt * 2 + h] = t_390[mt * 2 + h];
+        carry_753[mt * 2 + h] = t_790[mt * 2 + h];
       }
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_427 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_342 < t_345) {
-    const int t_404_ahead = (t_342 * 64);
+  if (t_742 < t_745) {
+    const int t_802_ahead = (t_742 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_425 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // K_819 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_112) * k_cache_s1 + 0), y = ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_404_ahead + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_510) * k_cache_s1 + 0), y = ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_802_ahead + (lane * 64)), 64));
         tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
     }
     #else
-    // K_425: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // K_819: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + r), 64))] * 64) + safe_rem((t_404_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + r), 64))] * 64) + safe_rem((t_802_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_510) * k_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
-  if (t_342 < t_345) {
+  if (t_742 < t_745) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
-    { // V_426 of tile t_342 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_404_ahead = (((t_342 < t_345) ? t_342 : t_342) * 64);
-      mbar_expect_if(tid == 0 && (t_342 < t_345), smem + ((t_342 & 1) ? 66560 : 49160), 16384);
+    { // V_820 of tile t_742 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_802_ahead = (((t_742 < t_745) ? t_742 : t_742) * 64);
+      mbar_expect_if(tid == 0 && (t_742 < t_745), smem + ((t_742 & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_342 < t_345);
+      const bool on = tid < 1 && (t_742 < t_745);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_112) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + (j * 64)), 64))] * 64) + safe_rem((t_404_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + ((t_342 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_342 & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + ((t_342 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_342 & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_510) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + (j * 64)), 64))] * 64) + safe_rem((t_802_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + ((t_742 & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((t_742 & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + ((t_742 & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((t_742 & 1) ? 66560 : 49160));
     }
-    { // V_426 of tile (t_342 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-      const int t_404_ahead = (((t_342 + 1 < t_345) ? (t_342 + 1) : t_342) * 64);
-      mbar_expect_if(tid == 0 && (t_342 + 1 < t_345), smem + (((t_342 + 1) & 1) ? 66560 : 49160), 16384);
+    { // V_820 of tile (t_742 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      const int t_802_ahead = (((t_742 + 1 < t_745) ? (t_742 + 1) : t_742) * 64);
+      mbar_expect_if(tid == 0 && (t_742 + 1 < t_745), smem + (((t_742 + 1) & 1) ? 66560 : 49160), 16384);
       __syncwarp();
-      const bool on = tid < 1 && (t_342 + 1 < t_345);
+      const bool on = tid < 1 && (t_742 + 1 < t_745);
       const int j = tid < 1 ? tid : 0;
-      const int x = (int)((long long)(kvh_112) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + (j * 64)), 64))] * 64) + safe_rem((t_404_ahead + (j * 64)), 64)) : 0;
-      tma_box_if(on, smem + (((t_342 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_342 + 1) & 1) ? 66560 : 49160));
-      tma_box_if(on, smem + (((t_342 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_342 + 1) & 1) ? 66560 : 49160));
+      const int x = (int)((long long)(kvh_510) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + (j * 64)), 64))] * 64) + safe_rem((t_802_ahead + (j * 64)), 64)) : 0;
+      tma_box_if(on, smem + (((t_742 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_742 + 1) & 1) ? 66560 : 49160));
+      tma_box_if(on, smem + (((t_742 + 1) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_742 + 1) & 1) ? 66560 : 49160));
     }
     {
-      mbar_wait(smem + 49152, (t_342 - t_342) & 1); // K_425's boxes landed
-      float t_429[32];
-      for (int i = 0; i < 32; ++i) t_429[i] = 0.0f;
+      mbar_wait(smem + 49152, (t_742 - t_742) & 1); // K_819's boxes landed
+      float t_822[32];
+      for (int i = 0; i < 32; ++i) t_822[i] = 0.0f;
       wgmma_fence();
-      // t_429 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_822 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_429, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_822, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
-      for (int i = 0; i < 32; ++i) reg_fence(t_429[i]);
-      __syncthreads(); // every warp is done with K_425
-      { // K_425 of tile (t_342 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-        const int t_404_ahead = (((t_342 + 1 < t_345) ? (t_342 + 1) : t_342) * 64);
-        mbar_expect_if(tid == 0 && (t_342 + 1 < t_345), smem + 49152, 16384);
+      for (int i = 0; i < 32; ++i) reg_fence(t_822[i]);
+      __syncthreads(); // every warp is done with K_819
+      { // K_819 of tile (t_742 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+        const int t_802_ahead = (((t_742 + 1 < t_745) ? (t_742 + 1) : t_742) * 64);
+        mbar_expect_if(tid == 0 && (t_742 + 1 < t_745), smem + 49152, 16384);
         __syncwarp();
-        const bool on = tid < 1 && (t_342 + 1 < t_345);
+        const bool on = tid < 1 && (t_742 + 1 < t_745);
         const int j = tid < 1 ? tid : 0;
-        const int x = (int)((long long)(kvh_112) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + (j * 64)), 64))] * 64) + safe_rem((t_404_ahead + (j * 64)), 64)) : 0;
+        const int x = (int)((long long)(kvh_510) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + (j * 64)), 64))] * 64) + safe_rem((t_802_ahead + (j * 64)), 64)) : 0;
         tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
         tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
       }
       // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-      float t_430[32];
-      #pragma unroll
-      for (int mt = 0; mt < 1; ++mt) {
-        #pragma unroll
-        for (int h = 0; h < 2; ++h) {
-          #pragma unroll
-          for (int nt = 0; nt < 8; ++nt) {
-            #pragma unroll
-            for (int p = 0; p < 2; ++p) {
-              t_430[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_429[((mt * 8 + nt) * 2 + h) * 2 + p] * t_427);
-            }
-          }
-        }
-      }
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-      float t_431[2];
+      float t_824[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -827,33 +811,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_430[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              acc = fmaxf(acc, t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-          t_431[mt * 2 + h] = acc;
+          t_824[mt * 2 + h] = acc;
         }
       }
-      float m_new_432[2];
+      float m_new_826[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_new_432[mt * 2 + h] = fmaxf(carry_347[mt * 2 + h], t_431[mt * 2 + h]);
+          m_new_826[mt * 2 + h] = fmaxf(carry_752[mt * 2 + h], (t_824[mt * 2 + h] * t_750));
         }
       }
       // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-      float m_safe_434[2];
+      float m_safe_828[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          m_safe_434[mt * 2 + h] = ((m_new_432[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_432[mt * 2 + h]);
+          m_safe_828[mt * 2 + h] = ((m_new_826[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_826[mt * 2 + h]);
         }
       }
       // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-      float p_436[32];
+      float p_830[32];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -862,22 +846,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              p_436[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_430[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_434[mt * 2 + h]));
+              p_830[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_822[((mt * 8 + nt) * 2 + h) * 2 + p], t_750, -m_safe_828[mt * 2 + h]));
             }
           }
         }
       }
       // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-      float alpha_438[2];
+      float alpha_832[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          alpha_438[mt * 2 + h] = exp2_ftz((carry_347[mt * 2 + h] - m_safe_434[mt * 2 + h]));
+          alpha_832[mt * 2 + h] = exp2_ftz((carry_752[mt * 2 + h] - m_safe_828[mt * 2 + h]));
         }
       }
       // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-      float t_440[2];
+      float t_834[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
@@ -887,28 +871,28 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = acc + p_436[((mt * 8 + nt) * 2 + h) * 2 + p];
+              acc = acc + p_830[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
           acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-          t_440[mt * 2 + h] = acc;
+          t_834[mt * 2 + h] = acc;
         }
       }
-      float t_441[2];
+      float t_835[2];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          t_441[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_438[mt * 2 + h]) + t_440[mt * 2 + h]);
+          t_835[mt * 2 + h] = fmaf(carry_753[mt * 2 + h], alpha_832[mt * 2 + h], t_834[mt * 2 + h]);
         }
       }
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        pa[kk][0] = pack_f16(p_436[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][1] = pack_f16(p_436[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        pa[kk][2] = pack_f16(p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        pa[kk][3] = pack_f16(p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][0] = pack_f16(p_830[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][1] = pack_f16(p_830[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        pa[kk][2] = pack_f16(p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        pa[kk][3] = pack_f16(p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -918,7 +902,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
           for (int nt = 0; nt < 16; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_438[mt * 2 + h]);
+              carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_832[mt * 2 + h]);
             }
           }
         }
@@ -927,78 +911,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_347[mt * 2 + h] = m_new_432[mt * 2 + h];
+          carry_752[mt * 2 + h] = m_new_826[mt * 2 + h];
         }
       }
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          carry_348[mt * 2 + h] = t_441[mt * 2 + h];
+          carry_753[mt * 2 + h] = t_835[mt * 2 + h];
         }
       }
     }
-    int t_400 = t_342;
-    for (; t_400 + 2 < t_345; t_400 += 2) {
+    int t_798 = t_742;
+    for (; t_798 + 2 < t_745; t_798 += 2) {
       {
-        mbar_wait(smem + 49152, ((t_400 + 1) - t_342) & 1); // K_425's boxes landed
-        float t_429[32];
-        for (int i = 0; i < 32; ++i) t_429[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_798 + 1) - t_742) & 1); // K_819's boxes landed
+        float t_822[32];
+        for (int i = 0; i < 32; ++i) t_822[i] = 0.0f;
         wgmma_fence();
-        // t_429 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_822 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_429, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_822, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_400 & 1) ? 66560 : 49160), ((t_400 - t_342) >> 1) & 1); // V_426's boxes landed
+        mbar_wait(smem + ((t_798 & 1) ? 66560 : 49160), ((t_798 - t_742) >> 1) & 1); // V_820's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_349 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_754 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_400 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_798 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_349, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_754, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_400 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_429[i]);
-        __syncthreads(); // every warp is done with K_425
-        { // K_425 of tile (t_400 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_404_ahead = (((t_400 + 2 < t_345) ? (t_400 + 2) : t_342) * 64);
-          mbar_expect_if(tid == 0 && (t_400 + 2 < t_345), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_798 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_822[i]);
+        __syncthreads(); // every warp is done with K_819
+        { // K_819 of tile (t_798 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_802_ahead = (((t_798 + 2 < t_745) ? (t_798 + 2) : t_742) * 64);
+          mbar_expect_if(tid == 0 && (t_798 + 2 < t_745), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_400 + 2 < t_345);
+          const bool on = tid < 1 && (t_798 + 2 < t_745);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_112) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + (j * 64)), 64))] * 64) + safe_rem((t_404_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_510) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + (j * 64)), 64))] * 64) + safe_rem((t_802_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_430[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_430[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_429[((mt * 8 + nt) * 2 + h) * 2 + p] * t_427);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_431[2];
+        float t_824[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1008,33 +978,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_430[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_431[mt * 2 + h] = acc;
+            t_824[mt * 2 + h] = acc;
           }
         }
-        float m_new_432[2];
+        float m_new_826[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_432[mt * 2 + h] = fmaxf(carry_347[mt * 2 + h], t_431[mt * 2 + h]);
+            m_new_826[mt * 2 + h] = fmaxf(carry_752[mt * 2 + h], (t_824[mt * 2 + h] * t_750));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_434[2];
+        float m_safe_828[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_434[mt * 2 + h] = ((m_new_432[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_432[mt * 2 + h]);
+            m_safe_828[mt * 2 + h] = ((m_new_826[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_826[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_436[32];
+        float p_830[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1043,22 +1013,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_436[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_430[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_434[mt * 2 + h]));
+                p_830[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_822[((mt * 8 + nt) * 2 + h) * 2 + p], t_750, -m_safe_828[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_438[2];
+        float alpha_832[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_438[mt * 2 + h] = exp2_ftz((carry_347[mt * 2 + h] - m_safe_434[mt * 2 + h]));
+            alpha_832[mt * 2 + h] = exp2_ftz((carry_752[mt * 2 + h] - m_safe_828[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_440[2];
+        float t_834[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1068,41 +1038,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_436[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_830[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_440[mt * 2 + h] = acc;
+            t_834[mt * 2 + h] = acc;
           }
         }
-        float t_441[2];
+        float t_835[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_441[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_438[mt * 2 + h]) + t_440[mt * 2 + h]);
+            t_835[mt * 2 + h] = fmaf(carry_753[mt * 2 + h], alpha_832[mt * 2 + h], t_834[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_f16(p_436[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_f16(p_436[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_f16(p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_f16(p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_f16(p_830[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_f16(p_830[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_f16(p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_f16(p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_400
-        for (int i = 0; i < 64; ++i) reg_fence(carry_349[i]);
-        __syncthreads(); // every warp is done with this buffer of V_426
-        { // V_426 of tile (t_400 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_404_ahead = (((t_400 + 2 < t_345) ? (t_400 + 2) : t_342) * 64);
-          mbar_expect_if(tid == 0 && (t_400 + 2 < t_345), smem + (((t_400 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_798
+        for (int i = 0; i < 64; ++i) reg_fence(carry_754[i]);
+        __syncthreads(); // every warp is done with this buffer of V_820
+        { // V_820 of tile (t_798 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_802_ahead = (((t_798 + 2 < t_745) ? (t_798 + 2) : t_742) * 64);
+          mbar_expect_if(tid == 0 && (t_798 + 2 < t_745), smem + (((t_798 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_400 + 2 < t_345);
+          const bool on = tid < 1 && (t_798 + 2 < t_745);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_112) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + (j * 64)), 64))] * 64) + safe_rem((t_404_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_400 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_400 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_400 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_400 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_510) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + (j * 64)), 64))] * 64) + safe_rem((t_802_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_798 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_798 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_798 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_798 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1112,7 +1082,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_438[mt * 2 + h]);
+                carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_832[mt * 2 + h]);
               }
             }
           }
@@ -1121,76 +1091,62 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_347[mt * 2 + h] = m_new_432[mt * 2 + h];
+            carry_752[mt * 2 + h] = m_new_826[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_348[mt * 2 + h] = t_441[mt * 2 + h];
+            carry_753[mt * 2 + h] = t_835[mt * 2 + h];
           }
         }
       }
       {
-        mbar_wait(smem + 49152, (((t_400 + 1) + 1) - t_342) & 1); // K_425's boxes landed
-        float t_429[32];
-        for (int i = 0; i < 32; ++i) t_429[i] = 0.0f;
+        mbar_wait(smem + 49152, (((t_798 + 1) + 1) - t_742) & 1); // K_819's boxes landed
+        float t_822[32];
+        for (int i = 0; i < 32; ++i) t_822[i] = 0.0f;
         wgmma_fence();
-        // t_429 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_822 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_429, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_822, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + (((t_400 + 1) & 1) ? 66560 : 49160), (((t_400 + 1) - t_342) >> 1) & 1); // V_426's boxes landed
+        mbar_wait(smem + (((t_798 + 1) & 1) ? 66560 : 49160), (((t_798 + 1) - t_742) >> 1) & 1); // V_820's boxes landed
         {
           auto& af = pb;
           wgmma_fence();
-          // carry_349 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_754 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + (((t_400 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + (((t_798 + 1) & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_349, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_754, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile ((t_400 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_429[i]);
-        __syncthreads(); // every warp is done with K_425
-        { // K_425 of tile ((t_400 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_404_ahead = ((((t_400 + 1) + 2 < t_345) ? ((t_400 + 1) + 2) : t_342) * 64);
-          mbar_expect_if(tid == 0 && ((t_400 + 1) + 2 < t_345), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile ((t_798 + 1) + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_822[i]);
+        __syncthreads(); // every warp is done with K_819
+        { // K_819 of tile ((t_798 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_802_ahead = ((((t_798 + 1) + 2 < t_745) ? ((t_798 + 1) + 2) : t_742) * 64);
+          mbar_expect_if(tid == 0 && ((t_798 + 1) + 2 < t_745), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_400 + 1) + 2 < t_345);
+          const bool on = tid < 1 && ((t_798 + 1) + 2 < t_745);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_112) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + (j * 64)), 64))] * 64) + safe_rem((t_404_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_510) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + (j * 64)), 64))] * 64) + safe_rem((t_802_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_430[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_430[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_429[((mt * 8 + nt) * 2 + h) * 2 + p] * t_427);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_431[2];
+        float t_824[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1200,33 +1156,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_430[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_431[mt * 2 + h] = acc;
+            t_824[mt * 2 + h] = acc;
           }
         }
-        float m_new_432[2];
+        float m_new_826[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_432[mt * 2 + h] = fmaxf(carry_347[mt * 2 + h], t_431[mt * 2 + h]);
+            m_new_826[mt * 2 + h] = fmaxf(carry_752[mt * 2 + h], (t_824[mt * 2 + h] * t_750));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_434[2];
+        float m_safe_828[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_434[mt * 2 + h] = ((m_new_432[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_432[mt * 2 + h]);
+            m_safe_828[mt * 2 + h] = ((m_new_826[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_826[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_436[32];
+        float p_830[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1235,22 +1191,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_436[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_430[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_434[mt * 2 + h]));
+                p_830[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_822[((mt * 8 + nt) * 2 + h) * 2 + p], t_750, -m_safe_828[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_438[2];
+        float alpha_832[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_438[mt * 2 + h] = exp2_ftz((carry_347[mt * 2 + h] - m_safe_434[mt * 2 + h]));
+            alpha_832[mt * 2 + h] = exp2_ftz((carry_752[mt * 2 + h] - m_safe_828[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_440[2];
+        float t_834[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1260,41 +1216,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_436[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_830[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_440[mt * 2 + h] = acc;
+            t_834[mt * 2 + h] = acc;
           }
         }
-        float t_441[2];
+        float t_835[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_441[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_438[mt * 2 + h]) + t_440[mt * 2 + h]);
+            t_835[mt * 2 + h] = fmaf(carry_753[mt * 2 + h], alpha_832[mt * 2 + h], t_834[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pa[kk][0] = pack_f16(p_436[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][1] = pack_f16(p_436[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pa[kk][2] = pack_f16(p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pa[kk][3] = pack_f16(p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][0] = pack_f16(p_830[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][1] = pack_f16(p_830[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pa[kk][2] = pack_f16(p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pa[kk][3] = pack_f16(p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile (t_400 + 1)
-        for (int i = 0; i < 64; ++i) reg_fence(carry_349[i]);
-        __syncthreads(); // every warp is done with this buffer of V_426
-        { // V_426 of tile ((t_400 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_404_ahead = ((((t_400 + 1) + 2 < t_345) ? ((t_400 + 1) + 2) : t_342) * 64);
-          mbar_expect_if(tid == 0 && ((t_400 + 1) + 2 < t_345), smem + ((((t_400 + 1) + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile (t_798 + 1)
+        for (int i = 0; i < 64; ++i) reg_fence(carry_754[i]);
+        __syncthreads(); // every warp is done with this buffer of V_820
+        { // V_820 of tile ((t_798 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_802_ahead = ((((t_798 + 1) + 2 < t_745) ? ((t_798 + 1) + 2) : t_742) * 64);
+          mbar_expect_if(tid == 0 && ((t_798 + 1) + 2 < t_745), smem + ((((t_798 + 1) + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && ((t_400 + 1) + 2 < t_345);
+          const bool on = tid < 1 && ((t_798 + 1) + 2 < t_745);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_112) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + (j * 64)), 64))] * 64) + safe_rem((t_404_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + ((((t_400 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_400 + 1) + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + ((((t_400 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_400 + 1) + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_510) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + (j * 64)), 64))] * 64) + safe_rem((t_802_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + ((((t_798 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + ((((t_798 + 1) + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + ((((t_798 + 1) + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + ((((t_798 + 1) + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1304,7 +1260,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_438[mt * 2 + h]);
+                carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_832[mt * 2 + h]);
               }
             }
           }
@@ -1313,78 +1269,64 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_347[mt * 2 + h] = m_new_432[mt * 2 + h];
+            carry_752[mt * 2 + h] = m_new_826[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_348[mt * 2 + h] = t_441[mt * 2 + h];
+            carry_753[mt * 2 + h] = t_835[mt * 2 + h];
           }
         }
       }
     }
-    if (t_400 + 1 < t_345) {
+    if (t_798 + 1 < t_745) {
       {
-        mbar_wait(smem + 49152, ((t_400 + 1) - t_342) & 1); // K_425's boxes landed
-        float t_429[32];
-        for (int i = 0; i < 32; ++i) t_429[i] = 0.0f;
+        mbar_wait(smem + 49152, ((t_798 + 1) - t_742) & 1); // K_819's boxes landed
+        float t_822[32];
+        for (int i = 0; i < 32; ++i) t_822[i] = 0.0f;
         wgmma_fence();
-        // t_429 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_822 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_429, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_822, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
           }
         }
         wgmma_commit();
-        mbar_wait(smem + ((t_400 & 1) ? 66560 : 49160), ((t_400 - t_342) >> 1) & 1); // V_426's boxes landed
+        mbar_wait(smem + ((t_798 & 1) ? 66560 : 49160), ((t_798 - t_742) >> 1) & 1); // V_820's boxes landed
         {
           auto& af = pa;
           wgmma_fence();
-          // carry_349 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+          // carry_754 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
           {
-            const uint64_t db = sw128_desc(smem + ((t_400 & 1) ? 50176 : 32768), 8192, 1024);
+            const uint64_t db = sw128_desc(smem + ((t_798 & 1) ? 50176 : 32768), 8192, 1024);
             #pragma unroll
             for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n128k16_rs_f16<1>(carry_349, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+              wgmma_m64n128k16_rs_f16<1>(carry_754, af[kk], db + (uint64_t)((kk * 2048) >> 4));
             }
           }
           wgmma_commit();
         }
-        wgmma_wait<1>(); // the scores of tile (t_400 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_429[i]);
-        __syncthreads(); // every warp is done with K_425
-        { // K_425 of tile (t_400 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_404_ahead = (((t_400 + 2 < t_345) ? (t_400 + 2) : t_342) * 64);
-          mbar_expect_if(tid == 0 && (t_400 + 2 < t_345), smem + 49152, 16384);
+        wgmma_wait<1>(); // the scores of tile (t_798 + 1) (P·V still running)
+        for (int i = 0; i < 32; ++i) reg_fence(t_822[i]);
+        __syncthreads(); // every warp is done with K_819
+        { // K_819 of tile (t_798 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_802_ahead = (((t_798 + 2 < t_745) ? (t_798 + 2) : t_742) * 64);
+          mbar_expect_if(tid == 0 && (t_798 + 2 < t_745), smem + 49152, 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_400 + 2 < t_345);
+          const bool on = tid < 1 && (t_798 + 2 < t_745);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_112) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + (j * 64)), 64))] * 64) + safe_rem((t_404_ahead + (j * 64)), 64)) : 0;
+          const int x = (int)((long long)(kvh_510) * k_cache_s1 + 0), y = on ? ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + (j * 64)), 64))] * 64) + safe_rem((t_802_ahead + (j * 64)), 64)) : 0;
           tma_box_if(on, smem + 16384 + sw128((j * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_if(on, smem + 16384 + sw128((j * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
         // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-        float t_430[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                t_430[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_429[((mt * 8 + nt) * 2 + h) * 2 + p] * t_427);
-              }
-            }
-          }
-        }
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_431[2];
+        float t_824[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1394,33 +1336,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_430[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                acc = fmaxf(acc, t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_431[mt * 2 + h] = acc;
+            t_824[mt * 2 + h] = acc;
           }
         }
-        float m_new_432[2];
+        float m_new_826[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_new_432[mt * 2 + h] = fmaxf(carry_347[mt * 2 + h], t_431[mt * 2 + h]);
+            m_new_826[mt * 2 + h] = fmaxf(carry_752[mt * 2 + h], (t_824[mt * 2 + h] * t_750));
           }
         }
         // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_434[2];
+        float m_safe_828[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            m_safe_434[mt * 2 + h] = ((m_new_432[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_432[mt * 2 + h]);
+            m_safe_828[mt * 2 + h] = ((m_new_826[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_826[mt * 2 + h]);
           }
         }
         // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_436[32];
+        float p_830[32];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1429,22 +1371,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                p_436[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_430[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_434[mt * 2 + h]));
+                p_830[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_822[((mt * 8 + nt) * 2 + h) * 2 + p], t_750, -m_safe_828[mt * 2 + h]));
               }
             }
           }
         }
         // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_438[2];
+        float alpha_832[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            alpha_438[mt * 2 + h] = exp2_ftz((carry_347[mt * 2 + h] - m_safe_434[mt * 2 + h]));
+            alpha_832[mt * 2 + h] = exp2_ftz((carry_752[mt * 2 + h] - m_safe_828[mt * 2 + h]));
           }
         }
         // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_440[2];
+        float t_834[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
@@ -1454,41 +1396,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = acc + p_436[((mt * 8 + nt) * 2 + h) * 2 + p];
+                acc = acc + p_830[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
             acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-            t_440[mt * 2 + h] = acc;
+            t_834[mt * 2 + h] = acc;
           }
         }
-        float t_441[2];
+        float t_835[2];
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            t_441[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_438[mt * 2 + h]) + t_440[mt * 2 + h]);
+            t_835[mt * 2 + h] = fmaf(carry_753[mt * 2 + h], alpha_832[mt * 2 + h], t_834[mt * 2 + h]);
           }
         }
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_f16(p_436[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_f16(p_436[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_f16(p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_f16(p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][0] = pack_f16(p_830[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][1] = pack_f16(p_830[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+          pb[kk][2] = pack_f16(p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+          pb[kk][3] = pack_f16(p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
         }
-        wgmma_wait<0>(); // P·V of tile t_400
-        for (int i = 0; i < 64; ++i) reg_fence(carry_349[i]);
-        __syncthreads(); // every warp is done with this buffer of V_426
-        { // V_426 of tile (t_400 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
-          const int t_404_ahead = (((t_400 + 2 < t_345) ? (t_400 + 2) : t_342) * 64);
-          mbar_expect_if(tid == 0 && (t_400 + 2 < t_345), smem + (((t_400 + 2) & 1) ? 66560 : 49160), 16384);
+        wgmma_wait<0>(); // P·V of tile t_798
+        for (int i = 0; i < 64; ++i) reg_fence(carry_754[i]);
+        __syncthreads(); // every warp is done with this buffer of V_820
+        { // V_820 of tile (t_798 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+          const int t_802_ahead = (((t_798 + 2 < t_745) ? (t_798 + 2) : t_742) * 64);
+          mbar_expect_if(tid == 0 && (t_798 + 2 < t_745), smem + (((t_798 + 2) & 1) ? 66560 : 49160), 16384);
           __syncwarp();
-          const bool on = tid < 1 && (t_400 + 2 < t_345);
+          const bool on = tid < 1 && (t_798 + 2 < t_745);
           const int j = tid < 1 ? tid : 0;
-          const int x = (int)((long long)(kvh_112) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + (j * 64)), 64))] * 64) + safe_rem((t_404_ahead + (j * 64)), 64)) : 0;
-          tma_box_if(on, smem + (((t_400 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_400 + 2) & 1) ? 66560 : 49160));
-          tma_box_if(on, smem + (((t_400 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_400 + 2) & 1) ? 66560 : 49160));
+          const int x = (int)((long long)(kvh_510) * v_cache_s1 + 0), y = on ? ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + (j * 64)), 64))] * 64) + safe_rem((t_802_ahead + (j * 64)), 64)) : 0;
+          tma_box_if(on, smem + (((t_798 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 0, 64), &v_cache_map1, x + 0, y, smem + (((t_798 + 2) & 1) ? 66560 : 49160));
+          tma_box_if(on, smem + (((t_798 + 2) & 1) ? 50176 : 32768) + sw128((j * 64), 64, 64), &v_cache_map1, x + 64, y, smem + (((t_798 + 2) & 1) ? 66560 : 49160));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1498,7 +1440,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
             for (int nt = 0; nt < 16; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_438[mt * 2 + h]);
+                carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_832[mt * 2 + h]);
               }
             }
           }
@@ -1507,75 +1449,75 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_347[mt * 2 + h] = m_new_432[mt * 2 + h];
+            carry_752[mt * 2 + h] = m_new_826[mt * 2 + h];
           }
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            carry_348[mt * 2 + h] = t_441[mt * 2 + h];
+            carry_753[mt * 2 + h] = t_835[mt * 2 + h];
           }
         }
       }
-      mbar_wait(smem + (((t_400 + 1) & 1) ? 66560 : 49160), (((t_400 + 1) - t_342) >> 1) & 1); // V_426's boxes landed
+      mbar_wait(smem + (((t_798 + 1) & 1) ? 66560 : 49160), (((t_798 + 1) - t_742) >> 1) & 1); // V_820's boxes landed
       {
         auto& af = pb;
         wgmma_fence();
-        // carry_349 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_754 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (((t_400 + 1) & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (((t_798 + 1) & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_349, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_f16<1>(carry_754, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     } else {
-      mbar_wait(smem + ((t_400 & 1) ? 66560 : 49160), ((t_400 - t_342) >> 1) & 1); // V_426's boxes landed
+      mbar_wait(smem + ((t_798 & 1) ? 66560 : 49160), ((t_798 - t_742) >> 1) & 1); // V_820's boxes landed
       {
         auto& af = pa;
         wgmma_fence();
-        // carry_349 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+        // carry_754 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + ((t_400 & 1) ? 50176 : 32768), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + ((t_798 & 1) ? 50176 : 32768), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_349, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+            wgmma_m64n128k16_rs_f16<1>(carry_754, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
         wgmma_commit();
       }
     }
     wgmma_wait<0>();
-    for (int i = 0; i < 64; ++i) reg_fence(carry_349[i]);
+    for (int i = 0; i < 64; ++i) reg_fence(carry_754[i]);
   }
   #else
-  for (int t_400 = t_342; t_400 < t_345; ++t_400) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_404 = (t_400 * 64);
+  for (int t_798 = t_742; t_798 < t_745; ++t_798) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_802 = (t_798 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49152, (t_400 - t_342) & 1); // K_425's boxes landed
+    mbar_wait(smem + 49152, (t_798 - t_742) & 1); // K_819's boxes landed
     #endif
-    cp_async_wait<0>(); // K_425 arrived
+    cp_async_wait<0>(); // K_819 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // V_426 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+    if (tid < 32) { // V_820 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
       if (lane == 0) mbar_expect_bytes(smem + 49160, 16384);
       __syncwarp();
       if (lane < 1) {
-        const int x = (int)((long long)(kvh_112) * v_cache_s1 + 0), y = ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404 + (lane * 64)), 64))] * 64) + safe_rem((t_404 + (lane * 64)), 64));
+        const int x = (int)((long long)(kvh_510) * v_cache_s1 + 0), y = ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802 + (lane * 64)), 64))] * 64) + safe_rem((t_802 + (lane * 64)), 64));
         tma_box_reused(smem + 32768 + sw128((lane * 64), 0, 64), &v_cache_map1, x + 0, y, smem + 49160);
         tma_box_reused(smem + 32768 + sw128((lane * 64), 64, 64), &v_cache_map1, x + 64, y, smem + 49160);
       }
     }
     #else
-    // V_426: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_820: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
       const bool ok = true;
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404 + r), 64))] * 64) + safe_rem((t_404 + r), 64))) * v_cache_s0 + (long long)(kvh_112) * v_cache_s1 + (long long)(c) : 0), ok);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802 + r), 64))] * 64) + safe_rem((t_802 + r), 64))) * v_cache_s0 + (long long)(kvh_510) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     #endif
     cp_async_commit();
@@ -1583,9 +1525,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_429[32] = {};
+    float t_822[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_429 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_822 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1593,13 +1535,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_429, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_822, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_429[i]);
+        reg_fence(t_822[i]);
       }
     }
     #else
@@ -1616,55 +1558,41 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_429[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_429[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_822[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_822[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    mbar_wait(smem + 49160, (t_400 - t_342) & 1); // V_426's boxes landed
+    mbar_wait(smem + 49160, (t_798 - t_742) & 1); // V_820's boxes landed
     #endif
-    cp_async_wait<0>(); // V_426 arrived
+    cp_async_wait<0>(); // V_820 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
-    __syncthreads(); // every warp is done with K_425; its next tile can stream in
-    if (t_400 + 1 < t_345) {
-      const int t_404_ahead = ((t_400 + 1) * 64);
+    __syncthreads(); // every warp is done with K_819; its next tile can stream in
+    if (t_798 + 1 < t_745) {
+      const int t_802_ahead = ((t_798 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_425 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
+      if (tid < 32) { // K_819 by TMA: lane j issues page j's boxes (1 page(s) x 2 box(es) of 64 rows x 64 columns)
         if (lane == 0) mbar_expect_bytes(smem + 49152, 16384);
         __syncwarp();
         if (lane < 1) {
-          const int x = (int)((long long)(kvh_112) * k_cache_s1 + 0), y = ((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_404_ahead + (lane * 64)), 64));
+          const int x = (int)((long long)(kvh_510) * k_cache_s1 + 0), y = ((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + (lane * 64)), 64))] * 64) + safe_rem((t_802_ahead + (lane * 64)), 64));
           tma_box_reused(smem + 16384 + sw128((lane * 64), 0, 64), &k_cache_map, x + 0, y, smem + 49152);
           tma_box_reused(smem + 16384 + sw128((lane * 64), 64, 64), &k_cache_map, x + 64, y, smem + 49152);
         }
       }
       #else
-      // K_425: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+      // K_819: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
         const bool ok = true;
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_404_ahead + r), 64))] * 64) + safe_rem((t_404_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_802_ahead + r), 64))] * 64) + safe_rem((t_802_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_510) * k_cache_s1 + (long long)(c) : 0), ok);
       }
       #endif
     }
     cp_async_commit();
-    float t_430[32];
-    #pragma unroll
-    for (int mt = 0; mt < 1; ++mt) {
-      #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        #pragma unroll
-        for (int nt = 0; nt < 8; ++nt) {
-          #pragma unroll
-          for (int p = 0; p < 2; ++p) {
-            t_430[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_429[((mt * 8 + nt) * 2 + h) * 2 + p] * t_427);
-          }
-        }
-      }
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_431[2];
+    float t_824[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1674,33 +1602,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_430[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_431[mt * 2 + h] = acc;
+        t_824[mt * 2 + h] = acc;
       }
     }
-    float m_new_432[2];
+    float m_new_826[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_432[mt * 2 + h] = fmaxf(carry_347[mt * 2 + h], t_431[mt * 2 + h]);
+        m_new_826[mt * 2 + h] = fmaxf(carry_752[mt * 2 + h], (t_824[mt * 2 + h] * t_750));
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_434[2];
+    float m_safe_828[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_434[mt * 2 + h] = ((m_new_432[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_432[mt * 2 + h]);
+        m_safe_828[mt * 2 + h] = ((m_new_826[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_826[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_436[32];
+    float p_830[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1709,22 +1637,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_436[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_430[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_434[mt * 2 + h]));
+            p_830[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_822[((mt * 8 + nt) * 2 + h) * 2 + p], t_750, -m_safe_828[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_438[2];
+    float alpha_832[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_438[mt * 2 + h] = exp2_ftz((carry_347[mt * 2 + h] - m_safe_434[mt * 2 + h]));
+        alpha_832[mt * 2 + h] = exp2_ftz((carry_752[mt * 2 + h] - m_safe_828[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_440[2];
+    float t_834[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1734,20 +1662,20 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_436[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_830[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_440[mt * 2 + h] = acc;
+        t_834[mt * 2 + h] = acc;
       }
     }
-    float t_441[2];
+    float t_835[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_441[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_438[mt * 2 + h]) + t_440[mt * 2 + h]);
+        t_835[mt * 2 + h] = fmaf(carry_753[mt * 2 + h], alpha_832[mt * 2 + h], t_834[mt * 2 + h]);
       }
     }
     #pragma unroll
@@ -1758,34 +1686,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_438[mt * 2 + h]);
+            carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_832[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_349 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_754 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_436[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_436[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_436[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_830[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_830[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_830[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_349, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_754, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_349[i]);
+        reg_fence(carry_754[i]);
       }
     }
     #else
@@ -1794,10 +1722,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_436[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_436[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_436[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_436[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_436[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_830[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_830[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_830[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_830[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_830[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_830[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_830[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_830[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -1805,8 +1733,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_349[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_349[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_754[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_754[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -1815,59 +1743,55 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_347[mt * 2 + h] = m_new_432[mt * 2 + h];
+        carry_752[mt * 2 + h] = m_new_826[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_348[mt * 2 + h] = t_441[mt * 2 + h];
+        carry_753[mt * 2 + h] = t_835[mt * 2 + h];
       }
     }
   }
   #endif
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  const float t_478 = (P.softmax_scale * 1.4426950408889634f);
   __syncthreads(); // the tiles' shared memory is free
-  if (t_345 < t_340) {
-    const int t_453_ahead = (t_345 * 64);
-    // K_476: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+  if (t_745 < t_740) {
+    const int t_847_ahead = (t_745 * 64);
+    // K_866: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_453_ahead + r) < k_len_142);
-      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_453_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_453_ahead + r), 64))] : 0) * 64) + safe_rem((t_453_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_847_ahead + r) < k_len_548);
+      cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_847_ahead + r) < k_len_548) ? page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_847_ahead + r), 64))] : 0) * 64) + safe_rem((t_847_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_510) * k_cache_s1 + (long long)(c) : 0), ok);
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (int t_449 = t_345; t_449 < t_340; ++t_449) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    const int t_453 = (t_449 * 64);
-    cp_async_wait<0>(); // K_476 arrived
+  for (int t_843 = t_745; t_843 < t_740; ++t_843) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    const int t_847 = (t_843 * 64);
+    cp_async_wait<0>(); // K_866 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
-    // V_477: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    // V_867: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
     for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-      const bool ok = ((t_453 + r) < k_len_142);
-      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_453 + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_453 + r), 64))] : 0) * 64) + safe_rem((t_453 + r), 64))) * v_cache_s0 + (long long)(kvh_112) * v_cache_s1 + (long long)(c) : 0), ok);
+      const bool ok = ((t_847 + r) < k_len_548);
+      cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((((((t_847 + r) < k_len_548) ? page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_847 + r), 64))] : 0) * 64) + safe_rem((t_847 + r), 64))) * v_cache_s0 + (long long)(kvh_510) * v_cache_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    float t_480[32] = {};
+    float t_869[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // t_480 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+    // t_869 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
     {
       wgmma_fence();
       {
@@ -1875,13 +1799,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_480, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_869, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 32; ++i) {
-        reg_fence(t_480[i]);
+        reg_fence(t_869[i]);
       }
     }
     #else
@@ -1898,23 +1822,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         ldsm_x4(b, smem + 16384 + sw128(nt * 8 + (lane & 7) + ((lane >> 4) << 3), kk * 16 + ((lane >> 3) & 1) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&t_480[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&t_480[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&t_869[(mt * 8 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&t_869[(mt * 8 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
     #endif
-    __syncthreads(); // every warp is done with K_476; its next tile can stream in
-    if (t_449 + 1 < t_340) {
-      const int t_453_ahead = ((t_449 + 1) * 64);
-      // K_476: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
+    __syncthreads(); // every warp is done with K_866; its next tile can stream in
+    if (t_843 + 1 < t_740) {
+      const int t_847_ahead = ((t_843 + 1) * 64);
+      // K_866: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
       for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
-        const bool ok = ((t_453_ahead + r) < k_len_142);
-        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_453_ahead + r) < k_len_142) ? page_table[(long long)(b_113) * page_table_s0 + (long long)(safe_div((t_453_ahead + r), 64))] : 0) * 64) + safe_rem((t_453_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_112) * k_cache_s1 + (long long)(c) : 0), ok);
+        const bool ok = ((t_847_ahead + r) < k_len_548);
+        cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((((((t_847_ahead + r) < k_len_548) ? page_table[(long long)(b_511) * page_table_s0 + (long long)(safe_div((t_847_ahead + r), 64))] : 0) * 64) + safe_rem((t_847_ahead + r), 64))) * k_cache_s0 + (long long)(kvh_510) * k_cache_s1 + (long long)(c) : 0), ok);
       }
     }
     cp_async_commit();
-    float t_482[32];
+    float t_871[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1923,13 +1847,13 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            t_482[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_453 + (nt * 8 + 2 * t4 + p)) < k_len_142) && ((t_180 || ((t_453 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_142) - q_len_141) - P.window_left))) && (t_238 || ((t_453 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_289 || ((t_453 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_142) - q_len_141)))) ? (t_480[((mt * 8 + nt) * 2 + h) * 2 + p] * t_478) : NEG_INF);
+            t_871[((mt * 8 + nt) * 2 + h) * 2 + p] = (((((t_847 + (nt * 8 + 2 * t4 + p)) < k_len_548) && ((t_582 || ((t_847 + (nt * 8 + 2 * t4 + p)) >= (((safe_div((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_548) - q_len_547) - P.window_left))) && (t_639 || ((t_847 + (nt * 8 + 2 * t4 + p)) <= (((safe_div((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_548) - q_len_547) + P.window_right))))) && (t_689 || ((t_847 + (nt * 8 + 2 * t4 + p)) <= ((safe_div((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) + k_len_548) - q_len_547)))) ? (t_869[((mt * 8 + nt) * 2 + h) * 2 + p] * t_750) : NEG_INF);
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    float t_483[2];
+    float t_872[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1939,33 +1863,33 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_482[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            acc = fmaxf(acc, t_871[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-        t_483[mt * 2 + h] = acc;
+        t_872[mt * 2 + h] = acc;
       }
     }
-    float m_new_484[2];
+    float m_new_873[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_new_484[mt * 2 + h] = fmaxf(carry_347[mt * 2 + h], t_483[mt * 2 + h]);
+        m_new_873[mt * 2 + h] = fmaxf(carry_752[mt * 2 + h], t_872[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    float m_safe_486[2];
+    float m_safe_875[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        m_safe_486[mt * 2 + h] = ((m_new_484[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_484[mt * 2 + h]);
+        m_safe_875[mt * 2 + h] = ((m_new_873[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_873[mt * 2 + h]);
       }
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    float p_488[32];
+    float p_877[32];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1974,22 +1898,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            p_488[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_482[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_486[mt * 2 + h]));
+            p_877[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz((t_871[((mt * 8 + nt) * 2 + h) * 2 + p] - m_safe_875[mt * 2 + h]));
           }
         }
       }
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    float alpha_490[2];
+    float alpha_879[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        alpha_490[mt * 2 + h] = exp2_ftz((carry_347[mt * 2 + h] - m_safe_486[mt * 2 + h]));
+        alpha_879[mt * 2 + h] = exp2_ftz((carry_752[mt * 2 + h] - m_safe_875[mt * 2 + h]));
       }
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    float t_492[2];
+    float t_881[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
@@ -1999,23 +1923,23 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = acc + p_488[((mt * 8 + nt) * 2 + h) * 2 + p];
+            acc = acc + p_877[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
         acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
-        t_492[mt * 2 + h] = acc;
+        t_881[mt * 2 + h] = acc;
       }
     }
-    float t_493[2];
+    float t_882[2];
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        t_493[mt * 2 + h] = ((carry_348[mt * 2 + h] * alpha_490[mt * 2 + h]) + t_492[mt * 2 + h]);
+        t_882[mt * 2 + h] = fmaf(carry_753[mt * 2 + h], alpha_879[mt * 2 + h], t_881[mt * 2 + h]);
       }
     }
-    cp_async_wait<1>(); // V_477 has arrived
+    cp_async_wait<1>(); // V_867 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -2026,34 +1950,34 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_349[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_490[mt * 2 + h]);
+            carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] = (carry_754[((mt * 16 + nt) * 2 + h) * 2 + p] * alpha_879[mt * 2 + h]);
           }
         }
       }
     }
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    // carry_349 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
+    // carry_754 on this warpgroup's tensor cores: 4 x wgmma m64n128k16, B MN-major from the swizzled tile
     {
       uint32_t af[4][4];
       #pragma unroll
       for (int kk = 0; kk < 4; ++kk) {
-        af[kk][0] = pack_f16(p_488[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_488[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        af[kk][1] = pack_f16(p_488[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_488[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        af[kk][2] = pack_f16(p_488[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_488[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        af[kk][3] = pack_f16(p_488[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_488[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        af[kk][0] = pack_f16(p_877[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_877[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        af[kk][1] = pack_f16(p_877[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_877[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        af[kk][2] = pack_f16(p_877[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_877[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        af[kk][3] = pack_f16(p_877[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_877[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       wgmma_fence();
       {
         const uint64_t db = sw128_desc(smem + 32768, 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n128k16_rs_f16<1>(carry_349, af[kk], db + (uint64_t)((kk * 2048) >> 4));
+          wgmma_m64n128k16_rs_f16<1>(carry_754, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
       wgmma_commit_wait();
       #pragma unroll
       for (int i = 0; i < 64; ++i) {
-        reg_fence(carry_349[i]);
+        reg_fence(carry_754[i]);
       }
     }
     #else
@@ -2062,10 +1986,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
       uint32_t a[1][4];
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
-        a[mt][0] = pack_f16(p_488[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_488[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-        a[mt][1] = pack_f16(p_488[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_488[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-        a[mt][2] = pack_f16(p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-        a[mt][3] = pack_f16(p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_488[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
+        a[mt][0] = pack_f16(p_877[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_877[(((mt) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
+        a[mt][1] = pack_f16(p_877[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_877[(((mt) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
+        a[mt][2] = pack_f16(p_877[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_877[(((mt) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
+        a[mt][3] = pack_f16(p_877[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_877[(((mt) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
       }
       #pragma unroll
       for (int nt = 0; nt + 1 < 16; nt += 2) {
@@ -2073,8 +1997,8 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
         ldsm_x4_trans(b, smem + 32768 + sw128(kk * 16 + (lane & 7) + (((lane >> 3) & 1) << 3), nt * 8 + (lane >> 4) * 8, 64));
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
-          mma_f16(&carry_349[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
-          mma_f16(&carry_349[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
+          mma_f16(&carry_754[(mt * 16 + nt) * 4], a[mt], b[0], b[1]);
+          mma_f16(&carry_754[(mt * 16 + nt + 1) * 4], a[mt], b[2], b[3]);
         }
       }
     }
@@ -2083,25 +2007,25 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_347[mt * 2 + h] = m_new_484[mt * 2 + h];
+        carry_752[mt * 2 + h] = m_new_873[mt * 2 + h];
       }
     }
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        carry_348[mt * 2 + h] = t_493[mt * 2 + h];
+        carry_753[mt * 2 + h] = t_882[mt * 2 + h];
       }
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
-  float t_503_rcp[2]; // once a row (row-hoist.ts)
+  float t_892_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
     #pragma unroll
     for (int h = 0; h < 2; ++h) {
-      t_503_rcp[mt * 2 + h] = 1.0f / ((carry_348[mt * 2 + h] == 0.0f) ? 1.0f : carry_348[mt * 2 + h]);
+      t_892_rcp[mt * 2 + h] = 1.0f / ((carry_753[mt * 2 + h] == 0.0f) ? 1.0f : carry_753[mt * 2 + h]);
     }
   }
   // out: two adjacent columns a store (store-pairs.ts)
@@ -2111,7 +2035,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     for (int h = 0; h < 2; ++h) {
       #pragma unroll
       for (int nt = 0; nt < 16; ++nt) {
-        if ((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_141)) *reinterpret_cast<__half2*>(out + (long long)((q0_138 + safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_149 + safe_rem((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_349[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_503_rcp[mt * 2 + h]), (carry_349[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_503_rcp[mt * 2 + h]));
+        if ((safe_div((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_547)) *reinterpret_cast<__half2*>(out + (long long)((q0_544 + safe_div((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_555 + safe_rem((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_754[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_892_rcp[mt * 2 + h]), (carry_754[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_892_rcp[mt * 2 + h]));
       }
     }
   }
@@ -2122,7 +2046,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        if ((safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_141)) lse[(long long)((q0_138 + safe_div((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_149 + safe_rem((t_146 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_348[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_347[mt * 2 + h] + log2f(carry_348[mt * 2 + h])) * 0.6931471805599453f));
+        if ((safe_div((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_547)) lse[(long long)((q0_544 + safe_div((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * lse_s0 + (long long)((t_555 + safe_rem((t_552 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4)))] = ((carry_753[mt * 2 + h] == 0.0f) ? NEG_INF : ((carry_752[mt * 2 + h] + log2f(carry_753[mt * 2 + h])) * 0.6931471805599453f));
       }
     }
   }

@@ -102,13 +102,13 @@ export const tensors = [
     "perStep": false
   }
 ];
-export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}];
+export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}];
 /** Workgroups to dispatch, from the runtime dims and scalar arguments. */
 export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 1) / 16), d["kv_heads"], d["batch"]];
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"gqa_paged.f16.g1.p1","kernel":"gqa_paged","source":{"file":"kernels-src/gqa.ts","line":16},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":1,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",1]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"gqa_paged.f16.g1.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"gqa_paged.f16.g1.p1","kernel":"gqa_paged","source":{"file":"kernels-src/gqa.ts","line":16},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":1,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",1]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"gqa_paged.f16.g1.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/gqa.ts:16 (kernel gqa_paged). Do not edit: edit the spec and recompile.
 // Instance gqa_paged.f16.g1.p1: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 1, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
@@ -156,134 +156,134 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_95 = i32(wg.x);
-  let kvh_96 = i32(wg.y);
-  let b_97 = i32(wg.z);
+  let m_356 = i32(wg.x);
+  let kvh_357 = i32(wg.y);
+  let b_358 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_121 = cu_seqlens_q[u32(b_97)];
+  let q0_391 = cu_seqlens_q[u32(b_358)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_122 = (b_97 + 1);
-  let t_123 = cu_seqlens_q[u32(t_122)];
-  let q_len_124 = (t_123 - q0_121);
-  let k_len_125 = cache_seqlens[u32(b_97)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_126 = (m_95 * 16);
-  let t_127 = (t_126 >= q_len_124);
-  if (t_127) {
+  let t_392 = (b_358 + 1);
+  let t_393 = cu_seqlens_q[u32(t_392)];
+  let q_len_394 = (t_393 - q0_391);
+  let k_len_395 = cache_seqlens[u32(b_358)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_396 = (m_356 * 16);
+  let t_397 = (t_396 >= q_len_394);
+  if (t_397) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_128 = (m_95 * 16);
+  let t_398 = (m_356 * 16);
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_136 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_137 = (k_len_125 + 31);
-  let t_138 = (t_137 / 32);
-  let t_140 = (k_len_125 + (-1));
-  let t_142 = (k_len_125 + (-32));
-  let t_144 = (t_140 / 32);
-  let t_145 = (t_140 < 0);
-  let t_146 = (t_144 * 32);
-  let t_147 = (t_146 == t_140);
-  let t_148 = (!t_147);
-  let t_149 = (t_145 && t_148);
-  let t_151 = (t_144 - 1);
-  let t_152 = select(t_144, t_151, t_149);
-  let t_153 = (t_142 / 32);
-  let t_154 = (t_142 < 0);
-  let t_155 = (t_153 * 32);
-  let t_156 = (t_155 == t_142);
-  let t_157 = (!t_156);
-  let t_158 = (t_154 && t_157);
-  let t_159 = (t_153 - 1);
-  let t_160 = select(t_153, t_159, t_158);
-  let t_161 = (P.is_causal == 0);
-  let t_163 = select(268435456, (-268435456), t_161);
-  let t_164 = select((-268435456), 268435456, t_161);
-  let t_166 = (t_128 + 15);
-  let t_167 = (t_128 + k_len_125);
-  let t_168 = (t_166 + k_len_125);
-  let t_169 = (t_167 - q_len_124);
-  let t_170 = (t_168 - q_len_124);
-  let t_172 = (t_169 + (-31));
-  let t_173 = (t_170 / 32);
-  let t_174 = (t_170 < 0);
-  let t_175 = (t_173 * 32);
-  let t_176 = (t_175 == t_170);
-  let t_177 = (!t_176);
-  let t_178 = (t_174 && t_177);
-  let t_179 = (t_173 - 1);
-  let t_180 = select(t_173, t_179, t_178);
-  let t_181 = (t_172 / 32);
-  let t_182 = (t_172 < 0);
-  let t_183 = (t_181 * 32);
-  let t_184 = (t_183 == t_172);
-  let t_185 = (!t_184);
-  let t_186 = (t_182 && t_185);
-  let t_187 = (t_181 - 1);
-  let t_188 = select(t_181, t_187, t_186);
-  let t_189 = (t_163 > t_164);
-  let t_190 = ((-268435456) > t_180);
-  let t_191 = min(t_163, (-268435456));
-  let t_192 = max(t_164, t_180);
-  let t_193 = select(t_191, t_163, t_190);
-  let t_194 = select(t_192, t_164, t_190);
-  let t_195 = select(t_193, (-268435456), t_189);
-  let t_196 = select(t_194, t_180, t_189);
-  let t_197 = ((-268435456) > t_188);
-  let t_198 = max(t_163, (-268435456));
-  let t_199 = min(t_164, t_188);
-  let t_200 = (t_199 + 1);
-  let t_201 = (t_198 <= t_200);
-  let t_202 = max(t_164, t_188);
-  let t_203 = select(t_163, t_191, t_201);
-  let t_204 = select(t_164, t_202, t_201);
-  let t_205 = select(t_203, t_163, t_197);
-  let t_206 = select(t_204, t_164, t_197);
-  let t_207 = select(t_205, (-268435456), t_189);
-  let t_208 = select(t_206, t_188, t_189);
-  let t_209 = max((-268435456), t_195);
-  let t_210 = min(t_152, t_196);
-  let t_211 = max((-268435456), t_207);
-  let t_212 = min(t_160, t_208);
-  let t_213 = max(t_211, t_211);
-  let t_214 = min(t_212, t_212);
-  let t_215 = max(t_213, (-268435456));
-  let t_216 = min(t_214, t_160);
-  let t_217 = max(0, t_209);
-  let t_218 = (t_210 + 1);
-  let t_219 = min(t_138, t_218);
-  let t_220 = max(t_217, t_219);
-  let t_221 = max(t_215, t_217);
-  let t_222 = min(t_221, t_220);
-  let t_223 = (t_216 + 1);
-  let t_224 = max(t_223, t_222);
-  let t_225 = min(t_224, t_220);
+  let scale2_406 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_407 = (k_len_395 + 31);
+  let t_408 = (t_407 / 32);
+  let t_409 = (k_len_395 + (-1));
+  let t_410 = (k_len_395 + (-32));
+  let t_411 = (t_409 / 32);
+  let t_412 = (t_409 < 0);
+  let t_413 = (t_411 * 32);
+  let t_414 = (t_413 == t_409);
+  let t_415 = (!t_414);
+  let t_416 = (t_412 && t_415);
+  let t_417 = (t_411 - 1);
+  let t_418 = select(t_411, t_417, t_416);
+  let t_419 = (t_410 / 32);
+  let t_420 = (t_410 < 0);
+  let t_421 = (t_419 * 32);
+  let t_422 = (t_421 == t_410);
+  let t_423 = (!t_422);
+  let t_424 = (t_420 && t_423);
+  let t_425 = (t_419 - 1);
+  let t_426 = select(t_419, t_425, t_424);
+  let t_427 = (P.is_causal == 0);
+  let t_428 = select(268435456, (-268435456), t_427);
+  let t_429 = select((-268435456), 268435456, t_427);
+  let t_430 = (t_398 + 15);
+  let t_431 = (t_398 + k_len_395);
+  let t_432 = (t_430 + k_len_395);
+  let t_433 = (t_431 - q_len_394);
+  let t_434 = (t_432 - q_len_394);
+  let t_435 = (t_433 + (-31));
+  let t_436 = (t_434 / 32);
+  let t_437 = (t_434 < 0);
+  let t_438 = (t_436 * 32);
+  let t_439 = (t_438 == t_434);
+  let t_440 = (!t_439);
+  let t_441 = (t_437 && t_440);
+  let t_442 = (t_436 - 1);
+  let t_443 = select(t_436, t_442, t_441);
+  let t_444 = (t_435 / 32);
+  let t_445 = (t_435 < 0);
+  let t_446 = (t_444 * 32);
+  let t_447 = (t_446 == t_435);
+  let t_448 = (!t_447);
+  let t_449 = (t_445 && t_448);
+  let t_450 = (t_444 - 1);
+  let t_451 = select(t_444, t_450, t_449);
+  let t_452 = (t_428 > t_429);
+  let t_453 = ((-268435456) > t_443);
+  let t_454 = min(t_428, (-268435456));
+  let t_455 = max(t_429, t_443);
+  let t_456 = select(t_454, t_428, t_453);
+  let t_457 = select(t_455, t_429, t_453);
+  let t_458 = select(t_456, (-268435456), t_452);
+  let t_459 = select(t_457, t_443, t_452);
+  let t_460 = ((-268435456) > t_451);
+  let t_461 = max(t_428, (-268435456));
+  let t_462 = min(t_429, t_451);
+  let t_463 = (t_462 + 1);
+  let t_464 = (t_461 <= t_463);
+  let t_465 = max(t_429, t_451);
+  let t_466 = select(t_428, t_454, t_464);
+  let t_467 = select(t_429, t_465, t_464);
+  let t_468 = select(t_466, t_428, t_460);
+  let t_469 = select(t_467, t_429, t_460);
+  let t_470 = select(t_468, (-268435456), t_452);
+  let t_471 = select(t_469, t_451, t_452);
+  let t_472 = max((-268435456), t_458);
+  let t_473 = min(t_418, t_459);
+  let t_474 = max((-268435456), t_470);
+  let t_475 = min(t_426, t_471);
+  let t_476 = max(t_474, t_474);
+  let t_477 = min(t_475, t_475);
+  let t_478 = max(t_476, (-268435456));
+  let t_479 = min(t_477, t_426);
+  let t_480 = max(0, t_472);
+  let t_481 = (t_473 + 1);
+  let t_482 = min(t_408, t_481);
+  let t_483 = max(t_480, t_482);
+  let t_484 = max(t_478, t_480);
+  let t_485 = min(t_484, t_483);
+  let t_486 = (t_479 + 1);
+  let t_487 = max(t_486, t_485);
+  let t_488 = min(t_487, t_483);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_121 + (t_128 + r))) * q_stride0 + u32((kvh_96 + ((t_128 + r) % 1))) * q_stride1 + u32(c)], ((t_128 + r) < q_len_124));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_391 + (t_398 + r))) * q_stride0 + u32((kvh_357 + ((t_398 + r) % 1))) * q_stride1 + u32(c)], ((t_398 + r) < q_len_394));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_227: array<f32, 1>;
-  carry_227[0] = NEG_INF;
-  var carry_228: array<f32, 1>;
-  carry_228[0] = 0.0;
-  var carry_229: array<f32, 16>;
+  var carry_492: array<f32, 1>;
+  carry_492[0] = NEG_INF;
+  var carry_493: array<f32, 1>;
+  carry_493[0] = 0.0;
+  var carry_494: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_229[0 * 16 + j] = 0.0;
+    carry_494[0 * 16 + j] = 0.0;
   }
-  for (var t_226 = t_217; t_226 < t_222; t_226++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_230 = (t_226 * 32);
+  for (var t_491 = t_480; t_491 < t_485; t_491++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_495 = (t_491 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -292,97 +292,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_97) * page_table_stride0 + u32((t_230 + r))], ((t_230 + r) < k_len_125)) + ((t_230 + r) % 1))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_230 + r) < k_len_125));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_358) * page_table_stride0 + u32((t_495 + r))], ((t_495 + r) < k_len_395)) + ((t_495 + r) % 1))) * k_cache_stride0 + u32(kvh_357) * k_cache_stride1 + u32(c)], ((t_495 + r) < k_len_395));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_246 = array<f32, 4>();
+    var t_509 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_246[i * 4 + j] = fma(a[i], b[j], t_246[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_509[i * 4 + j] = fma(a[i], b[j], t_509[i * 4 + j]); }
       }
     }
-    var t_248: array<f32, 4>;
+    var t_511: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_248[0 * 4 + j] = select(NEG_INF, (t_246[0 * 4 + j] * scale2_136), (((t_230 + (tc + 8 * j)) < k_len_125) && (t_161 || ((t_230 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_125) - q_len_124)))));
+      t_511[0 * 4 + j] = select(NEG_INF, (t_509[0 * 4 + j] * scale2_406), (((t_495 + (tc + 8 * j)) < k_len_395) && (t_427 || ((t_495 + (tc + 8 * j)) <= (((t_398 + tr) + k_len_395) - q_len_394)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_249: array<f32, 1>;
+    var t_512: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_248[i * 4 + j]);
+        acc = max(acc, t_511[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_249[i] = acc;
+      t_512[i] = acc;
     }
-    var m_new_250: array<f32, 1>;
-    m_new_250[0] = max(carry_227[0], t_249[0]);
+    var m_new_513: array<f32, 1>;
+    m_new_513[0] = max(carry_492[0], t_512[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_252: array<f32, 1>;
-    m_safe_252[0] = select(m_new_250[0], 0.0, (m_new_250[0] == NEG_INF));
+    var m_safe_515: array<f32, 1>;
+    m_safe_515[0] = select(m_new_513[0], 0.0, (m_new_513[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_254: array<f32, 4>;
+    var p_517: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_254[0 * 4 + j] = exp2((t_248[0 * 4 + j] - m_safe_252[0]));
+      p_517[0 * 4 + j] = exp2((t_511[0 * 4 + j] - m_safe_515[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_256: array<f32, 1>;
-    alpha_256[0] = exp2((carry_227[0] - m_safe_252[0]));
+    var alpha_519: array<f32, 1>;
+    alpha_519[0] = exp2((carry_492[0] - m_safe_515[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_258: array<f32, 1>;
+    var t_521: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_254[i * 4 + j];
+        acc = acc + p_517[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_258[i] = acc;
+      t_521[i] = acc;
     }
-    var t_259: array<f32, 1>;
-    t_259[0] = ((carry_228[0] * alpha_256[0]) + t_258[0]);
+    var t_522: array<f32, 1>;
+    t_522[0] = ((carry_493[0] * alpha_519[0]) + t_521[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_254[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_517[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_97) * page_table_stride0 + u32((t_230 + r))], ((t_230 + r) < k_len_125)) + ((t_230 + r) % 1))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_230 + r) < k_len_125));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_358) * page_table_stride0 + u32((t_495 + r))], ((t_495 + r) < k_len_395)) + ((t_495 + r) % 1))) * v_cache_stride0 + u32(kvh_357) * v_cache_stride1 + u32(c)], ((t_495 + r) < k_len_395));
     }
     workgroupBarrier();
-    var t_262 = array<f32, 16>();
+    var t_525 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_262[i * 16 + j] = fma(a[i], b[j], t_262[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_525[i * 16 + j] = fma(a[i], b[j], t_525[i * 16 + j]); }
       }
     }
-    var t_263: array<f32, 16>;
+    var t_526: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_263[0 * 16 + j] = ((carry_229[0 * 16 + j] * alpha_256[0]) + t_262[0 * 16 + j]);
+      t_526[0 * 16 + j] = ((carry_494[0 * 16 + j] * alpha_519[0]) + t_525[0 * 16 + j]);
     }
-    carry_227[0] = m_new_250[0];
-    carry_228[0] = t_259[0];
+    carry_492[0] = m_new_513[0];
+    carry_493[0] = t_522[0];
     for (var j = 0; j < 16; j++) {
-      carry_229[0 * 16 + j] = t_263[0 * 16 + j];
+      carry_494[0 * 16 + j] = t_526[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_269 = t_222; t_269 < t_225; t_269++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_273 = (t_269 * 32);
+  for (var t_530 = t_485; t_530 < t_488; t_530++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_534 = (t_530 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -390,100 +390,95 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_97) * page_table_stride0 + u32((t_273 + r))] + ((t_273 + r) % 1))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_358) * page_table_stride0 + u32((t_534 + r))] + ((t_534 + r) % 1))) * k_cache_stride0 + u32(kvh_357) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_287 = array<f32, 4>();
+    var t_546 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_287[i * 4 + j] = fma(a[i], b[j], t_287[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_546[i * 4 + j] = fma(a[i], b[j], t_546[i * 4 + j]); }
       }
     }
-    var t_288: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_288[0 * 4 + j] = (t_287[0 * 4 + j] * scale2_136);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_289: array<f32, 1>;
+    var t_548: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_288[i * 4 + j]);
+        acc = max(acc, t_546[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_289[i] = acc;
+      t_548[i] = acc;
     }
-    var m_new_290: array<f32, 1>;
-    m_new_290[0] = max(carry_227[0], t_289[0]);
+    var m_new_550: array<f32, 1>;
+    m_new_550[0] = max(carry_492[0], (t_548[0] * scale2_406));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_292: array<f32, 1>;
-    m_safe_292[0] = select(m_new_290[0], 0.0, (m_new_290[0] == NEG_INF));
+    var m_safe_552: array<f32, 1>;
+    m_safe_552[0] = select(m_new_550[0], 0.0, (m_new_550[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_294: array<f32, 4>;
+    var p_554: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_294[0 * 4 + j] = exp2((t_288[0 * 4 + j] - m_safe_292[0]));
+      p_554[0 * 4 + j] = exp2(((t_546[0 * 4 + j] * scale2_406) - m_safe_552[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_296: array<f32, 1>;
-    alpha_296[0] = exp2((carry_227[0] - m_safe_292[0]));
+    var alpha_556: array<f32, 1>;
+    alpha_556[0] = exp2((carry_492[0] - m_safe_552[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_298: array<f32, 1>;
+    var t_558: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_294[i * 4 + j];
+        acc = acc + p_554[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_298[i] = acc;
+      t_558[i] = acc;
     }
-    var t_299: array<f32, 1>;
-    t_299[0] = ((carry_228[0] * alpha_296[0]) + t_298[0]);
+    var t_559: array<f32, 1>;
+    t_559[0] = ((carry_493[0] * alpha_556[0]) + t_558[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_294[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_554[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_97) * page_table_stride0 + u32((t_273 + r))] + ((t_273 + r) % 1))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_358) * page_table_stride0 + u32((t_534 + r))] + ((t_534 + r) % 1))) * v_cache_stride0 + u32(kvh_357) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_302 = array<f32, 16>();
+    var t_562 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_302[i * 16 + j] = fma(a[i], b[j], t_302[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_562[i * 16 + j] = fma(a[i], b[j], t_562[i * 16 + j]); }
       }
     }
-    var t_303: array<f32, 16>;
+    var t_563: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_303[0 * 16 + j] = ((carry_229[0 * 16 + j] * alpha_296[0]) + t_302[0 * 16 + j]);
+      t_563[0 * 16 + j] = ((carry_494[0 * 16 + j] * alpha_556[0]) + t_562[0 * 16 + j]);
     }
-    carry_227[0] = m_new_290[0];
-    carry_228[0] = t_299[0];
+    carry_492[0] = m_new_550[0];
+    carry_493[0] = t_559[0];
     for (var j = 0; j < 16; j++) {
-      carry_229[0 * 16 + j] = t_303[0 * 16 + j];
+      carry_494[0 * 16 + j] = t_563[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_307 = t_225; t_307 < t_220; t_307++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_311 = (t_307 * 32);
+  for (var t_567 = t_488; t_567 < t_483; t_567++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_571 = (t_567 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -492,107 +487,107 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_97) * page_table_stride0 + u32((t_311 + r))], ((t_311 + r) < k_len_125)) + ((t_311 + r) % 1))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_311 + r) < k_len_125));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_358) * page_table_stride0 + u32((t_571 + r))], ((t_571 + r) < k_len_395)) + ((t_571 + r) % 1))) * k_cache_stride0 + u32(kvh_357) * k_cache_stride1 + u32(c)], ((t_571 + r) < k_len_395));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_327 = array<f32, 4>();
+    var t_585 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_327[i * 4 + j] = fma(a[i], b[j], t_327[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_585[i * 4 + j] = fma(a[i], b[j], t_585[i * 4 + j]); }
       }
     }
-    var t_329: array<f32, 4>;
+    var t_587: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_329[0 * 4 + j] = select(NEG_INF, (t_327[0 * 4 + j] * scale2_136), (((t_311 + (tc + 8 * j)) < k_len_125) && (t_161 || ((t_311 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_125) - q_len_124)))));
+      t_587[0 * 4 + j] = select(NEG_INF, (t_585[0 * 4 + j] * scale2_406), (((t_571 + (tc + 8 * j)) < k_len_395) && (t_427 || ((t_571 + (tc + 8 * j)) <= (((t_398 + tr) + k_len_395) - q_len_394)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_330: array<f32, 1>;
+    var t_588: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_329[i * 4 + j]);
+        acc = max(acc, t_587[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_330[i] = acc;
+      t_588[i] = acc;
     }
-    var m_new_331: array<f32, 1>;
-    m_new_331[0] = max(carry_227[0], t_330[0]);
+    var m_new_589: array<f32, 1>;
+    m_new_589[0] = max(carry_492[0], t_588[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_333: array<f32, 1>;
-    m_safe_333[0] = select(m_new_331[0], 0.0, (m_new_331[0] == NEG_INF));
+    var m_safe_591: array<f32, 1>;
+    m_safe_591[0] = select(m_new_589[0], 0.0, (m_new_589[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_335: array<f32, 4>;
+    var p_593: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_335[0 * 4 + j] = exp2((t_329[0 * 4 + j] - m_safe_333[0]));
+      p_593[0 * 4 + j] = exp2((t_587[0 * 4 + j] - m_safe_591[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_337: array<f32, 1>;
-    alpha_337[0] = exp2((carry_227[0] - m_safe_333[0]));
+    var alpha_595: array<f32, 1>;
+    alpha_595[0] = exp2((carry_492[0] - m_safe_591[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_339: array<f32, 1>;
+    var t_597: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_335[i * 4 + j];
+        acc = acc + p_593[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_339[i] = acc;
+      t_597[i] = acc;
     }
-    var t_340: array<f32, 1>;
-    t_340[0] = ((carry_228[0] * alpha_337[0]) + t_339[0]);
+    var t_598: array<f32, 1>;
+    t_598[0] = ((carry_493[0] * alpha_595[0]) + t_597[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_335[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_593[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_97) * page_table_stride0 + u32((t_311 + r))], ((t_311 + r) < k_len_125)) + ((t_311 + r) % 1))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_311 + r) < k_len_125));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_358) * page_table_stride0 + u32((t_571 + r))], ((t_571 + r) < k_len_395)) + ((t_571 + r) % 1))) * v_cache_stride0 + u32(kvh_357) * v_cache_stride1 + u32(c)], ((t_571 + r) < k_len_395));
     }
     workgroupBarrier();
-    var t_343 = array<f32, 16>();
+    var t_601 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_343[i * 16 + j] = fma(a[i], b[j], t_343[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_601[i * 16 + j] = fma(a[i], b[j], t_601[i * 16 + j]); }
       }
     }
-    var t_344: array<f32, 16>;
+    var t_602: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_344[0 * 16 + j] = ((carry_229[0 * 16 + j] * alpha_337[0]) + t_343[0 * 16 + j]);
+      t_602[0 * 16 + j] = ((carry_494[0 * 16 + j] * alpha_595[0]) + t_601[0 * 16 + j]);
     }
-    carry_227[0] = m_new_331[0];
-    carry_228[0] = t_340[0];
+    carry_492[0] = m_new_589[0];
+    carry_493[0] = t_598[0];
     for (var j = 0; j < 16; j++) {
-      carry_229[0 * 16 + j] = t_344[0 * 16 + j];
+      carry_494[0 * 16 + j] = t_602[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if (((t_128 + tr) < q_len_124)) { out[u32((q0_121 + (t_128 + tr))) * out_stride0 + u32((kvh_96 + ((t_128 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_229[0 * 16 + j] / select(carry_228[0], 1.0, (carry_228[0] == 0.0)))); }
+    if (((t_398 + tr) < q_len_394)) { out[u32((q0_391 + (t_398 + tr))) * out_stride0 + u32((kvh_357 + ((t_398 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_494[0 * 16 + j] / select(carry_493[0], 1.0, (carry_493[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if (((t_128 + tr) < q_len_124)) { lse[u32((q0_121 + (t_128 + tr))) * lse_stride0 + u32((kvh_96 + ((t_128 + tr) % 1)))] = select(((carry_227[0] + log2(carry_228[0])) * 0.6931471805599453), NEG_INF, (carry_228[0] == 0.0)); }
+    if (((t_398 + tr) < q_len_394)) { lse[u32((q0_391 + (t_398 + tr))) * lse_stride0 + u32((kvh_357 + ((t_398 + tr) % 1)))] = select(((carry_492[0] + log2(carry_493[0])) * 0.6931471805599453), NEG_INF, (carry_493[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"gqa_paged.f16.g1.p1","kernel":"gqa_paged","source":{"file":"kernels-src/gqa.ts","line":16},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":1,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",1]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"gqa_paged.f16.g1.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"gqa_paged.f16.g1.p1","kernel":"gqa_paged","source":{"file":"kernels-src/gqa.ts","line":16},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":1,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",1]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"gqa_paged.f16.g1.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/gqa.ts:16 (kernel gqa_paged). Do not edit: edit the spec and recompile.
 // Instance gqa_paged.f16.g1.p1: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 1, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
@@ -640,134 +635,134 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_95 = i32(wg.x);
-  let kvh_96 = i32(wg.y);
-  let b_97 = i32(wg.z);
+  let m_356 = i32(wg.x);
+  let kvh_357 = i32(wg.y);
+  let b_358 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_121 = cu_seqlens_q[u32(b_97)];
+  let q0_391 = cu_seqlens_q[u32(b_358)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_122 = (b_97 + 1);
-  let t_123 = cu_seqlens_q[u32(t_122)];
-  let q_len_124 = (t_123 - q0_121);
-  let k_len_125 = cache_seqlens[u32(b_97)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_126 = (m_95 * 16);
-  let t_127 = (t_126 >= q_len_124);
-  if (t_127) {
+  let t_392 = (b_358 + 1);
+  let t_393 = cu_seqlens_q[u32(t_392)];
+  let q_len_394 = (t_393 - q0_391);
+  let k_len_395 = cache_seqlens[u32(b_358)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_396 = (m_356 * 16);
+  let t_397 = (t_396 >= q_len_394);
+  if (t_397) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_128 = (m_95 * 16);
+  let t_398 = (m_356 * 16);
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_136 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_137 = (k_len_125 + 31);
-  let t_138 = (t_137 / 32);
-  let t_140 = (k_len_125 + (-1));
-  let t_142 = (k_len_125 + (-32));
-  let t_144 = (t_140 / 32);
-  let t_145 = (t_140 < 0);
-  let t_146 = (t_144 * 32);
-  let t_147 = (t_146 == t_140);
-  let t_148 = (!t_147);
-  let t_149 = (t_145 && t_148);
-  let t_151 = (t_144 - 1);
-  let t_152 = select(t_144, t_151, t_149);
-  let t_153 = (t_142 / 32);
-  let t_154 = (t_142 < 0);
-  let t_155 = (t_153 * 32);
-  let t_156 = (t_155 == t_142);
-  let t_157 = (!t_156);
-  let t_158 = (t_154 && t_157);
-  let t_159 = (t_153 - 1);
-  let t_160 = select(t_153, t_159, t_158);
-  let t_161 = (P.is_causal == 0);
-  let t_163 = select(268435456, (-268435456), t_161);
-  let t_164 = select((-268435456), 268435456, t_161);
-  let t_166 = (t_128 + 15);
-  let t_167 = (t_128 + k_len_125);
-  let t_168 = (t_166 + k_len_125);
-  let t_169 = (t_167 - q_len_124);
-  let t_170 = (t_168 - q_len_124);
-  let t_172 = (t_169 + (-31));
-  let t_173 = (t_170 / 32);
-  let t_174 = (t_170 < 0);
-  let t_175 = (t_173 * 32);
-  let t_176 = (t_175 == t_170);
-  let t_177 = (!t_176);
-  let t_178 = (t_174 && t_177);
-  let t_179 = (t_173 - 1);
-  let t_180 = select(t_173, t_179, t_178);
-  let t_181 = (t_172 / 32);
-  let t_182 = (t_172 < 0);
-  let t_183 = (t_181 * 32);
-  let t_184 = (t_183 == t_172);
-  let t_185 = (!t_184);
-  let t_186 = (t_182 && t_185);
-  let t_187 = (t_181 - 1);
-  let t_188 = select(t_181, t_187, t_186);
-  let t_189 = (t_163 > t_164);
-  let t_190 = ((-268435456) > t_180);
-  let t_191 = min(t_163, (-268435456));
-  let t_192 = max(t_164, t_180);
-  let t_193 = select(t_191, t_163, t_190);
-  let t_194 = select(t_192, t_164, t_190);
-  let t_195 = select(t_193, (-268435456), t_189);
-  let t_196 = select(t_194, t_180, t_189);
-  let t_197 = ((-268435456) > t_188);
-  let t_198 = max(t_163, (-268435456));
-  let t_199 = min(t_164, t_188);
-  let t_200 = (t_199 + 1);
-  let t_201 = (t_198 <= t_200);
-  let t_202 = max(t_164, t_188);
-  let t_203 = select(t_163, t_191, t_201);
-  let t_204 = select(t_164, t_202, t_201);
-  let t_205 = select(t_203, t_163, t_197);
-  let t_206 = select(t_204, t_164, t_197);
-  let t_207 = select(t_205, (-268435456), t_189);
-  let t_208 = select(t_206, t_188, t_189);
-  let t_209 = max((-268435456), t_195);
-  let t_210 = min(t_152, t_196);
-  let t_211 = max((-268435456), t_207);
-  let t_212 = min(t_160, t_208);
-  let t_213 = max(t_211, t_211);
-  let t_214 = min(t_212, t_212);
-  let t_215 = max(t_213, (-268435456));
-  let t_216 = min(t_214, t_160);
-  let t_217 = max(0, t_209);
-  let t_218 = (t_210 + 1);
-  let t_219 = min(t_138, t_218);
-  let t_220 = max(t_217, t_219);
-  let t_221 = max(t_215, t_217);
-  let t_222 = min(t_221, t_220);
-  let t_223 = (t_216 + 1);
-  let t_224 = max(t_223, t_222);
-  let t_225 = min(t_224, t_220);
+  let scale2_406 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_407 = (k_len_395 + 31);
+  let t_408 = (t_407 / 32);
+  let t_409 = (k_len_395 + (-1));
+  let t_410 = (k_len_395 + (-32));
+  let t_411 = (t_409 / 32);
+  let t_412 = (t_409 < 0);
+  let t_413 = (t_411 * 32);
+  let t_414 = (t_413 == t_409);
+  let t_415 = (!t_414);
+  let t_416 = (t_412 && t_415);
+  let t_417 = (t_411 - 1);
+  let t_418 = select(t_411, t_417, t_416);
+  let t_419 = (t_410 / 32);
+  let t_420 = (t_410 < 0);
+  let t_421 = (t_419 * 32);
+  let t_422 = (t_421 == t_410);
+  let t_423 = (!t_422);
+  let t_424 = (t_420 && t_423);
+  let t_425 = (t_419 - 1);
+  let t_426 = select(t_419, t_425, t_424);
+  let t_427 = (P.is_causal == 0);
+  let t_428 = select(268435456, (-268435456), t_427);
+  let t_429 = select((-268435456), 268435456, t_427);
+  let t_430 = (t_398 + 15);
+  let t_431 = (t_398 + k_len_395);
+  let t_432 = (t_430 + k_len_395);
+  let t_433 = (t_431 - q_len_394);
+  let t_434 = (t_432 - q_len_394);
+  let t_435 = (t_433 + (-31));
+  let t_436 = (t_434 / 32);
+  let t_437 = (t_434 < 0);
+  let t_438 = (t_436 * 32);
+  let t_439 = (t_438 == t_434);
+  let t_440 = (!t_439);
+  let t_441 = (t_437 && t_440);
+  let t_442 = (t_436 - 1);
+  let t_443 = select(t_436, t_442, t_441);
+  let t_444 = (t_435 / 32);
+  let t_445 = (t_435 < 0);
+  let t_446 = (t_444 * 32);
+  let t_447 = (t_446 == t_435);
+  let t_448 = (!t_447);
+  let t_449 = (t_445 && t_448);
+  let t_450 = (t_444 - 1);
+  let t_451 = select(t_444, t_450, t_449);
+  let t_452 = (t_428 > t_429);
+  let t_453 = ((-268435456) > t_443);
+  let t_454 = min(t_428, (-268435456));
+  let t_455 = max(t_429, t_443);
+  let t_456 = select(t_454, t_428, t_453);
+  let t_457 = select(t_455, t_429, t_453);
+  let t_458 = select(t_456, (-268435456), t_452);
+  let t_459 = select(t_457, t_443, t_452);
+  let t_460 = ((-268435456) > t_451);
+  let t_461 = max(t_428, (-268435456));
+  let t_462 = min(t_429, t_451);
+  let t_463 = (t_462 + 1);
+  let t_464 = (t_461 <= t_463);
+  let t_465 = max(t_429, t_451);
+  let t_466 = select(t_428, t_454, t_464);
+  let t_467 = select(t_429, t_465, t_464);
+  let t_468 = select(t_466, t_428, t_460);
+  let t_469 = select(t_467, t_429, t_460);
+  let t_470 = select(t_468, (-268435456), t_452);
+  let t_471 = select(t_469, t_451, t_452);
+  let t_472 = max((-268435456), t_458);
+  let t_473 = min(t_418, t_459);
+  let t_474 = max((-268435456), t_470);
+  let t_475 = min(t_426, t_471);
+  let t_476 = max(t_474, t_474);
+  let t_477 = min(t_475, t_475);
+  let t_478 = max(t_476, (-268435456));
+  let t_479 = min(t_477, t_426);
+  let t_480 = max(0, t_472);
+  let t_481 = (t_473 + 1);
+  let t_482 = min(t_408, t_481);
+  let t_483 = max(t_480, t_482);
+  let t_484 = max(t_478, t_480);
+  let t_485 = min(t_484, t_483);
+  let t_486 = (t_479 + 1);
+  let t_487 = max(t_486, t_485);
+  let t_488 = min(t_487, t_483);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_121 + (t_128 + r))) * q_stride0 + u32((kvh_96 + ((t_128 + r) % 1))) * q_stride1 + u32(c)], ((t_128 + r) < q_len_124));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_391 + (t_398 + r))) * q_stride0 + u32((kvh_357 + ((t_398 + r) % 1))) * q_stride1 + u32(c)], ((t_398 + r) < q_len_394));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_227: array<f32, 1>;
-  carry_227[0] = NEG_INF;
-  var carry_228: array<f32, 1>;
-  carry_228[0] = 0.0;
-  var carry_229: array<f32, 16>;
+  var carry_492: array<f32, 1>;
+  carry_492[0] = NEG_INF;
+  var carry_493: array<f32, 1>;
+  carry_493[0] = 0.0;
+  var carry_494: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_229[0 * 16 + j] = 0.0;
+    carry_494[0 * 16 + j] = 0.0;
   }
-  for (var t_226 = t_217; t_226 < t_222; t_226++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_230 = (t_226 * 32);
+  for (var t_491 = t_480; t_491 < t_485; t_491++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_495 = (t_491 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -776,30 +771,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_97) * page_table_stride0 + u32((t_230 + r))], ((t_230 + r) < k_len_125)) + ((t_230 + r) % 1))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_230 + r) < k_len_125));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_358) * page_table_stride0 + u32((t_495 + r))], ((t_495 + r) < k_len_395)) + ((t_495 + r) % 1))) * k_cache_stride0 + u32(kvh_357) * k_cache_stride1 + u32(c)], ((t_495 + r) < k_len_395));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_246 = array<f32, 4>();
+    var t_509 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_246[i * 4 + j] = fma(a[i], b[j], t_246[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_509[i * 4 + j] = fma(a[i], b[j], t_509[i * 4 + j]); }
       }
     }
-    var t_248: array<f32, 4>;
+    var t_511: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_248[0 * 4 + j] = select(NEG_INF, (t_246[0 * 4 + j] * scale2_136), (((t_230 + (tc + 8 * j)) < k_len_125) && (t_161 || ((t_230 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_125) - q_len_124)))));
+      t_511[0 * 4 + j] = select(NEG_INF, (t_509[0 * 4 + j] * scale2_406), (((t_495 + (tc + 8 * j)) < k_len_395) && (t_427 || ((t_495 + (tc + 8 * j)) <= (((t_398 + tr) + k_len_395) - q_len_394)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_249: array<f32, 1>;
+    var t_512: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_248[i * 4 + j]);
+        acc = max(acc, t_511[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -808,28 +803,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_249[i] = acc;
+      t_512[i] = acc;
     }
     workgroupBarrier();
-    var m_new_250: array<f32, 1>;
-    m_new_250[0] = max(carry_227[0], t_249[0]);
+    var m_new_513: array<f32, 1>;
+    m_new_513[0] = max(carry_492[0], t_512[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_252: array<f32, 1>;
-    m_safe_252[0] = select(m_new_250[0], 0.0, (m_new_250[0] == NEG_INF));
+    var m_safe_515: array<f32, 1>;
+    m_safe_515[0] = select(m_new_513[0], 0.0, (m_new_513[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_254: array<f32, 4>;
+    var p_517: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_254[0 * 4 + j] = exp2((t_248[0 * 4 + j] - m_safe_252[0]));
+      p_517[0 * 4 + j] = exp2((t_511[0 * 4 + j] - m_safe_515[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_256: array<f32, 1>;
-    alpha_256[0] = exp2((carry_227[0] - m_safe_252[0]));
+    var alpha_519: array<f32, 1>;
+    alpha_519[0] = exp2((carry_492[0] - m_safe_515[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_258: array<f32, 1>;
+    var t_521: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_254[i * 4 + j];
+        acc = acc + p_517[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -838,47 +833,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_258[i] = acc;
+      t_521[i] = acc;
     }
     workgroupBarrier();
-    var t_259: array<f32, 1>;
-    t_259[0] = ((carry_228[0] * alpha_256[0]) + t_258[0]);
+    var t_522: array<f32, 1>;
+    t_522[0] = ((carry_493[0] * alpha_519[0]) + t_521[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_254[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_517[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_97) * page_table_stride0 + u32((t_230 + r))], ((t_230 + r) < k_len_125)) + ((t_230 + r) % 1))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_230 + r) < k_len_125));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_358) * page_table_stride0 + u32((t_495 + r))], ((t_495 + r) < k_len_395)) + ((t_495 + r) % 1))) * v_cache_stride0 + u32(kvh_357) * v_cache_stride1 + u32(c)], ((t_495 + r) < k_len_395));
     }
     workgroupBarrier();
-    var t_262 = array<f32, 16>();
+    var t_525 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_262[i * 16 + j] = fma(a[i], b[j], t_262[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_525[i * 16 + j] = fma(a[i], b[j], t_525[i * 16 + j]); }
       }
     }
-    var t_263: array<f32, 16>;
+    var t_526: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_263[0 * 16 + j] = ((carry_229[0 * 16 + j] * alpha_256[0]) + t_262[0 * 16 + j]);
+      t_526[0 * 16 + j] = ((carry_494[0 * 16 + j] * alpha_519[0]) + t_525[0 * 16 + j]);
     }
-    carry_227[0] = m_new_250[0];
-    carry_228[0] = t_259[0];
+    carry_492[0] = m_new_513[0];
+    carry_493[0] = t_522[0];
     for (var j = 0; j < 16; j++) {
-      carry_229[0 * 16 + j] = t_263[0 * 16 + j];
+      carry_494[0 * 16 + j] = t_526[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_269 = t_222; t_269 < t_225; t_269++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_273 = (t_269 * 32);
+  for (var t_530 = t_485; t_530 < t_488; t_530++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_534 = (t_530 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -886,30 +881,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_97) * page_table_stride0 + u32((t_273 + r))] + ((t_273 + r) % 1))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_358) * page_table_stride0 + u32((t_534 + r))] + ((t_534 + r) % 1))) * k_cache_stride0 + u32(kvh_357) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_287 = array<f32, 4>();
+    var t_546 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_287[i * 4 + j] = fma(a[i], b[j], t_287[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_546[i * 4 + j] = fma(a[i], b[j], t_546[i * 4 + j]); }
       }
     }
-    var t_288: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_288[0 * 4 + j] = (t_287[0 * 4 + j] * scale2_136);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_289: array<f32, 1>;
+    var t_548: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_288[i * 4 + j]);
+        acc = max(acc, t_546[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -918,28 +909,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_289[i] = acc;
+      t_548[i] = acc;
     }
     workgroupBarrier();
-    var m_new_290: array<f32, 1>;
-    m_new_290[0] = max(carry_227[0], t_289[0]);
+    var m_new_550: array<f32, 1>;
+    m_new_550[0] = max(carry_492[0], (t_548[0] * scale2_406));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_292: array<f32, 1>;
-    m_safe_292[0] = select(m_new_290[0], 0.0, (m_new_290[0] == NEG_INF));
+    var m_safe_552: array<f32, 1>;
+    m_safe_552[0] = select(m_new_550[0], 0.0, (m_new_550[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_294: array<f32, 4>;
+    var p_554: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_294[0 * 4 + j] = exp2((t_288[0 * 4 + j] - m_safe_292[0]));
+      p_554[0 * 4 + j] = exp2(((t_546[0 * 4 + j] * scale2_406) - m_safe_552[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_296: array<f32, 1>;
-    alpha_296[0] = exp2((carry_227[0] - m_safe_292[0]));
+    var alpha_556: array<f32, 1>;
+    alpha_556[0] = exp2((carry_492[0] - m_safe_552[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_298: array<f32, 1>;
+    var t_558: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_294[i * 4 + j];
+        acc = acc + p_554[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -948,50 +939,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_298[i] = acc;
+      t_558[i] = acc;
     }
     workgroupBarrier();
-    var t_299: array<f32, 1>;
-    t_299[0] = ((carry_228[0] * alpha_296[0]) + t_298[0]);
+    var t_559: array<f32, 1>;
+    t_559[0] = ((carry_493[0] * alpha_556[0]) + t_558[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_294[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_554[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_97) * page_table_stride0 + u32((t_273 + r))] + ((t_273 + r) % 1))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_358) * page_table_stride0 + u32((t_534 + r))] + ((t_534 + r) % 1))) * v_cache_stride0 + u32(kvh_357) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_302 = array<f32, 16>();
+    var t_562 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_302[i * 16 + j] = fma(a[i], b[j], t_302[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_562[i * 16 + j] = fma(a[i], b[j], t_562[i * 16 + j]); }
       }
     }
-    var t_303: array<f32, 16>;
+    var t_563: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_303[0 * 16 + j] = ((carry_229[0 * 16 + j] * alpha_296[0]) + t_302[0 * 16 + j]);
+      t_563[0 * 16 + j] = ((carry_494[0 * 16 + j] * alpha_556[0]) + t_562[0 * 16 + j]);
     }
-    carry_227[0] = m_new_290[0];
-    carry_228[0] = t_299[0];
+    carry_492[0] = m_new_550[0];
+    carry_493[0] = t_559[0];
     for (var j = 0; j < 16; j++) {
-      carry_229[0 * 16 + j] = t_303[0 * 16 + j];
+      carry_494[0 * 16 + j] = t_563[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_307 = t_225; t_307 < t_220; t_307++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_311 = (t_307 * 32);
+  for (var t_567 = t_488; t_567 < t_483; t_567++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_571 = (t_567 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1000,30 +990,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_97) * page_table_stride0 + u32((t_311 + r))], ((t_311 + r) < k_len_125)) + ((t_311 + r) % 1))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_311 + r) < k_len_125));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_358) * page_table_stride0 + u32((t_571 + r))], ((t_571 + r) < k_len_395)) + ((t_571 + r) % 1))) * k_cache_stride0 + u32(kvh_357) * k_cache_stride1 + u32(c)], ((t_571 + r) < k_len_395));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_327 = array<f32, 4>();
+    var t_585 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_327[i * 4 + j] = fma(a[i], b[j], t_327[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_585[i * 4 + j] = fma(a[i], b[j], t_585[i * 4 + j]); }
       }
     }
-    var t_329: array<f32, 4>;
+    var t_587: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_329[0 * 4 + j] = select(NEG_INF, (t_327[0 * 4 + j] * scale2_136), (((t_311 + (tc + 8 * j)) < k_len_125) && (t_161 || ((t_311 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_125) - q_len_124)))));
+      t_587[0 * 4 + j] = select(NEG_INF, (t_585[0 * 4 + j] * scale2_406), (((t_571 + (tc + 8 * j)) < k_len_395) && (t_427 || ((t_571 + (tc + 8 * j)) <= (((t_398 + tr) + k_len_395) - q_len_394)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_330: array<f32, 1>;
+    var t_588: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_329[i * 4 + j]);
+        acc = max(acc, t_587[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1032,28 +1022,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_330[i] = acc;
+      t_588[i] = acc;
     }
     workgroupBarrier();
-    var m_new_331: array<f32, 1>;
-    m_new_331[0] = max(carry_227[0], t_330[0]);
+    var m_new_589: array<f32, 1>;
+    m_new_589[0] = max(carry_492[0], t_588[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_333: array<f32, 1>;
-    m_safe_333[0] = select(m_new_331[0], 0.0, (m_new_331[0] == NEG_INF));
+    var m_safe_591: array<f32, 1>;
+    m_safe_591[0] = select(m_new_589[0], 0.0, (m_new_589[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_335: array<f32, 4>;
+    var p_593: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_335[0 * 4 + j] = exp2((t_329[0 * 4 + j] - m_safe_333[0]));
+      p_593[0 * 4 + j] = exp2((t_587[0 * 4 + j] - m_safe_591[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_337: array<f32, 1>;
-    alpha_337[0] = exp2((carry_227[0] - m_safe_333[0]));
+    var alpha_595: array<f32, 1>;
+    alpha_595[0] = exp2((carry_492[0] - m_safe_591[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_339: array<f32, 1>;
+    var t_597: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_335[i * 4 + j];
+        acc = acc + p_593[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1062,51 +1052,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_339[i] = acc;
+      t_597[i] = acc;
     }
     workgroupBarrier();
-    var t_340: array<f32, 1>;
-    t_340[0] = ((carry_228[0] * alpha_337[0]) + t_339[0]);
+    var t_598: array<f32, 1>;
+    t_598[0] = ((carry_493[0] * alpha_595[0]) + t_597[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_335[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_593[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_97) * page_table_stride0 + u32((t_311 + r))], ((t_311 + r) < k_len_125)) + ((t_311 + r) % 1))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_311 + r) < k_len_125));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_358) * page_table_stride0 + u32((t_571 + r))], ((t_571 + r) < k_len_395)) + ((t_571 + r) % 1))) * v_cache_stride0 + u32(kvh_357) * v_cache_stride1 + u32(c)], ((t_571 + r) < k_len_395));
     }
     workgroupBarrier();
-    var t_343 = array<f32, 16>();
+    var t_601 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_343[i * 16 + j] = fma(a[i], b[j], t_343[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_601[i * 16 + j] = fma(a[i], b[j], t_601[i * 16 + j]); }
       }
     }
-    var t_344: array<f32, 16>;
+    var t_602: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_344[0 * 16 + j] = ((carry_229[0 * 16 + j] * alpha_337[0]) + t_343[0 * 16 + j]);
+      t_602[0 * 16 + j] = ((carry_494[0 * 16 + j] * alpha_595[0]) + t_601[0 * 16 + j]);
     }
-    carry_227[0] = m_new_331[0];
-    carry_228[0] = t_340[0];
+    carry_492[0] = m_new_589[0];
+    carry_493[0] = t_598[0];
     for (var j = 0; j < 16; j++) {
-      carry_229[0 * 16 + j] = t_344[0 * 16 + j];
+      carry_494[0 * 16 + j] = t_602[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if (((t_128 + tr) < q_len_124)) { out[u32((q0_121 + (t_128 + tr))) * out_stride0 + u32((kvh_96 + ((t_128 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_229[0 * 16 + j] / select(carry_228[0], 1.0, (carry_228[0] == 0.0)))); }
+    if (((t_398 + tr) < q_len_394)) { out[u32((q0_391 + (t_398 + tr))) * out_stride0 + u32((kvh_357 + ((t_398 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_494[0 * 16 + j] / select(carry_493[0], 1.0, (carry_493[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if (((t_128 + tr) < q_len_124)) { lse[u32((q0_121 + (t_128 + tr))) * lse_stride0 + u32((kvh_96 + ((t_128 + tr) % 1)))] = select(((carry_227[0] + log2(carry_228[0])) * 0.6931471805599453), NEG_INF, (carry_228[0] == 0.0)); }
+    if (((t_398 + tr) < q_len_394)) { lse[u32((q0_391 + (t_398 + tr))) * lse_stride0 + u32((kvh_357 + ((t_398 + tr) % 1)))] = select(((carry_492[0] + log2(carry_493[0])) * 0.6931471805599453), NEG_INF, (carry_493[0] == 0.0)); }
   }
 }
 `,

@@ -102,13 +102,13 @@ export const tensors = [
     "perStep": false
   }
 ];
-export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}];
+export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"attention_chunk","dtype":"i32","perStep":true}];
 /** Workgroups to dispatch, from the runtime dims and scalar arguments. */
 export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads"], d["batch"]];
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"local_paged.f16.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f16.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
 // Instance local_paged.f16.p1: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
@@ -156,179 +156,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_103 = i32(wg.x);
-  let kvh_104 = i32(wg.y);
-  let b_105 = i32(wg.z);
+  let m_425 = i32(wg.x);
+  let kvh_426 = i32(wg.y);
+  let b_427 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_129 = cu_seqlens_q[u32(b_105)];
+  let q0_460 = cu_seqlens_q[u32(b_427)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_130 = (b_105 + 1);
-  let t_131 = cu_seqlens_q[u32(t_130)];
-  let q_len_132 = (t_131 - q0_129);
-  let k_len_133 = cache_seqlens[u32(b_105)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_134 = (m_103 * 16);
-  let t_135 = (q_len_132 * 4);
-  let t_136 = (t_134 >= t_135);
-  if (t_136) {
+  let t_461 = (b_427 + 1);
+  let t_462 = cu_seqlens_q[u32(t_461)];
+  let q_len_463 = (t_462 - q0_460);
+  let k_len_464 = cache_seqlens[u32(b_427)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_465 = (m_425 * 16);
+  let t_466 = (q_len_463 * 4);
+  let t_467 = (t_465 >= t_466);
+  if (t_467) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_137 = (m_103 * 16);
+  let t_468 = (m_425 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_140 = (kvh_104 * 4);
+  let t_471 = (kvh_426 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_147 = (k_len_133 + 31);
-  let t_148 = (t_147 / 32);
-  let t_150 = (k_len_133 + (-1));
-  let t_152 = (k_len_133 + (-32));
-  let t_154 = (t_150 / 32);
-  let t_155 = (t_150 < 0);
-  let t_156 = (t_154 * 32);
-  let t_157 = (t_156 == t_150);
-  let t_158 = (!t_157);
-  let t_159 = (t_155 && t_158);
-  let t_161 = (t_154 - 1);
-  let t_162 = select(t_154, t_161, t_159);
-  let t_163 = (t_152 / 32);
-  let t_164 = (t_152 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_152);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_169 = (t_163 - 1);
-  let t_170 = select(t_163, t_169, t_168);
-  let t_172 = (t_137 + 15);
-  let t_173 = (t_137 / 4);
-  let t_174 = (t_172 / 4);
-  let t_175 = (t_173 + k_len_133);
-  let t_176 = (t_174 + k_len_133);
-  let t_177 = (t_175 - q_len_132);
-  let t_178 = (t_176 - q_len_132);
-  let t_180 = (t_177 + (-31));
-  let t_181 = (t_178 / 32);
-  let t_182 = (t_178 < 0);
-  let t_183 = (t_181 * 32);
-  let t_184 = (t_183 == t_178);
-  let t_185 = (!t_184);
-  let t_186 = (t_182 && t_185);
-  let t_187 = (t_181 - 1);
-  let t_188 = select(t_181, t_187, t_186);
-  let t_189 = (t_180 / 32);
-  let t_190 = (t_180 < 0);
-  let t_191 = (t_189 * 32);
-  let t_192 = (t_191 == t_180);
-  let t_193 = (!t_192);
-  let t_194 = (t_190 && t_193);
-  let t_195 = (t_189 - 1);
-  let t_196 = select(t_189, t_195, t_194);
-  let t_197 = min(t_162, t_188);
-  let t_198 = min(t_170, t_196);
-  let t_199 = (t_177 / P.attention_chunk);
-  let t_200 = (t_178 / P.attention_chunk);
-  let t_201 = min(t_199, t_200);
-  let t_202 = max(t_199, t_200);
-  let t_203 = (t_201 * P.attention_chunk);
-  let t_204 = (t_202 * P.attention_chunk);
-  let t_205 = min(t_203, t_204);
-  let t_206 = max(t_203, t_204);
-  let t_207 = (0 - t_206);
-  let t_208 = (0 - t_205);
-  let t_209 = (t_208 + 31);
-  let t_210 = (-t_209);
-  let t_211 = (-t_210);
-  let t_212 = (t_211 / 32);
-  let t_213 = (t_211 < 0);
-  let t_214 = (t_212 * 32);
-  let t_215 = (t_214 == t_211);
-  let t_216 = (!t_215);
-  let t_217 = (t_213 && t_216);
-  let t_218 = (t_212 - 1);
-  let t_219 = select(t_212, t_218, t_217);
-  let t_220 = (-t_219);
-  let t_222 = (-t_207);
-  let t_223 = (-t_222);
-  let t_224 = (t_223 / 32);
-  let t_225 = (t_223 < 0);
-  let t_226 = (t_224 * 32);
-  let t_227 = (t_226 == t_223);
-  let t_228 = (!t_227);
-  let t_229 = (t_225 && t_228);
-  let t_230 = (t_224 - 1);
-  let t_231 = select(t_224, t_230, t_229);
-  let t_232 = (-t_231);
-  let t_233 = (t_205 + P.attention_chunk);
-  let t_234 = (t_206 + P.attention_chunk);
-  let t_235 = (t_234 + (-1));
-  let t_236 = (t_233 + (-32));
-  let t_237 = (t_235 / 32);
-  let t_238 = (t_235 < 0);
-  let t_239 = (t_237 * 32);
-  let t_240 = (t_239 == t_235);
-  let t_241 = (!t_240);
-  let t_242 = (t_238 && t_241);
-  let t_243 = (t_237 - 1);
-  let t_244 = select(t_237, t_243, t_242);
-  let t_245 = (t_236 / 32);
-  let t_246 = (t_236 < 0);
-  let t_247 = (t_245 * 32);
-  let t_248 = (t_247 == t_236);
-  let t_249 = (!t_248);
-  let t_250 = (t_246 && t_249);
-  let t_251 = (t_245 - 1);
-  let t_252 = select(t_245, t_251, t_250);
-  let t_253 = max(t_220, (-268435456));
-  let t_254 = min(268435456, t_244);
-  let t_255 = max(t_232, (-268435456));
-  let t_256 = min(268435456, t_252);
-  let t_257 = max((-268435456), t_253);
-  let t_258 = min(t_197, t_254);
-  let t_259 = max((-268435456), t_255);
-  let t_260 = min(t_198, t_256);
-  let t_261 = max(t_259, t_259);
-  let t_262 = min(t_260, t_260);
-  let t_263 = max(t_261, (-268435456));
-  let t_264 = min(t_262, t_170);
-  let t_265 = max(0, t_257);
-  let t_266 = (t_258 + 1);
-  let t_267 = min(t_148, t_266);
-  let t_268 = max(t_265, t_267);
-  let t_269 = max(t_263, t_265);
-  let t_270 = min(t_269, t_268);
-  let t_271 = (t_264 + 1);
-  let t_272 = max(t_271, t_270);
-  let t_273 = min(t_272, t_268);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_478 = (k_len_464 + 31);
+  let t_479 = (t_478 / 32);
+  let t_480 = (k_len_464 + (-1));
+  let t_481 = (k_len_464 + (-32));
+  let t_482 = (t_480 / 32);
+  let t_483 = (t_480 < 0);
+  let t_484 = (t_482 * 32);
+  let t_485 = (t_484 == t_480);
+  let t_486 = (!t_485);
+  let t_487 = (t_483 && t_486);
+  let t_488 = (t_482 - 1);
+  let t_489 = select(t_482, t_488, t_487);
+  let t_490 = (t_481 / 32);
+  let t_491 = (t_481 < 0);
+  let t_492 = (t_490 * 32);
+  let t_493 = (t_492 == t_481);
+  let t_494 = (!t_493);
+  let t_495 = (t_491 && t_494);
+  let t_496 = (t_490 - 1);
+  let t_497 = select(t_490, t_496, t_495);
+  let t_498 = (t_468 + 15);
+  let t_499 = (t_468 / 4);
+  let t_500 = (t_498 / 4);
+  let t_501 = (t_499 + k_len_464);
+  let t_502 = (t_500 + k_len_464);
+  let t_503 = (t_501 - q_len_463);
+  let t_504 = (t_502 - q_len_463);
+  let t_505 = (t_503 + (-31));
+  let t_506 = (t_504 / 32);
+  let t_507 = (t_504 < 0);
+  let t_508 = (t_506 * 32);
+  let t_509 = (t_508 == t_504);
+  let t_510 = (!t_509);
+  let t_511 = (t_507 && t_510);
+  let t_512 = (t_506 - 1);
+  let t_513 = select(t_506, t_512, t_511);
+  let t_514 = (t_505 / 32);
+  let t_515 = (t_505 < 0);
+  let t_516 = (t_514 * 32);
+  let t_517 = (t_516 == t_505);
+  let t_518 = (!t_517);
+  let t_519 = (t_515 && t_518);
+  let t_520 = (t_514 - 1);
+  let t_521 = select(t_514, t_520, t_519);
+  let t_522 = min(t_489, t_513);
+  let t_523 = min(t_497, t_521);
+  let t_524 = (t_503 / P.attention_chunk);
+  let t_525 = (t_504 / P.attention_chunk);
+  let t_526 = min(t_524, t_525);
+  let t_527 = max(t_524, t_525);
+  let t_528 = (t_526 * P.attention_chunk);
+  let t_529 = (t_527 * P.attention_chunk);
+  let t_530 = min(t_528, t_529);
+  let t_531 = max(t_528, t_529);
+  let t_532 = (0 - t_531);
+  let t_533 = (0 - t_530);
+  let t_534 = (t_533 + 31);
+  let t_535 = (-t_534);
+  let t_536 = (-t_535);
+  let t_537 = (t_536 / 32);
+  let t_538 = (t_536 < 0);
+  let t_539 = (t_537 * 32);
+  let t_540 = (t_539 == t_536);
+  let t_541 = (!t_540);
+  let t_542 = (t_538 && t_541);
+  let t_543 = (t_537 - 1);
+  let t_544 = select(t_537, t_543, t_542);
+  let t_545 = (-t_544);
+  let t_546 = (-t_532);
+  let t_547 = (-t_546);
+  let t_548 = (t_547 / 32);
+  let t_549 = (t_547 < 0);
+  let t_550 = (t_548 * 32);
+  let t_551 = (t_550 == t_547);
+  let t_552 = (!t_551);
+  let t_553 = (t_549 && t_552);
+  let t_554 = (t_548 - 1);
+  let t_555 = select(t_548, t_554, t_553);
+  let t_556 = (-t_555);
+  let t_557 = (t_530 + P.attention_chunk);
+  let t_558 = (t_531 + P.attention_chunk);
+  let t_559 = (t_558 + (-1));
+  let t_560 = (t_557 + (-32));
+  let t_561 = (t_559 / 32);
+  let t_562 = (t_559 < 0);
+  let t_563 = (t_561 * 32);
+  let t_564 = (t_563 == t_559);
+  let t_565 = (!t_564);
+  let t_566 = (t_562 && t_565);
+  let t_567 = (t_561 - 1);
+  let t_568 = select(t_561, t_567, t_566);
+  let t_569 = (t_560 / 32);
+  let t_570 = (t_560 < 0);
+  let t_571 = (t_569 * 32);
+  let t_572 = (t_571 == t_560);
+  let t_573 = (!t_572);
+  let t_574 = (t_570 && t_573);
+  let t_575 = (t_569 - 1);
+  let t_576 = select(t_569, t_575, t_574);
+  let t_577 = max(t_545, (-268435456));
+  let t_578 = min(268435456, t_568);
+  let t_579 = max(t_556, (-268435456));
+  let t_580 = min(268435456, t_576);
+  let t_581 = max((-268435456), t_577);
+  let t_582 = min(t_522, t_578);
+  let t_583 = max((-268435456), t_579);
+  let t_584 = min(t_523, t_580);
+  let t_585 = max(t_583, t_583);
+  let t_586 = min(t_584, t_584);
+  let t_587 = max(t_585, (-268435456));
+  let t_588 = min(t_586, t_497);
+  let t_589 = max(0, t_581);
+  let t_590 = (t_582 + 1);
+  let t_591 = min(t_479, t_590);
+  let t_592 = max(t_589, t_591);
+  let t_593 = max(t_587, t_589);
+  let t_594 = min(t_593, t_592);
+  let t_595 = (t_588 + 1);
+  let t_596 = max(t_595, t_594);
+  let t_597 = min(t_596, t_592);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_299 = (P.softmax_scale * 1.4426950408889634);
+  let t_603 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_460 + ((t_468 + r) / 4))) * q_stride0 + u32((t_471 + ((t_468 + r) % 4))) * q_stride1 + u32(c)], (((t_468 + r) / 4) < q_len_463));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_275: array<f32, 1>;
-  carry_275[0] = NEG_INF;
-  var carry_276: array<f32, 1>;
-  carry_276[0] = 0.0;
-  var carry_277: array<f32, 16>;
+  var carry_605: array<f32, 1>;
+  carry_605[0] = NEG_INF;
+  var carry_606: array<f32, 1>;
+  carry_606[0] = 0.0;
+  var carry_607: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_277[0 * 16 + j] = 0.0;
+    carry_607[0 * 16 + j] = 0.0;
   }
-  for (var t_274 = t_265; t_274 < t_270; t_274++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_278 = (t_274 * 32);
+  for (var t_604 = t_589; t_604 < t_594; t_604++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_608 = (t_604 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -337,99 +337,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_278 + r))], ((t_278 + r) < k_len_133)) + ((t_278 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_427) * page_table_stride0 + u32((t_608 + r))], ((t_608 + r) < k_len_464)) + ((t_608 + r) % 1))) * k_cache_stride0 + u32(kvh_426) * k_cache_stride1 + u32(c)], ((t_608 + r) < k_len_464));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_301 = array<f32, 4>();
+    var t_625 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_301[i * 4 + j] = fma(a[i], b[j], t_301[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_625[i * 4 + j] = fma(a[i], b[j], t_625[i * 4 + j]); }
       }
     }
-    var t_303: array<f32, 4>;
+    var t_627: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_303[0 * 4 + j] = select(NEG_INF, (t_301[0 * 4 + j] * t_299), ((((t_278 + (tc + 8 * j)) < k_len_133) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_627[0 * 4 + j] = select(NEG_INF, (t_625[0 * 4 + j] * t_603), ((((t_608 + (tc + 8 * j)) < k_len_464) && ((t_608 + (tc + 8 * j)) <= ((((t_468 + tr) / 4) + k_len_464) - q_len_463))) && (((t_608 + (tc + 8 * j)) >= ((((((t_468 + tr) / 4) + k_len_464) - q_len_463) / P.attention_chunk) * P.attention_chunk)) && ((t_608 + (tc + 8 * j)) < (((((((t_468 + tr) / 4) + k_len_464) - q_len_463) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_304: array<f32, 1>;
+    var t_628: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_303[i * 4 + j]);
+        acc = max(acc, t_627[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_304[i] = acc;
+      t_628[i] = acc;
     }
-    var m_new_305: array<f32, 1>;
-    m_new_305[0] = max(carry_275[0], t_304[0]);
+    var m_new_629: array<f32, 1>;
+    m_new_629[0] = max(carry_605[0], t_628[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_307: array<f32, 1>;
-    m_safe_307[0] = select(m_new_305[0], 0.0, (m_new_305[0] == NEG_INF));
+    var m_safe_631: array<f32, 1>;
+    m_safe_631[0] = select(m_new_629[0], 0.0, (m_new_629[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_309: array<f32, 4>;
+    var p_633: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_309[0 * 4 + j] = exp2((t_303[0 * 4 + j] - m_safe_307[0]));
+      p_633[0 * 4 + j] = exp2((t_627[0 * 4 + j] - m_safe_631[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_311: array<f32, 1>;
-    alpha_311[0] = exp2((carry_275[0] - m_safe_307[0]));
+    var alpha_635: array<f32, 1>;
+    alpha_635[0] = exp2((carry_605[0] - m_safe_631[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_313: array<f32, 1>;
+    var t_637: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_309[i * 4 + j];
+        acc = acc + p_633[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_313[i] = acc;
+      t_637[i] = acc;
     }
-    var t_314: array<f32, 1>;
-    t_314[0] = ((carry_276[0] * alpha_311[0]) + t_313[0]);
+    var t_638: array<f32, 1>;
+    t_638[0] = ((carry_606[0] * alpha_635[0]) + t_637[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_309[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_633[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_278 + r))], ((t_278 + r) < k_len_133)) + ((t_278 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_427) * page_table_stride0 + u32((t_608 + r))], ((t_608 + r) < k_len_464)) + ((t_608 + r) % 1))) * v_cache_stride0 + u32(kvh_426) * v_cache_stride1 + u32(c)], ((t_608 + r) < k_len_464));
     }
     workgroupBarrier();
-    var t_317 = array<f32, 16>();
+    var t_641 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_317[i * 16 + j] = fma(a[i], b[j], t_317[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_641[i * 16 + j] = fma(a[i], b[j], t_641[i * 16 + j]); }
       }
     }
-    var t_318: array<f32, 16>;
+    var t_642: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_318[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_311[0]) + t_317[0 * 16 + j]);
+      t_642[0 * 16 + j] = ((carry_607[0 * 16 + j] * alpha_635[0]) + t_641[0 * 16 + j]);
     }
-    carry_275[0] = m_new_305[0];
-    carry_276[0] = t_314[0];
+    carry_605[0] = m_new_629[0];
+    carry_606[0] = t_638[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_318[0 * 16 + j];
+      carry_607[0 * 16 + j] = t_642[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_347 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_324 = t_270; t_324 < t_273; t_324++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_328 = (t_324 * 32);
+  for (var t_646 = t_594; t_646 < t_597; t_646++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_650 = (t_646 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -437,106 +435,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_105) * page_table_stride0 + u32((t_328 + r))] + ((t_328 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_427) * page_table_stride0 + u32((t_650 + r))] + ((t_650 + r) % 1))) * k_cache_stride0 + u32(kvh_426) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_349 = array<f32, 4>();
+    var t_665 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_349[i * 4 + j] = fma(a[i], b[j], t_349[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_665[i * 4 + j] = fma(a[i], b[j], t_665[i * 4 + j]); }
       }
     }
-    var t_350: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_350[0 * 4 + j] = (t_349[0 * 4 + j] * t_347);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_351: array<f32, 1>;
+    var t_667: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_350[i * 4 + j]);
+        acc = max(acc, t_665[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_351[i] = acc;
+      t_667[i] = acc;
     }
-    var m_new_352: array<f32, 1>;
-    m_new_352[0] = max(carry_275[0], t_351[0]);
+    var m_new_669: array<f32, 1>;
+    m_new_669[0] = max(carry_605[0], (t_667[0] * t_603));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_354: array<f32, 1>;
-    m_safe_354[0] = select(m_new_352[0], 0.0, (m_new_352[0] == NEG_INF));
+    var m_safe_671: array<f32, 1>;
+    m_safe_671[0] = select(m_new_669[0], 0.0, (m_new_669[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_356: array<f32, 4>;
+    var p_673: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_356[0 * 4 + j] = exp2((t_350[0 * 4 + j] - m_safe_354[0]));
+      p_673[0 * 4 + j] = exp2(((t_665[0 * 4 + j] * t_603) - m_safe_671[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_358: array<f32, 1>;
-    alpha_358[0] = exp2((carry_275[0] - m_safe_354[0]));
+    var alpha_675: array<f32, 1>;
+    alpha_675[0] = exp2((carry_605[0] - m_safe_671[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_360: array<f32, 1>;
+    var t_677: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_356[i * 4 + j];
+        acc = acc + p_673[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_360[i] = acc;
+      t_677[i] = acc;
     }
-    var t_361: array<f32, 1>;
-    t_361[0] = ((carry_276[0] * alpha_358[0]) + t_360[0]);
+    var t_678: array<f32, 1>;
+    t_678[0] = ((carry_606[0] * alpha_675[0]) + t_677[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_356[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_673[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_105) * page_table_stride0 + u32((t_328 + r))] + ((t_328 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_427) * page_table_stride0 + u32((t_650 + r))] + ((t_650 + r) % 1))) * v_cache_stride0 + u32(kvh_426) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_364 = array<f32, 16>();
+    var t_681 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_364[i * 16 + j] = fma(a[i], b[j], t_364[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_681[i * 16 + j] = fma(a[i], b[j], t_681[i * 16 + j]); }
       }
     }
-    var t_365: array<f32, 16>;
+    var t_682: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_365[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_358[0]) + t_364[0 * 16 + j]);
+      t_682[0 * 16 + j] = ((carry_607[0 * 16 + j] * alpha_675[0]) + t_681[0 * 16 + j]);
     }
-    carry_275[0] = m_new_352[0];
-    carry_276[0] = t_361[0];
+    carry_605[0] = m_new_669[0];
+    carry_606[0] = t_678[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_365[0 * 16 + j];
+      carry_607[0 * 16 + j] = t_682[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_394 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_369 = t_273; t_369 < t_268; t_369++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_373 = (t_369 * 32);
+  for (var t_686 = t_597; t_686 < t_592; t_686++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_690 = (t_686 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -545,107 +534,107 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_373 + r))], ((t_373 + r) < k_len_133)) + ((t_373 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_373 + r) < k_len_133));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_427) * page_table_stride0 + u32((t_690 + r))], ((t_690 + r) < k_len_464)) + ((t_690 + r) % 1))) * k_cache_stride0 + u32(kvh_426) * k_cache_stride1 + u32(c)], ((t_690 + r) < k_len_464));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_396 = array<f32, 4>();
+    var t_707 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_396[i * 4 + j] = fma(a[i], b[j], t_396[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_707[i * 4 + j] = fma(a[i], b[j], t_707[i * 4 + j]); }
       }
     }
-    var t_398: array<f32, 4>;
+    var t_709: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_398[0 * 4 + j] = select(NEG_INF, (t_396[0 * 4 + j] * t_394), ((((t_373 + (tc + 8 * j)) < k_len_133) && ((t_373 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_373 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_373 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_709[0 * 4 + j] = select(NEG_INF, (t_707[0 * 4 + j] * t_603), ((((t_690 + (tc + 8 * j)) < k_len_464) && ((t_690 + (tc + 8 * j)) <= ((((t_468 + tr) / 4) + k_len_464) - q_len_463))) && (((t_690 + (tc + 8 * j)) >= ((((((t_468 + tr) / 4) + k_len_464) - q_len_463) / P.attention_chunk) * P.attention_chunk)) && ((t_690 + (tc + 8 * j)) < (((((((t_468 + tr) / 4) + k_len_464) - q_len_463) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_399: array<f32, 1>;
+    var t_710: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_398[i * 4 + j]);
+        acc = max(acc, t_709[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_399[i] = acc;
+      t_710[i] = acc;
     }
-    var m_new_400: array<f32, 1>;
-    m_new_400[0] = max(carry_275[0], t_399[0]);
+    var m_new_711: array<f32, 1>;
+    m_new_711[0] = max(carry_605[0], t_710[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_402: array<f32, 1>;
-    m_safe_402[0] = select(m_new_400[0], 0.0, (m_new_400[0] == NEG_INF));
+    var m_safe_713: array<f32, 1>;
+    m_safe_713[0] = select(m_new_711[0], 0.0, (m_new_711[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_404: array<f32, 4>;
+    var p_715: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_404[0 * 4 + j] = exp2((t_398[0 * 4 + j] - m_safe_402[0]));
+      p_715[0 * 4 + j] = exp2((t_709[0 * 4 + j] - m_safe_713[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_406: array<f32, 1>;
-    alpha_406[0] = exp2((carry_275[0] - m_safe_402[0]));
+    var alpha_717: array<f32, 1>;
+    alpha_717[0] = exp2((carry_605[0] - m_safe_713[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_408: array<f32, 1>;
+    var t_719: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_404[i * 4 + j];
+        acc = acc + p_715[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_408[i] = acc;
+      t_719[i] = acc;
     }
-    var t_409: array<f32, 1>;
-    t_409[0] = ((carry_276[0] * alpha_406[0]) + t_408[0]);
+    var t_720: array<f32, 1>;
+    t_720[0] = ((carry_606[0] * alpha_717[0]) + t_719[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_404[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_715[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_373 + r))], ((t_373 + r) < k_len_133)) + ((t_373 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_373 + r) < k_len_133));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_427) * page_table_stride0 + u32((t_690 + r))], ((t_690 + r) < k_len_464)) + ((t_690 + r) % 1))) * v_cache_stride0 + u32(kvh_426) * v_cache_stride1 + u32(c)], ((t_690 + r) < k_len_464));
     }
     workgroupBarrier();
-    var t_412 = array<f32, 16>();
+    var t_723 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_412[i * 16 + j] = fma(a[i], b[j], t_412[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_723[i * 16 + j] = fma(a[i], b[j], t_723[i * 16 + j]); }
       }
     }
-    var t_413: array<f32, 16>;
+    var t_724: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_413[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_406[0]) + t_412[0 * 16 + j]);
+      t_724[0 * 16 + j] = ((carry_607[0 * 16 + j] * alpha_717[0]) + t_723[0 * 16 + j]);
     }
-    carry_275[0] = m_new_400[0];
-    carry_276[0] = t_409[0];
+    carry_605[0] = m_new_711[0];
+    carry_606[0] = t_720[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_413[0 * 16 + j];
+      carry_607[0 * 16 + j] = t_724[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_137 + tr) / 4) < q_len_132)) { out[u32((q0_129 + ((t_137 + tr) / 4))) * out_stride0 + u32((t_140 + ((t_137 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_277[0 * 16 + j] / select(carry_276[0], 1.0, (carry_276[0] == 0.0)))); }
+    if ((((t_468 + tr) / 4) < q_len_463)) { out[u32((q0_460 + ((t_468 + tr) / 4))) * out_stride0 + u32((t_471 + ((t_468 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_607[0 * 16 + j] / select(carry_606[0], 1.0, (carry_606[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_137 + tr) / 4) < q_len_132)) { lse[u32((q0_129 + ((t_137 + tr) / 4))) * lse_stride0 + u32((t_140 + ((t_137 + tr) % 4)))] = select(((carry_275[0] + log2(carry_276[0])) * 0.6931471805599453), NEG_INF, (carry_276[0] == 0.0)); }
+    if ((((t_468 + tr) / 4) < q_len_463)) { lse[u32((q0_460 + ((t_468 + tr) / 4))) * lse_stride0 + u32((t_471 + ((t_468 + tr) % 4)))] = select(((carry_605[0] + log2(carry_606[0])) * 0.6931471805599453), NEG_INF, (carry_606[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"local_paged.f16.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f16.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
 // Instance local_paged.f16.p1: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
@@ -693,179 +682,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_103 = i32(wg.x);
-  let kvh_104 = i32(wg.y);
-  let b_105 = i32(wg.z);
+  let m_425 = i32(wg.x);
+  let kvh_426 = i32(wg.y);
+  let b_427 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_129 = cu_seqlens_q[u32(b_105)];
+  let q0_460 = cu_seqlens_q[u32(b_427)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_130 = (b_105 + 1);
-  let t_131 = cu_seqlens_q[u32(t_130)];
-  let q_len_132 = (t_131 - q0_129);
-  let k_len_133 = cache_seqlens[u32(b_105)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_134 = (m_103 * 16);
-  let t_135 = (q_len_132 * 4);
-  let t_136 = (t_134 >= t_135);
-  if (t_136) {
+  let t_461 = (b_427 + 1);
+  let t_462 = cu_seqlens_q[u32(t_461)];
+  let q_len_463 = (t_462 - q0_460);
+  let k_len_464 = cache_seqlens[u32(b_427)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_465 = (m_425 * 16);
+  let t_466 = (q_len_463 * 4);
+  let t_467 = (t_465 >= t_466);
+  if (t_467) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_137 = (m_103 * 16);
+  let t_468 = (m_425 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_140 = (kvh_104 * 4);
+  let t_471 = (kvh_426 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_147 = (k_len_133 + 31);
-  let t_148 = (t_147 / 32);
-  let t_150 = (k_len_133 + (-1));
-  let t_152 = (k_len_133 + (-32));
-  let t_154 = (t_150 / 32);
-  let t_155 = (t_150 < 0);
-  let t_156 = (t_154 * 32);
-  let t_157 = (t_156 == t_150);
-  let t_158 = (!t_157);
-  let t_159 = (t_155 && t_158);
-  let t_161 = (t_154 - 1);
-  let t_162 = select(t_154, t_161, t_159);
-  let t_163 = (t_152 / 32);
-  let t_164 = (t_152 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_152);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_169 = (t_163 - 1);
-  let t_170 = select(t_163, t_169, t_168);
-  let t_172 = (t_137 + 15);
-  let t_173 = (t_137 / 4);
-  let t_174 = (t_172 / 4);
-  let t_175 = (t_173 + k_len_133);
-  let t_176 = (t_174 + k_len_133);
-  let t_177 = (t_175 - q_len_132);
-  let t_178 = (t_176 - q_len_132);
-  let t_180 = (t_177 + (-31));
-  let t_181 = (t_178 / 32);
-  let t_182 = (t_178 < 0);
-  let t_183 = (t_181 * 32);
-  let t_184 = (t_183 == t_178);
-  let t_185 = (!t_184);
-  let t_186 = (t_182 && t_185);
-  let t_187 = (t_181 - 1);
-  let t_188 = select(t_181, t_187, t_186);
-  let t_189 = (t_180 / 32);
-  let t_190 = (t_180 < 0);
-  let t_191 = (t_189 * 32);
-  let t_192 = (t_191 == t_180);
-  let t_193 = (!t_192);
-  let t_194 = (t_190 && t_193);
-  let t_195 = (t_189 - 1);
-  let t_196 = select(t_189, t_195, t_194);
-  let t_197 = min(t_162, t_188);
-  let t_198 = min(t_170, t_196);
-  let t_199 = (t_177 / P.attention_chunk);
-  let t_200 = (t_178 / P.attention_chunk);
-  let t_201 = min(t_199, t_200);
-  let t_202 = max(t_199, t_200);
-  let t_203 = (t_201 * P.attention_chunk);
-  let t_204 = (t_202 * P.attention_chunk);
-  let t_205 = min(t_203, t_204);
-  let t_206 = max(t_203, t_204);
-  let t_207 = (0 - t_206);
-  let t_208 = (0 - t_205);
-  let t_209 = (t_208 + 31);
-  let t_210 = (-t_209);
-  let t_211 = (-t_210);
-  let t_212 = (t_211 / 32);
-  let t_213 = (t_211 < 0);
-  let t_214 = (t_212 * 32);
-  let t_215 = (t_214 == t_211);
-  let t_216 = (!t_215);
-  let t_217 = (t_213 && t_216);
-  let t_218 = (t_212 - 1);
-  let t_219 = select(t_212, t_218, t_217);
-  let t_220 = (-t_219);
-  let t_222 = (-t_207);
-  let t_223 = (-t_222);
-  let t_224 = (t_223 / 32);
-  let t_225 = (t_223 < 0);
-  let t_226 = (t_224 * 32);
-  let t_227 = (t_226 == t_223);
-  let t_228 = (!t_227);
-  let t_229 = (t_225 && t_228);
-  let t_230 = (t_224 - 1);
-  let t_231 = select(t_224, t_230, t_229);
-  let t_232 = (-t_231);
-  let t_233 = (t_205 + P.attention_chunk);
-  let t_234 = (t_206 + P.attention_chunk);
-  let t_235 = (t_234 + (-1));
-  let t_236 = (t_233 + (-32));
-  let t_237 = (t_235 / 32);
-  let t_238 = (t_235 < 0);
-  let t_239 = (t_237 * 32);
-  let t_240 = (t_239 == t_235);
-  let t_241 = (!t_240);
-  let t_242 = (t_238 && t_241);
-  let t_243 = (t_237 - 1);
-  let t_244 = select(t_237, t_243, t_242);
-  let t_245 = (t_236 / 32);
-  let t_246 = (t_236 < 0);
-  let t_247 = (t_245 * 32);
-  let t_248 = (t_247 == t_236);
-  let t_249 = (!t_248);
-  let t_250 = (t_246 && t_249);
-  let t_251 = (t_245 - 1);
-  let t_252 = select(t_245, t_251, t_250);
-  let t_253 = max(t_220, (-268435456));
-  let t_254 = min(268435456, t_244);
-  let t_255 = max(t_232, (-268435456));
-  let t_256 = min(268435456, t_252);
-  let t_257 = max((-268435456), t_253);
-  let t_258 = min(t_197, t_254);
-  let t_259 = max((-268435456), t_255);
-  let t_260 = min(t_198, t_256);
-  let t_261 = max(t_259, t_259);
-  let t_262 = min(t_260, t_260);
-  let t_263 = max(t_261, (-268435456));
-  let t_264 = min(t_262, t_170);
-  let t_265 = max(0, t_257);
-  let t_266 = (t_258 + 1);
-  let t_267 = min(t_148, t_266);
-  let t_268 = max(t_265, t_267);
-  let t_269 = max(t_263, t_265);
-  let t_270 = min(t_269, t_268);
-  let t_271 = (t_264 + 1);
-  let t_272 = max(t_271, t_270);
-  let t_273 = min(t_272, t_268);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_478 = (k_len_464 + 31);
+  let t_479 = (t_478 / 32);
+  let t_480 = (k_len_464 + (-1));
+  let t_481 = (k_len_464 + (-32));
+  let t_482 = (t_480 / 32);
+  let t_483 = (t_480 < 0);
+  let t_484 = (t_482 * 32);
+  let t_485 = (t_484 == t_480);
+  let t_486 = (!t_485);
+  let t_487 = (t_483 && t_486);
+  let t_488 = (t_482 - 1);
+  let t_489 = select(t_482, t_488, t_487);
+  let t_490 = (t_481 / 32);
+  let t_491 = (t_481 < 0);
+  let t_492 = (t_490 * 32);
+  let t_493 = (t_492 == t_481);
+  let t_494 = (!t_493);
+  let t_495 = (t_491 && t_494);
+  let t_496 = (t_490 - 1);
+  let t_497 = select(t_490, t_496, t_495);
+  let t_498 = (t_468 + 15);
+  let t_499 = (t_468 / 4);
+  let t_500 = (t_498 / 4);
+  let t_501 = (t_499 + k_len_464);
+  let t_502 = (t_500 + k_len_464);
+  let t_503 = (t_501 - q_len_463);
+  let t_504 = (t_502 - q_len_463);
+  let t_505 = (t_503 + (-31));
+  let t_506 = (t_504 / 32);
+  let t_507 = (t_504 < 0);
+  let t_508 = (t_506 * 32);
+  let t_509 = (t_508 == t_504);
+  let t_510 = (!t_509);
+  let t_511 = (t_507 && t_510);
+  let t_512 = (t_506 - 1);
+  let t_513 = select(t_506, t_512, t_511);
+  let t_514 = (t_505 / 32);
+  let t_515 = (t_505 < 0);
+  let t_516 = (t_514 * 32);
+  let t_517 = (t_516 == t_505);
+  let t_518 = (!t_517);
+  let t_519 = (t_515 && t_518);
+  let t_520 = (t_514 - 1);
+  let t_521 = select(t_514, t_520, t_519);
+  let t_522 = min(t_489, t_513);
+  let t_523 = min(t_497, t_521);
+  let t_524 = (t_503 / P.attention_chunk);
+  let t_525 = (t_504 / P.attention_chunk);
+  let t_526 = min(t_524, t_525);
+  let t_527 = max(t_524, t_525);
+  let t_528 = (t_526 * P.attention_chunk);
+  let t_529 = (t_527 * P.attention_chunk);
+  let t_530 = min(t_528, t_529);
+  let t_531 = max(t_528, t_529);
+  let t_532 = (0 - t_531);
+  let t_533 = (0 - t_530);
+  let t_534 = (t_533 + 31);
+  let t_535 = (-t_534);
+  let t_536 = (-t_535);
+  let t_537 = (t_536 / 32);
+  let t_538 = (t_536 < 0);
+  let t_539 = (t_537 * 32);
+  let t_540 = (t_539 == t_536);
+  let t_541 = (!t_540);
+  let t_542 = (t_538 && t_541);
+  let t_543 = (t_537 - 1);
+  let t_544 = select(t_537, t_543, t_542);
+  let t_545 = (-t_544);
+  let t_546 = (-t_532);
+  let t_547 = (-t_546);
+  let t_548 = (t_547 / 32);
+  let t_549 = (t_547 < 0);
+  let t_550 = (t_548 * 32);
+  let t_551 = (t_550 == t_547);
+  let t_552 = (!t_551);
+  let t_553 = (t_549 && t_552);
+  let t_554 = (t_548 - 1);
+  let t_555 = select(t_548, t_554, t_553);
+  let t_556 = (-t_555);
+  let t_557 = (t_530 + P.attention_chunk);
+  let t_558 = (t_531 + P.attention_chunk);
+  let t_559 = (t_558 + (-1));
+  let t_560 = (t_557 + (-32));
+  let t_561 = (t_559 / 32);
+  let t_562 = (t_559 < 0);
+  let t_563 = (t_561 * 32);
+  let t_564 = (t_563 == t_559);
+  let t_565 = (!t_564);
+  let t_566 = (t_562 && t_565);
+  let t_567 = (t_561 - 1);
+  let t_568 = select(t_561, t_567, t_566);
+  let t_569 = (t_560 / 32);
+  let t_570 = (t_560 < 0);
+  let t_571 = (t_569 * 32);
+  let t_572 = (t_571 == t_560);
+  let t_573 = (!t_572);
+  let t_574 = (t_570 && t_573);
+  let t_575 = (t_569 - 1);
+  let t_576 = select(t_569, t_575, t_574);
+  let t_577 = max(t_545, (-268435456));
+  let t_578 = min(268435456, t_568);
+  let t_579 = max(t_556, (-268435456));
+  let t_580 = min(268435456, t_576);
+  let t_581 = max((-268435456), t_577);
+  let t_582 = min(t_522, t_578);
+  let t_583 = max((-268435456), t_579);
+  let t_584 = min(t_523, t_580);
+  let t_585 = max(t_583, t_583);
+  let t_586 = min(t_584, t_584);
+  let t_587 = max(t_585, (-268435456));
+  let t_588 = min(t_586, t_497);
+  let t_589 = max(0, t_581);
+  let t_590 = (t_582 + 1);
+  let t_591 = min(t_479, t_590);
+  let t_592 = max(t_589, t_591);
+  let t_593 = max(t_587, t_589);
+  let t_594 = min(t_593, t_592);
+  let t_595 = (t_588 + 1);
+  let t_596 = max(t_595, t_594);
+  let t_597 = min(t_596, t_592);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_299 = (P.softmax_scale * 1.4426950408889634);
+  let t_603 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_460 + ((t_468 + r) / 4))) * q_stride0 + u32((t_471 + ((t_468 + r) % 4))) * q_stride1 + u32(c)], (((t_468 + r) / 4) < q_len_463));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_275: array<f32, 1>;
-  carry_275[0] = NEG_INF;
-  var carry_276: array<f32, 1>;
-  carry_276[0] = 0.0;
-  var carry_277: array<f32, 16>;
+  var carry_605: array<f32, 1>;
+  carry_605[0] = NEG_INF;
+  var carry_606: array<f32, 1>;
+  carry_606[0] = 0.0;
+  var carry_607: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_277[0 * 16 + j] = 0.0;
+    carry_607[0 * 16 + j] = 0.0;
   }
-  for (var t_274 = t_265; t_274 < t_270; t_274++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_278 = (t_274 * 32);
+  for (var t_604 = t_589; t_604 < t_594; t_604++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_608 = (t_604 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -874,30 +863,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_278 + r))], ((t_278 + r) < k_len_133)) + ((t_278 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_427) * page_table_stride0 + u32((t_608 + r))], ((t_608 + r) < k_len_464)) + ((t_608 + r) % 1))) * k_cache_stride0 + u32(kvh_426) * k_cache_stride1 + u32(c)], ((t_608 + r) < k_len_464));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_301 = array<f32, 4>();
+    var t_625 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_301[i * 4 + j] = fma(a[i], b[j], t_301[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_625[i * 4 + j] = fma(a[i], b[j], t_625[i * 4 + j]); }
       }
     }
-    var t_303: array<f32, 4>;
+    var t_627: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_303[0 * 4 + j] = select(NEG_INF, (t_301[0 * 4 + j] * t_299), ((((t_278 + (tc + 8 * j)) < k_len_133) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_627[0 * 4 + j] = select(NEG_INF, (t_625[0 * 4 + j] * t_603), ((((t_608 + (tc + 8 * j)) < k_len_464) && ((t_608 + (tc + 8 * j)) <= ((((t_468 + tr) / 4) + k_len_464) - q_len_463))) && (((t_608 + (tc + 8 * j)) >= ((((((t_468 + tr) / 4) + k_len_464) - q_len_463) / P.attention_chunk) * P.attention_chunk)) && ((t_608 + (tc + 8 * j)) < (((((((t_468 + tr) / 4) + k_len_464) - q_len_463) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_304: array<f32, 1>;
+    var t_628: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_303[i * 4 + j]);
+        acc = max(acc, t_627[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -906,28 +895,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_304[i] = acc;
+      t_628[i] = acc;
     }
     workgroupBarrier();
-    var m_new_305: array<f32, 1>;
-    m_new_305[0] = max(carry_275[0], t_304[0]);
+    var m_new_629: array<f32, 1>;
+    m_new_629[0] = max(carry_605[0], t_628[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_307: array<f32, 1>;
-    m_safe_307[0] = select(m_new_305[0], 0.0, (m_new_305[0] == NEG_INF));
+    var m_safe_631: array<f32, 1>;
+    m_safe_631[0] = select(m_new_629[0], 0.0, (m_new_629[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_309: array<f32, 4>;
+    var p_633: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_309[0 * 4 + j] = exp2((t_303[0 * 4 + j] - m_safe_307[0]));
+      p_633[0 * 4 + j] = exp2((t_627[0 * 4 + j] - m_safe_631[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_311: array<f32, 1>;
-    alpha_311[0] = exp2((carry_275[0] - m_safe_307[0]));
+    var alpha_635: array<f32, 1>;
+    alpha_635[0] = exp2((carry_605[0] - m_safe_631[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_313: array<f32, 1>;
+    var t_637: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_309[i * 4 + j];
+        acc = acc + p_633[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -936,49 +925,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_313[i] = acc;
+      t_637[i] = acc;
     }
     workgroupBarrier();
-    var t_314: array<f32, 1>;
-    t_314[0] = ((carry_276[0] * alpha_311[0]) + t_313[0]);
+    var t_638: array<f32, 1>;
+    t_638[0] = ((carry_606[0] * alpha_635[0]) + t_637[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_309[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_633[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_278 + r))], ((t_278 + r) < k_len_133)) + ((t_278 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_427) * page_table_stride0 + u32((t_608 + r))], ((t_608 + r) < k_len_464)) + ((t_608 + r) % 1))) * v_cache_stride0 + u32(kvh_426) * v_cache_stride1 + u32(c)], ((t_608 + r) < k_len_464));
     }
     workgroupBarrier();
-    var t_317 = array<f32, 16>();
+    var t_641 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_317[i * 16 + j] = fma(a[i], b[j], t_317[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_641[i * 16 + j] = fma(a[i], b[j], t_641[i * 16 + j]); }
       }
     }
-    var t_318: array<f32, 16>;
+    var t_642: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_318[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_311[0]) + t_317[0 * 16 + j]);
+      t_642[0 * 16 + j] = ((carry_607[0 * 16 + j] * alpha_635[0]) + t_641[0 * 16 + j]);
     }
-    carry_275[0] = m_new_305[0];
-    carry_276[0] = t_314[0];
+    carry_605[0] = m_new_629[0];
+    carry_606[0] = t_638[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_318[0 * 16 + j];
+      carry_607[0 * 16 + j] = t_642[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_347 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_324 = t_270; t_324 < t_273; t_324++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_328 = (t_324 * 32);
+  for (var t_646 = t_594; t_646 < t_597; t_646++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_650 = (t_646 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -986,30 +973,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_105) * page_table_stride0 + u32((t_328 + r))] + ((t_328 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_427) * page_table_stride0 + u32((t_650 + r))] + ((t_650 + r) % 1))) * k_cache_stride0 + u32(kvh_426) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_349 = array<f32, 4>();
+    var t_665 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_349[i * 4 + j] = fma(a[i], b[j], t_349[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_665[i * 4 + j] = fma(a[i], b[j], t_665[i * 4 + j]); }
       }
     }
-    var t_350: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_350[0 * 4 + j] = (t_349[0 * 4 + j] * t_347);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_351: array<f32, 1>;
+    var t_667: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_350[i * 4 + j]);
+        acc = max(acc, t_665[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1018,28 +1001,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_351[i] = acc;
+      t_667[i] = acc;
     }
     workgroupBarrier();
-    var m_new_352: array<f32, 1>;
-    m_new_352[0] = max(carry_275[0], t_351[0]);
+    var m_new_669: array<f32, 1>;
+    m_new_669[0] = max(carry_605[0], (t_667[0] * t_603));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_354: array<f32, 1>;
-    m_safe_354[0] = select(m_new_352[0], 0.0, (m_new_352[0] == NEG_INF));
+    var m_safe_671: array<f32, 1>;
+    m_safe_671[0] = select(m_new_669[0], 0.0, (m_new_669[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_356: array<f32, 4>;
+    var p_673: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_356[0 * 4 + j] = exp2((t_350[0 * 4 + j] - m_safe_354[0]));
+      p_673[0 * 4 + j] = exp2(((t_665[0 * 4 + j] * t_603) - m_safe_671[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_358: array<f32, 1>;
-    alpha_358[0] = exp2((carry_275[0] - m_safe_354[0]));
+    var alpha_675: array<f32, 1>;
+    alpha_675[0] = exp2((carry_605[0] - m_safe_671[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_360: array<f32, 1>;
+    var t_677: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_356[i * 4 + j];
+        acc = acc + p_673[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1048,56 +1031,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_360[i] = acc;
+      t_677[i] = acc;
     }
     workgroupBarrier();
-    var t_361: array<f32, 1>;
-    t_361[0] = ((carry_276[0] * alpha_358[0]) + t_360[0]);
+    var t_678: array<f32, 1>;
+    t_678[0] = ((carry_606[0] * alpha_675[0]) + t_677[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_356[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_673[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_105) * page_table_stride0 + u32((t_328 + r))] + ((t_328 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_427) * page_table_stride0 + u32((t_650 + r))] + ((t_650 + r) % 1))) * v_cache_stride0 + u32(kvh_426) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_364 = array<f32, 16>();
+    var t_681 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_364[i * 16 + j] = fma(a[i], b[j], t_364[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_681[i * 16 + j] = fma(a[i], b[j], t_681[i * 16 + j]); }
       }
     }
-    var t_365: array<f32, 16>;
+    var t_682: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_365[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_358[0]) + t_364[0 * 16 + j]);
+      t_682[0 * 16 + j] = ((carry_607[0 * 16 + j] * alpha_675[0]) + t_681[0 * 16 + j]);
     }
-    carry_275[0] = m_new_352[0];
-    carry_276[0] = t_361[0];
+    carry_605[0] = m_new_669[0];
+    carry_606[0] = t_678[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_365[0 * 16 + j];
+      carry_607[0 * 16 + j] = t_682[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_394 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_369 = t_273; t_369 < t_268; t_369++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_373 = (t_369 * 32);
+  for (var t_686 = t_597; t_686 < t_592; t_686++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_690 = (t_686 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1106,30 +1084,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_373 + r))], ((t_373 + r) < k_len_133)) + ((t_373 + r) % 1))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_373 + r) < k_len_133));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_427) * page_table_stride0 + u32((t_690 + r))], ((t_690 + r) < k_len_464)) + ((t_690 + r) % 1))) * k_cache_stride0 + u32(kvh_426) * k_cache_stride1 + u32(c)], ((t_690 + r) < k_len_464));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_396 = array<f32, 4>();
+    var t_707 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_396[i * 4 + j] = fma(a[i], b[j], t_396[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_707[i * 4 + j] = fma(a[i], b[j], t_707[i * 4 + j]); }
       }
     }
-    var t_398: array<f32, 4>;
+    var t_709: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_398[0 * 4 + j] = select(NEG_INF, (t_396[0 * 4 + j] * t_394), ((((t_373 + (tc + 8 * j)) < k_len_133) && ((t_373 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_373 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_373 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_709[0 * 4 + j] = select(NEG_INF, (t_707[0 * 4 + j] * t_603), ((((t_690 + (tc + 8 * j)) < k_len_464) && ((t_690 + (tc + 8 * j)) <= ((((t_468 + tr) / 4) + k_len_464) - q_len_463))) && (((t_690 + (tc + 8 * j)) >= ((((((t_468 + tr) / 4) + k_len_464) - q_len_463) / P.attention_chunk) * P.attention_chunk)) && ((t_690 + (tc + 8 * j)) < (((((((t_468 + tr) / 4) + k_len_464) - q_len_463) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_399: array<f32, 1>;
+    var t_710: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_398[i * 4 + j]);
+        acc = max(acc, t_709[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1138,28 +1116,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_399[i] = acc;
+      t_710[i] = acc;
     }
     workgroupBarrier();
-    var m_new_400: array<f32, 1>;
-    m_new_400[0] = max(carry_275[0], t_399[0]);
+    var m_new_711: array<f32, 1>;
+    m_new_711[0] = max(carry_605[0], t_710[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_402: array<f32, 1>;
-    m_safe_402[0] = select(m_new_400[0], 0.0, (m_new_400[0] == NEG_INF));
+    var m_safe_713: array<f32, 1>;
+    m_safe_713[0] = select(m_new_711[0], 0.0, (m_new_711[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_404: array<f32, 4>;
+    var p_715: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_404[0 * 4 + j] = exp2((t_398[0 * 4 + j] - m_safe_402[0]));
+      p_715[0 * 4 + j] = exp2((t_709[0 * 4 + j] - m_safe_713[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_406: array<f32, 1>;
-    alpha_406[0] = exp2((carry_275[0] - m_safe_402[0]));
+    var alpha_717: array<f32, 1>;
+    alpha_717[0] = exp2((carry_605[0] - m_safe_713[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_408: array<f32, 1>;
+    var t_719: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_404[i * 4 + j];
+        acc = acc + p_715[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1168,51 +1146,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_408[i] = acc;
+      t_719[i] = acc;
     }
     workgroupBarrier();
-    var t_409: array<f32, 1>;
-    t_409[0] = ((carry_276[0] * alpha_406[0]) + t_408[0]);
+    var t_720: array<f32, 1>;
+    t_720[0] = ((carry_606[0] * alpha_717[0]) + t_719[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_404[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_715[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_105) * page_table_stride0 + u32((t_373 + r))], ((t_373 + r) < k_len_133)) + ((t_373 + r) % 1))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_373 + r) < k_len_133));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_427) * page_table_stride0 + u32((t_690 + r))], ((t_690 + r) < k_len_464)) + ((t_690 + r) % 1))) * v_cache_stride0 + u32(kvh_426) * v_cache_stride1 + u32(c)], ((t_690 + r) < k_len_464));
     }
     workgroupBarrier();
-    var t_412 = array<f32, 16>();
+    var t_723 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_412[i * 16 + j] = fma(a[i], b[j], t_412[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_723[i * 16 + j] = fma(a[i], b[j], t_723[i * 16 + j]); }
       }
     }
-    var t_413: array<f32, 16>;
+    var t_724: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_413[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_406[0]) + t_412[0 * 16 + j]);
+      t_724[0 * 16 + j] = ((carry_607[0 * 16 + j] * alpha_717[0]) + t_723[0 * 16 + j]);
     }
-    carry_275[0] = m_new_400[0];
-    carry_276[0] = t_409[0];
+    carry_605[0] = m_new_711[0];
+    carry_606[0] = t_720[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_413[0 * 16 + j];
+      carry_607[0 * 16 + j] = t_724[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_137 + tr) / 4) < q_len_132)) { out[u32((q0_129 + ((t_137 + tr) / 4))) * out_stride0 + u32((t_140 + ((t_137 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_277[0 * 16 + j] / select(carry_276[0], 1.0, (carry_276[0] == 0.0)))); }
+    if ((((t_468 + tr) / 4) < q_len_463)) { out[u32((q0_460 + ((t_468 + tr) / 4))) * out_stride0 + u32((t_471 + ((t_468 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_607[0 * 16 + j] / select(carry_606[0], 1.0, (carry_606[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_137 + tr) / 4) < q_len_132)) { lse[u32((q0_129 + ((t_137 + tr) / 4))) * lse_stride0 + u32((t_140 + ((t_137 + tr) % 4)))] = select(((carry_275[0] + log2(carry_276[0])) * 0.6931471805599453), NEG_INF, (carry_276[0] == 0.0)); }
+    if ((((t_468 + tr) / 4) < q_len_463)) { lse[u32((q0_460 + ((t_468 + tr) / 4))) * lse_stride0 + u32((t_471 + ((t_468 + tr) % 4)))] = select(((carry_605[0] + log2(carry_606[0])) * 0.6931471805599453), NEG_INF, (carry_606[0] == 0.0)); }
   }
 }
 `,

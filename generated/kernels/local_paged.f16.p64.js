@@ -102,13 +102,13 @@ export const tensors = [
     "perStep": false
   }
 ];
-export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}];
+export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"attention_chunk","dtype":"i32","perStep":true}];
 /** Workgroups to dispatch, from the runtime dims and scalar arguments. */
 export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads"], d["batch"]];
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"local_paged.f16.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f16.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
 // Instance local_paged.f16.p64: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
@@ -156,179 +156,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_106 = i32(wg.x);
-  let kvh_107 = i32(wg.y);
-  let b_108 = i32(wg.z);
+  let m_435 = i32(wg.x);
+  let kvh_436 = i32(wg.y);
+  let b_437 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_133 = cu_seqlens_q[u32(b_108)];
+  let q0_471 = cu_seqlens_q[u32(b_437)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_134 = (b_108 + 1);
-  let t_135 = cu_seqlens_q[u32(t_134)];
-  let q_len_136 = (t_135 - q0_133);
-  let k_len_137 = cache_seqlens[u32(b_108)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_138 = (m_106 * 16);
-  let t_139 = (q_len_136 * 4);
-  let t_140 = (t_138 >= t_139);
-  if (t_140) {
+  let t_472 = (b_437 + 1);
+  let t_473 = cu_seqlens_q[u32(t_472)];
+  let q_len_474 = (t_473 - q0_471);
+  let k_len_475 = cache_seqlens[u32(b_437)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_476 = (m_435 * 16);
+  let t_477 = (q_len_474 * 4);
+  let t_478 = (t_476 >= t_477);
+  if (t_478) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_141 = (m_106 * 16);
+  let t_479 = (m_435 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_144 = (kvh_107 * 4);
+  let t_482 = (kvh_436 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_151 = (k_len_137 + 31);
-  let t_152 = (t_151 / 32);
-  let t_154 = (k_len_137 + (-1));
-  let t_156 = (k_len_137 + (-32));
-  let t_158 = (t_154 / 32);
-  let t_159 = (t_154 < 0);
-  let t_160 = (t_158 * 32);
-  let t_161 = (t_160 == t_154);
-  let t_162 = (!t_161);
-  let t_163 = (t_159 && t_162);
-  let t_165 = (t_158 - 1);
-  let t_166 = select(t_158, t_165, t_163);
-  let t_167 = (t_156 / 32);
-  let t_168 = (t_156 < 0);
-  let t_169 = (t_167 * 32);
-  let t_170 = (t_169 == t_156);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_173 = (t_167 - 1);
-  let t_174 = select(t_167, t_173, t_172);
-  let t_176 = (t_141 + 15);
-  let t_177 = (t_141 / 4);
-  let t_178 = (t_176 / 4);
-  let t_179 = (t_177 + k_len_137);
-  let t_180 = (t_178 + k_len_137);
-  let t_181 = (t_179 - q_len_136);
-  let t_182 = (t_180 - q_len_136);
-  let t_184 = (t_181 + (-31));
-  let t_185 = (t_182 / 32);
-  let t_186 = (t_182 < 0);
-  let t_187 = (t_185 * 32);
-  let t_188 = (t_187 == t_182);
-  let t_189 = (!t_188);
-  let t_190 = (t_186 && t_189);
-  let t_191 = (t_185 - 1);
-  let t_192 = select(t_185, t_191, t_190);
-  let t_193 = (t_184 / 32);
-  let t_194 = (t_184 < 0);
-  let t_195 = (t_193 * 32);
-  let t_196 = (t_195 == t_184);
-  let t_197 = (!t_196);
-  let t_198 = (t_194 && t_197);
-  let t_199 = (t_193 - 1);
-  let t_200 = select(t_193, t_199, t_198);
-  let t_201 = min(t_166, t_192);
-  let t_202 = min(t_174, t_200);
-  let t_203 = (t_181 / P.attention_chunk);
-  let t_204 = (t_182 / P.attention_chunk);
-  let t_205 = min(t_203, t_204);
-  let t_206 = max(t_203, t_204);
-  let t_207 = (t_205 * P.attention_chunk);
-  let t_208 = (t_206 * P.attention_chunk);
-  let t_209 = min(t_207, t_208);
-  let t_210 = max(t_207, t_208);
-  let t_211 = (0 - t_210);
-  let t_212 = (0 - t_209);
-  let t_213 = (t_212 + 31);
-  let t_214 = (-t_213);
-  let t_215 = (-t_214);
-  let t_216 = (t_215 / 32);
-  let t_217 = (t_215 < 0);
-  let t_218 = (t_216 * 32);
-  let t_219 = (t_218 == t_215);
-  let t_220 = (!t_219);
-  let t_221 = (t_217 && t_220);
-  let t_222 = (t_216 - 1);
-  let t_223 = select(t_216, t_222, t_221);
-  let t_224 = (-t_223);
-  let t_226 = (-t_211);
-  let t_227 = (-t_226);
-  let t_228 = (t_227 / 32);
-  let t_229 = (t_227 < 0);
-  let t_230 = (t_228 * 32);
-  let t_231 = (t_230 == t_227);
-  let t_232 = (!t_231);
-  let t_233 = (t_229 && t_232);
-  let t_234 = (t_228 - 1);
-  let t_235 = select(t_228, t_234, t_233);
-  let t_236 = (-t_235);
-  let t_237 = (t_209 + P.attention_chunk);
-  let t_238 = (t_210 + P.attention_chunk);
-  let t_239 = (t_238 + (-1));
-  let t_240 = (t_237 + (-32));
-  let t_241 = (t_239 / 32);
-  let t_242 = (t_239 < 0);
-  let t_243 = (t_241 * 32);
-  let t_244 = (t_243 == t_239);
-  let t_245 = (!t_244);
-  let t_246 = (t_242 && t_245);
-  let t_247 = (t_241 - 1);
-  let t_248 = select(t_241, t_247, t_246);
-  let t_249 = (t_240 / 32);
-  let t_250 = (t_240 < 0);
-  let t_251 = (t_249 * 32);
-  let t_252 = (t_251 == t_240);
-  let t_253 = (!t_252);
-  let t_254 = (t_250 && t_253);
-  let t_255 = (t_249 - 1);
-  let t_256 = select(t_249, t_255, t_254);
-  let t_257 = max(t_224, (-268435456));
-  let t_258 = min(268435456, t_248);
-  let t_259 = max(t_236, (-268435456));
-  let t_260 = min(268435456, t_256);
-  let t_261 = max((-268435456), t_257);
-  let t_262 = min(t_201, t_258);
-  let t_263 = max((-268435456), t_259);
-  let t_264 = min(t_202, t_260);
-  let t_265 = max(t_263, t_263);
-  let t_266 = min(t_264, t_264);
-  let t_267 = max(t_265, (-268435456));
-  let t_268 = min(t_266, t_174);
-  let t_269 = max(0, t_261);
-  let t_270 = (t_262 + 1);
-  let t_271 = min(t_152, t_270);
-  let t_272 = max(t_269, t_271);
-  let t_273 = max(t_267, t_269);
-  let t_274 = min(t_273, t_272);
-  let t_275 = (t_268 + 1);
-  let t_276 = max(t_275, t_274);
-  let t_277 = min(t_276, t_272);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_489 = (k_len_475 + 31);
+  let t_490 = (t_489 / 32);
+  let t_491 = (k_len_475 + (-1));
+  let t_492 = (k_len_475 + (-32));
+  let t_493 = (t_491 / 32);
+  let t_494 = (t_491 < 0);
+  let t_495 = (t_493 * 32);
+  let t_496 = (t_495 == t_491);
+  let t_497 = (!t_496);
+  let t_498 = (t_494 && t_497);
+  let t_499 = (t_493 - 1);
+  let t_500 = select(t_493, t_499, t_498);
+  let t_501 = (t_492 / 32);
+  let t_502 = (t_492 < 0);
+  let t_503 = (t_501 * 32);
+  let t_504 = (t_503 == t_492);
+  let t_505 = (!t_504);
+  let t_506 = (t_502 && t_505);
+  let t_507 = (t_501 - 1);
+  let t_508 = select(t_501, t_507, t_506);
+  let t_509 = (t_479 + 15);
+  let t_510 = (t_479 / 4);
+  let t_511 = (t_509 / 4);
+  let t_512 = (t_510 + k_len_475);
+  let t_513 = (t_511 + k_len_475);
+  let t_514 = (t_512 - q_len_474);
+  let t_515 = (t_513 - q_len_474);
+  let t_516 = (t_514 + (-31));
+  let t_517 = (t_515 / 32);
+  let t_518 = (t_515 < 0);
+  let t_519 = (t_517 * 32);
+  let t_520 = (t_519 == t_515);
+  let t_521 = (!t_520);
+  let t_522 = (t_518 && t_521);
+  let t_523 = (t_517 - 1);
+  let t_524 = select(t_517, t_523, t_522);
+  let t_525 = (t_516 / 32);
+  let t_526 = (t_516 < 0);
+  let t_527 = (t_525 * 32);
+  let t_528 = (t_527 == t_516);
+  let t_529 = (!t_528);
+  let t_530 = (t_526 && t_529);
+  let t_531 = (t_525 - 1);
+  let t_532 = select(t_525, t_531, t_530);
+  let t_533 = min(t_500, t_524);
+  let t_534 = min(t_508, t_532);
+  let t_535 = (t_514 / P.attention_chunk);
+  let t_536 = (t_515 / P.attention_chunk);
+  let t_537 = min(t_535, t_536);
+  let t_538 = max(t_535, t_536);
+  let t_539 = (t_537 * P.attention_chunk);
+  let t_540 = (t_538 * P.attention_chunk);
+  let t_541 = min(t_539, t_540);
+  let t_542 = max(t_539, t_540);
+  let t_543 = (0 - t_542);
+  let t_544 = (0 - t_541);
+  let t_545 = (t_544 + 31);
+  let t_546 = (-t_545);
+  let t_547 = (-t_546);
+  let t_548 = (t_547 / 32);
+  let t_549 = (t_547 < 0);
+  let t_550 = (t_548 * 32);
+  let t_551 = (t_550 == t_547);
+  let t_552 = (!t_551);
+  let t_553 = (t_549 && t_552);
+  let t_554 = (t_548 - 1);
+  let t_555 = select(t_548, t_554, t_553);
+  let t_556 = (-t_555);
+  let t_557 = (-t_543);
+  let t_558 = (-t_557);
+  let t_559 = (t_558 / 32);
+  let t_560 = (t_558 < 0);
+  let t_561 = (t_559 * 32);
+  let t_562 = (t_561 == t_558);
+  let t_563 = (!t_562);
+  let t_564 = (t_560 && t_563);
+  let t_565 = (t_559 - 1);
+  let t_566 = select(t_559, t_565, t_564);
+  let t_567 = (-t_566);
+  let t_568 = (t_541 + P.attention_chunk);
+  let t_569 = (t_542 + P.attention_chunk);
+  let t_570 = (t_569 + (-1));
+  let t_571 = (t_568 + (-32));
+  let t_572 = (t_570 / 32);
+  let t_573 = (t_570 < 0);
+  let t_574 = (t_572 * 32);
+  let t_575 = (t_574 == t_570);
+  let t_576 = (!t_575);
+  let t_577 = (t_573 && t_576);
+  let t_578 = (t_572 - 1);
+  let t_579 = select(t_572, t_578, t_577);
+  let t_580 = (t_571 / 32);
+  let t_581 = (t_571 < 0);
+  let t_582 = (t_580 * 32);
+  let t_583 = (t_582 == t_571);
+  let t_584 = (!t_583);
+  let t_585 = (t_581 && t_584);
+  let t_586 = (t_580 - 1);
+  let t_587 = select(t_580, t_586, t_585);
+  let t_588 = max(t_556, (-268435456));
+  let t_589 = min(268435456, t_579);
+  let t_590 = max(t_567, (-268435456));
+  let t_591 = min(268435456, t_587);
+  let t_592 = max((-268435456), t_588);
+  let t_593 = min(t_533, t_589);
+  let t_594 = max((-268435456), t_590);
+  let t_595 = min(t_534, t_591);
+  let t_596 = max(t_594, t_594);
+  let t_597 = min(t_595, t_595);
+  let t_598 = max(t_596, (-268435456));
+  let t_599 = min(t_597, t_508);
+  let t_600 = max(0, t_592);
+  let t_601 = (t_593 + 1);
+  let t_602 = min(t_490, t_601);
+  let t_603 = max(t_600, t_602);
+  let t_604 = max(t_598, t_600);
+  let t_605 = min(t_604, t_603);
+  let t_606 = (t_599 + 1);
+  let t_607 = max(t_606, t_605);
+  let t_608 = min(t_607, t_603);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_305 = (P.softmax_scale * 1.4426950408889634);
+  let t_614 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_133 + ((t_141 + r) / 4))) * q_stride0 + u32((t_144 + ((t_141 + r) % 4))) * q_stride1 + u32(c)], (((t_141 + r) / 4) < q_len_136));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_471 + ((t_479 + r) / 4))) * q_stride0 + u32((t_482 + ((t_479 + r) % 4))) * q_stride1 + u32(c)], (((t_479 + r) / 4) < q_len_474));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_279: array<f32, 1>;
-  carry_279[0] = NEG_INF;
-  var carry_280: array<f32, 1>;
-  carry_280[0] = 0.0;
-  var carry_281: array<f32, 16>;
+  var carry_616: array<f32, 1>;
+  carry_616[0] = NEG_INF;
+  var carry_617: array<f32, 1>;
+  carry_617[0] = 0.0;
+  var carry_618: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_281[0 * 16 + j] = 0.0;
+    carry_618[0 * 16 + j] = 0.0;
   }
-  for (var t_278 = t_269; t_278 < t_274; t_278++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_282 = (t_278 * 32);
+  for (var t_615 = t_600; t_615 < t_605; t_615++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_619 = (t_615 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -337,99 +337,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_282 + r) / 64))], ((t_282 + r) < k_len_137)) * 64) + ((t_282 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_282 + r) < k_len_137));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_437) * page_table_stride0 + u32(((t_619 + r) / 64))], ((t_619 + r) < k_len_475)) * 64) + ((t_619 + r) % 64))) * k_cache_stride0 + u32(kvh_436) * k_cache_stride1 + u32(c)], ((t_619 + r) < k_len_475));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_307 = array<f32, 4>();
+    var t_638 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_307[i * 4 + j] = fma(a[i], b[j], t_307[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_638[i * 4 + j] = fma(a[i], b[j], t_638[i * 4 + j]); }
       }
     }
-    var t_309: array<f32, 4>;
+    var t_640: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_309[0 * 4 + j] = select(NEG_INF, (t_307[0 * 4 + j] * t_305), ((((t_282 + (tc + 8 * j)) < k_len_137) && ((t_282 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_282 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_282 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_640[0 * 4 + j] = select(NEG_INF, (t_638[0 * 4 + j] * t_614), ((((t_619 + (tc + 8 * j)) < k_len_475) && ((t_619 + (tc + 8 * j)) <= ((((t_479 + tr) / 4) + k_len_475) - q_len_474))) && (((t_619 + (tc + 8 * j)) >= ((((((t_479 + tr) / 4) + k_len_475) - q_len_474) / P.attention_chunk) * P.attention_chunk)) && ((t_619 + (tc + 8 * j)) < (((((((t_479 + tr) / 4) + k_len_475) - q_len_474) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_310: array<f32, 1>;
+    var t_641: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_309[i * 4 + j]);
+        acc = max(acc, t_640[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_310[i] = acc;
+      t_641[i] = acc;
     }
-    var m_new_311: array<f32, 1>;
-    m_new_311[0] = max(carry_279[0], t_310[0]);
+    var m_new_642: array<f32, 1>;
+    m_new_642[0] = max(carry_616[0], t_641[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_313: array<f32, 1>;
-    m_safe_313[0] = select(m_new_311[0], 0.0, (m_new_311[0] == NEG_INF));
+    var m_safe_644: array<f32, 1>;
+    m_safe_644[0] = select(m_new_642[0], 0.0, (m_new_642[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_315: array<f32, 4>;
+    var p_646: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_315[0 * 4 + j] = exp2((t_309[0 * 4 + j] - m_safe_313[0]));
+      p_646[0 * 4 + j] = exp2((t_640[0 * 4 + j] - m_safe_644[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_317: array<f32, 1>;
-    alpha_317[0] = exp2((carry_279[0] - m_safe_313[0]));
+    var alpha_648: array<f32, 1>;
+    alpha_648[0] = exp2((carry_616[0] - m_safe_644[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_319: array<f32, 1>;
+    var t_650: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_315[i * 4 + j];
+        acc = acc + p_646[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_319[i] = acc;
+      t_650[i] = acc;
     }
-    var t_320: array<f32, 1>;
-    t_320[0] = ((carry_280[0] * alpha_317[0]) + t_319[0]);
+    var t_651: array<f32, 1>;
+    t_651[0] = ((carry_617[0] * alpha_648[0]) + t_650[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_315[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_646[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_282 + r) / 64))], ((t_282 + r) < k_len_137)) * 64) + ((t_282 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_282 + r) < k_len_137));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_437) * page_table_stride0 + u32(((t_619 + r) / 64))], ((t_619 + r) < k_len_475)) * 64) + ((t_619 + r) % 64))) * v_cache_stride0 + u32(kvh_436) * v_cache_stride1 + u32(c)], ((t_619 + r) < k_len_475));
     }
     workgroupBarrier();
-    var t_323 = array<f32, 16>();
+    var t_654 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_323[i * 16 + j] = fma(a[i], b[j], t_323[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_654[i * 16 + j] = fma(a[i], b[j], t_654[i * 16 + j]); }
       }
     }
-    var t_324: array<f32, 16>;
+    var t_655: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_324[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_317[0]) + t_323[0 * 16 + j]);
+      t_655[0 * 16 + j] = ((carry_618[0 * 16 + j] * alpha_648[0]) + t_654[0 * 16 + j]);
     }
-    carry_279[0] = m_new_311[0];
-    carry_280[0] = t_320[0];
+    carry_616[0] = m_new_642[0];
+    carry_617[0] = t_651[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_324[0 * 16 + j];
+      carry_618[0 * 16 + j] = t_655[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_355 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_330 = t_274; t_330 < t_277; t_330++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_334 = (t_330 * 32);
+  for (var t_659 = t_605; t_659 < t_608; t_659++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_663 = (t_659 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -437,106 +435,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_334 + r) / 64))] * 64) + ((t_334 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_437) * page_table_stride0 + u32(((t_663 + r) / 64))] * 64) + ((t_663 + r) % 64))) * k_cache_stride0 + u32(kvh_436) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_357 = array<f32, 4>();
+    var t_680 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_357[i * 4 + j] = fma(a[i], b[j], t_357[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_680[i * 4 + j] = fma(a[i], b[j], t_680[i * 4 + j]); }
       }
     }
-    var t_358: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_358[0 * 4 + j] = (t_357[0 * 4 + j] * t_355);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_359: array<f32, 1>;
+    var t_682: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_358[i * 4 + j]);
+        acc = max(acc, t_680[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_359[i] = acc;
+      t_682[i] = acc;
     }
-    var m_new_360: array<f32, 1>;
-    m_new_360[0] = max(carry_279[0], t_359[0]);
+    var m_new_684: array<f32, 1>;
+    m_new_684[0] = max(carry_616[0], (t_682[0] * t_614));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_362: array<f32, 1>;
-    m_safe_362[0] = select(m_new_360[0], 0.0, (m_new_360[0] == NEG_INF));
+    var m_safe_686: array<f32, 1>;
+    m_safe_686[0] = select(m_new_684[0], 0.0, (m_new_684[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_364: array<f32, 4>;
+    var p_688: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_364[0 * 4 + j] = exp2((t_358[0 * 4 + j] - m_safe_362[0]));
+      p_688[0 * 4 + j] = exp2(((t_680[0 * 4 + j] * t_614) - m_safe_686[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_366: array<f32, 1>;
-    alpha_366[0] = exp2((carry_279[0] - m_safe_362[0]));
+    var alpha_690: array<f32, 1>;
+    alpha_690[0] = exp2((carry_616[0] - m_safe_686[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_368: array<f32, 1>;
+    var t_692: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_364[i * 4 + j];
+        acc = acc + p_688[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_368[i] = acc;
+      t_692[i] = acc;
     }
-    var t_369: array<f32, 1>;
-    t_369[0] = ((carry_280[0] * alpha_366[0]) + t_368[0]);
+    var t_693: array<f32, 1>;
+    t_693[0] = ((carry_617[0] * alpha_690[0]) + t_692[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_364[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_688[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_334 + r) / 64))] * 64) + ((t_334 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_437) * page_table_stride0 + u32(((t_663 + r) / 64))] * 64) + ((t_663 + r) % 64))) * v_cache_stride0 + u32(kvh_436) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_372 = array<f32, 16>();
+    var t_696 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_372[i * 16 + j] = fma(a[i], b[j], t_372[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_696[i * 16 + j] = fma(a[i], b[j], t_696[i * 16 + j]); }
       }
     }
-    var t_373: array<f32, 16>;
+    var t_697: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_373[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_366[0]) + t_372[0 * 16 + j]);
+      t_697[0 * 16 + j] = ((carry_618[0 * 16 + j] * alpha_690[0]) + t_696[0 * 16 + j]);
     }
-    carry_279[0] = m_new_360[0];
-    carry_280[0] = t_369[0];
+    carry_616[0] = m_new_684[0];
+    carry_617[0] = t_693[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_373[0 * 16 + j];
+      carry_618[0 * 16 + j] = t_697[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_404 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_377 = t_277; t_377 < t_272; t_377++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_381 = (t_377 * 32);
+  for (var t_701 = t_608; t_701 < t_603; t_701++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_705 = (t_701 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -545,107 +534,107 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_381 + r) / 64))], ((t_381 + r) < k_len_137)) * 64) + ((t_381 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_381 + r) < k_len_137));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_437) * page_table_stride0 + u32(((t_705 + r) / 64))], ((t_705 + r) < k_len_475)) * 64) + ((t_705 + r) % 64))) * k_cache_stride0 + u32(kvh_436) * k_cache_stride1 + u32(c)], ((t_705 + r) < k_len_475));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_406 = array<f32, 4>();
+    var t_724 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_406[i * 4 + j] = fma(a[i], b[j], t_406[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_724[i * 4 + j] = fma(a[i], b[j], t_724[i * 4 + j]); }
       }
     }
-    var t_408: array<f32, 4>;
+    var t_726: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_408[0 * 4 + j] = select(NEG_INF, (t_406[0 * 4 + j] * t_404), ((((t_381 + (tc + 8 * j)) < k_len_137) && ((t_381 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_381 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_381 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_726[0 * 4 + j] = select(NEG_INF, (t_724[0 * 4 + j] * t_614), ((((t_705 + (tc + 8 * j)) < k_len_475) && ((t_705 + (tc + 8 * j)) <= ((((t_479 + tr) / 4) + k_len_475) - q_len_474))) && (((t_705 + (tc + 8 * j)) >= ((((((t_479 + tr) / 4) + k_len_475) - q_len_474) / P.attention_chunk) * P.attention_chunk)) && ((t_705 + (tc + 8 * j)) < (((((((t_479 + tr) / 4) + k_len_475) - q_len_474) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_409: array<f32, 1>;
+    var t_727: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_408[i * 4 + j]);
+        acc = max(acc, t_726[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_409[i] = acc;
+      t_727[i] = acc;
     }
-    var m_new_410: array<f32, 1>;
-    m_new_410[0] = max(carry_279[0], t_409[0]);
+    var m_new_728: array<f32, 1>;
+    m_new_728[0] = max(carry_616[0], t_727[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_412: array<f32, 1>;
-    m_safe_412[0] = select(m_new_410[0], 0.0, (m_new_410[0] == NEG_INF));
+    var m_safe_730: array<f32, 1>;
+    m_safe_730[0] = select(m_new_728[0], 0.0, (m_new_728[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_414: array<f32, 4>;
+    var p_732: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_414[0 * 4 + j] = exp2((t_408[0 * 4 + j] - m_safe_412[0]));
+      p_732[0 * 4 + j] = exp2((t_726[0 * 4 + j] - m_safe_730[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_416: array<f32, 1>;
-    alpha_416[0] = exp2((carry_279[0] - m_safe_412[0]));
+    var alpha_734: array<f32, 1>;
+    alpha_734[0] = exp2((carry_616[0] - m_safe_730[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_418: array<f32, 1>;
+    var t_736: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_414[i * 4 + j];
+        acc = acc + p_732[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_418[i] = acc;
+      t_736[i] = acc;
     }
-    var t_419: array<f32, 1>;
-    t_419[0] = ((carry_280[0] * alpha_416[0]) + t_418[0]);
+    var t_737: array<f32, 1>;
+    t_737[0] = ((carry_617[0] * alpha_734[0]) + t_736[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_414[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_732[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_381 + r) / 64))], ((t_381 + r) < k_len_137)) * 64) + ((t_381 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_381 + r) < k_len_137));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_437) * page_table_stride0 + u32(((t_705 + r) / 64))], ((t_705 + r) < k_len_475)) * 64) + ((t_705 + r) % 64))) * v_cache_stride0 + u32(kvh_436) * v_cache_stride1 + u32(c)], ((t_705 + r) < k_len_475));
     }
     workgroupBarrier();
-    var t_422 = array<f32, 16>();
+    var t_740 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_422[i * 16 + j] = fma(a[i], b[j], t_422[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_740[i * 16 + j] = fma(a[i], b[j], t_740[i * 16 + j]); }
       }
     }
-    var t_423: array<f32, 16>;
+    var t_741: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_423[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_416[0]) + t_422[0 * 16 + j]);
+      t_741[0 * 16 + j] = ((carry_618[0 * 16 + j] * alpha_734[0]) + t_740[0 * 16 + j]);
     }
-    carry_279[0] = m_new_410[0];
-    carry_280[0] = t_419[0];
+    carry_616[0] = m_new_728[0];
+    carry_617[0] = t_737[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_423[0 * 16 + j];
+      carry_618[0 * 16 + j] = t_741[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_141 + tr) / 4) < q_len_136)) { out[u32((q0_133 + ((t_141 + tr) / 4))) * out_stride0 + u32((t_144 + ((t_141 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_281[0 * 16 + j] / select(carry_280[0], 1.0, (carry_280[0] == 0.0)))); }
+    if ((((t_479 + tr) / 4) < q_len_474)) { out[u32((q0_471 + ((t_479 + tr) / 4))) * out_stride0 + u32((t_482 + ((t_479 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_618[0 * 16 + j] / select(carry_617[0], 1.0, (carry_617[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_141 + tr) / 4) < q_len_136)) { lse[u32((q0_133 + ((t_141 + tr) / 4))) * lse_stride0 + u32((t_144 + ((t_141 + tr) % 4)))] = select(((carry_279[0] + log2(carry_280[0])) * 0.6931471805599453), NEG_INF, (carry_280[0] == 0.0)); }
+    if ((((t_479 + tr) / 4) < q_len_474)) { lse[u32((q0_471 + ((t_479 + tr) / 4))) * lse_stride0 + u32((t_482 + ((t_479 + tr) % 4)))] = select(((carry_616[0] + log2(carry_617[0])) * 0.6931471805599453), NEG_INF, (carry_617[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"local_paged.f16.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f16.p64","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
 // Instance local_paged.f16.p64: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
@@ -693,179 +682,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_106 = i32(wg.x);
-  let kvh_107 = i32(wg.y);
-  let b_108 = i32(wg.z);
+  let m_435 = i32(wg.x);
+  let kvh_436 = i32(wg.y);
+  let b_437 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_133 = cu_seqlens_q[u32(b_108)];
+  let q0_471 = cu_seqlens_q[u32(b_437)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_134 = (b_108 + 1);
-  let t_135 = cu_seqlens_q[u32(t_134)];
-  let q_len_136 = (t_135 - q0_133);
-  let k_len_137 = cache_seqlens[u32(b_108)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_138 = (m_106 * 16);
-  let t_139 = (q_len_136 * 4);
-  let t_140 = (t_138 >= t_139);
-  if (t_140) {
+  let t_472 = (b_437 + 1);
+  let t_473 = cu_seqlens_q[u32(t_472)];
+  let q_len_474 = (t_473 - q0_471);
+  let k_len_475 = cache_seqlens[u32(b_437)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_476 = (m_435 * 16);
+  let t_477 = (q_len_474 * 4);
+  let t_478 = (t_476 >= t_477);
+  if (t_478) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_141 = (m_106 * 16);
+  let t_479 = (m_435 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_144 = (kvh_107 * 4);
+  let t_482 = (kvh_436 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_151 = (k_len_137 + 31);
-  let t_152 = (t_151 / 32);
-  let t_154 = (k_len_137 + (-1));
-  let t_156 = (k_len_137 + (-32));
-  let t_158 = (t_154 / 32);
-  let t_159 = (t_154 < 0);
-  let t_160 = (t_158 * 32);
-  let t_161 = (t_160 == t_154);
-  let t_162 = (!t_161);
-  let t_163 = (t_159 && t_162);
-  let t_165 = (t_158 - 1);
-  let t_166 = select(t_158, t_165, t_163);
-  let t_167 = (t_156 / 32);
-  let t_168 = (t_156 < 0);
-  let t_169 = (t_167 * 32);
-  let t_170 = (t_169 == t_156);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_173 = (t_167 - 1);
-  let t_174 = select(t_167, t_173, t_172);
-  let t_176 = (t_141 + 15);
-  let t_177 = (t_141 / 4);
-  let t_178 = (t_176 / 4);
-  let t_179 = (t_177 + k_len_137);
-  let t_180 = (t_178 + k_len_137);
-  let t_181 = (t_179 - q_len_136);
-  let t_182 = (t_180 - q_len_136);
-  let t_184 = (t_181 + (-31));
-  let t_185 = (t_182 / 32);
-  let t_186 = (t_182 < 0);
-  let t_187 = (t_185 * 32);
-  let t_188 = (t_187 == t_182);
-  let t_189 = (!t_188);
-  let t_190 = (t_186 && t_189);
-  let t_191 = (t_185 - 1);
-  let t_192 = select(t_185, t_191, t_190);
-  let t_193 = (t_184 / 32);
-  let t_194 = (t_184 < 0);
-  let t_195 = (t_193 * 32);
-  let t_196 = (t_195 == t_184);
-  let t_197 = (!t_196);
-  let t_198 = (t_194 && t_197);
-  let t_199 = (t_193 - 1);
-  let t_200 = select(t_193, t_199, t_198);
-  let t_201 = min(t_166, t_192);
-  let t_202 = min(t_174, t_200);
-  let t_203 = (t_181 / P.attention_chunk);
-  let t_204 = (t_182 / P.attention_chunk);
-  let t_205 = min(t_203, t_204);
-  let t_206 = max(t_203, t_204);
-  let t_207 = (t_205 * P.attention_chunk);
-  let t_208 = (t_206 * P.attention_chunk);
-  let t_209 = min(t_207, t_208);
-  let t_210 = max(t_207, t_208);
-  let t_211 = (0 - t_210);
-  let t_212 = (0 - t_209);
-  let t_213 = (t_212 + 31);
-  let t_214 = (-t_213);
-  let t_215 = (-t_214);
-  let t_216 = (t_215 / 32);
-  let t_217 = (t_215 < 0);
-  let t_218 = (t_216 * 32);
-  let t_219 = (t_218 == t_215);
-  let t_220 = (!t_219);
-  let t_221 = (t_217 && t_220);
-  let t_222 = (t_216 - 1);
-  let t_223 = select(t_216, t_222, t_221);
-  let t_224 = (-t_223);
-  let t_226 = (-t_211);
-  let t_227 = (-t_226);
-  let t_228 = (t_227 / 32);
-  let t_229 = (t_227 < 0);
-  let t_230 = (t_228 * 32);
-  let t_231 = (t_230 == t_227);
-  let t_232 = (!t_231);
-  let t_233 = (t_229 && t_232);
-  let t_234 = (t_228 - 1);
-  let t_235 = select(t_228, t_234, t_233);
-  let t_236 = (-t_235);
-  let t_237 = (t_209 + P.attention_chunk);
-  let t_238 = (t_210 + P.attention_chunk);
-  let t_239 = (t_238 + (-1));
-  let t_240 = (t_237 + (-32));
-  let t_241 = (t_239 / 32);
-  let t_242 = (t_239 < 0);
-  let t_243 = (t_241 * 32);
-  let t_244 = (t_243 == t_239);
-  let t_245 = (!t_244);
-  let t_246 = (t_242 && t_245);
-  let t_247 = (t_241 - 1);
-  let t_248 = select(t_241, t_247, t_246);
-  let t_249 = (t_240 / 32);
-  let t_250 = (t_240 < 0);
-  let t_251 = (t_249 * 32);
-  let t_252 = (t_251 == t_240);
-  let t_253 = (!t_252);
-  let t_254 = (t_250 && t_253);
-  let t_255 = (t_249 - 1);
-  let t_256 = select(t_249, t_255, t_254);
-  let t_257 = max(t_224, (-268435456));
-  let t_258 = min(268435456, t_248);
-  let t_259 = max(t_236, (-268435456));
-  let t_260 = min(268435456, t_256);
-  let t_261 = max((-268435456), t_257);
-  let t_262 = min(t_201, t_258);
-  let t_263 = max((-268435456), t_259);
-  let t_264 = min(t_202, t_260);
-  let t_265 = max(t_263, t_263);
-  let t_266 = min(t_264, t_264);
-  let t_267 = max(t_265, (-268435456));
-  let t_268 = min(t_266, t_174);
-  let t_269 = max(0, t_261);
-  let t_270 = (t_262 + 1);
-  let t_271 = min(t_152, t_270);
-  let t_272 = max(t_269, t_271);
-  let t_273 = max(t_267, t_269);
-  let t_274 = min(t_273, t_272);
-  let t_275 = (t_268 + 1);
-  let t_276 = max(t_275, t_274);
-  let t_277 = min(t_276, t_272);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_489 = (k_len_475 + 31);
+  let t_490 = (t_489 / 32);
+  let t_491 = (k_len_475 + (-1));
+  let t_492 = (k_len_475 + (-32));
+  let t_493 = (t_491 / 32);
+  let t_494 = (t_491 < 0);
+  let t_495 = (t_493 * 32);
+  let t_496 = (t_495 == t_491);
+  let t_497 = (!t_496);
+  let t_498 = (t_494 && t_497);
+  let t_499 = (t_493 - 1);
+  let t_500 = select(t_493, t_499, t_498);
+  let t_501 = (t_492 / 32);
+  let t_502 = (t_492 < 0);
+  let t_503 = (t_501 * 32);
+  let t_504 = (t_503 == t_492);
+  let t_505 = (!t_504);
+  let t_506 = (t_502 && t_505);
+  let t_507 = (t_501 - 1);
+  let t_508 = select(t_501, t_507, t_506);
+  let t_509 = (t_479 + 15);
+  let t_510 = (t_479 / 4);
+  let t_511 = (t_509 / 4);
+  let t_512 = (t_510 + k_len_475);
+  let t_513 = (t_511 + k_len_475);
+  let t_514 = (t_512 - q_len_474);
+  let t_515 = (t_513 - q_len_474);
+  let t_516 = (t_514 + (-31));
+  let t_517 = (t_515 / 32);
+  let t_518 = (t_515 < 0);
+  let t_519 = (t_517 * 32);
+  let t_520 = (t_519 == t_515);
+  let t_521 = (!t_520);
+  let t_522 = (t_518 && t_521);
+  let t_523 = (t_517 - 1);
+  let t_524 = select(t_517, t_523, t_522);
+  let t_525 = (t_516 / 32);
+  let t_526 = (t_516 < 0);
+  let t_527 = (t_525 * 32);
+  let t_528 = (t_527 == t_516);
+  let t_529 = (!t_528);
+  let t_530 = (t_526 && t_529);
+  let t_531 = (t_525 - 1);
+  let t_532 = select(t_525, t_531, t_530);
+  let t_533 = min(t_500, t_524);
+  let t_534 = min(t_508, t_532);
+  let t_535 = (t_514 / P.attention_chunk);
+  let t_536 = (t_515 / P.attention_chunk);
+  let t_537 = min(t_535, t_536);
+  let t_538 = max(t_535, t_536);
+  let t_539 = (t_537 * P.attention_chunk);
+  let t_540 = (t_538 * P.attention_chunk);
+  let t_541 = min(t_539, t_540);
+  let t_542 = max(t_539, t_540);
+  let t_543 = (0 - t_542);
+  let t_544 = (0 - t_541);
+  let t_545 = (t_544 + 31);
+  let t_546 = (-t_545);
+  let t_547 = (-t_546);
+  let t_548 = (t_547 / 32);
+  let t_549 = (t_547 < 0);
+  let t_550 = (t_548 * 32);
+  let t_551 = (t_550 == t_547);
+  let t_552 = (!t_551);
+  let t_553 = (t_549 && t_552);
+  let t_554 = (t_548 - 1);
+  let t_555 = select(t_548, t_554, t_553);
+  let t_556 = (-t_555);
+  let t_557 = (-t_543);
+  let t_558 = (-t_557);
+  let t_559 = (t_558 / 32);
+  let t_560 = (t_558 < 0);
+  let t_561 = (t_559 * 32);
+  let t_562 = (t_561 == t_558);
+  let t_563 = (!t_562);
+  let t_564 = (t_560 && t_563);
+  let t_565 = (t_559 - 1);
+  let t_566 = select(t_559, t_565, t_564);
+  let t_567 = (-t_566);
+  let t_568 = (t_541 + P.attention_chunk);
+  let t_569 = (t_542 + P.attention_chunk);
+  let t_570 = (t_569 + (-1));
+  let t_571 = (t_568 + (-32));
+  let t_572 = (t_570 / 32);
+  let t_573 = (t_570 < 0);
+  let t_574 = (t_572 * 32);
+  let t_575 = (t_574 == t_570);
+  let t_576 = (!t_575);
+  let t_577 = (t_573 && t_576);
+  let t_578 = (t_572 - 1);
+  let t_579 = select(t_572, t_578, t_577);
+  let t_580 = (t_571 / 32);
+  let t_581 = (t_571 < 0);
+  let t_582 = (t_580 * 32);
+  let t_583 = (t_582 == t_571);
+  let t_584 = (!t_583);
+  let t_585 = (t_581 && t_584);
+  let t_586 = (t_580 - 1);
+  let t_587 = select(t_580, t_586, t_585);
+  let t_588 = max(t_556, (-268435456));
+  let t_589 = min(268435456, t_579);
+  let t_590 = max(t_567, (-268435456));
+  let t_591 = min(268435456, t_587);
+  let t_592 = max((-268435456), t_588);
+  let t_593 = min(t_533, t_589);
+  let t_594 = max((-268435456), t_590);
+  let t_595 = min(t_534, t_591);
+  let t_596 = max(t_594, t_594);
+  let t_597 = min(t_595, t_595);
+  let t_598 = max(t_596, (-268435456));
+  let t_599 = min(t_597, t_508);
+  let t_600 = max(0, t_592);
+  let t_601 = (t_593 + 1);
+  let t_602 = min(t_490, t_601);
+  let t_603 = max(t_600, t_602);
+  let t_604 = max(t_598, t_600);
+  let t_605 = min(t_604, t_603);
+  let t_606 = (t_599 + 1);
+  let t_607 = max(t_606, t_605);
+  let t_608 = min(t_607, t_603);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_305 = (P.softmax_scale * 1.4426950408889634);
+  let t_614 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_133 + ((t_141 + r) / 4))) * q_stride0 + u32((t_144 + ((t_141 + r) % 4))) * q_stride1 + u32(c)], (((t_141 + r) / 4) < q_len_136));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_471 + ((t_479 + r) / 4))) * q_stride0 + u32((t_482 + ((t_479 + r) % 4))) * q_stride1 + u32(c)], (((t_479 + r) / 4) < q_len_474));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_279: array<f32, 1>;
-  carry_279[0] = NEG_INF;
-  var carry_280: array<f32, 1>;
-  carry_280[0] = 0.0;
-  var carry_281: array<f32, 16>;
+  var carry_616: array<f32, 1>;
+  carry_616[0] = NEG_INF;
+  var carry_617: array<f32, 1>;
+  carry_617[0] = 0.0;
+  var carry_618: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_281[0 * 16 + j] = 0.0;
+    carry_618[0 * 16 + j] = 0.0;
   }
-  for (var t_278 = t_269; t_278 < t_274; t_278++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_282 = (t_278 * 32);
+  for (var t_615 = t_600; t_615 < t_605; t_615++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_619 = (t_615 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -874,30 +863,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_282 + r) / 64))], ((t_282 + r) < k_len_137)) * 64) + ((t_282 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_282 + r) < k_len_137));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_437) * page_table_stride0 + u32(((t_619 + r) / 64))], ((t_619 + r) < k_len_475)) * 64) + ((t_619 + r) % 64))) * k_cache_stride0 + u32(kvh_436) * k_cache_stride1 + u32(c)], ((t_619 + r) < k_len_475));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_307 = array<f32, 4>();
+    var t_638 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_307[i * 4 + j] = fma(a[i], b[j], t_307[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_638[i * 4 + j] = fma(a[i], b[j], t_638[i * 4 + j]); }
       }
     }
-    var t_309: array<f32, 4>;
+    var t_640: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_309[0 * 4 + j] = select(NEG_INF, (t_307[0 * 4 + j] * t_305), ((((t_282 + (tc + 8 * j)) < k_len_137) && ((t_282 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_282 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_282 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_640[0 * 4 + j] = select(NEG_INF, (t_638[0 * 4 + j] * t_614), ((((t_619 + (tc + 8 * j)) < k_len_475) && ((t_619 + (tc + 8 * j)) <= ((((t_479 + tr) / 4) + k_len_475) - q_len_474))) && (((t_619 + (tc + 8 * j)) >= ((((((t_479 + tr) / 4) + k_len_475) - q_len_474) / P.attention_chunk) * P.attention_chunk)) && ((t_619 + (tc + 8 * j)) < (((((((t_479 + tr) / 4) + k_len_475) - q_len_474) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_310: array<f32, 1>;
+    var t_641: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_309[i * 4 + j]);
+        acc = max(acc, t_640[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -906,28 +895,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_310[i] = acc;
+      t_641[i] = acc;
     }
     workgroupBarrier();
-    var m_new_311: array<f32, 1>;
-    m_new_311[0] = max(carry_279[0], t_310[0]);
+    var m_new_642: array<f32, 1>;
+    m_new_642[0] = max(carry_616[0], t_641[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_313: array<f32, 1>;
-    m_safe_313[0] = select(m_new_311[0], 0.0, (m_new_311[0] == NEG_INF));
+    var m_safe_644: array<f32, 1>;
+    m_safe_644[0] = select(m_new_642[0], 0.0, (m_new_642[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_315: array<f32, 4>;
+    var p_646: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_315[0 * 4 + j] = exp2((t_309[0 * 4 + j] - m_safe_313[0]));
+      p_646[0 * 4 + j] = exp2((t_640[0 * 4 + j] - m_safe_644[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_317: array<f32, 1>;
-    alpha_317[0] = exp2((carry_279[0] - m_safe_313[0]));
+    var alpha_648: array<f32, 1>;
+    alpha_648[0] = exp2((carry_616[0] - m_safe_644[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_319: array<f32, 1>;
+    var t_650: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_315[i * 4 + j];
+        acc = acc + p_646[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -936,49 +925,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_319[i] = acc;
+      t_650[i] = acc;
     }
     workgroupBarrier();
-    var t_320: array<f32, 1>;
-    t_320[0] = ((carry_280[0] * alpha_317[0]) + t_319[0]);
+    var t_651: array<f32, 1>;
+    t_651[0] = ((carry_617[0] * alpha_648[0]) + t_650[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_315[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_646[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_282 + r) / 64))], ((t_282 + r) < k_len_137)) * 64) + ((t_282 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_282 + r) < k_len_137));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_437) * page_table_stride0 + u32(((t_619 + r) / 64))], ((t_619 + r) < k_len_475)) * 64) + ((t_619 + r) % 64))) * v_cache_stride0 + u32(kvh_436) * v_cache_stride1 + u32(c)], ((t_619 + r) < k_len_475));
     }
     workgroupBarrier();
-    var t_323 = array<f32, 16>();
+    var t_654 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_323[i * 16 + j] = fma(a[i], b[j], t_323[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_654[i * 16 + j] = fma(a[i], b[j], t_654[i * 16 + j]); }
       }
     }
-    var t_324: array<f32, 16>;
+    var t_655: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_324[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_317[0]) + t_323[0 * 16 + j]);
+      t_655[0 * 16 + j] = ((carry_618[0 * 16 + j] * alpha_648[0]) + t_654[0 * 16 + j]);
     }
-    carry_279[0] = m_new_311[0];
-    carry_280[0] = t_320[0];
+    carry_616[0] = m_new_642[0];
+    carry_617[0] = t_651[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_324[0 * 16 + j];
+      carry_618[0 * 16 + j] = t_655[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_355 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_330 = t_274; t_330 < t_277; t_330++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_334 = (t_330 * 32);
+  for (var t_659 = t_605; t_659 < t_608; t_659++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_663 = (t_659 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -986,30 +973,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_334 + r) / 64))] * 64) + ((t_334 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_437) * page_table_stride0 + u32(((t_663 + r) / 64))] * 64) + ((t_663 + r) % 64))) * k_cache_stride0 + u32(kvh_436) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_357 = array<f32, 4>();
+    var t_680 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_357[i * 4 + j] = fma(a[i], b[j], t_357[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_680[i * 4 + j] = fma(a[i], b[j], t_680[i * 4 + j]); }
       }
     }
-    var t_358: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_358[0 * 4 + j] = (t_357[0 * 4 + j] * t_355);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_359: array<f32, 1>;
+    var t_682: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_358[i * 4 + j]);
+        acc = max(acc, t_680[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1018,28 +1001,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_359[i] = acc;
+      t_682[i] = acc;
     }
     workgroupBarrier();
-    var m_new_360: array<f32, 1>;
-    m_new_360[0] = max(carry_279[0], t_359[0]);
+    var m_new_684: array<f32, 1>;
+    m_new_684[0] = max(carry_616[0], (t_682[0] * t_614));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_362: array<f32, 1>;
-    m_safe_362[0] = select(m_new_360[0], 0.0, (m_new_360[0] == NEG_INF));
+    var m_safe_686: array<f32, 1>;
+    m_safe_686[0] = select(m_new_684[0], 0.0, (m_new_684[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_364: array<f32, 4>;
+    var p_688: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_364[0 * 4 + j] = exp2((t_358[0 * 4 + j] - m_safe_362[0]));
+      p_688[0 * 4 + j] = exp2(((t_680[0 * 4 + j] * t_614) - m_safe_686[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_366: array<f32, 1>;
-    alpha_366[0] = exp2((carry_279[0] - m_safe_362[0]));
+    var alpha_690: array<f32, 1>;
+    alpha_690[0] = exp2((carry_616[0] - m_safe_686[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_368: array<f32, 1>;
+    var t_692: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_364[i * 4 + j];
+        acc = acc + p_688[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1048,56 +1031,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_368[i] = acc;
+      t_692[i] = acc;
     }
     workgroupBarrier();
-    var t_369: array<f32, 1>;
-    t_369[0] = ((carry_280[0] * alpha_366[0]) + t_368[0]);
+    var t_693: array<f32, 1>;
+    t_693[0] = ((carry_617[0] * alpha_690[0]) + t_692[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_364[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_688[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_334 + r) / 64))] * 64) + ((t_334 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_437) * page_table_stride0 + u32(((t_663 + r) / 64))] * 64) + ((t_663 + r) % 64))) * v_cache_stride0 + u32(kvh_436) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_372 = array<f32, 16>();
+    var t_696 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_372[i * 16 + j] = fma(a[i], b[j], t_372[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_696[i * 16 + j] = fma(a[i], b[j], t_696[i * 16 + j]); }
       }
     }
-    var t_373: array<f32, 16>;
+    var t_697: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_373[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_366[0]) + t_372[0 * 16 + j]);
+      t_697[0 * 16 + j] = ((carry_618[0 * 16 + j] * alpha_690[0]) + t_696[0 * 16 + j]);
     }
-    carry_279[0] = m_new_360[0];
-    carry_280[0] = t_369[0];
+    carry_616[0] = m_new_684[0];
+    carry_617[0] = t_693[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_373[0 * 16 + j];
+      carry_618[0 * 16 + j] = t_697[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_404 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_377 = t_277; t_377 < t_272; t_377++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_381 = (t_377 * 32);
+  for (var t_701 = t_608; t_701 < t_603; t_701++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_705 = (t_701 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1106,30 +1084,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_381 + r) / 64))], ((t_381 + r) < k_len_137)) * 64) + ((t_381 + r) % 64))) * k_cache_stride0 + u32(kvh_107) * k_cache_stride1 + u32(c)], ((t_381 + r) < k_len_137));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_437) * page_table_stride0 + u32(((t_705 + r) / 64))], ((t_705 + r) < k_len_475)) * 64) + ((t_705 + r) % 64))) * k_cache_stride0 + u32(kvh_436) * k_cache_stride1 + u32(c)], ((t_705 + r) < k_len_475));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_406 = array<f32, 4>();
+    var t_724 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_406[i * 4 + j] = fma(a[i], b[j], t_406[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_724[i * 4 + j] = fma(a[i], b[j], t_724[i * 4 + j]); }
       }
     }
-    var t_408: array<f32, 4>;
+    var t_726: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_408[0 * 4 + j] = select(NEG_INF, (t_406[0 * 4 + j] * t_404), ((((t_381 + (tc + 8 * j)) < k_len_137) && ((t_381 + (tc + 8 * j)) <= ((((t_141 + tr) / 4) + k_len_137) - q_len_136))) && (((t_381 + (tc + 8 * j)) >= ((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk)) && ((t_381 + (tc + 8 * j)) < (((((((t_141 + tr) / 4) + k_len_137) - q_len_136) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_726[0 * 4 + j] = select(NEG_INF, (t_724[0 * 4 + j] * t_614), ((((t_705 + (tc + 8 * j)) < k_len_475) && ((t_705 + (tc + 8 * j)) <= ((((t_479 + tr) / 4) + k_len_475) - q_len_474))) && (((t_705 + (tc + 8 * j)) >= ((((((t_479 + tr) / 4) + k_len_475) - q_len_474) / P.attention_chunk) * P.attention_chunk)) && ((t_705 + (tc + 8 * j)) < (((((((t_479 + tr) / 4) + k_len_475) - q_len_474) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_409: array<f32, 1>;
+    var t_727: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_408[i * 4 + j]);
+        acc = max(acc, t_726[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1138,28 +1116,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_409[i] = acc;
+      t_727[i] = acc;
     }
     workgroupBarrier();
-    var m_new_410: array<f32, 1>;
-    m_new_410[0] = max(carry_279[0], t_409[0]);
+    var m_new_728: array<f32, 1>;
+    m_new_728[0] = max(carry_616[0], t_727[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_412: array<f32, 1>;
-    m_safe_412[0] = select(m_new_410[0], 0.0, (m_new_410[0] == NEG_INF));
+    var m_safe_730: array<f32, 1>;
+    m_safe_730[0] = select(m_new_728[0], 0.0, (m_new_728[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_414: array<f32, 4>;
+    var p_732: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_414[0 * 4 + j] = exp2((t_408[0 * 4 + j] - m_safe_412[0]));
+      p_732[0 * 4 + j] = exp2((t_726[0 * 4 + j] - m_safe_730[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_416: array<f32, 1>;
-    alpha_416[0] = exp2((carry_279[0] - m_safe_412[0]));
+    var alpha_734: array<f32, 1>;
+    alpha_734[0] = exp2((carry_616[0] - m_safe_730[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_418: array<f32, 1>;
+    var t_736: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_414[i * 4 + j];
+        acc = acc + p_732[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1168,51 +1146,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_418[i] = acc;
+      t_736[i] = acc;
     }
     workgroupBarrier();
-    var t_419: array<f32, 1>;
-    t_419[0] = ((carry_280[0] * alpha_416[0]) + t_418[0]);
+    var t_737: array<f32, 1>;
+    t_737[0] = ((carry_617[0] * alpha_734[0]) + t_736[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_414[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_732[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_381 + r) / 64))], ((t_381 + r) < k_len_137)) * 64) + ((t_381 + r) % 64))) * v_cache_stride0 + u32(kvh_107) * v_cache_stride1 + u32(c)], ((t_381 + r) < k_len_137));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_437) * page_table_stride0 + u32(((t_705 + r) / 64))], ((t_705 + r) < k_len_475)) * 64) + ((t_705 + r) % 64))) * v_cache_stride0 + u32(kvh_436) * v_cache_stride1 + u32(c)], ((t_705 + r) < k_len_475));
     }
     workgroupBarrier();
-    var t_422 = array<f32, 16>();
+    var t_740 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_422[i * 16 + j] = fma(a[i], b[j], t_422[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_740[i * 16 + j] = fma(a[i], b[j], t_740[i * 16 + j]); }
       }
     }
-    var t_423: array<f32, 16>;
+    var t_741: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_423[0 * 16 + j] = ((carry_281[0 * 16 + j] * alpha_416[0]) + t_422[0 * 16 + j]);
+      t_741[0 * 16 + j] = ((carry_618[0 * 16 + j] * alpha_734[0]) + t_740[0 * 16 + j]);
     }
-    carry_279[0] = m_new_410[0];
-    carry_280[0] = t_419[0];
+    carry_616[0] = m_new_728[0];
+    carry_617[0] = t_737[0];
     for (var j = 0; j < 16; j++) {
-      carry_281[0 * 16 + j] = t_423[0 * 16 + j];
+      carry_618[0 * 16 + j] = t_741[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_141 + tr) / 4) < q_len_136)) { out[u32((q0_133 + ((t_141 + tr) / 4))) * out_stride0 + u32((t_144 + ((t_141 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_281[0 * 16 + j] / select(carry_280[0], 1.0, (carry_280[0] == 0.0)))); }
+    if ((((t_479 + tr) / 4) < q_len_474)) { out[u32((q0_471 + ((t_479 + tr) / 4))) * out_stride0 + u32((t_482 + ((t_479 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_618[0 * 16 + j] / select(carry_617[0], 1.0, (carry_617[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_141 + tr) / 4) < q_len_136)) { lse[u32((q0_133 + ((t_141 + tr) / 4))) * lse_stride0 + u32((t_144 + ((t_141 + tr) % 4)))] = select(((carry_279[0] + log2(carry_280[0])) * 0.6931471805599453), NEG_INF, (carry_280[0] == 0.0)); }
+    if ((((t_479 + tr) / 4) < q_len_474)) { lse[u32((q0_471 + ((t_479 + tr) / 4))) * lse_stride0 + u32((t_482 + ((t_479 + tr) % 4)))] = select(((carry_616[0] + log2(carry_617[0])) * 0.6931471805599453), NEG_INF, (carry_617[0] == 0.0)); }
   }
 }
 `,

@@ -102,13 +102,13 @@ export const tensors = [
     "perStep": false
   }
 ];
-export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}];
+export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"attention_chunk","dtype":"i32","perStep":true}];
 /** Workgroups to dispatch, from the runtime dims and scalar arguments. */
 export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads"], d["batch"]];
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"local_paged.f32.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f32.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
 // Instance local_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
@@ -155,179 +155,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_101 = i32(wg.x);
-  let kvh_102 = i32(wg.y);
-  let b_103 = i32(wg.z);
+  let m_419 = i32(wg.x);
+  let kvh_420 = i32(wg.y);
+  let b_421 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_127 = cu_seqlens_q[u32(b_103)];
+  let q0_454 = cu_seqlens_q[u32(b_421)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_128 = (b_103 + 1);
-  let t_129 = cu_seqlens_q[u32(t_128)];
-  let q_len_130 = (t_129 - q0_127);
-  let k_len_131 = cache_seqlens[u32(b_103)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_132 = (m_101 * 16);
-  let t_133 = (q_len_130 * 4);
-  let t_134 = (t_132 >= t_133);
-  if (t_134) {
+  let t_455 = (b_421 + 1);
+  let t_456 = cu_seqlens_q[u32(t_455)];
+  let q_len_457 = (t_456 - q0_454);
+  let k_len_458 = cache_seqlens[u32(b_421)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_459 = (m_419 * 16);
+  let t_460 = (q_len_457 * 4);
+  let t_461 = (t_459 >= t_460);
+  if (t_461) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_135 = (m_101 * 16);
+  let t_462 = (m_419 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_138 = (kvh_102 * 4);
+  let t_465 = (kvh_420 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_145 = (k_len_131 + 31);
-  let t_146 = (t_145 / 32);
-  let t_148 = (k_len_131 + (-1));
-  let t_150 = (k_len_131 + (-32));
-  let t_152 = (t_148 / 32);
-  let t_153 = (t_148 < 0);
-  let t_154 = (t_152 * 32);
-  let t_155 = (t_154 == t_148);
-  let t_156 = (!t_155);
-  let t_157 = (t_153 && t_156);
-  let t_159 = (t_152 - 1);
-  let t_160 = select(t_152, t_159, t_157);
-  let t_161 = (t_150 / 32);
-  let t_162 = (t_150 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_150);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_167 = (t_161 - 1);
-  let t_168 = select(t_161, t_167, t_166);
-  let t_170 = (t_135 + 15);
-  let t_171 = (t_135 / 4);
-  let t_172 = (t_170 / 4);
-  let t_173 = (t_171 + k_len_131);
-  let t_174 = (t_172 + k_len_131);
-  let t_175 = (t_173 - q_len_130);
-  let t_176 = (t_174 - q_len_130);
-  let t_178 = (t_175 + (-31));
-  let t_179 = (t_176 / 32);
-  let t_180 = (t_176 < 0);
-  let t_181 = (t_179 * 32);
-  let t_182 = (t_181 == t_176);
-  let t_183 = (!t_182);
-  let t_184 = (t_180 && t_183);
-  let t_185 = (t_179 - 1);
-  let t_186 = select(t_179, t_185, t_184);
-  let t_187 = (t_178 / 32);
-  let t_188 = (t_178 < 0);
-  let t_189 = (t_187 * 32);
-  let t_190 = (t_189 == t_178);
-  let t_191 = (!t_190);
-  let t_192 = (t_188 && t_191);
-  let t_193 = (t_187 - 1);
-  let t_194 = select(t_187, t_193, t_192);
-  let t_195 = min(t_160, t_186);
-  let t_196 = min(t_168, t_194);
-  let t_197 = (t_175 / P.attention_chunk);
-  let t_198 = (t_176 / P.attention_chunk);
-  let t_199 = min(t_197, t_198);
-  let t_200 = max(t_197, t_198);
-  let t_201 = (t_199 * P.attention_chunk);
-  let t_202 = (t_200 * P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (0 - t_204);
-  let t_206 = (0 - t_203);
-  let t_207 = (t_206 + 31);
-  let t_208 = (-t_207);
-  let t_209 = (-t_208);
-  let t_210 = (t_209 / 32);
-  let t_211 = (t_209 < 0);
-  let t_212 = (t_210 * 32);
-  let t_213 = (t_212 == t_209);
-  let t_214 = (!t_213);
-  let t_215 = (t_211 && t_214);
-  let t_216 = (t_210 - 1);
-  let t_217 = select(t_210, t_216, t_215);
-  let t_218 = (-t_217);
-  let t_220 = (-t_205);
-  let t_221 = (-t_220);
-  let t_222 = (t_221 / 32);
-  let t_223 = (t_221 < 0);
-  let t_224 = (t_222 * 32);
-  let t_225 = (t_224 == t_221);
-  let t_226 = (!t_225);
-  let t_227 = (t_223 && t_226);
-  let t_228 = (t_222 - 1);
-  let t_229 = select(t_222, t_228, t_227);
-  let t_230 = (-t_229);
-  let t_231 = (t_203 + P.attention_chunk);
-  let t_232 = (t_204 + P.attention_chunk);
-  let t_233 = (t_232 + (-1));
-  let t_234 = (t_231 + (-32));
-  let t_235 = (t_233 / 32);
-  let t_236 = (t_233 < 0);
-  let t_237 = (t_235 * 32);
-  let t_238 = (t_237 == t_233);
-  let t_239 = (!t_238);
-  let t_240 = (t_236 && t_239);
-  let t_241 = (t_235 - 1);
-  let t_242 = select(t_235, t_241, t_240);
-  let t_243 = (t_234 / 32);
-  let t_244 = (t_234 < 0);
-  let t_245 = (t_243 * 32);
-  let t_246 = (t_245 == t_234);
-  let t_247 = (!t_246);
-  let t_248 = (t_244 && t_247);
-  let t_249 = (t_243 - 1);
-  let t_250 = select(t_243, t_249, t_248);
-  let t_251 = max(t_218, (-268435456));
-  let t_252 = min(268435456, t_242);
-  let t_253 = max(t_230, (-268435456));
-  let t_254 = min(268435456, t_250);
-  let t_255 = max((-268435456), t_251);
-  let t_256 = min(t_195, t_252);
-  let t_257 = max((-268435456), t_253);
-  let t_258 = min(t_196, t_254);
-  let t_259 = max(t_257, t_257);
-  let t_260 = min(t_258, t_258);
-  let t_261 = max(t_259, (-268435456));
-  let t_262 = min(t_260, t_168);
-  let t_263 = max(0, t_255);
-  let t_264 = (t_256 + 1);
-  let t_265 = min(t_146, t_264);
-  let t_266 = max(t_263, t_265);
-  let t_267 = max(t_261, t_263);
-  let t_268 = min(t_267, t_266);
-  let t_269 = (t_262 + 1);
-  let t_270 = max(t_269, t_268);
-  let t_271 = min(t_270, t_266);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_472 = (k_len_458 + 31);
+  let t_473 = (t_472 / 32);
+  let t_474 = (k_len_458 + (-1));
+  let t_475 = (k_len_458 + (-32));
+  let t_476 = (t_474 / 32);
+  let t_477 = (t_474 < 0);
+  let t_478 = (t_476 * 32);
+  let t_479 = (t_478 == t_474);
+  let t_480 = (!t_479);
+  let t_481 = (t_477 && t_480);
+  let t_482 = (t_476 - 1);
+  let t_483 = select(t_476, t_482, t_481);
+  let t_484 = (t_475 / 32);
+  let t_485 = (t_475 < 0);
+  let t_486 = (t_484 * 32);
+  let t_487 = (t_486 == t_475);
+  let t_488 = (!t_487);
+  let t_489 = (t_485 && t_488);
+  let t_490 = (t_484 - 1);
+  let t_491 = select(t_484, t_490, t_489);
+  let t_492 = (t_462 + 15);
+  let t_493 = (t_462 / 4);
+  let t_494 = (t_492 / 4);
+  let t_495 = (t_493 + k_len_458);
+  let t_496 = (t_494 + k_len_458);
+  let t_497 = (t_495 - q_len_457);
+  let t_498 = (t_496 - q_len_457);
+  let t_499 = (t_497 + (-31));
+  let t_500 = (t_498 / 32);
+  let t_501 = (t_498 < 0);
+  let t_502 = (t_500 * 32);
+  let t_503 = (t_502 == t_498);
+  let t_504 = (!t_503);
+  let t_505 = (t_501 && t_504);
+  let t_506 = (t_500 - 1);
+  let t_507 = select(t_500, t_506, t_505);
+  let t_508 = (t_499 / 32);
+  let t_509 = (t_499 < 0);
+  let t_510 = (t_508 * 32);
+  let t_511 = (t_510 == t_499);
+  let t_512 = (!t_511);
+  let t_513 = (t_509 && t_512);
+  let t_514 = (t_508 - 1);
+  let t_515 = select(t_508, t_514, t_513);
+  let t_516 = min(t_483, t_507);
+  let t_517 = min(t_491, t_515);
+  let t_518 = (t_497 / P.attention_chunk);
+  let t_519 = (t_498 / P.attention_chunk);
+  let t_520 = min(t_518, t_519);
+  let t_521 = max(t_518, t_519);
+  let t_522 = (t_520 * P.attention_chunk);
+  let t_523 = (t_521 * P.attention_chunk);
+  let t_524 = min(t_522, t_523);
+  let t_525 = max(t_522, t_523);
+  let t_526 = (0 - t_525);
+  let t_527 = (0 - t_524);
+  let t_528 = (t_527 + 31);
+  let t_529 = (-t_528);
+  let t_530 = (-t_529);
+  let t_531 = (t_530 / 32);
+  let t_532 = (t_530 < 0);
+  let t_533 = (t_531 * 32);
+  let t_534 = (t_533 == t_530);
+  let t_535 = (!t_534);
+  let t_536 = (t_532 && t_535);
+  let t_537 = (t_531 - 1);
+  let t_538 = select(t_531, t_537, t_536);
+  let t_539 = (-t_538);
+  let t_540 = (-t_526);
+  let t_541 = (-t_540);
+  let t_542 = (t_541 / 32);
+  let t_543 = (t_541 < 0);
+  let t_544 = (t_542 * 32);
+  let t_545 = (t_544 == t_541);
+  let t_546 = (!t_545);
+  let t_547 = (t_543 && t_546);
+  let t_548 = (t_542 - 1);
+  let t_549 = select(t_542, t_548, t_547);
+  let t_550 = (-t_549);
+  let t_551 = (t_524 + P.attention_chunk);
+  let t_552 = (t_525 + P.attention_chunk);
+  let t_553 = (t_552 + (-1));
+  let t_554 = (t_551 + (-32));
+  let t_555 = (t_553 / 32);
+  let t_556 = (t_553 < 0);
+  let t_557 = (t_555 * 32);
+  let t_558 = (t_557 == t_553);
+  let t_559 = (!t_558);
+  let t_560 = (t_556 && t_559);
+  let t_561 = (t_555 - 1);
+  let t_562 = select(t_555, t_561, t_560);
+  let t_563 = (t_554 / 32);
+  let t_564 = (t_554 < 0);
+  let t_565 = (t_563 * 32);
+  let t_566 = (t_565 == t_554);
+  let t_567 = (!t_566);
+  let t_568 = (t_564 && t_567);
+  let t_569 = (t_563 - 1);
+  let t_570 = select(t_563, t_569, t_568);
+  let t_571 = max(t_539, (-268435456));
+  let t_572 = min(268435456, t_562);
+  let t_573 = max(t_550, (-268435456));
+  let t_574 = min(268435456, t_570);
+  let t_575 = max((-268435456), t_571);
+  let t_576 = min(t_516, t_572);
+  let t_577 = max((-268435456), t_573);
+  let t_578 = min(t_517, t_574);
+  let t_579 = max(t_577, t_577);
+  let t_580 = min(t_578, t_578);
+  let t_581 = max(t_579, (-268435456));
+  let t_582 = min(t_580, t_491);
+  let t_583 = max(0, t_575);
+  let t_584 = (t_576 + 1);
+  let t_585 = min(t_473, t_584);
+  let t_586 = max(t_583, t_585);
+  let t_587 = max(t_581, t_583);
+  let t_588 = min(t_587, t_586);
+  let t_589 = (t_582 + 1);
+  let t_590 = max(t_589, t_588);
+  let t_591 = min(t_590, t_586);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_297 = (P.softmax_scale * 1.4426950408889634);
+  let t_597 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_454 + ((t_462 + r) / 4))) * q_stride0 + u32((t_465 + ((t_462 + r) % 4))) * q_stride1 + u32(c)], (((t_462 + r) / 4) < q_len_457));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_273: array<f32, 1>;
-  carry_273[0] = NEG_INF;
-  var carry_274: array<f32, 1>;
-  carry_274[0] = 0.0;
-  var carry_275: array<f32, 16>;
+  var carry_599: array<f32, 1>;
+  carry_599[0] = NEG_INF;
+  var carry_600: array<f32, 1>;
+  carry_600[0] = 0.0;
+  var carry_601: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_275[0 * 16 + j] = 0.0;
+    carry_601[0 * 16 + j] = 0.0;
   }
-  for (var t_272 = t_263; t_272 < t_268; t_272++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_276 = (t_272 * 32);
+  for (var t_598 = t_583; t_598 < t_588; t_598++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_602 = (t_598 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -336,100 +336,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_421) * page_table_stride0 + u32((t_602 + r))], ((t_602 + r) < k_len_458)) + ((t_602 + r) % 1))) * k_cache_stride0 + u32(kvh_420) * k_cache_stride1 + u32(c)], ((t_602 + r) < k_len_458));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_299 = array<f32, 4>();
+    var t_619 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_299[i * 4 + j] = fma(a[i], b[j], t_299[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_619[i * 4 + j] = fma(a[i], b[j], t_619[i * 4 + j]); }
       }
     }
-    var t_301: array<f32, 4>;
+    var t_621: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_301[0 * 4 + j] = select(NEG_INF, (t_299[0 * 4 + j] * t_297), ((((t_276 + (tc + 8 * j)) < k_len_131) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_621[0 * 4 + j] = select(NEG_INF, (t_619[0 * 4 + j] * t_597), ((((t_602 + (tc + 8 * j)) < k_len_458) && ((t_602 + (tc + 8 * j)) <= ((((t_462 + tr) / 4) + k_len_458) - q_len_457))) && (((t_602 + (tc + 8 * j)) >= ((((((t_462 + tr) / 4) + k_len_458) - q_len_457) / P.attention_chunk) * P.attention_chunk)) && ((t_602 + (tc + 8 * j)) < (((((((t_462 + tr) / 4) + k_len_458) - q_len_457) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_302: array<f32, 1>;
+    var t_622: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_301[i * 4 + j]);
+        acc = max(acc, t_621[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_302[i] = acc;
+      t_622[i] = acc;
     }
-    var m_new_303: array<f32, 1>;
-    m_new_303[0] = max(carry_273[0], t_302[0]);
+    var m_new_623: array<f32, 1>;
+    m_new_623[0] = max(carry_599[0], t_622[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_305: array<f32, 1>;
-    m_safe_305[0] = select(m_new_303[0], 0.0, (m_new_303[0] == NEG_INF));
+    var m_safe_625: array<f32, 1>;
+    m_safe_625[0] = select(m_new_623[0], 0.0, (m_new_623[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_307: array<f32, 4>;
+    var p_627: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_307[0 * 4 + j] = exp2((t_301[0 * 4 + j] - m_safe_305[0]));
+      p_627[0 * 4 + j] = exp2((t_621[0 * 4 + j] - m_safe_625[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_307[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_627[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_309: array<f32, 1>;
-    alpha_309[0] = exp2((carry_273[0] - m_safe_305[0]));
+    var alpha_629: array<f32, 1>;
+    alpha_629[0] = exp2((carry_599[0] - m_safe_625[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_311: array<f32, 1>;
+    var t_631: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_307[i * 4 + j];
+        acc = acc + p_627[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_311[i] = acc;
+      t_631[i] = acc;
     }
-    var t_312: array<f32, 1>;
-    t_312[0] = ((carry_274[0] * alpha_309[0]) + t_311[0]);
+    var t_632: array<f32, 1>;
+    t_632[0] = ((carry_600[0] * alpha_629[0]) + t_631[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_421) * page_table_stride0 + u32((t_602 + r))], ((t_602 + r) < k_len_458)) + ((t_602 + r) % 1))) * v_cache_stride0 + u32(kvh_420) * v_cache_stride1 + u32(c)], ((t_602 + r) < k_len_458));
     }
     workgroupBarrier();
-    var t_314 = array<f32, 16>();
+    var t_634 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_314[i * 16 + j] = fma(a[i], b[j], t_314[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_634[i * 16 + j] = fma(a[i], b[j], t_634[i * 16 + j]); }
       }
     }
-    var t_315: array<f32, 16>;
+    var t_635: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_315[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_309[0]) + t_314[0 * 16 + j]);
+      t_635[0 * 16 + j] = ((carry_601[0 * 16 + j] * alpha_629[0]) + t_634[0 * 16 + j]);
     }
-    carry_273[0] = m_new_303[0];
-    carry_274[0] = t_312[0];
+    carry_599[0] = m_new_623[0];
+    carry_600[0] = t_632[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_315[0 * 16 + j];
+      carry_601[0 * 16 + j] = t_635[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_344 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_321 = t_268; t_321 < t_271; t_321++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_325 = (t_321 * 32);
+  for (var t_639 = t_588; t_639 < t_591; t_639++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_643 = (t_639 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -437,107 +435,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_103) * page_table_stride0 + u32((t_325 + r))] + ((t_325 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_421) * page_table_stride0 + u32((t_643 + r))] + ((t_643 + r) % 1))) * k_cache_stride0 + u32(kvh_420) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_346 = array<f32, 4>();
+    var t_658 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_346[i * 4 + j] = fma(a[i], b[j], t_346[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_658[i * 4 + j] = fma(a[i], b[j], t_658[i * 4 + j]); }
       }
     }
-    var t_347: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_347[0 * 4 + j] = (t_346[0 * 4 + j] * t_344);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_348: array<f32, 1>;
+    var t_660: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_347[i * 4 + j]);
+        acc = max(acc, t_658[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_348[i] = acc;
+      t_660[i] = acc;
     }
-    var m_new_349: array<f32, 1>;
-    m_new_349[0] = max(carry_273[0], t_348[0]);
+    var m_new_662: array<f32, 1>;
+    m_new_662[0] = max(carry_599[0], (t_660[0] * t_597));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_351: array<f32, 1>;
-    m_safe_351[0] = select(m_new_349[0], 0.0, (m_new_349[0] == NEG_INF));
+    var m_safe_664: array<f32, 1>;
+    m_safe_664[0] = select(m_new_662[0], 0.0, (m_new_662[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_353: array<f32, 4>;
+    var p_666: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_353[0 * 4 + j] = exp2((t_347[0 * 4 + j] - m_safe_351[0]));
+      p_666[0 * 4 + j] = exp2(((t_658[0 * 4 + j] * t_597) - m_safe_664[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_353[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_666[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_355: array<f32, 1>;
-    alpha_355[0] = exp2((carry_273[0] - m_safe_351[0]));
+    var alpha_668: array<f32, 1>;
+    alpha_668[0] = exp2((carry_599[0] - m_safe_664[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_357: array<f32, 1>;
+    var t_670: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_353[i * 4 + j];
+        acc = acc + p_666[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_357[i] = acc;
+      t_670[i] = acc;
     }
-    var t_358: array<f32, 1>;
-    t_358[0] = ((carry_274[0] * alpha_355[0]) + t_357[0]);
+    var t_671: array<f32, 1>;
+    t_671[0] = ((carry_600[0] * alpha_668[0]) + t_670[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_103) * page_table_stride0 + u32((t_325 + r))] + ((t_325 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_421) * page_table_stride0 + u32((t_643 + r))] + ((t_643 + r) % 1))) * v_cache_stride0 + u32(kvh_420) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_360 = array<f32, 16>();
+    var t_673 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_360[i * 16 + j] = fma(a[i], b[j], t_360[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_673[i * 16 + j] = fma(a[i], b[j], t_673[i * 16 + j]); }
       }
     }
-    var t_361: array<f32, 16>;
+    var t_674: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_361[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_355[0]) + t_360[0 * 16 + j]);
+      t_674[0 * 16 + j] = ((carry_601[0 * 16 + j] * alpha_668[0]) + t_673[0 * 16 + j]);
     }
-    carry_273[0] = m_new_349[0];
-    carry_274[0] = t_358[0];
+    carry_599[0] = m_new_662[0];
+    carry_600[0] = t_671[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_361[0 * 16 + j];
+      carry_601[0 * 16 + j] = t_674[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_390 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_365 = t_271; t_365 < t_266; t_365++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_369 = (t_365 * 32);
+  for (var t_678 = t_591; t_678 < t_586; t_678++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_682 = (t_678 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -546,108 +535,108 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_369 + r))], ((t_369 + r) < k_len_131)) + ((t_369 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_369 + r) < k_len_131));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_421) * page_table_stride0 + u32((t_682 + r))], ((t_682 + r) < k_len_458)) + ((t_682 + r) % 1))) * k_cache_stride0 + u32(kvh_420) * k_cache_stride1 + u32(c)], ((t_682 + r) < k_len_458));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_392 = array<f32, 4>();
+    var t_699 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_392[i * 4 + j] = fma(a[i], b[j], t_392[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_699[i * 4 + j] = fma(a[i], b[j], t_699[i * 4 + j]); }
       }
     }
-    var t_394: array<f32, 4>;
+    var t_701: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_394[0 * 4 + j] = select(NEG_INF, (t_392[0 * 4 + j] * t_390), ((((t_369 + (tc + 8 * j)) < k_len_131) && ((t_369 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_369 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_369 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_701[0 * 4 + j] = select(NEG_INF, (t_699[0 * 4 + j] * t_597), ((((t_682 + (tc + 8 * j)) < k_len_458) && ((t_682 + (tc + 8 * j)) <= ((((t_462 + tr) / 4) + k_len_458) - q_len_457))) && (((t_682 + (tc + 8 * j)) >= ((((((t_462 + tr) / 4) + k_len_458) - q_len_457) / P.attention_chunk) * P.attention_chunk)) && ((t_682 + (tc + 8 * j)) < (((((((t_462 + tr) / 4) + k_len_458) - q_len_457) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_395: array<f32, 1>;
+    var t_702: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_394[i * 4 + j]);
+        acc = max(acc, t_701[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_395[i] = acc;
+      t_702[i] = acc;
     }
-    var m_new_396: array<f32, 1>;
-    m_new_396[0] = max(carry_273[0], t_395[0]);
+    var m_new_703: array<f32, 1>;
+    m_new_703[0] = max(carry_599[0], t_702[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_398: array<f32, 1>;
-    m_safe_398[0] = select(m_new_396[0], 0.0, (m_new_396[0] == NEG_INF));
+    var m_safe_705: array<f32, 1>;
+    m_safe_705[0] = select(m_new_703[0], 0.0, (m_new_703[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_400: array<f32, 4>;
+    var p_707: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_400[0 * 4 + j] = exp2((t_394[0 * 4 + j] - m_safe_398[0]));
+      p_707[0 * 4 + j] = exp2((t_701[0 * 4 + j] - m_safe_705[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_400[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_707[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_402: array<f32, 1>;
-    alpha_402[0] = exp2((carry_273[0] - m_safe_398[0]));
+    var alpha_709: array<f32, 1>;
+    alpha_709[0] = exp2((carry_599[0] - m_safe_705[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_404: array<f32, 1>;
+    var t_711: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_400[i * 4 + j];
+        acc = acc + p_707[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_404[i] = acc;
+      t_711[i] = acc;
     }
-    var t_405: array<f32, 1>;
-    t_405[0] = ((carry_274[0] * alpha_402[0]) + t_404[0]);
+    var t_712: array<f32, 1>;
+    t_712[0] = ((carry_600[0] * alpha_709[0]) + t_711[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_369 + r))], ((t_369 + r) < k_len_131)) + ((t_369 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_369 + r) < k_len_131));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_421) * page_table_stride0 + u32((t_682 + r))], ((t_682 + r) < k_len_458)) + ((t_682 + r) % 1))) * v_cache_stride0 + u32(kvh_420) * v_cache_stride1 + u32(c)], ((t_682 + r) < k_len_458));
     }
     workgroupBarrier();
-    var t_407 = array<f32, 16>();
+    var t_714 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_407[i * 16 + j] = fma(a[i], b[j], t_407[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_714[i * 16 + j] = fma(a[i], b[j], t_714[i * 16 + j]); }
       }
     }
-    var t_408: array<f32, 16>;
+    var t_715: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_408[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_402[0]) + t_407[0 * 16 + j]);
+      t_715[0 * 16 + j] = ((carry_601[0 * 16 + j] * alpha_709[0]) + t_714[0 * 16 + j]);
     }
-    carry_273[0] = m_new_396[0];
-    carry_274[0] = t_405[0];
+    carry_599[0] = m_new_703[0];
+    carry_600[0] = t_712[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_408[0 * 16 + j];
+      carry_601[0 * 16 + j] = t_715[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { out[u32((q0_127 + ((t_135 + tr) / 4))) * out_stride0 + u32((t_138 + ((t_135 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_275[0 * 16 + j] / select(carry_274[0], 1.0, (carry_274[0] == 0.0))); }
+    if ((((t_462 + tr) / 4) < q_len_457)) { out[u32((q0_454 + ((t_462 + tr) / 4))) * out_stride0 + u32((t_465 + ((t_462 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_601[0 * 16 + j] / select(carry_600[0], 1.0, (carry_600[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { lse[u32((q0_127 + ((t_135 + tr) / 4))) * lse_stride0 + u32((t_138 + ((t_135 + tr) % 4)))] = select(((carry_273[0] + log2(carry_274[0])) * 0.6931471805599453), NEG_INF, (carry_274[0] == 0.0)); }
+    if ((((t_462 + tr) / 4) < q_len_457)) { lse[u32((q0_454 + ((t_462 + tr) / 4))) * lse_stride0 + u32((t_465 + ((t_462 + tr) % 4)))] = select(((carry_599[0] + log2(carry_600[0])) * 0.6931471805599453), NEG_INF, (carry_600[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"local_paged.f32.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"local_paged.f32.p1","kernel":"local_paged","source":{"file":"kernels-src/local_chunked.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"attention_chunk","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"local_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"attention_chunk","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/local_chunked.ts:9 (kernel local_paged). Do not edit: edit the spec and recompile.
 // Instance local_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
@@ -694,179 +683,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_101 = i32(wg.x);
-  let kvh_102 = i32(wg.y);
-  let b_103 = i32(wg.z);
+  let m_419 = i32(wg.x);
+  let kvh_420 = i32(wg.y);
+  let b_421 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_127 = cu_seqlens_q[u32(b_103)];
+  let q0_454 = cu_seqlens_q[u32(b_421)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_128 = (b_103 + 1);
-  let t_129 = cu_seqlens_q[u32(t_128)];
-  let q_len_130 = (t_129 - q0_127);
-  let k_len_131 = cache_seqlens[u32(b_103)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_132 = (m_101 * 16);
-  let t_133 = (q_len_130 * 4);
-  let t_134 = (t_132 >= t_133);
-  if (t_134) {
+  let t_455 = (b_421 + 1);
+  let t_456 = cu_seqlens_q[u32(t_455)];
+  let q_len_457 = (t_456 - q0_454);
+  let k_len_458 = cache_seqlens[u32(b_421)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_459 = (m_419 * 16);
+  let t_460 = (q_len_457 * 4);
+  let t_461 = (t_459 >= t_460);
+  if (t_461) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_135 = (m_101 * 16);
+  let t_462 = (m_419 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_138 = (kvh_102 * 4);
+  let t_465 = (kvh_420 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_145 = (k_len_131 + 31);
-  let t_146 = (t_145 / 32);
-  let t_148 = (k_len_131 + (-1));
-  let t_150 = (k_len_131 + (-32));
-  let t_152 = (t_148 / 32);
-  let t_153 = (t_148 < 0);
-  let t_154 = (t_152 * 32);
-  let t_155 = (t_154 == t_148);
-  let t_156 = (!t_155);
-  let t_157 = (t_153 && t_156);
-  let t_159 = (t_152 - 1);
-  let t_160 = select(t_152, t_159, t_157);
-  let t_161 = (t_150 / 32);
-  let t_162 = (t_150 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_150);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_167 = (t_161 - 1);
-  let t_168 = select(t_161, t_167, t_166);
-  let t_170 = (t_135 + 15);
-  let t_171 = (t_135 / 4);
-  let t_172 = (t_170 / 4);
-  let t_173 = (t_171 + k_len_131);
-  let t_174 = (t_172 + k_len_131);
-  let t_175 = (t_173 - q_len_130);
-  let t_176 = (t_174 - q_len_130);
-  let t_178 = (t_175 + (-31));
-  let t_179 = (t_176 / 32);
-  let t_180 = (t_176 < 0);
-  let t_181 = (t_179 * 32);
-  let t_182 = (t_181 == t_176);
-  let t_183 = (!t_182);
-  let t_184 = (t_180 && t_183);
-  let t_185 = (t_179 - 1);
-  let t_186 = select(t_179, t_185, t_184);
-  let t_187 = (t_178 / 32);
-  let t_188 = (t_178 < 0);
-  let t_189 = (t_187 * 32);
-  let t_190 = (t_189 == t_178);
-  let t_191 = (!t_190);
-  let t_192 = (t_188 && t_191);
-  let t_193 = (t_187 - 1);
-  let t_194 = select(t_187, t_193, t_192);
-  let t_195 = min(t_160, t_186);
-  let t_196 = min(t_168, t_194);
-  let t_197 = (t_175 / P.attention_chunk);
-  let t_198 = (t_176 / P.attention_chunk);
-  let t_199 = min(t_197, t_198);
-  let t_200 = max(t_197, t_198);
-  let t_201 = (t_199 * P.attention_chunk);
-  let t_202 = (t_200 * P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (0 - t_204);
-  let t_206 = (0 - t_203);
-  let t_207 = (t_206 + 31);
-  let t_208 = (-t_207);
-  let t_209 = (-t_208);
-  let t_210 = (t_209 / 32);
-  let t_211 = (t_209 < 0);
-  let t_212 = (t_210 * 32);
-  let t_213 = (t_212 == t_209);
-  let t_214 = (!t_213);
-  let t_215 = (t_211 && t_214);
-  let t_216 = (t_210 - 1);
-  let t_217 = select(t_210, t_216, t_215);
-  let t_218 = (-t_217);
-  let t_220 = (-t_205);
-  let t_221 = (-t_220);
-  let t_222 = (t_221 / 32);
-  let t_223 = (t_221 < 0);
-  let t_224 = (t_222 * 32);
-  let t_225 = (t_224 == t_221);
-  let t_226 = (!t_225);
-  let t_227 = (t_223 && t_226);
-  let t_228 = (t_222 - 1);
-  let t_229 = select(t_222, t_228, t_227);
-  let t_230 = (-t_229);
-  let t_231 = (t_203 + P.attention_chunk);
-  let t_232 = (t_204 + P.attention_chunk);
-  let t_233 = (t_232 + (-1));
-  let t_234 = (t_231 + (-32));
-  let t_235 = (t_233 / 32);
-  let t_236 = (t_233 < 0);
-  let t_237 = (t_235 * 32);
-  let t_238 = (t_237 == t_233);
-  let t_239 = (!t_238);
-  let t_240 = (t_236 && t_239);
-  let t_241 = (t_235 - 1);
-  let t_242 = select(t_235, t_241, t_240);
-  let t_243 = (t_234 / 32);
-  let t_244 = (t_234 < 0);
-  let t_245 = (t_243 * 32);
-  let t_246 = (t_245 == t_234);
-  let t_247 = (!t_246);
-  let t_248 = (t_244 && t_247);
-  let t_249 = (t_243 - 1);
-  let t_250 = select(t_243, t_249, t_248);
-  let t_251 = max(t_218, (-268435456));
-  let t_252 = min(268435456, t_242);
-  let t_253 = max(t_230, (-268435456));
-  let t_254 = min(268435456, t_250);
-  let t_255 = max((-268435456), t_251);
-  let t_256 = min(t_195, t_252);
-  let t_257 = max((-268435456), t_253);
-  let t_258 = min(t_196, t_254);
-  let t_259 = max(t_257, t_257);
-  let t_260 = min(t_258, t_258);
-  let t_261 = max(t_259, (-268435456));
-  let t_262 = min(t_260, t_168);
-  let t_263 = max(0, t_255);
-  let t_264 = (t_256 + 1);
-  let t_265 = min(t_146, t_264);
-  let t_266 = max(t_263, t_265);
-  let t_267 = max(t_261, t_263);
-  let t_268 = min(t_267, t_266);
-  let t_269 = (t_262 + 1);
-  let t_270 = max(t_269, t_268);
-  let t_271 = min(t_270, t_266);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_472 = (k_len_458 + 31);
+  let t_473 = (t_472 / 32);
+  let t_474 = (k_len_458 + (-1));
+  let t_475 = (k_len_458 + (-32));
+  let t_476 = (t_474 / 32);
+  let t_477 = (t_474 < 0);
+  let t_478 = (t_476 * 32);
+  let t_479 = (t_478 == t_474);
+  let t_480 = (!t_479);
+  let t_481 = (t_477 && t_480);
+  let t_482 = (t_476 - 1);
+  let t_483 = select(t_476, t_482, t_481);
+  let t_484 = (t_475 / 32);
+  let t_485 = (t_475 < 0);
+  let t_486 = (t_484 * 32);
+  let t_487 = (t_486 == t_475);
+  let t_488 = (!t_487);
+  let t_489 = (t_485 && t_488);
+  let t_490 = (t_484 - 1);
+  let t_491 = select(t_484, t_490, t_489);
+  let t_492 = (t_462 + 15);
+  let t_493 = (t_462 / 4);
+  let t_494 = (t_492 / 4);
+  let t_495 = (t_493 + k_len_458);
+  let t_496 = (t_494 + k_len_458);
+  let t_497 = (t_495 - q_len_457);
+  let t_498 = (t_496 - q_len_457);
+  let t_499 = (t_497 + (-31));
+  let t_500 = (t_498 / 32);
+  let t_501 = (t_498 < 0);
+  let t_502 = (t_500 * 32);
+  let t_503 = (t_502 == t_498);
+  let t_504 = (!t_503);
+  let t_505 = (t_501 && t_504);
+  let t_506 = (t_500 - 1);
+  let t_507 = select(t_500, t_506, t_505);
+  let t_508 = (t_499 / 32);
+  let t_509 = (t_499 < 0);
+  let t_510 = (t_508 * 32);
+  let t_511 = (t_510 == t_499);
+  let t_512 = (!t_511);
+  let t_513 = (t_509 && t_512);
+  let t_514 = (t_508 - 1);
+  let t_515 = select(t_508, t_514, t_513);
+  let t_516 = min(t_483, t_507);
+  let t_517 = min(t_491, t_515);
+  let t_518 = (t_497 / P.attention_chunk);
+  let t_519 = (t_498 / P.attention_chunk);
+  let t_520 = min(t_518, t_519);
+  let t_521 = max(t_518, t_519);
+  let t_522 = (t_520 * P.attention_chunk);
+  let t_523 = (t_521 * P.attention_chunk);
+  let t_524 = min(t_522, t_523);
+  let t_525 = max(t_522, t_523);
+  let t_526 = (0 - t_525);
+  let t_527 = (0 - t_524);
+  let t_528 = (t_527 + 31);
+  let t_529 = (-t_528);
+  let t_530 = (-t_529);
+  let t_531 = (t_530 / 32);
+  let t_532 = (t_530 < 0);
+  let t_533 = (t_531 * 32);
+  let t_534 = (t_533 == t_530);
+  let t_535 = (!t_534);
+  let t_536 = (t_532 && t_535);
+  let t_537 = (t_531 - 1);
+  let t_538 = select(t_531, t_537, t_536);
+  let t_539 = (-t_538);
+  let t_540 = (-t_526);
+  let t_541 = (-t_540);
+  let t_542 = (t_541 / 32);
+  let t_543 = (t_541 < 0);
+  let t_544 = (t_542 * 32);
+  let t_545 = (t_544 == t_541);
+  let t_546 = (!t_545);
+  let t_547 = (t_543 && t_546);
+  let t_548 = (t_542 - 1);
+  let t_549 = select(t_542, t_548, t_547);
+  let t_550 = (-t_549);
+  let t_551 = (t_524 + P.attention_chunk);
+  let t_552 = (t_525 + P.attention_chunk);
+  let t_553 = (t_552 + (-1));
+  let t_554 = (t_551 + (-32));
+  let t_555 = (t_553 / 32);
+  let t_556 = (t_553 < 0);
+  let t_557 = (t_555 * 32);
+  let t_558 = (t_557 == t_553);
+  let t_559 = (!t_558);
+  let t_560 = (t_556 && t_559);
+  let t_561 = (t_555 - 1);
+  let t_562 = select(t_555, t_561, t_560);
+  let t_563 = (t_554 / 32);
+  let t_564 = (t_554 < 0);
+  let t_565 = (t_563 * 32);
+  let t_566 = (t_565 == t_554);
+  let t_567 = (!t_566);
+  let t_568 = (t_564 && t_567);
+  let t_569 = (t_563 - 1);
+  let t_570 = select(t_563, t_569, t_568);
+  let t_571 = max(t_539, (-268435456));
+  let t_572 = min(268435456, t_562);
+  let t_573 = max(t_550, (-268435456));
+  let t_574 = min(268435456, t_570);
+  let t_575 = max((-268435456), t_571);
+  let t_576 = min(t_516, t_572);
+  let t_577 = max((-268435456), t_573);
+  let t_578 = min(t_517, t_574);
+  let t_579 = max(t_577, t_577);
+  let t_580 = min(t_578, t_578);
+  let t_581 = max(t_579, (-268435456));
+  let t_582 = min(t_580, t_491);
+  let t_583 = max(0, t_575);
+  let t_584 = (t_576 + 1);
+  let t_585 = min(t_473, t_584);
+  let t_586 = max(t_583, t_585);
+  let t_587 = max(t_581, t_583);
+  let t_588 = min(t_587, t_586);
+  let t_589 = (t_582 + 1);
+  let t_590 = max(t_589, t_588);
+  let t_591 = min(t_590, t_586);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_297 = (P.softmax_scale * 1.4426950408889634);
+  let t_597 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_127 + ((t_135 + r) / 4))) * q_stride0 + u32((t_138 + ((t_135 + r) % 4))) * q_stride1 + u32(c)], (((t_135 + r) / 4) < q_len_130));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_454 + ((t_462 + r) / 4))) * q_stride0 + u32((t_465 + ((t_462 + r) % 4))) * q_stride1 + u32(c)], (((t_462 + r) / 4) < q_len_457));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_273: array<f32, 1>;
-  carry_273[0] = NEG_INF;
-  var carry_274: array<f32, 1>;
-  carry_274[0] = 0.0;
-  var carry_275: array<f32, 16>;
+  var carry_599: array<f32, 1>;
+  carry_599[0] = NEG_INF;
+  var carry_600: array<f32, 1>;
+  carry_600[0] = 0.0;
+  var carry_601: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_275[0 * 16 + j] = 0.0;
+    carry_601[0 * 16 + j] = 0.0;
   }
-  for (var t_272 = t_263; t_272 < t_268; t_272++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_276 = (t_272 * 32);
+  for (var t_598 = t_583; t_598 < t_588; t_598++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_602 = (t_598 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -875,30 +864,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_421) * page_table_stride0 + u32((t_602 + r))], ((t_602 + r) < k_len_458)) + ((t_602 + r) % 1))) * k_cache_stride0 + u32(kvh_420) * k_cache_stride1 + u32(c)], ((t_602 + r) < k_len_458));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_299 = array<f32, 4>();
+    var t_619 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_299[i * 4 + j] = fma(a[i], b[j], t_299[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_619[i * 4 + j] = fma(a[i], b[j], t_619[i * 4 + j]); }
       }
     }
-    var t_301: array<f32, 4>;
+    var t_621: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_301[0 * 4 + j] = select(NEG_INF, (t_299[0 * 4 + j] * t_297), ((((t_276 + (tc + 8 * j)) < k_len_131) && ((t_276 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_276 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_276 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_621[0 * 4 + j] = select(NEG_INF, (t_619[0 * 4 + j] * t_597), ((((t_602 + (tc + 8 * j)) < k_len_458) && ((t_602 + (tc + 8 * j)) <= ((((t_462 + tr) / 4) + k_len_458) - q_len_457))) && (((t_602 + (tc + 8 * j)) >= ((((((t_462 + tr) / 4) + k_len_458) - q_len_457) / P.attention_chunk) * P.attention_chunk)) && ((t_602 + (tc + 8 * j)) < (((((((t_462 + tr) / 4) + k_len_458) - q_len_457) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_302: array<f32, 1>;
+    var t_622: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_301[i * 4 + j]);
+        acc = max(acc, t_621[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -907,33 +896,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_302[i] = acc;
+      t_622[i] = acc;
     }
     workgroupBarrier();
-    var m_new_303: array<f32, 1>;
-    m_new_303[0] = max(carry_273[0], t_302[0]);
+    var m_new_623: array<f32, 1>;
+    m_new_623[0] = max(carry_599[0], t_622[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_305: array<f32, 1>;
-    m_safe_305[0] = select(m_new_303[0], 0.0, (m_new_303[0] == NEG_INF));
+    var m_safe_625: array<f32, 1>;
+    m_safe_625[0] = select(m_new_623[0], 0.0, (m_new_623[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_307: array<f32, 4>;
+    var p_627: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_307[0 * 4 + j] = exp2((t_301[0 * 4 + j] - m_safe_305[0]));
+      p_627[0 * 4 + j] = exp2((t_621[0 * 4 + j] - m_safe_625[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_307[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_627[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_309: array<f32, 1>;
-    alpha_309[0] = exp2((carry_273[0] - m_safe_305[0]));
+    var alpha_629: array<f32, 1>;
+    alpha_629[0] = exp2((carry_599[0] - m_safe_625[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_311: array<f32, 1>;
+    var t_631: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_307[i * 4 + j];
+        acc = acc + p_627[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -942,45 +931,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_311[i] = acc;
+      t_631[i] = acc;
     }
     workgroupBarrier();
-    var t_312: array<f32, 1>;
-    t_312[0] = ((carry_274[0] * alpha_309[0]) + t_311[0]);
+    var t_632: array<f32, 1>;
+    t_632[0] = ((carry_600[0] * alpha_629[0]) + t_631[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_276 + r))], ((t_276 + r) < k_len_131)) + ((t_276 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_276 + r) < k_len_131));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_421) * page_table_stride0 + u32((t_602 + r))], ((t_602 + r) < k_len_458)) + ((t_602 + r) % 1))) * v_cache_stride0 + u32(kvh_420) * v_cache_stride1 + u32(c)], ((t_602 + r) < k_len_458));
     }
     workgroupBarrier();
-    var t_314 = array<f32, 16>();
+    var t_634 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_314[i * 16 + j] = fma(a[i], b[j], t_314[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_634[i * 16 + j] = fma(a[i], b[j], t_634[i * 16 + j]); }
       }
     }
-    var t_315: array<f32, 16>;
+    var t_635: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_315[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_309[0]) + t_314[0 * 16 + j]);
+      t_635[0 * 16 + j] = ((carry_601[0 * 16 + j] * alpha_629[0]) + t_634[0 * 16 + j]);
     }
-    carry_273[0] = m_new_303[0];
-    carry_274[0] = t_312[0];
+    carry_599[0] = m_new_623[0];
+    carry_600[0] = t_632[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_315[0 * 16 + j];
+      carry_601[0 * 16 + j] = t_635[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_344 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_321 = t_268; t_321 < t_271; t_321++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_325 = (t_321 * 32);
+  for (var t_639 = t_588; t_639 < t_591; t_639++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_643 = (t_639 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -988,30 +975,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_103) * page_table_stride0 + u32((t_325 + r))] + ((t_325 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_421) * page_table_stride0 + u32((t_643 + r))] + ((t_643 + r) % 1))) * k_cache_stride0 + u32(kvh_420) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_346 = array<f32, 4>();
+    var t_658 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_346[i * 4 + j] = fma(a[i], b[j], t_346[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_658[i * 4 + j] = fma(a[i], b[j], t_658[i * 4 + j]); }
       }
     }
-    var t_347: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_347[0 * 4 + j] = (t_346[0 * 4 + j] * t_344);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_348: array<f32, 1>;
+    var t_660: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_347[i * 4 + j]);
+        acc = max(acc, t_658[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1020,33 +1003,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_348[i] = acc;
+      t_660[i] = acc;
     }
     workgroupBarrier();
-    var m_new_349: array<f32, 1>;
-    m_new_349[0] = max(carry_273[0], t_348[0]);
+    var m_new_662: array<f32, 1>;
+    m_new_662[0] = max(carry_599[0], (t_660[0] * t_597));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_351: array<f32, 1>;
-    m_safe_351[0] = select(m_new_349[0], 0.0, (m_new_349[0] == NEG_INF));
+    var m_safe_664: array<f32, 1>;
+    m_safe_664[0] = select(m_new_662[0], 0.0, (m_new_662[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_353: array<f32, 4>;
+    var p_666: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_353[0 * 4 + j] = exp2((t_347[0 * 4 + j] - m_safe_351[0]));
+      p_666[0 * 4 + j] = exp2(((t_658[0 * 4 + j] * t_597) - m_safe_664[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_353[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_666[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_355: array<f32, 1>;
-    alpha_355[0] = exp2((carry_273[0] - m_safe_351[0]));
+    var alpha_668: array<f32, 1>;
+    alpha_668[0] = exp2((carry_599[0] - m_safe_664[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_357: array<f32, 1>;
+    var t_670: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_353[i * 4 + j];
+        acc = acc + p_666[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1055,52 +1038,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_357[i] = acc;
+      t_670[i] = acc;
     }
     workgroupBarrier();
-    var t_358: array<f32, 1>;
-    t_358[0] = ((carry_274[0] * alpha_355[0]) + t_357[0]);
+    var t_671: array<f32, 1>;
+    t_671[0] = ((carry_600[0] * alpha_668[0]) + t_670[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_103) * page_table_stride0 + u32((t_325 + r))] + ((t_325 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_421) * page_table_stride0 + u32((t_643 + r))] + ((t_643 + r) % 1))) * v_cache_stride0 + u32(kvh_420) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_360 = array<f32, 16>();
+    var t_673 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_360[i * 16 + j] = fma(a[i], b[j], t_360[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_673[i * 16 + j] = fma(a[i], b[j], t_673[i * 16 + j]); }
       }
     }
-    var t_361: array<f32, 16>;
+    var t_674: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_361[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_355[0]) + t_360[0 * 16 + j]);
+      t_674[0 * 16 + j] = ((carry_601[0 * 16 + j] * alpha_668[0]) + t_673[0 * 16 + j]);
     }
-    carry_273[0] = m_new_349[0];
-    carry_274[0] = t_358[0];
+    carry_599[0] = m_new_662[0];
+    carry_600[0] = t_671[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_361[0 * 16 + j];
+      carry_601[0 * 16 + j] = t_674[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_390 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_365 = t_271; t_365 < t_266; t_365++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_369 = (t_365 * 32);
+  for (var t_678 = t_591; t_678 < t_586; t_678++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_682 = (t_678 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1109,30 +1087,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_369 + r))], ((t_369 + r) < k_len_131)) + ((t_369 + r) % 1))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_369 + r) < k_len_131));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_421) * page_table_stride0 + u32((t_682 + r))], ((t_682 + r) < k_len_458)) + ((t_682 + r) % 1))) * k_cache_stride0 + u32(kvh_420) * k_cache_stride1 + u32(c)], ((t_682 + r) < k_len_458));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_392 = array<f32, 4>();
+    var t_699 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_392[i * 4 + j] = fma(a[i], b[j], t_392[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_699[i * 4 + j] = fma(a[i], b[j], t_699[i * 4 + j]); }
       }
     }
-    var t_394: array<f32, 4>;
+    var t_701: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_394[0 * 4 + j] = select(NEG_INF, (t_392[0 * 4 + j] * t_390), ((((t_369 + (tc + 8 * j)) < k_len_131) && ((t_369 + (tc + 8 * j)) <= ((((t_135 + tr) / 4) + k_len_131) - q_len_130))) && (((t_369 + (tc + 8 * j)) >= ((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk)) && ((t_369 + (tc + 8 * j)) < (((((((t_135 + tr) / 4) + k_len_131) - q_len_130) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_701[0 * 4 + j] = select(NEG_INF, (t_699[0 * 4 + j] * t_597), ((((t_682 + (tc + 8 * j)) < k_len_458) && ((t_682 + (tc + 8 * j)) <= ((((t_462 + tr) / 4) + k_len_458) - q_len_457))) && (((t_682 + (tc + 8 * j)) >= ((((((t_462 + tr) / 4) + k_len_458) - q_len_457) / P.attention_chunk) * P.attention_chunk)) && ((t_682 + (tc + 8 * j)) < (((((((t_462 + tr) / 4) + k_len_458) - q_len_457) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_395: array<f32, 1>;
+    var t_702: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_394[i * 4 + j]);
+        acc = max(acc, t_701[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1141,33 +1119,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_395[i] = acc;
+      t_702[i] = acc;
     }
     workgroupBarrier();
-    var m_new_396: array<f32, 1>;
-    m_new_396[0] = max(carry_273[0], t_395[0]);
+    var m_new_703: array<f32, 1>;
+    m_new_703[0] = max(carry_599[0], t_702[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_398: array<f32, 1>;
-    m_safe_398[0] = select(m_new_396[0], 0.0, (m_new_396[0] == NEG_INF));
+    var m_safe_705: array<f32, 1>;
+    m_safe_705[0] = select(m_new_703[0], 0.0, (m_new_703[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_400: array<f32, 4>;
+    var p_707: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_400[0 * 4 + j] = exp2((t_394[0 * 4 + j] - m_safe_398[0]));
+      p_707[0 * 4 + j] = exp2((t_701[0 * 4 + j] - m_safe_705[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_400[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_707[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_402: array<f32, 1>;
-    alpha_402[0] = exp2((carry_273[0] - m_safe_398[0]));
+    var alpha_709: array<f32, 1>;
+    alpha_709[0] = exp2((carry_599[0] - m_safe_705[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_404: array<f32, 1>;
+    var t_711: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_400[i * 4 + j];
+        acc = acc + p_707[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1176,47 +1154,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_404[i] = acc;
+      t_711[i] = acc;
     }
     workgroupBarrier();
-    var t_405: array<f32, 1>;
-    t_405[0] = ((carry_274[0] * alpha_402[0]) + t_404[0]);
+    var t_712: array<f32, 1>;
+    t_712[0] = ((carry_600[0] * alpha_709[0]) + t_711[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_369 + r))], ((t_369 + r) < k_len_131)) + ((t_369 + r) % 1))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_369 + r) < k_len_131));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_421) * page_table_stride0 + u32((t_682 + r))], ((t_682 + r) < k_len_458)) + ((t_682 + r) % 1))) * v_cache_stride0 + u32(kvh_420) * v_cache_stride1 + u32(c)], ((t_682 + r) < k_len_458));
     }
     workgroupBarrier();
-    var t_407 = array<f32, 16>();
+    var t_714 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_407[i * 16 + j] = fma(a[i], b[j], t_407[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_714[i * 16 + j] = fma(a[i], b[j], t_714[i * 16 + j]); }
       }
     }
-    var t_408: array<f32, 16>;
+    var t_715: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_408[0 * 16 + j] = ((carry_275[0 * 16 + j] * alpha_402[0]) + t_407[0 * 16 + j]);
+      t_715[0 * 16 + j] = ((carry_601[0 * 16 + j] * alpha_709[0]) + t_714[0 * 16 + j]);
     }
-    carry_273[0] = m_new_396[0];
-    carry_274[0] = t_405[0];
+    carry_599[0] = m_new_703[0];
+    carry_600[0] = t_712[0];
     for (var j = 0; j < 16; j++) {
-      carry_275[0 * 16 + j] = t_408[0 * 16 + j];
+      carry_601[0 * 16 + j] = t_715[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { out[u32((q0_127 + ((t_135 + tr) / 4))) * out_stride0 + u32((t_138 + ((t_135 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_275[0 * 16 + j] / select(carry_274[0], 1.0, (carry_274[0] == 0.0))); }
+    if ((((t_462 + tr) / 4) < q_len_457)) { out[u32((q0_454 + ((t_462 + tr) / 4))) * out_stride0 + u32((t_465 + ((t_462 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_601[0 * 16 + j] / select(carry_600[0], 1.0, (carry_600[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_135 + tr) / 4) < q_len_130)) { lse[u32((q0_127 + ((t_135 + tr) / 4))) * lse_stride0 + u32((t_138 + ((t_135 + tr) % 4)))] = select(((carry_273[0] + log2(carry_274[0])) * 0.6931471805599453), NEG_INF, (carry_274[0] == 0.0)); }
+    if ((((t_462 + tr) / 4) < q_len_457)) { lse[u32((q0_454 + ((t_462 + tr) / 4))) * lse_stride0 + u32((t_465 + ((t_462 + tr) % 4)))] = select(((carry_599[0] + log2(carry_600[0])) * 0.6931471805599453), NEG_INF, (carry_600[0] == 0.0)); }
   }
 }
 `,

@@ -102,13 +102,13 @@ export const tensors = [
     "perStep": false
   }
 ];
-export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}];
+export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}];
 /** Workgroups to dispatch, from the runtime dims and scalar arguments. */
 export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * d["heads"]) / 16), d["batch"], 1];
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"mla_paged.f16.p64","kernel":"mla_paged","source":{"file":"kernels-src/mla.ts","line":11},"params":{"T":"f16","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":16,"BLOCK_N":8},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f16","shape":["tokens","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f16","shape":["tokens","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f16","shape":["slots",1,576],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","heads",512],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","heads","slots","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q","heads"]},16]},"batch"],"gridAxes":["m","b"],"wgsl":{"file":"mla_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[64,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":27840,"invocations":64},"uniforms":{"binding":8,"size":32,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"batch","type":"i32","offset":12,"from":"dim"},{"name":"max_pages","type":"i32","offset":16,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":20,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":24,"from":"scalar"},{"name":"is_causal","type":"i32","offset":28,"from":"scalar"}]}}},
+    manifest: {"name":"mla_paged.f16.p64","kernel":"mla_paged","source":{"file":"kernels-src/mla.ts","line":11},"params":{"T":"f16","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":16,"BLOCK_N":8},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f16","shape":["tokens","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f16","shape":["tokens","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f16","shape":["slots",1,576],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","heads",512],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","heads","slots","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q","heads"]},16]},"batch"],"gridAxes":["m","b"],"wgsl":{"file":"mla_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[64,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":27840,"invocations":64},"uniforms":{"binding":8,"size":32,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"batch","type":"i32","offset":12,"from":"dim"},{"name":"max_pages","type":"i32","offset":16,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":20,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":24,"from":"scalar"},{"name":"is_causal","type":"i32","offset":28,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/mla.ts:11 (kernel mla_paged). Do not edit: edit the spec and recompile.
 // Instance mla_paged.f16.p64: T = f16, LATENT = 512, ROPE = 64, PAGE = 64, BLOCK_M = 16, BLOCK_N = 8.
 // 64 invocations as 8 rows x 8 columns; row reductions by subgroup shuffles.
@@ -155,153 +155,153 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.heads) * 512u;
   let out_stride1 = 512u;
   let lse_stride0 = u32(P.heads);
-  let m_107 = i32(wg.x);
-  let b_108 = i32(wg.y);
+  let m_400 = i32(wg.x);
+  let b_401 = i32(wg.y);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_135 = cu_seqlens_q[u32(b_108)];
+  let q0_437 = cu_seqlens_q[u32(b_401)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_136 = (b_108 + 1);
-  let t_137 = cu_seqlens_q[u32(t_136)];
-  let q_len_138 = (t_137 - q0_135);
-  let k_len_139 = cache_seqlens[u32(b_108)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  let t_140 = (m_107 * 16);
-  let t_141 = (q_len_138 * P.heads);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let t_438 = (b_401 + 1);
+  let t_439 = cu_seqlens_q[u32(t_438)];
+  let q_len_440 = (t_439 - q0_437);
+  let k_len_441 = cache_seqlens[u32(b_401)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  let t_442 = (m_400 * 16);
+  let t_443 = (q_len_440 * P.heads);
+  let t_444 = (t_442 >= t_443);
+  if (t_444) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  let t_143 = (m_107 * 16);
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_153 = (k_len_139 + 7);
-  let t_154 = (t_153 / 8);
-  let t_156 = (k_len_139 + (-1));
-  let t_158 = (k_len_139 + (-8));
-  let t_160 = (t_156 / 8);
-  let t_161 = (t_156 < 0);
-  let t_162 = (t_160 * 8);
-  let t_163 = (t_162 == t_156);
-  let t_164 = (!t_163);
-  let t_165 = (t_161 && t_164);
-  let t_167 = (t_160 - 1);
-  let t_168 = select(t_160, t_167, t_165);
-  let t_169 = (t_158 / 8);
-  let t_170 = (t_158 < 0);
-  let t_171 = (t_169 * 8);
-  let t_172 = (t_171 == t_158);
-  let t_173 = (!t_172);
-  let t_174 = (t_170 && t_173);
-  let t_175 = (t_169 - 1);
-  let t_176 = select(t_169, t_175, t_174);
-  let t_177 = (P.is_causal == 0);
-  let t_179 = select(268435456, (-268435456), t_177);
-  let t_180 = select((-268435456), 268435456, t_177);
-  let t_182 = (t_143 + 15);
-  let t_183 = (t_143 / P.heads);
-  let t_184 = (t_182 / P.heads);
-  let t_185 = min(t_183, t_184);
-  let t_186 = max(t_183, t_184);
-  let t_187 = (t_185 + k_len_139);
-  let t_188 = (t_186 + k_len_139);
-  let t_189 = (t_187 - q_len_138);
-  let t_190 = (t_188 - q_len_138);
-  let t_192 = (t_189 + (-7));
-  let t_193 = (t_190 / 8);
-  let t_194 = (t_190 < 0);
-  let t_195 = (t_193 * 8);
-  let t_196 = (t_195 == t_190);
-  let t_197 = (!t_196);
-  let t_198 = (t_194 && t_197);
-  let t_199 = (t_193 - 1);
-  let t_200 = select(t_193, t_199, t_198);
-  let t_201 = (t_192 / 8);
-  let t_202 = (t_192 < 0);
-  let t_203 = (t_201 * 8);
-  let t_204 = (t_203 == t_192);
-  let t_205 = (!t_204);
-  let t_206 = (t_202 && t_205);
-  let t_207 = (t_201 - 1);
-  let t_208 = select(t_201, t_207, t_206);
-  let t_209 = (t_179 > t_180);
-  let t_210 = ((-268435456) > t_200);
-  let t_211 = min(t_179, (-268435456));
-  let t_212 = max(t_180, t_200);
-  let t_213 = select(t_211, t_179, t_210);
-  let t_214 = select(t_212, t_180, t_210);
-  let t_215 = select(t_213, (-268435456), t_209);
-  let t_216 = select(t_214, t_200, t_209);
-  let t_217 = ((-268435456) > t_208);
-  let t_218 = max(t_179, (-268435456));
-  let t_219 = min(t_180, t_208);
-  let t_220 = (t_219 + 1);
-  let t_221 = (t_218 <= t_220);
-  let t_222 = max(t_180, t_208);
-  let t_223 = select(t_179, t_211, t_221);
-  let t_224 = select(t_180, t_222, t_221);
-  let t_225 = select(t_223, t_179, t_217);
-  let t_226 = select(t_224, t_180, t_217);
-  let t_227 = select(t_225, (-268435456), t_209);
-  let t_228 = select(t_226, t_208, t_209);
-  let t_229 = max((-268435456), t_215);
-  let t_230 = min(t_168, t_216);
-  let t_231 = max((-268435456), t_227);
-  let t_232 = min(t_176, t_228);
-  let t_233 = max(t_231, t_231);
-  let t_234 = min(t_232, t_232);
-  let t_235 = max(t_233, (-268435456));
-  let t_236 = min(t_234, t_176);
-  let t_237 = max(0, t_229);
-  let t_238 = (t_230 + 1);
-  let t_239 = min(t_154, t_238);
-  let t_240 = max(t_237, t_239);
-  let t_241 = max(t_235, t_237);
-  let t_242 = min(t_241, t_240);
-  let t_243 = (t_236 + 1);
-  let t_244 = max(t_243, t_242);
-  let t_245 = min(t_244, t_240);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  let t_445 = (m_400 * 16);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_455 = (k_len_441 + 7);
+  let t_456 = (t_455 / 8);
+  let t_457 = (k_len_441 + (-1));
+  let t_458 = (k_len_441 + (-8));
+  let t_459 = (t_457 / 8);
+  let t_460 = (t_457 < 0);
+  let t_461 = (t_459 * 8);
+  let t_462 = (t_461 == t_457);
+  let t_463 = (!t_462);
+  let t_464 = (t_460 && t_463);
+  let t_465 = (t_459 - 1);
+  let t_466 = select(t_459, t_465, t_464);
+  let t_467 = (t_458 / 8);
+  let t_468 = (t_458 < 0);
+  let t_469 = (t_467 * 8);
+  let t_470 = (t_469 == t_458);
+  let t_471 = (!t_470);
+  let t_472 = (t_468 && t_471);
+  let t_473 = (t_467 - 1);
+  let t_474 = select(t_467, t_473, t_472);
+  let t_475 = (P.is_causal == 0);
+  let t_476 = select(268435456, (-268435456), t_475);
+  let t_477 = select((-268435456), 268435456, t_475);
+  let t_478 = (t_445 + 15);
+  let t_479 = (t_445 / P.heads);
+  let t_480 = (t_478 / P.heads);
+  let t_481 = min(t_479, t_480);
+  let t_482 = max(t_479, t_480);
+  let t_483 = (t_481 + k_len_441);
+  let t_484 = (t_482 + k_len_441);
+  let t_485 = (t_483 - q_len_440);
+  let t_486 = (t_484 - q_len_440);
+  let t_487 = (t_485 + (-7));
+  let t_488 = (t_486 / 8);
+  let t_489 = (t_486 < 0);
+  let t_490 = (t_488 * 8);
+  let t_491 = (t_490 == t_486);
+  let t_492 = (!t_491);
+  let t_493 = (t_489 && t_492);
+  let t_494 = (t_488 - 1);
+  let t_495 = select(t_488, t_494, t_493);
+  let t_496 = (t_487 / 8);
+  let t_497 = (t_487 < 0);
+  let t_498 = (t_496 * 8);
+  let t_499 = (t_498 == t_487);
+  let t_500 = (!t_499);
+  let t_501 = (t_497 && t_500);
+  let t_502 = (t_496 - 1);
+  let t_503 = select(t_496, t_502, t_501);
+  let t_504 = (t_476 > t_477);
+  let t_505 = ((-268435456) > t_495);
+  let t_506 = min(t_476, (-268435456));
+  let t_507 = max(t_477, t_495);
+  let t_508 = select(t_506, t_476, t_505);
+  let t_509 = select(t_507, t_477, t_505);
+  let t_510 = select(t_508, (-268435456), t_504);
+  let t_511 = select(t_509, t_495, t_504);
+  let t_512 = ((-268435456) > t_503);
+  let t_513 = max(t_476, (-268435456));
+  let t_514 = min(t_477, t_503);
+  let t_515 = (t_514 + 1);
+  let t_516 = (t_513 <= t_515);
+  let t_517 = max(t_477, t_503);
+  let t_518 = select(t_476, t_506, t_516);
+  let t_519 = select(t_477, t_517, t_516);
+  let t_520 = select(t_518, t_476, t_512);
+  let t_521 = select(t_519, t_477, t_512);
+  let t_522 = select(t_520, (-268435456), t_504);
+  let t_523 = select(t_521, t_503, t_504);
+  let t_524 = max((-268435456), t_510);
+  let t_525 = min(t_466, t_511);
+  let t_526 = max((-268435456), t_522);
+  let t_527 = min(t_474, t_523);
+  let t_528 = max(t_526, t_526);
+  let t_529 = min(t_527, t_527);
+  let t_530 = max(t_528, (-268435456));
+  let t_531 = min(t_529, t_474);
+  let t_532 = max(0, t_524);
+  let t_533 = (t_525 + 1);
+  let t_534 = min(t_456, t_533);
+  let t_535 = max(t_532, t_534);
+  let t_536 = max(t_530, t_532);
+  let t_537 = min(t_536, t_535);
+  let t_538 = (t_531 + 1);
+  let t_539 = max(t_538, t_537);
+  let t_540 = min(t_539, t_535);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_269 = (P.softmax_scale * 1.4426950408889634);
+  let t_545 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 8192; e += 64) {
     let r = e / 512;
     let c = e % 512;
-    smem_f16[0 + r * 514 + c] = select(f16(0.0), q_nope[u32((q0_135 + ((t_143 + r) / P.heads))) * q_nope_stride0 + u32(((t_143 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_143 + r) / P.heads) < q_len_138));
+    smem_f16[0 + r * 514 + c] = select(f16(0.0), q_nope[u32((q0_437 + ((t_445 + r) / P.heads))) * q_nope_stride0 + u32(((t_445 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_445 + r) / P.heads) < q_len_440));
   }
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 64) {
     let r = e / 64;
     let c = e % 64;
-    smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_135 + ((t_143 + r) / P.heads))) * q_rope_stride0 + u32(((t_143 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_143 + r) / P.heads) < q_len_138));
+    smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_437 + ((t_445 + r) / P.heads))) * q_rope_stride0 + u32(((t_445 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_445 + r) / P.heads) < q_len_440));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_247: array<f32, 2>;
+  var carry_547: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_247[i] = NEG_INF;
+    carry_547[i] = NEG_INF;
   }
-  var carry_248: array<f32, 2>;
+  var carry_548: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_248[i] = 0.0;
+    carry_548[i] = 0.0;
   }
-  var carry_249: array<f32, 128>;
+  var carry_549: array<f32, 128>;
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 64; j++) {
-      carry_249[i * 64 + j] = 0.0;
+      carry_549[i * 64 + j] = 0.0;
     }
   }
-  for (var t_246 = t_237; t_246 < t_242; t_246++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_250 = (t_246 * 8);
+  for (var t_546 = t_532; t_546 < t_537; t_546++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_550 = (t_546 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -310,127 +310,124 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_250 + r) / 64))], ((t_250 + r) < k_len_139)) * 64) + ((t_250 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_250 + r) < k_len_139));
+      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_401) * page_table_stride0 + u32(((t_550 + r) / 64))], ((t_550 + r) < k_len_441)) * 64) + ((t_550 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_550 + r) < k_len_441));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_271 = array<f32, 2>();
+    var t_566 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_271[i] = fma(a[i], b[j], t_271[i]); }
+        for (var j = 0; j < 1; j++) { t_566[i] = fma(a[i], b[j], t_566[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_250 + r) / 64))], ((t_250 + r) < k_len_139)) * 64) + ((t_250 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_250 + r) < k_len_139));
+      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_401) * page_table_stride0 + u32(((t_550 + r) / 64))], ((t_550 + r) < k_len_441)) * 64) + ((t_550 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_550 + r) < k_len_441));
     }
     workgroupBarrier();
-    var t_273 = array<f32, 2>();
+    var t_568 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_273[i] = fma(a[i], b[j], t_273[i]); }
+        for (var j = 0; j < 1; j++) { t_568[i] = fma(a[i], b[j], t_568[i]); }
       }
     }
-    var t_276: array<f32, 2>;
+    var t_571: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_276[i] = select(NEG_INF, ((t_271[i] + t_273[i]) * t_269), (((t_250 + tc) < k_len_139) && (t_177 || ((t_250 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_139) - q_len_138)))));
+      t_571[i] = select(NEG_INF, ((t_566[i] + t_568[i]) * t_545), (((t_550 + tc) < k_len_441) && (t_475 || ((t_550 + tc) <= ((((t_445 + (tr + 8 * i)) / P.heads) + k_len_441) - q_len_440)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_277: array<f32, 2>;
+    var t_572: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_276[i]);
+        acc = max(acc, t_571[i]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_277[i] = acc;
+      t_572[i] = acc;
     }
-    var m_new_278: array<f32, 2>;
+    var m_new_573: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_278[i] = max(carry_247[i], t_277[i]);
+      m_new_573[i] = max(carry_547[i], t_572[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_280: array<f32, 2>;
+    var m_safe_575: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_280[i] = select(m_new_278[i], 0.0, (m_new_278[i] == NEG_INF));
+      m_safe_575[i] = select(m_new_573[i], 0.0, (m_new_573[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_282: array<f32, 2>;
+    var p_577: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_282[i] = exp2((t_276[i] - m_safe_280[i]));
+      p_577[i] = exp2((t_571[i] - m_safe_575[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_284: array<f32, 2>;
+    var alpha_579: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_284[i] = exp2((carry_247[i] - m_safe_280[i]));
+      alpha_579[i] = exp2((carry_547[i] - m_safe_575[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_286: array<f32, 2>;
+    var t_581: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_282[i];
+        acc = acc + p_577[i];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_286[i] = acc;
+      t_581[i] = acc;
     }
-    var t_287: array<f32, 2>;
+    var t_582: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_287[i] = ((carry_248[i] * alpha_284[i]) + t_286[i]);
+      t_582[i] = ((carry_548[i] * alpha_579[i]) + t_581[i]);
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_282[i]);
+      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_577[i]);
     }
     workgroupBarrier();
-    var t_290 = array<f32, 128>();
+    var t_585 = array<f32, 128>();
     for (var k = 0; k < 8; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 64>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[13392 + (tr + 8 * i) * 10 + k]); }
       for (var j = 0; j < 64; j++) { b[j] = f32(smem_f16[9280 + k * 514 + (tc + 8 * j)]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 64; j++) { t_290[i * 64 + j] = fma(a[i], b[j], t_290[i * 64 + j]); }
+        for (var j = 0; j < 64; j++) { t_585[i * 64 + j] = fma(a[i], b[j], t_585[i * 64 + j]); }
       }
     }
-    var t_291: array<f32, 128>;
+    var t_586: array<f32, 128>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        t_291[i * 64 + j] = ((carry_249[i * 64 + j] * alpha_284[i]) + t_290[i * 64 + j]);
+        t_586[i * 64 + j] = ((carry_549[i * 64 + j] * alpha_579[i]) + t_585[i * 64 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_247[i] = m_new_278[i];
+      carry_547[i] = m_new_573[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_248[i] = t_287[i];
+      carry_548[i] = t_582[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        carry_249[i * 64 + j] = t_291[i * 64 + j];
+        carry_549[i * 64 + j] = t_586[i * 64 + j];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_318 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_297 = t_242; t_297 < t_245; t_297++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_301 = (t_297 * 8);
+  for (var t_590 = t_537; t_590 < t_540; t_590++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_594 = (t_590 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
@@ -438,130 +435,126 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = c_kv[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_301 + r) / 64))] * 64) + ((t_301 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
+      smem_f16[9280 + r * 514 + c] = c_kv[u32(((page_table[u32(b_401) * page_table_stride0 + u32(((t_594 + r) / 64))] * 64) + ((t_594 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_320 = array<f32, 2>();
+    var t_608 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_320[i] = fma(a[i], b[j], t_320[i]); }
+        for (var j = 0; j < 1; j++) { t_608[i] = fma(a[i], b[j], t_608[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = c_kv[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_301 + r) / 64))] * 64) + ((t_301 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
+      smem_f16[13392 + r * 66 + c] = c_kv[u32(((page_table[u32(b_401) * page_table_stride0 + u32(((t_594 + r) / 64))] * 64) + ((t_594 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
     }
     workgroupBarrier();
-    var t_322 = array<f32, 2>();
+    var t_610 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_322[i] = fma(a[i], b[j], t_322[i]); }
+        for (var j = 0; j < 1; j++) { t_610[i] = fma(a[i], b[j], t_610[i]); }
       }
     }
-    var t_324: array<f32, 2>;
+    var t_611: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_324[i] = ((t_320[i] + t_322[i]) * t_318);
+      t_611[i] = (t_608[i] + t_610[i]);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_325: array<f32, 2>;
+    var t_613: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_324[i]);
+        acc = max(acc, t_611[i]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_325[i] = acc;
+      t_613[i] = acc;
     }
-    var m_new_326: array<f32, 2>;
+    var m_new_615: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_326[i] = max(carry_247[i], t_325[i]);
+      m_new_615[i] = max(carry_547[i], (t_613[i] * t_545));
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_328: array<f32, 2>;
+    var m_safe_617: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_328[i] = select(m_new_326[i], 0.0, (m_new_326[i] == NEG_INF));
+      m_safe_617[i] = select(m_new_615[i], 0.0, (m_new_615[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_330: array<f32, 2>;
+    var p_619: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_330[i] = exp2((t_324[i] - m_safe_328[i]));
+      p_619[i] = exp2(((t_611[i] * t_545) - m_safe_617[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_332: array<f32, 2>;
+    var alpha_621: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_332[i] = exp2((carry_247[i] - m_safe_328[i]));
+      alpha_621[i] = exp2((carry_547[i] - m_safe_617[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_334: array<f32, 2>;
+    var t_623: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_330[i];
+        acc = acc + p_619[i];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_334[i] = acc;
+      t_623[i] = acc;
     }
-    var t_335: array<f32, 2>;
+    var t_624: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_335[i] = ((carry_248[i] * alpha_332[i]) + t_334[i]);
+      t_624[i] = ((carry_548[i] * alpha_621[i]) + t_623[i]);
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_330[i]);
+      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_619[i]);
     }
     workgroupBarrier();
-    var t_338 = array<f32, 128>();
+    var t_627 = array<f32, 128>();
     for (var k = 0; k < 8; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 64>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[13392 + (tr + 8 * i) * 10 + k]); }
       for (var j = 0; j < 64; j++) { b[j] = f32(smem_f16[9280 + k * 514 + (tc + 8 * j)]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 64; j++) { t_338[i * 64 + j] = fma(a[i], b[j], t_338[i * 64 + j]); }
+        for (var j = 0; j < 64; j++) { t_627[i * 64 + j] = fma(a[i], b[j], t_627[i * 64 + j]); }
       }
     }
-    var t_339: array<f32, 128>;
+    var t_628: array<f32, 128>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        t_339[i * 64 + j] = ((carry_249[i * 64 + j] * alpha_332[i]) + t_338[i * 64 + j]);
+        t_628[i * 64 + j] = ((carry_549[i * 64 + j] * alpha_621[i]) + t_627[i * 64 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_247[i] = m_new_326[i];
+      carry_547[i] = m_new_615[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_248[i] = t_335[i];
+      carry_548[i] = t_624[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        carry_249[i * 64 + j] = t_339[i * 64 + j];
+        carry_549[i * 64 + j] = t_628[i * 64 + j];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_366 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_343 = t_245; t_343 < t_240; t_343++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_347 = (t_343 * 8);
+  for (var t_632 = t_540; t_632 < t_535; t_632++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_636 = (t_632 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -570,116 +563,116 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_347 + r) / 64))], ((t_347 + r) < k_len_139)) * 64) + ((t_347 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_347 + r) < k_len_139));
+      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_401) * page_table_stride0 + u32(((t_636 + r) / 64))], ((t_636 + r) < k_len_441)) * 64) + ((t_636 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_636 + r) < k_len_441));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_368 = array<f32, 2>();
+    var t_652 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_368[i] = fma(a[i], b[j], t_368[i]); }
+        for (var j = 0; j < 1; j++) { t_652[i] = fma(a[i], b[j], t_652[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_347 + r) / 64))], ((t_347 + r) < k_len_139)) * 64) + ((t_347 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_347 + r) < k_len_139));
+      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_401) * page_table_stride0 + u32(((t_636 + r) / 64))], ((t_636 + r) < k_len_441)) * 64) + ((t_636 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_636 + r) < k_len_441));
     }
     workgroupBarrier();
-    var t_370 = array<f32, 2>();
+    var t_654 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_370[i] = fma(a[i], b[j], t_370[i]); }
+        for (var j = 0; j < 1; j++) { t_654[i] = fma(a[i], b[j], t_654[i]); }
       }
     }
-    var t_373: array<f32, 2>;
+    var t_657: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_373[i] = select(NEG_INF, ((t_368[i] + t_370[i]) * t_366), (((t_347 + tc) < k_len_139) && (t_177 || ((t_347 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_139) - q_len_138)))));
+      t_657[i] = select(NEG_INF, ((t_652[i] + t_654[i]) * t_545), (((t_636 + tc) < k_len_441) && (t_475 || ((t_636 + tc) <= ((((t_445 + (tr + 8 * i)) / P.heads) + k_len_441) - q_len_440)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_374: array<f32, 2>;
+    var t_658: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_373[i]);
+        acc = max(acc, t_657[i]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_374[i] = acc;
+      t_658[i] = acc;
     }
-    var m_new_375: array<f32, 2>;
+    var m_new_659: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_375[i] = max(carry_247[i], t_374[i]);
+      m_new_659[i] = max(carry_547[i], t_658[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_377: array<f32, 2>;
+    var m_safe_661: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_377[i] = select(m_new_375[i], 0.0, (m_new_375[i] == NEG_INF));
+      m_safe_661[i] = select(m_new_659[i], 0.0, (m_new_659[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_379: array<f32, 2>;
+    var p_663: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_379[i] = exp2((t_373[i] - m_safe_377[i]));
+      p_663[i] = exp2((t_657[i] - m_safe_661[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_381: array<f32, 2>;
+    var alpha_665: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_381[i] = exp2((carry_247[i] - m_safe_377[i]));
+      alpha_665[i] = exp2((carry_547[i] - m_safe_661[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_383: array<f32, 2>;
+    var t_667: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_379[i];
+        acc = acc + p_663[i];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_383[i] = acc;
+      t_667[i] = acc;
     }
-    var t_384: array<f32, 2>;
+    var t_668: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_384[i] = ((carry_248[i] * alpha_381[i]) + t_383[i]);
+      t_668[i] = ((carry_548[i] * alpha_665[i]) + t_667[i]);
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_379[i]);
+      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_663[i]);
     }
     workgroupBarrier();
-    var t_387 = array<f32, 128>();
+    var t_671 = array<f32, 128>();
     for (var k = 0; k < 8; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 64>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[13392 + (tr + 8 * i) * 10 + k]); }
       for (var j = 0; j < 64; j++) { b[j] = f32(smem_f16[9280 + k * 514 + (tc + 8 * j)]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 64; j++) { t_387[i * 64 + j] = fma(a[i], b[j], t_387[i * 64 + j]); }
+        for (var j = 0; j < 64; j++) { t_671[i * 64 + j] = fma(a[i], b[j], t_671[i * 64 + j]); }
       }
     }
-    var t_388: array<f32, 128>;
+    var t_672: array<f32, 128>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        t_388[i * 64 + j] = ((carry_249[i * 64 + j] * alpha_381[i]) + t_387[i * 64 + j]);
+        t_672[i * 64 + j] = ((carry_549[i * 64 + j] * alpha_665[i]) + t_671[i * 64 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_247[i] = m_new_375[i];
+      carry_547[i] = m_new_659[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_248[i] = t_384[i];
+      carry_548[i] = t_668[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        carry_249[i * 64 + j] = t_388[i * 64 + j];
+        carry_549[i * 64 + j] = t_672[i * 64 + j];
       }
     }
   }
@@ -687,21 +680,21 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 64; j++) {
-      if ((((t_143 + (tr + 8 * i)) / P.heads) < q_len_138)) { out[u32((q0_135 + ((t_143 + (tr + 8 * i)) / P.heads))) * out_stride0 + u32(((t_143 + (tr + 8 * i)) % P.heads)) * out_stride1 + u32((tc + 8 * j))] = f16((carry_249[i * 64 + j] / select(carry_248[i], 1.0, (carry_248[i] == 0.0)))); }
+      if ((((t_445 + (tr + 8 * i)) / P.heads) < q_len_440)) { out[u32((q0_437 + ((t_445 + (tr + 8 * i)) / P.heads))) * out_stride0 + u32(((t_445 + (tr + 8 * i)) % P.heads)) * out_stride1 + u32((tc + 8 * j))] = f16((carry_549[i * 64 + j] / select(carry_548[i], 1.0, (carry_548[i] == 0.0)))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
-      if ((((t_143 + (tr + 8 * i)) / P.heads) < q_len_138)) { lse[u32((q0_135 + ((t_143 + (tr + 8 * i)) / P.heads))) * lse_stride0 + u32(((t_143 + (tr + 8 * i)) % P.heads))] = select(((carry_247[i] + log2(carry_248[i])) * 0.6931471805599453), NEG_INF, (carry_248[i] == 0.0)); }
+      if ((((t_445 + (tr + 8 * i)) / P.heads) < q_len_440)) { lse[u32((q0_437 + ((t_445 + (tr + 8 * i)) / P.heads))) * lse_stride0 + u32(((t_445 + (tr + 8 * i)) % P.heads))] = select(((carry_547[i] + log2(carry_548[i])) * 0.6931471805599453), NEG_INF, (carry_548[i] == 0.0)); }
     }
   }
 }
 `,
   },
   {
-    manifest: {"name":"mla_paged.f16.p64","kernel":"mla_paged","source":{"file":"kernels-src/mla.ts","line":11},"params":{"T":"f16","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":16,"BLOCK_N":8},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f16","shape":["tokens","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f16","shape":["tokens","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f16","shape":["slots",1,576],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","heads",512],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","heads","slots","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q","heads"]},16]},"batch"],"gridAxes":["m","b"],"wgsl":{"file":"mla_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[64,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":28352,"invocations":64},"uniforms":{"binding":8,"size":32,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"batch","type":"i32","offset":12,"from":"dim"},{"name":"max_pages","type":"i32","offset":16,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":20,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":24,"from":"scalar"},{"name":"is_causal","type":"i32","offset":28,"from":"scalar"}]}}},
+    manifest: {"name":"mla_paged.f16.p64","kernel":"mla_paged","source":{"file":"kernels-src/mla.ts","line":11},"params":{"T":"f16","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":16,"BLOCK_N":8},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f16","shape":["tokens","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f16","shape":["tokens","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f16","shape":["slots",1,576],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f16","shape":["tokens","heads",512],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","heads","slots","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q","heads"]},16]},"batch"],"gridAxes":["m","b"],"wgsl":{"file":"mla_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[64,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":28352,"invocations":64},"uniforms":{"binding":8,"size":32,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"batch","type":"i32","offset":12,"from":"dim"},{"name":"max_pages","type":"i32","offset":16,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":20,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":24,"from":"scalar"},{"name":"is_causal","type":"i32","offset":28,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/mla.ts:11 (kernel mla_paged). Do not edit: edit the spec and recompile.
 // Instance mla_paged.f16.p64: T = f16, LATENT = 512, ROPE = 64, PAGE = 64, BLOCK_M = 16, BLOCK_N = 8.
 // 64 invocations as 8 rows x 8 columns; row reductions through workgroup memory.
@@ -748,153 +741,153 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.heads) * 512u;
   let out_stride1 = 512u;
   let lse_stride0 = u32(P.heads);
-  let m_107 = i32(wg.x);
-  let b_108 = i32(wg.y);
+  let m_400 = i32(wg.x);
+  let b_401 = i32(wg.y);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_135 = cu_seqlens_q[u32(b_108)];
+  let q0_437 = cu_seqlens_q[u32(b_401)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_136 = (b_108 + 1);
-  let t_137 = cu_seqlens_q[u32(t_136)];
-  let q_len_138 = (t_137 - q0_135);
-  let k_len_139 = cache_seqlens[u32(b_108)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  let t_140 = (m_107 * 16);
-  let t_141 = (q_len_138 * P.heads);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let t_438 = (b_401 + 1);
+  let t_439 = cu_seqlens_q[u32(t_438)];
+  let q_len_440 = (t_439 - q0_437);
+  let k_len_441 = cache_seqlens[u32(b_401)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  let t_442 = (m_400 * 16);
+  let t_443 = (q_len_440 * P.heads);
+  let t_444 = (t_442 >= t_443);
+  if (t_444) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  let t_143 = (m_107 * 16);
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_153 = (k_len_139 + 7);
-  let t_154 = (t_153 / 8);
-  let t_156 = (k_len_139 + (-1));
-  let t_158 = (k_len_139 + (-8));
-  let t_160 = (t_156 / 8);
-  let t_161 = (t_156 < 0);
-  let t_162 = (t_160 * 8);
-  let t_163 = (t_162 == t_156);
-  let t_164 = (!t_163);
-  let t_165 = (t_161 && t_164);
-  let t_167 = (t_160 - 1);
-  let t_168 = select(t_160, t_167, t_165);
-  let t_169 = (t_158 / 8);
-  let t_170 = (t_158 < 0);
-  let t_171 = (t_169 * 8);
-  let t_172 = (t_171 == t_158);
-  let t_173 = (!t_172);
-  let t_174 = (t_170 && t_173);
-  let t_175 = (t_169 - 1);
-  let t_176 = select(t_169, t_175, t_174);
-  let t_177 = (P.is_causal == 0);
-  let t_179 = select(268435456, (-268435456), t_177);
-  let t_180 = select((-268435456), 268435456, t_177);
-  let t_182 = (t_143 + 15);
-  let t_183 = (t_143 / P.heads);
-  let t_184 = (t_182 / P.heads);
-  let t_185 = min(t_183, t_184);
-  let t_186 = max(t_183, t_184);
-  let t_187 = (t_185 + k_len_139);
-  let t_188 = (t_186 + k_len_139);
-  let t_189 = (t_187 - q_len_138);
-  let t_190 = (t_188 - q_len_138);
-  let t_192 = (t_189 + (-7));
-  let t_193 = (t_190 / 8);
-  let t_194 = (t_190 < 0);
-  let t_195 = (t_193 * 8);
-  let t_196 = (t_195 == t_190);
-  let t_197 = (!t_196);
-  let t_198 = (t_194 && t_197);
-  let t_199 = (t_193 - 1);
-  let t_200 = select(t_193, t_199, t_198);
-  let t_201 = (t_192 / 8);
-  let t_202 = (t_192 < 0);
-  let t_203 = (t_201 * 8);
-  let t_204 = (t_203 == t_192);
-  let t_205 = (!t_204);
-  let t_206 = (t_202 && t_205);
-  let t_207 = (t_201 - 1);
-  let t_208 = select(t_201, t_207, t_206);
-  let t_209 = (t_179 > t_180);
-  let t_210 = ((-268435456) > t_200);
-  let t_211 = min(t_179, (-268435456));
-  let t_212 = max(t_180, t_200);
-  let t_213 = select(t_211, t_179, t_210);
-  let t_214 = select(t_212, t_180, t_210);
-  let t_215 = select(t_213, (-268435456), t_209);
-  let t_216 = select(t_214, t_200, t_209);
-  let t_217 = ((-268435456) > t_208);
-  let t_218 = max(t_179, (-268435456));
-  let t_219 = min(t_180, t_208);
-  let t_220 = (t_219 + 1);
-  let t_221 = (t_218 <= t_220);
-  let t_222 = max(t_180, t_208);
-  let t_223 = select(t_179, t_211, t_221);
-  let t_224 = select(t_180, t_222, t_221);
-  let t_225 = select(t_223, t_179, t_217);
-  let t_226 = select(t_224, t_180, t_217);
-  let t_227 = select(t_225, (-268435456), t_209);
-  let t_228 = select(t_226, t_208, t_209);
-  let t_229 = max((-268435456), t_215);
-  let t_230 = min(t_168, t_216);
-  let t_231 = max((-268435456), t_227);
-  let t_232 = min(t_176, t_228);
-  let t_233 = max(t_231, t_231);
-  let t_234 = min(t_232, t_232);
-  let t_235 = max(t_233, (-268435456));
-  let t_236 = min(t_234, t_176);
-  let t_237 = max(0, t_229);
-  let t_238 = (t_230 + 1);
-  let t_239 = min(t_154, t_238);
-  let t_240 = max(t_237, t_239);
-  let t_241 = max(t_235, t_237);
-  let t_242 = min(t_241, t_240);
-  let t_243 = (t_236 + 1);
-  let t_244 = max(t_243, t_242);
-  let t_245 = min(t_244, t_240);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  let t_445 = (m_400 * 16);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_455 = (k_len_441 + 7);
+  let t_456 = (t_455 / 8);
+  let t_457 = (k_len_441 + (-1));
+  let t_458 = (k_len_441 + (-8));
+  let t_459 = (t_457 / 8);
+  let t_460 = (t_457 < 0);
+  let t_461 = (t_459 * 8);
+  let t_462 = (t_461 == t_457);
+  let t_463 = (!t_462);
+  let t_464 = (t_460 && t_463);
+  let t_465 = (t_459 - 1);
+  let t_466 = select(t_459, t_465, t_464);
+  let t_467 = (t_458 / 8);
+  let t_468 = (t_458 < 0);
+  let t_469 = (t_467 * 8);
+  let t_470 = (t_469 == t_458);
+  let t_471 = (!t_470);
+  let t_472 = (t_468 && t_471);
+  let t_473 = (t_467 - 1);
+  let t_474 = select(t_467, t_473, t_472);
+  let t_475 = (P.is_causal == 0);
+  let t_476 = select(268435456, (-268435456), t_475);
+  let t_477 = select((-268435456), 268435456, t_475);
+  let t_478 = (t_445 + 15);
+  let t_479 = (t_445 / P.heads);
+  let t_480 = (t_478 / P.heads);
+  let t_481 = min(t_479, t_480);
+  let t_482 = max(t_479, t_480);
+  let t_483 = (t_481 + k_len_441);
+  let t_484 = (t_482 + k_len_441);
+  let t_485 = (t_483 - q_len_440);
+  let t_486 = (t_484 - q_len_440);
+  let t_487 = (t_485 + (-7));
+  let t_488 = (t_486 / 8);
+  let t_489 = (t_486 < 0);
+  let t_490 = (t_488 * 8);
+  let t_491 = (t_490 == t_486);
+  let t_492 = (!t_491);
+  let t_493 = (t_489 && t_492);
+  let t_494 = (t_488 - 1);
+  let t_495 = select(t_488, t_494, t_493);
+  let t_496 = (t_487 / 8);
+  let t_497 = (t_487 < 0);
+  let t_498 = (t_496 * 8);
+  let t_499 = (t_498 == t_487);
+  let t_500 = (!t_499);
+  let t_501 = (t_497 && t_500);
+  let t_502 = (t_496 - 1);
+  let t_503 = select(t_496, t_502, t_501);
+  let t_504 = (t_476 > t_477);
+  let t_505 = ((-268435456) > t_495);
+  let t_506 = min(t_476, (-268435456));
+  let t_507 = max(t_477, t_495);
+  let t_508 = select(t_506, t_476, t_505);
+  let t_509 = select(t_507, t_477, t_505);
+  let t_510 = select(t_508, (-268435456), t_504);
+  let t_511 = select(t_509, t_495, t_504);
+  let t_512 = ((-268435456) > t_503);
+  let t_513 = max(t_476, (-268435456));
+  let t_514 = min(t_477, t_503);
+  let t_515 = (t_514 + 1);
+  let t_516 = (t_513 <= t_515);
+  let t_517 = max(t_477, t_503);
+  let t_518 = select(t_476, t_506, t_516);
+  let t_519 = select(t_477, t_517, t_516);
+  let t_520 = select(t_518, t_476, t_512);
+  let t_521 = select(t_519, t_477, t_512);
+  let t_522 = select(t_520, (-268435456), t_504);
+  let t_523 = select(t_521, t_503, t_504);
+  let t_524 = max((-268435456), t_510);
+  let t_525 = min(t_466, t_511);
+  let t_526 = max((-268435456), t_522);
+  let t_527 = min(t_474, t_523);
+  let t_528 = max(t_526, t_526);
+  let t_529 = min(t_527, t_527);
+  let t_530 = max(t_528, (-268435456));
+  let t_531 = min(t_529, t_474);
+  let t_532 = max(0, t_524);
+  let t_533 = (t_525 + 1);
+  let t_534 = min(t_456, t_533);
+  let t_535 = max(t_532, t_534);
+  let t_536 = max(t_530, t_532);
+  let t_537 = min(t_536, t_535);
+  let t_538 = (t_531 + 1);
+  let t_539 = max(t_538, t_537);
+  let t_540 = min(t_539, t_535);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_269 = (P.softmax_scale * 1.4426950408889634);
+  let t_545 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 8192; e += 64) {
     let r = e / 512;
     let c = e % 512;
-    smem_f16[0 + r * 514 + c] = select(f16(0.0), q_nope[u32((q0_135 + ((t_143 + r) / P.heads))) * q_nope_stride0 + u32(((t_143 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_143 + r) / P.heads) < q_len_138));
+    smem_f16[0 + r * 514 + c] = select(f16(0.0), q_nope[u32((q0_437 + ((t_445 + r) / P.heads))) * q_nope_stride0 + u32(((t_445 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_445 + r) / P.heads) < q_len_440));
   }
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 64) {
     let r = e / 64;
     let c = e % 64;
-    smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_135 + ((t_143 + r) / P.heads))) * q_rope_stride0 + u32(((t_143 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_143 + r) / P.heads) < q_len_138));
+    smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_437 + ((t_445 + r) / P.heads))) * q_rope_stride0 + u32(((t_445 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_445 + r) / P.heads) < q_len_440));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_247: array<f32, 2>;
+  var carry_547: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_247[i] = NEG_INF;
+    carry_547[i] = NEG_INF;
   }
-  var carry_248: array<f32, 2>;
+  var carry_548: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_248[i] = 0.0;
+    carry_548[i] = 0.0;
   }
-  var carry_249: array<f32, 128>;
+  var carry_549: array<f32, 128>;
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 64; j++) {
-      carry_249[i * 64 + j] = 0.0;
+      carry_549[i * 64 + j] = 0.0;
     }
   }
-  for (var t_246 = t_237; t_246 < t_242; t_246++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_250 = (t_246 * 8);
+  for (var t_546 = t_532; t_546 < t_537; t_546++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_550 = (t_546 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -903,47 +896,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_250 + r) / 64))], ((t_250 + r) < k_len_139)) * 64) + ((t_250 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_250 + r) < k_len_139));
+      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_401) * page_table_stride0 + u32(((t_550 + r) / 64))], ((t_550 + r) < k_len_441)) * 64) + ((t_550 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_550 + r) < k_len_441));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_271 = array<f32, 2>();
+    var t_566 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_271[i] = fma(a[i], b[j], t_271[i]); }
+        for (var j = 0; j < 1; j++) { t_566[i] = fma(a[i], b[j], t_566[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_250 + r) / 64))], ((t_250 + r) < k_len_139)) * 64) + ((t_250 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_250 + r) < k_len_139));
+      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_401) * page_table_stride0 + u32(((t_550 + r) / 64))], ((t_550 + r) < k_len_441)) * 64) + ((t_550 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_550 + r) < k_len_441));
     }
     workgroupBarrier();
-    var t_273 = array<f32, 2>();
+    var t_568 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_273[i] = fma(a[i], b[j], t_273[i]); }
+        for (var j = 0; j < 1; j++) { t_568[i] = fma(a[i], b[j], t_568[i]); }
       }
     }
-    var t_276: array<f32, 2>;
+    var t_571: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_276[i] = select(NEG_INF, ((t_271[i] + t_273[i]) * t_269), (((t_250 + tc) < k_len_139) && (t_177 || ((t_250 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_139) - q_len_138)))));
+      t_571[i] = select(NEG_INF, ((t_566[i] + t_568[i]) * t_545), (((t_550 + tc) < k_len_441) && (t_475 || ((t_550 + tc) <= ((((t_445 + (tr + 8 * i)) / P.heads) + k_len_441) - q_len_440)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_277: array<f32, 2>;
+    var t_572: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_276[i]);
+        acc = max(acc, t_571[i]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -952,34 +945,34 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_277[i] = acc;
+      t_572[i] = acc;
     }
     workgroupBarrier();
-    var m_new_278: array<f32, 2>;
+    var m_new_573: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_278[i] = max(carry_247[i], t_277[i]);
+      m_new_573[i] = max(carry_547[i], t_572[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_280: array<f32, 2>;
+    var m_safe_575: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_280[i] = select(m_new_278[i], 0.0, (m_new_278[i] == NEG_INF));
+      m_safe_575[i] = select(m_new_573[i], 0.0, (m_new_573[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_282: array<f32, 2>;
+    var p_577: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_282[i] = exp2((t_276[i] - m_safe_280[i]));
+      p_577[i] = exp2((t_571[i] - m_safe_575[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_284: array<f32, 2>;
+    var alpha_579: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_284[i] = exp2((carry_247[i] - m_safe_280[i]));
+      alpha_579[i] = exp2((carry_547[i] - m_safe_575[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_286: array<f32, 2>;
+    var t_581: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_282[i];
+        acc = acc + p_577[i];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -988,54 +981,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_286[i] = acc;
+      t_581[i] = acc;
     }
     workgroupBarrier();
-    var t_287: array<f32, 2>;
+    var t_582: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_287[i] = ((carry_248[i] * alpha_284[i]) + t_286[i]);
+      t_582[i] = ((carry_548[i] * alpha_579[i]) + t_581[i]);
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_282[i]);
+      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_577[i]);
     }
     workgroupBarrier();
-    var t_290 = array<f32, 128>();
+    var t_585 = array<f32, 128>();
     for (var k = 0; k < 8; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 64>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[13392 + (tr + 8 * i) * 10 + k]); }
       for (var j = 0; j < 64; j++) { b[j] = f32(smem_f16[9280 + k * 514 + (tc + 8 * j)]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 64; j++) { t_290[i * 64 + j] = fma(a[i], b[j], t_290[i * 64 + j]); }
+        for (var j = 0; j < 64; j++) { t_585[i * 64 + j] = fma(a[i], b[j], t_585[i * 64 + j]); }
       }
     }
-    var t_291: array<f32, 128>;
+    var t_586: array<f32, 128>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        t_291[i * 64 + j] = ((carry_249[i * 64 + j] * alpha_284[i]) + t_290[i * 64 + j]);
+        t_586[i * 64 + j] = ((carry_549[i * 64 + j] * alpha_579[i]) + t_585[i * 64 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_247[i] = m_new_278[i];
+      carry_547[i] = m_new_573[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_248[i] = t_287[i];
+      carry_548[i] = t_582[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        carry_249[i * 64 + j] = t_291[i * 64 + j];
+        carry_549[i * 64 + j] = t_586[i * 64 + j];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_318 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_297 = t_242; t_297 < t_245; t_297++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_301 = (t_297 * 8);
+  for (var t_590 = t_537; t_590 < t_540; t_590++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_594 = (t_590 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
@@ -1043,47 +1033,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = c_kv[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_301 + r) / 64))] * 64) + ((t_301 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
+      smem_f16[9280 + r * 514 + c] = c_kv[u32(((page_table[u32(b_401) * page_table_stride0 + u32(((t_594 + r) / 64))] * 64) + ((t_594 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_320 = array<f32, 2>();
+    var t_608 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_320[i] = fma(a[i], b[j], t_320[i]); }
+        for (var j = 0; j < 1; j++) { t_608[i] = fma(a[i], b[j], t_608[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = c_kv[u32(((page_table[u32(b_108) * page_table_stride0 + u32(((t_301 + r) / 64))] * 64) + ((t_301 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
+      smem_f16[13392 + r * 66 + c] = c_kv[u32(((page_table[u32(b_401) * page_table_stride0 + u32(((t_594 + r) / 64))] * 64) + ((t_594 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
     }
     workgroupBarrier();
-    var t_322 = array<f32, 2>();
+    var t_610 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_322[i] = fma(a[i], b[j], t_322[i]); }
+        for (var j = 0; j < 1; j++) { t_610[i] = fma(a[i], b[j], t_610[i]); }
       }
     }
-    var t_324: array<f32, 2>;
+    var t_611: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_324[i] = ((t_320[i] + t_322[i]) * t_318);
+      t_611[i] = (t_608[i] + t_610[i]);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_325: array<f32, 2>;
+    var t_613: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_324[i]);
+        acc = max(acc, t_611[i]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -1092,34 +1082,34 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_325[i] = acc;
+      t_613[i] = acc;
     }
     workgroupBarrier();
-    var m_new_326: array<f32, 2>;
+    var m_new_615: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_326[i] = max(carry_247[i], t_325[i]);
+      m_new_615[i] = max(carry_547[i], (t_613[i] * t_545));
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_328: array<f32, 2>;
+    var m_safe_617: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_328[i] = select(m_new_326[i], 0.0, (m_new_326[i] == NEG_INF));
+      m_safe_617[i] = select(m_new_615[i], 0.0, (m_new_615[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_330: array<f32, 2>;
+    var p_619: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_330[i] = exp2((t_324[i] - m_safe_328[i]));
+      p_619[i] = exp2(((t_611[i] * t_545) - m_safe_617[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_332: array<f32, 2>;
+    var alpha_621: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_332[i] = exp2((carry_247[i] - m_safe_328[i]));
+      alpha_621[i] = exp2((carry_547[i] - m_safe_617[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_334: array<f32, 2>;
+    var t_623: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_330[i];
+        acc = acc + p_619[i];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -1128,57 +1118,53 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_334[i] = acc;
+      t_623[i] = acc;
     }
     workgroupBarrier();
-    var t_335: array<f32, 2>;
+    var t_624: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_335[i] = ((carry_248[i] * alpha_332[i]) + t_334[i]);
+      t_624[i] = ((carry_548[i] * alpha_621[i]) + t_623[i]);
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_330[i]);
+      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_619[i]);
     }
     workgroupBarrier();
-    var t_338 = array<f32, 128>();
+    var t_627 = array<f32, 128>();
     for (var k = 0; k < 8; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 64>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[13392 + (tr + 8 * i) * 10 + k]); }
       for (var j = 0; j < 64; j++) { b[j] = f32(smem_f16[9280 + k * 514 + (tc + 8 * j)]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 64; j++) { t_338[i * 64 + j] = fma(a[i], b[j], t_338[i * 64 + j]); }
+        for (var j = 0; j < 64; j++) { t_627[i * 64 + j] = fma(a[i], b[j], t_627[i * 64 + j]); }
       }
     }
-    var t_339: array<f32, 128>;
+    var t_628: array<f32, 128>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        t_339[i * 64 + j] = ((carry_249[i * 64 + j] * alpha_332[i]) + t_338[i * 64 + j]);
+        t_628[i * 64 + j] = ((carry_549[i * 64 + j] * alpha_621[i]) + t_627[i * 64 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_247[i] = m_new_326[i];
+      carry_547[i] = m_new_615[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_248[i] = t_335[i];
+      carry_548[i] = t_624[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        carry_249[i * 64 + j] = t_339[i * 64 + j];
+        carry_549[i * 64 + j] = t_628[i * 64 + j];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_366 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_343 = t_245; t_343 < t_240; t_343++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_347 = (t_343 * 8);
+  for (var t_632 = t_540; t_632 < t_535; t_632++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_636 = (t_632 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1187,47 +1173,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_347 + r) / 64))], ((t_347 + r) < k_len_139)) * 64) + ((t_347 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_347 + r) < k_len_139));
+      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_401) * page_table_stride0 + u32(((t_636 + r) / 64))], ((t_636 + r) < k_len_441)) * 64) + ((t_636 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_636 + r) < k_len_441));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_368 = array<f32, 2>();
+    var t_652 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_368[i] = fma(a[i], b[j], t_368[i]); }
+        for (var j = 0; j < 1; j++) { t_652[i] = fma(a[i], b[j], t_652[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_108) * page_table_stride0 + u32(((t_347 + r) / 64))], ((t_347 + r) < k_len_139)) * 64) + ((t_347 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_347 + r) < k_len_139));
+      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32(((select(0, page_table[u32(b_401) * page_table_stride0 + u32(((t_636 + r) / 64))], ((t_636 + r) < k_len_441)) * 64) + ((t_636 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_636 + r) < k_len_441));
     }
     workgroupBarrier();
-    var t_370 = array<f32, 2>();
+    var t_654 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_370[i] = fma(a[i], b[j], t_370[i]); }
+        for (var j = 0; j < 1; j++) { t_654[i] = fma(a[i], b[j], t_654[i]); }
       }
     }
-    var t_373: array<f32, 2>;
+    var t_657: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_373[i] = select(NEG_INF, ((t_368[i] + t_370[i]) * t_366), (((t_347 + tc) < k_len_139) && (t_177 || ((t_347 + tc) <= ((((t_143 + (tr + 8 * i)) / P.heads) + k_len_139) - q_len_138)))));
+      t_657[i] = select(NEG_INF, ((t_652[i] + t_654[i]) * t_545), (((t_636 + tc) < k_len_441) && (t_475 || ((t_636 + tc) <= ((((t_445 + (tr + 8 * i)) / P.heads) + k_len_441) - q_len_440)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_374: array<f32, 2>;
+    var t_658: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_373[i]);
+        acc = max(acc, t_657[i]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -1236,34 +1222,34 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_374[i] = acc;
+      t_658[i] = acc;
     }
     workgroupBarrier();
-    var m_new_375: array<f32, 2>;
+    var m_new_659: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_375[i] = max(carry_247[i], t_374[i]);
+      m_new_659[i] = max(carry_547[i], t_658[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_377: array<f32, 2>;
+    var m_safe_661: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_377[i] = select(m_new_375[i], 0.0, (m_new_375[i] == NEG_INF));
+      m_safe_661[i] = select(m_new_659[i], 0.0, (m_new_659[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_379: array<f32, 2>;
+    var p_663: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_379[i] = exp2((t_373[i] - m_safe_377[i]));
+      p_663[i] = exp2((t_657[i] - m_safe_661[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_381: array<f32, 2>;
+    var alpha_665: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_381[i] = exp2((carry_247[i] - m_safe_377[i]));
+      alpha_665[i] = exp2((carry_547[i] - m_safe_661[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_383: array<f32, 2>;
+    var t_667: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_379[i];
+        acc = acc + p_663[i];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -1272,43 +1258,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_383[i] = acc;
+      t_667[i] = acc;
     }
     workgroupBarrier();
-    var t_384: array<f32, 2>;
+    var t_668: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_384[i] = ((carry_248[i] * alpha_381[i]) + t_383[i]);
+      t_668[i] = ((carry_548[i] * alpha_665[i]) + t_667[i]);
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_379[i]);
+      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_663[i]);
     }
     workgroupBarrier();
-    var t_387 = array<f32, 128>();
+    var t_671 = array<f32, 128>();
     for (var k = 0; k < 8; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 64>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[13392 + (tr + 8 * i) * 10 + k]); }
       for (var j = 0; j < 64; j++) { b[j] = f32(smem_f16[9280 + k * 514 + (tc + 8 * j)]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 64; j++) { t_387[i * 64 + j] = fma(a[i], b[j], t_387[i * 64 + j]); }
+        for (var j = 0; j < 64; j++) { t_671[i * 64 + j] = fma(a[i], b[j], t_671[i * 64 + j]); }
       }
     }
-    var t_388: array<f32, 128>;
+    var t_672: array<f32, 128>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        t_388[i * 64 + j] = ((carry_249[i * 64 + j] * alpha_381[i]) + t_387[i * 64 + j]);
+        t_672[i * 64 + j] = ((carry_549[i * 64 + j] * alpha_665[i]) + t_671[i * 64 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_247[i] = m_new_375[i];
+      carry_547[i] = m_new_659[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_248[i] = t_384[i];
+      carry_548[i] = t_668[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        carry_249[i * 64 + j] = t_388[i * 64 + j];
+        carry_549[i * 64 + j] = t_672[i * 64 + j];
       }
     }
   }
@@ -1316,14 +1302,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 64; j++) {
-      if ((((t_143 + (tr + 8 * i)) / P.heads) < q_len_138)) { out[u32((q0_135 + ((t_143 + (tr + 8 * i)) / P.heads))) * out_stride0 + u32(((t_143 + (tr + 8 * i)) % P.heads)) * out_stride1 + u32((tc + 8 * j))] = f16((carry_249[i * 64 + j] / select(carry_248[i], 1.0, (carry_248[i] == 0.0)))); }
+      if ((((t_445 + (tr + 8 * i)) / P.heads) < q_len_440)) { out[u32((q0_437 + ((t_445 + (tr + 8 * i)) / P.heads))) * out_stride0 + u32(((t_445 + (tr + 8 * i)) % P.heads)) * out_stride1 + u32((tc + 8 * j))] = f16((carry_549[i * 64 + j] / select(carry_548[i], 1.0, (carry_548[i] == 0.0)))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
-      if ((((t_143 + (tr + 8 * i)) / P.heads) < q_len_138)) { lse[u32((q0_135 + ((t_143 + (tr + 8 * i)) / P.heads))) * lse_stride0 + u32(((t_143 + (tr + 8 * i)) % P.heads))] = select(((carry_247[i] + log2(carry_248[i])) * 0.6931471805599453), NEG_INF, (carry_248[i] == 0.0)); }
+      if ((((t_445 + (tr + 8 * i)) / P.heads) < q_len_440)) { lse[u32((q0_437 + ((t_445 + (tr + 8 * i)) / P.heads))) * lse_stride0 + u32(((t_445 + (tr + 8 * i)) % P.heads))] = select(((carry_547[i] + log2(carry_548[i])) * 0.6931471805599453), NEG_INF, (carry_548[i] == 0.0)); }
     }
   }
 }

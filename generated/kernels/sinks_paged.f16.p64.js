@@ -112,13 +112,13 @@ export const tensors = [
     "perStep": false
   }
 ];
-export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}];
+export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}];
 /** Workgroups to dispatch, from the runtime dims and scalar arguments. */
 export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads"], d["batch"]];
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"sinks_paged.f16.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"sinks_paged.f16.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":13568,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sinks.ts:16 (kernel sinks_paged). Do not edit: edit the spec and recompile.
 // Instance sinks_paged.f16.p64: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
@@ -167,139 +167,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_112 = i32(wg.x);
-  let kvh_113 = i32(wg.y);
-  let b_114 = i32(wg.z);
+  let m_398 = i32(wg.x);
+  let kvh_399 = i32(wg.y);
+  let b_400 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_140 = cu_seqlens_q[u32(b_114)];
+  let q0_435 = cu_seqlens_q[u32(b_400)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_141 = (b_114 + 1);
-  let t_142 = cu_seqlens_q[u32(t_141)];
-  let q_len_143 = (t_142 - q0_140);
-  let k_len_144 = cache_seqlens[u32(b_114)];
-  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_145 = (m_112 * 16);
-  let t_146 = (q_len_143 * 4);
-  let t_147 = (t_145 >= t_146);
-  if (t_147) {
+  let t_436 = (b_400 + 1);
+  let t_437 = cu_seqlens_q[u32(t_436)];
+  let q_len_438 = (t_437 - q0_435);
+  let k_len_439 = cache_seqlens[u32(b_400)];
+  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_440 = (m_398 * 16);
+  let t_441 = (q_len_438 * 4);
+  let t_442 = (t_440 >= t_441);
+  if (t_442) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_148 = (m_112 * 16);
+  let t_443 = (m_398 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_151 = (kvh_113 * 4);
+  let t_446 = (kvh_399 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_158 = (k_len_144 + 31);
-  let t_159 = (t_158 / 32);
-  let t_161 = (k_len_144 + (-1));
-  let t_163 = (k_len_144 + (-32));
-  let t_165 = (t_161 / 32);
-  let t_166 = (t_161 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_161);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_172 = (t_165 - 1);
-  let t_173 = select(t_165, t_172, t_170);
-  let t_174 = (t_163 / 32);
-  let t_175 = (t_163 < 0);
-  let t_176 = (t_174 * 32);
-  let t_177 = (t_176 == t_163);
-  let t_178 = (!t_177);
-  let t_179 = (t_175 && t_178);
-  let t_180 = (t_174 - 1);
-  let t_181 = select(t_174, t_180, t_179);
-  let t_182 = (P.is_causal == 0);
-  let t_184 = select(268435456, (-268435456), t_182);
-  let t_185 = select((-268435456), 268435456, t_182);
-  let t_187 = (t_148 + 15);
-  let t_188 = (t_148 / 4);
-  let t_189 = (t_187 / 4);
-  let t_190 = (t_188 + k_len_144);
-  let t_191 = (t_189 + k_len_144);
-  let t_192 = (t_190 - q_len_143);
-  let t_193 = (t_191 - q_len_143);
-  let t_195 = (t_192 + (-31));
-  let t_196 = (t_193 / 32);
-  let t_197 = (t_193 < 0);
-  let t_198 = (t_196 * 32);
-  let t_199 = (t_198 == t_193);
-  let t_200 = (!t_199);
-  let t_201 = (t_197 && t_200);
-  let t_202 = (t_196 - 1);
-  let t_203 = select(t_196, t_202, t_201);
-  let t_204 = (t_195 / 32);
-  let t_205 = (t_195 < 0);
-  let t_206 = (t_204 * 32);
-  let t_207 = (t_206 == t_195);
-  let t_208 = (!t_207);
-  let t_209 = (t_205 && t_208);
-  let t_210 = (t_204 - 1);
-  let t_211 = select(t_204, t_210, t_209);
-  let t_212 = (t_184 > t_185);
-  let t_213 = ((-268435456) > t_203);
-  let t_214 = min(t_184, (-268435456));
-  let t_215 = max(t_185, t_203);
-  let t_216 = select(t_214, t_184, t_213);
-  let t_217 = select(t_215, t_185, t_213);
-  let t_218 = select(t_216, (-268435456), t_212);
-  let t_219 = select(t_217, t_203, t_212);
-  let t_220 = ((-268435456) > t_211);
-  let t_221 = max(t_184, (-268435456));
-  let t_222 = min(t_185, t_211);
-  let t_223 = (t_222 + 1);
-  let t_224 = (t_221 <= t_223);
-  let t_225 = max(t_185, t_211);
-  let t_226 = select(t_184, t_214, t_224);
-  let t_227 = select(t_185, t_225, t_224);
-  let t_228 = select(t_226, t_184, t_220);
-  let t_229 = select(t_227, t_185, t_220);
-  let t_230 = select(t_228, (-268435456), t_212);
-  let t_231 = select(t_229, t_211, t_212);
-  let t_232 = max((-268435456), t_218);
-  let t_233 = min(t_173, t_219);
-  let t_234 = max((-268435456), t_230);
-  let t_235 = min(t_181, t_231);
-  let t_236 = max(t_234, t_234);
-  let t_237 = min(t_235, t_235);
-  let t_238 = max(t_236, (-268435456));
-  let t_239 = min(t_237, t_181);
-  let t_240 = max(0, t_232);
-  let t_241 = (t_233 + 1);
-  let t_242 = min(t_159, t_241);
-  let t_243 = max(t_240, t_242);
-  let t_244 = max(t_238, t_240);
-  let t_245 = min(t_244, t_243);
-  let t_246 = (t_239 + 1);
-  let t_247 = max(t_246, t_245);
-  let t_248 = min(t_247, t_243);
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_453 = (k_len_439 + 31);
+  let t_454 = (t_453 / 32);
+  let t_455 = (k_len_439 + (-1));
+  let t_456 = (k_len_439 + (-32));
+  let t_457 = (t_455 / 32);
+  let t_458 = (t_455 < 0);
+  let t_459 = (t_457 * 32);
+  let t_460 = (t_459 == t_455);
+  let t_461 = (!t_460);
+  let t_462 = (t_458 && t_461);
+  let t_463 = (t_457 - 1);
+  let t_464 = select(t_457, t_463, t_462);
+  let t_465 = (t_456 / 32);
+  let t_466 = (t_456 < 0);
+  let t_467 = (t_465 * 32);
+  let t_468 = (t_467 == t_456);
+  let t_469 = (!t_468);
+  let t_470 = (t_466 && t_469);
+  let t_471 = (t_465 - 1);
+  let t_472 = select(t_465, t_471, t_470);
+  let t_473 = (P.is_causal == 0);
+  let t_474 = select(268435456, (-268435456), t_473);
+  let t_475 = select((-268435456), 268435456, t_473);
+  let t_476 = (t_443 + 15);
+  let t_477 = (t_443 / 4);
+  let t_478 = (t_476 / 4);
+  let t_479 = (t_477 + k_len_439);
+  let t_480 = (t_478 + k_len_439);
+  let t_481 = (t_479 - q_len_438);
+  let t_482 = (t_480 - q_len_438);
+  let t_483 = (t_481 + (-31));
+  let t_484 = (t_482 / 32);
+  let t_485 = (t_482 < 0);
+  let t_486 = (t_484 * 32);
+  let t_487 = (t_486 == t_482);
+  let t_488 = (!t_487);
+  let t_489 = (t_485 && t_488);
+  let t_490 = (t_484 - 1);
+  let t_491 = select(t_484, t_490, t_489);
+  let t_492 = (t_483 / 32);
+  let t_493 = (t_483 < 0);
+  let t_494 = (t_492 * 32);
+  let t_495 = (t_494 == t_483);
+  let t_496 = (!t_495);
+  let t_497 = (t_493 && t_496);
+  let t_498 = (t_492 - 1);
+  let t_499 = select(t_492, t_498, t_497);
+  let t_500 = (t_474 > t_475);
+  let t_501 = ((-268435456) > t_491);
+  let t_502 = min(t_474, (-268435456));
+  let t_503 = max(t_475, t_491);
+  let t_504 = select(t_502, t_474, t_501);
+  let t_505 = select(t_503, t_475, t_501);
+  let t_506 = select(t_504, (-268435456), t_500);
+  let t_507 = select(t_505, t_491, t_500);
+  let t_508 = ((-268435456) > t_499);
+  let t_509 = max(t_474, (-268435456));
+  let t_510 = min(t_475, t_499);
+  let t_511 = (t_510 + 1);
+  let t_512 = (t_509 <= t_511);
+  let t_513 = max(t_475, t_499);
+  let t_514 = select(t_474, t_502, t_512);
+  let t_515 = select(t_475, t_513, t_512);
+  let t_516 = select(t_514, t_474, t_508);
+  let t_517 = select(t_515, t_475, t_508);
+  let t_518 = select(t_516, (-268435456), t_500);
+  let t_519 = select(t_517, t_499, t_500);
+  let t_520 = max((-268435456), t_506);
+  let t_521 = min(t_464, t_507);
+  let t_522 = max((-268435456), t_518);
+  let t_523 = min(t_472, t_519);
+  let t_524 = max(t_522, t_522);
+  let t_525 = min(t_523, t_523);
+  let t_526 = max(t_524, (-268435456));
+  let t_527 = min(t_525, t_472);
+  let t_528 = max(0, t_520);
+  let t_529 = (t_521 + 1);
+  let t_530 = min(t_454, t_529);
+  let t_531 = max(t_528, t_530);
+  let t_532 = max(t_526, t_528);
+  let t_533 = min(t_532, t_531);
+  let t_534 = (t_527 + 1);
+  let t_535 = max(t_534, t_533);
+  let t_536 = min(t_535, t_531);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_270 = (P.softmax_scale * 1.4426950408889634);
+  let t_539 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_435 + ((t_443 + r) / 4))) * q_stride0 + u32((t_446 + ((t_443 + r) % 4))) * q_stride1 + u32(c)], (((t_443 + r) / 4) < q_len_438));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_250: array<f32, 1>;
-  carry_250[0] = NEG_INF;
-  var carry_251: array<f32, 1>;
-  carry_251[0] = 0.0;
-  var carry_252: array<f32, 16>;
+  var carry_541: array<f32, 1>;
+  carry_541[0] = NEG_INF;
+  var carry_542: array<f32, 1>;
+  carry_542[0] = 0.0;
+  var carry_543: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_252[0 * 16 + j] = 0.0;
+    carry_543[0 * 16 + j] = 0.0;
   }
-  for (var t_249 = t_240; t_249 < t_245; t_249++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_253 = (t_249 * 32);
+  for (var t_540 = t_528; t_540 < t_533; t_540++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_544 = (t_540 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -308,99 +308,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_544 + r) / 64))], ((t_544 + r) < k_len_439)) * 64) + ((t_544 + r) % 64))) * k_cache_stride0 + u32(kvh_399) * k_cache_stride1 + u32(c)], ((t_544 + r) < k_len_439));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_272 = array<f32, 4>();
+    var t_560 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_272[i * 4 + j] = fma(a[i], b[j], t_272[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_560[i * 4 + j] = fma(a[i], b[j], t_560[i * 4 + j]); }
       }
     }
-    var t_274: array<f32, 4>;
+    var t_562: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_274[0 * 4 + j] = select(NEG_INF, (t_272[0 * 4 + j] * t_270), (((t_253 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_253 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_562[0 * 4 + j] = select(NEG_INF, (t_560[0 * 4 + j] * t_539), (((t_544 + (tc + 8 * j)) < k_len_439) && (t_473 || ((t_544 + (tc + 8 * j)) <= ((((t_443 + tr) / 4) + k_len_439) - q_len_438)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_275: array<f32, 1>;
+    var t_563: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_274[i * 4 + j]);
+        acc = max(acc, t_562[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_275[i] = acc;
+      t_563[i] = acc;
     }
-    var m_new_276: array<f32, 1>;
-    m_new_276[0] = max(carry_250[0], t_275[0]);
+    var m_new_564: array<f32, 1>;
+    m_new_564[0] = max(carry_541[0], t_563[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_278: array<f32, 1>;
-    m_safe_278[0] = select(m_new_276[0], 0.0, (m_new_276[0] == NEG_INF));
+    var m_safe_566: array<f32, 1>;
+    m_safe_566[0] = select(m_new_564[0], 0.0, (m_new_564[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_280: array<f32, 4>;
+    var p_568: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_280[0 * 4 + j] = exp2((t_274[0 * 4 + j] - m_safe_278[0]));
+      p_568[0 * 4 + j] = exp2((t_562[0 * 4 + j] - m_safe_566[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_282: array<f32, 1>;
-    alpha_282[0] = exp2((carry_250[0] - m_safe_278[0]));
+    var alpha_570: array<f32, 1>;
+    alpha_570[0] = exp2((carry_541[0] - m_safe_566[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_284: array<f32, 1>;
+    var t_572: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_280[i * 4 + j];
+        acc = acc + p_568[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_284[i] = acc;
+      t_572[i] = acc;
     }
-    var t_285: array<f32, 1>;
-    t_285[0] = ((carry_251[0] * alpha_282[0]) + t_284[0]);
+    var t_573: array<f32, 1>;
+    t_573[0] = ((carry_542[0] * alpha_570[0]) + t_572[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_280[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_568[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_544 + r) / 64))], ((t_544 + r) < k_len_439)) * 64) + ((t_544 + r) % 64))) * v_cache_stride0 + u32(kvh_399) * v_cache_stride1 + u32(c)], ((t_544 + r) < k_len_439));
     }
     workgroupBarrier();
-    var t_288 = array<f32, 16>();
+    var t_576 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_288[i * 16 + j] = fma(a[i], b[j], t_288[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_576[i * 16 + j] = fma(a[i], b[j], t_576[i * 16 + j]); }
       }
     }
-    var t_289: array<f32, 16>;
+    var t_577: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_289[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_282[0]) + t_288[0 * 16 + j]);
+      t_577[0 * 16 + j] = ((carry_543[0 * 16 + j] * alpha_570[0]) + t_576[0 * 16 + j]);
     }
-    carry_250[0] = m_new_276[0];
-    carry_251[0] = t_285[0];
+    carry_541[0] = m_new_564[0];
+    carry_542[0] = t_573[0];
     for (var j = 0; j < 16; j++) {
-      carry_252[0 * 16 + j] = t_289[0 * 16 + j];
+      carry_543[0 * 16 + j] = t_577[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_314 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_295 = t_245; t_295 < t_248; t_295++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_299 = (t_295 * 32);
+  for (var t_581 = t_533; t_581 < t_536; t_581++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_585 = (t_581 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -408,102 +406,95 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_299 + r) / 64))] * 64) + ((t_299 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_400) * page_table_stride0 + u32(((t_585 + r) / 64))] * 64) + ((t_585 + r) % 64))) * k_cache_stride0 + u32(kvh_399) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_316 = array<f32, 4>();
+    var t_599 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_316[i * 4 + j] = fma(a[i], b[j], t_316[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_599[i * 4 + j] = fma(a[i], b[j], t_599[i * 4 + j]); }
       }
     }
-    var t_317: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_317[0 * 4 + j] = (t_316[0 * 4 + j] * t_314);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_318: array<f32, 1>;
+    var t_601: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_317[i * 4 + j]);
+        acc = max(acc, t_599[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_318[i] = acc;
+      t_601[i] = acc;
     }
-    var m_new_319: array<f32, 1>;
-    m_new_319[0] = max(carry_250[0], t_318[0]);
+    var m_new_603: array<f32, 1>;
+    m_new_603[0] = max(carry_541[0], (t_601[0] * t_539));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_321: array<f32, 1>;
-    m_safe_321[0] = select(m_new_319[0], 0.0, (m_new_319[0] == NEG_INF));
+    var m_safe_605: array<f32, 1>;
+    m_safe_605[0] = select(m_new_603[0], 0.0, (m_new_603[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_323: array<f32, 4>;
+    var p_607: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_323[0 * 4 + j] = exp2((t_317[0 * 4 + j] - m_safe_321[0]));
+      p_607[0 * 4 + j] = exp2(((t_599[0 * 4 + j] * t_539) - m_safe_605[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_325: array<f32, 1>;
-    alpha_325[0] = exp2((carry_250[0] - m_safe_321[0]));
+    var alpha_609: array<f32, 1>;
+    alpha_609[0] = exp2((carry_541[0] - m_safe_605[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_327: array<f32, 1>;
+    var t_611: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_323[i * 4 + j];
+        acc = acc + p_607[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_327[i] = acc;
+      t_611[i] = acc;
     }
-    var t_328: array<f32, 1>;
-    t_328[0] = ((carry_251[0] * alpha_325[0]) + t_327[0]);
+    var t_612: array<f32, 1>;
+    t_612[0] = ((carry_542[0] * alpha_609[0]) + t_611[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_323[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_607[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_299 + r) / 64))] * 64) + ((t_299 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_400) * page_table_stride0 + u32(((t_585 + r) / 64))] * 64) + ((t_585 + r) % 64))) * v_cache_stride0 + u32(kvh_399) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_331 = array<f32, 16>();
+    var t_615 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_331[i * 16 + j] = fma(a[i], b[j], t_331[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_615[i * 16 + j] = fma(a[i], b[j], t_615[i * 16 + j]); }
       }
     }
-    var t_332: array<f32, 16>;
+    var t_616: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_332[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_325[0]) + t_331[0 * 16 + j]);
+      t_616[0 * 16 + j] = ((carry_543[0 * 16 + j] * alpha_609[0]) + t_615[0 * 16 + j]);
     }
-    carry_250[0] = m_new_319[0];
-    carry_251[0] = t_328[0];
+    carry_541[0] = m_new_603[0];
+    carry_542[0] = t_612[0];
     for (var j = 0; j < 16; j++) {
-      carry_252[0 * 16 + j] = t_332[0 * 16 + j];
+      carry_543[0 * 16 + j] = t_616[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_357 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_336 = t_248; t_336 < t_243; t_336++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_340 = (t_336 * 32);
+  for (var t_620 = t_536; t_620 < t_531; t_620++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_624 = (t_620 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -512,122 +503,122 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_340 + r) / 64))], ((t_340 + r) < k_len_144)) * 64) + ((t_340 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_340 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_624 + r) / 64))], ((t_624 + r) < k_len_439)) * 64) + ((t_624 + r) % 64))) * k_cache_stride0 + u32(kvh_399) * k_cache_stride1 + u32(c)], ((t_624 + r) < k_len_439));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_359 = array<f32, 4>();
+    var t_640 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_359[i * 4 + j] = fma(a[i], b[j], t_359[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_640[i * 4 + j] = fma(a[i], b[j], t_640[i * 4 + j]); }
       }
     }
-    var t_361: array<f32, 4>;
+    var t_642: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_361[0 * 4 + j] = select(NEG_INF, (t_359[0 * 4 + j] * t_357), (((t_340 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_340 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_642[0 * 4 + j] = select(NEG_INF, (t_640[0 * 4 + j] * t_539), (((t_624 + (tc + 8 * j)) < k_len_439) && (t_473 || ((t_624 + (tc + 8 * j)) <= ((((t_443 + tr) / 4) + k_len_439) - q_len_438)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_362: array<f32, 1>;
+    var t_643: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_361[i * 4 + j]);
+        acc = max(acc, t_642[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_362[i] = acc;
+      t_643[i] = acc;
     }
-    var m_new_363: array<f32, 1>;
-    m_new_363[0] = max(carry_250[0], t_362[0]);
+    var m_new_644: array<f32, 1>;
+    m_new_644[0] = max(carry_541[0], t_643[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_365: array<f32, 1>;
-    m_safe_365[0] = select(m_new_363[0], 0.0, (m_new_363[0] == NEG_INF));
+    var m_safe_646: array<f32, 1>;
+    m_safe_646[0] = select(m_new_644[0], 0.0, (m_new_644[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_367: array<f32, 4>;
+    var p_648: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_367[0 * 4 + j] = exp2((t_361[0 * 4 + j] - m_safe_365[0]));
+      p_648[0 * 4 + j] = exp2((t_642[0 * 4 + j] - m_safe_646[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_369: array<f32, 1>;
-    alpha_369[0] = exp2((carry_250[0] - m_safe_365[0]));
+    var alpha_650: array<f32, 1>;
+    alpha_650[0] = exp2((carry_541[0] - m_safe_646[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_371: array<f32, 1>;
+    var t_652: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_367[i * 4 + j];
+        acc = acc + p_648[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_371[i] = acc;
+      t_652[i] = acc;
     }
-    var t_372: array<f32, 1>;
-    t_372[0] = ((carry_251[0] * alpha_369[0]) + t_371[0]);
+    var t_653: array<f32, 1>;
+    t_653[0] = ((carry_542[0] * alpha_650[0]) + t_652[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_367[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_648[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_340 + r) / 64))], ((t_340 + r) < k_len_144)) * 64) + ((t_340 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_340 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_624 + r) / 64))], ((t_624 + r) < k_len_439)) * 64) + ((t_624 + r) % 64))) * v_cache_stride0 + u32(kvh_399) * v_cache_stride1 + u32(c)], ((t_624 + r) < k_len_439));
     }
     workgroupBarrier();
-    var t_375 = array<f32, 16>();
+    var t_656 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_375[i * 16 + j] = fma(a[i], b[j], t_375[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_656[i * 16 + j] = fma(a[i], b[j], t_656[i * 16 + j]); }
       }
     }
-    var t_376: array<f32, 16>;
+    var t_657: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_376[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_369[0]) + t_375[0 * 16 + j]);
+      t_657[0 * 16 + j] = ((carry_543[0 * 16 + j] * alpha_650[0]) + t_656[0 * 16 + j]);
     }
-    carry_250[0] = m_new_363[0];
-    carry_251[0] = t_372[0];
+    carry_541[0] = m_new_644[0];
+    carry_542[0] = t_653[0];
     for (var j = 0; j < 16; j++) {
-      carry_252[0 * 16 + j] = t_376[0 * 16 + j];
+      carry_543[0 * 16 + j] = t_657[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
-  var sink_380: array<f32, 1>;
-  sink_380[0] = sinks[u32((t_151 + ((t_148 + tr) % 4)))];
-  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
-  var t_381: array<f32, 1>;
-  t_381[0] = (sink_380[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  var sink_661: array<f32, 1>;
+  sink_661[0] = sinks[u32((t_446 + ((t_443 + tr) % 4)))];
+  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_662: array<f32, 1>;
+  t_662[0] = (sink_661[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_382: array<f32, 1>;
-  m_new_382[0] = max(carry_250[0], t_381[0]);
+  var m_new_663: array<f32, 1>;
+  m_new_663[0] = max(carry_541[0], t_662[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_384: array<f32, 1>;
-  alpha_384[0] = exp2((carry_250[0] - m_new_382[0]));
+  var alpha_665: array<f32, 1>;
+  alpha_665[0] = exp2((carry_541[0] - m_new_663[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_388: array<f32, 1>;
-  l_388[0] = ((carry_251[0] * alpha_384[0]) + exp2((t_381[0] - m_new_382[0])));
+  var l_669: array<f32, 1>;
+  l_669[0] = ((carry_542[0] * alpha_665[0]) + exp2((t_662[0] - m_new_663[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_252[0 * 16 + j] * alpha_384[0]) / select(l_388[0], 1.0, (l_388[0] == 0.0)))); }
+    if ((((t_443 + tr) / 4) < q_len_438)) { out[u32((q0_435 + ((t_443 + tr) / 4))) * out_stride0 + u32((t_446 + ((t_443 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_543[0 * 16 + j] * alpha_665[0]) / select(l_669[0], 1.0, (l_669[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((m_new_382[0] + log2(l_388[0])) * 0.6931471805599453), NEG_INF, (l_388[0] == 0.0)); }
+    if ((((t_443 + tr) / 4) < q_len_438)) { lse[u32((q0_435 + ((t_443 + tr) / 4))) * lse_stride0 + u32((t_446 + ((t_443 + tr) % 4)))] = select(((m_new_663[0] + log2(l_669[0])) * 0.6931471805599453), NEG_INF, (l_669[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"sinks_paged.f16.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"sinks_paged.f16.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f16","KV":"f16","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f16","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f16","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f16.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":14080,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sinks.ts:16 (kernel sinks_paged). Do not edit: edit the spec and recompile.
 // Instance sinks_paged.f16.p64: T = f16, KV = f16, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
@@ -676,139 +667,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_112 = i32(wg.x);
-  let kvh_113 = i32(wg.y);
-  let b_114 = i32(wg.z);
+  let m_398 = i32(wg.x);
+  let kvh_399 = i32(wg.y);
+  let b_400 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_140 = cu_seqlens_q[u32(b_114)];
+  let q0_435 = cu_seqlens_q[u32(b_400)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_141 = (b_114 + 1);
-  let t_142 = cu_seqlens_q[u32(t_141)];
-  let q_len_143 = (t_142 - q0_140);
-  let k_len_144 = cache_seqlens[u32(b_114)];
-  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_145 = (m_112 * 16);
-  let t_146 = (q_len_143 * 4);
-  let t_147 = (t_145 >= t_146);
-  if (t_147) {
+  let t_436 = (b_400 + 1);
+  let t_437 = cu_seqlens_q[u32(t_436)];
+  let q_len_438 = (t_437 - q0_435);
+  let k_len_439 = cache_seqlens[u32(b_400)];
+  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_440 = (m_398 * 16);
+  let t_441 = (q_len_438 * 4);
+  let t_442 = (t_440 >= t_441);
+  if (t_442) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_148 = (m_112 * 16);
+  let t_443 = (m_398 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_151 = (kvh_113 * 4);
+  let t_446 = (kvh_399 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_158 = (k_len_144 + 31);
-  let t_159 = (t_158 / 32);
-  let t_161 = (k_len_144 + (-1));
-  let t_163 = (k_len_144 + (-32));
-  let t_165 = (t_161 / 32);
-  let t_166 = (t_161 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_161);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_172 = (t_165 - 1);
-  let t_173 = select(t_165, t_172, t_170);
-  let t_174 = (t_163 / 32);
-  let t_175 = (t_163 < 0);
-  let t_176 = (t_174 * 32);
-  let t_177 = (t_176 == t_163);
-  let t_178 = (!t_177);
-  let t_179 = (t_175 && t_178);
-  let t_180 = (t_174 - 1);
-  let t_181 = select(t_174, t_180, t_179);
-  let t_182 = (P.is_causal == 0);
-  let t_184 = select(268435456, (-268435456), t_182);
-  let t_185 = select((-268435456), 268435456, t_182);
-  let t_187 = (t_148 + 15);
-  let t_188 = (t_148 / 4);
-  let t_189 = (t_187 / 4);
-  let t_190 = (t_188 + k_len_144);
-  let t_191 = (t_189 + k_len_144);
-  let t_192 = (t_190 - q_len_143);
-  let t_193 = (t_191 - q_len_143);
-  let t_195 = (t_192 + (-31));
-  let t_196 = (t_193 / 32);
-  let t_197 = (t_193 < 0);
-  let t_198 = (t_196 * 32);
-  let t_199 = (t_198 == t_193);
-  let t_200 = (!t_199);
-  let t_201 = (t_197 && t_200);
-  let t_202 = (t_196 - 1);
-  let t_203 = select(t_196, t_202, t_201);
-  let t_204 = (t_195 / 32);
-  let t_205 = (t_195 < 0);
-  let t_206 = (t_204 * 32);
-  let t_207 = (t_206 == t_195);
-  let t_208 = (!t_207);
-  let t_209 = (t_205 && t_208);
-  let t_210 = (t_204 - 1);
-  let t_211 = select(t_204, t_210, t_209);
-  let t_212 = (t_184 > t_185);
-  let t_213 = ((-268435456) > t_203);
-  let t_214 = min(t_184, (-268435456));
-  let t_215 = max(t_185, t_203);
-  let t_216 = select(t_214, t_184, t_213);
-  let t_217 = select(t_215, t_185, t_213);
-  let t_218 = select(t_216, (-268435456), t_212);
-  let t_219 = select(t_217, t_203, t_212);
-  let t_220 = ((-268435456) > t_211);
-  let t_221 = max(t_184, (-268435456));
-  let t_222 = min(t_185, t_211);
-  let t_223 = (t_222 + 1);
-  let t_224 = (t_221 <= t_223);
-  let t_225 = max(t_185, t_211);
-  let t_226 = select(t_184, t_214, t_224);
-  let t_227 = select(t_185, t_225, t_224);
-  let t_228 = select(t_226, t_184, t_220);
-  let t_229 = select(t_227, t_185, t_220);
-  let t_230 = select(t_228, (-268435456), t_212);
-  let t_231 = select(t_229, t_211, t_212);
-  let t_232 = max((-268435456), t_218);
-  let t_233 = min(t_173, t_219);
-  let t_234 = max((-268435456), t_230);
-  let t_235 = min(t_181, t_231);
-  let t_236 = max(t_234, t_234);
-  let t_237 = min(t_235, t_235);
-  let t_238 = max(t_236, (-268435456));
-  let t_239 = min(t_237, t_181);
-  let t_240 = max(0, t_232);
-  let t_241 = (t_233 + 1);
-  let t_242 = min(t_159, t_241);
-  let t_243 = max(t_240, t_242);
-  let t_244 = max(t_238, t_240);
-  let t_245 = min(t_244, t_243);
-  let t_246 = (t_239 + 1);
-  let t_247 = max(t_246, t_245);
-  let t_248 = min(t_247, t_243);
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_453 = (k_len_439 + 31);
+  let t_454 = (t_453 / 32);
+  let t_455 = (k_len_439 + (-1));
+  let t_456 = (k_len_439 + (-32));
+  let t_457 = (t_455 / 32);
+  let t_458 = (t_455 < 0);
+  let t_459 = (t_457 * 32);
+  let t_460 = (t_459 == t_455);
+  let t_461 = (!t_460);
+  let t_462 = (t_458 && t_461);
+  let t_463 = (t_457 - 1);
+  let t_464 = select(t_457, t_463, t_462);
+  let t_465 = (t_456 / 32);
+  let t_466 = (t_456 < 0);
+  let t_467 = (t_465 * 32);
+  let t_468 = (t_467 == t_456);
+  let t_469 = (!t_468);
+  let t_470 = (t_466 && t_469);
+  let t_471 = (t_465 - 1);
+  let t_472 = select(t_465, t_471, t_470);
+  let t_473 = (P.is_causal == 0);
+  let t_474 = select(268435456, (-268435456), t_473);
+  let t_475 = select((-268435456), 268435456, t_473);
+  let t_476 = (t_443 + 15);
+  let t_477 = (t_443 / 4);
+  let t_478 = (t_476 / 4);
+  let t_479 = (t_477 + k_len_439);
+  let t_480 = (t_478 + k_len_439);
+  let t_481 = (t_479 - q_len_438);
+  let t_482 = (t_480 - q_len_438);
+  let t_483 = (t_481 + (-31));
+  let t_484 = (t_482 / 32);
+  let t_485 = (t_482 < 0);
+  let t_486 = (t_484 * 32);
+  let t_487 = (t_486 == t_482);
+  let t_488 = (!t_487);
+  let t_489 = (t_485 && t_488);
+  let t_490 = (t_484 - 1);
+  let t_491 = select(t_484, t_490, t_489);
+  let t_492 = (t_483 / 32);
+  let t_493 = (t_483 < 0);
+  let t_494 = (t_492 * 32);
+  let t_495 = (t_494 == t_483);
+  let t_496 = (!t_495);
+  let t_497 = (t_493 && t_496);
+  let t_498 = (t_492 - 1);
+  let t_499 = select(t_492, t_498, t_497);
+  let t_500 = (t_474 > t_475);
+  let t_501 = ((-268435456) > t_491);
+  let t_502 = min(t_474, (-268435456));
+  let t_503 = max(t_475, t_491);
+  let t_504 = select(t_502, t_474, t_501);
+  let t_505 = select(t_503, t_475, t_501);
+  let t_506 = select(t_504, (-268435456), t_500);
+  let t_507 = select(t_505, t_491, t_500);
+  let t_508 = ((-268435456) > t_499);
+  let t_509 = max(t_474, (-268435456));
+  let t_510 = min(t_475, t_499);
+  let t_511 = (t_510 + 1);
+  let t_512 = (t_509 <= t_511);
+  let t_513 = max(t_475, t_499);
+  let t_514 = select(t_474, t_502, t_512);
+  let t_515 = select(t_475, t_513, t_512);
+  let t_516 = select(t_514, t_474, t_508);
+  let t_517 = select(t_515, t_475, t_508);
+  let t_518 = select(t_516, (-268435456), t_500);
+  let t_519 = select(t_517, t_499, t_500);
+  let t_520 = max((-268435456), t_506);
+  let t_521 = min(t_464, t_507);
+  let t_522 = max((-268435456), t_518);
+  let t_523 = min(t_472, t_519);
+  let t_524 = max(t_522, t_522);
+  let t_525 = min(t_523, t_523);
+  let t_526 = max(t_524, (-268435456));
+  let t_527 = min(t_525, t_472);
+  let t_528 = max(0, t_520);
+  let t_529 = (t_521 + 1);
+  let t_530 = min(t_454, t_529);
+  let t_531 = max(t_528, t_530);
+  let t_532 = max(t_526, t_528);
+  let t_533 = min(t_532, t_531);
+  let t_534 = (t_527 + 1);
+  let t_535 = max(t_534, t_533);
+  let t_536 = min(t_535, t_531);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_270 = (P.softmax_scale * 1.4426950408889634);
+  let t_539 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_435 + ((t_443 + r) / 4))) * q_stride0 + u32((t_446 + ((t_443 + r) % 4))) * q_stride1 + u32(c)], (((t_443 + r) / 4) < q_len_438));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_250: array<f32, 1>;
-  carry_250[0] = NEG_INF;
-  var carry_251: array<f32, 1>;
-  carry_251[0] = 0.0;
-  var carry_252: array<f32, 16>;
+  var carry_541: array<f32, 1>;
+  carry_541[0] = NEG_INF;
+  var carry_542: array<f32, 1>;
+  carry_542[0] = 0.0;
+  var carry_543: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_252[0 * 16 + j] = 0.0;
+    carry_543[0 * 16 + j] = 0.0;
   }
-  for (var t_249 = t_240; t_249 < t_245; t_249++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_253 = (t_249 * 32);
+  for (var t_540 = t_528; t_540 < t_533; t_540++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_544 = (t_540 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -817,30 +808,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_544 + r) / 64))], ((t_544 + r) < k_len_439)) * 64) + ((t_544 + r) % 64))) * k_cache_stride0 + u32(kvh_399) * k_cache_stride1 + u32(c)], ((t_544 + r) < k_len_439));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_272 = array<f32, 4>();
+    var t_560 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_272[i * 4 + j] = fma(a[i], b[j], t_272[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_560[i * 4 + j] = fma(a[i], b[j], t_560[i * 4 + j]); }
       }
     }
-    var t_274: array<f32, 4>;
+    var t_562: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_274[0 * 4 + j] = select(NEG_INF, (t_272[0 * 4 + j] * t_270), (((t_253 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_253 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_562[0 * 4 + j] = select(NEG_INF, (t_560[0 * 4 + j] * t_539), (((t_544 + (tc + 8 * j)) < k_len_439) && (t_473 || ((t_544 + (tc + 8 * j)) <= ((((t_443 + tr) / 4) + k_len_439) - q_len_438)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_275: array<f32, 1>;
+    var t_563: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_274[i * 4 + j]);
+        acc = max(acc, t_562[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -849,28 +840,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_275[i] = acc;
+      t_563[i] = acc;
     }
     workgroupBarrier();
-    var m_new_276: array<f32, 1>;
-    m_new_276[0] = max(carry_250[0], t_275[0]);
+    var m_new_564: array<f32, 1>;
+    m_new_564[0] = max(carry_541[0], t_563[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_278: array<f32, 1>;
-    m_safe_278[0] = select(m_new_276[0], 0.0, (m_new_276[0] == NEG_INF));
+    var m_safe_566: array<f32, 1>;
+    m_safe_566[0] = select(m_new_564[0], 0.0, (m_new_564[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_280: array<f32, 4>;
+    var p_568: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_280[0 * 4 + j] = exp2((t_274[0 * 4 + j] - m_safe_278[0]));
+      p_568[0 * 4 + j] = exp2((t_562[0 * 4 + j] - m_safe_566[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_282: array<f32, 1>;
-    alpha_282[0] = exp2((carry_250[0] - m_safe_278[0]));
+    var alpha_570: array<f32, 1>;
+    alpha_570[0] = exp2((carry_541[0] - m_safe_566[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_284: array<f32, 1>;
+    var t_572: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_280[i * 4 + j];
+        acc = acc + p_568[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -879,49 +870,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_284[i] = acc;
+      t_572[i] = acc;
     }
     workgroupBarrier();
-    var t_285: array<f32, 1>;
-    t_285[0] = ((carry_251[0] * alpha_282[0]) + t_284[0]);
+    var t_573: array<f32, 1>;
+    t_573[0] = ((carry_542[0] * alpha_570[0]) + t_572[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_280[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_568[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_544 + r) / 64))], ((t_544 + r) < k_len_439)) * 64) + ((t_544 + r) % 64))) * v_cache_stride0 + u32(kvh_399) * v_cache_stride1 + u32(c)], ((t_544 + r) < k_len_439));
     }
     workgroupBarrier();
-    var t_288 = array<f32, 16>();
+    var t_576 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_288[i * 16 + j] = fma(a[i], b[j], t_288[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_576[i * 16 + j] = fma(a[i], b[j], t_576[i * 16 + j]); }
       }
     }
-    var t_289: array<f32, 16>;
+    var t_577: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_289[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_282[0]) + t_288[0 * 16 + j]);
+      t_577[0 * 16 + j] = ((carry_543[0 * 16 + j] * alpha_570[0]) + t_576[0 * 16 + j]);
     }
-    carry_250[0] = m_new_276[0];
-    carry_251[0] = t_285[0];
+    carry_541[0] = m_new_564[0];
+    carry_542[0] = t_573[0];
     for (var j = 0; j < 16; j++) {
-      carry_252[0 * 16 + j] = t_289[0 * 16 + j];
+      carry_543[0 * 16 + j] = t_577[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_314 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_295 = t_245; t_295 < t_248; t_295++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_299 = (t_295 * 32);
+  for (var t_581 = t_533; t_581 < t_536; t_581++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_585 = (t_581 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -929,30 +918,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_299 + r) / 64))] * 64) + ((t_299 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_400) * page_table_stride0 + u32(((t_585 + r) / 64))] * 64) + ((t_585 + r) % 64))) * k_cache_stride0 + u32(kvh_399) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_316 = array<f32, 4>();
+    var t_599 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_316[i * 4 + j] = fma(a[i], b[j], t_316[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_599[i * 4 + j] = fma(a[i], b[j], t_599[i * 4 + j]); }
       }
     }
-    var t_317: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_317[0 * 4 + j] = (t_316[0 * 4 + j] * t_314);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_318: array<f32, 1>;
+    var t_601: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_317[i * 4 + j]);
+        acc = max(acc, t_599[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -961,28 +946,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_318[i] = acc;
+      t_601[i] = acc;
     }
     workgroupBarrier();
-    var m_new_319: array<f32, 1>;
-    m_new_319[0] = max(carry_250[0], t_318[0]);
+    var m_new_603: array<f32, 1>;
+    m_new_603[0] = max(carry_541[0], (t_601[0] * t_539));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_321: array<f32, 1>;
-    m_safe_321[0] = select(m_new_319[0], 0.0, (m_new_319[0] == NEG_INF));
+    var m_safe_605: array<f32, 1>;
+    m_safe_605[0] = select(m_new_603[0], 0.0, (m_new_603[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_323: array<f32, 4>;
+    var p_607: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_323[0 * 4 + j] = exp2((t_317[0 * 4 + j] - m_safe_321[0]));
+      p_607[0 * 4 + j] = exp2(((t_599[0 * 4 + j] * t_539) - m_safe_605[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_325: array<f32, 1>;
-    alpha_325[0] = exp2((carry_250[0] - m_safe_321[0]));
+    var alpha_609: array<f32, 1>;
+    alpha_609[0] = exp2((carry_541[0] - m_safe_605[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_327: array<f32, 1>;
+    var t_611: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_323[i * 4 + j];
+        acc = acc + p_607[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -991,52 +976,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_327[i] = acc;
+      t_611[i] = acc;
     }
     workgroupBarrier();
-    var t_328: array<f32, 1>;
-    t_328[0] = ((carry_251[0] * alpha_325[0]) + t_327[0]);
+    var t_612: array<f32, 1>;
+    t_612[0] = ((carry_542[0] * alpha_609[0]) + t_611[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_323[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_607[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_299 + r) / 64))] * 64) + ((t_299 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_400) * page_table_stride0 + u32(((t_585 + r) / 64))] * 64) + ((t_585 + r) % 64))) * v_cache_stride0 + u32(kvh_399) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_331 = array<f32, 16>();
+    var t_615 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_331[i * 16 + j] = fma(a[i], b[j], t_331[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_615[i * 16 + j] = fma(a[i], b[j], t_615[i * 16 + j]); }
       }
     }
-    var t_332: array<f32, 16>;
+    var t_616: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_332[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_325[0]) + t_331[0 * 16 + j]);
+      t_616[0 * 16 + j] = ((carry_543[0 * 16 + j] * alpha_609[0]) + t_615[0 * 16 + j]);
     }
-    carry_250[0] = m_new_319[0];
-    carry_251[0] = t_328[0];
+    carry_541[0] = m_new_603[0];
+    carry_542[0] = t_612[0];
     for (var j = 0; j < 16; j++) {
-      carry_252[0 * 16 + j] = t_332[0 * 16 + j];
+      carry_543[0 * 16 + j] = t_616[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_357 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_336 = t_248; t_336 < t_243; t_336++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_340 = (t_336 * 32);
+  for (var t_620 = t_536; t_620 < t_531; t_620++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_624 = (t_620 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1045,30 +1027,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_340 + r) / 64))], ((t_340 + r) < k_len_144)) * 64) + ((t_340 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_340 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_624 + r) / 64))], ((t_624 + r) < k_len_439)) * 64) + ((t_624 + r) % 64))) * k_cache_stride0 + u32(kvh_399) * k_cache_stride1 + u32(c)], ((t_624 + r) < k_len_439));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_359 = array<f32, 4>();
+    var t_640 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_359[i * 4 + j] = fma(a[i], b[j], t_359[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_640[i * 4 + j] = fma(a[i], b[j], t_640[i * 4 + j]); }
       }
     }
-    var t_361: array<f32, 4>;
+    var t_642: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_361[0 * 4 + j] = select(NEG_INF, (t_359[0 * 4 + j] * t_357), (((t_340 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_340 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_642[0 * 4 + j] = select(NEG_INF, (t_640[0 * 4 + j] * t_539), (((t_624 + (tc + 8 * j)) < k_len_439) && (t_473 || ((t_624 + (tc + 8 * j)) <= ((((t_443 + tr) / 4) + k_len_439) - q_len_438)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_362: array<f32, 1>;
+    var t_643: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_361[i * 4 + j]);
+        acc = max(acc, t_642[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1077,28 +1059,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_362[i] = acc;
+      t_643[i] = acc;
     }
     workgroupBarrier();
-    var m_new_363: array<f32, 1>;
-    m_new_363[0] = max(carry_250[0], t_362[0]);
+    var m_new_644: array<f32, 1>;
+    m_new_644[0] = max(carry_541[0], t_643[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_365: array<f32, 1>;
-    m_safe_365[0] = select(m_new_363[0], 0.0, (m_new_363[0] == NEG_INF));
+    var m_safe_646: array<f32, 1>;
+    m_safe_646[0] = select(m_new_644[0], 0.0, (m_new_644[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_367: array<f32, 4>;
+    var p_648: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_367[0 * 4 + j] = exp2((t_361[0 * 4 + j] - m_safe_365[0]));
+      p_648[0 * 4 + j] = exp2((t_642[0 * 4 + j] - m_safe_646[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_369: array<f32, 1>;
-    alpha_369[0] = exp2((carry_250[0] - m_safe_365[0]));
+    var alpha_650: array<f32, 1>;
+    alpha_650[0] = exp2((carry_541[0] - m_safe_646[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_371: array<f32, 1>;
+    var t_652: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_367[i * 4 + j];
+        acc = acc + p_648[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1107,66 +1089,66 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_371[i] = acc;
+      t_652[i] = acc;
     }
     workgroupBarrier();
-    var t_372: array<f32, 1>;
-    t_372[0] = ((carry_251[0] * alpha_369[0]) + t_371[0]);
+    var t_653: array<f32, 1>;
+    t_653[0] = ((carry_542[0] * alpha_650[0]) + t_652[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_367[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_648[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_340 + r) / 64))], ((t_340 + r) < k_len_144)) * 64) + ((t_340 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_340 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_624 + r) / 64))], ((t_624 + r) < k_len_439)) * 64) + ((t_624 + r) % 64))) * v_cache_stride0 + u32(kvh_399) * v_cache_stride1 + u32(c)], ((t_624 + r) < k_len_439));
     }
     workgroupBarrier();
-    var t_375 = array<f32, 16>();
+    var t_656 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_375[i * 16 + j] = fma(a[i], b[j], t_375[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_656[i * 16 + j] = fma(a[i], b[j], t_656[i * 16 + j]); }
       }
     }
-    var t_376: array<f32, 16>;
+    var t_657: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_376[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_369[0]) + t_375[0 * 16 + j]);
+      t_657[0 * 16 + j] = ((carry_543[0 * 16 + j] * alpha_650[0]) + t_656[0 * 16 + j]);
     }
-    carry_250[0] = m_new_363[0];
-    carry_251[0] = t_372[0];
+    carry_541[0] = m_new_644[0];
+    carry_542[0] = t_653[0];
     for (var j = 0; j < 16; j++) {
-      carry_252[0 * 16 + j] = t_376[0 * 16 + j];
+      carry_543[0 * 16 + j] = t_657[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
-  var sink_380: array<f32, 1>;
-  sink_380[0] = sinks[u32((t_151 + ((t_148 + tr) % 4)))];
-  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
-  var t_381: array<f32, 1>;
-  t_381[0] = (sink_380[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  var sink_661: array<f32, 1>;
+  sink_661[0] = sinks[u32((t_446 + ((t_443 + tr) % 4)))];
+  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_662: array<f32, 1>;
+  t_662[0] = (sink_661[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_382: array<f32, 1>;
-  m_new_382[0] = max(carry_250[0], t_381[0]);
+  var m_new_663: array<f32, 1>;
+  m_new_663[0] = max(carry_541[0], t_662[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_384: array<f32, 1>;
-  alpha_384[0] = exp2((carry_250[0] - m_new_382[0]));
+  var alpha_665: array<f32, 1>;
+  alpha_665[0] = exp2((carry_541[0] - m_new_663[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_388: array<f32, 1>;
-  l_388[0] = ((carry_251[0] * alpha_384[0]) + exp2((t_381[0] - m_new_382[0])));
+  var l_669: array<f32, 1>;
+  l_669[0] = ((carry_542[0] * alpha_665[0]) + exp2((t_662[0] - m_new_663[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_252[0 * 16 + j] * alpha_384[0]) / select(l_388[0], 1.0, (l_388[0] == 0.0)))); }
+    if ((((t_443 + tr) / 4) < q_len_438)) { out[u32((q0_435 + ((t_443 + tr) / 4))) * out_stride0 + u32((t_446 + ((t_443 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_543[0 * 16 + j] * alpha_665[0]) / select(l_669[0], 1.0, (l_669[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((m_new_382[0] + log2(l_388[0])) * 0.6931471805599453), NEG_INF, (l_388[0] == 0.0)); }
+    if ((((t_443 + tr) / 4) < q_len_438)) { lse[u32((q0_435 + ((t_443 + tr) / 4))) * lse_stride0 + u32((t_446 + ((t_443 + tr) % 4)))] = select(((m_new_663[0] + log2(l_669[0])) * 0.6931471805599453), NEG_INF, (l_669[0] == 0.0)); }
   }
 }
 `,

@@ -112,13 +112,13 @@ export const tensors = [
     "perStep": false
   }
 ];
-export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}];
+export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}];
 /** Workgroups to dispatch, from the runtime dims and scalar arguments. */
 export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads"], d["batch"]];
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"sinks_paged.f32.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f32.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"sinks_paged.f32.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f32.p64.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sinks.ts:16 (kernel sinks_paged). Do not edit: edit the spec and recompile.
 // Instance sinks_paged.f32.p64: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
@@ -166,139 +166,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_110 = i32(wg.x);
-  let kvh_111 = i32(wg.y);
-  let b_112 = i32(wg.z);
+  let m_392 = i32(wg.x);
+  let kvh_393 = i32(wg.y);
+  let b_394 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_138 = cu_seqlens_q[u32(b_112)];
+  let q0_429 = cu_seqlens_q[u32(b_394)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_139 = (b_112 + 1);
-  let t_140 = cu_seqlens_q[u32(t_139)];
-  let q_len_141 = (t_140 - q0_138);
-  let k_len_142 = cache_seqlens[u32(b_112)];
-  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_143 = (m_110 * 16);
-  let t_144 = (q_len_141 * 4);
-  let t_145 = (t_143 >= t_144);
-  if (t_145) {
+  let t_430 = (b_394 + 1);
+  let t_431 = cu_seqlens_q[u32(t_430)];
+  let q_len_432 = (t_431 - q0_429);
+  let k_len_433 = cache_seqlens[u32(b_394)];
+  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_434 = (m_392 * 16);
+  let t_435 = (q_len_432 * 4);
+  let t_436 = (t_434 >= t_435);
+  if (t_436) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_146 = (m_110 * 16);
+  let t_437 = (m_392 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_149 = (kvh_111 * 4);
+  let t_440 = (kvh_393 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_142 + 31);
-  let t_157 = (t_156 / 32);
-  let t_159 = (k_len_142 + (-1));
-  let t_161 = (k_len_142 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_170 = (t_163 - 1);
-  let t_171 = select(t_163, t_170, t_168);
-  let t_172 = (t_161 / 32);
-  let t_173 = (t_161 < 0);
-  let t_174 = (t_172 * 32);
-  let t_175 = (t_174 == t_161);
-  let t_176 = (!t_175);
-  let t_177 = (t_173 && t_176);
-  let t_178 = (t_172 - 1);
-  let t_179 = select(t_172, t_178, t_177);
-  let t_180 = (P.is_causal == 0);
-  let t_182 = select(268435456, (-268435456), t_180);
-  let t_183 = select((-268435456), 268435456, t_180);
-  let t_185 = (t_146 + 15);
-  let t_186 = (t_146 / 4);
-  let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_142);
-  let t_189 = (t_187 + k_len_142);
-  let t_190 = (t_188 - q_len_141);
-  let t_191 = (t_189 - q_len_141);
-  let t_193 = (t_190 + (-31));
-  let t_194 = (t_191 / 32);
-  let t_195 = (t_191 < 0);
-  let t_196 = (t_194 * 32);
-  let t_197 = (t_196 == t_191);
-  let t_198 = (!t_197);
-  let t_199 = (t_195 && t_198);
-  let t_200 = (t_194 - 1);
-  let t_201 = select(t_194, t_200, t_199);
-  let t_202 = (t_193 / 32);
-  let t_203 = (t_193 < 0);
-  let t_204 = (t_202 * 32);
-  let t_205 = (t_204 == t_193);
-  let t_206 = (!t_205);
-  let t_207 = (t_203 && t_206);
-  let t_208 = (t_202 - 1);
-  let t_209 = select(t_202, t_208, t_207);
-  let t_210 = (t_182 > t_183);
-  let t_211 = ((-268435456) > t_201);
-  let t_212 = min(t_182, (-268435456));
-  let t_213 = max(t_183, t_201);
-  let t_214 = select(t_212, t_182, t_211);
-  let t_215 = select(t_213, t_183, t_211);
-  let t_216 = select(t_214, (-268435456), t_210);
-  let t_217 = select(t_215, t_201, t_210);
-  let t_218 = ((-268435456) > t_209);
-  let t_219 = max(t_182, (-268435456));
-  let t_220 = min(t_183, t_209);
-  let t_221 = (t_220 + 1);
-  let t_222 = (t_219 <= t_221);
-  let t_223 = max(t_183, t_209);
-  let t_224 = select(t_182, t_212, t_222);
-  let t_225 = select(t_183, t_223, t_222);
-  let t_226 = select(t_224, t_182, t_218);
-  let t_227 = select(t_225, t_183, t_218);
-  let t_228 = select(t_226, (-268435456), t_210);
-  let t_229 = select(t_227, t_209, t_210);
-  let t_230 = max((-268435456), t_216);
-  let t_231 = min(t_171, t_217);
-  let t_232 = max((-268435456), t_228);
-  let t_233 = min(t_179, t_229);
-  let t_234 = max(t_232, t_232);
-  let t_235 = min(t_233, t_233);
-  let t_236 = max(t_234, (-268435456));
-  let t_237 = min(t_235, t_179);
-  let t_238 = max(0, t_230);
-  let t_239 = (t_231 + 1);
-  let t_240 = min(t_157, t_239);
-  let t_241 = max(t_238, t_240);
-  let t_242 = max(t_236, t_238);
-  let t_243 = min(t_242, t_241);
-  let t_244 = (t_237 + 1);
-  let t_245 = max(t_244, t_243);
-  let t_246 = min(t_245, t_241);
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_447 = (k_len_433 + 31);
+  let t_448 = (t_447 / 32);
+  let t_449 = (k_len_433 + (-1));
+  let t_450 = (k_len_433 + (-32));
+  let t_451 = (t_449 / 32);
+  let t_452 = (t_449 < 0);
+  let t_453 = (t_451 * 32);
+  let t_454 = (t_453 == t_449);
+  let t_455 = (!t_454);
+  let t_456 = (t_452 && t_455);
+  let t_457 = (t_451 - 1);
+  let t_458 = select(t_451, t_457, t_456);
+  let t_459 = (t_450 / 32);
+  let t_460 = (t_450 < 0);
+  let t_461 = (t_459 * 32);
+  let t_462 = (t_461 == t_450);
+  let t_463 = (!t_462);
+  let t_464 = (t_460 && t_463);
+  let t_465 = (t_459 - 1);
+  let t_466 = select(t_459, t_465, t_464);
+  let t_467 = (P.is_causal == 0);
+  let t_468 = select(268435456, (-268435456), t_467);
+  let t_469 = select((-268435456), 268435456, t_467);
+  let t_470 = (t_437 + 15);
+  let t_471 = (t_437 / 4);
+  let t_472 = (t_470 / 4);
+  let t_473 = (t_471 + k_len_433);
+  let t_474 = (t_472 + k_len_433);
+  let t_475 = (t_473 - q_len_432);
+  let t_476 = (t_474 - q_len_432);
+  let t_477 = (t_475 + (-31));
+  let t_478 = (t_476 / 32);
+  let t_479 = (t_476 < 0);
+  let t_480 = (t_478 * 32);
+  let t_481 = (t_480 == t_476);
+  let t_482 = (!t_481);
+  let t_483 = (t_479 && t_482);
+  let t_484 = (t_478 - 1);
+  let t_485 = select(t_478, t_484, t_483);
+  let t_486 = (t_477 / 32);
+  let t_487 = (t_477 < 0);
+  let t_488 = (t_486 * 32);
+  let t_489 = (t_488 == t_477);
+  let t_490 = (!t_489);
+  let t_491 = (t_487 && t_490);
+  let t_492 = (t_486 - 1);
+  let t_493 = select(t_486, t_492, t_491);
+  let t_494 = (t_468 > t_469);
+  let t_495 = ((-268435456) > t_485);
+  let t_496 = min(t_468, (-268435456));
+  let t_497 = max(t_469, t_485);
+  let t_498 = select(t_496, t_468, t_495);
+  let t_499 = select(t_497, t_469, t_495);
+  let t_500 = select(t_498, (-268435456), t_494);
+  let t_501 = select(t_499, t_485, t_494);
+  let t_502 = ((-268435456) > t_493);
+  let t_503 = max(t_468, (-268435456));
+  let t_504 = min(t_469, t_493);
+  let t_505 = (t_504 + 1);
+  let t_506 = (t_503 <= t_505);
+  let t_507 = max(t_469, t_493);
+  let t_508 = select(t_468, t_496, t_506);
+  let t_509 = select(t_469, t_507, t_506);
+  let t_510 = select(t_508, t_468, t_502);
+  let t_511 = select(t_509, t_469, t_502);
+  let t_512 = select(t_510, (-268435456), t_494);
+  let t_513 = select(t_511, t_493, t_494);
+  let t_514 = max((-268435456), t_500);
+  let t_515 = min(t_458, t_501);
+  let t_516 = max((-268435456), t_512);
+  let t_517 = min(t_466, t_513);
+  let t_518 = max(t_516, t_516);
+  let t_519 = min(t_517, t_517);
+  let t_520 = max(t_518, (-268435456));
+  let t_521 = min(t_519, t_466);
+  let t_522 = max(0, t_514);
+  let t_523 = (t_515 + 1);
+  let t_524 = min(t_448, t_523);
+  let t_525 = max(t_522, t_524);
+  let t_526 = max(t_520, t_522);
+  let t_527 = min(t_526, t_525);
+  let t_528 = (t_521 + 1);
+  let t_529 = max(t_528, t_527);
+  let t_530 = min(t_529, t_525);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_268 = (P.softmax_scale * 1.4426950408889634);
+  let t_533 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_429 + ((t_437 + r) / 4))) * q_stride0 + u32((t_440 + ((t_437 + r) % 4))) * q_stride1 + u32(c)], (((t_437 + r) / 4) < q_len_432));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_248: array<f32, 1>;
-  carry_248[0] = NEG_INF;
-  var carry_249: array<f32, 1>;
-  carry_249[0] = 0.0;
-  var carry_250: array<f32, 16>;
+  var carry_535: array<f32, 1>;
+  carry_535[0] = NEG_INF;
+  var carry_536: array<f32, 1>;
+  carry_536[0] = 0.0;
+  var carry_537: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_250[0 * 16 + j] = 0.0;
+    carry_537[0 * 16 + j] = 0.0;
   }
-  for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_251 = (t_247 * 32);
+  for (var t_534 = t_522; t_534 < t_527; t_534++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_538 = (t_534 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -307,100 +307,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_394) * page_table_stride0 + u32(((t_538 + r) / 64))], ((t_538 + r) < k_len_433)) * 64) + ((t_538 + r) % 64))) * k_cache_stride0 + u32(kvh_393) * k_cache_stride1 + u32(c)], ((t_538 + r) < k_len_433));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_270 = array<f32, 4>();
+    var t_554 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_270[i * 4 + j] = fma(a[i], b[j], t_270[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_554[i * 4 + j] = fma(a[i], b[j], t_554[i * 4 + j]); }
       }
     }
-    var t_272: array<f32, 4>;
+    var t_556: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (t_270[0 * 4 + j] * t_268), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_556[0 * 4 + j] = select(NEG_INF, (t_554[0 * 4 + j] * t_533), (((t_538 + (tc + 8 * j)) < k_len_433) && (t_467 || ((t_538 + (tc + 8 * j)) <= ((((t_437 + tr) / 4) + k_len_433) - q_len_432)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_273: array<f32, 1>;
+    var t_557: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_272[i * 4 + j]);
+        acc = max(acc, t_556[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_273[i] = acc;
+      t_557[i] = acc;
     }
-    var m_new_274: array<f32, 1>;
-    m_new_274[0] = max(carry_248[0], t_273[0]);
+    var m_new_558: array<f32, 1>;
+    m_new_558[0] = max(carry_535[0], t_557[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_276: array<f32, 1>;
-    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
+    var m_safe_560: array<f32, 1>;
+    m_safe_560[0] = select(m_new_558[0], 0.0, (m_new_558[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_278: array<f32, 4>;
+    var p_562: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
+      p_562[0 * 4 + j] = exp2((t_556[0 * 4 + j] - m_safe_560[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_278[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_562[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_280: array<f32, 1>;
-    alpha_280[0] = exp2((carry_248[0] - m_safe_276[0]));
+    var alpha_564: array<f32, 1>;
+    alpha_564[0] = exp2((carry_535[0] - m_safe_560[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_282: array<f32, 1>;
+    var t_566: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_278[i * 4 + j];
+        acc = acc + p_562[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_282[i] = acc;
+      t_566[i] = acc;
     }
-    var t_283: array<f32, 1>;
-    t_283[0] = ((carry_249[0] * alpha_280[0]) + t_282[0]);
+    var t_567: array<f32, 1>;
+    t_567[0] = ((carry_536[0] * alpha_564[0]) + t_566[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_394) * page_table_stride0 + u32(((t_538 + r) / 64))], ((t_538 + r) < k_len_433)) * 64) + ((t_538 + r) % 64))) * v_cache_stride0 + u32(kvh_393) * v_cache_stride1 + u32(c)], ((t_538 + r) < k_len_433));
     }
     workgroupBarrier();
-    var t_285 = array<f32, 16>();
+    var t_569 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_285[i * 16 + j] = fma(a[i], b[j], t_285[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_569[i * 16 + j] = fma(a[i], b[j], t_569[i * 16 + j]); }
       }
     }
-    var t_286: array<f32, 16>;
+    var t_570: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_286[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_280[0]) + t_285[0 * 16 + j]);
+      t_570[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_564[0]) + t_569[0 * 16 + j]);
     }
-    carry_248[0] = m_new_274[0];
-    carry_249[0] = t_283[0];
+    carry_535[0] = m_new_558[0];
+    carry_536[0] = t_567[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_286[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_570[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_311 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_292 = t_243; t_292 < t_246; t_292++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_296 = (t_292 * 32);
+  for (var t_574 = t_527; t_574 < t_530; t_574++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_578 = (t_574 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -408,103 +406,96 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_296 + r) / 64))] * 64) + ((t_296 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_394) * page_table_stride0 + u32(((t_578 + r) / 64))] * 64) + ((t_578 + r) % 64))) * k_cache_stride0 + u32(kvh_393) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_313 = array<f32, 4>();
+    var t_592 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_313[i * 4 + j] = fma(a[i], b[j], t_313[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_592[i * 4 + j] = fma(a[i], b[j], t_592[i * 4 + j]); }
       }
     }
-    var t_314: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_314[0 * 4 + j] = (t_313[0 * 4 + j] * t_311);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_315: array<f32, 1>;
+    var t_594: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_314[i * 4 + j]);
+        acc = max(acc, t_592[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_315[i] = acc;
+      t_594[i] = acc;
     }
-    var m_new_316: array<f32, 1>;
-    m_new_316[0] = max(carry_248[0], t_315[0]);
+    var m_new_596: array<f32, 1>;
+    m_new_596[0] = max(carry_535[0], (t_594[0] * t_533));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_318: array<f32, 1>;
-    m_safe_318[0] = select(m_new_316[0], 0.0, (m_new_316[0] == NEG_INF));
+    var m_safe_598: array<f32, 1>;
+    m_safe_598[0] = select(m_new_596[0], 0.0, (m_new_596[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_320: array<f32, 4>;
+    var p_600: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_320[0 * 4 + j] = exp2((t_314[0 * 4 + j] - m_safe_318[0]));
+      p_600[0 * 4 + j] = exp2(((t_592[0 * 4 + j] * t_533) - m_safe_598[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_320[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_600[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_322: array<f32, 1>;
-    alpha_322[0] = exp2((carry_248[0] - m_safe_318[0]));
+    var alpha_602: array<f32, 1>;
+    alpha_602[0] = exp2((carry_535[0] - m_safe_598[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_324: array<f32, 1>;
+    var t_604: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_320[i * 4 + j];
+        acc = acc + p_600[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_324[i] = acc;
+      t_604[i] = acc;
     }
-    var t_325: array<f32, 1>;
-    t_325[0] = ((carry_249[0] * alpha_322[0]) + t_324[0]);
+    var t_605: array<f32, 1>;
+    t_605[0] = ((carry_536[0] * alpha_602[0]) + t_604[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_296 + r) / 64))] * 64) + ((t_296 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_394) * page_table_stride0 + u32(((t_578 + r) / 64))] * 64) + ((t_578 + r) % 64))) * v_cache_stride0 + u32(kvh_393) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_327 = array<f32, 16>();
+    var t_607 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_327[i * 16 + j] = fma(a[i], b[j], t_327[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_607[i * 16 + j] = fma(a[i], b[j], t_607[i * 16 + j]); }
       }
     }
-    var t_328: array<f32, 16>;
+    var t_608: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_328[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_322[0]) + t_327[0 * 16 + j]);
+      t_608[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_602[0]) + t_607[0 * 16 + j]);
     }
-    carry_248[0] = m_new_316[0];
-    carry_249[0] = t_325[0];
+    carry_535[0] = m_new_596[0];
+    carry_536[0] = t_605[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_328[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_608[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_332 = t_246; t_332 < t_241; t_332++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_336 = (t_332 * 32);
+  for (var t_612 = t_530; t_612 < t_525; t_612++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_616 = (t_612 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -513,123 +504,123 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_336 + r) / 64))], ((t_336 + r) < k_len_142)) * 64) + ((t_336 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_336 + r) < k_len_142));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_394) * page_table_stride0 + u32(((t_616 + r) / 64))], ((t_616 + r) < k_len_433)) * 64) + ((t_616 + r) % 64))) * k_cache_stride0 + u32(kvh_393) * k_cache_stride1 + u32(c)], ((t_616 + r) < k_len_433));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_355 = array<f32, 4>();
+    var t_632 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_355[i * 4 + j] = fma(a[i], b[j], t_355[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_632[i * 4 + j] = fma(a[i], b[j], t_632[i * 4 + j]); }
       }
     }
-    var t_357: array<f32, 4>;
+    var t_634: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_357[0 * 4 + j] = select(NEG_INF, (t_355[0 * 4 + j] * t_353), (((t_336 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_336 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_634[0 * 4 + j] = select(NEG_INF, (t_632[0 * 4 + j] * t_533), (((t_616 + (tc + 8 * j)) < k_len_433) && (t_467 || ((t_616 + (tc + 8 * j)) <= ((((t_437 + tr) / 4) + k_len_433) - q_len_432)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_358: array<f32, 1>;
+    var t_635: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_357[i * 4 + j]);
+        acc = max(acc, t_634[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_358[i] = acc;
+      t_635[i] = acc;
     }
-    var m_new_359: array<f32, 1>;
-    m_new_359[0] = max(carry_248[0], t_358[0]);
+    var m_new_636: array<f32, 1>;
+    m_new_636[0] = max(carry_535[0], t_635[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_361: array<f32, 1>;
-    m_safe_361[0] = select(m_new_359[0], 0.0, (m_new_359[0] == NEG_INF));
+    var m_safe_638: array<f32, 1>;
+    m_safe_638[0] = select(m_new_636[0], 0.0, (m_new_636[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_363: array<f32, 4>;
+    var p_640: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_363[0 * 4 + j] = exp2((t_357[0 * 4 + j] - m_safe_361[0]));
+      p_640[0 * 4 + j] = exp2((t_634[0 * 4 + j] - m_safe_638[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_363[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_640[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_365: array<f32, 1>;
-    alpha_365[0] = exp2((carry_248[0] - m_safe_361[0]));
+    var alpha_642: array<f32, 1>;
+    alpha_642[0] = exp2((carry_535[0] - m_safe_638[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_367: array<f32, 1>;
+    var t_644: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_363[i * 4 + j];
+        acc = acc + p_640[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_367[i] = acc;
+      t_644[i] = acc;
     }
-    var t_368: array<f32, 1>;
-    t_368[0] = ((carry_249[0] * alpha_365[0]) + t_367[0]);
+    var t_645: array<f32, 1>;
+    t_645[0] = ((carry_536[0] * alpha_642[0]) + t_644[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_336 + r) / 64))], ((t_336 + r) < k_len_142)) * 64) + ((t_336 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_336 + r) < k_len_142));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_394) * page_table_stride0 + u32(((t_616 + r) / 64))], ((t_616 + r) < k_len_433)) * 64) + ((t_616 + r) % 64))) * v_cache_stride0 + u32(kvh_393) * v_cache_stride1 + u32(c)], ((t_616 + r) < k_len_433));
     }
     workgroupBarrier();
-    var t_370 = array<f32, 16>();
+    var t_647 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_370[i * 16 + j] = fma(a[i], b[j], t_370[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_647[i * 16 + j] = fma(a[i], b[j], t_647[i * 16 + j]); }
       }
     }
-    var t_371: array<f32, 16>;
+    var t_648: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_371[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_365[0]) + t_370[0 * 16 + j]);
+      t_648[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_642[0]) + t_647[0 * 16 + j]);
     }
-    carry_248[0] = m_new_359[0];
-    carry_249[0] = t_368[0];
+    carry_535[0] = m_new_636[0];
+    carry_536[0] = t_645[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_371[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_648[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
-  var sink_375: array<f32, 1>;
-  sink_375[0] = sinks[u32((t_149 + ((t_146 + tr) % 4)))];
-  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
-  var t_376: array<f32, 1>;
-  t_376[0] = (sink_375[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  var sink_652: array<f32, 1>;
+  sink_652[0] = sinks[u32((t_440 + ((t_437 + tr) % 4)))];
+  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_653: array<f32, 1>;
+  t_653[0] = (sink_652[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_377: array<f32, 1>;
-  m_new_377[0] = max(carry_248[0], t_376[0]);
+  var m_new_654: array<f32, 1>;
+  m_new_654[0] = max(carry_535[0], t_653[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_379: array<f32, 1>;
-  alpha_379[0] = exp2((carry_248[0] - m_new_377[0]));
+  var alpha_656: array<f32, 1>;
+  alpha_656[0] = exp2((carry_535[0] - m_new_654[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_383: array<f32, 1>;
-  l_383[0] = ((carry_249[0] * alpha_379[0]) + exp2((t_376[0] - m_new_377[0])));
+  var l_660: array<f32, 1>;
+  l_660[0] = ((carry_536[0] * alpha_656[0]) + exp2((t_653[0] - m_new_654[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_250[0 * 16 + j] * alpha_379[0]) / select(l_383[0], 1.0, (l_383[0] == 0.0))); }
+    if ((((t_437 + tr) / 4) < q_len_432)) { out[u32((q0_429 + ((t_437 + tr) / 4))) * out_stride0 + u32((t_440 + ((t_437 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_537[0 * 16 + j] * alpha_656[0]) / select(l_660[0], 1.0, (l_660[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((m_new_377[0] + log2(l_383[0])) * 0.6931471805599453), NEG_INF, (l_383[0] == 0.0)); }
+    if ((((t_437 + tr) / 4) < q_len_432)) { lse[u32((q0_429 + ((t_437 + tr) / 4))) * lse_stride0 + u32((t_440 + ((t_437 + tr) % 4)))] = select(((m_new_654[0] + log2(l_660[0])) * 0.6931471805599453), NEG_INF, (l_660[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"sinks_paged.f32.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f32.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
+    manifest: {"name":"sinks_paged.f32.p64","kernel":"sinks_paged","source":{"file":"kernels-src/sinks.ts","line":16},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":64,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"sinks","binding":6,"dtype":"f32","shape":["q_heads"],"access":"read","perStep":false},{"name":"out","binding":7,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":8,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"sinks_paged.f32.p64.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":9,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sinks.ts:16 (kernel sinks_paged). Do not edit: edit the spec and recompile.
 // Instance sinks_paged.f32.p64: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 64, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
@@ -677,139 +668,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_110 = i32(wg.x);
-  let kvh_111 = i32(wg.y);
-  let b_112 = i32(wg.z);
+  let m_392 = i32(wg.x);
+  let kvh_393 = i32(wg.y);
+  let b_394 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_138 = cu_seqlens_q[u32(b_112)];
+  let q0_429 = cu_seqlens_q[u32(b_394)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_139 = (b_112 + 1);
-  let t_140 = cu_seqlens_q[u32(t_139)];
-  let q_len_141 = (t_140 - q0_138);
-  let k_len_142 = cache_seqlens[u32(b_112)];
-  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_143 = (m_110 * 16);
-  let t_144 = (q_len_141 * 4);
-  let t_145 = (t_143 >= t_144);
-  if (t_145) {
+  let t_430 = (b_394 + 1);
+  let t_431 = cu_seqlens_q[u32(t_430)];
+  let q_len_432 = (t_431 - q0_429);
+  let k_len_433 = cache_seqlens[u32(b_394)];
+  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_434 = (m_392 * 16);
+  let t_435 = (q_len_432 * 4);
+  let t_436 = (t_434 >= t_435);
+  if (t_436) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_146 = (m_110 * 16);
+  let t_437 = (m_392 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_149 = (kvh_111 * 4);
+  let t_440 = (kvh_393 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_142 + 31);
-  let t_157 = (t_156 / 32);
-  let t_159 = (k_len_142 + (-1));
-  let t_161 = (k_len_142 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_170 = (t_163 - 1);
-  let t_171 = select(t_163, t_170, t_168);
-  let t_172 = (t_161 / 32);
-  let t_173 = (t_161 < 0);
-  let t_174 = (t_172 * 32);
-  let t_175 = (t_174 == t_161);
-  let t_176 = (!t_175);
-  let t_177 = (t_173 && t_176);
-  let t_178 = (t_172 - 1);
-  let t_179 = select(t_172, t_178, t_177);
-  let t_180 = (P.is_causal == 0);
-  let t_182 = select(268435456, (-268435456), t_180);
-  let t_183 = select((-268435456), 268435456, t_180);
-  let t_185 = (t_146 + 15);
-  let t_186 = (t_146 / 4);
-  let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_142);
-  let t_189 = (t_187 + k_len_142);
-  let t_190 = (t_188 - q_len_141);
-  let t_191 = (t_189 - q_len_141);
-  let t_193 = (t_190 + (-31));
-  let t_194 = (t_191 / 32);
-  let t_195 = (t_191 < 0);
-  let t_196 = (t_194 * 32);
-  let t_197 = (t_196 == t_191);
-  let t_198 = (!t_197);
-  let t_199 = (t_195 && t_198);
-  let t_200 = (t_194 - 1);
-  let t_201 = select(t_194, t_200, t_199);
-  let t_202 = (t_193 / 32);
-  let t_203 = (t_193 < 0);
-  let t_204 = (t_202 * 32);
-  let t_205 = (t_204 == t_193);
-  let t_206 = (!t_205);
-  let t_207 = (t_203 && t_206);
-  let t_208 = (t_202 - 1);
-  let t_209 = select(t_202, t_208, t_207);
-  let t_210 = (t_182 > t_183);
-  let t_211 = ((-268435456) > t_201);
-  let t_212 = min(t_182, (-268435456));
-  let t_213 = max(t_183, t_201);
-  let t_214 = select(t_212, t_182, t_211);
-  let t_215 = select(t_213, t_183, t_211);
-  let t_216 = select(t_214, (-268435456), t_210);
-  let t_217 = select(t_215, t_201, t_210);
-  let t_218 = ((-268435456) > t_209);
-  let t_219 = max(t_182, (-268435456));
-  let t_220 = min(t_183, t_209);
-  let t_221 = (t_220 + 1);
-  let t_222 = (t_219 <= t_221);
-  let t_223 = max(t_183, t_209);
-  let t_224 = select(t_182, t_212, t_222);
-  let t_225 = select(t_183, t_223, t_222);
-  let t_226 = select(t_224, t_182, t_218);
-  let t_227 = select(t_225, t_183, t_218);
-  let t_228 = select(t_226, (-268435456), t_210);
-  let t_229 = select(t_227, t_209, t_210);
-  let t_230 = max((-268435456), t_216);
-  let t_231 = min(t_171, t_217);
-  let t_232 = max((-268435456), t_228);
-  let t_233 = min(t_179, t_229);
-  let t_234 = max(t_232, t_232);
-  let t_235 = min(t_233, t_233);
-  let t_236 = max(t_234, (-268435456));
-  let t_237 = min(t_235, t_179);
-  let t_238 = max(0, t_230);
-  let t_239 = (t_231 + 1);
-  let t_240 = min(t_157, t_239);
-  let t_241 = max(t_238, t_240);
-  let t_242 = max(t_236, t_238);
-  let t_243 = min(t_242, t_241);
-  let t_244 = (t_237 + 1);
-  let t_245 = max(t_244, t_243);
-  let t_246 = min(t_245, t_241);
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_447 = (k_len_433 + 31);
+  let t_448 = (t_447 / 32);
+  let t_449 = (k_len_433 + (-1));
+  let t_450 = (k_len_433 + (-32));
+  let t_451 = (t_449 / 32);
+  let t_452 = (t_449 < 0);
+  let t_453 = (t_451 * 32);
+  let t_454 = (t_453 == t_449);
+  let t_455 = (!t_454);
+  let t_456 = (t_452 && t_455);
+  let t_457 = (t_451 - 1);
+  let t_458 = select(t_451, t_457, t_456);
+  let t_459 = (t_450 / 32);
+  let t_460 = (t_450 < 0);
+  let t_461 = (t_459 * 32);
+  let t_462 = (t_461 == t_450);
+  let t_463 = (!t_462);
+  let t_464 = (t_460 && t_463);
+  let t_465 = (t_459 - 1);
+  let t_466 = select(t_459, t_465, t_464);
+  let t_467 = (P.is_causal == 0);
+  let t_468 = select(268435456, (-268435456), t_467);
+  let t_469 = select((-268435456), 268435456, t_467);
+  let t_470 = (t_437 + 15);
+  let t_471 = (t_437 / 4);
+  let t_472 = (t_470 / 4);
+  let t_473 = (t_471 + k_len_433);
+  let t_474 = (t_472 + k_len_433);
+  let t_475 = (t_473 - q_len_432);
+  let t_476 = (t_474 - q_len_432);
+  let t_477 = (t_475 + (-31));
+  let t_478 = (t_476 / 32);
+  let t_479 = (t_476 < 0);
+  let t_480 = (t_478 * 32);
+  let t_481 = (t_480 == t_476);
+  let t_482 = (!t_481);
+  let t_483 = (t_479 && t_482);
+  let t_484 = (t_478 - 1);
+  let t_485 = select(t_478, t_484, t_483);
+  let t_486 = (t_477 / 32);
+  let t_487 = (t_477 < 0);
+  let t_488 = (t_486 * 32);
+  let t_489 = (t_488 == t_477);
+  let t_490 = (!t_489);
+  let t_491 = (t_487 && t_490);
+  let t_492 = (t_486 - 1);
+  let t_493 = select(t_486, t_492, t_491);
+  let t_494 = (t_468 > t_469);
+  let t_495 = ((-268435456) > t_485);
+  let t_496 = min(t_468, (-268435456));
+  let t_497 = max(t_469, t_485);
+  let t_498 = select(t_496, t_468, t_495);
+  let t_499 = select(t_497, t_469, t_495);
+  let t_500 = select(t_498, (-268435456), t_494);
+  let t_501 = select(t_499, t_485, t_494);
+  let t_502 = ((-268435456) > t_493);
+  let t_503 = max(t_468, (-268435456));
+  let t_504 = min(t_469, t_493);
+  let t_505 = (t_504 + 1);
+  let t_506 = (t_503 <= t_505);
+  let t_507 = max(t_469, t_493);
+  let t_508 = select(t_468, t_496, t_506);
+  let t_509 = select(t_469, t_507, t_506);
+  let t_510 = select(t_508, t_468, t_502);
+  let t_511 = select(t_509, t_469, t_502);
+  let t_512 = select(t_510, (-268435456), t_494);
+  let t_513 = select(t_511, t_493, t_494);
+  let t_514 = max((-268435456), t_500);
+  let t_515 = min(t_458, t_501);
+  let t_516 = max((-268435456), t_512);
+  let t_517 = min(t_466, t_513);
+  let t_518 = max(t_516, t_516);
+  let t_519 = min(t_517, t_517);
+  let t_520 = max(t_518, (-268435456));
+  let t_521 = min(t_519, t_466);
+  let t_522 = max(0, t_514);
+  let t_523 = (t_515 + 1);
+  let t_524 = min(t_448, t_523);
+  let t_525 = max(t_522, t_524);
+  let t_526 = max(t_520, t_522);
+  let t_527 = min(t_526, t_525);
+  let t_528 = (t_521 + 1);
+  let t_529 = max(t_528, t_527);
+  let t_530 = min(t_529, t_525);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_268 = (P.softmax_scale * 1.4426950408889634);
+  let t_533 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_429 + ((t_437 + r) / 4))) * q_stride0 + u32((t_440 + ((t_437 + r) % 4))) * q_stride1 + u32(c)], (((t_437 + r) / 4) < q_len_432));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_248: array<f32, 1>;
-  carry_248[0] = NEG_INF;
-  var carry_249: array<f32, 1>;
-  carry_249[0] = 0.0;
-  var carry_250: array<f32, 16>;
+  var carry_535: array<f32, 1>;
+  carry_535[0] = NEG_INF;
+  var carry_536: array<f32, 1>;
+  carry_536[0] = 0.0;
+  var carry_537: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_250[0 * 16 + j] = 0.0;
+    carry_537[0 * 16 + j] = 0.0;
   }
-  for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_251 = (t_247 * 32);
+  for (var t_534 = t_522; t_534 < t_527; t_534++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_538 = (t_534 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -818,30 +809,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_394) * page_table_stride0 + u32(((t_538 + r) / 64))], ((t_538 + r) < k_len_433)) * 64) + ((t_538 + r) % 64))) * k_cache_stride0 + u32(kvh_393) * k_cache_stride1 + u32(c)], ((t_538 + r) < k_len_433));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_270 = array<f32, 4>();
+    var t_554 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_270[i * 4 + j] = fma(a[i], b[j], t_270[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_554[i * 4 + j] = fma(a[i], b[j], t_554[i * 4 + j]); }
       }
     }
-    var t_272: array<f32, 4>;
+    var t_556: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (t_270[0 * 4 + j] * t_268), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_556[0 * 4 + j] = select(NEG_INF, (t_554[0 * 4 + j] * t_533), (((t_538 + (tc + 8 * j)) < k_len_433) && (t_467 || ((t_538 + (tc + 8 * j)) <= ((((t_437 + tr) / 4) + k_len_433) - q_len_432)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_273: array<f32, 1>;
+    var t_557: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_272[i * 4 + j]);
+        acc = max(acc, t_556[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -850,33 +841,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_273[i] = acc;
+      t_557[i] = acc;
     }
     workgroupBarrier();
-    var m_new_274: array<f32, 1>;
-    m_new_274[0] = max(carry_248[0], t_273[0]);
+    var m_new_558: array<f32, 1>;
+    m_new_558[0] = max(carry_535[0], t_557[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_276: array<f32, 1>;
-    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
+    var m_safe_560: array<f32, 1>;
+    m_safe_560[0] = select(m_new_558[0], 0.0, (m_new_558[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_278: array<f32, 4>;
+    var p_562: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
+      p_562[0 * 4 + j] = exp2((t_556[0 * 4 + j] - m_safe_560[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_278[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_562[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_280: array<f32, 1>;
-    alpha_280[0] = exp2((carry_248[0] - m_safe_276[0]));
+    var alpha_564: array<f32, 1>;
+    alpha_564[0] = exp2((carry_535[0] - m_safe_560[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_282: array<f32, 1>;
+    var t_566: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_278[i * 4 + j];
+        acc = acc + p_562[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -885,45 +876,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_282[i] = acc;
+      t_566[i] = acc;
     }
     workgroupBarrier();
-    var t_283: array<f32, 1>;
-    t_283[0] = ((carry_249[0] * alpha_280[0]) + t_282[0]);
+    var t_567: array<f32, 1>;
+    t_567[0] = ((carry_536[0] * alpha_564[0]) + t_566[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_394) * page_table_stride0 + u32(((t_538 + r) / 64))], ((t_538 + r) < k_len_433)) * 64) + ((t_538 + r) % 64))) * v_cache_stride0 + u32(kvh_393) * v_cache_stride1 + u32(c)], ((t_538 + r) < k_len_433));
     }
     workgroupBarrier();
-    var t_285 = array<f32, 16>();
+    var t_569 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_285[i * 16 + j] = fma(a[i], b[j], t_285[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_569[i * 16 + j] = fma(a[i], b[j], t_569[i * 16 + j]); }
       }
     }
-    var t_286: array<f32, 16>;
+    var t_570: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_286[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_280[0]) + t_285[0 * 16 + j]);
+      t_570[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_564[0]) + t_569[0 * 16 + j]);
     }
-    carry_248[0] = m_new_274[0];
-    carry_249[0] = t_283[0];
+    carry_535[0] = m_new_558[0];
+    carry_536[0] = t_567[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_286[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_570[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_311 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_292 = t_243; t_292 < t_246; t_292++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_296 = (t_292 * 32);
+  for (var t_574 = t_527; t_574 < t_530; t_574++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_578 = (t_574 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -931,30 +920,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_296 + r) / 64))] * 64) + ((t_296 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_394) * page_table_stride0 + u32(((t_578 + r) / 64))] * 64) + ((t_578 + r) % 64))) * k_cache_stride0 + u32(kvh_393) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_313 = array<f32, 4>();
+    var t_592 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_313[i * 4 + j] = fma(a[i], b[j], t_313[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_592[i * 4 + j] = fma(a[i], b[j], t_592[i * 4 + j]); }
       }
     }
-    var t_314: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_314[0 * 4 + j] = (t_313[0 * 4 + j] * t_311);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_315: array<f32, 1>;
+    var t_594: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_314[i * 4 + j]);
+        acc = max(acc, t_592[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -963,33 +948,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_315[i] = acc;
+      t_594[i] = acc;
     }
     workgroupBarrier();
-    var m_new_316: array<f32, 1>;
-    m_new_316[0] = max(carry_248[0], t_315[0]);
+    var m_new_596: array<f32, 1>;
+    m_new_596[0] = max(carry_535[0], (t_594[0] * t_533));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_318: array<f32, 1>;
-    m_safe_318[0] = select(m_new_316[0], 0.0, (m_new_316[0] == NEG_INF));
+    var m_safe_598: array<f32, 1>;
+    m_safe_598[0] = select(m_new_596[0], 0.0, (m_new_596[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_320: array<f32, 4>;
+    var p_600: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_320[0 * 4 + j] = exp2((t_314[0 * 4 + j] - m_safe_318[0]));
+      p_600[0 * 4 + j] = exp2(((t_592[0 * 4 + j] * t_533) - m_safe_598[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_320[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_600[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_322: array<f32, 1>;
-    alpha_322[0] = exp2((carry_248[0] - m_safe_318[0]));
+    var alpha_602: array<f32, 1>;
+    alpha_602[0] = exp2((carry_535[0] - m_safe_598[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_324: array<f32, 1>;
+    var t_604: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_320[i * 4 + j];
+        acc = acc + p_600[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -998,48 +983,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_324[i] = acc;
+      t_604[i] = acc;
     }
     workgroupBarrier();
-    var t_325: array<f32, 1>;
-    t_325[0] = ((carry_249[0] * alpha_322[0]) + t_324[0]);
+    var t_605: array<f32, 1>;
+    t_605[0] = ((carry_536[0] * alpha_602[0]) + t_604[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_296 + r) / 64))] * 64) + ((t_296 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_394) * page_table_stride0 + u32(((t_578 + r) / 64))] * 64) + ((t_578 + r) % 64))) * v_cache_stride0 + u32(kvh_393) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_327 = array<f32, 16>();
+    var t_607 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_327[i * 16 + j] = fma(a[i], b[j], t_327[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_607[i * 16 + j] = fma(a[i], b[j], t_607[i * 16 + j]); }
       }
     }
-    var t_328: array<f32, 16>;
+    var t_608: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_328[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_322[0]) + t_327[0 * 16 + j]);
+      t_608[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_602[0]) + t_607[0 * 16 + j]);
     }
-    carry_248[0] = m_new_316[0];
-    carry_249[0] = t_325[0];
+    carry_535[0] = m_new_596[0];
+    carry_536[0] = t_605[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_328[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_608[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_332 = t_246; t_332 < t_241; t_332++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_336 = (t_332 * 32);
+  for (var t_612 = t_530; t_612 < t_525; t_612++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_616 = (t_612 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1048,30 +1030,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_336 + r) / 64))], ((t_336 + r) < k_len_142)) * 64) + ((t_336 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_336 + r) < k_len_142));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_394) * page_table_stride0 + u32(((t_616 + r) / 64))], ((t_616 + r) < k_len_433)) * 64) + ((t_616 + r) % 64))) * k_cache_stride0 + u32(kvh_393) * k_cache_stride1 + u32(c)], ((t_616 + r) < k_len_433));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_355 = array<f32, 4>();
+    var t_632 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_355[i * 4 + j] = fma(a[i], b[j], t_355[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_632[i * 4 + j] = fma(a[i], b[j], t_632[i * 4 + j]); }
       }
     }
-    var t_357: array<f32, 4>;
+    var t_634: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_357[0 * 4 + j] = select(NEG_INF, (t_355[0 * 4 + j] * t_353), (((t_336 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_336 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_634[0 * 4 + j] = select(NEG_INF, (t_632[0 * 4 + j] * t_533), (((t_616 + (tc + 8 * j)) < k_len_433) && (t_467 || ((t_616 + (tc + 8 * j)) <= ((((t_437 + tr) / 4) + k_len_433) - q_len_432)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_358: array<f32, 1>;
+    var t_635: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_357[i * 4 + j]);
+        acc = max(acc, t_634[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1080,33 +1062,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_358[i] = acc;
+      t_635[i] = acc;
     }
     workgroupBarrier();
-    var m_new_359: array<f32, 1>;
-    m_new_359[0] = max(carry_248[0], t_358[0]);
+    var m_new_636: array<f32, 1>;
+    m_new_636[0] = max(carry_535[0], t_635[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_361: array<f32, 1>;
-    m_safe_361[0] = select(m_new_359[0], 0.0, (m_new_359[0] == NEG_INF));
+    var m_safe_638: array<f32, 1>;
+    m_safe_638[0] = select(m_new_636[0], 0.0, (m_new_636[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_363: array<f32, 4>;
+    var p_640: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_363[0 * 4 + j] = exp2((t_357[0 * 4 + j] - m_safe_361[0]));
+      p_640[0 * 4 + j] = exp2((t_634[0 * 4 + j] - m_safe_638[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_363[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_640[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_365: array<f32, 1>;
-    alpha_365[0] = exp2((carry_248[0] - m_safe_361[0]));
+    var alpha_642: array<f32, 1>;
+    alpha_642[0] = exp2((carry_535[0] - m_safe_638[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_367: array<f32, 1>;
+    var t_644: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_363[i * 4 + j];
+        acc = acc + p_640[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1115,62 +1097,62 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_367[i] = acc;
+      t_644[i] = acc;
     }
     workgroupBarrier();
-    var t_368: array<f32, 1>;
-    t_368[0] = ((carry_249[0] * alpha_365[0]) + t_367[0]);
+    var t_645: array<f32, 1>;
+    t_645[0] = ((carry_536[0] * alpha_642[0]) + t_644[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_336 + r) / 64))], ((t_336 + r) < k_len_142)) * 64) + ((t_336 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_336 + r) < k_len_142));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_394) * page_table_stride0 + u32(((t_616 + r) / 64))], ((t_616 + r) < k_len_433)) * 64) + ((t_616 + r) % 64))) * v_cache_stride0 + u32(kvh_393) * v_cache_stride1 + u32(c)], ((t_616 + r) < k_len_433));
     }
     workgroupBarrier();
-    var t_370 = array<f32, 16>();
+    var t_647 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_370[i * 16 + j] = fma(a[i], b[j], t_370[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_647[i * 16 + j] = fma(a[i], b[j], t_647[i * 16 + j]); }
       }
     }
-    var t_371: array<f32, 16>;
+    var t_648: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_371[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_365[0]) + t_370[0 * 16 + j]);
+      t_648[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_642[0]) + t_647[0 * 16 + j]);
     }
-    carry_248[0] = m_new_359[0];
-    carry_249[0] = t_368[0];
+    carry_535[0] = m_new_636[0];
+    carry_536[0] = t_645[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_371[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_648[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
-  var sink_375: array<f32, 1>;
-  sink_375[0] = sinks[u32((t_149 + ((t_146 + tr) % 4)))];
-  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
-  var t_376: array<f32, 1>;
-  t_376[0] = (sink_375[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  var sink_652: array<f32, 1>;
+  sink_652[0] = sinks[u32((t_440 + ((t_437 + tr) % 4)))];
+  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_653: array<f32, 1>;
+  t_653[0] = (sink_652[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_377: array<f32, 1>;
-  m_new_377[0] = max(carry_248[0], t_376[0]);
+  var m_new_654: array<f32, 1>;
+  m_new_654[0] = max(carry_535[0], t_653[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_379: array<f32, 1>;
-  alpha_379[0] = exp2((carry_248[0] - m_new_377[0]));
+  var alpha_656: array<f32, 1>;
+  alpha_656[0] = exp2((carry_535[0] - m_new_654[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_383: array<f32, 1>;
-  l_383[0] = ((carry_249[0] * alpha_379[0]) + exp2((t_376[0] - m_new_377[0])));
+  var l_660: array<f32, 1>;
+  l_660[0] = ((carry_536[0] * alpha_656[0]) + exp2((t_653[0] - m_new_654[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_250[0 * 16 + j] * alpha_379[0]) / select(l_383[0], 1.0, (l_383[0] == 0.0))); }
+    if ((((t_437 + tr) / 4) < q_len_432)) { out[u32((q0_429 + ((t_437 + tr) / 4))) * out_stride0 + u32((t_440 + ((t_437 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_537[0 * 16 + j] * alpha_656[0]) / select(l_660[0], 1.0, (l_660[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((m_new_377[0] + log2(l_383[0])) * 0.6931471805599453), NEG_INF, (l_383[0] == 0.0)); }
+    if ((((t_437 + tr) / 4) < q_len_432)) { lse[u32((q0_429 + ((t_437 + tr) / 4))) * lse_stride0 + u32((t_440 + ((t_437 + tr) % 4)))] = select(((m_new_654[0] + log2(l_660[0])) * 0.6931471805599453), NEG_INF, (l_660[0] == 0.0)); }
   }
 }
 `,

@@ -102,13 +102,13 @@ export const tensors = [
     "perStep": false
   }
 ];
-export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}];
+export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}];
 /** Workgroups to dispatch, from the runtime dims and scalar arguments. */
 export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads"], d["batch"]];
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"softcap_paged.f32.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
+    manifest: {"name":"softcap_paged.f32.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/softcap.ts:14 (kernel softcap_paged). Do not edit: edit the spec and recompile.
 // Instance softcap_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
@@ -156,140 +156,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_105 = i32(wg.x);
-  let kvh_106 = i32(wg.y);
-  let b_107 = i32(wg.z);
+  let m_390 = i32(wg.x);
+  let kvh_391 = i32(wg.y);
+  let b_392 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_134 = cu_seqlens_q[u32(b_107)];
+  let q0_428 = cu_seqlens_q[u32(b_392)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_135 = (b_107 + 1);
-  let t_136 = cu_seqlens_q[u32(t_135)];
-  let q_len_137 = (t_136 - q0_134);
-  let k_len_138 = cache_seqlens[u32(b_107)];
-  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_139 = (m_105 * 16);
-  let t_140 = (q_len_137 * 4);
-  let t_141 = (t_139 >= t_140);
-  if (t_141) {
+  let t_429 = (b_392 + 1);
+  let t_430 = cu_seqlens_q[u32(t_429)];
+  let q_len_431 = (t_430 - q0_428);
+  let k_len_432 = cache_seqlens[u32(b_392)];
+  // kernels-src/softcap.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_433 = (m_390 * 16);
+  let t_434 = (q_len_431 * 4);
+  let t_435 = (t_433 >= t_434);
+  if (t_435) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_142 = (m_105 * 16);
+  let t_436 = (m_390 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_145 = (kvh_106 * 4);
+  let t_439 = (kvh_391 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_152 = (k_len_138 + 31);
-  let t_153 = (t_152 / 32);
-  let t_155 = (k_len_138 + (-1));
-  let t_157 = (k_len_138 + (-32));
-  let t_159 = (t_155 / 32);
-  let t_160 = (t_155 < 0);
-  let t_161 = (t_159 * 32);
-  let t_162 = (t_161 == t_155);
-  let t_163 = (!t_162);
-  let t_164 = (t_160 && t_163);
-  let t_166 = (t_159 - 1);
-  let t_167 = select(t_159, t_166, t_164);
-  let t_168 = (t_157 / 32);
-  let t_169 = (t_157 < 0);
-  let t_170 = (t_168 * 32);
-  let t_171 = (t_170 == t_157);
-  let t_172 = (!t_171);
-  let t_173 = (t_169 && t_172);
-  let t_174 = (t_168 - 1);
-  let t_175 = select(t_168, t_174, t_173);
-  let t_176 = (P.is_causal == 0);
-  let t_178 = select(268435456, (-268435456), t_176);
-  let t_179 = select((-268435456), 268435456, t_176);
-  let t_181 = (t_142 + 15);
-  let t_182 = (t_142 / 4);
-  let t_183 = (t_181 / 4);
-  let t_184 = (t_182 + k_len_138);
-  let t_185 = (t_183 + k_len_138);
-  let t_186 = (t_184 - q_len_137);
-  let t_187 = (t_185 - q_len_137);
-  let t_189 = (t_186 + (-31));
-  let t_190 = (t_187 / 32);
-  let t_191 = (t_187 < 0);
-  let t_192 = (t_190 * 32);
-  let t_193 = (t_192 == t_187);
-  let t_194 = (!t_193);
-  let t_195 = (t_191 && t_194);
-  let t_196 = (t_190 - 1);
-  let t_197 = select(t_190, t_196, t_195);
-  let t_198 = (t_189 / 32);
-  let t_199 = (t_189 < 0);
-  let t_200 = (t_198 * 32);
-  let t_201 = (t_200 == t_189);
-  let t_202 = (!t_201);
-  let t_203 = (t_199 && t_202);
-  let t_204 = (t_198 - 1);
-  let t_205 = select(t_198, t_204, t_203);
-  let t_206 = (t_178 > t_179);
-  let t_207 = ((-268435456) > t_197);
-  let t_208 = min(t_178, (-268435456));
-  let t_209 = max(t_179, t_197);
-  let t_210 = select(t_208, t_178, t_207);
-  let t_211 = select(t_209, t_179, t_207);
-  let t_212 = select(t_210, (-268435456), t_206);
-  let t_213 = select(t_211, t_197, t_206);
-  let t_214 = ((-268435456) > t_205);
-  let t_215 = max(t_178, (-268435456));
-  let t_216 = min(t_179, t_205);
-  let t_217 = (t_216 + 1);
-  let t_218 = (t_215 <= t_217);
-  let t_219 = max(t_179, t_205);
-  let t_220 = select(t_178, t_208, t_218);
-  let t_221 = select(t_179, t_219, t_218);
-  let t_222 = select(t_220, t_178, t_214);
-  let t_223 = select(t_221, t_179, t_214);
-  let t_224 = select(t_222, (-268435456), t_206);
-  let t_225 = select(t_223, t_205, t_206);
-  let t_226 = max((-268435456), t_212);
-  let t_227 = min(t_167, t_213);
-  let t_228 = max((-268435456), t_224);
-  let t_229 = min(t_175, t_225);
-  let t_230 = max(t_228, t_228);
-  let t_231 = min(t_229, t_229);
-  let t_232 = max(t_230, (-268435456));
-  let t_233 = min(t_231, t_175);
-  let t_234 = max(0, t_226);
-  let t_235 = (t_227 + 1);
-  let t_236 = min(t_153, t_235);
-  let t_237 = max(t_234, t_236);
-  let t_238 = max(t_232, t_234);
-  let t_239 = min(t_238, t_237);
-  let t_240 = (t_233 + 1);
-  let t_241 = max(t_240, t_239);
-  let t_242 = min(t_241, t_237);
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_446 = (k_len_432 + 31);
+  let t_447 = (t_446 / 32);
+  let t_448 = (k_len_432 + (-1));
+  let t_449 = (k_len_432 + (-32));
+  let t_450 = (t_448 / 32);
+  let t_451 = (t_448 < 0);
+  let t_452 = (t_450 * 32);
+  let t_453 = (t_452 == t_448);
+  let t_454 = (!t_453);
+  let t_455 = (t_451 && t_454);
+  let t_456 = (t_450 - 1);
+  let t_457 = select(t_450, t_456, t_455);
+  let t_458 = (t_449 / 32);
+  let t_459 = (t_449 < 0);
+  let t_460 = (t_458 * 32);
+  let t_461 = (t_460 == t_449);
+  let t_462 = (!t_461);
+  let t_463 = (t_459 && t_462);
+  let t_464 = (t_458 - 1);
+  let t_465 = select(t_458, t_464, t_463);
+  let t_466 = (P.is_causal == 0);
+  let t_467 = select(268435456, (-268435456), t_466);
+  let t_468 = select((-268435456), 268435456, t_466);
+  let t_469 = (t_436 + 15);
+  let t_470 = (t_436 / 4);
+  let t_471 = (t_469 / 4);
+  let t_472 = (t_470 + k_len_432);
+  let t_473 = (t_471 + k_len_432);
+  let t_474 = (t_472 - q_len_431);
+  let t_475 = (t_473 - q_len_431);
+  let t_476 = (t_474 + (-31));
+  let t_477 = (t_475 / 32);
+  let t_478 = (t_475 < 0);
+  let t_479 = (t_477 * 32);
+  let t_480 = (t_479 == t_475);
+  let t_481 = (!t_480);
+  let t_482 = (t_478 && t_481);
+  let t_483 = (t_477 - 1);
+  let t_484 = select(t_477, t_483, t_482);
+  let t_485 = (t_476 / 32);
+  let t_486 = (t_476 < 0);
+  let t_487 = (t_485 * 32);
+  let t_488 = (t_487 == t_476);
+  let t_489 = (!t_488);
+  let t_490 = (t_486 && t_489);
+  let t_491 = (t_485 - 1);
+  let t_492 = select(t_485, t_491, t_490);
+  let t_493 = (t_467 > t_468);
+  let t_494 = ((-268435456) > t_484);
+  let t_495 = min(t_467, (-268435456));
+  let t_496 = max(t_468, t_484);
+  let t_497 = select(t_495, t_467, t_494);
+  let t_498 = select(t_496, t_468, t_494);
+  let t_499 = select(t_497, (-268435456), t_493);
+  let t_500 = select(t_498, t_484, t_493);
+  let t_501 = ((-268435456) > t_492);
+  let t_502 = max(t_467, (-268435456));
+  let t_503 = min(t_468, t_492);
+  let t_504 = (t_503 + 1);
+  let t_505 = (t_502 <= t_504);
+  let t_506 = max(t_468, t_492);
+  let t_507 = select(t_467, t_495, t_505);
+  let t_508 = select(t_468, t_506, t_505);
+  let t_509 = select(t_507, t_467, t_501);
+  let t_510 = select(t_508, t_468, t_501);
+  let t_511 = select(t_509, (-268435456), t_493);
+  let t_512 = select(t_510, t_492, t_493);
+  let t_513 = max((-268435456), t_499);
+  let t_514 = min(t_457, t_500);
+  let t_515 = max((-268435456), t_511);
+  let t_516 = min(t_465, t_512);
+  let t_517 = max(t_515, t_515);
+  let t_518 = min(t_516, t_516);
+  let t_519 = max(t_517, (-268435456));
+  let t_520 = min(t_518, t_465);
+  let t_521 = max(0, t_513);
+  let t_522 = (t_514 + 1);
+  let t_523 = min(t_447, t_522);
+  let t_524 = max(t_521, t_523);
+  let t_525 = max(t_519, t_521);
+  let t_526 = min(t_525, t_524);
+  let t_527 = (t_520 + 1);
+  let t_528 = max(t_527, t_526);
+  let t_529 = min(t_528, t_524);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_265 = (P.softcap > 0.0);
-  let t_266 = max(P.softcap, 1e-30);
+  let t_532 = (P.softcap > 0.0);
+  let t_533 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_428 + ((t_436 + r) / 4))) * q_stride0 + u32((t_439 + ((t_436 + r) % 4))) * q_stride1 + u32(c)], (((t_436 + r) / 4) < q_len_431));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_244: array<f32, 1>;
-  carry_244[0] = NEG_INF;
-  var carry_245: array<f32, 1>;
-  carry_245[0] = 0.0;
-  var carry_246: array<f32, 16>;
+  var carry_535: array<f32, 1>;
+  carry_535[0] = NEG_INF;
+  var carry_536: array<f32, 1>;
+  carry_536[0] = 0.0;
+  var carry_537: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_246[0 * 16 + j] = 0.0;
+    carry_537[0 * 16 + j] = 0.0;
   }
-  for (var t_243 = t_234; t_243 < t_239; t_243++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_247 = (t_243 * 32);
+  for (var t_534 = t_521; t_534 < t_526; t_534++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_538 = (t_534 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -298,107 +298,104 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_392) * page_table_stride0 + u32((t_538 + r))], ((t_538 + r) < k_len_432)) + ((t_538 + r) % 1))) * k_cache_stride0 + u32(kvh_391) * k_cache_stride1 + u32(c)], ((t_538 + r) < k_len_432));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_263 = array<f32, 4>();
+    var t_552 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_263[i * 4 + j] = fma(a[i], b[j], t_263[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_552[i * 4 + j] = fma(a[i], b[j], t_552[i * 4 + j]); }
       }
     }
-    var s_264: array<f32, 4>;
+    var s_553: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_264[0 * 4 + j] = (t_263[0 * 4 + j] * P.softmax_scale);
+      s_553[0 * 4 + j] = (t_552[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_272: array<f32, 4>;
+    var t_559: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (select(s_264[0 * 4 + j], (P.softcap * tanh(clamp((s_264[0 * 4 + j] / t_266), -15.0, 15.0))), t_265) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
+      t_559[0 * 4 + j] = select(NEG_INF, (select(s_553[0 * 4 + j], (P.softcap * tanh(clamp((s_553[0 * 4 + j] / t_533), -15.0, 15.0))), t_532) * 1.4426950408889634), (((t_538 + (tc + 8 * j)) < k_len_432) && (t_466 || ((t_538 + (tc + 8 * j)) <= ((((t_436 + tr) / 4) + k_len_432) - q_len_431)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_273: array<f32, 1>;
+    var t_560: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_272[i * 4 + j]);
+        acc = max(acc, t_559[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_273[i] = acc;
+      t_560[i] = acc;
     }
-    var m_new_274: array<f32, 1>;
-    m_new_274[0] = max(carry_244[0], t_273[0]);
+    var m_new_561: array<f32, 1>;
+    m_new_561[0] = max(carry_535[0], t_560[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_276: array<f32, 1>;
-    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
+    var m_safe_563: array<f32, 1>;
+    m_safe_563[0] = select(m_new_561[0], 0.0, (m_new_561[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_278: array<f32, 4>;
+    var p_565: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
+      p_565[0 * 4 + j] = exp2((t_559[0 * 4 + j] - m_safe_563[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_278[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_565[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_280: array<f32, 1>;
-    alpha_280[0] = exp2((carry_244[0] - m_safe_276[0]));
+    var alpha_567: array<f32, 1>;
+    alpha_567[0] = exp2((carry_535[0] - m_safe_563[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_282: array<f32, 1>;
+    var t_569: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_278[i * 4 + j];
+        acc = acc + p_565[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_282[i] = acc;
+      t_569[i] = acc;
     }
-    var t_283: array<f32, 1>;
-    t_283[0] = ((carry_245[0] * alpha_280[0]) + t_282[0]);
+    var t_570: array<f32, 1>;
+    t_570[0] = ((carry_536[0] * alpha_567[0]) + t_569[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_392) * page_table_stride0 + u32((t_538 + r))], ((t_538 + r) < k_len_432)) + ((t_538 + r) % 1))) * v_cache_stride0 + u32(kvh_391) * v_cache_stride1 + u32(c)], ((t_538 + r) < k_len_432));
     }
     workgroupBarrier();
-    var t_285 = array<f32, 16>();
+    var t_572 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_285[i * 16 + j] = fma(a[i], b[j], t_285[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_572[i * 16 + j] = fma(a[i], b[j], t_572[i * 16 + j]); }
       }
     }
-    var t_286: array<f32, 16>;
+    var t_573: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_286[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_280[0]) + t_285[0 * 16 + j]);
+      t_573[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_567[0]) + t_572[0 * 16 + j]);
     }
-    carry_244[0] = m_new_274[0];
-    carry_245[0] = t_283[0];
+    carry_535[0] = m_new_561[0];
+    carry_536[0] = t_570[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_286[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_573[0 * 16 + j];
     }
   }
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_312 = (P.softcap > 0.0);
-  let t_313 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_292 = t_239; t_292 < t_242; t_292++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_296 = (t_292 * 32);
+  for (var t_577 = t_526; t_577 < t_529; t_577++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_581 = (t_577 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -406,110 +403,106 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_107) * page_table_stride0 + u32((t_296 + r))] + ((t_296 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_392) * page_table_stride0 + u32((t_581 + r))] + ((t_581 + r) % 1))) * k_cache_stride0 + u32(kvh_391) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_310 = array<f32, 4>();
+    var t_593 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_310[i * 4 + j] = fma(a[i], b[j], t_310[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_593[i * 4 + j] = fma(a[i], b[j], t_593[i * 4 + j]); }
       }
     }
-    var s_311: array<f32, 4>;
+    var s_594: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_311[0 * 4 + j] = (t_310[0 * 4 + j] * P.softmax_scale);
+      s_594[0 * 4 + j] = (t_593[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_318: array<f32, 4>;
+    var c_598: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_318[0 * 4 + j] = (select(s_311[0 * 4 + j], (P.softcap * tanh(clamp((s_311[0 * 4 + j] / t_313), -15.0, 15.0))), t_312) * 1.4426950408889634);
+      c_598[0 * 4 + j] = select(s_594[0 * 4 + j], (P.softcap * tanh(clamp((s_594[0 * 4 + j] / t_533), -15.0, 15.0))), t_532);
     }
+    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_319: array<f32, 1>;
+    var t_600: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_318[i * 4 + j]);
+        acc = max(acc, c_598[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_319[i] = acc;
+      t_600[i] = acc;
     }
-    var m_new_320: array<f32, 1>;
-    m_new_320[0] = max(carry_244[0], t_319[0]);
+    var m_new_602: array<f32, 1>;
+    m_new_602[0] = max(carry_535[0], (t_600[0] * 1.4426950408889634));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_322: array<f32, 1>;
-    m_safe_322[0] = select(m_new_320[0], 0.0, (m_new_320[0] == NEG_INF));
+    var m_safe_604: array<f32, 1>;
+    m_safe_604[0] = select(m_new_602[0], 0.0, (m_new_602[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_324: array<f32, 4>;
+    var p_606: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_324[0 * 4 + j] = exp2((t_318[0 * 4 + j] - m_safe_322[0]));
+      p_606[0 * 4 + j] = exp2(((c_598[0 * 4 + j] * 1.4426950408889634) - m_safe_604[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_324[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_606[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_326: array<f32, 1>;
-    alpha_326[0] = exp2((carry_244[0] - m_safe_322[0]));
+    var alpha_608: array<f32, 1>;
+    alpha_608[0] = exp2((carry_535[0] - m_safe_604[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_328: array<f32, 1>;
+    var t_610: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_324[i * 4 + j];
+        acc = acc + p_606[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_328[i] = acc;
+      t_610[i] = acc;
     }
-    var t_329: array<f32, 1>;
-    t_329[0] = ((carry_245[0] * alpha_326[0]) + t_328[0]);
+    var t_611: array<f32, 1>;
+    t_611[0] = ((carry_536[0] * alpha_608[0]) + t_610[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_107) * page_table_stride0 + u32((t_296 + r))] + ((t_296 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_392) * page_table_stride0 + u32((t_581 + r))] + ((t_581 + r) % 1))) * v_cache_stride0 + u32(kvh_391) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_331 = array<f32, 16>();
+    var t_613 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_331[i * 16 + j] = fma(a[i], b[j], t_331[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_613[i * 16 + j] = fma(a[i], b[j], t_613[i * 16 + j]); }
       }
     }
-    var t_332: array<f32, 16>;
+    var t_614: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_332[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_326[0]) + t_331[0 * 16 + j]);
+      t_614[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_608[0]) + t_613[0 * 16 + j]);
     }
-    carry_244[0] = m_new_320[0];
-    carry_245[0] = t_329[0];
+    carry_535[0] = m_new_602[0];
+    carry_536[0] = t_611[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_332[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_614[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_358 = (P.softcap > 0.0);
-  let t_359 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_336 = t_242; t_336 < t_237; t_336++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_340 = (t_336 * 32);
+  for (var t_618 = t_529; t_618 < t_524; t_618++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_622 = (t_618 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -518,114 +511,114 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_340 + r))], ((t_340 + r) < k_len_138)) + ((t_340 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_340 + r) < k_len_138));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_392) * page_table_stride0 + u32((t_622 + r))], ((t_622 + r) < k_len_432)) + ((t_622 + r) % 1))) * k_cache_stride0 + u32(kvh_391) * k_cache_stride1 + u32(c)], ((t_622 + r) < k_len_432));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_356 = array<f32, 4>();
+    var t_636 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_356[i * 4 + j] = fma(a[i], b[j], t_356[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_636[i * 4 + j] = fma(a[i], b[j], t_636[i * 4 + j]); }
       }
     }
-    var s_357: array<f32, 4>;
+    var s_637: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_357[0 * 4 + j] = (t_356[0 * 4 + j] * P.softmax_scale);
+      s_637[0 * 4 + j] = (t_636[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_365: array<f32, 4>;
+    var t_643: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_365[0 * 4 + j] = select(NEG_INF, (select(s_357[0 * 4 + j], (P.softcap * tanh(clamp((s_357[0 * 4 + j] / t_359), -15.0, 15.0))), t_358) * 1.4426950408889634), (((t_340 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_340 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
+      t_643[0 * 4 + j] = select(NEG_INF, (select(s_637[0 * 4 + j], (P.softcap * tanh(clamp((s_637[0 * 4 + j] / t_533), -15.0, 15.0))), t_532) * 1.4426950408889634), (((t_622 + (tc + 8 * j)) < k_len_432) && (t_466 || ((t_622 + (tc + 8 * j)) <= ((((t_436 + tr) / 4) + k_len_432) - q_len_431)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_366: array<f32, 1>;
+    var t_644: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_365[i * 4 + j]);
+        acc = max(acc, t_643[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_366[i] = acc;
+      t_644[i] = acc;
     }
-    var m_new_367: array<f32, 1>;
-    m_new_367[0] = max(carry_244[0], t_366[0]);
+    var m_new_645: array<f32, 1>;
+    m_new_645[0] = max(carry_535[0], t_644[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_369: array<f32, 1>;
-    m_safe_369[0] = select(m_new_367[0], 0.0, (m_new_367[0] == NEG_INF));
+    var m_safe_647: array<f32, 1>;
+    m_safe_647[0] = select(m_new_645[0], 0.0, (m_new_645[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_371: array<f32, 4>;
+    var p_649: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_371[0 * 4 + j] = exp2((t_365[0 * 4 + j] - m_safe_369[0]));
+      p_649[0 * 4 + j] = exp2((t_643[0 * 4 + j] - m_safe_647[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_371[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_649[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_373: array<f32, 1>;
-    alpha_373[0] = exp2((carry_244[0] - m_safe_369[0]));
+    var alpha_651: array<f32, 1>;
+    alpha_651[0] = exp2((carry_535[0] - m_safe_647[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_375: array<f32, 1>;
+    var t_653: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_371[i * 4 + j];
+        acc = acc + p_649[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_375[i] = acc;
+      t_653[i] = acc;
     }
-    var t_376: array<f32, 1>;
-    t_376[0] = ((carry_245[0] * alpha_373[0]) + t_375[0]);
+    var t_654: array<f32, 1>;
+    t_654[0] = ((carry_536[0] * alpha_651[0]) + t_653[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_340 + r))], ((t_340 + r) < k_len_138)) + ((t_340 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_340 + r) < k_len_138));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_392) * page_table_stride0 + u32((t_622 + r))], ((t_622 + r) < k_len_432)) + ((t_622 + r) % 1))) * v_cache_stride0 + u32(kvh_391) * v_cache_stride1 + u32(c)], ((t_622 + r) < k_len_432));
     }
     workgroupBarrier();
-    var t_378 = array<f32, 16>();
+    var t_656 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_378[i * 16 + j] = fma(a[i], b[j], t_378[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_656[i * 16 + j] = fma(a[i], b[j], t_656[i * 16 + j]); }
       }
     }
-    var t_379: array<f32, 16>;
+    var t_657: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_379[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_373[0]) + t_378[0 * 16 + j]);
+      t_657[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_651[0]) + t_656[0 * 16 + j]);
     }
-    carry_244[0] = m_new_367[0];
-    carry_245[0] = t_376[0];
+    carry_535[0] = m_new_645[0];
+    carry_536[0] = t_654[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_379[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_657[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_246[0 * 16 + j] / select(carry_245[0], 1.0, (carry_245[0] == 0.0))); }
+    if ((((t_436 + tr) / 4) < q_len_431)) { out[u32((q0_428 + ((t_436 + tr) / 4))) * out_stride0 + u32((t_439 + ((t_436 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_537[0 * 16 + j] / select(carry_536[0], 1.0, (carry_536[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((carry_244[0] + log2(carry_245[0])) * 0.6931471805599453), NEG_INF, (carry_245[0] == 0.0)); }
+    if ((((t_436 + tr) / 4) < q_len_431)) { lse[u32((q0_428 + ((t_436 + tr) / 4))) * lse_stride0 + u32((t_439 + ((t_436 + tr) % 4)))] = select(((carry_535[0] + log2(carry_536[0])) * 0.6931471805599453), NEG_INF, (carry_536[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"softcap_paged.f32.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
+    manifest: {"name":"softcap_paged.f32.p1","kernel":"softcap_paged","source":{"file":"kernels-src/softcap.ts","line":14},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"softcap","dtype":"f32","perStep":false}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"softcap_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"softcap","type":"f32","offset":36,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/softcap.ts:14 (kernel softcap_paged). Do not edit: edit the spec and recompile.
 // Instance softcap_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
@@ -673,140 +666,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_105 = i32(wg.x);
-  let kvh_106 = i32(wg.y);
-  let b_107 = i32(wg.z);
+  let m_390 = i32(wg.x);
+  let kvh_391 = i32(wg.y);
+  let b_392 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_134 = cu_seqlens_q[u32(b_107)];
+  let q0_428 = cu_seqlens_q[u32(b_392)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_135 = (b_107 + 1);
-  let t_136 = cu_seqlens_q[u32(t_135)];
-  let q_len_137 = (t_136 - q0_134);
-  let k_len_138 = cache_seqlens[u32(b_107)];
-  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_139 = (m_105 * 16);
-  let t_140 = (q_len_137 * 4);
-  let t_141 = (t_139 >= t_140);
-  if (t_141) {
+  let t_429 = (b_392 + 1);
+  let t_430 = cu_seqlens_q[u32(t_429)];
+  let q_len_431 = (t_430 - q0_428);
+  let k_len_432 = cache_seqlens[u32(b_392)];
+  // kernels-src/softcap.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_433 = (m_390 * 16);
+  let t_434 = (q_len_431 * 4);
+  let t_435 = (t_433 >= t_434);
+  if (t_435) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_142 = (m_105 * 16);
+  let t_436 = (m_390 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_145 = (kvh_106 * 4);
+  let t_439 = (kvh_391 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_152 = (k_len_138 + 31);
-  let t_153 = (t_152 / 32);
-  let t_155 = (k_len_138 + (-1));
-  let t_157 = (k_len_138 + (-32));
-  let t_159 = (t_155 / 32);
-  let t_160 = (t_155 < 0);
-  let t_161 = (t_159 * 32);
-  let t_162 = (t_161 == t_155);
-  let t_163 = (!t_162);
-  let t_164 = (t_160 && t_163);
-  let t_166 = (t_159 - 1);
-  let t_167 = select(t_159, t_166, t_164);
-  let t_168 = (t_157 / 32);
-  let t_169 = (t_157 < 0);
-  let t_170 = (t_168 * 32);
-  let t_171 = (t_170 == t_157);
-  let t_172 = (!t_171);
-  let t_173 = (t_169 && t_172);
-  let t_174 = (t_168 - 1);
-  let t_175 = select(t_168, t_174, t_173);
-  let t_176 = (P.is_causal == 0);
-  let t_178 = select(268435456, (-268435456), t_176);
-  let t_179 = select((-268435456), 268435456, t_176);
-  let t_181 = (t_142 + 15);
-  let t_182 = (t_142 / 4);
-  let t_183 = (t_181 / 4);
-  let t_184 = (t_182 + k_len_138);
-  let t_185 = (t_183 + k_len_138);
-  let t_186 = (t_184 - q_len_137);
-  let t_187 = (t_185 - q_len_137);
-  let t_189 = (t_186 + (-31));
-  let t_190 = (t_187 / 32);
-  let t_191 = (t_187 < 0);
-  let t_192 = (t_190 * 32);
-  let t_193 = (t_192 == t_187);
-  let t_194 = (!t_193);
-  let t_195 = (t_191 && t_194);
-  let t_196 = (t_190 - 1);
-  let t_197 = select(t_190, t_196, t_195);
-  let t_198 = (t_189 / 32);
-  let t_199 = (t_189 < 0);
-  let t_200 = (t_198 * 32);
-  let t_201 = (t_200 == t_189);
-  let t_202 = (!t_201);
-  let t_203 = (t_199 && t_202);
-  let t_204 = (t_198 - 1);
-  let t_205 = select(t_198, t_204, t_203);
-  let t_206 = (t_178 > t_179);
-  let t_207 = ((-268435456) > t_197);
-  let t_208 = min(t_178, (-268435456));
-  let t_209 = max(t_179, t_197);
-  let t_210 = select(t_208, t_178, t_207);
-  let t_211 = select(t_209, t_179, t_207);
-  let t_212 = select(t_210, (-268435456), t_206);
-  let t_213 = select(t_211, t_197, t_206);
-  let t_214 = ((-268435456) > t_205);
-  let t_215 = max(t_178, (-268435456));
-  let t_216 = min(t_179, t_205);
-  let t_217 = (t_216 + 1);
-  let t_218 = (t_215 <= t_217);
-  let t_219 = max(t_179, t_205);
-  let t_220 = select(t_178, t_208, t_218);
-  let t_221 = select(t_179, t_219, t_218);
-  let t_222 = select(t_220, t_178, t_214);
-  let t_223 = select(t_221, t_179, t_214);
-  let t_224 = select(t_222, (-268435456), t_206);
-  let t_225 = select(t_223, t_205, t_206);
-  let t_226 = max((-268435456), t_212);
-  let t_227 = min(t_167, t_213);
-  let t_228 = max((-268435456), t_224);
-  let t_229 = min(t_175, t_225);
-  let t_230 = max(t_228, t_228);
-  let t_231 = min(t_229, t_229);
-  let t_232 = max(t_230, (-268435456));
-  let t_233 = min(t_231, t_175);
-  let t_234 = max(0, t_226);
-  let t_235 = (t_227 + 1);
-  let t_236 = min(t_153, t_235);
-  let t_237 = max(t_234, t_236);
-  let t_238 = max(t_232, t_234);
-  let t_239 = min(t_238, t_237);
-  let t_240 = (t_233 + 1);
-  let t_241 = max(t_240, t_239);
-  let t_242 = min(t_241, t_237);
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_446 = (k_len_432 + 31);
+  let t_447 = (t_446 / 32);
+  let t_448 = (k_len_432 + (-1));
+  let t_449 = (k_len_432 + (-32));
+  let t_450 = (t_448 / 32);
+  let t_451 = (t_448 < 0);
+  let t_452 = (t_450 * 32);
+  let t_453 = (t_452 == t_448);
+  let t_454 = (!t_453);
+  let t_455 = (t_451 && t_454);
+  let t_456 = (t_450 - 1);
+  let t_457 = select(t_450, t_456, t_455);
+  let t_458 = (t_449 / 32);
+  let t_459 = (t_449 < 0);
+  let t_460 = (t_458 * 32);
+  let t_461 = (t_460 == t_449);
+  let t_462 = (!t_461);
+  let t_463 = (t_459 && t_462);
+  let t_464 = (t_458 - 1);
+  let t_465 = select(t_458, t_464, t_463);
+  let t_466 = (P.is_causal == 0);
+  let t_467 = select(268435456, (-268435456), t_466);
+  let t_468 = select((-268435456), 268435456, t_466);
+  let t_469 = (t_436 + 15);
+  let t_470 = (t_436 / 4);
+  let t_471 = (t_469 / 4);
+  let t_472 = (t_470 + k_len_432);
+  let t_473 = (t_471 + k_len_432);
+  let t_474 = (t_472 - q_len_431);
+  let t_475 = (t_473 - q_len_431);
+  let t_476 = (t_474 + (-31));
+  let t_477 = (t_475 / 32);
+  let t_478 = (t_475 < 0);
+  let t_479 = (t_477 * 32);
+  let t_480 = (t_479 == t_475);
+  let t_481 = (!t_480);
+  let t_482 = (t_478 && t_481);
+  let t_483 = (t_477 - 1);
+  let t_484 = select(t_477, t_483, t_482);
+  let t_485 = (t_476 / 32);
+  let t_486 = (t_476 < 0);
+  let t_487 = (t_485 * 32);
+  let t_488 = (t_487 == t_476);
+  let t_489 = (!t_488);
+  let t_490 = (t_486 && t_489);
+  let t_491 = (t_485 - 1);
+  let t_492 = select(t_485, t_491, t_490);
+  let t_493 = (t_467 > t_468);
+  let t_494 = ((-268435456) > t_484);
+  let t_495 = min(t_467, (-268435456));
+  let t_496 = max(t_468, t_484);
+  let t_497 = select(t_495, t_467, t_494);
+  let t_498 = select(t_496, t_468, t_494);
+  let t_499 = select(t_497, (-268435456), t_493);
+  let t_500 = select(t_498, t_484, t_493);
+  let t_501 = ((-268435456) > t_492);
+  let t_502 = max(t_467, (-268435456));
+  let t_503 = min(t_468, t_492);
+  let t_504 = (t_503 + 1);
+  let t_505 = (t_502 <= t_504);
+  let t_506 = max(t_468, t_492);
+  let t_507 = select(t_467, t_495, t_505);
+  let t_508 = select(t_468, t_506, t_505);
+  let t_509 = select(t_507, t_467, t_501);
+  let t_510 = select(t_508, t_468, t_501);
+  let t_511 = select(t_509, (-268435456), t_493);
+  let t_512 = select(t_510, t_492, t_493);
+  let t_513 = max((-268435456), t_499);
+  let t_514 = min(t_457, t_500);
+  let t_515 = max((-268435456), t_511);
+  let t_516 = min(t_465, t_512);
+  let t_517 = max(t_515, t_515);
+  let t_518 = min(t_516, t_516);
+  let t_519 = max(t_517, (-268435456));
+  let t_520 = min(t_518, t_465);
+  let t_521 = max(0, t_513);
+  let t_522 = (t_514 + 1);
+  let t_523 = min(t_447, t_522);
+  let t_524 = max(t_521, t_523);
+  let t_525 = max(t_519, t_521);
+  let t_526 = min(t_525, t_524);
+  let t_527 = (t_520 + 1);
+  let t_528 = max(t_527, t_526);
+  let t_529 = min(t_528, t_524);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_265 = (P.softcap > 0.0);
-  let t_266 = max(P.softcap, 1e-30);
+  let t_532 = (P.softcap > 0.0);
+  let t_533 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_428 + ((t_436 + r) / 4))) * q_stride0 + u32((t_439 + ((t_436 + r) % 4))) * q_stride1 + u32(c)], (((t_436 + r) / 4) < q_len_431));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_244: array<f32, 1>;
-  carry_244[0] = NEG_INF;
-  var carry_245: array<f32, 1>;
-  carry_245[0] = 0.0;
-  var carry_246: array<f32, 16>;
+  var carry_535: array<f32, 1>;
+  carry_535[0] = NEG_INF;
+  var carry_536: array<f32, 1>;
+  carry_536[0] = 0.0;
+  var carry_537: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_246[0 * 16 + j] = 0.0;
+    carry_537[0 * 16 + j] = 0.0;
   }
-  for (var t_243 = t_234; t_243 < t_239; t_243++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_247 = (t_243 * 32);
+  for (var t_534 = t_521; t_534 < t_526; t_534++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_538 = (t_534 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -815,36 +808,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_392) * page_table_stride0 + u32((t_538 + r))], ((t_538 + r) < k_len_432)) + ((t_538 + r) % 1))) * k_cache_stride0 + u32(kvh_391) * k_cache_stride1 + u32(c)], ((t_538 + r) < k_len_432));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_263 = array<f32, 4>();
+    var t_552 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_263[i * 4 + j] = fma(a[i], b[j], t_263[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_552[i * 4 + j] = fma(a[i], b[j], t_552[i * 4 + j]); }
       }
     }
-    var s_264: array<f32, 4>;
+    var s_553: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_264[0 * 4 + j] = (t_263[0 * 4 + j] * P.softmax_scale);
+      s_553[0 * 4 + j] = (t_552[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_272: array<f32, 4>;
+    var t_559: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (select(s_264[0 * 4 + j], (P.softcap * tanh(clamp((s_264[0 * 4 + j] / t_266), -15.0, 15.0))), t_265) * 1.4426950408889634), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
+      t_559[0 * 4 + j] = select(NEG_INF, (select(s_553[0 * 4 + j], (P.softcap * tanh(clamp((s_553[0 * 4 + j] / t_533), -15.0, 15.0))), t_532) * 1.4426950408889634), (((t_538 + (tc + 8 * j)) < k_len_432) && (t_466 || ((t_538 + (tc + 8 * j)) <= ((((t_436 + tr) / 4) + k_len_432) - q_len_431)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_273: array<f32, 1>;
+    var t_560: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_272[i * 4 + j]);
+        acc = max(acc, t_559[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -853,33 +846,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_273[i] = acc;
+      t_560[i] = acc;
     }
     workgroupBarrier();
-    var m_new_274: array<f32, 1>;
-    m_new_274[0] = max(carry_244[0], t_273[0]);
+    var m_new_561: array<f32, 1>;
+    m_new_561[0] = max(carry_535[0], t_560[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_276: array<f32, 1>;
-    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
+    var m_safe_563: array<f32, 1>;
+    m_safe_563[0] = select(m_new_561[0], 0.0, (m_new_561[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_278: array<f32, 4>;
+    var p_565: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
+      p_565[0 * 4 + j] = exp2((t_559[0 * 4 + j] - m_safe_563[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_278[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_565[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_280: array<f32, 1>;
-    alpha_280[0] = exp2((carry_244[0] - m_safe_276[0]));
+    var alpha_567: array<f32, 1>;
+    alpha_567[0] = exp2((carry_535[0] - m_safe_563[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_282: array<f32, 1>;
+    var t_569: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_278[i * 4 + j];
+        acc = acc + p_565[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -888,46 +881,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_282[i] = acc;
+      t_569[i] = acc;
     }
     workgroupBarrier();
-    var t_283: array<f32, 1>;
-    t_283[0] = ((carry_245[0] * alpha_280[0]) + t_282[0]);
+    var t_570: array<f32, 1>;
+    t_570[0] = ((carry_536[0] * alpha_567[0]) + t_569[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_392) * page_table_stride0 + u32((t_538 + r))], ((t_538 + r) < k_len_432)) + ((t_538 + r) % 1))) * v_cache_stride0 + u32(kvh_391) * v_cache_stride1 + u32(c)], ((t_538 + r) < k_len_432));
     }
     workgroupBarrier();
-    var t_285 = array<f32, 16>();
+    var t_572 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_285[i * 16 + j] = fma(a[i], b[j], t_285[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_572[i * 16 + j] = fma(a[i], b[j], t_572[i * 16 + j]); }
       }
     }
-    var t_286: array<f32, 16>;
+    var t_573: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_286[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_280[0]) + t_285[0 * 16 + j]);
+      t_573[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_567[0]) + t_572[0 * 16 + j]);
     }
-    carry_244[0] = m_new_274[0];
-    carry_245[0] = t_283[0];
+    carry_535[0] = m_new_561[0];
+    carry_536[0] = t_570[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_286[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_573[0 * 16 + j];
     }
   }
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_312 = (P.softcap > 0.0);
-  let t_313 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_292 = t_239; t_292 < t_242; t_292++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_296 = (t_292 * 32);
+  for (var t_577 = t_526; t_577 < t_529; t_577++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_581 = (t_577 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -935,36 +925,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_107) * page_table_stride0 + u32((t_296 + r))] + ((t_296 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_392) * page_table_stride0 + u32((t_581 + r))] + ((t_581 + r) % 1))) * k_cache_stride0 + u32(kvh_391) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_310 = array<f32, 4>();
+    var t_593 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_310[i * 4 + j] = fma(a[i], b[j], t_310[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_593[i * 4 + j] = fma(a[i], b[j], t_593[i * 4 + j]); }
       }
     }
-    var s_311: array<f32, 4>;
+    var s_594: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_311[0 * 4 + j] = (t_310[0 * 4 + j] * P.softmax_scale);
+      s_594[0 * 4 + j] = (t_593[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_318: array<f32, 4>;
+    var c_598: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_318[0 * 4 + j] = (select(s_311[0 * 4 + j], (P.softcap * tanh(clamp((s_311[0 * 4 + j] / t_313), -15.0, 15.0))), t_312) * 1.4426950408889634);
+      c_598[0 * 4 + j] = select(s_594[0 * 4 + j], (P.softcap * tanh(clamp((s_594[0 * 4 + j] / t_533), -15.0, 15.0))), t_532);
     }
+    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_319: array<f32, 1>;
+    var t_600: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_318[i * 4 + j]);
+        acc = max(acc, c_598[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -973,33 +963,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_319[i] = acc;
+      t_600[i] = acc;
     }
     workgroupBarrier();
-    var m_new_320: array<f32, 1>;
-    m_new_320[0] = max(carry_244[0], t_319[0]);
+    var m_new_602: array<f32, 1>;
+    m_new_602[0] = max(carry_535[0], (t_600[0] * 1.4426950408889634));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_322: array<f32, 1>;
-    m_safe_322[0] = select(m_new_320[0], 0.0, (m_new_320[0] == NEG_INF));
+    var m_safe_604: array<f32, 1>;
+    m_safe_604[0] = select(m_new_602[0], 0.0, (m_new_602[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_324: array<f32, 4>;
+    var p_606: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_324[0 * 4 + j] = exp2((t_318[0 * 4 + j] - m_safe_322[0]));
+      p_606[0 * 4 + j] = exp2(((c_598[0 * 4 + j] * 1.4426950408889634) - m_safe_604[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_324[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_606[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_326: array<f32, 1>;
-    alpha_326[0] = exp2((carry_244[0] - m_safe_322[0]));
+    var alpha_608: array<f32, 1>;
+    alpha_608[0] = exp2((carry_535[0] - m_safe_604[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_328: array<f32, 1>;
+    var t_610: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_324[i * 4 + j];
+        acc = acc + p_606[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1008,49 +998,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_328[i] = acc;
+      t_610[i] = acc;
     }
     workgroupBarrier();
-    var t_329: array<f32, 1>;
-    t_329[0] = ((carry_245[0] * alpha_326[0]) + t_328[0]);
+    var t_611: array<f32, 1>;
+    t_611[0] = ((carry_536[0] * alpha_608[0]) + t_610[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_107) * page_table_stride0 + u32((t_296 + r))] + ((t_296 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_392) * page_table_stride0 + u32((t_581 + r))] + ((t_581 + r) % 1))) * v_cache_stride0 + u32(kvh_391) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_331 = array<f32, 16>();
+    var t_613 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_331[i * 16 + j] = fma(a[i], b[j], t_331[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_613[i * 16 + j] = fma(a[i], b[j], t_613[i * 16 + j]); }
       }
     }
-    var t_332: array<f32, 16>;
+    var t_614: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_332[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_326[0]) + t_331[0 * 16 + j]);
+      t_614[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_608[0]) + t_613[0 * 16 + j]);
     }
-    carry_244[0] = m_new_320[0];
-    carry_245[0] = t_329[0];
+    carry_535[0] = m_new_602[0];
+    carry_536[0] = t_611[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_332[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_614[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_358 = (P.softcap > 0.0);
-  let t_359 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_336 = t_242; t_336 < t_237; t_336++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_340 = (t_336 * 32);
+  for (var t_618 = t_529; t_618 < t_524; t_618++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_622 = (t_618 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1059,36 +1045,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_340 + r))], ((t_340 + r) < k_len_138)) + ((t_340 + r) % 1))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_340 + r) < k_len_138));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_392) * page_table_stride0 + u32((t_622 + r))], ((t_622 + r) < k_len_432)) + ((t_622 + r) % 1))) * k_cache_stride0 + u32(kvh_391) * k_cache_stride1 + u32(c)], ((t_622 + r) < k_len_432));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_356 = array<f32, 4>();
+    var t_636 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_356[i * 4 + j] = fma(a[i], b[j], t_356[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_636[i * 4 + j] = fma(a[i], b[j], t_636[i * 4 + j]); }
       }
     }
-    var s_357: array<f32, 4>;
+    var s_637: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_357[0 * 4 + j] = (t_356[0 * 4 + j] * P.softmax_scale);
+      s_637[0 * 4 + j] = (t_636[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_365: array<f32, 4>;
+    var t_643: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_365[0 * 4 + j] = select(NEG_INF, (select(s_357[0 * 4 + j], (P.softcap * tanh(clamp((s_357[0 * 4 + j] / t_359), -15.0, 15.0))), t_358) * 1.4426950408889634), (((t_340 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_340 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
+      t_643[0 * 4 + j] = select(NEG_INF, (select(s_637[0 * 4 + j], (P.softcap * tanh(clamp((s_637[0 * 4 + j] / t_533), -15.0, 15.0))), t_532) * 1.4426950408889634), (((t_622 + (tc + 8 * j)) < k_len_432) && (t_466 || ((t_622 + (tc + 8 * j)) <= ((((t_436 + tr) / 4) + k_len_432) - q_len_431)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_366: array<f32, 1>;
+    var t_644: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_365[i * 4 + j]);
+        acc = max(acc, t_643[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1097,33 +1083,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_366[i] = acc;
+      t_644[i] = acc;
     }
     workgroupBarrier();
-    var m_new_367: array<f32, 1>;
-    m_new_367[0] = max(carry_244[0], t_366[0]);
+    var m_new_645: array<f32, 1>;
+    m_new_645[0] = max(carry_535[0], t_644[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_369: array<f32, 1>;
-    m_safe_369[0] = select(m_new_367[0], 0.0, (m_new_367[0] == NEG_INF));
+    var m_safe_647: array<f32, 1>;
+    m_safe_647[0] = select(m_new_645[0], 0.0, (m_new_645[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_371: array<f32, 4>;
+    var p_649: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_371[0 * 4 + j] = exp2((t_365[0 * 4 + j] - m_safe_369[0]));
+      p_649[0 * 4 + j] = exp2((t_643[0 * 4 + j] - m_safe_647[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_371[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_649[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_373: array<f32, 1>;
-    alpha_373[0] = exp2((carry_244[0] - m_safe_369[0]));
+    var alpha_651: array<f32, 1>;
+    alpha_651[0] = exp2((carry_535[0] - m_safe_647[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_375: array<f32, 1>;
+    var t_653: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_371[i * 4 + j];
+        acc = acc + p_649[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1132,47 +1118,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_375[i] = acc;
+      t_653[i] = acc;
     }
     workgroupBarrier();
-    var t_376: array<f32, 1>;
-    t_376[0] = ((carry_245[0] * alpha_373[0]) + t_375[0]);
+    var t_654: array<f32, 1>;
+    t_654[0] = ((carry_536[0] * alpha_651[0]) + t_653[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_107) * page_table_stride0 + u32((t_340 + r))], ((t_340 + r) < k_len_138)) + ((t_340 + r) % 1))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_340 + r) < k_len_138));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_392) * page_table_stride0 + u32((t_622 + r))], ((t_622 + r) < k_len_432)) + ((t_622 + r) % 1))) * v_cache_stride0 + u32(kvh_391) * v_cache_stride1 + u32(c)], ((t_622 + r) < k_len_432));
     }
     workgroupBarrier();
-    var t_378 = array<f32, 16>();
+    var t_656 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_378[i * 16 + j] = fma(a[i], b[j], t_378[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_656[i * 16 + j] = fma(a[i], b[j], t_656[i * 16 + j]); }
       }
     }
-    var t_379: array<f32, 16>;
+    var t_657: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_379[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_373[0]) + t_378[0 * 16 + j]);
+      t_657[0 * 16 + j] = ((carry_537[0 * 16 + j] * alpha_651[0]) + t_656[0 * 16 + j]);
     }
-    carry_244[0] = m_new_367[0];
-    carry_245[0] = t_376[0];
+    carry_535[0] = m_new_645[0];
+    carry_536[0] = t_654[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_379[0 * 16 + j];
+      carry_537[0 * 16 + j] = t_657[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_246[0 * 16 + j] / select(carry_245[0], 1.0, (carry_245[0] == 0.0))); }
+    if ((((t_436 + tr) / 4) < q_len_431)) { out[u32((q0_428 + ((t_436 + tr) / 4))) * out_stride0 + u32((t_439 + ((t_436 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_537[0 * 16 + j] / select(carry_536[0], 1.0, (carry_536[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((carry_244[0] + log2(carry_245[0])) * 0.6931471805599453), NEG_INF, (carry_245[0] == 0.0)); }
+    if ((((t_436 + tr) / 4) < q_len_431)) { lse[u32((q0_428 + ((t_436 + tr) / 4))) * lse_stride0 + u32((t_439 + ((t_436 + tr) % 4)))] = select(((carry_535[0] + log2(carry_536[0])) * 0.6931471805599453), NEG_INF, (carry_536[0] == 0.0)); }
   }
 }
 `,

@@ -102,13 +102,13 @@ export const tensors = [
     "perStep": false
   }
 ];
-export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}];
+export const scalars = [{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}];
 /** Workgroups to dispatch, from the runtime dims and scalar arguments. */
 export const grid = (d) => [Math.ceil((d["max_seqlen_q"] * 4) / 16), d["kv_heads"], d["batch"]];
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"swa_paged.f32.p1","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
+    manifest: {"name":"swa_paged.f32.p1","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":26880,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sliding_window.ts:9 (kernel swa_paged). Do not edit: edit the spec and recompile.
 // Instance swa_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions by subgroup shuffles.
@@ -157,246 +157,246 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_109 = i32(wg.x);
-  let kvh_110 = i32(wg.y);
-  let b_111 = i32(wg.z);
+  let m_500 = i32(wg.x);
+  let kvh_501 = i32(wg.y);
+  let b_502 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_138 = cu_seqlens_q[u32(b_111)];
+  let q0_538 = cu_seqlens_q[u32(b_502)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_139 = (b_111 + 1);
-  let t_140 = cu_seqlens_q[u32(t_139)];
-  let q_len_141 = (t_140 - q0_138);
-  let k_len_142 = cache_seqlens[u32(b_111)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_143 = (m_109 * 16);
-  let t_144 = (q_len_141 * 4);
-  let t_145 = (t_143 >= t_144);
-  if (t_145) {
+  let t_539 = (b_502 + 1);
+  let t_540 = cu_seqlens_q[u32(t_539)];
+  let q_len_541 = (t_540 - q0_538);
+  let k_len_542 = cache_seqlens[u32(b_502)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_543 = (m_500 * 16);
+  let t_544 = (q_len_541 * 4);
+  let t_545 = (t_543 >= t_544);
+  if (t_545) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_146 = (m_109 * 16);
+  let t_546 = (m_500 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_149 = (kvh_110 * 4);
+  let t_549 = (kvh_501 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_156 = (k_len_142 + 31);
-  let t_157 = (t_156 / 32);
-  let t_159 = (k_len_142 + (-1));
-  let t_161 = (k_len_142 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_170 = (t_163 - 1);
-  let t_171 = select(t_163, t_170, t_168);
-  let t_172 = (t_161 / 32);
-  let t_173 = (t_161 < 0);
-  let t_174 = (t_172 * 32);
-  let t_175 = (t_174 == t_161);
-  let t_176 = (!t_175);
-  let t_177 = (t_173 && t_176);
-  let t_178 = (t_172 - 1);
-  let t_179 = select(t_172, t_178, t_177);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_556 = (k_len_542 + 31);
+  let t_557 = (t_556 / 32);
+  let t_558 = (k_len_542 + (-1));
+  let t_559 = (k_len_542 + (-32));
+  let t_560 = (t_558 / 32);
+  let t_561 = (t_558 < 0);
+  let t_562 = (t_560 * 32);
+  let t_563 = (t_562 == t_558);
+  let t_564 = (!t_563);
+  let t_565 = (t_561 && t_564);
+  let t_566 = (t_560 - 1);
+  let t_567 = select(t_560, t_566, t_565);
+  let t_568 = (t_559 / 32);
+  let t_569 = (t_559 < 0);
+  let t_570 = (t_568 * 32);
+  let t_571 = (t_570 == t_559);
+  let t_572 = (!t_571);
+  let t_573 = (t_569 && t_572);
+  let t_574 = (t_568 - 1);
+  let t_575 = select(t_568, t_574, t_573);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_180 = (P.window_left < 0);
-  let t_182 = select(268435456, (-268435456), t_180);
-  let t_183 = select((-268435456), 268435456, t_180);
-  let t_185 = (t_146 + 15);
-  let t_186 = (t_146 / 4);
-  let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_142);
-  let t_189 = (t_187 + k_len_142);
-  let t_190 = (t_188 - q_len_141);
-  let t_191 = (t_189 - q_len_141);
-  let t_192 = (t_190 - P.window_left);
-  let t_193 = (t_191 - P.window_left);
-  let t_194 = (0 - t_193);
-  let t_195 = (0 - t_192);
-  let t_196 = (t_195 + 31);
-  let t_197 = (-t_196);
-  let t_198 = (-t_197);
-  let t_199 = (t_198 / 32);
-  let t_200 = (t_198 < 0);
-  let t_201 = (t_199 * 32);
-  let t_202 = (t_201 == t_198);
-  let t_203 = (!t_202);
-  let t_204 = (t_200 && t_203);
-  let t_205 = (t_199 - 1);
-  let t_206 = select(t_199, t_205, t_204);
-  let t_207 = (-t_206);
-  let t_208 = (-t_194);
-  let t_209 = (-t_208);
-  let t_210 = (t_209 / 32);
-  let t_211 = (t_209 < 0);
-  let t_212 = (t_210 * 32);
-  let t_213 = (t_212 == t_209);
-  let t_214 = (!t_213);
-  let t_215 = (t_211 && t_214);
-  let t_216 = (t_210 - 1);
-  let t_217 = select(t_210, t_216, t_215);
-  let t_218 = (-t_217);
-  let t_219 = (t_182 > t_183);
-  let t_220 = (t_207 > 268435456);
-  let t_221 = min(t_182, t_207);
-  let t_222 = max(t_183, 268435456);
-  let t_223 = select(t_221, t_182, t_220);
-  let t_224 = select(t_222, t_183, t_220);
-  let t_225 = select(t_223, t_207, t_219);
-  let t_226 = select(t_224, 268435456, t_219);
-  let t_227 = (t_218 > 268435456);
-  let t_228 = max(t_182, t_218);
-  let t_229 = min(t_183, 268435456);
-  let t_230 = (t_229 + 1);
-  let t_231 = (t_228 <= t_230);
-  let t_232 = min(t_182, t_218);
-  let t_233 = select(t_182, t_232, t_231);
-  let t_234 = select(t_183, t_222, t_231);
-  let t_235 = select(t_233, t_182, t_227);
-  let t_236 = select(t_234, t_183, t_227);
-  let t_237 = select(t_235, t_218, t_219);
-  let t_238 = select(t_236, 268435456, t_219);
-  let t_239 = (P.window_right < 0);
-  let t_240 = select(268435456, (-268435456), t_239);
-  let t_241 = select((-268435456), 268435456, t_239);
-  let t_242 = (t_190 + P.window_right);
-  let t_243 = (t_191 + P.window_right);
-  let t_245 = (t_242 + (-31));
-  let t_246 = (t_243 / 32);
-  let t_247 = (t_243 < 0);
-  let t_248 = (t_246 * 32);
-  let t_249 = (t_248 == t_243);
-  let t_250 = (!t_249);
-  let t_251 = (t_247 && t_250);
-  let t_252 = (t_246 - 1);
-  let t_253 = select(t_246, t_252, t_251);
-  let t_254 = (t_245 / 32);
-  let t_255 = (t_245 < 0);
-  let t_256 = (t_254 * 32);
-  let t_257 = (t_256 == t_245);
-  let t_258 = (!t_257);
-  let t_259 = (t_255 && t_258);
-  let t_260 = (t_254 - 1);
-  let t_261 = select(t_254, t_260, t_259);
-  let t_262 = (t_240 > t_241);
-  let t_263 = ((-268435456) > t_253);
-  let t_264 = min(t_240, (-268435456));
-  let t_265 = max(t_241, t_253);
-  let t_266 = select(t_264, t_240, t_263);
-  let t_267 = select(t_265, t_241, t_263);
-  let t_268 = select(t_266, (-268435456), t_262);
-  let t_269 = select(t_267, t_253, t_262);
-  let t_270 = ((-268435456) > t_261);
-  let t_271 = max(t_240, (-268435456));
-  let t_272 = min(t_241, t_261);
-  let t_273 = (t_272 + 1);
-  let t_274 = (t_271 <= t_273);
-  let t_275 = max(t_241, t_261);
-  let t_276 = select(t_240, t_264, t_274);
-  let t_277 = select(t_241, t_275, t_274);
-  let t_278 = select(t_276, t_240, t_270);
-  let t_279 = select(t_277, t_241, t_270);
-  let t_280 = select(t_278, (-268435456), t_262);
-  let t_281 = select(t_279, t_261, t_262);
-  let t_282 = max(t_225, t_268);
-  let t_283 = min(t_226, t_269);
-  let t_284 = max(t_237, t_280);
-  let t_285 = min(t_238, t_281);
-  let t_286 = max((-268435456), t_282);
-  let t_287 = min(t_171, t_283);
-  let t_288 = max((-268435456), t_284);
-  let t_289 = min(t_179, t_285);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_290 = (P.is_causal == 0);
-  let t_291 = select(268435456, (-268435456), t_290);
-  let t_292 = select((-268435456), 268435456, t_290);
-  let t_293 = (t_190 + (-31));
-  let t_294 = (t_191 / 32);
-  let t_295 = (t_191 < 0);
-  let t_296 = (t_294 * 32);
-  let t_297 = (t_296 == t_191);
-  let t_298 = (!t_297);
-  let t_299 = (t_295 && t_298);
-  let t_300 = (t_294 - 1);
-  let t_301 = select(t_294, t_300, t_299);
-  let t_302 = (t_293 / 32);
-  let t_303 = (t_293 < 0);
-  let t_304 = (t_302 * 32);
-  let t_305 = (t_304 == t_293);
-  let t_306 = (!t_305);
-  let t_307 = (t_303 && t_306);
-  let t_308 = (t_302 - 1);
-  let t_309 = select(t_302, t_308, t_307);
-  let t_310 = (t_291 > t_292);
-  let t_311 = ((-268435456) > t_301);
-  let t_312 = min(t_291, (-268435456));
-  let t_313 = max(t_292, t_301);
-  let t_314 = select(t_312, t_291, t_311);
-  let t_315 = select(t_313, t_292, t_311);
-  let t_316 = select(t_314, (-268435456), t_310);
-  let t_317 = select(t_315, t_301, t_310);
-  let t_318 = ((-268435456) > t_309);
-  let t_319 = max(t_291, (-268435456));
-  let t_320 = min(t_292, t_309);
-  let t_321 = (t_320 + 1);
-  let t_322 = (t_319 <= t_321);
-  let t_323 = max(t_292, t_309);
-  let t_324 = select(t_291, t_312, t_322);
-  let t_325 = select(t_292, t_323, t_322);
-  let t_326 = select(t_324, t_291, t_318);
-  let t_327 = select(t_325, t_292, t_318);
-  let t_328 = select(t_326, (-268435456), t_310);
-  let t_329 = select(t_327, t_309, t_310);
-  let t_330 = max(t_286, t_316);
-  let t_331 = min(t_287, t_317);
-  let t_332 = max(t_288, t_328);
-  let t_333 = min(t_289, t_329);
-  let t_334 = max(t_332, t_332);
-  let t_335 = min(t_333, t_333);
-  let t_336 = max(t_334, (-268435456));
-  let t_337 = min(t_335, t_179);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_338 = max(0, t_330);
-  let t_339 = (t_331 + 1);
-  let t_340 = min(t_157, t_339);
-  let t_341 = max(t_338, t_340);
-  let t_342 = max(t_336, t_338);
-  let t_343 = min(t_342, t_341);
-  let t_344 = (t_337 + 1);
-  let t_345 = max(t_344, t_343);
-  let t_346 = min(t_345, t_341);
+  let t_576 = (P.window_left < 0);
+  let t_577 = select(268435456, (-268435456), t_576);
+  let t_578 = select((-268435456), 268435456, t_576);
+  let t_579 = (t_546 + 15);
+  let t_580 = (t_546 / 4);
+  let t_581 = (t_579 / 4);
+  let t_582 = (t_580 + k_len_542);
+  let t_583 = (t_581 + k_len_542);
+  let t_584 = (t_582 - q_len_541);
+  let t_585 = (t_583 - q_len_541);
+  let t_586 = (t_584 - P.window_left);
+  let t_587 = (t_585 - P.window_left);
+  let t_588 = (0 - t_587);
+  let t_589 = (0 - t_586);
+  let t_590 = (t_589 + 31);
+  let t_591 = (-t_590);
+  let t_592 = (-t_591);
+  let t_593 = (t_592 / 32);
+  let t_594 = (t_592 < 0);
+  let t_595 = (t_593 * 32);
+  let t_596 = (t_595 == t_592);
+  let t_597 = (!t_596);
+  let t_598 = (t_594 && t_597);
+  let t_599 = (t_593 - 1);
+  let t_600 = select(t_593, t_599, t_598);
+  let t_601 = (-t_600);
+  let t_602 = (-t_588);
+  let t_603 = (-t_602);
+  let t_604 = (t_603 / 32);
+  let t_605 = (t_603 < 0);
+  let t_606 = (t_604 * 32);
+  let t_607 = (t_606 == t_603);
+  let t_608 = (!t_607);
+  let t_609 = (t_605 && t_608);
+  let t_610 = (t_604 - 1);
+  let t_611 = select(t_604, t_610, t_609);
+  let t_612 = (-t_611);
+  let t_613 = (t_577 > t_578);
+  let t_614 = (t_601 > 268435456);
+  let t_615 = min(t_577, t_601);
+  let t_616 = max(t_578, 268435456);
+  let t_617 = select(t_615, t_577, t_614);
+  let t_618 = select(t_616, t_578, t_614);
+  let t_619 = select(t_617, t_601, t_613);
+  let t_620 = select(t_618, 268435456, t_613);
+  let t_621 = (t_612 > 268435456);
+  let t_622 = max(t_577, t_612);
+  let t_623 = min(t_578, 268435456);
+  let t_624 = (t_623 + 1);
+  let t_625 = (t_622 <= t_624);
+  let t_626 = min(t_577, t_612);
+  let t_627 = select(t_577, t_626, t_625);
+  let t_628 = select(t_578, t_616, t_625);
+  let t_629 = select(t_627, t_577, t_621);
+  let t_630 = select(t_628, t_578, t_621);
+  let t_631 = select(t_629, t_612, t_613);
+  let t_632 = select(t_630, 268435456, t_613);
+  let t_633 = (P.window_right < 0);
+  let t_634 = select(268435456, (-268435456), t_633);
+  let t_635 = select((-268435456), 268435456, t_633);
+  let t_636 = (t_584 + P.window_right);
+  let t_637 = (t_585 + P.window_right);
+  let t_638 = (t_636 + (-31));
+  let t_639 = (t_637 / 32);
+  let t_640 = (t_637 < 0);
+  let t_641 = (t_639 * 32);
+  let t_642 = (t_641 == t_637);
+  let t_643 = (!t_642);
+  let t_644 = (t_640 && t_643);
+  let t_645 = (t_639 - 1);
+  let t_646 = select(t_639, t_645, t_644);
+  let t_647 = (t_638 / 32);
+  let t_648 = (t_638 < 0);
+  let t_649 = (t_647 * 32);
+  let t_650 = (t_649 == t_638);
+  let t_651 = (!t_650);
+  let t_652 = (t_648 && t_651);
+  let t_653 = (t_647 - 1);
+  let t_654 = select(t_647, t_653, t_652);
+  let t_655 = (t_634 > t_635);
+  let t_656 = ((-268435456) > t_646);
+  let t_657 = min(t_634, (-268435456));
+  let t_658 = max(t_635, t_646);
+  let t_659 = select(t_657, t_634, t_656);
+  let t_660 = select(t_658, t_635, t_656);
+  let t_661 = select(t_659, (-268435456), t_655);
+  let t_662 = select(t_660, t_646, t_655);
+  let t_663 = ((-268435456) > t_654);
+  let t_664 = max(t_634, (-268435456));
+  let t_665 = min(t_635, t_654);
+  let t_666 = (t_665 + 1);
+  let t_667 = (t_664 <= t_666);
+  let t_668 = max(t_635, t_654);
+  let t_669 = select(t_634, t_657, t_667);
+  let t_670 = select(t_635, t_668, t_667);
+  let t_671 = select(t_669, t_634, t_663);
+  let t_672 = select(t_670, t_635, t_663);
+  let t_673 = select(t_671, (-268435456), t_655);
+  let t_674 = select(t_672, t_654, t_655);
+  let t_675 = max(t_619, t_661);
+  let t_676 = min(t_620, t_662);
+  let t_677 = max(t_631, t_673);
+  let t_678 = min(t_632, t_674);
+  let t_679 = max((-268435456), t_675);
+  let t_680 = min(t_567, t_676);
+  let t_681 = max((-268435456), t_677);
+  let t_682 = min(t_575, t_678);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_683 = (P.is_causal == 0);
+  let t_684 = select(268435456, (-268435456), t_683);
+  let t_685 = select((-268435456), 268435456, t_683);
+  let t_686 = (t_584 + (-31));
+  let t_687 = (t_585 / 32);
+  let t_688 = (t_585 < 0);
+  let t_689 = (t_687 * 32);
+  let t_690 = (t_689 == t_585);
+  let t_691 = (!t_690);
+  let t_692 = (t_688 && t_691);
+  let t_693 = (t_687 - 1);
+  let t_694 = select(t_687, t_693, t_692);
+  let t_695 = (t_686 / 32);
+  let t_696 = (t_686 < 0);
+  let t_697 = (t_695 * 32);
+  let t_698 = (t_697 == t_686);
+  let t_699 = (!t_698);
+  let t_700 = (t_696 && t_699);
+  let t_701 = (t_695 - 1);
+  let t_702 = select(t_695, t_701, t_700);
+  let t_703 = (t_684 > t_685);
+  let t_704 = ((-268435456) > t_694);
+  let t_705 = min(t_684, (-268435456));
+  let t_706 = max(t_685, t_694);
+  let t_707 = select(t_705, t_684, t_704);
+  let t_708 = select(t_706, t_685, t_704);
+  let t_709 = select(t_707, (-268435456), t_703);
+  let t_710 = select(t_708, t_694, t_703);
+  let t_711 = ((-268435456) > t_702);
+  let t_712 = max(t_684, (-268435456));
+  let t_713 = min(t_685, t_702);
+  let t_714 = (t_713 + 1);
+  let t_715 = (t_712 <= t_714);
+  let t_716 = max(t_685, t_702);
+  let t_717 = select(t_684, t_705, t_715);
+  let t_718 = select(t_685, t_716, t_715);
+  let t_719 = select(t_717, t_684, t_711);
+  let t_720 = select(t_718, t_685, t_711);
+  let t_721 = select(t_719, (-268435456), t_703);
+  let t_722 = select(t_720, t_702, t_703);
+  let t_723 = max(t_679, t_709);
+  let t_724 = min(t_680, t_710);
+  let t_725 = max(t_681, t_721);
+  let t_726 = min(t_682, t_722);
+  let t_727 = max(t_725, t_725);
+  let t_728 = min(t_726, t_726);
+  let t_729 = max(t_727, (-268435456));
+  let t_730 = min(t_728, t_575);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_731 = max(0, t_723);
+  let t_732 = (t_724 + 1);
+  let t_733 = min(t_557, t_732);
+  let t_734 = max(t_731, t_733);
+  let t_735 = max(t_729, t_731);
+  let t_736 = min(t_735, t_734);
+  let t_737 = (t_730 + 1);
+  let t_738 = max(t_737, t_736);
+  let t_739 = min(t_738, t_734);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_374 = (P.softmax_scale * 1.4426950408889634);
+  let t_744 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_538 + ((t_546 + r) / 4))) * q_stride0 + u32((t_549 + ((t_546 + r) % 4))) * q_stride1 + u32(c)], (((t_546 + r) / 4) < q_len_541));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_348: array<f32, 1>;
-  carry_348[0] = NEG_INF;
-  var carry_349: array<f32, 1>;
-  carry_349[0] = 0.0;
-  var carry_350: array<f32, 16>;
+  var carry_746: array<f32, 1>;
+  carry_746[0] = NEG_INF;
+  var carry_747: array<f32, 1>;
+  carry_747[0] = 0.0;
+  var carry_748: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_350[0 * 16 + j] = 0.0;
+    carry_748[0 * 16 + j] = 0.0;
   }
-  for (var t_347 = t_338; t_347 < t_343; t_347++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_351 = (t_347 * 32);
+  for (var t_745 = t_731; t_745 < t_736; t_745++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_749 = (t_745 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -405,100 +405,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_351 + r))], ((t_351 + r) < k_len_142)) + ((t_351 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_351 + r) < k_len_142));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_502) * page_table_stride0 + u32((t_749 + r))], ((t_749 + r) < k_len_542)) + ((t_749 + r) % 1))) * k_cache_stride0 + u32(kvh_501) * k_cache_stride1 + u32(c)], ((t_749 + r) < k_len_542));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_376 = array<f32, 4>();
+    var t_769 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_376[i * 4 + j] = fma(a[i], b[j], t_376[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_769[i * 4 + j] = fma(a[i], b[j], t_769[i * 4 + j]); }
       }
     }
-    var t_378: array<f32, 4>;
+    var t_771: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_378[0 * 4 + j] = select(NEG_INF, (t_376[0 * 4 + j] * t_374), ((((t_351 + (tc + 8 * j)) < k_len_142) && ((t_180 || ((t_351 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) - P.window_left))) && (t_239 || ((t_351 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_290 || ((t_351 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_771[0 * 4 + j] = select(NEG_INF, (t_769[0 * 4 + j] * t_744), ((((t_749 + (tc + 8 * j)) < k_len_542) && ((t_576 || ((t_749 + (tc + 8 * j)) >= (((((t_546 + tr) / 4) + k_len_542) - q_len_541) - P.window_left))) && (t_633 || ((t_749 + (tc + 8 * j)) <= (((((t_546 + tr) / 4) + k_len_542) - q_len_541) + P.window_right))))) && (t_683 || ((t_749 + (tc + 8 * j)) <= ((((t_546 + tr) / 4) + k_len_542) - q_len_541)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_379: array<f32, 1>;
+    var t_772: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_378[i * 4 + j]);
+        acc = max(acc, t_771[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_379[i] = acc;
+      t_772[i] = acc;
     }
-    var m_new_380: array<f32, 1>;
-    m_new_380[0] = max(carry_348[0], t_379[0]);
+    var m_new_773: array<f32, 1>;
+    m_new_773[0] = max(carry_746[0], t_772[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_382: array<f32, 1>;
-    m_safe_382[0] = select(m_new_380[0], 0.0, (m_new_380[0] == NEG_INF));
+    var m_safe_775: array<f32, 1>;
+    m_safe_775[0] = select(m_new_773[0], 0.0, (m_new_773[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_384: array<f32, 4>;
+    var p_777: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_384[0 * 4 + j] = exp2((t_378[0 * 4 + j] - m_safe_382[0]));
+      p_777[0 * 4 + j] = exp2((t_771[0 * 4 + j] - m_safe_775[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_384[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_777[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_386: array<f32, 1>;
-    alpha_386[0] = exp2((carry_348[0] - m_safe_382[0]));
+    var alpha_779: array<f32, 1>;
+    alpha_779[0] = exp2((carry_746[0] - m_safe_775[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_388: array<f32, 1>;
+    var t_781: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_384[i * 4 + j];
+        acc = acc + p_777[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_388[i] = acc;
+      t_781[i] = acc;
     }
-    var t_389: array<f32, 1>;
-    t_389[0] = ((carry_349[0] * alpha_386[0]) + t_388[0]);
+    var t_782: array<f32, 1>;
+    t_782[0] = ((carry_747[0] * alpha_779[0]) + t_781[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_351 + r))], ((t_351 + r) < k_len_142)) + ((t_351 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_351 + r) < k_len_142));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_502) * page_table_stride0 + u32((t_749 + r))], ((t_749 + r) < k_len_542)) + ((t_749 + r) % 1))) * v_cache_stride0 + u32(kvh_501) * v_cache_stride1 + u32(c)], ((t_749 + r) < k_len_542));
     }
     workgroupBarrier();
-    var t_391 = array<f32, 16>();
+    var t_784 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_391[i * 16 + j] = fma(a[i], b[j], t_391[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_784[i * 16 + j] = fma(a[i], b[j], t_784[i * 16 + j]); }
       }
     }
-    var t_392: array<f32, 16>;
+    var t_785: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_392[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_386[0]) + t_391[0 * 16 + j]);
+      t_785[0 * 16 + j] = ((carry_748[0 * 16 + j] * alpha_779[0]) + t_784[0 * 16 + j]);
     }
-    carry_348[0] = m_new_380[0];
-    carry_349[0] = t_389[0];
+    carry_746[0] = m_new_773[0];
+    carry_747[0] = t_782[0];
     for (var j = 0; j < 16; j++) {
-      carry_350[0 * 16 + j] = t_392[0 * 16 + j];
+      carry_748[0 * 16 + j] = t_785[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_423 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_398 = t_343; t_398 < t_346; t_398++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_402 = (t_398 * 32);
+  for (var t_789 = t_736; t_789 < t_739; t_789++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_793 = (t_789 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -506,107 +504,99 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_111) * page_table_stride0 + u32((t_402 + r))] + ((t_402 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_502) * page_table_stride0 + u32((t_793 + r))] + ((t_793 + r) % 1))) * k_cache_stride0 + u32(kvh_501) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_425 = array<f32, 4>();
+    var t_811 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_425[i * 4 + j] = fma(a[i], b[j], t_425[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_811[i * 4 + j] = fma(a[i], b[j], t_811[i * 4 + j]); }
       }
     }
-    var t_426: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_426[0 * 4 + j] = (t_425[0 * 4 + j] * t_423);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_427: array<f32, 1>;
+    var t_813: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_426[i * 4 + j]);
+        acc = max(acc, t_811[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_427[i] = acc;
+      t_813[i] = acc;
     }
-    var m_new_428: array<f32, 1>;
-    m_new_428[0] = max(carry_348[0], t_427[0]);
+    var m_new_815: array<f32, 1>;
+    m_new_815[0] = max(carry_746[0], (t_813[0] * t_744));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_430: array<f32, 1>;
-    m_safe_430[0] = select(m_new_428[0], 0.0, (m_new_428[0] == NEG_INF));
+    var m_safe_817: array<f32, 1>;
+    m_safe_817[0] = select(m_new_815[0], 0.0, (m_new_815[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_432: array<f32, 4>;
+    var p_819: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_432[0 * 4 + j] = exp2((t_426[0 * 4 + j] - m_safe_430[0]));
+      p_819[0 * 4 + j] = exp2(((t_811[0 * 4 + j] * t_744) - m_safe_817[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_432[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_819[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_434: array<f32, 1>;
-    alpha_434[0] = exp2((carry_348[0] - m_safe_430[0]));
+    var alpha_821: array<f32, 1>;
+    alpha_821[0] = exp2((carry_746[0] - m_safe_817[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_436: array<f32, 1>;
+    var t_823: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_432[i * 4 + j];
+        acc = acc + p_819[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_436[i] = acc;
+      t_823[i] = acc;
     }
-    var t_437: array<f32, 1>;
-    t_437[0] = ((carry_349[0] * alpha_434[0]) + t_436[0]);
+    var t_824: array<f32, 1>;
+    t_824[0] = ((carry_747[0] * alpha_821[0]) + t_823[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_111) * page_table_stride0 + u32((t_402 + r))] + ((t_402 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_502) * page_table_stride0 + u32((t_793 + r))] + ((t_793 + r) % 1))) * v_cache_stride0 + u32(kvh_501) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_439 = array<f32, 16>();
+    var t_826 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_439[i * 16 + j] = fma(a[i], b[j], t_439[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_826[i * 16 + j] = fma(a[i], b[j], t_826[i * 16 + j]); }
       }
     }
-    var t_440: array<f32, 16>;
+    var t_827: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_440[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_434[0]) + t_439[0 * 16 + j]);
+      t_827[0 * 16 + j] = ((carry_748[0 * 16 + j] * alpha_821[0]) + t_826[0 * 16 + j]);
     }
-    carry_348[0] = m_new_428[0];
-    carry_349[0] = t_437[0];
+    carry_746[0] = m_new_815[0];
+    carry_747[0] = t_824[0];
     for (var j = 0; j < 16; j++) {
-      carry_350[0 * 16 + j] = t_440[0 * 16 + j];
+      carry_748[0 * 16 + j] = t_827[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_471 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_444 = t_346; t_444 < t_341; t_444++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_448 = (t_444 * 32);
+  for (var t_831 = t_739; t_831 < t_734; t_831++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_835 = (t_831 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -615,108 +605,108 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_448 + r))], ((t_448 + r) < k_len_142)) + ((t_448 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_448 + r) < k_len_142));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_502) * page_table_stride0 + u32((t_835 + r))], ((t_835 + r) < k_len_542)) + ((t_835 + r) % 1))) * k_cache_stride0 + u32(kvh_501) * k_cache_stride1 + u32(c)], ((t_835 + r) < k_len_542));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_473 = array<f32, 4>();
+    var t_855 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_473[i * 4 + j] = fma(a[i], b[j], t_473[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_855[i * 4 + j] = fma(a[i], b[j], t_855[i * 4 + j]); }
       }
     }
-    var t_475: array<f32, 4>;
+    var t_857: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_475[0 * 4 + j] = select(NEG_INF, (t_473[0 * 4 + j] * t_471), ((((t_448 + (tc + 8 * j)) < k_len_142) && ((t_180 || ((t_448 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) - P.window_left))) && (t_239 || ((t_448 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_290 || ((t_448 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_857[0 * 4 + j] = select(NEG_INF, (t_855[0 * 4 + j] * t_744), ((((t_835 + (tc + 8 * j)) < k_len_542) && ((t_576 || ((t_835 + (tc + 8 * j)) >= (((((t_546 + tr) / 4) + k_len_542) - q_len_541) - P.window_left))) && (t_633 || ((t_835 + (tc + 8 * j)) <= (((((t_546 + tr) / 4) + k_len_542) - q_len_541) + P.window_right))))) && (t_683 || ((t_835 + (tc + 8 * j)) <= ((((t_546 + tr) / 4) + k_len_542) - q_len_541)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_476: array<f32, 1>;
+    var t_858: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_475[i * 4 + j]);
+        acc = max(acc, t_857[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_476[i] = acc;
+      t_858[i] = acc;
     }
-    var m_new_477: array<f32, 1>;
-    m_new_477[0] = max(carry_348[0], t_476[0]);
+    var m_new_859: array<f32, 1>;
+    m_new_859[0] = max(carry_746[0], t_858[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_479: array<f32, 1>;
-    m_safe_479[0] = select(m_new_477[0], 0.0, (m_new_477[0] == NEG_INF));
+    var m_safe_861: array<f32, 1>;
+    m_safe_861[0] = select(m_new_859[0], 0.0, (m_new_859[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_481: array<f32, 4>;
+    var p_863: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_481[0 * 4 + j] = exp2((t_475[0 * 4 + j] - m_safe_479[0]));
+      p_863[0 * 4 + j] = exp2((t_857[0 * 4 + j] - m_safe_861[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_481[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_863[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_483: array<f32, 1>;
-    alpha_483[0] = exp2((carry_348[0] - m_safe_479[0]));
+    var alpha_865: array<f32, 1>;
+    alpha_865[0] = exp2((carry_746[0] - m_safe_861[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_485: array<f32, 1>;
+    var t_867: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_481[i * 4 + j];
+        acc = acc + p_863[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_485[i] = acc;
+      t_867[i] = acc;
     }
-    var t_486: array<f32, 1>;
-    t_486[0] = ((carry_349[0] * alpha_483[0]) + t_485[0]);
+    var t_868: array<f32, 1>;
+    t_868[0] = ((carry_747[0] * alpha_865[0]) + t_867[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_448 + r))], ((t_448 + r) < k_len_142)) + ((t_448 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_448 + r) < k_len_142));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_502) * page_table_stride0 + u32((t_835 + r))], ((t_835 + r) < k_len_542)) + ((t_835 + r) % 1))) * v_cache_stride0 + u32(kvh_501) * v_cache_stride1 + u32(c)], ((t_835 + r) < k_len_542));
     }
     workgroupBarrier();
-    var t_488 = array<f32, 16>();
+    var t_870 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_488[i * 16 + j] = fma(a[i], b[j], t_488[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_870[i * 16 + j] = fma(a[i], b[j], t_870[i * 16 + j]); }
       }
     }
-    var t_489: array<f32, 16>;
+    var t_871: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_489[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_483[0]) + t_488[0 * 16 + j]);
+      t_871[0 * 16 + j] = ((carry_748[0 * 16 + j] * alpha_865[0]) + t_870[0 * 16 + j]);
     }
-    carry_348[0] = m_new_477[0];
-    carry_349[0] = t_486[0];
+    carry_746[0] = m_new_859[0];
+    carry_747[0] = t_868[0];
     for (var j = 0; j < 16; j++) {
-      carry_350[0 * 16 + j] = t_489[0 * 16 + j];
+      carry_748[0 * 16 + j] = t_871[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_350[0 * 16 + j] / select(carry_349[0], 1.0, (carry_349[0] == 0.0))); }
+    if ((((t_546 + tr) / 4) < q_len_541)) { out[u32((q0_538 + ((t_546 + tr) / 4))) * out_stride0 + u32((t_549 + ((t_546 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_748[0 * 16 + j] / select(carry_747[0], 1.0, (carry_747[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_348[0] + log2(carry_349[0])) * 0.6931471805599453), NEG_INF, (carry_349[0] == 0.0)); }
+    if ((((t_546 + tr) / 4) < q_len_541)) { lse[u32((q0_538 + ((t_546 + tr) / 4))) * lse_stride0 + u32((t_549 + ((t_546 + tr) % 4)))] = select(((carry_746[0] + log2(carry_747[0])) * 0.6931471805599453), NEG_INF, (carry_747[0] == 0.0)); }
   }
 }
 `,
   },
   {
-    manifest: {"name":"swa_paged.f32.p1","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
+    manifest: {"name":"swa_paged.f32.p1","kernel":"swa_paged","source":{"file":"kernels-src/sliding_window.ts","line":9},"params":{"T":"f32","KV":"f32","HEAD_DIM":128,"GROUP":4,"PAGE":1,"BLOCK_M":16,"BLOCK_N":32},"tuned":[],"tensors":[{"name":"q","binding":0,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read","perStep":false},{"name":"k_cache","binding":1,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"v_cache","binding":2,"dtype":"f32","shape":["slots","kv_heads",128],"access":"read","perStep":false},{"name":"page_table","binding":3,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":4,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"cu_seqlens_q","binding":5,"dtype":"i32","shape":[{"op":"add","args":["batch",1]}],"access":"read","perStep":true},{"name":"out","binding":6,"dtype":"f32","shape":["tokens","q_heads",128],"access":"read_write","perStep":false},{"name":"lse","binding":7,"dtype":"f32","shape":["tokens","q_heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"max_seqlen_q","dtype":"i32","perStep":true},{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"is_causal","dtype":"i32","perStep":true},{"name":"window_left","dtype":"i32","perStep":true},{"name":"window_right","dtype":"i32","perStep":true}],"dims":["tokens","q_heads","slots","kv_heads","batch","max_pages"],"grid":[{"op":"ceil_div","args":[{"op":"mul","args":["max_seqlen_q",4]},16]},"kv_heads","batch"],"gridAxes":["m","kvh","b"],"wgsl":{"file":"swa_paged.f32.p1.wgsl","entryPoint":"main","workgroupSize":[128,1,1],"requires":{"features":[],"workgroupStorageBytes":27392,"invocations":128},"uniforms":{"binding":8,"size":48,"fields":[{"name":"tokens","type":"i32","offset":0,"from":"dim"},{"name":"q_heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"kv_heads","type":"i32","offset":12,"from":"dim"},{"name":"batch","type":"i32","offset":16,"from":"dim"},{"name":"max_pages","type":"i32","offset":20,"from":"dim"},{"name":"max_seqlen_q","type":"i32","offset":24,"from":"scalar"},{"name":"softmax_scale","type":"f32","offset":28,"from":"scalar"},{"name":"is_causal","type":"i32","offset":32,"from":"scalar"},{"name":"window_left","type":"i32","offset":36,"from":"scalar"},{"name":"window_right","type":"i32","offset":40,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/sliding_window.ts:9 (kernel swa_paged). Do not edit: edit the spec and recompile.
 // Instance swa_paged.f32.p1: T = f32, KV = f32, HEAD_DIM = 128, GROUP = 4, PAGE = 1, BLOCK_M = 16, BLOCK_N = 32.
 // 128 invocations as 16 rows x 8 columns; row reductions through workgroup memory.
@@ -765,246 +755,246 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_109 = i32(wg.x);
-  let kvh_110 = i32(wg.y);
-  let b_111 = i32(wg.z);
+  let m_500 = i32(wg.x);
+  let kvh_501 = i32(wg.y);
+  let b_502 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_138 = cu_seqlens_q[u32(b_111)];
+  let q0_538 = cu_seqlens_q[u32(b_502)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_139 = (b_111 + 1);
-  let t_140 = cu_seqlens_q[u32(t_139)];
-  let q_len_141 = (t_140 - q0_138);
-  let k_len_142 = cache_seqlens[u32(b_111)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_143 = (m_109 * 16);
-  let t_144 = (q_len_141 * 4);
-  let t_145 = (t_143 >= t_144);
-  if (t_145) {
+  let t_539 = (b_502 + 1);
+  let t_540 = cu_seqlens_q[u32(t_539)];
+  let q_len_541 = (t_540 - q0_538);
+  let k_len_542 = cache_seqlens[u32(b_502)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_543 = (m_500 * 16);
+  let t_544 = (q_len_541 * 4);
+  let t_545 = (t_543 >= t_544);
+  if (t_545) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_146 = (m_109 * 16);
+  let t_546 = (m_500 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_149 = (kvh_110 * 4);
+  let t_549 = (kvh_501 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_156 = (k_len_142 + 31);
-  let t_157 = (t_156 / 32);
-  let t_159 = (k_len_142 + (-1));
-  let t_161 = (k_len_142 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_170 = (t_163 - 1);
-  let t_171 = select(t_163, t_170, t_168);
-  let t_172 = (t_161 / 32);
-  let t_173 = (t_161 < 0);
-  let t_174 = (t_172 * 32);
-  let t_175 = (t_174 == t_161);
-  let t_176 = (!t_175);
-  let t_177 = (t_173 && t_176);
-  let t_178 = (t_172 - 1);
-  let t_179 = select(t_172, t_178, t_177);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_556 = (k_len_542 + 31);
+  let t_557 = (t_556 / 32);
+  let t_558 = (k_len_542 + (-1));
+  let t_559 = (k_len_542 + (-32));
+  let t_560 = (t_558 / 32);
+  let t_561 = (t_558 < 0);
+  let t_562 = (t_560 * 32);
+  let t_563 = (t_562 == t_558);
+  let t_564 = (!t_563);
+  let t_565 = (t_561 && t_564);
+  let t_566 = (t_560 - 1);
+  let t_567 = select(t_560, t_566, t_565);
+  let t_568 = (t_559 / 32);
+  let t_569 = (t_559 < 0);
+  let t_570 = (t_568 * 32);
+  let t_571 = (t_570 == t_559);
+  let t_572 = (!t_571);
+  let t_573 = (t_569 && t_572);
+  let t_574 = (t_568 - 1);
+  let t_575 = select(t_568, t_574, t_573);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_180 = (P.window_left < 0);
-  let t_182 = select(268435456, (-268435456), t_180);
-  let t_183 = select((-268435456), 268435456, t_180);
-  let t_185 = (t_146 + 15);
-  let t_186 = (t_146 / 4);
-  let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_142);
-  let t_189 = (t_187 + k_len_142);
-  let t_190 = (t_188 - q_len_141);
-  let t_191 = (t_189 - q_len_141);
-  let t_192 = (t_190 - P.window_left);
-  let t_193 = (t_191 - P.window_left);
-  let t_194 = (0 - t_193);
-  let t_195 = (0 - t_192);
-  let t_196 = (t_195 + 31);
-  let t_197 = (-t_196);
-  let t_198 = (-t_197);
-  let t_199 = (t_198 / 32);
-  let t_200 = (t_198 < 0);
-  let t_201 = (t_199 * 32);
-  let t_202 = (t_201 == t_198);
-  let t_203 = (!t_202);
-  let t_204 = (t_200 && t_203);
-  let t_205 = (t_199 - 1);
-  let t_206 = select(t_199, t_205, t_204);
-  let t_207 = (-t_206);
-  let t_208 = (-t_194);
-  let t_209 = (-t_208);
-  let t_210 = (t_209 / 32);
-  let t_211 = (t_209 < 0);
-  let t_212 = (t_210 * 32);
-  let t_213 = (t_212 == t_209);
-  let t_214 = (!t_213);
-  let t_215 = (t_211 && t_214);
-  let t_216 = (t_210 - 1);
-  let t_217 = select(t_210, t_216, t_215);
-  let t_218 = (-t_217);
-  let t_219 = (t_182 > t_183);
-  let t_220 = (t_207 > 268435456);
-  let t_221 = min(t_182, t_207);
-  let t_222 = max(t_183, 268435456);
-  let t_223 = select(t_221, t_182, t_220);
-  let t_224 = select(t_222, t_183, t_220);
-  let t_225 = select(t_223, t_207, t_219);
-  let t_226 = select(t_224, 268435456, t_219);
-  let t_227 = (t_218 > 268435456);
-  let t_228 = max(t_182, t_218);
-  let t_229 = min(t_183, 268435456);
-  let t_230 = (t_229 + 1);
-  let t_231 = (t_228 <= t_230);
-  let t_232 = min(t_182, t_218);
-  let t_233 = select(t_182, t_232, t_231);
-  let t_234 = select(t_183, t_222, t_231);
-  let t_235 = select(t_233, t_182, t_227);
-  let t_236 = select(t_234, t_183, t_227);
-  let t_237 = select(t_235, t_218, t_219);
-  let t_238 = select(t_236, 268435456, t_219);
-  let t_239 = (P.window_right < 0);
-  let t_240 = select(268435456, (-268435456), t_239);
-  let t_241 = select((-268435456), 268435456, t_239);
-  let t_242 = (t_190 + P.window_right);
-  let t_243 = (t_191 + P.window_right);
-  let t_245 = (t_242 + (-31));
-  let t_246 = (t_243 / 32);
-  let t_247 = (t_243 < 0);
-  let t_248 = (t_246 * 32);
-  let t_249 = (t_248 == t_243);
-  let t_250 = (!t_249);
-  let t_251 = (t_247 && t_250);
-  let t_252 = (t_246 - 1);
-  let t_253 = select(t_246, t_252, t_251);
-  let t_254 = (t_245 / 32);
-  let t_255 = (t_245 < 0);
-  let t_256 = (t_254 * 32);
-  let t_257 = (t_256 == t_245);
-  let t_258 = (!t_257);
-  let t_259 = (t_255 && t_258);
-  let t_260 = (t_254 - 1);
-  let t_261 = select(t_254, t_260, t_259);
-  let t_262 = (t_240 > t_241);
-  let t_263 = ((-268435456) > t_253);
-  let t_264 = min(t_240, (-268435456));
-  let t_265 = max(t_241, t_253);
-  let t_266 = select(t_264, t_240, t_263);
-  let t_267 = select(t_265, t_241, t_263);
-  let t_268 = select(t_266, (-268435456), t_262);
-  let t_269 = select(t_267, t_253, t_262);
-  let t_270 = ((-268435456) > t_261);
-  let t_271 = max(t_240, (-268435456));
-  let t_272 = min(t_241, t_261);
-  let t_273 = (t_272 + 1);
-  let t_274 = (t_271 <= t_273);
-  let t_275 = max(t_241, t_261);
-  let t_276 = select(t_240, t_264, t_274);
-  let t_277 = select(t_241, t_275, t_274);
-  let t_278 = select(t_276, t_240, t_270);
-  let t_279 = select(t_277, t_241, t_270);
-  let t_280 = select(t_278, (-268435456), t_262);
-  let t_281 = select(t_279, t_261, t_262);
-  let t_282 = max(t_225, t_268);
-  let t_283 = min(t_226, t_269);
-  let t_284 = max(t_237, t_280);
-  let t_285 = min(t_238, t_281);
-  let t_286 = max((-268435456), t_282);
-  let t_287 = min(t_171, t_283);
-  let t_288 = max((-268435456), t_284);
-  let t_289 = min(t_179, t_285);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_290 = (P.is_causal == 0);
-  let t_291 = select(268435456, (-268435456), t_290);
-  let t_292 = select((-268435456), 268435456, t_290);
-  let t_293 = (t_190 + (-31));
-  let t_294 = (t_191 / 32);
-  let t_295 = (t_191 < 0);
-  let t_296 = (t_294 * 32);
-  let t_297 = (t_296 == t_191);
-  let t_298 = (!t_297);
-  let t_299 = (t_295 && t_298);
-  let t_300 = (t_294 - 1);
-  let t_301 = select(t_294, t_300, t_299);
-  let t_302 = (t_293 / 32);
-  let t_303 = (t_293 < 0);
-  let t_304 = (t_302 * 32);
-  let t_305 = (t_304 == t_293);
-  let t_306 = (!t_305);
-  let t_307 = (t_303 && t_306);
-  let t_308 = (t_302 - 1);
-  let t_309 = select(t_302, t_308, t_307);
-  let t_310 = (t_291 > t_292);
-  let t_311 = ((-268435456) > t_301);
-  let t_312 = min(t_291, (-268435456));
-  let t_313 = max(t_292, t_301);
-  let t_314 = select(t_312, t_291, t_311);
-  let t_315 = select(t_313, t_292, t_311);
-  let t_316 = select(t_314, (-268435456), t_310);
-  let t_317 = select(t_315, t_301, t_310);
-  let t_318 = ((-268435456) > t_309);
-  let t_319 = max(t_291, (-268435456));
-  let t_320 = min(t_292, t_309);
-  let t_321 = (t_320 + 1);
-  let t_322 = (t_319 <= t_321);
-  let t_323 = max(t_292, t_309);
-  let t_324 = select(t_291, t_312, t_322);
-  let t_325 = select(t_292, t_323, t_322);
-  let t_326 = select(t_324, t_291, t_318);
-  let t_327 = select(t_325, t_292, t_318);
-  let t_328 = select(t_326, (-268435456), t_310);
-  let t_329 = select(t_327, t_309, t_310);
-  let t_330 = max(t_286, t_316);
-  let t_331 = min(t_287, t_317);
-  let t_332 = max(t_288, t_328);
-  let t_333 = min(t_289, t_329);
-  let t_334 = max(t_332, t_332);
-  let t_335 = min(t_333, t_333);
-  let t_336 = max(t_334, (-268435456));
-  let t_337 = min(t_335, t_179);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_338 = max(0, t_330);
-  let t_339 = (t_331 + 1);
-  let t_340 = min(t_157, t_339);
-  let t_341 = max(t_338, t_340);
-  let t_342 = max(t_336, t_338);
-  let t_343 = min(t_342, t_341);
-  let t_344 = (t_337 + 1);
-  let t_345 = max(t_344, t_343);
-  let t_346 = min(t_345, t_341);
+  let t_576 = (P.window_left < 0);
+  let t_577 = select(268435456, (-268435456), t_576);
+  let t_578 = select((-268435456), 268435456, t_576);
+  let t_579 = (t_546 + 15);
+  let t_580 = (t_546 / 4);
+  let t_581 = (t_579 / 4);
+  let t_582 = (t_580 + k_len_542);
+  let t_583 = (t_581 + k_len_542);
+  let t_584 = (t_582 - q_len_541);
+  let t_585 = (t_583 - q_len_541);
+  let t_586 = (t_584 - P.window_left);
+  let t_587 = (t_585 - P.window_left);
+  let t_588 = (0 - t_587);
+  let t_589 = (0 - t_586);
+  let t_590 = (t_589 + 31);
+  let t_591 = (-t_590);
+  let t_592 = (-t_591);
+  let t_593 = (t_592 / 32);
+  let t_594 = (t_592 < 0);
+  let t_595 = (t_593 * 32);
+  let t_596 = (t_595 == t_592);
+  let t_597 = (!t_596);
+  let t_598 = (t_594 && t_597);
+  let t_599 = (t_593 - 1);
+  let t_600 = select(t_593, t_599, t_598);
+  let t_601 = (-t_600);
+  let t_602 = (-t_588);
+  let t_603 = (-t_602);
+  let t_604 = (t_603 / 32);
+  let t_605 = (t_603 < 0);
+  let t_606 = (t_604 * 32);
+  let t_607 = (t_606 == t_603);
+  let t_608 = (!t_607);
+  let t_609 = (t_605 && t_608);
+  let t_610 = (t_604 - 1);
+  let t_611 = select(t_604, t_610, t_609);
+  let t_612 = (-t_611);
+  let t_613 = (t_577 > t_578);
+  let t_614 = (t_601 > 268435456);
+  let t_615 = min(t_577, t_601);
+  let t_616 = max(t_578, 268435456);
+  let t_617 = select(t_615, t_577, t_614);
+  let t_618 = select(t_616, t_578, t_614);
+  let t_619 = select(t_617, t_601, t_613);
+  let t_620 = select(t_618, 268435456, t_613);
+  let t_621 = (t_612 > 268435456);
+  let t_622 = max(t_577, t_612);
+  let t_623 = min(t_578, 268435456);
+  let t_624 = (t_623 + 1);
+  let t_625 = (t_622 <= t_624);
+  let t_626 = min(t_577, t_612);
+  let t_627 = select(t_577, t_626, t_625);
+  let t_628 = select(t_578, t_616, t_625);
+  let t_629 = select(t_627, t_577, t_621);
+  let t_630 = select(t_628, t_578, t_621);
+  let t_631 = select(t_629, t_612, t_613);
+  let t_632 = select(t_630, 268435456, t_613);
+  let t_633 = (P.window_right < 0);
+  let t_634 = select(268435456, (-268435456), t_633);
+  let t_635 = select((-268435456), 268435456, t_633);
+  let t_636 = (t_584 + P.window_right);
+  let t_637 = (t_585 + P.window_right);
+  let t_638 = (t_636 + (-31));
+  let t_639 = (t_637 / 32);
+  let t_640 = (t_637 < 0);
+  let t_641 = (t_639 * 32);
+  let t_642 = (t_641 == t_637);
+  let t_643 = (!t_642);
+  let t_644 = (t_640 && t_643);
+  let t_645 = (t_639 - 1);
+  let t_646 = select(t_639, t_645, t_644);
+  let t_647 = (t_638 / 32);
+  let t_648 = (t_638 < 0);
+  let t_649 = (t_647 * 32);
+  let t_650 = (t_649 == t_638);
+  let t_651 = (!t_650);
+  let t_652 = (t_648 && t_651);
+  let t_653 = (t_647 - 1);
+  let t_654 = select(t_647, t_653, t_652);
+  let t_655 = (t_634 > t_635);
+  let t_656 = ((-268435456) > t_646);
+  let t_657 = min(t_634, (-268435456));
+  let t_658 = max(t_635, t_646);
+  let t_659 = select(t_657, t_634, t_656);
+  let t_660 = select(t_658, t_635, t_656);
+  let t_661 = select(t_659, (-268435456), t_655);
+  let t_662 = select(t_660, t_646, t_655);
+  let t_663 = ((-268435456) > t_654);
+  let t_664 = max(t_634, (-268435456));
+  let t_665 = min(t_635, t_654);
+  let t_666 = (t_665 + 1);
+  let t_667 = (t_664 <= t_666);
+  let t_668 = max(t_635, t_654);
+  let t_669 = select(t_634, t_657, t_667);
+  let t_670 = select(t_635, t_668, t_667);
+  let t_671 = select(t_669, t_634, t_663);
+  let t_672 = select(t_670, t_635, t_663);
+  let t_673 = select(t_671, (-268435456), t_655);
+  let t_674 = select(t_672, t_654, t_655);
+  let t_675 = max(t_619, t_661);
+  let t_676 = min(t_620, t_662);
+  let t_677 = max(t_631, t_673);
+  let t_678 = min(t_632, t_674);
+  let t_679 = max((-268435456), t_675);
+  let t_680 = min(t_567, t_676);
+  let t_681 = max((-268435456), t_677);
+  let t_682 = min(t_575, t_678);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_683 = (P.is_causal == 0);
+  let t_684 = select(268435456, (-268435456), t_683);
+  let t_685 = select((-268435456), 268435456, t_683);
+  let t_686 = (t_584 + (-31));
+  let t_687 = (t_585 / 32);
+  let t_688 = (t_585 < 0);
+  let t_689 = (t_687 * 32);
+  let t_690 = (t_689 == t_585);
+  let t_691 = (!t_690);
+  let t_692 = (t_688 && t_691);
+  let t_693 = (t_687 - 1);
+  let t_694 = select(t_687, t_693, t_692);
+  let t_695 = (t_686 / 32);
+  let t_696 = (t_686 < 0);
+  let t_697 = (t_695 * 32);
+  let t_698 = (t_697 == t_686);
+  let t_699 = (!t_698);
+  let t_700 = (t_696 && t_699);
+  let t_701 = (t_695 - 1);
+  let t_702 = select(t_695, t_701, t_700);
+  let t_703 = (t_684 > t_685);
+  let t_704 = ((-268435456) > t_694);
+  let t_705 = min(t_684, (-268435456));
+  let t_706 = max(t_685, t_694);
+  let t_707 = select(t_705, t_684, t_704);
+  let t_708 = select(t_706, t_685, t_704);
+  let t_709 = select(t_707, (-268435456), t_703);
+  let t_710 = select(t_708, t_694, t_703);
+  let t_711 = ((-268435456) > t_702);
+  let t_712 = max(t_684, (-268435456));
+  let t_713 = min(t_685, t_702);
+  let t_714 = (t_713 + 1);
+  let t_715 = (t_712 <= t_714);
+  let t_716 = max(t_685, t_702);
+  let t_717 = select(t_684, t_705, t_715);
+  let t_718 = select(t_685, t_716, t_715);
+  let t_719 = select(t_717, t_684, t_711);
+  let t_720 = select(t_718, t_685, t_711);
+  let t_721 = select(t_719, (-268435456), t_703);
+  let t_722 = select(t_720, t_702, t_703);
+  let t_723 = max(t_679, t_709);
+  let t_724 = min(t_680, t_710);
+  let t_725 = max(t_681, t_721);
+  let t_726 = min(t_682, t_722);
+  let t_727 = max(t_725, t_725);
+  let t_728 = min(t_726, t_726);
+  let t_729 = max(t_727, (-268435456));
+  let t_730 = min(t_728, t_575);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_731 = max(0, t_723);
+  let t_732 = (t_724 + 1);
+  let t_733 = min(t_557, t_732);
+  let t_734 = max(t_731, t_733);
+  let t_735 = max(t_729, t_731);
+  let t_736 = min(t_735, t_734);
+  let t_737 = (t_730 + 1);
+  let t_738 = max(t_737, t_736);
+  let t_739 = min(t_738, t_734);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_374 = (P.softmax_scale * 1.4426950408889634);
+  let t_744 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_538 + ((t_546 + r) / 4))) * q_stride0 + u32((t_549 + ((t_546 + r) % 4))) * q_stride1 + u32(c)], (((t_546 + r) / 4) < q_len_541));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_348: array<f32, 1>;
-  carry_348[0] = NEG_INF;
-  var carry_349: array<f32, 1>;
-  carry_349[0] = 0.0;
-  var carry_350: array<f32, 16>;
+  var carry_746: array<f32, 1>;
+  carry_746[0] = NEG_INF;
+  var carry_747: array<f32, 1>;
+  carry_747[0] = 0.0;
+  var carry_748: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_350[0 * 16 + j] = 0.0;
+    carry_748[0 * 16 + j] = 0.0;
   }
-  for (var t_347 = t_338; t_347 < t_343; t_347++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_351 = (t_347 * 32);
+  for (var t_745 = t_731; t_745 < t_736; t_745++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_749 = (t_745 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1013,30 +1003,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_351 + r))], ((t_351 + r) < k_len_142)) + ((t_351 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_351 + r) < k_len_142));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_502) * page_table_stride0 + u32((t_749 + r))], ((t_749 + r) < k_len_542)) + ((t_749 + r) % 1))) * k_cache_stride0 + u32(kvh_501) * k_cache_stride1 + u32(c)], ((t_749 + r) < k_len_542));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_376 = array<f32, 4>();
+    var t_769 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_376[i * 4 + j] = fma(a[i], b[j], t_376[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_769[i * 4 + j] = fma(a[i], b[j], t_769[i * 4 + j]); }
       }
     }
-    var t_378: array<f32, 4>;
+    var t_771: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_378[0 * 4 + j] = select(NEG_INF, (t_376[0 * 4 + j] * t_374), ((((t_351 + (tc + 8 * j)) < k_len_142) && ((t_180 || ((t_351 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) - P.window_left))) && (t_239 || ((t_351 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_290 || ((t_351 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_771[0 * 4 + j] = select(NEG_INF, (t_769[0 * 4 + j] * t_744), ((((t_749 + (tc + 8 * j)) < k_len_542) && ((t_576 || ((t_749 + (tc + 8 * j)) >= (((((t_546 + tr) / 4) + k_len_542) - q_len_541) - P.window_left))) && (t_633 || ((t_749 + (tc + 8 * j)) <= (((((t_546 + tr) / 4) + k_len_542) - q_len_541) + P.window_right))))) && (t_683 || ((t_749 + (tc + 8 * j)) <= ((((t_546 + tr) / 4) + k_len_542) - q_len_541)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_379: array<f32, 1>;
+    var t_772: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_378[i * 4 + j]);
+        acc = max(acc, t_771[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1045,33 +1035,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_379[i] = acc;
+      t_772[i] = acc;
     }
     workgroupBarrier();
-    var m_new_380: array<f32, 1>;
-    m_new_380[0] = max(carry_348[0], t_379[0]);
+    var m_new_773: array<f32, 1>;
+    m_new_773[0] = max(carry_746[0], t_772[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_382: array<f32, 1>;
-    m_safe_382[0] = select(m_new_380[0], 0.0, (m_new_380[0] == NEG_INF));
+    var m_safe_775: array<f32, 1>;
+    m_safe_775[0] = select(m_new_773[0], 0.0, (m_new_773[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_384: array<f32, 4>;
+    var p_777: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_384[0 * 4 + j] = exp2((t_378[0 * 4 + j] - m_safe_382[0]));
+      p_777[0 * 4 + j] = exp2((t_771[0 * 4 + j] - m_safe_775[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_384[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_777[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_386: array<f32, 1>;
-    alpha_386[0] = exp2((carry_348[0] - m_safe_382[0]));
+    var alpha_779: array<f32, 1>;
+    alpha_779[0] = exp2((carry_746[0] - m_safe_775[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_388: array<f32, 1>;
+    var t_781: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_384[i * 4 + j];
+        acc = acc + p_777[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1080,45 +1070,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_388[i] = acc;
+      t_781[i] = acc;
     }
     workgroupBarrier();
-    var t_389: array<f32, 1>;
-    t_389[0] = ((carry_349[0] * alpha_386[0]) + t_388[0]);
+    var t_782: array<f32, 1>;
+    t_782[0] = ((carry_747[0] * alpha_779[0]) + t_781[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_351 + r))], ((t_351 + r) < k_len_142)) + ((t_351 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_351 + r) < k_len_142));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_502) * page_table_stride0 + u32((t_749 + r))], ((t_749 + r) < k_len_542)) + ((t_749 + r) % 1))) * v_cache_stride0 + u32(kvh_501) * v_cache_stride1 + u32(c)], ((t_749 + r) < k_len_542));
     }
     workgroupBarrier();
-    var t_391 = array<f32, 16>();
+    var t_784 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_391[i * 16 + j] = fma(a[i], b[j], t_391[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_784[i * 16 + j] = fma(a[i], b[j], t_784[i * 16 + j]); }
       }
     }
-    var t_392: array<f32, 16>;
+    var t_785: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_392[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_386[0]) + t_391[0 * 16 + j]);
+      t_785[0 * 16 + j] = ((carry_748[0 * 16 + j] * alpha_779[0]) + t_784[0 * 16 + j]);
     }
-    carry_348[0] = m_new_380[0];
-    carry_349[0] = t_389[0];
+    carry_746[0] = m_new_773[0];
+    carry_747[0] = t_782[0];
     for (var j = 0; j < 16; j++) {
-      carry_350[0 * 16 + j] = t_392[0 * 16 + j];
+      carry_748[0 * 16 + j] = t_785[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_423 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_398 = t_343; t_398 < t_346; t_398++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_402 = (t_398 * 32);
+  for (var t_789 = t_736; t_789 < t_739; t_789++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_793 = (t_789 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -1126,30 +1114,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_111) * page_table_stride0 + u32((t_402 + r))] + ((t_402 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_502) * page_table_stride0 + u32((t_793 + r))] + ((t_793 + r) % 1))) * k_cache_stride0 + u32(kvh_501) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_425 = array<f32, 4>();
+    var t_811 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_425[i * 4 + j] = fma(a[i], b[j], t_425[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_811[i * 4 + j] = fma(a[i], b[j], t_811[i * 4 + j]); }
       }
     }
-    var t_426: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_426[0 * 4 + j] = (t_425[0 * 4 + j] * t_423);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_427: array<f32, 1>;
+    var t_813: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_426[i * 4 + j]);
+        acc = max(acc, t_811[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1158,33 +1142,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_427[i] = acc;
+      t_813[i] = acc;
     }
     workgroupBarrier();
-    var m_new_428: array<f32, 1>;
-    m_new_428[0] = max(carry_348[0], t_427[0]);
+    var m_new_815: array<f32, 1>;
+    m_new_815[0] = max(carry_746[0], (t_813[0] * t_744));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_430: array<f32, 1>;
-    m_safe_430[0] = select(m_new_428[0], 0.0, (m_new_428[0] == NEG_INF));
+    var m_safe_817: array<f32, 1>;
+    m_safe_817[0] = select(m_new_815[0], 0.0, (m_new_815[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_432: array<f32, 4>;
+    var p_819: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_432[0 * 4 + j] = exp2((t_426[0 * 4 + j] - m_safe_430[0]));
+      p_819[0 * 4 + j] = exp2(((t_811[0 * 4 + j] * t_744) - m_safe_817[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_432[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_819[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_434: array<f32, 1>;
-    alpha_434[0] = exp2((carry_348[0] - m_safe_430[0]));
+    var alpha_821: array<f32, 1>;
+    alpha_821[0] = exp2((carry_746[0] - m_safe_817[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_436: array<f32, 1>;
+    var t_823: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_432[i * 4 + j];
+        acc = acc + p_819[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1193,52 +1177,48 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_436[i] = acc;
+      t_823[i] = acc;
     }
     workgroupBarrier();
-    var t_437: array<f32, 1>;
-    t_437[0] = ((carry_349[0] * alpha_434[0]) + t_436[0]);
+    var t_824: array<f32, 1>;
+    t_824[0] = ((carry_747[0] * alpha_821[0]) + t_823[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_111) * page_table_stride0 + u32((t_402 + r))] + ((t_402 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_502) * page_table_stride0 + u32((t_793 + r))] + ((t_793 + r) % 1))) * v_cache_stride0 + u32(kvh_501) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_439 = array<f32, 16>();
+    var t_826 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_439[i * 16 + j] = fma(a[i], b[j], t_439[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_826[i * 16 + j] = fma(a[i], b[j], t_826[i * 16 + j]); }
       }
     }
-    var t_440: array<f32, 16>;
+    var t_827: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_440[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_434[0]) + t_439[0 * 16 + j]);
+      t_827[0 * 16 + j] = ((carry_748[0 * 16 + j] * alpha_821[0]) + t_826[0 * 16 + j]);
     }
-    carry_348[0] = m_new_428[0];
-    carry_349[0] = t_437[0];
+    carry_746[0] = m_new_815[0];
+    carry_747[0] = t_824[0];
     for (var j = 0; j < 16; j++) {
-      carry_350[0 * 16 + j] = t_440[0 * 16 + j];
+      carry_748[0 * 16 + j] = t_827[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_471 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_444 = t_346; t_444 < t_341; t_444++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_448 = (t_444 * 32);
+  for (var t_831 = t_739; t_831 < t_734; t_831++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_835 = (t_831 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1247,30 +1227,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_448 + r))], ((t_448 + r) < k_len_142)) + ((t_448 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_448 + r) < k_len_142));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_502) * page_table_stride0 + u32((t_835 + r))], ((t_835 + r) < k_len_542)) + ((t_835 + r) % 1))) * k_cache_stride0 + u32(kvh_501) * k_cache_stride1 + u32(c)], ((t_835 + r) < k_len_542));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_473 = array<f32, 4>();
+    var t_855 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_473[i * 4 + j] = fma(a[i], b[j], t_473[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_855[i * 4 + j] = fma(a[i], b[j], t_855[i * 4 + j]); }
       }
     }
-    var t_475: array<f32, 4>;
+    var t_857: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_475[0 * 4 + j] = select(NEG_INF, (t_473[0 * 4 + j] * t_471), ((((t_448 + (tc + 8 * j)) < k_len_142) && ((t_180 || ((t_448 + (tc + 8 * j)) >= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) - P.window_left))) && (t_239 || ((t_448 + (tc + 8 * j)) <= (((((t_146 + tr) / 4) + k_len_142) - q_len_141) + P.window_right))))) && (t_290 || ((t_448 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_857[0 * 4 + j] = select(NEG_INF, (t_855[0 * 4 + j] * t_744), ((((t_835 + (tc + 8 * j)) < k_len_542) && ((t_576 || ((t_835 + (tc + 8 * j)) >= (((((t_546 + tr) / 4) + k_len_542) - q_len_541) - P.window_left))) && (t_633 || ((t_835 + (tc + 8 * j)) <= (((((t_546 + tr) / 4) + k_len_542) - q_len_541) + P.window_right))))) && (t_683 || ((t_835 + (tc + 8 * j)) <= ((((t_546 + tr) / 4) + k_len_542) - q_len_541)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_476: array<f32, 1>;
+    var t_858: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_475[i * 4 + j]);
+        acc = max(acc, t_857[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1279,33 +1259,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_476[i] = acc;
+      t_858[i] = acc;
     }
     workgroupBarrier();
-    var m_new_477: array<f32, 1>;
-    m_new_477[0] = max(carry_348[0], t_476[0]);
+    var m_new_859: array<f32, 1>;
+    m_new_859[0] = max(carry_746[0], t_858[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_479: array<f32, 1>;
-    m_safe_479[0] = select(m_new_477[0], 0.0, (m_new_477[0] == NEG_INF));
+    var m_safe_861: array<f32, 1>;
+    m_safe_861[0] = select(m_new_859[0], 0.0, (m_new_859[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_481: array<f32, 4>;
+    var p_863: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_481[0 * 4 + j] = exp2((t_475[0 * 4 + j] - m_safe_479[0]));
+      p_863[0 * 4 + j] = exp2((t_857[0 * 4 + j] - m_safe_861[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_481[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_863[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_483: array<f32, 1>;
-    alpha_483[0] = exp2((carry_348[0] - m_safe_479[0]));
+    var alpha_865: array<f32, 1>;
+    alpha_865[0] = exp2((carry_746[0] - m_safe_861[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_485: array<f32, 1>;
+    var t_867: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_481[i * 4 + j];
+        acc = acc + p_863[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -1314,47 +1294,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_485[i] = acc;
+      t_867[i] = acc;
     }
     workgroupBarrier();
-    var t_486: array<f32, 1>;
-    t_486[0] = ((carry_349[0] * alpha_483[0]) + t_485[0]);
+    var t_868: array<f32, 1>;
+    t_868[0] = ((carry_747[0] * alpha_865[0]) + t_867[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_448 + r))], ((t_448 + r) < k_len_142)) + ((t_448 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_448 + r) < k_len_142));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_502) * page_table_stride0 + u32((t_835 + r))], ((t_835 + r) < k_len_542)) + ((t_835 + r) % 1))) * v_cache_stride0 + u32(kvh_501) * v_cache_stride1 + u32(c)], ((t_835 + r) < k_len_542));
     }
     workgroupBarrier();
-    var t_488 = array<f32, 16>();
+    var t_870 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_488[i * 16 + j] = fma(a[i], b[j], t_488[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_870[i * 16 + j] = fma(a[i], b[j], t_870[i * 16 + j]); }
       }
     }
-    var t_489: array<f32, 16>;
+    var t_871: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_489[0 * 16 + j] = ((carry_350[0 * 16 + j] * alpha_483[0]) + t_488[0 * 16 + j]);
+      t_871[0 * 16 + j] = ((carry_748[0 * 16 + j] * alpha_865[0]) + t_870[0 * 16 + j]);
     }
-    carry_348[0] = m_new_477[0];
-    carry_349[0] = t_486[0];
+    carry_746[0] = m_new_859[0];
+    carry_747[0] = t_868[0];
     for (var j = 0; j < 16; j++) {
-      carry_350[0 * 16 + j] = t_489[0 * 16 + j];
+      carry_748[0 * 16 + j] = t_871[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_350[0 * 16 + j] / select(carry_349[0], 1.0, (carry_349[0] == 0.0))); }
+    if ((((t_546 + tr) / 4) < q_len_541)) { out[u32((q0_538 + ((t_546 + tr) / 4))) * out_stride0 + u32((t_549 + ((t_546 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_748[0 * 16 + j] / select(carry_747[0], 1.0, (carry_747[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_348[0] + log2(carry_349[0])) * 0.6931471805599453), NEG_INF, (carry_349[0] == 0.0)); }
+    if ((((t_546 + tr) / 4) < q_len_541)) { lse[u32((q0_538 + ((t_546 + tr) / 4))) * lse_stride0 + u32((t_549 + ((t_546 + tr) % 4)))] = select(((carry_746[0] + log2(carry_747[0])) * 0.6931471805599453), NEG_INF, (carry_747[0] == 0.0)); }
   }
 }
 `,

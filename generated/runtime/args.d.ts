@@ -1,5 +1,5 @@
 /// <reference types="@webgpu/types" />
-import { type SymExpr } from "./manifest.js";
+import { type ScalarBoundSpec, type SymExpr } from "./manifest.js";
 /** What the checker needs of a kernel: a KernelManifest has it, so does a lowered kernel. */
 export interface KernelSignature {
   name: string;
@@ -7,6 +7,7 @@ export interface KernelSignature {
   scalars: readonly {
     name: string;
     dtype: string;
+    bounds?: readonly ScalarBoundSpec[];
   }[];
   dims: readonly string[];
 }

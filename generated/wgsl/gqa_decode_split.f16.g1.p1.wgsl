@@ -45,113 +45,113 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_partial_stride2 = 128u;
   let lse_partial_stride0 = u32(P.batch) * u32(P.q_heads);
   let lse_partial_stride1 = u32(P.q_heads);
-  let s_85 = i32(wg.x);
-  let kvh_86 = i32(wg.y);
-  let b_87 = i32(wg.z);
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  let k_len_111 = cache_seqlens[u32(b_87)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  let lo_112 = (s_85 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  let t_113 = (lo_112 + P.split_len);
-  let hi_114 = min(k_len_111, t_113);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  let s_326 = i32(wg.x);
+  let kvh_327 = i32(wg.y);
+  let b_328 = i32(wg.z);
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  let k_len_359 = cache_seqlens[u32(b_328)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  let lo_360 = (s_326 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  let t_361 = (lo_360 + P.split_len);
+  let hi_362 = min(k_len_359, t_361);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_120 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  let t_121 = (lo_112 / 32);
-  let t_122 = (hi_114 + 31);
-  let t_123 = (t_122 / 32);
-  let t_124 = (0 - lo_112);
-  let t_125 = (t_124 + 31);
-  let t_126 = (-t_125);
-  let t_127 = (-t_126);
-  let t_128 = (t_127 / 32);
-  let t_129 = (t_127 < 0);
-  let t_130 = (t_128 * 32);
-  let t_131 = (t_130 == t_127);
-  let t_132 = (!t_131);
-  let t_133 = (t_129 && t_132);
-  let t_135 = (t_128 - 1);
-  let t_136 = select(t_128, t_135, t_133);
-  let t_137 = (-t_136);
-  let t_139 = (-t_124);
-  let t_140 = (-t_139);
-  let t_141 = (t_140 / 32);
-  let t_142 = (t_140 < 0);
-  let t_143 = (t_141 * 32);
-  let t_144 = (t_143 == t_140);
-  let t_145 = (!t_144);
-  let t_146 = (t_142 && t_145);
-  let t_147 = (t_141 - 1);
-  let t_148 = select(t_141, t_147, t_146);
-  let t_149 = (-t_148);
-  let t_151 = (hi_114 + (-1));
-  let t_153 = (hi_114 + (-32));
-  let t_155 = (t_151 / 32);
-  let t_156 = (t_151 < 0);
-  let t_157 = (t_155 * 32);
-  let t_158 = (t_157 == t_151);
-  let t_159 = (!t_158);
-  let t_160 = (t_156 && t_159);
-  let t_161 = (t_155 - 1);
-  let t_162 = select(t_155, t_161, t_160);
-  let t_163 = (t_153 / 32);
-  let t_164 = (t_153 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_153);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_169 = (t_163 - 1);
-  let t_170 = select(t_163, t_169, t_168);
-  let t_171 = max(t_137, (-268435456));
-  let t_172 = min(268435456, t_162);
-  let t_173 = max(t_149, (-268435456));
-  let t_174 = min(268435456, t_170);
-  let t_176 = (k_len_111 + (-32));
-  let t_185 = (t_176 / 32);
-  let t_186 = (t_176 < 0);
-  let t_187 = (t_185 * 32);
-  let t_188 = (t_187 == t_176);
-  let t_189 = (!t_188);
-  let t_190 = (t_186 && t_189);
-  let t_191 = (t_185 - 1);
-  let t_192 = select(t_185, t_191, t_190);
-  let t_193 = max(t_173, t_173);
-  let t_194 = min(t_174, t_174);
-  let t_195 = max(t_193, (-268435456));
-  let t_196 = min(t_194, t_192);
-  let t_197 = max(t_121, t_171);
-  let t_198 = (t_172 + 1);
-  let t_199 = min(t_123, t_198);
-  let t_200 = max(t_197, t_199);
-  let t_201 = max(t_195, t_197);
-  let t_202 = min(t_201, t_200);
-  let t_203 = (t_196 + 1);
-  let t_204 = max(t_203, t_202);
-  let t_205 = min(t_204, t_200);
+  let scale2_368 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  let t_369 = (lo_360 / 32);
+  let t_370 = (hi_362 + 31);
+  let t_371 = (t_370 / 32);
+  let t_372 = (0 - lo_360);
+  let t_373 = (t_372 + 31);
+  let t_374 = (-t_373);
+  let t_375 = (-t_374);
+  let t_376 = (t_375 / 32);
+  let t_377 = (t_375 < 0);
+  let t_378 = (t_376 * 32);
+  let t_379 = (t_378 == t_375);
+  let t_380 = (!t_379);
+  let t_381 = (t_377 && t_380);
+  let t_382 = (t_376 - 1);
+  let t_383 = select(t_376, t_382, t_381);
+  let t_384 = (-t_383);
+  let t_385 = (-t_372);
+  let t_386 = (-t_385);
+  let t_387 = (t_386 / 32);
+  let t_388 = (t_386 < 0);
+  let t_389 = (t_387 * 32);
+  let t_390 = (t_389 == t_386);
+  let t_391 = (!t_390);
+  let t_392 = (t_388 && t_391);
+  let t_393 = (t_387 - 1);
+  let t_394 = select(t_387, t_393, t_392);
+  let t_395 = (-t_394);
+  let t_396 = (hi_362 + (-1));
+  let t_397 = (hi_362 + (-32));
+  let t_398 = (t_396 / 32);
+  let t_399 = (t_396 < 0);
+  let t_400 = (t_398 * 32);
+  let t_401 = (t_400 == t_396);
+  let t_402 = (!t_401);
+  let t_403 = (t_399 && t_402);
+  let t_404 = (t_398 - 1);
+  let t_405 = select(t_398, t_404, t_403);
+  let t_406 = (t_397 / 32);
+  let t_407 = (t_397 < 0);
+  let t_408 = (t_406 * 32);
+  let t_409 = (t_408 == t_397);
+  let t_410 = (!t_409);
+  let t_411 = (t_407 && t_410);
+  let t_412 = (t_406 - 1);
+  let t_413 = select(t_406, t_412, t_411);
+  let t_414 = max(t_384, (-268435456));
+  let t_415 = min(268435456, t_405);
+  let t_416 = max(t_395, (-268435456));
+  let t_417 = min(268435456, t_413);
+  let t_419 = (k_len_359 + (-32));
+  let t_428 = (t_419 / 32);
+  let t_429 = (t_419 < 0);
+  let t_430 = (t_428 * 32);
+  let t_431 = (t_430 == t_419);
+  let t_432 = (!t_431);
+  let t_433 = (t_429 && t_432);
+  let t_434 = (t_428 - 1);
+  let t_435 = select(t_428, t_434, t_433);
+  let t_436 = max(t_416, t_416);
+  let t_437 = min(t_417, t_417);
+  let t_438 = max(t_436, (-268435456));
+  let t_439 = min(t_437, t_435);
+  let t_440 = max(t_369, t_414);
+  let t_441 = (t_415 + 1);
+  let t_442 = min(t_371, t_441);
+  let t_443 = max(t_440, t_442);
+  let t_444 = max(t_438, t_440);
+  let t_445 = min(t_444, t_443);
+  let t_446 = (t_439 + 1);
+  let t_447 = max(t_446, t_445);
+  let t_448 = min(t_447, t_443);
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 64) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32(b_87) * q_stride0 + u32((kvh_86 + r)) * q_stride1 + u32(c)], (r < 1));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32(b_328) * q_stride0 + u32((kvh_327 + r)) * q_stride1 + u32(c)], (r < 1));
   }
   workgroupBarrier();
   // partial tiles
-  var carry_207: array<f32, 1>;
-  carry_207[0] = NEG_INF;
-  var carry_208: array<f32, 1>;
-  carry_208[0] = 0.0;
-  var carry_209: array<f32, 16>;
+  var carry_450: array<f32, 1>;
+  carry_450[0] = NEG_INF;
+  var carry_451: array<f32, 1>;
+  carry_451[0] = 0.0;
+  var carry_452: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_209[0 * 16 + j] = 0.0;
+    carry_452[0 * 16 + j] = 0.0;
   }
-  if (t_197 < t_202) { // at most one tile
-    let t_206 = t_197;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_210 = (t_206 * 32);
+  if (t_440 < t_445) { // at most one tile
+    let t_449 = t_440;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_453 = (t_449 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -160,30 +160,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_87) * page_table_stride0 + u32((t_210 + r))], ((t_210 + r) < k_len_111)) + ((t_210 + r) % 1))) * k_cache_stride0 + u32(kvh_86) * k_cache_stride1 + u32(c)], ((t_210 + r) < k_len_111));
+      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_328) * page_table_stride0 + u32((t_453 + r))], ((t_453 + r) < k_len_359)) + ((t_453 + r) % 1))) * k_cache_stride0 + u32(kvh_327) * k_cache_stride1 + u32(c)], ((t_453 + r) < k_len_359));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_223 = array<f32, 4>();
+    var t_466 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_223[i * 4 + j] = fma(a[i], b[j], t_223[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_466[i * 4 + j] = fma(a[i], b[j], t_466[i * 4 + j]); }
       }
     }
-    var t_225: array<f32, 4>;
+    var t_468: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_225[0 * 4 + j] = select(NEG_INF, (t_223[0 * 4 + j] * scale2_120), (((t_210 + (tc + 8 * j)) >= lo_112) && ((t_210 + (tc + 8 * j)) < hi_114)));
+      t_468[0 * 4 + j] = select(NEG_INF, (t_466[0 * 4 + j] * scale2_368), (((t_453 + (tc + 8 * j)) >= lo_360) && ((t_453 + (tc + 8 * j)) < hi_362)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_226: array<f32, 1>;
+    var t_469: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_225[i * 4 + j]);
+        acc = max(acc, t_468[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -192,28 +192,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_226[i] = acc;
+      t_469[i] = acc;
     }
     workgroupBarrier();
-    var m_new_227: array<f32, 1>;
-    m_new_227[0] = max(carry_207[0], t_226[0]);
+    var m_new_470: array<f32, 1>;
+    m_new_470[0] = max(carry_450[0], t_469[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_229: array<f32, 1>;
-    m_safe_229[0] = select(m_new_227[0], 0.0, (m_new_227[0] == NEG_INF));
+    var m_safe_472: array<f32, 1>;
+    m_safe_472[0] = select(m_new_470[0], 0.0, (m_new_470[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_231: array<f32, 4>;
+    var p_474: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_231[0 * 4 + j] = exp2((t_225[0 * 4 + j] - m_safe_229[0]));
+      p_474[0 * 4 + j] = exp2((t_468[0 * 4 + j] - m_safe_472[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_233: array<f32, 1>;
-    alpha_233[0] = exp2((carry_207[0] - m_safe_229[0]));
+    var alpha_476: array<f32, 1>;
+    alpha_476[0] = exp2((carry_450[0] - m_safe_472[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_235: array<f32, 1>;
+    var t_478: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_231[i * 4 + j];
+        acc = acc + p_474[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -222,47 +222,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_235[i] = acc;
+      t_478[i] = acc;
     }
     workgroupBarrier();
-    var t_236: array<f32, 1>;
-    t_236[0] = ((carry_208[0] * alpha_233[0]) + t_235[0]);
+    var t_479: array<f32, 1>;
+    t_479[0] = ((carry_451[0] * alpha_476[0]) + t_478[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_231[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_474[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_87) * page_table_stride0 + u32((t_210 + r))], ((t_210 + r) < k_len_111)) + ((t_210 + r) % 1))) * v_cache_stride0 + u32(kvh_86) * v_cache_stride1 + u32(c)], ((t_210 + r) < k_len_111));
+      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_328) * page_table_stride0 + u32((t_453 + r))], ((t_453 + r) < k_len_359)) + ((t_453 + r) % 1))) * v_cache_stride0 + u32(kvh_327) * v_cache_stride1 + u32(c)], ((t_453 + r) < k_len_359));
     }
     workgroupBarrier();
-    var t_239 = array<f32, 16>();
+    var t_482 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_239[i * 16 + j] = fma(a[i], b[j], t_239[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_482[i * 16 + j] = fma(a[i], b[j], t_482[i * 16 + j]); }
       }
     }
-    var t_240: array<f32, 16>;
+    var t_483: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_240[0 * 16 + j] = ((carry_209[0 * 16 + j] * alpha_233[0]) + t_239[0 * 16 + j]);
+      t_483[0 * 16 + j] = ((carry_452[0 * 16 + j] * alpha_476[0]) + t_482[0 * 16 + j]);
     }
-    carry_207[0] = m_new_227[0];
-    carry_208[0] = t_236[0];
+    carry_450[0] = m_new_470[0];
+    carry_451[0] = t_479[0];
     for (var j = 0; j < 16; j++) {
-      carry_209[0 * 16 + j] = t_240[0 * 16 + j];
+      carry_452[0 * 16 + j] = t_483[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (var t_246 = t_202; t_246 < t_205; t_246++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_250 = (t_246 * 32);
+  for (var t_487 = t_445; t_487 < t_448; t_487++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_491 = (t_487 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -270,30 +270,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = k_cache[u32((page_table[u32(b_87) * page_table_stride0 + u32((t_250 + r))] + ((t_250 + r) % 1))) * k_cache_stride0 + u32(kvh_86) * k_cache_stride1 + u32(c)];
+      smem_f16[1040 + r * 130 + c] = k_cache[u32((page_table[u32(b_328) * page_table_stride0 + u32((t_491 + r))] + ((t_491 + r) % 1))) * k_cache_stride0 + u32(kvh_327) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_261 = array<f32, 4>();
+    var t_502 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_261[i * 4 + j] = fma(a[i], b[j], t_261[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_502[i * 4 + j] = fma(a[i], b[j], t_502[i * 4 + j]); }
       }
     }
-    var t_262: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_262[0 * 4 + j] = (t_261[0 * 4 + j] * scale2_120);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_263: array<f32, 1>;
+    var t_504: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_262[i * 4 + j]);
+        acc = max(acc, t_502[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -302,28 +298,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_263[i] = acc;
+      t_504[i] = acc;
     }
     workgroupBarrier();
-    var m_new_264: array<f32, 1>;
-    m_new_264[0] = max(carry_207[0], t_263[0]);
+    var m_new_506: array<f32, 1>;
+    m_new_506[0] = max(carry_450[0], (t_504[0] * scale2_368));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_266: array<f32, 1>;
-    m_safe_266[0] = select(m_new_264[0], 0.0, (m_new_264[0] == NEG_INF));
+    var m_safe_508: array<f32, 1>;
+    m_safe_508[0] = select(m_new_506[0], 0.0, (m_new_506[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_268: array<f32, 4>;
+    var p_510: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_268[0 * 4 + j] = exp2((t_262[0 * 4 + j] - m_safe_266[0]));
+      p_510[0 * 4 + j] = exp2(((t_502[0 * 4 + j] * scale2_368) - m_safe_508[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_270: array<f32, 1>;
-    alpha_270[0] = exp2((carry_207[0] - m_safe_266[0]));
+    var alpha_512: array<f32, 1>;
+    alpha_512[0] = exp2((carry_450[0] - m_safe_508[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_272: array<f32, 1>;
+    var t_514: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_268[i * 4 + j];
+        acc = acc + p_510[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -332,47 +328,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_272[i] = acc;
+      t_514[i] = acc;
     }
     workgroupBarrier();
-    var t_273: array<f32, 1>;
-    t_273[0] = ((carry_208[0] * alpha_270[0]) + t_272[0]);
+    var t_515: array<f32, 1>;
+    t_515[0] = ((carry_451[0] * alpha_512[0]) + t_514[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_268[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_510[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = v_cache[u32((page_table[u32(b_87) * page_table_stride0 + u32((t_250 + r))] + ((t_250 + r) % 1))) * v_cache_stride0 + u32(kvh_86) * v_cache_stride1 + u32(c)];
+      smem_f16[1312 + r * 130 + c] = v_cache[u32((page_table[u32(b_328) * page_table_stride0 + u32((t_491 + r))] + ((t_491 + r) % 1))) * v_cache_stride0 + u32(kvh_327) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_276 = array<f32, 16>();
+    var t_518 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_276[i * 16 + j] = fma(a[i], b[j], t_276[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_518[i * 16 + j] = fma(a[i], b[j], t_518[i * 16 + j]); }
       }
     }
-    var t_277: array<f32, 16>;
+    var t_519: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_277[0 * 16 + j] = ((carry_209[0 * 16 + j] * alpha_270[0]) + t_276[0 * 16 + j]);
+      t_519[0 * 16 + j] = ((carry_452[0 * 16 + j] * alpha_512[0]) + t_518[0 * 16 + j]);
     }
-    carry_207[0] = m_new_264[0];
-    carry_208[0] = t_273[0];
+    carry_450[0] = m_new_506[0];
+    carry_451[0] = t_515[0];
     for (var j = 0; j < 16; j++) {
-      carry_209[0 * 16 + j] = t_277[0 * 16 + j];
+      carry_452[0 * 16 + j] = t_519[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (var t_281 = t_205; t_281 < t_200; t_281++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_285 = (t_281 * 32);
+  for (var t_523 = t_448; t_523 < t_443; t_523++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_527 = (t_523 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -381,30 +377,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_87) * page_table_stride0 + u32((t_285 + r))], ((t_285 + r) < k_len_111)) + ((t_285 + r) % 1))) * k_cache_stride0 + u32(kvh_86) * k_cache_stride1 + u32(c)], ((t_285 + r) < k_len_111));
+      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_328) * page_table_stride0 + u32((t_527 + r))], ((t_527 + r) < k_len_359)) + ((t_527 + r) % 1))) * k_cache_stride0 + u32(kvh_327) * k_cache_stride1 + u32(c)], ((t_527 + r) < k_len_359));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_298 = array<f32, 4>();
+    var t_540 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_298[i * 4 + j] = fma(a[i], b[j], t_298[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_540[i * 4 + j] = fma(a[i], b[j], t_540[i * 4 + j]); }
       }
     }
-    var t_300: array<f32, 4>;
+    var t_542: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_300[0 * 4 + j] = select(NEG_INF, (t_298[0 * 4 + j] * scale2_120), (((t_285 + (tc + 8 * j)) >= lo_112) && ((t_285 + (tc + 8 * j)) < hi_114)));
+      t_542[0 * 4 + j] = select(NEG_INF, (t_540[0 * 4 + j] * scale2_368), (((t_527 + (tc + 8 * j)) >= lo_360) && ((t_527 + (tc + 8 * j)) < hi_362)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_301: array<f32, 1>;
+    var t_543: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_300[i * 4 + j]);
+        acc = max(acc, t_542[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -413,28 +409,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_301[i] = acc;
+      t_543[i] = acc;
     }
     workgroupBarrier();
-    var m_new_302: array<f32, 1>;
-    m_new_302[0] = max(carry_207[0], t_301[0]);
+    var m_new_544: array<f32, 1>;
+    m_new_544[0] = max(carry_450[0], t_543[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_304: array<f32, 1>;
-    m_safe_304[0] = select(m_new_302[0], 0.0, (m_new_302[0] == NEG_INF));
+    var m_safe_546: array<f32, 1>;
+    m_safe_546[0] = select(m_new_544[0], 0.0, (m_new_544[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_306: array<f32, 4>;
+    var p_548: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_306[0 * 4 + j] = exp2((t_300[0 * 4 + j] - m_safe_304[0]));
+      p_548[0 * 4 + j] = exp2((t_542[0 * 4 + j] - m_safe_546[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_308: array<f32, 1>;
-    alpha_308[0] = exp2((carry_207[0] - m_safe_304[0]));
+    var alpha_550: array<f32, 1>;
+    alpha_550[0] = exp2((carry_450[0] - m_safe_546[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_310: array<f32, 1>;
+    var t_552: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_306[i * 4 + j];
+        acc = acc + p_548[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -443,50 +439,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_310[i] = acc;
+      t_552[i] = acc;
     }
     workgroupBarrier();
-    var t_311: array<f32, 1>;
-    t_311[0] = ((carry_208[0] * alpha_308[0]) + t_310[0]);
+    var t_553: array<f32, 1>;
+    t_553[0] = ((carry_451[0] * alpha_550[0]) + t_552[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_306[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_548[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_87) * page_table_stride0 + u32((t_285 + r))], ((t_285 + r) < k_len_111)) + ((t_285 + r) % 1))) * v_cache_stride0 + u32(kvh_86) * v_cache_stride1 + u32(c)], ((t_285 + r) < k_len_111));
+      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_328) * page_table_stride0 + u32((t_527 + r))], ((t_527 + r) < k_len_359)) + ((t_527 + r) % 1))) * v_cache_stride0 + u32(kvh_327) * v_cache_stride1 + u32(c)], ((t_527 + r) < k_len_359));
     }
     workgroupBarrier();
-    var t_314 = array<f32, 16>();
+    var t_556 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_314[i * 16 + j] = fma(a[i], b[j], t_314[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_556[i * 16 + j] = fma(a[i], b[j], t_556[i * 16 + j]); }
       }
     }
-    var t_315: array<f32, 16>;
+    var t_557: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_315[0 * 16 + j] = ((carry_209[0 * 16 + j] * alpha_308[0]) + t_314[0 * 16 + j]);
+      t_557[0 * 16 + j] = ((carry_452[0 * 16 + j] * alpha_550[0]) + t_556[0 * 16 + j]);
     }
-    carry_207[0] = m_new_302[0];
-    carry_208[0] = t_311[0];
+    carry_450[0] = m_new_544[0];
+    carry_451[0] = t_553[0];
     for (var j = 0; j < 16; j++) {
-      carry_209[0 * 16 + j] = t_315[0 * 16 + j];
+      carry_452[0 * 16 + j] = t_557[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
   for (var j = 0; j < 16; j++) {
-    if ((tr < 1)) { out_partial[u32(s_85) * out_partial_stride0 + u32(b_87) * out_partial_stride1 + u32((kvh_86 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_209[0 * 16 + j] / select(carry_208[0], 1.0, (carry_208[0] == 0.0))); }
+    if ((tr < 1)) { out_partial[u32(s_326) * out_partial_stride0 + u32(b_328) * out_partial_stride1 + u32((kvh_327 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_452[0 * 16 + j] / select(carry_451[0], 1.0, (carry_451[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
-    if ((tr < 1)) { lse_partial[u32(s_85) * lse_partial_stride0 + u32(b_87) * lse_partial_stride1 + u32((kvh_86 + tr))] = select(((carry_207[0] + log2(carry_208[0])) * 0.6931471805599453), NEG_INF, (carry_208[0] == 0.0)); }
+    if ((tr < 1)) { lse_partial[u32(s_326) * lse_partial_stride0 + u32(b_328) * lse_partial_stride1 + u32((kvh_327 + tr))] = select(((carry_450[0] + log2(carry_451[0])) * 0.6931471805599453), NEG_INF, (carry_451[0] == 0.0)); }
   }
 }

@@ -45,113 +45,113 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_partial_stride2 = 128u;
   let lse_partial_stride0 = u32(P.batch) * u32(P.q_heads);
   let lse_partial_stride1 = u32(P.q_heads);
-  let s_88 = i32(wg.x);
-  let kvh_89 = i32(wg.y);
-  let b_90 = i32(wg.z);
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  let k_len_115 = cache_seqlens[u32(b_90)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  let lo_116 = (s_88 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  let t_117 = (lo_116 + P.split_len);
-  let hi_118 = min(k_len_115, t_117);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  let s_336 = i32(wg.x);
+  let kvh_337 = i32(wg.y);
+  let b_338 = i32(wg.z);
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  let k_len_370 = cache_seqlens[u32(b_338)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  let lo_371 = (s_336 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  let t_372 = (lo_371 + P.split_len);
+  let hi_373 = min(k_len_370, t_372);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_124 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  let t_125 = (lo_116 / 32);
-  let t_126 = (hi_118 + 31);
-  let t_127 = (t_126 / 32);
-  let t_128 = (0 - lo_116);
-  let t_129 = (t_128 + 31);
-  let t_130 = (-t_129);
-  let t_131 = (-t_130);
-  let t_132 = (t_131 / 32);
-  let t_133 = (t_131 < 0);
-  let t_134 = (t_132 * 32);
-  let t_135 = (t_134 == t_131);
-  let t_136 = (!t_135);
-  let t_137 = (t_133 && t_136);
-  let t_139 = (t_132 - 1);
-  let t_140 = select(t_132, t_139, t_137);
-  let t_141 = (-t_140);
-  let t_143 = (-t_128);
-  let t_144 = (-t_143);
-  let t_145 = (t_144 / 32);
-  let t_146 = (t_144 < 0);
-  let t_147 = (t_145 * 32);
-  let t_148 = (t_147 == t_144);
-  let t_149 = (!t_148);
-  let t_150 = (t_146 && t_149);
-  let t_151 = (t_145 - 1);
-  let t_152 = select(t_145, t_151, t_150);
-  let t_153 = (-t_152);
-  let t_155 = (hi_118 + (-1));
-  let t_157 = (hi_118 + (-32));
-  let t_159 = (t_155 / 32);
-  let t_160 = (t_155 < 0);
-  let t_161 = (t_159 * 32);
-  let t_162 = (t_161 == t_155);
-  let t_163 = (!t_162);
-  let t_164 = (t_160 && t_163);
-  let t_165 = (t_159 - 1);
-  let t_166 = select(t_159, t_165, t_164);
-  let t_167 = (t_157 / 32);
-  let t_168 = (t_157 < 0);
-  let t_169 = (t_167 * 32);
-  let t_170 = (t_169 == t_157);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_173 = (t_167 - 1);
-  let t_174 = select(t_167, t_173, t_172);
-  let t_175 = max(t_141, (-268435456));
-  let t_176 = min(268435456, t_166);
-  let t_177 = max(t_153, (-268435456));
-  let t_178 = min(268435456, t_174);
-  let t_180 = (k_len_115 + (-32));
-  let t_189 = (t_180 / 32);
-  let t_190 = (t_180 < 0);
-  let t_191 = (t_189 * 32);
-  let t_192 = (t_191 == t_180);
-  let t_193 = (!t_192);
-  let t_194 = (t_190 && t_193);
-  let t_195 = (t_189 - 1);
-  let t_196 = select(t_189, t_195, t_194);
-  let t_197 = max(t_177, t_177);
-  let t_198 = min(t_178, t_178);
-  let t_199 = max(t_197, (-268435456));
-  let t_200 = min(t_198, t_196);
-  let t_201 = max(t_125, t_175);
-  let t_202 = (t_176 + 1);
-  let t_203 = min(t_127, t_202);
-  let t_204 = max(t_201, t_203);
-  let t_205 = max(t_199, t_201);
-  let t_206 = min(t_205, t_204);
-  let t_207 = (t_200 + 1);
-  let t_208 = max(t_207, t_206);
-  let t_209 = min(t_208, t_204);
+  let scale2_379 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  let t_380 = (lo_371 / 32);
+  let t_381 = (hi_373 + 31);
+  let t_382 = (t_381 / 32);
+  let t_383 = (0 - lo_371);
+  let t_384 = (t_383 + 31);
+  let t_385 = (-t_384);
+  let t_386 = (-t_385);
+  let t_387 = (t_386 / 32);
+  let t_388 = (t_386 < 0);
+  let t_389 = (t_387 * 32);
+  let t_390 = (t_389 == t_386);
+  let t_391 = (!t_390);
+  let t_392 = (t_388 && t_391);
+  let t_393 = (t_387 - 1);
+  let t_394 = select(t_387, t_393, t_392);
+  let t_395 = (-t_394);
+  let t_396 = (-t_383);
+  let t_397 = (-t_396);
+  let t_398 = (t_397 / 32);
+  let t_399 = (t_397 < 0);
+  let t_400 = (t_398 * 32);
+  let t_401 = (t_400 == t_397);
+  let t_402 = (!t_401);
+  let t_403 = (t_399 && t_402);
+  let t_404 = (t_398 - 1);
+  let t_405 = select(t_398, t_404, t_403);
+  let t_406 = (-t_405);
+  let t_407 = (hi_373 + (-1));
+  let t_408 = (hi_373 + (-32));
+  let t_409 = (t_407 / 32);
+  let t_410 = (t_407 < 0);
+  let t_411 = (t_409 * 32);
+  let t_412 = (t_411 == t_407);
+  let t_413 = (!t_412);
+  let t_414 = (t_410 && t_413);
+  let t_415 = (t_409 - 1);
+  let t_416 = select(t_409, t_415, t_414);
+  let t_417 = (t_408 / 32);
+  let t_418 = (t_408 < 0);
+  let t_419 = (t_417 * 32);
+  let t_420 = (t_419 == t_408);
+  let t_421 = (!t_420);
+  let t_422 = (t_418 && t_421);
+  let t_423 = (t_417 - 1);
+  let t_424 = select(t_417, t_423, t_422);
+  let t_425 = max(t_395, (-268435456));
+  let t_426 = min(268435456, t_416);
+  let t_427 = max(t_406, (-268435456));
+  let t_428 = min(268435456, t_424);
+  let t_430 = (k_len_370 + (-32));
+  let t_439 = (t_430 / 32);
+  let t_440 = (t_430 < 0);
+  let t_441 = (t_439 * 32);
+  let t_442 = (t_441 == t_430);
+  let t_443 = (!t_442);
+  let t_444 = (t_440 && t_443);
+  let t_445 = (t_439 - 1);
+  let t_446 = select(t_439, t_445, t_444);
+  let t_447 = max(t_427, t_427);
+  let t_448 = min(t_428, t_428);
+  let t_449 = max(t_447, (-268435456));
+  let t_450 = min(t_448, t_446);
+  let t_451 = max(t_380, t_425);
+  let t_452 = (t_426 + 1);
+  let t_453 = min(t_382, t_452);
+  let t_454 = max(t_451, t_453);
+  let t_455 = max(t_449, t_451);
+  let t_456 = min(t_455, t_454);
+  let t_457 = (t_450 + 1);
+  let t_458 = max(t_457, t_456);
+  let t_459 = min(t_458, t_454);
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 64) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32(b_90) * q_stride0 + u32((kvh_89 + r)) * q_stride1 + u32(c)], (r < 1));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32(b_338) * q_stride0 + u32((kvh_337 + r)) * q_stride1 + u32(c)], (r < 1));
   }
   workgroupBarrier();
   // partial tiles
-  var carry_211: array<f32, 1>;
-  carry_211[0] = NEG_INF;
-  var carry_212: array<f32, 1>;
-  carry_212[0] = 0.0;
-  var carry_213: array<f32, 16>;
+  var carry_461: array<f32, 1>;
+  carry_461[0] = NEG_INF;
+  var carry_462: array<f32, 1>;
+  carry_462[0] = 0.0;
+  var carry_463: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_213[0 * 16 + j] = 0.0;
+    carry_463[0 * 16 + j] = 0.0;
   }
-  if (t_201 < t_206) { // at most one tile
-    let t_210 = t_201;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_214 = (t_210 * 32);
+  if (t_451 < t_456) { // at most one tile
+    let t_460 = t_451;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_464 = (t_460 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -160,30 +160,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_90) * page_table_stride0 + u32(((t_214 + r) / 64))], ((t_214 + r) < k_len_115)) * 64) + ((t_214 + r) % 64))) * k_cache_stride0 + u32(kvh_89) * k_cache_stride1 + u32(c)], ((t_214 + r) < k_len_115));
+      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_338) * page_table_stride0 + u32(((t_464 + r) / 64))], ((t_464 + r) < k_len_370)) * 64) + ((t_464 + r) % 64))) * k_cache_stride0 + u32(kvh_337) * k_cache_stride1 + u32(c)], ((t_464 + r) < k_len_370));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_229 = array<f32, 4>();
+    var t_479 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_229[i * 4 + j] = fma(a[i], b[j], t_229[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_479[i * 4 + j] = fma(a[i], b[j], t_479[i * 4 + j]); }
       }
     }
-    var t_231: array<f32, 4>;
+    var t_481: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_231[0 * 4 + j] = select(NEG_INF, (t_229[0 * 4 + j] * scale2_124), (((t_214 + (tc + 8 * j)) >= lo_116) && ((t_214 + (tc + 8 * j)) < hi_118)));
+      t_481[0 * 4 + j] = select(NEG_INF, (t_479[0 * 4 + j] * scale2_379), (((t_464 + (tc + 8 * j)) >= lo_371) && ((t_464 + (tc + 8 * j)) < hi_373)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_232: array<f32, 1>;
+    var t_482: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_231[i * 4 + j]);
+        acc = max(acc, t_481[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -192,28 +192,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_232[i] = acc;
+      t_482[i] = acc;
     }
     workgroupBarrier();
-    var m_new_233: array<f32, 1>;
-    m_new_233[0] = max(carry_211[0], t_232[0]);
+    var m_new_483: array<f32, 1>;
+    m_new_483[0] = max(carry_461[0], t_482[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_235: array<f32, 1>;
-    m_safe_235[0] = select(m_new_233[0], 0.0, (m_new_233[0] == NEG_INF));
+    var m_safe_485: array<f32, 1>;
+    m_safe_485[0] = select(m_new_483[0], 0.0, (m_new_483[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_237: array<f32, 4>;
+    var p_487: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_237[0 * 4 + j] = exp2((t_231[0 * 4 + j] - m_safe_235[0]));
+      p_487[0 * 4 + j] = exp2((t_481[0 * 4 + j] - m_safe_485[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_239: array<f32, 1>;
-    alpha_239[0] = exp2((carry_211[0] - m_safe_235[0]));
+    var alpha_489: array<f32, 1>;
+    alpha_489[0] = exp2((carry_461[0] - m_safe_485[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_241: array<f32, 1>;
+    var t_491: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_237[i * 4 + j];
+        acc = acc + p_487[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -222,47 +222,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_241[i] = acc;
+      t_491[i] = acc;
     }
     workgroupBarrier();
-    var t_242: array<f32, 1>;
-    t_242[0] = ((carry_212[0] * alpha_239[0]) + t_241[0]);
+    var t_492: array<f32, 1>;
+    t_492[0] = ((carry_462[0] * alpha_489[0]) + t_491[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_237[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_487[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_90) * page_table_stride0 + u32(((t_214 + r) / 64))], ((t_214 + r) < k_len_115)) * 64) + ((t_214 + r) % 64))) * v_cache_stride0 + u32(kvh_89) * v_cache_stride1 + u32(c)], ((t_214 + r) < k_len_115));
+      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_338) * page_table_stride0 + u32(((t_464 + r) / 64))], ((t_464 + r) < k_len_370)) * 64) + ((t_464 + r) % 64))) * v_cache_stride0 + u32(kvh_337) * v_cache_stride1 + u32(c)], ((t_464 + r) < k_len_370));
     }
     workgroupBarrier();
-    var t_245 = array<f32, 16>();
+    var t_495 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_245[i * 16 + j] = fma(a[i], b[j], t_245[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_495[i * 16 + j] = fma(a[i], b[j], t_495[i * 16 + j]); }
       }
     }
-    var t_246: array<f32, 16>;
+    var t_496: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_246[0 * 16 + j] = ((carry_213[0 * 16 + j] * alpha_239[0]) + t_245[0 * 16 + j]);
+      t_496[0 * 16 + j] = ((carry_463[0 * 16 + j] * alpha_489[0]) + t_495[0 * 16 + j]);
     }
-    carry_211[0] = m_new_233[0];
-    carry_212[0] = t_242[0];
+    carry_461[0] = m_new_483[0];
+    carry_462[0] = t_492[0];
     for (var j = 0; j < 16; j++) {
-      carry_213[0 * 16 + j] = t_246[0 * 16 + j];
+      carry_463[0 * 16 + j] = t_496[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (var t_252 = t_206; t_252 < t_209; t_252++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_256 = (t_252 * 32);
+  for (var t_500 = t_456; t_500 < t_459; t_500++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_504 = (t_500 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -270,30 +270,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = k_cache[u32(((page_table[u32(b_90) * page_table_stride0 + u32(((t_256 + r) / 64))] * 64) + ((t_256 + r) % 64))) * k_cache_stride0 + u32(kvh_89) * k_cache_stride1 + u32(c)];
+      smem_f16[1040 + r * 130 + c] = k_cache[u32(((page_table[u32(b_338) * page_table_stride0 + u32(((t_504 + r) / 64))] * 64) + ((t_504 + r) % 64))) * k_cache_stride0 + u32(kvh_337) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_269 = array<f32, 4>();
+    var t_517 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_269[i * 4 + j] = fma(a[i], b[j], t_269[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_517[i * 4 + j] = fma(a[i], b[j], t_517[i * 4 + j]); }
       }
     }
-    var t_270: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_270[0 * 4 + j] = (t_269[0 * 4 + j] * scale2_124);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_271: array<f32, 1>;
+    var t_519: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_270[i * 4 + j]);
+        acc = max(acc, t_517[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -302,28 +298,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_271[i] = acc;
+      t_519[i] = acc;
     }
     workgroupBarrier();
-    var m_new_272: array<f32, 1>;
-    m_new_272[0] = max(carry_211[0], t_271[0]);
+    var m_new_521: array<f32, 1>;
+    m_new_521[0] = max(carry_461[0], (t_519[0] * scale2_379));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_274: array<f32, 1>;
-    m_safe_274[0] = select(m_new_272[0], 0.0, (m_new_272[0] == NEG_INF));
+    var m_safe_523: array<f32, 1>;
+    m_safe_523[0] = select(m_new_521[0], 0.0, (m_new_521[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_276: array<f32, 4>;
+    var p_525: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_276[0 * 4 + j] = exp2((t_270[0 * 4 + j] - m_safe_274[0]));
+      p_525[0 * 4 + j] = exp2(((t_517[0 * 4 + j] * scale2_379) - m_safe_523[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_278: array<f32, 1>;
-    alpha_278[0] = exp2((carry_211[0] - m_safe_274[0]));
+    var alpha_527: array<f32, 1>;
+    alpha_527[0] = exp2((carry_461[0] - m_safe_523[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_280: array<f32, 1>;
+    var t_529: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_276[i * 4 + j];
+        acc = acc + p_525[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -332,47 +328,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_280[i] = acc;
+      t_529[i] = acc;
     }
     workgroupBarrier();
-    var t_281: array<f32, 1>;
-    t_281[0] = ((carry_212[0] * alpha_278[0]) + t_280[0]);
+    var t_530: array<f32, 1>;
+    t_530[0] = ((carry_462[0] * alpha_527[0]) + t_529[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_276[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_525[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = v_cache[u32(((page_table[u32(b_90) * page_table_stride0 + u32(((t_256 + r) / 64))] * 64) + ((t_256 + r) % 64))) * v_cache_stride0 + u32(kvh_89) * v_cache_stride1 + u32(c)];
+      smem_f16[1312 + r * 130 + c] = v_cache[u32(((page_table[u32(b_338) * page_table_stride0 + u32(((t_504 + r) / 64))] * 64) + ((t_504 + r) % 64))) * v_cache_stride0 + u32(kvh_337) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_284 = array<f32, 16>();
+    var t_533 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_284[i * 16 + j] = fma(a[i], b[j], t_284[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_533[i * 16 + j] = fma(a[i], b[j], t_533[i * 16 + j]); }
       }
     }
-    var t_285: array<f32, 16>;
+    var t_534: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_285[0 * 16 + j] = ((carry_213[0 * 16 + j] * alpha_278[0]) + t_284[0 * 16 + j]);
+      t_534[0 * 16 + j] = ((carry_463[0 * 16 + j] * alpha_527[0]) + t_533[0 * 16 + j]);
     }
-    carry_211[0] = m_new_272[0];
-    carry_212[0] = t_281[0];
+    carry_461[0] = m_new_521[0];
+    carry_462[0] = t_530[0];
     for (var j = 0; j < 16; j++) {
-      carry_213[0 * 16 + j] = t_285[0 * 16 + j];
+      carry_463[0 * 16 + j] = t_534[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (var t_289 = t_209; t_289 < t_204; t_289++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_293 = (t_289 * 32);
+  for (var t_538 = t_459; t_538 < t_454; t_538++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_542 = (t_538 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -381,30 +377,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_90) * page_table_stride0 + u32(((t_293 + r) / 64))], ((t_293 + r) < k_len_115)) * 64) + ((t_293 + r) % 64))) * k_cache_stride0 + u32(kvh_89) * k_cache_stride1 + u32(c)], ((t_293 + r) < k_len_115));
+      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_338) * page_table_stride0 + u32(((t_542 + r) / 64))], ((t_542 + r) < k_len_370)) * 64) + ((t_542 + r) % 64))) * k_cache_stride0 + u32(kvh_337) * k_cache_stride1 + u32(c)], ((t_542 + r) < k_len_370));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_308 = array<f32, 4>();
+    var t_557 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_308[i * 4 + j] = fma(a[i], b[j], t_308[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_557[i * 4 + j] = fma(a[i], b[j], t_557[i * 4 + j]); }
       }
     }
-    var t_310: array<f32, 4>;
+    var t_559: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_310[0 * 4 + j] = select(NEG_INF, (t_308[0 * 4 + j] * scale2_124), (((t_293 + (tc + 8 * j)) >= lo_116) && ((t_293 + (tc + 8 * j)) < hi_118)));
+      t_559[0 * 4 + j] = select(NEG_INF, (t_557[0 * 4 + j] * scale2_379), (((t_542 + (tc + 8 * j)) >= lo_371) && ((t_542 + (tc + 8 * j)) < hi_373)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_311: array<f32, 1>;
+    var t_560: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_310[i * 4 + j]);
+        acc = max(acc, t_559[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -413,28 +409,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_311[i] = acc;
+      t_560[i] = acc;
     }
     workgroupBarrier();
-    var m_new_312: array<f32, 1>;
-    m_new_312[0] = max(carry_211[0], t_311[0]);
+    var m_new_561: array<f32, 1>;
+    m_new_561[0] = max(carry_461[0], t_560[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_314: array<f32, 1>;
-    m_safe_314[0] = select(m_new_312[0], 0.0, (m_new_312[0] == NEG_INF));
+    var m_safe_563: array<f32, 1>;
+    m_safe_563[0] = select(m_new_561[0], 0.0, (m_new_561[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_316: array<f32, 4>;
+    var p_565: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_316[0 * 4 + j] = exp2((t_310[0 * 4 + j] - m_safe_314[0]));
+      p_565[0 * 4 + j] = exp2((t_559[0 * 4 + j] - m_safe_563[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_318: array<f32, 1>;
-    alpha_318[0] = exp2((carry_211[0] - m_safe_314[0]));
+    var alpha_567: array<f32, 1>;
+    alpha_567[0] = exp2((carry_461[0] - m_safe_563[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_320: array<f32, 1>;
+    var t_569: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_316[i * 4 + j];
+        acc = acc + p_565[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -443,50 +439,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_320[i] = acc;
+      t_569[i] = acc;
     }
     workgroupBarrier();
-    var t_321: array<f32, 1>;
-    t_321[0] = ((carry_212[0] * alpha_318[0]) + t_320[0]);
+    var t_570: array<f32, 1>;
+    t_570[0] = ((carry_462[0] * alpha_567[0]) + t_569[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_316[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_565[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_90) * page_table_stride0 + u32(((t_293 + r) / 64))], ((t_293 + r) < k_len_115)) * 64) + ((t_293 + r) % 64))) * v_cache_stride0 + u32(kvh_89) * v_cache_stride1 + u32(c)], ((t_293 + r) < k_len_115));
+      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_338) * page_table_stride0 + u32(((t_542 + r) / 64))], ((t_542 + r) < k_len_370)) * 64) + ((t_542 + r) % 64))) * v_cache_stride0 + u32(kvh_337) * v_cache_stride1 + u32(c)], ((t_542 + r) < k_len_370));
     }
     workgroupBarrier();
-    var t_324 = array<f32, 16>();
+    var t_573 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_324[i * 16 + j] = fma(a[i], b[j], t_324[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_573[i * 16 + j] = fma(a[i], b[j], t_573[i * 16 + j]); }
       }
     }
-    var t_325: array<f32, 16>;
+    var t_574: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_325[0 * 16 + j] = ((carry_213[0 * 16 + j] * alpha_318[0]) + t_324[0 * 16 + j]);
+      t_574[0 * 16 + j] = ((carry_463[0 * 16 + j] * alpha_567[0]) + t_573[0 * 16 + j]);
     }
-    carry_211[0] = m_new_312[0];
-    carry_212[0] = t_321[0];
+    carry_461[0] = m_new_561[0];
+    carry_462[0] = t_570[0];
     for (var j = 0; j < 16; j++) {
-      carry_213[0 * 16 + j] = t_325[0 * 16 + j];
+      carry_463[0 * 16 + j] = t_574[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
   for (var j = 0; j < 16; j++) {
-    if ((tr < 1)) { out_partial[u32(s_88) * out_partial_stride0 + u32(b_90) * out_partial_stride1 + u32((kvh_89 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_213[0 * 16 + j] / select(carry_212[0], 1.0, (carry_212[0] == 0.0))); }
+    if ((tr < 1)) { out_partial[u32(s_336) * out_partial_stride0 + u32(b_338) * out_partial_stride1 + u32((kvh_337 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_463[0 * 16 + j] / select(carry_462[0], 1.0, (carry_462[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
-    if ((tr < 1)) { lse_partial[u32(s_88) * lse_partial_stride0 + u32(b_90) * lse_partial_stride1 + u32((kvh_89 + tr))] = select(((carry_211[0] + log2(carry_212[0])) * 0.6931471805599453), NEG_INF, (carry_212[0] == 0.0)); }
+    if ((tr < 1)) { lse_partial[u32(s_336) * lse_partial_stride0 + u32(b_338) * lse_partial_stride1 + u32((kvh_337 + tr))] = select(((carry_461[0] + log2(carry_462[0])) * 0.6931471805599453), NEG_INF, (carry_462[0] == 0.0)); }
   }
 }

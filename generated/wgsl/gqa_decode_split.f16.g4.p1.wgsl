@@ -45,114 +45,114 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_partial_stride2 = 128u;
   let lse_partial_stride0 = u32(P.batch) * u32(P.q_heads);
   let lse_partial_stride1 = u32(P.q_heads);
-  let s_87 = i32(wg.x);
-  let kvh_88 = i32(wg.y);
-  let b_89 = i32(wg.z);
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  let k_len_114 = cache_seqlens[u32(b_89)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  let lo_115 = (s_87 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  let t_116 = (lo_115 + P.split_len);
-  let hi_117 = min(k_len_114, t_116);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  let t_119 = (kvh_88 * 4);
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  let s_330 = i32(wg.x);
+  let kvh_331 = i32(wg.y);
+  let b_332 = i32(wg.z);
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  let k_len_364 = cache_seqlens[u32(b_332)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  let lo_365 = (s_330 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  let t_366 = (lo_365 + P.split_len);
+  let hi_367 = min(k_len_364, t_366);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  let t_369 = (kvh_331 * 4);
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_124 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  let t_125 = (lo_115 / 32);
-  let t_126 = (hi_117 + 31);
-  let t_127 = (t_126 / 32);
-  let t_128 = (0 - lo_115);
-  let t_129 = (t_128 + 31);
-  let t_130 = (-t_129);
-  let t_131 = (-t_130);
-  let t_132 = (t_131 / 32);
-  let t_133 = (t_131 < 0);
-  let t_134 = (t_132 * 32);
-  let t_135 = (t_134 == t_131);
-  let t_136 = (!t_135);
-  let t_137 = (t_133 && t_136);
-  let t_139 = (t_132 - 1);
-  let t_140 = select(t_132, t_139, t_137);
-  let t_141 = (-t_140);
-  let t_143 = (-t_128);
-  let t_144 = (-t_143);
-  let t_145 = (t_144 / 32);
-  let t_146 = (t_144 < 0);
-  let t_147 = (t_145 * 32);
-  let t_148 = (t_147 == t_144);
-  let t_149 = (!t_148);
-  let t_150 = (t_146 && t_149);
-  let t_151 = (t_145 - 1);
-  let t_152 = select(t_145, t_151, t_150);
-  let t_153 = (-t_152);
-  let t_155 = (hi_117 + (-1));
-  let t_157 = (hi_117 + (-32));
-  let t_159 = (t_155 / 32);
-  let t_160 = (t_155 < 0);
-  let t_161 = (t_159 * 32);
-  let t_162 = (t_161 == t_155);
-  let t_163 = (!t_162);
-  let t_164 = (t_160 && t_163);
-  let t_165 = (t_159 - 1);
-  let t_166 = select(t_159, t_165, t_164);
-  let t_167 = (t_157 / 32);
-  let t_168 = (t_157 < 0);
-  let t_169 = (t_167 * 32);
-  let t_170 = (t_169 == t_157);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_173 = (t_167 - 1);
-  let t_174 = select(t_167, t_173, t_172);
-  let t_175 = max(t_141, (-268435456));
-  let t_176 = min(268435456, t_166);
-  let t_177 = max(t_153, (-268435456));
-  let t_178 = min(268435456, t_174);
-  let t_180 = (k_len_114 + (-32));
-  let t_189 = (t_180 / 32);
-  let t_190 = (t_180 < 0);
-  let t_191 = (t_189 * 32);
-  let t_192 = (t_191 == t_180);
-  let t_193 = (!t_192);
-  let t_194 = (t_190 && t_193);
-  let t_195 = (t_189 - 1);
-  let t_196 = select(t_189, t_195, t_194);
-  let t_197 = max(t_177, t_177);
-  let t_198 = min(t_178, t_178);
-  let t_199 = max(t_197, (-268435456));
-  let t_200 = min(t_198, t_196);
-  let t_201 = max(t_125, t_175);
-  let t_202 = (t_176 + 1);
-  let t_203 = min(t_127, t_202);
-  let t_204 = max(t_201, t_203);
-  let t_205 = max(t_199, t_201);
-  let t_206 = min(t_205, t_204);
-  let t_207 = (t_200 + 1);
-  let t_208 = max(t_207, t_206);
-  let t_209 = min(t_208, t_204);
+  let scale2_374 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  let t_375 = (lo_365 / 32);
+  let t_376 = (hi_367 + 31);
+  let t_377 = (t_376 / 32);
+  let t_378 = (0 - lo_365);
+  let t_379 = (t_378 + 31);
+  let t_380 = (-t_379);
+  let t_381 = (-t_380);
+  let t_382 = (t_381 / 32);
+  let t_383 = (t_381 < 0);
+  let t_384 = (t_382 * 32);
+  let t_385 = (t_384 == t_381);
+  let t_386 = (!t_385);
+  let t_387 = (t_383 && t_386);
+  let t_388 = (t_382 - 1);
+  let t_389 = select(t_382, t_388, t_387);
+  let t_390 = (-t_389);
+  let t_391 = (-t_378);
+  let t_392 = (-t_391);
+  let t_393 = (t_392 / 32);
+  let t_394 = (t_392 < 0);
+  let t_395 = (t_393 * 32);
+  let t_396 = (t_395 == t_392);
+  let t_397 = (!t_396);
+  let t_398 = (t_394 && t_397);
+  let t_399 = (t_393 - 1);
+  let t_400 = select(t_393, t_399, t_398);
+  let t_401 = (-t_400);
+  let t_402 = (hi_367 + (-1));
+  let t_403 = (hi_367 + (-32));
+  let t_404 = (t_402 / 32);
+  let t_405 = (t_402 < 0);
+  let t_406 = (t_404 * 32);
+  let t_407 = (t_406 == t_402);
+  let t_408 = (!t_407);
+  let t_409 = (t_405 && t_408);
+  let t_410 = (t_404 - 1);
+  let t_411 = select(t_404, t_410, t_409);
+  let t_412 = (t_403 / 32);
+  let t_413 = (t_403 < 0);
+  let t_414 = (t_412 * 32);
+  let t_415 = (t_414 == t_403);
+  let t_416 = (!t_415);
+  let t_417 = (t_413 && t_416);
+  let t_418 = (t_412 - 1);
+  let t_419 = select(t_412, t_418, t_417);
+  let t_420 = max(t_390, (-268435456));
+  let t_421 = min(268435456, t_411);
+  let t_422 = max(t_401, (-268435456));
+  let t_423 = min(268435456, t_419);
+  let t_425 = (k_len_364 + (-32));
+  let t_434 = (t_425 / 32);
+  let t_435 = (t_425 < 0);
+  let t_436 = (t_434 * 32);
+  let t_437 = (t_436 == t_425);
+  let t_438 = (!t_437);
+  let t_439 = (t_435 && t_438);
+  let t_440 = (t_434 - 1);
+  let t_441 = select(t_434, t_440, t_439);
+  let t_442 = max(t_422, t_422);
+  let t_443 = min(t_423, t_423);
+  let t_444 = max(t_442, (-268435456));
+  let t_445 = min(t_443, t_441);
+  let t_446 = max(t_375, t_420);
+  let t_447 = (t_421 + 1);
+  let t_448 = min(t_377, t_447);
+  let t_449 = max(t_446, t_448);
+  let t_450 = max(t_444, t_446);
+  let t_451 = min(t_450, t_449);
+  let t_452 = (t_445 + 1);
+  let t_453 = max(t_452, t_451);
+  let t_454 = min(t_453, t_449);
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 64) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32(b_89) * q_stride0 + u32((t_119 + r)) * q_stride1 + u32(c)], (r < 4));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32(b_332) * q_stride0 + u32((t_369 + r)) * q_stride1 + u32(c)], (r < 4));
   }
   workgroupBarrier();
   // partial tiles
-  var carry_211: array<f32, 1>;
-  carry_211[0] = NEG_INF;
-  var carry_212: array<f32, 1>;
-  carry_212[0] = 0.0;
-  var carry_213: array<f32, 16>;
+  var carry_456: array<f32, 1>;
+  carry_456[0] = NEG_INF;
+  var carry_457: array<f32, 1>;
+  carry_457[0] = 0.0;
+  var carry_458: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_213[0 * 16 + j] = 0.0;
+    carry_458[0 * 16 + j] = 0.0;
   }
-  if (t_201 < t_206) { // at most one tile
-    let t_210 = t_201;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_214 = (t_210 * 32);
+  if (t_446 < t_451) { // at most one tile
+    let t_455 = t_446;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_459 = (t_455 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -161,30 +161,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_89) * page_table_stride0 + u32((t_214 + r))], ((t_214 + r) < k_len_114)) + ((t_214 + r) % 1))) * k_cache_stride0 + u32(kvh_88) * k_cache_stride1 + u32(c)], ((t_214 + r) < k_len_114));
+      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_332) * page_table_stride0 + u32((t_459 + r))], ((t_459 + r) < k_len_364)) + ((t_459 + r) % 1))) * k_cache_stride0 + u32(kvh_331) * k_cache_stride1 + u32(c)], ((t_459 + r) < k_len_364));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_227 = array<f32, 4>();
+    var t_472 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_227[i * 4 + j] = fma(a[i], b[j], t_227[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_472[i * 4 + j] = fma(a[i], b[j], t_472[i * 4 + j]); }
       }
     }
-    var t_229: array<f32, 4>;
+    var t_474: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_229[0 * 4 + j] = select(NEG_INF, (t_227[0 * 4 + j] * scale2_124), (((t_214 + (tc + 8 * j)) >= lo_115) && ((t_214 + (tc + 8 * j)) < hi_117)));
+      t_474[0 * 4 + j] = select(NEG_INF, (t_472[0 * 4 + j] * scale2_374), (((t_459 + (tc + 8 * j)) >= lo_365) && ((t_459 + (tc + 8 * j)) < hi_367)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_230: array<f32, 1>;
+    var t_475: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_229[i * 4 + j]);
+        acc = max(acc, t_474[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -193,28 +193,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_230[i] = acc;
+      t_475[i] = acc;
     }
     workgroupBarrier();
-    var m_new_231: array<f32, 1>;
-    m_new_231[0] = max(carry_211[0], t_230[0]);
+    var m_new_476: array<f32, 1>;
+    m_new_476[0] = max(carry_456[0], t_475[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_233: array<f32, 1>;
-    m_safe_233[0] = select(m_new_231[0], 0.0, (m_new_231[0] == NEG_INF));
+    var m_safe_478: array<f32, 1>;
+    m_safe_478[0] = select(m_new_476[0], 0.0, (m_new_476[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_235: array<f32, 4>;
+    var p_480: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_235[0 * 4 + j] = exp2((t_229[0 * 4 + j] - m_safe_233[0]));
+      p_480[0 * 4 + j] = exp2((t_474[0 * 4 + j] - m_safe_478[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_237: array<f32, 1>;
-    alpha_237[0] = exp2((carry_211[0] - m_safe_233[0]));
+    var alpha_482: array<f32, 1>;
+    alpha_482[0] = exp2((carry_456[0] - m_safe_478[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_239: array<f32, 1>;
+    var t_484: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_235[i * 4 + j];
+        acc = acc + p_480[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -223,47 +223,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_239[i] = acc;
+      t_484[i] = acc;
     }
     workgroupBarrier();
-    var t_240: array<f32, 1>;
-    t_240[0] = ((carry_212[0] * alpha_237[0]) + t_239[0]);
+    var t_485: array<f32, 1>;
+    t_485[0] = ((carry_457[0] * alpha_482[0]) + t_484[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_235[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_480[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_89) * page_table_stride0 + u32((t_214 + r))], ((t_214 + r) < k_len_114)) + ((t_214 + r) % 1))) * v_cache_stride0 + u32(kvh_88) * v_cache_stride1 + u32(c)], ((t_214 + r) < k_len_114));
+      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_332) * page_table_stride0 + u32((t_459 + r))], ((t_459 + r) < k_len_364)) + ((t_459 + r) % 1))) * v_cache_stride0 + u32(kvh_331) * v_cache_stride1 + u32(c)], ((t_459 + r) < k_len_364));
     }
     workgroupBarrier();
-    var t_243 = array<f32, 16>();
+    var t_488 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_243[i * 16 + j] = fma(a[i], b[j], t_243[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_488[i * 16 + j] = fma(a[i], b[j], t_488[i * 16 + j]); }
       }
     }
-    var t_244: array<f32, 16>;
+    var t_489: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_244[0 * 16 + j] = ((carry_213[0 * 16 + j] * alpha_237[0]) + t_243[0 * 16 + j]);
+      t_489[0 * 16 + j] = ((carry_458[0 * 16 + j] * alpha_482[0]) + t_488[0 * 16 + j]);
     }
-    carry_211[0] = m_new_231[0];
-    carry_212[0] = t_240[0];
+    carry_456[0] = m_new_476[0];
+    carry_457[0] = t_485[0];
     for (var j = 0; j < 16; j++) {
-      carry_213[0 * 16 + j] = t_244[0 * 16 + j];
+      carry_458[0 * 16 + j] = t_489[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (var t_250 = t_206; t_250 < t_209; t_250++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_254 = (t_250 * 32);
+  for (var t_493 = t_451; t_493 < t_454; t_493++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_497 = (t_493 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -271,30 +271,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = k_cache[u32((page_table[u32(b_89) * page_table_stride0 + u32((t_254 + r))] + ((t_254 + r) % 1))) * k_cache_stride0 + u32(kvh_88) * k_cache_stride1 + u32(c)];
+      smem_f16[1040 + r * 130 + c] = k_cache[u32((page_table[u32(b_332) * page_table_stride0 + u32((t_497 + r))] + ((t_497 + r) % 1))) * k_cache_stride0 + u32(kvh_331) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_265 = array<f32, 4>();
+    var t_508 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_265[i * 4 + j] = fma(a[i], b[j], t_265[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_508[i * 4 + j] = fma(a[i], b[j], t_508[i * 4 + j]); }
       }
     }
-    var t_266: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_266[0 * 4 + j] = (t_265[0 * 4 + j] * scale2_124);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_267: array<f32, 1>;
+    var t_510: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_266[i * 4 + j]);
+        acc = max(acc, t_508[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -303,28 +299,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_267[i] = acc;
+      t_510[i] = acc;
     }
     workgroupBarrier();
-    var m_new_268: array<f32, 1>;
-    m_new_268[0] = max(carry_211[0], t_267[0]);
+    var m_new_512: array<f32, 1>;
+    m_new_512[0] = max(carry_456[0], (t_510[0] * scale2_374));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_270: array<f32, 1>;
-    m_safe_270[0] = select(m_new_268[0], 0.0, (m_new_268[0] == NEG_INF));
+    var m_safe_514: array<f32, 1>;
+    m_safe_514[0] = select(m_new_512[0], 0.0, (m_new_512[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_272: array<f32, 4>;
+    var p_516: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_272[0 * 4 + j] = exp2((t_266[0 * 4 + j] - m_safe_270[0]));
+      p_516[0 * 4 + j] = exp2(((t_508[0 * 4 + j] * scale2_374) - m_safe_514[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_274: array<f32, 1>;
-    alpha_274[0] = exp2((carry_211[0] - m_safe_270[0]));
+    var alpha_518: array<f32, 1>;
+    alpha_518[0] = exp2((carry_456[0] - m_safe_514[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_276: array<f32, 1>;
+    var t_520: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_272[i * 4 + j];
+        acc = acc + p_516[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -333,47 +329,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_276[i] = acc;
+      t_520[i] = acc;
     }
     workgroupBarrier();
-    var t_277: array<f32, 1>;
-    t_277[0] = ((carry_212[0] * alpha_274[0]) + t_276[0]);
+    var t_521: array<f32, 1>;
+    t_521[0] = ((carry_457[0] * alpha_518[0]) + t_520[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_272[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_516[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = v_cache[u32((page_table[u32(b_89) * page_table_stride0 + u32((t_254 + r))] + ((t_254 + r) % 1))) * v_cache_stride0 + u32(kvh_88) * v_cache_stride1 + u32(c)];
+      smem_f16[1312 + r * 130 + c] = v_cache[u32((page_table[u32(b_332) * page_table_stride0 + u32((t_497 + r))] + ((t_497 + r) % 1))) * v_cache_stride0 + u32(kvh_331) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_280 = array<f32, 16>();
+    var t_524 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_280[i * 16 + j] = fma(a[i], b[j], t_280[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_524[i * 16 + j] = fma(a[i], b[j], t_524[i * 16 + j]); }
       }
     }
-    var t_281: array<f32, 16>;
+    var t_525: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_281[0 * 16 + j] = ((carry_213[0 * 16 + j] * alpha_274[0]) + t_280[0 * 16 + j]);
+      t_525[0 * 16 + j] = ((carry_458[0 * 16 + j] * alpha_518[0]) + t_524[0 * 16 + j]);
     }
-    carry_211[0] = m_new_268[0];
-    carry_212[0] = t_277[0];
+    carry_456[0] = m_new_512[0];
+    carry_457[0] = t_521[0];
     for (var j = 0; j < 16; j++) {
-      carry_213[0 * 16 + j] = t_281[0 * 16 + j];
+      carry_458[0 * 16 + j] = t_525[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (var t_285 = t_209; t_285 < t_204; t_285++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_289 = (t_285 * 32);
+  for (var t_529 = t_454; t_529 < t_449; t_529++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_533 = (t_529 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -382,30 +378,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_89) * page_table_stride0 + u32((t_289 + r))], ((t_289 + r) < k_len_114)) + ((t_289 + r) % 1))) * k_cache_stride0 + u32(kvh_88) * k_cache_stride1 + u32(c)], ((t_289 + r) < k_len_114));
+      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_332) * page_table_stride0 + u32((t_533 + r))], ((t_533 + r) < k_len_364)) + ((t_533 + r) % 1))) * k_cache_stride0 + u32(kvh_331) * k_cache_stride1 + u32(c)], ((t_533 + r) < k_len_364));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_302 = array<f32, 4>();
+    var t_546 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_302[i * 4 + j] = fma(a[i], b[j], t_302[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_546[i * 4 + j] = fma(a[i], b[j], t_546[i * 4 + j]); }
       }
     }
-    var t_304: array<f32, 4>;
+    var t_548: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_304[0 * 4 + j] = select(NEG_INF, (t_302[0 * 4 + j] * scale2_124), (((t_289 + (tc + 8 * j)) >= lo_115) && ((t_289 + (tc + 8 * j)) < hi_117)));
+      t_548[0 * 4 + j] = select(NEG_INF, (t_546[0 * 4 + j] * scale2_374), (((t_533 + (tc + 8 * j)) >= lo_365) && ((t_533 + (tc + 8 * j)) < hi_367)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_305: array<f32, 1>;
+    var t_549: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_304[i * 4 + j]);
+        acc = max(acc, t_548[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -414,28 +410,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_305[i] = acc;
+      t_549[i] = acc;
     }
     workgroupBarrier();
-    var m_new_306: array<f32, 1>;
-    m_new_306[0] = max(carry_211[0], t_305[0]);
+    var m_new_550: array<f32, 1>;
+    m_new_550[0] = max(carry_456[0], t_549[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_308: array<f32, 1>;
-    m_safe_308[0] = select(m_new_306[0], 0.0, (m_new_306[0] == NEG_INF));
+    var m_safe_552: array<f32, 1>;
+    m_safe_552[0] = select(m_new_550[0], 0.0, (m_new_550[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_310: array<f32, 4>;
+    var p_554: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_310[0 * 4 + j] = exp2((t_304[0 * 4 + j] - m_safe_308[0]));
+      p_554[0 * 4 + j] = exp2((t_548[0 * 4 + j] - m_safe_552[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_312: array<f32, 1>;
-    alpha_312[0] = exp2((carry_211[0] - m_safe_308[0]));
+    var alpha_556: array<f32, 1>;
+    alpha_556[0] = exp2((carry_456[0] - m_safe_552[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_314: array<f32, 1>;
+    var t_558: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_310[i * 4 + j];
+        acc = acc + p_554[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -444,50 +440,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_314[i] = acc;
+      t_558[i] = acc;
     }
     workgroupBarrier();
-    var t_315: array<f32, 1>;
-    t_315[0] = ((carry_212[0] * alpha_312[0]) + t_314[0]);
+    var t_559: array<f32, 1>;
+    t_559[0] = ((carry_457[0] * alpha_556[0]) + t_558[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_310[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_554[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_89) * page_table_stride0 + u32((t_289 + r))], ((t_289 + r) < k_len_114)) + ((t_289 + r) % 1))) * v_cache_stride0 + u32(kvh_88) * v_cache_stride1 + u32(c)], ((t_289 + r) < k_len_114));
+      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_332) * page_table_stride0 + u32((t_533 + r))], ((t_533 + r) < k_len_364)) + ((t_533 + r) % 1))) * v_cache_stride0 + u32(kvh_331) * v_cache_stride1 + u32(c)], ((t_533 + r) < k_len_364));
     }
     workgroupBarrier();
-    var t_318 = array<f32, 16>();
+    var t_562 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_318[i * 16 + j] = fma(a[i], b[j], t_318[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_562[i * 16 + j] = fma(a[i], b[j], t_562[i * 16 + j]); }
       }
     }
-    var t_319: array<f32, 16>;
+    var t_563: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_319[0 * 16 + j] = ((carry_213[0 * 16 + j] * alpha_312[0]) + t_318[0 * 16 + j]);
+      t_563[0 * 16 + j] = ((carry_458[0 * 16 + j] * alpha_556[0]) + t_562[0 * 16 + j]);
     }
-    carry_211[0] = m_new_306[0];
-    carry_212[0] = t_315[0];
+    carry_456[0] = m_new_550[0];
+    carry_457[0] = t_559[0];
     for (var j = 0; j < 16; j++) {
-      carry_213[0 * 16 + j] = t_319[0 * 16 + j];
+      carry_458[0 * 16 + j] = t_563[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
   for (var j = 0; j < 16; j++) {
-    if ((tr < 4)) { out_partial[u32(s_87) * out_partial_stride0 + u32(b_89) * out_partial_stride1 + u32((t_119 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_213[0 * 16 + j] / select(carry_212[0], 1.0, (carry_212[0] == 0.0))); }
+    if ((tr < 4)) { out_partial[u32(s_330) * out_partial_stride0 + u32(b_332) * out_partial_stride1 + u32((t_369 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_458[0 * 16 + j] / select(carry_457[0], 1.0, (carry_457[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
-    if ((tr < 4)) { lse_partial[u32(s_87) * lse_partial_stride0 + u32(b_89) * lse_partial_stride1 + u32((t_119 + tr))] = select(((carry_211[0] + log2(carry_212[0])) * 0.6931471805599453), NEG_INF, (carry_212[0] == 0.0)); }
+    if ((tr < 4)) { lse_partial[u32(s_330) * lse_partial_stride0 + u32(b_332) * lse_partial_stride1 + u32((t_369 + tr))] = select(((carry_456[0] + log2(carry_457[0])) * 0.6931471805599453), NEG_INF, (carry_457[0] == 0.0)); }
   }
 }

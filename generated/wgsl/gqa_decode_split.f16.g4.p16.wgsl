@@ -45,114 +45,114 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_partial_stride2 = 128u;
   let lse_partial_stride0 = u32(P.batch) * u32(P.q_heads);
   let lse_partial_stride1 = u32(P.q_heads);
-  let s_90 = i32(wg.x);
-  let kvh_91 = i32(wg.y);
-  let b_92 = i32(wg.z);
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  let k_len_118 = cache_seqlens[u32(b_92)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  let lo_119 = (s_90 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  let t_120 = (lo_119 + P.split_len);
-  let hi_121 = min(k_len_118, t_120);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  let t_123 = (kvh_91 * 4);
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  let s_340 = i32(wg.x);
+  let kvh_341 = i32(wg.y);
+  let b_342 = i32(wg.z);
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  let k_len_375 = cache_seqlens[u32(b_342)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  let lo_376 = (s_340 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  let t_377 = (lo_376 + P.split_len);
+  let hi_378 = min(k_len_375, t_377);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  let t_380 = (kvh_341 * 4);
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_128 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  let t_129 = (lo_119 / 32);
-  let t_130 = (hi_121 + 31);
-  let t_131 = (t_130 / 32);
-  let t_132 = (0 - lo_119);
-  let t_133 = (t_132 + 31);
-  let t_134 = (-t_133);
-  let t_135 = (-t_134);
-  let t_136 = (t_135 / 32);
-  let t_137 = (t_135 < 0);
-  let t_138 = (t_136 * 32);
-  let t_139 = (t_138 == t_135);
-  let t_140 = (!t_139);
-  let t_141 = (t_137 && t_140);
-  let t_143 = (t_136 - 1);
-  let t_144 = select(t_136, t_143, t_141);
-  let t_145 = (-t_144);
-  let t_147 = (-t_132);
-  let t_148 = (-t_147);
-  let t_149 = (t_148 / 32);
-  let t_150 = (t_148 < 0);
-  let t_151 = (t_149 * 32);
-  let t_152 = (t_151 == t_148);
-  let t_153 = (!t_152);
-  let t_154 = (t_150 && t_153);
-  let t_155 = (t_149 - 1);
-  let t_156 = select(t_149, t_155, t_154);
-  let t_157 = (-t_156);
-  let t_159 = (hi_121 + (-1));
-  let t_161 = (hi_121 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_169 = (t_163 - 1);
-  let t_170 = select(t_163, t_169, t_168);
-  let t_171 = (t_161 / 32);
-  let t_172 = (t_161 < 0);
-  let t_173 = (t_171 * 32);
-  let t_174 = (t_173 == t_161);
-  let t_175 = (!t_174);
-  let t_176 = (t_172 && t_175);
-  let t_177 = (t_171 - 1);
-  let t_178 = select(t_171, t_177, t_176);
-  let t_179 = max(t_145, (-268435456));
-  let t_180 = min(268435456, t_170);
-  let t_181 = max(t_157, (-268435456));
-  let t_182 = min(268435456, t_178);
-  let t_184 = (k_len_118 + (-32));
-  let t_193 = (t_184 / 32);
-  let t_194 = (t_184 < 0);
-  let t_195 = (t_193 * 32);
-  let t_196 = (t_195 == t_184);
-  let t_197 = (!t_196);
-  let t_198 = (t_194 && t_197);
-  let t_199 = (t_193 - 1);
-  let t_200 = select(t_193, t_199, t_198);
-  let t_201 = max(t_181, t_181);
-  let t_202 = min(t_182, t_182);
-  let t_203 = max(t_201, (-268435456));
-  let t_204 = min(t_202, t_200);
-  let t_205 = max(t_129, t_179);
-  let t_206 = (t_180 + 1);
-  let t_207 = min(t_131, t_206);
-  let t_208 = max(t_205, t_207);
-  let t_209 = max(t_203, t_205);
-  let t_210 = min(t_209, t_208);
-  let t_211 = (t_204 + 1);
-  let t_212 = max(t_211, t_210);
-  let t_213 = min(t_212, t_208);
+  let scale2_385 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  let t_386 = (lo_376 / 32);
+  let t_387 = (hi_378 + 31);
+  let t_388 = (t_387 / 32);
+  let t_389 = (0 - lo_376);
+  let t_390 = (t_389 + 31);
+  let t_391 = (-t_390);
+  let t_392 = (-t_391);
+  let t_393 = (t_392 / 32);
+  let t_394 = (t_392 < 0);
+  let t_395 = (t_393 * 32);
+  let t_396 = (t_395 == t_392);
+  let t_397 = (!t_396);
+  let t_398 = (t_394 && t_397);
+  let t_399 = (t_393 - 1);
+  let t_400 = select(t_393, t_399, t_398);
+  let t_401 = (-t_400);
+  let t_402 = (-t_389);
+  let t_403 = (-t_402);
+  let t_404 = (t_403 / 32);
+  let t_405 = (t_403 < 0);
+  let t_406 = (t_404 * 32);
+  let t_407 = (t_406 == t_403);
+  let t_408 = (!t_407);
+  let t_409 = (t_405 && t_408);
+  let t_410 = (t_404 - 1);
+  let t_411 = select(t_404, t_410, t_409);
+  let t_412 = (-t_411);
+  let t_413 = (hi_378 + (-1));
+  let t_414 = (hi_378 + (-32));
+  let t_415 = (t_413 / 32);
+  let t_416 = (t_413 < 0);
+  let t_417 = (t_415 * 32);
+  let t_418 = (t_417 == t_413);
+  let t_419 = (!t_418);
+  let t_420 = (t_416 && t_419);
+  let t_421 = (t_415 - 1);
+  let t_422 = select(t_415, t_421, t_420);
+  let t_423 = (t_414 / 32);
+  let t_424 = (t_414 < 0);
+  let t_425 = (t_423 * 32);
+  let t_426 = (t_425 == t_414);
+  let t_427 = (!t_426);
+  let t_428 = (t_424 && t_427);
+  let t_429 = (t_423 - 1);
+  let t_430 = select(t_423, t_429, t_428);
+  let t_431 = max(t_401, (-268435456));
+  let t_432 = min(268435456, t_422);
+  let t_433 = max(t_412, (-268435456));
+  let t_434 = min(268435456, t_430);
+  let t_436 = (k_len_375 + (-32));
+  let t_445 = (t_436 / 32);
+  let t_446 = (t_436 < 0);
+  let t_447 = (t_445 * 32);
+  let t_448 = (t_447 == t_436);
+  let t_449 = (!t_448);
+  let t_450 = (t_446 && t_449);
+  let t_451 = (t_445 - 1);
+  let t_452 = select(t_445, t_451, t_450);
+  let t_453 = max(t_433, t_433);
+  let t_454 = min(t_434, t_434);
+  let t_455 = max(t_453, (-268435456));
+  let t_456 = min(t_454, t_452);
+  let t_457 = max(t_386, t_431);
+  let t_458 = (t_432 + 1);
+  let t_459 = min(t_388, t_458);
+  let t_460 = max(t_457, t_459);
+  let t_461 = max(t_455, t_457);
+  let t_462 = min(t_461, t_460);
+  let t_463 = (t_456 + 1);
+  let t_464 = max(t_463, t_462);
+  let t_465 = min(t_464, t_460);
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 64) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32(b_92) * q_stride0 + u32((t_123 + r)) * q_stride1 + u32(c)], (r < 4));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32(b_342) * q_stride0 + u32((t_380 + r)) * q_stride1 + u32(c)], (r < 4));
   }
   workgroupBarrier();
   // partial tiles
-  var carry_215: array<f32, 1>;
-  carry_215[0] = NEG_INF;
-  var carry_216: array<f32, 1>;
-  carry_216[0] = 0.0;
-  var carry_217: array<f32, 16>;
+  var carry_467: array<f32, 1>;
+  carry_467[0] = NEG_INF;
+  var carry_468: array<f32, 1>;
+  carry_468[0] = 0.0;
+  var carry_469: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_217[0 * 16 + j] = 0.0;
+    carry_469[0 * 16 + j] = 0.0;
   }
-  if (t_205 < t_210) { // at most one tile
-    let t_214 = t_205;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_218 = (t_214 * 32);
+  if (t_457 < t_462) { // at most one tile
+    let t_466 = t_457;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_470 = (t_466 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -161,30 +161,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_92) * page_table_stride0 + u32(((t_218 + r) / 16))], ((t_218 + r) < k_len_118)) * 16) + ((t_218 + r) % 16))) * k_cache_stride0 + u32(kvh_91) * k_cache_stride1 + u32(c)], ((t_218 + r) < k_len_118));
+      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_342) * page_table_stride0 + u32(((t_470 + r) / 16))], ((t_470 + r) < k_len_375)) * 16) + ((t_470 + r) % 16))) * k_cache_stride0 + u32(kvh_341) * k_cache_stride1 + u32(c)], ((t_470 + r) < k_len_375));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_233 = array<f32, 4>();
+    var t_485 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_233[i * 4 + j] = fma(a[i], b[j], t_233[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_485[i * 4 + j] = fma(a[i], b[j], t_485[i * 4 + j]); }
       }
     }
-    var t_235: array<f32, 4>;
+    var t_487: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_235[0 * 4 + j] = select(NEG_INF, (t_233[0 * 4 + j] * scale2_128), (((t_218 + (tc + 8 * j)) >= lo_119) && ((t_218 + (tc + 8 * j)) < hi_121)));
+      t_487[0 * 4 + j] = select(NEG_INF, (t_485[0 * 4 + j] * scale2_385), (((t_470 + (tc + 8 * j)) >= lo_376) && ((t_470 + (tc + 8 * j)) < hi_378)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_236: array<f32, 1>;
+    var t_488: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_235[i * 4 + j]);
+        acc = max(acc, t_487[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -193,28 +193,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_236[i] = acc;
+      t_488[i] = acc;
     }
     workgroupBarrier();
-    var m_new_237: array<f32, 1>;
-    m_new_237[0] = max(carry_215[0], t_236[0]);
+    var m_new_489: array<f32, 1>;
+    m_new_489[0] = max(carry_467[0], t_488[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_239: array<f32, 1>;
-    m_safe_239[0] = select(m_new_237[0], 0.0, (m_new_237[0] == NEG_INF));
+    var m_safe_491: array<f32, 1>;
+    m_safe_491[0] = select(m_new_489[0], 0.0, (m_new_489[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_241: array<f32, 4>;
+    var p_493: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_241[0 * 4 + j] = exp2((t_235[0 * 4 + j] - m_safe_239[0]));
+      p_493[0 * 4 + j] = exp2((t_487[0 * 4 + j] - m_safe_491[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_243: array<f32, 1>;
-    alpha_243[0] = exp2((carry_215[0] - m_safe_239[0]));
+    var alpha_495: array<f32, 1>;
+    alpha_495[0] = exp2((carry_467[0] - m_safe_491[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_245: array<f32, 1>;
+    var t_497: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_241[i * 4 + j];
+        acc = acc + p_493[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -223,47 +223,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_245[i] = acc;
+      t_497[i] = acc;
     }
     workgroupBarrier();
-    var t_246: array<f32, 1>;
-    t_246[0] = ((carry_216[0] * alpha_243[0]) + t_245[0]);
+    var t_498: array<f32, 1>;
+    t_498[0] = ((carry_468[0] * alpha_495[0]) + t_497[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_241[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_493[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_92) * page_table_stride0 + u32(((t_218 + r) / 16))], ((t_218 + r) < k_len_118)) * 16) + ((t_218 + r) % 16))) * v_cache_stride0 + u32(kvh_91) * v_cache_stride1 + u32(c)], ((t_218 + r) < k_len_118));
+      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_342) * page_table_stride0 + u32(((t_470 + r) / 16))], ((t_470 + r) < k_len_375)) * 16) + ((t_470 + r) % 16))) * v_cache_stride0 + u32(kvh_341) * v_cache_stride1 + u32(c)], ((t_470 + r) < k_len_375));
     }
     workgroupBarrier();
-    var t_249 = array<f32, 16>();
+    var t_501 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_249[i * 16 + j] = fma(a[i], b[j], t_249[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_501[i * 16 + j] = fma(a[i], b[j], t_501[i * 16 + j]); }
       }
     }
-    var t_250: array<f32, 16>;
+    var t_502: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_250[0 * 16 + j] = ((carry_217[0 * 16 + j] * alpha_243[0]) + t_249[0 * 16 + j]);
+      t_502[0 * 16 + j] = ((carry_469[0 * 16 + j] * alpha_495[0]) + t_501[0 * 16 + j]);
     }
-    carry_215[0] = m_new_237[0];
-    carry_216[0] = t_246[0];
+    carry_467[0] = m_new_489[0];
+    carry_468[0] = t_498[0];
     for (var j = 0; j < 16; j++) {
-      carry_217[0 * 16 + j] = t_250[0 * 16 + j];
+      carry_469[0 * 16 + j] = t_502[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (var t_256 = t_210; t_256 < t_213; t_256++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_260 = (t_256 * 32);
+  for (var t_506 = t_462; t_506 < t_465; t_506++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_510 = (t_506 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -271,30 +271,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = k_cache[u32(((page_table[u32(b_92) * page_table_stride0 + u32(((t_260 + r) / 16))] * 16) + ((t_260 + r) % 16))) * k_cache_stride0 + u32(kvh_91) * k_cache_stride1 + u32(c)];
+      smem_f16[1040 + r * 130 + c] = k_cache[u32(((page_table[u32(b_342) * page_table_stride0 + u32(((t_510 + r) / 16))] * 16) + ((t_510 + r) % 16))) * k_cache_stride0 + u32(kvh_341) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_273 = array<f32, 4>();
+    var t_523 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_273[i * 4 + j] = fma(a[i], b[j], t_273[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_523[i * 4 + j] = fma(a[i], b[j], t_523[i * 4 + j]); }
       }
     }
-    var t_274: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_274[0 * 4 + j] = (t_273[0 * 4 + j] * scale2_128);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_275: array<f32, 1>;
+    var t_525: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_274[i * 4 + j]);
+        acc = max(acc, t_523[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -303,28 +299,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_275[i] = acc;
+      t_525[i] = acc;
     }
     workgroupBarrier();
-    var m_new_276: array<f32, 1>;
-    m_new_276[0] = max(carry_215[0], t_275[0]);
+    var m_new_527: array<f32, 1>;
+    m_new_527[0] = max(carry_467[0], (t_525[0] * scale2_385));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_278: array<f32, 1>;
-    m_safe_278[0] = select(m_new_276[0], 0.0, (m_new_276[0] == NEG_INF));
+    var m_safe_529: array<f32, 1>;
+    m_safe_529[0] = select(m_new_527[0], 0.0, (m_new_527[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_280: array<f32, 4>;
+    var p_531: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_280[0 * 4 + j] = exp2((t_274[0 * 4 + j] - m_safe_278[0]));
+      p_531[0 * 4 + j] = exp2(((t_523[0 * 4 + j] * scale2_385) - m_safe_529[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_282: array<f32, 1>;
-    alpha_282[0] = exp2((carry_215[0] - m_safe_278[0]));
+    var alpha_533: array<f32, 1>;
+    alpha_533[0] = exp2((carry_467[0] - m_safe_529[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_284: array<f32, 1>;
+    var t_535: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_280[i * 4 + j];
+        acc = acc + p_531[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -333,47 +329,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_284[i] = acc;
+      t_535[i] = acc;
     }
     workgroupBarrier();
-    var t_285: array<f32, 1>;
-    t_285[0] = ((carry_216[0] * alpha_282[0]) + t_284[0]);
+    var t_536: array<f32, 1>;
+    t_536[0] = ((carry_468[0] * alpha_533[0]) + t_535[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_280[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_531[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = v_cache[u32(((page_table[u32(b_92) * page_table_stride0 + u32(((t_260 + r) / 16))] * 16) + ((t_260 + r) % 16))) * v_cache_stride0 + u32(kvh_91) * v_cache_stride1 + u32(c)];
+      smem_f16[1312 + r * 130 + c] = v_cache[u32(((page_table[u32(b_342) * page_table_stride0 + u32(((t_510 + r) / 16))] * 16) + ((t_510 + r) % 16))) * v_cache_stride0 + u32(kvh_341) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_288 = array<f32, 16>();
+    var t_539 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_288[i * 16 + j] = fma(a[i], b[j], t_288[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_539[i * 16 + j] = fma(a[i], b[j], t_539[i * 16 + j]); }
       }
     }
-    var t_289: array<f32, 16>;
+    var t_540: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_289[0 * 16 + j] = ((carry_217[0 * 16 + j] * alpha_282[0]) + t_288[0 * 16 + j]);
+      t_540[0 * 16 + j] = ((carry_469[0 * 16 + j] * alpha_533[0]) + t_539[0 * 16 + j]);
     }
-    carry_215[0] = m_new_276[0];
-    carry_216[0] = t_285[0];
+    carry_467[0] = m_new_527[0];
+    carry_468[0] = t_536[0];
     for (var j = 0; j < 16; j++) {
-      carry_217[0 * 16 + j] = t_289[0 * 16 + j];
+      carry_469[0 * 16 + j] = t_540[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (var t_293 = t_213; t_293 < t_208; t_293++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_297 = (t_293 * 32);
+  for (var t_544 = t_465; t_544 < t_460; t_544++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_548 = (t_544 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -382,30 +378,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_92) * page_table_stride0 + u32(((t_297 + r) / 16))], ((t_297 + r) < k_len_118)) * 16) + ((t_297 + r) % 16))) * k_cache_stride0 + u32(kvh_91) * k_cache_stride1 + u32(c)], ((t_297 + r) < k_len_118));
+      smem_f16[1040 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_342) * page_table_stride0 + u32(((t_548 + r) / 16))], ((t_548 + r) < k_len_375)) * 16) + ((t_548 + r) % 16))) * k_cache_stride0 + u32(kvh_341) * k_cache_stride1 + u32(c)], ((t_548 + r) < k_len_375));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_312 = array<f32, 4>();
+    var t_563 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[1040 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_312[i * 4 + j] = fma(a[i], b[j], t_312[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_563[i * 4 + j] = fma(a[i], b[j], t_563[i * 4 + j]); }
       }
     }
-    var t_314: array<f32, 4>;
+    var t_565: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_314[0 * 4 + j] = select(NEG_INF, (t_312[0 * 4 + j] * scale2_128), (((t_297 + (tc + 8 * j)) >= lo_119) && ((t_297 + (tc + 8 * j)) < hi_121)));
+      t_565[0 * 4 + j] = select(NEG_INF, (t_563[0 * 4 + j] * scale2_385), (((t_548 + (tc + 8 * j)) >= lo_376) && ((t_548 + (tc + 8 * j)) < hi_378)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_315: array<f32, 1>;
+    var t_566: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_314[i * 4 + j]);
+        acc = max(acc, t_565[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -414,28 +410,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_315[i] = acc;
+      t_566[i] = acc;
     }
     workgroupBarrier();
-    var m_new_316: array<f32, 1>;
-    m_new_316[0] = max(carry_215[0], t_315[0]);
+    var m_new_567: array<f32, 1>;
+    m_new_567[0] = max(carry_467[0], t_566[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_318: array<f32, 1>;
-    m_safe_318[0] = select(m_new_316[0], 0.0, (m_new_316[0] == NEG_INF));
+    var m_safe_569: array<f32, 1>;
+    m_safe_569[0] = select(m_new_567[0], 0.0, (m_new_567[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_320: array<f32, 4>;
+    var p_571: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_320[0 * 4 + j] = exp2((t_314[0 * 4 + j] - m_safe_318[0]));
+      p_571[0 * 4 + j] = exp2((t_565[0 * 4 + j] - m_safe_569[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_322: array<f32, 1>;
-    alpha_322[0] = exp2((carry_215[0] - m_safe_318[0]));
+    var alpha_573: array<f32, 1>;
+    alpha_573[0] = exp2((carry_467[0] - m_safe_569[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_324: array<f32, 1>;
+    var t_575: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_320[i * 4 + j];
+        acc = acc + p_571[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -444,50 +440,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_324[i] = acc;
+      t_575[i] = acc;
     }
     workgroupBarrier();
-    var t_325: array<f32, 1>;
-    t_325[0] = ((carry_216[0] * alpha_322[0]) + t_324[0]);
+    var t_576: array<f32, 1>;
+    t_576[0] = ((carry_468[0] * alpha_573[0]) + t_575[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_320[0 * 4 + j]);
+      smem_f16[1040 + tr * 34 + (tc + 8 * j)] = f16(p_571[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_92) * page_table_stride0 + u32(((t_297 + r) / 16))], ((t_297 + r) < k_len_118)) * 16) + ((t_297 + r) % 16))) * v_cache_stride0 + u32(kvh_91) * v_cache_stride1 + u32(c)], ((t_297 + r) < k_len_118));
+      smem_f16[1312 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_342) * page_table_stride0 + u32(((t_548 + r) / 16))], ((t_548 + r) < k_len_375)) * 16) + ((t_548 + r) % 16))) * v_cache_stride0 + u32(kvh_341) * v_cache_stride1 + u32(c)], ((t_548 + r) < k_len_375));
     }
     workgroupBarrier();
-    var t_328 = array<f32, 16>();
+    var t_579 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[1040 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[1312 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_328[i * 16 + j] = fma(a[i], b[j], t_328[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_579[i * 16 + j] = fma(a[i], b[j], t_579[i * 16 + j]); }
       }
     }
-    var t_329: array<f32, 16>;
+    var t_580: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_329[0 * 16 + j] = ((carry_217[0 * 16 + j] * alpha_322[0]) + t_328[0 * 16 + j]);
+      t_580[0 * 16 + j] = ((carry_469[0 * 16 + j] * alpha_573[0]) + t_579[0 * 16 + j]);
     }
-    carry_215[0] = m_new_316[0];
-    carry_216[0] = t_325[0];
+    carry_467[0] = m_new_567[0];
+    carry_468[0] = t_576[0];
     for (var j = 0; j < 16; j++) {
-      carry_217[0 * 16 + j] = t_329[0 * 16 + j];
+      carry_469[0 * 16 + j] = t_580[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
   for (var j = 0; j < 16; j++) {
-    if ((tr < 4)) { out_partial[u32(s_90) * out_partial_stride0 + u32(b_92) * out_partial_stride1 + u32((t_123 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_217[0 * 16 + j] / select(carry_216[0], 1.0, (carry_216[0] == 0.0))); }
+    if ((tr < 4)) { out_partial[u32(s_340) * out_partial_stride0 + u32(b_342) * out_partial_stride1 + u32((t_380 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_469[0 * 16 + j] / select(carry_468[0], 1.0, (carry_468[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
-    if ((tr < 4)) { lse_partial[u32(s_90) * lse_partial_stride0 + u32(b_92) * lse_partial_stride1 + u32((t_123 + tr))] = select(((carry_215[0] + log2(carry_216[0])) * 0.6931471805599453), NEG_INF, (carry_216[0] == 0.0)); }
+    if ((tr < 4)) { lse_partial[u32(s_340) * lse_partial_stride0 + u32(b_342) * lse_partial_stride1 + u32((t_380 + tr))] = select(((carry_467[0] + log2(carry_468[0])) * 0.6931471805599453), NEG_INF, (carry_468[0] == 0.0)); }
   }
 }

@@ -44,113 +44,113 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_partial_stride2 = 128u;
   let lse_partial_stride0 = u32(P.batch) * u32(P.q_heads);
   let lse_partial_stride1 = u32(P.q_heads);
-  let s_84 = i32(wg.x);
-  let kvh_85 = i32(wg.y);
-  let b_86 = i32(wg.z);
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  let k_len_110 = cache_seqlens[u32(b_86)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  let lo_111 = (s_84 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  let t_112 = (lo_111 + P.split_len);
-  let hi_113 = min(k_len_110, t_112);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  let s_322 = i32(wg.x);
+  let kvh_323 = i32(wg.y);
+  let b_324 = i32(wg.z);
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  let k_len_355 = cache_seqlens[u32(b_324)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  let lo_356 = (s_322 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  let t_357 = (lo_356 + P.split_len);
+  let hi_358 = min(k_len_355, t_357);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_119 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  let t_120 = (lo_111 / 32);
-  let t_121 = (hi_113 + 31);
-  let t_122 = (t_121 / 32);
-  let t_123 = (0 - lo_111);
-  let t_124 = (t_123 + 31);
-  let t_125 = (-t_124);
-  let t_126 = (-t_125);
-  let t_127 = (t_126 / 32);
-  let t_128 = (t_126 < 0);
-  let t_129 = (t_127 * 32);
-  let t_130 = (t_129 == t_126);
-  let t_131 = (!t_130);
-  let t_132 = (t_128 && t_131);
-  let t_134 = (t_127 - 1);
-  let t_135 = select(t_127, t_134, t_132);
-  let t_136 = (-t_135);
-  let t_138 = (-t_123);
-  let t_139 = (-t_138);
-  let t_140 = (t_139 / 32);
-  let t_141 = (t_139 < 0);
-  let t_142 = (t_140 * 32);
-  let t_143 = (t_142 == t_139);
-  let t_144 = (!t_143);
-  let t_145 = (t_141 && t_144);
-  let t_146 = (t_140 - 1);
-  let t_147 = select(t_140, t_146, t_145);
-  let t_148 = (-t_147);
-  let t_150 = (hi_113 + (-1));
-  let t_152 = (hi_113 + (-32));
-  let t_154 = (t_150 / 32);
-  let t_155 = (t_150 < 0);
-  let t_156 = (t_154 * 32);
-  let t_157 = (t_156 == t_150);
-  let t_158 = (!t_157);
-  let t_159 = (t_155 && t_158);
-  let t_160 = (t_154 - 1);
-  let t_161 = select(t_154, t_160, t_159);
-  let t_162 = (t_152 / 32);
-  let t_163 = (t_152 < 0);
-  let t_164 = (t_162 * 32);
-  let t_165 = (t_164 == t_152);
-  let t_166 = (!t_165);
-  let t_167 = (t_163 && t_166);
-  let t_168 = (t_162 - 1);
-  let t_169 = select(t_162, t_168, t_167);
-  let t_170 = max(t_136, (-268435456));
-  let t_171 = min(268435456, t_161);
-  let t_172 = max(t_148, (-268435456));
-  let t_173 = min(268435456, t_169);
-  let t_175 = (k_len_110 + (-32));
-  let t_184 = (t_175 / 32);
-  let t_185 = (t_175 < 0);
-  let t_186 = (t_184 * 32);
-  let t_187 = (t_186 == t_175);
-  let t_188 = (!t_187);
-  let t_189 = (t_185 && t_188);
-  let t_190 = (t_184 - 1);
-  let t_191 = select(t_184, t_190, t_189);
-  let t_192 = max(t_172, t_172);
-  let t_193 = min(t_173, t_173);
-  let t_194 = max(t_192, (-268435456));
-  let t_195 = min(t_193, t_191);
-  let t_196 = max(t_120, t_170);
-  let t_197 = (t_171 + 1);
-  let t_198 = min(t_122, t_197);
-  let t_199 = max(t_196, t_198);
-  let t_200 = max(t_194, t_196);
-  let t_201 = min(t_200, t_199);
-  let t_202 = (t_195 + 1);
-  let t_203 = max(t_202, t_201);
-  let t_204 = min(t_203, t_199);
+  let scale2_364 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  let t_365 = (lo_356 / 32);
+  let t_366 = (hi_358 + 31);
+  let t_367 = (t_366 / 32);
+  let t_368 = (0 - lo_356);
+  let t_369 = (t_368 + 31);
+  let t_370 = (-t_369);
+  let t_371 = (-t_370);
+  let t_372 = (t_371 / 32);
+  let t_373 = (t_371 < 0);
+  let t_374 = (t_372 * 32);
+  let t_375 = (t_374 == t_371);
+  let t_376 = (!t_375);
+  let t_377 = (t_373 && t_376);
+  let t_378 = (t_372 - 1);
+  let t_379 = select(t_372, t_378, t_377);
+  let t_380 = (-t_379);
+  let t_381 = (-t_368);
+  let t_382 = (-t_381);
+  let t_383 = (t_382 / 32);
+  let t_384 = (t_382 < 0);
+  let t_385 = (t_383 * 32);
+  let t_386 = (t_385 == t_382);
+  let t_387 = (!t_386);
+  let t_388 = (t_384 && t_387);
+  let t_389 = (t_383 - 1);
+  let t_390 = select(t_383, t_389, t_388);
+  let t_391 = (-t_390);
+  let t_392 = (hi_358 + (-1));
+  let t_393 = (hi_358 + (-32));
+  let t_394 = (t_392 / 32);
+  let t_395 = (t_392 < 0);
+  let t_396 = (t_394 * 32);
+  let t_397 = (t_396 == t_392);
+  let t_398 = (!t_397);
+  let t_399 = (t_395 && t_398);
+  let t_400 = (t_394 - 1);
+  let t_401 = select(t_394, t_400, t_399);
+  let t_402 = (t_393 / 32);
+  let t_403 = (t_393 < 0);
+  let t_404 = (t_402 * 32);
+  let t_405 = (t_404 == t_393);
+  let t_406 = (!t_405);
+  let t_407 = (t_403 && t_406);
+  let t_408 = (t_402 - 1);
+  let t_409 = select(t_402, t_408, t_407);
+  let t_410 = max(t_380, (-268435456));
+  let t_411 = min(268435456, t_401);
+  let t_412 = max(t_391, (-268435456));
+  let t_413 = min(268435456, t_409);
+  let t_415 = (k_len_355 + (-32));
+  let t_424 = (t_415 / 32);
+  let t_425 = (t_415 < 0);
+  let t_426 = (t_424 * 32);
+  let t_427 = (t_426 == t_415);
+  let t_428 = (!t_427);
+  let t_429 = (t_425 && t_428);
+  let t_430 = (t_424 - 1);
+  let t_431 = select(t_424, t_430, t_429);
+  let t_432 = max(t_412, t_412);
+  let t_433 = min(t_413, t_413);
+  let t_434 = max(t_432, (-268435456));
+  let t_435 = min(t_433, t_431);
+  let t_436 = max(t_365, t_410);
+  let t_437 = (t_411 + 1);
+  let t_438 = min(t_367, t_437);
+  let t_439 = max(t_436, t_438);
+  let t_440 = max(t_434, t_436);
+  let t_441 = min(t_440, t_439);
+  let t_442 = (t_435 + 1);
+  let t_443 = max(t_442, t_441);
+  let t_444 = min(t_443, t_439);
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 64) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32(b_86) * q_stride0 + u32((kvh_85 + r)) * q_stride1 + u32(c)], (r < 1));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32(b_324) * q_stride0 + u32((kvh_323 + r)) * q_stride1 + u32(c)], (r < 1));
   }
   workgroupBarrier();
   // partial tiles
-  var carry_206: array<f32, 1>;
-  carry_206[0] = NEG_INF;
-  var carry_207: array<f32, 1>;
-  carry_207[0] = 0.0;
-  var carry_208: array<f32, 16>;
+  var carry_446: array<f32, 1>;
+  carry_446[0] = NEG_INF;
+  var carry_447: array<f32, 1>;
+  carry_447[0] = 0.0;
+  var carry_448: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_208[0 * 16 + j] = 0.0;
+    carry_448[0 * 16 + j] = 0.0;
   }
-  if (t_196 < t_201) { // at most one tile
-    let t_205 = t_196;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_209 = (t_205 * 32);
+  if (t_436 < t_441) { // at most one tile
+    let t_445 = t_436;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_449 = (t_445 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -159,30 +159,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_86) * page_table_stride0 + u32((t_209 + r))], ((t_209 + r) < k_len_110)) + ((t_209 + r) % 1))) * k_cache_stride0 + u32(kvh_85) * k_cache_stride1 + u32(c)], ((t_209 + r) < k_len_110));
+      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_324) * page_table_stride0 + u32((t_449 + r))], ((t_449 + r) < k_len_355)) + ((t_449 + r) % 1))) * k_cache_stride0 + u32(kvh_323) * k_cache_stride1 + u32(c)], ((t_449 + r) < k_len_355));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_222 = array<f32, 4>();
+    var t_462 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_222[i * 4 + j] = fma(a[i], b[j], t_222[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_462[i * 4 + j] = fma(a[i], b[j], t_462[i * 4 + j]); }
       }
     }
-    var t_224: array<f32, 4>;
+    var t_464: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_224[0 * 4 + j] = select(NEG_INF, (t_222[0 * 4 + j] * scale2_119), (((t_209 + (tc + 8 * j)) >= lo_111) && ((t_209 + (tc + 8 * j)) < hi_113)));
+      t_464[0 * 4 + j] = select(NEG_INF, (t_462[0 * 4 + j] * scale2_364), (((t_449 + (tc + 8 * j)) >= lo_356) && ((t_449 + (tc + 8 * j)) < hi_358)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_225: array<f32, 1>;
+    var t_465: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_224[i * 4 + j]);
+        acc = max(acc, t_464[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -191,33 +191,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_225[i] = acc;
+      t_465[i] = acc;
     }
     workgroupBarrier();
-    var m_new_226: array<f32, 1>;
-    m_new_226[0] = max(carry_206[0], t_225[0]);
+    var m_new_466: array<f32, 1>;
+    m_new_466[0] = max(carry_446[0], t_465[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_228: array<f32, 1>;
-    m_safe_228[0] = select(m_new_226[0], 0.0, (m_new_226[0] == NEG_INF));
+    var m_safe_468: array<f32, 1>;
+    m_safe_468[0] = select(m_new_466[0], 0.0, (m_new_466[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_230: array<f32, 4>;
+    var p_470: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_230[0 * 4 + j] = exp2((t_224[0 * 4 + j] - m_safe_228[0]));
+      p_470[0 * 4 + j] = exp2((t_464[0 * 4 + j] - m_safe_468[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_230[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_470[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_232: array<f32, 1>;
-    alpha_232[0] = exp2((carry_206[0] - m_safe_228[0]));
+    var alpha_472: array<f32, 1>;
+    alpha_472[0] = exp2((carry_446[0] - m_safe_468[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_234: array<f32, 1>;
+    var t_474: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_230[i * 4 + j];
+        acc = acc + p_470[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -226,43 +226,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_234[i] = acc;
+      t_474[i] = acc;
     }
     workgroupBarrier();
-    var t_235: array<f32, 1>;
-    t_235[0] = ((carry_207[0] * alpha_232[0]) + t_234[0]);
+    var t_475: array<f32, 1>;
+    t_475[0] = ((carry_447[0] * alpha_472[0]) + t_474[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_86) * page_table_stride0 + u32((t_209 + r))], ((t_209 + r) < k_len_110)) + ((t_209 + r) % 1))) * v_cache_stride0 + u32(kvh_85) * v_cache_stride1 + u32(c)], ((t_209 + r) < k_len_110));
+      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_324) * page_table_stride0 + u32((t_449 + r))], ((t_449 + r) < k_len_355)) + ((t_449 + r) % 1))) * v_cache_stride0 + u32(kvh_323) * v_cache_stride1 + u32(c)], ((t_449 + r) < k_len_355));
     }
     workgroupBarrier();
-    var t_237 = array<f32, 16>();
+    var t_477 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_237[i * 16 + j] = fma(a[i], b[j], t_237[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_477[i * 16 + j] = fma(a[i], b[j], t_477[i * 16 + j]); }
       }
     }
-    var t_238: array<f32, 16>;
+    var t_478: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_238[0 * 16 + j] = ((carry_208[0 * 16 + j] * alpha_232[0]) + t_237[0 * 16 + j]);
+      t_478[0 * 16 + j] = ((carry_448[0 * 16 + j] * alpha_472[0]) + t_477[0 * 16 + j]);
     }
-    carry_206[0] = m_new_226[0];
-    carry_207[0] = t_235[0];
+    carry_446[0] = m_new_466[0];
+    carry_447[0] = t_475[0];
     for (var j = 0; j < 16; j++) {
-      carry_208[0 * 16 + j] = t_238[0 * 16 + j];
+      carry_448[0 * 16 + j] = t_478[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (var t_244 = t_201; t_244 < t_204; t_244++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_248 = (t_244 * 32);
+  for (var t_482 = t_441; t_482 < t_444; t_482++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_486 = (t_482 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -270,30 +270,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = k_cache[u32((page_table[u32(b_86) * page_table_stride0 + u32((t_248 + r))] + ((t_248 + r) % 1))) * k_cache_stride0 + u32(kvh_85) * k_cache_stride1 + u32(c)];
+      smem_f32[1032 + r * 129 + c] = k_cache[u32((page_table[u32(b_324) * page_table_stride0 + u32((t_486 + r))] + ((t_486 + r) % 1))) * k_cache_stride0 + u32(kvh_323) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_259 = array<f32, 4>();
+    var t_497 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_259[i * 4 + j] = fma(a[i], b[j], t_259[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_497[i * 4 + j] = fma(a[i], b[j], t_497[i * 4 + j]); }
       }
     }
-    var t_260: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_260[0 * 4 + j] = (t_259[0 * 4 + j] * scale2_119);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_261: array<f32, 1>;
+    var t_499: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_260[i * 4 + j]);
+        acc = max(acc, t_497[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -302,33 +298,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_261[i] = acc;
+      t_499[i] = acc;
     }
     workgroupBarrier();
-    var m_new_262: array<f32, 1>;
-    m_new_262[0] = max(carry_206[0], t_261[0]);
+    var m_new_501: array<f32, 1>;
+    m_new_501[0] = max(carry_446[0], (t_499[0] * scale2_364));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_264: array<f32, 1>;
-    m_safe_264[0] = select(m_new_262[0], 0.0, (m_new_262[0] == NEG_INF));
+    var m_safe_503: array<f32, 1>;
+    m_safe_503[0] = select(m_new_501[0], 0.0, (m_new_501[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_266: array<f32, 4>;
+    var p_505: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_266[0 * 4 + j] = exp2((t_260[0 * 4 + j] - m_safe_264[0]));
+      p_505[0 * 4 + j] = exp2(((t_497[0 * 4 + j] * scale2_364) - m_safe_503[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_266[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_505[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_268: array<f32, 1>;
-    alpha_268[0] = exp2((carry_206[0] - m_safe_264[0]));
+    var alpha_507: array<f32, 1>;
+    alpha_507[0] = exp2((carry_446[0] - m_safe_503[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_270: array<f32, 1>;
+    var t_509: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_266[i * 4 + j];
+        acc = acc + p_505[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -337,43 +333,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_270[i] = acc;
+      t_509[i] = acc;
     }
     workgroupBarrier();
-    var t_271: array<f32, 1>;
-    t_271[0] = ((carry_207[0] * alpha_268[0]) + t_270[0]);
+    var t_510: array<f32, 1>;
+    t_510[0] = ((carry_447[0] * alpha_507[0]) + t_509[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = v_cache[u32((page_table[u32(b_86) * page_table_stride0 + u32((t_248 + r))] + ((t_248 + r) % 1))) * v_cache_stride0 + u32(kvh_85) * v_cache_stride1 + u32(c)];
+      smem_f32[1296 + r * 129 + c] = v_cache[u32((page_table[u32(b_324) * page_table_stride0 + u32((t_486 + r))] + ((t_486 + r) % 1))) * v_cache_stride0 + u32(kvh_323) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_273 = array<f32, 16>();
+    var t_512 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_273[i * 16 + j] = fma(a[i], b[j], t_273[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_512[i * 16 + j] = fma(a[i], b[j], t_512[i * 16 + j]); }
       }
     }
-    var t_274: array<f32, 16>;
+    var t_513: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_274[0 * 16 + j] = ((carry_208[0 * 16 + j] * alpha_268[0]) + t_273[0 * 16 + j]);
+      t_513[0 * 16 + j] = ((carry_448[0 * 16 + j] * alpha_507[0]) + t_512[0 * 16 + j]);
     }
-    carry_206[0] = m_new_262[0];
-    carry_207[0] = t_271[0];
+    carry_446[0] = m_new_501[0];
+    carry_447[0] = t_510[0];
     for (var j = 0; j < 16; j++) {
-      carry_208[0 * 16 + j] = t_274[0 * 16 + j];
+      carry_448[0 * 16 + j] = t_513[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (var t_278 = t_204; t_278 < t_199; t_278++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_282 = (t_278 * 32);
+  for (var t_517 = t_444; t_517 < t_439; t_517++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_521 = (t_517 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -382,30 +378,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_86) * page_table_stride0 + u32((t_282 + r))], ((t_282 + r) < k_len_110)) + ((t_282 + r) % 1))) * k_cache_stride0 + u32(kvh_85) * k_cache_stride1 + u32(c)], ((t_282 + r) < k_len_110));
+      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_324) * page_table_stride0 + u32((t_521 + r))], ((t_521 + r) < k_len_355)) + ((t_521 + r) % 1))) * k_cache_stride0 + u32(kvh_323) * k_cache_stride1 + u32(c)], ((t_521 + r) < k_len_355));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_295 = array<f32, 4>();
+    var t_534 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_295[i * 4 + j] = fma(a[i], b[j], t_295[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_534[i * 4 + j] = fma(a[i], b[j], t_534[i * 4 + j]); }
       }
     }
-    var t_297: array<f32, 4>;
+    var t_536: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_297[0 * 4 + j] = select(NEG_INF, (t_295[0 * 4 + j] * scale2_119), (((t_282 + (tc + 8 * j)) >= lo_111) && ((t_282 + (tc + 8 * j)) < hi_113)));
+      t_536[0 * 4 + j] = select(NEG_INF, (t_534[0 * 4 + j] * scale2_364), (((t_521 + (tc + 8 * j)) >= lo_356) && ((t_521 + (tc + 8 * j)) < hi_358)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_298: array<f32, 1>;
+    var t_537: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_297[i * 4 + j]);
+        acc = max(acc, t_536[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -414,33 +410,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_298[i] = acc;
+      t_537[i] = acc;
     }
     workgroupBarrier();
-    var m_new_299: array<f32, 1>;
-    m_new_299[0] = max(carry_206[0], t_298[0]);
+    var m_new_538: array<f32, 1>;
+    m_new_538[0] = max(carry_446[0], t_537[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_301: array<f32, 1>;
-    m_safe_301[0] = select(m_new_299[0], 0.0, (m_new_299[0] == NEG_INF));
+    var m_safe_540: array<f32, 1>;
+    m_safe_540[0] = select(m_new_538[0], 0.0, (m_new_538[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_303: array<f32, 4>;
+    var p_542: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_303[0 * 4 + j] = exp2((t_297[0 * 4 + j] - m_safe_301[0]));
+      p_542[0 * 4 + j] = exp2((t_536[0 * 4 + j] - m_safe_540[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_303[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_542[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_305: array<f32, 1>;
-    alpha_305[0] = exp2((carry_206[0] - m_safe_301[0]));
+    var alpha_544: array<f32, 1>;
+    alpha_544[0] = exp2((carry_446[0] - m_safe_540[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_307: array<f32, 1>;
+    var t_546: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_303[i * 4 + j];
+        acc = acc + p_542[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -449,46 +445,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_307[i] = acc;
+      t_546[i] = acc;
     }
     workgroupBarrier();
-    var t_308: array<f32, 1>;
-    t_308[0] = ((carry_207[0] * alpha_305[0]) + t_307[0]);
+    var t_547: array<f32, 1>;
+    t_547[0] = ((carry_447[0] * alpha_544[0]) + t_546[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_86) * page_table_stride0 + u32((t_282 + r))], ((t_282 + r) < k_len_110)) + ((t_282 + r) % 1))) * v_cache_stride0 + u32(kvh_85) * v_cache_stride1 + u32(c)], ((t_282 + r) < k_len_110));
+      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_324) * page_table_stride0 + u32((t_521 + r))], ((t_521 + r) < k_len_355)) + ((t_521 + r) % 1))) * v_cache_stride0 + u32(kvh_323) * v_cache_stride1 + u32(c)], ((t_521 + r) < k_len_355));
     }
     workgroupBarrier();
-    var t_310 = array<f32, 16>();
+    var t_549 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_310[i * 16 + j] = fma(a[i], b[j], t_310[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_549[i * 16 + j] = fma(a[i], b[j], t_549[i * 16 + j]); }
       }
     }
-    var t_311: array<f32, 16>;
+    var t_550: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_311[0 * 16 + j] = ((carry_208[0 * 16 + j] * alpha_305[0]) + t_310[0 * 16 + j]);
+      t_550[0 * 16 + j] = ((carry_448[0 * 16 + j] * alpha_544[0]) + t_549[0 * 16 + j]);
     }
-    carry_206[0] = m_new_299[0];
-    carry_207[0] = t_308[0];
+    carry_446[0] = m_new_538[0];
+    carry_447[0] = t_547[0];
     for (var j = 0; j < 16; j++) {
-      carry_208[0 * 16 + j] = t_311[0 * 16 + j];
+      carry_448[0 * 16 + j] = t_550[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
   for (var j = 0; j < 16; j++) {
-    if ((tr < 1)) { out_partial[u32(s_84) * out_partial_stride0 + u32(b_86) * out_partial_stride1 + u32((kvh_85 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_208[0 * 16 + j] / select(carry_207[0], 1.0, (carry_207[0] == 0.0))); }
+    if ((tr < 1)) { out_partial[u32(s_322) * out_partial_stride0 + u32(b_324) * out_partial_stride1 + u32((kvh_323 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_448[0 * 16 + j] / select(carry_447[0], 1.0, (carry_447[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
-    if ((tr < 1)) { lse_partial[u32(s_84) * lse_partial_stride0 + u32(b_86) * lse_partial_stride1 + u32((kvh_85 + tr))] = select(((carry_206[0] + log2(carry_207[0])) * 0.6931471805599453), NEG_INF, (carry_207[0] == 0.0)); }
+    if ((tr < 1)) { lse_partial[u32(s_322) * lse_partial_stride0 + u32(b_324) * lse_partial_stride1 + u32((kvh_323 + tr))] = select(((carry_446[0] + log2(carry_447[0])) * 0.6931471805599453), NEG_INF, (carry_447[0] == 0.0)); }
   }
 }

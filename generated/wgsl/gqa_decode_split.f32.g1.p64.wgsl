@@ -44,113 +44,113 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_partial_stride2 = 128u;
   let lse_partial_stride0 = u32(P.batch) * u32(P.q_heads);
   let lse_partial_stride1 = u32(P.q_heads);
-  let s_87 = i32(wg.x);
-  let kvh_88 = i32(wg.y);
-  let b_89 = i32(wg.z);
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  let k_len_114 = cache_seqlens[u32(b_89)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  let lo_115 = (s_87 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  let t_116 = (lo_115 + P.split_len);
-  let hi_117 = min(k_len_114, t_116);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  let s_332 = i32(wg.x);
+  let kvh_333 = i32(wg.y);
+  let b_334 = i32(wg.z);
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  let k_len_366 = cache_seqlens[u32(b_334)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  let lo_367 = (s_332 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  let t_368 = (lo_367 + P.split_len);
+  let hi_369 = min(k_len_366, t_368);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_123 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  let t_124 = (lo_115 / 32);
-  let t_125 = (hi_117 + 31);
-  let t_126 = (t_125 / 32);
-  let t_127 = (0 - lo_115);
-  let t_128 = (t_127 + 31);
-  let t_129 = (-t_128);
-  let t_130 = (-t_129);
-  let t_131 = (t_130 / 32);
-  let t_132 = (t_130 < 0);
-  let t_133 = (t_131 * 32);
-  let t_134 = (t_133 == t_130);
-  let t_135 = (!t_134);
-  let t_136 = (t_132 && t_135);
-  let t_138 = (t_131 - 1);
-  let t_139 = select(t_131, t_138, t_136);
-  let t_140 = (-t_139);
-  let t_142 = (-t_127);
-  let t_143 = (-t_142);
-  let t_144 = (t_143 / 32);
-  let t_145 = (t_143 < 0);
-  let t_146 = (t_144 * 32);
-  let t_147 = (t_146 == t_143);
-  let t_148 = (!t_147);
-  let t_149 = (t_145 && t_148);
-  let t_150 = (t_144 - 1);
-  let t_151 = select(t_144, t_150, t_149);
-  let t_152 = (-t_151);
-  let t_154 = (hi_117 + (-1));
-  let t_156 = (hi_117 + (-32));
-  let t_158 = (t_154 / 32);
-  let t_159 = (t_154 < 0);
-  let t_160 = (t_158 * 32);
-  let t_161 = (t_160 == t_154);
-  let t_162 = (!t_161);
-  let t_163 = (t_159 && t_162);
-  let t_164 = (t_158 - 1);
-  let t_165 = select(t_158, t_164, t_163);
-  let t_166 = (t_156 / 32);
-  let t_167 = (t_156 < 0);
-  let t_168 = (t_166 * 32);
-  let t_169 = (t_168 == t_156);
-  let t_170 = (!t_169);
-  let t_171 = (t_167 && t_170);
-  let t_172 = (t_166 - 1);
-  let t_173 = select(t_166, t_172, t_171);
-  let t_174 = max(t_140, (-268435456));
-  let t_175 = min(268435456, t_165);
-  let t_176 = max(t_152, (-268435456));
-  let t_177 = min(268435456, t_173);
-  let t_179 = (k_len_114 + (-32));
-  let t_188 = (t_179 / 32);
-  let t_189 = (t_179 < 0);
-  let t_190 = (t_188 * 32);
-  let t_191 = (t_190 == t_179);
-  let t_192 = (!t_191);
-  let t_193 = (t_189 && t_192);
-  let t_194 = (t_188 - 1);
-  let t_195 = select(t_188, t_194, t_193);
-  let t_196 = max(t_176, t_176);
-  let t_197 = min(t_177, t_177);
-  let t_198 = max(t_196, (-268435456));
-  let t_199 = min(t_197, t_195);
-  let t_200 = max(t_124, t_174);
-  let t_201 = (t_175 + 1);
-  let t_202 = min(t_126, t_201);
-  let t_203 = max(t_200, t_202);
-  let t_204 = max(t_198, t_200);
-  let t_205 = min(t_204, t_203);
-  let t_206 = (t_199 + 1);
-  let t_207 = max(t_206, t_205);
-  let t_208 = min(t_207, t_203);
+  let scale2_375 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  let t_376 = (lo_367 / 32);
+  let t_377 = (hi_369 + 31);
+  let t_378 = (t_377 / 32);
+  let t_379 = (0 - lo_367);
+  let t_380 = (t_379 + 31);
+  let t_381 = (-t_380);
+  let t_382 = (-t_381);
+  let t_383 = (t_382 / 32);
+  let t_384 = (t_382 < 0);
+  let t_385 = (t_383 * 32);
+  let t_386 = (t_385 == t_382);
+  let t_387 = (!t_386);
+  let t_388 = (t_384 && t_387);
+  let t_389 = (t_383 - 1);
+  let t_390 = select(t_383, t_389, t_388);
+  let t_391 = (-t_390);
+  let t_392 = (-t_379);
+  let t_393 = (-t_392);
+  let t_394 = (t_393 / 32);
+  let t_395 = (t_393 < 0);
+  let t_396 = (t_394 * 32);
+  let t_397 = (t_396 == t_393);
+  let t_398 = (!t_397);
+  let t_399 = (t_395 && t_398);
+  let t_400 = (t_394 - 1);
+  let t_401 = select(t_394, t_400, t_399);
+  let t_402 = (-t_401);
+  let t_403 = (hi_369 + (-1));
+  let t_404 = (hi_369 + (-32));
+  let t_405 = (t_403 / 32);
+  let t_406 = (t_403 < 0);
+  let t_407 = (t_405 * 32);
+  let t_408 = (t_407 == t_403);
+  let t_409 = (!t_408);
+  let t_410 = (t_406 && t_409);
+  let t_411 = (t_405 - 1);
+  let t_412 = select(t_405, t_411, t_410);
+  let t_413 = (t_404 / 32);
+  let t_414 = (t_404 < 0);
+  let t_415 = (t_413 * 32);
+  let t_416 = (t_415 == t_404);
+  let t_417 = (!t_416);
+  let t_418 = (t_414 && t_417);
+  let t_419 = (t_413 - 1);
+  let t_420 = select(t_413, t_419, t_418);
+  let t_421 = max(t_391, (-268435456));
+  let t_422 = min(268435456, t_412);
+  let t_423 = max(t_402, (-268435456));
+  let t_424 = min(268435456, t_420);
+  let t_426 = (k_len_366 + (-32));
+  let t_435 = (t_426 / 32);
+  let t_436 = (t_426 < 0);
+  let t_437 = (t_435 * 32);
+  let t_438 = (t_437 == t_426);
+  let t_439 = (!t_438);
+  let t_440 = (t_436 && t_439);
+  let t_441 = (t_435 - 1);
+  let t_442 = select(t_435, t_441, t_440);
+  let t_443 = max(t_423, t_423);
+  let t_444 = min(t_424, t_424);
+  let t_445 = max(t_443, (-268435456));
+  let t_446 = min(t_444, t_442);
+  let t_447 = max(t_376, t_421);
+  let t_448 = (t_422 + 1);
+  let t_449 = min(t_378, t_448);
+  let t_450 = max(t_447, t_449);
+  let t_451 = max(t_445, t_447);
+  let t_452 = min(t_451, t_450);
+  let t_453 = (t_446 + 1);
+  let t_454 = max(t_453, t_452);
+  let t_455 = min(t_454, t_450);
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 64) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32(b_89) * q_stride0 + u32((kvh_88 + r)) * q_stride1 + u32(c)], (r < 1));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32(b_334) * q_stride0 + u32((kvh_333 + r)) * q_stride1 + u32(c)], (r < 1));
   }
   workgroupBarrier();
   // partial tiles
-  var carry_210: array<f32, 1>;
-  carry_210[0] = NEG_INF;
-  var carry_211: array<f32, 1>;
-  carry_211[0] = 0.0;
-  var carry_212: array<f32, 16>;
+  var carry_457: array<f32, 1>;
+  carry_457[0] = NEG_INF;
+  var carry_458: array<f32, 1>;
+  carry_458[0] = 0.0;
+  var carry_459: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_212[0 * 16 + j] = 0.0;
+    carry_459[0 * 16 + j] = 0.0;
   }
-  if (t_200 < t_205) { // at most one tile
-    let t_209 = t_200;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_213 = (t_209 * 32);
+  if (t_447 < t_452) { // at most one tile
+    let t_456 = t_447;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_460 = (t_456 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -159,30 +159,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_89) * page_table_stride0 + u32(((t_213 + r) / 64))], ((t_213 + r) < k_len_114)) * 64) + ((t_213 + r) % 64))) * k_cache_stride0 + u32(kvh_88) * k_cache_stride1 + u32(c)], ((t_213 + r) < k_len_114));
+      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_334) * page_table_stride0 + u32(((t_460 + r) / 64))], ((t_460 + r) < k_len_366)) * 64) + ((t_460 + r) % 64))) * k_cache_stride0 + u32(kvh_333) * k_cache_stride1 + u32(c)], ((t_460 + r) < k_len_366));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_228 = array<f32, 4>();
+    var t_475 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_228[i * 4 + j] = fma(a[i], b[j], t_228[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_475[i * 4 + j] = fma(a[i], b[j], t_475[i * 4 + j]); }
       }
     }
-    var t_230: array<f32, 4>;
+    var t_477: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_230[0 * 4 + j] = select(NEG_INF, (t_228[0 * 4 + j] * scale2_123), (((t_213 + (tc + 8 * j)) >= lo_115) && ((t_213 + (tc + 8 * j)) < hi_117)));
+      t_477[0 * 4 + j] = select(NEG_INF, (t_475[0 * 4 + j] * scale2_375), (((t_460 + (tc + 8 * j)) >= lo_367) && ((t_460 + (tc + 8 * j)) < hi_369)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_231: array<f32, 1>;
+    var t_478: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_230[i * 4 + j]);
+        acc = max(acc, t_477[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -191,33 +191,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_231[i] = acc;
+      t_478[i] = acc;
     }
     workgroupBarrier();
-    var m_new_232: array<f32, 1>;
-    m_new_232[0] = max(carry_210[0], t_231[0]);
+    var m_new_479: array<f32, 1>;
+    m_new_479[0] = max(carry_457[0], t_478[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_234: array<f32, 1>;
-    m_safe_234[0] = select(m_new_232[0], 0.0, (m_new_232[0] == NEG_INF));
+    var m_safe_481: array<f32, 1>;
+    m_safe_481[0] = select(m_new_479[0], 0.0, (m_new_479[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_236: array<f32, 4>;
+    var p_483: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_236[0 * 4 + j] = exp2((t_230[0 * 4 + j] - m_safe_234[0]));
+      p_483[0 * 4 + j] = exp2((t_477[0 * 4 + j] - m_safe_481[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_236[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_483[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_238: array<f32, 1>;
-    alpha_238[0] = exp2((carry_210[0] - m_safe_234[0]));
+    var alpha_485: array<f32, 1>;
+    alpha_485[0] = exp2((carry_457[0] - m_safe_481[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_240: array<f32, 1>;
+    var t_487: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_236[i * 4 + j];
+        acc = acc + p_483[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -226,43 +226,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_240[i] = acc;
+      t_487[i] = acc;
     }
     workgroupBarrier();
-    var t_241: array<f32, 1>;
-    t_241[0] = ((carry_211[0] * alpha_238[0]) + t_240[0]);
+    var t_488: array<f32, 1>;
+    t_488[0] = ((carry_458[0] * alpha_485[0]) + t_487[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_89) * page_table_stride0 + u32(((t_213 + r) / 64))], ((t_213 + r) < k_len_114)) * 64) + ((t_213 + r) % 64))) * v_cache_stride0 + u32(kvh_88) * v_cache_stride1 + u32(c)], ((t_213 + r) < k_len_114));
+      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_334) * page_table_stride0 + u32(((t_460 + r) / 64))], ((t_460 + r) < k_len_366)) * 64) + ((t_460 + r) % 64))) * v_cache_stride0 + u32(kvh_333) * v_cache_stride1 + u32(c)], ((t_460 + r) < k_len_366));
     }
     workgroupBarrier();
-    var t_243 = array<f32, 16>();
+    var t_490 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_243[i * 16 + j] = fma(a[i], b[j], t_243[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_490[i * 16 + j] = fma(a[i], b[j], t_490[i * 16 + j]); }
       }
     }
-    var t_244: array<f32, 16>;
+    var t_491: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_244[0 * 16 + j] = ((carry_212[0 * 16 + j] * alpha_238[0]) + t_243[0 * 16 + j]);
+      t_491[0 * 16 + j] = ((carry_459[0 * 16 + j] * alpha_485[0]) + t_490[0 * 16 + j]);
     }
-    carry_210[0] = m_new_232[0];
-    carry_211[0] = t_241[0];
+    carry_457[0] = m_new_479[0];
+    carry_458[0] = t_488[0];
     for (var j = 0; j < 16; j++) {
-      carry_212[0 * 16 + j] = t_244[0 * 16 + j];
+      carry_459[0 * 16 + j] = t_491[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (var t_250 = t_205; t_250 < t_208; t_250++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_254 = (t_250 * 32);
+  for (var t_495 = t_452; t_495 < t_455; t_495++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_499 = (t_495 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -270,30 +270,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = k_cache[u32(((page_table[u32(b_89) * page_table_stride0 + u32(((t_254 + r) / 64))] * 64) + ((t_254 + r) % 64))) * k_cache_stride0 + u32(kvh_88) * k_cache_stride1 + u32(c)];
+      smem_f32[1032 + r * 129 + c] = k_cache[u32(((page_table[u32(b_334) * page_table_stride0 + u32(((t_499 + r) / 64))] * 64) + ((t_499 + r) % 64))) * k_cache_stride0 + u32(kvh_333) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_267 = array<f32, 4>();
+    var t_512 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_267[i * 4 + j] = fma(a[i], b[j], t_267[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_512[i * 4 + j] = fma(a[i], b[j], t_512[i * 4 + j]); }
       }
     }
-    var t_268: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_268[0 * 4 + j] = (t_267[0 * 4 + j] * scale2_123);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_269: array<f32, 1>;
+    var t_514: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_268[i * 4 + j]);
+        acc = max(acc, t_512[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -302,33 +298,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_269[i] = acc;
+      t_514[i] = acc;
     }
     workgroupBarrier();
-    var m_new_270: array<f32, 1>;
-    m_new_270[0] = max(carry_210[0], t_269[0]);
+    var m_new_516: array<f32, 1>;
+    m_new_516[0] = max(carry_457[0], (t_514[0] * scale2_375));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_272: array<f32, 1>;
-    m_safe_272[0] = select(m_new_270[0], 0.0, (m_new_270[0] == NEG_INF));
+    var m_safe_518: array<f32, 1>;
+    m_safe_518[0] = select(m_new_516[0], 0.0, (m_new_516[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_274: array<f32, 4>;
+    var p_520: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_274[0 * 4 + j] = exp2((t_268[0 * 4 + j] - m_safe_272[0]));
+      p_520[0 * 4 + j] = exp2(((t_512[0 * 4 + j] * scale2_375) - m_safe_518[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_274[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_520[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_276: array<f32, 1>;
-    alpha_276[0] = exp2((carry_210[0] - m_safe_272[0]));
+    var alpha_522: array<f32, 1>;
+    alpha_522[0] = exp2((carry_457[0] - m_safe_518[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_278: array<f32, 1>;
+    var t_524: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_274[i * 4 + j];
+        acc = acc + p_520[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -337,43 +333,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_278[i] = acc;
+      t_524[i] = acc;
     }
     workgroupBarrier();
-    var t_279: array<f32, 1>;
-    t_279[0] = ((carry_211[0] * alpha_276[0]) + t_278[0]);
+    var t_525: array<f32, 1>;
+    t_525[0] = ((carry_458[0] * alpha_522[0]) + t_524[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = v_cache[u32(((page_table[u32(b_89) * page_table_stride0 + u32(((t_254 + r) / 64))] * 64) + ((t_254 + r) % 64))) * v_cache_stride0 + u32(kvh_88) * v_cache_stride1 + u32(c)];
+      smem_f32[1296 + r * 129 + c] = v_cache[u32(((page_table[u32(b_334) * page_table_stride0 + u32(((t_499 + r) / 64))] * 64) + ((t_499 + r) % 64))) * v_cache_stride0 + u32(kvh_333) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_281 = array<f32, 16>();
+    var t_527 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_281[i * 16 + j] = fma(a[i], b[j], t_281[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_527[i * 16 + j] = fma(a[i], b[j], t_527[i * 16 + j]); }
       }
     }
-    var t_282: array<f32, 16>;
+    var t_528: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_282[0 * 16 + j] = ((carry_212[0 * 16 + j] * alpha_276[0]) + t_281[0 * 16 + j]);
+      t_528[0 * 16 + j] = ((carry_459[0 * 16 + j] * alpha_522[0]) + t_527[0 * 16 + j]);
     }
-    carry_210[0] = m_new_270[0];
-    carry_211[0] = t_279[0];
+    carry_457[0] = m_new_516[0];
+    carry_458[0] = t_525[0];
     for (var j = 0; j < 16; j++) {
-      carry_212[0 * 16 + j] = t_282[0 * 16 + j];
+      carry_459[0 * 16 + j] = t_528[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (var t_286 = t_208; t_286 < t_203; t_286++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_290 = (t_286 * 32);
+  for (var t_532 = t_455; t_532 < t_450; t_532++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_536 = (t_532 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -382,30 +378,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_89) * page_table_stride0 + u32(((t_290 + r) / 64))], ((t_290 + r) < k_len_114)) * 64) + ((t_290 + r) % 64))) * k_cache_stride0 + u32(kvh_88) * k_cache_stride1 + u32(c)], ((t_290 + r) < k_len_114));
+      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_334) * page_table_stride0 + u32(((t_536 + r) / 64))], ((t_536 + r) < k_len_366)) * 64) + ((t_536 + r) % 64))) * k_cache_stride0 + u32(kvh_333) * k_cache_stride1 + u32(c)], ((t_536 + r) < k_len_366));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_305 = array<f32, 4>();
+    var t_551 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_305[i * 4 + j] = fma(a[i], b[j], t_305[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_551[i * 4 + j] = fma(a[i], b[j], t_551[i * 4 + j]); }
       }
     }
-    var t_307: array<f32, 4>;
+    var t_553: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_307[0 * 4 + j] = select(NEG_INF, (t_305[0 * 4 + j] * scale2_123), (((t_290 + (tc + 8 * j)) >= lo_115) && ((t_290 + (tc + 8 * j)) < hi_117)));
+      t_553[0 * 4 + j] = select(NEG_INF, (t_551[0 * 4 + j] * scale2_375), (((t_536 + (tc + 8 * j)) >= lo_367) && ((t_536 + (tc + 8 * j)) < hi_369)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_308: array<f32, 1>;
+    var t_554: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_307[i * 4 + j]);
+        acc = max(acc, t_553[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -414,33 +410,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_308[i] = acc;
+      t_554[i] = acc;
     }
     workgroupBarrier();
-    var m_new_309: array<f32, 1>;
-    m_new_309[0] = max(carry_210[0], t_308[0]);
+    var m_new_555: array<f32, 1>;
+    m_new_555[0] = max(carry_457[0], t_554[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_311: array<f32, 1>;
-    m_safe_311[0] = select(m_new_309[0], 0.0, (m_new_309[0] == NEG_INF));
+    var m_safe_557: array<f32, 1>;
+    m_safe_557[0] = select(m_new_555[0], 0.0, (m_new_555[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_313: array<f32, 4>;
+    var p_559: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_313[0 * 4 + j] = exp2((t_307[0 * 4 + j] - m_safe_311[0]));
+      p_559[0 * 4 + j] = exp2((t_553[0 * 4 + j] - m_safe_557[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_313[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_559[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_315: array<f32, 1>;
-    alpha_315[0] = exp2((carry_210[0] - m_safe_311[0]));
+    var alpha_561: array<f32, 1>;
+    alpha_561[0] = exp2((carry_457[0] - m_safe_557[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_317: array<f32, 1>;
+    var t_563: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_313[i * 4 + j];
+        acc = acc + p_559[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -449,46 +445,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_317[i] = acc;
+      t_563[i] = acc;
     }
     workgroupBarrier();
-    var t_318: array<f32, 1>;
-    t_318[0] = ((carry_211[0] * alpha_315[0]) + t_317[0]);
+    var t_564: array<f32, 1>;
+    t_564[0] = ((carry_458[0] * alpha_561[0]) + t_563[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_89) * page_table_stride0 + u32(((t_290 + r) / 64))], ((t_290 + r) < k_len_114)) * 64) + ((t_290 + r) % 64))) * v_cache_stride0 + u32(kvh_88) * v_cache_stride1 + u32(c)], ((t_290 + r) < k_len_114));
+      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_334) * page_table_stride0 + u32(((t_536 + r) / 64))], ((t_536 + r) < k_len_366)) * 64) + ((t_536 + r) % 64))) * v_cache_stride0 + u32(kvh_333) * v_cache_stride1 + u32(c)], ((t_536 + r) < k_len_366));
     }
     workgroupBarrier();
-    var t_320 = array<f32, 16>();
+    var t_566 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_320[i * 16 + j] = fma(a[i], b[j], t_320[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_566[i * 16 + j] = fma(a[i], b[j], t_566[i * 16 + j]); }
       }
     }
-    var t_321: array<f32, 16>;
+    var t_567: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_321[0 * 16 + j] = ((carry_212[0 * 16 + j] * alpha_315[0]) + t_320[0 * 16 + j]);
+      t_567[0 * 16 + j] = ((carry_459[0 * 16 + j] * alpha_561[0]) + t_566[0 * 16 + j]);
     }
-    carry_210[0] = m_new_309[0];
-    carry_211[0] = t_318[0];
+    carry_457[0] = m_new_555[0];
+    carry_458[0] = t_564[0];
     for (var j = 0; j < 16; j++) {
-      carry_212[0 * 16 + j] = t_321[0 * 16 + j];
+      carry_459[0 * 16 + j] = t_567[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
   for (var j = 0; j < 16; j++) {
-    if ((tr < 1)) { out_partial[u32(s_87) * out_partial_stride0 + u32(b_89) * out_partial_stride1 + u32((kvh_88 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_212[0 * 16 + j] / select(carry_211[0], 1.0, (carry_211[0] == 0.0))); }
+    if ((tr < 1)) { out_partial[u32(s_332) * out_partial_stride0 + u32(b_334) * out_partial_stride1 + u32((kvh_333 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_459[0 * 16 + j] / select(carry_458[0], 1.0, (carry_458[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
-    if ((tr < 1)) { lse_partial[u32(s_87) * lse_partial_stride0 + u32(b_89) * lse_partial_stride1 + u32((kvh_88 + tr))] = select(((carry_210[0] + log2(carry_211[0])) * 0.6931471805599453), NEG_INF, (carry_211[0] == 0.0)); }
+    if ((tr < 1)) { lse_partial[u32(s_332) * lse_partial_stride0 + u32(b_334) * lse_partial_stride1 + u32((kvh_333 + tr))] = select(((carry_457[0] + log2(carry_458[0])) * 0.6931471805599453), NEG_INF, (carry_458[0] == 0.0)); }
   }
 }

@@ -44,114 +44,114 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_partial_stride2 = 128u;
   let lse_partial_stride0 = u32(P.batch) * u32(P.q_heads);
   let lse_partial_stride1 = u32(P.q_heads);
-  let s_86 = i32(wg.x);
-  let kvh_87 = i32(wg.y);
-  let b_88 = i32(wg.z);
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  let k_len_113 = cache_seqlens[u32(b_88)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  let lo_114 = (s_86 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  let t_115 = (lo_114 + P.split_len);
-  let hi_116 = min(k_len_113, t_115);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  let t_118 = (kvh_87 * 4);
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  let s_326 = i32(wg.x);
+  let kvh_327 = i32(wg.y);
+  let b_328 = i32(wg.z);
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  let k_len_360 = cache_seqlens[u32(b_328)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  let lo_361 = (s_326 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  let t_362 = (lo_361 + P.split_len);
+  let hi_363 = min(k_len_360, t_362);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  let t_365 = (kvh_327 * 4);
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_123 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  let t_124 = (lo_114 / 32);
-  let t_125 = (hi_116 + 31);
-  let t_126 = (t_125 / 32);
-  let t_127 = (0 - lo_114);
-  let t_128 = (t_127 + 31);
-  let t_129 = (-t_128);
-  let t_130 = (-t_129);
-  let t_131 = (t_130 / 32);
-  let t_132 = (t_130 < 0);
-  let t_133 = (t_131 * 32);
-  let t_134 = (t_133 == t_130);
-  let t_135 = (!t_134);
-  let t_136 = (t_132 && t_135);
-  let t_138 = (t_131 - 1);
-  let t_139 = select(t_131, t_138, t_136);
-  let t_140 = (-t_139);
-  let t_142 = (-t_127);
-  let t_143 = (-t_142);
-  let t_144 = (t_143 / 32);
-  let t_145 = (t_143 < 0);
-  let t_146 = (t_144 * 32);
-  let t_147 = (t_146 == t_143);
-  let t_148 = (!t_147);
-  let t_149 = (t_145 && t_148);
-  let t_150 = (t_144 - 1);
-  let t_151 = select(t_144, t_150, t_149);
-  let t_152 = (-t_151);
-  let t_154 = (hi_116 + (-1));
-  let t_156 = (hi_116 + (-32));
-  let t_158 = (t_154 / 32);
-  let t_159 = (t_154 < 0);
-  let t_160 = (t_158 * 32);
-  let t_161 = (t_160 == t_154);
-  let t_162 = (!t_161);
-  let t_163 = (t_159 && t_162);
-  let t_164 = (t_158 - 1);
-  let t_165 = select(t_158, t_164, t_163);
-  let t_166 = (t_156 / 32);
-  let t_167 = (t_156 < 0);
-  let t_168 = (t_166 * 32);
-  let t_169 = (t_168 == t_156);
-  let t_170 = (!t_169);
-  let t_171 = (t_167 && t_170);
-  let t_172 = (t_166 - 1);
-  let t_173 = select(t_166, t_172, t_171);
-  let t_174 = max(t_140, (-268435456));
-  let t_175 = min(268435456, t_165);
-  let t_176 = max(t_152, (-268435456));
-  let t_177 = min(268435456, t_173);
-  let t_179 = (k_len_113 + (-32));
-  let t_188 = (t_179 / 32);
-  let t_189 = (t_179 < 0);
-  let t_190 = (t_188 * 32);
-  let t_191 = (t_190 == t_179);
-  let t_192 = (!t_191);
-  let t_193 = (t_189 && t_192);
-  let t_194 = (t_188 - 1);
-  let t_195 = select(t_188, t_194, t_193);
-  let t_196 = max(t_176, t_176);
-  let t_197 = min(t_177, t_177);
-  let t_198 = max(t_196, (-268435456));
-  let t_199 = min(t_197, t_195);
-  let t_200 = max(t_124, t_174);
-  let t_201 = (t_175 + 1);
-  let t_202 = min(t_126, t_201);
-  let t_203 = max(t_200, t_202);
-  let t_204 = max(t_198, t_200);
-  let t_205 = min(t_204, t_203);
-  let t_206 = (t_199 + 1);
-  let t_207 = max(t_206, t_205);
-  let t_208 = min(t_207, t_203);
+  let scale2_370 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  let t_371 = (lo_361 / 32);
+  let t_372 = (hi_363 + 31);
+  let t_373 = (t_372 / 32);
+  let t_374 = (0 - lo_361);
+  let t_375 = (t_374 + 31);
+  let t_376 = (-t_375);
+  let t_377 = (-t_376);
+  let t_378 = (t_377 / 32);
+  let t_379 = (t_377 < 0);
+  let t_380 = (t_378 * 32);
+  let t_381 = (t_380 == t_377);
+  let t_382 = (!t_381);
+  let t_383 = (t_379 && t_382);
+  let t_384 = (t_378 - 1);
+  let t_385 = select(t_378, t_384, t_383);
+  let t_386 = (-t_385);
+  let t_387 = (-t_374);
+  let t_388 = (-t_387);
+  let t_389 = (t_388 / 32);
+  let t_390 = (t_388 < 0);
+  let t_391 = (t_389 * 32);
+  let t_392 = (t_391 == t_388);
+  let t_393 = (!t_392);
+  let t_394 = (t_390 && t_393);
+  let t_395 = (t_389 - 1);
+  let t_396 = select(t_389, t_395, t_394);
+  let t_397 = (-t_396);
+  let t_398 = (hi_363 + (-1));
+  let t_399 = (hi_363 + (-32));
+  let t_400 = (t_398 / 32);
+  let t_401 = (t_398 < 0);
+  let t_402 = (t_400 * 32);
+  let t_403 = (t_402 == t_398);
+  let t_404 = (!t_403);
+  let t_405 = (t_401 && t_404);
+  let t_406 = (t_400 - 1);
+  let t_407 = select(t_400, t_406, t_405);
+  let t_408 = (t_399 / 32);
+  let t_409 = (t_399 < 0);
+  let t_410 = (t_408 * 32);
+  let t_411 = (t_410 == t_399);
+  let t_412 = (!t_411);
+  let t_413 = (t_409 && t_412);
+  let t_414 = (t_408 - 1);
+  let t_415 = select(t_408, t_414, t_413);
+  let t_416 = max(t_386, (-268435456));
+  let t_417 = min(268435456, t_407);
+  let t_418 = max(t_397, (-268435456));
+  let t_419 = min(268435456, t_415);
+  let t_421 = (k_len_360 + (-32));
+  let t_430 = (t_421 / 32);
+  let t_431 = (t_421 < 0);
+  let t_432 = (t_430 * 32);
+  let t_433 = (t_432 == t_421);
+  let t_434 = (!t_433);
+  let t_435 = (t_431 && t_434);
+  let t_436 = (t_430 - 1);
+  let t_437 = select(t_430, t_436, t_435);
+  let t_438 = max(t_418, t_418);
+  let t_439 = min(t_419, t_419);
+  let t_440 = max(t_438, (-268435456));
+  let t_441 = min(t_439, t_437);
+  let t_442 = max(t_371, t_416);
+  let t_443 = (t_417 + 1);
+  let t_444 = min(t_373, t_443);
+  let t_445 = max(t_442, t_444);
+  let t_446 = max(t_440, t_442);
+  let t_447 = min(t_446, t_445);
+  let t_448 = (t_441 + 1);
+  let t_449 = max(t_448, t_447);
+  let t_450 = min(t_449, t_445);
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 64) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32(b_88) * q_stride0 + u32((t_118 + r)) * q_stride1 + u32(c)], (r < 4));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32(b_328) * q_stride0 + u32((t_365 + r)) * q_stride1 + u32(c)], (r < 4));
   }
   workgroupBarrier();
   // partial tiles
-  var carry_210: array<f32, 1>;
-  carry_210[0] = NEG_INF;
-  var carry_211: array<f32, 1>;
-  carry_211[0] = 0.0;
-  var carry_212: array<f32, 16>;
+  var carry_452: array<f32, 1>;
+  carry_452[0] = NEG_INF;
+  var carry_453: array<f32, 1>;
+  carry_453[0] = 0.0;
+  var carry_454: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_212[0 * 16 + j] = 0.0;
+    carry_454[0 * 16 + j] = 0.0;
   }
-  if (t_200 < t_205) { // at most one tile
-    let t_209 = t_200;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_213 = (t_209 * 32);
+  if (t_442 < t_447) { // at most one tile
+    let t_451 = t_442;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_455 = (t_451 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -160,30 +160,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_88) * page_table_stride0 + u32((t_213 + r))], ((t_213 + r) < k_len_113)) + ((t_213 + r) % 1))) * k_cache_stride0 + u32(kvh_87) * k_cache_stride1 + u32(c)], ((t_213 + r) < k_len_113));
+      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_328) * page_table_stride0 + u32((t_455 + r))], ((t_455 + r) < k_len_360)) + ((t_455 + r) % 1))) * k_cache_stride0 + u32(kvh_327) * k_cache_stride1 + u32(c)], ((t_455 + r) < k_len_360));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_226 = array<f32, 4>();
+    var t_468 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_226[i * 4 + j] = fma(a[i], b[j], t_226[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_468[i * 4 + j] = fma(a[i], b[j], t_468[i * 4 + j]); }
       }
     }
-    var t_228: array<f32, 4>;
+    var t_470: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_228[0 * 4 + j] = select(NEG_INF, (t_226[0 * 4 + j] * scale2_123), (((t_213 + (tc + 8 * j)) >= lo_114) && ((t_213 + (tc + 8 * j)) < hi_116)));
+      t_470[0 * 4 + j] = select(NEG_INF, (t_468[0 * 4 + j] * scale2_370), (((t_455 + (tc + 8 * j)) >= lo_361) && ((t_455 + (tc + 8 * j)) < hi_363)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_229: array<f32, 1>;
+    var t_471: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_228[i * 4 + j]);
+        acc = max(acc, t_470[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -192,33 +192,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_229[i] = acc;
+      t_471[i] = acc;
     }
     workgroupBarrier();
-    var m_new_230: array<f32, 1>;
-    m_new_230[0] = max(carry_210[0], t_229[0]);
+    var m_new_472: array<f32, 1>;
+    m_new_472[0] = max(carry_452[0], t_471[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_232: array<f32, 1>;
-    m_safe_232[0] = select(m_new_230[0], 0.0, (m_new_230[0] == NEG_INF));
+    var m_safe_474: array<f32, 1>;
+    m_safe_474[0] = select(m_new_472[0], 0.0, (m_new_472[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_234: array<f32, 4>;
+    var p_476: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_234[0 * 4 + j] = exp2((t_228[0 * 4 + j] - m_safe_232[0]));
+      p_476[0 * 4 + j] = exp2((t_470[0 * 4 + j] - m_safe_474[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_234[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_476[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_236: array<f32, 1>;
-    alpha_236[0] = exp2((carry_210[0] - m_safe_232[0]));
+    var alpha_478: array<f32, 1>;
+    alpha_478[0] = exp2((carry_452[0] - m_safe_474[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_238: array<f32, 1>;
+    var t_480: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_234[i * 4 + j];
+        acc = acc + p_476[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -227,43 +227,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_238[i] = acc;
+      t_480[i] = acc;
     }
     workgroupBarrier();
-    var t_239: array<f32, 1>;
-    t_239[0] = ((carry_211[0] * alpha_236[0]) + t_238[0]);
+    var t_481: array<f32, 1>;
+    t_481[0] = ((carry_453[0] * alpha_478[0]) + t_480[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_88) * page_table_stride0 + u32((t_213 + r))], ((t_213 + r) < k_len_113)) + ((t_213 + r) % 1))) * v_cache_stride0 + u32(kvh_87) * v_cache_stride1 + u32(c)], ((t_213 + r) < k_len_113));
+      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_328) * page_table_stride0 + u32((t_455 + r))], ((t_455 + r) < k_len_360)) + ((t_455 + r) % 1))) * v_cache_stride0 + u32(kvh_327) * v_cache_stride1 + u32(c)], ((t_455 + r) < k_len_360));
     }
     workgroupBarrier();
-    var t_241 = array<f32, 16>();
+    var t_483 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_241[i * 16 + j] = fma(a[i], b[j], t_241[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_483[i * 16 + j] = fma(a[i], b[j], t_483[i * 16 + j]); }
       }
     }
-    var t_242: array<f32, 16>;
+    var t_484: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_242[0 * 16 + j] = ((carry_212[0 * 16 + j] * alpha_236[0]) + t_241[0 * 16 + j]);
+      t_484[0 * 16 + j] = ((carry_454[0 * 16 + j] * alpha_478[0]) + t_483[0 * 16 + j]);
     }
-    carry_210[0] = m_new_230[0];
-    carry_211[0] = t_239[0];
+    carry_452[0] = m_new_472[0];
+    carry_453[0] = t_481[0];
     for (var j = 0; j < 16; j++) {
-      carry_212[0 * 16 + j] = t_242[0 * 16 + j];
+      carry_454[0 * 16 + j] = t_484[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (var t_248 = t_205; t_248 < t_208; t_248++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_252 = (t_248 * 32);
+  for (var t_488 = t_447; t_488 < t_450; t_488++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_492 = (t_488 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -271,30 +271,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = k_cache[u32((page_table[u32(b_88) * page_table_stride0 + u32((t_252 + r))] + ((t_252 + r) % 1))) * k_cache_stride0 + u32(kvh_87) * k_cache_stride1 + u32(c)];
+      smem_f32[1032 + r * 129 + c] = k_cache[u32((page_table[u32(b_328) * page_table_stride0 + u32((t_492 + r))] + ((t_492 + r) % 1))) * k_cache_stride0 + u32(kvh_327) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_263 = array<f32, 4>();
+    var t_503 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_263[i * 4 + j] = fma(a[i], b[j], t_263[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_503[i * 4 + j] = fma(a[i], b[j], t_503[i * 4 + j]); }
       }
     }
-    var t_264: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_264[0 * 4 + j] = (t_263[0 * 4 + j] * scale2_123);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_265: array<f32, 1>;
+    var t_505: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_264[i * 4 + j]);
+        acc = max(acc, t_503[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -303,33 +299,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_265[i] = acc;
+      t_505[i] = acc;
     }
     workgroupBarrier();
-    var m_new_266: array<f32, 1>;
-    m_new_266[0] = max(carry_210[0], t_265[0]);
+    var m_new_507: array<f32, 1>;
+    m_new_507[0] = max(carry_452[0], (t_505[0] * scale2_370));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_268: array<f32, 1>;
-    m_safe_268[0] = select(m_new_266[0], 0.0, (m_new_266[0] == NEG_INF));
+    var m_safe_509: array<f32, 1>;
+    m_safe_509[0] = select(m_new_507[0], 0.0, (m_new_507[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_270: array<f32, 4>;
+    var p_511: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_270[0 * 4 + j] = exp2((t_264[0 * 4 + j] - m_safe_268[0]));
+      p_511[0 * 4 + j] = exp2(((t_503[0 * 4 + j] * scale2_370) - m_safe_509[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_270[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_511[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_272: array<f32, 1>;
-    alpha_272[0] = exp2((carry_210[0] - m_safe_268[0]));
+    var alpha_513: array<f32, 1>;
+    alpha_513[0] = exp2((carry_452[0] - m_safe_509[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_274: array<f32, 1>;
+    var t_515: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_270[i * 4 + j];
+        acc = acc + p_511[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -338,43 +334,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_274[i] = acc;
+      t_515[i] = acc;
     }
     workgroupBarrier();
-    var t_275: array<f32, 1>;
-    t_275[0] = ((carry_211[0] * alpha_272[0]) + t_274[0]);
+    var t_516: array<f32, 1>;
+    t_516[0] = ((carry_453[0] * alpha_513[0]) + t_515[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = v_cache[u32((page_table[u32(b_88) * page_table_stride0 + u32((t_252 + r))] + ((t_252 + r) % 1))) * v_cache_stride0 + u32(kvh_87) * v_cache_stride1 + u32(c)];
+      smem_f32[1296 + r * 129 + c] = v_cache[u32((page_table[u32(b_328) * page_table_stride0 + u32((t_492 + r))] + ((t_492 + r) % 1))) * v_cache_stride0 + u32(kvh_327) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_277 = array<f32, 16>();
+    var t_518 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_277[i * 16 + j] = fma(a[i], b[j], t_277[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_518[i * 16 + j] = fma(a[i], b[j], t_518[i * 16 + j]); }
       }
     }
-    var t_278: array<f32, 16>;
+    var t_519: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_278[0 * 16 + j] = ((carry_212[0 * 16 + j] * alpha_272[0]) + t_277[0 * 16 + j]);
+      t_519[0 * 16 + j] = ((carry_454[0 * 16 + j] * alpha_513[0]) + t_518[0 * 16 + j]);
     }
-    carry_210[0] = m_new_266[0];
-    carry_211[0] = t_275[0];
+    carry_452[0] = m_new_507[0];
+    carry_453[0] = t_516[0];
     for (var j = 0; j < 16; j++) {
-      carry_212[0 * 16 + j] = t_278[0 * 16 + j];
+      carry_454[0 * 16 + j] = t_519[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (var t_282 = t_208; t_282 < t_203; t_282++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_286 = (t_282 * 32);
+  for (var t_523 = t_450; t_523 < t_445; t_523++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_527 = (t_523 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -383,30 +379,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_88) * page_table_stride0 + u32((t_286 + r))], ((t_286 + r) < k_len_113)) + ((t_286 + r) % 1))) * k_cache_stride0 + u32(kvh_87) * k_cache_stride1 + u32(c)], ((t_286 + r) < k_len_113));
+      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_328) * page_table_stride0 + u32((t_527 + r))], ((t_527 + r) < k_len_360)) + ((t_527 + r) % 1))) * k_cache_stride0 + u32(kvh_327) * k_cache_stride1 + u32(c)], ((t_527 + r) < k_len_360));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_299 = array<f32, 4>();
+    var t_540 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_299[i * 4 + j] = fma(a[i], b[j], t_299[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_540[i * 4 + j] = fma(a[i], b[j], t_540[i * 4 + j]); }
       }
     }
-    var t_301: array<f32, 4>;
+    var t_542: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_301[0 * 4 + j] = select(NEG_INF, (t_299[0 * 4 + j] * scale2_123), (((t_286 + (tc + 8 * j)) >= lo_114) && ((t_286 + (tc + 8 * j)) < hi_116)));
+      t_542[0 * 4 + j] = select(NEG_INF, (t_540[0 * 4 + j] * scale2_370), (((t_527 + (tc + 8 * j)) >= lo_361) && ((t_527 + (tc + 8 * j)) < hi_363)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_302: array<f32, 1>;
+    var t_543: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_301[i * 4 + j]);
+        acc = max(acc, t_542[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -415,33 +411,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_302[i] = acc;
+      t_543[i] = acc;
     }
     workgroupBarrier();
-    var m_new_303: array<f32, 1>;
-    m_new_303[0] = max(carry_210[0], t_302[0]);
+    var m_new_544: array<f32, 1>;
+    m_new_544[0] = max(carry_452[0], t_543[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_305: array<f32, 1>;
-    m_safe_305[0] = select(m_new_303[0], 0.0, (m_new_303[0] == NEG_INF));
+    var m_safe_546: array<f32, 1>;
+    m_safe_546[0] = select(m_new_544[0], 0.0, (m_new_544[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_307: array<f32, 4>;
+    var p_548: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_307[0 * 4 + j] = exp2((t_301[0 * 4 + j] - m_safe_305[0]));
+      p_548[0 * 4 + j] = exp2((t_542[0 * 4 + j] - m_safe_546[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_307[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_548[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_309: array<f32, 1>;
-    alpha_309[0] = exp2((carry_210[0] - m_safe_305[0]));
+    var alpha_550: array<f32, 1>;
+    alpha_550[0] = exp2((carry_452[0] - m_safe_546[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_311: array<f32, 1>;
+    var t_552: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_307[i * 4 + j];
+        acc = acc + p_548[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -450,46 +446,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_311[i] = acc;
+      t_552[i] = acc;
     }
     workgroupBarrier();
-    var t_312: array<f32, 1>;
-    t_312[0] = ((carry_211[0] * alpha_309[0]) + t_311[0]);
+    var t_553: array<f32, 1>;
+    t_553[0] = ((carry_453[0] * alpha_550[0]) + t_552[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_88) * page_table_stride0 + u32((t_286 + r))], ((t_286 + r) < k_len_113)) + ((t_286 + r) % 1))) * v_cache_stride0 + u32(kvh_87) * v_cache_stride1 + u32(c)], ((t_286 + r) < k_len_113));
+      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_328) * page_table_stride0 + u32((t_527 + r))], ((t_527 + r) < k_len_360)) + ((t_527 + r) % 1))) * v_cache_stride0 + u32(kvh_327) * v_cache_stride1 + u32(c)], ((t_527 + r) < k_len_360));
     }
     workgroupBarrier();
-    var t_314 = array<f32, 16>();
+    var t_555 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_314[i * 16 + j] = fma(a[i], b[j], t_314[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_555[i * 16 + j] = fma(a[i], b[j], t_555[i * 16 + j]); }
       }
     }
-    var t_315: array<f32, 16>;
+    var t_556: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_315[0 * 16 + j] = ((carry_212[0 * 16 + j] * alpha_309[0]) + t_314[0 * 16 + j]);
+      t_556[0 * 16 + j] = ((carry_454[0 * 16 + j] * alpha_550[0]) + t_555[0 * 16 + j]);
     }
-    carry_210[0] = m_new_303[0];
-    carry_211[0] = t_312[0];
+    carry_452[0] = m_new_544[0];
+    carry_453[0] = t_553[0];
     for (var j = 0; j < 16; j++) {
-      carry_212[0 * 16 + j] = t_315[0 * 16 + j];
+      carry_454[0 * 16 + j] = t_556[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
   for (var j = 0; j < 16; j++) {
-    if ((tr < 4)) { out_partial[u32(s_86) * out_partial_stride0 + u32(b_88) * out_partial_stride1 + u32((t_118 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_212[0 * 16 + j] / select(carry_211[0], 1.0, (carry_211[0] == 0.0))); }
+    if ((tr < 4)) { out_partial[u32(s_326) * out_partial_stride0 + u32(b_328) * out_partial_stride1 + u32((t_365 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_454[0 * 16 + j] / select(carry_453[0], 1.0, (carry_453[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
-    if ((tr < 4)) { lse_partial[u32(s_86) * lse_partial_stride0 + u32(b_88) * lse_partial_stride1 + u32((t_118 + tr))] = select(((carry_210[0] + log2(carry_211[0])) * 0.6931471805599453), NEG_INF, (carry_211[0] == 0.0)); }
+    if ((tr < 4)) { lse_partial[u32(s_326) * lse_partial_stride0 + u32(b_328) * lse_partial_stride1 + u32((t_365 + tr))] = select(((carry_452[0] + log2(carry_453[0])) * 0.6931471805599453), NEG_INF, (carry_453[0] == 0.0)); }
   }
 }

@@ -44,114 +44,114 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_partial_stride2 = 128u;
   let lse_partial_stride0 = u32(P.batch) * u32(P.q_heads);
   let lse_partial_stride1 = u32(P.q_heads);
-  let s_89 = i32(wg.x);
-  let kvh_90 = i32(wg.y);
-  let b_91 = i32(wg.z);
-  // kernels-src/decode_split.ts:26: let k_len = cache_seqlens[b]
-  let k_len_117 = cache_seqlens[u32(b_91)];
-  // kernels-src/decode_split.ts:27: let lo = s * split_len
-  let lo_118 = (s_89 * P.split_len);
-  // kernels-src/decode_split.ts:28: let hi = min(k_len, lo + split_len)
-  let t_119 = (lo_118 + P.split_len);
-  let hi_120 = min(k_len_117, t_119);
-  // kernels-src/decode_split.ts:29: let g = rows(0, BLOCK_M)
-  // kernels-src/decode_split.ts:30: let head = kvh * GROUP + g
-  let t_122 = (kvh_90 * 4);
-  // kernels-src/decode_split.ts:31: let Q = load q[b, head, :] where g < GROUP
+  let s_336 = i32(wg.x);
+  let kvh_337 = i32(wg.y);
+  let b_338 = i32(wg.z);
+  // kernels-src/decode_split.ts:27: let k_len = cache_seqlens[b]
+  let k_len_371 = cache_seqlens[u32(b_338)];
+  // kernels-src/decode_split.ts:28: let lo = s * split_len
+  let lo_372 = (s_336 * P.split_len);
+  // kernels-src/decode_split.ts:29: let hi = min(k_len, lo + split_len)
+  let t_373 = (lo_372 + P.split_len);
+  let hi_374 = min(k_len_371, t_373);
+  // kernels-src/decode_split.ts:30: let g = rows(0, BLOCK_M)
+  // kernels-src/decode_split.ts:31: let head = kvh * GROUP + g
+  let t_376 = (kvh_337 * 4);
+  // kernels-src/decode_split.ts:32: let Q = load q[b, head, :] where g < GROUP
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_127 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-  let t_128 = (lo_118 / 32);
-  let t_129 = (hi_120 + 31);
-  let t_130 = (t_129 / 32);
-  let t_131 = (0 - lo_118);
-  let t_132 = (t_131 + 31);
-  let t_133 = (-t_132);
-  let t_134 = (-t_133);
-  let t_135 = (t_134 / 32);
-  let t_136 = (t_134 < 0);
-  let t_137 = (t_135 * 32);
-  let t_138 = (t_137 == t_134);
-  let t_139 = (!t_138);
-  let t_140 = (t_136 && t_139);
-  let t_142 = (t_135 - 1);
-  let t_143 = select(t_135, t_142, t_140);
-  let t_144 = (-t_143);
-  let t_146 = (-t_131);
-  let t_147 = (-t_146);
-  let t_148 = (t_147 / 32);
-  let t_149 = (t_147 < 0);
-  let t_150 = (t_148 * 32);
-  let t_151 = (t_150 == t_147);
-  let t_152 = (!t_151);
-  let t_153 = (t_149 && t_152);
-  let t_154 = (t_148 - 1);
-  let t_155 = select(t_148, t_154, t_153);
-  let t_156 = (-t_155);
-  let t_158 = (hi_120 + (-1));
-  let t_160 = (hi_120 + (-32));
-  let t_162 = (t_158 / 32);
-  let t_163 = (t_158 < 0);
-  let t_164 = (t_162 * 32);
-  let t_165 = (t_164 == t_158);
-  let t_166 = (!t_165);
-  let t_167 = (t_163 && t_166);
-  let t_168 = (t_162 - 1);
-  let t_169 = select(t_162, t_168, t_167);
-  let t_170 = (t_160 / 32);
-  let t_171 = (t_160 < 0);
-  let t_172 = (t_170 * 32);
-  let t_173 = (t_172 == t_160);
-  let t_174 = (!t_173);
-  let t_175 = (t_171 && t_174);
-  let t_176 = (t_170 - 1);
-  let t_177 = select(t_170, t_176, t_175);
-  let t_178 = max(t_144, (-268435456));
-  let t_179 = min(268435456, t_169);
-  let t_180 = max(t_156, (-268435456));
-  let t_181 = min(268435456, t_177);
-  let t_183 = (k_len_117 + (-32));
-  let t_192 = (t_183 / 32);
-  let t_193 = (t_183 < 0);
-  let t_194 = (t_192 * 32);
-  let t_195 = (t_194 == t_183);
-  let t_196 = (!t_195);
-  let t_197 = (t_193 && t_196);
-  let t_198 = (t_192 - 1);
-  let t_199 = select(t_192, t_198, t_197);
-  let t_200 = max(t_180, t_180);
-  let t_201 = min(t_181, t_181);
-  let t_202 = max(t_200, (-268435456));
-  let t_203 = min(t_201, t_199);
-  let t_204 = max(t_128, t_178);
-  let t_205 = (t_179 + 1);
-  let t_206 = min(t_130, t_205);
-  let t_207 = max(t_204, t_206);
-  let t_208 = max(t_202, t_204);
-  let t_209 = min(t_208, t_207);
-  let t_210 = (t_203 + 1);
-  let t_211 = max(t_210, t_209);
-  let t_212 = min(t_211, t_207);
+  let scale2_381 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  let t_382 = (lo_372 / 32);
+  let t_383 = (hi_374 + 31);
+  let t_384 = (t_383 / 32);
+  let t_385 = (0 - lo_372);
+  let t_386 = (t_385 + 31);
+  let t_387 = (-t_386);
+  let t_388 = (-t_387);
+  let t_389 = (t_388 / 32);
+  let t_390 = (t_388 < 0);
+  let t_391 = (t_389 * 32);
+  let t_392 = (t_391 == t_388);
+  let t_393 = (!t_392);
+  let t_394 = (t_390 && t_393);
+  let t_395 = (t_389 - 1);
+  let t_396 = select(t_389, t_395, t_394);
+  let t_397 = (-t_396);
+  let t_398 = (-t_385);
+  let t_399 = (-t_398);
+  let t_400 = (t_399 / 32);
+  let t_401 = (t_399 < 0);
+  let t_402 = (t_400 * 32);
+  let t_403 = (t_402 == t_399);
+  let t_404 = (!t_403);
+  let t_405 = (t_401 && t_404);
+  let t_406 = (t_400 - 1);
+  let t_407 = select(t_400, t_406, t_405);
+  let t_408 = (-t_407);
+  let t_409 = (hi_374 + (-1));
+  let t_410 = (hi_374 + (-32));
+  let t_411 = (t_409 / 32);
+  let t_412 = (t_409 < 0);
+  let t_413 = (t_411 * 32);
+  let t_414 = (t_413 == t_409);
+  let t_415 = (!t_414);
+  let t_416 = (t_412 && t_415);
+  let t_417 = (t_411 - 1);
+  let t_418 = select(t_411, t_417, t_416);
+  let t_419 = (t_410 / 32);
+  let t_420 = (t_410 < 0);
+  let t_421 = (t_419 * 32);
+  let t_422 = (t_421 == t_410);
+  let t_423 = (!t_422);
+  let t_424 = (t_420 && t_423);
+  let t_425 = (t_419 - 1);
+  let t_426 = select(t_419, t_425, t_424);
+  let t_427 = max(t_397, (-268435456));
+  let t_428 = min(268435456, t_418);
+  let t_429 = max(t_408, (-268435456));
+  let t_430 = min(268435456, t_426);
+  let t_432 = (k_len_371 + (-32));
+  let t_441 = (t_432 / 32);
+  let t_442 = (t_432 < 0);
+  let t_443 = (t_441 * 32);
+  let t_444 = (t_443 == t_432);
+  let t_445 = (!t_444);
+  let t_446 = (t_442 && t_445);
+  let t_447 = (t_441 - 1);
+  let t_448 = select(t_441, t_447, t_446);
+  let t_449 = max(t_429, t_429);
+  let t_450 = min(t_430, t_430);
+  let t_451 = max(t_449, (-268435456));
+  let t_452 = min(t_450, t_448);
+  let t_453 = max(t_382, t_427);
+  let t_454 = (t_428 + 1);
+  let t_455 = min(t_384, t_454);
+  let t_456 = max(t_453, t_455);
+  let t_457 = max(t_451, t_453);
+  let t_458 = min(t_457, t_456);
+  let t_459 = (t_452 + 1);
+  let t_460 = max(t_459, t_458);
+  let t_461 = min(t_460, t_456);
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 64) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32(b_91) * q_stride0 + u32((t_122 + r)) * q_stride1 + u32(c)], (r < 4));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32(b_338) * q_stride0 + u32((t_376 + r)) * q_stride1 + u32(c)], (r < 4));
   }
   workgroupBarrier();
   // partial tiles
-  var carry_214: array<f32, 1>;
-  carry_214[0] = NEG_INF;
-  var carry_215: array<f32, 1>;
-  carry_215[0] = 0.0;
-  var carry_216: array<f32, 16>;
+  var carry_463: array<f32, 1>;
+  carry_463[0] = NEG_INF;
+  var carry_464: array<f32, 1>;
+  carry_464[0] = 0.0;
+  var carry_465: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_216[0 * 16 + j] = 0.0;
+    carry_465[0 * 16 + j] = 0.0;
   }
-  if (t_204 < t_209) { // at most one tile
-    let t_213 = t_204;
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_217 = (t_213 * 32);
+  if (t_453 < t_458) { // at most one tile
+    let t_462 = t_453;
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_466 = (t_462 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -160,30 +160,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_91) * page_table_stride0 + u32(((t_217 + r) / 64))], ((t_217 + r) < k_len_117)) * 64) + ((t_217 + r) % 64))) * k_cache_stride0 + u32(kvh_90) * k_cache_stride1 + u32(c)], ((t_217 + r) < k_len_117));
+      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_338) * page_table_stride0 + u32(((t_466 + r) / 64))], ((t_466 + r) < k_len_371)) * 64) + ((t_466 + r) % 64))) * k_cache_stride0 + u32(kvh_337) * k_cache_stride1 + u32(c)], ((t_466 + r) < k_len_371));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_232 = array<f32, 4>();
+    var t_481 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_232[i * 4 + j] = fma(a[i], b[j], t_232[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_481[i * 4 + j] = fma(a[i], b[j], t_481[i * 4 + j]); }
       }
     }
-    var t_234: array<f32, 4>;
+    var t_483: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_234[0 * 4 + j] = select(NEG_INF, (t_232[0 * 4 + j] * scale2_127), (((t_217 + (tc + 8 * j)) >= lo_118) && ((t_217 + (tc + 8 * j)) < hi_120)));
+      t_483[0 * 4 + j] = select(NEG_INF, (t_481[0 * 4 + j] * scale2_381), (((t_466 + (tc + 8 * j)) >= lo_372) && ((t_466 + (tc + 8 * j)) < hi_374)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_235: array<f32, 1>;
+    var t_484: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_234[i * 4 + j]);
+        acc = max(acc, t_483[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -192,33 +192,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_235[i] = acc;
+      t_484[i] = acc;
     }
     workgroupBarrier();
-    var m_new_236: array<f32, 1>;
-    m_new_236[0] = max(carry_214[0], t_235[0]);
+    var m_new_485: array<f32, 1>;
+    m_new_485[0] = max(carry_463[0], t_484[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_238: array<f32, 1>;
-    m_safe_238[0] = select(m_new_236[0], 0.0, (m_new_236[0] == NEG_INF));
+    var m_safe_487: array<f32, 1>;
+    m_safe_487[0] = select(m_new_485[0], 0.0, (m_new_485[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_240: array<f32, 4>;
+    var p_489: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_240[0 * 4 + j] = exp2((t_234[0 * 4 + j] - m_safe_238[0]));
+      p_489[0 * 4 + j] = exp2((t_483[0 * 4 + j] - m_safe_487[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_240[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_489[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_242: array<f32, 1>;
-    alpha_242[0] = exp2((carry_214[0] - m_safe_238[0]));
+    var alpha_491: array<f32, 1>;
+    alpha_491[0] = exp2((carry_463[0] - m_safe_487[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_244: array<f32, 1>;
+    var t_493: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_240[i * 4 + j];
+        acc = acc + p_489[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -227,43 +227,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_244[i] = acc;
+      t_493[i] = acc;
     }
     workgroupBarrier();
-    var t_245: array<f32, 1>;
-    t_245[0] = ((carry_215[0] * alpha_242[0]) + t_244[0]);
+    var t_494: array<f32, 1>;
+    t_494[0] = ((carry_464[0] * alpha_491[0]) + t_493[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_91) * page_table_stride0 + u32(((t_217 + r) / 64))], ((t_217 + r) < k_len_117)) * 64) + ((t_217 + r) % 64))) * v_cache_stride0 + u32(kvh_90) * v_cache_stride1 + u32(c)], ((t_217 + r) < k_len_117));
+      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_338) * page_table_stride0 + u32(((t_466 + r) / 64))], ((t_466 + r) < k_len_371)) * 64) + ((t_466 + r) % 64))) * v_cache_stride0 + u32(kvh_337) * v_cache_stride1 + u32(c)], ((t_466 + r) < k_len_371));
     }
     workgroupBarrier();
-    var t_247 = array<f32, 16>();
+    var t_496 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_247[i * 16 + j] = fma(a[i], b[j], t_247[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_496[i * 16 + j] = fma(a[i], b[j], t_496[i * 16 + j]); }
       }
     }
-    var t_248: array<f32, 16>;
+    var t_497: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_248[0 * 16 + j] = ((carry_216[0 * 16 + j] * alpha_242[0]) + t_247[0 * 16 + j]);
+      t_497[0 * 16 + j] = ((carry_465[0 * 16 + j] * alpha_491[0]) + t_496[0 * 16 + j]);
     }
-    carry_214[0] = m_new_236[0];
-    carry_215[0] = t_245[0];
+    carry_463[0] = m_new_485[0];
+    carry_464[0] = t_494[0];
     for (var j = 0; j < 16; j++) {
-      carry_216[0 * 16 + j] = t_248[0 * 16 + j];
+      carry_465[0 * 16 + j] = t_497[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // full tiles
-  for (var t_254 = t_209; t_254 < t_212; t_254++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_258 = (t_254 * 32);
+  for (var t_501 = t_458; t_501 < t_461; t_501++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_505 = (t_501 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -271,30 +271,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = k_cache[u32(((page_table[u32(b_91) * page_table_stride0 + u32(((t_258 + r) / 64))] * 64) + ((t_258 + r) % 64))) * k_cache_stride0 + u32(kvh_90) * k_cache_stride1 + u32(c)];
+      smem_f32[1032 + r * 129 + c] = k_cache[u32(((page_table[u32(b_338) * page_table_stride0 + u32(((t_505 + r) / 64))] * 64) + ((t_505 + r) % 64))) * k_cache_stride0 + u32(kvh_337) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_271 = array<f32, 4>();
+    var t_518 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_271[i * 4 + j] = fma(a[i], b[j], t_271[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_518[i * 4 + j] = fma(a[i], b[j], t_518[i * 4 + j]); }
       }
     }
-    var t_272: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = (t_271[0 * 4 + j] * scale2_127);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_273: array<f32, 1>;
+    var t_520: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_272[i * 4 + j]);
+        acc = max(acc, t_518[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -303,33 +299,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_273[i] = acc;
+      t_520[i] = acc;
     }
     workgroupBarrier();
-    var m_new_274: array<f32, 1>;
-    m_new_274[0] = max(carry_214[0], t_273[0]);
+    var m_new_522: array<f32, 1>;
+    m_new_522[0] = max(carry_463[0], (t_520[0] * scale2_381));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_276: array<f32, 1>;
-    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
+    var m_safe_524: array<f32, 1>;
+    m_safe_524[0] = select(m_new_522[0], 0.0, (m_new_522[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_278: array<f32, 4>;
+    var p_526: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
+      p_526[0 * 4 + j] = exp2(((t_518[0 * 4 + j] * scale2_381) - m_safe_524[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_278[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_526[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_280: array<f32, 1>;
-    alpha_280[0] = exp2((carry_214[0] - m_safe_276[0]));
+    var alpha_528: array<f32, 1>;
+    alpha_528[0] = exp2((carry_463[0] - m_safe_524[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_282: array<f32, 1>;
+    var t_530: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_278[i * 4 + j];
+        acc = acc + p_526[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -338,43 +334,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_282[i] = acc;
+      t_530[i] = acc;
     }
     workgroupBarrier();
-    var t_283: array<f32, 1>;
-    t_283[0] = ((carry_215[0] * alpha_280[0]) + t_282[0]);
+    var t_531: array<f32, 1>;
+    t_531[0] = ((carry_464[0] * alpha_528[0]) + t_530[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = v_cache[u32(((page_table[u32(b_91) * page_table_stride0 + u32(((t_258 + r) / 64))] * 64) + ((t_258 + r) % 64))) * v_cache_stride0 + u32(kvh_90) * v_cache_stride1 + u32(c)];
+      smem_f32[1296 + r * 129 + c] = v_cache[u32(((page_table[u32(b_338) * page_table_stride0 + u32(((t_505 + r) / 64))] * 64) + ((t_505 + r) % 64))) * v_cache_stride0 + u32(kvh_337) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_285 = array<f32, 16>();
+    var t_533 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_285[i * 16 + j] = fma(a[i], b[j], t_285[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_533[i * 16 + j] = fma(a[i], b[j], t_533[i * 16 + j]); }
       }
     }
-    var t_286: array<f32, 16>;
+    var t_534: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_286[0 * 16 + j] = ((carry_216[0 * 16 + j] * alpha_280[0]) + t_285[0 * 16 + j]);
+      t_534[0 * 16 + j] = ((carry_465[0 * 16 + j] * alpha_528[0]) + t_533[0 * 16 + j]);
     }
-    carry_214[0] = m_new_274[0];
-    carry_215[0] = t_283[0];
+    carry_463[0] = m_new_522[0];
+    carry_464[0] = t_531[0];
     for (var j = 0; j < 16; j++) {
-      carry_216[0 * 16 + j] = t_286[0 * 16 + j];
+      carry_465[0 * 16 + j] = t_534[0 * 16 + j];
     }
   }
-  // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+  // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   // partial tiles
-  for (var t_290 = t_212; t_290 < t_207; t_290++) {
-    // kernels-src/decode_split.ts:34: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
-    let t_294 = (t_290 * 32);
+  for (var t_538 = t_461; t_538 < t_456; t_538++) {
+    // kernels-src/decode_split.ts:35: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
+    let t_542 = (t_538 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -383,30 +379,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_91) * page_table_stride0 + u32(((t_294 + r) / 64))], ((t_294 + r) < k_len_117)) * 64) + ((t_294 + r) % 64))) * k_cache_stride0 + u32(kvh_90) * k_cache_stride1 + u32(c)], ((t_294 + r) < k_len_117));
+      smem_f32[1032 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_338) * page_table_stride0 + u32(((t_542 + r) / 64))], ((t_542 + r) < k_len_371)) * 64) + ((t_542 + r) % 64))) * k_cache_stride0 + u32(kvh_337) * k_cache_stride1 + u32(c)], ((t_542 + r) < k_len_371));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_309 = array<f32, 4>();
+    var t_557 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1032 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_309[i * 4 + j] = fma(a[i], b[j], t_309[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_557[i * 4 + j] = fma(a[i], b[j], t_557[i * 4 + j]); }
       }
     }
-    var t_311: array<f32, 4>;
+    var t_559: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_311[0 * 4 + j] = select(NEG_INF, (t_309[0 * 4 + j] * scale2_127), (((t_294 + (tc + 8 * j)) >= lo_118) && ((t_294 + (tc + 8 * j)) < hi_120)));
+      t_559[0 * 4 + j] = select(NEG_INF, (t_557[0 * 4 + j] * scale2_381), (((t_542 + (tc + 8 * j)) >= lo_372) && ((t_542 + (tc + 8 * j)) < hi_374)));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_312: array<f32, 1>;
+    var t_560: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_311[i * 4 + j]);
+        acc = max(acc, t_559[i * 4 + j]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -415,33 +411,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_312[i] = acc;
+      t_560[i] = acc;
     }
     workgroupBarrier();
-    var m_new_313: array<f32, 1>;
-    m_new_313[0] = max(carry_214[0], t_312[0]);
+    var m_new_561: array<f32, 1>;
+    m_new_561[0] = max(carry_463[0], t_560[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_315: array<f32, 1>;
-    m_safe_315[0] = select(m_new_313[0], 0.0, (m_new_313[0] == NEG_INF));
+    var m_safe_563: array<f32, 1>;
+    m_safe_563[0] = select(m_new_561[0], 0.0, (m_new_561[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_317: array<f32, 4>;
+    var p_565: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_317[0 * 4 + j] = exp2((t_311[0 * 4 + j] - m_safe_315[0]));
+      p_565[0 * 4 + j] = exp2((t_559[0 * 4 + j] - m_safe_563[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_317[0 * 4 + j];
+      smem_f32[1032 + tr * 33 + (tc + 8 * j)] = p_565[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_319: array<f32, 1>;
-    alpha_319[0] = exp2((carry_214[0] - m_safe_315[0]));
+    var alpha_567: array<f32, 1>;
+    alpha_567[0] = exp2((carry_463[0] - m_safe_563[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_321: array<f32, 1>;
+    var t_569: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_317[i * 4 + j];
+        acc = acc + p_565[i * 4 + j];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -450,46 +446,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_321[i] = acc;
+      t_569[i] = acc;
     }
     workgroupBarrier();
-    var t_322: array<f32, 1>;
-    t_322[0] = ((carry_215[0] * alpha_319[0]) + t_321[0]);
+    var t_570: array<f32, 1>;
+    t_570[0] = ((carry_464[0] * alpha_567[0]) + t_569[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_91) * page_table_stride0 + u32(((t_294 + r) / 64))], ((t_294 + r) < k_len_117)) * 64) + ((t_294 + r) % 64))) * v_cache_stride0 + u32(kvh_90) * v_cache_stride1 + u32(c)], ((t_294 + r) < k_len_117));
+      smem_f32[1296 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_338) * page_table_stride0 + u32(((t_542 + r) / 64))], ((t_542 + r) < k_len_371)) * 64) + ((t_542 + r) % 64))) * v_cache_stride0 + u32(kvh_337) * v_cache_stride1 + u32(c)], ((t_542 + r) < k_len_371));
     }
     workgroupBarrier();
-    var t_324 = array<f32, 16>();
+    var t_572 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1032 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[1296 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_324[i * 16 + j] = fma(a[i], b[j], t_324[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_572[i * 16 + j] = fma(a[i], b[j], t_572[i * 16 + j]); }
       }
     }
-    var t_325: array<f32, 16>;
+    var t_573: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_325[0 * 16 + j] = ((carry_216[0 * 16 + j] * alpha_319[0]) + t_324[0 * 16 + j]);
+      t_573[0 * 16 + j] = ((carry_465[0 * 16 + j] * alpha_567[0]) + t_572[0 * 16 + j]);
     }
-    carry_214[0] = m_new_313[0];
-    carry_215[0] = t_322[0];
+    carry_463[0] = m_new_561[0];
+    carry_464[0] = t_570[0];
     for (var j = 0; j < 16; j++) {
-      carry_216[0 * 16 + j] = t_325[0 * 16 + j];
+      carry_465[0 * 16 + j] = t_573[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/decode_split.ts:38: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
+  // kernels-src/decode_split.ts:39: store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, kvh] : 1.0) where g < GROUP
   for (var j = 0; j < 16; j++) {
-    if ((tr < 4)) { out_partial[u32(s_89) * out_partial_stride0 + u32(b_91) * out_partial_stride1 + u32((t_122 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_216[0 * 16 + j] / select(carry_215[0], 1.0, (carry_215[0] == 0.0))); }
+    if ((tr < 4)) { out_partial[u32(s_336) * out_partial_stride0 + u32(b_338) * out_partial_stride1 + u32((t_376 + tr)) * out_partial_stride2 + u32((tc + 8 * j))] = (carry_465[0 * 16 + j] / select(carry_464[0], 1.0, (carry_464[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/decode_split.ts:39: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
+  // kernels-src/decode_split.ts:40: store lse_partial[s, b, head] = softmax_lse(state) where g < GROUP
   if (tc == 0) {
-    if ((tr < 4)) { lse_partial[u32(s_89) * lse_partial_stride0 + u32(b_91) * lse_partial_stride1 + u32((t_122 + tr))] = select(((carry_214[0] + log2(carry_215[0])) * 0.6931471805599453), NEG_INF, (carry_215[0] == 0.0)); }
+    if ((tr < 4)) { lse_partial[u32(s_336) * lse_partial_stride0 + u32(b_338) * lse_partial_stride1 + u32((t_376 + tr))] = select(((carry_463[0] + log2(carry_464[0])) * 0.6931471805599453), NEG_INF, (carry_464[0] == 0.0)); }
   }
 }

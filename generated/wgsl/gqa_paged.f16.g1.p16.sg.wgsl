@@ -45,134 +45,134 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_97 = i32(wg.x);
-  let kvh_98 = i32(wg.y);
-  let b_99 = i32(wg.z);
+  let m_364 = i32(wg.x);
+  let kvh_365 = i32(wg.y);
+  let b_366 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_123 = cu_seqlens_q[u32(b_99)];
+  let q0_399 = cu_seqlens_q[u32(b_366)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_124 = (b_99 + 1);
-  let t_125 = cu_seqlens_q[u32(t_124)];
-  let q_len_126 = (t_125 - q0_123);
-  let k_len_127 = cache_seqlens[u32(b_99)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_128 = (m_97 * 16);
-  let t_129 = (t_128 >= q_len_126);
-  if (t_129) {
+  let t_400 = (b_366 + 1);
+  let t_401 = cu_seqlens_q[u32(t_400)];
+  let q_len_402 = (t_401 - q0_399);
+  let k_len_403 = cache_seqlens[u32(b_366)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_404 = (m_364 * 16);
+  let t_405 = (t_404 >= q_len_402);
+  if (t_405) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_130 = (m_97 * 16);
+  let t_406 = (m_364 * 16);
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_138 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_139 = (k_len_127 + 31);
-  let t_140 = (t_139 / 32);
-  let t_142 = (k_len_127 + (-1));
-  let t_144 = (k_len_127 + (-32));
-  let t_146 = (t_142 / 32);
-  let t_147 = (t_142 < 0);
-  let t_148 = (t_146 * 32);
-  let t_149 = (t_148 == t_142);
-  let t_150 = (!t_149);
-  let t_151 = (t_147 && t_150);
-  let t_153 = (t_146 - 1);
-  let t_154 = select(t_146, t_153, t_151);
-  let t_155 = (t_144 / 32);
-  let t_156 = (t_144 < 0);
-  let t_157 = (t_155 * 32);
-  let t_158 = (t_157 == t_144);
-  let t_159 = (!t_158);
-  let t_160 = (t_156 && t_159);
-  let t_161 = (t_155 - 1);
-  let t_162 = select(t_155, t_161, t_160);
-  let t_163 = (P.is_causal == 0);
-  let t_165 = select(268435456, (-268435456), t_163);
-  let t_166 = select((-268435456), 268435456, t_163);
-  let t_168 = (t_130 + 15);
-  let t_169 = (t_130 + k_len_127);
-  let t_170 = (t_168 + k_len_127);
-  let t_171 = (t_169 - q_len_126);
-  let t_172 = (t_170 - q_len_126);
-  let t_174 = (t_171 + (-31));
-  let t_175 = (t_172 / 32);
-  let t_176 = (t_172 < 0);
-  let t_177 = (t_175 * 32);
-  let t_178 = (t_177 == t_172);
-  let t_179 = (!t_178);
-  let t_180 = (t_176 && t_179);
-  let t_181 = (t_175 - 1);
-  let t_182 = select(t_175, t_181, t_180);
-  let t_183 = (t_174 / 32);
-  let t_184 = (t_174 < 0);
-  let t_185 = (t_183 * 32);
-  let t_186 = (t_185 == t_174);
-  let t_187 = (!t_186);
-  let t_188 = (t_184 && t_187);
-  let t_189 = (t_183 - 1);
-  let t_190 = select(t_183, t_189, t_188);
-  let t_191 = (t_165 > t_166);
-  let t_192 = ((-268435456) > t_182);
-  let t_193 = min(t_165, (-268435456));
-  let t_194 = max(t_166, t_182);
-  let t_195 = select(t_193, t_165, t_192);
-  let t_196 = select(t_194, t_166, t_192);
-  let t_197 = select(t_195, (-268435456), t_191);
-  let t_198 = select(t_196, t_182, t_191);
-  let t_199 = ((-268435456) > t_190);
-  let t_200 = max(t_165, (-268435456));
-  let t_201 = min(t_166, t_190);
-  let t_202 = (t_201 + 1);
-  let t_203 = (t_200 <= t_202);
-  let t_204 = max(t_166, t_190);
-  let t_205 = select(t_165, t_193, t_203);
-  let t_206 = select(t_166, t_204, t_203);
-  let t_207 = select(t_205, t_165, t_199);
-  let t_208 = select(t_206, t_166, t_199);
-  let t_209 = select(t_207, (-268435456), t_191);
-  let t_210 = select(t_208, t_190, t_191);
-  let t_211 = max((-268435456), t_197);
-  let t_212 = min(t_154, t_198);
-  let t_213 = max((-268435456), t_209);
-  let t_214 = min(t_162, t_210);
-  let t_215 = max(t_213, t_213);
-  let t_216 = min(t_214, t_214);
-  let t_217 = max(t_215, (-268435456));
-  let t_218 = min(t_216, t_162);
-  let t_219 = max(0, t_211);
-  let t_220 = (t_212 + 1);
-  let t_221 = min(t_140, t_220);
-  let t_222 = max(t_219, t_221);
-  let t_223 = max(t_217, t_219);
-  let t_224 = min(t_223, t_222);
-  let t_225 = (t_218 + 1);
-  let t_226 = max(t_225, t_224);
-  let t_227 = min(t_226, t_222);
+  let scale2_414 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_415 = (k_len_403 + 31);
+  let t_416 = (t_415 / 32);
+  let t_417 = (k_len_403 + (-1));
+  let t_418 = (k_len_403 + (-32));
+  let t_419 = (t_417 / 32);
+  let t_420 = (t_417 < 0);
+  let t_421 = (t_419 * 32);
+  let t_422 = (t_421 == t_417);
+  let t_423 = (!t_422);
+  let t_424 = (t_420 && t_423);
+  let t_425 = (t_419 - 1);
+  let t_426 = select(t_419, t_425, t_424);
+  let t_427 = (t_418 / 32);
+  let t_428 = (t_418 < 0);
+  let t_429 = (t_427 * 32);
+  let t_430 = (t_429 == t_418);
+  let t_431 = (!t_430);
+  let t_432 = (t_428 && t_431);
+  let t_433 = (t_427 - 1);
+  let t_434 = select(t_427, t_433, t_432);
+  let t_435 = (P.is_causal == 0);
+  let t_436 = select(268435456, (-268435456), t_435);
+  let t_437 = select((-268435456), 268435456, t_435);
+  let t_438 = (t_406 + 15);
+  let t_439 = (t_406 + k_len_403);
+  let t_440 = (t_438 + k_len_403);
+  let t_441 = (t_439 - q_len_402);
+  let t_442 = (t_440 - q_len_402);
+  let t_443 = (t_441 + (-31));
+  let t_444 = (t_442 / 32);
+  let t_445 = (t_442 < 0);
+  let t_446 = (t_444 * 32);
+  let t_447 = (t_446 == t_442);
+  let t_448 = (!t_447);
+  let t_449 = (t_445 && t_448);
+  let t_450 = (t_444 - 1);
+  let t_451 = select(t_444, t_450, t_449);
+  let t_452 = (t_443 / 32);
+  let t_453 = (t_443 < 0);
+  let t_454 = (t_452 * 32);
+  let t_455 = (t_454 == t_443);
+  let t_456 = (!t_455);
+  let t_457 = (t_453 && t_456);
+  let t_458 = (t_452 - 1);
+  let t_459 = select(t_452, t_458, t_457);
+  let t_460 = (t_436 > t_437);
+  let t_461 = ((-268435456) > t_451);
+  let t_462 = min(t_436, (-268435456));
+  let t_463 = max(t_437, t_451);
+  let t_464 = select(t_462, t_436, t_461);
+  let t_465 = select(t_463, t_437, t_461);
+  let t_466 = select(t_464, (-268435456), t_460);
+  let t_467 = select(t_465, t_451, t_460);
+  let t_468 = ((-268435456) > t_459);
+  let t_469 = max(t_436, (-268435456));
+  let t_470 = min(t_437, t_459);
+  let t_471 = (t_470 + 1);
+  let t_472 = (t_469 <= t_471);
+  let t_473 = max(t_437, t_459);
+  let t_474 = select(t_436, t_462, t_472);
+  let t_475 = select(t_437, t_473, t_472);
+  let t_476 = select(t_474, t_436, t_468);
+  let t_477 = select(t_475, t_437, t_468);
+  let t_478 = select(t_476, (-268435456), t_460);
+  let t_479 = select(t_477, t_459, t_460);
+  let t_480 = max((-268435456), t_466);
+  let t_481 = min(t_426, t_467);
+  let t_482 = max((-268435456), t_478);
+  let t_483 = min(t_434, t_479);
+  let t_484 = max(t_482, t_482);
+  let t_485 = min(t_483, t_483);
+  let t_486 = max(t_484, (-268435456));
+  let t_487 = min(t_485, t_434);
+  let t_488 = max(0, t_480);
+  let t_489 = (t_481 + 1);
+  let t_490 = min(t_416, t_489);
+  let t_491 = max(t_488, t_490);
+  let t_492 = max(t_486, t_488);
+  let t_493 = min(t_492, t_491);
+  let t_494 = (t_487 + 1);
+  let t_495 = max(t_494, t_493);
+  let t_496 = min(t_495, t_491);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_123 + (t_130 + r))) * q_stride0 + u32((kvh_98 + ((t_130 + r) % 1))) * q_stride1 + u32(c)], ((t_130 + r) < q_len_126));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_399 + (t_406 + r))) * q_stride0 + u32((kvh_365 + ((t_406 + r) % 1))) * q_stride1 + u32(c)], ((t_406 + r) < q_len_402));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_229: array<f32, 1>;
-  carry_229[0] = NEG_INF;
-  var carry_230: array<f32, 1>;
-  carry_230[0] = 0.0;
-  var carry_231: array<f32, 16>;
+  var carry_500: array<f32, 1>;
+  carry_500[0] = NEG_INF;
+  var carry_501: array<f32, 1>;
+  carry_501[0] = 0.0;
+  var carry_502: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_231[0 * 16 + j] = 0.0;
+    carry_502[0 * 16 + j] = 0.0;
   }
-  for (var t_228 = t_219; t_228 < t_224; t_228++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_232 = (t_228 * 32);
+  for (var t_499 = t_488; t_499 < t_493; t_499++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_503 = (t_499 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -181,97 +181,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_232 + r) / 16))], ((t_232 + r) < k_len_127)) * 16) + ((t_232 + r) % 16))) * k_cache_stride0 + u32(kvh_98) * k_cache_stride1 + u32(c)], ((t_232 + r) < k_len_127));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_366) * page_table_stride0 + u32(((t_503 + r) / 16))], ((t_503 + r) < k_len_403)) * 16) + ((t_503 + r) % 16))) * k_cache_stride0 + u32(kvh_365) * k_cache_stride1 + u32(c)], ((t_503 + r) < k_len_403));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_250 = array<f32, 4>();
+    var t_519 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_250[i * 4 + j] = fma(a[i], b[j], t_250[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_519[i * 4 + j] = fma(a[i], b[j], t_519[i * 4 + j]); }
       }
     }
-    var t_252: array<f32, 4>;
+    var t_521: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_252[0 * 4 + j] = select(NEG_INF, (t_250[0 * 4 + j] * scale2_138), (((t_232 + (tc + 8 * j)) < k_len_127) && (t_163 || ((t_232 + (tc + 8 * j)) <= (((t_130 + tr) + k_len_127) - q_len_126)))));
+      t_521[0 * 4 + j] = select(NEG_INF, (t_519[0 * 4 + j] * scale2_414), (((t_503 + (tc + 8 * j)) < k_len_403) && (t_435 || ((t_503 + (tc + 8 * j)) <= (((t_406 + tr) + k_len_403) - q_len_402)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_253: array<f32, 1>;
+    var t_522: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_252[i * 4 + j]);
+        acc = max(acc, t_521[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_253[i] = acc;
+      t_522[i] = acc;
     }
-    var m_new_254: array<f32, 1>;
-    m_new_254[0] = max(carry_229[0], t_253[0]);
+    var m_new_523: array<f32, 1>;
+    m_new_523[0] = max(carry_500[0], t_522[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_256: array<f32, 1>;
-    m_safe_256[0] = select(m_new_254[0], 0.0, (m_new_254[0] == NEG_INF));
+    var m_safe_525: array<f32, 1>;
+    m_safe_525[0] = select(m_new_523[0], 0.0, (m_new_523[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_258: array<f32, 4>;
+    var p_527: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_258[0 * 4 + j] = exp2((t_252[0 * 4 + j] - m_safe_256[0]));
+      p_527[0 * 4 + j] = exp2((t_521[0 * 4 + j] - m_safe_525[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_260: array<f32, 1>;
-    alpha_260[0] = exp2((carry_229[0] - m_safe_256[0]));
+    var alpha_529: array<f32, 1>;
+    alpha_529[0] = exp2((carry_500[0] - m_safe_525[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_262: array<f32, 1>;
+    var t_531: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_258[i * 4 + j];
+        acc = acc + p_527[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_262[i] = acc;
+      t_531[i] = acc;
     }
-    var t_263: array<f32, 1>;
-    t_263[0] = ((carry_230[0] * alpha_260[0]) + t_262[0]);
+    var t_532: array<f32, 1>;
+    t_532[0] = ((carry_501[0] * alpha_529[0]) + t_531[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_258[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_527[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_232 + r) / 16))], ((t_232 + r) < k_len_127)) * 16) + ((t_232 + r) % 16))) * v_cache_stride0 + u32(kvh_98) * v_cache_stride1 + u32(c)], ((t_232 + r) < k_len_127));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_366) * page_table_stride0 + u32(((t_503 + r) / 16))], ((t_503 + r) < k_len_403)) * 16) + ((t_503 + r) % 16))) * v_cache_stride0 + u32(kvh_365) * v_cache_stride1 + u32(c)], ((t_503 + r) < k_len_403));
     }
     workgroupBarrier();
-    var t_266 = array<f32, 16>();
+    var t_535 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_266[i * 16 + j] = fma(a[i], b[j], t_266[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_535[i * 16 + j] = fma(a[i], b[j], t_535[i * 16 + j]); }
       }
     }
-    var t_267: array<f32, 16>;
+    var t_536: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_267[0 * 16 + j] = ((carry_231[0 * 16 + j] * alpha_260[0]) + t_266[0 * 16 + j]);
+      t_536[0 * 16 + j] = ((carry_502[0 * 16 + j] * alpha_529[0]) + t_535[0 * 16 + j]);
     }
-    carry_229[0] = m_new_254[0];
-    carry_230[0] = t_263[0];
+    carry_500[0] = m_new_523[0];
+    carry_501[0] = t_532[0];
     for (var j = 0; j < 16; j++) {
-      carry_231[0 * 16 + j] = t_267[0 * 16 + j];
+      carry_502[0 * 16 + j] = t_536[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_273 = t_224; t_273 < t_227; t_273++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_277 = (t_273 * 32);
+  for (var t_540 = t_493; t_540 < t_496; t_540++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_544 = (t_540 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -279,100 +279,95 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_99) * page_table_stride0 + u32(((t_277 + r) / 16))] * 16) + ((t_277 + r) % 16))) * k_cache_stride0 + u32(kvh_98) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_366) * page_table_stride0 + u32(((t_544 + r) / 16))] * 16) + ((t_544 + r) % 16))) * k_cache_stride0 + u32(kvh_365) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_293 = array<f32, 4>();
+    var t_558 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_293[i * 4 + j] = fma(a[i], b[j], t_293[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_558[i * 4 + j] = fma(a[i], b[j], t_558[i * 4 + j]); }
       }
     }
-    var t_294: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_294[0 * 4 + j] = (t_293[0 * 4 + j] * scale2_138);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_295: array<f32, 1>;
+    var t_560: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_294[i * 4 + j]);
+        acc = max(acc, t_558[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_295[i] = acc;
+      t_560[i] = acc;
     }
-    var m_new_296: array<f32, 1>;
-    m_new_296[0] = max(carry_229[0], t_295[0]);
+    var m_new_562: array<f32, 1>;
+    m_new_562[0] = max(carry_500[0], (t_560[0] * scale2_414));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_298: array<f32, 1>;
-    m_safe_298[0] = select(m_new_296[0], 0.0, (m_new_296[0] == NEG_INF));
+    var m_safe_564: array<f32, 1>;
+    m_safe_564[0] = select(m_new_562[0], 0.0, (m_new_562[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_300: array<f32, 4>;
+    var p_566: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_300[0 * 4 + j] = exp2((t_294[0 * 4 + j] - m_safe_298[0]));
+      p_566[0 * 4 + j] = exp2(((t_558[0 * 4 + j] * scale2_414) - m_safe_564[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_302: array<f32, 1>;
-    alpha_302[0] = exp2((carry_229[0] - m_safe_298[0]));
+    var alpha_568: array<f32, 1>;
+    alpha_568[0] = exp2((carry_500[0] - m_safe_564[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_304: array<f32, 1>;
+    var t_570: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_300[i * 4 + j];
+        acc = acc + p_566[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_304[i] = acc;
+      t_570[i] = acc;
     }
-    var t_305: array<f32, 1>;
-    t_305[0] = ((carry_230[0] * alpha_302[0]) + t_304[0]);
+    var t_571: array<f32, 1>;
+    t_571[0] = ((carry_501[0] * alpha_568[0]) + t_570[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_300[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_566[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_99) * page_table_stride0 + u32(((t_277 + r) / 16))] * 16) + ((t_277 + r) % 16))) * v_cache_stride0 + u32(kvh_98) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_366) * page_table_stride0 + u32(((t_544 + r) / 16))] * 16) + ((t_544 + r) % 16))) * v_cache_stride0 + u32(kvh_365) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_308 = array<f32, 16>();
+    var t_574 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_308[i * 16 + j] = fma(a[i], b[j], t_308[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_574[i * 16 + j] = fma(a[i], b[j], t_574[i * 16 + j]); }
       }
     }
-    var t_309: array<f32, 16>;
+    var t_575: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_309[0 * 16 + j] = ((carry_231[0 * 16 + j] * alpha_302[0]) + t_308[0 * 16 + j]);
+      t_575[0 * 16 + j] = ((carry_502[0 * 16 + j] * alpha_568[0]) + t_574[0 * 16 + j]);
     }
-    carry_229[0] = m_new_296[0];
-    carry_230[0] = t_305[0];
+    carry_500[0] = m_new_562[0];
+    carry_501[0] = t_571[0];
     for (var j = 0; j < 16; j++) {
-      carry_231[0 * 16 + j] = t_309[0 * 16 + j];
+      carry_502[0 * 16 + j] = t_575[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_313 = t_227; t_313 < t_222; t_313++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_317 = (t_313 * 32);
+  for (var t_579 = t_496; t_579 < t_491; t_579++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_583 = (t_579 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -381,100 +376,100 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_317 + r) / 16))], ((t_317 + r) < k_len_127)) * 16) + ((t_317 + r) % 16))) * k_cache_stride0 + u32(kvh_98) * k_cache_stride1 + u32(c)], ((t_317 + r) < k_len_127));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_366) * page_table_stride0 + u32(((t_583 + r) / 16))], ((t_583 + r) < k_len_403)) * 16) + ((t_583 + r) % 16))) * k_cache_stride0 + u32(kvh_365) * k_cache_stride1 + u32(c)], ((t_583 + r) < k_len_403));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_335 = array<f32, 4>();
+    var t_599 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_335[i * 4 + j] = fma(a[i], b[j], t_335[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_599[i * 4 + j] = fma(a[i], b[j], t_599[i * 4 + j]); }
       }
     }
-    var t_337: array<f32, 4>;
+    var t_601: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_337[0 * 4 + j] = select(NEG_INF, (t_335[0 * 4 + j] * scale2_138), (((t_317 + (tc + 8 * j)) < k_len_127) && (t_163 || ((t_317 + (tc + 8 * j)) <= (((t_130 + tr) + k_len_127) - q_len_126)))));
+      t_601[0 * 4 + j] = select(NEG_INF, (t_599[0 * 4 + j] * scale2_414), (((t_583 + (tc + 8 * j)) < k_len_403) && (t_435 || ((t_583 + (tc + 8 * j)) <= (((t_406 + tr) + k_len_403) - q_len_402)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_338: array<f32, 1>;
+    var t_602: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_337[i * 4 + j]);
+        acc = max(acc, t_601[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_338[i] = acc;
+      t_602[i] = acc;
     }
-    var m_new_339: array<f32, 1>;
-    m_new_339[0] = max(carry_229[0], t_338[0]);
+    var m_new_603: array<f32, 1>;
+    m_new_603[0] = max(carry_500[0], t_602[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_341: array<f32, 1>;
-    m_safe_341[0] = select(m_new_339[0], 0.0, (m_new_339[0] == NEG_INF));
+    var m_safe_605: array<f32, 1>;
+    m_safe_605[0] = select(m_new_603[0], 0.0, (m_new_603[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_343: array<f32, 4>;
+    var p_607: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_343[0 * 4 + j] = exp2((t_337[0 * 4 + j] - m_safe_341[0]));
+      p_607[0 * 4 + j] = exp2((t_601[0 * 4 + j] - m_safe_605[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_345: array<f32, 1>;
-    alpha_345[0] = exp2((carry_229[0] - m_safe_341[0]));
+    var alpha_609: array<f32, 1>;
+    alpha_609[0] = exp2((carry_500[0] - m_safe_605[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_347: array<f32, 1>;
+    var t_611: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_343[i * 4 + j];
+        acc = acc + p_607[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_347[i] = acc;
+      t_611[i] = acc;
     }
-    var t_348: array<f32, 1>;
-    t_348[0] = ((carry_230[0] * alpha_345[0]) + t_347[0]);
+    var t_612: array<f32, 1>;
+    t_612[0] = ((carry_501[0] * alpha_609[0]) + t_611[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_343[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_607[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_99) * page_table_stride0 + u32(((t_317 + r) / 16))], ((t_317 + r) < k_len_127)) * 16) + ((t_317 + r) % 16))) * v_cache_stride0 + u32(kvh_98) * v_cache_stride1 + u32(c)], ((t_317 + r) < k_len_127));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_366) * page_table_stride0 + u32(((t_583 + r) / 16))], ((t_583 + r) < k_len_403)) * 16) + ((t_583 + r) % 16))) * v_cache_stride0 + u32(kvh_365) * v_cache_stride1 + u32(c)], ((t_583 + r) < k_len_403));
     }
     workgroupBarrier();
-    var t_351 = array<f32, 16>();
+    var t_615 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_351[i * 16 + j] = fma(a[i], b[j], t_351[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_615[i * 16 + j] = fma(a[i], b[j], t_615[i * 16 + j]); }
       }
     }
-    var t_352: array<f32, 16>;
+    var t_616: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_352[0 * 16 + j] = ((carry_231[0 * 16 + j] * alpha_345[0]) + t_351[0 * 16 + j]);
+      t_616[0 * 16 + j] = ((carry_502[0 * 16 + j] * alpha_609[0]) + t_615[0 * 16 + j]);
     }
-    carry_229[0] = m_new_339[0];
-    carry_230[0] = t_348[0];
+    carry_500[0] = m_new_603[0];
+    carry_501[0] = t_612[0];
     for (var j = 0; j < 16; j++) {
-      carry_231[0 * 16 + j] = t_352[0 * 16 + j];
+      carry_502[0 * 16 + j] = t_616[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if (((t_130 + tr) < q_len_126)) { out[u32((q0_123 + (t_130 + tr))) * out_stride0 + u32((kvh_98 + ((t_130 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_231[0 * 16 + j] / select(carry_230[0], 1.0, (carry_230[0] == 0.0)))); }
+    if (((t_406 + tr) < q_len_402)) { out[u32((q0_399 + (t_406 + tr))) * out_stride0 + u32((kvh_365 + ((t_406 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_502[0 * 16 + j] / select(carry_501[0], 1.0, (carry_501[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if (((t_130 + tr) < q_len_126)) { lse[u32((q0_123 + (t_130 + tr))) * lse_stride0 + u32((kvh_98 + ((t_130 + tr) % 1)))] = select(((carry_229[0] + log2(carry_230[0])) * 0.6931471805599453), NEG_INF, (carry_230[0] == 0.0)); }
+    if (((t_406 + tr) < q_len_402)) { lse[u32((q0_399 + (t_406 + tr))) * lse_stride0 + u32((kvh_365 + ((t_406 + tr) % 1)))] = select(((carry_500[0] + log2(carry_501[0])) * 0.6931471805599453), NEG_INF, (carry_501[0] == 0.0)); }
   }
 }

@@ -45,134 +45,134 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_98 = i32(wg.x);
-  let kvh_99 = i32(wg.y);
-  let b_100 = i32(wg.z);
+  let m_366 = i32(wg.x);
+  let kvh_367 = i32(wg.y);
+  let b_368 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_125 = cu_seqlens_q[u32(b_100)];
+  let q0_402 = cu_seqlens_q[u32(b_368)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_126 = (b_100 + 1);
-  let t_127 = cu_seqlens_q[u32(t_126)];
-  let q_len_128 = (t_127 - q0_125);
-  let k_len_129 = cache_seqlens[u32(b_100)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_130 = (m_98 * 16);
-  let t_131 = (t_130 >= q_len_128);
-  if (t_131) {
+  let t_403 = (b_368 + 1);
+  let t_404 = cu_seqlens_q[u32(t_403)];
+  let q_len_405 = (t_404 - q0_402);
+  let k_len_406 = cache_seqlens[u32(b_368)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_407 = (m_366 * 16);
+  let t_408 = (t_407 >= q_len_405);
+  if (t_408) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_132 = (m_98 * 16);
+  let t_409 = (m_366 * 16);
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_140 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_141 = (k_len_129 + 31);
-  let t_142 = (t_141 / 32);
-  let t_144 = (k_len_129 + (-1));
-  let t_146 = (k_len_129 + (-32));
-  let t_148 = (t_144 / 32);
-  let t_149 = (t_144 < 0);
-  let t_150 = (t_148 * 32);
-  let t_151 = (t_150 == t_144);
-  let t_152 = (!t_151);
-  let t_153 = (t_149 && t_152);
-  let t_155 = (t_148 - 1);
-  let t_156 = select(t_148, t_155, t_153);
-  let t_157 = (t_146 / 32);
-  let t_158 = (t_146 < 0);
-  let t_159 = (t_157 * 32);
-  let t_160 = (t_159 == t_146);
-  let t_161 = (!t_160);
-  let t_162 = (t_158 && t_161);
-  let t_163 = (t_157 - 1);
-  let t_164 = select(t_157, t_163, t_162);
-  let t_165 = (P.is_causal == 0);
-  let t_167 = select(268435456, (-268435456), t_165);
-  let t_168 = select((-268435456), 268435456, t_165);
-  let t_170 = (t_132 + 15);
-  let t_171 = (t_132 + k_len_129);
-  let t_172 = (t_170 + k_len_129);
-  let t_173 = (t_171 - q_len_128);
-  let t_174 = (t_172 - q_len_128);
-  let t_176 = (t_173 + (-31));
-  let t_177 = (t_174 / 32);
-  let t_178 = (t_174 < 0);
-  let t_179 = (t_177 * 32);
-  let t_180 = (t_179 == t_174);
-  let t_181 = (!t_180);
-  let t_182 = (t_178 && t_181);
-  let t_183 = (t_177 - 1);
-  let t_184 = select(t_177, t_183, t_182);
-  let t_185 = (t_176 / 32);
-  let t_186 = (t_176 < 0);
-  let t_187 = (t_185 * 32);
-  let t_188 = (t_187 == t_176);
-  let t_189 = (!t_188);
-  let t_190 = (t_186 && t_189);
-  let t_191 = (t_185 - 1);
-  let t_192 = select(t_185, t_191, t_190);
-  let t_193 = (t_167 > t_168);
-  let t_194 = ((-268435456) > t_184);
-  let t_195 = min(t_167, (-268435456));
-  let t_196 = max(t_168, t_184);
-  let t_197 = select(t_195, t_167, t_194);
-  let t_198 = select(t_196, t_168, t_194);
-  let t_199 = select(t_197, (-268435456), t_193);
-  let t_200 = select(t_198, t_184, t_193);
-  let t_201 = ((-268435456) > t_192);
-  let t_202 = max(t_167, (-268435456));
-  let t_203 = min(t_168, t_192);
-  let t_204 = (t_203 + 1);
-  let t_205 = (t_202 <= t_204);
-  let t_206 = max(t_168, t_192);
-  let t_207 = select(t_167, t_195, t_205);
-  let t_208 = select(t_168, t_206, t_205);
-  let t_209 = select(t_207, t_167, t_201);
-  let t_210 = select(t_208, t_168, t_201);
-  let t_211 = select(t_209, (-268435456), t_193);
-  let t_212 = select(t_210, t_192, t_193);
-  let t_213 = max((-268435456), t_199);
-  let t_214 = min(t_156, t_200);
-  let t_215 = max((-268435456), t_211);
-  let t_216 = min(t_164, t_212);
-  let t_217 = max(t_215, t_215);
-  let t_218 = min(t_216, t_216);
-  let t_219 = max(t_217, (-268435456));
-  let t_220 = min(t_218, t_164);
-  let t_221 = max(0, t_213);
-  let t_222 = (t_214 + 1);
-  let t_223 = min(t_142, t_222);
-  let t_224 = max(t_221, t_223);
-  let t_225 = max(t_219, t_221);
-  let t_226 = min(t_225, t_224);
-  let t_227 = (t_220 + 1);
-  let t_228 = max(t_227, t_226);
-  let t_229 = min(t_228, t_224);
+  let scale2_417 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_418 = (k_len_406 + 31);
+  let t_419 = (t_418 / 32);
+  let t_420 = (k_len_406 + (-1));
+  let t_421 = (k_len_406 + (-32));
+  let t_422 = (t_420 / 32);
+  let t_423 = (t_420 < 0);
+  let t_424 = (t_422 * 32);
+  let t_425 = (t_424 == t_420);
+  let t_426 = (!t_425);
+  let t_427 = (t_423 && t_426);
+  let t_428 = (t_422 - 1);
+  let t_429 = select(t_422, t_428, t_427);
+  let t_430 = (t_421 / 32);
+  let t_431 = (t_421 < 0);
+  let t_432 = (t_430 * 32);
+  let t_433 = (t_432 == t_421);
+  let t_434 = (!t_433);
+  let t_435 = (t_431 && t_434);
+  let t_436 = (t_430 - 1);
+  let t_437 = select(t_430, t_436, t_435);
+  let t_438 = (P.is_causal == 0);
+  let t_439 = select(268435456, (-268435456), t_438);
+  let t_440 = select((-268435456), 268435456, t_438);
+  let t_441 = (t_409 + 15);
+  let t_442 = (t_409 + k_len_406);
+  let t_443 = (t_441 + k_len_406);
+  let t_444 = (t_442 - q_len_405);
+  let t_445 = (t_443 - q_len_405);
+  let t_446 = (t_444 + (-31));
+  let t_447 = (t_445 / 32);
+  let t_448 = (t_445 < 0);
+  let t_449 = (t_447 * 32);
+  let t_450 = (t_449 == t_445);
+  let t_451 = (!t_450);
+  let t_452 = (t_448 && t_451);
+  let t_453 = (t_447 - 1);
+  let t_454 = select(t_447, t_453, t_452);
+  let t_455 = (t_446 / 32);
+  let t_456 = (t_446 < 0);
+  let t_457 = (t_455 * 32);
+  let t_458 = (t_457 == t_446);
+  let t_459 = (!t_458);
+  let t_460 = (t_456 && t_459);
+  let t_461 = (t_455 - 1);
+  let t_462 = select(t_455, t_461, t_460);
+  let t_463 = (t_439 > t_440);
+  let t_464 = ((-268435456) > t_454);
+  let t_465 = min(t_439, (-268435456));
+  let t_466 = max(t_440, t_454);
+  let t_467 = select(t_465, t_439, t_464);
+  let t_468 = select(t_466, t_440, t_464);
+  let t_469 = select(t_467, (-268435456), t_463);
+  let t_470 = select(t_468, t_454, t_463);
+  let t_471 = ((-268435456) > t_462);
+  let t_472 = max(t_439, (-268435456));
+  let t_473 = min(t_440, t_462);
+  let t_474 = (t_473 + 1);
+  let t_475 = (t_472 <= t_474);
+  let t_476 = max(t_440, t_462);
+  let t_477 = select(t_439, t_465, t_475);
+  let t_478 = select(t_440, t_476, t_475);
+  let t_479 = select(t_477, t_439, t_471);
+  let t_480 = select(t_478, t_440, t_471);
+  let t_481 = select(t_479, (-268435456), t_463);
+  let t_482 = select(t_480, t_462, t_463);
+  let t_483 = max((-268435456), t_469);
+  let t_484 = min(t_429, t_470);
+  let t_485 = max((-268435456), t_481);
+  let t_486 = min(t_437, t_482);
+  let t_487 = max(t_485, t_485);
+  let t_488 = min(t_486, t_486);
+  let t_489 = max(t_487, (-268435456));
+  let t_490 = min(t_488, t_437);
+  let t_491 = max(0, t_483);
+  let t_492 = (t_484 + 1);
+  let t_493 = min(t_419, t_492);
+  let t_494 = max(t_491, t_493);
+  let t_495 = max(t_489, t_491);
+  let t_496 = min(t_495, t_494);
+  let t_497 = (t_490 + 1);
+  let t_498 = max(t_497, t_496);
+  let t_499 = min(t_498, t_494);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_125 + (t_132 + r))) * q_stride0 + u32((kvh_99 + ((t_132 + r) % 1))) * q_stride1 + u32(c)], ((t_132 + r) < q_len_128));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_402 + (t_409 + r))) * q_stride0 + u32((kvh_367 + ((t_409 + r) % 1))) * q_stride1 + u32(c)], ((t_409 + r) < q_len_405));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_231: array<f32, 1>;
-  carry_231[0] = NEG_INF;
-  var carry_232: array<f32, 1>;
-  carry_232[0] = 0.0;
-  var carry_233: array<f32, 16>;
+  var carry_503: array<f32, 1>;
+  carry_503[0] = NEG_INF;
+  var carry_504: array<f32, 1>;
+  carry_504[0] = 0.0;
+  var carry_505: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_233[0 * 16 + j] = 0.0;
+    carry_505[0 * 16 + j] = 0.0;
   }
-  for (var t_230 = t_221; t_230 < t_226; t_230++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_234 = (t_230 * 32);
+  for (var t_502 = t_491; t_502 < t_496; t_502++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_506 = (t_502 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -181,30 +181,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_234 + r) / 64))], ((t_234 + r) < k_len_129)) * 64) + ((t_234 + r) % 64))) * k_cache_stride0 + u32(kvh_99) * k_cache_stride1 + u32(c)], ((t_234 + r) < k_len_129));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_368) * page_table_stride0 + u32(((t_506 + r) / 64))], ((t_506 + r) < k_len_406)) * 64) + ((t_506 + r) % 64))) * k_cache_stride0 + u32(kvh_367) * k_cache_stride1 + u32(c)], ((t_506 + r) < k_len_406));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_252 = array<f32, 4>();
+    var t_522 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_252[i * 4 + j] = fma(a[i], b[j], t_252[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_522[i * 4 + j] = fma(a[i], b[j], t_522[i * 4 + j]); }
       }
     }
-    var t_254: array<f32, 4>;
+    var t_524: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_254[0 * 4 + j] = select(NEG_INF, (t_252[0 * 4 + j] * scale2_140), (((t_234 + (tc + 8 * j)) < k_len_129) && (t_165 || ((t_234 + (tc + 8 * j)) <= (((t_132 + tr) + k_len_129) - q_len_128)))));
+      t_524[0 * 4 + j] = select(NEG_INF, (t_522[0 * 4 + j] * scale2_417), (((t_506 + (tc + 8 * j)) < k_len_406) && (t_438 || ((t_506 + (tc + 8 * j)) <= (((t_409 + tr) + k_len_406) - q_len_405)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_255: array<f32, 1>;
+    var t_525: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_254[i * 4 + j]);
+        acc = max(acc, t_524[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -213,28 +213,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_255[i] = acc;
+      t_525[i] = acc;
     }
     workgroupBarrier();
-    var m_new_256: array<f32, 1>;
-    m_new_256[0] = max(carry_231[0], t_255[0]);
+    var m_new_526: array<f32, 1>;
+    m_new_526[0] = max(carry_503[0], t_525[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_258: array<f32, 1>;
-    m_safe_258[0] = select(m_new_256[0], 0.0, (m_new_256[0] == NEG_INF));
+    var m_safe_528: array<f32, 1>;
+    m_safe_528[0] = select(m_new_526[0], 0.0, (m_new_526[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_260: array<f32, 4>;
+    var p_530: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_260[0 * 4 + j] = exp2((t_254[0 * 4 + j] - m_safe_258[0]));
+      p_530[0 * 4 + j] = exp2((t_524[0 * 4 + j] - m_safe_528[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_262: array<f32, 1>;
-    alpha_262[0] = exp2((carry_231[0] - m_safe_258[0]));
+    var alpha_532: array<f32, 1>;
+    alpha_532[0] = exp2((carry_503[0] - m_safe_528[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_264: array<f32, 1>;
+    var t_534: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_260[i * 4 + j];
+        acc = acc + p_530[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -243,47 +243,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_264[i] = acc;
+      t_534[i] = acc;
     }
     workgroupBarrier();
-    var t_265: array<f32, 1>;
-    t_265[0] = ((carry_232[0] * alpha_262[0]) + t_264[0]);
+    var t_535: array<f32, 1>;
+    t_535[0] = ((carry_504[0] * alpha_532[0]) + t_534[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_260[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_530[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_234 + r) / 64))], ((t_234 + r) < k_len_129)) * 64) + ((t_234 + r) % 64))) * v_cache_stride0 + u32(kvh_99) * v_cache_stride1 + u32(c)], ((t_234 + r) < k_len_129));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_368) * page_table_stride0 + u32(((t_506 + r) / 64))], ((t_506 + r) < k_len_406)) * 64) + ((t_506 + r) % 64))) * v_cache_stride0 + u32(kvh_367) * v_cache_stride1 + u32(c)], ((t_506 + r) < k_len_406));
     }
     workgroupBarrier();
-    var t_268 = array<f32, 16>();
+    var t_538 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_268[i * 16 + j] = fma(a[i], b[j], t_268[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_538[i * 16 + j] = fma(a[i], b[j], t_538[i * 16 + j]); }
       }
     }
-    var t_269: array<f32, 16>;
+    var t_539: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_269[0 * 16 + j] = ((carry_233[0 * 16 + j] * alpha_262[0]) + t_268[0 * 16 + j]);
+      t_539[0 * 16 + j] = ((carry_505[0 * 16 + j] * alpha_532[0]) + t_538[0 * 16 + j]);
     }
-    carry_231[0] = m_new_256[0];
-    carry_232[0] = t_265[0];
+    carry_503[0] = m_new_526[0];
+    carry_504[0] = t_535[0];
     for (var j = 0; j < 16; j++) {
-      carry_233[0 * 16 + j] = t_269[0 * 16 + j];
+      carry_505[0 * 16 + j] = t_539[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_275 = t_226; t_275 < t_229; t_275++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_279 = (t_275 * 32);
+  for (var t_543 = t_496; t_543 < t_499; t_543++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_547 = (t_543 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -291,30 +291,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_100) * page_table_stride0 + u32(((t_279 + r) / 64))] * 64) + ((t_279 + r) % 64))) * k_cache_stride0 + u32(kvh_99) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_368) * page_table_stride0 + u32(((t_547 + r) / 64))] * 64) + ((t_547 + r) % 64))) * k_cache_stride0 + u32(kvh_367) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_295 = array<f32, 4>();
+    var t_561 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_295[i * 4 + j] = fma(a[i], b[j], t_295[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_561[i * 4 + j] = fma(a[i], b[j], t_561[i * 4 + j]); }
       }
     }
-    var t_296: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_296[0 * 4 + j] = (t_295[0 * 4 + j] * scale2_140);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_297: array<f32, 1>;
+    var t_563: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_296[i * 4 + j]);
+        acc = max(acc, t_561[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -323,28 +319,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_297[i] = acc;
+      t_563[i] = acc;
     }
     workgroupBarrier();
-    var m_new_298: array<f32, 1>;
-    m_new_298[0] = max(carry_231[0], t_297[0]);
+    var m_new_565: array<f32, 1>;
+    m_new_565[0] = max(carry_503[0], (t_563[0] * scale2_417));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_300: array<f32, 1>;
-    m_safe_300[0] = select(m_new_298[0], 0.0, (m_new_298[0] == NEG_INF));
+    var m_safe_567: array<f32, 1>;
+    m_safe_567[0] = select(m_new_565[0], 0.0, (m_new_565[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_302: array<f32, 4>;
+    var p_569: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_302[0 * 4 + j] = exp2((t_296[0 * 4 + j] - m_safe_300[0]));
+      p_569[0 * 4 + j] = exp2(((t_561[0 * 4 + j] * scale2_417) - m_safe_567[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_304: array<f32, 1>;
-    alpha_304[0] = exp2((carry_231[0] - m_safe_300[0]));
+    var alpha_571: array<f32, 1>;
+    alpha_571[0] = exp2((carry_503[0] - m_safe_567[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_306: array<f32, 1>;
+    var t_573: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_302[i * 4 + j];
+        acc = acc + p_569[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -353,50 +349,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_306[i] = acc;
+      t_573[i] = acc;
     }
     workgroupBarrier();
-    var t_307: array<f32, 1>;
-    t_307[0] = ((carry_232[0] * alpha_304[0]) + t_306[0]);
+    var t_574: array<f32, 1>;
+    t_574[0] = ((carry_504[0] * alpha_571[0]) + t_573[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_302[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_569[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_100) * page_table_stride0 + u32(((t_279 + r) / 64))] * 64) + ((t_279 + r) % 64))) * v_cache_stride0 + u32(kvh_99) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_368) * page_table_stride0 + u32(((t_547 + r) / 64))] * 64) + ((t_547 + r) % 64))) * v_cache_stride0 + u32(kvh_367) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_310 = array<f32, 16>();
+    var t_577 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_310[i * 16 + j] = fma(a[i], b[j], t_310[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_577[i * 16 + j] = fma(a[i], b[j], t_577[i * 16 + j]); }
       }
     }
-    var t_311: array<f32, 16>;
+    var t_578: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_311[0 * 16 + j] = ((carry_233[0 * 16 + j] * alpha_304[0]) + t_310[0 * 16 + j]);
+      t_578[0 * 16 + j] = ((carry_505[0 * 16 + j] * alpha_571[0]) + t_577[0 * 16 + j]);
     }
-    carry_231[0] = m_new_298[0];
-    carry_232[0] = t_307[0];
+    carry_503[0] = m_new_565[0];
+    carry_504[0] = t_574[0];
     for (var j = 0; j < 16; j++) {
-      carry_233[0 * 16 + j] = t_311[0 * 16 + j];
+      carry_505[0 * 16 + j] = t_578[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_315 = t_229; t_315 < t_224; t_315++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_319 = (t_315 * 32);
+  for (var t_582 = t_499; t_582 < t_494; t_582++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_586 = (t_582 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -405,30 +400,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_319 + r) / 64))], ((t_319 + r) < k_len_129)) * 64) + ((t_319 + r) % 64))) * k_cache_stride0 + u32(kvh_99) * k_cache_stride1 + u32(c)], ((t_319 + r) < k_len_129));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_368) * page_table_stride0 + u32(((t_586 + r) / 64))], ((t_586 + r) < k_len_406)) * 64) + ((t_586 + r) % 64))) * k_cache_stride0 + u32(kvh_367) * k_cache_stride1 + u32(c)], ((t_586 + r) < k_len_406));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_337 = array<f32, 4>();
+    var t_602 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_337[i * 4 + j] = fma(a[i], b[j], t_337[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_602[i * 4 + j] = fma(a[i], b[j], t_602[i * 4 + j]); }
       }
     }
-    var t_339: array<f32, 4>;
+    var t_604: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_339[0 * 4 + j] = select(NEG_INF, (t_337[0 * 4 + j] * scale2_140), (((t_319 + (tc + 8 * j)) < k_len_129) && (t_165 || ((t_319 + (tc + 8 * j)) <= (((t_132 + tr) + k_len_129) - q_len_128)))));
+      t_604[0 * 4 + j] = select(NEG_INF, (t_602[0 * 4 + j] * scale2_417), (((t_586 + (tc + 8 * j)) < k_len_406) && (t_438 || ((t_586 + (tc + 8 * j)) <= (((t_409 + tr) + k_len_406) - q_len_405)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_340: array<f32, 1>;
+    var t_605: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_339[i * 4 + j]);
+        acc = max(acc, t_604[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -437,28 +432,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_340[i] = acc;
+      t_605[i] = acc;
     }
     workgroupBarrier();
-    var m_new_341: array<f32, 1>;
-    m_new_341[0] = max(carry_231[0], t_340[0]);
+    var m_new_606: array<f32, 1>;
+    m_new_606[0] = max(carry_503[0], t_605[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_343: array<f32, 1>;
-    m_safe_343[0] = select(m_new_341[0], 0.0, (m_new_341[0] == NEG_INF));
+    var m_safe_608: array<f32, 1>;
+    m_safe_608[0] = select(m_new_606[0], 0.0, (m_new_606[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_345: array<f32, 4>;
+    var p_610: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_345[0 * 4 + j] = exp2((t_339[0 * 4 + j] - m_safe_343[0]));
+      p_610[0 * 4 + j] = exp2((t_604[0 * 4 + j] - m_safe_608[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_347: array<f32, 1>;
-    alpha_347[0] = exp2((carry_231[0] - m_safe_343[0]));
+    var alpha_612: array<f32, 1>;
+    alpha_612[0] = exp2((carry_503[0] - m_safe_608[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_349: array<f32, 1>;
+    var t_614: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_345[i * 4 + j];
+        acc = acc + p_610[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -467,50 +462,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_349[i] = acc;
+      t_614[i] = acc;
     }
     workgroupBarrier();
-    var t_350: array<f32, 1>;
-    t_350[0] = ((carry_232[0] * alpha_347[0]) + t_349[0]);
+    var t_615: array<f32, 1>;
+    t_615[0] = ((carry_504[0] * alpha_612[0]) + t_614[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_345[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_610[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_100) * page_table_stride0 + u32(((t_319 + r) / 64))], ((t_319 + r) < k_len_129)) * 64) + ((t_319 + r) % 64))) * v_cache_stride0 + u32(kvh_99) * v_cache_stride1 + u32(c)], ((t_319 + r) < k_len_129));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_368) * page_table_stride0 + u32(((t_586 + r) / 64))], ((t_586 + r) < k_len_406)) * 64) + ((t_586 + r) % 64))) * v_cache_stride0 + u32(kvh_367) * v_cache_stride1 + u32(c)], ((t_586 + r) < k_len_406));
     }
     workgroupBarrier();
-    var t_353 = array<f32, 16>();
+    var t_618 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_353[i * 16 + j] = fma(a[i], b[j], t_353[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_618[i * 16 + j] = fma(a[i], b[j], t_618[i * 16 + j]); }
       }
     }
-    var t_354: array<f32, 16>;
+    var t_619: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_354[0 * 16 + j] = ((carry_233[0 * 16 + j] * alpha_347[0]) + t_353[0 * 16 + j]);
+      t_619[0 * 16 + j] = ((carry_505[0 * 16 + j] * alpha_612[0]) + t_618[0 * 16 + j]);
     }
-    carry_231[0] = m_new_341[0];
-    carry_232[0] = t_350[0];
+    carry_503[0] = m_new_606[0];
+    carry_504[0] = t_615[0];
     for (var j = 0; j < 16; j++) {
-      carry_233[0 * 16 + j] = t_354[0 * 16 + j];
+      carry_505[0 * 16 + j] = t_619[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if (((t_132 + tr) < q_len_128)) { out[u32((q0_125 + (t_132 + tr))) * out_stride0 + u32((kvh_99 + ((t_132 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_233[0 * 16 + j] / select(carry_232[0], 1.0, (carry_232[0] == 0.0)))); }
+    if (((t_409 + tr) < q_len_405)) { out[u32((q0_402 + (t_409 + tr))) * out_stride0 + u32((kvh_367 + ((t_409 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_505[0 * 16 + j] / select(carry_504[0], 1.0, (carry_504[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if (((t_132 + tr) < q_len_128)) { lse[u32((q0_125 + (t_132 + tr))) * lse_stride0 + u32((kvh_99 + ((t_132 + tr) % 1)))] = select(((carry_231[0] + log2(carry_232[0])) * 0.6931471805599453), NEG_INF, (carry_232[0] == 0.0)); }
+    if (((t_409 + tr) < q_len_405)) { lse[u32((q0_402 + (t_409 + tr))) * lse_stride0 + u32((kvh_367 + ((t_409 + tr) % 1)))] = select(((carry_503[0] + log2(carry_504[0])) * 0.6931471805599453), NEG_INF, (carry_504[0] == 0.0)); }
   }
 }

@@ -45,139 +45,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_99 = i32(wg.x);
-  let kvh_100 = i32(wg.y);
-  let b_101 = i32(wg.z);
+  let m_366 = i32(wg.x);
+  let kvh_367 = i32(wg.y);
+  let b_368 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_126 = cu_seqlens_q[u32(b_101)];
+  let q0_402 = cu_seqlens_q[u32(b_368)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_127 = (b_101 + 1);
-  let t_128 = cu_seqlens_q[u32(t_127)];
-  let q_len_129 = (t_128 - q0_126);
-  let k_len_130 = cache_seqlens[u32(b_101)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_131 = (m_99 * 16);
-  let t_132 = (q_len_129 * 4);
-  let t_133 = (t_131 >= t_132);
-  if (t_133) {
+  let t_403 = (b_368 + 1);
+  let t_404 = cu_seqlens_q[u32(t_403)];
+  let q_len_405 = (t_404 - q0_402);
+  let k_len_406 = cache_seqlens[u32(b_368)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_407 = (m_366 * 16);
+  let t_408 = (q_len_405 * 4);
+  let t_409 = (t_407 >= t_408);
+  if (t_409) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_134 = (m_99 * 16);
+  let t_410 = (m_366 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_137 = (kvh_100 * 4);
+  let t_413 = (kvh_367 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_144 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_145 = (k_len_130 + 31);
-  let t_146 = (t_145 / 32);
-  let t_148 = (k_len_130 + (-1));
-  let t_150 = (k_len_130 + (-32));
-  let t_152 = (t_148 / 32);
-  let t_153 = (t_148 < 0);
-  let t_154 = (t_152 * 32);
-  let t_155 = (t_154 == t_148);
-  let t_156 = (!t_155);
-  let t_157 = (t_153 && t_156);
-  let t_159 = (t_152 - 1);
-  let t_160 = select(t_152, t_159, t_157);
-  let t_161 = (t_150 / 32);
-  let t_162 = (t_150 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_150);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_167 = (t_161 - 1);
-  let t_168 = select(t_161, t_167, t_166);
-  let t_169 = (P.is_causal == 0);
-  let t_171 = select(268435456, (-268435456), t_169);
-  let t_172 = select((-268435456), 268435456, t_169);
-  let t_174 = (t_134 + 15);
-  let t_175 = (t_134 / 4);
-  let t_176 = (t_174 / 4);
-  let t_177 = (t_175 + k_len_130);
-  let t_178 = (t_176 + k_len_130);
-  let t_179 = (t_177 - q_len_129);
-  let t_180 = (t_178 - q_len_129);
-  let t_182 = (t_179 + (-31));
-  let t_183 = (t_180 / 32);
-  let t_184 = (t_180 < 0);
-  let t_185 = (t_183 * 32);
-  let t_186 = (t_185 == t_180);
-  let t_187 = (!t_186);
-  let t_188 = (t_184 && t_187);
-  let t_189 = (t_183 - 1);
-  let t_190 = select(t_183, t_189, t_188);
-  let t_191 = (t_182 / 32);
-  let t_192 = (t_182 < 0);
-  let t_193 = (t_191 * 32);
-  let t_194 = (t_193 == t_182);
-  let t_195 = (!t_194);
-  let t_196 = (t_192 && t_195);
-  let t_197 = (t_191 - 1);
-  let t_198 = select(t_191, t_197, t_196);
-  let t_199 = (t_171 > t_172);
-  let t_200 = ((-268435456) > t_190);
-  let t_201 = min(t_171, (-268435456));
-  let t_202 = max(t_172, t_190);
-  let t_203 = select(t_201, t_171, t_200);
-  let t_204 = select(t_202, t_172, t_200);
-  let t_205 = select(t_203, (-268435456), t_199);
-  let t_206 = select(t_204, t_190, t_199);
-  let t_207 = ((-268435456) > t_198);
-  let t_208 = max(t_171, (-268435456));
-  let t_209 = min(t_172, t_198);
-  let t_210 = (t_209 + 1);
-  let t_211 = (t_208 <= t_210);
-  let t_212 = max(t_172, t_198);
-  let t_213 = select(t_171, t_201, t_211);
-  let t_214 = select(t_172, t_212, t_211);
-  let t_215 = select(t_213, t_171, t_207);
-  let t_216 = select(t_214, t_172, t_207);
-  let t_217 = select(t_215, (-268435456), t_199);
-  let t_218 = select(t_216, t_198, t_199);
-  let t_219 = max((-268435456), t_205);
-  let t_220 = min(t_160, t_206);
-  let t_221 = max((-268435456), t_217);
-  let t_222 = min(t_168, t_218);
-  let t_223 = max(t_221, t_221);
-  let t_224 = min(t_222, t_222);
-  let t_225 = max(t_223, (-268435456));
-  let t_226 = min(t_224, t_168);
-  let t_227 = max(0, t_219);
-  let t_228 = (t_220 + 1);
-  let t_229 = min(t_146, t_228);
-  let t_230 = max(t_227, t_229);
-  let t_231 = max(t_225, t_227);
-  let t_232 = min(t_231, t_230);
-  let t_233 = (t_226 + 1);
-  let t_234 = max(t_233, t_232);
-  let t_235 = min(t_234, t_230);
+  let scale2_420 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_421 = (k_len_406 + 31);
+  let t_422 = (t_421 / 32);
+  let t_423 = (k_len_406 + (-1));
+  let t_424 = (k_len_406 + (-32));
+  let t_425 = (t_423 / 32);
+  let t_426 = (t_423 < 0);
+  let t_427 = (t_425 * 32);
+  let t_428 = (t_427 == t_423);
+  let t_429 = (!t_428);
+  let t_430 = (t_426 && t_429);
+  let t_431 = (t_425 - 1);
+  let t_432 = select(t_425, t_431, t_430);
+  let t_433 = (t_424 / 32);
+  let t_434 = (t_424 < 0);
+  let t_435 = (t_433 * 32);
+  let t_436 = (t_435 == t_424);
+  let t_437 = (!t_436);
+  let t_438 = (t_434 && t_437);
+  let t_439 = (t_433 - 1);
+  let t_440 = select(t_433, t_439, t_438);
+  let t_441 = (P.is_causal == 0);
+  let t_442 = select(268435456, (-268435456), t_441);
+  let t_443 = select((-268435456), 268435456, t_441);
+  let t_444 = (t_410 + 15);
+  let t_445 = (t_410 / 4);
+  let t_446 = (t_444 / 4);
+  let t_447 = (t_445 + k_len_406);
+  let t_448 = (t_446 + k_len_406);
+  let t_449 = (t_447 - q_len_405);
+  let t_450 = (t_448 - q_len_405);
+  let t_451 = (t_449 + (-31));
+  let t_452 = (t_450 / 32);
+  let t_453 = (t_450 < 0);
+  let t_454 = (t_452 * 32);
+  let t_455 = (t_454 == t_450);
+  let t_456 = (!t_455);
+  let t_457 = (t_453 && t_456);
+  let t_458 = (t_452 - 1);
+  let t_459 = select(t_452, t_458, t_457);
+  let t_460 = (t_451 / 32);
+  let t_461 = (t_451 < 0);
+  let t_462 = (t_460 * 32);
+  let t_463 = (t_462 == t_451);
+  let t_464 = (!t_463);
+  let t_465 = (t_461 && t_464);
+  let t_466 = (t_460 - 1);
+  let t_467 = select(t_460, t_466, t_465);
+  let t_468 = (t_442 > t_443);
+  let t_469 = ((-268435456) > t_459);
+  let t_470 = min(t_442, (-268435456));
+  let t_471 = max(t_443, t_459);
+  let t_472 = select(t_470, t_442, t_469);
+  let t_473 = select(t_471, t_443, t_469);
+  let t_474 = select(t_472, (-268435456), t_468);
+  let t_475 = select(t_473, t_459, t_468);
+  let t_476 = ((-268435456) > t_467);
+  let t_477 = max(t_442, (-268435456));
+  let t_478 = min(t_443, t_467);
+  let t_479 = (t_478 + 1);
+  let t_480 = (t_477 <= t_479);
+  let t_481 = max(t_443, t_467);
+  let t_482 = select(t_442, t_470, t_480);
+  let t_483 = select(t_443, t_481, t_480);
+  let t_484 = select(t_482, t_442, t_476);
+  let t_485 = select(t_483, t_443, t_476);
+  let t_486 = select(t_484, (-268435456), t_468);
+  let t_487 = select(t_485, t_467, t_468);
+  let t_488 = max((-268435456), t_474);
+  let t_489 = min(t_432, t_475);
+  let t_490 = max((-268435456), t_486);
+  let t_491 = min(t_440, t_487);
+  let t_492 = max(t_490, t_490);
+  let t_493 = min(t_491, t_491);
+  let t_494 = max(t_492, (-268435456));
+  let t_495 = min(t_493, t_440);
+  let t_496 = max(0, t_488);
+  let t_497 = (t_489 + 1);
+  let t_498 = min(t_422, t_497);
+  let t_499 = max(t_496, t_498);
+  let t_500 = max(t_494, t_496);
+  let t_501 = min(t_500, t_499);
+  let t_502 = (t_495 + 1);
+  let t_503 = max(t_502, t_501);
+  let t_504 = min(t_503, t_499);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_126 + ((t_134 + r) / 4))) * q_stride0 + u32((t_137 + ((t_134 + r) % 4))) * q_stride1 + u32(c)], (((t_134 + r) / 4) < q_len_129));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_402 + ((t_410 + r) / 4))) * q_stride0 + u32((t_413 + ((t_410 + r) % 4))) * q_stride1 + u32(c)], (((t_410 + r) / 4) < q_len_405));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_237: array<f32, 1>;
-  carry_237[0] = NEG_INF;
-  var carry_238: array<f32, 1>;
-  carry_238[0] = 0.0;
-  var carry_239: array<f32, 16>;
+  var carry_508: array<f32, 1>;
+  carry_508[0] = NEG_INF;
+  var carry_509: array<f32, 1>;
+  carry_509[0] = 0.0;
+  var carry_510: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_239[0 * 16 + j] = 0.0;
+    carry_510[0 * 16 + j] = 0.0;
   }
-  for (var t_236 = t_227; t_236 < t_232; t_236++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_240 = (t_236 * 32);
+  for (var t_507 = t_496; t_507 < t_501; t_507++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_511 = (t_507 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -186,30 +186,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_101) * page_table_stride0 + u32((t_240 + r))], ((t_240 + r) < k_len_130)) + ((t_240 + r) % 1))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_240 + r) < k_len_130));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_368) * page_table_stride0 + u32((t_511 + r))], ((t_511 + r) < k_len_406)) + ((t_511 + r) % 1))) * k_cache_stride0 + u32(kvh_367) * k_cache_stride1 + u32(c)], ((t_511 + r) < k_len_406));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_256 = array<f32, 4>();
+    var t_525 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_256[i * 4 + j] = fma(a[i], b[j], t_256[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_525[i * 4 + j] = fma(a[i], b[j], t_525[i * 4 + j]); }
       }
     }
-    var t_258: array<f32, 4>;
+    var t_527: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_258[0 * 4 + j] = select(NEG_INF, (t_256[0 * 4 + j] * scale2_144), (((t_240 + (tc + 8 * j)) < k_len_130) && (t_169 || ((t_240 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_130) - q_len_129)))));
+      t_527[0 * 4 + j] = select(NEG_INF, (t_525[0 * 4 + j] * scale2_420), (((t_511 + (tc + 8 * j)) < k_len_406) && (t_441 || ((t_511 + (tc + 8 * j)) <= ((((t_410 + tr) / 4) + k_len_406) - q_len_405)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_259: array<f32, 1>;
+    var t_528: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_258[i * 4 + j]);
+        acc = max(acc, t_527[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -218,28 +218,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_259[i] = acc;
+      t_528[i] = acc;
     }
     workgroupBarrier();
-    var m_new_260: array<f32, 1>;
-    m_new_260[0] = max(carry_237[0], t_259[0]);
+    var m_new_529: array<f32, 1>;
+    m_new_529[0] = max(carry_508[0], t_528[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_262: array<f32, 1>;
-    m_safe_262[0] = select(m_new_260[0], 0.0, (m_new_260[0] == NEG_INF));
+    var m_safe_531: array<f32, 1>;
+    m_safe_531[0] = select(m_new_529[0], 0.0, (m_new_529[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_264: array<f32, 4>;
+    var p_533: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_264[0 * 4 + j] = exp2((t_258[0 * 4 + j] - m_safe_262[0]));
+      p_533[0 * 4 + j] = exp2((t_527[0 * 4 + j] - m_safe_531[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_266: array<f32, 1>;
-    alpha_266[0] = exp2((carry_237[0] - m_safe_262[0]));
+    var alpha_535: array<f32, 1>;
+    alpha_535[0] = exp2((carry_508[0] - m_safe_531[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_268: array<f32, 1>;
+    var t_537: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_264[i * 4 + j];
+        acc = acc + p_533[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -248,47 +248,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_268[i] = acc;
+      t_537[i] = acc;
     }
     workgroupBarrier();
-    var t_269: array<f32, 1>;
-    t_269[0] = ((carry_238[0] * alpha_266[0]) + t_268[0]);
+    var t_538: array<f32, 1>;
+    t_538[0] = ((carry_509[0] * alpha_535[0]) + t_537[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_264[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_533[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_101) * page_table_stride0 + u32((t_240 + r))], ((t_240 + r) < k_len_130)) + ((t_240 + r) % 1))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_240 + r) < k_len_130));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_368) * page_table_stride0 + u32((t_511 + r))], ((t_511 + r) < k_len_406)) + ((t_511 + r) % 1))) * v_cache_stride0 + u32(kvh_367) * v_cache_stride1 + u32(c)], ((t_511 + r) < k_len_406));
     }
     workgroupBarrier();
-    var t_272 = array<f32, 16>();
+    var t_541 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_272[i * 16 + j] = fma(a[i], b[j], t_272[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_541[i * 16 + j] = fma(a[i], b[j], t_541[i * 16 + j]); }
       }
     }
-    var t_273: array<f32, 16>;
+    var t_542: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_273[0 * 16 + j] = ((carry_239[0 * 16 + j] * alpha_266[0]) + t_272[0 * 16 + j]);
+      t_542[0 * 16 + j] = ((carry_510[0 * 16 + j] * alpha_535[0]) + t_541[0 * 16 + j]);
     }
-    carry_237[0] = m_new_260[0];
-    carry_238[0] = t_269[0];
+    carry_508[0] = m_new_529[0];
+    carry_509[0] = t_538[0];
     for (var j = 0; j < 16; j++) {
-      carry_239[0 * 16 + j] = t_273[0 * 16 + j];
+      carry_510[0 * 16 + j] = t_542[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_279 = t_232; t_279 < t_235; t_279++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_283 = (t_279 * 32);
+  for (var t_546 = t_501; t_546 < t_504; t_546++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_550 = (t_546 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -296,30 +296,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_101) * page_table_stride0 + u32((t_283 + r))] + ((t_283 + r) % 1))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_368) * page_table_stride0 + u32((t_550 + r))] + ((t_550 + r) % 1))) * k_cache_stride0 + u32(kvh_367) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_297 = array<f32, 4>();
+    var t_562 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_297[i * 4 + j] = fma(a[i], b[j], t_297[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_562[i * 4 + j] = fma(a[i], b[j], t_562[i * 4 + j]); }
       }
     }
-    var t_298: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_298[0 * 4 + j] = (t_297[0 * 4 + j] * scale2_144);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_299: array<f32, 1>;
+    var t_564: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_298[i * 4 + j]);
+        acc = max(acc, t_562[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -328,28 +324,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_299[i] = acc;
+      t_564[i] = acc;
     }
     workgroupBarrier();
-    var m_new_300: array<f32, 1>;
-    m_new_300[0] = max(carry_237[0], t_299[0]);
+    var m_new_566: array<f32, 1>;
+    m_new_566[0] = max(carry_508[0], (t_564[0] * scale2_420));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_302: array<f32, 1>;
-    m_safe_302[0] = select(m_new_300[0], 0.0, (m_new_300[0] == NEG_INF));
+    var m_safe_568: array<f32, 1>;
+    m_safe_568[0] = select(m_new_566[0], 0.0, (m_new_566[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_304: array<f32, 4>;
+    var p_570: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_304[0 * 4 + j] = exp2((t_298[0 * 4 + j] - m_safe_302[0]));
+      p_570[0 * 4 + j] = exp2(((t_562[0 * 4 + j] * scale2_420) - m_safe_568[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_306: array<f32, 1>;
-    alpha_306[0] = exp2((carry_237[0] - m_safe_302[0]));
+    var alpha_572: array<f32, 1>;
+    alpha_572[0] = exp2((carry_508[0] - m_safe_568[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_308: array<f32, 1>;
+    var t_574: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_304[i * 4 + j];
+        acc = acc + p_570[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -358,50 +354,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_308[i] = acc;
+      t_574[i] = acc;
     }
     workgroupBarrier();
-    var t_309: array<f32, 1>;
-    t_309[0] = ((carry_238[0] * alpha_306[0]) + t_308[0]);
+    var t_575: array<f32, 1>;
+    t_575[0] = ((carry_509[0] * alpha_572[0]) + t_574[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_304[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_570[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_101) * page_table_stride0 + u32((t_283 + r))] + ((t_283 + r) % 1))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_368) * page_table_stride0 + u32((t_550 + r))] + ((t_550 + r) % 1))) * v_cache_stride0 + u32(kvh_367) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_312 = array<f32, 16>();
+    var t_578 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_312[i * 16 + j] = fma(a[i], b[j], t_312[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_578[i * 16 + j] = fma(a[i], b[j], t_578[i * 16 + j]); }
       }
     }
-    var t_313: array<f32, 16>;
+    var t_579: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_313[0 * 16 + j] = ((carry_239[0 * 16 + j] * alpha_306[0]) + t_312[0 * 16 + j]);
+      t_579[0 * 16 + j] = ((carry_510[0 * 16 + j] * alpha_572[0]) + t_578[0 * 16 + j]);
     }
-    carry_237[0] = m_new_300[0];
-    carry_238[0] = t_309[0];
+    carry_508[0] = m_new_566[0];
+    carry_509[0] = t_575[0];
     for (var j = 0; j < 16; j++) {
-      carry_239[0 * 16 + j] = t_313[0 * 16 + j];
+      carry_510[0 * 16 + j] = t_579[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_317 = t_235; t_317 < t_230; t_317++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_321 = (t_317 * 32);
+  for (var t_583 = t_504; t_583 < t_499; t_583++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_587 = (t_583 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -410,30 +405,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_101) * page_table_stride0 + u32((t_321 + r))], ((t_321 + r) < k_len_130)) + ((t_321 + r) % 1))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_321 + r) < k_len_130));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_368) * page_table_stride0 + u32((t_587 + r))], ((t_587 + r) < k_len_406)) + ((t_587 + r) % 1))) * k_cache_stride0 + u32(kvh_367) * k_cache_stride1 + u32(c)], ((t_587 + r) < k_len_406));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_337 = array<f32, 4>();
+    var t_601 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_337[i * 4 + j] = fma(a[i], b[j], t_337[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_601[i * 4 + j] = fma(a[i], b[j], t_601[i * 4 + j]); }
       }
     }
-    var t_339: array<f32, 4>;
+    var t_603: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_339[0 * 4 + j] = select(NEG_INF, (t_337[0 * 4 + j] * scale2_144), (((t_321 + (tc + 8 * j)) < k_len_130) && (t_169 || ((t_321 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_130) - q_len_129)))));
+      t_603[0 * 4 + j] = select(NEG_INF, (t_601[0 * 4 + j] * scale2_420), (((t_587 + (tc + 8 * j)) < k_len_406) && (t_441 || ((t_587 + (tc + 8 * j)) <= ((((t_410 + tr) / 4) + k_len_406) - q_len_405)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_340: array<f32, 1>;
+    var t_604: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_339[i * 4 + j]);
+        acc = max(acc, t_603[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -442,28 +437,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_340[i] = acc;
+      t_604[i] = acc;
     }
     workgroupBarrier();
-    var m_new_341: array<f32, 1>;
-    m_new_341[0] = max(carry_237[0], t_340[0]);
+    var m_new_605: array<f32, 1>;
+    m_new_605[0] = max(carry_508[0], t_604[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_343: array<f32, 1>;
-    m_safe_343[0] = select(m_new_341[0], 0.0, (m_new_341[0] == NEG_INF));
+    var m_safe_607: array<f32, 1>;
+    m_safe_607[0] = select(m_new_605[0], 0.0, (m_new_605[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_345: array<f32, 4>;
+    var p_609: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_345[0 * 4 + j] = exp2((t_339[0 * 4 + j] - m_safe_343[0]));
+      p_609[0 * 4 + j] = exp2((t_603[0 * 4 + j] - m_safe_607[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_347: array<f32, 1>;
-    alpha_347[0] = exp2((carry_237[0] - m_safe_343[0]));
+    var alpha_611: array<f32, 1>;
+    alpha_611[0] = exp2((carry_508[0] - m_safe_607[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_349: array<f32, 1>;
+    var t_613: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_345[i * 4 + j];
+        acc = acc + p_609[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -472,50 +467,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_349[i] = acc;
+      t_613[i] = acc;
     }
     workgroupBarrier();
-    var t_350: array<f32, 1>;
-    t_350[0] = ((carry_238[0] * alpha_347[0]) + t_349[0]);
+    var t_614: array<f32, 1>;
+    t_614[0] = ((carry_509[0] * alpha_611[0]) + t_613[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_345[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_609[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_101) * page_table_stride0 + u32((t_321 + r))], ((t_321 + r) < k_len_130)) + ((t_321 + r) % 1))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_321 + r) < k_len_130));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_368) * page_table_stride0 + u32((t_587 + r))], ((t_587 + r) < k_len_406)) + ((t_587 + r) % 1))) * v_cache_stride0 + u32(kvh_367) * v_cache_stride1 + u32(c)], ((t_587 + r) < k_len_406));
     }
     workgroupBarrier();
-    var t_353 = array<f32, 16>();
+    var t_617 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_353[i * 16 + j] = fma(a[i], b[j], t_353[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_617[i * 16 + j] = fma(a[i], b[j], t_617[i * 16 + j]); }
       }
     }
-    var t_354: array<f32, 16>;
+    var t_618: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_354[0 * 16 + j] = ((carry_239[0 * 16 + j] * alpha_347[0]) + t_353[0 * 16 + j]);
+      t_618[0 * 16 + j] = ((carry_510[0 * 16 + j] * alpha_611[0]) + t_617[0 * 16 + j]);
     }
-    carry_237[0] = m_new_341[0];
-    carry_238[0] = t_350[0];
+    carry_508[0] = m_new_605[0];
+    carry_509[0] = t_614[0];
     for (var j = 0; j < 16; j++) {
-      carry_239[0 * 16 + j] = t_354[0 * 16 + j];
+      carry_510[0 * 16 + j] = t_618[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_134 + tr) / 4) < q_len_129)) { out[u32((q0_126 + ((t_134 + tr) / 4))) * out_stride0 + u32((t_137 + ((t_134 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_239[0 * 16 + j] / select(carry_238[0], 1.0, (carry_238[0] == 0.0)))); }
+    if ((((t_410 + tr) / 4) < q_len_405)) { out[u32((q0_402 + ((t_410 + tr) / 4))) * out_stride0 + u32((t_413 + ((t_410 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_510[0 * 16 + j] / select(carry_509[0], 1.0, (carry_509[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_134 + tr) / 4) < q_len_129)) { lse[u32((q0_126 + ((t_134 + tr) / 4))) * lse_stride0 + u32((t_137 + ((t_134 + tr) % 4)))] = select(((carry_237[0] + log2(carry_238[0])) * 0.6931471805599453), NEG_INF, (carry_238[0] == 0.0)); }
+    if ((((t_410 + tr) / 4) < q_len_405)) { lse[u32((q0_402 + ((t_410 + tr) / 4))) * lse_stride0 + u32((t_413 + ((t_410 + tr) % 4)))] = select(((carry_508[0] + log2(carry_509[0])) * 0.6931471805599453), NEG_INF, (carry_509[0] == 0.0)); }
   }
 }

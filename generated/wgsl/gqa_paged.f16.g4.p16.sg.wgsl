@@ -45,139 +45,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_101 = i32(wg.x);
-  let kvh_102 = i32(wg.y);
-  let b_103 = i32(wg.z);
+  let m_374 = i32(wg.x);
+  let kvh_375 = i32(wg.y);
+  let b_376 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_128 = cu_seqlens_q[u32(b_103)];
+  let q0_410 = cu_seqlens_q[u32(b_376)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_129 = (b_103 + 1);
-  let t_130 = cu_seqlens_q[u32(t_129)];
-  let q_len_131 = (t_130 - q0_128);
-  let k_len_132 = cache_seqlens[u32(b_103)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_133 = (m_101 * 16);
-  let t_134 = (q_len_131 * 4);
-  let t_135 = (t_133 >= t_134);
-  if (t_135) {
+  let t_411 = (b_376 + 1);
+  let t_412 = cu_seqlens_q[u32(t_411)];
+  let q_len_413 = (t_412 - q0_410);
+  let k_len_414 = cache_seqlens[u32(b_376)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_415 = (m_374 * 16);
+  let t_416 = (q_len_413 * 4);
+  let t_417 = (t_415 >= t_416);
+  if (t_417) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_136 = (m_101 * 16);
+  let t_418 = (m_374 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_139 = (kvh_102 * 4);
+  let t_421 = (kvh_375 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_146 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_147 = (k_len_132 + 31);
-  let t_148 = (t_147 / 32);
-  let t_150 = (k_len_132 + (-1));
-  let t_152 = (k_len_132 + (-32));
-  let t_154 = (t_150 / 32);
-  let t_155 = (t_150 < 0);
-  let t_156 = (t_154 * 32);
-  let t_157 = (t_156 == t_150);
-  let t_158 = (!t_157);
-  let t_159 = (t_155 && t_158);
-  let t_161 = (t_154 - 1);
-  let t_162 = select(t_154, t_161, t_159);
-  let t_163 = (t_152 / 32);
-  let t_164 = (t_152 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_152);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_169 = (t_163 - 1);
-  let t_170 = select(t_163, t_169, t_168);
-  let t_171 = (P.is_causal == 0);
-  let t_173 = select(268435456, (-268435456), t_171);
-  let t_174 = select((-268435456), 268435456, t_171);
-  let t_176 = (t_136 + 15);
-  let t_177 = (t_136 / 4);
-  let t_178 = (t_176 / 4);
-  let t_179 = (t_177 + k_len_132);
-  let t_180 = (t_178 + k_len_132);
-  let t_181 = (t_179 - q_len_131);
-  let t_182 = (t_180 - q_len_131);
-  let t_184 = (t_181 + (-31));
-  let t_185 = (t_182 / 32);
-  let t_186 = (t_182 < 0);
-  let t_187 = (t_185 * 32);
-  let t_188 = (t_187 == t_182);
-  let t_189 = (!t_188);
-  let t_190 = (t_186 && t_189);
-  let t_191 = (t_185 - 1);
-  let t_192 = select(t_185, t_191, t_190);
-  let t_193 = (t_184 / 32);
-  let t_194 = (t_184 < 0);
-  let t_195 = (t_193 * 32);
-  let t_196 = (t_195 == t_184);
-  let t_197 = (!t_196);
-  let t_198 = (t_194 && t_197);
-  let t_199 = (t_193 - 1);
-  let t_200 = select(t_193, t_199, t_198);
-  let t_201 = (t_173 > t_174);
-  let t_202 = ((-268435456) > t_192);
-  let t_203 = min(t_173, (-268435456));
-  let t_204 = max(t_174, t_192);
-  let t_205 = select(t_203, t_173, t_202);
-  let t_206 = select(t_204, t_174, t_202);
-  let t_207 = select(t_205, (-268435456), t_201);
-  let t_208 = select(t_206, t_192, t_201);
-  let t_209 = ((-268435456) > t_200);
-  let t_210 = max(t_173, (-268435456));
-  let t_211 = min(t_174, t_200);
-  let t_212 = (t_211 + 1);
-  let t_213 = (t_210 <= t_212);
-  let t_214 = max(t_174, t_200);
-  let t_215 = select(t_173, t_203, t_213);
-  let t_216 = select(t_174, t_214, t_213);
-  let t_217 = select(t_215, t_173, t_209);
-  let t_218 = select(t_216, t_174, t_209);
-  let t_219 = select(t_217, (-268435456), t_201);
-  let t_220 = select(t_218, t_200, t_201);
-  let t_221 = max((-268435456), t_207);
-  let t_222 = min(t_162, t_208);
-  let t_223 = max((-268435456), t_219);
-  let t_224 = min(t_170, t_220);
-  let t_225 = max(t_223, t_223);
-  let t_226 = min(t_224, t_224);
-  let t_227 = max(t_225, (-268435456));
-  let t_228 = min(t_226, t_170);
-  let t_229 = max(0, t_221);
-  let t_230 = (t_222 + 1);
-  let t_231 = min(t_148, t_230);
-  let t_232 = max(t_229, t_231);
-  let t_233 = max(t_227, t_229);
-  let t_234 = min(t_233, t_232);
-  let t_235 = (t_228 + 1);
-  let t_236 = max(t_235, t_234);
-  let t_237 = min(t_236, t_232);
+  let scale2_428 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_429 = (k_len_414 + 31);
+  let t_430 = (t_429 / 32);
+  let t_431 = (k_len_414 + (-1));
+  let t_432 = (k_len_414 + (-32));
+  let t_433 = (t_431 / 32);
+  let t_434 = (t_431 < 0);
+  let t_435 = (t_433 * 32);
+  let t_436 = (t_435 == t_431);
+  let t_437 = (!t_436);
+  let t_438 = (t_434 && t_437);
+  let t_439 = (t_433 - 1);
+  let t_440 = select(t_433, t_439, t_438);
+  let t_441 = (t_432 / 32);
+  let t_442 = (t_432 < 0);
+  let t_443 = (t_441 * 32);
+  let t_444 = (t_443 == t_432);
+  let t_445 = (!t_444);
+  let t_446 = (t_442 && t_445);
+  let t_447 = (t_441 - 1);
+  let t_448 = select(t_441, t_447, t_446);
+  let t_449 = (P.is_causal == 0);
+  let t_450 = select(268435456, (-268435456), t_449);
+  let t_451 = select((-268435456), 268435456, t_449);
+  let t_452 = (t_418 + 15);
+  let t_453 = (t_418 / 4);
+  let t_454 = (t_452 / 4);
+  let t_455 = (t_453 + k_len_414);
+  let t_456 = (t_454 + k_len_414);
+  let t_457 = (t_455 - q_len_413);
+  let t_458 = (t_456 - q_len_413);
+  let t_459 = (t_457 + (-31));
+  let t_460 = (t_458 / 32);
+  let t_461 = (t_458 < 0);
+  let t_462 = (t_460 * 32);
+  let t_463 = (t_462 == t_458);
+  let t_464 = (!t_463);
+  let t_465 = (t_461 && t_464);
+  let t_466 = (t_460 - 1);
+  let t_467 = select(t_460, t_466, t_465);
+  let t_468 = (t_459 / 32);
+  let t_469 = (t_459 < 0);
+  let t_470 = (t_468 * 32);
+  let t_471 = (t_470 == t_459);
+  let t_472 = (!t_471);
+  let t_473 = (t_469 && t_472);
+  let t_474 = (t_468 - 1);
+  let t_475 = select(t_468, t_474, t_473);
+  let t_476 = (t_450 > t_451);
+  let t_477 = ((-268435456) > t_467);
+  let t_478 = min(t_450, (-268435456));
+  let t_479 = max(t_451, t_467);
+  let t_480 = select(t_478, t_450, t_477);
+  let t_481 = select(t_479, t_451, t_477);
+  let t_482 = select(t_480, (-268435456), t_476);
+  let t_483 = select(t_481, t_467, t_476);
+  let t_484 = ((-268435456) > t_475);
+  let t_485 = max(t_450, (-268435456));
+  let t_486 = min(t_451, t_475);
+  let t_487 = (t_486 + 1);
+  let t_488 = (t_485 <= t_487);
+  let t_489 = max(t_451, t_475);
+  let t_490 = select(t_450, t_478, t_488);
+  let t_491 = select(t_451, t_489, t_488);
+  let t_492 = select(t_490, t_450, t_484);
+  let t_493 = select(t_491, t_451, t_484);
+  let t_494 = select(t_492, (-268435456), t_476);
+  let t_495 = select(t_493, t_475, t_476);
+  let t_496 = max((-268435456), t_482);
+  let t_497 = min(t_440, t_483);
+  let t_498 = max((-268435456), t_494);
+  let t_499 = min(t_448, t_495);
+  let t_500 = max(t_498, t_498);
+  let t_501 = min(t_499, t_499);
+  let t_502 = max(t_500, (-268435456));
+  let t_503 = min(t_501, t_448);
+  let t_504 = max(0, t_496);
+  let t_505 = (t_497 + 1);
+  let t_506 = min(t_430, t_505);
+  let t_507 = max(t_504, t_506);
+  let t_508 = max(t_502, t_504);
+  let t_509 = min(t_508, t_507);
+  let t_510 = (t_503 + 1);
+  let t_511 = max(t_510, t_509);
+  let t_512 = min(t_511, t_507);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_128 + ((t_136 + r) / 4))) * q_stride0 + u32((t_139 + ((t_136 + r) % 4))) * q_stride1 + u32(c)], (((t_136 + r) / 4) < q_len_131));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_410 + ((t_418 + r) / 4))) * q_stride0 + u32((t_421 + ((t_418 + r) % 4))) * q_stride1 + u32(c)], (((t_418 + r) / 4) < q_len_413));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_239: array<f32, 1>;
-  carry_239[0] = NEG_INF;
-  var carry_240: array<f32, 1>;
-  carry_240[0] = 0.0;
-  var carry_241: array<f32, 16>;
+  var carry_516: array<f32, 1>;
+  carry_516[0] = NEG_INF;
+  var carry_517: array<f32, 1>;
+  carry_517[0] = 0.0;
+  var carry_518: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_241[0 * 16 + j] = 0.0;
+    carry_518[0 * 16 + j] = 0.0;
   }
-  for (var t_238 = t_229; t_238 < t_234; t_238++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_242 = (t_238 * 32);
+  for (var t_515 = t_504; t_515 < t_509; t_515++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_519 = (t_515 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -186,97 +186,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_242 + r) / 16))], ((t_242 + r) < k_len_132)) * 16) + ((t_242 + r) % 16))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_242 + r) < k_len_132));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_376) * page_table_stride0 + u32(((t_519 + r) / 16))], ((t_519 + r) < k_len_414)) * 16) + ((t_519 + r) % 16))) * k_cache_stride0 + u32(kvh_375) * k_cache_stride1 + u32(c)], ((t_519 + r) < k_len_414));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_260 = array<f32, 4>();
+    var t_535 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_260[i * 4 + j] = fma(a[i], b[j], t_260[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_535[i * 4 + j] = fma(a[i], b[j], t_535[i * 4 + j]); }
       }
     }
-    var t_262: array<f32, 4>;
+    var t_537: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_262[0 * 4 + j] = select(NEG_INF, (t_260[0 * 4 + j] * scale2_146), (((t_242 + (tc + 8 * j)) < k_len_132) && (t_171 || ((t_242 + (tc + 8 * j)) <= ((((t_136 + tr) / 4) + k_len_132) - q_len_131)))));
+      t_537[0 * 4 + j] = select(NEG_INF, (t_535[0 * 4 + j] * scale2_428), (((t_519 + (tc + 8 * j)) < k_len_414) && (t_449 || ((t_519 + (tc + 8 * j)) <= ((((t_418 + tr) / 4) + k_len_414) - q_len_413)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_263: array<f32, 1>;
+    var t_538: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_262[i * 4 + j]);
+        acc = max(acc, t_537[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_263[i] = acc;
+      t_538[i] = acc;
     }
-    var m_new_264: array<f32, 1>;
-    m_new_264[0] = max(carry_239[0], t_263[0]);
+    var m_new_539: array<f32, 1>;
+    m_new_539[0] = max(carry_516[0], t_538[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_266: array<f32, 1>;
-    m_safe_266[0] = select(m_new_264[0], 0.0, (m_new_264[0] == NEG_INF));
+    var m_safe_541: array<f32, 1>;
+    m_safe_541[0] = select(m_new_539[0], 0.0, (m_new_539[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_268: array<f32, 4>;
+    var p_543: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_268[0 * 4 + j] = exp2((t_262[0 * 4 + j] - m_safe_266[0]));
+      p_543[0 * 4 + j] = exp2((t_537[0 * 4 + j] - m_safe_541[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_270: array<f32, 1>;
-    alpha_270[0] = exp2((carry_239[0] - m_safe_266[0]));
+    var alpha_545: array<f32, 1>;
+    alpha_545[0] = exp2((carry_516[0] - m_safe_541[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_272: array<f32, 1>;
+    var t_547: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_268[i * 4 + j];
+        acc = acc + p_543[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_272[i] = acc;
+      t_547[i] = acc;
     }
-    var t_273: array<f32, 1>;
-    t_273[0] = ((carry_240[0] * alpha_270[0]) + t_272[0]);
+    var t_548: array<f32, 1>;
+    t_548[0] = ((carry_517[0] * alpha_545[0]) + t_547[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_268[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_543[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_242 + r) / 16))], ((t_242 + r) < k_len_132)) * 16) + ((t_242 + r) % 16))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_242 + r) < k_len_132));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_376) * page_table_stride0 + u32(((t_519 + r) / 16))], ((t_519 + r) < k_len_414)) * 16) + ((t_519 + r) % 16))) * v_cache_stride0 + u32(kvh_375) * v_cache_stride1 + u32(c)], ((t_519 + r) < k_len_414));
     }
     workgroupBarrier();
-    var t_276 = array<f32, 16>();
+    var t_551 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_276[i * 16 + j] = fma(a[i], b[j], t_276[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_551[i * 16 + j] = fma(a[i], b[j], t_551[i * 16 + j]); }
       }
     }
-    var t_277: array<f32, 16>;
+    var t_552: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_277[0 * 16 + j] = ((carry_241[0 * 16 + j] * alpha_270[0]) + t_276[0 * 16 + j]);
+      t_552[0 * 16 + j] = ((carry_518[0 * 16 + j] * alpha_545[0]) + t_551[0 * 16 + j]);
     }
-    carry_239[0] = m_new_264[0];
-    carry_240[0] = t_273[0];
+    carry_516[0] = m_new_539[0];
+    carry_517[0] = t_548[0];
     for (var j = 0; j < 16; j++) {
-      carry_241[0 * 16 + j] = t_277[0 * 16 + j];
+      carry_518[0 * 16 + j] = t_552[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_283 = t_234; t_283 < t_237; t_283++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_287 = (t_283 * 32);
+  for (var t_556 = t_509; t_556 < t_512; t_556++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_560 = (t_556 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -284,100 +284,95 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_103) * page_table_stride0 + u32(((t_287 + r) / 16))] * 16) + ((t_287 + r) % 16))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_376) * page_table_stride0 + u32(((t_560 + r) / 16))] * 16) + ((t_560 + r) % 16))) * k_cache_stride0 + u32(kvh_375) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_303 = array<f32, 4>();
+    var t_574 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_303[i * 4 + j] = fma(a[i], b[j], t_303[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_574[i * 4 + j] = fma(a[i], b[j], t_574[i * 4 + j]); }
       }
     }
-    var t_304: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_304[0 * 4 + j] = (t_303[0 * 4 + j] * scale2_146);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_305: array<f32, 1>;
+    var t_576: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_304[i * 4 + j]);
+        acc = max(acc, t_574[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_305[i] = acc;
+      t_576[i] = acc;
     }
-    var m_new_306: array<f32, 1>;
-    m_new_306[0] = max(carry_239[0], t_305[0]);
+    var m_new_578: array<f32, 1>;
+    m_new_578[0] = max(carry_516[0], (t_576[0] * scale2_428));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_308: array<f32, 1>;
-    m_safe_308[0] = select(m_new_306[0], 0.0, (m_new_306[0] == NEG_INF));
+    var m_safe_580: array<f32, 1>;
+    m_safe_580[0] = select(m_new_578[0], 0.0, (m_new_578[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_310: array<f32, 4>;
+    var p_582: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_310[0 * 4 + j] = exp2((t_304[0 * 4 + j] - m_safe_308[0]));
+      p_582[0 * 4 + j] = exp2(((t_574[0 * 4 + j] * scale2_428) - m_safe_580[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_312: array<f32, 1>;
-    alpha_312[0] = exp2((carry_239[0] - m_safe_308[0]));
+    var alpha_584: array<f32, 1>;
+    alpha_584[0] = exp2((carry_516[0] - m_safe_580[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_314: array<f32, 1>;
+    var t_586: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_310[i * 4 + j];
+        acc = acc + p_582[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_314[i] = acc;
+      t_586[i] = acc;
     }
-    var t_315: array<f32, 1>;
-    t_315[0] = ((carry_240[0] * alpha_312[0]) + t_314[0]);
+    var t_587: array<f32, 1>;
+    t_587[0] = ((carry_517[0] * alpha_584[0]) + t_586[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_310[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_582[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_103) * page_table_stride0 + u32(((t_287 + r) / 16))] * 16) + ((t_287 + r) % 16))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_376) * page_table_stride0 + u32(((t_560 + r) / 16))] * 16) + ((t_560 + r) % 16))) * v_cache_stride0 + u32(kvh_375) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_318 = array<f32, 16>();
+    var t_590 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_318[i * 16 + j] = fma(a[i], b[j], t_318[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_590[i * 16 + j] = fma(a[i], b[j], t_590[i * 16 + j]); }
       }
     }
-    var t_319: array<f32, 16>;
+    var t_591: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_319[0 * 16 + j] = ((carry_241[0 * 16 + j] * alpha_312[0]) + t_318[0 * 16 + j]);
+      t_591[0 * 16 + j] = ((carry_518[0 * 16 + j] * alpha_584[0]) + t_590[0 * 16 + j]);
     }
-    carry_239[0] = m_new_306[0];
-    carry_240[0] = t_315[0];
+    carry_516[0] = m_new_578[0];
+    carry_517[0] = t_587[0];
     for (var j = 0; j < 16; j++) {
-      carry_241[0 * 16 + j] = t_319[0 * 16 + j];
+      carry_518[0 * 16 + j] = t_591[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_323 = t_237; t_323 < t_232; t_323++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_327 = (t_323 * 32);
+  for (var t_595 = t_512; t_595 < t_507; t_595++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_599 = (t_595 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -386,100 +381,100 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_327 + r) / 16))], ((t_327 + r) < k_len_132)) * 16) + ((t_327 + r) % 16))) * k_cache_stride0 + u32(kvh_102) * k_cache_stride1 + u32(c)], ((t_327 + r) < k_len_132));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_376) * page_table_stride0 + u32(((t_599 + r) / 16))], ((t_599 + r) < k_len_414)) * 16) + ((t_599 + r) % 16))) * k_cache_stride0 + u32(kvh_375) * k_cache_stride1 + u32(c)], ((t_599 + r) < k_len_414));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_345 = array<f32, 4>();
+    var t_615 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_345[i * 4 + j] = fma(a[i], b[j], t_345[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_615[i * 4 + j] = fma(a[i], b[j], t_615[i * 4 + j]); }
       }
     }
-    var t_347: array<f32, 4>;
+    var t_617: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_347[0 * 4 + j] = select(NEG_INF, (t_345[0 * 4 + j] * scale2_146), (((t_327 + (tc + 8 * j)) < k_len_132) && (t_171 || ((t_327 + (tc + 8 * j)) <= ((((t_136 + tr) / 4) + k_len_132) - q_len_131)))));
+      t_617[0 * 4 + j] = select(NEG_INF, (t_615[0 * 4 + j] * scale2_428), (((t_599 + (tc + 8 * j)) < k_len_414) && (t_449 || ((t_599 + (tc + 8 * j)) <= ((((t_418 + tr) / 4) + k_len_414) - q_len_413)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_348: array<f32, 1>;
+    var t_618: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_347[i * 4 + j]);
+        acc = max(acc, t_617[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_348[i] = acc;
+      t_618[i] = acc;
     }
-    var m_new_349: array<f32, 1>;
-    m_new_349[0] = max(carry_239[0], t_348[0]);
+    var m_new_619: array<f32, 1>;
+    m_new_619[0] = max(carry_516[0], t_618[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_351: array<f32, 1>;
-    m_safe_351[0] = select(m_new_349[0], 0.0, (m_new_349[0] == NEG_INF));
+    var m_safe_621: array<f32, 1>;
+    m_safe_621[0] = select(m_new_619[0], 0.0, (m_new_619[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_353: array<f32, 4>;
+    var p_623: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_353[0 * 4 + j] = exp2((t_347[0 * 4 + j] - m_safe_351[0]));
+      p_623[0 * 4 + j] = exp2((t_617[0 * 4 + j] - m_safe_621[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_355: array<f32, 1>;
-    alpha_355[0] = exp2((carry_239[0] - m_safe_351[0]));
+    var alpha_625: array<f32, 1>;
+    alpha_625[0] = exp2((carry_516[0] - m_safe_621[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_357: array<f32, 1>;
+    var t_627: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_353[i * 4 + j];
+        acc = acc + p_623[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_357[i] = acc;
+      t_627[i] = acc;
     }
-    var t_358: array<f32, 1>;
-    t_358[0] = ((carry_240[0] * alpha_355[0]) + t_357[0]);
+    var t_628: array<f32, 1>;
+    t_628[0] = ((carry_517[0] * alpha_625[0]) + t_627[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_353[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_623[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_103) * page_table_stride0 + u32(((t_327 + r) / 16))], ((t_327 + r) < k_len_132)) * 16) + ((t_327 + r) % 16))) * v_cache_stride0 + u32(kvh_102) * v_cache_stride1 + u32(c)], ((t_327 + r) < k_len_132));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_376) * page_table_stride0 + u32(((t_599 + r) / 16))], ((t_599 + r) < k_len_414)) * 16) + ((t_599 + r) % 16))) * v_cache_stride0 + u32(kvh_375) * v_cache_stride1 + u32(c)], ((t_599 + r) < k_len_414));
     }
     workgroupBarrier();
-    var t_361 = array<f32, 16>();
+    var t_631 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_361[i * 16 + j] = fma(a[i], b[j], t_361[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_631[i * 16 + j] = fma(a[i], b[j], t_631[i * 16 + j]); }
       }
     }
-    var t_362: array<f32, 16>;
+    var t_632: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_362[0 * 16 + j] = ((carry_241[0 * 16 + j] * alpha_355[0]) + t_361[0 * 16 + j]);
+      t_632[0 * 16 + j] = ((carry_518[0 * 16 + j] * alpha_625[0]) + t_631[0 * 16 + j]);
     }
-    carry_239[0] = m_new_349[0];
-    carry_240[0] = t_358[0];
+    carry_516[0] = m_new_619[0];
+    carry_517[0] = t_628[0];
     for (var j = 0; j < 16; j++) {
-      carry_241[0 * 16 + j] = t_362[0 * 16 + j];
+      carry_518[0 * 16 + j] = t_632[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_136 + tr) / 4) < q_len_131)) { out[u32((q0_128 + ((t_136 + tr) / 4))) * out_stride0 + u32((t_139 + ((t_136 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_241[0 * 16 + j] / select(carry_240[0], 1.0, (carry_240[0] == 0.0)))); }
+    if ((((t_418 + tr) / 4) < q_len_413)) { out[u32((q0_410 + ((t_418 + tr) / 4))) * out_stride0 + u32((t_421 + ((t_418 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_518[0 * 16 + j] / select(carry_517[0], 1.0, (carry_517[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_136 + tr) / 4) < q_len_131)) { lse[u32((q0_128 + ((t_136 + tr) / 4))) * lse_stride0 + u32((t_139 + ((t_136 + tr) % 4)))] = select(((carry_239[0] + log2(carry_240[0])) * 0.6931471805599453), NEG_INF, (carry_240[0] == 0.0)); }
+    if ((((t_418 + tr) / 4) < q_len_413)) { lse[u32((q0_410 + ((t_418 + tr) / 4))) * lse_stride0 + u32((t_421 + ((t_418 + tr) % 4)))] = select(((carry_516[0] + log2(carry_517[0])) * 0.6931471805599453), NEG_INF, (carry_517[0] == 0.0)); }
   }
 }

@@ -45,139 +45,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_102 = i32(wg.x);
-  let kvh_103 = i32(wg.y);
-  let b_104 = i32(wg.z);
+  let m_376 = i32(wg.x);
+  let kvh_377 = i32(wg.y);
+  let b_378 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_130 = cu_seqlens_q[u32(b_104)];
+  let q0_413 = cu_seqlens_q[u32(b_378)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_131 = (b_104 + 1);
-  let t_132 = cu_seqlens_q[u32(t_131)];
-  let q_len_133 = (t_132 - q0_130);
-  let k_len_134 = cache_seqlens[u32(b_104)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_135 = (m_102 * 16);
-  let t_136 = (q_len_133 * 4);
-  let t_137 = (t_135 >= t_136);
-  if (t_137) {
+  let t_414 = (b_378 + 1);
+  let t_415 = cu_seqlens_q[u32(t_414)];
+  let q_len_416 = (t_415 - q0_413);
+  let k_len_417 = cache_seqlens[u32(b_378)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_418 = (m_376 * 16);
+  let t_419 = (q_len_416 * 4);
+  let t_420 = (t_418 >= t_419);
+  if (t_420) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_138 = (m_102 * 16);
+  let t_421 = (m_376 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_141 = (kvh_103 * 4);
+  let t_424 = (kvh_377 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_148 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_149 = (k_len_134 + 31);
-  let t_150 = (t_149 / 32);
-  let t_152 = (k_len_134 + (-1));
-  let t_154 = (k_len_134 + (-32));
-  let t_156 = (t_152 / 32);
-  let t_157 = (t_152 < 0);
-  let t_158 = (t_156 * 32);
-  let t_159 = (t_158 == t_152);
-  let t_160 = (!t_159);
-  let t_161 = (t_157 && t_160);
-  let t_163 = (t_156 - 1);
-  let t_164 = select(t_156, t_163, t_161);
-  let t_165 = (t_154 / 32);
-  let t_166 = (t_154 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_154);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_171 = (t_165 - 1);
-  let t_172 = select(t_165, t_171, t_170);
-  let t_173 = (P.is_causal == 0);
-  let t_175 = select(268435456, (-268435456), t_173);
-  let t_176 = select((-268435456), 268435456, t_173);
-  let t_178 = (t_138 + 15);
-  let t_179 = (t_138 / 4);
-  let t_180 = (t_178 / 4);
-  let t_181 = (t_179 + k_len_134);
-  let t_182 = (t_180 + k_len_134);
-  let t_183 = (t_181 - q_len_133);
-  let t_184 = (t_182 - q_len_133);
-  let t_186 = (t_183 + (-31));
-  let t_187 = (t_184 / 32);
-  let t_188 = (t_184 < 0);
-  let t_189 = (t_187 * 32);
-  let t_190 = (t_189 == t_184);
-  let t_191 = (!t_190);
-  let t_192 = (t_188 && t_191);
-  let t_193 = (t_187 - 1);
-  let t_194 = select(t_187, t_193, t_192);
-  let t_195 = (t_186 / 32);
-  let t_196 = (t_186 < 0);
-  let t_197 = (t_195 * 32);
-  let t_198 = (t_197 == t_186);
-  let t_199 = (!t_198);
-  let t_200 = (t_196 && t_199);
-  let t_201 = (t_195 - 1);
-  let t_202 = select(t_195, t_201, t_200);
-  let t_203 = (t_175 > t_176);
-  let t_204 = ((-268435456) > t_194);
-  let t_205 = min(t_175, (-268435456));
-  let t_206 = max(t_176, t_194);
-  let t_207 = select(t_205, t_175, t_204);
-  let t_208 = select(t_206, t_176, t_204);
-  let t_209 = select(t_207, (-268435456), t_203);
-  let t_210 = select(t_208, t_194, t_203);
-  let t_211 = ((-268435456) > t_202);
-  let t_212 = max(t_175, (-268435456));
-  let t_213 = min(t_176, t_202);
-  let t_214 = (t_213 + 1);
-  let t_215 = (t_212 <= t_214);
-  let t_216 = max(t_176, t_202);
-  let t_217 = select(t_175, t_205, t_215);
-  let t_218 = select(t_176, t_216, t_215);
-  let t_219 = select(t_217, t_175, t_211);
-  let t_220 = select(t_218, t_176, t_211);
-  let t_221 = select(t_219, (-268435456), t_203);
-  let t_222 = select(t_220, t_202, t_203);
-  let t_223 = max((-268435456), t_209);
-  let t_224 = min(t_164, t_210);
-  let t_225 = max((-268435456), t_221);
-  let t_226 = min(t_172, t_222);
-  let t_227 = max(t_225, t_225);
-  let t_228 = min(t_226, t_226);
-  let t_229 = max(t_227, (-268435456));
-  let t_230 = min(t_228, t_172);
-  let t_231 = max(0, t_223);
-  let t_232 = (t_224 + 1);
-  let t_233 = min(t_150, t_232);
-  let t_234 = max(t_231, t_233);
-  let t_235 = max(t_229, t_231);
-  let t_236 = min(t_235, t_234);
-  let t_237 = (t_230 + 1);
-  let t_238 = max(t_237, t_236);
-  let t_239 = min(t_238, t_234);
+  let scale2_431 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_432 = (k_len_417 + 31);
+  let t_433 = (t_432 / 32);
+  let t_434 = (k_len_417 + (-1));
+  let t_435 = (k_len_417 + (-32));
+  let t_436 = (t_434 / 32);
+  let t_437 = (t_434 < 0);
+  let t_438 = (t_436 * 32);
+  let t_439 = (t_438 == t_434);
+  let t_440 = (!t_439);
+  let t_441 = (t_437 && t_440);
+  let t_442 = (t_436 - 1);
+  let t_443 = select(t_436, t_442, t_441);
+  let t_444 = (t_435 / 32);
+  let t_445 = (t_435 < 0);
+  let t_446 = (t_444 * 32);
+  let t_447 = (t_446 == t_435);
+  let t_448 = (!t_447);
+  let t_449 = (t_445 && t_448);
+  let t_450 = (t_444 - 1);
+  let t_451 = select(t_444, t_450, t_449);
+  let t_452 = (P.is_causal == 0);
+  let t_453 = select(268435456, (-268435456), t_452);
+  let t_454 = select((-268435456), 268435456, t_452);
+  let t_455 = (t_421 + 15);
+  let t_456 = (t_421 / 4);
+  let t_457 = (t_455 / 4);
+  let t_458 = (t_456 + k_len_417);
+  let t_459 = (t_457 + k_len_417);
+  let t_460 = (t_458 - q_len_416);
+  let t_461 = (t_459 - q_len_416);
+  let t_462 = (t_460 + (-31));
+  let t_463 = (t_461 / 32);
+  let t_464 = (t_461 < 0);
+  let t_465 = (t_463 * 32);
+  let t_466 = (t_465 == t_461);
+  let t_467 = (!t_466);
+  let t_468 = (t_464 && t_467);
+  let t_469 = (t_463 - 1);
+  let t_470 = select(t_463, t_469, t_468);
+  let t_471 = (t_462 / 32);
+  let t_472 = (t_462 < 0);
+  let t_473 = (t_471 * 32);
+  let t_474 = (t_473 == t_462);
+  let t_475 = (!t_474);
+  let t_476 = (t_472 && t_475);
+  let t_477 = (t_471 - 1);
+  let t_478 = select(t_471, t_477, t_476);
+  let t_479 = (t_453 > t_454);
+  let t_480 = ((-268435456) > t_470);
+  let t_481 = min(t_453, (-268435456));
+  let t_482 = max(t_454, t_470);
+  let t_483 = select(t_481, t_453, t_480);
+  let t_484 = select(t_482, t_454, t_480);
+  let t_485 = select(t_483, (-268435456), t_479);
+  let t_486 = select(t_484, t_470, t_479);
+  let t_487 = ((-268435456) > t_478);
+  let t_488 = max(t_453, (-268435456));
+  let t_489 = min(t_454, t_478);
+  let t_490 = (t_489 + 1);
+  let t_491 = (t_488 <= t_490);
+  let t_492 = max(t_454, t_478);
+  let t_493 = select(t_453, t_481, t_491);
+  let t_494 = select(t_454, t_492, t_491);
+  let t_495 = select(t_493, t_453, t_487);
+  let t_496 = select(t_494, t_454, t_487);
+  let t_497 = select(t_495, (-268435456), t_479);
+  let t_498 = select(t_496, t_478, t_479);
+  let t_499 = max((-268435456), t_485);
+  let t_500 = min(t_443, t_486);
+  let t_501 = max((-268435456), t_497);
+  let t_502 = min(t_451, t_498);
+  let t_503 = max(t_501, t_501);
+  let t_504 = min(t_502, t_502);
+  let t_505 = max(t_503, (-268435456));
+  let t_506 = min(t_504, t_451);
+  let t_507 = max(0, t_499);
+  let t_508 = (t_500 + 1);
+  let t_509 = min(t_433, t_508);
+  let t_510 = max(t_507, t_509);
+  let t_511 = max(t_505, t_507);
+  let t_512 = min(t_511, t_510);
+  let t_513 = (t_506 + 1);
+  let t_514 = max(t_513, t_512);
+  let t_515 = min(t_514, t_510);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_130 + ((t_138 + r) / 4))) * q_stride0 + u32((t_141 + ((t_138 + r) % 4))) * q_stride1 + u32(c)], (((t_138 + r) / 4) < q_len_133));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_413 + ((t_421 + r) / 4))) * q_stride0 + u32((t_424 + ((t_421 + r) % 4))) * q_stride1 + u32(c)], (((t_421 + r) / 4) < q_len_416));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_241: array<f32, 1>;
-  carry_241[0] = NEG_INF;
-  var carry_242: array<f32, 1>;
-  carry_242[0] = 0.0;
-  var carry_243: array<f32, 16>;
+  var carry_519: array<f32, 1>;
+  carry_519[0] = NEG_INF;
+  var carry_520: array<f32, 1>;
+  carry_520[0] = 0.0;
+  var carry_521: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_243[0 * 16 + j] = 0.0;
+    carry_521[0 * 16 + j] = 0.0;
   }
-  for (var t_240 = t_231; t_240 < t_236; t_240++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_244 = (t_240 * 32);
+  for (var t_518 = t_507; t_518 < t_512; t_518++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_522 = (t_518 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -186,97 +186,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_244 + r) / 64))], ((t_244 + r) < k_len_134)) * 64) + ((t_244 + r) % 64))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_244 + r) < k_len_134));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_378) * page_table_stride0 + u32(((t_522 + r) / 64))], ((t_522 + r) < k_len_417)) * 64) + ((t_522 + r) % 64))) * k_cache_stride0 + u32(kvh_377) * k_cache_stride1 + u32(c)], ((t_522 + r) < k_len_417));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_262 = array<f32, 4>();
+    var t_538 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_262[i * 4 + j] = fma(a[i], b[j], t_262[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_538[i * 4 + j] = fma(a[i], b[j], t_538[i * 4 + j]); }
       }
     }
-    var t_264: array<f32, 4>;
+    var t_540: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_264[0 * 4 + j] = select(NEG_INF, (t_262[0 * 4 + j] * scale2_148), (((t_244 + (tc + 8 * j)) < k_len_134) && (t_173 || ((t_244 + (tc + 8 * j)) <= ((((t_138 + tr) / 4) + k_len_134) - q_len_133)))));
+      t_540[0 * 4 + j] = select(NEG_INF, (t_538[0 * 4 + j] * scale2_431), (((t_522 + (tc + 8 * j)) < k_len_417) && (t_452 || ((t_522 + (tc + 8 * j)) <= ((((t_421 + tr) / 4) + k_len_417) - q_len_416)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_265: array<f32, 1>;
+    var t_541: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_264[i * 4 + j]);
+        acc = max(acc, t_540[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_265[i] = acc;
+      t_541[i] = acc;
     }
-    var m_new_266: array<f32, 1>;
-    m_new_266[0] = max(carry_241[0], t_265[0]);
+    var m_new_542: array<f32, 1>;
+    m_new_542[0] = max(carry_519[0], t_541[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_268: array<f32, 1>;
-    m_safe_268[0] = select(m_new_266[0], 0.0, (m_new_266[0] == NEG_INF));
+    var m_safe_544: array<f32, 1>;
+    m_safe_544[0] = select(m_new_542[0], 0.0, (m_new_542[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_270: array<f32, 4>;
+    var p_546: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_270[0 * 4 + j] = exp2((t_264[0 * 4 + j] - m_safe_268[0]));
+      p_546[0 * 4 + j] = exp2((t_540[0 * 4 + j] - m_safe_544[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_272: array<f32, 1>;
-    alpha_272[0] = exp2((carry_241[0] - m_safe_268[0]));
+    var alpha_548: array<f32, 1>;
+    alpha_548[0] = exp2((carry_519[0] - m_safe_544[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_274: array<f32, 1>;
+    var t_550: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_270[i * 4 + j];
+        acc = acc + p_546[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_274[i] = acc;
+      t_550[i] = acc;
     }
-    var t_275: array<f32, 1>;
-    t_275[0] = ((carry_242[0] * alpha_272[0]) + t_274[0]);
+    var t_551: array<f32, 1>;
+    t_551[0] = ((carry_520[0] * alpha_548[0]) + t_550[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_270[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_546[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_244 + r) / 64))], ((t_244 + r) < k_len_134)) * 64) + ((t_244 + r) % 64))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_244 + r) < k_len_134));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_378) * page_table_stride0 + u32(((t_522 + r) / 64))], ((t_522 + r) < k_len_417)) * 64) + ((t_522 + r) % 64))) * v_cache_stride0 + u32(kvh_377) * v_cache_stride1 + u32(c)], ((t_522 + r) < k_len_417));
     }
     workgroupBarrier();
-    var t_278 = array<f32, 16>();
+    var t_554 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_278[i * 16 + j] = fma(a[i], b[j], t_278[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_554[i * 16 + j] = fma(a[i], b[j], t_554[i * 16 + j]); }
       }
     }
-    var t_279: array<f32, 16>;
+    var t_555: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_279[0 * 16 + j] = ((carry_243[0 * 16 + j] * alpha_272[0]) + t_278[0 * 16 + j]);
+      t_555[0 * 16 + j] = ((carry_521[0 * 16 + j] * alpha_548[0]) + t_554[0 * 16 + j]);
     }
-    carry_241[0] = m_new_266[0];
-    carry_242[0] = t_275[0];
+    carry_519[0] = m_new_542[0];
+    carry_520[0] = t_551[0];
     for (var j = 0; j < 16; j++) {
-      carry_243[0 * 16 + j] = t_279[0 * 16 + j];
+      carry_521[0 * 16 + j] = t_555[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_285 = t_236; t_285 < t_239; t_285++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_289 = (t_285 * 32);
+  for (var t_559 = t_512; t_559 < t_515; t_559++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_563 = (t_559 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -284,100 +284,95 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_104) * page_table_stride0 + u32(((t_289 + r) / 64))] * 64) + ((t_289 + r) % 64))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_378) * page_table_stride0 + u32(((t_563 + r) / 64))] * 64) + ((t_563 + r) % 64))) * k_cache_stride0 + u32(kvh_377) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_305 = array<f32, 4>();
+    var t_577 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_305[i * 4 + j] = fma(a[i], b[j], t_305[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_577[i * 4 + j] = fma(a[i], b[j], t_577[i * 4 + j]); }
       }
     }
-    var t_306: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_306[0 * 4 + j] = (t_305[0 * 4 + j] * scale2_148);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_307: array<f32, 1>;
+    var t_579: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_306[i * 4 + j]);
+        acc = max(acc, t_577[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_307[i] = acc;
+      t_579[i] = acc;
     }
-    var m_new_308: array<f32, 1>;
-    m_new_308[0] = max(carry_241[0], t_307[0]);
+    var m_new_581: array<f32, 1>;
+    m_new_581[0] = max(carry_519[0], (t_579[0] * scale2_431));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_310: array<f32, 1>;
-    m_safe_310[0] = select(m_new_308[0], 0.0, (m_new_308[0] == NEG_INF));
+    var m_safe_583: array<f32, 1>;
+    m_safe_583[0] = select(m_new_581[0], 0.0, (m_new_581[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_312: array<f32, 4>;
+    var p_585: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_312[0 * 4 + j] = exp2((t_306[0 * 4 + j] - m_safe_310[0]));
+      p_585[0 * 4 + j] = exp2(((t_577[0 * 4 + j] * scale2_431) - m_safe_583[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_314: array<f32, 1>;
-    alpha_314[0] = exp2((carry_241[0] - m_safe_310[0]));
+    var alpha_587: array<f32, 1>;
+    alpha_587[0] = exp2((carry_519[0] - m_safe_583[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_316: array<f32, 1>;
+    var t_589: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_312[i * 4 + j];
+        acc = acc + p_585[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_316[i] = acc;
+      t_589[i] = acc;
     }
-    var t_317: array<f32, 1>;
-    t_317[0] = ((carry_242[0] * alpha_314[0]) + t_316[0]);
+    var t_590: array<f32, 1>;
+    t_590[0] = ((carry_520[0] * alpha_587[0]) + t_589[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_312[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_585[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_104) * page_table_stride0 + u32(((t_289 + r) / 64))] * 64) + ((t_289 + r) % 64))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_378) * page_table_stride0 + u32(((t_563 + r) / 64))] * 64) + ((t_563 + r) % 64))) * v_cache_stride0 + u32(kvh_377) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_320 = array<f32, 16>();
+    var t_593 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_320[i * 16 + j] = fma(a[i], b[j], t_320[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_593[i * 16 + j] = fma(a[i], b[j], t_593[i * 16 + j]); }
       }
     }
-    var t_321: array<f32, 16>;
+    var t_594: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_321[0 * 16 + j] = ((carry_243[0 * 16 + j] * alpha_314[0]) + t_320[0 * 16 + j]);
+      t_594[0 * 16 + j] = ((carry_521[0 * 16 + j] * alpha_587[0]) + t_593[0 * 16 + j]);
     }
-    carry_241[0] = m_new_308[0];
-    carry_242[0] = t_317[0];
+    carry_519[0] = m_new_581[0];
+    carry_520[0] = t_590[0];
     for (var j = 0; j < 16; j++) {
-      carry_243[0 * 16 + j] = t_321[0 * 16 + j];
+      carry_521[0 * 16 + j] = t_594[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_325 = t_239; t_325 < t_234; t_325++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_329 = (t_325 * 32);
+  for (var t_598 = t_515; t_598 < t_510; t_598++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_602 = (t_598 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -386,100 +381,100 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_329 + r) / 64))], ((t_329 + r) < k_len_134)) * 64) + ((t_329 + r) % 64))) * k_cache_stride0 + u32(kvh_103) * k_cache_stride1 + u32(c)], ((t_329 + r) < k_len_134));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_378) * page_table_stride0 + u32(((t_602 + r) / 64))], ((t_602 + r) < k_len_417)) * 64) + ((t_602 + r) % 64))) * k_cache_stride0 + u32(kvh_377) * k_cache_stride1 + u32(c)], ((t_602 + r) < k_len_417));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_347 = array<f32, 4>();
+    var t_618 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_347[i * 4 + j] = fma(a[i], b[j], t_347[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_618[i * 4 + j] = fma(a[i], b[j], t_618[i * 4 + j]); }
       }
     }
-    var t_349: array<f32, 4>;
+    var t_620: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_349[0 * 4 + j] = select(NEG_INF, (t_347[0 * 4 + j] * scale2_148), (((t_329 + (tc + 8 * j)) < k_len_134) && (t_173 || ((t_329 + (tc + 8 * j)) <= ((((t_138 + tr) / 4) + k_len_134) - q_len_133)))));
+      t_620[0 * 4 + j] = select(NEG_INF, (t_618[0 * 4 + j] * scale2_431), (((t_602 + (tc + 8 * j)) < k_len_417) && (t_452 || ((t_602 + (tc + 8 * j)) <= ((((t_421 + tr) / 4) + k_len_417) - q_len_416)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_350: array<f32, 1>;
+    var t_621: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_349[i * 4 + j]);
+        acc = max(acc, t_620[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_350[i] = acc;
+      t_621[i] = acc;
     }
-    var m_new_351: array<f32, 1>;
-    m_new_351[0] = max(carry_241[0], t_350[0]);
+    var m_new_622: array<f32, 1>;
+    m_new_622[0] = max(carry_519[0], t_621[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_353: array<f32, 1>;
-    m_safe_353[0] = select(m_new_351[0], 0.0, (m_new_351[0] == NEG_INF));
+    var m_safe_624: array<f32, 1>;
+    m_safe_624[0] = select(m_new_622[0], 0.0, (m_new_622[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_355: array<f32, 4>;
+    var p_626: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_355[0 * 4 + j] = exp2((t_349[0 * 4 + j] - m_safe_353[0]));
+      p_626[0 * 4 + j] = exp2((t_620[0 * 4 + j] - m_safe_624[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_357: array<f32, 1>;
-    alpha_357[0] = exp2((carry_241[0] - m_safe_353[0]));
+    var alpha_628: array<f32, 1>;
+    alpha_628[0] = exp2((carry_519[0] - m_safe_624[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_359: array<f32, 1>;
+    var t_630: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_355[i * 4 + j];
+        acc = acc + p_626[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_359[i] = acc;
+      t_630[i] = acc;
     }
-    var t_360: array<f32, 1>;
-    t_360[0] = ((carry_242[0] * alpha_357[0]) + t_359[0]);
+    var t_631: array<f32, 1>;
+    t_631[0] = ((carry_520[0] * alpha_628[0]) + t_630[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_355[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_626[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_104) * page_table_stride0 + u32(((t_329 + r) / 64))], ((t_329 + r) < k_len_134)) * 64) + ((t_329 + r) % 64))) * v_cache_stride0 + u32(kvh_103) * v_cache_stride1 + u32(c)], ((t_329 + r) < k_len_134));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_378) * page_table_stride0 + u32(((t_602 + r) / 64))], ((t_602 + r) < k_len_417)) * 64) + ((t_602 + r) % 64))) * v_cache_stride0 + u32(kvh_377) * v_cache_stride1 + u32(c)], ((t_602 + r) < k_len_417));
     }
     workgroupBarrier();
-    var t_363 = array<f32, 16>();
+    var t_634 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_363[i * 16 + j] = fma(a[i], b[j], t_363[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_634[i * 16 + j] = fma(a[i], b[j], t_634[i * 16 + j]); }
       }
     }
-    var t_364: array<f32, 16>;
+    var t_635: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_364[0 * 16 + j] = ((carry_243[0 * 16 + j] * alpha_357[0]) + t_363[0 * 16 + j]);
+      t_635[0 * 16 + j] = ((carry_521[0 * 16 + j] * alpha_628[0]) + t_634[0 * 16 + j]);
     }
-    carry_241[0] = m_new_351[0];
-    carry_242[0] = t_360[0];
+    carry_519[0] = m_new_622[0];
+    carry_520[0] = t_631[0];
     for (var j = 0; j < 16; j++) {
-      carry_243[0 * 16 + j] = t_364[0 * 16 + j];
+      carry_521[0 * 16 + j] = t_635[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_138 + tr) / 4) < q_len_133)) { out[u32((q0_130 + ((t_138 + tr) / 4))) * out_stride0 + u32((t_141 + ((t_138 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_243[0 * 16 + j] / select(carry_242[0], 1.0, (carry_242[0] == 0.0)))); }
+    if ((((t_421 + tr) / 4) < q_len_416)) { out[u32((q0_413 + ((t_421 + tr) / 4))) * out_stride0 + u32((t_424 + ((t_421 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_521[0 * 16 + j] / select(carry_520[0], 1.0, (carry_520[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_138 + tr) / 4) < q_len_133)) { lse[u32((q0_130 + ((t_138 + tr) / 4))) * lse_stride0 + u32((t_141 + ((t_138 + tr) % 4)))] = select(((carry_241[0] + log2(carry_242[0])) * 0.6931471805599453), NEG_INF, (carry_242[0] == 0.0)); }
+    if ((((t_421 + tr) / 4) < q_len_416)) { lse[u32((q0_413 + ((t_421 + tr) / 4))) * lse_stride0 + u32((t_424 + ((t_421 + tr) % 4)))] = select(((carry_519[0] + log2(carry_520[0])) * 0.6931471805599453), NEG_INF, (carry_520[0] == 0.0)); }
   }
 }

@@ -44,134 +44,134 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_93 = i32(wg.x);
-  let kvh_94 = i32(wg.y);
-  let b_95 = i32(wg.z);
+  let m_350 = i32(wg.x);
+  let kvh_351 = i32(wg.y);
+  let b_352 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_119 = cu_seqlens_q[u32(b_95)];
+  let q0_385 = cu_seqlens_q[u32(b_352)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_120 = (b_95 + 1);
-  let t_121 = cu_seqlens_q[u32(t_120)];
-  let q_len_122 = (t_121 - q0_119);
-  let k_len_123 = cache_seqlens[u32(b_95)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_124 = (m_93 * 16);
-  let t_125 = (t_124 >= q_len_122);
-  if (t_125) {
+  let t_386 = (b_352 + 1);
+  let t_387 = cu_seqlens_q[u32(t_386)];
+  let q_len_388 = (t_387 - q0_385);
+  let k_len_389 = cache_seqlens[u32(b_352)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_390 = (m_350 * 16);
+  let t_391 = (t_390 >= q_len_388);
+  if (t_391) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_126 = (m_93 * 16);
+  let t_392 = (m_350 * 16);
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_134 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_135 = (k_len_123 + 31);
-  let t_136 = (t_135 / 32);
-  let t_138 = (k_len_123 + (-1));
-  let t_140 = (k_len_123 + (-32));
-  let t_142 = (t_138 / 32);
-  let t_143 = (t_138 < 0);
-  let t_144 = (t_142 * 32);
-  let t_145 = (t_144 == t_138);
-  let t_146 = (!t_145);
-  let t_147 = (t_143 && t_146);
-  let t_149 = (t_142 - 1);
-  let t_150 = select(t_142, t_149, t_147);
-  let t_151 = (t_140 / 32);
-  let t_152 = (t_140 < 0);
-  let t_153 = (t_151 * 32);
-  let t_154 = (t_153 == t_140);
-  let t_155 = (!t_154);
-  let t_156 = (t_152 && t_155);
-  let t_157 = (t_151 - 1);
-  let t_158 = select(t_151, t_157, t_156);
-  let t_159 = (P.is_causal == 0);
-  let t_161 = select(268435456, (-268435456), t_159);
-  let t_162 = select((-268435456), 268435456, t_159);
-  let t_164 = (t_126 + 15);
-  let t_165 = (t_126 + k_len_123);
-  let t_166 = (t_164 + k_len_123);
-  let t_167 = (t_165 - q_len_122);
-  let t_168 = (t_166 - q_len_122);
-  let t_170 = (t_167 + (-31));
-  let t_171 = (t_168 / 32);
-  let t_172 = (t_168 < 0);
-  let t_173 = (t_171 * 32);
-  let t_174 = (t_173 == t_168);
-  let t_175 = (!t_174);
-  let t_176 = (t_172 && t_175);
-  let t_177 = (t_171 - 1);
-  let t_178 = select(t_171, t_177, t_176);
-  let t_179 = (t_170 / 32);
-  let t_180 = (t_170 < 0);
-  let t_181 = (t_179 * 32);
-  let t_182 = (t_181 == t_170);
-  let t_183 = (!t_182);
-  let t_184 = (t_180 && t_183);
-  let t_185 = (t_179 - 1);
-  let t_186 = select(t_179, t_185, t_184);
-  let t_187 = (t_161 > t_162);
-  let t_188 = ((-268435456) > t_178);
-  let t_189 = min(t_161, (-268435456));
-  let t_190 = max(t_162, t_178);
-  let t_191 = select(t_189, t_161, t_188);
-  let t_192 = select(t_190, t_162, t_188);
-  let t_193 = select(t_191, (-268435456), t_187);
-  let t_194 = select(t_192, t_178, t_187);
-  let t_195 = ((-268435456) > t_186);
-  let t_196 = max(t_161, (-268435456));
-  let t_197 = min(t_162, t_186);
-  let t_198 = (t_197 + 1);
-  let t_199 = (t_196 <= t_198);
-  let t_200 = max(t_162, t_186);
-  let t_201 = select(t_161, t_189, t_199);
-  let t_202 = select(t_162, t_200, t_199);
-  let t_203 = select(t_201, t_161, t_195);
-  let t_204 = select(t_202, t_162, t_195);
-  let t_205 = select(t_203, (-268435456), t_187);
-  let t_206 = select(t_204, t_186, t_187);
-  let t_207 = max((-268435456), t_193);
-  let t_208 = min(t_150, t_194);
-  let t_209 = max((-268435456), t_205);
-  let t_210 = min(t_158, t_206);
-  let t_211 = max(t_209, t_209);
-  let t_212 = min(t_210, t_210);
-  let t_213 = max(t_211, (-268435456));
-  let t_214 = min(t_212, t_158);
-  let t_215 = max(0, t_207);
-  let t_216 = (t_208 + 1);
-  let t_217 = min(t_136, t_216);
-  let t_218 = max(t_215, t_217);
-  let t_219 = max(t_213, t_215);
-  let t_220 = min(t_219, t_218);
-  let t_221 = (t_214 + 1);
-  let t_222 = max(t_221, t_220);
-  let t_223 = min(t_222, t_218);
+  let scale2_400 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_401 = (k_len_389 + 31);
+  let t_402 = (t_401 / 32);
+  let t_403 = (k_len_389 + (-1));
+  let t_404 = (k_len_389 + (-32));
+  let t_405 = (t_403 / 32);
+  let t_406 = (t_403 < 0);
+  let t_407 = (t_405 * 32);
+  let t_408 = (t_407 == t_403);
+  let t_409 = (!t_408);
+  let t_410 = (t_406 && t_409);
+  let t_411 = (t_405 - 1);
+  let t_412 = select(t_405, t_411, t_410);
+  let t_413 = (t_404 / 32);
+  let t_414 = (t_404 < 0);
+  let t_415 = (t_413 * 32);
+  let t_416 = (t_415 == t_404);
+  let t_417 = (!t_416);
+  let t_418 = (t_414 && t_417);
+  let t_419 = (t_413 - 1);
+  let t_420 = select(t_413, t_419, t_418);
+  let t_421 = (P.is_causal == 0);
+  let t_422 = select(268435456, (-268435456), t_421);
+  let t_423 = select((-268435456), 268435456, t_421);
+  let t_424 = (t_392 + 15);
+  let t_425 = (t_392 + k_len_389);
+  let t_426 = (t_424 + k_len_389);
+  let t_427 = (t_425 - q_len_388);
+  let t_428 = (t_426 - q_len_388);
+  let t_429 = (t_427 + (-31));
+  let t_430 = (t_428 / 32);
+  let t_431 = (t_428 < 0);
+  let t_432 = (t_430 * 32);
+  let t_433 = (t_432 == t_428);
+  let t_434 = (!t_433);
+  let t_435 = (t_431 && t_434);
+  let t_436 = (t_430 - 1);
+  let t_437 = select(t_430, t_436, t_435);
+  let t_438 = (t_429 / 32);
+  let t_439 = (t_429 < 0);
+  let t_440 = (t_438 * 32);
+  let t_441 = (t_440 == t_429);
+  let t_442 = (!t_441);
+  let t_443 = (t_439 && t_442);
+  let t_444 = (t_438 - 1);
+  let t_445 = select(t_438, t_444, t_443);
+  let t_446 = (t_422 > t_423);
+  let t_447 = ((-268435456) > t_437);
+  let t_448 = min(t_422, (-268435456));
+  let t_449 = max(t_423, t_437);
+  let t_450 = select(t_448, t_422, t_447);
+  let t_451 = select(t_449, t_423, t_447);
+  let t_452 = select(t_450, (-268435456), t_446);
+  let t_453 = select(t_451, t_437, t_446);
+  let t_454 = ((-268435456) > t_445);
+  let t_455 = max(t_422, (-268435456));
+  let t_456 = min(t_423, t_445);
+  let t_457 = (t_456 + 1);
+  let t_458 = (t_455 <= t_457);
+  let t_459 = max(t_423, t_445);
+  let t_460 = select(t_422, t_448, t_458);
+  let t_461 = select(t_423, t_459, t_458);
+  let t_462 = select(t_460, t_422, t_454);
+  let t_463 = select(t_461, t_423, t_454);
+  let t_464 = select(t_462, (-268435456), t_446);
+  let t_465 = select(t_463, t_445, t_446);
+  let t_466 = max((-268435456), t_452);
+  let t_467 = min(t_412, t_453);
+  let t_468 = max((-268435456), t_464);
+  let t_469 = min(t_420, t_465);
+  let t_470 = max(t_468, t_468);
+  let t_471 = min(t_469, t_469);
+  let t_472 = max(t_470, (-268435456));
+  let t_473 = min(t_471, t_420);
+  let t_474 = max(0, t_466);
+  let t_475 = (t_467 + 1);
+  let t_476 = min(t_402, t_475);
+  let t_477 = max(t_474, t_476);
+  let t_478 = max(t_472, t_474);
+  let t_479 = min(t_478, t_477);
+  let t_480 = (t_473 + 1);
+  let t_481 = max(t_480, t_479);
+  let t_482 = min(t_481, t_477);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_119 + (t_126 + r))) * q_stride0 + u32((kvh_94 + ((t_126 + r) % 1))) * q_stride1 + u32(c)], ((t_126 + r) < q_len_122));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_385 + (t_392 + r))) * q_stride0 + u32((kvh_351 + ((t_392 + r) % 1))) * q_stride1 + u32(c)], ((t_392 + r) < q_len_388));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_225: array<f32, 1>;
-  carry_225[0] = NEG_INF;
-  var carry_226: array<f32, 1>;
-  carry_226[0] = 0.0;
-  var carry_227: array<f32, 16>;
+  var carry_486: array<f32, 1>;
+  carry_486[0] = NEG_INF;
+  var carry_487: array<f32, 1>;
+  carry_487[0] = 0.0;
+  var carry_488: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_227[0 * 16 + j] = 0.0;
+    carry_488[0 * 16 + j] = 0.0;
   }
-  for (var t_224 = t_215; t_224 < t_220; t_224++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_228 = (t_224 * 32);
+  for (var t_485 = t_474; t_485 < t_479; t_485++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_489 = (t_485 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -180,98 +180,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_95) * page_table_stride0 + u32((t_228 + r))], ((t_228 + r) < k_len_123)) + ((t_228 + r) % 1))) * k_cache_stride0 + u32(kvh_94) * k_cache_stride1 + u32(c)], ((t_228 + r) < k_len_123));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_352) * page_table_stride0 + u32((t_489 + r))], ((t_489 + r) < k_len_389)) + ((t_489 + r) % 1))) * k_cache_stride0 + u32(kvh_351) * k_cache_stride1 + u32(c)], ((t_489 + r) < k_len_389));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_244 = array<f32, 4>();
+    var t_503 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_244[i * 4 + j] = fma(a[i], b[j], t_244[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_503[i * 4 + j] = fma(a[i], b[j], t_503[i * 4 + j]); }
       }
     }
-    var t_246: array<f32, 4>;
+    var t_505: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_246[0 * 4 + j] = select(NEG_INF, (t_244[0 * 4 + j] * scale2_134), (((t_228 + (tc + 8 * j)) < k_len_123) && (t_159 || ((t_228 + (tc + 8 * j)) <= (((t_126 + tr) + k_len_123) - q_len_122)))));
+      t_505[0 * 4 + j] = select(NEG_INF, (t_503[0 * 4 + j] * scale2_400), (((t_489 + (tc + 8 * j)) < k_len_389) && (t_421 || ((t_489 + (tc + 8 * j)) <= (((t_392 + tr) + k_len_389) - q_len_388)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_247: array<f32, 1>;
+    var t_506: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_246[i * 4 + j]);
+        acc = max(acc, t_505[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_247[i] = acc;
+      t_506[i] = acc;
     }
-    var m_new_248: array<f32, 1>;
-    m_new_248[0] = max(carry_225[0], t_247[0]);
+    var m_new_507: array<f32, 1>;
+    m_new_507[0] = max(carry_486[0], t_506[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_250: array<f32, 1>;
-    m_safe_250[0] = select(m_new_248[0], 0.0, (m_new_248[0] == NEG_INF));
+    var m_safe_509: array<f32, 1>;
+    m_safe_509[0] = select(m_new_507[0], 0.0, (m_new_507[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_252: array<f32, 4>;
+    var p_511: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_252[0 * 4 + j] = exp2((t_246[0 * 4 + j] - m_safe_250[0]));
+      p_511[0 * 4 + j] = exp2((t_505[0 * 4 + j] - m_safe_509[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_252[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_511[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_254: array<f32, 1>;
-    alpha_254[0] = exp2((carry_225[0] - m_safe_250[0]));
+    var alpha_513: array<f32, 1>;
+    alpha_513[0] = exp2((carry_486[0] - m_safe_509[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_256: array<f32, 1>;
+    var t_515: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_252[i * 4 + j];
+        acc = acc + p_511[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_256[i] = acc;
+      t_515[i] = acc;
     }
-    var t_257: array<f32, 1>;
-    t_257[0] = ((carry_226[0] * alpha_254[0]) + t_256[0]);
+    var t_516: array<f32, 1>;
+    t_516[0] = ((carry_487[0] * alpha_513[0]) + t_515[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_95) * page_table_stride0 + u32((t_228 + r))], ((t_228 + r) < k_len_123)) + ((t_228 + r) % 1))) * v_cache_stride0 + u32(kvh_94) * v_cache_stride1 + u32(c)], ((t_228 + r) < k_len_123));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_352) * page_table_stride0 + u32((t_489 + r))], ((t_489 + r) < k_len_389)) + ((t_489 + r) % 1))) * v_cache_stride0 + u32(kvh_351) * v_cache_stride1 + u32(c)], ((t_489 + r) < k_len_389));
     }
     workgroupBarrier();
-    var t_259 = array<f32, 16>();
+    var t_518 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_259[i * 16 + j] = fma(a[i], b[j], t_259[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_518[i * 16 + j] = fma(a[i], b[j], t_518[i * 16 + j]); }
       }
     }
-    var t_260: array<f32, 16>;
+    var t_519: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_260[0 * 16 + j] = ((carry_227[0 * 16 + j] * alpha_254[0]) + t_259[0 * 16 + j]);
+      t_519[0 * 16 + j] = ((carry_488[0 * 16 + j] * alpha_513[0]) + t_518[0 * 16 + j]);
     }
-    carry_225[0] = m_new_248[0];
-    carry_226[0] = t_257[0];
+    carry_486[0] = m_new_507[0];
+    carry_487[0] = t_516[0];
     for (var j = 0; j < 16; j++) {
-      carry_227[0 * 16 + j] = t_260[0 * 16 + j];
+      carry_488[0 * 16 + j] = t_519[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_266 = t_220; t_266 < t_223; t_266++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_270 = (t_266 * 32);
+  for (var t_523 = t_479; t_523 < t_482; t_523++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_527 = (t_523 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -279,101 +279,96 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_95) * page_table_stride0 + u32((t_270 + r))] + ((t_270 + r) % 1))) * k_cache_stride0 + u32(kvh_94) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_352) * page_table_stride0 + u32((t_527 + r))] + ((t_527 + r) % 1))) * k_cache_stride0 + u32(kvh_351) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_284 = array<f32, 4>();
+    var t_539 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_284[i * 4 + j] = fma(a[i], b[j], t_284[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_539[i * 4 + j] = fma(a[i], b[j], t_539[i * 4 + j]); }
       }
     }
-    var t_285: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_285[0 * 4 + j] = (t_284[0 * 4 + j] * scale2_134);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_286: array<f32, 1>;
+    var t_541: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_285[i * 4 + j]);
+        acc = max(acc, t_539[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_286[i] = acc;
+      t_541[i] = acc;
     }
-    var m_new_287: array<f32, 1>;
-    m_new_287[0] = max(carry_225[0], t_286[0]);
+    var m_new_543: array<f32, 1>;
+    m_new_543[0] = max(carry_486[0], (t_541[0] * scale2_400));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_289: array<f32, 1>;
-    m_safe_289[0] = select(m_new_287[0], 0.0, (m_new_287[0] == NEG_INF));
+    var m_safe_545: array<f32, 1>;
+    m_safe_545[0] = select(m_new_543[0], 0.0, (m_new_543[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_291: array<f32, 4>;
+    var p_547: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_291[0 * 4 + j] = exp2((t_285[0 * 4 + j] - m_safe_289[0]));
+      p_547[0 * 4 + j] = exp2(((t_539[0 * 4 + j] * scale2_400) - m_safe_545[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_291[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_547[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_293: array<f32, 1>;
-    alpha_293[0] = exp2((carry_225[0] - m_safe_289[0]));
+    var alpha_549: array<f32, 1>;
+    alpha_549[0] = exp2((carry_486[0] - m_safe_545[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_295: array<f32, 1>;
+    var t_551: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_291[i * 4 + j];
+        acc = acc + p_547[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_295[i] = acc;
+      t_551[i] = acc;
     }
-    var t_296: array<f32, 1>;
-    t_296[0] = ((carry_226[0] * alpha_293[0]) + t_295[0]);
+    var t_552: array<f32, 1>;
+    t_552[0] = ((carry_487[0] * alpha_549[0]) + t_551[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_95) * page_table_stride0 + u32((t_270 + r))] + ((t_270 + r) % 1))) * v_cache_stride0 + u32(kvh_94) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_352) * page_table_stride0 + u32((t_527 + r))] + ((t_527 + r) % 1))) * v_cache_stride0 + u32(kvh_351) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_298 = array<f32, 16>();
+    var t_554 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_298[i * 16 + j] = fma(a[i], b[j], t_298[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_554[i * 16 + j] = fma(a[i], b[j], t_554[i * 16 + j]); }
       }
     }
-    var t_299: array<f32, 16>;
+    var t_555: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_299[0 * 16 + j] = ((carry_227[0 * 16 + j] * alpha_293[0]) + t_298[0 * 16 + j]);
+      t_555[0 * 16 + j] = ((carry_488[0 * 16 + j] * alpha_549[0]) + t_554[0 * 16 + j]);
     }
-    carry_225[0] = m_new_287[0];
-    carry_226[0] = t_296[0];
+    carry_486[0] = m_new_543[0];
+    carry_487[0] = t_552[0];
     for (var j = 0; j < 16; j++) {
-      carry_227[0 * 16 + j] = t_299[0 * 16 + j];
+      carry_488[0 * 16 + j] = t_555[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_303 = t_223; t_303 < t_218; t_303++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_307 = (t_303 * 32);
+  for (var t_559 = t_482; t_559 < t_477; t_559++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_563 = (t_559 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -382,101 +377,101 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_95) * page_table_stride0 + u32((t_307 + r))], ((t_307 + r) < k_len_123)) + ((t_307 + r) % 1))) * k_cache_stride0 + u32(kvh_94) * k_cache_stride1 + u32(c)], ((t_307 + r) < k_len_123));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_352) * page_table_stride0 + u32((t_563 + r))], ((t_563 + r) < k_len_389)) + ((t_563 + r) % 1))) * k_cache_stride0 + u32(kvh_351) * k_cache_stride1 + u32(c)], ((t_563 + r) < k_len_389));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_323 = array<f32, 4>();
+    var t_577 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_323[i * 4 + j] = fma(a[i], b[j], t_323[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_577[i * 4 + j] = fma(a[i], b[j], t_577[i * 4 + j]); }
       }
     }
-    var t_325: array<f32, 4>;
+    var t_579: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_325[0 * 4 + j] = select(NEG_INF, (t_323[0 * 4 + j] * scale2_134), (((t_307 + (tc + 8 * j)) < k_len_123) && (t_159 || ((t_307 + (tc + 8 * j)) <= (((t_126 + tr) + k_len_123) - q_len_122)))));
+      t_579[0 * 4 + j] = select(NEG_INF, (t_577[0 * 4 + j] * scale2_400), (((t_563 + (tc + 8 * j)) < k_len_389) && (t_421 || ((t_563 + (tc + 8 * j)) <= (((t_392 + tr) + k_len_389) - q_len_388)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_326: array<f32, 1>;
+    var t_580: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_325[i * 4 + j]);
+        acc = max(acc, t_579[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_326[i] = acc;
+      t_580[i] = acc;
     }
-    var m_new_327: array<f32, 1>;
-    m_new_327[0] = max(carry_225[0], t_326[0]);
+    var m_new_581: array<f32, 1>;
+    m_new_581[0] = max(carry_486[0], t_580[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_329: array<f32, 1>;
-    m_safe_329[0] = select(m_new_327[0], 0.0, (m_new_327[0] == NEG_INF));
+    var m_safe_583: array<f32, 1>;
+    m_safe_583[0] = select(m_new_581[0], 0.0, (m_new_581[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_331: array<f32, 4>;
+    var p_585: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_331[0 * 4 + j] = exp2((t_325[0 * 4 + j] - m_safe_329[0]));
+      p_585[0 * 4 + j] = exp2((t_579[0 * 4 + j] - m_safe_583[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_331[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_585[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_333: array<f32, 1>;
-    alpha_333[0] = exp2((carry_225[0] - m_safe_329[0]));
+    var alpha_587: array<f32, 1>;
+    alpha_587[0] = exp2((carry_486[0] - m_safe_583[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_335: array<f32, 1>;
+    var t_589: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_331[i * 4 + j];
+        acc = acc + p_585[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_335[i] = acc;
+      t_589[i] = acc;
     }
-    var t_336: array<f32, 1>;
-    t_336[0] = ((carry_226[0] * alpha_333[0]) + t_335[0]);
+    var t_590: array<f32, 1>;
+    t_590[0] = ((carry_487[0] * alpha_587[0]) + t_589[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_95) * page_table_stride0 + u32((t_307 + r))], ((t_307 + r) < k_len_123)) + ((t_307 + r) % 1))) * v_cache_stride0 + u32(kvh_94) * v_cache_stride1 + u32(c)], ((t_307 + r) < k_len_123));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_352) * page_table_stride0 + u32((t_563 + r))], ((t_563 + r) < k_len_389)) + ((t_563 + r) % 1))) * v_cache_stride0 + u32(kvh_351) * v_cache_stride1 + u32(c)], ((t_563 + r) < k_len_389));
     }
     workgroupBarrier();
-    var t_338 = array<f32, 16>();
+    var t_592 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_338[i * 16 + j] = fma(a[i], b[j], t_338[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_592[i * 16 + j] = fma(a[i], b[j], t_592[i * 16 + j]); }
       }
     }
-    var t_339: array<f32, 16>;
+    var t_593: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_339[0 * 16 + j] = ((carry_227[0 * 16 + j] * alpha_333[0]) + t_338[0 * 16 + j]);
+      t_593[0 * 16 + j] = ((carry_488[0 * 16 + j] * alpha_587[0]) + t_592[0 * 16 + j]);
     }
-    carry_225[0] = m_new_327[0];
-    carry_226[0] = t_336[0];
+    carry_486[0] = m_new_581[0];
+    carry_487[0] = t_590[0];
     for (var j = 0; j < 16; j++) {
-      carry_227[0 * 16 + j] = t_339[0 * 16 + j];
+      carry_488[0 * 16 + j] = t_593[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if (((t_126 + tr) < q_len_122)) { out[u32((q0_119 + (t_126 + tr))) * out_stride0 + u32((kvh_94 + ((t_126 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = (carry_227[0 * 16 + j] / select(carry_226[0], 1.0, (carry_226[0] == 0.0))); }
+    if (((t_392 + tr) < q_len_388)) { out[u32((q0_385 + (t_392 + tr))) * out_stride0 + u32((kvh_351 + ((t_392 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = (carry_488[0 * 16 + j] / select(carry_487[0], 1.0, (carry_487[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if (((t_126 + tr) < q_len_122)) { lse[u32((q0_119 + (t_126 + tr))) * lse_stride0 + u32((kvh_94 + ((t_126 + tr) % 1)))] = select(((carry_225[0] + log2(carry_226[0])) * 0.6931471805599453), NEG_INF, (carry_226[0] == 0.0)); }
+    if (((t_392 + tr) < q_len_388)) { lse[u32((q0_385 + (t_392 + tr))) * lse_stride0 + u32((kvh_351 + ((t_392 + tr) % 1)))] = select(((carry_486[0] + log2(carry_487[0])) * 0.6931471805599453), NEG_INF, (carry_487[0] == 0.0)); }
   }
 }

@@ -44,134 +44,134 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_95 = i32(wg.x);
-  let kvh_96 = i32(wg.y);
-  let b_97 = i32(wg.z);
+  let m_358 = i32(wg.x);
+  let kvh_359 = i32(wg.y);
+  let b_360 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_121 = cu_seqlens_q[u32(b_97)];
+  let q0_393 = cu_seqlens_q[u32(b_360)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_122 = (b_97 + 1);
-  let t_123 = cu_seqlens_q[u32(t_122)];
-  let q_len_124 = (t_123 - q0_121);
-  let k_len_125 = cache_seqlens[u32(b_97)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_126 = (m_95 * 16);
-  let t_127 = (t_126 >= q_len_124);
-  if (t_127) {
+  let t_394 = (b_360 + 1);
+  let t_395 = cu_seqlens_q[u32(t_394)];
+  let q_len_396 = (t_395 - q0_393);
+  let k_len_397 = cache_seqlens[u32(b_360)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_398 = (m_358 * 16);
+  let t_399 = (t_398 >= q_len_396);
+  if (t_399) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_128 = (m_95 * 16);
+  let t_400 = (m_358 * 16);
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_136 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_137 = (k_len_125 + 31);
-  let t_138 = (t_137 / 32);
-  let t_140 = (k_len_125 + (-1));
-  let t_142 = (k_len_125 + (-32));
-  let t_144 = (t_140 / 32);
-  let t_145 = (t_140 < 0);
-  let t_146 = (t_144 * 32);
-  let t_147 = (t_146 == t_140);
-  let t_148 = (!t_147);
-  let t_149 = (t_145 && t_148);
-  let t_151 = (t_144 - 1);
-  let t_152 = select(t_144, t_151, t_149);
-  let t_153 = (t_142 / 32);
-  let t_154 = (t_142 < 0);
-  let t_155 = (t_153 * 32);
-  let t_156 = (t_155 == t_142);
-  let t_157 = (!t_156);
-  let t_158 = (t_154 && t_157);
-  let t_159 = (t_153 - 1);
-  let t_160 = select(t_153, t_159, t_158);
-  let t_161 = (P.is_causal == 0);
-  let t_163 = select(268435456, (-268435456), t_161);
-  let t_164 = select((-268435456), 268435456, t_161);
-  let t_166 = (t_128 + 15);
-  let t_167 = (t_128 + k_len_125);
-  let t_168 = (t_166 + k_len_125);
-  let t_169 = (t_167 - q_len_124);
-  let t_170 = (t_168 - q_len_124);
-  let t_172 = (t_169 + (-31));
-  let t_173 = (t_170 / 32);
-  let t_174 = (t_170 < 0);
-  let t_175 = (t_173 * 32);
-  let t_176 = (t_175 == t_170);
-  let t_177 = (!t_176);
-  let t_178 = (t_174 && t_177);
-  let t_179 = (t_173 - 1);
-  let t_180 = select(t_173, t_179, t_178);
-  let t_181 = (t_172 / 32);
-  let t_182 = (t_172 < 0);
-  let t_183 = (t_181 * 32);
-  let t_184 = (t_183 == t_172);
-  let t_185 = (!t_184);
-  let t_186 = (t_182 && t_185);
-  let t_187 = (t_181 - 1);
-  let t_188 = select(t_181, t_187, t_186);
-  let t_189 = (t_163 > t_164);
-  let t_190 = ((-268435456) > t_180);
-  let t_191 = min(t_163, (-268435456));
-  let t_192 = max(t_164, t_180);
-  let t_193 = select(t_191, t_163, t_190);
-  let t_194 = select(t_192, t_164, t_190);
-  let t_195 = select(t_193, (-268435456), t_189);
-  let t_196 = select(t_194, t_180, t_189);
-  let t_197 = ((-268435456) > t_188);
-  let t_198 = max(t_163, (-268435456));
-  let t_199 = min(t_164, t_188);
-  let t_200 = (t_199 + 1);
-  let t_201 = (t_198 <= t_200);
-  let t_202 = max(t_164, t_188);
-  let t_203 = select(t_163, t_191, t_201);
-  let t_204 = select(t_164, t_202, t_201);
-  let t_205 = select(t_203, t_163, t_197);
-  let t_206 = select(t_204, t_164, t_197);
-  let t_207 = select(t_205, (-268435456), t_189);
-  let t_208 = select(t_206, t_188, t_189);
-  let t_209 = max((-268435456), t_195);
-  let t_210 = min(t_152, t_196);
-  let t_211 = max((-268435456), t_207);
-  let t_212 = min(t_160, t_208);
-  let t_213 = max(t_211, t_211);
-  let t_214 = min(t_212, t_212);
-  let t_215 = max(t_213, (-268435456));
-  let t_216 = min(t_214, t_160);
-  let t_217 = max(0, t_209);
-  let t_218 = (t_210 + 1);
-  let t_219 = min(t_138, t_218);
-  let t_220 = max(t_217, t_219);
-  let t_221 = max(t_215, t_217);
-  let t_222 = min(t_221, t_220);
-  let t_223 = (t_216 + 1);
-  let t_224 = max(t_223, t_222);
-  let t_225 = min(t_224, t_220);
+  let scale2_408 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_409 = (k_len_397 + 31);
+  let t_410 = (t_409 / 32);
+  let t_411 = (k_len_397 + (-1));
+  let t_412 = (k_len_397 + (-32));
+  let t_413 = (t_411 / 32);
+  let t_414 = (t_411 < 0);
+  let t_415 = (t_413 * 32);
+  let t_416 = (t_415 == t_411);
+  let t_417 = (!t_416);
+  let t_418 = (t_414 && t_417);
+  let t_419 = (t_413 - 1);
+  let t_420 = select(t_413, t_419, t_418);
+  let t_421 = (t_412 / 32);
+  let t_422 = (t_412 < 0);
+  let t_423 = (t_421 * 32);
+  let t_424 = (t_423 == t_412);
+  let t_425 = (!t_424);
+  let t_426 = (t_422 && t_425);
+  let t_427 = (t_421 - 1);
+  let t_428 = select(t_421, t_427, t_426);
+  let t_429 = (P.is_causal == 0);
+  let t_430 = select(268435456, (-268435456), t_429);
+  let t_431 = select((-268435456), 268435456, t_429);
+  let t_432 = (t_400 + 15);
+  let t_433 = (t_400 + k_len_397);
+  let t_434 = (t_432 + k_len_397);
+  let t_435 = (t_433 - q_len_396);
+  let t_436 = (t_434 - q_len_396);
+  let t_437 = (t_435 + (-31));
+  let t_438 = (t_436 / 32);
+  let t_439 = (t_436 < 0);
+  let t_440 = (t_438 * 32);
+  let t_441 = (t_440 == t_436);
+  let t_442 = (!t_441);
+  let t_443 = (t_439 && t_442);
+  let t_444 = (t_438 - 1);
+  let t_445 = select(t_438, t_444, t_443);
+  let t_446 = (t_437 / 32);
+  let t_447 = (t_437 < 0);
+  let t_448 = (t_446 * 32);
+  let t_449 = (t_448 == t_437);
+  let t_450 = (!t_449);
+  let t_451 = (t_447 && t_450);
+  let t_452 = (t_446 - 1);
+  let t_453 = select(t_446, t_452, t_451);
+  let t_454 = (t_430 > t_431);
+  let t_455 = ((-268435456) > t_445);
+  let t_456 = min(t_430, (-268435456));
+  let t_457 = max(t_431, t_445);
+  let t_458 = select(t_456, t_430, t_455);
+  let t_459 = select(t_457, t_431, t_455);
+  let t_460 = select(t_458, (-268435456), t_454);
+  let t_461 = select(t_459, t_445, t_454);
+  let t_462 = ((-268435456) > t_453);
+  let t_463 = max(t_430, (-268435456));
+  let t_464 = min(t_431, t_453);
+  let t_465 = (t_464 + 1);
+  let t_466 = (t_463 <= t_465);
+  let t_467 = max(t_431, t_453);
+  let t_468 = select(t_430, t_456, t_466);
+  let t_469 = select(t_431, t_467, t_466);
+  let t_470 = select(t_468, t_430, t_462);
+  let t_471 = select(t_469, t_431, t_462);
+  let t_472 = select(t_470, (-268435456), t_454);
+  let t_473 = select(t_471, t_453, t_454);
+  let t_474 = max((-268435456), t_460);
+  let t_475 = min(t_420, t_461);
+  let t_476 = max((-268435456), t_472);
+  let t_477 = min(t_428, t_473);
+  let t_478 = max(t_476, t_476);
+  let t_479 = min(t_477, t_477);
+  let t_480 = max(t_478, (-268435456));
+  let t_481 = min(t_479, t_428);
+  let t_482 = max(0, t_474);
+  let t_483 = (t_475 + 1);
+  let t_484 = min(t_410, t_483);
+  let t_485 = max(t_482, t_484);
+  let t_486 = max(t_480, t_482);
+  let t_487 = min(t_486, t_485);
+  let t_488 = (t_481 + 1);
+  let t_489 = max(t_488, t_487);
+  let t_490 = min(t_489, t_485);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_121 + (t_128 + r))) * q_stride0 + u32((kvh_96 + ((t_128 + r) % 1))) * q_stride1 + u32(c)], ((t_128 + r) < q_len_124));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_393 + (t_400 + r))) * q_stride0 + u32((kvh_359 + ((t_400 + r) % 1))) * q_stride1 + u32(c)], ((t_400 + r) < q_len_396));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_227: array<f32, 1>;
-  carry_227[0] = NEG_INF;
-  var carry_228: array<f32, 1>;
-  carry_228[0] = 0.0;
-  var carry_229: array<f32, 16>;
+  var carry_494: array<f32, 1>;
+  carry_494[0] = NEG_INF;
+  var carry_495: array<f32, 1>;
+  carry_495[0] = 0.0;
+  var carry_496: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_229[0 * 16 + j] = 0.0;
+    carry_496[0 * 16 + j] = 0.0;
   }
-  for (var t_226 = t_217; t_226 < t_222; t_226++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_230 = (t_226 * 32);
+  for (var t_493 = t_482; t_493 < t_487; t_493++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_497 = (t_493 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -180,98 +180,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_230 + r) / 16))], ((t_230 + r) < k_len_125)) * 16) + ((t_230 + r) % 16))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_230 + r) < k_len_125));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_360) * page_table_stride0 + u32(((t_497 + r) / 16))], ((t_497 + r) < k_len_397)) * 16) + ((t_497 + r) % 16))) * k_cache_stride0 + u32(kvh_359) * k_cache_stride1 + u32(c)], ((t_497 + r) < k_len_397));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_248 = array<f32, 4>();
+    var t_513 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_248[i * 4 + j] = fma(a[i], b[j], t_248[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_513[i * 4 + j] = fma(a[i], b[j], t_513[i * 4 + j]); }
       }
     }
-    var t_250: array<f32, 4>;
+    var t_515: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_250[0 * 4 + j] = select(NEG_INF, (t_248[0 * 4 + j] * scale2_136), (((t_230 + (tc + 8 * j)) < k_len_125) && (t_161 || ((t_230 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_125) - q_len_124)))));
+      t_515[0 * 4 + j] = select(NEG_INF, (t_513[0 * 4 + j] * scale2_408), (((t_497 + (tc + 8 * j)) < k_len_397) && (t_429 || ((t_497 + (tc + 8 * j)) <= (((t_400 + tr) + k_len_397) - q_len_396)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_251: array<f32, 1>;
+    var t_516: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_250[i * 4 + j]);
+        acc = max(acc, t_515[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_251[i] = acc;
+      t_516[i] = acc;
     }
-    var m_new_252: array<f32, 1>;
-    m_new_252[0] = max(carry_227[0], t_251[0]);
+    var m_new_517: array<f32, 1>;
+    m_new_517[0] = max(carry_494[0], t_516[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_254: array<f32, 1>;
-    m_safe_254[0] = select(m_new_252[0], 0.0, (m_new_252[0] == NEG_INF));
+    var m_safe_519: array<f32, 1>;
+    m_safe_519[0] = select(m_new_517[0], 0.0, (m_new_517[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_256: array<f32, 4>;
+    var p_521: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_256[0 * 4 + j] = exp2((t_250[0 * 4 + j] - m_safe_254[0]));
+      p_521[0 * 4 + j] = exp2((t_515[0 * 4 + j] - m_safe_519[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_256[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_521[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_258: array<f32, 1>;
-    alpha_258[0] = exp2((carry_227[0] - m_safe_254[0]));
+    var alpha_523: array<f32, 1>;
+    alpha_523[0] = exp2((carry_494[0] - m_safe_519[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_260: array<f32, 1>;
+    var t_525: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_256[i * 4 + j];
+        acc = acc + p_521[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_260[i] = acc;
+      t_525[i] = acc;
     }
-    var t_261: array<f32, 1>;
-    t_261[0] = ((carry_228[0] * alpha_258[0]) + t_260[0]);
+    var t_526: array<f32, 1>;
+    t_526[0] = ((carry_495[0] * alpha_523[0]) + t_525[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_230 + r) / 16))], ((t_230 + r) < k_len_125)) * 16) + ((t_230 + r) % 16))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_230 + r) < k_len_125));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_360) * page_table_stride0 + u32(((t_497 + r) / 16))], ((t_497 + r) < k_len_397)) * 16) + ((t_497 + r) % 16))) * v_cache_stride0 + u32(kvh_359) * v_cache_stride1 + u32(c)], ((t_497 + r) < k_len_397));
     }
     workgroupBarrier();
-    var t_263 = array<f32, 16>();
+    var t_528 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_263[i * 16 + j] = fma(a[i], b[j], t_263[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_528[i * 16 + j] = fma(a[i], b[j], t_528[i * 16 + j]); }
       }
     }
-    var t_264: array<f32, 16>;
+    var t_529: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_264[0 * 16 + j] = ((carry_229[0 * 16 + j] * alpha_258[0]) + t_263[0 * 16 + j]);
+      t_529[0 * 16 + j] = ((carry_496[0 * 16 + j] * alpha_523[0]) + t_528[0 * 16 + j]);
     }
-    carry_227[0] = m_new_252[0];
-    carry_228[0] = t_261[0];
+    carry_494[0] = m_new_517[0];
+    carry_495[0] = t_526[0];
     for (var j = 0; j < 16; j++) {
-      carry_229[0 * 16 + j] = t_264[0 * 16 + j];
+      carry_496[0 * 16 + j] = t_529[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_270 = t_222; t_270 < t_225; t_270++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_274 = (t_270 * 32);
+  for (var t_533 = t_487; t_533 < t_490; t_533++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_537 = (t_533 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -279,101 +279,96 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_97) * page_table_stride0 + u32(((t_274 + r) / 16))] * 16) + ((t_274 + r) % 16))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_360) * page_table_stride0 + u32(((t_537 + r) / 16))] * 16) + ((t_537 + r) % 16))) * k_cache_stride0 + u32(kvh_359) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_290 = array<f32, 4>();
+    var t_551 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_290[i * 4 + j] = fma(a[i], b[j], t_290[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_551[i * 4 + j] = fma(a[i], b[j], t_551[i * 4 + j]); }
       }
     }
-    var t_291: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_291[0 * 4 + j] = (t_290[0 * 4 + j] * scale2_136);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_292: array<f32, 1>;
+    var t_553: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_291[i * 4 + j]);
+        acc = max(acc, t_551[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_292[i] = acc;
+      t_553[i] = acc;
     }
-    var m_new_293: array<f32, 1>;
-    m_new_293[0] = max(carry_227[0], t_292[0]);
+    var m_new_555: array<f32, 1>;
+    m_new_555[0] = max(carry_494[0], (t_553[0] * scale2_408));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_295: array<f32, 1>;
-    m_safe_295[0] = select(m_new_293[0], 0.0, (m_new_293[0] == NEG_INF));
+    var m_safe_557: array<f32, 1>;
+    m_safe_557[0] = select(m_new_555[0], 0.0, (m_new_555[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_297: array<f32, 4>;
+    var p_559: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_297[0 * 4 + j] = exp2((t_291[0 * 4 + j] - m_safe_295[0]));
+      p_559[0 * 4 + j] = exp2(((t_551[0 * 4 + j] * scale2_408) - m_safe_557[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_297[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_559[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_299: array<f32, 1>;
-    alpha_299[0] = exp2((carry_227[0] - m_safe_295[0]));
+    var alpha_561: array<f32, 1>;
+    alpha_561[0] = exp2((carry_494[0] - m_safe_557[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_301: array<f32, 1>;
+    var t_563: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_297[i * 4 + j];
+        acc = acc + p_559[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_301[i] = acc;
+      t_563[i] = acc;
     }
-    var t_302: array<f32, 1>;
-    t_302[0] = ((carry_228[0] * alpha_299[0]) + t_301[0]);
+    var t_564: array<f32, 1>;
+    t_564[0] = ((carry_495[0] * alpha_561[0]) + t_563[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_97) * page_table_stride0 + u32(((t_274 + r) / 16))] * 16) + ((t_274 + r) % 16))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_360) * page_table_stride0 + u32(((t_537 + r) / 16))] * 16) + ((t_537 + r) % 16))) * v_cache_stride0 + u32(kvh_359) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_304 = array<f32, 16>();
+    var t_566 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_304[i * 16 + j] = fma(a[i], b[j], t_304[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_566[i * 16 + j] = fma(a[i], b[j], t_566[i * 16 + j]); }
       }
     }
-    var t_305: array<f32, 16>;
+    var t_567: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_305[0 * 16 + j] = ((carry_229[0 * 16 + j] * alpha_299[0]) + t_304[0 * 16 + j]);
+      t_567[0 * 16 + j] = ((carry_496[0 * 16 + j] * alpha_561[0]) + t_566[0 * 16 + j]);
     }
-    carry_227[0] = m_new_293[0];
-    carry_228[0] = t_302[0];
+    carry_494[0] = m_new_555[0];
+    carry_495[0] = t_564[0];
     for (var j = 0; j < 16; j++) {
-      carry_229[0 * 16 + j] = t_305[0 * 16 + j];
+      carry_496[0 * 16 + j] = t_567[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_309 = t_225; t_309 < t_220; t_309++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_313 = (t_309 * 32);
+  for (var t_571 = t_490; t_571 < t_485; t_571++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_575 = (t_571 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -382,101 +377,101 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_313 + r) / 16))], ((t_313 + r) < k_len_125)) * 16) + ((t_313 + r) % 16))) * k_cache_stride0 + u32(kvh_96) * k_cache_stride1 + u32(c)], ((t_313 + r) < k_len_125));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_360) * page_table_stride0 + u32(((t_575 + r) / 16))], ((t_575 + r) < k_len_397)) * 16) + ((t_575 + r) % 16))) * k_cache_stride0 + u32(kvh_359) * k_cache_stride1 + u32(c)], ((t_575 + r) < k_len_397));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_331 = array<f32, 4>();
+    var t_591 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_331[i * 4 + j] = fma(a[i], b[j], t_331[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_591[i * 4 + j] = fma(a[i], b[j], t_591[i * 4 + j]); }
       }
     }
-    var t_333: array<f32, 4>;
+    var t_593: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_333[0 * 4 + j] = select(NEG_INF, (t_331[0 * 4 + j] * scale2_136), (((t_313 + (tc + 8 * j)) < k_len_125) && (t_161 || ((t_313 + (tc + 8 * j)) <= (((t_128 + tr) + k_len_125) - q_len_124)))));
+      t_593[0 * 4 + j] = select(NEG_INF, (t_591[0 * 4 + j] * scale2_408), (((t_575 + (tc + 8 * j)) < k_len_397) && (t_429 || ((t_575 + (tc + 8 * j)) <= (((t_400 + tr) + k_len_397) - q_len_396)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_334: array<f32, 1>;
+    var t_594: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_333[i * 4 + j]);
+        acc = max(acc, t_593[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_334[i] = acc;
+      t_594[i] = acc;
     }
-    var m_new_335: array<f32, 1>;
-    m_new_335[0] = max(carry_227[0], t_334[0]);
+    var m_new_595: array<f32, 1>;
+    m_new_595[0] = max(carry_494[0], t_594[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_337: array<f32, 1>;
-    m_safe_337[0] = select(m_new_335[0], 0.0, (m_new_335[0] == NEG_INF));
+    var m_safe_597: array<f32, 1>;
+    m_safe_597[0] = select(m_new_595[0], 0.0, (m_new_595[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_339: array<f32, 4>;
+    var p_599: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_339[0 * 4 + j] = exp2((t_333[0 * 4 + j] - m_safe_337[0]));
+      p_599[0 * 4 + j] = exp2((t_593[0 * 4 + j] - m_safe_597[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_339[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_599[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_341: array<f32, 1>;
-    alpha_341[0] = exp2((carry_227[0] - m_safe_337[0]));
+    var alpha_601: array<f32, 1>;
+    alpha_601[0] = exp2((carry_494[0] - m_safe_597[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_343: array<f32, 1>;
+    var t_603: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_339[i * 4 + j];
+        acc = acc + p_599[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_343[i] = acc;
+      t_603[i] = acc;
     }
-    var t_344: array<f32, 1>;
-    t_344[0] = ((carry_228[0] * alpha_341[0]) + t_343[0]);
+    var t_604: array<f32, 1>;
+    t_604[0] = ((carry_495[0] * alpha_601[0]) + t_603[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_97) * page_table_stride0 + u32(((t_313 + r) / 16))], ((t_313 + r) < k_len_125)) * 16) + ((t_313 + r) % 16))) * v_cache_stride0 + u32(kvh_96) * v_cache_stride1 + u32(c)], ((t_313 + r) < k_len_125));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_360) * page_table_stride0 + u32(((t_575 + r) / 16))], ((t_575 + r) < k_len_397)) * 16) + ((t_575 + r) % 16))) * v_cache_stride0 + u32(kvh_359) * v_cache_stride1 + u32(c)], ((t_575 + r) < k_len_397));
     }
     workgroupBarrier();
-    var t_346 = array<f32, 16>();
+    var t_606 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_346[i * 16 + j] = fma(a[i], b[j], t_346[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_606[i * 16 + j] = fma(a[i], b[j], t_606[i * 16 + j]); }
       }
     }
-    var t_347: array<f32, 16>;
+    var t_607: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_347[0 * 16 + j] = ((carry_229[0 * 16 + j] * alpha_341[0]) + t_346[0 * 16 + j]);
+      t_607[0 * 16 + j] = ((carry_496[0 * 16 + j] * alpha_601[0]) + t_606[0 * 16 + j]);
     }
-    carry_227[0] = m_new_335[0];
-    carry_228[0] = t_344[0];
+    carry_494[0] = m_new_595[0];
+    carry_495[0] = t_604[0];
     for (var j = 0; j < 16; j++) {
-      carry_229[0 * 16 + j] = t_347[0 * 16 + j];
+      carry_496[0 * 16 + j] = t_607[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if (((t_128 + tr) < q_len_124)) { out[u32((q0_121 + (t_128 + tr))) * out_stride0 + u32((kvh_96 + ((t_128 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = (carry_229[0 * 16 + j] / select(carry_228[0], 1.0, (carry_228[0] == 0.0))); }
+    if (((t_400 + tr) < q_len_396)) { out[u32((q0_393 + (t_400 + tr))) * out_stride0 + u32((kvh_359 + ((t_400 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = (carry_496[0 * 16 + j] / select(carry_495[0], 1.0, (carry_495[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if (((t_128 + tr) < q_len_124)) { lse[u32((q0_121 + (t_128 + tr))) * lse_stride0 + u32((kvh_96 + ((t_128 + tr) % 1)))] = select(((carry_227[0] + log2(carry_228[0])) * 0.6931471805599453), NEG_INF, (carry_228[0] == 0.0)); }
+    if (((t_400 + tr) < q_len_396)) { lse[u32((q0_393 + (t_400 + tr))) * lse_stride0 + u32((kvh_359 + ((t_400 + tr) % 1)))] = select(((carry_494[0] + log2(carry_495[0])) * 0.6931471805599453), NEG_INF, (carry_495[0] == 0.0)); }
   }
 }

@@ -44,134 +44,134 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_96 = i32(wg.x);
-  let kvh_97 = i32(wg.y);
-  let b_98 = i32(wg.z);
+  let m_360 = i32(wg.x);
+  let kvh_361 = i32(wg.y);
+  let b_362 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_123 = cu_seqlens_q[u32(b_98)];
+  let q0_396 = cu_seqlens_q[u32(b_362)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_124 = (b_98 + 1);
-  let t_125 = cu_seqlens_q[u32(t_124)];
-  let q_len_126 = (t_125 - q0_123);
-  let k_len_127 = cache_seqlens[u32(b_98)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_128 = (m_96 * 16);
-  let t_129 = (t_128 >= q_len_126);
-  if (t_129) {
+  let t_397 = (b_362 + 1);
+  let t_398 = cu_seqlens_q[u32(t_397)];
+  let q_len_399 = (t_398 - q0_396);
+  let k_len_400 = cache_seqlens[u32(b_362)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_401 = (m_360 * 16);
+  let t_402 = (t_401 >= q_len_399);
+  if (t_402) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_130 = (m_96 * 16);
+  let t_403 = (m_360 * 16);
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_138 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_139 = (k_len_127 + 31);
-  let t_140 = (t_139 / 32);
-  let t_142 = (k_len_127 + (-1));
-  let t_144 = (k_len_127 + (-32));
-  let t_146 = (t_142 / 32);
-  let t_147 = (t_142 < 0);
-  let t_148 = (t_146 * 32);
-  let t_149 = (t_148 == t_142);
-  let t_150 = (!t_149);
-  let t_151 = (t_147 && t_150);
-  let t_153 = (t_146 - 1);
-  let t_154 = select(t_146, t_153, t_151);
-  let t_155 = (t_144 / 32);
-  let t_156 = (t_144 < 0);
-  let t_157 = (t_155 * 32);
-  let t_158 = (t_157 == t_144);
-  let t_159 = (!t_158);
-  let t_160 = (t_156 && t_159);
-  let t_161 = (t_155 - 1);
-  let t_162 = select(t_155, t_161, t_160);
-  let t_163 = (P.is_causal == 0);
-  let t_165 = select(268435456, (-268435456), t_163);
-  let t_166 = select((-268435456), 268435456, t_163);
-  let t_168 = (t_130 + 15);
-  let t_169 = (t_130 + k_len_127);
-  let t_170 = (t_168 + k_len_127);
-  let t_171 = (t_169 - q_len_126);
-  let t_172 = (t_170 - q_len_126);
-  let t_174 = (t_171 + (-31));
-  let t_175 = (t_172 / 32);
-  let t_176 = (t_172 < 0);
-  let t_177 = (t_175 * 32);
-  let t_178 = (t_177 == t_172);
-  let t_179 = (!t_178);
-  let t_180 = (t_176 && t_179);
-  let t_181 = (t_175 - 1);
-  let t_182 = select(t_175, t_181, t_180);
-  let t_183 = (t_174 / 32);
-  let t_184 = (t_174 < 0);
-  let t_185 = (t_183 * 32);
-  let t_186 = (t_185 == t_174);
-  let t_187 = (!t_186);
-  let t_188 = (t_184 && t_187);
-  let t_189 = (t_183 - 1);
-  let t_190 = select(t_183, t_189, t_188);
-  let t_191 = (t_165 > t_166);
-  let t_192 = ((-268435456) > t_182);
-  let t_193 = min(t_165, (-268435456));
-  let t_194 = max(t_166, t_182);
-  let t_195 = select(t_193, t_165, t_192);
-  let t_196 = select(t_194, t_166, t_192);
-  let t_197 = select(t_195, (-268435456), t_191);
-  let t_198 = select(t_196, t_182, t_191);
-  let t_199 = ((-268435456) > t_190);
-  let t_200 = max(t_165, (-268435456));
-  let t_201 = min(t_166, t_190);
-  let t_202 = (t_201 + 1);
-  let t_203 = (t_200 <= t_202);
-  let t_204 = max(t_166, t_190);
-  let t_205 = select(t_165, t_193, t_203);
-  let t_206 = select(t_166, t_204, t_203);
-  let t_207 = select(t_205, t_165, t_199);
-  let t_208 = select(t_206, t_166, t_199);
-  let t_209 = select(t_207, (-268435456), t_191);
-  let t_210 = select(t_208, t_190, t_191);
-  let t_211 = max((-268435456), t_197);
-  let t_212 = min(t_154, t_198);
-  let t_213 = max((-268435456), t_209);
-  let t_214 = min(t_162, t_210);
-  let t_215 = max(t_213, t_213);
-  let t_216 = min(t_214, t_214);
-  let t_217 = max(t_215, (-268435456));
-  let t_218 = min(t_216, t_162);
-  let t_219 = max(0, t_211);
-  let t_220 = (t_212 + 1);
-  let t_221 = min(t_140, t_220);
-  let t_222 = max(t_219, t_221);
-  let t_223 = max(t_217, t_219);
-  let t_224 = min(t_223, t_222);
-  let t_225 = (t_218 + 1);
-  let t_226 = max(t_225, t_224);
-  let t_227 = min(t_226, t_222);
+  let scale2_411 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_412 = (k_len_400 + 31);
+  let t_413 = (t_412 / 32);
+  let t_414 = (k_len_400 + (-1));
+  let t_415 = (k_len_400 + (-32));
+  let t_416 = (t_414 / 32);
+  let t_417 = (t_414 < 0);
+  let t_418 = (t_416 * 32);
+  let t_419 = (t_418 == t_414);
+  let t_420 = (!t_419);
+  let t_421 = (t_417 && t_420);
+  let t_422 = (t_416 - 1);
+  let t_423 = select(t_416, t_422, t_421);
+  let t_424 = (t_415 / 32);
+  let t_425 = (t_415 < 0);
+  let t_426 = (t_424 * 32);
+  let t_427 = (t_426 == t_415);
+  let t_428 = (!t_427);
+  let t_429 = (t_425 && t_428);
+  let t_430 = (t_424 - 1);
+  let t_431 = select(t_424, t_430, t_429);
+  let t_432 = (P.is_causal == 0);
+  let t_433 = select(268435456, (-268435456), t_432);
+  let t_434 = select((-268435456), 268435456, t_432);
+  let t_435 = (t_403 + 15);
+  let t_436 = (t_403 + k_len_400);
+  let t_437 = (t_435 + k_len_400);
+  let t_438 = (t_436 - q_len_399);
+  let t_439 = (t_437 - q_len_399);
+  let t_440 = (t_438 + (-31));
+  let t_441 = (t_439 / 32);
+  let t_442 = (t_439 < 0);
+  let t_443 = (t_441 * 32);
+  let t_444 = (t_443 == t_439);
+  let t_445 = (!t_444);
+  let t_446 = (t_442 && t_445);
+  let t_447 = (t_441 - 1);
+  let t_448 = select(t_441, t_447, t_446);
+  let t_449 = (t_440 / 32);
+  let t_450 = (t_440 < 0);
+  let t_451 = (t_449 * 32);
+  let t_452 = (t_451 == t_440);
+  let t_453 = (!t_452);
+  let t_454 = (t_450 && t_453);
+  let t_455 = (t_449 - 1);
+  let t_456 = select(t_449, t_455, t_454);
+  let t_457 = (t_433 > t_434);
+  let t_458 = ((-268435456) > t_448);
+  let t_459 = min(t_433, (-268435456));
+  let t_460 = max(t_434, t_448);
+  let t_461 = select(t_459, t_433, t_458);
+  let t_462 = select(t_460, t_434, t_458);
+  let t_463 = select(t_461, (-268435456), t_457);
+  let t_464 = select(t_462, t_448, t_457);
+  let t_465 = ((-268435456) > t_456);
+  let t_466 = max(t_433, (-268435456));
+  let t_467 = min(t_434, t_456);
+  let t_468 = (t_467 + 1);
+  let t_469 = (t_466 <= t_468);
+  let t_470 = max(t_434, t_456);
+  let t_471 = select(t_433, t_459, t_469);
+  let t_472 = select(t_434, t_470, t_469);
+  let t_473 = select(t_471, t_433, t_465);
+  let t_474 = select(t_472, t_434, t_465);
+  let t_475 = select(t_473, (-268435456), t_457);
+  let t_476 = select(t_474, t_456, t_457);
+  let t_477 = max((-268435456), t_463);
+  let t_478 = min(t_423, t_464);
+  let t_479 = max((-268435456), t_475);
+  let t_480 = min(t_431, t_476);
+  let t_481 = max(t_479, t_479);
+  let t_482 = min(t_480, t_480);
+  let t_483 = max(t_481, (-268435456));
+  let t_484 = min(t_482, t_431);
+  let t_485 = max(0, t_477);
+  let t_486 = (t_478 + 1);
+  let t_487 = min(t_413, t_486);
+  let t_488 = max(t_485, t_487);
+  let t_489 = max(t_483, t_485);
+  let t_490 = min(t_489, t_488);
+  let t_491 = (t_484 + 1);
+  let t_492 = max(t_491, t_490);
+  let t_493 = min(t_492, t_488);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_123 + (t_130 + r))) * q_stride0 + u32((kvh_97 + ((t_130 + r) % 1))) * q_stride1 + u32(c)], ((t_130 + r) < q_len_126));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_396 + (t_403 + r))) * q_stride0 + u32((kvh_361 + ((t_403 + r) % 1))) * q_stride1 + u32(c)], ((t_403 + r) < q_len_399));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_229: array<f32, 1>;
-  carry_229[0] = NEG_INF;
-  var carry_230: array<f32, 1>;
-  carry_230[0] = 0.0;
-  var carry_231: array<f32, 16>;
+  var carry_497: array<f32, 1>;
+  carry_497[0] = NEG_INF;
+  var carry_498: array<f32, 1>;
+  carry_498[0] = 0.0;
+  var carry_499: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_231[0 * 16 + j] = 0.0;
+    carry_499[0 * 16 + j] = 0.0;
   }
-  for (var t_228 = t_219; t_228 < t_224; t_228++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_232 = (t_228 * 32);
+  for (var t_496 = t_485; t_496 < t_490; t_496++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_500 = (t_496 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -180,30 +180,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_98) * page_table_stride0 + u32(((t_232 + r) / 64))], ((t_232 + r) < k_len_127)) * 64) + ((t_232 + r) % 64))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)], ((t_232 + r) < k_len_127));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_362) * page_table_stride0 + u32(((t_500 + r) / 64))], ((t_500 + r) < k_len_400)) * 64) + ((t_500 + r) % 64))) * k_cache_stride0 + u32(kvh_361) * k_cache_stride1 + u32(c)], ((t_500 + r) < k_len_400));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_250 = array<f32, 4>();
+    var t_516 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_250[i * 4 + j] = fma(a[i], b[j], t_250[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_516[i * 4 + j] = fma(a[i], b[j], t_516[i * 4 + j]); }
       }
     }
-    var t_252: array<f32, 4>;
+    var t_518: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_252[0 * 4 + j] = select(NEG_INF, (t_250[0 * 4 + j] * scale2_138), (((t_232 + (tc + 8 * j)) < k_len_127) && (t_163 || ((t_232 + (tc + 8 * j)) <= (((t_130 + tr) + k_len_127) - q_len_126)))));
+      t_518[0 * 4 + j] = select(NEG_INF, (t_516[0 * 4 + j] * scale2_411), (((t_500 + (tc + 8 * j)) < k_len_400) && (t_432 || ((t_500 + (tc + 8 * j)) <= (((t_403 + tr) + k_len_400) - q_len_399)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_253: array<f32, 1>;
+    var t_519: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_252[i * 4 + j]);
+        acc = max(acc, t_518[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -212,33 +212,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_253[i] = acc;
+      t_519[i] = acc;
     }
     workgroupBarrier();
-    var m_new_254: array<f32, 1>;
-    m_new_254[0] = max(carry_229[0], t_253[0]);
+    var m_new_520: array<f32, 1>;
+    m_new_520[0] = max(carry_497[0], t_519[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_256: array<f32, 1>;
-    m_safe_256[0] = select(m_new_254[0], 0.0, (m_new_254[0] == NEG_INF));
+    var m_safe_522: array<f32, 1>;
+    m_safe_522[0] = select(m_new_520[0], 0.0, (m_new_520[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_258: array<f32, 4>;
+    var p_524: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_258[0 * 4 + j] = exp2((t_252[0 * 4 + j] - m_safe_256[0]));
+      p_524[0 * 4 + j] = exp2((t_518[0 * 4 + j] - m_safe_522[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_258[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_524[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_260: array<f32, 1>;
-    alpha_260[0] = exp2((carry_229[0] - m_safe_256[0]));
+    var alpha_526: array<f32, 1>;
+    alpha_526[0] = exp2((carry_497[0] - m_safe_522[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_262: array<f32, 1>;
+    var t_528: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_258[i * 4 + j];
+        acc = acc + p_524[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -247,43 +247,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_262[i] = acc;
+      t_528[i] = acc;
     }
     workgroupBarrier();
-    var t_263: array<f32, 1>;
-    t_263[0] = ((carry_230[0] * alpha_260[0]) + t_262[0]);
+    var t_529: array<f32, 1>;
+    t_529[0] = ((carry_498[0] * alpha_526[0]) + t_528[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_98) * page_table_stride0 + u32(((t_232 + r) / 64))], ((t_232 + r) < k_len_127)) * 64) + ((t_232 + r) % 64))) * v_cache_stride0 + u32(kvh_97) * v_cache_stride1 + u32(c)], ((t_232 + r) < k_len_127));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_362) * page_table_stride0 + u32(((t_500 + r) / 64))], ((t_500 + r) < k_len_400)) * 64) + ((t_500 + r) % 64))) * v_cache_stride0 + u32(kvh_361) * v_cache_stride1 + u32(c)], ((t_500 + r) < k_len_400));
     }
     workgroupBarrier();
-    var t_265 = array<f32, 16>();
+    var t_531 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_265[i * 16 + j] = fma(a[i], b[j], t_265[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_531[i * 16 + j] = fma(a[i], b[j], t_531[i * 16 + j]); }
       }
     }
-    var t_266: array<f32, 16>;
+    var t_532: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_266[0 * 16 + j] = ((carry_231[0 * 16 + j] * alpha_260[0]) + t_265[0 * 16 + j]);
+      t_532[0 * 16 + j] = ((carry_499[0 * 16 + j] * alpha_526[0]) + t_531[0 * 16 + j]);
     }
-    carry_229[0] = m_new_254[0];
-    carry_230[0] = t_263[0];
+    carry_497[0] = m_new_520[0];
+    carry_498[0] = t_529[0];
     for (var j = 0; j < 16; j++) {
-      carry_231[0 * 16 + j] = t_266[0 * 16 + j];
+      carry_499[0 * 16 + j] = t_532[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_272 = t_224; t_272 < t_227; t_272++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_276 = (t_272 * 32);
+  for (var t_536 = t_490; t_536 < t_493; t_536++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_540 = (t_536 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -291,30 +291,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_98) * page_table_stride0 + u32(((t_276 + r) / 64))] * 64) + ((t_276 + r) % 64))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_362) * page_table_stride0 + u32(((t_540 + r) / 64))] * 64) + ((t_540 + r) % 64))) * k_cache_stride0 + u32(kvh_361) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_292 = array<f32, 4>();
+    var t_554 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_292[i * 4 + j] = fma(a[i], b[j], t_292[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_554[i * 4 + j] = fma(a[i], b[j], t_554[i * 4 + j]); }
       }
     }
-    var t_293: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_293[0 * 4 + j] = (t_292[0 * 4 + j] * scale2_138);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_294: array<f32, 1>;
+    var t_556: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_293[i * 4 + j]);
+        acc = max(acc, t_554[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -323,33 +319,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_294[i] = acc;
+      t_556[i] = acc;
     }
     workgroupBarrier();
-    var m_new_295: array<f32, 1>;
-    m_new_295[0] = max(carry_229[0], t_294[0]);
+    var m_new_558: array<f32, 1>;
+    m_new_558[0] = max(carry_497[0], (t_556[0] * scale2_411));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_297: array<f32, 1>;
-    m_safe_297[0] = select(m_new_295[0], 0.0, (m_new_295[0] == NEG_INF));
+    var m_safe_560: array<f32, 1>;
+    m_safe_560[0] = select(m_new_558[0], 0.0, (m_new_558[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_299: array<f32, 4>;
+    var p_562: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_299[0 * 4 + j] = exp2((t_293[0 * 4 + j] - m_safe_297[0]));
+      p_562[0 * 4 + j] = exp2(((t_554[0 * 4 + j] * scale2_411) - m_safe_560[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_299[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_562[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_301: array<f32, 1>;
-    alpha_301[0] = exp2((carry_229[0] - m_safe_297[0]));
+    var alpha_564: array<f32, 1>;
+    alpha_564[0] = exp2((carry_497[0] - m_safe_560[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_303: array<f32, 1>;
+    var t_566: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_299[i * 4 + j];
+        acc = acc + p_562[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -358,46 +354,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_303[i] = acc;
+      t_566[i] = acc;
     }
     workgroupBarrier();
-    var t_304: array<f32, 1>;
-    t_304[0] = ((carry_230[0] * alpha_301[0]) + t_303[0]);
+    var t_567: array<f32, 1>;
+    t_567[0] = ((carry_498[0] * alpha_564[0]) + t_566[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_98) * page_table_stride0 + u32(((t_276 + r) / 64))] * 64) + ((t_276 + r) % 64))) * v_cache_stride0 + u32(kvh_97) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_362) * page_table_stride0 + u32(((t_540 + r) / 64))] * 64) + ((t_540 + r) % 64))) * v_cache_stride0 + u32(kvh_361) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_306 = array<f32, 16>();
+    var t_569 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_306[i * 16 + j] = fma(a[i], b[j], t_306[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_569[i * 16 + j] = fma(a[i], b[j], t_569[i * 16 + j]); }
       }
     }
-    var t_307: array<f32, 16>;
+    var t_570: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_307[0 * 16 + j] = ((carry_231[0 * 16 + j] * alpha_301[0]) + t_306[0 * 16 + j]);
+      t_570[0 * 16 + j] = ((carry_499[0 * 16 + j] * alpha_564[0]) + t_569[0 * 16 + j]);
     }
-    carry_229[0] = m_new_295[0];
-    carry_230[0] = t_304[0];
+    carry_497[0] = m_new_558[0];
+    carry_498[0] = t_567[0];
     for (var j = 0; j < 16; j++) {
-      carry_231[0 * 16 + j] = t_307[0 * 16 + j];
+      carry_499[0 * 16 + j] = t_570[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_311 = t_227; t_311 < t_222; t_311++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_315 = (t_311 * 32);
+  for (var t_574 = t_493; t_574 < t_488; t_574++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_578 = (t_574 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -406,30 +401,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_98) * page_table_stride0 + u32(((t_315 + r) / 64))], ((t_315 + r) < k_len_127)) * 64) + ((t_315 + r) % 64))) * k_cache_stride0 + u32(kvh_97) * k_cache_stride1 + u32(c)], ((t_315 + r) < k_len_127));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_362) * page_table_stride0 + u32(((t_578 + r) / 64))], ((t_578 + r) < k_len_400)) * 64) + ((t_578 + r) % 64))) * k_cache_stride0 + u32(kvh_361) * k_cache_stride1 + u32(c)], ((t_578 + r) < k_len_400));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_333 = array<f32, 4>();
+    var t_594 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_333[i * 4 + j] = fma(a[i], b[j], t_333[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_594[i * 4 + j] = fma(a[i], b[j], t_594[i * 4 + j]); }
       }
     }
-    var t_335: array<f32, 4>;
+    var t_596: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_335[0 * 4 + j] = select(NEG_INF, (t_333[0 * 4 + j] * scale2_138), (((t_315 + (tc + 8 * j)) < k_len_127) && (t_163 || ((t_315 + (tc + 8 * j)) <= (((t_130 + tr) + k_len_127) - q_len_126)))));
+      t_596[0 * 4 + j] = select(NEG_INF, (t_594[0 * 4 + j] * scale2_411), (((t_578 + (tc + 8 * j)) < k_len_400) && (t_432 || ((t_578 + (tc + 8 * j)) <= (((t_403 + tr) + k_len_400) - q_len_399)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_336: array<f32, 1>;
+    var t_597: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_335[i * 4 + j]);
+        acc = max(acc, t_596[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -438,33 +433,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_336[i] = acc;
+      t_597[i] = acc;
     }
     workgroupBarrier();
-    var m_new_337: array<f32, 1>;
-    m_new_337[0] = max(carry_229[0], t_336[0]);
+    var m_new_598: array<f32, 1>;
+    m_new_598[0] = max(carry_497[0], t_597[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_339: array<f32, 1>;
-    m_safe_339[0] = select(m_new_337[0], 0.0, (m_new_337[0] == NEG_INF));
+    var m_safe_600: array<f32, 1>;
+    m_safe_600[0] = select(m_new_598[0], 0.0, (m_new_598[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_341: array<f32, 4>;
+    var p_602: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_341[0 * 4 + j] = exp2((t_335[0 * 4 + j] - m_safe_339[0]));
+      p_602[0 * 4 + j] = exp2((t_596[0 * 4 + j] - m_safe_600[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_341[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_602[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_343: array<f32, 1>;
-    alpha_343[0] = exp2((carry_229[0] - m_safe_339[0]));
+    var alpha_604: array<f32, 1>;
+    alpha_604[0] = exp2((carry_497[0] - m_safe_600[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_345: array<f32, 1>;
+    var t_606: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_341[i * 4 + j];
+        acc = acc + p_602[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -473,46 +468,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_345[i] = acc;
+      t_606[i] = acc;
     }
     workgroupBarrier();
-    var t_346: array<f32, 1>;
-    t_346[0] = ((carry_230[0] * alpha_343[0]) + t_345[0]);
+    var t_607: array<f32, 1>;
+    t_607[0] = ((carry_498[0] * alpha_604[0]) + t_606[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_98) * page_table_stride0 + u32(((t_315 + r) / 64))], ((t_315 + r) < k_len_127)) * 64) + ((t_315 + r) % 64))) * v_cache_stride0 + u32(kvh_97) * v_cache_stride1 + u32(c)], ((t_315 + r) < k_len_127));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_362) * page_table_stride0 + u32(((t_578 + r) / 64))], ((t_578 + r) < k_len_400)) * 64) + ((t_578 + r) % 64))) * v_cache_stride0 + u32(kvh_361) * v_cache_stride1 + u32(c)], ((t_578 + r) < k_len_400));
     }
     workgroupBarrier();
-    var t_348 = array<f32, 16>();
+    var t_609 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_348[i * 16 + j] = fma(a[i], b[j], t_348[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_609[i * 16 + j] = fma(a[i], b[j], t_609[i * 16 + j]); }
       }
     }
-    var t_349: array<f32, 16>;
+    var t_610: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_349[0 * 16 + j] = ((carry_231[0 * 16 + j] * alpha_343[0]) + t_348[0 * 16 + j]);
+      t_610[0 * 16 + j] = ((carry_499[0 * 16 + j] * alpha_604[0]) + t_609[0 * 16 + j]);
     }
-    carry_229[0] = m_new_337[0];
-    carry_230[0] = t_346[0];
+    carry_497[0] = m_new_598[0];
+    carry_498[0] = t_607[0];
     for (var j = 0; j < 16; j++) {
-      carry_231[0 * 16 + j] = t_349[0 * 16 + j];
+      carry_499[0 * 16 + j] = t_610[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if (((t_130 + tr) < q_len_126)) { out[u32((q0_123 + (t_130 + tr))) * out_stride0 + u32((kvh_97 + ((t_130 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = (carry_231[0 * 16 + j] / select(carry_230[0], 1.0, (carry_230[0] == 0.0))); }
+    if (((t_403 + tr) < q_len_399)) { out[u32((q0_396 + (t_403 + tr))) * out_stride0 + u32((kvh_361 + ((t_403 + tr) % 1))) * out_stride1 + u32((tc + 8 * j))] = (carry_499[0 * 16 + j] / select(carry_498[0], 1.0, (carry_498[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if (((t_130 + tr) < q_len_126)) { lse[u32((q0_123 + (t_130 + tr))) * lse_stride0 + u32((kvh_97 + ((t_130 + tr) % 1)))] = select(((carry_229[0] + log2(carry_230[0])) * 0.6931471805599453), NEG_INF, (carry_230[0] == 0.0)); }
+    if (((t_403 + tr) < q_len_399)) { lse[u32((q0_396 + (t_403 + tr))) * lse_stride0 + u32((kvh_361 + ((t_403 + tr) % 1)))] = select(((carry_497[0] + log2(carry_498[0])) * 0.6931471805599453), NEG_INF, (carry_498[0] == 0.0)); }
   }
 }

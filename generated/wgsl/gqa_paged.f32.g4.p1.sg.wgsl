@@ -44,139 +44,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_97 = i32(wg.x);
-  let kvh_98 = i32(wg.y);
-  let b_99 = i32(wg.z);
+  let m_360 = i32(wg.x);
+  let kvh_361 = i32(wg.y);
+  let b_362 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_124 = cu_seqlens_q[u32(b_99)];
+  let q0_396 = cu_seqlens_q[u32(b_362)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_125 = (b_99 + 1);
-  let t_126 = cu_seqlens_q[u32(t_125)];
-  let q_len_127 = (t_126 - q0_124);
-  let k_len_128 = cache_seqlens[u32(b_99)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_129 = (m_97 * 16);
-  let t_130 = (q_len_127 * 4);
-  let t_131 = (t_129 >= t_130);
-  if (t_131) {
+  let t_397 = (b_362 + 1);
+  let t_398 = cu_seqlens_q[u32(t_397)];
+  let q_len_399 = (t_398 - q0_396);
+  let k_len_400 = cache_seqlens[u32(b_362)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_401 = (m_360 * 16);
+  let t_402 = (q_len_399 * 4);
+  let t_403 = (t_401 >= t_402);
+  if (t_403) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_132 = (m_97 * 16);
+  let t_404 = (m_360 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_135 = (kvh_98 * 4);
+  let t_407 = (kvh_361 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_142 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_143 = (k_len_128 + 31);
-  let t_144 = (t_143 / 32);
-  let t_146 = (k_len_128 + (-1));
-  let t_148 = (k_len_128 + (-32));
-  let t_150 = (t_146 / 32);
-  let t_151 = (t_146 < 0);
-  let t_152 = (t_150 * 32);
-  let t_153 = (t_152 == t_146);
-  let t_154 = (!t_153);
-  let t_155 = (t_151 && t_154);
-  let t_157 = (t_150 - 1);
-  let t_158 = select(t_150, t_157, t_155);
-  let t_159 = (t_148 / 32);
-  let t_160 = (t_148 < 0);
-  let t_161 = (t_159 * 32);
-  let t_162 = (t_161 == t_148);
-  let t_163 = (!t_162);
-  let t_164 = (t_160 && t_163);
-  let t_165 = (t_159 - 1);
-  let t_166 = select(t_159, t_165, t_164);
-  let t_167 = (P.is_causal == 0);
-  let t_169 = select(268435456, (-268435456), t_167);
-  let t_170 = select((-268435456), 268435456, t_167);
-  let t_172 = (t_132 + 15);
-  let t_173 = (t_132 / 4);
-  let t_174 = (t_172 / 4);
-  let t_175 = (t_173 + k_len_128);
-  let t_176 = (t_174 + k_len_128);
-  let t_177 = (t_175 - q_len_127);
-  let t_178 = (t_176 - q_len_127);
-  let t_180 = (t_177 + (-31));
-  let t_181 = (t_178 / 32);
-  let t_182 = (t_178 < 0);
-  let t_183 = (t_181 * 32);
-  let t_184 = (t_183 == t_178);
-  let t_185 = (!t_184);
-  let t_186 = (t_182 && t_185);
-  let t_187 = (t_181 - 1);
-  let t_188 = select(t_181, t_187, t_186);
-  let t_189 = (t_180 / 32);
-  let t_190 = (t_180 < 0);
-  let t_191 = (t_189 * 32);
-  let t_192 = (t_191 == t_180);
-  let t_193 = (!t_192);
-  let t_194 = (t_190 && t_193);
-  let t_195 = (t_189 - 1);
-  let t_196 = select(t_189, t_195, t_194);
-  let t_197 = (t_169 > t_170);
-  let t_198 = ((-268435456) > t_188);
-  let t_199 = min(t_169, (-268435456));
-  let t_200 = max(t_170, t_188);
-  let t_201 = select(t_199, t_169, t_198);
-  let t_202 = select(t_200, t_170, t_198);
-  let t_203 = select(t_201, (-268435456), t_197);
-  let t_204 = select(t_202, t_188, t_197);
-  let t_205 = ((-268435456) > t_196);
-  let t_206 = max(t_169, (-268435456));
-  let t_207 = min(t_170, t_196);
-  let t_208 = (t_207 + 1);
-  let t_209 = (t_206 <= t_208);
-  let t_210 = max(t_170, t_196);
-  let t_211 = select(t_169, t_199, t_209);
-  let t_212 = select(t_170, t_210, t_209);
-  let t_213 = select(t_211, t_169, t_205);
-  let t_214 = select(t_212, t_170, t_205);
-  let t_215 = select(t_213, (-268435456), t_197);
-  let t_216 = select(t_214, t_196, t_197);
-  let t_217 = max((-268435456), t_203);
-  let t_218 = min(t_158, t_204);
-  let t_219 = max((-268435456), t_215);
-  let t_220 = min(t_166, t_216);
-  let t_221 = max(t_219, t_219);
-  let t_222 = min(t_220, t_220);
-  let t_223 = max(t_221, (-268435456));
-  let t_224 = min(t_222, t_166);
-  let t_225 = max(0, t_217);
-  let t_226 = (t_218 + 1);
-  let t_227 = min(t_144, t_226);
-  let t_228 = max(t_225, t_227);
-  let t_229 = max(t_223, t_225);
-  let t_230 = min(t_229, t_228);
-  let t_231 = (t_224 + 1);
-  let t_232 = max(t_231, t_230);
-  let t_233 = min(t_232, t_228);
+  let scale2_414 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_415 = (k_len_400 + 31);
+  let t_416 = (t_415 / 32);
+  let t_417 = (k_len_400 + (-1));
+  let t_418 = (k_len_400 + (-32));
+  let t_419 = (t_417 / 32);
+  let t_420 = (t_417 < 0);
+  let t_421 = (t_419 * 32);
+  let t_422 = (t_421 == t_417);
+  let t_423 = (!t_422);
+  let t_424 = (t_420 && t_423);
+  let t_425 = (t_419 - 1);
+  let t_426 = select(t_419, t_425, t_424);
+  let t_427 = (t_418 / 32);
+  let t_428 = (t_418 < 0);
+  let t_429 = (t_427 * 32);
+  let t_430 = (t_429 == t_418);
+  let t_431 = (!t_430);
+  let t_432 = (t_428 && t_431);
+  let t_433 = (t_427 - 1);
+  let t_434 = select(t_427, t_433, t_432);
+  let t_435 = (P.is_causal == 0);
+  let t_436 = select(268435456, (-268435456), t_435);
+  let t_437 = select((-268435456), 268435456, t_435);
+  let t_438 = (t_404 + 15);
+  let t_439 = (t_404 / 4);
+  let t_440 = (t_438 / 4);
+  let t_441 = (t_439 + k_len_400);
+  let t_442 = (t_440 + k_len_400);
+  let t_443 = (t_441 - q_len_399);
+  let t_444 = (t_442 - q_len_399);
+  let t_445 = (t_443 + (-31));
+  let t_446 = (t_444 / 32);
+  let t_447 = (t_444 < 0);
+  let t_448 = (t_446 * 32);
+  let t_449 = (t_448 == t_444);
+  let t_450 = (!t_449);
+  let t_451 = (t_447 && t_450);
+  let t_452 = (t_446 - 1);
+  let t_453 = select(t_446, t_452, t_451);
+  let t_454 = (t_445 / 32);
+  let t_455 = (t_445 < 0);
+  let t_456 = (t_454 * 32);
+  let t_457 = (t_456 == t_445);
+  let t_458 = (!t_457);
+  let t_459 = (t_455 && t_458);
+  let t_460 = (t_454 - 1);
+  let t_461 = select(t_454, t_460, t_459);
+  let t_462 = (t_436 > t_437);
+  let t_463 = ((-268435456) > t_453);
+  let t_464 = min(t_436, (-268435456));
+  let t_465 = max(t_437, t_453);
+  let t_466 = select(t_464, t_436, t_463);
+  let t_467 = select(t_465, t_437, t_463);
+  let t_468 = select(t_466, (-268435456), t_462);
+  let t_469 = select(t_467, t_453, t_462);
+  let t_470 = ((-268435456) > t_461);
+  let t_471 = max(t_436, (-268435456));
+  let t_472 = min(t_437, t_461);
+  let t_473 = (t_472 + 1);
+  let t_474 = (t_471 <= t_473);
+  let t_475 = max(t_437, t_461);
+  let t_476 = select(t_436, t_464, t_474);
+  let t_477 = select(t_437, t_475, t_474);
+  let t_478 = select(t_476, t_436, t_470);
+  let t_479 = select(t_477, t_437, t_470);
+  let t_480 = select(t_478, (-268435456), t_462);
+  let t_481 = select(t_479, t_461, t_462);
+  let t_482 = max((-268435456), t_468);
+  let t_483 = min(t_426, t_469);
+  let t_484 = max((-268435456), t_480);
+  let t_485 = min(t_434, t_481);
+  let t_486 = max(t_484, t_484);
+  let t_487 = min(t_485, t_485);
+  let t_488 = max(t_486, (-268435456));
+  let t_489 = min(t_487, t_434);
+  let t_490 = max(0, t_482);
+  let t_491 = (t_483 + 1);
+  let t_492 = min(t_416, t_491);
+  let t_493 = max(t_490, t_492);
+  let t_494 = max(t_488, t_490);
+  let t_495 = min(t_494, t_493);
+  let t_496 = (t_489 + 1);
+  let t_497 = max(t_496, t_495);
+  let t_498 = min(t_497, t_493);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_124 + ((t_132 + r) / 4))) * q_stride0 + u32((t_135 + ((t_132 + r) % 4))) * q_stride1 + u32(c)], (((t_132 + r) / 4) < q_len_127));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_396 + ((t_404 + r) / 4))) * q_stride0 + u32((t_407 + ((t_404 + r) % 4))) * q_stride1 + u32(c)], (((t_404 + r) / 4) < q_len_399));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_235: array<f32, 1>;
-  carry_235[0] = NEG_INF;
-  var carry_236: array<f32, 1>;
-  carry_236[0] = 0.0;
-  var carry_237: array<f32, 16>;
+  var carry_502: array<f32, 1>;
+  carry_502[0] = NEG_INF;
+  var carry_503: array<f32, 1>;
+  carry_503[0] = 0.0;
+  var carry_504: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_237[0 * 16 + j] = 0.0;
+    carry_504[0 * 16 + j] = 0.0;
   }
-  for (var t_234 = t_225; t_234 < t_230; t_234++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_238 = (t_234 * 32);
+  for (var t_501 = t_490; t_501 < t_495; t_501++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_505 = (t_501 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -185,98 +185,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_99) * page_table_stride0 + u32((t_238 + r))], ((t_238 + r) < k_len_128)) + ((t_238 + r) % 1))) * k_cache_stride0 + u32(kvh_98) * k_cache_stride1 + u32(c)], ((t_238 + r) < k_len_128));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_362) * page_table_stride0 + u32((t_505 + r))], ((t_505 + r) < k_len_400)) + ((t_505 + r) % 1))) * k_cache_stride0 + u32(kvh_361) * k_cache_stride1 + u32(c)], ((t_505 + r) < k_len_400));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_254 = array<f32, 4>();
+    var t_519 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_254[i * 4 + j] = fma(a[i], b[j], t_254[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_519[i * 4 + j] = fma(a[i], b[j], t_519[i * 4 + j]); }
       }
     }
-    var t_256: array<f32, 4>;
+    var t_521: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_256[0 * 4 + j] = select(NEG_INF, (t_254[0 * 4 + j] * scale2_142), (((t_238 + (tc + 8 * j)) < k_len_128) && (t_167 || ((t_238 + (tc + 8 * j)) <= ((((t_132 + tr) / 4) + k_len_128) - q_len_127)))));
+      t_521[0 * 4 + j] = select(NEG_INF, (t_519[0 * 4 + j] * scale2_414), (((t_505 + (tc + 8 * j)) < k_len_400) && (t_435 || ((t_505 + (tc + 8 * j)) <= ((((t_404 + tr) / 4) + k_len_400) - q_len_399)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_257: array<f32, 1>;
+    var t_522: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_256[i * 4 + j]);
+        acc = max(acc, t_521[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_257[i] = acc;
+      t_522[i] = acc;
     }
-    var m_new_258: array<f32, 1>;
-    m_new_258[0] = max(carry_235[0], t_257[0]);
+    var m_new_523: array<f32, 1>;
+    m_new_523[0] = max(carry_502[0], t_522[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_260: array<f32, 1>;
-    m_safe_260[0] = select(m_new_258[0], 0.0, (m_new_258[0] == NEG_INF));
+    var m_safe_525: array<f32, 1>;
+    m_safe_525[0] = select(m_new_523[0], 0.0, (m_new_523[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_262: array<f32, 4>;
+    var p_527: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_262[0 * 4 + j] = exp2((t_256[0 * 4 + j] - m_safe_260[0]));
+      p_527[0 * 4 + j] = exp2((t_521[0 * 4 + j] - m_safe_525[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_262[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_527[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_264: array<f32, 1>;
-    alpha_264[0] = exp2((carry_235[0] - m_safe_260[0]));
+    var alpha_529: array<f32, 1>;
+    alpha_529[0] = exp2((carry_502[0] - m_safe_525[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_266: array<f32, 1>;
+    var t_531: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_262[i * 4 + j];
+        acc = acc + p_527[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_266[i] = acc;
+      t_531[i] = acc;
     }
-    var t_267: array<f32, 1>;
-    t_267[0] = ((carry_236[0] * alpha_264[0]) + t_266[0]);
+    var t_532: array<f32, 1>;
+    t_532[0] = ((carry_503[0] * alpha_529[0]) + t_531[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_99) * page_table_stride0 + u32((t_238 + r))], ((t_238 + r) < k_len_128)) + ((t_238 + r) % 1))) * v_cache_stride0 + u32(kvh_98) * v_cache_stride1 + u32(c)], ((t_238 + r) < k_len_128));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_362) * page_table_stride0 + u32((t_505 + r))], ((t_505 + r) < k_len_400)) + ((t_505 + r) % 1))) * v_cache_stride0 + u32(kvh_361) * v_cache_stride1 + u32(c)], ((t_505 + r) < k_len_400));
     }
     workgroupBarrier();
-    var t_269 = array<f32, 16>();
+    var t_534 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_269[i * 16 + j] = fma(a[i], b[j], t_269[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_534[i * 16 + j] = fma(a[i], b[j], t_534[i * 16 + j]); }
       }
     }
-    var t_270: array<f32, 16>;
+    var t_535: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_270[0 * 16 + j] = ((carry_237[0 * 16 + j] * alpha_264[0]) + t_269[0 * 16 + j]);
+      t_535[0 * 16 + j] = ((carry_504[0 * 16 + j] * alpha_529[0]) + t_534[0 * 16 + j]);
     }
-    carry_235[0] = m_new_258[0];
-    carry_236[0] = t_267[0];
+    carry_502[0] = m_new_523[0];
+    carry_503[0] = t_532[0];
     for (var j = 0; j < 16; j++) {
-      carry_237[0 * 16 + j] = t_270[0 * 16 + j];
+      carry_504[0 * 16 + j] = t_535[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_276 = t_230; t_276 < t_233; t_276++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_280 = (t_276 * 32);
+  for (var t_539 = t_495; t_539 < t_498; t_539++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_543 = (t_539 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -284,101 +284,96 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_99) * page_table_stride0 + u32((t_280 + r))] + ((t_280 + r) % 1))) * k_cache_stride0 + u32(kvh_98) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_362) * page_table_stride0 + u32((t_543 + r))] + ((t_543 + r) % 1))) * k_cache_stride0 + u32(kvh_361) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_294 = array<f32, 4>();
+    var t_555 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_294[i * 4 + j] = fma(a[i], b[j], t_294[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_555[i * 4 + j] = fma(a[i], b[j], t_555[i * 4 + j]); }
       }
     }
-    var t_295: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_295[0 * 4 + j] = (t_294[0 * 4 + j] * scale2_142);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_296: array<f32, 1>;
+    var t_557: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_295[i * 4 + j]);
+        acc = max(acc, t_555[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_296[i] = acc;
+      t_557[i] = acc;
     }
-    var m_new_297: array<f32, 1>;
-    m_new_297[0] = max(carry_235[0], t_296[0]);
+    var m_new_559: array<f32, 1>;
+    m_new_559[0] = max(carry_502[0], (t_557[0] * scale2_414));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_299: array<f32, 1>;
-    m_safe_299[0] = select(m_new_297[0], 0.0, (m_new_297[0] == NEG_INF));
+    var m_safe_561: array<f32, 1>;
+    m_safe_561[0] = select(m_new_559[0], 0.0, (m_new_559[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_301: array<f32, 4>;
+    var p_563: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_301[0 * 4 + j] = exp2((t_295[0 * 4 + j] - m_safe_299[0]));
+      p_563[0 * 4 + j] = exp2(((t_555[0 * 4 + j] * scale2_414) - m_safe_561[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_301[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_563[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_303: array<f32, 1>;
-    alpha_303[0] = exp2((carry_235[0] - m_safe_299[0]));
+    var alpha_565: array<f32, 1>;
+    alpha_565[0] = exp2((carry_502[0] - m_safe_561[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_305: array<f32, 1>;
+    var t_567: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_301[i * 4 + j];
+        acc = acc + p_563[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_305[i] = acc;
+      t_567[i] = acc;
     }
-    var t_306: array<f32, 1>;
-    t_306[0] = ((carry_236[0] * alpha_303[0]) + t_305[0]);
+    var t_568: array<f32, 1>;
+    t_568[0] = ((carry_503[0] * alpha_565[0]) + t_567[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_99) * page_table_stride0 + u32((t_280 + r))] + ((t_280 + r) % 1))) * v_cache_stride0 + u32(kvh_98) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_362) * page_table_stride0 + u32((t_543 + r))] + ((t_543 + r) % 1))) * v_cache_stride0 + u32(kvh_361) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_308 = array<f32, 16>();
+    var t_570 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_308[i * 16 + j] = fma(a[i], b[j], t_308[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_570[i * 16 + j] = fma(a[i], b[j], t_570[i * 16 + j]); }
       }
     }
-    var t_309: array<f32, 16>;
+    var t_571: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_309[0 * 16 + j] = ((carry_237[0 * 16 + j] * alpha_303[0]) + t_308[0 * 16 + j]);
+      t_571[0 * 16 + j] = ((carry_504[0 * 16 + j] * alpha_565[0]) + t_570[0 * 16 + j]);
     }
-    carry_235[0] = m_new_297[0];
-    carry_236[0] = t_306[0];
+    carry_502[0] = m_new_559[0];
+    carry_503[0] = t_568[0];
     for (var j = 0; j < 16; j++) {
-      carry_237[0 * 16 + j] = t_309[0 * 16 + j];
+      carry_504[0 * 16 + j] = t_571[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_313 = t_233; t_313 < t_228; t_313++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_317 = (t_313 * 32);
+  for (var t_575 = t_498; t_575 < t_493; t_575++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_579 = (t_575 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -387,101 +382,101 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_99) * page_table_stride0 + u32((t_317 + r))], ((t_317 + r) < k_len_128)) + ((t_317 + r) % 1))) * k_cache_stride0 + u32(kvh_98) * k_cache_stride1 + u32(c)], ((t_317 + r) < k_len_128));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_362) * page_table_stride0 + u32((t_579 + r))], ((t_579 + r) < k_len_400)) + ((t_579 + r) % 1))) * k_cache_stride0 + u32(kvh_361) * k_cache_stride1 + u32(c)], ((t_579 + r) < k_len_400));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_333 = array<f32, 4>();
+    var t_593 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_333[i * 4 + j] = fma(a[i], b[j], t_333[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_593[i * 4 + j] = fma(a[i], b[j], t_593[i * 4 + j]); }
       }
     }
-    var t_335: array<f32, 4>;
+    var t_595: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_335[0 * 4 + j] = select(NEG_INF, (t_333[0 * 4 + j] * scale2_142), (((t_317 + (tc + 8 * j)) < k_len_128) && (t_167 || ((t_317 + (tc + 8 * j)) <= ((((t_132 + tr) / 4) + k_len_128) - q_len_127)))));
+      t_595[0 * 4 + j] = select(NEG_INF, (t_593[0 * 4 + j] * scale2_414), (((t_579 + (tc + 8 * j)) < k_len_400) && (t_435 || ((t_579 + (tc + 8 * j)) <= ((((t_404 + tr) / 4) + k_len_400) - q_len_399)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_336: array<f32, 1>;
+    var t_596: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_335[i * 4 + j]);
+        acc = max(acc, t_595[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_336[i] = acc;
+      t_596[i] = acc;
     }
-    var m_new_337: array<f32, 1>;
-    m_new_337[0] = max(carry_235[0], t_336[0]);
+    var m_new_597: array<f32, 1>;
+    m_new_597[0] = max(carry_502[0], t_596[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_339: array<f32, 1>;
-    m_safe_339[0] = select(m_new_337[0], 0.0, (m_new_337[0] == NEG_INF));
+    var m_safe_599: array<f32, 1>;
+    m_safe_599[0] = select(m_new_597[0], 0.0, (m_new_597[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_341: array<f32, 4>;
+    var p_601: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_341[0 * 4 + j] = exp2((t_335[0 * 4 + j] - m_safe_339[0]));
+      p_601[0 * 4 + j] = exp2((t_595[0 * 4 + j] - m_safe_599[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_341[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_601[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_343: array<f32, 1>;
-    alpha_343[0] = exp2((carry_235[0] - m_safe_339[0]));
+    var alpha_603: array<f32, 1>;
+    alpha_603[0] = exp2((carry_502[0] - m_safe_599[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_345: array<f32, 1>;
+    var t_605: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_341[i * 4 + j];
+        acc = acc + p_601[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_345[i] = acc;
+      t_605[i] = acc;
     }
-    var t_346: array<f32, 1>;
-    t_346[0] = ((carry_236[0] * alpha_343[0]) + t_345[0]);
+    var t_606: array<f32, 1>;
+    t_606[0] = ((carry_503[0] * alpha_603[0]) + t_605[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_99) * page_table_stride0 + u32((t_317 + r))], ((t_317 + r) < k_len_128)) + ((t_317 + r) % 1))) * v_cache_stride0 + u32(kvh_98) * v_cache_stride1 + u32(c)], ((t_317 + r) < k_len_128));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_362) * page_table_stride0 + u32((t_579 + r))], ((t_579 + r) < k_len_400)) + ((t_579 + r) % 1))) * v_cache_stride0 + u32(kvh_361) * v_cache_stride1 + u32(c)], ((t_579 + r) < k_len_400));
     }
     workgroupBarrier();
-    var t_348 = array<f32, 16>();
+    var t_608 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_348[i * 16 + j] = fma(a[i], b[j], t_348[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_608[i * 16 + j] = fma(a[i], b[j], t_608[i * 16 + j]); }
       }
     }
-    var t_349: array<f32, 16>;
+    var t_609: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_349[0 * 16 + j] = ((carry_237[0 * 16 + j] * alpha_343[0]) + t_348[0 * 16 + j]);
+      t_609[0 * 16 + j] = ((carry_504[0 * 16 + j] * alpha_603[0]) + t_608[0 * 16 + j]);
     }
-    carry_235[0] = m_new_337[0];
-    carry_236[0] = t_346[0];
+    carry_502[0] = m_new_597[0];
+    carry_503[0] = t_606[0];
     for (var j = 0; j < 16; j++) {
-      carry_237[0 * 16 + j] = t_349[0 * 16 + j];
+      carry_504[0 * 16 + j] = t_609[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_132 + tr) / 4) < q_len_127)) { out[u32((q0_124 + ((t_132 + tr) / 4))) * out_stride0 + u32((t_135 + ((t_132 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_237[0 * 16 + j] / select(carry_236[0], 1.0, (carry_236[0] == 0.0))); }
+    if ((((t_404 + tr) / 4) < q_len_399)) { out[u32((q0_396 + ((t_404 + tr) / 4))) * out_stride0 + u32((t_407 + ((t_404 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_504[0 * 16 + j] / select(carry_503[0], 1.0, (carry_503[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_132 + tr) / 4) < q_len_127)) { lse[u32((q0_124 + ((t_132 + tr) / 4))) * lse_stride0 + u32((t_135 + ((t_132 + tr) % 4)))] = select(((carry_235[0] + log2(carry_236[0])) * 0.6931471805599453), NEG_INF, (carry_236[0] == 0.0)); }
+    if ((((t_404 + tr) / 4) < q_len_399)) { lse[u32((q0_396 + ((t_404 + tr) / 4))) * lse_stride0 + u32((t_407 + ((t_404 + tr) % 4)))] = select(((carry_502[0] + log2(carry_503[0])) * 0.6931471805599453), NEG_INF, (carry_503[0] == 0.0)); }
   }
 }

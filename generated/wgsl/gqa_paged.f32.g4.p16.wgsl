@@ -44,139 +44,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_99 = i32(wg.x);
-  let kvh_100 = i32(wg.y);
-  let b_101 = i32(wg.z);
+  let m_368 = i32(wg.x);
+  let kvh_369 = i32(wg.y);
+  let b_370 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_126 = cu_seqlens_q[u32(b_101)];
+  let q0_404 = cu_seqlens_q[u32(b_370)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_127 = (b_101 + 1);
-  let t_128 = cu_seqlens_q[u32(t_127)];
-  let q_len_129 = (t_128 - q0_126);
-  let k_len_130 = cache_seqlens[u32(b_101)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_131 = (m_99 * 16);
-  let t_132 = (q_len_129 * 4);
-  let t_133 = (t_131 >= t_132);
-  if (t_133) {
+  let t_405 = (b_370 + 1);
+  let t_406 = cu_seqlens_q[u32(t_405)];
+  let q_len_407 = (t_406 - q0_404);
+  let k_len_408 = cache_seqlens[u32(b_370)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_409 = (m_368 * 16);
+  let t_410 = (q_len_407 * 4);
+  let t_411 = (t_409 >= t_410);
+  if (t_411) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_134 = (m_99 * 16);
+  let t_412 = (m_368 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_137 = (kvh_100 * 4);
+  let t_415 = (kvh_369 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_144 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_145 = (k_len_130 + 31);
-  let t_146 = (t_145 / 32);
-  let t_148 = (k_len_130 + (-1));
-  let t_150 = (k_len_130 + (-32));
-  let t_152 = (t_148 / 32);
-  let t_153 = (t_148 < 0);
-  let t_154 = (t_152 * 32);
-  let t_155 = (t_154 == t_148);
-  let t_156 = (!t_155);
-  let t_157 = (t_153 && t_156);
-  let t_159 = (t_152 - 1);
-  let t_160 = select(t_152, t_159, t_157);
-  let t_161 = (t_150 / 32);
-  let t_162 = (t_150 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_150);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_167 = (t_161 - 1);
-  let t_168 = select(t_161, t_167, t_166);
-  let t_169 = (P.is_causal == 0);
-  let t_171 = select(268435456, (-268435456), t_169);
-  let t_172 = select((-268435456), 268435456, t_169);
-  let t_174 = (t_134 + 15);
-  let t_175 = (t_134 / 4);
-  let t_176 = (t_174 / 4);
-  let t_177 = (t_175 + k_len_130);
-  let t_178 = (t_176 + k_len_130);
-  let t_179 = (t_177 - q_len_129);
-  let t_180 = (t_178 - q_len_129);
-  let t_182 = (t_179 + (-31));
-  let t_183 = (t_180 / 32);
-  let t_184 = (t_180 < 0);
-  let t_185 = (t_183 * 32);
-  let t_186 = (t_185 == t_180);
-  let t_187 = (!t_186);
-  let t_188 = (t_184 && t_187);
-  let t_189 = (t_183 - 1);
-  let t_190 = select(t_183, t_189, t_188);
-  let t_191 = (t_182 / 32);
-  let t_192 = (t_182 < 0);
-  let t_193 = (t_191 * 32);
-  let t_194 = (t_193 == t_182);
-  let t_195 = (!t_194);
-  let t_196 = (t_192 && t_195);
-  let t_197 = (t_191 - 1);
-  let t_198 = select(t_191, t_197, t_196);
-  let t_199 = (t_171 > t_172);
-  let t_200 = ((-268435456) > t_190);
-  let t_201 = min(t_171, (-268435456));
-  let t_202 = max(t_172, t_190);
-  let t_203 = select(t_201, t_171, t_200);
-  let t_204 = select(t_202, t_172, t_200);
-  let t_205 = select(t_203, (-268435456), t_199);
-  let t_206 = select(t_204, t_190, t_199);
-  let t_207 = ((-268435456) > t_198);
-  let t_208 = max(t_171, (-268435456));
-  let t_209 = min(t_172, t_198);
-  let t_210 = (t_209 + 1);
-  let t_211 = (t_208 <= t_210);
-  let t_212 = max(t_172, t_198);
-  let t_213 = select(t_171, t_201, t_211);
-  let t_214 = select(t_172, t_212, t_211);
-  let t_215 = select(t_213, t_171, t_207);
-  let t_216 = select(t_214, t_172, t_207);
-  let t_217 = select(t_215, (-268435456), t_199);
-  let t_218 = select(t_216, t_198, t_199);
-  let t_219 = max((-268435456), t_205);
-  let t_220 = min(t_160, t_206);
-  let t_221 = max((-268435456), t_217);
-  let t_222 = min(t_168, t_218);
-  let t_223 = max(t_221, t_221);
-  let t_224 = min(t_222, t_222);
-  let t_225 = max(t_223, (-268435456));
-  let t_226 = min(t_224, t_168);
-  let t_227 = max(0, t_219);
-  let t_228 = (t_220 + 1);
-  let t_229 = min(t_146, t_228);
-  let t_230 = max(t_227, t_229);
-  let t_231 = max(t_225, t_227);
-  let t_232 = min(t_231, t_230);
-  let t_233 = (t_226 + 1);
-  let t_234 = max(t_233, t_232);
-  let t_235 = min(t_234, t_230);
+  let scale2_422 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_423 = (k_len_408 + 31);
+  let t_424 = (t_423 / 32);
+  let t_425 = (k_len_408 + (-1));
+  let t_426 = (k_len_408 + (-32));
+  let t_427 = (t_425 / 32);
+  let t_428 = (t_425 < 0);
+  let t_429 = (t_427 * 32);
+  let t_430 = (t_429 == t_425);
+  let t_431 = (!t_430);
+  let t_432 = (t_428 && t_431);
+  let t_433 = (t_427 - 1);
+  let t_434 = select(t_427, t_433, t_432);
+  let t_435 = (t_426 / 32);
+  let t_436 = (t_426 < 0);
+  let t_437 = (t_435 * 32);
+  let t_438 = (t_437 == t_426);
+  let t_439 = (!t_438);
+  let t_440 = (t_436 && t_439);
+  let t_441 = (t_435 - 1);
+  let t_442 = select(t_435, t_441, t_440);
+  let t_443 = (P.is_causal == 0);
+  let t_444 = select(268435456, (-268435456), t_443);
+  let t_445 = select((-268435456), 268435456, t_443);
+  let t_446 = (t_412 + 15);
+  let t_447 = (t_412 / 4);
+  let t_448 = (t_446 / 4);
+  let t_449 = (t_447 + k_len_408);
+  let t_450 = (t_448 + k_len_408);
+  let t_451 = (t_449 - q_len_407);
+  let t_452 = (t_450 - q_len_407);
+  let t_453 = (t_451 + (-31));
+  let t_454 = (t_452 / 32);
+  let t_455 = (t_452 < 0);
+  let t_456 = (t_454 * 32);
+  let t_457 = (t_456 == t_452);
+  let t_458 = (!t_457);
+  let t_459 = (t_455 && t_458);
+  let t_460 = (t_454 - 1);
+  let t_461 = select(t_454, t_460, t_459);
+  let t_462 = (t_453 / 32);
+  let t_463 = (t_453 < 0);
+  let t_464 = (t_462 * 32);
+  let t_465 = (t_464 == t_453);
+  let t_466 = (!t_465);
+  let t_467 = (t_463 && t_466);
+  let t_468 = (t_462 - 1);
+  let t_469 = select(t_462, t_468, t_467);
+  let t_470 = (t_444 > t_445);
+  let t_471 = ((-268435456) > t_461);
+  let t_472 = min(t_444, (-268435456));
+  let t_473 = max(t_445, t_461);
+  let t_474 = select(t_472, t_444, t_471);
+  let t_475 = select(t_473, t_445, t_471);
+  let t_476 = select(t_474, (-268435456), t_470);
+  let t_477 = select(t_475, t_461, t_470);
+  let t_478 = ((-268435456) > t_469);
+  let t_479 = max(t_444, (-268435456));
+  let t_480 = min(t_445, t_469);
+  let t_481 = (t_480 + 1);
+  let t_482 = (t_479 <= t_481);
+  let t_483 = max(t_445, t_469);
+  let t_484 = select(t_444, t_472, t_482);
+  let t_485 = select(t_445, t_483, t_482);
+  let t_486 = select(t_484, t_444, t_478);
+  let t_487 = select(t_485, t_445, t_478);
+  let t_488 = select(t_486, (-268435456), t_470);
+  let t_489 = select(t_487, t_469, t_470);
+  let t_490 = max((-268435456), t_476);
+  let t_491 = min(t_434, t_477);
+  let t_492 = max((-268435456), t_488);
+  let t_493 = min(t_442, t_489);
+  let t_494 = max(t_492, t_492);
+  let t_495 = min(t_493, t_493);
+  let t_496 = max(t_494, (-268435456));
+  let t_497 = min(t_495, t_442);
+  let t_498 = max(0, t_490);
+  let t_499 = (t_491 + 1);
+  let t_500 = min(t_424, t_499);
+  let t_501 = max(t_498, t_500);
+  let t_502 = max(t_496, t_498);
+  let t_503 = min(t_502, t_501);
+  let t_504 = (t_497 + 1);
+  let t_505 = max(t_504, t_503);
+  let t_506 = min(t_505, t_501);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_126 + ((t_134 + r) / 4))) * q_stride0 + u32((t_137 + ((t_134 + r) % 4))) * q_stride1 + u32(c)], (((t_134 + r) / 4) < q_len_129));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_404 + ((t_412 + r) / 4))) * q_stride0 + u32((t_415 + ((t_412 + r) % 4))) * q_stride1 + u32(c)], (((t_412 + r) / 4) < q_len_407));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_237: array<f32, 1>;
-  carry_237[0] = NEG_INF;
-  var carry_238: array<f32, 1>;
-  carry_238[0] = 0.0;
-  var carry_239: array<f32, 16>;
+  var carry_510: array<f32, 1>;
+  carry_510[0] = NEG_INF;
+  var carry_511: array<f32, 1>;
+  carry_511[0] = 0.0;
+  var carry_512: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_239[0 * 16 + j] = 0.0;
+    carry_512[0 * 16 + j] = 0.0;
   }
-  for (var t_236 = t_227; t_236 < t_232; t_236++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_240 = (t_236 * 32);
+  for (var t_509 = t_498; t_509 < t_503; t_509++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_513 = (t_509 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -185,30 +185,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_240 + r) / 16))], ((t_240 + r) < k_len_130)) * 16) + ((t_240 + r) % 16))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_240 + r) < k_len_130));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_370) * page_table_stride0 + u32(((t_513 + r) / 16))], ((t_513 + r) < k_len_408)) * 16) + ((t_513 + r) % 16))) * k_cache_stride0 + u32(kvh_369) * k_cache_stride1 + u32(c)], ((t_513 + r) < k_len_408));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_258 = array<f32, 4>();
+    var t_529 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_258[i * 4 + j] = fma(a[i], b[j], t_258[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_529[i * 4 + j] = fma(a[i], b[j], t_529[i * 4 + j]); }
       }
     }
-    var t_260: array<f32, 4>;
+    var t_531: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_260[0 * 4 + j] = select(NEG_INF, (t_258[0 * 4 + j] * scale2_144), (((t_240 + (tc + 8 * j)) < k_len_130) && (t_169 || ((t_240 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_130) - q_len_129)))));
+      t_531[0 * 4 + j] = select(NEG_INF, (t_529[0 * 4 + j] * scale2_422), (((t_513 + (tc + 8 * j)) < k_len_408) && (t_443 || ((t_513 + (tc + 8 * j)) <= ((((t_412 + tr) / 4) + k_len_408) - q_len_407)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_261: array<f32, 1>;
+    var t_532: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_260[i * 4 + j]);
+        acc = max(acc, t_531[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -217,33 +217,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_261[i] = acc;
+      t_532[i] = acc;
     }
     workgroupBarrier();
-    var m_new_262: array<f32, 1>;
-    m_new_262[0] = max(carry_237[0], t_261[0]);
+    var m_new_533: array<f32, 1>;
+    m_new_533[0] = max(carry_510[0], t_532[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_264: array<f32, 1>;
-    m_safe_264[0] = select(m_new_262[0], 0.0, (m_new_262[0] == NEG_INF));
+    var m_safe_535: array<f32, 1>;
+    m_safe_535[0] = select(m_new_533[0], 0.0, (m_new_533[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_266: array<f32, 4>;
+    var p_537: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_266[0 * 4 + j] = exp2((t_260[0 * 4 + j] - m_safe_264[0]));
+      p_537[0 * 4 + j] = exp2((t_531[0 * 4 + j] - m_safe_535[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_266[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_537[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_268: array<f32, 1>;
-    alpha_268[0] = exp2((carry_237[0] - m_safe_264[0]));
+    var alpha_539: array<f32, 1>;
+    alpha_539[0] = exp2((carry_510[0] - m_safe_535[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_270: array<f32, 1>;
+    var t_541: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_266[i * 4 + j];
+        acc = acc + p_537[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -252,43 +252,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_270[i] = acc;
+      t_541[i] = acc;
     }
     workgroupBarrier();
-    var t_271: array<f32, 1>;
-    t_271[0] = ((carry_238[0] * alpha_268[0]) + t_270[0]);
+    var t_542: array<f32, 1>;
+    t_542[0] = ((carry_511[0] * alpha_539[0]) + t_541[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_240 + r) / 16))], ((t_240 + r) < k_len_130)) * 16) + ((t_240 + r) % 16))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_240 + r) < k_len_130));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_370) * page_table_stride0 + u32(((t_513 + r) / 16))], ((t_513 + r) < k_len_408)) * 16) + ((t_513 + r) % 16))) * v_cache_stride0 + u32(kvh_369) * v_cache_stride1 + u32(c)], ((t_513 + r) < k_len_408));
     }
     workgroupBarrier();
-    var t_273 = array<f32, 16>();
+    var t_544 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_273[i * 16 + j] = fma(a[i], b[j], t_273[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_544[i * 16 + j] = fma(a[i], b[j], t_544[i * 16 + j]); }
       }
     }
-    var t_274: array<f32, 16>;
+    var t_545: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_274[0 * 16 + j] = ((carry_239[0 * 16 + j] * alpha_268[0]) + t_273[0 * 16 + j]);
+      t_545[0 * 16 + j] = ((carry_512[0 * 16 + j] * alpha_539[0]) + t_544[0 * 16 + j]);
     }
-    carry_237[0] = m_new_262[0];
-    carry_238[0] = t_271[0];
+    carry_510[0] = m_new_533[0];
+    carry_511[0] = t_542[0];
     for (var j = 0; j < 16; j++) {
-      carry_239[0 * 16 + j] = t_274[0 * 16 + j];
+      carry_512[0 * 16 + j] = t_545[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_280 = t_232; t_280 < t_235; t_280++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_284 = (t_280 * 32);
+  for (var t_549 = t_503; t_549 < t_506; t_549++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_553 = (t_549 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -296,30 +296,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_101) * page_table_stride0 + u32(((t_284 + r) / 16))] * 16) + ((t_284 + r) % 16))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_370) * page_table_stride0 + u32(((t_553 + r) / 16))] * 16) + ((t_553 + r) % 16))) * k_cache_stride0 + u32(kvh_369) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_300 = array<f32, 4>();
+    var t_567 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_300[i * 4 + j] = fma(a[i], b[j], t_300[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_567[i * 4 + j] = fma(a[i], b[j], t_567[i * 4 + j]); }
       }
     }
-    var t_301: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_301[0 * 4 + j] = (t_300[0 * 4 + j] * scale2_144);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_302: array<f32, 1>;
+    var t_569: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_301[i * 4 + j]);
+        acc = max(acc, t_567[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -328,33 +324,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_302[i] = acc;
+      t_569[i] = acc;
     }
     workgroupBarrier();
-    var m_new_303: array<f32, 1>;
-    m_new_303[0] = max(carry_237[0], t_302[0]);
+    var m_new_571: array<f32, 1>;
+    m_new_571[0] = max(carry_510[0], (t_569[0] * scale2_422));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_305: array<f32, 1>;
-    m_safe_305[0] = select(m_new_303[0], 0.0, (m_new_303[0] == NEG_INF));
+    var m_safe_573: array<f32, 1>;
+    m_safe_573[0] = select(m_new_571[0], 0.0, (m_new_571[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_307: array<f32, 4>;
+    var p_575: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_307[0 * 4 + j] = exp2((t_301[0 * 4 + j] - m_safe_305[0]));
+      p_575[0 * 4 + j] = exp2(((t_567[0 * 4 + j] * scale2_422) - m_safe_573[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_307[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_575[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_309: array<f32, 1>;
-    alpha_309[0] = exp2((carry_237[0] - m_safe_305[0]));
+    var alpha_577: array<f32, 1>;
+    alpha_577[0] = exp2((carry_510[0] - m_safe_573[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_311: array<f32, 1>;
+    var t_579: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_307[i * 4 + j];
+        acc = acc + p_575[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -363,46 +359,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_311[i] = acc;
+      t_579[i] = acc;
     }
     workgroupBarrier();
-    var t_312: array<f32, 1>;
-    t_312[0] = ((carry_238[0] * alpha_309[0]) + t_311[0]);
+    var t_580: array<f32, 1>;
+    t_580[0] = ((carry_511[0] * alpha_577[0]) + t_579[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_101) * page_table_stride0 + u32(((t_284 + r) / 16))] * 16) + ((t_284 + r) % 16))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_370) * page_table_stride0 + u32(((t_553 + r) / 16))] * 16) + ((t_553 + r) % 16))) * v_cache_stride0 + u32(kvh_369) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_314 = array<f32, 16>();
+    var t_582 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_314[i * 16 + j] = fma(a[i], b[j], t_314[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_582[i * 16 + j] = fma(a[i], b[j], t_582[i * 16 + j]); }
       }
     }
-    var t_315: array<f32, 16>;
+    var t_583: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_315[0 * 16 + j] = ((carry_239[0 * 16 + j] * alpha_309[0]) + t_314[0 * 16 + j]);
+      t_583[0 * 16 + j] = ((carry_512[0 * 16 + j] * alpha_577[0]) + t_582[0 * 16 + j]);
     }
-    carry_237[0] = m_new_303[0];
-    carry_238[0] = t_312[0];
+    carry_510[0] = m_new_571[0];
+    carry_511[0] = t_580[0];
     for (var j = 0; j < 16; j++) {
-      carry_239[0 * 16 + j] = t_315[0 * 16 + j];
+      carry_512[0 * 16 + j] = t_583[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_319 = t_235; t_319 < t_230; t_319++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_323 = (t_319 * 32);
+  for (var t_587 = t_506; t_587 < t_501; t_587++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_591 = (t_587 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -411,30 +406,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_323 + r) / 16))], ((t_323 + r) < k_len_130)) * 16) + ((t_323 + r) % 16))) * k_cache_stride0 + u32(kvh_100) * k_cache_stride1 + u32(c)], ((t_323 + r) < k_len_130));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_370) * page_table_stride0 + u32(((t_591 + r) / 16))], ((t_591 + r) < k_len_408)) * 16) + ((t_591 + r) % 16))) * k_cache_stride0 + u32(kvh_369) * k_cache_stride1 + u32(c)], ((t_591 + r) < k_len_408));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_341 = array<f32, 4>();
+    var t_607 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_341[i * 4 + j] = fma(a[i], b[j], t_341[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_607[i * 4 + j] = fma(a[i], b[j], t_607[i * 4 + j]); }
       }
     }
-    var t_343: array<f32, 4>;
+    var t_609: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_343[0 * 4 + j] = select(NEG_INF, (t_341[0 * 4 + j] * scale2_144), (((t_323 + (tc + 8 * j)) < k_len_130) && (t_169 || ((t_323 + (tc + 8 * j)) <= ((((t_134 + tr) / 4) + k_len_130) - q_len_129)))));
+      t_609[0 * 4 + j] = select(NEG_INF, (t_607[0 * 4 + j] * scale2_422), (((t_591 + (tc + 8 * j)) < k_len_408) && (t_443 || ((t_591 + (tc + 8 * j)) <= ((((t_412 + tr) / 4) + k_len_408) - q_len_407)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_344: array<f32, 1>;
+    var t_610: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_343[i * 4 + j]);
+        acc = max(acc, t_609[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -443,33 +438,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_344[i] = acc;
+      t_610[i] = acc;
     }
     workgroupBarrier();
-    var m_new_345: array<f32, 1>;
-    m_new_345[0] = max(carry_237[0], t_344[0]);
+    var m_new_611: array<f32, 1>;
+    m_new_611[0] = max(carry_510[0], t_610[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_347: array<f32, 1>;
-    m_safe_347[0] = select(m_new_345[0], 0.0, (m_new_345[0] == NEG_INF));
+    var m_safe_613: array<f32, 1>;
+    m_safe_613[0] = select(m_new_611[0], 0.0, (m_new_611[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_349: array<f32, 4>;
+    var p_615: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_349[0 * 4 + j] = exp2((t_343[0 * 4 + j] - m_safe_347[0]));
+      p_615[0 * 4 + j] = exp2((t_609[0 * 4 + j] - m_safe_613[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_349[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_615[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_351: array<f32, 1>;
-    alpha_351[0] = exp2((carry_237[0] - m_safe_347[0]));
+    var alpha_617: array<f32, 1>;
+    alpha_617[0] = exp2((carry_510[0] - m_safe_613[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_353: array<f32, 1>;
+    var t_619: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_349[i * 4 + j];
+        acc = acc + p_615[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -478,46 +473,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_353[i] = acc;
+      t_619[i] = acc;
     }
     workgroupBarrier();
-    var t_354: array<f32, 1>;
-    t_354[0] = ((carry_238[0] * alpha_351[0]) + t_353[0]);
+    var t_620: array<f32, 1>;
+    t_620[0] = ((carry_511[0] * alpha_617[0]) + t_619[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_101) * page_table_stride0 + u32(((t_323 + r) / 16))], ((t_323 + r) < k_len_130)) * 16) + ((t_323 + r) % 16))) * v_cache_stride0 + u32(kvh_100) * v_cache_stride1 + u32(c)], ((t_323 + r) < k_len_130));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_370) * page_table_stride0 + u32(((t_591 + r) / 16))], ((t_591 + r) < k_len_408)) * 16) + ((t_591 + r) % 16))) * v_cache_stride0 + u32(kvh_369) * v_cache_stride1 + u32(c)], ((t_591 + r) < k_len_408));
     }
     workgroupBarrier();
-    var t_356 = array<f32, 16>();
+    var t_622 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_356[i * 16 + j] = fma(a[i], b[j], t_356[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_622[i * 16 + j] = fma(a[i], b[j], t_622[i * 16 + j]); }
       }
     }
-    var t_357: array<f32, 16>;
+    var t_623: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_357[0 * 16 + j] = ((carry_239[0 * 16 + j] * alpha_351[0]) + t_356[0 * 16 + j]);
+      t_623[0 * 16 + j] = ((carry_512[0 * 16 + j] * alpha_617[0]) + t_622[0 * 16 + j]);
     }
-    carry_237[0] = m_new_345[0];
-    carry_238[0] = t_354[0];
+    carry_510[0] = m_new_611[0];
+    carry_511[0] = t_620[0];
     for (var j = 0; j < 16; j++) {
-      carry_239[0 * 16 + j] = t_357[0 * 16 + j];
+      carry_512[0 * 16 + j] = t_623[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_134 + tr) / 4) < q_len_129)) { out[u32((q0_126 + ((t_134 + tr) / 4))) * out_stride0 + u32((t_137 + ((t_134 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_239[0 * 16 + j] / select(carry_238[0], 1.0, (carry_238[0] == 0.0))); }
+    if ((((t_412 + tr) / 4) < q_len_407)) { out[u32((q0_404 + ((t_412 + tr) / 4))) * out_stride0 + u32((t_415 + ((t_412 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_512[0 * 16 + j] / select(carry_511[0], 1.0, (carry_511[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_134 + tr) / 4) < q_len_129)) { lse[u32((q0_126 + ((t_134 + tr) / 4))) * lse_stride0 + u32((t_137 + ((t_134 + tr) % 4)))] = select(((carry_237[0] + log2(carry_238[0])) * 0.6931471805599453), NEG_INF, (carry_238[0] == 0.0)); }
+    if ((((t_412 + tr) / 4) < q_len_407)) { lse[u32((q0_404 + ((t_412 + tr) / 4))) * lse_stride0 + u32((t_415 + ((t_412 + tr) % 4)))] = select(((carry_510[0] + log2(carry_511[0])) * 0.6931471805599453), NEG_INF, (carry_511[0] == 0.0)); }
   }
 }

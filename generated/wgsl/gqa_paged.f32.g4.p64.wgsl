@@ -44,139 +44,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_100 = i32(wg.x);
-  let kvh_101 = i32(wg.y);
-  let b_102 = i32(wg.z);
+  let m_370 = i32(wg.x);
+  let kvh_371 = i32(wg.y);
+  let b_372 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_128 = cu_seqlens_q[u32(b_102)];
+  let q0_407 = cu_seqlens_q[u32(b_372)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_129 = (b_102 + 1);
-  let t_130 = cu_seqlens_q[u32(t_129)];
-  let q_len_131 = (t_130 - q0_128);
-  let k_len_132 = cache_seqlens[u32(b_102)];
-  // kernels-src/gqa.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_133 = (m_100 * 16);
-  let t_134 = (q_len_131 * 4);
-  let t_135 = (t_133 >= t_134);
-  if (t_135) {
+  let t_408 = (b_372 + 1);
+  let t_409 = cu_seqlens_q[u32(t_408)];
+  let q_len_410 = (t_409 - q0_407);
+  let k_len_411 = cache_seqlens[u32(b_372)];
+  // kernels-src/gqa.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_412 = (m_370 * 16);
+  let t_413 = (q_len_410 * 4);
+  let t_414 = (t_412 >= t_413);
+  if (t_414) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_136 = (m_100 * 16);
+  let t_415 = (m_370 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_139 = (kvh_101 * 4);
+  let t_418 = (kvh_371 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let scale2_146 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_147 = (k_len_132 + 31);
-  let t_148 = (t_147 / 32);
-  let t_150 = (k_len_132 + (-1));
-  let t_152 = (k_len_132 + (-32));
-  let t_154 = (t_150 / 32);
-  let t_155 = (t_150 < 0);
-  let t_156 = (t_154 * 32);
-  let t_157 = (t_156 == t_150);
-  let t_158 = (!t_157);
-  let t_159 = (t_155 && t_158);
-  let t_161 = (t_154 - 1);
-  let t_162 = select(t_154, t_161, t_159);
-  let t_163 = (t_152 / 32);
-  let t_164 = (t_152 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_152);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_169 = (t_163 - 1);
-  let t_170 = select(t_163, t_169, t_168);
-  let t_171 = (P.is_causal == 0);
-  let t_173 = select(268435456, (-268435456), t_171);
-  let t_174 = select((-268435456), 268435456, t_171);
-  let t_176 = (t_136 + 15);
-  let t_177 = (t_136 / 4);
-  let t_178 = (t_176 / 4);
-  let t_179 = (t_177 + k_len_132);
-  let t_180 = (t_178 + k_len_132);
-  let t_181 = (t_179 - q_len_131);
-  let t_182 = (t_180 - q_len_131);
-  let t_184 = (t_181 + (-31));
-  let t_185 = (t_182 / 32);
-  let t_186 = (t_182 < 0);
-  let t_187 = (t_185 * 32);
-  let t_188 = (t_187 == t_182);
-  let t_189 = (!t_188);
-  let t_190 = (t_186 && t_189);
-  let t_191 = (t_185 - 1);
-  let t_192 = select(t_185, t_191, t_190);
-  let t_193 = (t_184 / 32);
-  let t_194 = (t_184 < 0);
-  let t_195 = (t_193 * 32);
-  let t_196 = (t_195 == t_184);
-  let t_197 = (!t_196);
-  let t_198 = (t_194 && t_197);
-  let t_199 = (t_193 - 1);
-  let t_200 = select(t_193, t_199, t_198);
-  let t_201 = (t_173 > t_174);
-  let t_202 = ((-268435456) > t_192);
-  let t_203 = min(t_173, (-268435456));
-  let t_204 = max(t_174, t_192);
-  let t_205 = select(t_203, t_173, t_202);
-  let t_206 = select(t_204, t_174, t_202);
-  let t_207 = select(t_205, (-268435456), t_201);
-  let t_208 = select(t_206, t_192, t_201);
-  let t_209 = ((-268435456) > t_200);
-  let t_210 = max(t_173, (-268435456));
-  let t_211 = min(t_174, t_200);
-  let t_212 = (t_211 + 1);
-  let t_213 = (t_210 <= t_212);
-  let t_214 = max(t_174, t_200);
-  let t_215 = select(t_173, t_203, t_213);
-  let t_216 = select(t_174, t_214, t_213);
-  let t_217 = select(t_215, t_173, t_209);
-  let t_218 = select(t_216, t_174, t_209);
-  let t_219 = select(t_217, (-268435456), t_201);
-  let t_220 = select(t_218, t_200, t_201);
-  let t_221 = max((-268435456), t_207);
-  let t_222 = min(t_162, t_208);
-  let t_223 = max((-268435456), t_219);
-  let t_224 = min(t_170, t_220);
-  let t_225 = max(t_223, t_223);
-  let t_226 = min(t_224, t_224);
-  let t_227 = max(t_225, (-268435456));
-  let t_228 = min(t_226, t_170);
-  let t_229 = max(0, t_221);
-  let t_230 = (t_222 + 1);
-  let t_231 = min(t_148, t_230);
-  let t_232 = max(t_229, t_231);
-  let t_233 = max(t_227, t_229);
-  let t_234 = min(t_233, t_232);
-  let t_235 = (t_228 + 1);
-  let t_236 = max(t_235, t_234);
-  let t_237 = min(t_236, t_232);
+  let scale2_425 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_426 = (k_len_411 + 31);
+  let t_427 = (t_426 / 32);
+  let t_428 = (k_len_411 + (-1));
+  let t_429 = (k_len_411 + (-32));
+  let t_430 = (t_428 / 32);
+  let t_431 = (t_428 < 0);
+  let t_432 = (t_430 * 32);
+  let t_433 = (t_432 == t_428);
+  let t_434 = (!t_433);
+  let t_435 = (t_431 && t_434);
+  let t_436 = (t_430 - 1);
+  let t_437 = select(t_430, t_436, t_435);
+  let t_438 = (t_429 / 32);
+  let t_439 = (t_429 < 0);
+  let t_440 = (t_438 * 32);
+  let t_441 = (t_440 == t_429);
+  let t_442 = (!t_441);
+  let t_443 = (t_439 && t_442);
+  let t_444 = (t_438 - 1);
+  let t_445 = select(t_438, t_444, t_443);
+  let t_446 = (P.is_causal == 0);
+  let t_447 = select(268435456, (-268435456), t_446);
+  let t_448 = select((-268435456), 268435456, t_446);
+  let t_449 = (t_415 + 15);
+  let t_450 = (t_415 / 4);
+  let t_451 = (t_449 / 4);
+  let t_452 = (t_450 + k_len_411);
+  let t_453 = (t_451 + k_len_411);
+  let t_454 = (t_452 - q_len_410);
+  let t_455 = (t_453 - q_len_410);
+  let t_456 = (t_454 + (-31));
+  let t_457 = (t_455 / 32);
+  let t_458 = (t_455 < 0);
+  let t_459 = (t_457 * 32);
+  let t_460 = (t_459 == t_455);
+  let t_461 = (!t_460);
+  let t_462 = (t_458 && t_461);
+  let t_463 = (t_457 - 1);
+  let t_464 = select(t_457, t_463, t_462);
+  let t_465 = (t_456 / 32);
+  let t_466 = (t_456 < 0);
+  let t_467 = (t_465 * 32);
+  let t_468 = (t_467 == t_456);
+  let t_469 = (!t_468);
+  let t_470 = (t_466 && t_469);
+  let t_471 = (t_465 - 1);
+  let t_472 = select(t_465, t_471, t_470);
+  let t_473 = (t_447 > t_448);
+  let t_474 = ((-268435456) > t_464);
+  let t_475 = min(t_447, (-268435456));
+  let t_476 = max(t_448, t_464);
+  let t_477 = select(t_475, t_447, t_474);
+  let t_478 = select(t_476, t_448, t_474);
+  let t_479 = select(t_477, (-268435456), t_473);
+  let t_480 = select(t_478, t_464, t_473);
+  let t_481 = ((-268435456) > t_472);
+  let t_482 = max(t_447, (-268435456));
+  let t_483 = min(t_448, t_472);
+  let t_484 = (t_483 + 1);
+  let t_485 = (t_482 <= t_484);
+  let t_486 = max(t_448, t_472);
+  let t_487 = select(t_447, t_475, t_485);
+  let t_488 = select(t_448, t_486, t_485);
+  let t_489 = select(t_487, t_447, t_481);
+  let t_490 = select(t_488, t_448, t_481);
+  let t_491 = select(t_489, (-268435456), t_473);
+  let t_492 = select(t_490, t_472, t_473);
+  let t_493 = max((-268435456), t_479);
+  let t_494 = min(t_437, t_480);
+  let t_495 = max((-268435456), t_491);
+  let t_496 = min(t_445, t_492);
+  let t_497 = max(t_495, t_495);
+  let t_498 = min(t_496, t_496);
+  let t_499 = max(t_497, (-268435456));
+  let t_500 = min(t_498, t_445);
+  let t_501 = max(0, t_493);
+  let t_502 = (t_494 + 1);
+  let t_503 = min(t_427, t_502);
+  let t_504 = max(t_501, t_503);
+  let t_505 = max(t_499, t_501);
+  let t_506 = min(t_505, t_504);
+  let t_507 = (t_500 + 1);
+  let t_508 = max(t_507, t_506);
+  let t_509 = min(t_508, t_504);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_128 + ((t_136 + r) / 4))) * q_stride0 + u32((t_139 + ((t_136 + r) % 4))) * q_stride1 + u32(c)], (((t_136 + r) / 4) < q_len_131));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_407 + ((t_415 + r) / 4))) * q_stride0 + u32((t_418 + ((t_415 + r) % 4))) * q_stride1 + u32(c)], (((t_415 + r) / 4) < q_len_410));
   }
   workgroupBarrier();
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_239: array<f32, 1>;
-  carry_239[0] = NEG_INF;
-  var carry_240: array<f32, 1>;
-  carry_240[0] = 0.0;
-  var carry_241: array<f32, 16>;
+  var carry_513: array<f32, 1>;
+  carry_513[0] = NEG_INF;
+  var carry_514: array<f32, 1>;
+  carry_514[0] = 0.0;
+  var carry_515: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_241[0 * 16 + j] = 0.0;
+    carry_515[0 * 16 + j] = 0.0;
   }
-  for (var t_238 = t_229; t_238 < t_234; t_238++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_242 = (t_238 * 32);
+  for (var t_512 = t_501; t_512 < t_506; t_512++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_516 = (t_512 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -185,30 +185,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_102) * page_table_stride0 + u32(((t_242 + r) / 64))], ((t_242 + r) < k_len_132)) * 64) + ((t_242 + r) % 64))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_242 + r) < k_len_132));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_372) * page_table_stride0 + u32(((t_516 + r) / 64))], ((t_516 + r) < k_len_411)) * 64) + ((t_516 + r) % 64))) * k_cache_stride0 + u32(kvh_371) * k_cache_stride1 + u32(c)], ((t_516 + r) < k_len_411));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_260 = array<f32, 4>();
+    var t_532 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_260[i * 4 + j] = fma(a[i], b[j], t_260[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_532[i * 4 + j] = fma(a[i], b[j], t_532[i * 4 + j]); }
       }
     }
-    var t_262: array<f32, 4>;
+    var t_534: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_262[0 * 4 + j] = select(NEG_INF, (t_260[0 * 4 + j] * scale2_146), (((t_242 + (tc + 8 * j)) < k_len_132) && (t_171 || ((t_242 + (tc + 8 * j)) <= ((((t_136 + tr) / 4) + k_len_132) - q_len_131)))));
+      t_534[0 * 4 + j] = select(NEG_INF, (t_532[0 * 4 + j] * scale2_425), (((t_516 + (tc + 8 * j)) < k_len_411) && (t_446 || ((t_516 + (tc + 8 * j)) <= ((((t_415 + tr) / 4) + k_len_411) - q_len_410)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_263: array<f32, 1>;
+    var t_535: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_262[i * 4 + j]);
+        acc = max(acc, t_534[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -217,33 +217,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_263[i] = acc;
+      t_535[i] = acc;
     }
     workgroupBarrier();
-    var m_new_264: array<f32, 1>;
-    m_new_264[0] = max(carry_239[0], t_263[0]);
+    var m_new_536: array<f32, 1>;
+    m_new_536[0] = max(carry_513[0], t_535[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_266: array<f32, 1>;
-    m_safe_266[0] = select(m_new_264[0], 0.0, (m_new_264[0] == NEG_INF));
+    var m_safe_538: array<f32, 1>;
+    m_safe_538[0] = select(m_new_536[0], 0.0, (m_new_536[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_268: array<f32, 4>;
+    var p_540: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_268[0 * 4 + j] = exp2((t_262[0 * 4 + j] - m_safe_266[0]));
+      p_540[0 * 4 + j] = exp2((t_534[0 * 4 + j] - m_safe_538[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_268[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_540[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_270: array<f32, 1>;
-    alpha_270[0] = exp2((carry_239[0] - m_safe_266[0]));
+    var alpha_542: array<f32, 1>;
+    alpha_542[0] = exp2((carry_513[0] - m_safe_538[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_272: array<f32, 1>;
+    var t_544: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_268[i * 4 + j];
+        acc = acc + p_540[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -252,43 +252,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_272[i] = acc;
+      t_544[i] = acc;
     }
     workgroupBarrier();
-    var t_273: array<f32, 1>;
-    t_273[0] = ((carry_240[0] * alpha_270[0]) + t_272[0]);
+    var t_545: array<f32, 1>;
+    t_545[0] = ((carry_514[0] * alpha_542[0]) + t_544[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_102) * page_table_stride0 + u32(((t_242 + r) / 64))], ((t_242 + r) < k_len_132)) * 64) + ((t_242 + r) % 64))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_242 + r) < k_len_132));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_372) * page_table_stride0 + u32(((t_516 + r) / 64))], ((t_516 + r) < k_len_411)) * 64) + ((t_516 + r) % 64))) * v_cache_stride0 + u32(kvh_371) * v_cache_stride1 + u32(c)], ((t_516 + r) < k_len_411));
     }
     workgroupBarrier();
-    var t_275 = array<f32, 16>();
+    var t_547 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_275[i * 16 + j] = fma(a[i], b[j], t_275[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_547[i * 16 + j] = fma(a[i], b[j], t_547[i * 16 + j]); }
       }
     }
-    var t_276: array<f32, 16>;
+    var t_548: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_276[0 * 16 + j] = ((carry_241[0 * 16 + j] * alpha_270[0]) + t_275[0 * 16 + j]);
+      t_548[0 * 16 + j] = ((carry_515[0 * 16 + j] * alpha_542[0]) + t_547[0 * 16 + j]);
     }
-    carry_239[0] = m_new_264[0];
-    carry_240[0] = t_273[0];
+    carry_513[0] = m_new_536[0];
+    carry_514[0] = t_545[0];
     for (var j = 0; j < 16; j++) {
-      carry_241[0 * 16 + j] = t_276[0 * 16 + j];
+      carry_515[0 * 16 + j] = t_548[0 * 16 + j];
     }
   }
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_282 = t_234; t_282 < t_237; t_282++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_286 = (t_282 * 32);
+  for (var t_552 = t_506; t_552 < t_509; t_552++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_556 = (t_552 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -296,30 +296,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_102) * page_table_stride0 + u32(((t_286 + r) / 64))] * 64) + ((t_286 + r) % 64))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_372) * page_table_stride0 + u32(((t_556 + r) / 64))] * 64) + ((t_556 + r) % 64))) * k_cache_stride0 + u32(kvh_371) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_302 = array<f32, 4>();
+    var t_570 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_302[i * 4 + j] = fma(a[i], b[j], t_302[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_570[i * 4 + j] = fma(a[i], b[j], t_570[i * 4 + j]); }
       }
     }
-    var t_303: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_303[0 * 4 + j] = (t_302[0 * 4 + j] * scale2_146);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_304: array<f32, 1>;
+    var t_572: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_303[i * 4 + j]);
+        acc = max(acc, t_570[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -328,33 +324,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_304[i] = acc;
+      t_572[i] = acc;
     }
     workgroupBarrier();
-    var m_new_305: array<f32, 1>;
-    m_new_305[0] = max(carry_239[0], t_304[0]);
+    var m_new_574: array<f32, 1>;
+    m_new_574[0] = max(carry_513[0], (t_572[0] * scale2_425));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_307: array<f32, 1>;
-    m_safe_307[0] = select(m_new_305[0], 0.0, (m_new_305[0] == NEG_INF));
+    var m_safe_576: array<f32, 1>;
+    m_safe_576[0] = select(m_new_574[0], 0.0, (m_new_574[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_309: array<f32, 4>;
+    var p_578: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_309[0 * 4 + j] = exp2((t_303[0 * 4 + j] - m_safe_307[0]));
+      p_578[0 * 4 + j] = exp2(((t_570[0 * 4 + j] * scale2_425) - m_safe_576[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_309[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_578[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_311: array<f32, 1>;
-    alpha_311[0] = exp2((carry_239[0] - m_safe_307[0]));
+    var alpha_580: array<f32, 1>;
+    alpha_580[0] = exp2((carry_513[0] - m_safe_576[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_313: array<f32, 1>;
+    var t_582: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_309[i * 4 + j];
+        acc = acc + p_578[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -363,46 +359,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_313[i] = acc;
+      t_582[i] = acc;
     }
     workgroupBarrier();
-    var t_314: array<f32, 1>;
-    t_314[0] = ((carry_240[0] * alpha_311[0]) + t_313[0]);
+    var t_583: array<f32, 1>;
+    t_583[0] = ((carry_514[0] * alpha_580[0]) + t_582[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_102) * page_table_stride0 + u32(((t_286 + r) / 64))] * 64) + ((t_286 + r) % 64))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_372) * page_table_stride0 + u32(((t_556 + r) / 64))] * 64) + ((t_556 + r) % 64))) * v_cache_stride0 + u32(kvh_371) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_316 = array<f32, 16>();
+    var t_585 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_316[i * 16 + j] = fma(a[i], b[j], t_316[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_585[i * 16 + j] = fma(a[i], b[j], t_585[i * 16 + j]); }
       }
     }
-    var t_317: array<f32, 16>;
+    var t_586: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_317[0 * 16 + j] = ((carry_241[0 * 16 + j] * alpha_311[0]) + t_316[0 * 16 + j]);
+      t_586[0 * 16 + j] = ((carry_515[0 * 16 + j] * alpha_580[0]) + t_585[0 * 16 + j]);
     }
-    carry_239[0] = m_new_305[0];
-    carry_240[0] = t_314[0];
+    carry_513[0] = m_new_574[0];
+    carry_514[0] = t_583[0];
     for (var j = 0; j < 16; j++) {
-      carry_241[0 * 16 + j] = t_317[0 * 16 + j];
+      carry_515[0 * 16 + j] = t_586[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_321 = t_237; t_321 < t_232; t_321++) {
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_325 = (t_321 * 32);
+  for (var t_590 = t_509; t_590 < t_504; t_590++) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_594 = (t_590 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:34: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -411,30 +406,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_102) * page_table_stride0 + u32(((t_325 + r) / 64))], ((t_325 + r) < k_len_132)) * 64) + ((t_325 + r) % 64))) * k_cache_stride0 + u32(kvh_101) * k_cache_stride1 + u32(c)], ((t_325 + r) < k_len_132));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_372) * page_table_stride0 + u32(((t_594 + r) / 64))], ((t_594 + r) < k_len_411)) * 64) + ((t_594 + r) % 64))) * k_cache_stride0 + u32(kvh_371) * k_cache_stride1 + u32(c)], ((t_594 + r) < k_len_411));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_343 = array<f32, 4>();
+    var t_610 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_343[i * 4 + j] = fma(a[i], b[j], t_343[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_610[i * 4 + j] = fma(a[i], b[j], t_610[i * 4 + j]); }
       }
     }
-    var t_345: array<f32, 4>;
+    var t_612: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_345[0 * 4 + j] = select(NEG_INF, (t_343[0 * 4 + j] * scale2_146), (((t_325 + (tc + 8 * j)) < k_len_132) && (t_171 || ((t_325 + (tc + 8 * j)) <= ((((t_136 + tr) / 4) + k_len_132) - q_len_131)))));
+      t_612[0 * 4 + j] = select(NEG_INF, (t_610[0 * 4 + j] * scale2_425), (((t_594 + (tc + 8 * j)) < k_len_411) && (t_446 || ((t_594 + (tc + 8 * j)) <= ((((t_415 + tr) / 4) + k_len_411) - q_len_410)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_346: array<f32, 1>;
+    var t_613: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_345[i * 4 + j]);
+        acc = max(acc, t_612[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -443,33 +438,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_346[i] = acc;
+      t_613[i] = acc;
     }
     workgroupBarrier();
-    var m_new_347: array<f32, 1>;
-    m_new_347[0] = max(carry_239[0], t_346[0]);
+    var m_new_614: array<f32, 1>;
+    m_new_614[0] = max(carry_513[0], t_613[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_349: array<f32, 1>;
-    m_safe_349[0] = select(m_new_347[0], 0.0, (m_new_347[0] == NEG_INF));
+    var m_safe_616: array<f32, 1>;
+    m_safe_616[0] = select(m_new_614[0], 0.0, (m_new_614[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_351: array<f32, 4>;
+    var p_618: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_351[0 * 4 + j] = exp2((t_345[0 * 4 + j] - m_safe_349[0]));
+      p_618[0 * 4 + j] = exp2((t_612[0 * 4 + j] - m_safe_616[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_351[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_618[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_353: array<f32, 1>;
-    alpha_353[0] = exp2((carry_239[0] - m_safe_349[0]));
+    var alpha_620: array<f32, 1>;
+    alpha_620[0] = exp2((carry_513[0] - m_safe_616[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_355: array<f32, 1>;
+    var t_622: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_351[i * 4 + j];
+        acc = acc + p_618[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -478,46 +473,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_355[i] = acc;
+      t_622[i] = acc;
     }
     workgroupBarrier();
-    var t_356: array<f32, 1>;
-    t_356[0] = ((carry_240[0] * alpha_353[0]) + t_355[0]);
+    var t_623: array<f32, 1>;
+    t_623[0] = ((carry_514[0] * alpha_620[0]) + t_622[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_102) * page_table_stride0 + u32(((t_325 + r) / 64))], ((t_325 + r) < k_len_132)) * 64) + ((t_325 + r) % 64))) * v_cache_stride0 + u32(kvh_101) * v_cache_stride1 + u32(c)], ((t_325 + r) < k_len_132));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_372) * page_table_stride0 + u32(((t_594 + r) / 64))], ((t_594 + r) < k_len_411)) * 64) + ((t_594 + r) % 64))) * v_cache_stride0 + u32(kvh_371) * v_cache_stride1 + u32(c)], ((t_594 + r) < k_len_411));
     }
     workgroupBarrier();
-    var t_358 = array<f32, 16>();
+    var t_625 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_358[i * 16 + j] = fma(a[i], b[j], t_358[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_625[i * 16 + j] = fma(a[i], b[j], t_625[i * 16 + j]); }
       }
     }
-    var t_359: array<f32, 16>;
+    var t_626: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_359[0 * 16 + j] = ((carry_241[0 * 16 + j] * alpha_353[0]) + t_358[0 * 16 + j]);
+      t_626[0 * 16 + j] = ((carry_515[0 * 16 + j] * alpha_620[0]) + t_625[0 * 16 + j]);
     }
-    carry_239[0] = m_new_347[0];
-    carry_240[0] = t_356[0];
+    carry_513[0] = m_new_614[0];
+    carry_514[0] = t_623[0];
     for (var j = 0; j < 16; j++) {
-      carry_241[0 * 16 + j] = t_359[0 * 16 + j];
+      carry_515[0 * 16 + j] = t_626[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_136 + tr) / 4) < q_len_131)) { out[u32((q0_128 + ((t_136 + tr) / 4))) * out_stride0 + u32((t_139 + ((t_136 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_241[0 * 16 + j] / select(carry_240[0], 1.0, (carry_240[0] == 0.0))); }
+    if ((((t_415 + tr) / 4) < q_len_410)) { out[u32((q0_407 + ((t_415 + tr) / 4))) * out_stride0 + u32((t_418 + ((t_415 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_515[0 * 16 + j] / select(carry_514[0], 1.0, (carry_514[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_136 + tr) / 4) < q_len_131)) { lse[u32((q0_128 + ((t_136 + tr) / 4))) * lse_stride0 + u32((t_139 + ((t_136 + tr) % 4)))] = select(((carry_239[0] + log2(carry_240[0])) * 0.6931471805599453), NEG_INF, (carry_240[0] == 0.0)); }
+    if ((((t_415 + tr) / 4) < q_len_410)) { lse[u32((q0_407 + ((t_415 + tr) / 4))) * lse_stride0 + u32((t_418 + ((t_415 + tr) % 4)))] = select(((carry_513[0] + log2(carry_514[0])) * 0.6931471805599453), NEG_INF, (carry_514[0] == 0.0)); }
   }
 }

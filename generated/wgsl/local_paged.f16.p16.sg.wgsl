@@ -45,179 +45,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_105 = i32(wg.x);
-  let kvh_106 = i32(wg.y);
-  let b_107 = i32(wg.z);
+  let m_433 = i32(wg.x);
+  let kvh_434 = i32(wg.y);
+  let b_435 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_131 = cu_seqlens_q[u32(b_107)];
+  let q0_468 = cu_seqlens_q[u32(b_435)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_132 = (b_107 + 1);
-  let t_133 = cu_seqlens_q[u32(t_132)];
-  let q_len_134 = (t_133 - q0_131);
-  let k_len_135 = cache_seqlens[u32(b_107)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_136 = (m_105 * 16);
-  let t_137 = (q_len_134 * 4);
-  let t_138 = (t_136 >= t_137);
-  if (t_138) {
+  let t_469 = (b_435 + 1);
+  let t_470 = cu_seqlens_q[u32(t_469)];
+  let q_len_471 = (t_470 - q0_468);
+  let k_len_472 = cache_seqlens[u32(b_435)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_473 = (m_433 * 16);
+  let t_474 = (q_len_471 * 4);
+  let t_475 = (t_473 >= t_474);
+  if (t_475) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_139 = (m_105 * 16);
+  let t_476 = (m_433 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_142 = (kvh_106 * 4);
+  let t_479 = (kvh_434 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_149 = (k_len_135 + 31);
-  let t_150 = (t_149 / 32);
-  let t_152 = (k_len_135 + (-1));
-  let t_154 = (k_len_135 + (-32));
-  let t_156 = (t_152 / 32);
-  let t_157 = (t_152 < 0);
-  let t_158 = (t_156 * 32);
-  let t_159 = (t_158 == t_152);
-  let t_160 = (!t_159);
-  let t_161 = (t_157 && t_160);
-  let t_163 = (t_156 - 1);
-  let t_164 = select(t_156, t_163, t_161);
-  let t_165 = (t_154 / 32);
-  let t_166 = (t_154 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_154);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_171 = (t_165 - 1);
-  let t_172 = select(t_165, t_171, t_170);
-  let t_174 = (t_139 + 15);
-  let t_175 = (t_139 / 4);
-  let t_176 = (t_174 / 4);
-  let t_177 = (t_175 + k_len_135);
-  let t_178 = (t_176 + k_len_135);
-  let t_179 = (t_177 - q_len_134);
-  let t_180 = (t_178 - q_len_134);
-  let t_182 = (t_179 + (-31));
-  let t_183 = (t_180 / 32);
-  let t_184 = (t_180 < 0);
-  let t_185 = (t_183 * 32);
-  let t_186 = (t_185 == t_180);
-  let t_187 = (!t_186);
-  let t_188 = (t_184 && t_187);
-  let t_189 = (t_183 - 1);
-  let t_190 = select(t_183, t_189, t_188);
-  let t_191 = (t_182 / 32);
-  let t_192 = (t_182 < 0);
-  let t_193 = (t_191 * 32);
-  let t_194 = (t_193 == t_182);
-  let t_195 = (!t_194);
-  let t_196 = (t_192 && t_195);
-  let t_197 = (t_191 - 1);
-  let t_198 = select(t_191, t_197, t_196);
-  let t_199 = min(t_164, t_190);
-  let t_200 = min(t_172, t_198);
-  let t_201 = (t_179 / P.attention_chunk);
-  let t_202 = (t_180 / P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (t_203 * P.attention_chunk);
-  let t_206 = (t_204 * P.attention_chunk);
-  let t_207 = min(t_205, t_206);
-  let t_208 = max(t_205, t_206);
-  let t_209 = (0 - t_208);
-  let t_210 = (0 - t_207);
-  let t_211 = (t_210 + 31);
-  let t_212 = (-t_211);
-  let t_213 = (-t_212);
-  let t_214 = (t_213 / 32);
-  let t_215 = (t_213 < 0);
-  let t_216 = (t_214 * 32);
-  let t_217 = (t_216 == t_213);
-  let t_218 = (!t_217);
-  let t_219 = (t_215 && t_218);
-  let t_220 = (t_214 - 1);
-  let t_221 = select(t_214, t_220, t_219);
-  let t_222 = (-t_221);
-  let t_224 = (-t_209);
-  let t_225 = (-t_224);
-  let t_226 = (t_225 / 32);
-  let t_227 = (t_225 < 0);
-  let t_228 = (t_226 * 32);
-  let t_229 = (t_228 == t_225);
-  let t_230 = (!t_229);
-  let t_231 = (t_227 && t_230);
-  let t_232 = (t_226 - 1);
-  let t_233 = select(t_226, t_232, t_231);
-  let t_234 = (-t_233);
-  let t_235 = (t_207 + P.attention_chunk);
-  let t_236 = (t_208 + P.attention_chunk);
-  let t_237 = (t_236 + (-1));
-  let t_238 = (t_235 + (-32));
-  let t_239 = (t_237 / 32);
-  let t_240 = (t_237 < 0);
-  let t_241 = (t_239 * 32);
-  let t_242 = (t_241 == t_237);
-  let t_243 = (!t_242);
-  let t_244 = (t_240 && t_243);
-  let t_245 = (t_239 - 1);
-  let t_246 = select(t_239, t_245, t_244);
-  let t_247 = (t_238 / 32);
-  let t_248 = (t_238 < 0);
-  let t_249 = (t_247 * 32);
-  let t_250 = (t_249 == t_238);
-  let t_251 = (!t_250);
-  let t_252 = (t_248 && t_251);
-  let t_253 = (t_247 - 1);
-  let t_254 = select(t_247, t_253, t_252);
-  let t_255 = max(t_222, (-268435456));
-  let t_256 = min(268435456, t_246);
-  let t_257 = max(t_234, (-268435456));
-  let t_258 = min(268435456, t_254);
-  let t_259 = max((-268435456), t_255);
-  let t_260 = min(t_199, t_256);
-  let t_261 = max((-268435456), t_257);
-  let t_262 = min(t_200, t_258);
-  let t_263 = max(t_261, t_261);
-  let t_264 = min(t_262, t_262);
-  let t_265 = max(t_263, (-268435456));
-  let t_266 = min(t_264, t_172);
-  let t_267 = max(0, t_259);
-  let t_268 = (t_260 + 1);
-  let t_269 = min(t_150, t_268);
-  let t_270 = max(t_267, t_269);
-  let t_271 = max(t_265, t_267);
-  let t_272 = min(t_271, t_270);
-  let t_273 = (t_266 + 1);
-  let t_274 = max(t_273, t_272);
-  let t_275 = min(t_274, t_270);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_486 = (k_len_472 + 31);
+  let t_487 = (t_486 / 32);
+  let t_488 = (k_len_472 + (-1));
+  let t_489 = (k_len_472 + (-32));
+  let t_490 = (t_488 / 32);
+  let t_491 = (t_488 < 0);
+  let t_492 = (t_490 * 32);
+  let t_493 = (t_492 == t_488);
+  let t_494 = (!t_493);
+  let t_495 = (t_491 && t_494);
+  let t_496 = (t_490 - 1);
+  let t_497 = select(t_490, t_496, t_495);
+  let t_498 = (t_489 / 32);
+  let t_499 = (t_489 < 0);
+  let t_500 = (t_498 * 32);
+  let t_501 = (t_500 == t_489);
+  let t_502 = (!t_501);
+  let t_503 = (t_499 && t_502);
+  let t_504 = (t_498 - 1);
+  let t_505 = select(t_498, t_504, t_503);
+  let t_506 = (t_476 + 15);
+  let t_507 = (t_476 / 4);
+  let t_508 = (t_506 / 4);
+  let t_509 = (t_507 + k_len_472);
+  let t_510 = (t_508 + k_len_472);
+  let t_511 = (t_509 - q_len_471);
+  let t_512 = (t_510 - q_len_471);
+  let t_513 = (t_511 + (-31));
+  let t_514 = (t_512 / 32);
+  let t_515 = (t_512 < 0);
+  let t_516 = (t_514 * 32);
+  let t_517 = (t_516 == t_512);
+  let t_518 = (!t_517);
+  let t_519 = (t_515 && t_518);
+  let t_520 = (t_514 - 1);
+  let t_521 = select(t_514, t_520, t_519);
+  let t_522 = (t_513 / 32);
+  let t_523 = (t_513 < 0);
+  let t_524 = (t_522 * 32);
+  let t_525 = (t_524 == t_513);
+  let t_526 = (!t_525);
+  let t_527 = (t_523 && t_526);
+  let t_528 = (t_522 - 1);
+  let t_529 = select(t_522, t_528, t_527);
+  let t_530 = min(t_497, t_521);
+  let t_531 = min(t_505, t_529);
+  let t_532 = (t_511 / P.attention_chunk);
+  let t_533 = (t_512 / P.attention_chunk);
+  let t_534 = min(t_532, t_533);
+  let t_535 = max(t_532, t_533);
+  let t_536 = (t_534 * P.attention_chunk);
+  let t_537 = (t_535 * P.attention_chunk);
+  let t_538 = min(t_536, t_537);
+  let t_539 = max(t_536, t_537);
+  let t_540 = (0 - t_539);
+  let t_541 = (0 - t_538);
+  let t_542 = (t_541 + 31);
+  let t_543 = (-t_542);
+  let t_544 = (-t_543);
+  let t_545 = (t_544 / 32);
+  let t_546 = (t_544 < 0);
+  let t_547 = (t_545 * 32);
+  let t_548 = (t_547 == t_544);
+  let t_549 = (!t_548);
+  let t_550 = (t_546 && t_549);
+  let t_551 = (t_545 - 1);
+  let t_552 = select(t_545, t_551, t_550);
+  let t_553 = (-t_552);
+  let t_554 = (-t_540);
+  let t_555 = (-t_554);
+  let t_556 = (t_555 / 32);
+  let t_557 = (t_555 < 0);
+  let t_558 = (t_556 * 32);
+  let t_559 = (t_558 == t_555);
+  let t_560 = (!t_559);
+  let t_561 = (t_557 && t_560);
+  let t_562 = (t_556 - 1);
+  let t_563 = select(t_556, t_562, t_561);
+  let t_564 = (-t_563);
+  let t_565 = (t_538 + P.attention_chunk);
+  let t_566 = (t_539 + P.attention_chunk);
+  let t_567 = (t_566 + (-1));
+  let t_568 = (t_565 + (-32));
+  let t_569 = (t_567 / 32);
+  let t_570 = (t_567 < 0);
+  let t_571 = (t_569 * 32);
+  let t_572 = (t_571 == t_567);
+  let t_573 = (!t_572);
+  let t_574 = (t_570 && t_573);
+  let t_575 = (t_569 - 1);
+  let t_576 = select(t_569, t_575, t_574);
+  let t_577 = (t_568 / 32);
+  let t_578 = (t_568 < 0);
+  let t_579 = (t_577 * 32);
+  let t_580 = (t_579 == t_568);
+  let t_581 = (!t_580);
+  let t_582 = (t_578 && t_581);
+  let t_583 = (t_577 - 1);
+  let t_584 = select(t_577, t_583, t_582);
+  let t_585 = max(t_553, (-268435456));
+  let t_586 = min(268435456, t_576);
+  let t_587 = max(t_564, (-268435456));
+  let t_588 = min(268435456, t_584);
+  let t_589 = max((-268435456), t_585);
+  let t_590 = min(t_530, t_586);
+  let t_591 = max((-268435456), t_587);
+  let t_592 = min(t_531, t_588);
+  let t_593 = max(t_591, t_591);
+  let t_594 = min(t_592, t_592);
+  let t_595 = max(t_593, (-268435456));
+  let t_596 = min(t_594, t_505);
+  let t_597 = max(0, t_589);
+  let t_598 = (t_590 + 1);
+  let t_599 = min(t_487, t_598);
+  let t_600 = max(t_597, t_599);
+  let t_601 = max(t_595, t_597);
+  let t_602 = min(t_601, t_600);
+  let t_603 = (t_596 + 1);
+  let t_604 = max(t_603, t_602);
+  let t_605 = min(t_604, t_600);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_303 = (P.softmax_scale * 1.4426950408889634);
+  let t_611 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_131 + ((t_139 + r) / 4))) * q_stride0 + u32((t_142 + ((t_139 + r) % 4))) * q_stride1 + u32(c)], (((t_139 + r) / 4) < q_len_134));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_468 + ((t_476 + r) / 4))) * q_stride0 + u32((t_479 + ((t_476 + r) % 4))) * q_stride1 + u32(c)], (((t_476 + r) / 4) < q_len_471));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_277: array<f32, 1>;
-  carry_277[0] = NEG_INF;
-  var carry_278: array<f32, 1>;
-  carry_278[0] = 0.0;
-  var carry_279: array<f32, 16>;
+  var carry_613: array<f32, 1>;
+  carry_613[0] = NEG_INF;
+  var carry_614: array<f32, 1>;
+  carry_614[0] = 0.0;
+  var carry_615: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_279[0 * 16 + j] = 0.0;
+    carry_615[0 * 16 + j] = 0.0;
   }
-  for (var t_276 = t_267; t_276 < t_272; t_276++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_280 = (t_276 * 32);
+  for (var t_612 = t_597; t_612 < t_602; t_612++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_616 = (t_612 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -226,99 +226,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_280 + r) / 16))], ((t_280 + r) < k_len_135)) * 16) + ((t_280 + r) % 16))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_435) * page_table_stride0 + u32(((t_616 + r) / 16))], ((t_616 + r) < k_len_472)) * 16) + ((t_616 + r) % 16))) * k_cache_stride0 + u32(kvh_434) * k_cache_stride1 + u32(c)], ((t_616 + r) < k_len_472));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_305 = array<f32, 4>();
+    var t_635 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_305[i * 4 + j] = fma(a[i], b[j], t_305[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_635[i * 4 + j] = fma(a[i], b[j], t_635[i * 4 + j]); }
       }
     }
-    var t_307: array<f32, 4>;
+    var t_637: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_307[0 * 4 + j] = select(NEG_INF, (t_305[0 * 4 + j] * t_303), ((((t_280 + (tc + 8 * j)) < k_len_135) && ((t_280 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_280 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_280 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_637[0 * 4 + j] = select(NEG_INF, (t_635[0 * 4 + j] * t_611), ((((t_616 + (tc + 8 * j)) < k_len_472) && ((t_616 + (tc + 8 * j)) <= ((((t_476 + tr) / 4) + k_len_472) - q_len_471))) && (((t_616 + (tc + 8 * j)) >= ((((((t_476 + tr) / 4) + k_len_472) - q_len_471) / P.attention_chunk) * P.attention_chunk)) && ((t_616 + (tc + 8 * j)) < (((((((t_476 + tr) / 4) + k_len_472) - q_len_471) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_308: array<f32, 1>;
+    var t_638: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_307[i * 4 + j]);
+        acc = max(acc, t_637[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_308[i] = acc;
+      t_638[i] = acc;
     }
-    var m_new_309: array<f32, 1>;
-    m_new_309[0] = max(carry_277[0], t_308[0]);
+    var m_new_639: array<f32, 1>;
+    m_new_639[0] = max(carry_613[0], t_638[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_311: array<f32, 1>;
-    m_safe_311[0] = select(m_new_309[0], 0.0, (m_new_309[0] == NEG_INF));
+    var m_safe_641: array<f32, 1>;
+    m_safe_641[0] = select(m_new_639[0], 0.0, (m_new_639[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_313: array<f32, 4>;
+    var p_643: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_313[0 * 4 + j] = exp2((t_307[0 * 4 + j] - m_safe_311[0]));
+      p_643[0 * 4 + j] = exp2((t_637[0 * 4 + j] - m_safe_641[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_315: array<f32, 1>;
-    alpha_315[0] = exp2((carry_277[0] - m_safe_311[0]));
+    var alpha_645: array<f32, 1>;
+    alpha_645[0] = exp2((carry_613[0] - m_safe_641[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_317: array<f32, 1>;
+    var t_647: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_313[i * 4 + j];
+        acc = acc + p_643[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_317[i] = acc;
+      t_647[i] = acc;
     }
-    var t_318: array<f32, 1>;
-    t_318[0] = ((carry_278[0] * alpha_315[0]) + t_317[0]);
+    var t_648: array<f32, 1>;
+    t_648[0] = ((carry_614[0] * alpha_645[0]) + t_647[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_313[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_643[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_280 + r) / 16))], ((t_280 + r) < k_len_135)) * 16) + ((t_280 + r) % 16))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_435) * page_table_stride0 + u32(((t_616 + r) / 16))], ((t_616 + r) < k_len_472)) * 16) + ((t_616 + r) % 16))) * v_cache_stride0 + u32(kvh_434) * v_cache_stride1 + u32(c)], ((t_616 + r) < k_len_472));
     }
     workgroupBarrier();
-    var t_321 = array<f32, 16>();
+    var t_651 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_321[i * 16 + j] = fma(a[i], b[j], t_321[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_651[i * 16 + j] = fma(a[i], b[j], t_651[i * 16 + j]); }
       }
     }
-    var t_322: array<f32, 16>;
+    var t_652: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_322[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_315[0]) + t_321[0 * 16 + j]);
+      t_652[0 * 16 + j] = ((carry_615[0 * 16 + j] * alpha_645[0]) + t_651[0 * 16 + j]);
     }
-    carry_277[0] = m_new_309[0];
-    carry_278[0] = t_318[0];
+    carry_613[0] = m_new_639[0];
+    carry_614[0] = t_648[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_322[0 * 16 + j];
+      carry_615[0 * 16 + j] = t_652[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_353 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_328 = t_272; t_328 < t_275; t_328++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_332 = (t_328 * 32);
+  for (var t_656 = t_602; t_656 < t_605; t_656++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_660 = (t_656 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -326,106 +324,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_107) * page_table_stride0 + u32(((t_332 + r) / 16))] * 16) + ((t_332 + r) % 16))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_435) * page_table_stride0 + u32(((t_660 + r) / 16))] * 16) + ((t_660 + r) % 16))) * k_cache_stride0 + u32(kvh_434) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_355 = array<f32, 4>();
+    var t_677 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_355[i * 4 + j] = fma(a[i], b[j], t_355[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_677[i * 4 + j] = fma(a[i], b[j], t_677[i * 4 + j]); }
       }
     }
-    var t_356: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_356[0 * 4 + j] = (t_355[0 * 4 + j] * t_353);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_357: array<f32, 1>;
+    var t_679: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_356[i * 4 + j]);
+        acc = max(acc, t_677[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_357[i] = acc;
+      t_679[i] = acc;
     }
-    var m_new_358: array<f32, 1>;
-    m_new_358[0] = max(carry_277[0], t_357[0]);
+    var m_new_681: array<f32, 1>;
+    m_new_681[0] = max(carry_613[0], (t_679[0] * t_611));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_360: array<f32, 1>;
-    m_safe_360[0] = select(m_new_358[0], 0.0, (m_new_358[0] == NEG_INF));
+    var m_safe_683: array<f32, 1>;
+    m_safe_683[0] = select(m_new_681[0], 0.0, (m_new_681[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_362: array<f32, 4>;
+    var p_685: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_362[0 * 4 + j] = exp2((t_356[0 * 4 + j] - m_safe_360[0]));
+      p_685[0 * 4 + j] = exp2(((t_677[0 * 4 + j] * t_611) - m_safe_683[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_364: array<f32, 1>;
-    alpha_364[0] = exp2((carry_277[0] - m_safe_360[0]));
+    var alpha_687: array<f32, 1>;
+    alpha_687[0] = exp2((carry_613[0] - m_safe_683[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_366: array<f32, 1>;
+    var t_689: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_362[i * 4 + j];
+        acc = acc + p_685[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_366[i] = acc;
+      t_689[i] = acc;
     }
-    var t_367: array<f32, 1>;
-    t_367[0] = ((carry_278[0] * alpha_364[0]) + t_366[0]);
+    var t_690: array<f32, 1>;
+    t_690[0] = ((carry_614[0] * alpha_687[0]) + t_689[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_362[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_685[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_107) * page_table_stride0 + u32(((t_332 + r) / 16))] * 16) + ((t_332 + r) % 16))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_435) * page_table_stride0 + u32(((t_660 + r) / 16))] * 16) + ((t_660 + r) % 16))) * v_cache_stride0 + u32(kvh_434) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_370 = array<f32, 16>();
+    var t_693 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_370[i * 16 + j] = fma(a[i], b[j], t_370[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_693[i * 16 + j] = fma(a[i], b[j], t_693[i * 16 + j]); }
       }
     }
-    var t_371: array<f32, 16>;
+    var t_694: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_371[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_364[0]) + t_370[0 * 16 + j]);
+      t_694[0 * 16 + j] = ((carry_615[0 * 16 + j] * alpha_687[0]) + t_693[0 * 16 + j]);
     }
-    carry_277[0] = m_new_358[0];
-    carry_278[0] = t_367[0];
+    carry_613[0] = m_new_681[0];
+    carry_614[0] = t_690[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_371[0 * 16 + j];
+      carry_615[0 * 16 + j] = t_694[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_402 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_375 = t_275; t_375 < t_270; t_375++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_379 = (t_375 * 32);
+  for (var t_698 = t_605; t_698 < t_600; t_698++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_702 = (t_698 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -434,100 +423,100 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_379 + r) / 16))], ((t_379 + r) < k_len_135)) * 16) + ((t_379 + r) % 16))) * k_cache_stride0 + u32(kvh_106) * k_cache_stride1 + u32(c)], ((t_379 + r) < k_len_135));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_435) * page_table_stride0 + u32(((t_702 + r) / 16))], ((t_702 + r) < k_len_472)) * 16) + ((t_702 + r) % 16))) * k_cache_stride0 + u32(kvh_434) * k_cache_stride1 + u32(c)], ((t_702 + r) < k_len_472));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_404 = array<f32, 4>();
+    var t_721 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_404[i * 4 + j] = fma(a[i], b[j], t_404[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_721[i * 4 + j] = fma(a[i], b[j], t_721[i * 4 + j]); }
       }
     }
-    var t_406: array<f32, 4>;
+    var t_723: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_406[0 * 4 + j] = select(NEG_INF, (t_404[0 * 4 + j] * t_402), ((((t_379 + (tc + 8 * j)) < k_len_135) && ((t_379 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_379 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_379 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_723[0 * 4 + j] = select(NEG_INF, (t_721[0 * 4 + j] * t_611), ((((t_702 + (tc + 8 * j)) < k_len_472) && ((t_702 + (tc + 8 * j)) <= ((((t_476 + tr) / 4) + k_len_472) - q_len_471))) && (((t_702 + (tc + 8 * j)) >= ((((((t_476 + tr) / 4) + k_len_472) - q_len_471) / P.attention_chunk) * P.attention_chunk)) && ((t_702 + (tc + 8 * j)) < (((((((t_476 + tr) / 4) + k_len_472) - q_len_471) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_407: array<f32, 1>;
+    var t_724: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_406[i * 4 + j]);
+        acc = max(acc, t_723[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_407[i] = acc;
+      t_724[i] = acc;
     }
-    var m_new_408: array<f32, 1>;
-    m_new_408[0] = max(carry_277[0], t_407[0]);
+    var m_new_725: array<f32, 1>;
+    m_new_725[0] = max(carry_613[0], t_724[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_410: array<f32, 1>;
-    m_safe_410[0] = select(m_new_408[0], 0.0, (m_new_408[0] == NEG_INF));
+    var m_safe_727: array<f32, 1>;
+    m_safe_727[0] = select(m_new_725[0], 0.0, (m_new_725[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_412: array<f32, 4>;
+    var p_729: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_412[0 * 4 + j] = exp2((t_406[0 * 4 + j] - m_safe_410[0]));
+      p_729[0 * 4 + j] = exp2((t_723[0 * 4 + j] - m_safe_727[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_414: array<f32, 1>;
-    alpha_414[0] = exp2((carry_277[0] - m_safe_410[0]));
+    var alpha_731: array<f32, 1>;
+    alpha_731[0] = exp2((carry_613[0] - m_safe_727[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_416: array<f32, 1>;
+    var t_733: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_412[i * 4 + j];
+        acc = acc + p_729[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_416[i] = acc;
+      t_733[i] = acc;
     }
-    var t_417: array<f32, 1>;
-    t_417[0] = ((carry_278[0] * alpha_414[0]) + t_416[0]);
+    var t_734: array<f32, 1>;
+    t_734[0] = ((carry_614[0] * alpha_731[0]) + t_733[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_412[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_729[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_379 + r) / 16))], ((t_379 + r) < k_len_135)) * 16) + ((t_379 + r) % 16))) * v_cache_stride0 + u32(kvh_106) * v_cache_stride1 + u32(c)], ((t_379 + r) < k_len_135));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_435) * page_table_stride0 + u32(((t_702 + r) / 16))], ((t_702 + r) < k_len_472)) * 16) + ((t_702 + r) % 16))) * v_cache_stride0 + u32(kvh_434) * v_cache_stride1 + u32(c)], ((t_702 + r) < k_len_472));
     }
     workgroupBarrier();
-    var t_420 = array<f32, 16>();
+    var t_737 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_420[i * 16 + j] = fma(a[i], b[j], t_420[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_737[i * 16 + j] = fma(a[i], b[j], t_737[i * 16 + j]); }
       }
     }
-    var t_421: array<f32, 16>;
+    var t_738: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_421[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_414[0]) + t_420[0 * 16 + j]);
+      t_738[0 * 16 + j] = ((carry_615[0 * 16 + j] * alpha_731[0]) + t_737[0 * 16 + j]);
     }
-    carry_277[0] = m_new_408[0];
-    carry_278[0] = t_417[0];
+    carry_613[0] = m_new_725[0];
+    carry_614[0] = t_734[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_421[0 * 16 + j];
+      carry_615[0 * 16 + j] = t_738[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { out[u32((q0_131 + ((t_139 + tr) / 4))) * out_stride0 + u32((t_142 + ((t_139 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_279[0 * 16 + j] / select(carry_278[0], 1.0, (carry_278[0] == 0.0)))); }
+    if ((((t_476 + tr) / 4) < q_len_471)) { out[u32((q0_468 + ((t_476 + tr) / 4))) * out_stride0 + u32((t_479 + ((t_476 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_615[0 * 16 + j] / select(carry_614[0], 1.0, (carry_614[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { lse[u32((q0_131 + ((t_139 + tr) / 4))) * lse_stride0 + u32((t_142 + ((t_139 + tr) % 4)))] = select(((carry_277[0] + log2(carry_278[0])) * 0.6931471805599453), NEG_INF, (carry_278[0] == 0.0)); }
+    if ((((t_476 + tr) / 4) < q_len_471)) { lse[u32((q0_468 + ((t_476 + tr) / 4))) * lse_stride0 + u32((t_479 + ((t_476 + tr) % 4)))] = select(((carry_613[0] + log2(carry_614[0])) * 0.6931471805599453), NEG_INF, (carry_614[0] == 0.0)); }
   }
 }

@@ -44,179 +44,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_103 = i32(wg.x);
-  let kvh_104 = i32(wg.y);
-  let b_105 = i32(wg.z);
+  let m_427 = i32(wg.x);
+  let kvh_428 = i32(wg.y);
+  let b_429 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_129 = cu_seqlens_q[u32(b_105)];
+  let q0_462 = cu_seqlens_q[u32(b_429)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_130 = (b_105 + 1);
-  let t_131 = cu_seqlens_q[u32(t_130)];
-  let q_len_132 = (t_131 - q0_129);
-  let k_len_133 = cache_seqlens[u32(b_105)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_134 = (m_103 * 16);
-  let t_135 = (q_len_132 * 4);
-  let t_136 = (t_134 >= t_135);
-  if (t_136) {
+  let t_463 = (b_429 + 1);
+  let t_464 = cu_seqlens_q[u32(t_463)];
+  let q_len_465 = (t_464 - q0_462);
+  let k_len_466 = cache_seqlens[u32(b_429)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_467 = (m_427 * 16);
+  let t_468 = (q_len_465 * 4);
+  let t_469 = (t_467 >= t_468);
+  if (t_469) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_137 = (m_103 * 16);
+  let t_470 = (m_427 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_140 = (kvh_104 * 4);
+  let t_473 = (kvh_428 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_147 = (k_len_133 + 31);
-  let t_148 = (t_147 / 32);
-  let t_150 = (k_len_133 + (-1));
-  let t_152 = (k_len_133 + (-32));
-  let t_154 = (t_150 / 32);
-  let t_155 = (t_150 < 0);
-  let t_156 = (t_154 * 32);
-  let t_157 = (t_156 == t_150);
-  let t_158 = (!t_157);
-  let t_159 = (t_155 && t_158);
-  let t_161 = (t_154 - 1);
-  let t_162 = select(t_154, t_161, t_159);
-  let t_163 = (t_152 / 32);
-  let t_164 = (t_152 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_152);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_169 = (t_163 - 1);
-  let t_170 = select(t_163, t_169, t_168);
-  let t_172 = (t_137 + 15);
-  let t_173 = (t_137 / 4);
-  let t_174 = (t_172 / 4);
-  let t_175 = (t_173 + k_len_133);
-  let t_176 = (t_174 + k_len_133);
-  let t_177 = (t_175 - q_len_132);
-  let t_178 = (t_176 - q_len_132);
-  let t_180 = (t_177 + (-31));
-  let t_181 = (t_178 / 32);
-  let t_182 = (t_178 < 0);
-  let t_183 = (t_181 * 32);
-  let t_184 = (t_183 == t_178);
-  let t_185 = (!t_184);
-  let t_186 = (t_182 && t_185);
-  let t_187 = (t_181 - 1);
-  let t_188 = select(t_181, t_187, t_186);
-  let t_189 = (t_180 / 32);
-  let t_190 = (t_180 < 0);
-  let t_191 = (t_189 * 32);
-  let t_192 = (t_191 == t_180);
-  let t_193 = (!t_192);
-  let t_194 = (t_190 && t_193);
-  let t_195 = (t_189 - 1);
-  let t_196 = select(t_189, t_195, t_194);
-  let t_197 = min(t_162, t_188);
-  let t_198 = min(t_170, t_196);
-  let t_199 = (t_177 / P.attention_chunk);
-  let t_200 = (t_178 / P.attention_chunk);
-  let t_201 = min(t_199, t_200);
-  let t_202 = max(t_199, t_200);
-  let t_203 = (t_201 * P.attention_chunk);
-  let t_204 = (t_202 * P.attention_chunk);
-  let t_205 = min(t_203, t_204);
-  let t_206 = max(t_203, t_204);
-  let t_207 = (0 - t_206);
-  let t_208 = (0 - t_205);
-  let t_209 = (t_208 + 31);
-  let t_210 = (-t_209);
-  let t_211 = (-t_210);
-  let t_212 = (t_211 / 32);
-  let t_213 = (t_211 < 0);
-  let t_214 = (t_212 * 32);
-  let t_215 = (t_214 == t_211);
-  let t_216 = (!t_215);
-  let t_217 = (t_213 && t_216);
-  let t_218 = (t_212 - 1);
-  let t_219 = select(t_212, t_218, t_217);
-  let t_220 = (-t_219);
-  let t_222 = (-t_207);
-  let t_223 = (-t_222);
-  let t_224 = (t_223 / 32);
-  let t_225 = (t_223 < 0);
-  let t_226 = (t_224 * 32);
-  let t_227 = (t_226 == t_223);
-  let t_228 = (!t_227);
-  let t_229 = (t_225 && t_228);
-  let t_230 = (t_224 - 1);
-  let t_231 = select(t_224, t_230, t_229);
-  let t_232 = (-t_231);
-  let t_233 = (t_205 + P.attention_chunk);
-  let t_234 = (t_206 + P.attention_chunk);
-  let t_235 = (t_234 + (-1));
-  let t_236 = (t_233 + (-32));
-  let t_237 = (t_235 / 32);
-  let t_238 = (t_235 < 0);
-  let t_239 = (t_237 * 32);
-  let t_240 = (t_239 == t_235);
-  let t_241 = (!t_240);
-  let t_242 = (t_238 && t_241);
-  let t_243 = (t_237 - 1);
-  let t_244 = select(t_237, t_243, t_242);
-  let t_245 = (t_236 / 32);
-  let t_246 = (t_236 < 0);
-  let t_247 = (t_245 * 32);
-  let t_248 = (t_247 == t_236);
-  let t_249 = (!t_248);
-  let t_250 = (t_246 && t_249);
-  let t_251 = (t_245 - 1);
-  let t_252 = select(t_245, t_251, t_250);
-  let t_253 = max(t_220, (-268435456));
-  let t_254 = min(268435456, t_244);
-  let t_255 = max(t_232, (-268435456));
-  let t_256 = min(268435456, t_252);
-  let t_257 = max((-268435456), t_253);
-  let t_258 = min(t_197, t_254);
-  let t_259 = max((-268435456), t_255);
-  let t_260 = min(t_198, t_256);
-  let t_261 = max(t_259, t_259);
-  let t_262 = min(t_260, t_260);
-  let t_263 = max(t_261, (-268435456));
-  let t_264 = min(t_262, t_170);
-  let t_265 = max(0, t_257);
-  let t_266 = (t_258 + 1);
-  let t_267 = min(t_148, t_266);
-  let t_268 = max(t_265, t_267);
-  let t_269 = max(t_263, t_265);
-  let t_270 = min(t_269, t_268);
-  let t_271 = (t_264 + 1);
-  let t_272 = max(t_271, t_270);
-  let t_273 = min(t_272, t_268);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_480 = (k_len_466 + 31);
+  let t_481 = (t_480 / 32);
+  let t_482 = (k_len_466 + (-1));
+  let t_483 = (k_len_466 + (-32));
+  let t_484 = (t_482 / 32);
+  let t_485 = (t_482 < 0);
+  let t_486 = (t_484 * 32);
+  let t_487 = (t_486 == t_482);
+  let t_488 = (!t_487);
+  let t_489 = (t_485 && t_488);
+  let t_490 = (t_484 - 1);
+  let t_491 = select(t_484, t_490, t_489);
+  let t_492 = (t_483 / 32);
+  let t_493 = (t_483 < 0);
+  let t_494 = (t_492 * 32);
+  let t_495 = (t_494 == t_483);
+  let t_496 = (!t_495);
+  let t_497 = (t_493 && t_496);
+  let t_498 = (t_492 - 1);
+  let t_499 = select(t_492, t_498, t_497);
+  let t_500 = (t_470 + 15);
+  let t_501 = (t_470 / 4);
+  let t_502 = (t_500 / 4);
+  let t_503 = (t_501 + k_len_466);
+  let t_504 = (t_502 + k_len_466);
+  let t_505 = (t_503 - q_len_465);
+  let t_506 = (t_504 - q_len_465);
+  let t_507 = (t_505 + (-31));
+  let t_508 = (t_506 / 32);
+  let t_509 = (t_506 < 0);
+  let t_510 = (t_508 * 32);
+  let t_511 = (t_510 == t_506);
+  let t_512 = (!t_511);
+  let t_513 = (t_509 && t_512);
+  let t_514 = (t_508 - 1);
+  let t_515 = select(t_508, t_514, t_513);
+  let t_516 = (t_507 / 32);
+  let t_517 = (t_507 < 0);
+  let t_518 = (t_516 * 32);
+  let t_519 = (t_518 == t_507);
+  let t_520 = (!t_519);
+  let t_521 = (t_517 && t_520);
+  let t_522 = (t_516 - 1);
+  let t_523 = select(t_516, t_522, t_521);
+  let t_524 = min(t_491, t_515);
+  let t_525 = min(t_499, t_523);
+  let t_526 = (t_505 / P.attention_chunk);
+  let t_527 = (t_506 / P.attention_chunk);
+  let t_528 = min(t_526, t_527);
+  let t_529 = max(t_526, t_527);
+  let t_530 = (t_528 * P.attention_chunk);
+  let t_531 = (t_529 * P.attention_chunk);
+  let t_532 = min(t_530, t_531);
+  let t_533 = max(t_530, t_531);
+  let t_534 = (0 - t_533);
+  let t_535 = (0 - t_532);
+  let t_536 = (t_535 + 31);
+  let t_537 = (-t_536);
+  let t_538 = (-t_537);
+  let t_539 = (t_538 / 32);
+  let t_540 = (t_538 < 0);
+  let t_541 = (t_539 * 32);
+  let t_542 = (t_541 == t_538);
+  let t_543 = (!t_542);
+  let t_544 = (t_540 && t_543);
+  let t_545 = (t_539 - 1);
+  let t_546 = select(t_539, t_545, t_544);
+  let t_547 = (-t_546);
+  let t_548 = (-t_534);
+  let t_549 = (-t_548);
+  let t_550 = (t_549 / 32);
+  let t_551 = (t_549 < 0);
+  let t_552 = (t_550 * 32);
+  let t_553 = (t_552 == t_549);
+  let t_554 = (!t_553);
+  let t_555 = (t_551 && t_554);
+  let t_556 = (t_550 - 1);
+  let t_557 = select(t_550, t_556, t_555);
+  let t_558 = (-t_557);
+  let t_559 = (t_532 + P.attention_chunk);
+  let t_560 = (t_533 + P.attention_chunk);
+  let t_561 = (t_560 + (-1));
+  let t_562 = (t_559 + (-32));
+  let t_563 = (t_561 / 32);
+  let t_564 = (t_561 < 0);
+  let t_565 = (t_563 * 32);
+  let t_566 = (t_565 == t_561);
+  let t_567 = (!t_566);
+  let t_568 = (t_564 && t_567);
+  let t_569 = (t_563 - 1);
+  let t_570 = select(t_563, t_569, t_568);
+  let t_571 = (t_562 / 32);
+  let t_572 = (t_562 < 0);
+  let t_573 = (t_571 * 32);
+  let t_574 = (t_573 == t_562);
+  let t_575 = (!t_574);
+  let t_576 = (t_572 && t_575);
+  let t_577 = (t_571 - 1);
+  let t_578 = select(t_571, t_577, t_576);
+  let t_579 = max(t_547, (-268435456));
+  let t_580 = min(268435456, t_570);
+  let t_581 = max(t_558, (-268435456));
+  let t_582 = min(268435456, t_578);
+  let t_583 = max((-268435456), t_579);
+  let t_584 = min(t_524, t_580);
+  let t_585 = max((-268435456), t_581);
+  let t_586 = min(t_525, t_582);
+  let t_587 = max(t_585, t_585);
+  let t_588 = min(t_586, t_586);
+  let t_589 = max(t_587, (-268435456));
+  let t_590 = min(t_588, t_499);
+  let t_591 = max(0, t_583);
+  let t_592 = (t_584 + 1);
+  let t_593 = min(t_481, t_592);
+  let t_594 = max(t_591, t_593);
+  let t_595 = max(t_589, t_591);
+  let t_596 = min(t_595, t_594);
+  let t_597 = (t_590 + 1);
+  let t_598 = max(t_597, t_596);
+  let t_599 = min(t_598, t_594);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_301 = (P.softmax_scale * 1.4426950408889634);
+  let t_605 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_129 + ((t_137 + r) / 4))) * q_stride0 + u32((t_140 + ((t_137 + r) % 4))) * q_stride1 + u32(c)], (((t_137 + r) / 4) < q_len_132));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_462 + ((t_470 + r) / 4))) * q_stride0 + u32((t_473 + ((t_470 + r) % 4))) * q_stride1 + u32(c)], (((t_470 + r) / 4) < q_len_465));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_275: array<f32, 1>;
-  carry_275[0] = NEG_INF;
-  var carry_276: array<f32, 1>;
-  carry_276[0] = 0.0;
-  var carry_277: array<f32, 16>;
+  var carry_607: array<f32, 1>;
+  carry_607[0] = NEG_INF;
+  var carry_608: array<f32, 1>;
+  carry_608[0] = 0.0;
+  var carry_609: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_277[0 * 16 + j] = 0.0;
+    carry_609[0 * 16 + j] = 0.0;
   }
-  for (var t_274 = t_265; t_274 < t_270; t_274++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_278 = (t_274 * 32);
+  for (var t_606 = t_591; t_606 < t_596; t_606++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_610 = (t_606 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -225,100 +225,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_133)) * 16) + ((t_278 + r) % 16))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_429) * page_table_stride0 + u32(((t_610 + r) / 16))], ((t_610 + r) < k_len_466)) * 16) + ((t_610 + r) % 16))) * k_cache_stride0 + u32(kvh_428) * k_cache_stride1 + u32(c)], ((t_610 + r) < k_len_466));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_303 = array<f32, 4>();
+    var t_629 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_303[i * 4 + j] = fma(a[i], b[j], t_303[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_629[i * 4 + j] = fma(a[i], b[j], t_629[i * 4 + j]); }
       }
     }
-    var t_305: array<f32, 4>;
+    var t_631: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_305[0 * 4 + j] = select(NEG_INF, (t_303[0 * 4 + j] * t_301), ((((t_278 + (tc + 8 * j)) < k_len_133) && ((t_278 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_278 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_278 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_631[0 * 4 + j] = select(NEG_INF, (t_629[0 * 4 + j] * t_605), ((((t_610 + (tc + 8 * j)) < k_len_466) && ((t_610 + (tc + 8 * j)) <= ((((t_470 + tr) / 4) + k_len_466) - q_len_465))) && (((t_610 + (tc + 8 * j)) >= ((((((t_470 + tr) / 4) + k_len_466) - q_len_465) / P.attention_chunk) * P.attention_chunk)) && ((t_610 + (tc + 8 * j)) < (((((((t_470 + tr) / 4) + k_len_466) - q_len_465) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_306: array<f32, 1>;
+    var t_632: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_305[i * 4 + j]);
+        acc = max(acc, t_631[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_306[i] = acc;
+      t_632[i] = acc;
     }
-    var m_new_307: array<f32, 1>;
-    m_new_307[0] = max(carry_275[0], t_306[0]);
+    var m_new_633: array<f32, 1>;
+    m_new_633[0] = max(carry_607[0], t_632[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_309: array<f32, 1>;
-    m_safe_309[0] = select(m_new_307[0], 0.0, (m_new_307[0] == NEG_INF));
+    var m_safe_635: array<f32, 1>;
+    m_safe_635[0] = select(m_new_633[0], 0.0, (m_new_633[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_311: array<f32, 4>;
+    var p_637: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_311[0 * 4 + j] = exp2((t_305[0 * 4 + j] - m_safe_309[0]));
+      p_637[0 * 4 + j] = exp2((t_631[0 * 4 + j] - m_safe_635[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_311[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_637[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_313: array<f32, 1>;
-    alpha_313[0] = exp2((carry_275[0] - m_safe_309[0]));
+    var alpha_639: array<f32, 1>;
+    alpha_639[0] = exp2((carry_607[0] - m_safe_635[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_315: array<f32, 1>;
+    var t_641: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_311[i * 4 + j];
+        acc = acc + p_637[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_315[i] = acc;
+      t_641[i] = acc;
     }
-    var t_316: array<f32, 1>;
-    t_316[0] = ((carry_276[0] * alpha_313[0]) + t_315[0]);
+    var t_642: array<f32, 1>;
+    t_642[0] = ((carry_608[0] * alpha_639[0]) + t_641[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_278 + r) / 16))], ((t_278 + r) < k_len_133)) * 16) + ((t_278 + r) % 16))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_278 + r) < k_len_133));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_429) * page_table_stride0 + u32(((t_610 + r) / 16))], ((t_610 + r) < k_len_466)) * 16) + ((t_610 + r) % 16))) * v_cache_stride0 + u32(kvh_428) * v_cache_stride1 + u32(c)], ((t_610 + r) < k_len_466));
     }
     workgroupBarrier();
-    var t_318 = array<f32, 16>();
+    var t_644 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_318[i * 16 + j] = fma(a[i], b[j], t_318[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_644[i * 16 + j] = fma(a[i], b[j], t_644[i * 16 + j]); }
       }
     }
-    var t_319: array<f32, 16>;
+    var t_645: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_319[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_313[0]) + t_318[0 * 16 + j]);
+      t_645[0 * 16 + j] = ((carry_609[0 * 16 + j] * alpha_639[0]) + t_644[0 * 16 + j]);
     }
-    carry_275[0] = m_new_307[0];
-    carry_276[0] = t_316[0];
+    carry_607[0] = m_new_633[0];
+    carry_608[0] = t_642[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_319[0 * 16 + j];
+      carry_609[0 * 16 + j] = t_645[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_350 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_325 = t_270; t_325 < t_273; t_325++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_329 = (t_325 * 32);
+  for (var t_649 = t_596; t_649 < t_599; t_649++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_653 = (t_649 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -326,107 +324,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_329 + r) / 16))] * 16) + ((t_329 + r) % 16))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_429) * page_table_stride0 + u32(((t_653 + r) / 16))] * 16) + ((t_653 + r) % 16))) * k_cache_stride0 + u32(kvh_428) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_352 = array<f32, 4>();
+    var t_670 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_352[i * 4 + j] = fma(a[i], b[j], t_352[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_670[i * 4 + j] = fma(a[i], b[j], t_670[i * 4 + j]); }
       }
     }
-    var t_353: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_353[0 * 4 + j] = (t_352[0 * 4 + j] * t_350);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_354: array<f32, 1>;
+    var t_672: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_353[i * 4 + j]);
+        acc = max(acc, t_670[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_354[i] = acc;
+      t_672[i] = acc;
     }
-    var m_new_355: array<f32, 1>;
-    m_new_355[0] = max(carry_275[0], t_354[0]);
+    var m_new_674: array<f32, 1>;
+    m_new_674[0] = max(carry_607[0], (t_672[0] * t_605));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_357: array<f32, 1>;
-    m_safe_357[0] = select(m_new_355[0], 0.0, (m_new_355[0] == NEG_INF));
+    var m_safe_676: array<f32, 1>;
+    m_safe_676[0] = select(m_new_674[0], 0.0, (m_new_674[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_359: array<f32, 4>;
+    var p_678: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_359[0 * 4 + j] = exp2((t_353[0 * 4 + j] - m_safe_357[0]));
+      p_678[0 * 4 + j] = exp2(((t_670[0 * 4 + j] * t_605) - m_safe_676[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_359[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_678[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_361: array<f32, 1>;
-    alpha_361[0] = exp2((carry_275[0] - m_safe_357[0]));
+    var alpha_680: array<f32, 1>;
+    alpha_680[0] = exp2((carry_607[0] - m_safe_676[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_363: array<f32, 1>;
+    var t_682: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_359[i * 4 + j];
+        acc = acc + p_678[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_363[i] = acc;
+      t_682[i] = acc;
     }
-    var t_364: array<f32, 1>;
-    t_364[0] = ((carry_276[0] * alpha_361[0]) + t_363[0]);
+    var t_683: array<f32, 1>;
+    t_683[0] = ((carry_608[0] * alpha_680[0]) + t_682[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_329 + r) / 16))] * 16) + ((t_329 + r) % 16))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_429) * page_table_stride0 + u32(((t_653 + r) / 16))] * 16) + ((t_653 + r) % 16))) * v_cache_stride0 + u32(kvh_428) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_366 = array<f32, 16>();
+    var t_685 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_366[i * 16 + j] = fma(a[i], b[j], t_366[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_685[i * 16 + j] = fma(a[i], b[j], t_685[i * 16 + j]); }
       }
     }
-    var t_367: array<f32, 16>;
+    var t_686: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_367[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_361[0]) + t_366[0 * 16 + j]);
+      t_686[0 * 16 + j] = ((carry_609[0 * 16 + j] * alpha_680[0]) + t_685[0 * 16 + j]);
     }
-    carry_275[0] = m_new_355[0];
-    carry_276[0] = t_364[0];
+    carry_607[0] = m_new_674[0];
+    carry_608[0] = t_683[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_367[0 * 16 + j];
+      carry_609[0 * 16 + j] = t_686[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_398 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_371 = t_273; t_371 < t_268; t_371++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_375 = (t_371 * 32);
+  for (var t_690 = t_599; t_690 < t_594; t_690++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_694 = (t_690 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -435,101 +424,101 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_375 + r) / 16))], ((t_375 + r) < k_len_133)) * 16) + ((t_375 + r) % 16))) * k_cache_stride0 + u32(kvh_104) * k_cache_stride1 + u32(c)], ((t_375 + r) < k_len_133));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_429) * page_table_stride0 + u32(((t_694 + r) / 16))], ((t_694 + r) < k_len_466)) * 16) + ((t_694 + r) % 16))) * k_cache_stride0 + u32(kvh_428) * k_cache_stride1 + u32(c)], ((t_694 + r) < k_len_466));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_400 = array<f32, 4>();
+    var t_713 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_400[i * 4 + j] = fma(a[i], b[j], t_400[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_713[i * 4 + j] = fma(a[i], b[j], t_713[i * 4 + j]); }
       }
     }
-    var t_402: array<f32, 4>;
+    var t_715: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_402[0 * 4 + j] = select(NEG_INF, (t_400[0 * 4 + j] * t_398), ((((t_375 + (tc + 8 * j)) < k_len_133) && ((t_375 + (tc + 8 * j)) <= ((((t_137 + tr) / 4) + k_len_133) - q_len_132))) && (((t_375 + (tc + 8 * j)) >= ((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk)) && ((t_375 + (tc + 8 * j)) < (((((((t_137 + tr) / 4) + k_len_133) - q_len_132) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_715[0 * 4 + j] = select(NEG_INF, (t_713[0 * 4 + j] * t_605), ((((t_694 + (tc + 8 * j)) < k_len_466) && ((t_694 + (tc + 8 * j)) <= ((((t_470 + tr) / 4) + k_len_466) - q_len_465))) && (((t_694 + (tc + 8 * j)) >= ((((((t_470 + tr) / 4) + k_len_466) - q_len_465) / P.attention_chunk) * P.attention_chunk)) && ((t_694 + (tc + 8 * j)) < (((((((t_470 + tr) / 4) + k_len_466) - q_len_465) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_403: array<f32, 1>;
+    var t_716: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_402[i * 4 + j]);
+        acc = max(acc, t_715[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_403[i] = acc;
+      t_716[i] = acc;
     }
-    var m_new_404: array<f32, 1>;
-    m_new_404[0] = max(carry_275[0], t_403[0]);
+    var m_new_717: array<f32, 1>;
+    m_new_717[0] = max(carry_607[0], t_716[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_406: array<f32, 1>;
-    m_safe_406[0] = select(m_new_404[0], 0.0, (m_new_404[0] == NEG_INF));
+    var m_safe_719: array<f32, 1>;
+    m_safe_719[0] = select(m_new_717[0], 0.0, (m_new_717[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_408: array<f32, 4>;
+    var p_721: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_408[0 * 4 + j] = exp2((t_402[0 * 4 + j] - m_safe_406[0]));
+      p_721[0 * 4 + j] = exp2((t_715[0 * 4 + j] - m_safe_719[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_408[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_721[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_410: array<f32, 1>;
-    alpha_410[0] = exp2((carry_275[0] - m_safe_406[0]));
+    var alpha_723: array<f32, 1>;
+    alpha_723[0] = exp2((carry_607[0] - m_safe_719[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_412: array<f32, 1>;
+    var t_725: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_408[i * 4 + j];
+        acc = acc + p_721[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_412[i] = acc;
+      t_725[i] = acc;
     }
-    var t_413: array<f32, 1>;
-    t_413[0] = ((carry_276[0] * alpha_410[0]) + t_412[0]);
+    var t_726: array<f32, 1>;
+    t_726[0] = ((carry_608[0] * alpha_723[0]) + t_725[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_375 + r) / 16))], ((t_375 + r) < k_len_133)) * 16) + ((t_375 + r) % 16))) * v_cache_stride0 + u32(kvh_104) * v_cache_stride1 + u32(c)], ((t_375 + r) < k_len_133));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_429) * page_table_stride0 + u32(((t_694 + r) / 16))], ((t_694 + r) < k_len_466)) * 16) + ((t_694 + r) % 16))) * v_cache_stride0 + u32(kvh_428) * v_cache_stride1 + u32(c)], ((t_694 + r) < k_len_466));
     }
     workgroupBarrier();
-    var t_415 = array<f32, 16>();
+    var t_728 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_415[i * 16 + j] = fma(a[i], b[j], t_415[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_728[i * 16 + j] = fma(a[i], b[j], t_728[i * 16 + j]); }
       }
     }
-    var t_416: array<f32, 16>;
+    var t_729: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_416[0 * 16 + j] = ((carry_277[0 * 16 + j] * alpha_410[0]) + t_415[0 * 16 + j]);
+      t_729[0 * 16 + j] = ((carry_609[0 * 16 + j] * alpha_723[0]) + t_728[0 * 16 + j]);
     }
-    carry_275[0] = m_new_404[0];
-    carry_276[0] = t_413[0];
+    carry_607[0] = m_new_717[0];
+    carry_608[0] = t_726[0];
     for (var j = 0; j < 16; j++) {
-      carry_277[0 * 16 + j] = t_416[0 * 16 + j];
+      carry_609[0 * 16 + j] = t_729[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_137 + tr) / 4) < q_len_132)) { out[u32((q0_129 + ((t_137 + tr) / 4))) * out_stride0 + u32((t_140 + ((t_137 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_277[0 * 16 + j] / select(carry_276[0], 1.0, (carry_276[0] == 0.0))); }
+    if ((((t_470 + tr) / 4) < q_len_465)) { out[u32((q0_462 + ((t_470 + tr) / 4))) * out_stride0 + u32((t_473 + ((t_470 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_609[0 * 16 + j] / select(carry_608[0], 1.0, (carry_608[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_137 + tr) / 4) < q_len_132)) { lse[u32((q0_129 + ((t_137 + tr) / 4))) * lse_stride0 + u32((t_140 + ((t_137 + tr) % 4)))] = select(((carry_275[0] + log2(carry_276[0])) * 0.6931471805599453), NEG_INF, (carry_276[0] == 0.0)); }
+    if ((((t_470 + tr) / 4) < q_len_465)) { lse[u32((q0_462 + ((t_470 + tr) / 4))) * lse_stride0 + u32((t_473 + ((t_470 + tr) % 4)))] = select(((carry_607[0] + log2(carry_608[0])) * 0.6931471805599453), NEG_INF, (carry_608[0] == 0.0)); }
   }
 }

@@ -44,179 +44,179 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_104 = i32(wg.x);
-  let kvh_105 = i32(wg.y);
-  let b_106 = i32(wg.z);
+  let m_429 = i32(wg.x);
+  let kvh_430 = i32(wg.y);
+  let b_431 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_131 = cu_seqlens_q[u32(b_106)];
+  let q0_465 = cu_seqlens_q[u32(b_431)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_132 = (b_106 + 1);
-  let t_133 = cu_seqlens_q[u32(t_132)];
-  let q_len_134 = (t_133 - q0_131);
-  let k_len_135 = cache_seqlens[u32(b_106)];
-  // kernels-src/local_chunked.ts:22: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_136 = (m_104 * 16);
-  let t_137 = (q_len_134 * 4);
-  let t_138 = (t_136 >= t_137);
-  if (t_138) {
+  let t_466 = (b_431 + 1);
+  let t_467 = cu_seqlens_q[u32(t_466)];
+  let q_len_468 = (t_467 - q0_465);
+  let k_len_469 = cache_seqlens[u32(b_431)];
+  // kernels-src/local_chunked.ts:23: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_470 = (m_429 * 16);
+  let t_471 = (q_len_468 * 4);
+  let t_472 = (t_470 >= t_471);
+  if (t_472) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_139 = (m_104 * 16);
+  let t_473 = (m_429 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_142 = (kvh_105 * 4);
+  let t_476 = (kvh_430 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_149 = (k_len_135 + 31);
-  let t_150 = (t_149 / 32);
-  let t_152 = (k_len_135 + (-1));
-  let t_154 = (k_len_135 + (-32));
-  let t_156 = (t_152 / 32);
-  let t_157 = (t_152 < 0);
-  let t_158 = (t_156 * 32);
-  let t_159 = (t_158 == t_152);
-  let t_160 = (!t_159);
-  let t_161 = (t_157 && t_160);
-  let t_163 = (t_156 - 1);
-  let t_164 = select(t_156, t_163, t_161);
-  let t_165 = (t_154 / 32);
-  let t_166 = (t_154 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_154);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_171 = (t_165 - 1);
-  let t_172 = select(t_165, t_171, t_170);
-  let t_174 = (t_139 + 15);
-  let t_175 = (t_139 / 4);
-  let t_176 = (t_174 / 4);
-  let t_177 = (t_175 + k_len_135);
-  let t_178 = (t_176 + k_len_135);
-  let t_179 = (t_177 - q_len_134);
-  let t_180 = (t_178 - q_len_134);
-  let t_182 = (t_179 + (-31));
-  let t_183 = (t_180 / 32);
-  let t_184 = (t_180 < 0);
-  let t_185 = (t_183 * 32);
-  let t_186 = (t_185 == t_180);
-  let t_187 = (!t_186);
-  let t_188 = (t_184 && t_187);
-  let t_189 = (t_183 - 1);
-  let t_190 = select(t_183, t_189, t_188);
-  let t_191 = (t_182 / 32);
-  let t_192 = (t_182 < 0);
-  let t_193 = (t_191 * 32);
-  let t_194 = (t_193 == t_182);
-  let t_195 = (!t_194);
-  let t_196 = (t_192 && t_195);
-  let t_197 = (t_191 - 1);
-  let t_198 = select(t_191, t_197, t_196);
-  let t_199 = min(t_164, t_190);
-  let t_200 = min(t_172, t_198);
-  let t_201 = (t_179 / P.attention_chunk);
-  let t_202 = (t_180 / P.attention_chunk);
-  let t_203 = min(t_201, t_202);
-  let t_204 = max(t_201, t_202);
-  let t_205 = (t_203 * P.attention_chunk);
-  let t_206 = (t_204 * P.attention_chunk);
-  let t_207 = min(t_205, t_206);
-  let t_208 = max(t_205, t_206);
-  let t_209 = (0 - t_208);
-  let t_210 = (0 - t_207);
-  let t_211 = (t_210 + 31);
-  let t_212 = (-t_211);
-  let t_213 = (-t_212);
-  let t_214 = (t_213 / 32);
-  let t_215 = (t_213 < 0);
-  let t_216 = (t_214 * 32);
-  let t_217 = (t_216 == t_213);
-  let t_218 = (!t_217);
-  let t_219 = (t_215 && t_218);
-  let t_220 = (t_214 - 1);
-  let t_221 = select(t_214, t_220, t_219);
-  let t_222 = (-t_221);
-  let t_224 = (-t_209);
-  let t_225 = (-t_224);
-  let t_226 = (t_225 / 32);
-  let t_227 = (t_225 < 0);
-  let t_228 = (t_226 * 32);
-  let t_229 = (t_228 == t_225);
-  let t_230 = (!t_229);
-  let t_231 = (t_227 && t_230);
-  let t_232 = (t_226 - 1);
-  let t_233 = select(t_226, t_232, t_231);
-  let t_234 = (-t_233);
-  let t_235 = (t_207 + P.attention_chunk);
-  let t_236 = (t_208 + P.attention_chunk);
-  let t_237 = (t_236 + (-1));
-  let t_238 = (t_235 + (-32));
-  let t_239 = (t_237 / 32);
-  let t_240 = (t_237 < 0);
-  let t_241 = (t_239 * 32);
-  let t_242 = (t_241 == t_237);
-  let t_243 = (!t_242);
-  let t_244 = (t_240 && t_243);
-  let t_245 = (t_239 - 1);
-  let t_246 = select(t_239, t_245, t_244);
-  let t_247 = (t_238 / 32);
-  let t_248 = (t_238 < 0);
-  let t_249 = (t_247 * 32);
-  let t_250 = (t_249 == t_238);
-  let t_251 = (!t_250);
-  let t_252 = (t_248 && t_251);
-  let t_253 = (t_247 - 1);
-  let t_254 = select(t_247, t_253, t_252);
-  let t_255 = max(t_222, (-268435456));
-  let t_256 = min(268435456, t_246);
-  let t_257 = max(t_234, (-268435456));
-  let t_258 = min(268435456, t_254);
-  let t_259 = max((-268435456), t_255);
-  let t_260 = min(t_199, t_256);
-  let t_261 = max((-268435456), t_257);
-  let t_262 = min(t_200, t_258);
-  let t_263 = max(t_261, t_261);
-  let t_264 = min(t_262, t_262);
-  let t_265 = max(t_263, (-268435456));
-  let t_266 = min(t_264, t_172);
-  let t_267 = max(0, t_259);
-  let t_268 = (t_260 + 1);
-  let t_269 = min(t_150, t_268);
-  let t_270 = max(t_267, t_269);
-  let t_271 = max(t_265, t_267);
-  let t_272 = min(t_271, t_270);
-  let t_273 = (t_266 + 1);
-  let t_274 = max(t_273, t_272);
-  let t_275 = min(t_274, t_270);
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_483 = (k_len_469 + 31);
+  let t_484 = (t_483 / 32);
+  let t_485 = (k_len_469 + (-1));
+  let t_486 = (k_len_469 + (-32));
+  let t_487 = (t_485 / 32);
+  let t_488 = (t_485 < 0);
+  let t_489 = (t_487 * 32);
+  let t_490 = (t_489 == t_485);
+  let t_491 = (!t_490);
+  let t_492 = (t_488 && t_491);
+  let t_493 = (t_487 - 1);
+  let t_494 = select(t_487, t_493, t_492);
+  let t_495 = (t_486 / 32);
+  let t_496 = (t_486 < 0);
+  let t_497 = (t_495 * 32);
+  let t_498 = (t_497 == t_486);
+  let t_499 = (!t_498);
+  let t_500 = (t_496 && t_499);
+  let t_501 = (t_495 - 1);
+  let t_502 = select(t_495, t_501, t_500);
+  let t_503 = (t_473 + 15);
+  let t_504 = (t_473 / 4);
+  let t_505 = (t_503 / 4);
+  let t_506 = (t_504 + k_len_469);
+  let t_507 = (t_505 + k_len_469);
+  let t_508 = (t_506 - q_len_468);
+  let t_509 = (t_507 - q_len_468);
+  let t_510 = (t_508 + (-31));
+  let t_511 = (t_509 / 32);
+  let t_512 = (t_509 < 0);
+  let t_513 = (t_511 * 32);
+  let t_514 = (t_513 == t_509);
+  let t_515 = (!t_514);
+  let t_516 = (t_512 && t_515);
+  let t_517 = (t_511 - 1);
+  let t_518 = select(t_511, t_517, t_516);
+  let t_519 = (t_510 / 32);
+  let t_520 = (t_510 < 0);
+  let t_521 = (t_519 * 32);
+  let t_522 = (t_521 == t_510);
+  let t_523 = (!t_522);
+  let t_524 = (t_520 && t_523);
+  let t_525 = (t_519 - 1);
+  let t_526 = select(t_519, t_525, t_524);
+  let t_527 = min(t_494, t_518);
+  let t_528 = min(t_502, t_526);
+  let t_529 = (t_508 / P.attention_chunk);
+  let t_530 = (t_509 / P.attention_chunk);
+  let t_531 = min(t_529, t_530);
+  let t_532 = max(t_529, t_530);
+  let t_533 = (t_531 * P.attention_chunk);
+  let t_534 = (t_532 * P.attention_chunk);
+  let t_535 = min(t_533, t_534);
+  let t_536 = max(t_533, t_534);
+  let t_537 = (0 - t_536);
+  let t_538 = (0 - t_535);
+  let t_539 = (t_538 + 31);
+  let t_540 = (-t_539);
+  let t_541 = (-t_540);
+  let t_542 = (t_541 / 32);
+  let t_543 = (t_541 < 0);
+  let t_544 = (t_542 * 32);
+  let t_545 = (t_544 == t_541);
+  let t_546 = (!t_545);
+  let t_547 = (t_543 && t_546);
+  let t_548 = (t_542 - 1);
+  let t_549 = select(t_542, t_548, t_547);
+  let t_550 = (-t_549);
+  let t_551 = (-t_537);
+  let t_552 = (-t_551);
+  let t_553 = (t_552 / 32);
+  let t_554 = (t_552 < 0);
+  let t_555 = (t_553 * 32);
+  let t_556 = (t_555 == t_552);
+  let t_557 = (!t_556);
+  let t_558 = (t_554 && t_557);
+  let t_559 = (t_553 - 1);
+  let t_560 = select(t_553, t_559, t_558);
+  let t_561 = (-t_560);
+  let t_562 = (t_535 + P.attention_chunk);
+  let t_563 = (t_536 + P.attention_chunk);
+  let t_564 = (t_563 + (-1));
+  let t_565 = (t_562 + (-32));
+  let t_566 = (t_564 / 32);
+  let t_567 = (t_564 < 0);
+  let t_568 = (t_566 * 32);
+  let t_569 = (t_568 == t_564);
+  let t_570 = (!t_569);
+  let t_571 = (t_567 && t_570);
+  let t_572 = (t_566 - 1);
+  let t_573 = select(t_566, t_572, t_571);
+  let t_574 = (t_565 / 32);
+  let t_575 = (t_565 < 0);
+  let t_576 = (t_574 * 32);
+  let t_577 = (t_576 == t_565);
+  let t_578 = (!t_577);
+  let t_579 = (t_575 && t_578);
+  let t_580 = (t_574 - 1);
+  let t_581 = select(t_574, t_580, t_579);
+  let t_582 = max(t_550, (-268435456));
+  let t_583 = min(268435456, t_573);
+  let t_584 = max(t_561, (-268435456));
+  let t_585 = min(268435456, t_581);
+  let t_586 = max((-268435456), t_582);
+  let t_587 = min(t_527, t_583);
+  let t_588 = max((-268435456), t_584);
+  let t_589 = min(t_528, t_585);
+  let t_590 = max(t_588, t_588);
+  let t_591 = min(t_589, t_589);
+  let t_592 = max(t_590, (-268435456));
+  let t_593 = min(t_591, t_502);
+  let t_594 = max(0, t_586);
+  let t_595 = (t_587 + 1);
+  let t_596 = min(t_484, t_595);
+  let t_597 = max(t_594, t_596);
+  let t_598 = max(t_592, t_594);
+  let t_599 = min(t_598, t_597);
+  let t_600 = (t_593 + 1);
+  let t_601 = max(t_600, t_599);
+  let t_602 = min(t_601, t_597);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
   // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_303 = (P.softmax_scale * 1.4426950408889634);
+  let t_608 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_131 + ((t_139 + r) / 4))) * q_stride0 + u32((t_142 + ((t_139 + r) % 4))) * q_stride1 + u32(c)], (((t_139 + r) / 4) < q_len_134));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_465 + ((t_473 + r) / 4))) * q_stride0 + u32((t_476 + ((t_473 + r) % 4))) * q_stride1 + u32(c)], (((t_473 + r) / 4) < q_len_468));
   }
   workgroupBarrier();
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_277: array<f32, 1>;
-  carry_277[0] = NEG_INF;
-  var carry_278: array<f32, 1>;
-  carry_278[0] = 0.0;
-  var carry_279: array<f32, 16>;
+  var carry_610: array<f32, 1>;
+  carry_610[0] = NEG_INF;
+  var carry_611: array<f32, 1>;
+  carry_611[0] = 0.0;
+  var carry_612: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_279[0 * 16 + j] = 0.0;
+    carry_612[0 * 16 + j] = 0.0;
   }
-  for (var t_276 = t_267; t_276 < t_272; t_276++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_280 = (t_276 * 32);
+  for (var t_609 = t_594; t_609 < t_599; t_609++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_613 = (t_609 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -225,100 +225,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_280 + r) / 64))], ((t_280 + r) < k_len_135)) * 64) + ((t_280 + r) % 64))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_431) * page_table_stride0 + u32(((t_613 + r) / 64))], ((t_613 + r) < k_len_469)) * 64) + ((t_613 + r) % 64))) * k_cache_stride0 + u32(kvh_430) * k_cache_stride1 + u32(c)], ((t_613 + r) < k_len_469));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_305 = array<f32, 4>();
+    var t_632 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_305[i * 4 + j] = fma(a[i], b[j], t_305[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_632[i * 4 + j] = fma(a[i], b[j], t_632[i * 4 + j]); }
       }
     }
-    var t_307: array<f32, 4>;
+    var t_634: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_307[0 * 4 + j] = select(NEG_INF, (t_305[0 * 4 + j] * t_303), ((((t_280 + (tc + 8 * j)) < k_len_135) && ((t_280 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_280 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_280 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_634[0 * 4 + j] = select(NEG_INF, (t_632[0 * 4 + j] * t_608), ((((t_613 + (tc + 8 * j)) < k_len_469) && ((t_613 + (tc + 8 * j)) <= ((((t_473 + tr) / 4) + k_len_469) - q_len_468))) && (((t_613 + (tc + 8 * j)) >= ((((((t_473 + tr) / 4) + k_len_469) - q_len_468) / P.attention_chunk) * P.attention_chunk)) && ((t_613 + (tc + 8 * j)) < (((((((t_473 + tr) / 4) + k_len_469) - q_len_468) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_308: array<f32, 1>;
+    var t_635: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_307[i * 4 + j]);
+        acc = max(acc, t_634[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_308[i] = acc;
+      t_635[i] = acc;
     }
-    var m_new_309: array<f32, 1>;
-    m_new_309[0] = max(carry_277[0], t_308[0]);
+    var m_new_636: array<f32, 1>;
+    m_new_636[0] = max(carry_610[0], t_635[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_311: array<f32, 1>;
-    m_safe_311[0] = select(m_new_309[0], 0.0, (m_new_309[0] == NEG_INF));
+    var m_safe_638: array<f32, 1>;
+    m_safe_638[0] = select(m_new_636[0], 0.0, (m_new_636[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_313: array<f32, 4>;
+    var p_640: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_313[0 * 4 + j] = exp2((t_307[0 * 4 + j] - m_safe_311[0]));
+      p_640[0 * 4 + j] = exp2((t_634[0 * 4 + j] - m_safe_638[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_313[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_640[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_315: array<f32, 1>;
-    alpha_315[0] = exp2((carry_277[0] - m_safe_311[0]));
+    var alpha_642: array<f32, 1>;
+    alpha_642[0] = exp2((carry_610[0] - m_safe_638[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_317: array<f32, 1>;
+    var t_644: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_313[i * 4 + j];
+        acc = acc + p_640[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_317[i] = acc;
+      t_644[i] = acc;
     }
-    var t_318: array<f32, 1>;
-    t_318[0] = ((carry_278[0] * alpha_315[0]) + t_317[0]);
+    var t_645: array<f32, 1>;
+    t_645[0] = ((carry_611[0] * alpha_642[0]) + t_644[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_280 + r) / 64))], ((t_280 + r) < k_len_135)) * 64) + ((t_280 + r) % 64))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_280 + r) < k_len_135));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_431) * page_table_stride0 + u32(((t_613 + r) / 64))], ((t_613 + r) < k_len_469)) * 64) + ((t_613 + r) % 64))) * v_cache_stride0 + u32(kvh_430) * v_cache_stride1 + u32(c)], ((t_613 + r) < k_len_469));
     }
     workgroupBarrier();
-    var t_320 = array<f32, 16>();
+    var t_647 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_320[i * 16 + j] = fma(a[i], b[j], t_320[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_647[i * 16 + j] = fma(a[i], b[j], t_647[i * 16 + j]); }
       }
     }
-    var t_321: array<f32, 16>;
+    var t_648: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_321[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_315[0]) + t_320[0 * 16 + j]);
+      t_648[0 * 16 + j] = ((carry_612[0 * 16 + j] * alpha_642[0]) + t_647[0 * 16 + j]);
     }
-    carry_277[0] = m_new_309[0];
-    carry_278[0] = t_318[0];
+    carry_610[0] = m_new_636[0];
+    carry_611[0] = t_645[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_321[0 * 16 + j];
+      carry_612[0 * 16 + j] = t_648[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_352 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_327 = t_272; t_327 < t_275; t_327++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_331 = (t_327 * 32);
+  for (var t_652 = t_599; t_652 < t_602; t_652++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_656 = (t_652 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -326,107 +324,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_331 + r) / 64))] * 64) + ((t_331 + r) % 64))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_431) * page_table_stride0 + u32(((t_656 + r) / 64))] * 64) + ((t_656 + r) % 64))) * k_cache_stride0 + u32(kvh_430) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_354 = array<f32, 4>();
+    var t_673 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_354[i * 4 + j] = fma(a[i], b[j], t_354[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_673[i * 4 + j] = fma(a[i], b[j], t_673[i * 4 + j]); }
       }
     }
-    var t_355: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_355[0 * 4 + j] = (t_354[0 * 4 + j] * t_352);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_356: array<f32, 1>;
+    var t_675: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_355[i * 4 + j]);
+        acc = max(acc, t_673[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_356[i] = acc;
+      t_675[i] = acc;
     }
-    var m_new_357: array<f32, 1>;
-    m_new_357[0] = max(carry_277[0], t_356[0]);
+    var m_new_677: array<f32, 1>;
+    m_new_677[0] = max(carry_610[0], (t_675[0] * t_608));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_359: array<f32, 1>;
-    m_safe_359[0] = select(m_new_357[0], 0.0, (m_new_357[0] == NEG_INF));
+    var m_safe_679: array<f32, 1>;
+    m_safe_679[0] = select(m_new_677[0], 0.0, (m_new_677[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_361: array<f32, 4>;
+    var p_681: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_361[0 * 4 + j] = exp2((t_355[0 * 4 + j] - m_safe_359[0]));
+      p_681[0 * 4 + j] = exp2(((t_673[0 * 4 + j] * t_608) - m_safe_679[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_361[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_681[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_363: array<f32, 1>;
-    alpha_363[0] = exp2((carry_277[0] - m_safe_359[0]));
+    var alpha_683: array<f32, 1>;
+    alpha_683[0] = exp2((carry_610[0] - m_safe_679[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_365: array<f32, 1>;
+    var t_685: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_361[i * 4 + j];
+        acc = acc + p_681[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_365[i] = acc;
+      t_685[i] = acc;
     }
-    var t_366: array<f32, 1>;
-    t_366[0] = ((carry_278[0] * alpha_363[0]) + t_365[0]);
+    var t_686: array<f32, 1>;
+    t_686[0] = ((carry_611[0] * alpha_683[0]) + t_685[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_331 + r) / 64))] * 64) + ((t_331 + r) % 64))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_431) * page_table_stride0 + u32(((t_656 + r) / 64))] * 64) + ((t_656 + r) % 64))) * v_cache_stride0 + u32(kvh_430) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_368 = array<f32, 16>();
+    var t_688 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_368[i * 16 + j] = fma(a[i], b[j], t_368[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_688[i * 16 + j] = fma(a[i], b[j], t_688[i * 16 + j]); }
       }
     }
-    var t_369: array<f32, 16>;
+    var t_689: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_369[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_363[0]) + t_368[0 * 16 + j]);
+      t_689[0 * 16 + j] = ((carry_612[0 * 16 + j] * alpha_683[0]) + t_688[0 * 16 + j]);
     }
-    carry_277[0] = m_new_357[0];
-    carry_278[0] = t_366[0];
+    carry_610[0] = m_new_677[0];
+    carry_611[0] = t_686[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_369[0 * 16 + j];
+      carry_612[0 * 16 + j] = t_689[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/masks.ts:20: let start = (i + k_len - q_len) / chunk * chunk
-  // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_400 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_373 = t_275; t_373 < t_270; t_373++) {
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_377 = (t_373 * 32);
+  for (var t_693 = t_602; t_693 < t_597; t_693++) {
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_697 = (t_693 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:21: return j >= start && j < start + chunk
-    // kernels-src/local_chunked.ts:25: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/local_chunked.ts:26: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -435,101 +424,101 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 64))], ((t_377 + r) < k_len_135)) * 64) + ((t_377 + r) % 64))) * k_cache_stride0 + u32(kvh_105) * k_cache_stride1 + u32(c)], ((t_377 + r) < k_len_135));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_431) * page_table_stride0 + u32(((t_697 + r) / 64))], ((t_697 + r) < k_len_469)) * 64) + ((t_697 + r) % 64))) * k_cache_stride0 + u32(kvh_430) * k_cache_stride1 + u32(c)], ((t_697 + r) < k_len_469));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_402 = array<f32, 4>();
+    var t_716 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_402[i * 4 + j] = fma(a[i], b[j], t_402[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_716[i * 4 + j] = fma(a[i], b[j], t_716[i * 4 + j]); }
       }
     }
-    var t_404: array<f32, 4>;
+    var t_718: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_404[0 * 4 + j] = select(NEG_INF, (t_402[0 * 4 + j] * t_400), ((((t_377 + (tc + 8 * j)) < k_len_135) && ((t_377 + (tc + 8 * j)) <= ((((t_139 + tr) / 4) + k_len_135) - q_len_134))) && (((t_377 + (tc + 8 * j)) >= ((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk)) && ((t_377 + (tc + 8 * j)) < (((((((t_139 + tr) / 4) + k_len_135) - q_len_134) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
+      t_718[0 * 4 + j] = select(NEG_INF, (t_716[0 * 4 + j] * t_608), ((((t_697 + (tc + 8 * j)) < k_len_469) && ((t_697 + (tc + 8 * j)) <= ((((t_473 + tr) / 4) + k_len_469) - q_len_468))) && (((t_697 + (tc + 8 * j)) >= ((((((t_473 + tr) / 4) + k_len_469) - q_len_468) / P.attention_chunk) * P.attention_chunk)) && ((t_697 + (tc + 8 * j)) < (((((((t_473 + tr) / 4) + k_len_469) - q_len_468) / P.attention_chunk) * P.attention_chunk) + P.attention_chunk)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_405: array<f32, 1>;
+    var t_719: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_404[i * 4 + j]);
+        acc = max(acc, t_718[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_405[i] = acc;
+      t_719[i] = acc;
     }
-    var m_new_406: array<f32, 1>;
-    m_new_406[0] = max(carry_277[0], t_405[0]);
+    var m_new_720: array<f32, 1>;
+    m_new_720[0] = max(carry_610[0], t_719[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_408: array<f32, 1>;
-    m_safe_408[0] = select(m_new_406[0], 0.0, (m_new_406[0] == NEG_INF));
+    var m_safe_722: array<f32, 1>;
+    m_safe_722[0] = select(m_new_720[0], 0.0, (m_new_720[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_410: array<f32, 4>;
+    var p_724: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_410[0 * 4 + j] = exp2((t_404[0 * 4 + j] - m_safe_408[0]));
+      p_724[0 * 4 + j] = exp2((t_718[0 * 4 + j] - m_safe_722[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_410[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_724[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_412: array<f32, 1>;
-    alpha_412[0] = exp2((carry_277[0] - m_safe_408[0]));
+    var alpha_726: array<f32, 1>;
+    alpha_726[0] = exp2((carry_610[0] - m_safe_722[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_414: array<f32, 1>;
+    var t_728: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_410[i * 4 + j];
+        acc = acc + p_724[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_414[i] = acc;
+      t_728[i] = acc;
     }
-    var t_415: array<f32, 1>;
-    t_415[0] = ((carry_278[0] * alpha_412[0]) + t_414[0]);
+    var t_729: array<f32, 1>;
+    t_729[0] = ((carry_611[0] * alpha_726[0]) + t_728[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_377 + r) / 64))], ((t_377 + r) < k_len_135)) * 64) + ((t_377 + r) % 64))) * v_cache_stride0 + u32(kvh_105) * v_cache_stride1 + u32(c)], ((t_377 + r) < k_len_135));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_431) * page_table_stride0 + u32(((t_697 + r) / 64))], ((t_697 + r) < k_len_469)) * 64) + ((t_697 + r) % 64))) * v_cache_stride0 + u32(kvh_430) * v_cache_stride1 + u32(c)], ((t_697 + r) < k_len_469));
     }
     workgroupBarrier();
-    var t_417 = array<f32, 16>();
+    var t_731 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_417[i * 16 + j] = fma(a[i], b[j], t_417[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_731[i * 16 + j] = fma(a[i], b[j], t_731[i * 16 + j]); }
       }
     }
-    var t_418: array<f32, 16>;
+    var t_732: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_418[0 * 16 + j] = ((carry_279[0 * 16 + j] * alpha_412[0]) + t_417[0 * 16 + j]);
+      t_732[0 * 16 + j] = ((carry_612[0 * 16 + j] * alpha_726[0]) + t_731[0 * 16 + j]);
     }
-    carry_277[0] = m_new_406[0];
-    carry_278[0] = t_415[0];
+    carry_610[0] = m_new_720[0];
+    carry_611[0] = t_729[0];
     for (var j = 0; j < 16; j++) {
-      carry_279[0 * 16 + j] = t_418[0 * 16 + j];
+      carry_612[0 * 16 + j] = t_732[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { out[u32((q0_131 + ((t_139 + tr) / 4))) * out_stride0 + u32((t_142 + ((t_139 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_279[0 * 16 + j] / select(carry_278[0], 1.0, (carry_278[0] == 0.0))); }
+    if ((((t_473 + tr) / 4) < q_len_468)) { out[u32((q0_465 + ((t_473 + tr) / 4))) * out_stride0 + u32((t_476 + ((t_473 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_612[0 * 16 + j] / select(carry_611[0], 1.0, (carry_611[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_139 + tr) / 4) < q_len_134)) { lse[u32((q0_131 + ((t_139 + tr) / 4))) * lse_stride0 + u32((t_142 + ((t_139 + tr) % 4)))] = select(((carry_277[0] + log2(carry_278[0])) * 0.6931471805599453), NEG_INF, (carry_278[0] == 0.0)); }
+    if ((((t_473 + tr) / 4) < q_len_468)) { lse[u32((q0_465 + ((t_473 + tr) / 4))) * lse_stride0 + u32((t_476 + ((t_473 + tr) % 4)))] = select(((carry_610[0] + log2(carry_611[0])) * 0.6931471805599453), NEG_INF, (carry_611[0] == 0.0)); }
   }
 }

@@ -40,139 +40,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.heads);
-  let m_90 = i32(wg.x);
-  let h_91 = i32(wg.y);
-  let b_92 = i32(wg.z);
-  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
-  let q0_115 = cu_seqlens_q[u32(b_92)];
-  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
-  let t_116 = (b_92 + 1);
-  let t_117 = cu_seqlens_q[u32(t_116)];
-  let q_len_118 = (t_117 - q0_115);
-  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
-  let t_119 = (m_90 * 16);
-  let t_120 = (t_119 >= q_len_118);
-  if (t_120) {
+  let m_311 = i32(wg.x);
+  let h_312 = i32(wg.y);
+  let b_313 = i32(wg.z);
+  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  let q0_344 = cu_seqlens_q[u32(b_313)];
+  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  let t_345 = (b_313 + 1);
+  let t_346 = cu_seqlens_q[u32(t_345)];
+  let q_len_347 = (t_346 - q0_344);
+  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  let t_348 = (m_311 * 16);
+  let t_349 = (t_348 >= q_len_347);
+  if (t_349) {
     return;
   }
-  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
-  let k0_121 = cu_seqlens_k[u32(b_92)];
-  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
-  let t_122 = cu_seqlens_k[u32(t_116)];
-  let k_len_123 = (t_122 - k0_121);
-  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
-  let t_124 = (m_90 * 16);
-  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
-  let scale2_130 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_131 = (k_len_123 + 31);
-  let t_132 = (t_131 / 32);
-  let t_134 = (k_len_123 + (-1));
-  let t_136 = (k_len_123 + (-32));
-  let t_138 = (t_134 / 32);
-  let t_139 = (t_134 < 0);
-  let t_140 = (t_138 * 32);
-  let t_141 = (t_140 == t_134);
-  let t_142 = (!t_141);
-  let t_143 = (t_139 && t_142);
-  let t_145 = (t_138 - 1);
-  let t_146 = select(t_138, t_145, t_143);
-  let t_147 = (t_136 / 32);
-  let t_148 = (t_136 < 0);
-  let t_149 = (t_147 * 32);
-  let t_150 = (t_149 == t_136);
-  let t_151 = (!t_150);
-  let t_152 = (t_148 && t_151);
-  let t_153 = (t_147 - 1);
-  let t_154 = select(t_147, t_153, t_152);
-  let t_156 = (t_124 + 15);
-  let t_157 = (t_124 + k_len_123);
-  let t_158 = (t_156 + k_len_123);
-  let t_159 = (t_157 - q_len_118);
-  let t_160 = (t_158 - q_len_118);
-  let t_162 = (t_159 + (-31));
-  let t_163 = (t_160 / 32);
-  let t_164 = (t_160 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_160);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_169 = (t_163 - 1);
-  let t_170 = select(t_163, t_169, t_168);
-  let t_171 = (t_162 / 32);
-  let t_172 = (t_162 < 0);
-  let t_173 = (t_171 * 32);
-  let t_174 = (t_173 == t_162);
-  let t_175 = (!t_174);
-  let t_176 = (t_172 && t_175);
-  let t_177 = (t_171 - 1);
-  let t_178 = select(t_171, t_177, t_176);
-  let t_179 = min(t_146, t_170);
-  let t_180 = min(t_154, t_178);
-  let t_181 = min(t_180, t_180);
-  let t_182 = min(t_181, t_154);
-  let t_183 = (t_179 + 1);
-  let t_184 = min(t_132, t_183);
-  let t_185 = max(0, t_184);
-  let t_186 = min(0, t_185);
-  let t_187 = (t_182 + 1);
-  let t_188 = max(t_187, t_186);
-  let t_189 = min(t_188, t_185);
+  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  let k0_350 = cu_seqlens_k[u32(b_313)];
+  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  let t_351 = cu_seqlens_k[u32(t_345)];
+  let k_len_352 = (t_351 - k0_350);
+  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  let t_353 = (m_311 * 16);
+  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  let scale2_359 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_360 = (k_len_352 + 31);
+  let t_361 = (t_360 / 32);
+  let t_362 = (k_len_352 + (-1));
+  let t_363 = (k_len_352 + (-32));
+  let t_364 = (t_362 / 32);
+  let t_365 = (t_362 < 0);
+  let t_366 = (t_364 * 32);
+  let t_367 = (t_366 == t_362);
+  let t_368 = (!t_367);
+  let t_369 = (t_365 && t_368);
+  let t_370 = (t_364 - 1);
+  let t_371 = select(t_364, t_370, t_369);
+  let t_372 = (t_363 / 32);
+  let t_373 = (t_363 < 0);
+  let t_374 = (t_372 * 32);
+  let t_375 = (t_374 == t_363);
+  let t_376 = (!t_375);
+  let t_377 = (t_373 && t_376);
+  let t_378 = (t_372 - 1);
+  let t_379 = select(t_372, t_378, t_377);
+  let t_380 = (t_353 + 15);
+  let t_381 = (t_353 + k_len_352);
+  let t_382 = (t_380 + k_len_352);
+  let t_383 = (t_381 - q_len_347);
+  let t_384 = (t_382 - q_len_347);
+  let t_385 = (t_383 + (-31));
+  let t_386 = (t_384 / 32);
+  let t_387 = (t_384 < 0);
+  let t_388 = (t_386 * 32);
+  let t_389 = (t_388 == t_384);
+  let t_390 = (!t_389);
+  let t_391 = (t_387 && t_390);
+  let t_392 = (t_386 - 1);
+  let t_393 = select(t_386, t_392, t_391);
+  let t_394 = (t_385 / 32);
+  let t_395 = (t_385 < 0);
+  let t_396 = (t_394 * 32);
+  let t_397 = (t_396 == t_385);
+  let t_398 = (!t_397);
+  let t_399 = (t_395 && t_398);
+  let t_400 = (t_394 - 1);
+  let t_401 = select(t_394, t_400, t_399);
+  let t_402 = min(t_371, t_393);
+  let t_403 = min(t_379, t_401);
+  let t_404 = min(t_403, t_403);
+  let t_405 = min(t_404, t_379);
+  let t_406 = (t_402 + 1);
+  let t_407 = min(t_361, t_406);
+  let t_408 = max(0, t_407);
+  let t_409 = min(0, t_408);
+  let t_410 = (t_405 + 1);
+  let t_411 = max(t_410, t_409);
+  let t_412 = min(t_411, t_408);
   // kernels-src/mha.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_115 + (t_124 + r))) * q_stride0 + u32(h_91) * q_stride1 + u32(c)], ((t_124 + r) < q_len_118));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_344 + (t_353 + r))) * q_stride0 + u32(h_312) * q_stride1 + u32(c)], ((t_353 + r) < q_len_347));
   }
   workgroupBarrier();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_191: array<f32, 1>;
-  carry_191[0] = NEG_INF;
-  var carry_192: array<f32, 1>;
-  carry_192[0] = 0.0;
-  var carry_193: array<f32, 16>;
+  var carry_416: array<f32, 1>;
+  carry_416[0] = NEG_INF;
+  var carry_417: array<f32, 1>;
+  carry_417[0] = 0.0;
+  var carry_418: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_193[0 * 16 + j] = 0.0;
+    carry_418[0 * 16 + j] = 0.0;
   }
-  for (var t_190 = 0; t_190 < t_186; t_190++) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_194 = (t_190 * 32);
+  for (var t_415 = 0; t_415 < t_409; t_415++) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_419 = (t_415 * 32);
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_121 + (t_194 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_194 + r) < k_len_123));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_350 + (t_419 + r))) * k_stride0 + u32(h_312) * k_stride1 + u32(c)], ((t_419 + r) < k_len_352));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_207 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_430 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_207[i * 4 + j] = fma(a[i], b[j], t_207[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_430[i * 4 + j] = fma(a[i], b[j], t_430[i * 4 + j]); }
       }
     }
-    var S_209: array<f32, 4>;
+    var S_432: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      S_209[0 * 4 + j] = select(NEG_INF, (t_207[0 * 4 + j] * scale2_130), (((t_194 + (tc + 8 * j)) < k_len_123) && ((t_194 + (tc + 8 * j)) <= (((t_124 + tr) + k_len_123) - q_len_118))));
+      S_432[0 * 4 + j] = select(NEG_INF, (t_430[0 * 4 + j] * scale2_359), (((t_419 + (tc + 8 * j)) < k_len_352) && ((t_419 + (tc + 8 * j)) <= (((t_353 + tr) + k_len_352) - q_len_347))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_210: array<f32, 1>;
+    var t_433: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_209[i * 4 + j]);
+        acc = max(acc, S_432[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -181,28 +181,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_210[i] = acc;
+      t_433[i] = acc;
     }
     workgroupBarrier();
-    var m_new_211: array<f32, 1>;
-    m_new_211[0] = max(carry_191[0], t_210[0]);
+    var m_new_434: array<f32, 1>;
+    m_new_434[0] = max(carry_416[0], t_433[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_213: array<f32, 1>;
-    m_safe_213[0] = select(m_new_211[0], 0.0, (m_new_211[0] == NEG_INF));
+    var m_safe_436: array<f32, 1>;
+    m_safe_436[0] = select(m_new_434[0], 0.0, (m_new_434[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_215: array<f32, 4>;
+    var p_438: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_215[0 * 4 + j] = exp2((S_209[0 * 4 + j] - m_safe_213[0]));
+      p_438[0 * 4 + j] = exp2((S_432[0 * 4 + j] - m_safe_436[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_217: array<f32, 1>;
-    alpha_217[0] = exp2((carry_191[0] - m_safe_213[0]));
+    var alpha_440: array<f32, 1>;
+    alpha_440[0] = exp2((carry_416[0] - m_safe_436[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_219: array<f32, 1>;
+    var t_442: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_215[i * 4 + j];
+        acc = acc + p_438[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -211,78 +211,74 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_219[i] = acc;
+      t_442[i] = acc;
     }
     workgroupBarrier();
-    var t_220: array<f32, 1>;
-    t_220[0] = ((carry_192[0] * alpha_217[0]) + t_219[0]);
+    var t_443: array<f32, 1>;
+    t_443[0] = ((carry_417[0] * alpha_440[0]) + t_442[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_215[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_438[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v[u32((k0_121 + (t_194 + r))) * v_stride0 + u32(h_91) * v_stride1 + u32(c)], ((t_194 + r) < k_len_123));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v[u32((k0_350 + (t_419 + r))) * v_stride0 + u32(h_312) * v_stride1 + u32(c)], ((t_419 + r) < k_len_352));
     }
     workgroupBarrier();
-    var t_223 = array<f32, 16>();
+    var t_446 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_223[i * 16 + j] = fma(a[i], b[j], t_223[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_446[i * 16 + j] = fma(a[i], b[j], t_446[i * 16 + j]); }
       }
     }
-    var t_224: array<f32, 16>;
+    var t_447: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_224[0 * 16 + j] = ((carry_193[0 * 16 + j] * alpha_217[0]) + t_223[0 * 16 + j]);
+      t_447[0 * 16 + j] = ((carry_418[0 * 16 + j] * alpha_440[0]) + t_446[0 * 16 + j]);
     }
-    carry_191[0] = m_new_211[0];
-    carry_192[0] = t_220[0];
+    carry_416[0] = m_new_434[0];
+    carry_417[0] = t_443[0];
     for (var j = 0; j < 16; j++) {
-      carry_193[0 * 16 + j] = t_224[0 * 16 + j];
+      carry_418[0 * 16 + j] = t_447[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_230 = t_186; t_230 < t_189; t_230++) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_234 = (t_230 * 32);
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+  for (var t_451 = t_409; t_451 < t_412; t_451++) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_455 = (t_451 * 32);
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k[u32((k0_121 + (t_234 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k[u32((k0_350 + (t_455 + r))) * k_stride0 + u32(h_312) * k_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_245 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_464 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_245[i * 4 + j] = fma(a[i], b[j], t_245[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_464[i * 4 + j] = fma(a[i], b[j], t_464[i * 4 + j]); }
       }
     }
-    var S_246: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      S_246[0 * 4 + j] = (t_245[0 * 4 + j] * scale2_130);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_247: array<f32, 1>;
+    var t_466: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_246[i * 4 + j]);
+        acc = max(acc, t_464[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -291,28 +287,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_247[i] = acc;
+      t_466[i] = acc;
     }
     workgroupBarrier();
-    var m_new_248: array<f32, 1>;
-    m_new_248[0] = max(carry_191[0], t_247[0]);
+    var m_new_468: array<f32, 1>;
+    m_new_468[0] = max(carry_416[0], (t_466[0] * scale2_359));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_250: array<f32, 1>;
-    m_safe_250[0] = select(m_new_248[0], 0.0, (m_new_248[0] == NEG_INF));
+    var m_safe_470: array<f32, 1>;
+    m_safe_470[0] = select(m_new_468[0], 0.0, (m_new_468[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_252: array<f32, 4>;
+    var p_472: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_252[0 * 4 + j] = exp2((S_246[0 * 4 + j] - m_safe_250[0]));
+      p_472[0 * 4 + j] = exp2(((t_464[0 * 4 + j] * scale2_359) - m_safe_470[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_254: array<f32, 1>;
-    alpha_254[0] = exp2((carry_191[0] - m_safe_250[0]));
+    var alpha_474: array<f32, 1>;
+    alpha_474[0] = exp2((carry_416[0] - m_safe_470[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_256: array<f32, 1>;
+    var t_476: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_252[i * 4 + j];
+        acc = acc + p_472[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -321,81 +317,80 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_256[i] = acc;
+      t_476[i] = acc;
     }
     workgroupBarrier();
-    var t_257: array<f32, 1>;
-    t_257[0] = ((carry_192[0] * alpha_254[0]) + t_256[0]);
+    var t_477: array<f32, 1>;
+    t_477[0] = ((carry_417[0] * alpha_474[0]) + t_476[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_252[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_472[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v[u32((k0_121 + (t_234 + r))) * v_stride0 + u32(h_91) * v_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v[u32((k0_350 + (t_455 + r))) * v_stride0 + u32(h_312) * v_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_260 = array<f32, 16>();
+    var t_480 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_260[i * 16 + j] = fma(a[i], b[j], t_260[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_480[i * 16 + j] = fma(a[i], b[j], t_480[i * 16 + j]); }
       }
     }
-    var t_261: array<f32, 16>;
+    var t_481: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_261[0 * 16 + j] = ((carry_193[0 * 16 + j] * alpha_254[0]) + t_260[0 * 16 + j]);
+      t_481[0 * 16 + j] = ((carry_418[0 * 16 + j] * alpha_474[0]) + t_480[0 * 16 + j]);
     }
-    carry_191[0] = m_new_248[0];
-    carry_192[0] = t_257[0];
+    carry_416[0] = m_new_468[0];
+    carry_417[0] = t_477[0];
     for (var j = 0; j < 16; j++) {
-      carry_193[0 * 16 + j] = t_261[0 * 16 + j];
+      carry_418[0 * 16 + j] = t_481[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_265 = t_189; t_265 < t_185; t_265++) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_269 = (t_265 * 32);
+  for (var t_485 = t_412; t_485 < t_408; t_485++) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_489 = (t_485 * 32);
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_121 + (t_269 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_269 + r) < k_len_123));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_350 + (t_489 + r))) * k_stride0 + u32(h_312) * k_stride1 + u32(c)], ((t_489 + r) < k_len_352));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_282 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_500 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_282[i * 4 + j] = fma(a[i], b[j], t_282[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_500[i * 4 + j] = fma(a[i], b[j], t_500[i * 4 + j]); }
       }
     }
-    var S_284: array<f32, 4>;
+    var S_502: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      S_284[0 * 4 + j] = select(NEG_INF, (t_282[0 * 4 + j] * scale2_130), (((t_269 + (tc + 8 * j)) < k_len_123) && ((t_269 + (tc + 8 * j)) <= (((t_124 + tr) + k_len_123) - q_len_118))));
+      S_502[0 * 4 + j] = select(NEG_INF, (t_500[0 * 4 + j] * scale2_359), (((t_489 + (tc + 8 * j)) < k_len_352) && ((t_489 + (tc + 8 * j)) <= (((t_353 + tr) + k_len_352) - q_len_347))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_285: array<f32, 1>;
+    var t_503: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_284[i * 4 + j]);
+        acc = max(acc, S_502[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -404,28 +399,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_285[i] = acc;
+      t_503[i] = acc;
     }
     workgroupBarrier();
-    var m_new_286: array<f32, 1>;
-    m_new_286[0] = max(carry_191[0], t_285[0]);
+    var m_new_504: array<f32, 1>;
+    m_new_504[0] = max(carry_416[0], t_503[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_288: array<f32, 1>;
-    m_safe_288[0] = select(m_new_286[0], 0.0, (m_new_286[0] == NEG_INF));
+    var m_safe_506: array<f32, 1>;
+    m_safe_506[0] = select(m_new_504[0], 0.0, (m_new_504[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_290: array<f32, 4>;
+    var p_508: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_290[0 * 4 + j] = exp2((S_284[0 * 4 + j] - m_safe_288[0]));
+      p_508[0 * 4 + j] = exp2((S_502[0 * 4 + j] - m_safe_506[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_292: array<f32, 1>;
-    alpha_292[0] = exp2((carry_191[0] - m_safe_288[0]));
+    var alpha_510: array<f32, 1>;
+    alpha_510[0] = exp2((carry_416[0] - m_safe_506[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_294: array<f32, 1>;
+    var t_512: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_290[i * 4 + j];
+        acc = acc + p_508[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -434,50 +429,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_294[i] = acc;
+      t_512[i] = acc;
     }
     workgroupBarrier();
-    var t_295: array<f32, 1>;
-    t_295[0] = ((carry_192[0] * alpha_292[0]) + t_294[0]);
+    var t_513: array<f32, 1>;
+    t_513[0] = ((carry_417[0] * alpha_510[0]) + t_512[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_290[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_508[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v[u32((k0_121 + (t_269 + r))) * v_stride0 + u32(h_91) * v_stride1 + u32(c)], ((t_269 + r) < k_len_123));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v[u32((k0_350 + (t_489 + r))) * v_stride0 + u32(h_312) * v_stride1 + u32(c)], ((t_489 + r) < k_len_352));
     }
     workgroupBarrier();
-    var t_298 = array<f32, 16>();
+    var t_516 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_298[i * 16 + j] = fma(a[i], b[j], t_298[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_516[i * 16 + j] = fma(a[i], b[j], t_516[i * 16 + j]); }
       }
     }
-    var t_299: array<f32, 16>;
+    var t_517: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_299[0 * 16 + j] = ((carry_193[0 * 16 + j] * alpha_292[0]) + t_298[0 * 16 + j]);
+      t_517[0 * 16 + j] = ((carry_418[0 * 16 + j] * alpha_510[0]) + t_516[0 * 16 + j]);
     }
-    carry_191[0] = m_new_286[0];
-    carry_192[0] = t_295[0];
+    carry_416[0] = m_new_504[0];
+    carry_417[0] = t_513[0];
     for (var j = 0; j < 16; j++) {
-      carry_193[0 * 16 + j] = t_299[0 * 16 + j];
+      carry_418[0 * 16 + j] = t_517[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   for (var j = 0; j < 16; j++) {
-    if (((t_124 + tr) < q_len_118)) { out[u32((q0_115 + (t_124 + tr))) * out_stride0 + u32(h_91) * out_stride1 + u32((tc + 8 * j))] = f16((carry_193[0 * 16 + j] / select(carry_192[0], 1.0, (carry_192[0] == 0.0)))); }
+    if (((t_353 + tr) < q_len_347)) { out[u32((q0_344 + (t_353 + tr))) * out_stride0 + u32(h_312) * out_stride1 + u32((tc + 8 * j))] = f16((carry_418[0 * 16 + j] / select(carry_417[0], 1.0, (carry_417[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (tc == 0) {
-    if (((t_124 + tr) < q_len_118)) { lse[u32((q0_115 + (t_124 + tr))) * lse_stride0 + u32(h_91)] = select(((carry_191[0] + log2(carry_192[0])) * 0.6931471805599453), NEG_INF, (carry_192[0] == 0.0)); }
+    if (((t_353 + tr) < q_len_347)) { lse[u32((q0_344 + (t_353 + tr))) * lse_stride0 + u32(h_312)] = select(((carry_416[0] + log2(carry_417[0])) * 0.6931471805599453), NEG_INF, (carry_417[0] == 0.0)); }
   }
 }

@@ -40,112 +40,112 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.heads);
-  let m_90 = i32(wg.x);
-  let h_91 = i32(wg.y);
-  let b_92 = i32(wg.z);
-  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
-  let q0_116 = cu_seqlens_q[u32(b_92)];
-  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
-  let t_117 = (b_92 + 1);
-  let t_118 = cu_seqlens_q[u32(t_117)];
-  let q_len_119 = (t_118 - q0_116);
-  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
-  let t_120 = (m_90 * 16);
-  let t_121 = (t_120 >= q_len_119);
-  if (t_121) {
+  let m_283 = i32(wg.x);
+  let h_284 = i32(wg.y);
+  let b_285 = i32(wg.z);
+  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  let q0_315 = cu_seqlens_q[u32(b_285)];
+  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  let t_316 = (b_285 + 1);
+  let t_317 = cu_seqlens_q[u32(t_316)];
+  let q_len_318 = (t_317 - q0_315);
+  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  let t_319 = (m_283 * 16);
+  let t_320 = (t_319 >= q_len_318);
+  if (t_320) {
     return;
   }
-  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
-  let k0_122 = cu_seqlens_k[u32(b_92)];
-  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
-  let t_123 = cu_seqlens_k[u32(t_117)];
-  let k_len_124 = (t_123 - k0_122);
-  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
-  let t_125 = (m_90 * 16);
-  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
-  let scale2_131 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_132 = (k_len_124 + 31);
-  let t_133 = (t_132 / 32);
-  let t_135 = (k_len_124 + (-1));
-  let t_137 = (k_len_124 + (-32));
-  let t_139 = (t_135 / 32);
-  let t_140 = (t_135 < 0);
-  let t_141 = (t_139 * 32);
-  let t_142 = (t_141 == t_135);
-  let t_143 = (!t_142);
-  let t_144 = (t_140 && t_143);
-  let t_146 = (t_139 - 1);
-  let t_147 = select(t_139, t_146, t_144);
-  let t_148 = (t_137 / 32);
-  let t_149 = (t_137 < 0);
-  let t_150 = (t_148 * 32);
-  let t_151 = (t_150 == t_137);
-  let t_152 = (!t_151);
-  let t_153 = (t_149 && t_152);
-  let t_154 = (t_148 - 1);
-  let t_155 = select(t_148, t_154, t_153);
-  let t_156 = min(t_155, t_155);
-  let t_157 = min(t_156, t_155);
-  let t_158 = (t_147 + 1);
-  let t_159 = min(t_133, t_158);
-  let t_160 = max(0, t_159);
-  let t_161 = min(0, t_160);
-  let t_162 = (t_157 + 1);
-  let t_163 = max(t_162, t_161);
-  let t_164 = min(t_163, t_160);
+  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  let k0_321 = cu_seqlens_k[u32(b_285)];
+  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  let t_322 = cu_seqlens_k[u32(t_316)];
+  let k_len_323 = (t_322 - k0_321);
+  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  let t_324 = (m_283 * 16);
+  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  let scale2_330 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_331 = (k_len_323 + 31);
+  let t_332 = (t_331 / 32);
+  let t_333 = (k_len_323 + (-1));
+  let t_334 = (k_len_323 + (-32));
+  let t_335 = (t_333 / 32);
+  let t_336 = (t_333 < 0);
+  let t_337 = (t_335 * 32);
+  let t_338 = (t_337 == t_333);
+  let t_339 = (!t_338);
+  let t_340 = (t_336 && t_339);
+  let t_341 = (t_335 - 1);
+  let t_342 = select(t_335, t_341, t_340);
+  let t_343 = (t_334 / 32);
+  let t_344 = (t_334 < 0);
+  let t_345 = (t_343 * 32);
+  let t_346 = (t_345 == t_334);
+  let t_347 = (!t_346);
+  let t_348 = (t_344 && t_347);
+  let t_349 = (t_343 - 1);
+  let t_350 = select(t_343, t_349, t_348);
+  let t_351 = min(t_350, t_350);
+  let t_352 = min(t_351, t_350);
+  let t_353 = (t_342 + 1);
+  let t_354 = min(t_332, t_353);
+  let t_355 = max(0, t_354);
+  let t_356 = min(0, t_355);
+  let t_357 = (t_352 + 1);
+  let t_358 = max(t_357, t_356);
+  let t_359 = min(t_358, t_355);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_116 + (t_125 + r))) * q_stride0 + u32(h_91) * q_stride1 + u32(c)], ((t_125 + r) < q_len_119));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_315 + (t_324 + r))) * q_stride0 + u32(h_284) * q_stride1 + u32(c)], ((t_324 + r) < q_len_318));
   }
   workgroupBarrier();
   // partial tiles
-  var carry_166: array<f32, 1>;
-  carry_166[0] = NEG_INF;
-  var carry_167: array<f32, 1>;
-  carry_167[0] = 0.0;
-  var carry_168: array<f32, 16>;
+  var carry_363: array<f32, 1>;
+  carry_363[0] = NEG_INF;
+  var carry_364: array<f32, 1>;
+  carry_364[0] = 0.0;
+  var carry_365: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_168[0 * 16 + j] = 0.0;
+    carry_365[0 * 16 + j] = 0.0;
   }
-  if (0 < t_161) { // at most one tile
-    let t_165 = 0;
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_169 = (t_165 * 32);
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+  if (0 < t_356) { // at most one tile
+    let t_362 = 0;
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_366 = (t_362 * 32);
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_122 + (t_169 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_169 + r) < k_len_124));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_321 + (t_366 + r))) * k_stride0 + u32(h_284) * k_stride1 + u32(c)], ((t_366 + r) < k_len_323));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_181 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_376 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_181[i * 4 + j] = fma(a[i], b[j], t_181[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_376[i * 4 + j] = fma(a[i], b[j], t_376[i * 4 + j]); }
       }
     }
-    var S_183: array<f32, 4>;
+    var S_378: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      S_183[0 * 4 + j] = select(NEG_INF, (t_181[0 * 4 + j] * scale2_131), ((t_169 + (tc + 8 * j)) < k_len_124));
+      S_378[0 * 4 + j] = select(NEG_INF, (t_376[0 * 4 + j] * scale2_330), ((t_366 + (tc + 8 * j)) < k_len_323));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_184: array<f32, 1>;
+    var t_379: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_183[i * 4 + j]);
+        acc = max(acc, S_378[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -154,28 +154,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_184[i] = acc;
+      t_379[i] = acc;
     }
     workgroupBarrier();
-    var m_new_185: array<f32, 1>;
-    m_new_185[0] = max(carry_166[0], t_184[0]);
+    var m_new_380: array<f32, 1>;
+    m_new_380[0] = max(carry_363[0], t_379[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_187: array<f32, 1>;
-    m_safe_187[0] = select(m_new_185[0], 0.0, (m_new_185[0] == NEG_INF));
+    var m_safe_382: array<f32, 1>;
+    m_safe_382[0] = select(m_new_380[0], 0.0, (m_new_380[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_189: array<f32, 4>;
+    var p_384: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_189[0 * 4 + j] = exp2((S_183[0 * 4 + j] - m_safe_187[0]));
+      p_384[0 * 4 + j] = exp2((S_378[0 * 4 + j] - m_safe_382[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_191: array<f32, 1>;
-    alpha_191[0] = exp2((carry_166[0] - m_safe_187[0]));
+    var alpha_386: array<f32, 1>;
+    alpha_386[0] = exp2((carry_363[0] - m_safe_382[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_193: array<f32, 1>;
+    var t_388: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_189[i * 4 + j];
+        acc = acc + p_384[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -184,78 +184,74 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_193[i] = acc;
+      t_388[i] = acc;
     }
     workgroupBarrier();
-    var t_194: array<f32, 1>;
-    t_194[0] = ((carry_167[0] * alpha_191[0]) + t_193[0]);
+    var t_389: array<f32, 1>;
+    t_389[0] = ((carry_364[0] * alpha_386[0]) + t_388[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_189[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_384[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v[u32((k0_122 + (t_169 + r))) * v_stride0 + u32(h_91) * v_stride1 + u32(c)], ((t_169 + r) < k_len_124));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v[u32((k0_321 + (t_366 + r))) * v_stride0 + u32(h_284) * v_stride1 + u32(c)], ((t_366 + r) < k_len_323));
     }
     workgroupBarrier();
-    var t_197 = array<f32, 16>();
+    var t_392 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_197[i * 16 + j] = fma(a[i], b[j], t_197[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_392[i * 16 + j] = fma(a[i], b[j], t_392[i * 16 + j]); }
       }
     }
-    var t_198: array<f32, 16>;
+    var t_393: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_198[0 * 16 + j] = ((carry_168[0 * 16 + j] * alpha_191[0]) + t_197[0 * 16 + j]);
+      t_393[0 * 16 + j] = ((carry_365[0 * 16 + j] * alpha_386[0]) + t_392[0 * 16 + j]);
     }
-    carry_166[0] = m_new_185[0];
-    carry_167[0] = t_194[0];
+    carry_363[0] = m_new_380[0];
+    carry_364[0] = t_389[0];
     for (var j = 0; j < 16; j++) {
-      carry_168[0 * 16 + j] = t_198[0 * 16 + j];
+      carry_365[0 * 16 + j] = t_393[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_204 = t_161; t_204 < t_164; t_204++) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_208 = (t_204 * 32);
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+  for (var t_397 = t_356; t_397 < t_359; t_397++) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_401 = (t_397 * 32);
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k[u32((k0_122 + (t_208 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k[u32((k0_321 + (t_401 + r))) * k_stride0 + u32(h_284) * k_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_218 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_409 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_218[i * 4 + j] = fma(a[i], b[j], t_218[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_409[i * 4 + j] = fma(a[i], b[j], t_409[i * 4 + j]); }
       }
     }
-    var S_219: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      S_219[0 * 4 + j] = (t_218[0 * 4 + j] * scale2_131);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_220: array<f32, 1>;
+    var t_411: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_219[i * 4 + j]);
+        acc = max(acc, t_409[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -264,28 +260,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_220[i] = acc;
+      t_411[i] = acc;
     }
     workgroupBarrier();
-    var m_new_221: array<f32, 1>;
-    m_new_221[0] = max(carry_166[0], t_220[0]);
+    var m_new_413: array<f32, 1>;
+    m_new_413[0] = max(carry_363[0], (t_411[0] * scale2_330));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_223: array<f32, 1>;
-    m_safe_223[0] = select(m_new_221[0], 0.0, (m_new_221[0] == NEG_INF));
+    var m_safe_415: array<f32, 1>;
+    m_safe_415[0] = select(m_new_413[0], 0.0, (m_new_413[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_225: array<f32, 4>;
+    var p_417: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_225[0 * 4 + j] = exp2((S_219[0 * 4 + j] - m_safe_223[0]));
+      p_417[0 * 4 + j] = exp2(((t_409[0 * 4 + j] * scale2_330) - m_safe_415[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_227: array<f32, 1>;
-    alpha_227[0] = exp2((carry_166[0] - m_safe_223[0]));
+    var alpha_419: array<f32, 1>;
+    alpha_419[0] = exp2((carry_363[0] - m_safe_415[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_229: array<f32, 1>;
+    var t_421: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_225[i * 4 + j];
+        acc = acc + p_417[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -294,79 +290,79 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_229[i] = acc;
+      t_421[i] = acc;
     }
     workgroupBarrier();
-    var t_230: array<f32, 1>;
-    t_230[0] = ((carry_167[0] * alpha_227[0]) + t_229[0]);
+    var t_422: array<f32, 1>;
+    t_422[0] = ((carry_364[0] * alpha_419[0]) + t_421[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_225[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_417[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v[u32((k0_122 + (t_208 + r))) * v_stride0 + u32(h_91) * v_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v[u32((k0_321 + (t_401 + r))) * v_stride0 + u32(h_284) * v_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_233 = array<f32, 16>();
+    var t_425 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_233[i * 16 + j] = fma(a[i], b[j], t_233[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_425[i * 16 + j] = fma(a[i], b[j], t_425[i * 16 + j]); }
       }
     }
-    var t_234: array<f32, 16>;
+    var t_426: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_234[0 * 16 + j] = ((carry_168[0 * 16 + j] * alpha_227[0]) + t_233[0 * 16 + j]);
+      t_426[0 * 16 + j] = ((carry_365[0 * 16 + j] * alpha_419[0]) + t_425[0 * 16 + j]);
     }
-    carry_166[0] = m_new_221[0];
-    carry_167[0] = t_230[0];
+    carry_363[0] = m_new_413[0];
+    carry_364[0] = t_422[0];
     for (var j = 0; j < 16; j++) {
-      carry_168[0 * 16 + j] = t_234[0 * 16 + j];
+      carry_365[0 * 16 + j] = t_426[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  if (t_164 < t_160) { // at most one tile
-    let t_238 = t_164;
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_242 = (t_238 * 32);
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+  if (t_359 < t_355) { // at most one tile
+    let t_430 = t_359;
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_434 = (t_430 * 32);
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_122 + (t_242 + r))) * k_stride0 + u32(h_91) * k_stride1 + u32(c)], ((t_242 + r) < k_len_124));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k[u32((k0_321 + (t_434 + r))) * k_stride0 + u32(h_284) * k_stride1 + u32(c)], ((t_434 + r) < k_len_323));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_254 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_444 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_254[i * 4 + j] = fma(a[i], b[j], t_254[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_444[i * 4 + j] = fma(a[i], b[j], t_444[i * 4 + j]); }
       }
     }
-    var S_256: array<f32, 4>;
+    var S_446: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      S_256[0 * 4 + j] = select(NEG_INF, (t_254[0 * 4 + j] * scale2_131), ((t_242 + (tc + 8 * j)) < k_len_124));
+      S_446[0 * 4 + j] = select(NEG_INF, (t_444[0 * 4 + j] * scale2_330), ((t_434 + (tc + 8 * j)) < k_len_323));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_257: array<f32, 1>;
+    var t_447: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_256[i * 4 + j]);
+        acc = max(acc, S_446[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -375,28 +371,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_257[i] = acc;
+      t_447[i] = acc;
     }
     workgroupBarrier();
-    var m_new_258: array<f32, 1>;
-    m_new_258[0] = max(carry_166[0], t_257[0]);
+    var m_new_448: array<f32, 1>;
+    m_new_448[0] = max(carry_363[0], t_447[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_260: array<f32, 1>;
-    m_safe_260[0] = select(m_new_258[0], 0.0, (m_new_258[0] == NEG_INF));
+    var m_safe_450: array<f32, 1>;
+    m_safe_450[0] = select(m_new_448[0], 0.0, (m_new_448[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_262: array<f32, 4>;
+    var p_452: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_262[0 * 4 + j] = exp2((S_256[0 * 4 + j] - m_safe_260[0]));
+      p_452[0 * 4 + j] = exp2((S_446[0 * 4 + j] - m_safe_450[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_264: array<f32, 1>;
-    alpha_264[0] = exp2((carry_166[0] - m_safe_260[0]));
+    var alpha_454: array<f32, 1>;
+    alpha_454[0] = exp2((carry_363[0] - m_safe_450[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_266: array<f32, 1>;
+    var t_456: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_262[i * 4 + j];
+        acc = acc + p_452[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -405,50 +401,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_266[i] = acc;
+      t_456[i] = acc;
     }
     workgroupBarrier();
-    var t_267: array<f32, 1>;
-    t_267[0] = ((carry_167[0] * alpha_264[0]) + t_266[0]);
+    var t_457: array<f32, 1>;
+    t_457[0] = ((carry_364[0] * alpha_454[0]) + t_456[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_262[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_452[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v[u32((k0_122 + (t_242 + r))) * v_stride0 + u32(h_91) * v_stride1 + u32(c)], ((t_242 + r) < k_len_124));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v[u32((k0_321 + (t_434 + r))) * v_stride0 + u32(h_284) * v_stride1 + u32(c)], ((t_434 + r) < k_len_323));
     }
     workgroupBarrier();
-    var t_270 = array<f32, 16>();
+    var t_460 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_270[i * 16 + j] = fma(a[i], b[j], t_270[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_460[i * 16 + j] = fma(a[i], b[j], t_460[i * 16 + j]); }
       }
     }
-    var t_271: array<f32, 16>;
+    var t_461: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_271[0 * 16 + j] = ((carry_168[0 * 16 + j] * alpha_264[0]) + t_270[0 * 16 + j]);
+      t_461[0 * 16 + j] = ((carry_365[0 * 16 + j] * alpha_454[0]) + t_460[0 * 16 + j]);
     }
-    carry_166[0] = m_new_258[0];
-    carry_167[0] = t_267[0];
+    carry_363[0] = m_new_448[0];
+    carry_364[0] = t_457[0];
     for (var j = 0; j < 16; j++) {
-      carry_168[0 * 16 + j] = t_271[0 * 16 + j];
+      carry_365[0 * 16 + j] = t_461[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   for (var j = 0; j < 16; j++) {
-    if (((t_125 + tr) < q_len_119)) { out[u32((q0_116 + (t_125 + tr))) * out_stride0 + u32(h_91) * out_stride1 + u32((tc + 8 * j))] = f16((carry_168[0 * 16 + j] / select(carry_167[0], 1.0, (carry_167[0] == 0.0)))); }
+    if (((t_324 + tr) < q_len_318)) { out[u32((q0_315 + (t_324 + tr))) * out_stride0 + u32(h_284) * out_stride1 + u32((tc + 8 * j))] = f16((carry_365[0 * 16 + j] / select(carry_364[0], 1.0, (carry_364[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (tc == 0) {
-    if (((t_125 + tr) < q_len_119)) { lse[u32((q0_116 + (t_125 + tr))) * lse_stride0 + u32(h_91)] = select(((carry_166[0] + log2(carry_167[0])) * 0.6931471805599453), NEG_INF, (carry_167[0] == 0.0)); }
+    if (((t_324 + tr) < q_len_318)) { lse[u32((q0_315 + (t_324 + tr))) * lse_stride0 + u32(h_284)] = select(((carry_363[0] + log2(carry_364[0])) * 0.6931471805599453), NEG_INF, (carry_364[0] == 0.0)); }
   }
 }

@@ -39,112 +39,112 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.heads);
-  let m_88 = i32(wg.x);
-  let h_89 = i32(wg.y);
-  let b_90 = i32(wg.z);
-  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
-  let q0_114 = cu_seqlens_q[u32(b_90)];
-  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
-  let t_115 = (b_90 + 1);
-  let t_116 = cu_seqlens_q[u32(t_115)];
-  let q_len_117 = (t_116 - q0_114);
-  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
-  let t_118 = (m_88 * 16);
-  let t_119 = (t_118 >= q_len_117);
-  if (t_119) {
+  let m_277 = i32(wg.x);
+  let h_278 = i32(wg.y);
+  let b_279 = i32(wg.z);
+  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  let q0_309 = cu_seqlens_q[u32(b_279)];
+  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  let t_310 = (b_279 + 1);
+  let t_311 = cu_seqlens_q[u32(t_310)];
+  let q_len_312 = (t_311 - q0_309);
+  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  let t_313 = (m_277 * 16);
+  let t_314 = (t_313 >= q_len_312);
+  if (t_314) {
     return;
   }
-  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
-  let k0_120 = cu_seqlens_k[u32(b_90)];
-  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
-  let t_121 = cu_seqlens_k[u32(t_115)];
-  let k_len_122 = (t_121 - k0_120);
-  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
-  let t_123 = (m_88 * 16);
-  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
-  let scale2_129 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_130 = (k_len_122 + 31);
-  let t_131 = (t_130 / 32);
-  let t_133 = (k_len_122 + (-1));
-  let t_135 = (k_len_122 + (-32));
-  let t_137 = (t_133 / 32);
-  let t_138 = (t_133 < 0);
-  let t_139 = (t_137 * 32);
-  let t_140 = (t_139 == t_133);
-  let t_141 = (!t_140);
-  let t_142 = (t_138 && t_141);
-  let t_144 = (t_137 - 1);
-  let t_145 = select(t_137, t_144, t_142);
-  let t_146 = (t_135 / 32);
-  let t_147 = (t_135 < 0);
-  let t_148 = (t_146 * 32);
-  let t_149 = (t_148 == t_135);
-  let t_150 = (!t_149);
-  let t_151 = (t_147 && t_150);
-  let t_152 = (t_146 - 1);
-  let t_153 = select(t_146, t_152, t_151);
-  let t_154 = min(t_153, t_153);
-  let t_155 = min(t_154, t_153);
-  let t_156 = (t_145 + 1);
-  let t_157 = min(t_131, t_156);
-  let t_158 = max(0, t_157);
-  let t_159 = min(0, t_158);
-  let t_160 = (t_155 + 1);
-  let t_161 = max(t_160, t_159);
-  let t_162 = min(t_161, t_158);
+  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  let k0_315 = cu_seqlens_k[u32(b_279)];
+  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  let t_316 = cu_seqlens_k[u32(t_310)];
+  let k_len_317 = (t_316 - k0_315);
+  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  let t_318 = (m_277 * 16);
+  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  let scale2_324 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_325 = (k_len_317 + 31);
+  let t_326 = (t_325 / 32);
+  let t_327 = (k_len_317 + (-1));
+  let t_328 = (k_len_317 + (-32));
+  let t_329 = (t_327 / 32);
+  let t_330 = (t_327 < 0);
+  let t_331 = (t_329 * 32);
+  let t_332 = (t_331 == t_327);
+  let t_333 = (!t_332);
+  let t_334 = (t_330 && t_333);
+  let t_335 = (t_329 - 1);
+  let t_336 = select(t_329, t_335, t_334);
+  let t_337 = (t_328 / 32);
+  let t_338 = (t_328 < 0);
+  let t_339 = (t_337 * 32);
+  let t_340 = (t_339 == t_328);
+  let t_341 = (!t_340);
+  let t_342 = (t_338 && t_341);
+  let t_343 = (t_337 - 1);
+  let t_344 = select(t_337, t_343, t_342);
+  let t_345 = min(t_344, t_344);
+  let t_346 = min(t_345, t_344);
+  let t_347 = (t_336 + 1);
+  let t_348 = min(t_326, t_347);
+  let t_349 = max(0, t_348);
+  let t_350 = min(0, t_349);
+  let t_351 = (t_346 + 1);
+  let t_352 = max(t_351, t_350);
+  let t_353 = min(t_352, t_349);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_114 + (t_123 + r))) * q_stride0 + u32(h_89) * q_stride1 + u32(c)], ((t_123 + r) < q_len_117));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_309 + (t_318 + r))) * q_stride0 + u32(h_278) * q_stride1 + u32(c)], ((t_318 + r) < q_len_312));
   }
   workgroupBarrier();
   // partial tiles
-  var carry_164: array<f32, 1>;
-  carry_164[0] = NEG_INF;
-  var carry_165: array<f32, 1>;
-  carry_165[0] = 0.0;
-  var carry_166: array<f32, 16>;
+  var carry_357: array<f32, 1>;
+  carry_357[0] = NEG_INF;
+  var carry_358: array<f32, 1>;
+  carry_358[0] = 0.0;
+  var carry_359: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_166[0 * 16 + j] = 0.0;
+    carry_359[0 * 16 + j] = 0.0;
   }
-  if (0 < t_159) { // at most one tile
-    let t_163 = 0;
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_167 = (t_163 * 32);
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+  if (0 < t_350) { // at most one tile
+    let t_356 = 0;
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_360 = (t_356 * 32);
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k[u32((k0_120 + (t_167 + r))) * k_stride0 + u32(h_89) * k_stride1 + u32(c)], ((t_167 + r) < k_len_122));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k[u32((k0_315 + (t_360 + r))) * k_stride0 + u32(h_278) * k_stride1 + u32(c)], ((t_360 + r) < k_len_317));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_179 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_370 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_179[i * 4 + j] = fma(a[i], b[j], t_179[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_370[i * 4 + j] = fma(a[i], b[j], t_370[i * 4 + j]); }
       }
     }
-    var S_181: array<f32, 4>;
+    var S_372: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      S_181[0 * 4 + j] = select(NEG_INF, (t_179[0 * 4 + j] * scale2_129), ((t_167 + (tc + 8 * j)) < k_len_122));
+      S_372[0 * 4 + j] = select(NEG_INF, (t_370[0 * 4 + j] * scale2_324), ((t_360 + (tc + 8 * j)) < k_len_317));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_182: array<f32, 1>;
+    var t_373: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_181[i * 4 + j]);
+        acc = max(acc, S_372[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -153,33 +153,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_182[i] = acc;
+      t_373[i] = acc;
     }
     workgroupBarrier();
-    var m_new_183: array<f32, 1>;
-    m_new_183[0] = max(carry_164[0], t_182[0]);
+    var m_new_374: array<f32, 1>;
+    m_new_374[0] = max(carry_357[0], t_373[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_185: array<f32, 1>;
-    m_safe_185[0] = select(m_new_183[0], 0.0, (m_new_183[0] == NEG_INF));
+    var m_safe_376: array<f32, 1>;
+    m_safe_376[0] = select(m_new_374[0], 0.0, (m_new_374[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_187: array<f32, 4>;
+    var p_378: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_187[0 * 4 + j] = exp2((S_181[0 * 4 + j] - m_safe_185[0]));
+      p_378[0 * 4 + j] = exp2((S_372[0 * 4 + j] - m_safe_376[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_187[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_378[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_189: array<f32, 1>;
-    alpha_189[0] = exp2((carry_164[0] - m_safe_185[0]));
+    var alpha_380: array<f32, 1>;
+    alpha_380[0] = exp2((carry_357[0] - m_safe_376[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_191: array<f32, 1>;
+    var t_382: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_187[i * 4 + j];
+        acc = acc + p_378[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -188,74 +188,70 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_191[i] = acc;
+      t_382[i] = acc;
     }
     workgroupBarrier();
-    var t_192: array<f32, 1>;
-    t_192[0] = ((carry_165[0] * alpha_189[0]) + t_191[0]);
+    var t_383: array<f32, 1>;
+    t_383[0] = ((carry_358[0] * alpha_380[0]) + t_382[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v[u32((k0_120 + (t_167 + r))) * v_stride0 + u32(h_89) * v_stride1 + u32(c)], ((t_167 + r) < k_len_122));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v[u32((k0_315 + (t_360 + r))) * v_stride0 + u32(h_278) * v_stride1 + u32(c)], ((t_360 + r) < k_len_317));
     }
     workgroupBarrier();
-    var t_194 = array<f32, 16>();
+    var t_385 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_194[i * 16 + j] = fma(a[i], b[j], t_194[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_385[i * 16 + j] = fma(a[i], b[j], t_385[i * 16 + j]); }
       }
     }
-    var t_195: array<f32, 16>;
+    var t_386: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_195[0 * 16 + j] = ((carry_166[0 * 16 + j] * alpha_189[0]) + t_194[0 * 16 + j]);
+      t_386[0 * 16 + j] = ((carry_359[0 * 16 + j] * alpha_380[0]) + t_385[0 * 16 + j]);
     }
-    carry_164[0] = m_new_183[0];
-    carry_165[0] = t_192[0];
+    carry_357[0] = m_new_374[0];
+    carry_358[0] = t_383[0];
     for (var j = 0; j < 16; j++) {
-      carry_166[0 * 16 + j] = t_195[0 * 16 + j];
+      carry_359[0 * 16 + j] = t_386[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_201 = t_159; t_201 < t_162; t_201++) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_205 = (t_201 * 32);
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+  for (var t_390 = t_350; t_390 < t_353; t_390++) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_394 = (t_390 * 32);
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k[u32((k0_120 + (t_205 + r))) * k_stride0 + u32(h_89) * k_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k[u32((k0_315 + (t_394 + r))) * k_stride0 + u32(h_278) * k_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_215 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_402 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_215[i * 4 + j] = fma(a[i], b[j], t_215[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_402[i * 4 + j] = fma(a[i], b[j], t_402[i * 4 + j]); }
       }
     }
-    var S_216: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      S_216[0 * 4 + j] = (t_215[0 * 4 + j] * scale2_129);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_217: array<f32, 1>;
+    var t_404: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_216[i * 4 + j]);
+        acc = max(acc, t_402[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -264,33 +260,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_217[i] = acc;
+      t_404[i] = acc;
     }
     workgroupBarrier();
-    var m_new_218: array<f32, 1>;
-    m_new_218[0] = max(carry_164[0], t_217[0]);
+    var m_new_406: array<f32, 1>;
+    m_new_406[0] = max(carry_357[0], (t_404[0] * scale2_324));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_220: array<f32, 1>;
-    m_safe_220[0] = select(m_new_218[0], 0.0, (m_new_218[0] == NEG_INF));
+    var m_safe_408: array<f32, 1>;
+    m_safe_408[0] = select(m_new_406[0], 0.0, (m_new_406[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_222: array<f32, 4>;
+    var p_410: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_222[0 * 4 + j] = exp2((S_216[0 * 4 + j] - m_safe_220[0]));
+      p_410[0 * 4 + j] = exp2(((t_402[0 * 4 + j] * scale2_324) - m_safe_408[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_222[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_410[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_224: array<f32, 1>;
-    alpha_224[0] = exp2((carry_164[0] - m_safe_220[0]));
+    var alpha_412: array<f32, 1>;
+    alpha_412[0] = exp2((carry_357[0] - m_safe_408[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_226: array<f32, 1>;
+    var t_414: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_222[i * 4 + j];
+        acc = acc + p_410[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -299,75 +295,75 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_226[i] = acc;
+      t_414[i] = acc;
     }
     workgroupBarrier();
-    var t_227: array<f32, 1>;
-    t_227[0] = ((carry_165[0] * alpha_224[0]) + t_226[0]);
+    var t_415: array<f32, 1>;
+    t_415[0] = ((carry_358[0] * alpha_412[0]) + t_414[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v[u32((k0_120 + (t_205 + r))) * v_stride0 + u32(h_89) * v_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v[u32((k0_315 + (t_394 + r))) * v_stride0 + u32(h_278) * v_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_229 = array<f32, 16>();
+    var t_417 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_229[i * 16 + j] = fma(a[i], b[j], t_229[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_417[i * 16 + j] = fma(a[i], b[j], t_417[i * 16 + j]); }
       }
     }
-    var t_230: array<f32, 16>;
+    var t_418: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_230[0 * 16 + j] = ((carry_166[0 * 16 + j] * alpha_224[0]) + t_229[0 * 16 + j]);
+      t_418[0 * 16 + j] = ((carry_359[0 * 16 + j] * alpha_412[0]) + t_417[0 * 16 + j]);
     }
-    carry_164[0] = m_new_218[0];
-    carry_165[0] = t_227[0];
+    carry_357[0] = m_new_406[0];
+    carry_358[0] = t_415[0];
     for (var j = 0; j < 16; j++) {
-      carry_166[0 * 16 + j] = t_230[0 * 16 + j];
+      carry_359[0 * 16 + j] = t_418[0 * 16 + j];
     }
   }
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  if (t_162 < t_158) { // at most one tile
-    let t_234 = t_162;
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_238 = (t_234 * 32);
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+  if (t_353 < t_349) { // at most one tile
+    let t_422 = t_353;
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_426 = (t_422 * 32);
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k[u32((k0_120 + (t_238 + r))) * k_stride0 + u32(h_89) * k_stride1 + u32(c)], ((t_238 + r) < k_len_122));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k[u32((k0_315 + (t_426 + r))) * k_stride0 + u32(h_278) * k_stride1 + u32(c)], ((t_426 + r) < k_len_317));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_250 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_436 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_250[i * 4 + j] = fma(a[i], b[j], t_250[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_436[i * 4 + j] = fma(a[i], b[j], t_436[i * 4 + j]); }
       }
     }
-    var S_252: array<f32, 4>;
+    var S_438: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      S_252[0 * 4 + j] = select(NEG_INF, (t_250[0 * 4 + j] * scale2_129), ((t_238 + (tc + 8 * j)) < k_len_122));
+      S_438[0 * 4 + j] = select(NEG_INF, (t_436[0 * 4 + j] * scale2_324), ((t_426 + (tc + 8 * j)) < k_len_317));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_253: array<f32, 1>;
+    var t_439: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_252[i * 4 + j]);
+        acc = max(acc, S_438[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -376,33 +372,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_253[i] = acc;
+      t_439[i] = acc;
     }
     workgroupBarrier();
-    var m_new_254: array<f32, 1>;
-    m_new_254[0] = max(carry_164[0], t_253[0]);
+    var m_new_440: array<f32, 1>;
+    m_new_440[0] = max(carry_357[0], t_439[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_256: array<f32, 1>;
-    m_safe_256[0] = select(m_new_254[0], 0.0, (m_new_254[0] == NEG_INF));
+    var m_safe_442: array<f32, 1>;
+    m_safe_442[0] = select(m_new_440[0], 0.0, (m_new_440[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_258: array<f32, 4>;
+    var p_444: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_258[0 * 4 + j] = exp2((S_252[0 * 4 + j] - m_safe_256[0]));
+      p_444[0 * 4 + j] = exp2((S_438[0 * 4 + j] - m_safe_442[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_258[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_444[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_260: array<f32, 1>;
-    alpha_260[0] = exp2((carry_164[0] - m_safe_256[0]));
+    var alpha_446: array<f32, 1>;
+    alpha_446[0] = exp2((carry_357[0] - m_safe_442[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_262: array<f32, 1>;
+    var t_448: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_258[i * 4 + j];
+        acc = acc + p_444[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -411,46 +407,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_262[i] = acc;
+      t_448[i] = acc;
     }
     workgroupBarrier();
-    var t_263: array<f32, 1>;
-    t_263[0] = ((carry_165[0] * alpha_260[0]) + t_262[0]);
+    var t_449: array<f32, 1>;
+    t_449[0] = ((carry_358[0] * alpha_446[0]) + t_448[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v[u32((k0_120 + (t_238 + r))) * v_stride0 + u32(h_89) * v_stride1 + u32(c)], ((t_238 + r) < k_len_122));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v[u32((k0_315 + (t_426 + r))) * v_stride0 + u32(h_278) * v_stride1 + u32(c)], ((t_426 + r) < k_len_317));
     }
     workgroupBarrier();
-    var t_265 = array<f32, 16>();
+    var t_451 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_265[i * 16 + j] = fma(a[i], b[j], t_265[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_451[i * 16 + j] = fma(a[i], b[j], t_451[i * 16 + j]); }
       }
     }
-    var t_266: array<f32, 16>;
+    var t_452: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_266[0 * 16 + j] = ((carry_166[0 * 16 + j] * alpha_260[0]) + t_265[0 * 16 + j]);
+      t_452[0 * 16 + j] = ((carry_359[0 * 16 + j] * alpha_446[0]) + t_451[0 * 16 + j]);
     }
-    carry_164[0] = m_new_254[0];
-    carry_165[0] = t_263[0];
+    carry_357[0] = m_new_440[0];
+    carry_358[0] = t_449[0];
     for (var j = 0; j < 16; j++) {
-      carry_166[0 * 16 + j] = t_266[0 * 16 + j];
+      carry_359[0 * 16 + j] = t_452[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   for (var j = 0; j < 16; j++) {
-    if (((t_123 + tr) < q_len_117)) { out[u32((q0_114 + (t_123 + tr))) * out_stride0 + u32(h_89) * out_stride1 + u32((tc + 8 * j))] = (carry_166[0 * 16 + j] / select(carry_165[0], 1.0, (carry_165[0] == 0.0))); }
+    if (((t_318 + tr) < q_len_312)) { out[u32((q0_309 + (t_318 + tr))) * out_stride0 + u32(h_278) * out_stride1 + u32((tc + 8 * j))] = (carry_359[0 * 16 + j] / select(carry_358[0], 1.0, (carry_358[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (tc == 0) {
-    if (((t_123 + tr) < q_len_117)) { lse[u32((q0_114 + (t_123 + tr))) * lse_stride0 + u32(h_89)] = select(((carry_164[0] + log2(carry_165[0])) * 0.6931471805599453), NEG_INF, (carry_165[0] == 0.0)); }
+    if (((t_318 + tr) < q_len_312)) { lse[u32((q0_309 + (t_318 + tr))) * lse_stride0 + u32(h_278)] = select(((carry_357[0] + log2(carry_358[0])) * 0.6931471805599453), NEG_INF, (carry_358[0] == 0.0)); }
   }
 }

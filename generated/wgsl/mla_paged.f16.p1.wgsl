@@ -44,153 +44,153 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.heads) * 512u;
   let out_stride1 = 512u;
   let lse_stride0 = u32(P.heads);
-  let m_105 = i32(wg.x);
-  let b_106 = i32(wg.y);
+  let m_392 = i32(wg.x);
+  let b_393 = i32(wg.y);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_133 = cu_seqlens_q[u32(b_106)];
+  let q0_429 = cu_seqlens_q[u32(b_393)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_134 = (b_106 + 1);
-  let t_135 = cu_seqlens_q[u32(t_134)];
-  let q_len_136 = (t_135 - q0_133);
-  let k_len_137 = cache_seqlens[u32(b_106)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  let t_138 = (m_105 * 16);
-  let t_139 = (q_len_136 * P.heads);
-  let t_140 = (t_138 >= t_139);
-  if (t_140) {
+  let t_430 = (b_393 + 1);
+  let t_431 = cu_seqlens_q[u32(t_430)];
+  let q_len_432 = (t_431 - q0_429);
+  let k_len_433 = cache_seqlens[u32(b_393)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  let t_434 = (m_392 * 16);
+  let t_435 = (q_len_432 * P.heads);
+  let t_436 = (t_434 >= t_435);
+  if (t_436) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  let t_141 = (m_105 * 16);
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_151 = (k_len_137 + 7);
-  let t_152 = (t_151 / 8);
-  let t_154 = (k_len_137 + (-1));
-  let t_156 = (k_len_137 + (-8));
-  let t_158 = (t_154 / 8);
-  let t_159 = (t_154 < 0);
-  let t_160 = (t_158 * 8);
-  let t_161 = (t_160 == t_154);
-  let t_162 = (!t_161);
-  let t_163 = (t_159 && t_162);
-  let t_165 = (t_158 - 1);
-  let t_166 = select(t_158, t_165, t_163);
-  let t_167 = (t_156 / 8);
-  let t_168 = (t_156 < 0);
-  let t_169 = (t_167 * 8);
-  let t_170 = (t_169 == t_156);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_173 = (t_167 - 1);
-  let t_174 = select(t_167, t_173, t_172);
-  let t_175 = (P.is_causal == 0);
-  let t_177 = select(268435456, (-268435456), t_175);
-  let t_178 = select((-268435456), 268435456, t_175);
-  let t_180 = (t_141 + 15);
-  let t_181 = (t_141 / P.heads);
-  let t_182 = (t_180 / P.heads);
-  let t_183 = min(t_181, t_182);
-  let t_184 = max(t_181, t_182);
-  let t_185 = (t_183 + k_len_137);
-  let t_186 = (t_184 + k_len_137);
-  let t_187 = (t_185 - q_len_136);
-  let t_188 = (t_186 - q_len_136);
-  let t_190 = (t_187 + (-7));
-  let t_191 = (t_188 / 8);
-  let t_192 = (t_188 < 0);
-  let t_193 = (t_191 * 8);
-  let t_194 = (t_193 == t_188);
-  let t_195 = (!t_194);
-  let t_196 = (t_192 && t_195);
-  let t_197 = (t_191 - 1);
-  let t_198 = select(t_191, t_197, t_196);
-  let t_199 = (t_190 / 8);
-  let t_200 = (t_190 < 0);
-  let t_201 = (t_199 * 8);
-  let t_202 = (t_201 == t_190);
-  let t_203 = (!t_202);
-  let t_204 = (t_200 && t_203);
-  let t_205 = (t_199 - 1);
-  let t_206 = select(t_199, t_205, t_204);
-  let t_207 = (t_177 > t_178);
-  let t_208 = ((-268435456) > t_198);
-  let t_209 = min(t_177, (-268435456));
-  let t_210 = max(t_178, t_198);
-  let t_211 = select(t_209, t_177, t_208);
-  let t_212 = select(t_210, t_178, t_208);
-  let t_213 = select(t_211, (-268435456), t_207);
-  let t_214 = select(t_212, t_198, t_207);
-  let t_215 = ((-268435456) > t_206);
-  let t_216 = max(t_177, (-268435456));
-  let t_217 = min(t_178, t_206);
-  let t_218 = (t_217 + 1);
-  let t_219 = (t_216 <= t_218);
-  let t_220 = max(t_178, t_206);
-  let t_221 = select(t_177, t_209, t_219);
-  let t_222 = select(t_178, t_220, t_219);
-  let t_223 = select(t_221, t_177, t_215);
-  let t_224 = select(t_222, t_178, t_215);
-  let t_225 = select(t_223, (-268435456), t_207);
-  let t_226 = select(t_224, t_206, t_207);
-  let t_227 = max((-268435456), t_213);
-  let t_228 = min(t_166, t_214);
-  let t_229 = max((-268435456), t_225);
-  let t_230 = min(t_174, t_226);
-  let t_231 = max(t_229, t_229);
-  let t_232 = min(t_230, t_230);
-  let t_233 = max(t_231, (-268435456));
-  let t_234 = min(t_232, t_174);
-  let t_235 = max(0, t_227);
-  let t_236 = (t_228 + 1);
-  let t_237 = min(t_152, t_236);
-  let t_238 = max(t_235, t_237);
-  let t_239 = max(t_233, t_235);
-  let t_240 = min(t_239, t_238);
-  let t_241 = (t_234 + 1);
-  let t_242 = max(t_241, t_240);
-  let t_243 = min(t_242, t_238);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  let t_437 = (m_392 * 16);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_447 = (k_len_433 + 7);
+  let t_448 = (t_447 / 8);
+  let t_449 = (k_len_433 + (-1));
+  let t_450 = (k_len_433 + (-8));
+  let t_451 = (t_449 / 8);
+  let t_452 = (t_449 < 0);
+  let t_453 = (t_451 * 8);
+  let t_454 = (t_453 == t_449);
+  let t_455 = (!t_454);
+  let t_456 = (t_452 && t_455);
+  let t_457 = (t_451 - 1);
+  let t_458 = select(t_451, t_457, t_456);
+  let t_459 = (t_450 / 8);
+  let t_460 = (t_450 < 0);
+  let t_461 = (t_459 * 8);
+  let t_462 = (t_461 == t_450);
+  let t_463 = (!t_462);
+  let t_464 = (t_460 && t_463);
+  let t_465 = (t_459 - 1);
+  let t_466 = select(t_459, t_465, t_464);
+  let t_467 = (P.is_causal == 0);
+  let t_468 = select(268435456, (-268435456), t_467);
+  let t_469 = select((-268435456), 268435456, t_467);
+  let t_470 = (t_437 + 15);
+  let t_471 = (t_437 / P.heads);
+  let t_472 = (t_470 / P.heads);
+  let t_473 = min(t_471, t_472);
+  let t_474 = max(t_471, t_472);
+  let t_475 = (t_473 + k_len_433);
+  let t_476 = (t_474 + k_len_433);
+  let t_477 = (t_475 - q_len_432);
+  let t_478 = (t_476 - q_len_432);
+  let t_479 = (t_477 + (-7));
+  let t_480 = (t_478 / 8);
+  let t_481 = (t_478 < 0);
+  let t_482 = (t_480 * 8);
+  let t_483 = (t_482 == t_478);
+  let t_484 = (!t_483);
+  let t_485 = (t_481 && t_484);
+  let t_486 = (t_480 - 1);
+  let t_487 = select(t_480, t_486, t_485);
+  let t_488 = (t_479 / 8);
+  let t_489 = (t_479 < 0);
+  let t_490 = (t_488 * 8);
+  let t_491 = (t_490 == t_479);
+  let t_492 = (!t_491);
+  let t_493 = (t_489 && t_492);
+  let t_494 = (t_488 - 1);
+  let t_495 = select(t_488, t_494, t_493);
+  let t_496 = (t_468 > t_469);
+  let t_497 = ((-268435456) > t_487);
+  let t_498 = min(t_468, (-268435456));
+  let t_499 = max(t_469, t_487);
+  let t_500 = select(t_498, t_468, t_497);
+  let t_501 = select(t_499, t_469, t_497);
+  let t_502 = select(t_500, (-268435456), t_496);
+  let t_503 = select(t_501, t_487, t_496);
+  let t_504 = ((-268435456) > t_495);
+  let t_505 = max(t_468, (-268435456));
+  let t_506 = min(t_469, t_495);
+  let t_507 = (t_506 + 1);
+  let t_508 = (t_505 <= t_507);
+  let t_509 = max(t_469, t_495);
+  let t_510 = select(t_468, t_498, t_508);
+  let t_511 = select(t_469, t_509, t_508);
+  let t_512 = select(t_510, t_468, t_504);
+  let t_513 = select(t_511, t_469, t_504);
+  let t_514 = select(t_512, (-268435456), t_496);
+  let t_515 = select(t_513, t_495, t_496);
+  let t_516 = max((-268435456), t_502);
+  let t_517 = min(t_458, t_503);
+  let t_518 = max((-268435456), t_514);
+  let t_519 = min(t_466, t_515);
+  let t_520 = max(t_518, t_518);
+  let t_521 = min(t_519, t_519);
+  let t_522 = max(t_520, (-268435456));
+  let t_523 = min(t_521, t_466);
+  let t_524 = max(0, t_516);
+  let t_525 = (t_517 + 1);
+  let t_526 = min(t_448, t_525);
+  let t_527 = max(t_524, t_526);
+  let t_528 = max(t_522, t_524);
+  let t_529 = min(t_528, t_527);
+  let t_530 = (t_523 + 1);
+  let t_531 = max(t_530, t_529);
+  let t_532 = min(t_531, t_527);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_265 = (P.softmax_scale * 1.4426950408889634);
+  let t_537 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 8192; e += 64) {
     let r = e / 512;
     let c = e % 512;
-    smem_f16[0 + r * 514 + c] = select(f16(0.0), q_nope[u32((q0_133 + ((t_141 + r) / P.heads))) * q_nope_stride0 + u32(((t_141 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_141 + r) / P.heads) < q_len_136));
+    smem_f16[0 + r * 514 + c] = select(f16(0.0), q_nope[u32((q0_429 + ((t_437 + r) / P.heads))) * q_nope_stride0 + u32(((t_437 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_437 + r) / P.heads) < q_len_432));
   }
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 64) {
     let r = e / 64;
     let c = e % 64;
-    smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_133 + ((t_141 + r) / P.heads))) * q_rope_stride0 + u32(((t_141 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_141 + r) / P.heads) < q_len_136));
+    smem_f16[8224 + r * 66 + c] = select(f16(0.0), q_rope[u32((q0_429 + ((t_437 + r) / P.heads))) * q_rope_stride0 + u32(((t_437 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_437 + r) / P.heads) < q_len_432));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_245: array<f32, 2>;
+  var carry_539: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_245[i] = NEG_INF;
+    carry_539[i] = NEG_INF;
   }
-  var carry_246: array<f32, 2>;
+  var carry_540: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_246[i] = 0.0;
+    carry_540[i] = 0.0;
   }
-  var carry_247: array<f32, 128>;
+  var carry_541: array<f32, 128>;
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 64; j++) {
-      carry_247[i * 64 + j] = 0.0;
+      carry_541[i * 64 + j] = 0.0;
     }
   }
-  for (var t_244 = t_235; t_244 < t_240; t_244++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_248 = (t_244 * 8);
+  for (var t_538 = t_524; t_538 < t_529; t_538++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_542 = (t_538 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -199,47 +199,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_248 + r))], ((t_248 + r) < k_len_137)) + ((t_248 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_248 + r) < k_len_137));
+      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_393) * page_table_stride0 + u32((t_542 + r))], ((t_542 + r) < k_len_433)) + ((t_542 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_542 + r) < k_len_433));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_267 = array<f32, 2>();
+    var t_556 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_267[i] = fma(a[i], b[j], t_267[i]); }
+        for (var j = 0; j < 1; j++) { t_556[i] = fma(a[i], b[j], t_556[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_248 + r))], ((t_248 + r) < k_len_137)) + ((t_248 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_248 + r) < k_len_137));
+      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_393) * page_table_stride0 + u32((t_542 + r))], ((t_542 + r) < k_len_433)) + ((t_542 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_542 + r) < k_len_433));
     }
     workgroupBarrier();
-    var t_269 = array<f32, 2>();
+    var t_558 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_269[i] = fma(a[i], b[j], t_269[i]); }
+        for (var j = 0; j < 1; j++) { t_558[i] = fma(a[i], b[j], t_558[i]); }
       }
     }
-    var t_272: array<f32, 2>;
+    var t_561: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_272[i] = select(NEG_INF, ((t_267[i] + t_269[i]) * t_265), (((t_248 + tc) < k_len_137) && (t_175 || ((t_248 + tc) <= ((((t_141 + (tr + 8 * i)) / P.heads) + k_len_137) - q_len_136)))));
+      t_561[i] = select(NEG_INF, ((t_556[i] + t_558[i]) * t_537), (((t_542 + tc) < k_len_433) && (t_467 || ((t_542 + tc) <= ((((t_437 + (tr + 8 * i)) / P.heads) + k_len_433) - q_len_432)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_273: array<f32, 2>;
+    var t_562: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_272[i]);
+        acc = max(acc, t_561[i]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -248,34 +248,34 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_273[i] = acc;
+      t_562[i] = acc;
     }
     workgroupBarrier();
-    var m_new_274: array<f32, 2>;
+    var m_new_563: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_274[i] = max(carry_245[i], t_273[i]);
+      m_new_563[i] = max(carry_539[i], t_562[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_276: array<f32, 2>;
+    var m_safe_565: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_276[i] = select(m_new_274[i], 0.0, (m_new_274[i] == NEG_INF));
+      m_safe_565[i] = select(m_new_563[i], 0.0, (m_new_563[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_278: array<f32, 2>;
+    var p_567: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_278[i] = exp2((t_272[i] - m_safe_276[i]));
+      p_567[i] = exp2((t_561[i] - m_safe_565[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_280: array<f32, 2>;
+    var alpha_569: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_280[i] = exp2((carry_245[i] - m_safe_276[i]));
+      alpha_569[i] = exp2((carry_539[i] - m_safe_565[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_282: array<f32, 2>;
+    var t_571: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_278[i];
+        acc = acc + p_567[i];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -284,54 +284,51 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_282[i] = acc;
+      t_571[i] = acc;
     }
     workgroupBarrier();
-    var t_283: array<f32, 2>;
+    var t_572: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_283[i] = ((carry_246[i] * alpha_280[i]) + t_282[i]);
+      t_572[i] = ((carry_540[i] * alpha_569[i]) + t_571[i]);
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_278[i]);
+      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_567[i]);
     }
     workgroupBarrier();
-    var t_286 = array<f32, 128>();
+    var t_575 = array<f32, 128>();
     for (var k = 0; k < 8; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 64>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[13392 + (tr + 8 * i) * 10 + k]); }
       for (var j = 0; j < 64; j++) { b[j] = f32(smem_f16[9280 + k * 514 + (tc + 8 * j)]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 64; j++) { t_286[i * 64 + j] = fma(a[i], b[j], t_286[i * 64 + j]); }
+        for (var j = 0; j < 64; j++) { t_575[i * 64 + j] = fma(a[i], b[j], t_575[i * 64 + j]); }
       }
     }
-    var t_287: array<f32, 128>;
+    var t_576: array<f32, 128>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        t_287[i * 64 + j] = ((carry_247[i * 64 + j] * alpha_280[i]) + t_286[i * 64 + j]);
+        t_576[i * 64 + j] = ((carry_541[i * 64 + j] * alpha_569[i]) + t_575[i * 64 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_245[i] = m_new_274[i];
+      carry_539[i] = m_new_563[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_246[i] = t_283[i];
+      carry_540[i] = t_572[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        carry_247[i * 64 + j] = t_287[i * 64 + j];
+        carry_541[i * 64 + j] = t_576[i * 64 + j];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_312 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_293 = t_240; t_293 < t_243; t_293++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_297 = (t_293 * 8);
+  for (var t_580 = t_529; t_580 < t_532; t_580++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_584 = (t_580 * 8);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
@@ -339,47 +336,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = c_kv[u32((page_table[u32(b_106) * page_table_stride0 + u32((t_297 + r))] + ((t_297 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
+      smem_f16[9280 + r * 514 + c] = c_kv[u32((page_table[u32(b_393) * page_table_stride0 + u32((t_584 + r))] + ((t_584 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_314 = array<f32, 2>();
+    var t_596 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_314[i] = fma(a[i], b[j], t_314[i]); }
+        for (var j = 0; j < 1; j++) { t_596[i] = fma(a[i], b[j], t_596[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = c_kv[u32((page_table[u32(b_106) * page_table_stride0 + u32((t_297 + r))] + ((t_297 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
+      smem_f16[13392 + r * 66 + c] = c_kv[u32((page_table[u32(b_393) * page_table_stride0 + u32((t_584 + r))] + ((t_584 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
     }
     workgroupBarrier();
-    var t_316 = array<f32, 2>();
+    var t_598 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_316[i] = fma(a[i], b[j], t_316[i]); }
+        for (var j = 0; j < 1; j++) { t_598[i] = fma(a[i], b[j], t_598[i]); }
       }
     }
-    var t_318: array<f32, 2>;
+    var t_599: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_318[i] = ((t_314[i] + t_316[i]) * t_312);
+      t_599[i] = (t_596[i] + t_598[i]);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_319: array<f32, 2>;
+    var t_601: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_318[i]);
+        acc = max(acc, t_599[i]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -388,34 +385,34 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_319[i] = acc;
+      t_601[i] = acc;
     }
     workgroupBarrier();
-    var m_new_320: array<f32, 2>;
+    var m_new_603: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_320[i] = max(carry_245[i], t_319[i]);
+      m_new_603[i] = max(carry_539[i], (t_601[i] * t_537));
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_322: array<f32, 2>;
+    var m_safe_605: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_322[i] = select(m_new_320[i], 0.0, (m_new_320[i] == NEG_INF));
+      m_safe_605[i] = select(m_new_603[i], 0.0, (m_new_603[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_324: array<f32, 2>;
+    var p_607: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_324[i] = exp2((t_318[i] - m_safe_322[i]));
+      p_607[i] = exp2(((t_599[i] * t_537) - m_safe_605[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_326: array<f32, 2>;
+    var alpha_609: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_326[i] = exp2((carry_245[i] - m_safe_322[i]));
+      alpha_609[i] = exp2((carry_539[i] - m_safe_605[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_328: array<f32, 2>;
+    var t_611: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_324[i];
+        acc = acc + p_607[i];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -424,57 +421,53 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_328[i] = acc;
+      t_611[i] = acc;
     }
     workgroupBarrier();
-    var t_329: array<f32, 2>;
+    var t_612: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_329[i] = ((carry_246[i] * alpha_326[i]) + t_328[i]);
+      t_612[i] = ((carry_540[i] * alpha_609[i]) + t_611[i]);
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_324[i]);
+      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_607[i]);
     }
     workgroupBarrier();
-    var t_332 = array<f32, 128>();
+    var t_615 = array<f32, 128>();
     for (var k = 0; k < 8; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 64>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[13392 + (tr + 8 * i) * 10 + k]); }
       for (var j = 0; j < 64; j++) { b[j] = f32(smem_f16[9280 + k * 514 + (tc + 8 * j)]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 64; j++) { t_332[i * 64 + j] = fma(a[i], b[j], t_332[i * 64 + j]); }
+        for (var j = 0; j < 64; j++) { t_615[i * 64 + j] = fma(a[i], b[j], t_615[i * 64 + j]); }
       }
     }
-    var t_333: array<f32, 128>;
+    var t_616: array<f32, 128>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        t_333[i * 64 + j] = ((carry_247[i * 64 + j] * alpha_326[i]) + t_332[i * 64 + j]);
+        t_616[i * 64 + j] = ((carry_541[i * 64 + j] * alpha_609[i]) + t_615[i * 64 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_245[i] = m_new_320[i];
+      carry_539[i] = m_new_603[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_246[i] = t_329[i];
+      carry_540[i] = t_612[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        carry_247[i * 64 + j] = t_333[i * 64 + j];
+        carry_541[i * 64 + j] = t_616[i * 64 + j];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_358 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_337 = t_243; t_337 < t_238; t_337++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_341 = (t_337 * 8);
+  for (var t_620 = t_532; t_620 < t_527; t_620++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_624 = (t_620 * 8);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -483,47 +476,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 64) {
       let r = e / 512;
       let c = e % 512;
-      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_341 + r))], ((t_341 + r) < k_len_137)) + ((t_341 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_341 + r) < k_len_137));
+      smem_f16[9280 + r * 514 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_393) * page_table_stride0 + u32((t_624 + r))], ((t_624 + r) < k_len_433)) + ((t_624 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_624 + r) < k_len_433));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_360 = array<f32, 2>();
+    var t_638 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[0 + (tr + 8 * i) * 514 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[9280 + tc * 514 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_360[i] = fma(a[i], b[j], t_360[i]); }
+        for (var j = 0; j < 1; j++) { t_638[i] = fma(a[i], b[j], t_638[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 512; e += 64) {
       let r = e / 64;
       let c = e % 64;
-      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_106) * page_table_stride0 + u32((t_341 + r))], ((t_341 + r) < k_len_137)) + ((t_341 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_341 + r) < k_len_137));
+      smem_f16[13392 + r * 66 + c] = select(f16(0.0), c_kv[u32((select(0, page_table[u32(b_393) * page_table_stride0 + u32((t_624 + r))], ((t_624 + r) < k_len_433)) + ((t_624 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_624 + r) < k_len_433));
     }
     workgroupBarrier();
-    var t_362 = array<f32, 2>();
+    var t_640 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[8224 + (tr + 8 * i) * 66 + k]); }
       for (var j = 0; j < 1; j++) { b[j] = f32(smem_f16[13392 + tc * 66 + k]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_362[i] = fma(a[i], b[j], t_362[i]); }
+        for (var j = 0; j < 1; j++) { t_640[i] = fma(a[i], b[j], t_640[i]); }
       }
     }
-    var t_365: array<f32, 2>;
+    var t_643: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_365[i] = select(NEG_INF, ((t_360[i] + t_362[i]) * t_358), (((t_341 + tc) < k_len_137) && (t_175 || ((t_341 + tc) <= ((((t_141 + (tr + 8 * i)) / P.heads) + k_len_137) - q_len_136)))));
+      t_643[i] = select(NEG_INF, ((t_638[i] + t_640[i]) * t_537), (((t_624 + tc) < k_len_433) && (t_467 || ((t_624 + tc) <= ((((t_437 + (tr + 8 * i)) / P.heads) + k_len_433) - q_len_432)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_366: array<f32, 2>;
+    var t_644: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_365[i]);
+        acc = max(acc, t_643[i]);
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -532,34 +525,34 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 64 + tr * 8 + k]); }
-      t_366[i] = acc;
+      t_644[i] = acc;
     }
     workgroupBarrier();
-    var m_new_367: array<f32, 2>;
+    var m_new_645: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_367[i] = max(carry_245[i], t_366[i]);
+      m_new_645[i] = max(carry_539[i], t_644[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_369: array<f32, 2>;
+    var m_safe_647: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_369[i] = select(m_new_367[i], 0.0, (m_new_367[i] == NEG_INF));
+      m_safe_647[i] = select(m_new_645[i], 0.0, (m_new_645[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_371: array<f32, 2>;
+    var p_649: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_371[i] = exp2((t_365[i] - m_safe_369[i]));
+      p_649[i] = exp2((t_643[i] - m_safe_647[i]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_373: array<f32, 2>;
+    var alpha_651: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_373[i] = exp2((carry_245[i] - m_safe_369[i]));
+      alpha_651[i] = exp2((carry_539[i] - m_safe_647[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_375: array<f32, 2>;
+    var t_653: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_371[i];
+        acc = acc + p_649[i];
       }
       red_f32[i * 64 + i32(lid)] = acc;
     }
@@ -568,43 +561,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 64 + tr * 8 + k]; }
-      t_375[i] = acc;
+      t_653[i] = acc;
     }
     workgroupBarrier();
-    var t_376: array<f32, 2>;
+    var t_654: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_376[i] = ((carry_246[i] * alpha_373[i]) + t_375[i]);
+      t_654[i] = ((carry_540[i] * alpha_651[i]) + t_653[i]);
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_371[i]);
+      smem_f16[13392 + (tr + 8 * i) * 10 + tc] = f16(p_649[i]);
     }
     workgroupBarrier();
-    var t_379 = array<f32, 128>();
+    var t_657 = array<f32, 128>();
     for (var k = 0; k < 8; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 64>;
       for (var i = 0; i < 2; i++) { a[i] = f32(smem_f16[13392 + (tr + 8 * i) * 10 + k]); }
       for (var j = 0; j < 64; j++) { b[j] = f32(smem_f16[9280 + k * 514 + (tc + 8 * j)]); }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 64; j++) { t_379[i * 64 + j] = fma(a[i], b[j], t_379[i * 64 + j]); }
+        for (var j = 0; j < 64; j++) { t_657[i * 64 + j] = fma(a[i], b[j], t_657[i * 64 + j]); }
       }
     }
-    var t_380: array<f32, 128>;
+    var t_658: array<f32, 128>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        t_380[i * 64 + j] = ((carry_247[i * 64 + j] * alpha_373[i]) + t_379[i * 64 + j]);
+        t_658[i * 64 + j] = ((carry_541[i * 64 + j] * alpha_651[i]) + t_657[i * 64 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_245[i] = m_new_367[i];
+      carry_539[i] = m_new_645[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_246[i] = t_376[i];
+      carry_540[i] = t_654[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 64; j++) {
-        carry_247[i * 64 + j] = t_380[i * 64 + j];
+        carry_541[i * 64 + j] = t_658[i * 64 + j];
       }
     }
   }
@@ -612,14 +605,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 64; j++) {
-      if ((((t_141 + (tr + 8 * i)) / P.heads) < q_len_136)) { out[u32((q0_133 + ((t_141 + (tr + 8 * i)) / P.heads))) * out_stride0 + u32(((t_141 + (tr + 8 * i)) % P.heads)) * out_stride1 + u32((tc + 8 * j))] = f16((carry_247[i * 64 + j] / select(carry_246[i], 1.0, (carry_246[i] == 0.0)))); }
+      if ((((t_437 + (tr + 8 * i)) / P.heads) < q_len_432)) { out[u32((q0_429 + ((t_437 + (tr + 8 * i)) / P.heads))) * out_stride0 + u32(((t_437 + (tr + 8 * i)) % P.heads)) * out_stride1 + u32((tc + 8 * j))] = f16((carry_541[i * 64 + j] / select(carry_540[i], 1.0, (carry_540[i] == 0.0)))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
-      if ((((t_141 + (tr + 8 * i)) / P.heads) < q_len_136)) { lse[u32((q0_133 + ((t_141 + (tr + 8 * i)) / P.heads))) * lse_stride0 + u32(((t_141 + (tr + 8 * i)) % P.heads))] = select(((carry_245[i] + log2(carry_246[i])) * 0.6931471805599453), NEG_INF, (carry_246[i] == 0.0)); }
+      if ((((t_437 + (tr + 8 * i)) / P.heads) < q_len_432)) { lse[u32((q0_429 + ((t_437 + (tr + 8 * i)) / P.heads))) * lse_stride0 + u32(((t_437 + (tr + 8 * i)) % P.heads))] = select(((carry_539[i] + log2(carry_540[i])) * 0.6931471805599453), NEG_INF, (carry_540[i] == 0.0)); }
     }
   }
 }

@@ -43,153 +43,153 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.heads) * 512u;
   let out_stride1 = 512u;
   let lse_stride0 = u32(P.heads);
-  let m_103 = i32(wg.x);
-  let b_104 = i32(wg.y);
+  let m_386 = i32(wg.x);
+  let b_387 = i32(wg.y);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_131 = cu_seqlens_q[u32(b_104)];
+  let q0_423 = cu_seqlens_q[u32(b_387)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_132 = (b_104 + 1);
-  let t_133 = cu_seqlens_q[u32(t_132)];
-  let q_len_134 = (t_133 - q0_131);
-  let k_len_135 = cache_seqlens[u32(b_104)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  let t_136 = (m_103 * 8);
-  let t_137 = (q_len_134 * P.heads);
-  let t_138 = (t_136 >= t_137);
-  if (t_138) {
+  let t_424 = (b_387 + 1);
+  let t_425 = cu_seqlens_q[u32(t_424)];
+  let q_len_426 = (t_425 - q0_423);
+  let k_len_427 = cache_seqlens[u32(b_387)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  let t_428 = (m_386 * 8);
+  let t_429 = (q_len_426 * P.heads);
+  let t_430 = (t_428 >= t_429);
+  if (t_430) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  let t_139 = (m_103 * 8);
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_149 = (k_len_135 + 3);
-  let t_150 = (t_149 / 4);
-  let t_152 = (k_len_135 + (-1));
-  let t_154 = (k_len_135 + (-4));
-  let t_156 = (t_152 / 4);
-  let t_157 = (t_152 < 0);
-  let t_158 = (t_156 * 4);
-  let t_159 = (t_158 == t_152);
-  let t_160 = (!t_159);
-  let t_161 = (t_157 && t_160);
-  let t_163 = (t_156 - 1);
-  let t_164 = select(t_156, t_163, t_161);
-  let t_165 = (t_154 / 4);
-  let t_166 = (t_154 < 0);
-  let t_167 = (t_165 * 4);
-  let t_168 = (t_167 == t_154);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_171 = (t_165 - 1);
-  let t_172 = select(t_165, t_171, t_170);
-  let t_173 = (P.is_causal == 0);
-  let t_175 = select(268435456, (-268435456), t_173);
-  let t_176 = select((-268435456), 268435456, t_173);
-  let t_178 = (t_139 + 7);
-  let t_179 = (t_139 / P.heads);
-  let t_180 = (t_178 / P.heads);
-  let t_181 = min(t_179, t_180);
-  let t_182 = max(t_179, t_180);
-  let t_183 = (t_181 + k_len_135);
-  let t_184 = (t_182 + k_len_135);
-  let t_185 = (t_183 - q_len_134);
-  let t_186 = (t_184 - q_len_134);
-  let t_188 = (t_185 + (-3));
-  let t_189 = (t_186 / 4);
-  let t_190 = (t_186 < 0);
-  let t_191 = (t_189 * 4);
-  let t_192 = (t_191 == t_186);
-  let t_193 = (!t_192);
-  let t_194 = (t_190 && t_193);
-  let t_195 = (t_189 - 1);
-  let t_196 = select(t_189, t_195, t_194);
-  let t_197 = (t_188 / 4);
-  let t_198 = (t_188 < 0);
-  let t_199 = (t_197 * 4);
-  let t_200 = (t_199 == t_188);
-  let t_201 = (!t_200);
-  let t_202 = (t_198 && t_201);
-  let t_203 = (t_197 - 1);
-  let t_204 = select(t_197, t_203, t_202);
-  let t_205 = (t_175 > t_176);
-  let t_206 = ((-268435456) > t_196);
-  let t_207 = min(t_175, (-268435456));
-  let t_208 = max(t_176, t_196);
-  let t_209 = select(t_207, t_175, t_206);
-  let t_210 = select(t_208, t_176, t_206);
-  let t_211 = select(t_209, (-268435456), t_205);
-  let t_212 = select(t_210, t_196, t_205);
-  let t_213 = ((-268435456) > t_204);
-  let t_214 = max(t_175, (-268435456));
-  let t_215 = min(t_176, t_204);
-  let t_216 = (t_215 + 1);
-  let t_217 = (t_214 <= t_216);
-  let t_218 = max(t_176, t_204);
-  let t_219 = select(t_175, t_207, t_217);
-  let t_220 = select(t_176, t_218, t_217);
-  let t_221 = select(t_219, t_175, t_213);
-  let t_222 = select(t_220, t_176, t_213);
-  let t_223 = select(t_221, (-268435456), t_205);
-  let t_224 = select(t_222, t_204, t_205);
-  let t_225 = max((-268435456), t_211);
-  let t_226 = min(t_164, t_212);
-  let t_227 = max((-268435456), t_223);
-  let t_228 = min(t_172, t_224);
-  let t_229 = max(t_227, t_227);
-  let t_230 = min(t_228, t_228);
-  let t_231 = max(t_229, (-268435456));
-  let t_232 = min(t_230, t_172);
-  let t_233 = max(0, t_225);
-  let t_234 = (t_226 + 1);
-  let t_235 = min(t_150, t_234);
-  let t_236 = max(t_233, t_235);
-  let t_237 = max(t_231, t_233);
-  let t_238 = min(t_237, t_236);
-  let t_239 = (t_232 + 1);
-  let t_240 = max(t_239, t_238);
-  let t_241 = min(t_240, t_236);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  let t_431 = (m_386 * 8);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_441 = (k_len_427 + 3);
+  let t_442 = (t_441 / 4);
+  let t_443 = (k_len_427 + (-1));
+  let t_444 = (k_len_427 + (-4));
+  let t_445 = (t_443 / 4);
+  let t_446 = (t_443 < 0);
+  let t_447 = (t_445 * 4);
+  let t_448 = (t_447 == t_443);
+  let t_449 = (!t_448);
+  let t_450 = (t_446 && t_449);
+  let t_451 = (t_445 - 1);
+  let t_452 = select(t_445, t_451, t_450);
+  let t_453 = (t_444 / 4);
+  let t_454 = (t_444 < 0);
+  let t_455 = (t_453 * 4);
+  let t_456 = (t_455 == t_444);
+  let t_457 = (!t_456);
+  let t_458 = (t_454 && t_457);
+  let t_459 = (t_453 - 1);
+  let t_460 = select(t_453, t_459, t_458);
+  let t_461 = (P.is_causal == 0);
+  let t_462 = select(268435456, (-268435456), t_461);
+  let t_463 = select((-268435456), 268435456, t_461);
+  let t_464 = (t_431 + 7);
+  let t_465 = (t_431 / P.heads);
+  let t_466 = (t_464 / P.heads);
+  let t_467 = min(t_465, t_466);
+  let t_468 = max(t_465, t_466);
+  let t_469 = (t_467 + k_len_427);
+  let t_470 = (t_468 + k_len_427);
+  let t_471 = (t_469 - q_len_426);
+  let t_472 = (t_470 - q_len_426);
+  let t_473 = (t_471 + (-3));
+  let t_474 = (t_472 / 4);
+  let t_475 = (t_472 < 0);
+  let t_476 = (t_474 * 4);
+  let t_477 = (t_476 == t_472);
+  let t_478 = (!t_477);
+  let t_479 = (t_475 && t_478);
+  let t_480 = (t_474 - 1);
+  let t_481 = select(t_474, t_480, t_479);
+  let t_482 = (t_473 / 4);
+  let t_483 = (t_473 < 0);
+  let t_484 = (t_482 * 4);
+  let t_485 = (t_484 == t_473);
+  let t_486 = (!t_485);
+  let t_487 = (t_483 && t_486);
+  let t_488 = (t_482 - 1);
+  let t_489 = select(t_482, t_488, t_487);
+  let t_490 = (t_462 > t_463);
+  let t_491 = ((-268435456) > t_481);
+  let t_492 = min(t_462, (-268435456));
+  let t_493 = max(t_463, t_481);
+  let t_494 = select(t_492, t_462, t_491);
+  let t_495 = select(t_493, t_463, t_491);
+  let t_496 = select(t_494, (-268435456), t_490);
+  let t_497 = select(t_495, t_481, t_490);
+  let t_498 = ((-268435456) > t_489);
+  let t_499 = max(t_462, (-268435456));
+  let t_500 = min(t_463, t_489);
+  let t_501 = (t_500 + 1);
+  let t_502 = (t_499 <= t_501);
+  let t_503 = max(t_463, t_489);
+  let t_504 = select(t_462, t_492, t_502);
+  let t_505 = select(t_463, t_503, t_502);
+  let t_506 = select(t_504, t_462, t_498);
+  let t_507 = select(t_505, t_463, t_498);
+  let t_508 = select(t_506, (-268435456), t_490);
+  let t_509 = select(t_507, t_489, t_490);
+  let t_510 = max((-268435456), t_496);
+  let t_511 = min(t_452, t_497);
+  let t_512 = max((-268435456), t_508);
+  let t_513 = min(t_460, t_509);
+  let t_514 = max(t_512, t_512);
+  let t_515 = min(t_513, t_513);
+  let t_516 = max(t_514, (-268435456));
+  let t_517 = min(t_515, t_460);
+  let t_518 = max(0, t_510);
+  let t_519 = (t_511 + 1);
+  let t_520 = min(t_442, t_519);
+  let t_521 = max(t_518, t_520);
+  let t_522 = max(t_516, t_518);
+  let t_523 = min(t_522, t_521);
+  let t_524 = (t_517 + 1);
+  let t_525 = max(t_524, t_523);
+  let t_526 = min(t_525, t_521);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_263 = (P.softmax_scale * 1.4426950408889634);
+  let t_531 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 4096; e += 16) {
     let r = e / 512;
     let c = e % 512;
-    smem_f32[0 + r * 513 + c] = select(0.0, q_nope[u32((q0_131 + ((t_139 + r) / P.heads))) * q_nope_stride0 + u32(((t_139 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_139 + r) / P.heads) < q_len_134));
+    smem_f32[0 + r * 513 + c] = select(0.0, q_nope[u32((q0_423 + ((t_431 + r) / P.heads))) * q_nope_stride0 + u32(((t_431 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_431 + r) / P.heads) < q_len_426));
   }
   workgroupBarrier();
   for (var e = i32(lid); e < 512; e += 16) {
     let r = e / 64;
     let c = e % 64;
-    smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32((q0_131 + ((t_139 + r) / P.heads))) * q_rope_stride0 + u32(((t_139 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_139 + r) / P.heads) < q_len_134));
+    smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32((q0_423 + ((t_431 + r) / P.heads))) * q_rope_stride0 + u32(((t_431 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_431 + r) / P.heads) < q_len_426));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_243: array<f32, 2>;
+  var carry_533: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_243[i] = NEG_INF;
+    carry_533[i] = NEG_INF;
   }
-  var carry_244: array<f32, 2>;
+  var carry_534: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_244[i] = 0.0;
+    carry_534[i] = 0.0;
   }
-  var carry_245: array<f32, 256>;
+  var carry_535: array<f32, 256>;
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 128; j++) {
-      carry_245[i * 128 + j] = 0.0;
+      carry_535[i * 128 + j] = 0.0;
     }
   }
-  for (var t_242 = t_233; t_242 < t_238; t_242++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_246 = (t_242 * 4);
+  for (var t_532 = t_518; t_532 < t_523; t_532++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_536 = (t_532 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -198,127 +198,124 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_135)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_246 + r) < k_len_135));
+      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_387) * page_table_stride0 + u32((t_536 + r))], ((t_536 + r) < k_len_427)) + ((t_536 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_536 + r) < k_len_427));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_265 = array<f32, 2>();
+    var t_550 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_265[i] = fma(a[i], b[j], t_265[i]); }
+        for (var j = 0; j < 1; j++) { t_550[i] = fma(a[i], b[j], t_550[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_246 + r))], ((t_246 + r) < k_len_135)) + ((t_246 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_246 + r) < k_len_135));
+      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_387) * page_table_stride0 + u32((t_536 + r))], ((t_536 + r) < k_len_427)) + ((t_536 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_536 + r) < k_len_427));
     }
     workgroupBarrier();
-    var t_267 = array<f32, 2>();
+    var t_552 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_267[i] = fma(a[i], b[j], t_267[i]); }
+        for (var j = 0; j < 1; j++) { t_552[i] = fma(a[i], b[j], t_552[i]); }
       }
     }
-    var t_270: array<f32, 2>;
+    var t_555: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_270[i] = select(NEG_INF, ((t_265[i] + t_267[i]) * t_263), (((t_246 + tc) < k_len_135) && (t_173 || ((t_246 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_135) - q_len_134)))));
+      t_555[i] = select(NEG_INF, ((t_550[i] + t_552[i]) * t_531), (((t_536 + tc) < k_len_427) && (t_461 || ((t_536 + tc) <= ((((t_431 + (tr + 4 * i)) / P.heads) + k_len_427) - q_len_426)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_271: array<f32, 2>;
+    var t_556: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_270[i]);
+        acc = max(acc, t_555[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_271[i] = acc;
+      t_556[i] = acc;
     }
-    var m_new_272: array<f32, 2>;
+    var m_new_557: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_272[i] = max(carry_243[i], t_271[i]);
+      m_new_557[i] = max(carry_533[i], t_556[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_274: array<f32, 2>;
+    var m_safe_559: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_274[i] = select(m_new_272[i], 0.0, (m_new_272[i] == NEG_INF));
+      m_safe_559[i] = select(m_new_557[i], 0.0, (m_new_557[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_276: array<f32, 2>;
+    var p_561: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_276[i] = exp2((t_270[i] - m_safe_274[i]));
+      p_561[i] = exp2((t_555[i] - m_safe_559[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_276[i];
+      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_561[i];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_278: array<f32, 2>;
+    var alpha_563: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_278[i] = exp2((carry_243[i] - m_safe_274[i]));
+      alpha_563[i] = exp2((carry_533[i] - m_safe_559[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_280: array<f32, 2>;
+    var t_565: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_276[i];
+        acc = acc + p_561[i];
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_280[i] = acc;
+      t_565[i] = acc;
     }
-    var t_281: array<f32, 2>;
+    var t_566: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_281[i] = ((carry_244[i] * alpha_278[i]) + t_280[i]);
+      t_566[i] = ((carry_534[i] * alpha_563[i]) + t_565[i]);
     }
-    var t_283 = array<f32, 256>();
+    var t_568 = array<f32, 256>();
     for (var k = 0; k < 4; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 128>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[6676 + (tr + 4 * i) * 5 + k]; }
       for (var j = 0; j < 128; j++) { b[j] = smem_f32[4624 + k * 513 + (tc + 4 * j)]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 128; j++) { t_283[i * 128 + j] = fma(a[i], b[j], t_283[i * 128 + j]); }
+        for (var j = 0; j < 128; j++) { t_568[i * 128 + j] = fma(a[i], b[j], t_568[i * 128 + j]); }
       }
     }
-    var t_284: array<f32, 256>;
+    var t_569: array<f32, 256>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        t_284[i * 128 + j] = ((carry_245[i * 128 + j] * alpha_278[i]) + t_283[i * 128 + j]);
+        t_569[i * 128 + j] = ((carry_535[i * 128 + j] * alpha_563[i]) + t_568[i * 128 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_243[i] = m_new_272[i];
+      carry_533[i] = m_new_557[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_244[i] = t_281[i];
+      carry_534[i] = t_566[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        carry_245[i * 128 + j] = t_284[i * 128 + j];
+        carry_535[i * 128 + j] = t_569[i * 128 + j];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_309 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_290 = t_238; t_290 < t_241; t_290++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_294 = (t_290 * 4);
+  for (var t_573 = t_523; t_573 < t_526; t_573++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_577 = (t_573 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
@@ -326,130 +323,126 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = c_kv[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
+      smem_f32[4624 + r * 513 + c] = c_kv[u32((page_table[u32(b_387) * page_table_stride0 + u32((t_577 + r))] + ((t_577 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_311 = array<f32, 2>();
+    var t_589 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_311[i] = fma(a[i], b[j], t_311[i]); }
+        for (var j = 0; j < 1; j++) { t_589[i] = fma(a[i], b[j], t_589[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = c_kv[u32((page_table[u32(b_104) * page_table_stride0 + u32((t_294 + r))] + ((t_294 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
+      smem_f32[6676 + r * 65 + c] = c_kv[u32((page_table[u32(b_387) * page_table_stride0 + u32((t_577 + r))] + ((t_577 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
     }
     workgroupBarrier();
-    var t_313 = array<f32, 2>();
+    var t_591 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_313[i] = fma(a[i], b[j], t_313[i]); }
+        for (var j = 0; j < 1; j++) { t_591[i] = fma(a[i], b[j], t_591[i]); }
       }
     }
-    var t_315: array<f32, 2>;
+    var t_592: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_315[i] = ((t_311[i] + t_313[i]) * t_309);
+      t_592[i] = (t_589[i] + t_591[i]);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_316: array<f32, 2>;
+    var t_594: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_315[i]);
+        acc = max(acc, t_592[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_316[i] = acc;
+      t_594[i] = acc;
     }
-    var m_new_317: array<f32, 2>;
+    var m_new_596: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_317[i] = max(carry_243[i], t_316[i]);
+      m_new_596[i] = max(carry_533[i], (t_594[i] * t_531));
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_319: array<f32, 2>;
+    var m_safe_598: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_319[i] = select(m_new_317[i], 0.0, (m_new_317[i] == NEG_INF));
+      m_safe_598[i] = select(m_new_596[i], 0.0, (m_new_596[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_321: array<f32, 2>;
+    var p_600: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_321[i] = exp2((t_315[i] - m_safe_319[i]));
+      p_600[i] = exp2(((t_592[i] * t_531) - m_safe_598[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_321[i];
+      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_600[i];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_323: array<f32, 2>;
+    var alpha_602: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_323[i] = exp2((carry_243[i] - m_safe_319[i]));
+      alpha_602[i] = exp2((carry_533[i] - m_safe_598[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_325: array<f32, 2>;
+    var t_604: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_321[i];
+        acc = acc + p_600[i];
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_325[i] = acc;
+      t_604[i] = acc;
     }
-    var t_326: array<f32, 2>;
+    var t_605: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_326[i] = ((carry_244[i] * alpha_323[i]) + t_325[i]);
+      t_605[i] = ((carry_534[i] * alpha_602[i]) + t_604[i]);
     }
-    var t_328 = array<f32, 256>();
+    var t_607 = array<f32, 256>();
     for (var k = 0; k < 4; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 128>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[6676 + (tr + 4 * i) * 5 + k]; }
       for (var j = 0; j < 128; j++) { b[j] = smem_f32[4624 + k * 513 + (tc + 4 * j)]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 128; j++) { t_328[i * 128 + j] = fma(a[i], b[j], t_328[i * 128 + j]); }
+        for (var j = 0; j < 128; j++) { t_607[i * 128 + j] = fma(a[i], b[j], t_607[i * 128 + j]); }
       }
     }
-    var t_329: array<f32, 256>;
+    var t_608: array<f32, 256>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        t_329[i * 128 + j] = ((carry_245[i * 128 + j] * alpha_323[i]) + t_328[i * 128 + j]);
+        t_608[i * 128 + j] = ((carry_535[i * 128 + j] * alpha_602[i]) + t_607[i * 128 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_243[i] = m_new_317[i];
+      carry_533[i] = m_new_596[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_244[i] = t_326[i];
+      carry_534[i] = t_605[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        carry_245[i * 128 + j] = t_329[i * 128 + j];
+        carry_535[i * 128 + j] = t_608[i * 128 + j];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_354 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_333 = t_241; t_333 < t_236; t_333++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_337 = (t_333 * 4);
+  for (var t_612 = t_526; t_612 < t_521; t_612++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_616 = (t_612 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -458,116 +451,116 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_135)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_337 + r) < k_len_135));
+      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_387) * page_table_stride0 + u32((t_616 + r))], ((t_616 + r) < k_len_427)) + ((t_616 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_616 + r) < k_len_427));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_356 = array<f32, 2>();
+    var t_630 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_356[i] = fma(a[i], b[j], t_356[i]); }
+        for (var j = 0; j < 1; j++) { t_630[i] = fma(a[i], b[j], t_630[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_104) * page_table_stride0 + u32((t_337 + r))], ((t_337 + r) < k_len_135)) + ((t_337 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_337 + r) < k_len_135));
+      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32((select(0, page_table[u32(b_387) * page_table_stride0 + u32((t_616 + r))], ((t_616 + r) < k_len_427)) + ((t_616 + r) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_616 + r) < k_len_427));
     }
     workgroupBarrier();
-    var t_358 = array<f32, 2>();
+    var t_632 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_358[i] = fma(a[i], b[j], t_358[i]); }
+        for (var j = 0; j < 1; j++) { t_632[i] = fma(a[i], b[j], t_632[i]); }
       }
     }
-    var t_361: array<f32, 2>;
+    var t_635: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_361[i] = select(NEG_INF, ((t_356[i] + t_358[i]) * t_354), (((t_337 + tc) < k_len_135) && (t_173 || ((t_337 + tc) <= ((((t_139 + (tr + 4 * i)) / P.heads) + k_len_135) - q_len_134)))));
+      t_635[i] = select(NEG_INF, ((t_630[i] + t_632[i]) * t_531), (((t_616 + tc) < k_len_427) && (t_461 || ((t_616 + tc) <= ((((t_431 + (tr + 4 * i)) / P.heads) + k_len_427) - q_len_426)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_362: array<f32, 2>;
+    var t_636: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_361[i]);
+        acc = max(acc, t_635[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_362[i] = acc;
+      t_636[i] = acc;
     }
-    var m_new_363: array<f32, 2>;
+    var m_new_637: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_363[i] = max(carry_243[i], t_362[i]);
+      m_new_637[i] = max(carry_533[i], t_636[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_365: array<f32, 2>;
+    var m_safe_639: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_365[i] = select(m_new_363[i], 0.0, (m_new_363[i] == NEG_INF));
+      m_safe_639[i] = select(m_new_637[i], 0.0, (m_new_637[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_367: array<f32, 2>;
+    var p_641: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_367[i] = exp2((t_361[i] - m_safe_365[i]));
+      p_641[i] = exp2((t_635[i] - m_safe_639[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_367[i];
+      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_641[i];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_369: array<f32, 2>;
+    var alpha_643: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_369[i] = exp2((carry_243[i] - m_safe_365[i]));
+      alpha_643[i] = exp2((carry_533[i] - m_safe_639[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_371: array<f32, 2>;
+    var t_645: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_367[i];
+        acc = acc + p_641[i];
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_371[i] = acc;
+      t_645[i] = acc;
     }
-    var t_372: array<f32, 2>;
+    var t_646: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_372[i] = ((carry_244[i] * alpha_369[i]) + t_371[i]);
+      t_646[i] = ((carry_534[i] * alpha_643[i]) + t_645[i]);
     }
-    var t_374 = array<f32, 256>();
+    var t_648 = array<f32, 256>();
     for (var k = 0; k < 4; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 128>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[6676 + (tr + 4 * i) * 5 + k]; }
       for (var j = 0; j < 128; j++) { b[j] = smem_f32[4624 + k * 513 + (tc + 4 * j)]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 128; j++) { t_374[i * 128 + j] = fma(a[i], b[j], t_374[i * 128 + j]); }
+        for (var j = 0; j < 128; j++) { t_648[i * 128 + j] = fma(a[i], b[j], t_648[i * 128 + j]); }
       }
     }
-    var t_375: array<f32, 256>;
+    var t_649: array<f32, 256>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        t_375[i * 128 + j] = ((carry_245[i * 128 + j] * alpha_369[i]) + t_374[i * 128 + j]);
+        t_649[i * 128 + j] = ((carry_535[i * 128 + j] * alpha_643[i]) + t_648[i * 128 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_243[i] = m_new_363[i];
+      carry_533[i] = m_new_637[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_244[i] = t_372[i];
+      carry_534[i] = t_646[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        carry_245[i * 128 + j] = t_375[i * 128 + j];
+        carry_535[i * 128 + j] = t_649[i * 128 + j];
       }
     }
   }
@@ -575,14 +568,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 128; j++) {
-      if ((((t_139 + (tr + 4 * i)) / P.heads) < q_len_134)) { out[u32((q0_131 + ((t_139 + (tr + 4 * i)) / P.heads))) * out_stride0 + u32(((t_139 + (tr + 4 * i)) % P.heads)) * out_stride1 + u32((tc + 4 * j))] = (carry_245[i * 128 + j] / select(carry_244[i], 1.0, (carry_244[i] == 0.0))); }
+      if ((((t_431 + (tr + 4 * i)) / P.heads) < q_len_426)) { out[u32((q0_423 + ((t_431 + (tr + 4 * i)) / P.heads))) * out_stride0 + u32(((t_431 + (tr + 4 * i)) % P.heads)) * out_stride1 + u32((tc + 4 * j))] = (carry_535[i * 128 + j] / select(carry_534[i], 1.0, (carry_534[i] == 0.0))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
-      if ((((t_139 + (tr + 4 * i)) / P.heads) < q_len_134)) { lse[u32((q0_131 + ((t_139 + (tr + 4 * i)) / P.heads))) * lse_stride0 + u32(((t_139 + (tr + 4 * i)) % P.heads))] = select(((carry_243[i] + log2(carry_244[i])) * 0.6931471805599453), NEG_INF, (carry_244[i] == 0.0)); }
+      if ((((t_431 + (tr + 4 * i)) / P.heads) < q_len_426)) { lse[u32((q0_423 + ((t_431 + (tr + 4 * i)) / P.heads))) * lse_stride0 + u32(((t_431 + (tr + 4 * i)) % P.heads))] = select(((carry_533[i] + log2(carry_534[i])) * 0.6931471805599453), NEG_INF, (carry_534[i] == 0.0)); }
     }
   }
 }

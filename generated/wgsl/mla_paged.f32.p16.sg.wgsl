@@ -43,153 +43,153 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.heads) * 512u;
   let out_stride1 = 512u;
   let lse_stride0 = u32(P.heads);
-  let m_106 = i32(wg.x);
-  let b_107 = i32(wg.y);
+  let m_396 = i32(wg.x);
+  let b_397 = i32(wg.y);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_135 = cu_seqlens_q[u32(b_107)];
+  let q0_434 = cu_seqlens_q[u32(b_397)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_136 = (b_107 + 1);
-  let t_137 = cu_seqlens_q[u32(t_136)];
-  let q_len_138 = (t_137 - q0_135);
-  let k_len_139 = cache_seqlens[u32(b_107)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  let t_140 = (m_106 * 8);
-  let t_141 = (q_len_138 * P.heads);
-  let t_142 = (t_140 >= t_141);
-  if (t_142) {
+  let t_435 = (b_397 + 1);
+  let t_436 = cu_seqlens_q[u32(t_435)];
+  let q_len_437 = (t_436 - q0_434);
+  let k_len_438 = cache_seqlens[u32(b_397)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  let t_439 = (m_396 * 8);
+  let t_440 = (q_len_437 * P.heads);
+  let t_441 = (t_439 >= t_440);
+  if (t_441) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  let t_143 = (m_106 * 8);
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_153 = (k_len_139 + 3);
-  let t_154 = (t_153 / 4);
-  let t_156 = (k_len_139 + (-1));
-  let t_158 = (k_len_139 + (-4));
-  let t_160 = (t_156 / 4);
-  let t_161 = (t_156 < 0);
-  let t_162 = (t_160 * 4);
-  let t_163 = (t_162 == t_156);
-  let t_164 = (!t_163);
-  let t_165 = (t_161 && t_164);
-  let t_167 = (t_160 - 1);
-  let t_168 = select(t_160, t_167, t_165);
-  let t_169 = (t_158 / 4);
-  let t_170 = (t_158 < 0);
-  let t_171 = (t_169 * 4);
-  let t_172 = (t_171 == t_158);
-  let t_173 = (!t_172);
-  let t_174 = (t_170 && t_173);
-  let t_175 = (t_169 - 1);
-  let t_176 = select(t_169, t_175, t_174);
-  let t_177 = (P.is_causal == 0);
-  let t_179 = select(268435456, (-268435456), t_177);
-  let t_180 = select((-268435456), 268435456, t_177);
-  let t_182 = (t_143 + 7);
-  let t_183 = (t_143 / P.heads);
-  let t_184 = (t_182 / P.heads);
-  let t_185 = min(t_183, t_184);
-  let t_186 = max(t_183, t_184);
-  let t_187 = (t_185 + k_len_139);
-  let t_188 = (t_186 + k_len_139);
-  let t_189 = (t_187 - q_len_138);
-  let t_190 = (t_188 - q_len_138);
-  let t_192 = (t_189 + (-3));
-  let t_193 = (t_190 / 4);
-  let t_194 = (t_190 < 0);
-  let t_195 = (t_193 * 4);
-  let t_196 = (t_195 == t_190);
-  let t_197 = (!t_196);
-  let t_198 = (t_194 && t_197);
-  let t_199 = (t_193 - 1);
-  let t_200 = select(t_193, t_199, t_198);
-  let t_201 = (t_192 / 4);
-  let t_202 = (t_192 < 0);
-  let t_203 = (t_201 * 4);
-  let t_204 = (t_203 == t_192);
-  let t_205 = (!t_204);
-  let t_206 = (t_202 && t_205);
-  let t_207 = (t_201 - 1);
-  let t_208 = select(t_201, t_207, t_206);
-  let t_209 = (t_179 > t_180);
-  let t_210 = ((-268435456) > t_200);
-  let t_211 = min(t_179, (-268435456));
-  let t_212 = max(t_180, t_200);
-  let t_213 = select(t_211, t_179, t_210);
-  let t_214 = select(t_212, t_180, t_210);
-  let t_215 = select(t_213, (-268435456), t_209);
-  let t_216 = select(t_214, t_200, t_209);
-  let t_217 = ((-268435456) > t_208);
-  let t_218 = max(t_179, (-268435456));
-  let t_219 = min(t_180, t_208);
-  let t_220 = (t_219 + 1);
-  let t_221 = (t_218 <= t_220);
-  let t_222 = max(t_180, t_208);
-  let t_223 = select(t_179, t_211, t_221);
-  let t_224 = select(t_180, t_222, t_221);
-  let t_225 = select(t_223, t_179, t_217);
-  let t_226 = select(t_224, t_180, t_217);
-  let t_227 = select(t_225, (-268435456), t_209);
-  let t_228 = select(t_226, t_208, t_209);
-  let t_229 = max((-268435456), t_215);
-  let t_230 = min(t_168, t_216);
-  let t_231 = max((-268435456), t_227);
-  let t_232 = min(t_176, t_228);
-  let t_233 = max(t_231, t_231);
-  let t_234 = min(t_232, t_232);
-  let t_235 = max(t_233, (-268435456));
-  let t_236 = min(t_234, t_176);
-  let t_237 = max(0, t_229);
-  let t_238 = (t_230 + 1);
-  let t_239 = min(t_154, t_238);
-  let t_240 = max(t_237, t_239);
-  let t_241 = max(t_235, t_237);
-  let t_242 = min(t_241, t_240);
-  let t_243 = (t_236 + 1);
-  let t_244 = max(t_243, t_242);
-  let t_245 = min(t_244, t_240);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  let t_442 = (m_396 * 8);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_452 = (k_len_438 + 3);
+  let t_453 = (t_452 / 4);
+  let t_454 = (k_len_438 + (-1));
+  let t_455 = (k_len_438 + (-4));
+  let t_456 = (t_454 / 4);
+  let t_457 = (t_454 < 0);
+  let t_458 = (t_456 * 4);
+  let t_459 = (t_458 == t_454);
+  let t_460 = (!t_459);
+  let t_461 = (t_457 && t_460);
+  let t_462 = (t_456 - 1);
+  let t_463 = select(t_456, t_462, t_461);
+  let t_464 = (t_455 / 4);
+  let t_465 = (t_455 < 0);
+  let t_466 = (t_464 * 4);
+  let t_467 = (t_466 == t_455);
+  let t_468 = (!t_467);
+  let t_469 = (t_465 && t_468);
+  let t_470 = (t_464 - 1);
+  let t_471 = select(t_464, t_470, t_469);
+  let t_472 = (P.is_causal == 0);
+  let t_473 = select(268435456, (-268435456), t_472);
+  let t_474 = select((-268435456), 268435456, t_472);
+  let t_475 = (t_442 + 7);
+  let t_476 = (t_442 / P.heads);
+  let t_477 = (t_475 / P.heads);
+  let t_478 = min(t_476, t_477);
+  let t_479 = max(t_476, t_477);
+  let t_480 = (t_478 + k_len_438);
+  let t_481 = (t_479 + k_len_438);
+  let t_482 = (t_480 - q_len_437);
+  let t_483 = (t_481 - q_len_437);
+  let t_484 = (t_482 + (-3));
+  let t_485 = (t_483 / 4);
+  let t_486 = (t_483 < 0);
+  let t_487 = (t_485 * 4);
+  let t_488 = (t_487 == t_483);
+  let t_489 = (!t_488);
+  let t_490 = (t_486 && t_489);
+  let t_491 = (t_485 - 1);
+  let t_492 = select(t_485, t_491, t_490);
+  let t_493 = (t_484 / 4);
+  let t_494 = (t_484 < 0);
+  let t_495 = (t_493 * 4);
+  let t_496 = (t_495 == t_484);
+  let t_497 = (!t_496);
+  let t_498 = (t_494 && t_497);
+  let t_499 = (t_493 - 1);
+  let t_500 = select(t_493, t_499, t_498);
+  let t_501 = (t_473 > t_474);
+  let t_502 = ((-268435456) > t_492);
+  let t_503 = min(t_473, (-268435456));
+  let t_504 = max(t_474, t_492);
+  let t_505 = select(t_503, t_473, t_502);
+  let t_506 = select(t_504, t_474, t_502);
+  let t_507 = select(t_505, (-268435456), t_501);
+  let t_508 = select(t_506, t_492, t_501);
+  let t_509 = ((-268435456) > t_500);
+  let t_510 = max(t_473, (-268435456));
+  let t_511 = min(t_474, t_500);
+  let t_512 = (t_511 + 1);
+  let t_513 = (t_510 <= t_512);
+  let t_514 = max(t_474, t_500);
+  let t_515 = select(t_473, t_503, t_513);
+  let t_516 = select(t_474, t_514, t_513);
+  let t_517 = select(t_515, t_473, t_509);
+  let t_518 = select(t_516, t_474, t_509);
+  let t_519 = select(t_517, (-268435456), t_501);
+  let t_520 = select(t_518, t_500, t_501);
+  let t_521 = max((-268435456), t_507);
+  let t_522 = min(t_463, t_508);
+  let t_523 = max((-268435456), t_519);
+  let t_524 = min(t_471, t_520);
+  let t_525 = max(t_523, t_523);
+  let t_526 = min(t_524, t_524);
+  let t_527 = max(t_525, (-268435456));
+  let t_528 = min(t_526, t_471);
+  let t_529 = max(0, t_521);
+  let t_530 = (t_522 + 1);
+  let t_531 = min(t_453, t_530);
+  let t_532 = max(t_529, t_531);
+  let t_533 = max(t_527, t_529);
+  let t_534 = min(t_533, t_532);
+  let t_535 = (t_528 + 1);
+  let t_536 = max(t_535, t_534);
+  let t_537 = min(t_536, t_532);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_269 = (P.softmax_scale * 1.4426950408889634);
+  let t_542 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 4096; e += 16) {
     let r = e / 512;
     let c = e % 512;
-    smem_f32[0 + r * 513 + c] = select(0.0, q_nope[u32((q0_135 + ((t_143 + r) / P.heads))) * q_nope_stride0 + u32(((t_143 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_143 + r) / P.heads) < q_len_138));
+    smem_f32[0 + r * 513 + c] = select(0.0, q_nope[u32((q0_434 + ((t_442 + r) / P.heads))) * q_nope_stride0 + u32(((t_442 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_442 + r) / P.heads) < q_len_437));
   }
   workgroupBarrier();
   for (var e = i32(lid); e < 512; e += 16) {
     let r = e / 64;
     let c = e % 64;
-    smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32((q0_135 + ((t_143 + r) / P.heads))) * q_rope_stride0 + u32(((t_143 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_143 + r) / P.heads) < q_len_138));
+    smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32((q0_434 + ((t_442 + r) / P.heads))) * q_rope_stride0 + u32(((t_442 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_442 + r) / P.heads) < q_len_437));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_247: array<f32, 2>;
+  var carry_544: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_247[i] = NEG_INF;
+    carry_544[i] = NEG_INF;
   }
-  var carry_248: array<f32, 2>;
+  var carry_545: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_248[i] = 0.0;
+    carry_545[i] = 0.0;
   }
-  var carry_249: array<f32, 256>;
+  var carry_546: array<f32, 256>;
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 128; j++) {
-      carry_249[i * 128 + j] = 0.0;
+      carry_546[i * 128 + j] = 0.0;
     }
   }
-  for (var t_246 = t_237; t_246 < t_242; t_246++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_250 = (t_246 * 4);
+  for (var t_543 = t_529; t_543 < t_534; t_543++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_547 = (t_543 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -198,127 +198,124 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_250 + r) / 16))], ((t_250 + r) < k_len_139)) * 16) + ((t_250 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_250 + r) < k_len_139));
+      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_397) * page_table_stride0 + u32(((t_547 + r) / 16))], ((t_547 + r) < k_len_438)) * 16) + ((t_547 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_547 + r) < k_len_438));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_271 = array<f32, 2>();
+    var t_563 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_271[i] = fma(a[i], b[j], t_271[i]); }
+        for (var j = 0; j < 1; j++) { t_563[i] = fma(a[i], b[j], t_563[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_250 + r) / 16))], ((t_250 + r) < k_len_139)) * 16) + ((t_250 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_250 + r) < k_len_139));
+      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_397) * page_table_stride0 + u32(((t_547 + r) / 16))], ((t_547 + r) < k_len_438)) * 16) + ((t_547 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_547 + r) < k_len_438));
     }
     workgroupBarrier();
-    var t_273 = array<f32, 2>();
+    var t_565 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_273[i] = fma(a[i], b[j], t_273[i]); }
+        for (var j = 0; j < 1; j++) { t_565[i] = fma(a[i], b[j], t_565[i]); }
       }
     }
-    var t_276: array<f32, 2>;
+    var t_568: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_276[i] = select(NEG_INF, ((t_271[i] + t_273[i]) * t_269), (((t_250 + tc) < k_len_139) && (t_177 || ((t_250 + tc) <= ((((t_143 + (tr + 4 * i)) / P.heads) + k_len_139) - q_len_138)))));
+      t_568[i] = select(NEG_INF, ((t_563[i] + t_565[i]) * t_542), (((t_547 + tc) < k_len_438) && (t_472 || ((t_547 + tc) <= ((((t_442 + (tr + 4 * i)) / P.heads) + k_len_438) - q_len_437)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_277: array<f32, 2>;
+    var t_569: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_276[i]);
+        acc = max(acc, t_568[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_277[i] = acc;
+      t_569[i] = acc;
     }
-    var m_new_278: array<f32, 2>;
+    var m_new_570: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_278[i] = max(carry_247[i], t_277[i]);
+      m_new_570[i] = max(carry_544[i], t_569[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_280: array<f32, 2>;
+    var m_safe_572: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_280[i] = select(m_new_278[i], 0.0, (m_new_278[i] == NEG_INF));
+      m_safe_572[i] = select(m_new_570[i], 0.0, (m_new_570[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_282: array<f32, 2>;
+    var p_574: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_282[i] = exp2((t_276[i] - m_safe_280[i]));
+      p_574[i] = exp2((t_568[i] - m_safe_572[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_282[i];
+      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_574[i];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_284: array<f32, 2>;
+    var alpha_576: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_284[i] = exp2((carry_247[i] - m_safe_280[i]));
+      alpha_576[i] = exp2((carry_544[i] - m_safe_572[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_286: array<f32, 2>;
+    var t_578: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_282[i];
+        acc = acc + p_574[i];
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_286[i] = acc;
+      t_578[i] = acc;
     }
-    var t_287: array<f32, 2>;
+    var t_579: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_287[i] = ((carry_248[i] * alpha_284[i]) + t_286[i]);
+      t_579[i] = ((carry_545[i] * alpha_576[i]) + t_578[i]);
     }
-    var t_289 = array<f32, 256>();
+    var t_581 = array<f32, 256>();
     for (var k = 0; k < 4; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 128>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[6676 + (tr + 4 * i) * 5 + k]; }
       for (var j = 0; j < 128; j++) { b[j] = smem_f32[4624 + k * 513 + (tc + 4 * j)]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 128; j++) { t_289[i * 128 + j] = fma(a[i], b[j], t_289[i * 128 + j]); }
+        for (var j = 0; j < 128; j++) { t_581[i * 128 + j] = fma(a[i], b[j], t_581[i * 128 + j]); }
       }
     }
-    var t_290: array<f32, 256>;
+    var t_582: array<f32, 256>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        t_290[i * 128 + j] = ((carry_249[i * 128 + j] * alpha_284[i]) + t_289[i * 128 + j]);
+        t_582[i * 128 + j] = ((carry_546[i * 128 + j] * alpha_576[i]) + t_581[i * 128 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_247[i] = m_new_278[i];
+      carry_544[i] = m_new_570[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_248[i] = t_287[i];
+      carry_545[i] = t_579[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        carry_249[i * 128 + j] = t_290[i * 128 + j];
+        carry_546[i * 128 + j] = t_582[i * 128 + j];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_317 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_296 = t_242; t_296 < t_245; t_296++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_300 = (t_296 * 4);
+  for (var t_586 = t_534; t_586 < t_537; t_586++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_590 = (t_586 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
@@ -326,130 +323,126 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = c_kv[u32(((page_table[u32(b_107) * page_table_stride0 + u32(((t_300 + r) / 16))] * 16) + ((t_300 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
+      smem_f32[4624 + r * 513 + c] = c_kv[u32(((page_table[u32(b_397) * page_table_stride0 + u32(((t_590 + r) / 16))] * 16) + ((t_590 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_319 = array<f32, 2>();
+    var t_604 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_319[i] = fma(a[i], b[j], t_319[i]); }
+        for (var j = 0; j < 1; j++) { t_604[i] = fma(a[i], b[j], t_604[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = c_kv[u32(((page_table[u32(b_107) * page_table_stride0 + u32(((t_300 + r) / 16))] * 16) + ((t_300 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
+      smem_f32[6676 + r * 65 + c] = c_kv[u32(((page_table[u32(b_397) * page_table_stride0 + u32(((t_590 + r) / 16))] * 16) + ((t_590 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
     }
     workgroupBarrier();
-    var t_321 = array<f32, 2>();
+    var t_606 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_321[i] = fma(a[i], b[j], t_321[i]); }
+        for (var j = 0; j < 1; j++) { t_606[i] = fma(a[i], b[j], t_606[i]); }
       }
     }
-    var t_323: array<f32, 2>;
+    var t_607: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_323[i] = ((t_319[i] + t_321[i]) * t_317);
+      t_607[i] = (t_604[i] + t_606[i]);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_324: array<f32, 2>;
+    var t_609: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_323[i]);
+        acc = max(acc, t_607[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_324[i] = acc;
+      t_609[i] = acc;
     }
-    var m_new_325: array<f32, 2>;
+    var m_new_611: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_325[i] = max(carry_247[i], t_324[i]);
+      m_new_611[i] = max(carry_544[i], (t_609[i] * t_542));
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_327: array<f32, 2>;
+    var m_safe_613: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_327[i] = select(m_new_325[i], 0.0, (m_new_325[i] == NEG_INF));
+      m_safe_613[i] = select(m_new_611[i], 0.0, (m_new_611[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_329: array<f32, 2>;
+    var p_615: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_329[i] = exp2((t_323[i] - m_safe_327[i]));
+      p_615[i] = exp2(((t_607[i] * t_542) - m_safe_613[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_329[i];
+      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_615[i];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_331: array<f32, 2>;
+    var alpha_617: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_331[i] = exp2((carry_247[i] - m_safe_327[i]));
+      alpha_617[i] = exp2((carry_544[i] - m_safe_613[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_333: array<f32, 2>;
+    var t_619: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_329[i];
+        acc = acc + p_615[i];
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_333[i] = acc;
+      t_619[i] = acc;
     }
-    var t_334: array<f32, 2>;
+    var t_620: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_334[i] = ((carry_248[i] * alpha_331[i]) + t_333[i]);
+      t_620[i] = ((carry_545[i] * alpha_617[i]) + t_619[i]);
     }
-    var t_336 = array<f32, 256>();
+    var t_622 = array<f32, 256>();
     for (var k = 0; k < 4; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 128>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[6676 + (tr + 4 * i) * 5 + k]; }
       for (var j = 0; j < 128; j++) { b[j] = smem_f32[4624 + k * 513 + (tc + 4 * j)]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 128; j++) { t_336[i * 128 + j] = fma(a[i], b[j], t_336[i * 128 + j]); }
+        for (var j = 0; j < 128; j++) { t_622[i * 128 + j] = fma(a[i], b[j], t_622[i * 128 + j]); }
       }
     }
-    var t_337: array<f32, 256>;
+    var t_623: array<f32, 256>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        t_337[i * 128 + j] = ((carry_249[i * 128 + j] * alpha_331[i]) + t_336[i * 128 + j]);
+        t_623[i * 128 + j] = ((carry_546[i * 128 + j] * alpha_617[i]) + t_622[i * 128 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_247[i] = m_new_325[i];
+      carry_544[i] = m_new_611[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_248[i] = t_334[i];
+      carry_545[i] = t_620[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        carry_249[i * 128 + j] = t_337[i * 128 + j];
+        carry_546[i * 128 + j] = t_623[i * 128 + j];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_364 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_341 = t_245; t_341 < t_240; t_341++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_345 = (t_341 * 4);
+  for (var t_627 = t_537; t_627 < t_532; t_627++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_631 = (t_627 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -458,116 +451,116 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_345 + r) / 16))], ((t_345 + r) < k_len_139)) * 16) + ((t_345 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_345 + r) < k_len_139));
+      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_397) * page_table_stride0 + u32(((t_631 + r) / 16))], ((t_631 + r) < k_len_438)) * 16) + ((t_631 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_631 + r) < k_len_438));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_366 = array<f32, 2>();
+    var t_647 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_366[i] = fma(a[i], b[j], t_366[i]); }
+        for (var j = 0; j < 1; j++) { t_647[i] = fma(a[i], b[j], t_647[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_107) * page_table_stride0 + u32(((t_345 + r) / 16))], ((t_345 + r) < k_len_139)) * 16) + ((t_345 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_345 + r) < k_len_139));
+      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_397) * page_table_stride0 + u32(((t_631 + r) / 16))], ((t_631 + r) < k_len_438)) * 16) + ((t_631 + r) % 16))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_631 + r) < k_len_438));
     }
     workgroupBarrier();
-    var t_368 = array<f32, 2>();
+    var t_649 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_368[i] = fma(a[i], b[j], t_368[i]); }
+        for (var j = 0; j < 1; j++) { t_649[i] = fma(a[i], b[j], t_649[i]); }
       }
     }
-    var t_371: array<f32, 2>;
+    var t_652: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_371[i] = select(NEG_INF, ((t_366[i] + t_368[i]) * t_364), (((t_345 + tc) < k_len_139) && (t_177 || ((t_345 + tc) <= ((((t_143 + (tr + 4 * i)) / P.heads) + k_len_139) - q_len_138)))));
+      t_652[i] = select(NEG_INF, ((t_647[i] + t_649[i]) * t_542), (((t_631 + tc) < k_len_438) && (t_472 || ((t_631 + tc) <= ((((t_442 + (tr + 4 * i)) / P.heads) + k_len_438) - q_len_437)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_372: array<f32, 2>;
+    var t_653: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_371[i]);
+        acc = max(acc, t_652[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_372[i] = acc;
+      t_653[i] = acc;
     }
-    var m_new_373: array<f32, 2>;
+    var m_new_654: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_373[i] = max(carry_247[i], t_372[i]);
+      m_new_654[i] = max(carry_544[i], t_653[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_375: array<f32, 2>;
+    var m_safe_656: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_375[i] = select(m_new_373[i], 0.0, (m_new_373[i] == NEG_INF));
+      m_safe_656[i] = select(m_new_654[i], 0.0, (m_new_654[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_377: array<f32, 2>;
+    var p_658: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_377[i] = exp2((t_371[i] - m_safe_375[i]));
+      p_658[i] = exp2((t_652[i] - m_safe_656[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_377[i];
+      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_658[i];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_379: array<f32, 2>;
+    var alpha_660: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_379[i] = exp2((carry_247[i] - m_safe_375[i]));
+      alpha_660[i] = exp2((carry_544[i] - m_safe_656[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_381: array<f32, 2>;
+    var t_662: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_377[i];
+        acc = acc + p_658[i];
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_381[i] = acc;
+      t_662[i] = acc;
     }
-    var t_382: array<f32, 2>;
+    var t_663: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_382[i] = ((carry_248[i] * alpha_379[i]) + t_381[i]);
+      t_663[i] = ((carry_545[i] * alpha_660[i]) + t_662[i]);
     }
-    var t_384 = array<f32, 256>();
+    var t_665 = array<f32, 256>();
     for (var k = 0; k < 4; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 128>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[6676 + (tr + 4 * i) * 5 + k]; }
       for (var j = 0; j < 128; j++) { b[j] = smem_f32[4624 + k * 513 + (tc + 4 * j)]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 128; j++) { t_384[i * 128 + j] = fma(a[i], b[j], t_384[i * 128 + j]); }
+        for (var j = 0; j < 128; j++) { t_665[i * 128 + j] = fma(a[i], b[j], t_665[i * 128 + j]); }
       }
     }
-    var t_385: array<f32, 256>;
+    var t_666: array<f32, 256>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        t_385[i * 128 + j] = ((carry_249[i * 128 + j] * alpha_379[i]) + t_384[i * 128 + j]);
+        t_666[i * 128 + j] = ((carry_546[i * 128 + j] * alpha_660[i]) + t_665[i * 128 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_247[i] = m_new_373[i];
+      carry_544[i] = m_new_654[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_248[i] = t_382[i];
+      carry_545[i] = t_663[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        carry_249[i * 128 + j] = t_385[i * 128 + j];
+        carry_546[i * 128 + j] = t_666[i * 128 + j];
       }
     }
   }
@@ -575,14 +568,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 128; j++) {
-      if ((((t_143 + (tr + 4 * i)) / P.heads) < q_len_138)) { out[u32((q0_135 + ((t_143 + (tr + 4 * i)) / P.heads))) * out_stride0 + u32(((t_143 + (tr + 4 * i)) % P.heads)) * out_stride1 + u32((tc + 4 * j))] = (carry_249[i * 128 + j] / select(carry_248[i], 1.0, (carry_248[i] == 0.0))); }
+      if ((((t_442 + (tr + 4 * i)) / P.heads) < q_len_437)) { out[u32((q0_434 + ((t_442 + (tr + 4 * i)) / P.heads))) * out_stride0 + u32(((t_442 + (tr + 4 * i)) % P.heads)) * out_stride1 + u32((tc + 4 * j))] = (carry_546[i * 128 + j] / select(carry_545[i], 1.0, (carry_545[i] == 0.0))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
-      if ((((t_143 + (tr + 4 * i)) / P.heads) < q_len_138)) { lse[u32((q0_135 + ((t_143 + (tr + 4 * i)) / P.heads))) * lse_stride0 + u32(((t_143 + (tr + 4 * i)) % P.heads))] = select(((carry_247[i] + log2(carry_248[i])) * 0.6931471805599453), NEG_INF, (carry_248[i] == 0.0)); }
+      if ((((t_442 + (tr + 4 * i)) / P.heads) < q_len_437)) { lse[u32((q0_434 + ((t_442 + (tr + 4 * i)) / P.heads))) * lse_stride0 + u32(((t_442 + (tr + 4 * i)) % P.heads))] = select(((carry_544[i] + log2(carry_545[i])) * 0.6931471805599453), NEG_INF, (carry_545[i] == 0.0)); }
     }
   }
 }

@@ -43,153 +43,153 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.heads) * 512u;
   let out_stride1 = 512u;
   let lse_stride0 = u32(P.heads);
-  let m_105 = i32(wg.x);
-  let b_106 = i32(wg.y);
+  let m_394 = i32(wg.x);
+  let b_395 = i32(wg.y);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_133 = cu_seqlens_q[u32(b_106)];
+  let q0_431 = cu_seqlens_q[u32(b_395)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_134 = (b_106 + 1);
-  let t_135 = cu_seqlens_q[u32(t_134)];
-  let q_len_136 = (t_135 - q0_133);
-  let k_len_137 = cache_seqlens[u32(b_106)];
-  // kernels-src/mla.ts:24: if m * BLOCK_M >= q_len * heads { return }
-  let t_138 = (m_105 * 8);
-  let t_139 = (q_len_136 * P.heads);
-  let t_140 = (t_138 >= t_139);
-  if (t_140) {
+  let t_432 = (b_395 + 1);
+  let t_433 = cu_seqlens_q[u32(t_432)];
+  let q_len_434 = (t_433 - q0_431);
+  let k_len_435 = cache_seqlens[u32(b_395)];
+  // kernels-src/mla.ts:25: if m * BLOCK_M >= q_len * heads { return }
+  let t_436 = (m_394 * 8);
+  let t_437 = (q_len_434 * P.heads);
+  let t_438 = (t_436 >= t_437);
+  if (t_438) {
     return;
   }
-  // kernels-src/mla.ts:25: let qi = rows(m, BLOCK_M)
-  let t_141 = (m_105 * 8);
-  // kernels-src/mla.ts:26: let tok = qi / heads
-  // kernels-src/mla.ts:27: let head = qi % heads
-  // kernels-src/mla.ts:28: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:29: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_151 = (k_len_137 + 3);
-  let t_152 = (t_151 / 4);
-  let t_154 = (k_len_137 + (-1));
-  let t_156 = (k_len_137 + (-4));
-  let t_158 = (t_154 / 4);
-  let t_159 = (t_154 < 0);
-  let t_160 = (t_158 * 4);
-  let t_161 = (t_160 == t_154);
-  let t_162 = (!t_161);
-  let t_163 = (t_159 && t_162);
-  let t_165 = (t_158 - 1);
-  let t_166 = select(t_158, t_165, t_163);
-  let t_167 = (t_156 / 4);
-  let t_168 = (t_156 < 0);
-  let t_169 = (t_167 * 4);
-  let t_170 = (t_169 == t_156);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_173 = (t_167 - 1);
-  let t_174 = select(t_167, t_173, t_172);
-  let t_175 = (P.is_causal == 0);
-  let t_177 = select(268435456, (-268435456), t_175);
-  let t_178 = select((-268435456), 268435456, t_175);
-  let t_180 = (t_141 + 7);
-  let t_181 = (t_141 / P.heads);
-  let t_182 = (t_180 / P.heads);
-  let t_183 = min(t_181, t_182);
-  let t_184 = max(t_181, t_182);
-  let t_185 = (t_183 + k_len_137);
-  let t_186 = (t_184 + k_len_137);
-  let t_187 = (t_185 - q_len_136);
-  let t_188 = (t_186 - q_len_136);
-  let t_190 = (t_187 + (-3));
-  let t_191 = (t_188 / 4);
-  let t_192 = (t_188 < 0);
-  let t_193 = (t_191 * 4);
-  let t_194 = (t_193 == t_188);
-  let t_195 = (!t_194);
-  let t_196 = (t_192 && t_195);
-  let t_197 = (t_191 - 1);
-  let t_198 = select(t_191, t_197, t_196);
-  let t_199 = (t_190 / 4);
-  let t_200 = (t_190 < 0);
-  let t_201 = (t_199 * 4);
-  let t_202 = (t_201 == t_190);
-  let t_203 = (!t_202);
-  let t_204 = (t_200 && t_203);
-  let t_205 = (t_199 - 1);
-  let t_206 = select(t_199, t_205, t_204);
-  let t_207 = (t_177 > t_178);
-  let t_208 = ((-268435456) > t_198);
-  let t_209 = min(t_177, (-268435456));
-  let t_210 = max(t_178, t_198);
-  let t_211 = select(t_209, t_177, t_208);
-  let t_212 = select(t_210, t_178, t_208);
-  let t_213 = select(t_211, (-268435456), t_207);
-  let t_214 = select(t_212, t_198, t_207);
-  let t_215 = ((-268435456) > t_206);
-  let t_216 = max(t_177, (-268435456));
-  let t_217 = min(t_178, t_206);
-  let t_218 = (t_217 + 1);
-  let t_219 = (t_216 <= t_218);
-  let t_220 = max(t_178, t_206);
-  let t_221 = select(t_177, t_209, t_219);
-  let t_222 = select(t_178, t_220, t_219);
-  let t_223 = select(t_221, t_177, t_215);
-  let t_224 = select(t_222, t_178, t_215);
-  let t_225 = select(t_223, (-268435456), t_207);
-  let t_226 = select(t_224, t_206, t_207);
-  let t_227 = max((-268435456), t_213);
-  let t_228 = min(t_166, t_214);
-  let t_229 = max((-268435456), t_225);
-  let t_230 = min(t_174, t_226);
-  let t_231 = max(t_229, t_229);
-  let t_232 = min(t_230, t_230);
-  let t_233 = max(t_231, (-268435456));
-  let t_234 = min(t_232, t_174);
-  let t_235 = max(0, t_227);
-  let t_236 = (t_228 + 1);
-  let t_237 = min(t_152, t_236);
-  let t_238 = max(t_235, t_237);
-  let t_239 = max(t_233, t_235);
-  let t_240 = min(t_239, t_238);
-  let t_241 = (t_234 + 1);
-  let t_242 = max(t_241, t_240);
-  let t_243 = min(t_242, t_238);
+  // kernels-src/mla.ts:26: let qi = rows(m, BLOCK_M)
+  let t_439 = (m_394 * 8);
+  // kernels-src/mla.ts:27: let tok = qi / heads
+  // kernels-src/mla.ts:28: let head = qi % heads
+  // kernels-src/mla.ts:29: let Qn = load q_nope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:30: let Qr = load q_rope[q0 + tok, head, :] where tok < q_len
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_449 = (k_len_435 + 3);
+  let t_450 = (t_449 / 4);
+  let t_451 = (k_len_435 + (-1));
+  let t_452 = (k_len_435 + (-4));
+  let t_453 = (t_451 / 4);
+  let t_454 = (t_451 < 0);
+  let t_455 = (t_453 * 4);
+  let t_456 = (t_455 == t_451);
+  let t_457 = (!t_456);
+  let t_458 = (t_454 && t_457);
+  let t_459 = (t_453 - 1);
+  let t_460 = select(t_453, t_459, t_458);
+  let t_461 = (t_452 / 4);
+  let t_462 = (t_452 < 0);
+  let t_463 = (t_461 * 4);
+  let t_464 = (t_463 == t_452);
+  let t_465 = (!t_464);
+  let t_466 = (t_462 && t_465);
+  let t_467 = (t_461 - 1);
+  let t_468 = select(t_461, t_467, t_466);
+  let t_469 = (P.is_causal == 0);
+  let t_470 = select(268435456, (-268435456), t_469);
+  let t_471 = select((-268435456), 268435456, t_469);
+  let t_472 = (t_439 + 7);
+  let t_473 = (t_439 / P.heads);
+  let t_474 = (t_472 / P.heads);
+  let t_475 = min(t_473, t_474);
+  let t_476 = max(t_473, t_474);
+  let t_477 = (t_475 + k_len_435);
+  let t_478 = (t_476 + k_len_435);
+  let t_479 = (t_477 - q_len_434);
+  let t_480 = (t_478 - q_len_434);
+  let t_481 = (t_479 + (-3));
+  let t_482 = (t_480 / 4);
+  let t_483 = (t_480 < 0);
+  let t_484 = (t_482 * 4);
+  let t_485 = (t_484 == t_480);
+  let t_486 = (!t_485);
+  let t_487 = (t_483 && t_486);
+  let t_488 = (t_482 - 1);
+  let t_489 = select(t_482, t_488, t_487);
+  let t_490 = (t_481 / 4);
+  let t_491 = (t_481 < 0);
+  let t_492 = (t_490 * 4);
+  let t_493 = (t_492 == t_481);
+  let t_494 = (!t_493);
+  let t_495 = (t_491 && t_494);
+  let t_496 = (t_490 - 1);
+  let t_497 = select(t_490, t_496, t_495);
+  let t_498 = (t_470 > t_471);
+  let t_499 = ((-268435456) > t_489);
+  let t_500 = min(t_470, (-268435456));
+  let t_501 = max(t_471, t_489);
+  let t_502 = select(t_500, t_470, t_499);
+  let t_503 = select(t_501, t_471, t_499);
+  let t_504 = select(t_502, (-268435456), t_498);
+  let t_505 = select(t_503, t_489, t_498);
+  let t_506 = ((-268435456) > t_497);
+  let t_507 = max(t_470, (-268435456));
+  let t_508 = min(t_471, t_497);
+  let t_509 = (t_508 + 1);
+  let t_510 = (t_507 <= t_509);
+  let t_511 = max(t_471, t_497);
+  let t_512 = select(t_470, t_500, t_510);
+  let t_513 = select(t_471, t_511, t_510);
+  let t_514 = select(t_512, t_470, t_506);
+  let t_515 = select(t_513, t_471, t_506);
+  let t_516 = select(t_514, (-268435456), t_498);
+  let t_517 = select(t_515, t_497, t_498);
+  let t_518 = max((-268435456), t_504);
+  let t_519 = min(t_460, t_505);
+  let t_520 = max((-268435456), t_516);
+  let t_521 = min(t_468, t_517);
+  let t_522 = max(t_520, t_520);
+  let t_523 = min(t_521, t_521);
+  let t_524 = max(t_522, (-268435456));
+  let t_525 = min(t_523, t_468);
+  let t_526 = max(0, t_518);
+  let t_527 = (t_519 + 1);
+  let t_528 = min(t_450, t_527);
+  let t_529 = max(t_526, t_528);
+  let t_530 = max(t_524, t_526);
+  let t_531 = min(t_530, t_529);
+  let t_532 = (t_525 + 1);
+  let t_533 = max(t_532, t_531);
+  let t_534 = min(t_533, t_529);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_267 = (P.softmax_scale * 1.4426950408889634);
+  let t_539 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 4096; e += 16) {
     let r = e / 512;
     let c = e % 512;
-    smem_f32[0 + r * 513 + c] = select(0.0, q_nope[u32((q0_133 + ((t_141 + r) / P.heads))) * q_nope_stride0 + u32(((t_141 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_141 + r) / P.heads) < q_len_136));
+    smem_f32[0 + r * 513 + c] = select(0.0, q_nope[u32((q0_431 + ((t_439 + r) / P.heads))) * q_nope_stride0 + u32(((t_439 + r) % P.heads)) * q_nope_stride1 + u32(c)], (((t_439 + r) / P.heads) < q_len_434));
   }
   workgroupBarrier();
   for (var e = i32(lid); e < 512; e += 16) {
     let r = e / 64;
     let c = e % 64;
-    smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32((q0_133 + ((t_141 + r) / P.heads))) * q_rope_stride0 + u32(((t_141 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_141 + r) / P.heads) < q_len_136));
+    smem_f32[4104 + r * 65 + c] = select(0.0, q_rope[u32((q0_431 + ((t_439 + r) / P.heads))) * q_rope_stride0 + u32(((t_439 + r) % P.heads)) * q_rope_stride1 + u32(c)], (((t_439 + r) / P.heads) < q_len_434));
   }
   workgroupBarrier();
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_245: array<f32, 2>;
+  var carry_541: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_245[i] = NEG_INF;
+    carry_541[i] = NEG_INF;
   }
-  var carry_246: array<f32, 2>;
+  var carry_542: array<f32, 2>;
   for (var i = 0; i < 2; i++) {
-    carry_246[i] = 0.0;
+    carry_542[i] = 0.0;
   }
-  var carry_247: array<f32, 256>;
+  var carry_543: array<f32, 256>;
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 128; j++) {
-      carry_247[i * 128 + j] = 0.0;
+      carry_543[i * 128 + j] = 0.0;
     }
   }
-  for (var t_244 = t_235; t_244 < t_240; t_244++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_248 = (t_244 * 4);
+  for (var t_540 = t_526; t_540 < t_531; t_540++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_544 = (t_540 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -198,127 +198,124 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_248 + r) / 64))], ((t_248 + r) < k_len_137)) * 64) + ((t_248 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_248 + r) < k_len_137));
+      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_395) * page_table_stride0 + u32(((t_544 + r) / 64))], ((t_544 + r) < k_len_435)) * 64) + ((t_544 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_544 + r) < k_len_435));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_269 = array<f32, 2>();
+    var t_560 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_269[i] = fma(a[i], b[j], t_269[i]); }
+        for (var j = 0; j < 1; j++) { t_560[i] = fma(a[i], b[j], t_560[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_248 + r) / 64))], ((t_248 + r) < k_len_137)) * 64) + ((t_248 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_248 + r) < k_len_137));
+      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_395) * page_table_stride0 + u32(((t_544 + r) / 64))], ((t_544 + r) < k_len_435)) * 64) + ((t_544 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_544 + r) < k_len_435));
     }
     workgroupBarrier();
-    var t_271 = array<f32, 2>();
+    var t_562 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_271[i] = fma(a[i], b[j], t_271[i]); }
+        for (var j = 0; j < 1; j++) { t_562[i] = fma(a[i], b[j], t_562[i]); }
       }
     }
-    var t_274: array<f32, 2>;
+    var t_565: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_274[i] = select(NEG_INF, ((t_269[i] + t_271[i]) * t_267), (((t_248 + tc) < k_len_137) && (t_175 || ((t_248 + tc) <= ((((t_141 + (tr + 4 * i)) / P.heads) + k_len_137) - q_len_136)))));
+      t_565[i] = select(NEG_INF, ((t_560[i] + t_562[i]) * t_539), (((t_544 + tc) < k_len_435) && (t_469 || ((t_544 + tc) <= ((((t_439 + (tr + 4 * i)) / P.heads) + k_len_435) - q_len_434)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_275: array<f32, 2>;
+    var t_566: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_274[i]);
+        acc = max(acc, t_565[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_275[i] = acc;
+      t_566[i] = acc;
     }
-    var m_new_276: array<f32, 2>;
+    var m_new_567: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_276[i] = max(carry_245[i], t_275[i]);
+      m_new_567[i] = max(carry_541[i], t_566[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_278: array<f32, 2>;
+    var m_safe_569: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_278[i] = select(m_new_276[i], 0.0, (m_new_276[i] == NEG_INF));
+      m_safe_569[i] = select(m_new_567[i], 0.0, (m_new_567[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_280: array<f32, 2>;
+    var p_571: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_280[i] = exp2((t_274[i] - m_safe_278[i]));
+      p_571[i] = exp2((t_565[i] - m_safe_569[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_280[i];
+      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_571[i];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_282: array<f32, 2>;
+    var alpha_573: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_282[i] = exp2((carry_245[i] - m_safe_278[i]));
+      alpha_573[i] = exp2((carry_541[i] - m_safe_569[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_284: array<f32, 2>;
+    var t_575: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_280[i];
+        acc = acc + p_571[i];
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_284[i] = acc;
+      t_575[i] = acc;
     }
-    var t_285: array<f32, 2>;
+    var t_576: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_285[i] = ((carry_246[i] * alpha_282[i]) + t_284[i]);
+      t_576[i] = ((carry_542[i] * alpha_573[i]) + t_575[i]);
     }
-    var t_287 = array<f32, 256>();
+    var t_578 = array<f32, 256>();
     for (var k = 0; k < 4; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 128>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[6676 + (tr + 4 * i) * 5 + k]; }
       for (var j = 0; j < 128; j++) { b[j] = smem_f32[4624 + k * 513 + (tc + 4 * j)]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 128; j++) { t_287[i * 128 + j] = fma(a[i], b[j], t_287[i * 128 + j]); }
+        for (var j = 0; j < 128; j++) { t_578[i * 128 + j] = fma(a[i], b[j], t_578[i * 128 + j]); }
       }
     }
-    var t_288: array<f32, 256>;
+    var t_579: array<f32, 256>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        t_288[i * 128 + j] = ((carry_247[i * 128 + j] * alpha_282[i]) + t_287[i * 128 + j]);
+        t_579[i * 128 + j] = ((carry_543[i * 128 + j] * alpha_573[i]) + t_578[i * 128 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_245[i] = m_new_276[i];
+      carry_541[i] = m_new_567[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_246[i] = t_285[i];
+      carry_542[i] = t_576[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        carry_247[i * 128 + j] = t_288[i * 128 + j];
+        carry_543[i * 128 + j] = t_579[i * 128 + j];
       }
     }
   }
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_315 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_294 = t_240; t_294 < t_243; t_294++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_298 = (t_294 * 4);
+  for (var t_583 = t_531; t_583 < t_534; t_583++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_587 = (t_583 * 4);
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
@@ -326,130 +323,126 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = c_kv[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_298 + r) / 64))] * 64) + ((t_298 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
+      smem_f32[4624 + r * 513 + c] = c_kv[u32(((page_table[u32(b_395) * page_table_stride0 + u32(((t_587 + r) / 64))] * 64) + ((t_587 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_317 = array<f32, 2>();
+    var t_601 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_317[i] = fma(a[i], b[j], t_317[i]); }
+        for (var j = 0; j < 1; j++) { t_601[i] = fma(a[i], b[j], t_601[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = c_kv[u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_298 + r) / 64))] * 64) + ((t_298 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
+      smem_f32[6676 + r * 65 + c] = c_kv[u32(((page_table[u32(b_395) * page_table_stride0 + u32(((t_587 + r) / 64))] * 64) + ((t_587 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))];
     }
     workgroupBarrier();
-    var t_319 = array<f32, 2>();
+    var t_603 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_319[i] = fma(a[i], b[j], t_319[i]); }
+        for (var j = 0; j < 1; j++) { t_603[i] = fma(a[i], b[j], t_603[i]); }
       }
     }
-    var t_321: array<f32, 2>;
+    var t_604: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_321[i] = ((t_317[i] + t_319[i]) * t_315);
+      t_604[i] = (t_601[i] + t_603[i]);
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_322: array<f32, 2>;
+    var t_606: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_321[i]);
+        acc = max(acc, t_604[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_322[i] = acc;
+      t_606[i] = acc;
     }
-    var m_new_323: array<f32, 2>;
+    var m_new_608: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_323[i] = max(carry_245[i], t_322[i]);
+      m_new_608[i] = max(carry_541[i], (t_606[i] * t_539));
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_325: array<f32, 2>;
+    var m_safe_610: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_325[i] = select(m_new_323[i], 0.0, (m_new_323[i] == NEG_INF));
+      m_safe_610[i] = select(m_new_608[i], 0.0, (m_new_608[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_327: array<f32, 2>;
+    var p_612: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_327[i] = exp2((t_321[i] - m_safe_325[i]));
+      p_612[i] = exp2(((t_604[i] * t_539) - m_safe_610[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_327[i];
+      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_612[i];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_329: array<f32, 2>;
+    var alpha_614: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_329[i] = exp2((carry_245[i] - m_safe_325[i]));
+      alpha_614[i] = exp2((carry_541[i] - m_safe_610[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_331: array<f32, 2>;
+    var t_616: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_327[i];
+        acc = acc + p_612[i];
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_331[i] = acc;
+      t_616[i] = acc;
     }
-    var t_332: array<f32, 2>;
+    var t_617: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_332[i] = ((carry_246[i] * alpha_329[i]) + t_331[i]);
+      t_617[i] = ((carry_542[i] * alpha_614[i]) + t_616[i]);
     }
-    var t_334 = array<f32, 256>();
+    var t_619 = array<f32, 256>();
     for (var k = 0; k < 4; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 128>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[6676 + (tr + 4 * i) * 5 + k]; }
       for (var j = 0; j < 128; j++) { b[j] = smem_f32[4624 + k * 513 + (tc + 4 * j)]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 128; j++) { t_334[i * 128 + j] = fma(a[i], b[j], t_334[i * 128 + j]); }
+        for (var j = 0; j < 128; j++) { t_619[i * 128 + j] = fma(a[i], b[j], t_619[i * 128 + j]); }
       }
     }
-    var t_335: array<f32, 256>;
+    var t_620: array<f32, 256>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        t_335[i * 128 + j] = ((carry_247[i * 128 + j] * alpha_329[i]) + t_334[i * 128 + j]);
+        t_620[i * 128 + j] = ((carry_543[i * 128 + j] * alpha_614[i]) + t_619[i * 128 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_245[i] = m_new_323[i];
+      carry_541[i] = m_new_608[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_246[i] = t_332[i];
+      carry_542[i] = t_617[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        carry_247[i * 128 + j] = t_335[i * 128 + j];
+        carry_543[i * 128 + j] = t_620[i * 128 + j];
       }
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_362 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_339 = t_243; t_339 < t_238; t_339++) {
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_343 = (t_339 * 4);
+  for (var t_624 = t_534; t_624 < t_529; t_624++) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_628 = (t_624 * 4);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mla.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:56: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -458,116 +451,116 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 2048; e += 16) {
       let r = e / 512;
       let c = e % 512;
-      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_343 + r) / 64))], ((t_343 + r) < k_len_137)) * 64) + ((t_343 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_343 + r) < k_len_137));
+      smem_f32[4624 + r * 513 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_395) * page_table_stride0 + u32(((t_628 + r) / 64))], ((t_628 + r) < k_len_435)) * 64) + ((t_628 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32(c)], ((t_628 + r) < k_len_435));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:62: return where(live, (dot(Qn, C^T) + dot(Qr, Kr^T)) * scale2, -inf)
-    var t_364 = array<f32, 2>();
+    var t_644 = array<f32, 2>();
     for (var k = 0; k < 512; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[0 + (tr + 4 * i) * 513 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[4624 + tc * 513 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_364[i] = fma(a[i], b[j], t_364[i]); }
+        for (var j = 0; j < 1; j++) { t_644[i] = fma(a[i], b[j], t_644[i]); }
       }
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 256; e += 16) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_343 + r) / 64))], ((t_343 + r) < k_len_137)) * 64) + ((t_343 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_343 + r) < k_len_137));
+      smem_f32[6676 + r * 65 + c] = select(0.0, c_kv[u32(((select(0, page_table[u32(b_395) * page_table_stride0 + u32(((t_628 + r) / 64))], ((t_628 + r) < k_len_435)) * 64) + ((t_628 + r) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + c))], ((t_628 + r) < k_len_435));
     }
     workgroupBarrier();
-    var t_366 = array<f32, 2>();
+    var t_646 = array<f32, 2>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 1>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[4104 + (tr + 4 * i) * 65 + k]; }
       for (var j = 0; j < 1; j++) { b[j] = smem_f32[6676 + tc * 65 + k]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 1; j++) { t_366[i] = fma(a[i], b[j], t_366[i]); }
+        for (var j = 0; j < 1; j++) { t_646[i] = fma(a[i], b[j], t_646[i]); }
       }
     }
-    var t_369: array<f32, 2>;
+    var t_649: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_369[i] = select(NEG_INF, ((t_364[i] + t_366[i]) * t_362), (((t_343 + tc) < k_len_137) && (t_175 || ((t_343 + tc) <= ((((t_141 + (tr + 4 * i)) / P.heads) + k_len_137) - q_len_136)))));
+      t_649[i] = select(NEG_INF, ((t_644[i] + t_646[i]) * t_539), (((t_628 + tc) < k_len_435) && (t_469 || ((t_628 + tc) <= ((((t_439 + (tr + 4 * i)) / P.heads) + k_len_435) - q_len_434)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_370: array<f32, 2>;
+    var t_650: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 1; j++) {
-        acc = max(acc, t_369[i]);
+        acc = max(acc, t_649[i]);
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_370[i] = acc;
+      t_650[i] = acc;
     }
-    var m_new_371: array<f32, 2>;
+    var m_new_651: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_new_371[i] = max(carry_245[i], t_370[i]);
+      m_new_651[i] = max(carry_541[i], t_650[i]);
     }
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_373: array<f32, 2>;
+    var m_safe_653: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      m_safe_373[i] = select(m_new_371[i], 0.0, (m_new_371[i] == NEG_INF));
+      m_safe_653[i] = select(m_new_651[i], 0.0, (m_new_651[i] == NEG_INF));
     }
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_375: array<f32, 2>;
+    var p_655: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      p_375[i] = exp2((t_369[i] - m_safe_373[i]));
+      p_655[i] = exp2((t_649[i] - m_safe_653[i]));
     }
     workgroupBarrier();
     for (var i = 0; i < 2; i++) {
-      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_375[i];
+      smem_f32[6676 + (tr + 4 * i) * 5 + tc] = p_655[i];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_377: array<f32, 2>;
+    var alpha_657: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      alpha_377[i] = exp2((carry_245[i] - m_safe_373[i]));
+      alpha_657[i] = exp2((carry_541[i] - m_safe_653[i]));
     }
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_379: array<f32, 2>;
+    var t_659: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 1; j++) {
-        acc = acc + p_375[i];
+        acc = acc + p_655[i];
       }
       // combine the 4 invocations that share a row (one subgroup)
       for (var o = 2u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_379[i] = acc;
+      t_659[i] = acc;
     }
-    var t_380: array<f32, 2>;
+    var t_660: array<f32, 2>;
     for (var i = 0; i < 2; i++) {
-      t_380[i] = ((carry_246[i] * alpha_377[i]) + t_379[i]);
+      t_660[i] = ((carry_542[i] * alpha_657[i]) + t_659[i]);
     }
-    var t_382 = array<f32, 256>();
+    var t_662 = array<f32, 256>();
     for (var k = 0; k < 4; k++) {
       var a: array<f32, 2>;
       var b: array<f32, 128>;
       for (var i = 0; i < 2; i++) { a[i] = smem_f32[6676 + (tr + 4 * i) * 5 + k]; }
       for (var j = 0; j < 128; j++) { b[j] = smem_f32[4624 + k * 513 + (tc + 4 * j)]; }
       for (var i = 0; i < 2; i++) {
-        for (var j = 0; j < 128; j++) { t_382[i * 128 + j] = fma(a[i], b[j], t_382[i * 128 + j]); }
+        for (var j = 0; j < 128; j++) { t_662[i * 128 + j] = fma(a[i], b[j], t_662[i * 128 + j]); }
       }
     }
-    var t_383: array<f32, 256>;
+    var t_663: array<f32, 256>;
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        t_383[i * 128 + j] = ((carry_247[i * 128 + j] * alpha_377[i]) + t_382[i * 128 + j]);
+        t_663[i * 128 + j] = ((carry_543[i * 128 + j] * alpha_657[i]) + t_662[i * 128 + j]);
       }
     }
     for (var i = 0; i < 2; i++) {
-      carry_245[i] = m_new_371[i];
+      carry_541[i] = m_new_651[i];
     }
     for (var i = 0; i < 2; i++) {
-      carry_246[i] = t_380[i];
+      carry_542[i] = t_660[i];
     }
     for (var i = 0; i < 2; i++) {
       for (var j = 0; j < 128; j++) {
-        carry_247[i * 128 + j] = t_383[i * 128 + j];
+        carry_543[i * 128 + j] = t_663[i * 128 + j];
       }
     }
   }
@@ -575,14 +568,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:37: store out[row, head, :] = T(softmax_finish(state)) where valid
   for (var i = 0; i < 2; i++) {
     for (var j = 0; j < 128; j++) {
-      if ((((t_141 + (tr + 4 * i)) / P.heads) < q_len_136)) { out[u32((q0_133 + ((t_141 + (tr + 4 * i)) / P.heads))) * out_stride0 + u32(((t_141 + (tr + 4 * i)) % P.heads)) * out_stride1 + u32((tc + 4 * j))] = (carry_247[i * 128 + j] / select(carry_246[i], 1.0, (carry_246[i] == 0.0))); }
+      if ((((t_439 + (tr + 4 * i)) / P.heads) < q_len_434)) { out[u32((q0_431 + ((t_439 + (tr + 4 * i)) / P.heads))) * out_stride0 + u32(((t_439 + (tr + 4 * i)) % P.heads)) * out_stride1 + u32((tc + 4 * j))] = (carry_543[i * 128 + j] / select(carry_542[i], 1.0, (carry_542[i] == 0.0))); }
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:38: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
     for (var i = 0; i < 2; i++) {
-      if ((((t_141 + (tr + 4 * i)) / P.heads) < q_len_136)) { lse[u32((q0_133 + ((t_141 + (tr + 4 * i)) / P.heads))) * lse_stride0 + u32(((t_141 + (tr + 4 * i)) % P.heads))] = select(((carry_245[i] + log2(carry_246[i])) * 0.6931471805599453), NEG_INF, (carry_246[i] == 0.0)); }
+      if ((((t_439 + (tr + 4 * i)) / P.heads) < q_len_434)) { lse[u32((q0_431 + ((t_439 + (tr + 4 * i)) / P.heads))) * lse_stride0 + u32(((t_439 + (tr + 4 * i)) % P.heads))] = select(((carry_541[i] + log2(carry_542[i])) * 0.6931471805599453), NEG_INF, (carry_542[i] == 0.0)); }
     }
   }
 }

@@ -46,139 +46,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_109 = i32(wg.x);
-  let kvh_110 = i32(wg.y);
-  let b_111 = i32(wg.z);
+  let m_388 = i32(wg.x);
+  let kvh_389 = i32(wg.y);
+  let b_390 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_136 = cu_seqlens_q[u32(b_111)];
+  let q0_424 = cu_seqlens_q[u32(b_390)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_137 = (b_111 + 1);
-  let t_138 = cu_seqlens_q[u32(t_137)];
-  let q_len_139 = (t_138 - q0_136);
-  let k_len_140 = cache_seqlens[u32(b_111)];
-  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_141 = (m_109 * 16);
-  let t_142 = (q_len_139 * 4);
-  let t_143 = (t_141 >= t_142);
-  if (t_143) {
+  let t_425 = (b_390 + 1);
+  let t_426 = cu_seqlens_q[u32(t_425)];
+  let q_len_427 = (t_426 - q0_424);
+  let k_len_428 = cache_seqlens[u32(b_390)];
+  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_429 = (m_388 * 16);
+  let t_430 = (q_len_427 * 4);
+  let t_431 = (t_429 >= t_430);
+  if (t_431) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_144 = (m_109 * 16);
+  let t_432 = (m_388 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_147 = (kvh_110 * 4);
+  let t_435 = (kvh_389 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_154 = (k_len_140 + 31);
-  let t_155 = (t_154 / 32);
-  let t_157 = (k_len_140 + (-1));
-  let t_159 = (k_len_140 + (-32));
-  let t_161 = (t_157 / 32);
-  let t_162 = (t_157 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_157);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_168 = (t_161 - 1);
-  let t_169 = select(t_161, t_168, t_166);
-  let t_170 = (t_159 / 32);
-  let t_171 = (t_159 < 0);
-  let t_172 = (t_170 * 32);
-  let t_173 = (t_172 == t_159);
-  let t_174 = (!t_173);
-  let t_175 = (t_171 && t_174);
-  let t_176 = (t_170 - 1);
-  let t_177 = select(t_170, t_176, t_175);
-  let t_178 = (P.is_causal == 0);
-  let t_180 = select(268435456, (-268435456), t_178);
-  let t_181 = select((-268435456), 268435456, t_178);
-  let t_183 = (t_144 + 15);
-  let t_184 = (t_144 / 4);
-  let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_140);
-  let t_187 = (t_185 + k_len_140);
-  let t_188 = (t_186 - q_len_139);
-  let t_189 = (t_187 - q_len_139);
-  let t_191 = (t_188 + (-31));
-  let t_192 = (t_189 / 32);
-  let t_193 = (t_189 < 0);
-  let t_194 = (t_192 * 32);
-  let t_195 = (t_194 == t_189);
-  let t_196 = (!t_195);
-  let t_197 = (t_193 && t_196);
-  let t_198 = (t_192 - 1);
-  let t_199 = select(t_192, t_198, t_197);
-  let t_200 = (t_191 / 32);
-  let t_201 = (t_191 < 0);
-  let t_202 = (t_200 * 32);
-  let t_203 = (t_202 == t_191);
-  let t_204 = (!t_203);
-  let t_205 = (t_201 && t_204);
-  let t_206 = (t_200 - 1);
-  let t_207 = select(t_200, t_206, t_205);
-  let t_208 = (t_180 > t_181);
-  let t_209 = ((-268435456) > t_199);
-  let t_210 = min(t_180, (-268435456));
-  let t_211 = max(t_181, t_199);
-  let t_212 = select(t_210, t_180, t_209);
-  let t_213 = select(t_211, t_181, t_209);
-  let t_214 = select(t_212, (-268435456), t_208);
-  let t_215 = select(t_213, t_199, t_208);
-  let t_216 = ((-268435456) > t_207);
-  let t_217 = max(t_180, (-268435456));
-  let t_218 = min(t_181, t_207);
-  let t_219 = (t_218 + 1);
-  let t_220 = (t_217 <= t_219);
-  let t_221 = max(t_181, t_207);
-  let t_222 = select(t_180, t_210, t_220);
-  let t_223 = select(t_181, t_221, t_220);
-  let t_224 = select(t_222, t_180, t_216);
-  let t_225 = select(t_223, t_181, t_216);
-  let t_226 = select(t_224, (-268435456), t_208);
-  let t_227 = select(t_225, t_207, t_208);
-  let t_228 = max((-268435456), t_214);
-  let t_229 = min(t_169, t_215);
-  let t_230 = max((-268435456), t_226);
-  let t_231 = min(t_177, t_227);
-  let t_232 = max(t_230, t_230);
-  let t_233 = min(t_231, t_231);
-  let t_234 = max(t_232, (-268435456));
-  let t_235 = min(t_233, t_177);
-  let t_236 = max(0, t_228);
-  let t_237 = (t_229 + 1);
-  let t_238 = min(t_155, t_237);
-  let t_239 = max(t_236, t_238);
-  let t_240 = max(t_234, t_236);
-  let t_241 = min(t_240, t_239);
-  let t_242 = (t_235 + 1);
-  let t_243 = max(t_242, t_241);
-  let t_244 = min(t_243, t_239);
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_442 = (k_len_428 + 31);
+  let t_443 = (t_442 / 32);
+  let t_444 = (k_len_428 + (-1));
+  let t_445 = (k_len_428 + (-32));
+  let t_446 = (t_444 / 32);
+  let t_447 = (t_444 < 0);
+  let t_448 = (t_446 * 32);
+  let t_449 = (t_448 == t_444);
+  let t_450 = (!t_449);
+  let t_451 = (t_447 && t_450);
+  let t_452 = (t_446 - 1);
+  let t_453 = select(t_446, t_452, t_451);
+  let t_454 = (t_445 / 32);
+  let t_455 = (t_445 < 0);
+  let t_456 = (t_454 * 32);
+  let t_457 = (t_456 == t_445);
+  let t_458 = (!t_457);
+  let t_459 = (t_455 && t_458);
+  let t_460 = (t_454 - 1);
+  let t_461 = select(t_454, t_460, t_459);
+  let t_462 = (P.is_causal == 0);
+  let t_463 = select(268435456, (-268435456), t_462);
+  let t_464 = select((-268435456), 268435456, t_462);
+  let t_465 = (t_432 + 15);
+  let t_466 = (t_432 / 4);
+  let t_467 = (t_465 / 4);
+  let t_468 = (t_466 + k_len_428);
+  let t_469 = (t_467 + k_len_428);
+  let t_470 = (t_468 - q_len_427);
+  let t_471 = (t_469 - q_len_427);
+  let t_472 = (t_470 + (-31));
+  let t_473 = (t_471 / 32);
+  let t_474 = (t_471 < 0);
+  let t_475 = (t_473 * 32);
+  let t_476 = (t_475 == t_471);
+  let t_477 = (!t_476);
+  let t_478 = (t_474 && t_477);
+  let t_479 = (t_473 - 1);
+  let t_480 = select(t_473, t_479, t_478);
+  let t_481 = (t_472 / 32);
+  let t_482 = (t_472 < 0);
+  let t_483 = (t_481 * 32);
+  let t_484 = (t_483 == t_472);
+  let t_485 = (!t_484);
+  let t_486 = (t_482 && t_485);
+  let t_487 = (t_481 - 1);
+  let t_488 = select(t_481, t_487, t_486);
+  let t_489 = (t_463 > t_464);
+  let t_490 = ((-268435456) > t_480);
+  let t_491 = min(t_463, (-268435456));
+  let t_492 = max(t_464, t_480);
+  let t_493 = select(t_491, t_463, t_490);
+  let t_494 = select(t_492, t_464, t_490);
+  let t_495 = select(t_493, (-268435456), t_489);
+  let t_496 = select(t_494, t_480, t_489);
+  let t_497 = ((-268435456) > t_488);
+  let t_498 = max(t_463, (-268435456));
+  let t_499 = min(t_464, t_488);
+  let t_500 = (t_499 + 1);
+  let t_501 = (t_498 <= t_500);
+  let t_502 = max(t_464, t_488);
+  let t_503 = select(t_463, t_491, t_501);
+  let t_504 = select(t_464, t_502, t_501);
+  let t_505 = select(t_503, t_463, t_497);
+  let t_506 = select(t_504, t_464, t_497);
+  let t_507 = select(t_505, (-268435456), t_489);
+  let t_508 = select(t_506, t_488, t_489);
+  let t_509 = max((-268435456), t_495);
+  let t_510 = min(t_453, t_496);
+  let t_511 = max((-268435456), t_507);
+  let t_512 = min(t_461, t_508);
+  let t_513 = max(t_511, t_511);
+  let t_514 = min(t_512, t_512);
+  let t_515 = max(t_513, (-268435456));
+  let t_516 = min(t_514, t_461);
+  let t_517 = max(0, t_509);
+  let t_518 = (t_510 + 1);
+  let t_519 = min(t_443, t_518);
+  let t_520 = max(t_517, t_519);
+  let t_521 = max(t_515, t_517);
+  let t_522 = min(t_521, t_520);
+  let t_523 = (t_516 + 1);
+  let t_524 = max(t_523, t_522);
+  let t_525 = min(t_524, t_520);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_264 = (P.softmax_scale * 1.4426950408889634);
+  let t_528 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_424 + ((t_432 + r) / 4))) * q_stride0 + u32((t_435 + ((t_432 + r) % 4))) * q_stride1 + u32(c)], (((t_432 + r) / 4) < q_len_427));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_246: array<f32, 1>;
-  carry_246[0] = NEG_INF;
-  var carry_247: array<f32, 1>;
-  carry_247[0] = 0.0;
-  var carry_248: array<f32, 16>;
+  var carry_530: array<f32, 1>;
+  carry_530[0] = NEG_INF;
+  var carry_531: array<f32, 1>;
+  carry_531[0] = 0.0;
+  var carry_532: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_248[0 * 16 + j] = 0.0;
+    carry_532[0 * 16 + j] = 0.0;
   }
-  for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_249 = (t_245 * 32);
+  for (var t_529 = t_517; t_529 < t_522; t_529++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_533 = (t_529 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -187,30 +187,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_249 + r))], ((t_249 + r) < k_len_140)) + ((t_249 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_390) * page_table_stride0 + u32((t_533 + r))], ((t_533 + r) < k_len_428)) + ((t_533 + r) % 1))) * k_cache_stride0 + u32(kvh_389) * k_cache_stride1 + u32(c)], ((t_533 + r) < k_len_428));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_266 = array<f32, 4>();
+    var t_547 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_266[i * 4 + j] = fma(a[i], b[j], t_266[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_547[i * 4 + j] = fma(a[i], b[j], t_547[i * 4 + j]); }
       }
     }
-    var t_268: array<f32, 4>;
+    var t_549: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_268[0 * 4 + j] = select(NEG_INF, (t_266[0 * 4 + j] * t_264), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_549[0 * 4 + j] = select(NEG_INF, (t_547[0 * 4 + j] * t_528), (((t_533 + (tc + 8 * j)) < k_len_428) && (t_462 || ((t_533 + (tc + 8 * j)) <= ((((t_432 + tr) / 4) + k_len_428) - q_len_427)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_269: array<f32, 1>;
+    var t_550: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_268[i * 4 + j]);
+        acc = max(acc, t_549[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -219,28 +219,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_269[i] = acc;
+      t_550[i] = acc;
     }
     workgroupBarrier();
-    var m_new_270: array<f32, 1>;
-    m_new_270[0] = max(carry_246[0], t_269[0]);
+    var m_new_551: array<f32, 1>;
+    m_new_551[0] = max(carry_530[0], t_550[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_272: array<f32, 1>;
-    m_safe_272[0] = select(m_new_270[0], 0.0, (m_new_270[0] == NEG_INF));
+    var m_safe_553: array<f32, 1>;
+    m_safe_553[0] = select(m_new_551[0], 0.0, (m_new_551[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_274: array<f32, 4>;
+    var p_555: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_274[0 * 4 + j] = exp2((t_268[0 * 4 + j] - m_safe_272[0]));
+      p_555[0 * 4 + j] = exp2((t_549[0 * 4 + j] - m_safe_553[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_276: array<f32, 1>;
-    alpha_276[0] = exp2((carry_246[0] - m_safe_272[0]));
+    var alpha_557: array<f32, 1>;
+    alpha_557[0] = exp2((carry_530[0] - m_safe_553[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_278: array<f32, 1>;
+    var t_559: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_274[i * 4 + j];
+        acc = acc + p_555[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -249,49 +249,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_278[i] = acc;
+      t_559[i] = acc;
     }
     workgroupBarrier();
-    var t_279: array<f32, 1>;
-    t_279[0] = ((carry_247[0] * alpha_276[0]) + t_278[0]);
+    var t_560: array<f32, 1>;
+    t_560[0] = ((carry_531[0] * alpha_557[0]) + t_559[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_274[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_555[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_249 + r))], ((t_249 + r) < k_len_140)) + ((t_249 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_390) * page_table_stride0 + u32((t_533 + r))], ((t_533 + r) < k_len_428)) + ((t_533 + r) % 1))) * v_cache_stride0 + u32(kvh_389) * v_cache_stride1 + u32(c)], ((t_533 + r) < k_len_428));
     }
     workgroupBarrier();
-    var t_282 = array<f32, 16>();
+    var t_563 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_282[i * 16 + j] = fma(a[i], b[j], t_282[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_563[i * 16 + j] = fma(a[i], b[j], t_563[i * 16 + j]); }
       }
     }
-    var t_283: array<f32, 16>;
+    var t_564: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_283[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_276[0]) + t_282[0 * 16 + j]);
+      t_564[0 * 16 + j] = ((carry_532[0 * 16 + j] * alpha_557[0]) + t_563[0 * 16 + j]);
     }
-    carry_246[0] = m_new_270[0];
-    carry_247[0] = t_279[0];
+    carry_530[0] = m_new_551[0];
+    carry_531[0] = t_560[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_283[0 * 16 + j];
+      carry_532[0 * 16 + j] = t_564[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_306 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_289 = t_241; t_289 < t_244; t_289++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_293 = (t_289 * 32);
+  for (var t_568 = t_522; t_568 < t_525; t_568++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_572 = (t_568 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -299,30 +297,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_111) * page_table_stride0 + u32((t_293 + r))] + ((t_293 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_390) * page_table_stride0 + u32((t_572 + r))] + ((t_572 + r) % 1))) * k_cache_stride0 + u32(kvh_389) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_308 = array<f32, 4>();
+    var t_584 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_308[i * 4 + j] = fma(a[i], b[j], t_308[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_584[i * 4 + j] = fma(a[i], b[j], t_584[i * 4 + j]); }
       }
     }
-    var t_309: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_309[0 * 4 + j] = (t_308[0 * 4 + j] * t_306);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_310: array<f32, 1>;
+    var t_586: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_309[i * 4 + j]);
+        acc = max(acc, t_584[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -331,28 +325,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_310[i] = acc;
+      t_586[i] = acc;
     }
     workgroupBarrier();
-    var m_new_311: array<f32, 1>;
-    m_new_311[0] = max(carry_246[0], t_310[0]);
+    var m_new_588: array<f32, 1>;
+    m_new_588[0] = max(carry_530[0], (t_586[0] * t_528));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_313: array<f32, 1>;
-    m_safe_313[0] = select(m_new_311[0], 0.0, (m_new_311[0] == NEG_INF));
+    var m_safe_590: array<f32, 1>;
+    m_safe_590[0] = select(m_new_588[0], 0.0, (m_new_588[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_315: array<f32, 4>;
+    var p_592: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_315[0 * 4 + j] = exp2((t_309[0 * 4 + j] - m_safe_313[0]));
+      p_592[0 * 4 + j] = exp2(((t_584[0 * 4 + j] * t_528) - m_safe_590[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_317: array<f32, 1>;
-    alpha_317[0] = exp2((carry_246[0] - m_safe_313[0]));
+    var alpha_594: array<f32, 1>;
+    alpha_594[0] = exp2((carry_530[0] - m_safe_590[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_319: array<f32, 1>;
+    var t_596: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_315[i * 4 + j];
+        acc = acc + p_592[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -361,52 +355,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_319[i] = acc;
+      t_596[i] = acc;
     }
     workgroupBarrier();
-    var t_320: array<f32, 1>;
-    t_320[0] = ((carry_247[0] * alpha_317[0]) + t_319[0]);
+    var t_597: array<f32, 1>;
+    t_597[0] = ((carry_531[0] * alpha_594[0]) + t_596[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_315[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_592[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_111) * page_table_stride0 + u32((t_293 + r))] + ((t_293 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_390) * page_table_stride0 + u32((t_572 + r))] + ((t_572 + r) % 1))) * v_cache_stride0 + u32(kvh_389) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_323 = array<f32, 16>();
+    var t_600 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_323[i * 16 + j] = fma(a[i], b[j], t_323[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_600[i * 16 + j] = fma(a[i], b[j], t_600[i * 16 + j]); }
       }
     }
-    var t_324: array<f32, 16>;
+    var t_601: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_324[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_317[0]) + t_323[0 * 16 + j]);
+      t_601[0 * 16 + j] = ((carry_532[0 * 16 + j] * alpha_594[0]) + t_600[0 * 16 + j]);
     }
-    carry_246[0] = m_new_311[0];
-    carry_247[0] = t_320[0];
+    carry_530[0] = m_new_588[0];
+    carry_531[0] = t_597[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_324[0 * 16 + j];
+      carry_532[0 * 16 + j] = t_601[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_347 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_328 = t_244; t_328 < t_239; t_328++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_332 = (t_328 * 32);
+  for (var t_605 = t_525; t_605 < t_520; t_605++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_609 = (t_605 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -415,30 +406,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_332 + r))], ((t_332 + r) < k_len_140)) + ((t_332 + r) % 1))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_332 + r) < k_len_140));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_390) * page_table_stride0 + u32((t_609 + r))], ((t_609 + r) < k_len_428)) + ((t_609 + r) % 1))) * k_cache_stride0 + u32(kvh_389) * k_cache_stride1 + u32(c)], ((t_609 + r) < k_len_428));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_349 = array<f32, 4>();
+    var t_623 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_349[i * 4 + j] = fma(a[i], b[j], t_349[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_623[i * 4 + j] = fma(a[i], b[j], t_623[i * 4 + j]); }
       }
     }
-    var t_351: array<f32, 4>;
+    var t_625: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_351[0 * 4 + j] = select(NEG_INF, (t_349[0 * 4 + j] * t_347), (((t_332 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_332 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_625[0 * 4 + j] = select(NEG_INF, (t_623[0 * 4 + j] * t_528), (((t_609 + (tc + 8 * j)) < k_len_428) && (t_462 || ((t_609 + (tc + 8 * j)) <= ((((t_432 + tr) / 4) + k_len_428) - q_len_427)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_352: array<f32, 1>;
+    var t_626: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_351[i * 4 + j]);
+        acc = max(acc, t_625[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -447,28 +438,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_352[i] = acc;
+      t_626[i] = acc;
     }
     workgroupBarrier();
-    var m_new_353: array<f32, 1>;
-    m_new_353[0] = max(carry_246[0], t_352[0]);
+    var m_new_627: array<f32, 1>;
+    m_new_627[0] = max(carry_530[0], t_626[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_355: array<f32, 1>;
-    m_safe_355[0] = select(m_new_353[0], 0.0, (m_new_353[0] == NEG_INF));
+    var m_safe_629: array<f32, 1>;
+    m_safe_629[0] = select(m_new_627[0], 0.0, (m_new_627[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_357: array<f32, 4>;
+    var p_631: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_357[0 * 4 + j] = exp2((t_351[0 * 4 + j] - m_safe_355[0]));
+      p_631[0 * 4 + j] = exp2((t_625[0 * 4 + j] - m_safe_629[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_359: array<f32, 1>;
-    alpha_359[0] = exp2((carry_246[0] - m_safe_355[0]));
+    var alpha_633: array<f32, 1>;
+    alpha_633[0] = exp2((carry_530[0] - m_safe_629[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_361: array<f32, 1>;
+    var t_635: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_357[i * 4 + j];
+        acc = acc + p_631[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -477,65 +468,65 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_361[i] = acc;
+      t_635[i] = acc;
     }
     workgroupBarrier();
-    var t_362: array<f32, 1>;
-    t_362[0] = ((carry_247[0] * alpha_359[0]) + t_361[0]);
+    var t_636: array<f32, 1>;
+    t_636[0] = ((carry_531[0] * alpha_633[0]) + t_635[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_357[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_631[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_111) * page_table_stride0 + u32((t_332 + r))], ((t_332 + r) < k_len_140)) + ((t_332 + r) % 1))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_332 + r) < k_len_140));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_390) * page_table_stride0 + u32((t_609 + r))], ((t_609 + r) < k_len_428)) + ((t_609 + r) % 1))) * v_cache_stride0 + u32(kvh_389) * v_cache_stride1 + u32(c)], ((t_609 + r) < k_len_428));
     }
     workgroupBarrier();
-    var t_365 = array<f32, 16>();
+    var t_639 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_365[i * 16 + j] = fma(a[i], b[j], t_365[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_639[i * 16 + j] = fma(a[i], b[j], t_639[i * 16 + j]); }
       }
     }
-    var t_366: array<f32, 16>;
+    var t_640: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_366[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_359[0]) + t_365[0 * 16 + j]);
+      t_640[0 * 16 + j] = ((carry_532[0 * 16 + j] * alpha_633[0]) + t_639[0 * 16 + j]);
     }
-    carry_246[0] = m_new_353[0];
-    carry_247[0] = t_362[0];
+    carry_530[0] = m_new_627[0];
+    carry_531[0] = t_636[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_366[0 * 16 + j];
+      carry_532[0 * 16 + j] = t_640[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
-  var sink_370: array<f32, 1>;
-  sink_370[0] = sinks[u32((t_147 + ((t_144 + tr) % 4)))];
-  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
-  var t_371: array<f32, 1>;
-  t_371[0] = (sink_370[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  var sink_644: array<f32, 1>;
+  sink_644[0] = sinks[u32((t_435 + ((t_432 + tr) % 4)))];
+  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_645: array<f32, 1>;
+  t_645[0] = (sink_644[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_372: array<f32, 1>;
-  m_new_372[0] = max(carry_246[0], t_371[0]);
+  var m_new_646: array<f32, 1>;
+  m_new_646[0] = max(carry_530[0], t_645[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_374: array<f32, 1>;
-  alpha_374[0] = exp2((carry_246[0] - m_new_372[0]));
+  var alpha_648: array<f32, 1>;
+  alpha_648[0] = exp2((carry_530[0] - m_new_646[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_378: array<f32, 1>;
-  l_378[0] = ((carry_247[0] * alpha_374[0]) + exp2((t_371[0] - m_new_372[0])));
+  var l_652: array<f32, 1>;
+  l_652[0] = ((carry_531[0] * alpha_648[0]) + exp2((t_645[0] - m_new_646[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_248[0 * 16 + j] * alpha_374[0]) / select(l_378[0], 1.0, (l_378[0] == 0.0)))); }
+    if ((((t_432 + tr) / 4) < q_len_427)) { out[u32((q0_424 + ((t_432 + tr) / 4))) * out_stride0 + u32((t_435 + ((t_432 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_532[0 * 16 + j] * alpha_648[0]) / select(l_652[0], 1.0, (l_652[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((m_new_372[0] + log2(l_378[0])) * 0.6931471805599453), NEG_INF, (l_378[0] == 0.0)); }
+    if ((((t_432 + tr) / 4) < q_len_427)) { lse[u32((q0_424 + ((t_432 + tr) / 4))) * lse_stride0 + u32((t_435 + ((t_432 + tr) % 4)))] = select(((m_new_646[0] + log2(l_652[0])) * 0.6931471805599453), NEG_INF, (l_652[0] == 0.0)); }
   }
 }

@@ -46,139 +46,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_111 = i32(wg.x);
-  let kvh_112 = i32(wg.y);
-  let b_113 = i32(wg.z);
+  let m_396 = i32(wg.x);
+  let kvh_397 = i32(wg.y);
+  let b_398 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_138 = cu_seqlens_q[u32(b_113)];
+  let q0_432 = cu_seqlens_q[u32(b_398)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_139 = (b_113 + 1);
-  let t_140 = cu_seqlens_q[u32(t_139)];
-  let q_len_141 = (t_140 - q0_138);
-  let k_len_142 = cache_seqlens[u32(b_113)];
-  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_143 = (m_111 * 16);
-  let t_144 = (q_len_141 * 4);
-  let t_145 = (t_143 >= t_144);
-  if (t_145) {
+  let t_433 = (b_398 + 1);
+  let t_434 = cu_seqlens_q[u32(t_433)];
+  let q_len_435 = (t_434 - q0_432);
+  let k_len_436 = cache_seqlens[u32(b_398)];
+  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_437 = (m_396 * 16);
+  let t_438 = (q_len_435 * 4);
+  let t_439 = (t_437 >= t_438);
+  if (t_439) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_146 = (m_111 * 16);
+  let t_440 = (m_396 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_149 = (kvh_112 * 4);
+  let t_443 = (kvh_397 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_142 + 31);
-  let t_157 = (t_156 / 32);
-  let t_159 = (k_len_142 + (-1));
-  let t_161 = (k_len_142 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_170 = (t_163 - 1);
-  let t_171 = select(t_163, t_170, t_168);
-  let t_172 = (t_161 / 32);
-  let t_173 = (t_161 < 0);
-  let t_174 = (t_172 * 32);
-  let t_175 = (t_174 == t_161);
-  let t_176 = (!t_175);
-  let t_177 = (t_173 && t_176);
-  let t_178 = (t_172 - 1);
-  let t_179 = select(t_172, t_178, t_177);
-  let t_180 = (P.is_causal == 0);
-  let t_182 = select(268435456, (-268435456), t_180);
-  let t_183 = select((-268435456), 268435456, t_180);
-  let t_185 = (t_146 + 15);
-  let t_186 = (t_146 / 4);
-  let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_142);
-  let t_189 = (t_187 + k_len_142);
-  let t_190 = (t_188 - q_len_141);
-  let t_191 = (t_189 - q_len_141);
-  let t_193 = (t_190 + (-31));
-  let t_194 = (t_191 / 32);
-  let t_195 = (t_191 < 0);
-  let t_196 = (t_194 * 32);
-  let t_197 = (t_196 == t_191);
-  let t_198 = (!t_197);
-  let t_199 = (t_195 && t_198);
-  let t_200 = (t_194 - 1);
-  let t_201 = select(t_194, t_200, t_199);
-  let t_202 = (t_193 / 32);
-  let t_203 = (t_193 < 0);
-  let t_204 = (t_202 * 32);
-  let t_205 = (t_204 == t_193);
-  let t_206 = (!t_205);
-  let t_207 = (t_203 && t_206);
-  let t_208 = (t_202 - 1);
-  let t_209 = select(t_202, t_208, t_207);
-  let t_210 = (t_182 > t_183);
-  let t_211 = ((-268435456) > t_201);
-  let t_212 = min(t_182, (-268435456));
-  let t_213 = max(t_183, t_201);
-  let t_214 = select(t_212, t_182, t_211);
-  let t_215 = select(t_213, t_183, t_211);
-  let t_216 = select(t_214, (-268435456), t_210);
-  let t_217 = select(t_215, t_201, t_210);
-  let t_218 = ((-268435456) > t_209);
-  let t_219 = max(t_182, (-268435456));
-  let t_220 = min(t_183, t_209);
-  let t_221 = (t_220 + 1);
-  let t_222 = (t_219 <= t_221);
-  let t_223 = max(t_183, t_209);
-  let t_224 = select(t_182, t_212, t_222);
-  let t_225 = select(t_183, t_223, t_222);
-  let t_226 = select(t_224, t_182, t_218);
-  let t_227 = select(t_225, t_183, t_218);
-  let t_228 = select(t_226, (-268435456), t_210);
-  let t_229 = select(t_227, t_209, t_210);
-  let t_230 = max((-268435456), t_216);
-  let t_231 = min(t_171, t_217);
-  let t_232 = max((-268435456), t_228);
-  let t_233 = min(t_179, t_229);
-  let t_234 = max(t_232, t_232);
-  let t_235 = min(t_233, t_233);
-  let t_236 = max(t_234, (-268435456));
-  let t_237 = min(t_235, t_179);
-  let t_238 = max(0, t_230);
-  let t_239 = (t_231 + 1);
-  let t_240 = min(t_157, t_239);
-  let t_241 = max(t_238, t_240);
-  let t_242 = max(t_236, t_238);
-  let t_243 = min(t_242, t_241);
-  let t_244 = (t_237 + 1);
-  let t_245 = max(t_244, t_243);
-  let t_246 = min(t_245, t_241);
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_450 = (k_len_436 + 31);
+  let t_451 = (t_450 / 32);
+  let t_452 = (k_len_436 + (-1));
+  let t_453 = (k_len_436 + (-32));
+  let t_454 = (t_452 / 32);
+  let t_455 = (t_452 < 0);
+  let t_456 = (t_454 * 32);
+  let t_457 = (t_456 == t_452);
+  let t_458 = (!t_457);
+  let t_459 = (t_455 && t_458);
+  let t_460 = (t_454 - 1);
+  let t_461 = select(t_454, t_460, t_459);
+  let t_462 = (t_453 / 32);
+  let t_463 = (t_453 < 0);
+  let t_464 = (t_462 * 32);
+  let t_465 = (t_464 == t_453);
+  let t_466 = (!t_465);
+  let t_467 = (t_463 && t_466);
+  let t_468 = (t_462 - 1);
+  let t_469 = select(t_462, t_468, t_467);
+  let t_470 = (P.is_causal == 0);
+  let t_471 = select(268435456, (-268435456), t_470);
+  let t_472 = select((-268435456), 268435456, t_470);
+  let t_473 = (t_440 + 15);
+  let t_474 = (t_440 / 4);
+  let t_475 = (t_473 / 4);
+  let t_476 = (t_474 + k_len_436);
+  let t_477 = (t_475 + k_len_436);
+  let t_478 = (t_476 - q_len_435);
+  let t_479 = (t_477 - q_len_435);
+  let t_480 = (t_478 + (-31));
+  let t_481 = (t_479 / 32);
+  let t_482 = (t_479 < 0);
+  let t_483 = (t_481 * 32);
+  let t_484 = (t_483 == t_479);
+  let t_485 = (!t_484);
+  let t_486 = (t_482 && t_485);
+  let t_487 = (t_481 - 1);
+  let t_488 = select(t_481, t_487, t_486);
+  let t_489 = (t_480 / 32);
+  let t_490 = (t_480 < 0);
+  let t_491 = (t_489 * 32);
+  let t_492 = (t_491 == t_480);
+  let t_493 = (!t_492);
+  let t_494 = (t_490 && t_493);
+  let t_495 = (t_489 - 1);
+  let t_496 = select(t_489, t_495, t_494);
+  let t_497 = (t_471 > t_472);
+  let t_498 = ((-268435456) > t_488);
+  let t_499 = min(t_471, (-268435456));
+  let t_500 = max(t_472, t_488);
+  let t_501 = select(t_499, t_471, t_498);
+  let t_502 = select(t_500, t_472, t_498);
+  let t_503 = select(t_501, (-268435456), t_497);
+  let t_504 = select(t_502, t_488, t_497);
+  let t_505 = ((-268435456) > t_496);
+  let t_506 = max(t_471, (-268435456));
+  let t_507 = min(t_472, t_496);
+  let t_508 = (t_507 + 1);
+  let t_509 = (t_506 <= t_508);
+  let t_510 = max(t_472, t_496);
+  let t_511 = select(t_471, t_499, t_509);
+  let t_512 = select(t_472, t_510, t_509);
+  let t_513 = select(t_511, t_471, t_505);
+  let t_514 = select(t_512, t_472, t_505);
+  let t_515 = select(t_513, (-268435456), t_497);
+  let t_516 = select(t_514, t_496, t_497);
+  let t_517 = max((-268435456), t_503);
+  let t_518 = min(t_461, t_504);
+  let t_519 = max((-268435456), t_515);
+  let t_520 = min(t_469, t_516);
+  let t_521 = max(t_519, t_519);
+  let t_522 = min(t_520, t_520);
+  let t_523 = max(t_521, (-268435456));
+  let t_524 = min(t_522, t_469);
+  let t_525 = max(0, t_517);
+  let t_526 = (t_518 + 1);
+  let t_527 = min(t_451, t_526);
+  let t_528 = max(t_525, t_527);
+  let t_529 = max(t_523, t_525);
+  let t_530 = min(t_529, t_528);
+  let t_531 = (t_524 + 1);
+  let t_532 = max(t_531, t_530);
+  let t_533 = min(t_532, t_528);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_268 = (P.softmax_scale * 1.4426950408889634);
+  let t_536 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_432 + ((t_440 + r) / 4))) * q_stride0 + u32((t_443 + ((t_440 + r) % 4))) * q_stride1 + u32(c)], (((t_440 + r) / 4) < q_len_435));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_248: array<f32, 1>;
-  carry_248[0] = NEG_INF;
-  var carry_249: array<f32, 1>;
-  carry_249[0] = 0.0;
-  var carry_250: array<f32, 16>;
+  var carry_538: array<f32, 1>;
+  carry_538[0] = NEG_INF;
+  var carry_539: array<f32, 1>;
+  carry_539[0] = 0.0;
+  var carry_540: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_250[0 * 16 + j] = 0.0;
+    carry_540[0 * 16 + j] = 0.0;
   }
-  for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_251 = (t_247 * 32);
+  for (var t_537 = t_525; t_537 < t_530; t_537++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_541 = (t_537 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -187,30 +187,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_251 + r) / 16))], ((t_251 + r) < k_len_142)) * 16) + ((t_251 + r) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_398) * page_table_stride0 + u32(((t_541 + r) / 16))], ((t_541 + r) < k_len_436)) * 16) + ((t_541 + r) % 16))) * k_cache_stride0 + u32(kvh_397) * k_cache_stride1 + u32(c)], ((t_541 + r) < k_len_436));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_270 = array<f32, 4>();
+    var t_557 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_270[i * 4 + j] = fma(a[i], b[j], t_270[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_557[i * 4 + j] = fma(a[i], b[j], t_557[i * 4 + j]); }
       }
     }
-    var t_272: array<f32, 4>;
+    var t_559: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_272[0 * 4 + j] = select(NEG_INF, (t_270[0 * 4 + j] * t_268), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_559[0 * 4 + j] = select(NEG_INF, (t_557[0 * 4 + j] * t_536), (((t_541 + (tc + 8 * j)) < k_len_436) && (t_470 || ((t_541 + (tc + 8 * j)) <= ((((t_440 + tr) / 4) + k_len_436) - q_len_435)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_273: array<f32, 1>;
+    var t_560: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_272[i * 4 + j]);
+        acc = max(acc, t_559[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -219,28 +219,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_273[i] = acc;
+      t_560[i] = acc;
     }
     workgroupBarrier();
-    var m_new_274: array<f32, 1>;
-    m_new_274[0] = max(carry_248[0], t_273[0]);
+    var m_new_561: array<f32, 1>;
+    m_new_561[0] = max(carry_538[0], t_560[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_276: array<f32, 1>;
-    m_safe_276[0] = select(m_new_274[0], 0.0, (m_new_274[0] == NEG_INF));
+    var m_safe_563: array<f32, 1>;
+    m_safe_563[0] = select(m_new_561[0], 0.0, (m_new_561[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_278: array<f32, 4>;
+    var p_565: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_278[0 * 4 + j] = exp2((t_272[0 * 4 + j] - m_safe_276[0]));
+      p_565[0 * 4 + j] = exp2((t_559[0 * 4 + j] - m_safe_563[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_280: array<f32, 1>;
-    alpha_280[0] = exp2((carry_248[0] - m_safe_276[0]));
+    var alpha_567: array<f32, 1>;
+    alpha_567[0] = exp2((carry_538[0] - m_safe_563[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_282: array<f32, 1>;
+    var t_569: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_278[i * 4 + j];
+        acc = acc + p_565[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -249,49 +249,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_282[i] = acc;
+      t_569[i] = acc;
     }
     workgroupBarrier();
-    var t_283: array<f32, 1>;
-    t_283[0] = ((carry_249[0] * alpha_280[0]) + t_282[0]);
+    var t_570: array<f32, 1>;
+    t_570[0] = ((carry_539[0] * alpha_567[0]) + t_569[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_278[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_565[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_251 + r) / 16))], ((t_251 + r) < k_len_142)) * 16) + ((t_251 + r) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_398) * page_table_stride0 + u32(((t_541 + r) / 16))], ((t_541 + r) < k_len_436)) * 16) + ((t_541 + r) % 16))) * v_cache_stride0 + u32(kvh_397) * v_cache_stride1 + u32(c)], ((t_541 + r) < k_len_436));
     }
     workgroupBarrier();
-    var t_286 = array<f32, 16>();
+    var t_573 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_286[i * 16 + j] = fma(a[i], b[j], t_286[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_573[i * 16 + j] = fma(a[i], b[j], t_573[i * 16 + j]); }
       }
     }
-    var t_287: array<f32, 16>;
+    var t_574: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_287[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_280[0]) + t_286[0 * 16 + j]);
+      t_574[0 * 16 + j] = ((carry_540[0 * 16 + j] * alpha_567[0]) + t_573[0 * 16 + j]);
     }
-    carry_248[0] = m_new_274[0];
-    carry_249[0] = t_283[0];
+    carry_538[0] = m_new_561[0];
+    carry_539[0] = t_570[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_287[0 * 16 + j];
+      carry_540[0 * 16 + j] = t_574[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_312 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_293 = t_243; t_293 < t_246; t_293++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_297 = (t_293 * 32);
+  for (var t_578 = t_530; t_578 < t_533; t_578++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_582 = (t_578 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -299,30 +297,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_297 + r) / 16))] * 16) + ((t_297 + r) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_398) * page_table_stride0 + u32(((t_582 + r) / 16))] * 16) + ((t_582 + r) % 16))) * k_cache_stride0 + u32(kvh_397) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_314 = array<f32, 4>();
+    var t_596 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_314[i * 4 + j] = fma(a[i], b[j], t_314[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_596[i * 4 + j] = fma(a[i], b[j], t_596[i * 4 + j]); }
       }
     }
-    var t_315: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_315[0 * 4 + j] = (t_314[0 * 4 + j] * t_312);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_316: array<f32, 1>;
+    var t_598: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_315[i * 4 + j]);
+        acc = max(acc, t_596[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -331,28 +325,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_316[i] = acc;
+      t_598[i] = acc;
     }
     workgroupBarrier();
-    var m_new_317: array<f32, 1>;
-    m_new_317[0] = max(carry_248[0], t_316[0]);
+    var m_new_600: array<f32, 1>;
+    m_new_600[0] = max(carry_538[0], (t_598[0] * t_536));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_319: array<f32, 1>;
-    m_safe_319[0] = select(m_new_317[0], 0.0, (m_new_317[0] == NEG_INF));
+    var m_safe_602: array<f32, 1>;
+    m_safe_602[0] = select(m_new_600[0], 0.0, (m_new_600[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_321: array<f32, 4>;
+    var p_604: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_321[0 * 4 + j] = exp2((t_315[0 * 4 + j] - m_safe_319[0]));
+      p_604[0 * 4 + j] = exp2(((t_596[0 * 4 + j] * t_536) - m_safe_602[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_323: array<f32, 1>;
-    alpha_323[0] = exp2((carry_248[0] - m_safe_319[0]));
+    var alpha_606: array<f32, 1>;
+    alpha_606[0] = exp2((carry_538[0] - m_safe_602[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_325: array<f32, 1>;
+    var t_608: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_321[i * 4 + j];
+        acc = acc + p_604[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -361,52 +355,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_325[i] = acc;
+      t_608[i] = acc;
     }
     workgroupBarrier();
-    var t_326: array<f32, 1>;
-    t_326[0] = ((carry_249[0] * alpha_323[0]) + t_325[0]);
+    var t_609: array<f32, 1>;
+    t_609[0] = ((carry_539[0] * alpha_606[0]) + t_608[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_321[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_604[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_297 + r) / 16))] * 16) + ((t_297 + r) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_398) * page_table_stride0 + u32(((t_582 + r) / 16))] * 16) + ((t_582 + r) % 16))) * v_cache_stride0 + u32(kvh_397) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_329 = array<f32, 16>();
+    var t_612 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_329[i * 16 + j] = fma(a[i], b[j], t_329[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_612[i * 16 + j] = fma(a[i], b[j], t_612[i * 16 + j]); }
       }
     }
-    var t_330: array<f32, 16>;
+    var t_613: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_330[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_323[0]) + t_329[0 * 16 + j]);
+      t_613[0 * 16 + j] = ((carry_540[0 * 16 + j] * alpha_606[0]) + t_612[0 * 16 + j]);
     }
-    carry_248[0] = m_new_317[0];
-    carry_249[0] = t_326[0];
+    carry_538[0] = m_new_600[0];
+    carry_539[0] = t_609[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_330[0 * 16 + j];
+      carry_540[0 * 16 + j] = t_613[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_355 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_334 = t_246; t_334 < t_241; t_334++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_338 = (t_334 * 32);
+  for (var t_617 = t_533; t_617 < t_528; t_617++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_621 = (t_617 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -415,30 +406,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_338 + r) / 16))], ((t_338 + r) < k_len_142)) * 16) + ((t_338 + r) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_338 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_398) * page_table_stride0 + u32(((t_621 + r) / 16))], ((t_621 + r) < k_len_436)) * 16) + ((t_621 + r) % 16))) * k_cache_stride0 + u32(kvh_397) * k_cache_stride1 + u32(c)], ((t_621 + r) < k_len_436));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_357 = array<f32, 4>();
+    var t_637 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_357[i * 4 + j] = fma(a[i], b[j], t_357[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_637[i * 4 + j] = fma(a[i], b[j], t_637[i * 4 + j]); }
       }
     }
-    var t_359: array<f32, 4>;
+    var t_639: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_359[0 * 4 + j] = select(NEG_INF, (t_357[0 * 4 + j] * t_355), (((t_338 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_338 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_639[0 * 4 + j] = select(NEG_INF, (t_637[0 * 4 + j] * t_536), (((t_621 + (tc + 8 * j)) < k_len_436) && (t_470 || ((t_621 + (tc + 8 * j)) <= ((((t_440 + tr) / 4) + k_len_436) - q_len_435)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_360: array<f32, 1>;
+    var t_640: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_359[i * 4 + j]);
+        acc = max(acc, t_639[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -447,28 +438,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_360[i] = acc;
+      t_640[i] = acc;
     }
     workgroupBarrier();
-    var m_new_361: array<f32, 1>;
-    m_new_361[0] = max(carry_248[0], t_360[0]);
+    var m_new_641: array<f32, 1>;
+    m_new_641[0] = max(carry_538[0], t_640[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_363: array<f32, 1>;
-    m_safe_363[0] = select(m_new_361[0], 0.0, (m_new_361[0] == NEG_INF));
+    var m_safe_643: array<f32, 1>;
+    m_safe_643[0] = select(m_new_641[0], 0.0, (m_new_641[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_365: array<f32, 4>;
+    var p_645: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_365[0 * 4 + j] = exp2((t_359[0 * 4 + j] - m_safe_363[0]));
+      p_645[0 * 4 + j] = exp2((t_639[0 * 4 + j] - m_safe_643[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_367: array<f32, 1>;
-    alpha_367[0] = exp2((carry_248[0] - m_safe_363[0]));
+    var alpha_647: array<f32, 1>;
+    alpha_647[0] = exp2((carry_538[0] - m_safe_643[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_369: array<f32, 1>;
+    var t_649: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_365[i * 4 + j];
+        acc = acc + p_645[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -477,65 +468,65 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_369[i] = acc;
+      t_649[i] = acc;
     }
     workgroupBarrier();
-    var t_370: array<f32, 1>;
-    t_370[0] = ((carry_249[0] * alpha_367[0]) + t_369[0]);
+    var t_650: array<f32, 1>;
+    t_650[0] = ((carry_539[0] * alpha_647[0]) + t_649[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_365[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_645[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_338 + r) / 16))], ((t_338 + r) < k_len_142)) * 16) + ((t_338 + r) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_338 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_398) * page_table_stride0 + u32(((t_621 + r) / 16))], ((t_621 + r) < k_len_436)) * 16) + ((t_621 + r) % 16))) * v_cache_stride0 + u32(kvh_397) * v_cache_stride1 + u32(c)], ((t_621 + r) < k_len_436));
     }
     workgroupBarrier();
-    var t_373 = array<f32, 16>();
+    var t_653 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_373[i * 16 + j] = fma(a[i], b[j], t_373[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_653[i * 16 + j] = fma(a[i], b[j], t_653[i * 16 + j]); }
       }
     }
-    var t_374: array<f32, 16>;
+    var t_654: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_374[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_367[0]) + t_373[0 * 16 + j]);
+      t_654[0 * 16 + j] = ((carry_540[0 * 16 + j] * alpha_647[0]) + t_653[0 * 16 + j]);
     }
-    carry_248[0] = m_new_361[0];
-    carry_249[0] = t_370[0];
+    carry_538[0] = m_new_641[0];
+    carry_539[0] = t_650[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_374[0 * 16 + j];
+      carry_540[0 * 16 + j] = t_654[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
-  var sink_378: array<f32, 1>;
-  sink_378[0] = sinks[u32((t_149 + ((t_146 + tr) % 4)))];
-  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
-  var t_379: array<f32, 1>;
-  t_379[0] = (sink_378[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  var sink_658: array<f32, 1>;
+  sink_658[0] = sinks[u32((t_443 + ((t_440 + tr) % 4)))];
+  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_659: array<f32, 1>;
+  t_659[0] = (sink_658[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_380: array<f32, 1>;
-  m_new_380[0] = max(carry_248[0], t_379[0]);
+  var m_new_660: array<f32, 1>;
+  m_new_660[0] = max(carry_538[0], t_659[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_382: array<f32, 1>;
-  alpha_382[0] = exp2((carry_248[0] - m_new_380[0]));
+  var alpha_662: array<f32, 1>;
+  alpha_662[0] = exp2((carry_538[0] - m_new_660[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_386: array<f32, 1>;
-  l_386[0] = ((carry_249[0] * alpha_382[0]) + exp2((t_379[0] - m_new_380[0])));
+  var l_666: array<f32, 1>;
+  l_666[0] = ((carry_539[0] * alpha_662[0]) + exp2((t_659[0] - m_new_660[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_250[0 * 16 + j] * alpha_382[0]) / select(l_386[0], 1.0, (l_386[0] == 0.0)))); }
+    if ((((t_440 + tr) / 4) < q_len_435)) { out[u32((q0_432 + ((t_440 + tr) / 4))) * out_stride0 + u32((t_443 + ((t_440 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16(((carry_540[0 * 16 + j] * alpha_662[0]) / select(l_666[0], 1.0, (l_666[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((m_new_380[0] + log2(l_386[0])) * 0.6931471805599453), NEG_INF, (l_386[0] == 0.0)); }
+    if ((((t_440 + tr) / 4) < q_len_435)) { lse[u32((q0_432 + ((t_440 + tr) / 4))) * lse_stride0 + u32((t_443 + ((t_440 + tr) % 4)))] = select(((m_new_660[0] + log2(l_666[0])) * 0.6931471805599453), NEG_INF, (l_666[0] == 0.0)); }
   }
 }

@@ -45,139 +45,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_107 = i32(wg.x);
-  let kvh_108 = i32(wg.y);
-  let b_109 = i32(wg.z);
+  let m_382 = i32(wg.x);
+  let kvh_383 = i32(wg.y);
+  let b_384 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_134 = cu_seqlens_q[u32(b_109)];
+  let q0_418 = cu_seqlens_q[u32(b_384)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_135 = (b_109 + 1);
-  let t_136 = cu_seqlens_q[u32(t_135)];
-  let q_len_137 = (t_136 - q0_134);
-  let k_len_138 = cache_seqlens[u32(b_109)];
-  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_139 = (m_107 * 16);
-  let t_140 = (q_len_137 * 4);
-  let t_141 = (t_139 >= t_140);
-  if (t_141) {
+  let t_419 = (b_384 + 1);
+  let t_420 = cu_seqlens_q[u32(t_419)];
+  let q_len_421 = (t_420 - q0_418);
+  let k_len_422 = cache_seqlens[u32(b_384)];
+  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_423 = (m_382 * 16);
+  let t_424 = (q_len_421 * 4);
+  let t_425 = (t_423 >= t_424);
+  if (t_425) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_142 = (m_107 * 16);
+  let t_426 = (m_382 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_145 = (kvh_108 * 4);
+  let t_429 = (kvh_383 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_152 = (k_len_138 + 31);
-  let t_153 = (t_152 / 32);
-  let t_155 = (k_len_138 + (-1));
-  let t_157 = (k_len_138 + (-32));
-  let t_159 = (t_155 / 32);
-  let t_160 = (t_155 < 0);
-  let t_161 = (t_159 * 32);
-  let t_162 = (t_161 == t_155);
-  let t_163 = (!t_162);
-  let t_164 = (t_160 && t_163);
-  let t_166 = (t_159 - 1);
-  let t_167 = select(t_159, t_166, t_164);
-  let t_168 = (t_157 / 32);
-  let t_169 = (t_157 < 0);
-  let t_170 = (t_168 * 32);
-  let t_171 = (t_170 == t_157);
-  let t_172 = (!t_171);
-  let t_173 = (t_169 && t_172);
-  let t_174 = (t_168 - 1);
-  let t_175 = select(t_168, t_174, t_173);
-  let t_176 = (P.is_causal == 0);
-  let t_178 = select(268435456, (-268435456), t_176);
-  let t_179 = select((-268435456), 268435456, t_176);
-  let t_181 = (t_142 + 15);
-  let t_182 = (t_142 / 4);
-  let t_183 = (t_181 / 4);
-  let t_184 = (t_182 + k_len_138);
-  let t_185 = (t_183 + k_len_138);
-  let t_186 = (t_184 - q_len_137);
-  let t_187 = (t_185 - q_len_137);
-  let t_189 = (t_186 + (-31));
-  let t_190 = (t_187 / 32);
-  let t_191 = (t_187 < 0);
-  let t_192 = (t_190 * 32);
-  let t_193 = (t_192 == t_187);
-  let t_194 = (!t_193);
-  let t_195 = (t_191 && t_194);
-  let t_196 = (t_190 - 1);
-  let t_197 = select(t_190, t_196, t_195);
-  let t_198 = (t_189 / 32);
-  let t_199 = (t_189 < 0);
-  let t_200 = (t_198 * 32);
-  let t_201 = (t_200 == t_189);
-  let t_202 = (!t_201);
-  let t_203 = (t_199 && t_202);
-  let t_204 = (t_198 - 1);
-  let t_205 = select(t_198, t_204, t_203);
-  let t_206 = (t_178 > t_179);
-  let t_207 = ((-268435456) > t_197);
-  let t_208 = min(t_178, (-268435456));
-  let t_209 = max(t_179, t_197);
-  let t_210 = select(t_208, t_178, t_207);
-  let t_211 = select(t_209, t_179, t_207);
-  let t_212 = select(t_210, (-268435456), t_206);
-  let t_213 = select(t_211, t_197, t_206);
-  let t_214 = ((-268435456) > t_205);
-  let t_215 = max(t_178, (-268435456));
-  let t_216 = min(t_179, t_205);
-  let t_217 = (t_216 + 1);
-  let t_218 = (t_215 <= t_217);
-  let t_219 = max(t_179, t_205);
-  let t_220 = select(t_178, t_208, t_218);
-  let t_221 = select(t_179, t_219, t_218);
-  let t_222 = select(t_220, t_178, t_214);
-  let t_223 = select(t_221, t_179, t_214);
-  let t_224 = select(t_222, (-268435456), t_206);
-  let t_225 = select(t_223, t_205, t_206);
-  let t_226 = max((-268435456), t_212);
-  let t_227 = min(t_167, t_213);
-  let t_228 = max((-268435456), t_224);
-  let t_229 = min(t_175, t_225);
-  let t_230 = max(t_228, t_228);
-  let t_231 = min(t_229, t_229);
-  let t_232 = max(t_230, (-268435456));
-  let t_233 = min(t_231, t_175);
-  let t_234 = max(0, t_226);
-  let t_235 = (t_227 + 1);
-  let t_236 = min(t_153, t_235);
-  let t_237 = max(t_234, t_236);
-  let t_238 = max(t_232, t_234);
-  let t_239 = min(t_238, t_237);
-  let t_240 = (t_233 + 1);
-  let t_241 = max(t_240, t_239);
-  let t_242 = min(t_241, t_237);
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_436 = (k_len_422 + 31);
+  let t_437 = (t_436 / 32);
+  let t_438 = (k_len_422 + (-1));
+  let t_439 = (k_len_422 + (-32));
+  let t_440 = (t_438 / 32);
+  let t_441 = (t_438 < 0);
+  let t_442 = (t_440 * 32);
+  let t_443 = (t_442 == t_438);
+  let t_444 = (!t_443);
+  let t_445 = (t_441 && t_444);
+  let t_446 = (t_440 - 1);
+  let t_447 = select(t_440, t_446, t_445);
+  let t_448 = (t_439 / 32);
+  let t_449 = (t_439 < 0);
+  let t_450 = (t_448 * 32);
+  let t_451 = (t_450 == t_439);
+  let t_452 = (!t_451);
+  let t_453 = (t_449 && t_452);
+  let t_454 = (t_448 - 1);
+  let t_455 = select(t_448, t_454, t_453);
+  let t_456 = (P.is_causal == 0);
+  let t_457 = select(268435456, (-268435456), t_456);
+  let t_458 = select((-268435456), 268435456, t_456);
+  let t_459 = (t_426 + 15);
+  let t_460 = (t_426 / 4);
+  let t_461 = (t_459 / 4);
+  let t_462 = (t_460 + k_len_422);
+  let t_463 = (t_461 + k_len_422);
+  let t_464 = (t_462 - q_len_421);
+  let t_465 = (t_463 - q_len_421);
+  let t_466 = (t_464 + (-31));
+  let t_467 = (t_465 / 32);
+  let t_468 = (t_465 < 0);
+  let t_469 = (t_467 * 32);
+  let t_470 = (t_469 == t_465);
+  let t_471 = (!t_470);
+  let t_472 = (t_468 && t_471);
+  let t_473 = (t_467 - 1);
+  let t_474 = select(t_467, t_473, t_472);
+  let t_475 = (t_466 / 32);
+  let t_476 = (t_466 < 0);
+  let t_477 = (t_475 * 32);
+  let t_478 = (t_477 == t_466);
+  let t_479 = (!t_478);
+  let t_480 = (t_476 && t_479);
+  let t_481 = (t_475 - 1);
+  let t_482 = select(t_475, t_481, t_480);
+  let t_483 = (t_457 > t_458);
+  let t_484 = ((-268435456) > t_474);
+  let t_485 = min(t_457, (-268435456));
+  let t_486 = max(t_458, t_474);
+  let t_487 = select(t_485, t_457, t_484);
+  let t_488 = select(t_486, t_458, t_484);
+  let t_489 = select(t_487, (-268435456), t_483);
+  let t_490 = select(t_488, t_474, t_483);
+  let t_491 = ((-268435456) > t_482);
+  let t_492 = max(t_457, (-268435456));
+  let t_493 = min(t_458, t_482);
+  let t_494 = (t_493 + 1);
+  let t_495 = (t_492 <= t_494);
+  let t_496 = max(t_458, t_482);
+  let t_497 = select(t_457, t_485, t_495);
+  let t_498 = select(t_458, t_496, t_495);
+  let t_499 = select(t_497, t_457, t_491);
+  let t_500 = select(t_498, t_458, t_491);
+  let t_501 = select(t_499, (-268435456), t_483);
+  let t_502 = select(t_500, t_482, t_483);
+  let t_503 = max((-268435456), t_489);
+  let t_504 = min(t_447, t_490);
+  let t_505 = max((-268435456), t_501);
+  let t_506 = min(t_455, t_502);
+  let t_507 = max(t_505, t_505);
+  let t_508 = min(t_506, t_506);
+  let t_509 = max(t_507, (-268435456));
+  let t_510 = min(t_508, t_455);
+  let t_511 = max(0, t_503);
+  let t_512 = (t_504 + 1);
+  let t_513 = min(t_437, t_512);
+  let t_514 = max(t_511, t_513);
+  let t_515 = max(t_509, t_511);
+  let t_516 = min(t_515, t_514);
+  let t_517 = (t_510 + 1);
+  let t_518 = max(t_517, t_516);
+  let t_519 = min(t_518, t_514);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_262 = (P.softmax_scale * 1.4426950408889634);
+  let t_522 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_134 + ((t_142 + r) / 4))) * q_stride0 + u32((t_145 + ((t_142 + r) % 4))) * q_stride1 + u32(c)], (((t_142 + r) / 4) < q_len_137));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_418 + ((t_426 + r) / 4))) * q_stride0 + u32((t_429 + ((t_426 + r) % 4))) * q_stride1 + u32(c)], (((t_426 + r) / 4) < q_len_421));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_244: array<f32, 1>;
-  carry_244[0] = NEG_INF;
-  var carry_245: array<f32, 1>;
-  carry_245[0] = 0.0;
-  var carry_246: array<f32, 16>;
+  var carry_524: array<f32, 1>;
+  carry_524[0] = NEG_INF;
+  var carry_525: array<f32, 1>;
+  carry_525[0] = 0.0;
+  var carry_526: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_246[0 * 16 + j] = 0.0;
+    carry_526[0 * 16 + j] = 0.0;
   }
-  for (var t_243 = t_234; t_243 < t_239; t_243++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_247 = (t_243 * 32);
+  for (var t_523 = t_511; t_523 < t_516; t_523++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_527 = (t_523 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -186,100 +186,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_384) * page_table_stride0 + u32((t_527 + r))], ((t_527 + r) < k_len_422)) + ((t_527 + r) % 1))) * k_cache_stride0 + u32(kvh_383) * k_cache_stride1 + u32(c)], ((t_527 + r) < k_len_422));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_264 = array<f32, 4>();
+    var t_541 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_264[i * 4 + j] = fma(a[i], b[j], t_264[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_541[i * 4 + j] = fma(a[i], b[j], t_541[i * 4 + j]); }
       }
     }
-    var t_266: array<f32, 4>;
+    var t_543: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_266[0 * 4 + j] = select(NEG_INF, (t_264[0 * 4 + j] * t_262), (((t_247 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_247 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
+      t_543[0 * 4 + j] = select(NEG_INF, (t_541[0 * 4 + j] * t_522), (((t_527 + (tc + 8 * j)) < k_len_422) && (t_456 || ((t_527 + (tc + 8 * j)) <= ((((t_426 + tr) / 4) + k_len_422) - q_len_421)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_267: array<f32, 1>;
+    var t_544: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_266[i * 4 + j]);
+        acc = max(acc, t_543[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_267[i] = acc;
+      t_544[i] = acc;
     }
-    var m_new_268: array<f32, 1>;
-    m_new_268[0] = max(carry_244[0], t_267[0]);
+    var m_new_545: array<f32, 1>;
+    m_new_545[0] = max(carry_524[0], t_544[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_270: array<f32, 1>;
-    m_safe_270[0] = select(m_new_268[0], 0.0, (m_new_268[0] == NEG_INF));
+    var m_safe_547: array<f32, 1>;
+    m_safe_547[0] = select(m_new_545[0], 0.0, (m_new_545[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_272: array<f32, 4>;
+    var p_549: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_272[0 * 4 + j] = exp2((t_266[0 * 4 + j] - m_safe_270[0]));
+      p_549[0 * 4 + j] = exp2((t_543[0 * 4 + j] - m_safe_547[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_272[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_549[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_274: array<f32, 1>;
-    alpha_274[0] = exp2((carry_244[0] - m_safe_270[0]));
+    var alpha_551: array<f32, 1>;
+    alpha_551[0] = exp2((carry_524[0] - m_safe_547[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_276: array<f32, 1>;
+    var t_553: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_272[i * 4 + j];
+        acc = acc + p_549[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_276[i] = acc;
+      t_553[i] = acc;
     }
-    var t_277: array<f32, 1>;
-    t_277[0] = ((carry_245[0] * alpha_274[0]) + t_276[0]);
+    var t_554: array<f32, 1>;
+    t_554[0] = ((carry_525[0] * alpha_551[0]) + t_553[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_247 + r))], ((t_247 + r) < k_len_138)) + ((t_247 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_247 + r) < k_len_138));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_384) * page_table_stride0 + u32((t_527 + r))], ((t_527 + r) < k_len_422)) + ((t_527 + r) % 1))) * v_cache_stride0 + u32(kvh_383) * v_cache_stride1 + u32(c)], ((t_527 + r) < k_len_422));
     }
     workgroupBarrier();
-    var t_279 = array<f32, 16>();
+    var t_556 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_279[i * 16 + j] = fma(a[i], b[j], t_279[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_556[i * 16 + j] = fma(a[i], b[j], t_556[i * 16 + j]); }
       }
     }
-    var t_280: array<f32, 16>;
+    var t_557: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_280[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_274[0]) + t_279[0 * 16 + j]);
+      t_557[0 * 16 + j] = ((carry_526[0 * 16 + j] * alpha_551[0]) + t_556[0 * 16 + j]);
     }
-    carry_244[0] = m_new_268[0];
-    carry_245[0] = t_277[0];
+    carry_524[0] = m_new_545[0];
+    carry_525[0] = t_554[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_280[0 * 16 + j];
+      carry_526[0 * 16 + j] = t_557[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_303 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_286 = t_239; t_286 < t_242; t_286++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_290 = (t_286 * 32);
+  for (var t_561 = t_516; t_561 < t_519; t_561++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_565 = (t_561 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -287,103 +285,96 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_290 + r))] + ((t_290 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32((page_table[u32(b_384) * page_table_stride0 + u32((t_565 + r))] + ((t_565 + r) % 1))) * k_cache_stride0 + u32(kvh_383) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_305 = array<f32, 4>();
+    var t_577 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_305[i * 4 + j] = fma(a[i], b[j], t_305[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_577[i * 4 + j] = fma(a[i], b[j], t_577[i * 4 + j]); }
       }
     }
-    var t_306: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_306[0 * 4 + j] = (t_305[0 * 4 + j] * t_303);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_307: array<f32, 1>;
+    var t_579: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_306[i * 4 + j]);
+        acc = max(acc, t_577[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_307[i] = acc;
+      t_579[i] = acc;
     }
-    var m_new_308: array<f32, 1>;
-    m_new_308[0] = max(carry_244[0], t_307[0]);
+    var m_new_581: array<f32, 1>;
+    m_new_581[0] = max(carry_524[0], (t_579[0] * t_522));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_310: array<f32, 1>;
-    m_safe_310[0] = select(m_new_308[0], 0.0, (m_new_308[0] == NEG_INF));
+    var m_safe_583: array<f32, 1>;
+    m_safe_583[0] = select(m_new_581[0], 0.0, (m_new_581[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_312: array<f32, 4>;
+    var p_585: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_312[0 * 4 + j] = exp2((t_306[0 * 4 + j] - m_safe_310[0]));
+      p_585[0 * 4 + j] = exp2(((t_577[0 * 4 + j] * t_522) - m_safe_583[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_312[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_585[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_314: array<f32, 1>;
-    alpha_314[0] = exp2((carry_244[0] - m_safe_310[0]));
+    var alpha_587: array<f32, 1>;
+    alpha_587[0] = exp2((carry_524[0] - m_safe_583[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_316: array<f32, 1>;
+    var t_589: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_312[i * 4 + j];
+        acc = acc + p_585[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_316[i] = acc;
+      t_589[i] = acc;
     }
-    var t_317: array<f32, 1>;
-    t_317[0] = ((carry_245[0] * alpha_314[0]) + t_316[0]);
+    var t_590: array<f32, 1>;
+    t_590[0] = ((carry_525[0] * alpha_587[0]) + t_589[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_290 + r))] + ((t_290 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32((page_table[u32(b_384) * page_table_stride0 + u32((t_565 + r))] + ((t_565 + r) % 1))) * v_cache_stride0 + u32(kvh_383) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_319 = array<f32, 16>();
+    var t_592 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_319[i * 16 + j] = fma(a[i], b[j], t_319[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_592[i * 16 + j] = fma(a[i], b[j], t_592[i * 16 + j]); }
       }
     }
-    var t_320: array<f32, 16>;
+    var t_593: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_320[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_314[0]) + t_319[0 * 16 + j]);
+      t_593[0 * 16 + j] = ((carry_526[0 * 16 + j] * alpha_587[0]) + t_592[0 * 16 + j]);
     }
-    carry_244[0] = m_new_308[0];
-    carry_245[0] = t_317[0];
+    carry_524[0] = m_new_581[0];
+    carry_525[0] = t_590[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_320[0 * 16 + j];
+      carry_526[0 * 16 + j] = t_593[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_343 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_324 = t_242; t_324 < t_237; t_324++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_328 = (t_324 * 32);
+  for (var t_597 = t_519; t_597 < t_514; t_597++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_601 = (t_597 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -392,116 +383,116 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_328 + r))], ((t_328 + r) < k_len_138)) + ((t_328 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_328 + r) < k_len_138));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32((select(0, page_table[u32(b_384) * page_table_stride0 + u32((t_601 + r))], ((t_601 + r) < k_len_422)) + ((t_601 + r) % 1))) * k_cache_stride0 + u32(kvh_383) * k_cache_stride1 + u32(c)], ((t_601 + r) < k_len_422));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_345 = array<f32, 4>();
+    var t_615 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_345[i * 4 + j] = fma(a[i], b[j], t_345[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_615[i * 4 + j] = fma(a[i], b[j], t_615[i * 4 + j]); }
       }
     }
-    var t_347: array<f32, 4>;
+    var t_617: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_347[0 * 4 + j] = select(NEG_INF, (t_345[0 * 4 + j] * t_343), (((t_328 + (tc + 8 * j)) < k_len_138) && (t_176 || ((t_328 + (tc + 8 * j)) <= ((((t_142 + tr) / 4) + k_len_138) - q_len_137)))));
+      t_617[0 * 4 + j] = select(NEG_INF, (t_615[0 * 4 + j] * t_522), (((t_601 + (tc + 8 * j)) < k_len_422) && (t_456 || ((t_601 + (tc + 8 * j)) <= ((((t_426 + tr) / 4) + k_len_422) - q_len_421)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_348: array<f32, 1>;
+    var t_618: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_347[i * 4 + j]);
+        acc = max(acc, t_617[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_348[i] = acc;
+      t_618[i] = acc;
     }
-    var m_new_349: array<f32, 1>;
-    m_new_349[0] = max(carry_244[0], t_348[0]);
+    var m_new_619: array<f32, 1>;
+    m_new_619[0] = max(carry_524[0], t_618[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_351: array<f32, 1>;
-    m_safe_351[0] = select(m_new_349[0], 0.0, (m_new_349[0] == NEG_INF));
+    var m_safe_621: array<f32, 1>;
+    m_safe_621[0] = select(m_new_619[0], 0.0, (m_new_619[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_353: array<f32, 4>;
+    var p_623: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_353[0 * 4 + j] = exp2((t_347[0 * 4 + j] - m_safe_351[0]));
+      p_623[0 * 4 + j] = exp2((t_617[0 * 4 + j] - m_safe_621[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_353[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_623[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_355: array<f32, 1>;
-    alpha_355[0] = exp2((carry_244[0] - m_safe_351[0]));
+    var alpha_625: array<f32, 1>;
+    alpha_625[0] = exp2((carry_524[0] - m_safe_621[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_357: array<f32, 1>;
+    var t_627: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_353[i * 4 + j];
+        acc = acc + p_623[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_357[i] = acc;
+      t_627[i] = acc;
     }
-    var t_358: array<f32, 1>;
-    t_358[0] = ((carry_245[0] * alpha_355[0]) + t_357[0]);
+    var t_628: array<f32, 1>;
+    t_628[0] = ((carry_525[0] * alpha_625[0]) + t_627[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_328 + r))], ((t_328 + r) < k_len_138)) + ((t_328 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_328 + r) < k_len_138));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32((select(0, page_table[u32(b_384) * page_table_stride0 + u32((t_601 + r))], ((t_601 + r) < k_len_422)) + ((t_601 + r) % 1))) * v_cache_stride0 + u32(kvh_383) * v_cache_stride1 + u32(c)], ((t_601 + r) < k_len_422));
     }
     workgroupBarrier();
-    var t_360 = array<f32, 16>();
+    var t_630 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_360[i * 16 + j] = fma(a[i], b[j], t_360[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_630[i * 16 + j] = fma(a[i], b[j], t_630[i * 16 + j]); }
       }
     }
-    var t_361: array<f32, 16>;
+    var t_631: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_361[0 * 16 + j] = ((carry_246[0 * 16 + j] * alpha_355[0]) + t_360[0 * 16 + j]);
+      t_631[0 * 16 + j] = ((carry_526[0 * 16 + j] * alpha_625[0]) + t_630[0 * 16 + j]);
     }
-    carry_244[0] = m_new_349[0];
-    carry_245[0] = t_358[0];
+    carry_524[0] = m_new_619[0];
+    carry_525[0] = t_628[0];
     for (var j = 0; j < 16; j++) {
-      carry_246[0 * 16 + j] = t_361[0 * 16 + j];
+      carry_526[0 * 16 + j] = t_631[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
-  var sink_365: array<f32, 1>;
-  sink_365[0] = sinks[u32((t_145 + ((t_142 + tr) % 4)))];
-  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
-  var t_366: array<f32, 1>;
-  t_366[0] = (sink_365[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  var sink_635: array<f32, 1>;
+  sink_635[0] = sinks[u32((t_429 + ((t_426 + tr) % 4)))];
+  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_636: array<f32, 1>;
+  t_636[0] = (sink_635[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_367: array<f32, 1>;
-  m_new_367[0] = max(carry_244[0], t_366[0]);
+  var m_new_637: array<f32, 1>;
+  m_new_637[0] = max(carry_524[0], t_636[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_369: array<f32, 1>;
-  alpha_369[0] = exp2((carry_244[0] - m_new_367[0]));
+  var alpha_639: array<f32, 1>;
+  alpha_639[0] = exp2((carry_524[0] - m_new_637[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_373: array<f32, 1>;
-  l_373[0] = ((carry_245[0] * alpha_369[0]) + exp2((t_366[0] - m_new_367[0])));
+  var l_643: array<f32, 1>;
+  l_643[0] = ((carry_525[0] * alpha_639[0]) + exp2((t_636[0] - m_new_637[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_142 + tr) / 4) < q_len_137)) { out[u32((q0_134 + ((t_142 + tr) / 4))) * out_stride0 + u32((t_145 + ((t_142 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_246[0 * 16 + j] * alpha_369[0]) / select(l_373[0], 1.0, (l_373[0] == 0.0))); }
+    if ((((t_426 + tr) / 4) < q_len_421)) { out[u32((q0_418 + ((t_426 + tr) / 4))) * out_stride0 + u32((t_429 + ((t_426 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_526[0 * 16 + j] * alpha_639[0]) / select(l_643[0], 1.0, (l_643[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_142 + tr) / 4) < q_len_137)) { lse[u32((q0_134 + ((t_142 + tr) / 4))) * lse_stride0 + u32((t_145 + ((t_142 + tr) % 4)))] = select(((m_new_367[0] + log2(l_373[0])) * 0.6931471805599453), NEG_INF, (l_373[0] == 0.0)); }
+    if ((((t_426 + tr) / 4) < q_len_421)) { lse[u32((q0_418 + ((t_426 + tr) / 4))) * lse_stride0 + u32((t_429 + ((t_426 + tr) % 4)))] = select(((m_new_637[0] + log2(l_643[0])) * 0.6931471805599453), NEG_INF, (l_643[0] == 0.0)); }
   }
 }

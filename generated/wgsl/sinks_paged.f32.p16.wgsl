@@ -45,139 +45,139 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_109 = i32(wg.x);
-  let kvh_110 = i32(wg.y);
-  let b_111 = i32(wg.z);
+  let m_390 = i32(wg.x);
+  let kvh_391 = i32(wg.y);
+  let b_392 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_136 = cu_seqlens_q[u32(b_111)];
+  let q0_426 = cu_seqlens_q[u32(b_392)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_137 = (b_111 + 1);
-  let t_138 = cu_seqlens_q[u32(t_137)];
-  let q_len_139 = (t_138 - q0_136);
-  let k_len_140 = cache_seqlens[u32(b_111)];
-  // kernels-src/sinks.ts:29: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_141 = (m_109 * 16);
-  let t_142 = (q_len_139 * 4);
-  let t_143 = (t_141 >= t_142);
-  if (t_143) {
+  let t_427 = (b_392 + 1);
+  let t_428 = cu_seqlens_q[u32(t_427)];
+  let q_len_429 = (t_428 - q0_426);
+  let k_len_430 = cache_seqlens[u32(b_392)];
+  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_431 = (m_390 * 16);
+  let t_432 = (q_len_429 * 4);
+  let t_433 = (t_431 >= t_432);
+  if (t_433) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_144 = (m_109 * 16);
+  let t_434 = (m_390 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_147 = (kvh_110 * 4);
+  let t_437 = (kvh_391 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_154 = (k_len_140 + 31);
-  let t_155 = (t_154 / 32);
-  let t_157 = (k_len_140 + (-1));
-  let t_159 = (k_len_140 + (-32));
-  let t_161 = (t_157 / 32);
-  let t_162 = (t_157 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_157);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_168 = (t_161 - 1);
-  let t_169 = select(t_161, t_168, t_166);
-  let t_170 = (t_159 / 32);
-  let t_171 = (t_159 < 0);
-  let t_172 = (t_170 * 32);
-  let t_173 = (t_172 == t_159);
-  let t_174 = (!t_173);
-  let t_175 = (t_171 && t_174);
-  let t_176 = (t_170 - 1);
-  let t_177 = select(t_170, t_176, t_175);
-  let t_178 = (P.is_causal == 0);
-  let t_180 = select(268435456, (-268435456), t_178);
-  let t_181 = select((-268435456), 268435456, t_178);
-  let t_183 = (t_144 + 15);
-  let t_184 = (t_144 / 4);
-  let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_140);
-  let t_187 = (t_185 + k_len_140);
-  let t_188 = (t_186 - q_len_139);
-  let t_189 = (t_187 - q_len_139);
-  let t_191 = (t_188 + (-31));
-  let t_192 = (t_189 / 32);
-  let t_193 = (t_189 < 0);
-  let t_194 = (t_192 * 32);
-  let t_195 = (t_194 == t_189);
-  let t_196 = (!t_195);
-  let t_197 = (t_193 && t_196);
-  let t_198 = (t_192 - 1);
-  let t_199 = select(t_192, t_198, t_197);
-  let t_200 = (t_191 / 32);
-  let t_201 = (t_191 < 0);
-  let t_202 = (t_200 * 32);
-  let t_203 = (t_202 == t_191);
-  let t_204 = (!t_203);
-  let t_205 = (t_201 && t_204);
-  let t_206 = (t_200 - 1);
-  let t_207 = select(t_200, t_206, t_205);
-  let t_208 = (t_180 > t_181);
-  let t_209 = ((-268435456) > t_199);
-  let t_210 = min(t_180, (-268435456));
-  let t_211 = max(t_181, t_199);
-  let t_212 = select(t_210, t_180, t_209);
-  let t_213 = select(t_211, t_181, t_209);
-  let t_214 = select(t_212, (-268435456), t_208);
-  let t_215 = select(t_213, t_199, t_208);
-  let t_216 = ((-268435456) > t_207);
-  let t_217 = max(t_180, (-268435456));
-  let t_218 = min(t_181, t_207);
-  let t_219 = (t_218 + 1);
-  let t_220 = (t_217 <= t_219);
-  let t_221 = max(t_181, t_207);
-  let t_222 = select(t_180, t_210, t_220);
-  let t_223 = select(t_181, t_221, t_220);
-  let t_224 = select(t_222, t_180, t_216);
-  let t_225 = select(t_223, t_181, t_216);
-  let t_226 = select(t_224, (-268435456), t_208);
-  let t_227 = select(t_225, t_207, t_208);
-  let t_228 = max((-268435456), t_214);
-  let t_229 = min(t_169, t_215);
-  let t_230 = max((-268435456), t_226);
-  let t_231 = min(t_177, t_227);
-  let t_232 = max(t_230, t_230);
-  let t_233 = min(t_231, t_231);
-  let t_234 = max(t_232, (-268435456));
-  let t_235 = min(t_233, t_177);
-  let t_236 = max(0, t_228);
-  let t_237 = (t_229 + 1);
-  let t_238 = min(t_155, t_237);
-  let t_239 = max(t_236, t_238);
-  let t_240 = max(t_234, t_236);
-  let t_241 = min(t_240, t_239);
-  let t_242 = (t_235 + 1);
-  let t_243 = max(t_242, t_241);
-  let t_244 = min(t_243, t_239);
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_444 = (k_len_430 + 31);
+  let t_445 = (t_444 / 32);
+  let t_446 = (k_len_430 + (-1));
+  let t_447 = (k_len_430 + (-32));
+  let t_448 = (t_446 / 32);
+  let t_449 = (t_446 < 0);
+  let t_450 = (t_448 * 32);
+  let t_451 = (t_450 == t_446);
+  let t_452 = (!t_451);
+  let t_453 = (t_449 && t_452);
+  let t_454 = (t_448 - 1);
+  let t_455 = select(t_448, t_454, t_453);
+  let t_456 = (t_447 / 32);
+  let t_457 = (t_447 < 0);
+  let t_458 = (t_456 * 32);
+  let t_459 = (t_458 == t_447);
+  let t_460 = (!t_459);
+  let t_461 = (t_457 && t_460);
+  let t_462 = (t_456 - 1);
+  let t_463 = select(t_456, t_462, t_461);
+  let t_464 = (P.is_causal == 0);
+  let t_465 = select(268435456, (-268435456), t_464);
+  let t_466 = select((-268435456), 268435456, t_464);
+  let t_467 = (t_434 + 15);
+  let t_468 = (t_434 / 4);
+  let t_469 = (t_467 / 4);
+  let t_470 = (t_468 + k_len_430);
+  let t_471 = (t_469 + k_len_430);
+  let t_472 = (t_470 - q_len_429);
+  let t_473 = (t_471 - q_len_429);
+  let t_474 = (t_472 + (-31));
+  let t_475 = (t_473 / 32);
+  let t_476 = (t_473 < 0);
+  let t_477 = (t_475 * 32);
+  let t_478 = (t_477 == t_473);
+  let t_479 = (!t_478);
+  let t_480 = (t_476 && t_479);
+  let t_481 = (t_475 - 1);
+  let t_482 = select(t_475, t_481, t_480);
+  let t_483 = (t_474 / 32);
+  let t_484 = (t_474 < 0);
+  let t_485 = (t_483 * 32);
+  let t_486 = (t_485 == t_474);
+  let t_487 = (!t_486);
+  let t_488 = (t_484 && t_487);
+  let t_489 = (t_483 - 1);
+  let t_490 = select(t_483, t_489, t_488);
+  let t_491 = (t_465 > t_466);
+  let t_492 = ((-268435456) > t_482);
+  let t_493 = min(t_465, (-268435456));
+  let t_494 = max(t_466, t_482);
+  let t_495 = select(t_493, t_465, t_492);
+  let t_496 = select(t_494, t_466, t_492);
+  let t_497 = select(t_495, (-268435456), t_491);
+  let t_498 = select(t_496, t_482, t_491);
+  let t_499 = ((-268435456) > t_490);
+  let t_500 = max(t_465, (-268435456));
+  let t_501 = min(t_466, t_490);
+  let t_502 = (t_501 + 1);
+  let t_503 = (t_500 <= t_502);
+  let t_504 = max(t_466, t_490);
+  let t_505 = select(t_465, t_493, t_503);
+  let t_506 = select(t_466, t_504, t_503);
+  let t_507 = select(t_505, t_465, t_499);
+  let t_508 = select(t_506, t_466, t_499);
+  let t_509 = select(t_507, (-268435456), t_491);
+  let t_510 = select(t_508, t_490, t_491);
+  let t_511 = max((-268435456), t_497);
+  let t_512 = min(t_455, t_498);
+  let t_513 = max((-268435456), t_509);
+  let t_514 = min(t_463, t_510);
+  let t_515 = max(t_513, t_513);
+  let t_516 = min(t_514, t_514);
+  let t_517 = max(t_515, (-268435456));
+  let t_518 = min(t_516, t_463);
+  let t_519 = max(0, t_511);
+  let t_520 = (t_512 + 1);
+  let t_521 = min(t_445, t_520);
+  let t_522 = max(t_519, t_521);
+  let t_523 = max(t_517, t_519);
+  let t_524 = min(t_523, t_522);
+  let t_525 = (t_518 + 1);
+  let t_526 = max(t_525, t_524);
+  let t_527 = min(t_526, t_522);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_266 = (P.softmax_scale * 1.4426950408889634);
+  let t_530 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_426 + ((t_434 + r) / 4))) * q_stride0 + u32((t_437 + ((t_434 + r) % 4))) * q_stride1 + u32(c)], (((t_434 + r) / 4) < q_len_429));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_246: array<f32, 1>;
-  carry_246[0] = NEG_INF;
-  var carry_247: array<f32, 1>;
-  carry_247[0] = 0.0;
-  var carry_248: array<f32, 16>;
+  var carry_532: array<f32, 1>;
+  carry_532[0] = NEG_INF;
+  var carry_533: array<f32, 1>;
+  carry_533[0] = 0.0;
+  var carry_534: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_248[0 * 16 + j] = 0.0;
+    carry_534[0 * 16 + j] = 0.0;
   }
-  for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_249 = (t_245 * 32);
+  for (var t_531 = t_519; t_531 < t_524; t_531++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_535 = (t_531 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -186,30 +186,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_140)) * 16) + ((t_249 + r) % 16))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_392) * page_table_stride0 + u32(((t_535 + r) / 16))], ((t_535 + r) < k_len_430)) * 16) + ((t_535 + r) % 16))) * k_cache_stride0 + u32(kvh_391) * k_cache_stride1 + u32(c)], ((t_535 + r) < k_len_430));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_268 = array<f32, 4>();
+    var t_551 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_268[i * 4 + j] = fma(a[i], b[j], t_268[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_551[i * 4 + j] = fma(a[i], b[j], t_551[i * 4 + j]); }
       }
     }
-    var t_270: array<f32, 4>;
+    var t_553: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_270[0 * 4 + j] = select(NEG_INF, (t_268[0 * 4 + j] * t_266), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_553[0 * 4 + j] = select(NEG_INF, (t_551[0 * 4 + j] * t_530), (((t_535 + (tc + 8 * j)) < k_len_430) && (t_464 || ((t_535 + (tc + 8 * j)) <= ((((t_434 + tr) / 4) + k_len_430) - q_len_429)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_271: array<f32, 1>;
+    var t_554: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_270[i * 4 + j]);
+        acc = max(acc, t_553[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -218,33 +218,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_271[i] = acc;
+      t_554[i] = acc;
     }
     workgroupBarrier();
-    var m_new_272: array<f32, 1>;
-    m_new_272[0] = max(carry_246[0], t_271[0]);
+    var m_new_555: array<f32, 1>;
+    m_new_555[0] = max(carry_532[0], t_554[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_274: array<f32, 1>;
-    m_safe_274[0] = select(m_new_272[0], 0.0, (m_new_272[0] == NEG_INF));
+    var m_safe_557: array<f32, 1>;
+    m_safe_557[0] = select(m_new_555[0], 0.0, (m_new_555[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_276: array<f32, 4>;
+    var p_559: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_276[0 * 4 + j] = exp2((t_270[0 * 4 + j] - m_safe_274[0]));
+      p_559[0 * 4 + j] = exp2((t_553[0 * 4 + j] - m_safe_557[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_276[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_559[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_278: array<f32, 1>;
-    alpha_278[0] = exp2((carry_246[0] - m_safe_274[0]));
+    var alpha_561: array<f32, 1>;
+    alpha_561[0] = exp2((carry_532[0] - m_safe_557[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_280: array<f32, 1>;
+    var t_563: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_276[i * 4 + j];
+        acc = acc + p_559[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -253,45 +253,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_280[i] = acc;
+      t_563[i] = acc;
     }
     workgroupBarrier();
-    var t_281: array<f32, 1>;
-    t_281[0] = ((carry_247[0] * alpha_278[0]) + t_280[0]);
+    var t_564: array<f32, 1>;
+    t_564[0] = ((carry_533[0] * alpha_561[0]) + t_563[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_140)) * 16) + ((t_249 + r) % 16))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_392) * page_table_stride0 + u32(((t_535 + r) / 16))], ((t_535 + r) < k_len_430)) * 16) + ((t_535 + r) % 16))) * v_cache_stride0 + u32(kvh_391) * v_cache_stride1 + u32(c)], ((t_535 + r) < k_len_430));
     }
     workgroupBarrier();
-    var t_283 = array<f32, 16>();
+    var t_566 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_283[i * 16 + j] = fma(a[i], b[j], t_283[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_566[i * 16 + j] = fma(a[i], b[j], t_566[i * 16 + j]); }
       }
     }
-    var t_284: array<f32, 16>;
+    var t_567: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_284[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_278[0]) + t_283[0 * 16 + j]);
+      t_567[0 * 16 + j] = ((carry_534[0 * 16 + j] * alpha_561[0]) + t_566[0 * 16 + j]);
     }
-    carry_246[0] = m_new_272[0];
-    carry_247[0] = t_281[0];
+    carry_532[0] = m_new_555[0];
+    carry_533[0] = t_564[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_284[0 * 16 + j];
+      carry_534[0 * 16 + j] = t_567[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_309 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_290 = t_241; t_290 < t_244; t_290++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_294 = (t_290 * 32);
+  for (var t_571 = t_524; t_571 < t_527; t_571++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_575 = (t_571 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -299,30 +297,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_111) * page_table_stride0 + u32(((t_294 + r) / 16))] * 16) + ((t_294 + r) % 16))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_392) * page_table_stride0 + u32(((t_575 + r) / 16))] * 16) + ((t_575 + r) % 16))) * k_cache_stride0 + u32(kvh_391) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_311 = array<f32, 4>();
+    var t_589 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_311[i * 4 + j] = fma(a[i], b[j], t_311[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_589[i * 4 + j] = fma(a[i], b[j], t_589[i * 4 + j]); }
       }
     }
-    var t_312: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_312[0 * 4 + j] = (t_311[0 * 4 + j] * t_309);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_313: array<f32, 1>;
+    var t_591: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_312[i * 4 + j]);
+        acc = max(acc, t_589[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -331,33 +325,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_313[i] = acc;
+      t_591[i] = acc;
     }
     workgroupBarrier();
-    var m_new_314: array<f32, 1>;
-    m_new_314[0] = max(carry_246[0], t_313[0]);
+    var m_new_593: array<f32, 1>;
+    m_new_593[0] = max(carry_532[0], (t_591[0] * t_530));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_316: array<f32, 1>;
-    m_safe_316[0] = select(m_new_314[0], 0.0, (m_new_314[0] == NEG_INF));
+    var m_safe_595: array<f32, 1>;
+    m_safe_595[0] = select(m_new_593[0], 0.0, (m_new_593[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_318: array<f32, 4>;
+    var p_597: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_318[0 * 4 + j] = exp2((t_312[0 * 4 + j] - m_safe_316[0]));
+      p_597[0 * 4 + j] = exp2(((t_589[0 * 4 + j] * t_530) - m_safe_595[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_318[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_597[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_320: array<f32, 1>;
-    alpha_320[0] = exp2((carry_246[0] - m_safe_316[0]));
+    var alpha_599: array<f32, 1>;
+    alpha_599[0] = exp2((carry_532[0] - m_safe_595[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_322: array<f32, 1>;
+    var t_601: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_318[i * 4 + j];
+        acc = acc + p_597[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -366,48 +360,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_322[i] = acc;
+      t_601[i] = acc;
     }
     workgroupBarrier();
-    var t_323: array<f32, 1>;
-    t_323[0] = ((carry_247[0] * alpha_320[0]) + t_322[0]);
+    var t_602: array<f32, 1>;
+    t_602[0] = ((carry_533[0] * alpha_599[0]) + t_601[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_111) * page_table_stride0 + u32(((t_294 + r) / 16))] * 16) + ((t_294 + r) % 16))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_392) * page_table_stride0 + u32(((t_575 + r) / 16))] * 16) + ((t_575 + r) % 16))) * v_cache_stride0 + u32(kvh_391) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_325 = array<f32, 16>();
+    var t_604 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_325[i * 16 + j] = fma(a[i], b[j], t_325[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_604[i * 16 + j] = fma(a[i], b[j], t_604[i * 16 + j]); }
       }
     }
-    var t_326: array<f32, 16>;
+    var t_605: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_326[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_320[0]) + t_325[0 * 16 + j]);
+      t_605[0 * 16 + j] = ((carry_534[0 * 16 + j] * alpha_599[0]) + t_604[0 * 16 + j]);
     }
-    carry_246[0] = m_new_314[0];
-    carry_247[0] = t_323[0];
+    carry_532[0] = m_new_593[0];
+    carry_533[0] = t_602[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_326[0 * 16 + j];
+      carry_534[0 * 16 + j] = t_605[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_351 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_330 = t_244; t_330 < t_239; t_330++) {
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_334 = (t_330 * 32);
+  for (var t_609 = t_527; t_609 < t_522; t_609++) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_613 = (t_609 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -416,30 +407,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_334 + r) / 16))], ((t_334 + r) < k_len_140)) * 16) + ((t_334 + r) % 16))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_334 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_392) * page_table_stride0 + u32(((t_613 + r) / 16))], ((t_613 + r) < k_len_430)) * 16) + ((t_613 + r) % 16))) * k_cache_stride0 + u32(kvh_391) * k_cache_stride1 + u32(c)], ((t_613 + r) < k_len_430));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_353 = array<f32, 4>();
+    var t_629 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_353[i * 4 + j] = fma(a[i], b[j], t_353[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_629[i * 4 + j] = fma(a[i], b[j], t_629[i * 4 + j]); }
       }
     }
-    var t_355: array<f32, 4>;
+    var t_631: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_355[0 * 4 + j] = select(NEG_INF, (t_353[0 * 4 + j] * t_351), (((t_334 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_334 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_631[0 * 4 + j] = select(NEG_INF, (t_629[0 * 4 + j] * t_530), (((t_613 + (tc + 8 * j)) < k_len_430) && (t_464 || ((t_613 + (tc + 8 * j)) <= ((((t_434 + tr) / 4) + k_len_430) - q_len_429)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_356: array<f32, 1>;
+    var t_632: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_355[i * 4 + j]);
+        acc = max(acc, t_631[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -448,33 +439,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_356[i] = acc;
+      t_632[i] = acc;
     }
     workgroupBarrier();
-    var m_new_357: array<f32, 1>;
-    m_new_357[0] = max(carry_246[0], t_356[0]);
+    var m_new_633: array<f32, 1>;
+    m_new_633[0] = max(carry_532[0], t_632[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_359: array<f32, 1>;
-    m_safe_359[0] = select(m_new_357[0], 0.0, (m_new_357[0] == NEG_INF));
+    var m_safe_635: array<f32, 1>;
+    m_safe_635[0] = select(m_new_633[0], 0.0, (m_new_633[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_361: array<f32, 4>;
+    var p_637: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_361[0 * 4 + j] = exp2((t_355[0 * 4 + j] - m_safe_359[0]));
+      p_637[0 * 4 + j] = exp2((t_631[0 * 4 + j] - m_safe_635[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_361[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_637[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_363: array<f32, 1>;
-    alpha_363[0] = exp2((carry_246[0] - m_safe_359[0]));
+    var alpha_639: array<f32, 1>;
+    alpha_639[0] = exp2((carry_532[0] - m_safe_635[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_365: array<f32, 1>;
+    var t_641: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_361[i * 4 + j];
+        acc = acc + p_637[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -483,61 +474,61 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_365[i] = acc;
+      t_641[i] = acc;
     }
     workgroupBarrier();
-    var t_366: array<f32, 1>;
-    t_366[0] = ((carry_247[0] * alpha_363[0]) + t_365[0]);
+    var t_642: array<f32, 1>;
+    t_642[0] = ((carry_533[0] * alpha_639[0]) + t_641[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_334 + r) / 16))], ((t_334 + r) < k_len_140)) * 16) + ((t_334 + r) % 16))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_334 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_392) * page_table_stride0 + u32(((t_613 + r) / 16))], ((t_613 + r) < k_len_430)) * 16) + ((t_613 + r) % 16))) * v_cache_stride0 + u32(kvh_391) * v_cache_stride1 + u32(c)], ((t_613 + r) < k_len_430));
     }
     workgroupBarrier();
-    var t_368 = array<f32, 16>();
+    var t_644 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_368[i * 16 + j] = fma(a[i], b[j], t_368[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_644[i * 16 + j] = fma(a[i], b[j], t_644[i * 16 + j]); }
       }
     }
-    var t_369: array<f32, 16>;
+    var t_645: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_369[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_363[0]) + t_368[0 * 16 + j]);
+      t_645[0 * 16 + j] = ((carry_534[0 * 16 + j] * alpha_639[0]) + t_644[0 * 16 + j]);
     }
-    carry_246[0] = m_new_357[0];
-    carry_247[0] = t_366[0];
+    carry_532[0] = m_new_633[0];
+    carry_533[0] = t_642[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_369[0 * 16 + j];
+      carry_534[0 * 16 + j] = t_645[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:36: let sink = load sinks[head]
-  var sink_373: array<f32, 1>;
-  sink_373[0] = sinks[u32((t_147 + ((t_144 + tr) % 4)))];
-  // kernels-src/sinks.ts:37: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
-  var t_374: array<f32, 1>;
-  t_374[0] = (sink_373[0] * 1.4426950408889634);
+  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  var sink_649: array<f32, 1>;
+  sink_649[0] = sinks[u32((t_437 + ((t_434 + tr) % 4)))];
+  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  var t_650: array<f32, 1>;
+  t_650[0] = (sink_649[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
-  var m_new_375: array<f32, 1>;
-  m_new_375[0] = max(carry_246[0], t_374[0]);
+  var m_new_651: array<f32, 1>;
+  m_new_651[0] = max(carry_532[0], t_650[0]);
   // kernels-src/sinks.ts:12: let alpha = exp2(m - m_new)
-  var alpha_377: array<f32, 1>;
-  alpha_377[0] = exp2((carry_246[0] - m_new_375[0]));
+  var alpha_653: array<f32, 1>;
+  alpha_653[0] = exp2((carry_532[0] - m_new_651[0]));
   // kernels-src/sinks.ts:13: return m_new, l * alpha + exp2(s - m_new), acc * alpha
-  var l_381: array<f32, 1>;
-  l_381[0] = ((carry_247[0] * alpha_377[0]) + exp2((t_374[0] - m_new_375[0])));
+  var l_657: array<f32, 1>;
+  l_657[0] = ((carry_533[0] * alpha_653[0]) + exp2((t_650[0] - m_new_651[0])));
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_248[0 * 16 + j] * alpha_377[0]) / select(l_381[0], 1.0, (l_381[0] == 0.0))); }
+    if ((((t_434 + tr) / 4) < q_len_429)) { out[u32((q0_426 + ((t_434 + tr) / 4))) * out_stride0 + u32((t_437 + ((t_434 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = ((carry_534[0 * 16 + j] * alpha_653[0]) / select(l_657[0], 1.0, (l_657[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((m_new_375[0] + log2(l_381[0])) * 0.6931471805599453), NEG_INF, (l_381[0] == 0.0)); }
+    if ((((t_434 + tr) / 4) < q_len_429)) { lse[u32((q0_426 + ((t_434 + tr) / 4))) * lse_stride0 + u32((t_437 + ((t_434 + tr) % 4)))] = select(((m_new_651[0] + log2(l_657[0])) * 0.6931471805599453), NEG_INF, (l_657[0] == 0.0)); }
   }
 }

@@ -46,140 +46,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_107 = i32(wg.x);
-  let kvh_108 = i32(wg.y);
-  let b_109 = i32(wg.z);
+  let m_396 = i32(wg.x);
+  let kvh_397 = i32(wg.y);
+  let b_398 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_136 = cu_seqlens_q[u32(b_109)];
+  let q0_434 = cu_seqlens_q[u32(b_398)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_137 = (b_109 + 1);
-  let t_138 = cu_seqlens_q[u32(t_137)];
-  let q_len_139 = (t_138 - q0_136);
-  let k_len_140 = cache_seqlens[u32(b_109)];
-  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_141 = (m_107 * 16);
-  let t_142 = (q_len_139 * 4);
-  let t_143 = (t_141 >= t_142);
-  if (t_143) {
+  let t_435 = (b_398 + 1);
+  let t_436 = cu_seqlens_q[u32(t_435)];
+  let q_len_437 = (t_436 - q0_434);
+  let k_len_438 = cache_seqlens[u32(b_398)];
+  // kernels-src/softcap.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_439 = (m_396 * 16);
+  let t_440 = (q_len_437 * 4);
+  let t_441 = (t_439 >= t_440);
+  if (t_441) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_144 = (m_107 * 16);
+  let t_442 = (m_396 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_147 = (kvh_108 * 4);
+  let t_445 = (kvh_397 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_154 = (k_len_140 + 31);
-  let t_155 = (t_154 / 32);
-  let t_157 = (k_len_140 + (-1));
-  let t_159 = (k_len_140 + (-32));
-  let t_161 = (t_157 / 32);
-  let t_162 = (t_157 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_157);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_168 = (t_161 - 1);
-  let t_169 = select(t_161, t_168, t_166);
-  let t_170 = (t_159 / 32);
-  let t_171 = (t_159 < 0);
-  let t_172 = (t_170 * 32);
-  let t_173 = (t_172 == t_159);
-  let t_174 = (!t_173);
-  let t_175 = (t_171 && t_174);
-  let t_176 = (t_170 - 1);
-  let t_177 = select(t_170, t_176, t_175);
-  let t_178 = (P.is_causal == 0);
-  let t_180 = select(268435456, (-268435456), t_178);
-  let t_181 = select((-268435456), 268435456, t_178);
-  let t_183 = (t_144 + 15);
-  let t_184 = (t_144 / 4);
-  let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_140);
-  let t_187 = (t_185 + k_len_140);
-  let t_188 = (t_186 - q_len_139);
-  let t_189 = (t_187 - q_len_139);
-  let t_191 = (t_188 + (-31));
-  let t_192 = (t_189 / 32);
-  let t_193 = (t_189 < 0);
-  let t_194 = (t_192 * 32);
-  let t_195 = (t_194 == t_189);
-  let t_196 = (!t_195);
-  let t_197 = (t_193 && t_196);
-  let t_198 = (t_192 - 1);
-  let t_199 = select(t_192, t_198, t_197);
-  let t_200 = (t_191 / 32);
-  let t_201 = (t_191 < 0);
-  let t_202 = (t_200 * 32);
-  let t_203 = (t_202 == t_191);
-  let t_204 = (!t_203);
-  let t_205 = (t_201 && t_204);
-  let t_206 = (t_200 - 1);
-  let t_207 = select(t_200, t_206, t_205);
-  let t_208 = (t_180 > t_181);
-  let t_209 = ((-268435456) > t_199);
-  let t_210 = min(t_180, (-268435456));
-  let t_211 = max(t_181, t_199);
-  let t_212 = select(t_210, t_180, t_209);
-  let t_213 = select(t_211, t_181, t_209);
-  let t_214 = select(t_212, (-268435456), t_208);
-  let t_215 = select(t_213, t_199, t_208);
-  let t_216 = ((-268435456) > t_207);
-  let t_217 = max(t_180, (-268435456));
-  let t_218 = min(t_181, t_207);
-  let t_219 = (t_218 + 1);
-  let t_220 = (t_217 <= t_219);
-  let t_221 = max(t_181, t_207);
-  let t_222 = select(t_180, t_210, t_220);
-  let t_223 = select(t_181, t_221, t_220);
-  let t_224 = select(t_222, t_180, t_216);
-  let t_225 = select(t_223, t_181, t_216);
-  let t_226 = select(t_224, (-268435456), t_208);
-  let t_227 = select(t_225, t_207, t_208);
-  let t_228 = max((-268435456), t_214);
-  let t_229 = min(t_169, t_215);
-  let t_230 = max((-268435456), t_226);
-  let t_231 = min(t_177, t_227);
-  let t_232 = max(t_230, t_230);
-  let t_233 = min(t_231, t_231);
-  let t_234 = max(t_232, (-268435456));
-  let t_235 = min(t_233, t_177);
-  let t_236 = max(0, t_228);
-  let t_237 = (t_229 + 1);
-  let t_238 = min(t_155, t_237);
-  let t_239 = max(t_236, t_238);
-  let t_240 = max(t_234, t_236);
-  let t_241 = min(t_240, t_239);
-  let t_242 = (t_235 + 1);
-  let t_243 = max(t_242, t_241);
-  let t_244 = min(t_243, t_239);
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_452 = (k_len_438 + 31);
+  let t_453 = (t_452 / 32);
+  let t_454 = (k_len_438 + (-1));
+  let t_455 = (k_len_438 + (-32));
+  let t_456 = (t_454 / 32);
+  let t_457 = (t_454 < 0);
+  let t_458 = (t_456 * 32);
+  let t_459 = (t_458 == t_454);
+  let t_460 = (!t_459);
+  let t_461 = (t_457 && t_460);
+  let t_462 = (t_456 - 1);
+  let t_463 = select(t_456, t_462, t_461);
+  let t_464 = (t_455 / 32);
+  let t_465 = (t_455 < 0);
+  let t_466 = (t_464 * 32);
+  let t_467 = (t_466 == t_455);
+  let t_468 = (!t_467);
+  let t_469 = (t_465 && t_468);
+  let t_470 = (t_464 - 1);
+  let t_471 = select(t_464, t_470, t_469);
+  let t_472 = (P.is_causal == 0);
+  let t_473 = select(268435456, (-268435456), t_472);
+  let t_474 = select((-268435456), 268435456, t_472);
+  let t_475 = (t_442 + 15);
+  let t_476 = (t_442 / 4);
+  let t_477 = (t_475 / 4);
+  let t_478 = (t_476 + k_len_438);
+  let t_479 = (t_477 + k_len_438);
+  let t_480 = (t_478 - q_len_437);
+  let t_481 = (t_479 - q_len_437);
+  let t_482 = (t_480 + (-31));
+  let t_483 = (t_481 / 32);
+  let t_484 = (t_481 < 0);
+  let t_485 = (t_483 * 32);
+  let t_486 = (t_485 == t_481);
+  let t_487 = (!t_486);
+  let t_488 = (t_484 && t_487);
+  let t_489 = (t_483 - 1);
+  let t_490 = select(t_483, t_489, t_488);
+  let t_491 = (t_482 / 32);
+  let t_492 = (t_482 < 0);
+  let t_493 = (t_491 * 32);
+  let t_494 = (t_493 == t_482);
+  let t_495 = (!t_494);
+  let t_496 = (t_492 && t_495);
+  let t_497 = (t_491 - 1);
+  let t_498 = select(t_491, t_497, t_496);
+  let t_499 = (t_473 > t_474);
+  let t_500 = ((-268435456) > t_490);
+  let t_501 = min(t_473, (-268435456));
+  let t_502 = max(t_474, t_490);
+  let t_503 = select(t_501, t_473, t_500);
+  let t_504 = select(t_502, t_474, t_500);
+  let t_505 = select(t_503, (-268435456), t_499);
+  let t_506 = select(t_504, t_490, t_499);
+  let t_507 = ((-268435456) > t_498);
+  let t_508 = max(t_473, (-268435456));
+  let t_509 = min(t_474, t_498);
+  let t_510 = (t_509 + 1);
+  let t_511 = (t_508 <= t_510);
+  let t_512 = max(t_474, t_498);
+  let t_513 = select(t_473, t_501, t_511);
+  let t_514 = select(t_474, t_512, t_511);
+  let t_515 = select(t_513, t_473, t_507);
+  let t_516 = select(t_514, t_474, t_507);
+  let t_517 = select(t_515, (-268435456), t_499);
+  let t_518 = select(t_516, t_498, t_499);
+  let t_519 = max((-268435456), t_505);
+  let t_520 = min(t_463, t_506);
+  let t_521 = max((-268435456), t_517);
+  let t_522 = min(t_471, t_518);
+  let t_523 = max(t_521, t_521);
+  let t_524 = min(t_522, t_522);
+  let t_525 = max(t_523, (-268435456));
+  let t_526 = min(t_524, t_471);
+  let t_527 = max(0, t_519);
+  let t_528 = (t_520 + 1);
+  let t_529 = min(t_453, t_528);
+  let t_530 = max(t_527, t_529);
+  let t_531 = max(t_525, t_527);
+  let t_532 = min(t_531, t_530);
+  let t_533 = (t_526 + 1);
+  let t_534 = max(t_533, t_532);
+  let t_535 = min(t_534, t_530);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_267 = (P.softcap > 0.0);
-  let t_268 = max(P.softcap, 1e-30);
+  let t_538 = (P.softcap > 0.0);
+  let t_539 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_434 + ((t_442 + r) / 4))) * q_stride0 + u32((t_445 + ((t_442 + r) % 4))) * q_stride1 + u32(c)], (((t_442 + r) / 4) < q_len_437));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_246: array<f32, 1>;
-  carry_246[0] = NEG_INF;
-  var carry_247: array<f32, 1>;
-  carry_247[0] = 0.0;
-  var carry_248: array<f32, 16>;
+  var carry_541: array<f32, 1>;
+  carry_541[0] = NEG_INF;
+  var carry_542: array<f32, 1>;
+  carry_542[0] = 0.0;
+  var carry_543: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_248[0 * 16 + j] = 0.0;
+    carry_543[0 * 16 + j] = 0.0;
   }
-  for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_249 = (t_245 * 32);
+  for (var t_540 = t_527; t_540 < t_532; t_540++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_544 = (t_540 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -188,106 +188,103 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_249 + r))], ((t_249 + r) < k_len_140)) + ((t_249 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_398) * page_table_stride0 + u32((t_544 + r))], ((t_544 + r) < k_len_438)) + ((t_544 + r) % 1))) * k_cache_stride0 + u32(kvh_397) * k_cache_stride1 + u32(c)], ((t_544 + r) < k_len_438));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_265 = array<f32, 4>();
+    var t_558 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_265[i * 4 + j] = fma(a[i], b[j], t_265[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_558[i * 4 + j] = fma(a[i], b[j], t_558[i * 4 + j]); }
       }
     }
-    var s_266: array<f32, 4>;
+    var s_559: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_266[0 * 4 + j] = (t_265[0 * 4 + j] * P.softmax_scale);
+      s_559[0 * 4 + j] = (t_558[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_274: array<f32, 4>;
+    var t_565: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_274[0 * 4 + j] = select(NEG_INF, (select(s_266[0 * 4 + j], (P.softcap * tanh(clamp((s_266[0 * 4 + j] / t_268), -15.0, 15.0))), t_267) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_565[0 * 4 + j] = select(NEG_INF, (select(s_559[0 * 4 + j], (P.softcap * tanh(clamp((s_559[0 * 4 + j] / t_539), -15.0, 15.0))), t_538) * 1.4426950408889634), (((t_544 + (tc + 8 * j)) < k_len_438) && (t_472 || ((t_544 + (tc + 8 * j)) <= ((((t_442 + tr) / 4) + k_len_438) - q_len_437)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_275: array<f32, 1>;
+    var t_566: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_274[i * 4 + j]);
+        acc = max(acc, t_565[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_275[i] = acc;
+      t_566[i] = acc;
     }
-    var m_new_276: array<f32, 1>;
-    m_new_276[0] = max(carry_246[0], t_275[0]);
+    var m_new_567: array<f32, 1>;
+    m_new_567[0] = max(carry_541[0], t_566[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_278: array<f32, 1>;
-    m_safe_278[0] = select(m_new_276[0], 0.0, (m_new_276[0] == NEG_INF));
+    var m_safe_569: array<f32, 1>;
+    m_safe_569[0] = select(m_new_567[0], 0.0, (m_new_567[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_280: array<f32, 4>;
+    var p_571: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_280[0 * 4 + j] = exp2((t_274[0 * 4 + j] - m_safe_278[0]));
+      p_571[0 * 4 + j] = exp2((t_565[0 * 4 + j] - m_safe_569[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_282: array<f32, 1>;
-    alpha_282[0] = exp2((carry_246[0] - m_safe_278[0]));
+    var alpha_573: array<f32, 1>;
+    alpha_573[0] = exp2((carry_541[0] - m_safe_569[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_284: array<f32, 1>;
+    var t_575: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_280[i * 4 + j];
+        acc = acc + p_571[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_284[i] = acc;
+      t_575[i] = acc;
     }
-    var t_285: array<f32, 1>;
-    t_285[0] = ((carry_247[0] * alpha_282[0]) + t_284[0]);
+    var t_576: array<f32, 1>;
+    t_576[0] = ((carry_542[0] * alpha_573[0]) + t_575[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_280[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_571[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_249 + r))], ((t_249 + r) < k_len_140)) + ((t_249 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_398) * page_table_stride0 + u32((t_544 + r))], ((t_544 + r) < k_len_438)) + ((t_544 + r) % 1))) * v_cache_stride0 + u32(kvh_397) * v_cache_stride1 + u32(c)], ((t_544 + r) < k_len_438));
     }
     workgroupBarrier();
-    var t_288 = array<f32, 16>();
+    var t_579 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_288[i * 16 + j] = fma(a[i], b[j], t_288[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_579[i * 16 + j] = fma(a[i], b[j], t_579[i * 16 + j]); }
       }
     }
-    var t_289: array<f32, 16>;
+    var t_580: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_289[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_282[0]) + t_288[0 * 16 + j]);
+      t_580[0 * 16 + j] = ((carry_543[0 * 16 + j] * alpha_573[0]) + t_579[0 * 16 + j]);
     }
-    carry_246[0] = m_new_276[0];
-    carry_247[0] = t_285[0];
+    carry_541[0] = m_new_567[0];
+    carry_542[0] = t_576[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_289[0 * 16 + j];
+      carry_543[0 * 16 + j] = t_580[0 * 16 + j];
     }
   }
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_315 = (P.softcap > 0.0);
-  let t_316 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_295 = t_241; t_295 < t_244; t_295++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_299 = (t_295 * 32);
+  for (var t_584 = t_532; t_584 < t_535; t_584++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_588 = (t_584 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -295,109 +292,105 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_299 + r))] + ((t_299 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_398) * page_table_stride0 + u32((t_588 + r))] + ((t_588 + r) % 1))) * k_cache_stride0 + u32(kvh_397) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_313 = array<f32, 4>();
+    var t_600 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_313[i * 4 + j] = fma(a[i], b[j], t_313[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_600[i * 4 + j] = fma(a[i], b[j], t_600[i * 4 + j]); }
       }
     }
-    var s_314: array<f32, 4>;
+    var s_601: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_314[0 * 4 + j] = (t_313[0 * 4 + j] * P.softmax_scale);
+      s_601[0 * 4 + j] = (t_600[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_321: array<f32, 4>;
+    var c_605: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_321[0 * 4 + j] = (select(s_314[0 * 4 + j], (P.softcap * tanh(clamp((s_314[0 * 4 + j] / t_316), -15.0, 15.0))), t_315) * 1.4426950408889634);
+      c_605[0 * 4 + j] = select(s_601[0 * 4 + j], (P.softcap * tanh(clamp((s_601[0 * 4 + j] / t_539), -15.0, 15.0))), t_538);
     }
+    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_322: array<f32, 1>;
+    var t_607: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_321[i * 4 + j]);
+        acc = max(acc, c_605[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_322[i] = acc;
+      t_607[i] = acc;
     }
-    var m_new_323: array<f32, 1>;
-    m_new_323[0] = max(carry_246[0], t_322[0]);
+    var m_new_609: array<f32, 1>;
+    m_new_609[0] = max(carry_541[0], (t_607[0] * 1.4426950408889634));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_325: array<f32, 1>;
-    m_safe_325[0] = select(m_new_323[0], 0.0, (m_new_323[0] == NEG_INF));
+    var m_safe_611: array<f32, 1>;
+    m_safe_611[0] = select(m_new_609[0], 0.0, (m_new_609[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_327: array<f32, 4>;
+    var p_613: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_327[0 * 4 + j] = exp2((t_321[0 * 4 + j] - m_safe_325[0]));
+      p_613[0 * 4 + j] = exp2(((c_605[0 * 4 + j] * 1.4426950408889634) - m_safe_611[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_329: array<f32, 1>;
-    alpha_329[0] = exp2((carry_246[0] - m_safe_325[0]));
+    var alpha_615: array<f32, 1>;
+    alpha_615[0] = exp2((carry_541[0] - m_safe_611[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_331: array<f32, 1>;
+    var t_617: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_327[i * 4 + j];
+        acc = acc + p_613[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_331[i] = acc;
+      t_617[i] = acc;
     }
-    var t_332: array<f32, 1>;
-    t_332[0] = ((carry_247[0] * alpha_329[0]) + t_331[0]);
+    var t_618: array<f32, 1>;
+    t_618[0] = ((carry_542[0] * alpha_615[0]) + t_617[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_327[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_613[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_109) * page_table_stride0 + u32((t_299 + r))] + ((t_299 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_398) * page_table_stride0 + u32((t_588 + r))] + ((t_588 + r) % 1))) * v_cache_stride0 + u32(kvh_397) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_335 = array<f32, 16>();
+    var t_621 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_335[i * 16 + j] = fma(a[i], b[j], t_335[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_621[i * 16 + j] = fma(a[i], b[j], t_621[i * 16 + j]); }
       }
     }
-    var t_336: array<f32, 16>;
+    var t_622: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_336[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_329[0]) + t_335[0 * 16 + j]);
+      t_622[0 * 16 + j] = ((carry_543[0 * 16 + j] * alpha_615[0]) + t_621[0 * 16 + j]);
     }
-    carry_246[0] = m_new_323[0];
-    carry_247[0] = t_332[0];
+    carry_541[0] = m_new_609[0];
+    carry_542[0] = t_618[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_336[0 * 16 + j];
+      carry_543[0 * 16 + j] = t_622[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_362 = (P.softcap > 0.0);
-  let t_363 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_340 = t_244; t_340 < t_239; t_340++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_344 = (t_340 * 32);
+  for (var t_626 = t_535; t_626 < t_530; t_626++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_630 = (t_626 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -406,106 +399,106 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_344 + r))], ((t_344 + r) < k_len_140)) + ((t_344 + r) % 1))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_344 + r) < k_len_140));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_398) * page_table_stride0 + u32((t_630 + r))], ((t_630 + r) < k_len_438)) + ((t_630 + r) % 1))) * k_cache_stride0 + u32(kvh_397) * k_cache_stride1 + u32(c)], ((t_630 + r) < k_len_438));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_360 = array<f32, 4>();
+    var t_644 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_360[i * 4 + j] = fma(a[i], b[j], t_360[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_644[i * 4 + j] = fma(a[i], b[j], t_644[i * 4 + j]); }
       }
     }
-    var s_361: array<f32, 4>;
+    var s_645: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_361[0 * 4 + j] = (t_360[0 * 4 + j] * P.softmax_scale);
+      s_645[0 * 4 + j] = (t_644[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_369: array<f32, 4>;
+    var t_651: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_369[0 * 4 + j] = select(NEG_INF, (select(s_361[0 * 4 + j], (P.softcap * tanh(clamp((s_361[0 * 4 + j] / t_363), -15.0, 15.0))), t_362) * 1.4426950408889634), (((t_344 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_344 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_651[0 * 4 + j] = select(NEG_INF, (select(s_645[0 * 4 + j], (P.softcap * tanh(clamp((s_645[0 * 4 + j] / t_539), -15.0, 15.0))), t_538) * 1.4426950408889634), (((t_630 + (tc + 8 * j)) < k_len_438) && (t_472 || ((t_630 + (tc + 8 * j)) <= ((((t_442 + tr) / 4) + k_len_438) - q_len_437)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_370: array<f32, 1>;
+    var t_652: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_369[i * 4 + j]);
+        acc = max(acc, t_651[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_370[i] = acc;
+      t_652[i] = acc;
     }
-    var m_new_371: array<f32, 1>;
-    m_new_371[0] = max(carry_246[0], t_370[0]);
+    var m_new_653: array<f32, 1>;
+    m_new_653[0] = max(carry_541[0], t_652[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_373: array<f32, 1>;
-    m_safe_373[0] = select(m_new_371[0], 0.0, (m_new_371[0] == NEG_INF));
+    var m_safe_655: array<f32, 1>;
+    m_safe_655[0] = select(m_new_653[0], 0.0, (m_new_653[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_375: array<f32, 4>;
+    var p_657: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_375[0 * 4 + j] = exp2((t_369[0 * 4 + j] - m_safe_373[0]));
+      p_657[0 * 4 + j] = exp2((t_651[0 * 4 + j] - m_safe_655[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_377: array<f32, 1>;
-    alpha_377[0] = exp2((carry_246[0] - m_safe_373[0]));
+    var alpha_659: array<f32, 1>;
+    alpha_659[0] = exp2((carry_541[0] - m_safe_655[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_379: array<f32, 1>;
+    var t_661: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_375[i * 4 + j];
+        acc = acc + p_657[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_379[i] = acc;
+      t_661[i] = acc;
     }
-    var t_380: array<f32, 1>;
-    t_380[0] = ((carry_247[0] * alpha_377[0]) + t_379[0]);
+    var t_662: array<f32, 1>;
+    t_662[0] = ((carry_542[0] * alpha_659[0]) + t_661[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_375[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_657[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_109) * page_table_stride0 + u32((t_344 + r))], ((t_344 + r) < k_len_140)) + ((t_344 + r) % 1))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_344 + r) < k_len_140));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_398) * page_table_stride0 + u32((t_630 + r))], ((t_630 + r) < k_len_438)) + ((t_630 + r) % 1))) * v_cache_stride0 + u32(kvh_397) * v_cache_stride1 + u32(c)], ((t_630 + r) < k_len_438));
     }
     workgroupBarrier();
-    var t_383 = array<f32, 16>();
+    var t_665 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_383[i * 16 + j] = fma(a[i], b[j], t_383[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_665[i * 16 + j] = fma(a[i], b[j], t_665[i * 16 + j]); }
       }
     }
-    var t_384: array<f32, 16>;
+    var t_666: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_384[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_377[0]) + t_383[0 * 16 + j]);
+      t_666[0 * 16 + j] = ((carry_543[0 * 16 + j] * alpha_659[0]) + t_665[0 * 16 + j]);
     }
-    carry_246[0] = m_new_371[0];
-    carry_247[0] = t_380[0];
+    carry_541[0] = m_new_653[0];
+    carry_542[0] = t_662[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_384[0 * 16 + j];
+      carry_543[0 * 16 + j] = t_666[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_248[0 * 16 + j] / select(carry_247[0], 1.0, (carry_247[0] == 0.0)))); }
+    if ((((t_442 + tr) / 4) < q_len_437)) { out[u32((q0_434 + ((t_442 + tr) / 4))) * out_stride0 + u32((t_445 + ((t_442 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_543[0 * 16 + j] / select(carry_542[0], 1.0, (carry_542[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_246[0] + log2(carry_247[0])) * 0.6931471805599453), NEG_INF, (carry_247[0] == 0.0)); }
+    if ((((t_442 + tr) / 4) < q_len_437)) { lse[u32((q0_434 + ((t_442 + tr) / 4))) * lse_stride0 + u32((t_445 + ((t_442 + tr) % 4)))] = select(((carry_541[0] + log2(carry_542[0])) * 0.6931471805599453), NEG_INF, (carry_542[0] == 0.0)); }
   }
 }

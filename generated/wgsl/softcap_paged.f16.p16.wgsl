@@ -46,140 +46,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_109 = i32(wg.x);
-  let kvh_110 = i32(wg.y);
-  let b_111 = i32(wg.z);
+  let m_404 = i32(wg.x);
+  let kvh_405 = i32(wg.y);
+  let b_406 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_138 = cu_seqlens_q[u32(b_111)];
+  let q0_442 = cu_seqlens_q[u32(b_406)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_139 = (b_111 + 1);
-  let t_140 = cu_seqlens_q[u32(t_139)];
-  let q_len_141 = (t_140 - q0_138);
-  let k_len_142 = cache_seqlens[u32(b_111)];
-  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_143 = (m_109 * 16);
-  let t_144 = (q_len_141 * 4);
-  let t_145 = (t_143 >= t_144);
-  if (t_145) {
+  let t_443 = (b_406 + 1);
+  let t_444 = cu_seqlens_q[u32(t_443)];
+  let q_len_445 = (t_444 - q0_442);
+  let k_len_446 = cache_seqlens[u32(b_406)];
+  // kernels-src/softcap.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_447 = (m_404 * 16);
+  let t_448 = (q_len_445 * 4);
+  let t_449 = (t_447 >= t_448);
+  if (t_449) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_146 = (m_109 * 16);
+  let t_450 = (m_404 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_149 = (kvh_110 * 4);
+  let t_453 = (kvh_405 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_142 + 31);
-  let t_157 = (t_156 / 32);
-  let t_159 = (k_len_142 + (-1));
-  let t_161 = (k_len_142 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_170 = (t_163 - 1);
-  let t_171 = select(t_163, t_170, t_168);
-  let t_172 = (t_161 / 32);
-  let t_173 = (t_161 < 0);
-  let t_174 = (t_172 * 32);
-  let t_175 = (t_174 == t_161);
-  let t_176 = (!t_175);
-  let t_177 = (t_173 && t_176);
-  let t_178 = (t_172 - 1);
-  let t_179 = select(t_172, t_178, t_177);
-  let t_180 = (P.is_causal == 0);
-  let t_182 = select(268435456, (-268435456), t_180);
-  let t_183 = select((-268435456), 268435456, t_180);
-  let t_185 = (t_146 + 15);
-  let t_186 = (t_146 / 4);
-  let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_142);
-  let t_189 = (t_187 + k_len_142);
-  let t_190 = (t_188 - q_len_141);
-  let t_191 = (t_189 - q_len_141);
-  let t_193 = (t_190 + (-31));
-  let t_194 = (t_191 / 32);
-  let t_195 = (t_191 < 0);
-  let t_196 = (t_194 * 32);
-  let t_197 = (t_196 == t_191);
-  let t_198 = (!t_197);
-  let t_199 = (t_195 && t_198);
-  let t_200 = (t_194 - 1);
-  let t_201 = select(t_194, t_200, t_199);
-  let t_202 = (t_193 / 32);
-  let t_203 = (t_193 < 0);
-  let t_204 = (t_202 * 32);
-  let t_205 = (t_204 == t_193);
-  let t_206 = (!t_205);
-  let t_207 = (t_203 && t_206);
-  let t_208 = (t_202 - 1);
-  let t_209 = select(t_202, t_208, t_207);
-  let t_210 = (t_182 > t_183);
-  let t_211 = ((-268435456) > t_201);
-  let t_212 = min(t_182, (-268435456));
-  let t_213 = max(t_183, t_201);
-  let t_214 = select(t_212, t_182, t_211);
-  let t_215 = select(t_213, t_183, t_211);
-  let t_216 = select(t_214, (-268435456), t_210);
-  let t_217 = select(t_215, t_201, t_210);
-  let t_218 = ((-268435456) > t_209);
-  let t_219 = max(t_182, (-268435456));
-  let t_220 = min(t_183, t_209);
-  let t_221 = (t_220 + 1);
-  let t_222 = (t_219 <= t_221);
-  let t_223 = max(t_183, t_209);
-  let t_224 = select(t_182, t_212, t_222);
-  let t_225 = select(t_183, t_223, t_222);
-  let t_226 = select(t_224, t_182, t_218);
-  let t_227 = select(t_225, t_183, t_218);
-  let t_228 = select(t_226, (-268435456), t_210);
-  let t_229 = select(t_227, t_209, t_210);
-  let t_230 = max((-268435456), t_216);
-  let t_231 = min(t_171, t_217);
-  let t_232 = max((-268435456), t_228);
-  let t_233 = min(t_179, t_229);
-  let t_234 = max(t_232, t_232);
-  let t_235 = min(t_233, t_233);
-  let t_236 = max(t_234, (-268435456));
-  let t_237 = min(t_235, t_179);
-  let t_238 = max(0, t_230);
-  let t_239 = (t_231 + 1);
-  let t_240 = min(t_157, t_239);
-  let t_241 = max(t_238, t_240);
-  let t_242 = max(t_236, t_238);
-  let t_243 = min(t_242, t_241);
-  let t_244 = (t_237 + 1);
-  let t_245 = max(t_244, t_243);
-  let t_246 = min(t_245, t_241);
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_460 = (k_len_446 + 31);
+  let t_461 = (t_460 / 32);
+  let t_462 = (k_len_446 + (-1));
+  let t_463 = (k_len_446 + (-32));
+  let t_464 = (t_462 / 32);
+  let t_465 = (t_462 < 0);
+  let t_466 = (t_464 * 32);
+  let t_467 = (t_466 == t_462);
+  let t_468 = (!t_467);
+  let t_469 = (t_465 && t_468);
+  let t_470 = (t_464 - 1);
+  let t_471 = select(t_464, t_470, t_469);
+  let t_472 = (t_463 / 32);
+  let t_473 = (t_463 < 0);
+  let t_474 = (t_472 * 32);
+  let t_475 = (t_474 == t_463);
+  let t_476 = (!t_475);
+  let t_477 = (t_473 && t_476);
+  let t_478 = (t_472 - 1);
+  let t_479 = select(t_472, t_478, t_477);
+  let t_480 = (P.is_causal == 0);
+  let t_481 = select(268435456, (-268435456), t_480);
+  let t_482 = select((-268435456), 268435456, t_480);
+  let t_483 = (t_450 + 15);
+  let t_484 = (t_450 / 4);
+  let t_485 = (t_483 / 4);
+  let t_486 = (t_484 + k_len_446);
+  let t_487 = (t_485 + k_len_446);
+  let t_488 = (t_486 - q_len_445);
+  let t_489 = (t_487 - q_len_445);
+  let t_490 = (t_488 + (-31));
+  let t_491 = (t_489 / 32);
+  let t_492 = (t_489 < 0);
+  let t_493 = (t_491 * 32);
+  let t_494 = (t_493 == t_489);
+  let t_495 = (!t_494);
+  let t_496 = (t_492 && t_495);
+  let t_497 = (t_491 - 1);
+  let t_498 = select(t_491, t_497, t_496);
+  let t_499 = (t_490 / 32);
+  let t_500 = (t_490 < 0);
+  let t_501 = (t_499 * 32);
+  let t_502 = (t_501 == t_490);
+  let t_503 = (!t_502);
+  let t_504 = (t_500 && t_503);
+  let t_505 = (t_499 - 1);
+  let t_506 = select(t_499, t_505, t_504);
+  let t_507 = (t_481 > t_482);
+  let t_508 = ((-268435456) > t_498);
+  let t_509 = min(t_481, (-268435456));
+  let t_510 = max(t_482, t_498);
+  let t_511 = select(t_509, t_481, t_508);
+  let t_512 = select(t_510, t_482, t_508);
+  let t_513 = select(t_511, (-268435456), t_507);
+  let t_514 = select(t_512, t_498, t_507);
+  let t_515 = ((-268435456) > t_506);
+  let t_516 = max(t_481, (-268435456));
+  let t_517 = min(t_482, t_506);
+  let t_518 = (t_517 + 1);
+  let t_519 = (t_516 <= t_518);
+  let t_520 = max(t_482, t_506);
+  let t_521 = select(t_481, t_509, t_519);
+  let t_522 = select(t_482, t_520, t_519);
+  let t_523 = select(t_521, t_481, t_515);
+  let t_524 = select(t_522, t_482, t_515);
+  let t_525 = select(t_523, (-268435456), t_507);
+  let t_526 = select(t_524, t_506, t_507);
+  let t_527 = max((-268435456), t_513);
+  let t_528 = min(t_471, t_514);
+  let t_529 = max((-268435456), t_525);
+  let t_530 = min(t_479, t_526);
+  let t_531 = max(t_529, t_529);
+  let t_532 = min(t_530, t_530);
+  let t_533 = max(t_531, (-268435456));
+  let t_534 = min(t_532, t_479);
+  let t_535 = max(0, t_527);
+  let t_536 = (t_528 + 1);
+  let t_537 = min(t_461, t_536);
+  let t_538 = max(t_535, t_537);
+  let t_539 = max(t_533, t_535);
+  let t_540 = min(t_539, t_538);
+  let t_541 = (t_534 + 1);
+  let t_542 = max(t_541, t_540);
+  let t_543 = min(t_542, t_538);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_271 = (P.softcap > 0.0);
-  let t_272 = max(P.softcap, 1e-30);
+  let t_546 = (P.softcap > 0.0);
+  let t_547 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_442 + ((t_450 + r) / 4))) * q_stride0 + u32((t_453 + ((t_450 + r) % 4))) * q_stride1 + u32(c)], (((t_450 + r) / 4) < q_len_445));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_248: array<f32, 1>;
-  carry_248[0] = NEG_INF;
-  var carry_249: array<f32, 1>;
-  carry_249[0] = 0.0;
-  var carry_250: array<f32, 16>;
+  var carry_549: array<f32, 1>;
+  carry_549[0] = NEG_INF;
+  var carry_550: array<f32, 1>;
+  carry_550[0] = 0.0;
+  var carry_551: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_250[0 * 16 + j] = 0.0;
+    carry_551[0 * 16 + j] = 0.0;
   }
-  for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_251 = (t_247 * 32);
+  for (var t_548 = t_535; t_548 < t_540; t_548++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_552 = (t_548 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -188,36 +188,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 16))], ((t_251 + r) < k_len_142)) * 16) + ((t_251 + r) % 16))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_406) * page_table_stride0 + u32(((t_552 + r) / 16))], ((t_552 + r) < k_len_446)) * 16) + ((t_552 + r) % 16))) * k_cache_stride0 + u32(kvh_405) * k_cache_stride1 + u32(c)], ((t_552 + r) < k_len_446));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_269 = array<f32, 4>();
+    var t_568 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_269[i * 4 + j] = fma(a[i], b[j], t_269[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_568[i * 4 + j] = fma(a[i], b[j], t_568[i * 4 + j]); }
       }
     }
-    var s_270: array<f32, 4>;
+    var s_569: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_270[0 * 4 + j] = (t_269[0 * 4 + j] * P.softmax_scale);
+      s_569[0 * 4 + j] = (t_568[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_278: array<f32, 4>;
+    var t_575: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_278[0 * 4 + j] = select(NEG_INF, (select(s_270[0 * 4 + j], (P.softcap * tanh(clamp((s_270[0 * 4 + j] / t_272), -15.0, 15.0))), t_271) * 1.4426950408889634), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_575[0 * 4 + j] = select(NEG_INF, (select(s_569[0 * 4 + j], (P.softcap * tanh(clamp((s_569[0 * 4 + j] / t_547), -15.0, 15.0))), t_546) * 1.4426950408889634), (((t_552 + (tc + 8 * j)) < k_len_446) && (t_480 || ((t_552 + (tc + 8 * j)) <= ((((t_450 + tr) / 4) + k_len_446) - q_len_445)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_279: array<f32, 1>;
+    var t_576: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_278[i * 4 + j]);
+        acc = max(acc, t_575[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -226,28 +226,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_279[i] = acc;
+      t_576[i] = acc;
     }
     workgroupBarrier();
-    var m_new_280: array<f32, 1>;
-    m_new_280[0] = max(carry_248[0], t_279[0]);
+    var m_new_577: array<f32, 1>;
+    m_new_577[0] = max(carry_549[0], t_576[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_282: array<f32, 1>;
-    m_safe_282[0] = select(m_new_280[0], 0.0, (m_new_280[0] == NEG_INF));
+    var m_safe_579: array<f32, 1>;
+    m_safe_579[0] = select(m_new_577[0], 0.0, (m_new_577[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_284: array<f32, 4>;
+    var p_581: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_284[0 * 4 + j] = exp2((t_278[0 * 4 + j] - m_safe_282[0]));
+      p_581[0 * 4 + j] = exp2((t_575[0 * 4 + j] - m_safe_579[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_286: array<f32, 1>;
-    alpha_286[0] = exp2((carry_248[0] - m_safe_282[0]));
+    var alpha_583: array<f32, 1>;
+    alpha_583[0] = exp2((carry_549[0] - m_safe_579[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_288: array<f32, 1>;
+    var t_585: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_284[i * 4 + j];
+        acc = acc + p_581[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -256,50 +256,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_288[i] = acc;
+      t_585[i] = acc;
     }
     workgroupBarrier();
-    var t_289: array<f32, 1>;
-    t_289[0] = ((carry_249[0] * alpha_286[0]) + t_288[0]);
+    var t_586: array<f32, 1>;
+    t_586[0] = ((carry_550[0] * alpha_583[0]) + t_585[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_284[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_581[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_251 + r) / 16))], ((t_251 + r) < k_len_142)) * 16) + ((t_251 + r) % 16))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_406) * page_table_stride0 + u32(((t_552 + r) / 16))], ((t_552 + r) < k_len_446)) * 16) + ((t_552 + r) % 16))) * v_cache_stride0 + u32(kvh_405) * v_cache_stride1 + u32(c)], ((t_552 + r) < k_len_446));
     }
     workgroupBarrier();
-    var t_292 = array<f32, 16>();
+    var t_589 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_292[i * 16 + j] = fma(a[i], b[j], t_292[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_589[i * 16 + j] = fma(a[i], b[j], t_589[i * 16 + j]); }
       }
     }
-    var t_293: array<f32, 16>;
+    var t_590: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_293[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_286[0]) + t_292[0 * 16 + j]);
+      t_590[0 * 16 + j] = ((carry_551[0 * 16 + j] * alpha_583[0]) + t_589[0 * 16 + j]);
     }
-    carry_248[0] = m_new_280[0];
-    carry_249[0] = t_289[0];
+    carry_549[0] = m_new_577[0];
+    carry_550[0] = t_586[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_293[0 * 16 + j];
+      carry_551[0 * 16 + j] = t_590[0 * 16 + j];
     }
   }
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_321 = (P.softcap > 0.0);
-  let t_322 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_299 = t_243; t_299 < t_246; t_299++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_303 = (t_299 * 32);
+  for (var t_594 = t_540; t_594 < t_543; t_594++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_598 = (t_594 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -307,36 +304,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_111) * page_table_stride0 + u32(((t_303 + r) / 16))] * 16) + ((t_303 + r) % 16))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_406) * page_table_stride0 + u32(((t_598 + r) / 16))] * 16) + ((t_598 + r) % 16))) * k_cache_stride0 + u32(kvh_405) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_319 = array<f32, 4>();
+    var t_612 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_319[i * 4 + j] = fma(a[i], b[j], t_319[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_612[i * 4 + j] = fma(a[i], b[j], t_612[i * 4 + j]); }
       }
     }
-    var s_320: array<f32, 4>;
+    var s_613: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_320[0 * 4 + j] = (t_319[0 * 4 + j] * P.softmax_scale);
+      s_613[0 * 4 + j] = (t_612[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_327: array<f32, 4>;
+    var c_617: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_327[0 * 4 + j] = (select(s_320[0 * 4 + j], (P.softcap * tanh(clamp((s_320[0 * 4 + j] / t_322), -15.0, 15.0))), t_321) * 1.4426950408889634);
+      c_617[0 * 4 + j] = select(s_613[0 * 4 + j], (P.softcap * tanh(clamp((s_613[0 * 4 + j] / t_547), -15.0, 15.0))), t_546);
     }
+    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_328: array<f32, 1>;
+    var t_619: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_327[i * 4 + j]);
+        acc = max(acc, c_617[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -345,28 +342,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_328[i] = acc;
+      t_619[i] = acc;
     }
     workgroupBarrier();
-    var m_new_329: array<f32, 1>;
-    m_new_329[0] = max(carry_248[0], t_328[0]);
+    var m_new_621: array<f32, 1>;
+    m_new_621[0] = max(carry_549[0], (t_619[0] * 1.4426950408889634));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_331: array<f32, 1>;
-    m_safe_331[0] = select(m_new_329[0], 0.0, (m_new_329[0] == NEG_INF));
+    var m_safe_623: array<f32, 1>;
+    m_safe_623[0] = select(m_new_621[0], 0.0, (m_new_621[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_333: array<f32, 4>;
+    var p_625: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_333[0 * 4 + j] = exp2((t_327[0 * 4 + j] - m_safe_331[0]));
+      p_625[0 * 4 + j] = exp2(((c_617[0 * 4 + j] * 1.4426950408889634) - m_safe_623[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_335: array<f32, 1>;
-    alpha_335[0] = exp2((carry_248[0] - m_safe_331[0]));
+    var alpha_627: array<f32, 1>;
+    alpha_627[0] = exp2((carry_549[0] - m_safe_623[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_337: array<f32, 1>;
+    var t_629: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_333[i * 4 + j];
+        acc = acc + p_625[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -375,53 +372,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_337[i] = acc;
+      t_629[i] = acc;
     }
     workgroupBarrier();
-    var t_338: array<f32, 1>;
-    t_338[0] = ((carry_249[0] * alpha_335[0]) + t_337[0]);
+    var t_630: array<f32, 1>;
+    t_630[0] = ((carry_550[0] * alpha_627[0]) + t_629[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_333[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_625[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_111) * page_table_stride0 + u32(((t_303 + r) / 16))] * 16) + ((t_303 + r) % 16))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_406) * page_table_stride0 + u32(((t_598 + r) / 16))] * 16) + ((t_598 + r) % 16))) * v_cache_stride0 + u32(kvh_405) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_341 = array<f32, 16>();
+    var t_633 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_341[i * 16 + j] = fma(a[i], b[j], t_341[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_633[i * 16 + j] = fma(a[i], b[j], t_633[i * 16 + j]); }
       }
     }
-    var t_342: array<f32, 16>;
+    var t_634: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_342[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_335[0]) + t_341[0 * 16 + j]);
+      t_634[0 * 16 + j] = ((carry_551[0 * 16 + j] * alpha_627[0]) + t_633[0 * 16 + j]);
     }
-    carry_248[0] = m_new_329[0];
-    carry_249[0] = t_338[0];
+    carry_549[0] = m_new_621[0];
+    carry_550[0] = t_630[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_342[0 * 16 + j];
+      carry_551[0 * 16 + j] = t_634[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_370 = (P.softcap > 0.0);
-  let t_371 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_346 = t_246; t_346 < t_241; t_346++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_350 = (t_346 * 32);
+  for (var t_638 = t_543; t_638 < t_538; t_638++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_642 = (t_638 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -430,36 +423,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 16))], ((t_350 + r) < k_len_142)) * 16) + ((t_350 + r) % 16))) * k_cache_stride0 + u32(kvh_110) * k_cache_stride1 + u32(c)], ((t_350 + r) < k_len_142));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_406) * page_table_stride0 + u32(((t_642 + r) / 16))], ((t_642 + r) < k_len_446)) * 16) + ((t_642 + r) % 16))) * k_cache_stride0 + u32(kvh_405) * k_cache_stride1 + u32(c)], ((t_642 + r) < k_len_446));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_368 = array<f32, 4>();
+    var t_658 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_368[i * 4 + j] = fma(a[i], b[j], t_368[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_658[i * 4 + j] = fma(a[i], b[j], t_658[i * 4 + j]); }
       }
     }
-    var s_369: array<f32, 4>;
+    var s_659: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_369[0 * 4 + j] = (t_368[0 * 4 + j] * P.softmax_scale);
+      s_659[0 * 4 + j] = (t_658[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_377: array<f32, 4>;
+    var t_665: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_377[0 * 4 + j] = select(NEG_INF, (select(s_369[0 * 4 + j], (P.softcap * tanh(clamp((s_369[0 * 4 + j] / t_371), -15.0, 15.0))), t_370) * 1.4426950408889634), (((t_350 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_350 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_665[0 * 4 + j] = select(NEG_INF, (select(s_659[0 * 4 + j], (P.softcap * tanh(clamp((s_659[0 * 4 + j] / t_547), -15.0, 15.0))), t_546) * 1.4426950408889634), (((t_642 + (tc + 8 * j)) < k_len_446) && (t_480 || ((t_642 + (tc + 8 * j)) <= ((((t_450 + tr) / 4) + k_len_446) - q_len_445)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_378: array<f32, 1>;
+    var t_666: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_377[i * 4 + j]);
+        acc = max(acc, t_665[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -468,28 +461,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_378[i] = acc;
+      t_666[i] = acc;
     }
     workgroupBarrier();
-    var m_new_379: array<f32, 1>;
-    m_new_379[0] = max(carry_248[0], t_378[0]);
+    var m_new_667: array<f32, 1>;
+    m_new_667[0] = max(carry_549[0], t_666[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_381: array<f32, 1>;
-    m_safe_381[0] = select(m_new_379[0], 0.0, (m_new_379[0] == NEG_INF));
+    var m_safe_669: array<f32, 1>;
+    m_safe_669[0] = select(m_new_667[0], 0.0, (m_new_667[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_383: array<f32, 4>;
+    var p_671: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_383[0 * 4 + j] = exp2((t_377[0 * 4 + j] - m_safe_381[0]));
+      p_671[0 * 4 + j] = exp2((t_665[0 * 4 + j] - m_safe_669[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_385: array<f32, 1>;
-    alpha_385[0] = exp2((carry_248[0] - m_safe_381[0]));
+    var alpha_673: array<f32, 1>;
+    alpha_673[0] = exp2((carry_549[0] - m_safe_669[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_387: array<f32, 1>;
+    var t_675: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_383[i * 4 + j];
+        acc = acc + p_671[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -498,50 +491,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_387[i] = acc;
+      t_675[i] = acc;
     }
     workgroupBarrier();
-    var t_388: array<f32, 1>;
-    t_388[0] = ((carry_249[0] * alpha_385[0]) + t_387[0]);
+    var t_676: array<f32, 1>;
+    t_676[0] = ((carry_550[0] * alpha_673[0]) + t_675[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_383[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_671[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_111) * page_table_stride0 + u32(((t_350 + r) / 16))], ((t_350 + r) < k_len_142)) * 16) + ((t_350 + r) % 16))) * v_cache_stride0 + u32(kvh_110) * v_cache_stride1 + u32(c)], ((t_350 + r) < k_len_142));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_406) * page_table_stride0 + u32(((t_642 + r) / 16))], ((t_642 + r) < k_len_446)) * 16) + ((t_642 + r) % 16))) * v_cache_stride0 + u32(kvh_405) * v_cache_stride1 + u32(c)], ((t_642 + r) < k_len_446));
     }
     workgroupBarrier();
-    var t_391 = array<f32, 16>();
+    var t_679 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_391[i * 16 + j] = fma(a[i], b[j], t_391[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_679[i * 16 + j] = fma(a[i], b[j], t_679[i * 16 + j]); }
       }
     }
-    var t_392: array<f32, 16>;
+    var t_680: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_392[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_385[0]) + t_391[0 * 16 + j]);
+      t_680[0 * 16 + j] = ((carry_551[0 * 16 + j] * alpha_673[0]) + t_679[0 * 16 + j]);
     }
-    carry_248[0] = m_new_379[0];
-    carry_249[0] = t_388[0];
+    carry_549[0] = m_new_667[0];
+    carry_550[0] = t_676[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_392[0 * 16 + j];
+      carry_551[0 * 16 + j] = t_680[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_250[0 * 16 + j] / select(carry_249[0], 1.0, (carry_249[0] == 0.0)))); }
+    if ((((t_450 + tr) / 4) < q_len_445)) { out[u32((q0_442 + ((t_450 + tr) / 4))) * out_stride0 + u32((t_453 + ((t_450 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_551[0 * 16 + j] / select(carry_550[0], 1.0, (carry_550[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_248[0] + log2(carry_249[0])) * 0.6931471805599453), NEG_INF, (carry_249[0] == 0.0)); }
+    if ((((t_450 + tr) / 4) < q_len_445)) { lse[u32((q0_442 + ((t_450 + tr) / 4))) * lse_stride0 + u32((t_453 + ((t_450 + tr) % 4)))] = select(((carry_549[0] + log2(carry_550[0])) * 0.6931471805599453), NEG_INF, (carry_550[0] == 0.0)); }
   }
 }

@@ -46,140 +46,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_110 = i32(wg.x);
-  let kvh_111 = i32(wg.y);
-  let b_112 = i32(wg.z);
+  let m_406 = i32(wg.x);
+  let kvh_407 = i32(wg.y);
+  let b_408 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_140 = cu_seqlens_q[u32(b_112)];
+  let q0_445 = cu_seqlens_q[u32(b_408)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_141 = (b_112 + 1);
-  let t_142 = cu_seqlens_q[u32(t_141)];
-  let q_len_143 = (t_142 - q0_140);
-  let k_len_144 = cache_seqlens[u32(b_112)];
-  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_145 = (m_110 * 16);
-  let t_146 = (q_len_143 * 4);
-  let t_147 = (t_145 >= t_146);
-  if (t_147) {
+  let t_446 = (b_408 + 1);
+  let t_447 = cu_seqlens_q[u32(t_446)];
+  let q_len_448 = (t_447 - q0_445);
+  let k_len_449 = cache_seqlens[u32(b_408)];
+  // kernels-src/softcap.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_450 = (m_406 * 16);
+  let t_451 = (q_len_448 * 4);
+  let t_452 = (t_450 >= t_451);
+  if (t_452) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_148 = (m_110 * 16);
+  let t_453 = (m_406 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_151 = (kvh_111 * 4);
+  let t_456 = (kvh_407 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_158 = (k_len_144 + 31);
-  let t_159 = (t_158 / 32);
-  let t_161 = (k_len_144 + (-1));
-  let t_163 = (k_len_144 + (-32));
-  let t_165 = (t_161 / 32);
-  let t_166 = (t_161 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_161);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_172 = (t_165 - 1);
-  let t_173 = select(t_165, t_172, t_170);
-  let t_174 = (t_163 / 32);
-  let t_175 = (t_163 < 0);
-  let t_176 = (t_174 * 32);
-  let t_177 = (t_176 == t_163);
-  let t_178 = (!t_177);
-  let t_179 = (t_175 && t_178);
-  let t_180 = (t_174 - 1);
-  let t_181 = select(t_174, t_180, t_179);
-  let t_182 = (P.is_causal == 0);
-  let t_184 = select(268435456, (-268435456), t_182);
-  let t_185 = select((-268435456), 268435456, t_182);
-  let t_187 = (t_148 + 15);
-  let t_188 = (t_148 / 4);
-  let t_189 = (t_187 / 4);
-  let t_190 = (t_188 + k_len_144);
-  let t_191 = (t_189 + k_len_144);
-  let t_192 = (t_190 - q_len_143);
-  let t_193 = (t_191 - q_len_143);
-  let t_195 = (t_192 + (-31));
-  let t_196 = (t_193 / 32);
-  let t_197 = (t_193 < 0);
-  let t_198 = (t_196 * 32);
-  let t_199 = (t_198 == t_193);
-  let t_200 = (!t_199);
-  let t_201 = (t_197 && t_200);
-  let t_202 = (t_196 - 1);
-  let t_203 = select(t_196, t_202, t_201);
-  let t_204 = (t_195 / 32);
-  let t_205 = (t_195 < 0);
-  let t_206 = (t_204 * 32);
-  let t_207 = (t_206 == t_195);
-  let t_208 = (!t_207);
-  let t_209 = (t_205 && t_208);
-  let t_210 = (t_204 - 1);
-  let t_211 = select(t_204, t_210, t_209);
-  let t_212 = (t_184 > t_185);
-  let t_213 = ((-268435456) > t_203);
-  let t_214 = min(t_184, (-268435456));
-  let t_215 = max(t_185, t_203);
-  let t_216 = select(t_214, t_184, t_213);
-  let t_217 = select(t_215, t_185, t_213);
-  let t_218 = select(t_216, (-268435456), t_212);
-  let t_219 = select(t_217, t_203, t_212);
-  let t_220 = ((-268435456) > t_211);
-  let t_221 = max(t_184, (-268435456));
-  let t_222 = min(t_185, t_211);
-  let t_223 = (t_222 + 1);
-  let t_224 = (t_221 <= t_223);
-  let t_225 = max(t_185, t_211);
-  let t_226 = select(t_184, t_214, t_224);
-  let t_227 = select(t_185, t_225, t_224);
-  let t_228 = select(t_226, t_184, t_220);
-  let t_229 = select(t_227, t_185, t_220);
-  let t_230 = select(t_228, (-268435456), t_212);
-  let t_231 = select(t_229, t_211, t_212);
-  let t_232 = max((-268435456), t_218);
-  let t_233 = min(t_173, t_219);
-  let t_234 = max((-268435456), t_230);
-  let t_235 = min(t_181, t_231);
-  let t_236 = max(t_234, t_234);
-  let t_237 = min(t_235, t_235);
-  let t_238 = max(t_236, (-268435456));
-  let t_239 = min(t_237, t_181);
-  let t_240 = max(0, t_232);
-  let t_241 = (t_233 + 1);
-  let t_242 = min(t_159, t_241);
-  let t_243 = max(t_240, t_242);
-  let t_244 = max(t_238, t_240);
-  let t_245 = min(t_244, t_243);
-  let t_246 = (t_239 + 1);
-  let t_247 = max(t_246, t_245);
-  let t_248 = min(t_247, t_243);
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_463 = (k_len_449 + 31);
+  let t_464 = (t_463 / 32);
+  let t_465 = (k_len_449 + (-1));
+  let t_466 = (k_len_449 + (-32));
+  let t_467 = (t_465 / 32);
+  let t_468 = (t_465 < 0);
+  let t_469 = (t_467 * 32);
+  let t_470 = (t_469 == t_465);
+  let t_471 = (!t_470);
+  let t_472 = (t_468 && t_471);
+  let t_473 = (t_467 - 1);
+  let t_474 = select(t_467, t_473, t_472);
+  let t_475 = (t_466 / 32);
+  let t_476 = (t_466 < 0);
+  let t_477 = (t_475 * 32);
+  let t_478 = (t_477 == t_466);
+  let t_479 = (!t_478);
+  let t_480 = (t_476 && t_479);
+  let t_481 = (t_475 - 1);
+  let t_482 = select(t_475, t_481, t_480);
+  let t_483 = (P.is_causal == 0);
+  let t_484 = select(268435456, (-268435456), t_483);
+  let t_485 = select((-268435456), 268435456, t_483);
+  let t_486 = (t_453 + 15);
+  let t_487 = (t_453 / 4);
+  let t_488 = (t_486 / 4);
+  let t_489 = (t_487 + k_len_449);
+  let t_490 = (t_488 + k_len_449);
+  let t_491 = (t_489 - q_len_448);
+  let t_492 = (t_490 - q_len_448);
+  let t_493 = (t_491 + (-31));
+  let t_494 = (t_492 / 32);
+  let t_495 = (t_492 < 0);
+  let t_496 = (t_494 * 32);
+  let t_497 = (t_496 == t_492);
+  let t_498 = (!t_497);
+  let t_499 = (t_495 && t_498);
+  let t_500 = (t_494 - 1);
+  let t_501 = select(t_494, t_500, t_499);
+  let t_502 = (t_493 / 32);
+  let t_503 = (t_493 < 0);
+  let t_504 = (t_502 * 32);
+  let t_505 = (t_504 == t_493);
+  let t_506 = (!t_505);
+  let t_507 = (t_503 && t_506);
+  let t_508 = (t_502 - 1);
+  let t_509 = select(t_502, t_508, t_507);
+  let t_510 = (t_484 > t_485);
+  let t_511 = ((-268435456) > t_501);
+  let t_512 = min(t_484, (-268435456));
+  let t_513 = max(t_485, t_501);
+  let t_514 = select(t_512, t_484, t_511);
+  let t_515 = select(t_513, t_485, t_511);
+  let t_516 = select(t_514, (-268435456), t_510);
+  let t_517 = select(t_515, t_501, t_510);
+  let t_518 = ((-268435456) > t_509);
+  let t_519 = max(t_484, (-268435456));
+  let t_520 = min(t_485, t_509);
+  let t_521 = (t_520 + 1);
+  let t_522 = (t_519 <= t_521);
+  let t_523 = max(t_485, t_509);
+  let t_524 = select(t_484, t_512, t_522);
+  let t_525 = select(t_485, t_523, t_522);
+  let t_526 = select(t_524, t_484, t_518);
+  let t_527 = select(t_525, t_485, t_518);
+  let t_528 = select(t_526, (-268435456), t_510);
+  let t_529 = select(t_527, t_509, t_510);
+  let t_530 = max((-268435456), t_516);
+  let t_531 = min(t_474, t_517);
+  let t_532 = max((-268435456), t_528);
+  let t_533 = min(t_482, t_529);
+  let t_534 = max(t_532, t_532);
+  let t_535 = min(t_533, t_533);
+  let t_536 = max(t_534, (-268435456));
+  let t_537 = min(t_535, t_482);
+  let t_538 = max(0, t_530);
+  let t_539 = (t_531 + 1);
+  let t_540 = min(t_464, t_539);
+  let t_541 = max(t_538, t_540);
+  let t_542 = max(t_536, t_538);
+  let t_543 = min(t_542, t_541);
+  let t_544 = (t_537 + 1);
+  let t_545 = max(t_544, t_543);
+  let t_546 = min(t_545, t_541);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_273 = (P.softcap > 0.0);
-  let t_274 = max(P.softcap, 1e-30);
+  let t_549 = (P.softcap > 0.0);
+  let t_550 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_445 + ((t_453 + r) / 4))) * q_stride0 + u32((t_456 + ((t_453 + r) % 4))) * q_stride1 + u32(c)], (((t_453 + r) / 4) < q_len_448));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_250: array<f32, 1>;
-  carry_250[0] = NEG_INF;
-  var carry_251: array<f32, 1>;
-  carry_251[0] = 0.0;
-  var carry_252: array<f32, 16>;
+  var carry_552: array<f32, 1>;
+  carry_552[0] = NEG_INF;
+  var carry_553: array<f32, 1>;
+  carry_553[0] = 0.0;
+  var carry_554: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_252[0 * 16 + j] = 0.0;
+    carry_554[0 * 16 + j] = 0.0;
   }
-  for (var t_249 = t_240; t_249 < t_245; t_249++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_253 = (t_249 * 32);
+  for (var t_551 = t_538; t_551 < t_543; t_551++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_555 = (t_551 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -188,36 +188,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_408) * page_table_stride0 + u32(((t_555 + r) / 64))], ((t_555 + r) < k_len_449)) * 64) + ((t_555 + r) % 64))) * k_cache_stride0 + u32(kvh_407) * k_cache_stride1 + u32(c)], ((t_555 + r) < k_len_449));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_271 = array<f32, 4>();
+    var t_571 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_271[i * 4 + j] = fma(a[i], b[j], t_271[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_571[i * 4 + j] = fma(a[i], b[j], t_571[i * 4 + j]); }
       }
     }
-    var s_272: array<f32, 4>;
+    var s_572: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_272[0 * 4 + j] = (t_271[0 * 4 + j] * P.softmax_scale);
+      s_572[0 * 4 + j] = (t_571[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_280: array<f32, 4>;
+    var t_578: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_280[0 * 4 + j] = select(NEG_INF, (select(s_272[0 * 4 + j], (P.softcap * tanh(clamp((s_272[0 * 4 + j] / t_274), -15.0, 15.0))), t_273) * 1.4426950408889634), (((t_253 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_253 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_578[0 * 4 + j] = select(NEG_INF, (select(s_572[0 * 4 + j], (P.softcap * tanh(clamp((s_572[0 * 4 + j] / t_550), -15.0, 15.0))), t_549) * 1.4426950408889634), (((t_555 + (tc + 8 * j)) < k_len_449) && (t_483 || ((t_555 + (tc + 8 * j)) <= ((((t_453 + tr) / 4) + k_len_449) - q_len_448)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_281: array<f32, 1>;
+    var t_579: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_280[i * 4 + j]);
+        acc = max(acc, t_578[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -226,28 +226,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_281[i] = acc;
+      t_579[i] = acc;
     }
     workgroupBarrier();
-    var m_new_282: array<f32, 1>;
-    m_new_282[0] = max(carry_250[0], t_281[0]);
+    var m_new_580: array<f32, 1>;
+    m_new_580[0] = max(carry_552[0], t_579[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_284: array<f32, 1>;
-    m_safe_284[0] = select(m_new_282[0], 0.0, (m_new_282[0] == NEG_INF));
+    var m_safe_582: array<f32, 1>;
+    m_safe_582[0] = select(m_new_580[0], 0.0, (m_new_580[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_286: array<f32, 4>;
+    var p_584: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_286[0 * 4 + j] = exp2((t_280[0 * 4 + j] - m_safe_284[0]));
+      p_584[0 * 4 + j] = exp2((t_578[0 * 4 + j] - m_safe_582[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_288: array<f32, 1>;
-    alpha_288[0] = exp2((carry_250[0] - m_safe_284[0]));
+    var alpha_586: array<f32, 1>;
+    alpha_586[0] = exp2((carry_552[0] - m_safe_582[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_290: array<f32, 1>;
+    var t_588: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_286[i * 4 + j];
+        acc = acc + p_584[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -256,50 +256,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_290[i] = acc;
+      t_588[i] = acc;
     }
     workgroupBarrier();
-    var t_291: array<f32, 1>;
-    t_291[0] = ((carry_251[0] * alpha_288[0]) + t_290[0]);
+    var t_589: array<f32, 1>;
+    t_589[0] = ((carry_553[0] * alpha_586[0]) + t_588[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_286[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_584[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_253 + r) / 64))], ((t_253 + r) < k_len_144)) * 64) + ((t_253 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_253 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_408) * page_table_stride0 + u32(((t_555 + r) / 64))], ((t_555 + r) < k_len_449)) * 64) + ((t_555 + r) % 64))) * v_cache_stride0 + u32(kvh_407) * v_cache_stride1 + u32(c)], ((t_555 + r) < k_len_449));
     }
     workgroupBarrier();
-    var t_294 = array<f32, 16>();
+    var t_592 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_294[i * 16 + j] = fma(a[i], b[j], t_294[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_592[i * 16 + j] = fma(a[i], b[j], t_592[i * 16 + j]); }
       }
     }
-    var t_295: array<f32, 16>;
+    var t_593: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_295[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_288[0]) + t_294[0 * 16 + j]);
+      t_593[0 * 16 + j] = ((carry_554[0 * 16 + j] * alpha_586[0]) + t_592[0 * 16 + j]);
     }
-    carry_250[0] = m_new_282[0];
-    carry_251[0] = t_291[0];
+    carry_552[0] = m_new_580[0];
+    carry_553[0] = t_589[0];
     for (var j = 0; j < 16; j++) {
-      carry_252[0 * 16 + j] = t_295[0 * 16 + j];
+      carry_554[0 * 16 + j] = t_593[0 * 16 + j];
     }
   }
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_323 = (P.softcap > 0.0);
-  let t_324 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_301 = t_245; t_301 < t_248; t_301++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_305 = (t_301 * 32);
+  for (var t_597 = t_543; t_597 < t_546; t_597++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_601 = (t_597 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -307,36 +304,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_305 + r) / 64))] * 64) + ((t_305 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_408) * page_table_stride0 + u32(((t_601 + r) / 64))] * 64) + ((t_601 + r) % 64))) * k_cache_stride0 + u32(kvh_407) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_321 = array<f32, 4>();
+    var t_615 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_321[i * 4 + j] = fma(a[i], b[j], t_321[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_615[i * 4 + j] = fma(a[i], b[j], t_615[i * 4 + j]); }
       }
     }
-    var s_322: array<f32, 4>;
+    var s_616: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_322[0 * 4 + j] = (t_321[0 * 4 + j] * P.softmax_scale);
+      s_616[0 * 4 + j] = (t_615[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_329: array<f32, 4>;
+    var c_620: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_329[0 * 4 + j] = (select(s_322[0 * 4 + j], (P.softcap * tanh(clamp((s_322[0 * 4 + j] / t_324), -15.0, 15.0))), t_323) * 1.4426950408889634);
+      c_620[0 * 4 + j] = select(s_616[0 * 4 + j], (P.softcap * tanh(clamp((s_616[0 * 4 + j] / t_550), -15.0, 15.0))), t_549);
     }
+    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_330: array<f32, 1>;
+    var t_622: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_329[i * 4 + j]);
+        acc = max(acc, c_620[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -345,28 +342,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_330[i] = acc;
+      t_622[i] = acc;
     }
     workgroupBarrier();
-    var m_new_331: array<f32, 1>;
-    m_new_331[0] = max(carry_250[0], t_330[0]);
+    var m_new_624: array<f32, 1>;
+    m_new_624[0] = max(carry_552[0], (t_622[0] * 1.4426950408889634));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_333: array<f32, 1>;
-    m_safe_333[0] = select(m_new_331[0], 0.0, (m_new_331[0] == NEG_INF));
+    var m_safe_626: array<f32, 1>;
+    m_safe_626[0] = select(m_new_624[0], 0.0, (m_new_624[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_335: array<f32, 4>;
+    var p_628: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_335[0 * 4 + j] = exp2((t_329[0 * 4 + j] - m_safe_333[0]));
+      p_628[0 * 4 + j] = exp2(((c_620[0 * 4 + j] * 1.4426950408889634) - m_safe_626[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_337: array<f32, 1>;
-    alpha_337[0] = exp2((carry_250[0] - m_safe_333[0]));
+    var alpha_630: array<f32, 1>;
+    alpha_630[0] = exp2((carry_552[0] - m_safe_626[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_339: array<f32, 1>;
+    var t_632: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_335[i * 4 + j];
+        acc = acc + p_628[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -375,53 +372,49 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_339[i] = acc;
+      t_632[i] = acc;
     }
     workgroupBarrier();
-    var t_340: array<f32, 1>;
-    t_340[0] = ((carry_251[0] * alpha_337[0]) + t_339[0]);
+    var t_633: array<f32, 1>;
+    t_633[0] = ((carry_553[0] * alpha_630[0]) + t_632[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_335[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_628[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_112) * page_table_stride0 + u32(((t_305 + r) / 64))] * 64) + ((t_305 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_408) * page_table_stride0 + u32(((t_601 + r) / 64))] * 64) + ((t_601 + r) % 64))) * v_cache_stride0 + u32(kvh_407) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_343 = array<f32, 16>();
+    var t_636 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_343[i * 16 + j] = fma(a[i], b[j], t_343[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_636[i * 16 + j] = fma(a[i], b[j], t_636[i * 16 + j]); }
       }
     }
-    var t_344: array<f32, 16>;
+    var t_637: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_344[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_337[0]) + t_343[0 * 16 + j]);
+      t_637[0 * 16 + j] = ((carry_554[0 * 16 + j] * alpha_630[0]) + t_636[0 * 16 + j]);
     }
-    carry_250[0] = m_new_331[0];
-    carry_251[0] = t_340[0];
+    carry_552[0] = m_new_624[0];
+    carry_553[0] = t_633[0];
     for (var j = 0; j < 16; j++) {
-      carry_252[0 * 16 + j] = t_344[0 * 16 + j];
+      carry_554[0 * 16 + j] = t_637[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_372 = (P.softcap > 0.0);
-  let t_373 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_348 = t_248; t_348 < t_243; t_348++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_352 = (t_348 * 32);
+  for (var t_641 = t_546; t_641 < t_541; t_641++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_645 = (t_641 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -430,36 +423,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_352 + r) / 64))], ((t_352 + r) < k_len_144)) * 64) + ((t_352 + r) % 64))) * k_cache_stride0 + u32(kvh_111) * k_cache_stride1 + u32(c)], ((t_352 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_408) * page_table_stride0 + u32(((t_645 + r) / 64))], ((t_645 + r) < k_len_449)) * 64) + ((t_645 + r) % 64))) * k_cache_stride0 + u32(kvh_407) * k_cache_stride1 + u32(c)], ((t_645 + r) < k_len_449));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_370 = array<f32, 4>();
+    var t_661 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_370[i * 4 + j] = fma(a[i], b[j], t_370[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_661[i * 4 + j] = fma(a[i], b[j], t_661[i * 4 + j]); }
       }
     }
-    var s_371: array<f32, 4>;
+    var s_662: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_371[0 * 4 + j] = (t_370[0 * 4 + j] * P.softmax_scale);
+      s_662[0 * 4 + j] = (t_661[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_379: array<f32, 4>;
+    var t_668: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_379[0 * 4 + j] = select(NEG_INF, (select(s_371[0 * 4 + j], (P.softcap * tanh(clamp((s_371[0 * 4 + j] / t_373), -15.0, 15.0))), t_372) * 1.4426950408889634), (((t_352 + (tc + 8 * j)) < k_len_144) && (t_182 || ((t_352 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_668[0 * 4 + j] = select(NEG_INF, (select(s_662[0 * 4 + j], (P.softcap * tanh(clamp((s_662[0 * 4 + j] / t_550), -15.0, 15.0))), t_549) * 1.4426950408889634), (((t_645 + (tc + 8 * j)) < k_len_449) && (t_483 || ((t_645 + (tc + 8 * j)) <= ((((t_453 + tr) / 4) + k_len_449) - q_len_448)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_380: array<f32, 1>;
+    var t_669: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_379[i * 4 + j]);
+        acc = max(acc, t_668[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -468,28 +461,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_380[i] = acc;
+      t_669[i] = acc;
     }
     workgroupBarrier();
-    var m_new_381: array<f32, 1>;
-    m_new_381[0] = max(carry_250[0], t_380[0]);
+    var m_new_670: array<f32, 1>;
+    m_new_670[0] = max(carry_552[0], t_669[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_383: array<f32, 1>;
-    m_safe_383[0] = select(m_new_381[0], 0.0, (m_new_381[0] == NEG_INF));
+    var m_safe_672: array<f32, 1>;
+    m_safe_672[0] = select(m_new_670[0], 0.0, (m_new_670[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_385: array<f32, 4>;
+    var p_674: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_385[0 * 4 + j] = exp2((t_379[0 * 4 + j] - m_safe_383[0]));
+      p_674[0 * 4 + j] = exp2((t_668[0 * 4 + j] - m_safe_672[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_387: array<f32, 1>;
-    alpha_387[0] = exp2((carry_250[0] - m_safe_383[0]));
+    var alpha_676: array<f32, 1>;
+    alpha_676[0] = exp2((carry_552[0] - m_safe_672[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_389: array<f32, 1>;
+    var t_678: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_385[i * 4 + j];
+        acc = acc + p_674[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -498,50 +491,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_389[i] = acc;
+      t_678[i] = acc;
     }
     workgroupBarrier();
-    var t_390: array<f32, 1>;
-    t_390[0] = ((carry_251[0] * alpha_387[0]) + t_389[0]);
+    var t_679: array<f32, 1>;
+    t_679[0] = ((carry_553[0] * alpha_676[0]) + t_678[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_385[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_674[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_112) * page_table_stride0 + u32(((t_352 + r) / 64))], ((t_352 + r) < k_len_144)) * 64) + ((t_352 + r) % 64))) * v_cache_stride0 + u32(kvh_111) * v_cache_stride1 + u32(c)], ((t_352 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_408) * page_table_stride0 + u32(((t_645 + r) / 64))], ((t_645 + r) < k_len_449)) * 64) + ((t_645 + r) % 64))) * v_cache_stride0 + u32(kvh_407) * v_cache_stride1 + u32(c)], ((t_645 + r) < k_len_449));
     }
     workgroupBarrier();
-    var t_393 = array<f32, 16>();
+    var t_682 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_393[i * 16 + j] = fma(a[i], b[j], t_393[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_682[i * 16 + j] = fma(a[i], b[j], t_682[i * 16 + j]); }
       }
     }
-    var t_394: array<f32, 16>;
+    var t_683: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_394[0 * 16 + j] = ((carry_252[0 * 16 + j] * alpha_387[0]) + t_393[0 * 16 + j]);
+      t_683[0 * 16 + j] = ((carry_554[0 * 16 + j] * alpha_676[0]) + t_682[0 * 16 + j]);
     }
-    carry_250[0] = m_new_381[0];
-    carry_251[0] = t_390[0];
+    carry_552[0] = m_new_670[0];
+    carry_553[0] = t_679[0];
     for (var j = 0; j < 16; j++) {
-      carry_252[0 * 16 + j] = t_394[0 * 16 + j];
+      carry_554[0 * 16 + j] = t_683[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_252[0 * 16 + j] / select(carry_251[0], 1.0, (carry_251[0] == 0.0)))); }
+    if ((((t_453 + tr) / 4) < q_len_448)) { out[u32((q0_445 + ((t_453 + tr) / 4))) * out_stride0 + u32((t_456 + ((t_453 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_554[0 * 16 + j] / select(carry_553[0], 1.0, (carry_553[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((carry_250[0] + log2(carry_251[0])) * 0.6931471805599453), NEG_INF, (carry_251[0] == 0.0)); }
+    if ((((t_453 + tr) / 4) < q_len_448)) { lse[u32((q0_445 + ((t_453 + tr) / 4))) * lse_stride0 + u32((t_456 + ((t_453 + tr) % 4)))] = select(((carry_552[0] + log2(carry_553[0])) * 0.6931471805599453), NEG_INF, (carry_553[0] == 0.0)); }
   }
 }

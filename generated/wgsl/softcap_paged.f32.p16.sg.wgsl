@@ -45,140 +45,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_107 = i32(wg.x);
-  let kvh_108 = i32(wg.y);
-  let b_109 = i32(wg.z);
+  let m_398 = i32(wg.x);
+  let kvh_399 = i32(wg.y);
+  let b_400 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_136 = cu_seqlens_q[u32(b_109)];
+  let q0_436 = cu_seqlens_q[u32(b_400)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_137 = (b_109 + 1);
-  let t_138 = cu_seqlens_q[u32(t_137)];
-  let q_len_139 = (t_138 - q0_136);
-  let k_len_140 = cache_seqlens[u32(b_109)];
-  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_141 = (m_107 * 16);
-  let t_142 = (q_len_139 * 4);
-  let t_143 = (t_141 >= t_142);
-  if (t_143) {
+  let t_437 = (b_400 + 1);
+  let t_438 = cu_seqlens_q[u32(t_437)];
+  let q_len_439 = (t_438 - q0_436);
+  let k_len_440 = cache_seqlens[u32(b_400)];
+  // kernels-src/softcap.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_441 = (m_398 * 16);
+  let t_442 = (q_len_439 * 4);
+  let t_443 = (t_441 >= t_442);
+  if (t_443) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_144 = (m_107 * 16);
+  let t_444 = (m_398 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_147 = (kvh_108 * 4);
+  let t_447 = (kvh_399 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_154 = (k_len_140 + 31);
-  let t_155 = (t_154 / 32);
-  let t_157 = (k_len_140 + (-1));
-  let t_159 = (k_len_140 + (-32));
-  let t_161 = (t_157 / 32);
-  let t_162 = (t_157 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_157);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_168 = (t_161 - 1);
-  let t_169 = select(t_161, t_168, t_166);
-  let t_170 = (t_159 / 32);
-  let t_171 = (t_159 < 0);
-  let t_172 = (t_170 * 32);
-  let t_173 = (t_172 == t_159);
-  let t_174 = (!t_173);
-  let t_175 = (t_171 && t_174);
-  let t_176 = (t_170 - 1);
-  let t_177 = select(t_170, t_176, t_175);
-  let t_178 = (P.is_causal == 0);
-  let t_180 = select(268435456, (-268435456), t_178);
-  let t_181 = select((-268435456), 268435456, t_178);
-  let t_183 = (t_144 + 15);
-  let t_184 = (t_144 / 4);
-  let t_185 = (t_183 / 4);
-  let t_186 = (t_184 + k_len_140);
-  let t_187 = (t_185 + k_len_140);
-  let t_188 = (t_186 - q_len_139);
-  let t_189 = (t_187 - q_len_139);
-  let t_191 = (t_188 + (-31));
-  let t_192 = (t_189 / 32);
-  let t_193 = (t_189 < 0);
-  let t_194 = (t_192 * 32);
-  let t_195 = (t_194 == t_189);
-  let t_196 = (!t_195);
-  let t_197 = (t_193 && t_196);
-  let t_198 = (t_192 - 1);
-  let t_199 = select(t_192, t_198, t_197);
-  let t_200 = (t_191 / 32);
-  let t_201 = (t_191 < 0);
-  let t_202 = (t_200 * 32);
-  let t_203 = (t_202 == t_191);
-  let t_204 = (!t_203);
-  let t_205 = (t_201 && t_204);
-  let t_206 = (t_200 - 1);
-  let t_207 = select(t_200, t_206, t_205);
-  let t_208 = (t_180 > t_181);
-  let t_209 = ((-268435456) > t_199);
-  let t_210 = min(t_180, (-268435456));
-  let t_211 = max(t_181, t_199);
-  let t_212 = select(t_210, t_180, t_209);
-  let t_213 = select(t_211, t_181, t_209);
-  let t_214 = select(t_212, (-268435456), t_208);
-  let t_215 = select(t_213, t_199, t_208);
-  let t_216 = ((-268435456) > t_207);
-  let t_217 = max(t_180, (-268435456));
-  let t_218 = min(t_181, t_207);
-  let t_219 = (t_218 + 1);
-  let t_220 = (t_217 <= t_219);
-  let t_221 = max(t_181, t_207);
-  let t_222 = select(t_180, t_210, t_220);
-  let t_223 = select(t_181, t_221, t_220);
-  let t_224 = select(t_222, t_180, t_216);
-  let t_225 = select(t_223, t_181, t_216);
-  let t_226 = select(t_224, (-268435456), t_208);
-  let t_227 = select(t_225, t_207, t_208);
-  let t_228 = max((-268435456), t_214);
-  let t_229 = min(t_169, t_215);
-  let t_230 = max((-268435456), t_226);
-  let t_231 = min(t_177, t_227);
-  let t_232 = max(t_230, t_230);
-  let t_233 = min(t_231, t_231);
-  let t_234 = max(t_232, (-268435456));
-  let t_235 = min(t_233, t_177);
-  let t_236 = max(0, t_228);
-  let t_237 = (t_229 + 1);
-  let t_238 = min(t_155, t_237);
-  let t_239 = max(t_236, t_238);
-  let t_240 = max(t_234, t_236);
-  let t_241 = min(t_240, t_239);
-  let t_242 = (t_235 + 1);
-  let t_243 = max(t_242, t_241);
-  let t_244 = min(t_243, t_239);
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_454 = (k_len_440 + 31);
+  let t_455 = (t_454 / 32);
+  let t_456 = (k_len_440 + (-1));
+  let t_457 = (k_len_440 + (-32));
+  let t_458 = (t_456 / 32);
+  let t_459 = (t_456 < 0);
+  let t_460 = (t_458 * 32);
+  let t_461 = (t_460 == t_456);
+  let t_462 = (!t_461);
+  let t_463 = (t_459 && t_462);
+  let t_464 = (t_458 - 1);
+  let t_465 = select(t_458, t_464, t_463);
+  let t_466 = (t_457 / 32);
+  let t_467 = (t_457 < 0);
+  let t_468 = (t_466 * 32);
+  let t_469 = (t_468 == t_457);
+  let t_470 = (!t_469);
+  let t_471 = (t_467 && t_470);
+  let t_472 = (t_466 - 1);
+  let t_473 = select(t_466, t_472, t_471);
+  let t_474 = (P.is_causal == 0);
+  let t_475 = select(268435456, (-268435456), t_474);
+  let t_476 = select((-268435456), 268435456, t_474);
+  let t_477 = (t_444 + 15);
+  let t_478 = (t_444 / 4);
+  let t_479 = (t_477 / 4);
+  let t_480 = (t_478 + k_len_440);
+  let t_481 = (t_479 + k_len_440);
+  let t_482 = (t_480 - q_len_439);
+  let t_483 = (t_481 - q_len_439);
+  let t_484 = (t_482 + (-31));
+  let t_485 = (t_483 / 32);
+  let t_486 = (t_483 < 0);
+  let t_487 = (t_485 * 32);
+  let t_488 = (t_487 == t_483);
+  let t_489 = (!t_488);
+  let t_490 = (t_486 && t_489);
+  let t_491 = (t_485 - 1);
+  let t_492 = select(t_485, t_491, t_490);
+  let t_493 = (t_484 / 32);
+  let t_494 = (t_484 < 0);
+  let t_495 = (t_493 * 32);
+  let t_496 = (t_495 == t_484);
+  let t_497 = (!t_496);
+  let t_498 = (t_494 && t_497);
+  let t_499 = (t_493 - 1);
+  let t_500 = select(t_493, t_499, t_498);
+  let t_501 = (t_475 > t_476);
+  let t_502 = ((-268435456) > t_492);
+  let t_503 = min(t_475, (-268435456));
+  let t_504 = max(t_476, t_492);
+  let t_505 = select(t_503, t_475, t_502);
+  let t_506 = select(t_504, t_476, t_502);
+  let t_507 = select(t_505, (-268435456), t_501);
+  let t_508 = select(t_506, t_492, t_501);
+  let t_509 = ((-268435456) > t_500);
+  let t_510 = max(t_475, (-268435456));
+  let t_511 = min(t_476, t_500);
+  let t_512 = (t_511 + 1);
+  let t_513 = (t_510 <= t_512);
+  let t_514 = max(t_476, t_500);
+  let t_515 = select(t_475, t_503, t_513);
+  let t_516 = select(t_476, t_514, t_513);
+  let t_517 = select(t_515, t_475, t_509);
+  let t_518 = select(t_516, t_476, t_509);
+  let t_519 = select(t_517, (-268435456), t_501);
+  let t_520 = select(t_518, t_500, t_501);
+  let t_521 = max((-268435456), t_507);
+  let t_522 = min(t_465, t_508);
+  let t_523 = max((-268435456), t_519);
+  let t_524 = min(t_473, t_520);
+  let t_525 = max(t_523, t_523);
+  let t_526 = min(t_524, t_524);
+  let t_527 = max(t_525, (-268435456));
+  let t_528 = min(t_526, t_473);
+  let t_529 = max(0, t_521);
+  let t_530 = (t_522 + 1);
+  let t_531 = min(t_455, t_530);
+  let t_532 = max(t_529, t_531);
+  let t_533 = max(t_527, t_529);
+  let t_534 = min(t_533, t_532);
+  let t_535 = (t_528 + 1);
+  let t_536 = max(t_535, t_534);
+  let t_537 = min(t_536, t_532);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_269 = (P.softcap > 0.0);
-  let t_270 = max(P.softcap, 1e-30);
+  let t_540 = (P.softcap > 0.0);
+  let t_541 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_136 + ((t_144 + r) / 4))) * q_stride0 + u32((t_147 + ((t_144 + r) % 4))) * q_stride1 + u32(c)], (((t_144 + r) / 4) < q_len_139));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_436 + ((t_444 + r) / 4))) * q_stride0 + u32((t_447 + ((t_444 + r) % 4))) * q_stride1 + u32(c)], (((t_444 + r) / 4) < q_len_439));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_246: array<f32, 1>;
-  carry_246[0] = NEG_INF;
-  var carry_247: array<f32, 1>;
-  carry_247[0] = 0.0;
-  var carry_248: array<f32, 16>;
+  var carry_543: array<f32, 1>;
+  carry_543[0] = NEG_INF;
+  var carry_544: array<f32, 1>;
+  carry_544[0] = 0.0;
+  var carry_545: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_248[0 * 16 + j] = 0.0;
+    carry_545[0 * 16 + j] = 0.0;
   }
-  for (var t_245 = t_236; t_245 < t_241; t_245++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_249 = (t_245 * 32);
+  for (var t_542 = t_529; t_542 < t_534; t_542++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_546 = (t_542 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -187,107 +187,104 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_140)) * 16) + ((t_249 + r) % 16))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_546 + r) / 16))], ((t_546 + r) < k_len_440)) * 16) + ((t_546 + r) % 16))) * k_cache_stride0 + u32(kvh_399) * k_cache_stride1 + u32(c)], ((t_546 + r) < k_len_440));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_267 = array<f32, 4>();
+    var t_562 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_267[i * 4 + j] = fma(a[i], b[j], t_267[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_562[i * 4 + j] = fma(a[i], b[j], t_562[i * 4 + j]); }
       }
     }
-    var s_268: array<f32, 4>;
+    var s_563: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_268[0 * 4 + j] = (t_267[0 * 4 + j] * P.softmax_scale);
+      s_563[0 * 4 + j] = (t_562[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_276: array<f32, 4>;
+    var t_569: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_276[0 * 4 + j] = select(NEG_INF, (select(s_268[0 * 4 + j], (P.softcap * tanh(clamp((s_268[0 * 4 + j] / t_270), -15.0, 15.0))), t_269) * 1.4426950408889634), (((t_249 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_249 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_569[0 * 4 + j] = select(NEG_INF, (select(s_563[0 * 4 + j], (P.softcap * tanh(clamp((s_563[0 * 4 + j] / t_541), -15.0, 15.0))), t_540) * 1.4426950408889634), (((t_546 + (tc + 8 * j)) < k_len_440) && (t_474 || ((t_546 + (tc + 8 * j)) <= ((((t_444 + tr) / 4) + k_len_440) - q_len_439)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_277: array<f32, 1>;
+    var t_570: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_276[i * 4 + j]);
+        acc = max(acc, t_569[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_277[i] = acc;
+      t_570[i] = acc;
     }
-    var m_new_278: array<f32, 1>;
-    m_new_278[0] = max(carry_246[0], t_277[0]);
+    var m_new_571: array<f32, 1>;
+    m_new_571[0] = max(carry_543[0], t_570[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_280: array<f32, 1>;
-    m_safe_280[0] = select(m_new_278[0], 0.0, (m_new_278[0] == NEG_INF));
+    var m_safe_573: array<f32, 1>;
+    m_safe_573[0] = select(m_new_571[0], 0.0, (m_new_571[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_282: array<f32, 4>;
+    var p_575: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_282[0 * 4 + j] = exp2((t_276[0 * 4 + j] - m_safe_280[0]));
+      p_575[0 * 4 + j] = exp2((t_569[0 * 4 + j] - m_safe_573[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_282[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_575[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_284: array<f32, 1>;
-    alpha_284[0] = exp2((carry_246[0] - m_safe_280[0]));
+    var alpha_577: array<f32, 1>;
+    alpha_577[0] = exp2((carry_543[0] - m_safe_573[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_286: array<f32, 1>;
+    var t_579: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_282[i * 4 + j];
+        acc = acc + p_575[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_286[i] = acc;
+      t_579[i] = acc;
     }
-    var t_287: array<f32, 1>;
-    t_287[0] = ((carry_247[0] * alpha_284[0]) + t_286[0]);
+    var t_580: array<f32, 1>;
+    t_580[0] = ((carry_544[0] * alpha_577[0]) + t_579[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_249 + r) / 16))], ((t_249 + r) < k_len_140)) * 16) + ((t_249 + r) % 16))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_249 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_546 + r) / 16))], ((t_546 + r) < k_len_440)) * 16) + ((t_546 + r) % 16))) * v_cache_stride0 + u32(kvh_399) * v_cache_stride1 + u32(c)], ((t_546 + r) < k_len_440));
     }
     workgroupBarrier();
-    var t_289 = array<f32, 16>();
+    var t_582 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_289[i * 16 + j] = fma(a[i], b[j], t_289[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_582[i * 16 + j] = fma(a[i], b[j], t_582[i * 16 + j]); }
       }
     }
-    var t_290: array<f32, 16>;
+    var t_583: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_290[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_284[0]) + t_289[0 * 16 + j]);
+      t_583[0 * 16 + j] = ((carry_545[0 * 16 + j] * alpha_577[0]) + t_582[0 * 16 + j]);
     }
-    carry_246[0] = m_new_278[0];
-    carry_247[0] = t_287[0];
+    carry_543[0] = m_new_571[0];
+    carry_544[0] = t_580[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_290[0 * 16 + j];
+      carry_545[0 * 16 + j] = t_583[0 * 16 + j];
     }
   }
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_318 = (P.softcap > 0.0);
-  let t_319 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_296 = t_241; t_296 < t_244; t_296++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_300 = (t_296 * 32);
+  for (var t_587 = t_534; t_587 < t_537; t_587++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_591 = (t_587 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -295,110 +292,106 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_109) * page_table_stride0 + u32(((t_300 + r) / 16))] * 16) + ((t_300 + r) % 16))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_400) * page_table_stride0 + u32(((t_591 + r) / 16))] * 16) + ((t_591 + r) % 16))) * k_cache_stride0 + u32(kvh_399) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_316 = array<f32, 4>();
+    var t_605 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_316[i * 4 + j] = fma(a[i], b[j], t_316[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_605[i * 4 + j] = fma(a[i], b[j], t_605[i * 4 + j]); }
       }
     }
-    var s_317: array<f32, 4>;
+    var s_606: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_317[0 * 4 + j] = (t_316[0 * 4 + j] * P.softmax_scale);
+      s_606[0 * 4 + j] = (t_605[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_324: array<f32, 4>;
+    var c_610: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_324[0 * 4 + j] = (select(s_317[0 * 4 + j], (P.softcap * tanh(clamp((s_317[0 * 4 + j] / t_319), -15.0, 15.0))), t_318) * 1.4426950408889634);
+      c_610[0 * 4 + j] = select(s_606[0 * 4 + j], (P.softcap * tanh(clamp((s_606[0 * 4 + j] / t_541), -15.0, 15.0))), t_540);
     }
+    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_325: array<f32, 1>;
+    var t_612: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_324[i * 4 + j]);
+        acc = max(acc, c_610[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_325[i] = acc;
+      t_612[i] = acc;
     }
-    var m_new_326: array<f32, 1>;
-    m_new_326[0] = max(carry_246[0], t_325[0]);
+    var m_new_614: array<f32, 1>;
+    m_new_614[0] = max(carry_543[0], (t_612[0] * 1.4426950408889634));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_328: array<f32, 1>;
-    m_safe_328[0] = select(m_new_326[0], 0.0, (m_new_326[0] == NEG_INF));
+    var m_safe_616: array<f32, 1>;
+    m_safe_616[0] = select(m_new_614[0], 0.0, (m_new_614[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_330: array<f32, 4>;
+    var p_618: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_330[0 * 4 + j] = exp2((t_324[0 * 4 + j] - m_safe_328[0]));
+      p_618[0 * 4 + j] = exp2(((c_610[0 * 4 + j] * 1.4426950408889634) - m_safe_616[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_330[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_618[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_332: array<f32, 1>;
-    alpha_332[0] = exp2((carry_246[0] - m_safe_328[0]));
+    var alpha_620: array<f32, 1>;
+    alpha_620[0] = exp2((carry_543[0] - m_safe_616[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_334: array<f32, 1>;
+    var t_622: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_330[i * 4 + j];
+        acc = acc + p_618[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_334[i] = acc;
+      t_622[i] = acc;
     }
-    var t_335: array<f32, 1>;
-    t_335[0] = ((carry_247[0] * alpha_332[0]) + t_334[0]);
+    var t_623: array<f32, 1>;
+    t_623[0] = ((carry_544[0] * alpha_620[0]) + t_622[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_109) * page_table_stride0 + u32(((t_300 + r) / 16))] * 16) + ((t_300 + r) % 16))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_400) * page_table_stride0 + u32(((t_591 + r) / 16))] * 16) + ((t_591 + r) % 16))) * v_cache_stride0 + u32(kvh_399) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_337 = array<f32, 16>();
+    var t_625 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_337[i * 16 + j] = fma(a[i], b[j], t_337[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_625[i * 16 + j] = fma(a[i], b[j], t_625[i * 16 + j]); }
       }
     }
-    var t_338: array<f32, 16>;
+    var t_626: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_338[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_332[0]) + t_337[0 * 16 + j]);
+      t_626[0 * 16 + j] = ((carry_545[0 * 16 + j] * alpha_620[0]) + t_625[0 * 16 + j]);
     }
-    carry_246[0] = m_new_326[0];
-    carry_247[0] = t_335[0];
+    carry_543[0] = m_new_614[0];
+    carry_544[0] = t_623[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_338[0 * 16 + j];
+      carry_545[0 * 16 + j] = t_626[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_366 = (P.softcap > 0.0);
-  let t_367 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_342 = t_244; t_342 < t_239; t_342++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_346 = (t_342 * 32);
+  for (var t_630 = t_537; t_630 < t_532; t_630++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_634 = (t_630 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -407,107 +400,107 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 16))], ((t_346 + r) < k_len_140)) * 16) + ((t_346 + r) % 16))) * k_cache_stride0 + u32(kvh_108) * k_cache_stride1 + u32(c)], ((t_346 + r) < k_len_140));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_634 + r) / 16))], ((t_634 + r) < k_len_440)) * 16) + ((t_634 + r) % 16))) * k_cache_stride0 + u32(kvh_399) * k_cache_stride1 + u32(c)], ((t_634 + r) < k_len_440));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_364 = array<f32, 4>();
+    var t_650 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_364[i * 4 + j] = fma(a[i], b[j], t_364[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_650[i * 4 + j] = fma(a[i], b[j], t_650[i * 4 + j]); }
       }
     }
-    var s_365: array<f32, 4>;
+    var s_651: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_365[0 * 4 + j] = (t_364[0 * 4 + j] * P.softmax_scale);
+      s_651[0 * 4 + j] = (t_650[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_373: array<f32, 4>;
+    var t_657: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_373[0 * 4 + j] = select(NEG_INF, (select(s_365[0 * 4 + j], (P.softcap * tanh(clamp((s_365[0 * 4 + j] / t_367), -15.0, 15.0))), t_366) * 1.4426950408889634), (((t_346 + (tc + 8 * j)) < k_len_140) && (t_178 || ((t_346 + (tc + 8 * j)) <= ((((t_144 + tr) / 4) + k_len_140) - q_len_139)))));
+      t_657[0 * 4 + j] = select(NEG_INF, (select(s_651[0 * 4 + j], (P.softcap * tanh(clamp((s_651[0 * 4 + j] / t_541), -15.0, 15.0))), t_540) * 1.4426950408889634), (((t_634 + (tc + 8 * j)) < k_len_440) && (t_474 || ((t_634 + (tc + 8 * j)) <= ((((t_444 + tr) / 4) + k_len_440) - q_len_439)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_374: array<f32, 1>;
+    var t_658: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_373[i * 4 + j]);
+        acc = max(acc, t_657[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_374[i] = acc;
+      t_658[i] = acc;
     }
-    var m_new_375: array<f32, 1>;
-    m_new_375[0] = max(carry_246[0], t_374[0]);
+    var m_new_659: array<f32, 1>;
+    m_new_659[0] = max(carry_543[0], t_658[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_377: array<f32, 1>;
-    m_safe_377[0] = select(m_new_375[0], 0.0, (m_new_375[0] == NEG_INF));
+    var m_safe_661: array<f32, 1>;
+    m_safe_661[0] = select(m_new_659[0], 0.0, (m_new_659[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_379: array<f32, 4>;
+    var p_663: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_379[0 * 4 + j] = exp2((t_373[0 * 4 + j] - m_safe_377[0]));
+      p_663[0 * 4 + j] = exp2((t_657[0 * 4 + j] - m_safe_661[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_379[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_663[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_381: array<f32, 1>;
-    alpha_381[0] = exp2((carry_246[0] - m_safe_377[0]));
+    var alpha_665: array<f32, 1>;
+    alpha_665[0] = exp2((carry_543[0] - m_safe_661[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_383: array<f32, 1>;
+    var t_667: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_379[i * 4 + j];
+        acc = acc + p_663[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_383[i] = acc;
+      t_667[i] = acc;
     }
-    var t_384: array<f32, 1>;
-    t_384[0] = ((carry_247[0] * alpha_381[0]) + t_383[0]);
+    var t_668: array<f32, 1>;
+    t_668[0] = ((carry_544[0] * alpha_665[0]) + t_667[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_109) * page_table_stride0 + u32(((t_346 + r) / 16))], ((t_346 + r) < k_len_140)) * 16) + ((t_346 + r) % 16))) * v_cache_stride0 + u32(kvh_108) * v_cache_stride1 + u32(c)], ((t_346 + r) < k_len_140));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_400) * page_table_stride0 + u32(((t_634 + r) / 16))], ((t_634 + r) < k_len_440)) * 16) + ((t_634 + r) % 16))) * v_cache_stride0 + u32(kvh_399) * v_cache_stride1 + u32(c)], ((t_634 + r) < k_len_440));
     }
     workgroupBarrier();
-    var t_386 = array<f32, 16>();
+    var t_670 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_386[i * 16 + j] = fma(a[i], b[j], t_386[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_670[i * 16 + j] = fma(a[i], b[j], t_670[i * 16 + j]); }
       }
     }
-    var t_387: array<f32, 16>;
+    var t_671: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_387[0 * 16 + j] = ((carry_248[0 * 16 + j] * alpha_381[0]) + t_386[0 * 16 + j]);
+      t_671[0 * 16 + j] = ((carry_545[0 * 16 + j] * alpha_665[0]) + t_670[0 * 16 + j]);
     }
-    carry_246[0] = m_new_375[0];
-    carry_247[0] = t_384[0];
+    carry_543[0] = m_new_659[0];
+    carry_544[0] = t_668[0];
     for (var j = 0; j < 16; j++) {
-      carry_248[0 * 16 + j] = t_387[0 * 16 + j];
+      carry_545[0 * 16 + j] = t_671[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { out[u32((q0_136 + ((t_144 + tr) / 4))) * out_stride0 + u32((t_147 + ((t_144 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_248[0 * 16 + j] / select(carry_247[0], 1.0, (carry_247[0] == 0.0))); }
+    if ((((t_444 + tr) / 4) < q_len_439)) { out[u32((q0_436 + ((t_444 + tr) / 4))) * out_stride0 + u32((t_447 + ((t_444 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_545[0 * 16 + j] / select(carry_544[0], 1.0, (carry_544[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_144 + tr) / 4) < q_len_139)) { lse[u32((q0_136 + ((t_144 + tr) / 4))) * lse_stride0 + u32((t_147 + ((t_144 + tr) % 4)))] = select(((carry_246[0] + log2(carry_247[0])) * 0.6931471805599453), NEG_INF, (carry_247[0] == 0.0)); }
+    if ((((t_444 + tr) / 4) < q_len_439)) { lse[u32((q0_436 + ((t_444 + tr) / 4))) * lse_stride0 + u32((t_447 + ((t_444 + tr) % 4)))] = select(((carry_543[0] + log2(carry_544[0])) * 0.6931471805599453), NEG_INF, (carry_544[0] == 0.0)); }
   }
 }

@@ -45,140 +45,140 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_108 = i32(wg.x);
-  let kvh_109 = i32(wg.y);
-  let b_110 = i32(wg.z);
+  let m_400 = i32(wg.x);
+  let kvh_401 = i32(wg.y);
+  let b_402 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_138 = cu_seqlens_q[u32(b_110)];
+  let q0_439 = cu_seqlens_q[u32(b_402)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_139 = (b_110 + 1);
-  let t_140 = cu_seqlens_q[u32(t_139)];
-  let q_len_141 = (t_140 - q0_138);
-  let k_len_142 = cache_seqlens[u32(b_110)];
-  // kernels-src/softcap.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_143 = (m_108 * 16);
-  let t_144 = (q_len_141 * 4);
-  let t_145 = (t_143 >= t_144);
-  if (t_145) {
+  let t_440 = (b_402 + 1);
+  let t_441 = cu_seqlens_q[u32(t_440)];
+  let q_len_442 = (t_441 - q0_439);
+  let k_len_443 = cache_seqlens[u32(b_402)];
+  // kernels-src/softcap.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_444 = (m_400 * 16);
+  let t_445 = (q_len_442 * 4);
+  let t_446 = (t_444 >= t_445);
+  if (t_446) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_146 = (m_108 * 16);
+  let t_447 = (m_400 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_149 = (kvh_109 * 4);
+  let t_450 = (kvh_401 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_156 = (k_len_142 + 31);
-  let t_157 = (t_156 / 32);
-  let t_159 = (k_len_142 + (-1));
-  let t_161 = (k_len_142 + (-32));
-  let t_163 = (t_159 / 32);
-  let t_164 = (t_159 < 0);
-  let t_165 = (t_163 * 32);
-  let t_166 = (t_165 == t_159);
-  let t_167 = (!t_166);
-  let t_168 = (t_164 && t_167);
-  let t_170 = (t_163 - 1);
-  let t_171 = select(t_163, t_170, t_168);
-  let t_172 = (t_161 / 32);
-  let t_173 = (t_161 < 0);
-  let t_174 = (t_172 * 32);
-  let t_175 = (t_174 == t_161);
-  let t_176 = (!t_175);
-  let t_177 = (t_173 && t_176);
-  let t_178 = (t_172 - 1);
-  let t_179 = select(t_172, t_178, t_177);
-  let t_180 = (P.is_causal == 0);
-  let t_182 = select(268435456, (-268435456), t_180);
-  let t_183 = select((-268435456), 268435456, t_180);
-  let t_185 = (t_146 + 15);
-  let t_186 = (t_146 / 4);
-  let t_187 = (t_185 / 4);
-  let t_188 = (t_186 + k_len_142);
-  let t_189 = (t_187 + k_len_142);
-  let t_190 = (t_188 - q_len_141);
-  let t_191 = (t_189 - q_len_141);
-  let t_193 = (t_190 + (-31));
-  let t_194 = (t_191 / 32);
-  let t_195 = (t_191 < 0);
-  let t_196 = (t_194 * 32);
-  let t_197 = (t_196 == t_191);
-  let t_198 = (!t_197);
-  let t_199 = (t_195 && t_198);
-  let t_200 = (t_194 - 1);
-  let t_201 = select(t_194, t_200, t_199);
-  let t_202 = (t_193 / 32);
-  let t_203 = (t_193 < 0);
-  let t_204 = (t_202 * 32);
-  let t_205 = (t_204 == t_193);
-  let t_206 = (!t_205);
-  let t_207 = (t_203 && t_206);
-  let t_208 = (t_202 - 1);
-  let t_209 = select(t_202, t_208, t_207);
-  let t_210 = (t_182 > t_183);
-  let t_211 = ((-268435456) > t_201);
-  let t_212 = min(t_182, (-268435456));
-  let t_213 = max(t_183, t_201);
-  let t_214 = select(t_212, t_182, t_211);
-  let t_215 = select(t_213, t_183, t_211);
-  let t_216 = select(t_214, (-268435456), t_210);
-  let t_217 = select(t_215, t_201, t_210);
-  let t_218 = ((-268435456) > t_209);
-  let t_219 = max(t_182, (-268435456));
-  let t_220 = min(t_183, t_209);
-  let t_221 = (t_220 + 1);
-  let t_222 = (t_219 <= t_221);
-  let t_223 = max(t_183, t_209);
-  let t_224 = select(t_182, t_212, t_222);
-  let t_225 = select(t_183, t_223, t_222);
-  let t_226 = select(t_224, t_182, t_218);
-  let t_227 = select(t_225, t_183, t_218);
-  let t_228 = select(t_226, (-268435456), t_210);
-  let t_229 = select(t_227, t_209, t_210);
-  let t_230 = max((-268435456), t_216);
-  let t_231 = min(t_171, t_217);
-  let t_232 = max((-268435456), t_228);
-  let t_233 = min(t_179, t_229);
-  let t_234 = max(t_232, t_232);
-  let t_235 = min(t_233, t_233);
-  let t_236 = max(t_234, (-268435456));
-  let t_237 = min(t_235, t_179);
-  let t_238 = max(0, t_230);
-  let t_239 = (t_231 + 1);
-  let t_240 = min(t_157, t_239);
-  let t_241 = max(t_238, t_240);
-  let t_242 = max(t_236, t_238);
-  let t_243 = min(t_242, t_241);
-  let t_244 = (t_237 + 1);
-  let t_245 = max(t_244, t_243);
-  let t_246 = min(t_245, t_241);
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_457 = (k_len_443 + 31);
+  let t_458 = (t_457 / 32);
+  let t_459 = (k_len_443 + (-1));
+  let t_460 = (k_len_443 + (-32));
+  let t_461 = (t_459 / 32);
+  let t_462 = (t_459 < 0);
+  let t_463 = (t_461 * 32);
+  let t_464 = (t_463 == t_459);
+  let t_465 = (!t_464);
+  let t_466 = (t_462 && t_465);
+  let t_467 = (t_461 - 1);
+  let t_468 = select(t_461, t_467, t_466);
+  let t_469 = (t_460 / 32);
+  let t_470 = (t_460 < 0);
+  let t_471 = (t_469 * 32);
+  let t_472 = (t_471 == t_460);
+  let t_473 = (!t_472);
+  let t_474 = (t_470 && t_473);
+  let t_475 = (t_469 - 1);
+  let t_476 = select(t_469, t_475, t_474);
+  let t_477 = (P.is_causal == 0);
+  let t_478 = select(268435456, (-268435456), t_477);
+  let t_479 = select((-268435456), 268435456, t_477);
+  let t_480 = (t_447 + 15);
+  let t_481 = (t_447 / 4);
+  let t_482 = (t_480 / 4);
+  let t_483 = (t_481 + k_len_443);
+  let t_484 = (t_482 + k_len_443);
+  let t_485 = (t_483 - q_len_442);
+  let t_486 = (t_484 - q_len_442);
+  let t_487 = (t_485 + (-31));
+  let t_488 = (t_486 / 32);
+  let t_489 = (t_486 < 0);
+  let t_490 = (t_488 * 32);
+  let t_491 = (t_490 == t_486);
+  let t_492 = (!t_491);
+  let t_493 = (t_489 && t_492);
+  let t_494 = (t_488 - 1);
+  let t_495 = select(t_488, t_494, t_493);
+  let t_496 = (t_487 / 32);
+  let t_497 = (t_487 < 0);
+  let t_498 = (t_496 * 32);
+  let t_499 = (t_498 == t_487);
+  let t_500 = (!t_499);
+  let t_501 = (t_497 && t_500);
+  let t_502 = (t_496 - 1);
+  let t_503 = select(t_496, t_502, t_501);
+  let t_504 = (t_478 > t_479);
+  let t_505 = ((-268435456) > t_495);
+  let t_506 = min(t_478, (-268435456));
+  let t_507 = max(t_479, t_495);
+  let t_508 = select(t_506, t_478, t_505);
+  let t_509 = select(t_507, t_479, t_505);
+  let t_510 = select(t_508, (-268435456), t_504);
+  let t_511 = select(t_509, t_495, t_504);
+  let t_512 = ((-268435456) > t_503);
+  let t_513 = max(t_478, (-268435456));
+  let t_514 = min(t_479, t_503);
+  let t_515 = (t_514 + 1);
+  let t_516 = (t_513 <= t_515);
+  let t_517 = max(t_479, t_503);
+  let t_518 = select(t_478, t_506, t_516);
+  let t_519 = select(t_479, t_517, t_516);
+  let t_520 = select(t_518, t_478, t_512);
+  let t_521 = select(t_519, t_479, t_512);
+  let t_522 = select(t_520, (-268435456), t_504);
+  let t_523 = select(t_521, t_503, t_504);
+  let t_524 = max((-268435456), t_510);
+  let t_525 = min(t_468, t_511);
+  let t_526 = max((-268435456), t_522);
+  let t_527 = min(t_476, t_523);
+  let t_528 = max(t_526, t_526);
+  let t_529 = min(t_527, t_527);
+  let t_530 = max(t_528, (-268435456));
+  let t_531 = min(t_529, t_476);
+  let t_532 = max(0, t_524);
+  let t_533 = (t_525 + 1);
+  let t_534 = min(t_458, t_533);
+  let t_535 = max(t_532, t_534);
+  let t_536 = max(t_530, t_532);
+  let t_537 = min(t_536, t_535);
+  let t_538 = (t_531 + 1);
+  let t_539 = max(t_538, t_537);
+  let t_540 = min(t_539, t_535);
   // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
   // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_271 = (P.softcap > 0.0);
-  let t_272 = max(P.softcap, 1e-30);
+  let t_543 = (P.softcap > 0.0);
+  let t_544 = max(P.softcap, 1e-30);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_138 + ((t_146 + r) / 4))) * q_stride0 + u32((t_149 + ((t_146 + r) % 4))) * q_stride1 + u32(c)], (((t_146 + r) / 4) < q_len_141));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_439 + ((t_447 + r) / 4))) * q_stride0 + u32((t_450 + ((t_447 + r) % 4))) * q_stride1 + u32(c)], (((t_447 + r) / 4) < q_len_442));
   }
   workgroupBarrier();
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_248: array<f32, 1>;
-  carry_248[0] = NEG_INF;
-  var carry_249: array<f32, 1>;
-  carry_249[0] = 0.0;
-  var carry_250: array<f32, 16>;
+  var carry_546: array<f32, 1>;
+  carry_546[0] = NEG_INF;
+  var carry_547: array<f32, 1>;
+  carry_547[0] = 0.0;
+  var carry_548: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_250[0 * 16 + j] = 0.0;
+    carry_548[0 * 16 + j] = 0.0;
   }
-  for (var t_247 = t_238; t_247 < t_243; t_247++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_251 = (t_247 * 32);
+  for (var t_545 = t_532; t_545 < t_537; t_545++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_549 = (t_545 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -187,36 +187,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_402) * page_table_stride0 + u32(((t_549 + r) / 64))], ((t_549 + r) < k_len_443)) * 64) + ((t_549 + r) % 64))) * k_cache_stride0 + u32(kvh_401) * k_cache_stride1 + u32(c)], ((t_549 + r) < k_len_443));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_269 = array<f32, 4>();
+    var t_565 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_269[i * 4 + j] = fma(a[i], b[j], t_269[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_565[i * 4 + j] = fma(a[i], b[j], t_565[i * 4 + j]); }
       }
     }
-    var s_270: array<f32, 4>;
+    var s_566: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_270[0 * 4 + j] = (t_269[0 * 4 + j] * P.softmax_scale);
+      s_566[0 * 4 + j] = (t_565[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_278: array<f32, 4>;
+    var t_572: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_278[0 * 4 + j] = select(NEG_INF, (select(s_270[0 * 4 + j], (P.softcap * tanh(clamp((s_270[0 * 4 + j] / t_272), -15.0, 15.0))), t_271) * 1.4426950408889634), (((t_251 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_251 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_572[0 * 4 + j] = select(NEG_INF, (select(s_566[0 * 4 + j], (P.softcap * tanh(clamp((s_566[0 * 4 + j] / t_544), -15.0, 15.0))), t_543) * 1.4426950408889634), (((t_549 + (tc + 8 * j)) < k_len_443) && (t_477 || ((t_549 + (tc + 8 * j)) <= ((((t_447 + tr) / 4) + k_len_443) - q_len_442)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_279: array<f32, 1>;
+    var t_573: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_278[i * 4 + j]);
+        acc = max(acc, t_572[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -225,33 +225,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_279[i] = acc;
+      t_573[i] = acc;
     }
     workgroupBarrier();
-    var m_new_280: array<f32, 1>;
-    m_new_280[0] = max(carry_248[0], t_279[0]);
+    var m_new_574: array<f32, 1>;
+    m_new_574[0] = max(carry_546[0], t_573[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_282: array<f32, 1>;
-    m_safe_282[0] = select(m_new_280[0], 0.0, (m_new_280[0] == NEG_INF));
+    var m_safe_576: array<f32, 1>;
+    m_safe_576[0] = select(m_new_574[0], 0.0, (m_new_574[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_284: array<f32, 4>;
+    var p_578: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_284[0 * 4 + j] = exp2((t_278[0 * 4 + j] - m_safe_282[0]));
+      p_578[0 * 4 + j] = exp2((t_572[0 * 4 + j] - m_safe_576[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_284[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_578[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_286: array<f32, 1>;
-    alpha_286[0] = exp2((carry_248[0] - m_safe_282[0]));
+    var alpha_580: array<f32, 1>;
+    alpha_580[0] = exp2((carry_546[0] - m_safe_576[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_288: array<f32, 1>;
+    var t_582: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_284[i * 4 + j];
+        acc = acc + p_578[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -260,46 +260,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_288[i] = acc;
+      t_582[i] = acc;
     }
     workgroupBarrier();
-    var t_289: array<f32, 1>;
-    t_289[0] = ((carry_249[0] * alpha_286[0]) + t_288[0]);
+    var t_583: array<f32, 1>;
+    t_583[0] = ((carry_547[0] * alpha_580[0]) + t_582[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_251 + r) / 64))], ((t_251 + r) < k_len_142)) * 64) + ((t_251 + r) % 64))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_251 + r) < k_len_142));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_402) * page_table_stride0 + u32(((t_549 + r) / 64))], ((t_549 + r) < k_len_443)) * 64) + ((t_549 + r) % 64))) * v_cache_stride0 + u32(kvh_401) * v_cache_stride1 + u32(c)], ((t_549 + r) < k_len_443));
     }
     workgroupBarrier();
-    var t_291 = array<f32, 16>();
+    var t_585 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_291[i * 16 + j] = fma(a[i], b[j], t_291[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_585[i * 16 + j] = fma(a[i], b[j], t_585[i * 16 + j]); }
       }
     }
-    var t_292: array<f32, 16>;
+    var t_586: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_292[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_286[0]) + t_291[0 * 16 + j]);
+      t_586[0 * 16 + j] = ((carry_548[0 * 16 + j] * alpha_580[0]) + t_585[0 * 16 + j]);
     }
-    carry_248[0] = m_new_280[0];
-    carry_249[0] = t_289[0];
+    carry_546[0] = m_new_574[0];
+    carry_547[0] = t_583[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_292[0 * 16 + j];
+      carry_548[0 * 16 + j] = t_586[0 * 16 + j];
     }
   }
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_320 = (P.softcap > 0.0);
-  let t_321 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_298 = t_243; t_298 < t_246; t_298++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_302 = (t_298 * 32);
+  for (var t_590 = t_537; t_590 < t_540; t_590++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_594 = (t_590 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -307,36 +304,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_110) * page_table_stride0 + u32(((t_302 + r) / 64))] * 64) + ((t_302 + r) % 64))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_402) * page_table_stride0 + u32(((t_594 + r) / 64))] * 64) + ((t_594 + r) % 64))) * k_cache_stride0 + u32(kvh_401) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_318 = array<f32, 4>();
+    var t_608 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_318[i * 4 + j] = fma(a[i], b[j], t_318[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_608[i * 4 + j] = fma(a[i], b[j], t_608[i * 4 + j]); }
       }
     }
-    var s_319: array<f32, 4>;
+    var s_609: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_319[0 * 4 + j] = (t_318[0 * 4 + j] * P.softmax_scale);
+      s_609[0 * 4 + j] = (t_608[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_326: array<f32, 4>;
+    var c_613: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_326[0 * 4 + j] = (select(s_319[0 * 4 + j], (P.softcap * tanh(clamp((s_319[0 * 4 + j] / t_321), -15.0, 15.0))), t_320) * 1.4426950408889634);
+      c_613[0 * 4 + j] = select(s_609[0 * 4 + j], (P.softcap * tanh(clamp((s_609[0 * 4 + j] / t_544), -15.0, 15.0))), t_543);
     }
+    // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_327: array<f32, 1>;
+    var t_615: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_326[i * 4 + j]);
+        acc = max(acc, c_613[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -345,33 +342,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_327[i] = acc;
+      t_615[i] = acc;
     }
     workgroupBarrier();
-    var m_new_328: array<f32, 1>;
-    m_new_328[0] = max(carry_248[0], t_327[0]);
+    var m_new_617: array<f32, 1>;
+    m_new_617[0] = max(carry_546[0], (t_615[0] * 1.4426950408889634));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_330: array<f32, 1>;
-    m_safe_330[0] = select(m_new_328[0], 0.0, (m_new_328[0] == NEG_INF));
+    var m_safe_619: array<f32, 1>;
+    m_safe_619[0] = select(m_new_617[0], 0.0, (m_new_617[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_332: array<f32, 4>;
+    var p_621: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_332[0 * 4 + j] = exp2((t_326[0 * 4 + j] - m_safe_330[0]));
+      p_621[0 * 4 + j] = exp2(((c_613[0 * 4 + j] * 1.4426950408889634) - m_safe_619[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_332[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_621[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_334: array<f32, 1>;
-    alpha_334[0] = exp2((carry_248[0] - m_safe_330[0]));
+    var alpha_623: array<f32, 1>;
+    alpha_623[0] = exp2((carry_546[0] - m_safe_619[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_336: array<f32, 1>;
+    var t_625: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_332[i * 4 + j];
+        acc = acc + p_621[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -380,49 +377,45 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_336[i] = acc;
+      t_625[i] = acc;
     }
     workgroupBarrier();
-    var t_337: array<f32, 1>;
-    t_337[0] = ((carry_249[0] * alpha_334[0]) + t_336[0]);
+    var t_626: array<f32, 1>;
+    t_626[0] = ((carry_547[0] * alpha_623[0]) + t_625[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_110) * page_table_stride0 + u32(((t_302 + r) / 64))] * 64) + ((t_302 + r) % 64))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_402) * page_table_stride0 + u32(((t_594 + r) / 64))] * 64) + ((t_594 + r) % 64))) * v_cache_stride0 + u32(kvh_401) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_339 = array<f32, 16>();
+    var t_628 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_339[i * 16 + j] = fma(a[i], b[j], t_339[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_628[i * 16 + j] = fma(a[i], b[j], t_628[i * 16 + j]); }
       }
     }
-    var t_340: array<f32, 16>;
+    var t_629: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_340[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_334[0]) + t_339[0 * 16 + j]);
+      t_629[0 * 16 + j] = ((carry_548[0 * 16 + j] * alpha_623[0]) + t_628[0 * 16 + j]);
     }
-    carry_248[0] = m_new_328[0];
-    carry_249[0] = t_337[0];
+    carry_546[0] = m_new_617[0];
+    carry_547[0] = t_626[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_340[0 * 16 + j];
+      carry_548[0 * 16 + j] = t_629[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-  // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
-  let t_368 = (P.softcap > 0.0);
-  let t_369 = max(P.softcap, 1e-30);
-  // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_344 = t_246; t_344 < t_241; t_344++) {
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_348 = (t_344 * 32);
+  for (var t_633 = t_540; t_633 < t_535; t_633++) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_637 = (t_633 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/softcap.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/softcap.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -431,36 +424,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 64))], ((t_348 + r) < k_len_142)) * 64) + ((t_348 + r) % 64))) * k_cache_stride0 + u32(kvh_109) * k_cache_stride1 + u32(c)], ((t_348 + r) < k_len_142));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_402) * page_table_stride0 + u32(((t_637 + r) / 64))], ((t_637 + r) < k_len_443)) * 64) + ((t_637 + r) % 64))) * k_cache_stride0 + u32(kvh_401) * k_cache_stride1 + u32(c)], ((t_637 + r) < k_len_443));
     }
     workgroupBarrier();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
-    var t_366 = array<f32, 4>();
+    var t_653 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_366[i * 4 + j] = fma(a[i], b[j], t_366[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_653[i * 4 + j] = fma(a[i], b[j], t_653[i * 4 + j]); }
       }
     }
-    var s_367: array<f32, 4>;
+    var s_654: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      s_367[0 * 4 + j] = (t_366[0 * 4 + j] * P.softmax_scale);
+      s_654[0 * 4 + j] = (t_653[0 * 4 + j] * P.softmax_scale);
     }
     // kernels-src/softcap.ts:10: let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
     // kernels-src/softcap.ts:11: return where(live, c * base2(1.0), -inf)
-    var t_375: array<f32, 4>;
+    var t_660: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_375[0 * 4 + j] = select(NEG_INF, (select(s_367[0 * 4 + j], (P.softcap * tanh(clamp((s_367[0 * 4 + j] / t_369), -15.0, 15.0))), t_368) * 1.4426950408889634), (((t_348 + (tc + 8 * j)) < k_len_142) && (t_180 || ((t_348 + (tc + 8 * j)) <= ((((t_146 + tr) / 4) + k_len_142) - q_len_141)))));
+      t_660[0 * 4 + j] = select(NEG_INF, (select(s_654[0 * 4 + j], (P.softcap * tanh(clamp((s_654[0 * 4 + j] / t_544), -15.0, 15.0))), t_543) * 1.4426950408889634), (((t_637 + (tc + 8 * j)) < k_len_443) && (t_477 || ((t_637 + (tc + 8 * j)) <= ((((t_447 + tr) / 4) + k_len_443) - q_len_442)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_376: array<f32, 1>;
+    var t_661: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_375[i * 4 + j]);
+        acc = max(acc, t_660[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -469,33 +462,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_376[i] = acc;
+      t_661[i] = acc;
     }
     workgroupBarrier();
-    var m_new_377: array<f32, 1>;
-    m_new_377[0] = max(carry_248[0], t_376[0]);
+    var m_new_662: array<f32, 1>;
+    m_new_662[0] = max(carry_546[0], t_661[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_379: array<f32, 1>;
-    m_safe_379[0] = select(m_new_377[0], 0.0, (m_new_377[0] == NEG_INF));
+    var m_safe_664: array<f32, 1>;
+    m_safe_664[0] = select(m_new_662[0], 0.0, (m_new_662[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_381: array<f32, 4>;
+    var p_666: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_381[0 * 4 + j] = exp2((t_375[0 * 4 + j] - m_safe_379[0]));
+      p_666[0 * 4 + j] = exp2((t_660[0 * 4 + j] - m_safe_664[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_381[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_666[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_383: array<f32, 1>;
-    alpha_383[0] = exp2((carry_248[0] - m_safe_379[0]));
+    var alpha_668: array<f32, 1>;
+    alpha_668[0] = exp2((carry_546[0] - m_safe_664[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_385: array<f32, 1>;
+    var t_670: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_381[i * 4 + j];
+        acc = acc + p_666[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -504,46 +497,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_385[i] = acc;
+      t_670[i] = acc;
     }
     workgroupBarrier();
-    var t_386: array<f32, 1>;
-    t_386[0] = ((carry_249[0] * alpha_383[0]) + t_385[0]);
+    var t_671: array<f32, 1>;
+    t_671[0] = ((carry_547[0] * alpha_668[0]) + t_670[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_110) * page_table_stride0 + u32(((t_348 + r) / 64))], ((t_348 + r) < k_len_142)) * 64) + ((t_348 + r) % 64))) * v_cache_stride0 + u32(kvh_109) * v_cache_stride1 + u32(c)], ((t_348 + r) < k_len_142));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_402) * page_table_stride0 + u32(((t_637 + r) / 64))], ((t_637 + r) < k_len_443)) * 64) + ((t_637 + r) % 64))) * v_cache_stride0 + u32(kvh_401) * v_cache_stride1 + u32(c)], ((t_637 + r) < k_len_443));
     }
     workgroupBarrier();
-    var t_388 = array<f32, 16>();
+    var t_673 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_388[i * 16 + j] = fma(a[i], b[j], t_388[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_673[i * 16 + j] = fma(a[i], b[j], t_673[i * 16 + j]); }
       }
     }
-    var t_389: array<f32, 16>;
+    var t_674: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_389[0 * 16 + j] = ((carry_250[0 * 16 + j] * alpha_383[0]) + t_388[0 * 16 + j]);
+      t_674[0 * 16 + j] = ((carry_548[0 * 16 + j] * alpha_668[0]) + t_673[0 * 16 + j]);
     }
-    carry_248[0] = m_new_377[0];
-    carry_249[0] = t_386[0];
+    carry_546[0] = m_new_662[0];
+    carry_547[0] = t_671[0];
     for (var j = 0; j < 16; j++) {
-      carry_250[0 * 16 + j] = t_389[0 * 16 + j];
+      carry_548[0 * 16 + j] = t_674[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { out[u32((q0_138 + ((t_146 + tr) / 4))) * out_stride0 + u32((t_149 + ((t_146 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_250[0 * 16 + j] / select(carry_249[0], 1.0, (carry_249[0] == 0.0))); }
+    if ((((t_447 + tr) / 4) < q_len_442)) { out[u32((q0_439 + ((t_447 + tr) / 4))) * out_stride0 + u32((t_450 + ((t_447 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_548[0 * 16 + j] / select(carry_547[0], 1.0, (carry_547[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_146 + tr) / 4) < q_len_141)) { lse[u32((q0_138 + ((t_146 + tr) / 4))) * lse_stride0 + u32((t_149 + ((t_146 + tr) % 4)))] = select(((carry_248[0] + log2(carry_249[0])) * 0.6931471805599453), NEG_INF, (carry_249[0] == 0.0)); }
+    if ((((t_447 + tr) / 4) < q_len_442)) { lse[u32((q0_439 + ((t_447 + tr) / 4))) * lse_stride0 + u32((t_450 + ((t_447 + tr) % 4)))] = select(((carry_546[0] + log2(carry_547[0])) * 0.6931471805599453), NEG_INF, (carry_547[0] == 0.0)); }
   }
 }

@@ -47,246 +47,246 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_111 = i32(wg.x);
-  let kvh_112 = i32(wg.y);
-  let b_113 = i32(wg.z);
+  let m_506 = i32(wg.x);
+  let kvh_507 = i32(wg.y);
+  let b_508 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_140 = cu_seqlens_q[u32(b_113)];
+  let q0_544 = cu_seqlens_q[u32(b_508)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_141 = (b_113 + 1);
-  let t_142 = cu_seqlens_q[u32(t_141)];
-  let q_len_143 = (t_142 - q0_140);
-  let k_len_144 = cache_seqlens[u32(b_113)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_145 = (m_111 * 16);
-  let t_146 = (q_len_143 * 4);
-  let t_147 = (t_145 >= t_146);
-  if (t_147) {
+  let t_545 = (b_508 + 1);
+  let t_546 = cu_seqlens_q[u32(t_545)];
+  let q_len_547 = (t_546 - q0_544);
+  let k_len_548 = cache_seqlens[u32(b_508)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_549 = (m_506 * 16);
+  let t_550 = (q_len_547 * 4);
+  let t_551 = (t_549 >= t_550);
+  if (t_551) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_148 = (m_111 * 16);
+  let t_552 = (m_506 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_151 = (kvh_112 * 4);
+  let t_555 = (kvh_507 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_158 = (k_len_144 + 31);
-  let t_159 = (t_158 / 32);
-  let t_161 = (k_len_144 + (-1));
-  let t_163 = (k_len_144 + (-32));
-  let t_165 = (t_161 / 32);
-  let t_166 = (t_161 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_161);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_172 = (t_165 - 1);
-  let t_173 = select(t_165, t_172, t_170);
-  let t_174 = (t_163 / 32);
-  let t_175 = (t_163 < 0);
-  let t_176 = (t_174 * 32);
-  let t_177 = (t_176 == t_163);
-  let t_178 = (!t_177);
-  let t_179 = (t_175 && t_178);
-  let t_180 = (t_174 - 1);
-  let t_181 = select(t_174, t_180, t_179);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_562 = (k_len_548 + 31);
+  let t_563 = (t_562 / 32);
+  let t_564 = (k_len_548 + (-1));
+  let t_565 = (k_len_548 + (-32));
+  let t_566 = (t_564 / 32);
+  let t_567 = (t_564 < 0);
+  let t_568 = (t_566 * 32);
+  let t_569 = (t_568 == t_564);
+  let t_570 = (!t_569);
+  let t_571 = (t_567 && t_570);
+  let t_572 = (t_566 - 1);
+  let t_573 = select(t_566, t_572, t_571);
+  let t_574 = (t_565 / 32);
+  let t_575 = (t_565 < 0);
+  let t_576 = (t_574 * 32);
+  let t_577 = (t_576 == t_565);
+  let t_578 = (!t_577);
+  let t_579 = (t_575 && t_578);
+  let t_580 = (t_574 - 1);
+  let t_581 = select(t_574, t_580, t_579);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_182 = (P.window_left < 0);
-  let t_184 = select(268435456, (-268435456), t_182);
-  let t_185 = select((-268435456), 268435456, t_182);
-  let t_187 = (t_148 + 15);
-  let t_188 = (t_148 / 4);
-  let t_189 = (t_187 / 4);
-  let t_190 = (t_188 + k_len_144);
-  let t_191 = (t_189 + k_len_144);
-  let t_192 = (t_190 - q_len_143);
-  let t_193 = (t_191 - q_len_143);
-  let t_194 = (t_192 - P.window_left);
-  let t_195 = (t_193 - P.window_left);
-  let t_196 = (0 - t_195);
-  let t_197 = (0 - t_194);
-  let t_198 = (t_197 + 31);
-  let t_199 = (-t_198);
-  let t_200 = (-t_199);
-  let t_201 = (t_200 / 32);
-  let t_202 = (t_200 < 0);
-  let t_203 = (t_201 * 32);
-  let t_204 = (t_203 == t_200);
-  let t_205 = (!t_204);
-  let t_206 = (t_202 && t_205);
-  let t_207 = (t_201 - 1);
-  let t_208 = select(t_201, t_207, t_206);
-  let t_209 = (-t_208);
-  let t_210 = (-t_196);
-  let t_211 = (-t_210);
-  let t_212 = (t_211 / 32);
-  let t_213 = (t_211 < 0);
-  let t_214 = (t_212 * 32);
-  let t_215 = (t_214 == t_211);
-  let t_216 = (!t_215);
-  let t_217 = (t_213 && t_216);
-  let t_218 = (t_212 - 1);
-  let t_219 = select(t_212, t_218, t_217);
-  let t_220 = (-t_219);
-  let t_221 = (t_184 > t_185);
-  let t_222 = (t_209 > 268435456);
-  let t_223 = min(t_184, t_209);
-  let t_224 = max(t_185, 268435456);
-  let t_225 = select(t_223, t_184, t_222);
-  let t_226 = select(t_224, t_185, t_222);
-  let t_227 = select(t_225, t_209, t_221);
-  let t_228 = select(t_226, 268435456, t_221);
-  let t_229 = (t_220 > 268435456);
-  let t_230 = max(t_184, t_220);
-  let t_231 = min(t_185, 268435456);
-  let t_232 = (t_231 + 1);
-  let t_233 = (t_230 <= t_232);
-  let t_234 = min(t_184, t_220);
-  let t_235 = select(t_184, t_234, t_233);
-  let t_236 = select(t_185, t_224, t_233);
-  let t_237 = select(t_235, t_184, t_229);
-  let t_238 = select(t_236, t_185, t_229);
-  let t_239 = select(t_237, t_220, t_221);
-  let t_240 = select(t_238, 268435456, t_221);
-  let t_241 = (P.window_right < 0);
-  let t_242 = select(268435456, (-268435456), t_241);
-  let t_243 = select((-268435456), 268435456, t_241);
-  let t_244 = (t_192 + P.window_right);
-  let t_245 = (t_193 + P.window_right);
-  let t_247 = (t_244 + (-31));
-  let t_248 = (t_245 / 32);
-  let t_249 = (t_245 < 0);
-  let t_250 = (t_248 * 32);
-  let t_251 = (t_250 == t_245);
-  let t_252 = (!t_251);
-  let t_253 = (t_249 && t_252);
-  let t_254 = (t_248 - 1);
-  let t_255 = select(t_248, t_254, t_253);
-  let t_256 = (t_247 / 32);
-  let t_257 = (t_247 < 0);
-  let t_258 = (t_256 * 32);
-  let t_259 = (t_258 == t_247);
-  let t_260 = (!t_259);
-  let t_261 = (t_257 && t_260);
-  let t_262 = (t_256 - 1);
-  let t_263 = select(t_256, t_262, t_261);
-  let t_264 = (t_242 > t_243);
-  let t_265 = ((-268435456) > t_255);
-  let t_266 = min(t_242, (-268435456));
-  let t_267 = max(t_243, t_255);
-  let t_268 = select(t_266, t_242, t_265);
-  let t_269 = select(t_267, t_243, t_265);
-  let t_270 = select(t_268, (-268435456), t_264);
-  let t_271 = select(t_269, t_255, t_264);
-  let t_272 = ((-268435456) > t_263);
-  let t_273 = max(t_242, (-268435456));
-  let t_274 = min(t_243, t_263);
-  let t_275 = (t_274 + 1);
-  let t_276 = (t_273 <= t_275);
-  let t_277 = max(t_243, t_263);
-  let t_278 = select(t_242, t_266, t_276);
-  let t_279 = select(t_243, t_277, t_276);
-  let t_280 = select(t_278, t_242, t_272);
-  let t_281 = select(t_279, t_243, t_272);
-  let t_282 = select(t_280, (-268435456), t_264);
-  let t_283 = select(t_281, t_263, t_264);
-  let t_284 = max(t_227, t_270);
-  let t_285 = min(t_228, t_271);
-  let t_286 = max(t_239, t_282);
-  let t_287 = min(t_240, t_283);
-  let t_288 = max((-268435456), t_284);
-  let t_289 = min(t_173, t_285);
-  let t_290 = max((-268435456), t_286);
-  let t_291 = min(t_181, t_287);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_292 = (P.is_causal == 0);
-  let t_293 = select(268435456, (-268435456), t_292);
-  let t_294 = select((-268435456), 268435456, t_292);
-  let t_295 = (t_192 + (-31));
-  let t_296 = (t_193 / 32);
-  let t_297 = (t_193 < 0);
-  let t_298 = (t_296 * 32);
-  let t_299 = (t_298 == t_193);
-  let t_300 = (!t_299);
-  let t_301 = (t_297 && t_300);
-  let t_302 = (t_296 - 1);
-  let t_303 = select(t_296, t_302, t_301);
-  let t_304 = (t_295 / 32);
-  let t_305 = (t_295 < 0);
-  let t_306 = (t_304 * 32);
-  let t_307 = (t_306 == t_295);
-  let t_308 = (!t_307);
-  let t_309 = (t_305 && t_308);
-  let t_310 = (t_304 - 1);
-  let t_311 = select(t_304, t_310, t_309);
-  let t_312 = (t_293 > t_294);
-  let t_313 = ((-268435456) > t_303);
-  let t_314 = min(t_293, (-268435456));
-  let t_315 = max(t_294, t_303);
-  let t_316 = select(t_314, t_293, t_313);
-  let t_317 = select(t_315, t_294, t_313);
-  let t_318 = select(t_316, (-268435456), t_312);
-  let t_319 = select(t_317, t_303, t_312);
-  let t_320 = ((-268435456) > t_311);
-  let t_321 = max(t_293, (-268435456));
-  let t_322 = min(t_294, t_311);
-  let t_323 = (t_322 + 1);
-  let t_324 = (t_321 <= t_323);
-  let t_325 = max(t_294, t_311);
-  let t_326 = select(t_293, t_314, t_324);
-  let t_327 = select(t_294, t_325, t_324);
-  let t_328 = select(t_326, t_293, t_320);
-  let t_329 = select(t_327, t_294, t_320);
-  let t_330 = select(t_328, (-268435456), t_312);
-  let t_331 = select(t_329, t_311, t_312);
-  let t_332 = max(t_288, t_318);
-  let t_333 = min(t_289, t_319);
-  let t_334 = max(t_290, t_330);
-  let t_335 = min(t_291, t_331);
-  let t_336 = max(t_334, t_334);
-  let t_337 = min(t_335, t_335);
-  let t_338 = max(t_336, (-268435456));
-  let t_339 = min(t_337, t_181);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_340 = max(0, t_332);
-  let t_341 = (t_333 + 1);
-  let t_342 = min(t_159, t_341);
-  let t_343 = max(t_340, t_342);
-  let t_344 = max(t_338, t_340);
-  let t_345 = min(t_344, t_343);
-  let t_346 = (t_339 + 1);
-  let t_347 = max(t_346, t_345);
-  let t_348 = min(t_347, t_343);
+  let t_582 = (P.window_left < 0);
+  let t_583 = select(268435456, (-268435456), t_582);
+  let t_584 = select((-268435456), 268435456, t_582);
+  let t_585 = (t_552 + 15);
+  let t_586 = (t_552 / 4);
+  let t_587 = (t_585 / 4);
+  let t_588 = (t_586 + k_len_548);
+  let t_589 = (t_587 + k_len_548);
+  let t_590 = (t_588 - q_len_547);
+  let t_591 = (t_589 - q_len_547);
+  let t_592 = (t_590 - P.window_left);
+  let t_593 = (t_591 - P.window_left);
+  let t_594 = (0 - t_593);
+  let t_595 = (0 - t_592);
+  let t_596 = (t_595 + 31);
+  let t_597 = (-t_596);
+  let t_598 = (-t_597);
+  let t_599 = (t_598 / 32);
+  let t_600 = (t_598 < 0);
+  let t_601 = (t_599 * 32);
+  let t_602 = (t_601 == t_598);
+  let t_603 = (!t_602);
+  let t_604 = (t_600 && t_603);
+  let t_605 = (t_599 - 1);
+  let t_606 = select(t_599, t_605, t_604);
+  let t_607 = (-t_606);
+  let t_608 = (-t_594);
+  let t_609 = (-t_608);
+  let t_610 = (t_609 / 32);
+  let t_611 = (t_609 < 0);
+  let t_612 = (t_610 * 32);
+  let t_613 = (t_612 == t_609);
+  let t_614 = (!t_613);
+  let t_615 = (t_611 && t_614);
+  let t_616 = (t_610 - 1);
+  let t_617 = select(t_610, t_616, t_615);
+  let t_618 = (-t_617);
+  let t_619 = (t_583 > t_584);
+  let t_620 = (t_607 > 268435456);
+  let t_621 = min(t_583, t_607);
+  let t_622 = max(t_584, 268435456);
+  let t_623 = select(t_621, t_583, t_620);
+  let t_624 = select(t_622, t_584, t_620);
+  let t_625 = select(t_623, t_607, t_619);
+  let t_626 = select(t_624, 268435456, t_619);
+  let t_627 = (t_618 > 268435456);
+  let t_628 = max(t_583, t_618);
+  let t_629 = min(t_584, 268435456);
+  let t_630 = (t_629 + 1);
+  let t_631 = (t_628 <= t_630);
+  let t_632 = min(t_583, t_618);
+  let t_633 = select(t_583, t_632, t_631);
+  let t_634 = select(t_584, t_622, t_631);
+  let t_635 = select(t_633, t_583, t_627);
+  let t_636 = select(t_634, t_584, t_627);
+  let t_637 = select(t_635, t_618, t_619);
+  let t_638 = select(t_636, 268435456, t_619);
+  let t_639 = (P.window_right < 0);
+  let t_640 = select(268435456, (-268435456), t_639);
+  let t_641 = select((-268435456), 268435456, t_639);
+  let t_642 = (t_590 + P.window_right);
+  let t_643 = (t_591 + P.window_right);
+  let t_644 = (t_642 + (-31));
+  let t_645 = (t_643 / 32);
+  let t_646 = (t_643 < 0);
+  let t_647 = (t_645 * 32);
+  let t_648 = (t_647 == t_643);
+  let t_649 = (!t_648);
+  let t_650 = (t_646 && t_649);
+  let t_651 = (t_645 - 1);
+  let t_652 = select(t_645, t_651, t_650);
+  let t_653 = (t_644 / 32);
+  let t_654 = (t_644 < 0);
+  let t_655 = (t_653 * 32);
+  let t_656 = (t_655 == t_644);
+  let t_657 = (!t_656);
+  let t_658 = (t_654 && t_657);
+  let t_659 = (t_653 - 1);
+  let t_660 = select(t_653, t_659, t_658);
+  let t_661 = (t_640 > t_641);
+  let t_662 = ((-268435456) > t_652);
+  let t_663 = min(t_640, (-268435456));
+  let t_664 = max(t_641, t_652);
+  let t_665 = select(t_663, t_640, t_662);
+  let t_666 = select(t_664, t_641, t_662);
+  let t_667 = select(t_665, (-268435456), t_661);
+  let t_668 = select(t_666, t_652, t_661);
+  let t_669 = ((-268435456) > t_660);
+  let t_670 = max(t_640, (-268435456));
+  let t_671 = min(t_641, t_660);
+  let t_672 = (t_671 + 1);
+  let t_673 = (t_670 <= t_672);
+  let t_674 = max(t_641, t_660);
+  let t_675 = select(t_640, t_663, t_673);
+  let t_676 = select(t_641, t_674, t_673);
+  let t_677 = select(t_675, t_640, t_669);
+  let t_678 = select(t_676, t_641, t_669);
+  let t_679 = select(t_677, (-268435456), t_661);
+  let t_680 = select(t_678, t_660, t_661);
+  let t_681 = max(t_625, t_667);
+  let t_682 = min(t_626, t_668);
+  let t_683 = max(t_637, t_679);
+  let t_684 = min(t_638, t_680);
+  let t_685 = max((-268435456), t_681);
+  let t_686 = min(t_573, t_682);
+  let t_687 = max((-268435456), t_683);
+  let t_688 = min(t_581, t_684);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_689 = (P.is_causal == 0);
+  let t_690 = select(268435456, (-268435456), t_689);
+  let t_691 = select((-268435456), 268435456, t_689);
+  let t_692 = (t_590 + (-31));
+  let t_693 = (t_591 / 32);
+  let t_694 = (t_591 < 0);
+  let t_695 = (t_693 * 32);
+  let t_696 = (t_695 == t_591);
+  let t_697 = (!t_696);
+  let t_698 = (t_694 && t_697);
+  let t_699 = (t_693 - 1);
+  let t_700 = select(t_693, t_699, t_698);
+  let t_701 = (t_692 / 32);
+  let t_702 = (t_692 < 0);
+  let t_703 = (t_701 * 32);
+  let t_704 = (t_703 == t_692);
+  let t_705 = (!t_704);
+  let t_706 = (t_702 && t_705);
+  let t_707 = (t_701 - 1);
+  let t_708 = select(t_701, t_707, t_706);
+  let t_709 = (t_690 > t_691);
+  let t_710 = ((-268435456) > t_700);
+  let t_711 = min(t_690, (-268435456));
+  let t_712 = max(t_691, t_700);
+  let t_713 = select(t_711, t_690, t_710);
+  let t_714 = select(t_712, t_691, t_710);
+  let t_715 = select(t_713, (-268435456), t_709);
+  let t_716 = select(t_714, t_700, t_709);
+  let t_717 = ((-268435456) > t_708);
+  let t_718 = max(t_690, (-268435456));
+  let t_719 = min(t_691, t_708);
+  let t_720 = (t_719 + 1);
+  let t_721 = (t_718 <= t_720);
+  let t_722 = max(t_691, t_708);
+  let t_723 = select(t_690, t_711, t_721);
+  let t_724 = select(t_691, t_722, t_721);
+  let t_725 = select(t_723, t_690, t_717);
+  let t_726 = select(t_724, t_691, t_717);
+  let t_727 = select(t_725, (-268435456), t_709);
+  let t_728 = select(t_726, t_708, t_709);
+  let t_729 = max(t_685, t_715);
+  let t_730 = min(t_686, t_716);
+  let t_731 = max(t_687, t_727);
+  let t_732 = min(t_688, t_728);
+  let t_733 = max(t_731, t_731);
+  let t_734 = min(t_732, t_732);
+  let t_735 = max(t_733, (-268435456));
+  let t_736 = min(t_734, t_581);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_737 = max(0, t_729);
+  let t_738 = (t_730 + 1);
+  let t_739 = min(t_563, t_738);
+  let t_740 = max(t_737, t_739);
+  let t_741 = max(t_735, t_737);
+  let t_742 = min(t_741, t_740);
+  let t_743 = (t_736 + 1);
+  let t_744 = max(t_743, t_742);
+  let t_745 = min(t_744, t_740);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_376 = (P.softmax_scale * 1.4426950408889634);
+  let t_750 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_544 + ((t_552 + r) / 4))) * q_stride0 + u32((t_555 + ((t_552 + r) % 4))) * q_stride1 + u32(c)], (((t_552 + r) / 4) < q_len_547));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_350: array<f32, 1>;
-  carry_350[0] = NEG_INF;
-  var carry_351: array<f32, 1>;
-  carry_351[0] = 0.0;
-  var carry_352: array<f32, 16>;
+  var carry_752: array<f32, 1>;
+  carry_752[0] = NEG_INF;
+  var carry_753: array<f32, 1>;
+  carry_753[0] = 0.0;
+  var carry_754: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_352[0 * 16 + j] = 0.0;
+    carry_754[0 * 16 + j] = 0.0;
   }
-  for (var t_349 = t_340; t_349 < t_345; t_349++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_353 = (t_349 * 32);
+  for (var t_751 = t_737; t_751 < t_742; t_751++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_755 = (t_751 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -295,30 +295,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_113) * page_table_stride0 + u32((t_353 + r))], ((t_353 + r) < k_len_144)) + ((t_353 + r) % 1))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_508) * page_table_stride0 + u32((t_755 + r))], ((t_755 + r) < k_len_548)) + ((t_755 + r) % 1))) * k_cache_stride0 + u32(kvh_507) * k_cache_stride1 + u32(c)], ((t_755 + r) < k_len_548));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_378 = array<f32, 4>();
+    var t_775 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_378[i * 4 + j] = fma(a[i], b[j], t_378[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_775[i * 4 + j] = fma(a[i], b[j], t_775[i * 4 + j]); }
       }
     }
-    var t_380: array<f32, 4>;
+    var t_777: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_380[0 * 4 + j] = select(NEG_INF, (t_378[0 * 4 + j] * t_376), ((((t_353 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_353 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_353 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_353 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_777[0 * 4 + j] = select(NEG_INF, (t_775[0 * 4 + j] * t_750), ((((t_755 + (tc + 8 * j)) < k_len_548) && ((t_582 || ((t_755 + (tc + 8 * j)) >= (((((t_552 + tr) / 4) + k_len_548) - q_len_547) - P.window_left))) && (t_639 || ((t_755 + (tc + 8 * j)) <= (((((t_552 + tr) / 4) + k_len_548) - q_len_547) + P.window_right))))) && (t_689 || ((t_755 + (tc + 8 * j)) <= ((((t_552 + tr) / 4) + k_len_548) - q_len_547)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_381: array<f32, 1>;
+    var t_778: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_380[i * 4 + j]);
+        acc = max(acc, t_777[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -327,28 +327,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_381[i] = acc;
+      t_778[i] = acc;
     }
     workgroupBarrier();
-    var m_new_382: array<f32, 1>;
-    m_new_382[0] = max(carry_350[0], t_381[0]);
+    var m_new_779: array<f32, 1>;
+    m_new_779[0] = max(carry_752[0], t_778[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_384: array<f32, 1>;
-    m_safe_384[0] = select(m_new_382[0], 0.0, (m_new_382[0] == NEG_INF));
+    var m_safe_781: array<f32, 1>;
+    m_safe_781[0] = select(m_new_779[0], 0.0, (m_new_779[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_386: array<f32, 4>;
+    var p_783: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_386[0 * 4 + j] = exp2((t_380[0 * 4 + j] - m_safe_384[0]));
+      p_783[0 * 4 + j] = exp2((t_777[0 * 4 + j] - m_safe_781[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_388: array<f32, 1>;
-    alpha_388[0] = exp2((carry_350[0] - m_safe_384[0]));
+    var alpha_785: array<f32, 1>;
+    alpha_785[0] = exp2((carry_752[0] - m_safe_781[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_390: array<f32, 1>;
+    var t_787: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_386[i * 4 + j];
+        acc = acc + p_783[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -357,49 +357,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_390[i] = acc;
+      t_787[i] = acc;
     }
     workgroupBarrier();
-    var t_391: array<f32, 1>;
-    t_391[0] = ((carry_351[0] * alpha_388[0]) + t_390[0]);
+    var t_788: array<f32, 1>;
+    t_788[0] = ((carry_753[0] * alpha_785[0]) + t_787[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_386[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_783[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_113) * page_table_stride0 + u32((t_353 + r))], ((t_353 + r) < k_len_144)) + ((t_353 + r) % 1))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_508) * page_table_stride0 + u32((t_755 + r))], ((t_755 + r) < k_len_548)) + ((t_755 + r) % 1))) * v_cache_stride0 + u32(kvh_507) * v_cache_stride1 + u32(c)], ((t_755 + r) < k_len_548));
     }
     workgroupBarrier();
-    var t_394 = array<f32, 16>();
+    var t_791 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_394[i * 16 + j] = fma(a[i], b[j], t_394[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_791[i * 16 + j] = fma(a[i], b[j], t_791[i * 16 + j]); }
       }
     }
-    var t_395: array<f32, 16>;
+    var t_792: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_395[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_388[0]) + t_394[0 * 16 + j]);
+      t_792[0 * 16 + j] = ((carry_754[0 * 16 + j] * alpha_785[0]) + t_791[0 * 16 + j]);
     }
-    carry_350[0] = m_new_382[0];
-    carry_351[0] = t_391[0];
+    carry_752[0] = m_new_779[0];
+    carry_753[0] = t_788[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_395[0 * 16 + j];
+      carry_754[0 * 16 + j] = t_792[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_426 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_401 = t_345; t_401 < t_348; t_401++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_405 = (t_401 * 32);
+  for (var t_796 = t_742; t_796 < t_745; t_796++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_800 = (t_796 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -407,30 +405,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_113) * page_table_stride0 + u32((t_405 + r))] + ((t_405 + r) % 1))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32((page_table[u32(b_508) * page_table_stride0 + u32((t_800 + r))] + ((t_800 + r) % 1))) * k_cache_stride0 + u32(kvh_507) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_428 = array<f32, 4>();
+    var t_818 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_428[i * 4 + j] = fma(a[i], b[j], t_428[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_818[i * 4 + j] = fma(a[i], b[j], t_818[i * 4 + j]); }
       }
     }
-    var t_429: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_429[0 * 4 + j] = (t_428[0 * 4 + j] * t_426);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_430: array<f32, 1>;
+    var t_820: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_429[i * 4 + j]);
+        acc = max(acc, t_818[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -439,28 +433,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_430[i] = acc;
+      t_820[i] = acc;
     }
     workgroupBarrier();
-    var m_new_431: array<f32, 1>;
-    m_new_431[0] = max(carry_350[0], t_430[0]);
+    var m_new_822: array<f32, 1>;
+    m_new_822[0] = max(carry_752[0], (t_820[0] * t_750));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_433: array<f32, 1>;
-    m_safe_433[0] = select(m_new_431[0], 0.0, (m_new_431[0] == NEG_INF));
+    var m_safe_824: array<f32, 1>;
+    m_safe_824[0] = select(m_new_822[0], 0.0, (m_new_822[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_435: array<f32, 4>;
+    var p_826: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_435[0 * 4 + j] = exp2((t_429[0 * 4 + j] - m_safe_433[0]));
+      p_826[0 * 4 + j] = exp2(((t_818[0 * 4 + j] * t_750) - m_safe_824[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_437: array<f32, 1>;
-    alpha_437[0] = exp2((carry_350[0] - m_safe_433[0]));
+    var alpha_828: array<f32, 1>;
+    alpha_828[0] = exp2((carry_752[0] - m_safe_824[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_439: array<f32, 1>;
+    var t_830: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_435[i * 4 + j];
+        acc = acc + p_826[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -469,56 +463,52 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_439[i] = acc;
+      t_830[i] = acc;
     }
     workgroupBarrier();
-    var t_440: array<f32, 1>;
-    t_440[0] = ((carry_351[0] * alpha_437[0]) + t_439[0]);
+    var t_831: array<f32, 1>;
+    t_831[0] = ((carry_753[0] * alpha_828[0]) + t_830[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_435[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_826[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_113) * page_table_stride0 + u32((t_405 + r))] + ((t_405 + r) % 1))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32((page_table[u32(b_508) * page_table_stride0 + u32((t_800 + r))] + ((t_800 + r) % 1))) * v_cache_stride0 + u32(kvh_507) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_443 = array<f32, 16>();
+    var t_834 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_443[i * 16 + j] = fma(a[i], b[j], t_443[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_834[i * 16 + j] = fma(a[i], b[j], t_834[i * 16 + j]); }
       }
     }
-    var t_444: array<f32, 16>;
+    var t_835: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_444[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_437[0]) + t_443[0 * 16 + j]);
+      t_835[0 * 16 + j] = ((carry_754[0 * 16 + j] * alpha_828[0]) + t_834[0 * 16 + j]);
     }
-    carry_350[0] = m_new_431[0];
-    carry_351[0] = t_440[0];
+    carry_752[0] = m_new_822[0];
+    carry_753[0] = t_831[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_444[0 * 16 + j];
+      carry_754[0 * 16 + j] = t_835[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_475 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_448 = t_348; t_448 < t_343; t_448++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_452 = (t_448 * 32);
+  for (var t_839 = t_745; t_839 < t_740; t_839++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_843 = (t_839 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -527,30 +517,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_113) * page_table_stride0 + u32((t_452 + r))], ((t_452 + r) < k_len_144)) + ((t_452 + r) % 1))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_452 + r) < k_len_144));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32((select(0, page_table[u32(b_508) * page_table_stride0 + u32((t_843 + r))], ((t_843 + r) < k_len_548)) + ((t_843 + r) % 1))) * k_cache_stride0 + u32(kvh_507) * k_cache_stride1 + u32(c)], ((t_843 + r) < k_len_548));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_477 = array<f32, 4>();
+    var t_863 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_477[i * 4 + j] = fma(a[i], b[j], t_477[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_863[i * 4 + j] = fma(a[i], b[j], t_863[i * 4 + j]); }
       }
     }
-    var t_479: array<f32, 4>;
+    var t_865: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_479[0 * 4 + j] = select(NEG_INF, (t_477[0 * 4 + j] * t_475), ((((t_452 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_452 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_452 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_452 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_865[0 * 4 + j] = select(NEG_INF, (t_863[0 * 4 + j] * t_750), ((((t_843 + (tc + 8 * j)) < k_len_548) && ((t_582 || ((t_843 + (tc + 8 * j)) >= (((((t_552 + tr) / 4) + k_len_548) - q_len_547) - P.window_left))) && (t_639 || ((t_843 + (tc + 8 * j)) <= (((((t_552 + tr) / 4) + k_len_548) - q_len_547) + P.window_right))))) && (t_689 || ((t_843 + (tc + 8 * j)) <= ((((t_552 + tr) / 4) + k_len_548) - q_len_547)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_480: array<f32, 1>;
+    var t_866: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_479[i * 4 + j]);
+        acc = max(acc, t_865[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -559,28 +549,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_480[i] = acc;
+      t_866[i] = acc;
     }
     workgroupBarrier();
-    var m_new_481: array<f32, 1>;
-    m_new_481[0] = max(carry_350[0], t_480[0]);
+    var m_new_867: array<f32, 1>;
+    m_new_867[0] = max(carry_752[0], t_866[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_483: array<f32, 1>;
-    m_safe_483[0] = select(m_new_481[0], 0.0, (m_new_481[0] == NEG_INF));
+    var m_safe_869: array<f32, 1>;
+    m_safe_869[0] = select(m_new_867[0], 0.0, (m_new_867[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_485: array<f32, 4>;
+    var p_871: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_485[0 * 4 + j] = exp2((t_479[0 * 4 + j] - m_safe_483[0]));
+      p_871[0 * 4 + j] = exp2((t_865[0 * 4 + j] - m_safe_869[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_487: array<f32, 1>;
-    alpha_487[0] = exp2((carry_350[0] - m_safe_483[0]));
+    var alpha_873: array<f32, 1>;
+    alpha_873[0] = exp2((carry_752[0] - m_safe_869[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_489: array<f32, 1>;
+    var t_875: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_485[i * 4 + j];
+        acc = acc + p_871[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -589,50 +579,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_489[i] = acc;
+      t_875[i] = acc;
     }
     workgroupBarrier();
-    var t_490: array<f32, 1>;
-    t_490[0] = ((carry_351[0] * alpha_487[0]) + t_489[0]);
+    var t_876: array<f32, 1>;
+    t_876[0] = ((carry_753[0] * alpha_873[0]) + t_875[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_485[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_871[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_113) * page_table_stride0 + u32((t_452 + r))], ((t_452 + r) < k_len_144)) + ((t_452 + r) % 1))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_452 + r) < k_len_144));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32((select(0, page_table[u32(b_508) * page_table_stride0 + u32((t_843 + r))], ((t_843 + r) < k_len_548)) + ((t_843 + r) % 1))) * v_cache_stride0 + u32(kvh_507) * v_cache_stride1 + u32(c)], ((t_843 + r) < k_len_548));
     }
     workgroupBarrier();
-    var t_493 = array<f32, 16>();
+    var t_879 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_493[i * 16 + j] = fma(a[i], b[j], t_493[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_879[i * 16 + j] = fma(a[i], b[j], t_879[i * 16 + j]); }
       }
     }
-    var t_494: array<f32, 16>;
+    var t_880: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_494[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_487[0]) + t_493[0 * 16 + j]);
+      t_880[0 * 16 + j] = ((carry_754[0 * 16 + j] * alpha_873[0]) + t_879[0 * 16 + j]);
     }
-    carry_350[0] = m_new_481[0];
-    carry_351[0] = t_490[0];
+    carry_752[0] = m_new_867[0];
+    carry_753[0] = t_876[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_494[0 * 16 + j];
+      carry_754[0 * 16 + j] = t_880[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_352[0 * 16 + j] / select(carry_351[0], 1.0, (carry_351[0] == 0.0)))); }
+    if ((((t_552 + tr) / 4) < q_len_547)) { out[u32((q0_544 + ((t_552 + tr) / 4))) * out_stride0 + u32((t_555 + ((t_552 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_754[0 * 16 + j] / select(carry_753[0], 1.0, (carry_753[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((carry_350[0] + log2(carry_351[0])) * 0.6931471805599453), NEG_INF, (carry_351[0] == 0.0)); }
+    if ((((t_552 + tr) / 4) < q_len_547)) { lse[u32((q0_544 + ((t_552 + tr) / 4))) * lse_stride0 + u32((t_555 + ((t_552 + tr) % 4)))] = select(((carry_752[0] + log2(carry_753[0])) * 0.6931471805599453), NEG_INF, (carry_753[0] == 0.0)); }
   }
 }

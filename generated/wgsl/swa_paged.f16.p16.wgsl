@@ -47,246 +47,246 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_113 = i32(wg.x);
-  let kvh_114 = i32(wg.y);
-  let b_115 = i32(wg.z);
+  let m_514 = i32(wg.x);
+  let kvh_515 = i32(wg.y);
+  let b_516 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_142 = cu_seqlens_q[u32(b_115)];
+  let q0_552 = cu_seqlens_q[u32(b_516)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_143 = (b_115 + 1);
-  let t_144 = cu_seqlens_q[u32(t_143)];
-  let q_len_145 = (t_144 - q0_142);
-  let k_len_146 = cache_seqlens[u32(b_115)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_147 = (m_113 * 16);
-  let t_148 = (q_len_145 * 4);
-  let t_149 = (t_147 >= t_148);
-  if (t_149) {
+  let t_553 = (b_516 + 1);
+  let t_554 = cu_seqlens_q[u32(t_553)];
+  let q_len_555 = (t_554 - q0_552);
+  let k_len_556 = cache_seqlens[u32(b_516)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_557 = (m_514 * 16);
+  let t_558 = (q_len_555 * 4);
+  let t_559 = (t_557 >= t_558);
+  if (t_559) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_150 = (m_113 * 16);
+  let t_560 = (m_514 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_153 = (kvh_114 * 4);
+  let t_563 = (kvh_515 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_160 = (k_len_146 + 31);
-  let t_161 = (t_160 / 32);
-  let t_163 = (k_len_146 + (-1));
-  let t_165 = (k_len_146 + (-32));
-  let t_167 = (t_163 / 32);
-  let t_168 = (t_163 < 0);
-  let t_169 = (t_167 * 32);
-  let t_170 = (t_169 == t_163);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_174 = (t_167 - 1);
-  let t_175 = select(t_167, t_174, t_172);
-  let t_176 = (t_165 / 32);
-  let t_177 = (t_165 < 0);
-  let t_178 = (t_176 * 32);
-  let t_179 = (t_178 == t_165);
-  let t_180 = (!t_179);
-  let t_181 = (t_177 && t_180);
-  let t_182 = (t_176 - 1);
-  let t_183 = select(t_176, t_182, t_181);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_570 = (k_len_556 + 31);
+  let t_571 = (t_570 / 32);
+  let t_572 = (k_len_556 + (-1));
+  let t_573 = (k_len_556 + (-32));
+  let t_574 = (t_572 / 32);
+  let t_575 = (t_572 < 0);
+  let t_576 = (t_574 * 32);
+  let t_577 = (t_576 == t_572);
+  let t_578 = (!t_577);
+  let t_579 = (t_575 && t_578);
+  let t_580 = (t_574 - 1);
+  let t_581 = select(t_574, t_580, t_579);
+  let t_582 = (t_573 / 32);
+  let t_583 = (t_573 < 0);
+  let t_584 = (t_582 * 32);
+  let t_585 = (t_584 == t_573);
+  let t_586 = (!t_585);
+  let t_587 = (t_583 && t_586);
+  let t_588 = (t_582 - 1);
+  let t_589 = select(t_582, t_588, t_587);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_184 = (P.window_left < 0);
-  let t_186 = select(268435456, (-268435456), t_184);
-  let t_187 = select((-268435456), 268435456, t_184);
-  let t_189 = (t_150 + 15);
-  let t_190 = (t_150 / 4);
-  let t_191 = (t_189 / 4);
-  let t_192 = (t_190 + k_len_146);
-  let t_193 = (t_191 + k_len_146);
-  let t_194 = (t_192 - q_len_145);
-  let t_195 = (t_193 - q_len_145);
-  let t_196 = (t_194 - P.window_left);
-  let t_197 = (t_195 - P.window_left);
-  let t_198 = (0 - t_197);
-  let t_199 = (0 - t_196);
-  let t_200 = (t_199 + 31);
-  let t_201 = (-t_200);
-  let t_202 = (-t_201);
-  let t_203 = (t_202 / 32);
-  let t_204 = (t_202 < 0);
-  let t_205 = (t_203 * 32);
-  let t_206 = (t_205 == t_202);
-  let t_207 = (!t_206);
-  let t_208 = (t_204 && t_207);
-  let t_209 = (t_203 - 1);
-  let t_210 = select(t_203, t_209, t_208);
-  let t_211 = (-t_210);
-  let t_212 = (-t_198);
-  let t_213 = (-t_212);
-  let t_214 = (t_213 / 32);
-  let t_215 = (t_213 < 0);
-  let t_216 = (t_214 * 32);
-  let t_217 = (t_216 == t_213);
-  let t_218 = (!t_217);
-  let t_219 = (t_215 && t_218);
-  let t_220 = (t_214 - 1);
-  let t_221 = select(t_214, t_220, t_219);
-  let t_222 = (-t_221);
-  let t_223 = (t_186 > t_187);
-  let t_224 = (t_211 > 268435456);
-  let t_225 = min(t_186, t_211);
-  let t_226 = max(t_187, 268435456);
-  let t_227 = select(t_225, t_186, t_224);
-  let t_228 = select(t_226, t_187, t_224);
-  let t_229 = select(t_227, t_211, t_223);
-  let t_230 = select(t_228, 268435456, t_223);
-  let t_231 = (t_222 > 268435456);
-  let t_232 = max(t_186, t_222);
-  let t_233 = min(t_187, 268435456);
-  let t_234 = (t_233 + 1);
-  let t_235 = (t_232 <= t_234);
-  let t_236 = min(t_186, t_222);
-  let t_237 = select(t_186, t_236, t_235);
-  let t_238 = select(t_187, t_226, t_235);
-  let t_239 = select(t_237, t_186, t_231);
-  let t_240 = select(t_238, t_187, t_231);
-  let t_241 = select(t_239, t_222, t_223);
-  let t_242 = select(t_240, 268435456, t_223);
-  let t_243 = (P.window_right < 0);
-  let t_244 = select(268435456, (-268435456), t_243);
-  let t_245 = select((-268435456), 268435456, t_243);
-  let t_246 = (t_194 + P.window_right);
-  let t_247 = (t_195 + P.window_right);
-  let t_249 = (t_246 + (-31));
-  let t_250 = (t_247 / 32);
-  let t_251 = (t_247 < 0);
-  let t_252 = (t_250 * 32);
-  let t_253 = (t_252 == t_247);
-  let t_254 = (!t_253);
-  let t_255 = (t_251 && t_254);
-  let t_256 = (t_250 - 1);
-  let t_257 = select(t_250, t_256, t_255);
-  let t_258 = (t_249 / 32);
-  let t_259 = (t_249 < 0);
-  let t_260 = (t_258 * 32);
-  let t_261 = (t_260 == t_249);
-  let t_262 = (!t_261);
-  let t_263 = (t_259 && t_262);
-  let t_264 = (t_258 - 1);
-  let t_265 = select(t_258, t_264, t_263);
-  let t_266 = (t_244 > t_245);
-  let t_267 = ((-268435456) > t_257);
-  let t_268 = min(t_244, (-268435456));
-  let t_269 = max(t_245, t_257);
-  let t_270 = select(t_268, t_244, t_267);
-  let t_271 = select(t_269, t_245, t_267);
-  let t_272 = select(t_270, (-268435456), t_266);
-  let t_273 = select(t_271, t_257, t_266);
-  let t_274 = ((-268435456) > t_265);
-  let t_275 = max(t_244, (-268435456));
-  let t_276 = min(t_245, t_265);
-  let t_277 = (t_276 + 1);
-  let t_278 = (t_275 <= t_277);
-  let t_279 = max(t_245, t_265);
-  let t_280 = select(t_244, t_268, t_278);
-  let t_281 = select(t_245, t_279, t_278);
-  let t_282 = select(t_280, t_244, t_274);
-  let t_283 = select(t_281, t_245, t_274);
-  let t_284 = select(t_282, (-268435456), t_266);
-  let t_285 = select(t_283, t_265, t_266);
-  let t_286 = max(t_229, t_272);
-  let t_287 = min(t_230, t_273);
-  let t_288 = max(t_241, t_284);
-  let t_289 = min(t_242, t_285);
-  let t_290 = max((-268435456), t_286);
-  let t_291 = min(t_175, t_287);
-  let t_292 = max((-268435456), t_288);
-  let t_293 = min(t_183, t_289);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_294 = (P.is_causal == 0);
-  let t_295 = select(268435456, (-268435456), t_294);
-  let t_296 = select((-268435456), 268435456, t_294);
-  let t_297 = (t_194 + (-31));
-  let t_298 = (t_195 / 32);
-  let t_299 = (t_195 < 0);
-  let t_300 = (t_298 * 32);
-  let t_301 = (t_300 == t_195);
-  let t_302 = (!t_301);
-  let t_303 = (t_299 && t_302);
-  let t_304 = (t_298 - 1);
-  let t_305 = select(t_298, t_304, t_303);
-  let t_306 = (t_297 / 32);
-  let t_307 = (t_297 < 0);
-  let t_308 = (t_306 * 32);
-  let t_309 = (t_308 == t_297);
-  let t_310 = (!t_309);
-  let t_311 = (t_307 && t_310);
-  let t_312 = (t_306 - 1);
-  let t_313 = select(t_306, t_312, t_311);
-  let t_314 = (t_295 > t_296);
-  let t_315 = ((-268435456) > t_305);
-  let t_316 = min(t_295, (-268435456));
-  let t_317 = max(t_296, t_305);
-  let t_318 = select(t_316, t_295, t_315);
-  let t_319 = select(t_317, t_296, t_315);
-  let t_320 = select(t_318, (-268435456), t_314);
-  let t_321 = select(t_319, t_305, t_314);
-  let t_322 = ((-268435456) > t_313);
-  let t_323 = max(t_295, (-268435456));
-  let t_324 = min(t_296, t_313);
-  let t_325 = (t_324 + 1);
-  let t_326 = (t_323 <= t_325);
-  let t_327 = max(t_296, t_313);
-  let t_328 = select(t_295, t_316, t_326);
-  let t_329 = select(t_296, t_327, t_326);
-  let t_330 = select(t_328, t_295, t_322);
-  let t_331 = select(t_329, t_296, t_322);
-  let t_332 = select(t_330, (-268435456), t_314);
-  let t_333 = select(t_331, t_313, t_314);
-  let t_334 = max(t_290, t_320);
-  let t_335 = min(t_291, t_321);
-  let t_336 = max(t_292, t_332);
-  let t_337 = min(t_293, t_333);
-  let t_338 = max(t_336, t_336);
-  let t_339 = min(t_337, t_337);
-  let t_340 = max(t_338, (-268435456));
-  let t_341 = min(t_339, t_183);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_342 = max(0, t_334);
-  let t_343 = (t_335 + 1);
-  let t_344 = min(t_161, t_343);
-  let t_345 = max(t_342, t_344);
-  let t_346 = max(t_340, t_342);
-  let t_347 = min(t_346, t_345);
-  let t_348 = (t_341 + 1);
-  let t_349 = max(t_348, t_347);
-  let t_350 = min(t_349, t_345);
+  let t_590 = (P.window_left < 0);
+  let t_591 = select(268435456, (-268435456), t_590);
+  let t_592 = select((-268435456), 268435456, t_590);
+  let t_593 = (t_560 + 15);
+  let t_594 = (t_560 / 4);
+  let t_595 = (t_593 / 4);
+  let t_596 = (t_594 + k_len_556);
+  let t_597 = (t_595 + k_len_556);
+  let t_598 = (t_596 - q_len_555);
+  let t_599 = (t_597 - q_len_555);
+  let t_600 = (t_598 - P.window_left);
+  let t_601 = (t_599 - P.window_left);
+  let t_602 = (0 - t_601);
+  let t_603 = (0 - t_600);
+  let t_604 = (t_603 + 31);
+  let t_605 = (-t_604);
+  let t_606 = (-t_605);
+  let t_607 = (t_606 / 32);
+  let t_608 = (t_606 < 0);
+  let t_609 = (t_607 * 32);
+  let t_610 = (t_609 == t_606);
+  let t_611 = (!t_610);
+  let t_612 = (t_608 && t_611);
+  let t_613 = (t_607 - 1);
+  let t_614 = select(t_607, t_613, t_612);
+  let t_615 = (-t_614);
+  let t_616 = (-t_602);
+  let t_617 = (-t_616);
+  let t_618 = (t_617 / 32);
+  let t_619 = (t_617 < 0);
+  let t_620 = (t_618 * 32);
+  let t_621 = (t_620 == t_617);
+  let t_622 = (!t_621);
+  let t_623 = (t_619 && t_622);
+  let t_624 = (t_618 - 1);
+  let t_625 = select(t_618, t_624, t_623);
+  let t_626 = (-t_625);
+  let t_627 = (t_591 > t_592);
+  let t_628 = (t_615 > 268435456);
+  let t_629 = min(t_591, t_615);
+  let t_630 = max(t_592, 268435456);
+  let t_631 = select(t_629, t_591, t_628);
+  let t_632 = select(t_630, t_592, t_628);
+  let t_633 = select(t_631, t_615, t_627);
+  let t_634 = select(t_632, 268435456, t_627);
+  let t_635 = (t_626 > 268435456);
+  let t_636 = max(t_591, t_626);
+  let t_637 = min(t_592, 268435456);
+  let t_638 = (t_637 + 1);
+  let t_639 = (t_636 <= t_638);
+  let t_640 = min(t_591, t_626);
+  let t_641 = select(t_591, t_640, t_639);
+  let t_642 = select(t_592, t_630, t_639);
+  let t_643 = select(t_641, t_591, t_635);
+  let t_644 = select(t_642, t_592, t_635);
+  let t_645 = select(t_643, t_626, t_627);
+  let t_646 = select(t_644, 268435456, t_627);
+  let t_647 = (P.window_right < 0);
+  let t_648 = select(268435456, (-268435456), t_647);
+  let t_649 = select((-268435456), 268435456, t_647);
+  let t_650 = (t_598 + P.window_right);
+  let t_651 = (t_599 + P.window_right);
+  let t_652 = (t_650 + (-31));
+  let t_653 = (t_651 / 32);
+  let t_654 = (t_651 < 0);
+  let t_655 = (t_653 * 32);
+  let t_656 = (t_655 == t_651);
+  let t_657 = (!t_656);
+  let t_658 = (t_654 && t_657);
+  let t_659 = (t_653 - 1);
+  let t_660 = select(t_653, t_659, t_658);
+  let t_661 = (t_652 / 32);
+  let t_662 = (t_652 < 0);
+  let t_663 = (t_661 * 32);
+  let t_664 = (t_663 == t_652);
+  let t_665 = (!t_664);
+  let t_666 = (t_662 && t_665);
+  let t_667 = (t_661 - 1);
+  let t_668 = select(t_661, t_667, t_666);
+  let t_669 = (t_648 > t_649);
+  let t_670 = ((-268435456) > t_660);
+  let t_671 = min(t_648, (-268435456));
+  let t_672 = max(t_649, t_660);
+  let t_673 = select(t_671, t_648, t_670);
+  let t_674 = select(t_672, t_649, t_670);
+  let t_675 = select(t_673, (-268435456), t_669);
+  let t_676 = select(t_674, t_660, t_669);
+  let t_677 = ((-268435456) > t_668);
+  let t_678 = max(t_648, (-268435456));
+  let t_679 = min(t_649, t_668);
+  let t_680 = (t_679 + 1);
+  let t_681 = (t_678 <= t_680);
+  let t_682 = max(t_649, t_668);
+  let t_683 = select(t_648, t_671, t_681);
+  let t_684 = select(t_649, t_682, t_681);
+  let t_685 = select(t_683, t_648, t_677);
+  let t_686 = select(t_684, t_649, t_677);
+  let t_687 = select(t_685, (-268435456), t_669);
+  let t_688 = select(t_686, t_668, t_669);
+  let t_689 = max(t_633, t_675);
+  let t_690 = min(t_634, t_676);
+  let t_691 = max(t_645, t_687);
+  let t_692 = min(t_646, t_688);
+  let t_693 = max((-268435456), t_689);
+  let t_694 = min(t_581, t_690);
+  let t_695 = max((-268435456), t_691);
+  let t_696 = min(t_589, t_692);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_697 = (P.is_causal == 0);
+  let t_698 = select(268435456, (-268435456), t_697);
+  let t_699 = select((-268435456), 268435456, t_697);
+  let t_700 = (t_598 + (-31));
+  let t_701 = (t_599 / 32);
+  let t_702 = (t_599 < 0);
+  let t_703 = (t_701 * 32);
+  let t_704 = (t_703 == t_599);
+  let t_705 = (!t_704);
+  let t_706 = (t_702 && t_705);
+  let t_707 = (t_701 - 1);
+  let t_708 = select(t_701, t_707, t_706);
+  let t_709 = (t_700 / 32);
+  let t_710 = (t_700 < 0);
+  let t_711 = (t_709 * 32);
+  let t_712 = (t_711 == t_700);
+  let t_713 = (!t_712);
+  let t_714 = (t_710 && t_713);
+  let t_715 = (t_709 - 1);
+  let t_716 = select(t_709, t_715, t_714);
+  let t_717 = (t_698 > t_699);
+  let t_718 = ((-268435456) > t_708);
+  let t_719 = min(t_698, (-268435456));
+  let t_720 = max(t_699, t_708);
+  let t_721 = select(t_719, t_698, t_718);
+  let t_722 = select(t_720, t_699, t_718);
+  let t_723 = select(t_721, (-268435456), t_717);
+  let t_724 = select(t_722, t_708, t_717);
+  let t_725 = ((-268435456) > t_716);
+  let t_726 = max(t_698, (-268435456));
+  let t_727 = min(t_699, t_716);
+  let t_728 = (t_727 + 1);
+  let t_729 = (t_726 <= t_728);
+  let t_730 = max(t_699, t_716);
+  let t_731 = select(t_698, t_719, t_729);
+  let t_732 = select(t_699, t_730, t_729);
+  let t_733 = select(t_731, t_698, t_725);
+  let t_734 = select(t_732, t_699, t_725);
+  let t_735 = select(t_733, (-268435456), t_717);
+  let t_736 = select(t_734, t_716, t_717);
+  let t_737 = max(t_693, t_723);
+  let t_738 = min(t_694, t_724);
+  let t_739 = max(t_695, t_735);
+  let t_740 = min(t_696, t_736);
+  let t_741 = max(t_739, t_739);
+  let t_742 = min(t_740, t_740);
+  let t_743 = max(t_741, (-268435456));
+  let t_744 = min(t_742, t_589);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_745 = max(0, t_737);
+  let t_746 = (t_738 + 1);
+  let t_747 = min(t_571, t_746);
+  let t_748 = max(t_745, t_747);
+  let t_749 = max(t_743, t_745);
+  let t_750 = min(t_749, t_748);
+  let t_751 = (t_744 + 1);
+  let t_752 = max(t_751, t_750);
+  let t_753 = min(t_752, t_748);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_380 = (P.softmax_scale * 1.4426950408889634);
+  let t_758 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_142 + ((t_150 + r) / 4))) * q_stride0 + u32((t_153 + ((t_150 + r) % 4))) * q_stride1 + u32(c)], (((t_150 + r) / 4) < q_len_145));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_552 + ((t_560 + r) / 4))) * q_stride0 + u32((t_563 + ((t_560 + r) % 4))) * q_stride1 + u32(c)], (((t_560 + r) / 4) < q_len_555));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_352: array<f32, 1>;
-  carry_352[0] = NEG_INF;
-  var carry_353: array<f32, 1>;
-  carry_353[0] = 0.0;
-  var carry_354: array<f32, 16>;
+  var carry_760: array<f32, 1>;
+  carry_760[0] = NEG_INF;
+  var carry_761: array<f32, 1>;
+  carry_761[0] = 0.0;
+  var carry_762: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_354[0 * 16 + j] = 0.0;
+    carry_762[0 * 16 + j] = 0.0;
   }
-  for (var t_351 = t_342; t_351 < t_347; t_351++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_355 = (t_351 * 32);
+  for (var t_759 = t_745; t_759 < t_750; t_759++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_763 = (t_759 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -295,30 +295,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_355 + r) / 16))], ((t_355 + r) < k_len_146)) * 16) + ((t_355 + r) % 16))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)], ((t_355 + r) < k_len_146));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_516) * page_table_stride0 + u32(((t_763 + r) / 16))], ((t_763 + r) < k_len_556)) * 16) + ((t_763 + r) % 16))) * k_cache_stride0 + u32(kvh_515) * k_cache_stride1 + u32(c)], ((t_763 + r) < k_len_556));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_382 = array<f32, 4>();
+    var t_785 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_382[i * 4 + j] = fma(a[i], b[j], t_382[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_785[i * 4 + j] = fma(a[i], b[j], t_785[i * 4 + j]); }
       }
     }
-    var t_384: array<f32, 4>;
+    var t_787: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_384[0 * 4 + j] = select(NEG_INF, (t_382[0 * 4 + j] * t_380), ((((t_355 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_355 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_355 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_355 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
+      t_787[0 * 4 + j] = select(NEG_INF, (t_785[0 * 4 + j] * t_758), ((((t_763 + (tc + 8 * j)) < k_len_556) && ((t_590 || ((t_763 + (tc + 8 * j)) >= (((((t_560 + tr) / 4) + k_len_556) - q_len_555) - P.window_left))) && (t_647 || ((t_763 + (tc + 8 * j)) <= (((((t_560 + tr) / 4) + k_len_556) - q_len_555) + P.window_right))))) && (t_697 || ((t_763 + (tc + 8 * j)) <= ((((t_560 + tr) / 4) + k_len_556) - q_len_555)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_385: array<f32, 1>;
+    var t_788: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_384[i * 4 + j]);
+        acc = max(acc, t_787[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -327,28 +327,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_385[i] = acc;
+      t_788[i] = acc;
     }
     workgroupBarrier();
-    var m_new_386: array<f32, 1>;
-    m_new_386[0] = max(carry_352[0], t_385[0]);
+    var m_new_789: array<f32, 1>;
+    m_new_789[0] = max(carry_760[0], t_788[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_388: array<f32, 1>;
-    m_safe_388[0] = select(m_new_386[0], 0.0, (m_new_386[0] == NEG_INF));
+    var m_safe_791: array<f32, 1>;
+    m_safe_791[0] = select(m_new_789[0], 0.0, (m_new_789[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_390: array<f32, 4>;
+    var p_793: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_390[0 * 4 + j] = exp2((t_384[0 * 4 + j] - m_safe_388[0]));
+      p_793[0 * 4 + j] = exp2((t_787[0 * 4 + j] - m_safe_791[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_392: array<f32, 1>;
-    alpha_392[0] = exp2((carry_352[0] - m_safe_388[0]));
+    var alpha_795: array<f32, 1>;
+    alpha_795[0] = exp2((carry_760[0] - m_safe_791[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_394: array<f32, 1>;
+    var t_797: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_390[i * 4 + j];
+        acc = acc + p_793[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -357,49 +357,47 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_394[i] = acc;
+      t_797[i] = acc;
     }
     workgroupBarrier();
-    var t_395: array<f32, 1>;
-    t_395[0] = ((carry_353[0] * alpha_392[0]) + t_394[0]);
+    var t_798: array<f32, 1>;
+    t_798[0] = ((carry_761[0] * alpha_795[0]) + t_797[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_390[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_793[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_355 + r) / 16))], ((t_355 + r) < k_len_146)) * 16) + ((t_355 + r) % 16))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)], ((t_355 + r) < k_len_146));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_516) * page_table_stride0 + u32(((t_763 + r) / 16))], ((t_763 + r) < k_len_556)) * 16) + ((t_763 + r) % 16))) * v_cache_stride0 + u32(kvh_515) * v_cache_stride1 + u32(c)], ((t_763 + r) < k_len_556));
     }
     workgroupBarrier();
-    var t_398 = array<f32, 16>();
+    var t_801 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_398[i * 16 + j] = fma(a[i], b[j], t_398[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_801[i * 16 + j] = fma(a[i], b[j], t_801[i * 16 + j]); }
       }
     }
-    var t_399: array<f32, 16>;
+    var t_802: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_399[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_392[0]) + t_398[0 * 16 + j]);
+      t_802[0 * 16 + j] = ((carry_762[0 * 16 + j] * alpha_795[0]) + t_801[0 * 16 + j]);
     }
-    carry_352[0] = m_new_386[0];
-    carry_353[0] = t_395[0];
+    carry_760[0] = m_new_789[0];
+    carry_761[0] = t_798[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_399[0 * 16 + j];
+      carry_762[0 * 16 + j] = t_802[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_432 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_405 = t_347; t_405 < t_350; t_405++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_409 = (t_405 * 32);
+  for (var t_806 = t_750; t_806 < t_753; t_806++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_810 = (t_806 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -407,30 +405,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_115) * page_table_stride0 + u32(((t_409 + r) / 16))] * 16) + ((t_409 + r) % 16))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_516) * page_table_stride0 + u32(((t_810 + r) / 16))] * 16) + ((t_810 + r) % 16))) * k_cache_stride0 + u32(kvh_515) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_434 = array<f32, 4>();
+    var t_830 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_434[i * 4 + j] = fma(a[i], b[j], t_434[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_830[i * 4 + j] = fma(a[i], b[j], t_830[i * 4 + j]); }
       }
     }
-    var t_435: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_435[0 * 4 + j] = (t_434[0 * 4 + j] * t_432);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_436: array<f32, 1>;
+    var t_832: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_435[i * 4 + j]);
+        acc = max(acc, t_830[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -439,28 +433,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_436[i] = acc;
+      t_832[i] = acc;
     }
     workgroupBarrier();
-    var m_new_437: array<f32, 1>;
-    m_new_437[0] = max(carry_352[0], t_436[0]);
+    var m_new_834: array<f32, 1>;
+    m_new_834[0] = max(carry_760[0], (t_832[0] * t_758));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_439: array<f32, 1>;
-    m_safe_439[0] = select(m_new_437[0], 0.0, (m_new_437[0] == NEG_INF));
+    var m_safe_836: array<f32, 1>;
+    m_safe_836[0] = select(m_new_834[0], 0.0, (m_new_834[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_441: array<f32, 4>;
+    var p_838: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_441[0 * 4 + j] = exp2((t_435[0 * 4 + j] - m_safe_439[0]));
+      p_838[0 * 4 + j] = exp2(((t_830[0 * 4 + j] * t_758) - m_safe_836[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_443: array<f32, 1>;
-    alpha_443[0] = exp2((carry_352[0] - m_safe_439[0]));
+    var alpha_840: array<f32, 1>;
+    alpha_840[0] = exp2((carry_760[0] - m_safe_836[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_445: array<f32, 1>;
+    var t_842: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_441[i * 4 + j];
+        acc = acc + p_838[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -469,56 +463,52 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_445[i] = acc;
+      t_842[i] = acc;
     }
     workgroupBarrier();
-    var t_446: array<f32, 1>;
-    t_446[0] = ((carry_353[0] * alpha_443[0]) + t_445[0]);
+    var t_843: array<f32, 1>;
+    t_843[0] = ((carry_761[0] * alpha_840[0]) + t_842[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_441[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_838[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_115) * page_table_stride0 + u32(((t_409 + r) / 16))] * 16) + ((t_409 + r) % 16))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_516) * page_table_stride0 + u32(((t_810 + r) / 16))] * 16) + ((t_810 + r) % 16))) * v_cache_stride0 + u32(kvh_515) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_449 = array<f32, 16>();
+    var t_846 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_449[i * 16 + j] = fma(a[i], b[j], t_449[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_846[i * 16 + j] = fma(a[i], b[j], t_846[i * 16 + j]); }
       }
     }
-    var t_450: array<f32, 16>;
+    var t_847: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_450[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_443[0]) + t_449[0 * 16 + j]);
+      t_847[0 * 16 + j] = ((carry_762[0 * 16 + j] * alpha_840[0]) + t_846[0 * 16 + j]);
     }
-    carry_352[0] = m_new_437[0];
-    carry_353[0] = t_446[0];
+    carry_760[0] = m_new_834[0];
+    carry_761[0] = t_843[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_450[0 * 16 + j];
+      carry_762[0 * 16 + j] = t_847[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_483 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_454 = t_350; t_454 < t_345; t_454++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_458 = (t_454 * 32);
+  for (var t_851 = t_753; t_851 < t_748; t_851++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_855 = (t_851 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -527,30 +517,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_458 + r) / 16))], ((t_458 + r) < k_len_146)) * 16) + ((t_458 + r) % 16))) * k_cache_stride0 + u32(kvh_114) * k_cache_stride1 + u32(c)], ((t_458 + r) < k_len_146));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_516) * page_table_stride0 + u32(((t_855 + r) / 16))], ((t_855 + r) < k_len_556)) * 16) + ((t_855 + r) % 16))) * k_cache_stride0 + u32(kvh_515) * k_cache_stride1 + u32(c)], ((t_855 + r) < k_len_556));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_485 = array<f32, 4>();
+    var t_877 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_485[i * 4 + j] = fma(a[i], b[j], t_485[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_877[i * 4 + j] = fma(a[i], b[j], t_877[i * 4 + j]); }
       }
     }
-    var t_487: array<f32, 4>;
+    var t_879: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_487[0 * 4 + j] = select(NEG_INF, (t_485[0 * 4 + j] * t_483), ((((t_458 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_458 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_458 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_458 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
+      t_879[0 * 4 + j] = select(NEG_INF, (t_877[0 * 4 + j] * t_758), ((((t_855 + (tc + 8 * j)) < k_len_556) && ((t_590 || ((t_855 + (tc + 8 * j)) >= (((((t_560 + tr) / 4) + k_len_556) - q_len_555) - P.window_left))) && (t_647 || ((t_855 + (tc + 8 * j)) <= (((((t_560 + tr) / 4) + k_len_556) - q_len_555) + P.window_right))))) && (t_697 || ((t_855 + (tc + 8 * j)) <= ((((t_560 + tr) / 4) + k_len_556) - q_len_555)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_488: array<f32, 1>;
+    var t_880: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_487[i * 4 + j]);
+        acc = max(acc, t_879[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -559,28 +549,28 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_488[i] = acc;
+      t_880[i] = acc;
     }
     workgroupBarrier();
-    var m_new_489: array<f32, 1>;
-    m_new_489[0] = max(carry_352[0], t_488[0]);
+    var m_new_881: array<f32, 1>;
+    m_new_881[0] = max(carry_760[0], t_880[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_491: array<f32, 1>;
-    m_safe_491[0] = select(m_new_489[0], 0.0, (m_new_489[0] == NEG_INF));
+    var m_safe_883: array<f32, 1>;
+    m_safe_883[0] = select(m_new_881[0], 0.0, (m_new_881[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_493: array<f32, 4>;
+    var p_885: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_493[0 * 4 + j] = exp2((t_487[0 * 4 + j] - m_safe_491[0]));
+      p_885[0 * 4 + j] = exp2((t_879[0 * 4 + j] - m_safe_883[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_495: array<f32, 1>;
-    alpha_495[0] = exp2((carry_352[0] - m_safe_491[0]));
+    var alpha_887: array<f32, 1>;
+    alpha_887[0] = exp2((carry_760[0] - m_safe_883[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_497: array<f32, 1>;
+    var t_889: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_493[i * 4 + j];
+        acc = acc + p_885[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -589,50 +579,50 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_497[i] = acc;
+      t_889[i] = acc;
     }
     workgroupBarrier();
-    var t_498: array<f32, 1>;
-    t_498[0] = ((carry_353[0] * alpha_495[0]) + t_497[0]);
+    var t_890: array<f32, 1>;
+    t_890[0] = ((carry_761[0] * alpha_887[0]) + t_889[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_493[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_885[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_115) * page_table_stride0 + u32(((t_458 + r) / 16))], ((t_458 + r) < k_len_146)) * 16) + ((t_458 + r) % 16))) * v_cache_stride0 + u32(kvh_114) * v_cache_stride1 + u32(c)], ((t_458 + r) < k_len_146));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_516) * page_table_stride0 + u32(((t_855 + r) / 16))], ((t_855 + r) < k_len_556)) * 16) + ((t_855 + r) % 16))) * v_cache_stride0 + u32(kvh_515) * v_cache_stride1 + u32(c)], ((t_855 + r) < k_len_556));
     }
     workgroupBarrier();
-    var t_501 = array<f32, 16>();
+    var t_893 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_501[i * 16 + j] = fma(a[i], b[j], t_501[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_893[i * 16 + j] = fma(a[i], b[j], t_893[i * 16 + j]); }
       }
     }
-    var t_502: array<f32, 16>;
+    var t_894: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_502[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_495[0]) + t_501[0 * 16 + j]);
+      t_894[0 * 16 + j] = ((carry_762[0 * 16 + j] * alpha_887[0]) + t_893[0 * 16 + j]);
     }
-    carry_352[0] = m_new_489[0];
-    carry_353[0] = t_498[0];
+    carry_760[0] = m_new_881[0];
+    carry_761[0] = t_890[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_502[0 * 16 + j];
+      carry_762[0 * 16 + j] = t_894[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_150 + tr) / 4) < q_len_145)) { out[u32((q0_142 + ((t_150 + tr) / 4))) * out_stride0 + u32((t_153 + ((t_150 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_354[0 * 16 + j] / select(carry_353[0], 1.0, (carry_353[0] == 0.0)))); }
+    if ((((t_560 + tr) / 4) < q_len_555)) { out[u32((q0_552 + ((t_560 + tr) / 4))) * out_stride0 + u32((t_563 + ((t_560 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_762[0 * 16 + j] / select(carry_761[0], 1.0, (carry_761[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_150 + tr) / 4) < q_len_145)) { lse[u32((q0_142 + ((t_150 + tr) / 4))) * lse_stride0 + u32((t_153 + ((t_150 + tr) % 4)))] = select(((carry_352[0] + log2(carry_353[0])) * 0.6931471805599453), NEG_INF, (carry_353[0] == 0.0)); }
+    if ((((t_560 + tr) / 4) < q_len_555)) { lse[u32((q0_552 + ((t_560 + tr) / 4))) * lse_stride0 + u32((t_563 + ((t_560 + tr) % 4)))] = select(((carry_760[0] + log2(carry_761[0])) * 0.6931471805599453), NEG_INF, (carry_761[0] == 0.0)); }
   }
 }

@@ -47,246 +47,246 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_114 = i32(wg.x);
-  let kvh_115 = i32(wg.y);
-  let b_116 = i32(wg.z);
+  let m_516 = i32(wg.x);
+  let kvh_517 = i32(wg.y);
+  let b_518 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_144 = cu_seqlens_q[u32(b_116)];
+  let q0_555 = cu_seqlens_q[u32(b_518)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_145 = (b_116 + 1);
-  let t_146 = cu_seqlens_q[u32(t_145)];
-  let q_len_147 = (t_146 - q0_144);
-  let k_len_148 = cache_seqlens[u32(b_116)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_149 = (m_114 * 16);
-  let t_150 = (q_len_147 * 4);
-  let t_151 = (t_149 >= t_150);
-  if (t_151) {
+  let t_556 = (b_518 + 1);
+  let t_557 = cu_seqlens_q[u32(t_556)];
+  let q_len_558 = (t_557 - q0_555);
+  let k_len_559 = cache_seqlens[u32(b_518)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_560 = (m_516 * 16);
+  let t_561 = (q_len_558 * 4);
+  let t_562 = (t_560 >= t_561);
+  if (t_562) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_152 = (m_114 * 16);
+  let t_563 = (m_516 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_155 = (kvh_115 * 4);
+  let t_566 = (kvh_517 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_162 = (k_len_148 + 31);
-  let t_163 = (t_162 / 32);
-  let t_165 = (k_len_148 + (-1));
-  let t_167 = (k_len_148 + (-32));
-  let t_169 = (t_165 / 32);
-  let t_170 = (t_165 < 0);
-  let t_171 = (t_169 * 32);
-  let t_172 = (t_171 == t_165);
-  let t_173 = (!t_172);
-  let t_174 = (t_170 && t_173);
-  let t_176 = (t_169 - 1);
-  let t_177 = select(t_169, t_176, t_174);
-  let t_178 = (t_167 / 32);
-  let t_179 = (t_167 < 0);
-  let t_180 = (t_178 * 32);
-  let t_181 = (t_180 == t_167);
-  let t_182 = (!t_181);
-  let t_183 = (t_179 && t_182);
-  let t_184 = (t_178 - 1);
-  let t_185 = select(t_178, t_184, t_183);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_573 = (k_len_559 + 31);
+  let t_574 = (t_573 / 32);
+  let t_575 = (k_len_559 + (-1));
+  let t_576 = (k_len_559 + (-32));
+  let t_577 = (t_575 / 32);
+  let t_578 = (t_575 < 0);
+  let t_579 = (t_577 * 32);
+  let t_580 = (t_579 == t_575);
+  let t_581 = (!t_580);
+  let t_582 = (t_578 && t_581);
+  let t_583 = (t_577 - 1);
+  let t_584 = select(t_577, t_583, t_582);
+  let t_585 = (t_576 / 32);
+  let t_586 = (t_576 < 0);
+  let t_587 = (t_585 * 32);
+  let t_588 = (t_587 == t_576);
+  let t_589 = (!t_588);
+  let t_590 = (t_586 && t_589);
+  let t_591 = (t_585 - 1);
+  let t_592 = select(t_585, t_591, t_590);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_186 = (P.window_left < 0);
-  let t_188 = select(268435456, (-268435456), t_186);
-  let t_189 = select((-268435456), 268435456, t_186);
-  let t_191 = (t_152 + 15);
-  let t_192 = (t_152 / 4);
-  let t_193 = (t_191 / 4);
-  let t_194 = (t_192 + k_len_148);
-  let t_195 = (t_193 + k_len_148);
-  let t_196 = (t_194 - q_len_147);
-  let t_197 = (t_195 - q_len_147);
-  let t_198 = (t_196 - P.window_left);
-  let t_199 = (t_197 - P.window_left);
-  let t_200 = (0 - t_199);
-  let t_201 = (0 - t_198);
-  let t_202 = (t_201 + 31);
-  let t_203 = (-t_202);
-  let t_204 = (-t_203);
-  let t_205 = (t_204 / 32);
-  let t_206 = (t_204 < 0);
-  let t_207 = (t_205 * 32);
-  let t_208 = (t_207 == t_204);
-  let t_209 = (!t_208);
-  let t_210 = (t_206 && t_209);
-  let t_211 = (t_205 - 1);
-  let t_212 = select(t_205, t_211, t_210);
-  let t_213 = (-t_212);
-  let t_214 = (-t_200);
-  let t_215 = (-t_214);
-  let t_216 = (t_215 / 32);
-  let t_217 = (t_215 < 0);
-  let t_218 = (t_216 * 32);
-  let t_219 = (t_218 == t_215);
-  let t_220 = (!t_219);
-  let t_221 = (t_217 && t_220);
-  let t_222 = (t_216 - 1);
-  let t_223 = select(t_216, t_222, t_221);
-  let t_224 = (-t_223);
-  let t_225 = (t_188 > t_189);
-  let t_226 = (t_213 > 268435456);
-  let t_227 = min(t_188, t_213);
-  let t_228 = max(t_189, 268435456);
-  let t_229 = select(t_227, t_188, t_226);
-  let t_230 = select(t_228, t_189, t_226);
-  let t_231 = select(t_229, t_213, t_225);
-  let t_232 = select(t_230, 268435456, t_225);
-  let t_233 = (t_224 > 268435456);
-  let t_234 = max(t_188, t_224);
-  let t_235 = min(t_189, 268435456);
-  let t_236 = (t_235 + 1);
-  let t_237 = (t_234 <= t_236);
-  let t_238 = min(t_188, t_224);
-  let t_239 = select(t_188, t_238, t_237);
-  let t_240 = select(t_189, t_228, t_237);
-  let t_241 = select(t_239, t_188, t_233);
-  let t_242 = select(t_240, t_189, t_233);
-  let t_243 = select(t_241, t_224, t_225);
-  let t_244 = select(t_242, 268435456, t_225);
-  let t_245 = (P.window_right < 0);
-  let t_246 = select(268435456, (-268435456), t_245);
-  let t_247 = select((-268435456), 268435456, t_245);
-  let t_248 = (t_196 + P.window_right);
-  let t_249 = (t_197 + P.window_right);
-  let t_251 = (t_248 + (-31));
-  let t_252 = (t_249 / 32);
-  let t_253 = (t_249 < 0);
-  let t_254 = (t_252 * 32);
-  let t_255 = (t_254 == t_249);
-  let t_256 = (!t_255);
-  let t_257 = (t_253 && t_256);
-  let t_258 = (t_252 - 1);
-  let t_259 = select(t_252, t_258, t_257);
-  let t_260 = (t_251 / 32);
-  let t_261 = (t_251 < 0);
-  let t_262 = (t_260 * 32);
-  let t_263 = (t_262 == t_251);
-  let t_264 = (!t_263);
-  let t_265 = (t_261 && t_264);
-  let t_266 = (t_260 - 1);
-  let t_267 = select(t_260, t_266, t_265);
-  let t_268 = (t_246 > t_247);
-  let t_269 = ((-268435456) > t_259);
-  let t_270 = min(t_246, (-268435456));
-  let t_271 = max(t_247, t_259);
-  let t_272 = select(t_270, t_246, t_269);
-  let t_273 = select(t_271, t_247, t_269);
-  let t_274 = select(t_272, (-268435456), t_268);
-  let t_275 = select(t_273, t_259, t_268);
-  let t_276 = ((-268435456) > t_267);
-  let t_277 = max(t_246, (-268435456));
-  let t_278 = min(t_247, t_267);
-  let t_279 = (t_278 + 1);
-  let t_280 = (t_277 <= t_279);
-  let t_281 = max(t_247, t_267);
-  let t_282 = select(t_246, t_270, t_280);
-  let t_283 = select(t_247, t_281, t_280);
-  let t_284 = select(t_282, t_246, t_276);
-  let t_285 = select(t_283, t_247, t_276);
-  let t_286 = select(t_284, (-268435456), t_268);
-  let t_287 = select(t_285, t_267, t_268);
-  let t_288 = max(t_231, t_274);
-  let t_289 = min(t_232, t_275);
-  let t_290 = max(t_243, t_286);
-  let t_291 = min(t_244, t_287);
-  let t_292 = max((-268435456), t_288);
-  let t_293 = min(t_177, t_289);
-  let t_294 = max((-268435456), t_290);
-  let t_295 = min(t_185, t_291);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_296 = (P.is_causal == 0);
-  let t_297 = select(268435456, (-268435456), t_296);
-  let t_298 = select((-268435456), 268435456, t_296);
-  let t_299 = (t_196 + (-31));
-  let t_300 = (t_197 / 32);
-  let t_301 = (t_197 < 0);
-  let t_302 = (t_300 * 32);
-  let t_303 = (t_302 == t_197);
-  let t_304 = (!t_303);
-  let t_305 = (t_301 && t_304);
-  let t_306 = (t_300 - 1);
-  let t_307 = select(t_300, t_306, t_305);
-  let t_308 = (t_299 / 32);
-  let t_309 = (t_299 < 0);
-  let t_310 = (t_308 * 32);
-  let t_311 = (t_310 == t_299);
-  let t_312 = (!t_311);
-  let t_313 = (t_309 && t_312);
-  let t_314 = (t_308 - 1);
-  let t_315 = select(t_308, t_314, t_313);
-  let t_316 = (t_297 > t_298);
-  let t_317 = ((-268435456) > t_307);
-  let t_318 = min(t_297, (-268435456));
-  let t_319 = max(t_298, t_307);
-  let t_320 = select(t_318, t_297, t_317);
-  let t_321 = select(t_319, t_298, t_317);
-  let t_322 = select(t_320, (-268435456), t_316);
-  let t_323 = select(t_321, t_307, t_316);
-  let t_324 = ((-268435456) > t_315);
-  let t_325 = max(t_297, (-268435456));
-  let t_326 = min(t_298, t_315);
-  let t_327 = (t_326 + 1);
-  let t_328 = (t_325 <= t_327);
-  let t_329 = max(t_298, t_315);
-  let t_330 = select(t_297, t_318, t_328);
-  let t_331 = select(t_298, t_329, t_328);
-  let t_332 = select(t_330, t_297, t_324);
-  let t_333 = select(t_331, t_298, t_324);
-  let t_334 = select(t_332, (-268435456), t_316);
-  let t_335 = select(t_333, t_315, t_316);
-  let t_336 = max(t_292, t_322);
-  let t_337 = min(t_293, t_323);
-  let t_338 = max(t_294, t_334);
-  let t_339 = min(t_295, t_335);
-  let t_340 = max(t_338, t_338);
-  let t_341 = min(t_339, t_339);
-  let t_342 = max(t_340, (-268435456));
-  let t_343 = min(t_341, t_185);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_344 = max(0, t_336);
-  let t_345 = (t_337 + 1);
-  let t_346 = min(t_163, t_345);
-  let t_347 = max(t_344, t_346);
-  let t_348 = max(t_342, t_344);
-  let t_349 = min(t_348, t_347);
-  let t_350 = (t_343 + 1);
-  let t_351 = max(t_350, t_349);
-  let t_352 = min(t_351, t_347);
+  let t_593 = (P.window_left < 0);
+  let t_594 = select(268435456, (-268435456), t_593);
+  let t_595 = select((-268435456), 268435456, t_593);
+  let t_596 = (t_563 + 15);
+  let t_597 = (t_563 / 4);
+  let t_598 = (t_596 / 4);
+  let t_599 = (t_597 + k_len_559);
+  let t_600 = (t_598 + k_len_559);
+  let t_601 = (t_599 - q_len_558);
+  let t_602 = (t_600 - q_len_558);
+  let t_603 = (t_601 - P.window_left);
+  let t_604 = (t_602 - P.window_left);
+  let t_605 = (0 - t_604);
+  let t_606 = (0 - t_603);
+  let t_607 = (t_606 + 31);
+  let t_608 = (-t_607);
+  let t_609 = (-t_608);
+  let t_610 = (t_609 / 32);
+  let t_611 = (t_609 < 0);
+  let t_612 = (t_610 * 32);
+  let t_613 = (t_612 == t_609);
+  let t_614 = (!t_613);
+  let t_615 = (t_611 && t_614);
+  let t_616 = (t_610 - 1);
+  let t_617 = select(t_610, t_616, t_615);
+  let t_618 = (-t_617);
+  let t_619 = (-t_605);
+  let t_620 = (-t_619);
+  let t_621 = (t_620 / 32);
+  let t_622 = (t_620 < 0);
+  let t_623 = (t_621 * 32);
+  let t_624 = (t_623 == t_620);
+  let t_625 = (!t_624);
+  let t_626 = (t_622 && t_625);
+  let t_627 = (t_621 - 1);
+  let t_628 = select(t_621, t_627, t_626);
+  let t_629 = (-t_628);
+  let t_630 = (t_594 > t_595);
+  let t_631 = (t_618 > 268435456);
+  let t_632 = min(t_594, t_618);
+  let t_633 = max(t_595, 268435456);
+  let t_634 = select(t_632, t_594, t_631);
+  let t_635 = select(t_633, t_595, t_631);
+  let t_636 = select(t_634, t_618, t_630);
+  let t_637 = select(t_635, 268435456, t_630);
+  let t_638 = (t_629 > 268435456);
+  let t_639 = max(t_594, t_629);
+  let t_640 = min(t_595, 268435456);
+  let t_641 = (t_640 + 1);
+  let t_642 = (t_639 <= t_641);
+  let t_643 = min(t_594, t_629);
+  let t_644 = select(t_594, t_643, t_642);
+  let t_645 = select(t_595, t_633, t_642);
+  let t_646 = select(t_644, t_594, t_638);
+  let t_647 = select(t_645, t_595, t_638);
+  let t_648 = select(t_646, t_629, t_630);
+  let t_649 = select(t_647, 268435456, t_630);
+  let t_650 = (P.window_right < 0);
+  let t_651 = select(268435456, (-268435456), t_650);
+  let t_652 = select((-268435456), 268435456, t_650);
+  let t_653 = (t_601 + P.window_right);
+  let t_654 = (t_602 + P.window_right);
+  let t_655 = (t_653 + (-31));
+  let t_656 = (t_654 / 32);
+  let t_657 = (t_654 < 0);
+  let t_658 = (t_656 * 32);
+  let t_659 = (t_658 == t_654);
+  let t_660 = (!t_659);
+  let t_661 = (t_657 && t_660);
+  let t_662 = (t_656 - 1);
+  let t_663 = select(t_656, t_662, t_661);
+  let t_664 = (t_655 / 32);
+  let t_665 = (t_655 < 0);
+  let t_666 = (t_664 * 32);
+  let t_667 = (t_666 == t_655);
+  let t_668 = (!t_667);
+  let t_669 = (t_665 && t_668);
+  let t_670 = (t_664 - 1);
+  let t_671 = select(t_664, t_670, t_669);
+  let t_672 = (t_651 > t_652);
+  let t_673 = ((-268435456) > t_663);
+  let t_674 = min(t_651, (-268435456));
+  let t_675 = max(t_652, t_663);
+  let t_676 = select(t_674, t_651, t_673);
+  let t_677 = select(t_675, t_652, t_673);
+  let t_678 = select(t_676, (-268435456), t_672);
+  let t_679 = select(t_677, t_663, t_672);
+  let t_680 = ((-268435456) > t_671);
+  let t_681 = max(t_651, (-268435456));
+  let t_682 = min(t_652, t_671);
+  let t_683 = (t_682 + 1);
+  let t_684 = (t_681 <= t_683);
+  let t_685 = max(t_652, t_671);
+  let t_686 = select(t_651, t_674, t_684);
+  let t_687 = select(t_652, t_685, t_684);
+  let t_688 = select(t_686, t_651, t_680);
+  let t_689 = select(t_687, t_652, t_680);
+  let t_690 = select(t_688, (-268435456), t_672);
+  let t_691 = select(t_689, t_671, t_672);
+  let t_692 = max(t_636, t_678);
+  let t_693 = min(t_637, t_679);
+  let t_694 = max(t_648, t_690);
+  let t_695 = min(t_649, t_691);
+  let t_696 = max((-268435456), t_692);
+  let t_697 = min(t_584, t_693);
+  let t_698 = max((-268435456), t_694);
+  let t_699 = min(t_592, t_695);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_700 = (P.is_causal == 0);
+  let t_701 = select(268435456, (-268435456), t_700);
+  let t_702 = select((-268435456), 268435456, t_700);
+  let t_703 = (t_601 + (-31));
+  let t_704 = (t_602 / 32);
+  let t_705 = (t_602 < 0);
+  let t_706 = (t_704 * 32);
+  let t_707 = (t_706 == t_602);
+  let t_708 = (!t_707);
+  let t_709 = (t_705 && t_708);
+  let t_710 = (t_704 - 1);
+  let t_711 = select(t_704, t_710, t_709);
+  let t_712 = (t_703 / 32);
+  let t_713 = (t_703 < 0);
+  let t_714 = (t_712 * 32);
+  let t_715 = (t_714 == t_703);
+  let t_716 = (!t_715);
+  let t_717 = (t_713 && t_716);
+  let t_718 = (t_712 - 1);
+  let t_719 = select(t_712, t_718, t_717);
+  let t_720 = (t_701 > t_702);
+  let t_721 = ((-268435456) > t_711);
+  let t_722 = min(t_701, (-268435456));
+  let t_723 = max(t_702, t_711);
+  let t_724 = select(t_722, t_701, t_721);
+  let t_725 = select(t_723, t_702, t_721);
+  let t_726 = select(t_724, (-268435456), t_720);
+  let t_727 = select(t_725, t_711, t_720);
+  let t_728 = ((-268435456) > t_719);
+  let t_729 = max(t_701, (-268435456));
+  let t_730 = min(t_702, t_719);
+  let t_731 = (t_730 + 1);
+  let t_732 = (t_729 <= t_731);
+  let t_733 = max(t_702, t_719);
+  let t_734 = select(t_701, t_722, t_732);
+  let t_735 = select(t_702, t_733, t_732);
+  let t_736 = select(t_734, t_701, t_728);
+  let t_737 = select(t_735, t_702, t_728);
+  let t_738 = select(t_736, (-268435456), t_720);
+  let t_739 = select(t_737, t_719, t_720);
+  let t_740 = max(t_696, t_726);
+  let t_741 = min(t_697, t_727);
+  let t_742 = max(t_698, t_738);
+  let t_743 = min(t_699, t_739);
+  let t_744 = max(t_742, t_742);
+  let t_745 = min(t_743, t_743);
+  let t_746 = max(t_744, (-268435456));
+  let t_747 = min(t_745, t_592);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_748 = max(0, t_740);
+  let t_749 = (t_741 + 1);
+  let t_750 = min(t_574, t_749);
+  let t_751 = max(t_748, t_750);
+  let t_752 = max(t_746, t_748);
+  let t_753 = min(t_752, t_751);
+  let t_754 = (t_747 + 1);
+  let t_755 = max(t_754, t_753);
+  let t_756 = min(t_755, t_751);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_382 = (P.softmax_scale * 1.4426950408889634);
+  let t_761 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_144 + ((t_152 + r) / 4))) * q_stride0 + u32((t_155 + ((t_152 + r) % 4))) * q_stride1 + u32(c)], (((t_152 + r) / 4) < q_len_147));
+    smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_555 + ((t_563 + r) / 4))) * q_stride0 + u32((t_566 + ((t_563 + r) % 4))) * q_stride1 + u32(c)], (((t_563 + r) / 4) < q_len_558));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_354: array<f32, 1>;
-  carry_354[0] = NEG_INF;
-  var carry_355: array<f32, 1>;
-  carry_355[0] = 0.0;
-  var carry_356: array<f32, 16>;
+  var carry_763: array<f32, 1>;
+  carry_763[0] = NEG_INF;
+  var carry_764: array<f32, 1>;
+  carry_764[0] = 0.0;
+  var carry_765: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_356[0 * 16 + j] = 0.0;
+    carry_765[0 * 16 + j] = 0.0;
   }
-  for (var t_353 = t_344; t_353 < t_349; t_353++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_357 = (t_353 * 32);
+  for (var t_762 = t_748; t_762 < t_753; t_762++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_766 = (t_762 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -295,99 +295,97 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_116) * page_table_stride0 + u32(((t_357 + r) / 64))], ((t_357 + r) < k_len_148)) * 64) + ((t_357 + r) % 64))) * k_cache_stride0 + u32(kvh_115) * k_cache_stride1 + u32(c)], ((t_357 + r) < k_len_148));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_518) * page_table_stride0 + u32(((t_766 + r) / 64))], ((t_766 + r) < k_len_559)) * 64) + ((t_766 + r) % 64))) * k_cache_stride0 + u32(kvh_517) * k_cache_stride1 + u32(c)], ((t_766 + r) < k_len_559));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_384 = array<f32, 4>();
+    var t_788 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_384[i * 4 + j] = fma(a[i], b[j], t_384[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_788[i * 4 + j] = fma(a[i], b[j], t_788[i * 4 + j]); }
       }
     }
-    var t_386: array<f32, 4>;
+    var t_790: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_386[0 * 4 + j] = select(NEG_INF, (t_384[0 * 4 + j] * t_382), ((((t_357 + (tc + 8 * j)) < k_len_148) && ((t_186 || ((t_357 + (tc + 8 * j)) >= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) - P.window_left))) && (t_245 || ((t_357 + (tc + 8 * j)) <= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) + P.window_right))))) && (t_296 || ((t_357 + (tc + 8 * j)) <= ((((t_152 + tr) / 4) + k_len_148) - q_len_147)))));
+      t_790[0 * 4 + j] = select(NEG_INF, (t_788[0 * 4 + j] * t_761), ((((t_766 + (tc + 8 * j)) < k_len_559) && ((t_593 || ((t_766 + (tc + 8 * j)) >= (((((t_563 + tr) / 4) + k_len_559) - q_len_558) - P.window_left))) && (t_650 || ((t_766 + (tc + 8 * j)) <= (((((t_563 + tr) / 4) + k_len_559) - q_len_558) + P.window_right))))) && (t_700 || ((t_766 + (tc + 8 * j)) <= ((((t_563 + tr) / 4) + k_len_559) - q_len_558)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_387: array<f32, 1>;
+    var t_791: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_386[i * 4 + j]);
+        acc = max(acc, t_790[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_387[i] = acc;
+      t_791[i] = acc;
     }
-    var m_new_388: array<f32, 1>;
-    m_new_388[0] = max(carry_354[0], t_387[0]);
+    var m_new_792: array<f32, 1>;
+    m_new_792[0] = max(carry_763[0], t_791[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_390: array<f32, 1>;
-    m_safe_390[0] = select(m_new_388[0], 0.0, (m_new_388[0] == NEG_INF));
+    var m_safe_794: array<f32, 1>;
+    m_safe_794[0] = select(m_new_792[0], 0.0, (m_new_792[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_392: array<f32, 4>;
+    var p_796: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_392[0 * 4 + j] = exp2((t_386[0 * 4 + j] - m_safe_390[0]));
+      p_796[0 * 4 + j] = exp2((t_790[0 * 4 + j] - m_safe_794[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_394: array<f32, 1>;
-    alpha_394[0] = exp2((carry_354[0] - m_safe_390[0]));
+    var alpha_798: array<f32, 1>;
+    alpha_798[0] = exp2((carry_763[0] - m_safe_794[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_396: array<f32, 1>;
+    var t_800: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_392[i * 4 + j];
+        acc = acc + p_796[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_396[i] = acc;
+      t_800[i] = acc;
     }
-    var t_397: array<f32, 1>;
-    t_397[0] = ((carry_355[0] * alpha_394[0]) + t_396[0]);
+    var t_801: array<f32, 1>;
+    t_801[0] = ((carry_764[0] * alpha_798[0]) + t_800[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_392[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_796[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_116) * page_table_stride0 + u32(((t_357 + r) / 64))], ((t_357 + r) < k_len_148)) * 64) + ((t_357 + r) % 64))) * v_cache_stride0 + u32(kvh_115) * v_cache_stride1 + u32(c)], ((t_357 + r) < k_len_148));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_518) * page_table_stride0 + u32(((t_766 + r) / 64))], ((t_766 + r) < k_len_559)) * 64) + ((t_766 + r) % 64))) * v_cache_stride0 + u32(kvh_517) * v_cache_stride1 + u32(c)], ((t_766 + r) < k_len_559));
     }
     workgroupBarrier();
-    var t_400 = array<f32, 16>();
+    var t_804 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_400[i * 16 + j] = fma(a[i], b[j], t_400[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_804[i * 16 + j] = fma(a[i], b[j], t_804[i * 16 + j]); }
       }
     }
-    var t_401: array<f32, 16>;
+    var t_805: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_401[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_394[0]) + t_400[0 * 16 + j]);
+      t_805[0 * 16 + j] = ((carry_765[0 * 16 + j] * alpha_798[0]) + t_804[0 * 16 + j]);
     }
-    carry_354[0] = m_new_388[0];
-    carry_355[0] = t_397[0];
+    carry_763[0] = m_new_792[0];
+    carry_764[0] = t_801[0];
     for (var j = 0; j < 16; j++) {
-      carry_356[0 * 16 + j] = t_401[0 * 16 + j];
+      carry_765[0 * 16 + j] = t_805[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_434 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_407 = t_349; t_407 < t_352; t_407++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_411 = (t_407 * 32);
+  for (var t_809 = t_753; t_809 < t_756; t_809++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_813 = (t_809 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -395,106 +393,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_116) * page_table_stride0 + u32(((t_411 + r) / 64))] * 64) + ((t_411 + r) % 64))) * k_cache_stride0 + u32(kvh_115) * k_cache_stride1 + u32(c)];
+      smem_f16[2080 + r * 130 + c] = k_cache[u32(((page_table[u32(b_518) * page_table_stride0 + u32(((t_813 + r) / 64))] * 64) + ((t_813 + r) % 64))) * k_cache_stride0 + u32(kvh_517) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_436 = array<f32, 4>();
+    var t_833 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_436[i * 4 + j] = fma(a[i], b[j], t_436[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_833[i * 4 + j] = fma(a[i], b[j], t_833[i * 4 + j]); }
       }
     }
-    var t_437: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_437[0 * 4 + j] = (t_436[0 * 4 + j] * t_434);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_438: array<f32, 1>;
+    var t_835: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_437[i * 4 + j]);
+        acc = max(acc, t_833[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_438[i] = acc;
+      t_835[i] = acc;
     }
-    var m_new_439: array<f32, 1>;
-    m_new_439[0] = max(carry_354[0], t_438[0]);
+    var m_new_837: array<f32, 1>;
+    m_new_837[0] = max(carry_763[0], (t_835[0] * t_761));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_441: array<f32, 1>;
-    m_safe_441[0] = select(m_new_439[0], 0.0, (m_new_439[0] == NEG_INF));
+    var m_safe_839: array<f32, 1>;
+    m_safe_839[0] = select(m_new_837[0], 0.0, (m_new_837[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_443: array<f32, 4>;
+    var p_841: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_443[0 * 4 + j] = exp2((t_437[0 * 4 + j] - m_safe_441[0]));
+      p_841[0 * 4 + j] = exp2(((t_833[0 * 4 + j] * t_761) - m_safe_839[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_445: array<f32, 1>;
-    alpha_445[0] = exp2((carry_354[0] - m_safe_441[0]));
+    var alpha_843: array<f32, 1>;
+    alpha_843[0] = exp2((carry_763[0] - m_safe_839[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_447: array<f32, 1>;
+    var t_845: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_443[i * 4 + j];
+        acc = acc + p_841[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_447[i] = acc;
+      t_845[i] = acc;
     }
-    var t_448: array<f32, 1>;
-    t_448[0] = ((carry_355[0] * alpha_445[0]) + t_447[0]);
+    var t_846: array<f32, 1>;
+    t_846[0] = ((carry_764[0] * alpha_843[0]) + t_845[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_443[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_841[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_116) * page_table_stride0 + u32(((t_411 + r) / 64))] * 64) + ((t_411 + r) % 64))) * v_cache_stride0 + u32(kvh_115) * v_cache_stride1 + u32(c)];
+      smem_f16[2624 + r * 130 + c] = v_cache[u32(((page_table[u32(b_518) * page_table_stride0 + u32(((t_813 + r) / 64))] * 64) + ((t_813 + r) % 64))) * v_cache_stride0 + u32(kvh_517) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_451 = array<f32, 16>();
+    var t_849 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_451[i * 16 + j] = fma(a[i], b[j], t_451[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_849[i * 16 + j] = fma(a[i], b[j], t_849[i * 16 + j]); }
       }
     }
-    var t_452: array<f32, 16>;
+    var t_850: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_452[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_445[0]) + t_451[0 * 16 + j]);
+      t_850[0 * 16 + j] = ((carry_765[0 * 16 + j] * alpha_843[0]) + t_849[0 * 16 + j]);
     }
-    carry_354[0] = m_new_439[0];
-    carry_355[0] = t_448[0];
+    carry_763[0] = m_new_837[0];
+    carry_764[0] = t_846[0];
     for (var j = 0; j < 16; j++) {
-      carry_356[0 * 16 + j] = t_452[0 * 16 + j];
+      carry_765[0 * 16 + j] = t_850[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_485 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_456 = t_352; t_456 < t_347; t_456++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_460 = (t_456 * 32);
+  for (var t_854 = t_756; t_854 < t_751; t_854++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_858 = (t_854 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -503,100 +493,100 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_116) * page_table_stride0 + u32(((t_460 + r) / 64))], ((t_460 + r) < k_len_148)) * 64) + ((t_460 + r) % 64))) * k_cache_stride0 + u32(kvh_115) * k_cache_stride1 + u32(c)], ((t_460 + r) < k_len_148));
+      smem_f16[2080 + r * 130 + c] = select(f16(0.0), k_cache[u32(((select(0, page_table[u32(b_518) * page_table_stride0 + u32(((t_858 + r) / 64))], ((t_858 + r) < k_len_559)) * 64) + ((t_858 + r) % 64))) * k_cache_stride0 + u32(kvh_517) * k_cache_stride1 + u32(c)], ((t_858 + r) < k_len_559));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_487 = array<f32, 4>();
+    var t_880 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[0 + tr * 130 + k]); }
       for (var j = 0; j < 4; j++) { b[j] = f32(smem_f16[2080 + (tc + 8 * j) * 130 + k]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_487[i * 4 + j] = fma(a[i], b[j], t_487[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_880[i * 4 + j] = fma(a[i], b[j], t_880[i * 4 + j]); }
       }
     }
-    var t_489: array<f32, 4>;
+    var t_882: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_489[0 * 4 + j] = select(NEG_INF, (t_487[0 * 4 + j] * t_485), ((((t_460 + (tc + 8 * j)) < k_len_148) && ((t_186 || ((t_460 + (tc + 8 * j)) >= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) - P.window_left))) && (t_245 || ((t_460 + (tc + 8 * j)) <= (((((t_152 + tr) / 4) + k_len_148) - q_len_147) + P.window_right))))) && (t_296 || ((t_460 + (tc + 8 * j)) <= ((((t_152 + tr) / 4) + k_len_148) - q_len_147)))));
+      t_882[0 * 4 + j] = select(NEG_INF, (t_880[0 * 4 + j] * t_761), ((((t_858 + (tc + 8 * j)) < k_len_559) && ((t_593 || ((t_858 + (tc + 8 * j)) >= (((((t_563 + tr) / 4) + k_len_559) - q_len_558) - P.window_left))) && (t_650 || ((t_858 + (tc + 8 * j)) <= (((((t_563 + tr) / 4) + k_len_559) - q_len_558) + P.window_right))))) && (t_700 || ((t_858 + (tc + 8 * j)) <= ((((t_563 + tr) / 4) + k_len_559) - q_len_558)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_490: array<f32, 1>;
+    var t_883: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_489[i * 4 + j]);
+        acc = max(acc, t_882[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_490[i] = acc;
+      t_883[i] = acc;
     }
-    var m_new_491: array<f32, 1>;
-    m_new_491[0] = max(carry_354[0], t_490[0]);
+    var m_new_884: array<f32, 1>;
+    m_new_884[0] = max(carry_763[0], t_883[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_493: array<f32, 1>;
-    m_safe_493[0] = select(m_new_491[0], 0.0, (m_new_491[0] == NEG_INF));
+    var m_safe_886: array<f32, 1>;
+    m_safe_886[0] = select(m_new_884[0], 0.0, (m_new_884[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_495: array<f32, 4>;
+    var p_888: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_495[0 * 4 + j] = exp2((t_489[0 * 4 + j] - m_safe_493[0]));
+      p_888[0 * 4 + j] = exp2((t_882[0 * 4 + j] - m_safe_886[0]));
     }
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_497: array<f32, 1>;
-    alpha_497[0] = exp2((carry_354[0] - m_safe_493[0]));
+    var alpha_890: array<f32, 1>;
+    alpha_890[0] = exp2((carry_763[0] - m_safe_886[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_499: array<f32, 1>;
+    var t_892: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_495[i * 4 + j];
+        acc = acc + p_888[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_499[i] = acc;
+      t_892[i] = acc;
     }
-    var t_500: array<f32, 1>;
-    t_500[0] = ((carry_355[0] * alpha_497[0]) + t_499[0]);
+    var t_893: array<f32, 1>;
+    t_893[0] = ((carry_764[0] * alpha_890[0]) + t_892[0]);
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_495[0 * 4 + j]);
+      smem_f16[2080 + tr * 34 + (tc + 8 * j)] = f16(p_888[0 * 4 + j]);
     }
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_116) * page_table_stride0 + u32(((t_460 + r) / 64))], ((t_460 + r) < k_len_148)) * 64) + ((t_460 + r) % 64))) * v_cache_stride0 + u32(kvh_115) * v_cache_stride1 + u32(c)], ((t_460 + r) < k_len_148));
+      smem_f16[2624 + r * 130 + c] = select(f16(0.0), v_cache[u32(((select(0, page_table[u32(b_518) * page_table_stride0 + u32(((t_858 + r) / 64))], ((t_858 + r) < k_len_559)) * 64) + ((t_858 + r) % 64))) * v_cache_stride0 + u32(kvh_517) * v_cache_stride1 + u32(c)], ((t_858 + r) < k_len_559));
     }
     workgroupBarrier();
-    var t_503 = array<f32, 16>();
+    var t_896 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = f32(smem_f16[2080 + tr * 34 + k]); }
       for (var j = 0; j < 16; j++) { b[j] = f32(smem_f16[2624 + k * 130 + (tc + 8 * j)]); }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_503[i * 16 + j] = fma(a[i], b[j], t_503[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_896[i * 16 + j] = fma(a[i], b[j], t_896[i * 16 + j]); }
       }
     }
-    var t_504: array<f32, 16>;
+    var t_897: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_504[0 * 16 + j] = ((carry_356[0 * 16 + j] * alpha_497[0]) + t_503[0 * 16 + j]);
+      t_897[0 * 16 + j] = ((carry_765[0 * 16 + j] * alpha_890[0]) + t_896[0 * 16 + j]);
     }
-    carry_354[0] = m_new_491[0];
-    carry_355[0] = t_500[0];
+    carry_763[0] = m_new_884[0];
+    carry_764[0] = t_893[0];
     for (var j = 0; j < 16; j++) {
-      carry_356[0 * 16 + j] = t_504[0 * 16 + j];
+      carry_765[0 * 16 + j] = t_897[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_152 + tr) / 4) < q_len_147)) { out[u32((q0_144 + ((t_152 + tr) / 4))) * out_stride0 + u32((t_155 + ((t_152 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_356[0 * 16 + j] / select(carry_355[0], 1.0, (carry_355[0] == 0.0)))); }
+    if ((((t_563 + tr) / 4) < q_len_558)) { out[u32((q0_555 + ((t_563 + tr) / 4))) * out_stride0 + u32((t_566 + ((t_563 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = f16((carry_765[0 * 16 + j] / select(carry_764[0], 1.0, (carry_764[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_152 + tr) / 4) < q_len_147)) { lse[u32((q0_144 + ((t_152 + tr) / 4))) * lse_stride0 + u32((t_155 + ((t_152 + tr) % 4)))] = select(((carry_354[0] + log2(carry_355[0])) * 0.6931471805599453), NEG_INF, (carry_355[0] == 0.0)); }
+    if ((((t_563 + tr) / 4) < q_len_558)) { lse[u32((q0_555 + ((t_563 + tr) / 4))) * lse_stride0 + u32((t_566 + ((t_563 + tr) % 4)))] = select(((carry_763[0] + log2(carry_764[0])) * 0.6931471805599453), NEG_INF, (carry_764[0] == 0.0)); }
   }
 }

@@ -46,246 +46,246 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_111 = i32(wg.x);
-  let kvh_112 = i32(wg.y);
-  let b_113 = i32(wg.z);
+  let m_508 = i32(wg.x);
+  let kvh_509 = i32(wg.y);
+  let b_510 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_140 = cu_seqlens_q[u32(b_113)];
+  let q0_546 = cu_seqlens_q[u32(b_510)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_141 = (b_113 + 1);
-  let t_142 = cu_seqlens_q[u32(t_141)];
-  let q_len_143 = (t_142 - q0_140);
-  let k_len_144 = cache_seqlens[u32(b_113)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_145 = (m_111 * 16);
-  let t_146 = (q_len_143 * 4);
-  let t_147 = (t_145 >= t_146);
-  if (t_147) {
+  let t_547 = (b_510 + 1);
+  let t_548 = cu_seqlens_q[u32(t_547)];
+  let q_len_549 = (t_548 - q0_546);
+  let k_len_550 = cache_seqlens[u32(b_510)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_551 = (m_508 * 16);
+  let t_552 = (q_len_549 * 4);
+  let t_553 = (t_551 >= t_552);
+  if (t_553) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_148 = (m_111 * 16);
+  let t_554 = (m_508 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_151 = (kvh_112 * 4);
+  let t_557 = (kvh_509 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_158 = (k_len_144 + 31);
-  let t_159 = (t_158 / 32);
-  let t_161 = (k_len_144 + (-1));
-  let t_163 = (k_len_144 + (-32));
-  let t_165 = (t_161 / 32);
-  let t_166 = (t_161 < 0);
-  let t_167 = (t_165 * 32);
-  let t_168 = (t_167 == t_161);
-  let t_169 = (!t_168);
-  let t_170 = (t_166 && t_169);
-  let t_172 = (t_165 - 1);
-  let t_173 = select(t_165, t_172, t_170);
-  let t_174 = (t_163 / 32);
-  let t_175 = (t_163 < 0);
-  let t_176 = (t_174 * 32);
-  let t_177 = (t_176 == t_163);
-  let t_178 = (!t_177);
-  let t_179 = (t_175 && t_178);
-  let t_180 = (t_174 - 1);
-  let t_181 = select(t_174, t_180, t_179);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_564 = (k_len_550 + 31);
+  let t_565 = (t_564 / 32);
+  let t_566 = (k_len_550 + (-1));
+  let t_567 = (k_len_550 + (-32));
+  let t_568 = (t_566 / 32);
+  let t_569 = (t_566 < 0);
+  let t_570 = (t_568 * 32);
+  let t_571 = (t_570 == t_566);
+  let t_572 = (!t_571);
+  let t_573 = (t_569 && t_572);
+  let t_574 = (t_568 - 1);
+  let t_575 = select(t_568, t_574, t_573);
+  let t_576 = (t_567 / 32);
+  let t_577 = (t_567 < 0);
+  let t_578 = (t_576 * 32);
+  let t_579 = (t_578 == t_567);
+  let t_580 = (!t_579);
+  let t_581 = (t_577 && t_580);
+  let t_582 = (t_576 - 1);
+  let t_583 = select(t_576, t_582, t_581);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_182 = (P.window_left < 0);
-  let t_184 = select(268435456, (-268435456), t_182);
-  let t_185 = select((-268435456), 268435456, t_182);
-  let t_187 = (t_148 + 15);
-  let t_188 = (t_148 / 4);
-  let t_189 = (t_187 / 4);
-  let t_190 = (t_188 + k_len_144);
-  let t_191 = (t_189 + k_len_144);
-  let t_192 = (t_190 - q_len_143);
-  let t_193 = (t_191 - q_len_143);
-  let t_194 = (t_192 - P.window_left);
-  let t_195 = (t_193 - P.window_left);
-  let t_196 = (0 - t_195);
-  let t_197 = (0 - t_194);
-  let t_198 = (t_197 + 31);
-  let t_199 = (-t_198);
-  let t_200 = (-t_199);
-  let t_201 = (t_200 / 32);
-  let t_202 = (t_200 < 0);
-  let t_203 = (t_201 * 32);
-  let t_204 = (t_203 == t_200);
-  let t_205 = (!t_204);
-  let t_206 = (t_202 && t_205);
-  let t_207 = (t_201 - 1);
-  let t_208 = select(t_201, t_207, t_206);
-  let t_209 = (-t_208);
-  let t_210 = (-t_196);
-  let t_211 = (-t_210);
-  let t_212 = (t_211 / 32);
-  let t_213 = (t_211 < 0);
-  let t_214 = (t_212 * 32);
-  let t_215 = (t_214 == t_211);
-  let t_216 = (!t_215);
-  let t_217 = (t_213 && t_216);
-  let t_218 = (t_212 - 1);
-  let t_219 = select(t_212, t_218, t_217);
-  let t_220 = (-t_219);
-  let t_221 = (t_184 > t_185);
-  let t_222 = (t_209 > 268435456);
-  let t_223 = min(t_184, t_209);
-  let t_224 = max(t_185, 268435456);
-  let t_225 = select(t_223, t_184, t_222);
-  let t_226 = select(t_224, t_185, t_222);
-  let t_227 = select(t_225, t_209, t_221);
-  let t_228 = select(t_226, 268435456, t_221);
-  let t_229 = (t_220 > 268435456);
-  let t_230 = max(t_184, t_220);
-  let t_231 = min(t_185, 268435456);
-  let t_232 = (t_231 + 1);
-  let t_233 = (t_230 <= t_232);
-  let t_234 = min(t_184, t_220);
-  let t_235 = select(t_184, t_234, t_233);
-  let t_236 = select(t_185, t_224, t_233);
-  let t_237 = select(t_235, t_184, t_229);
-  let t_238 = select(t_236, t_185, t_229);
-  let t_239 = select(t_237, t_220, t_221);
-  let t_240 = select(t_238, 268435456, t_221);
-  let t_241 = (P.window_right < 0);
-  let t_242 = select(268435456, (-268435456), t_241);
-  let t_243 = select((-268435456), 268435456, t_241);
-  let t_244 = (t_192 + P.window_right);
-  let t_245 = (t_193 + P.window_right);
-  let t_247 = (t_244 + (-31));
-  let t_248 = (t_245 / 32);
-  let t_249 = (t_245 < 0);
-  let t_250 = (t_248 * 32);
-  let t_251 = (t_250 == t_245);
-  let t_252 = (!t_251);
-  let t_253 = (t_249 && t_252);
-  let t_254 = (t_248 - 1);
-  let t_255 = select(t_248, t_254, t_253);
-  let t_256 = (t_247 / 32);
-  let t_257 = (t_247 < 0);
-  let t_258 = (t_256 * 32);
-  let t_259 = (t_258 == t_247);
-  let t_260 = (!t_259);
-  let t_261 = (t_257 && t_260);
-  let t_262 = (t_256 - 1);
-  let t_263 = select(t_256, t_262, t_261);
-  let t_264 = (t_242 > t_243);
-  let t_265 = ((-268435456) > t_255);
-  let t_266 = min(t_242, (-268435456));
-  let t_267 = max(t_243, t_255);
-  let t_268 = select(t_266, t_242, t_265);
-  let t_269 = select(t_267, t_243, t_265);
-  let t_270 = select(t_268, (-268435456), t_264);
-  let t_271 = select(t_269, t_255, t_264);
-  let t_272 = ((-268435456) > t_263);
-  let t_273 = max(t_242, (-268435456));
-  let t_274 = min(t_243, t_263);
-  let t_275 = (t_274 + 1);
-  let t_276 = (t_273 <= t_275);
-  let t_277 = max(t_243, t_263);
-  let t_278 = select(t_242, t_266, t_276);
-  let t_279 = select(t_243, t_277, t_276);
-  let t_280 = select(t_278, t_242, t_272);
-  let t_281 = select(t_279, t_243, t_272);
-  let t_282 = select(t_280, (-268435456), t_264);
-  let t_283 = select(t_281, t_263, t_264);
-  let t_284 = max(t_227, t_270);
-  let t_285 = min(t_228, t_271);
-  let t_286 = max(t_239, t_282);
-  let t_287 = min(t_240, t_283);
-  let t_288 = max((-268435456), t_284);
-  let t_289 = min(t_173, t_285);
-  let t_290 = max((-268435456), t_286);
-  let t_291 = min(t_181, t_287);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_292 = (P.is_causal == 0);
-  let t_293 = select(268435456, (-268435456), t_292);
-  let t_294 = select((-268435456), 268435456, t_292);
-  let t_295 = (t_192 + (-31));
-  let t_296 = (t_193 / 32);
-  let t_297 = (t_193 < 0);
-  let t_298 = (t_296 * 32);
-  let t_299 = (t_298 == t_193);
-  let t_300 = (!t_299);
-  let t_301 = (t_297 && t_300);
-  let t_302 = (t_296 - 1);
-  let t_303 = select(t_296, t_302, t_301);
-  let t_304 = (t_295 / 32);
-  let t_305 = (t_295 < 0);
-  let t_306 = (t_304 * 32);
-  let t_307 = (t_306 == t_295);
-  let t_308 = (!t_307);
-  let t_309 = (t_305 && t_308);
-  let t_310 = (t_304 - 1);
-  let t_311 = select(t_304, t_310, t_309);
-  let t_312 = (t_293 > t_294);
-  let t_313 = ((-268435456) > t_303);
-  let t_314 = min(t_293, (-268435456));
-  let t_315 = max(t_294, t_303);
-  let t_316 = select(t_314, t_293, t_313);
-  let t_317 = select(t_315, t_294, t_313);
-  let t_318 = select(t_316, (-268435456), t_312);
-  let t_319 = select(t_317, t_303, t_312);
-  let t_320 = ((-268435456) > t_311);
-  let t_321 = max(t_293, (-268435456));
-  let t_322 = min(t_294, t_311);
-  let t_323 = (t_322 + 1);
-  let t_324 = (t_321 <= t_323);
-  let t_325 = max(t_294, t_311);
-  let t_326 = select(t_293, t_314, t_324);
-  let t_327 = select(t_294, t_325, t_324);
-  let t_328 = select(t_326, t_293, t_320);
-  let t_329 = select(t_327, t_294, t_320);
-  let t_330 = select(t_328, (-268435456), t_312);
-  let t_331 = select(t_329, t_311, t_312);
-  let t_332 = max(t_288, t_318);
-  let t_333 = min(t_289, t_319);
-  let t_334 = max(t_290, t_330);
-  let t_335 = min(t_291, t_331);
-  let t_336 = max(t_334, t_334);
-  let t_337 = min(t_335, t_335);
-  let t_338 = max(t_336, (-268435456));
-  let t_339 = min(t_337, t_181);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_340 = max(0, t_332);
-  let t_341 = (t_333 + 1);
-  let t_342 = min(t_159, t_341);
-  let t_343 = max(t_340, t_342);
-  let t_344 = max(t_338, t_340);
-  let t_345 = min(t_344, t_343);
-  let t_346 = (t_339 + 1);
-  let t_347 = max(t_346, t_345);
-  let t_348 = min(t_347, t_343);
+  let t_584 = (P.window_left < 0);
+  let t_585 = select(268435456, (-268435456), t_584);
+  let t_586 = select((-268435456), 268435456, t_584);
+  let t_587 = (t_554 + 15);
+  let t_588 = (t_554 / 4);
+  let t_589 = (t_587 / 4);
+  let t_590 = (t_588 + k_len_550);
+  let t_591 = (t_589 + k_len_550);
+  let t_592 = (t_590 - q_len_549);
+  let t_593 = (t_591 - q_len_549);
+  let t_594 = (t_592 - P.window_left);
+  let t_595 = (t_593 - P.window_left);
+  let t_596 = (0 - t_595);
+  let t_597 = (0 - t_594);
+  let t_598 = (t_597 + 31);
+  let t_599 = (-t_598);
+  let t_600 = (-t_599);
+  let t_601 = (t_600 / 32);
+  let t_602 = (t_600 < 0);
+  let t_603 = (t_601 * 32);
+  let t_604 = (t_603 == t_600);
+  let t_605 = (!t_604);
+  let t_606 = (t_602 && t_605);
+  let t_607 = (t_601 - 1);
+  let t_608 = select(t_601, t_607, t_606);
+  let t_609 = (-t_608);
+  let t_610 = (-t_596);
+  let t_611 = (-t_610);
+  let t_612 = (t_611 / 32);
+  let t_613 = (t_611 < 0);
+  let t_614 = (t_612 * 32);
+  let t_615 = (t_614 == t_611);
+  let t_616 = (!t_615);
+  let t_617 = (t_613 && t_616);
+  let t_618 = (t_612 - 1);
+  let t_619 = select(t_612, t_618, t_617);
+  let t_620 = (-t_619);
+  let t_621 = (t_585 > t_586);
+  let t_622 = (t_609 > 268435456);
+  let t_623 = min(t_585, t_609);
+  let t_624 = max(t_586, 268435456);
+  let t_625 = select(t_623, t_585, t_622);
+  let t_626 = select(t_624, t_586, t_622);
+  let t_627 = select(t_625, t_609, t_621);
+  let t_628 = select(t_626, 268435456, t_621);
+  let t_629 = (t_620 > 268435456);
+  let t_630 = max(t_585, t_620);
+  let t_631 = min(t_586, 268435456);
+  let t_632 = (t_631 + 1);
+  let t_633 = (t_630 <= t_632);
+  let t_634 = min(t_585, t_620);
+  let t_635 = select(t_585, t_634, t_633);
+  let t_636 = select(t_586, t_624, t_633);
+  let t_637 = select(t_635, t_585, t_629);
+  let t_638 = select(t_636, t_586, t_629);
+  let t_639 = select(t_637, t_620, t_621);
+  let t_640 = select(t_638, 268435456, t_621);
+  let t_641 = (P.window_right < 0);
+  let t_642 = select(268435456, (-268435456), t_641);
+  let t_643 = select((-268435456), 268435456, t_641);
+  let t_644 = (t_592 + P.window_right);
+  let t_645 = (t_593 + P.window_right);
+  let t_646 = (t_644 + (-31));
+  let t_647 = (t_645 / 32);
+  let t_648 = (t_645 < 0);
+  let t_649 = (t_647 * 32);
+  let t_650 = (t_649 == t_645);
+  let t_651 = (!t_650);
+  let t_652 = (t_648 && t_651);
+  let t_653 = (t_647 - 1);
+  let t_654 = select(t_647, t_653, t_652);
+  let t_655 = (t_646 / 32);
+  let t_656 = (t_646 < 0);
+  let t_657 = (t_655 * 32);
+  let t_658 = (t_657 == t_646);
+  let t_659 = (!t_658);
+  let t_660 = (t_656 && t_659);
+  let t_661 = (t_655 - 1);
+  let t_662 = select(t_655, t_661, t_660);
+  let t_663 = (t_642 > t_643);
+  let t_664 = ((-268435456) > t_654);
+  let t_665 = min(t_642, (-268435456));
+  let t_666 = max(t_643, t_654);
+  let t_667 = select(t_665, t_642, t_664);
+  let t_668 = select(t_666, t_643, t_664);
+  let t_669 = select(t_667, (-268435456), t_663);
+  let t_670 = select(t_668, t_654, t_663);
+  let t_671 = ((-268435456) > t_662);
+  let t_672 = max(t_642, (-268435456));
+  let t_673 = min(t_643, t_662);
+  let t_674 = (t_673 + 1);
+  let t_675 = (t_672 <= t_674);
+  let t_676 = max(t_643, t_662);
+  let t_677 = select(t_642, t_665, t_675);
+  let t_678 = select(t_643, t_676, t_675);
+  let t_679 = select(t_677, t_642, t_671);
+  let t_680 = select(t_678, t_643, t_671);
+  let t_681 = select(t_679, (-268435456), t_663);
+  let t_682 = select(t_680, t_662, t_663);
+  let t_683 = max(t_627, t_669);
+  let t_684 = min(t_628, t_670);
+  let t_685 = max(t_639, t_681);
+  let t_686 = min(t_640, t_682);
+  let t_687 = max((-268435456), t_683);
+  let t_688 = min(t_575, t_684);
+  let t_689 = max((-268435456), t_685);
+  let t_690 = min(t_583, t_686);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_691 = (P.is_causal == 0);
+  let t_692 = select(268435456, (-268435456), t_691);
+  let t_693 = select((-268435456), 268435456, t_691);
+  let t_694 = (t_592 + (-31));
+  let t_695 = (t_593 / 32);
+  let t_696 = (t_593 < 0);
+  let t_697 = (t_695 * 32);
+  let t_698 = (t_697 == t_593);
+  let t_699 = (!t_698);
+  let t_700 = (t_696 && t_699);
+  let t_701 = (t_695 - 1);
+  let t_702 = select(t_695, t_701, t_700);
+  let t_703 = (t_694 / 32);
+  let t_704 = (t_694 < 0);
+  let t_705 = (t_703 * 32);
+  let t_706 = (t_705 == t_694);
+  let t_707 = (!t_706);
+  let t_708 = (t_704 && t_707);
+  let t_709 = (t_703 - 1);
+  let t_710 = select(t_703, t_709, t_708);
+  let t_711 = (t_692 > t_693);
+  let t_712 = ((-268435456) > t_702);
+  let t_713 = min(t_692, (-268435456));
+  let t_714 = max(t_693, t_702);
+  let t_715 = select(t_713, t_692, t_712);
+  let t_716 = select(t_714, t_693, t_712);
+  let t_717 = select(t_715, (-268435456), t_711);
+  let t_718 = select(t_716, t_702, t_711);
+  let t_719 = ((-268435456) > t_710);
+  let t_720 = max(t_692, (-268435456));
+  let t_721 = min(t_693, t_710);
+  let t_722 = (t_721 + 1);
+  let t_723 = (t_720 <= t_722);
+  let t_724 = max(t_693, t_710);
+  let t_725 = select(t_692, t_713, t_723);
+  let t_726 = select(t_693, t_724, t_723);
+  let t_727 = select(t_725, t_692, t_719);
+  let t_728 = select(t_726, t_693, t_719);
+  let t_729 = select(t_727, (-268435456), t_711);
+  let t_730 = select(t_728, t_710, t_711);
+  let t_731 = max(t_687, t_717);
+  let t_732 = min(t_688, t_718);
+  let t_733 = max(t_689, t_729);
+  let t_734 = min(t_690, t_730);
+  let t_735 = max(t_733, t_733);
+  let t_736 = min(t_734, t_734);
+  let t_737 = max(t_735, (-268435456));
+  let t_738 = min(t_736, t_583);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_739 = max(0, t_731);
+  let t_740 = (t_732 + 1);
+  let t_741 = min(t_565, t_740);
+  let t_742 = max(t_739, t_741);
+  let t_743 = max(t_737, t_739);
+  let t_744 = min(t_743, t_742);
+  let t_745 = (t_738 + 1);
+  let t_746 = max(t_745, t_744);
+  let t_747 = min(t_746, t_742);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_378 = (P.softmax_scale * 1.4426950408889634);
+  let t_752 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_140 + ((t_148 + r) / 4))) * q_stride0 + u32((t_151 + ((t_148 + r) % 4))) * q_stride1 + u32(c)], (((t_148 + r) / 4) < q_len_143));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_546 + ((t_554 + r) / 4))) * q_stride0 + u32((t_557 + ((t_554 + r) % 4))) * q_stride1 + u32(c)], (((t_554 + r) / 4) < q_len_549));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_350: array<f32, 1>;
-  carry_350[0] = NEG_INF;
-  var carry_351: array<f32, 1>;
-  carry_351[0] = 0.0;
-  var carry_352: array<f32, 16>;
+  var carry_754: array<f32, 1>;
+  carry_754[0] = NEG_INF;
+  var carry_755: array<f32, 1>;
+  carry_755[0] = 0.0;
+  var carry_756: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_352[0 * 16 + j] = 0.0;
+    carry_756[0 * 16 + j] = 0.0;
   }
-  for (var t_349 = t_340; t_349 < t_345; t_349++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_353 = (t_349 * 32);
+  for (var t_753 = t_739; t_753 < t_744; t_753++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_757 = (t_753 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -294,100 +294,98 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_353 + r) / 16))], ((t_353 + r) < k_len_144)) * 16) + ((t_353 + r) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_510) * page_table_stride0 + u32(((t_757 + r) / 16))], ((t_757 + r) < k_len_550)) * 16) + ((t_757 + r) % 16))) * k_cache_stride0 + u32(kvh_509) * k_cache_stride1 + u32(c)], ((t_757 + r) < k_len_550));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_380 = array<f32, 4>();
+    var t_779 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_380[i * 4 + j] = fma(a[i], b[j], t_380[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_779[i * 4 + j] = fma(a[i], b[j], t_779[i * 4 + j]); }
       }
     }
-    var t_382: array<f32, 4>;
+    var t_781: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_382[0 * 4 + j] = select(NEG_INF, (t_380[0 * 4 + j] * t_378), ((((t_353 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_353 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_353 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_353 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_781[0 * 4 + j] = select(NEG_INF, (t_779[0 * 4 + j] * t_752), ((((t_757 + (tc + 8 * j)) < k_len_550) && ((t_584 || ((t_757 + (tc + 8 * j)) >= (((((t_554 + tr) / 4) + k_len_550) - q_len_549) - P.window_left))) && (t_641 || ((t_757 + (tc + 8 * j)) <= (((((t_554 + tr) / 4) + k_len_550) - q_len_549) + P.window_right))))) && (t_691 || ((t_757 + (tc + 8 * j)) <= ((((t_554 + tr) / 4) + k_len_550) - q_len_549)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_383: array<f32, 1>;
+    var t_782: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_382[i * 4 + j]);
+        acc = max(acc, t_781[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_383[i] = acc;
+      t_782[i] = acc;
     }
-    var m_new_384: array<f32, 1>;
-    m_new_384[0] = max(carry_350[0], t_383[0]);
+    var m_new_783: array<f32, 1>;
+    m_new_783[0] = max(carry_754[0], t_782[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_386: array<f32, 1>;
-    m_safe_386[0] = select(m_new_384[0], 0.0, (m_new_384[0] == NEG_INF));
+    var m_safe_785: array<f32, 1>;
+    m_safe_785[0] = select(m_new_783[0], 0.0, (m_new_783[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_388: array<f32, 4>;
+    var p_787: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_388[0 * 4 + j] = exp2((t_382[0 * 4 + j] - m_safe_386[0]));
+      p_787[0 * 4 + j] = exp2((t_781[0 * 4 + j] - m_safe_785[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_388[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_787[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_390: array<f32, 1>;
-    alpha_390[0] = exp2((carry_350[0] - m_safe_386[0]));
+    var alpha_789: array<f32, 1>;
+    alpha_789[0] = exp2((carry_754[0] - m_safe_785[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_392: array<f32, 1>;
+    var t_791: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_388[i * 4 + j];
+        acc = acc + p_787[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_392[i] = acc;
+      t_791[i] = acc;
     }
-    var t_393: array<f32, 1>;
-    t_393[0] = ((carry_351[0] * alpha_390[0]) + t_392[0]);
+    var t_792: array<f32, 1>;
+    t_792[0] = ((carry_755[0] * alpha_789[0]) + t_791[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_353 + r) / 16))], ((t_353 + r) < k_len_144)) * 16) + ((t_353 + r) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_353 + r) < k_len_144));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_510) * page_table_stride0 + u32(((t_757 + r) / 16))], ((t_757 + r) < k_len_550)) * 16) + ((t_757 + r) % 16))) * v_cache_stride0 + u32(kvh_509) * v_cache_stride1 + u32(c)], ((t_757 + r) < k_len_550));
     }
     workgroupBarrier();
-    var t_395 = array<f32, 16>();
+    var t_794 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_395[i * 16 + j] = fma(a[i], b[j], t_395[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_794[i * 16 + j] = fma(a[i], b[j], t_794[i * 16 + j]); }
       }
     }
-    var t_396: array<f32, 16>;
+    var t_795: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_396[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_390[0]) + t_395[0 * 16 + j]);
+      t_795[0 * 16 + j] = ((carry_756[0 * 16 + j] * alpha_789[0]) + t_794[0 * 16 + j]);
     }
-    carry_350[0] = m_new_384[0];
-    carry_351[0] = t_393[0];
+    carry_754[0] = m_new_783[0];
+    carry_755[0] = t_792[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_396[0 * 16 + j];
+      carry_756[0 * 16 + j] = t_795[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_429 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_402 = t_345; t_402 < t_348; t_402++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_406 = (t_402 * 32);
+  for (var t_799 = t_744; t_799 < t_747; t_799++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_803 = (t_799 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -395,107 +393,99 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_406 + r) / 16))] * 16) + ((t_406 + r) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_510) * page_table_stride0 + u32(((t_803 + r) / 16))] * 16) + ((t_803 + r) % 16))) * k_cache_stride0 + u32(kvh_509) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_431 = array<f32, 4>();
+    var t_823 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_431[i * 4 + j] = fma(a[i], b[j], t_431[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_823[i * 4 + j] = fma(a[i], b[j], t_823[i * 4 + j]); }
       }
     }
-    var t_432: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_432[0 * 4 + j] = (t_431[0 * 4 + j] * t_429);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_433: array<f32, 1>;
+    var t_825: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_432[i * 4 + j]);
+        acc = max(acc, t_823[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_433[i] = acc;
+      t_825[i] = acc;
     }
-    var m_new_434: array<f32, 1>;
-    m_new_434[0] = max(carry_350[0], t_433[0]);
+    var m_new_827: array<f32, 1>;
+    m_new_827[0] = max(carry_754[0], (t_825[0] * t_752));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_436: array<f32, 1>;
-    m_safe_436[0] = select(m_new_434[0], 0.0, (m_new_434[0] == NEG_INF));
+    var m_safe_829: array<f32, 1>;
+    m_safe_829[0] = select(m_new_827[0], 0.0, (m_new_827[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_438: array<f32, 4>;
+    var p_831: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_438[0 * 4 + j] = exp2((t_432[0 * 4 + j] - m_safe_436[0]));
+      p_831[0 * 4 + j] = exp2(((t_823[0 * 4 + j] * t_752) - m_safe_829[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_438[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_831[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_440: array<f32, 1>;
-    alpha_440[0] = exp2((carry_350[0] - m_safe_436[0]));
+    var alpha_833: array<f32, 1>;
+    alpha_833[0] = exp2((carry_754[0] - m_safe_829[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_442: array<f32, 1>;
+    var t_835: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_438[i * 4 + j];
+        acc = acc + p_831[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_442[i] = acc;
+      t_835[i] = acc;
     }
-    var t_443: array<f32, 1>;
-    t_443[0] = ((carry_351[0] * alpha_440[0]) + t_442[0]);
+    var t_836: array<f32, 1>;
+    t_836[0] = ((carry_755[0] * alpha_833[0]) + t_835[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_113) * page_table_stride0 + u32(((t_406 + r) / 16))] * 16) + ((t_406 + r) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_510) * page_table_stride0 + u32(((t_803 + r) / 16))] * 16) + ((t_803 + r) % 16))) * v_cache_stride0 + u32(kvh_509) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_445 = array<f32, 16>();
+    var t_838 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_445[i * 16 + j] = fma(a[i], b[j], t_445[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_838[i * 16 + j] = fma(a[i], b[j], t_838[i * 16 + j]); }
       }
     }
-    var t_446: array<f32, 16>;
+    var t_839: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_446[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_440[0]) + t_445[0 * 16 + j]);
+      t_839[0 * 16 + j] = ((carry_756[0 * 16 + j] * alpha_833[0]) + t_838[0 * 16 + j]);
     }
-    carry_350[0] = m_new_434[0];
-    carry_351[0] = t_443[0];
+    carry_754[0] = m_new_827[0];
+    carry_755[0] = t_836[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_446[0 * 16 + j];
+      carry_756[0 * 16 + j] = t_839[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_479 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_450 = t_348; t_450 < t_343; t_450++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_454 = (t_450 * 32);
+  for (var t_843 = t_747; t_843 < t_742; t_843++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_847 = (t_843 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -504,101 +494,101 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_454 + r) / 16))], ((t_454 + r) < k_len_144)) * 16) + ((t_454 + r) % 16))) * k_cache_stride0 + u32(kvh_112) * k_cache_stride1 + u32(c)], ((t_454 + r) < k_len_144));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_510) * page_table_stride0 + u32(((t_847 + r) / 16))], ((t_847 + r) < k_len_550)) * 16) + ((t_847 + r) % 16))) * k_cache_stride0 + u32(kvh_509) * k_cache_stride1 + u32(c)], ((t_847 + r) < k_len_550));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_481 = array<f32, 4>();
+    var t_869 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_481[i * 4 + j] = fma(a[i], b[j], t_481[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_869[i * 4 + j] = fma(a[i], b[j], t_869[i * 4 + j]); }
       }
     }
-    var t_483: array<f32, 4>;
+    var t_871: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_483[0 * 4 + j] = select(NEG_INF, (t_481[0 * 4 + j] * t_479), ((((t_454 + (tc + 8 * j)) < k_len_144) && ((t_182 || ((t_454 + (tc + 8 * j)) >= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) - P.window_left))) && (t_241 || ((t_454 + (tc + 8 * j)) <= (((((t_148 + tr) / 4) + k_len_144) - q_len_143) + P.window_right))))) && (t_292 || ((t_454 + (tc + 8 * j)) <= ((((t_148 + tr) / 4) + k_len_144) - q_len_143)))));
+      t_871[0 * 4 + j] = select(NEG_INF, (t_869[0 * 4 + j] * t_752), ((((t_847 + (tc + 8 * j)) < k_len_550) && ((t_584 || ((t_847 + (tc + 8 * j)) >= (((((t_554 + tr) / 4) + k_len_550) - q_len_549) - P.window_left))) && (t_641 || ((t_847 + (tc + 8 * j)) <= (((((t_554 + tr) / 4) + k_len_550) - q_len_549) + P.window_right))))) && (t_691 || ((t_847 + (tc + 8 * j)) <= ((((t_554 + tr) / 4) + k_len_550) - q_len_549)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_484: array<f32, 1>;
+    var t_872: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_483[i * 4 + j]);
+        acc = max(acc, t_871[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_484[i] = acc;
+      t_872[i] = acc;
     }
-    var m_new_485: array<f32, 1>;
-    m_new_485[0] = max(carry_350[0], t_484[0]);
+    var m_new_873: array<f32, 1>;
+    m_new_873[0] = max(carry_754[0], t_872[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_487: array<f32, 1>;
-    m_safe_487[0] = select(m_new_485[0], 0.0, (m_new_485[0] == NEG_INF));
+    var m_safe_875: array<f32, 1>;
+    m_safe_875[0] = select(m_new_873[0], 0.0, (m_new_873[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_489: array<f32, 4>;
+    var p_877: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_489[0 * 4 + j] = exp2((t_483[0 * 4 + j] - m_safe_487[0]));
+      p_877[0 * 4 + j] = exp2((t_871[0 * 4 + j] - m_safe_875[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_489[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_877[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_491: array<f32, 1>;
-    alpha_491[0] = exp2((carry_350[0] - m_safe_487[0]));
+    var alpha_879: array<f32, 1>;
+    alpha_879[0] = exp2((carry_754[0] - m_safe_875[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_493: array<f32, 1>;
+    var t_881: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_489[i * 4 + j];
+        acc = acc + p_877[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_493[i] = acc;
+      t_881[i] = acc;
     }
-    var t_494: array<f32, 1>;
-    t_494[0] = ((carry_351[0] * alpha_491[0]) + t_493[0]);
+    var t_882: array<f32, 1>;
+    t_882[0] = ((carry_755[0] * alpha_879[0]) + t_881[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_113) * page_table_stride0 + u32(((t_454 + r) / 16))], ((t_454 + r) < k_len_144)) * 16) + ((t_454 + r) % 16))) * v_cache_stride0 + u32(kvh_112) * v_cache_stride1 + u32(c)], ((t_454 + r) < k_len_144));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_510) * page_table_stride0 + u32(((t_847 + r) / 16))], ((t_847 + r) < k_len_550)) * 16) + ((t_847 + r) % 16))) * v_cache_stride0 + u32(kvh_509) * v_cache_stride1 + u32(c)], ((t_847 + r) < k_len_550));
     }
     workgroupBarrier();
-    var t_496 = array<f32, 16>();
+    var t_884 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_496[i * 16 + j] = fma(a[i], b[j], t_496[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_884[i * 16 + j] = fma(a[i], b[j], t_884[i * 16 + j]); }
       }
     }
-    var t_497: array<f32, 16>;
+    var t_885: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_497[0 * 16 + j] = ((carry_352[0 * 16 + j] * alpha_491[0]) + t_496[0 * 16 + j]);
+      t_885[0 * 16 + j] = ((carry_756[0 * 16 + j] * alpha_879[0]) + t_884[0 * 16 + j]);
     }
-    carry_350[0] = m_new_485[0];
-    carry_351[0] = t_494[0];
+    carry_754[0] = m_new_873[0];
+    carry_755[0] = t_882[0];
     for (var j = 0; j < 16; j++) {
-      carry_352[0 * 16 + j] = t_497[0 * 16 + j];
+      carry_756[0 * 16 + j] = t_885[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { out[u32((q0_140 + ((t_148 + tr) / 4))) * out_stride0 + u32((t_151 + ((t_148 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_352[0 * 16 + j] / select(carry_351[0], 1.0, (carry_351[0] == 0.0))); }
+    if ((((t_554 + tr) / 4) < q_len_549)) { out[u32((q0_546 + ((t_554 + tr) / 4))) * out_stride0 + u32((t_557 + ((t_554 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_756[0 * 16 + j] / select(carry_755[0], 1.0, (carry_755[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_148 + tr) / 4) < q_len_143)) { lse[u32((q0_140 + ((t_148 + tr) / 4))) * lse_stride0 + u32((t_151 + ((t_148 + tr) % 4)))] = select(((carry_350[0] + log2(carry_351[0])) * 0.6931471805599453), NEG_INF, (carry_351[0] == 0.0)); }
+    if ((((t_554 + tr) / 4) < q_len_549)) { lse[u32((q0_546 + ((t_554 + tr) / 4))) * lse_stride0 + u32((t_557 + ((t_554 + tr) % 4)))] = select(((carry_754[0] + log2(carry_755[0])) * 0.6931471805599453), NEG_INF, (carry_755[0] == 0.0)); }
   }
 }

@@ -46,246 +46,246 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.q_heads) * 128u;
   let out_stride1 = 128u;
   let lse_stride0 = u32(P.q_heads);
-  let m_112 = i32(wg.x);
-  let kvh_113 = i32(wg.y);
-  let b_114 = i32(wg.z);
+  let m_510 = i32(wg.x);
+  let kvh_511 = i32(wg.y);
+  let b_512 = i32(wg.z);
   // kernels-src/lib/attend.ts:22: let q0 = cu_seqlens_q[b]
-  let q0_142 = cu_seqlens_q[u32(b_114)];
+  let q0_549 = cu_seqlens_q[u32(b_512)];
   // kernels-src/lib/attend.ts:23: return q0, cu_seqlens_q[b + 1] - q0, cache_seqlens[b]
-  let t_143 = (b_114 + 1);
-  let t_144 = cu_seqlens_q[u32(t_143)];
-  let q_len_145 = (t_144 - q0_142);
-  let k_len_146 = cache_seqlens[u32(b_114)];
-  // kernels-src/sliding_window.ts:27: if m * BLOCK_M >= q_len * GROUP { return }
-  let t_147 = (m_112 * 16);
-  let t_148 = (q_len_145 * 4);
-  let t_149 = (t_147 >= t_148);
-  if (t_149) {
+  let t_550 = (b_512 + 1);
+  let t_551 = cu_seqlens_q[u32(t_550)];
+  let q_len_552 = (t_551 - q0_549);
+  let k_len_553 = cache_seqlens[u32(b_512)];
+  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  let t_554 = (m_510 * 16);
+  let t_555 = (q_len_552 * 4);
+  let t_556 = (t_554 >= t_555);
+  if (t_556) {
     return;
   }
   // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
-  let t_150 = (m_112 * 16);
+  let t_557 = (m_510 * 16);
   // kernels-src/lib/attend.ts:30: let tok = qi / G
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
-  let t_153 = (kvh_113 * 4);
+  let t_560 = (kvh_511 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_160 = (k_len_146 + 31);
-  let t_161 = (t_160 / 32);
-  let t_163 = (k_len_146 + (-1));
-  let t_165 = (k_len_146 + (-32));
-  let t_167 = (t_163 / 32);
-  let t_168 = (t_163 < 0);
-  let t_169 = (t_167 * 32);
-  let t_170 = (t_169 == t_163);
-  let t_171 = (!t_170);
-  let t_172 = (t_168 && t_171);
-  let t_174 = (t_167 - 1);
-  let t_175 = select(t_167, t_174, t_172);
-  let t_176 = (t_165 / 32);
-  let t_177 = (t_165 < 0);
-  let t_178 = (t_176 * 32);
-  let t_179 = (t_178 == t_165);
-  let t_180 = (!t_179);
-  let t_181 = (t_177 && t_180);
-  let t_182 = (t_176 - 1);
-  let t_183 = select(t_176, t_182, t_181);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_567 = (k_len_553 + 31);
+  let t_568 = (t_567 / 32);
+  let t_569 = (k_len_553 + (-1));
+  let t_570 = (k_len_553 + (-32));
+  let t_571 = (t_569 / 32);
+  let t_572 = (t_569 < 0);
+  let t_573 = (t_571 * 32);
+  let t_574 = (t_573 == t_569);
+  let t_575 = (!t_574);
+  let t_576 = (t_572 && t_575);
+  let t_577 = (t_571 - 1);
+  let t_578 = select(t_571, t_577, t_576);
+  let t_579 = (t_570 / 32);
+  let t_580 = (t_570 < 0);
+  let t_581 = (t_579 * 32);
+  let t_582 = (t_581 == t_570);
+  let t_583 = (!t_582);
+  let t_584 = (t_580 && t_583);
+  let t_585 = (t_579 - 1);
+  let t_586 = select(t_579, t_585, t_584);
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  let t_184 = (P.window_left < 0);
-  let t_186 = select(268435456, (-268435456), t_184);
-  let t_187 = select((-268435456), 268435456, t_184);
-  let t_189 = (t_150 + 15);
-  let t_190 = (t_150 / 4);
-  let t_191 = (t_189 / 4);
-  let t_192 = (t_190 + k_len_146);
-  let t_193 = (t_191 + k_len_146);
-  let t_194 = (t_192 - q_len_145);
-  let t_195 = (t_193 - q_len_145);
-  let t_196 = (t_194 - P.window_left);
-  let t_197 = (t_195 - P.window_left);
-  let t_198 = (0 - t_197);
-  let t_199 = (0 - t_196);
-  let t_200 = (t_199 + 31);
-  let t_201 = (-t_200);
-  let t_202 = (-t_201);
-  let t_203 = (t_202 / 32);
-  let t_204 = (t_202 < 0);
-  let t_205 = (t_203 * 32);
-  let t_206 = (t_205 == t_202);
-  let t_207 = (!t_206);
-  let t_208 = (t_204 && t_207);
-  let t_209 = (t_203 - 1);
-  let t_210 = select(t_203, t_209, t_208);
-  let t_211 = (-t_210);
-  let t_212 = (-t_198);
-  let t_213 = (-t_212);
-  let t_214 = (t_213 / 32);
-  let t_215 = (t_213 < 0);
-  let t_216 = (t_214 * 32);
-  let t_217 = (t_216 == t_213);
-  let t_218 = (!t_217);
-  let t_219 = (t_215 && t_218);
-  let t_220 = (t_214 - 1);
-  let t_221 = select(t_214, t_220, t_219);
-  let t_222 = (-t_221);
-  let t_223 = (t_186 > t_187);
-  let t_224 = (t_211 > 268435456);
-  let t_225 = min(t_186, t_211);
-  let t_226 = max(t_187, 268435456);
-  let t_227 = select(t_225, t_186, t_224);
-  let t_228 = select(t_226, t_187, t_224);
-  let t_229 = select(t_227, t_211, t_223);
-  let t_230 = select(t_228, 268435456, t_223);
-  let t_231 = (t_222 > 268435456);
-  let t_232 = max(t_186, t_222);
-  let t_233 = min(t_187, 268435456);
-  let t_234 = (t_233 + 1);
-  let t_235 = (t_232 <= t_234);
-  let t_236 = min(t_186, t_222);
-  let t_237 = select(t_186, t_236, t_235);
-  let t_238 = select(t_187, t_226, t_235);
-  let t_239 = select(t_237, t_186, t_231);
-  let t_240 = select(t_238, t_187, t_231);
-  let t_241 = select(t_239, t_222, t_223);
-  let t_242 = select(t_240, 268435456, t_223);
-  let t_243 = (P.window_right < 0);
-  let t_244 = select(268435456, (-268435456), t_243);
-  let t_245 = select((-268435456), 268435456, t_243);
-  let t_246 = (t_194 + P.window_right);
-  let t_247 = (t_195 + P.window_right);
-  let t_249 = (t_246 + (-31));
-  let t_250 = (t_247 / 32);
-  let t_251 = (t_247 < 0);
-  let t_252 = (t_250 * 32);
-  let t_253 = (t_252 == t_247);
-  let t_254 = (!t_253);
-  let t_255 = (t_251 && t_254);
-  let t_256 = (t_250 - 1);
-  let t_257 = select(t_250, t_256, t_255);
-  let t_258 = (t_249 / 32);
-  let t_259 = (t_249 < 0);
-  let t_260 = (t_258 * 32);
-  let t_261 = (t_260 == t_249);
-  let t_262 = (!t_261);
-  let t_263 = (t_259 && t_262);
-  let t_264 = (t_258 - 1);
-  let t_265 = select(t_258, t_264, t_263);
-  let t_266 = (t_244 > t_245);
-  let t_267 = ((-268435456) > t_257);
-  let t_268 = min(t_244, (-268435456));
-  let t_269 = max(t_245, t_257);
-  let t_270 = select(t_268, t_244, t_267);
-  let t_271 = select(t_269, t_245, t_267);
-  let t_272 = select(t_270, (-268435456), t_266);
-  let t_273 = select(t_271, t_257, t_266);
-  let t_274 = ((-268435456) > t_265);
-  let t_275 = max(t_244, (-268435456));
-  let t_276 = min(t_245, t_265);
-  let t_277 = (t_276 + 1);
-  let t_278 = (t_275 <= t_277);
-  let t_279 = max(t_245, t_265);
-  let t_280 = select(t_244, t_268, t_278);
-  let t_281 = select(t_245, t_279, t_278);
-  let t_282 = select(t_280, t_244, t_274);
-  let t_283 = select(t_281, t_245, t_274);
-  let t_284 = select(t_282, (-268435456), t_266);
-  let t_285 = select(t_283, t_265, t_266);
-  let t_286 = max(t_229, t_272);
-  let t_287 = min(t_230, t_273);
-  let t_288 = max(t_241, t_284);
-  let t_289 = min(t_242, t_285);
-  let t_290 = max((-268435456), t_286);
-  let t_291 = min(t_175, t_287);
-  let t_292 = max((-268435456), t_288);
-  let t_293 = min(t_183, t_289);
-  // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_294 = (P.is_causal == 0);
-  let t_295 = select(268435456, (-268435456), t_294);
-  let t_296 = select((-268435456), 268435456, t_294);
-  let t_297 = (t_194 + (-31));
-  let t_298 = (t_195 / 32);
-  let t_299 = (t_195 < 0);
-  let t_300 = (t_298 * 32);
-  let t_301 = (t_300 == t_195);
-  let t_302 = (!t_301);
-  let t_303 = (t_299 && t_302);
-  let t_304 = (t_298 - 1);
-  let t_305 = select(t_298, t_304, t_303);
-  let t_306 = (t_297 / 32);
-  let t_307 = (t_297 < 0);
-  let t_308 = (t_306 * 32);
-  let t_309 = (t_308 == t_297);
-  let t_310 = (!t_309);
-  let t_311 = (t_307 && t_310);
-  let t_312 = (t_306 - 1);
-  let t_313 = select(t_306, t_312, t_311);
-  let t_314 = (t_295 > t_296);
-  let t_315 = ((-268435456) > t_305);
-  let t_316 = min(t_295, (-268435456));
-  let t_317 = max(t_296, t_305);
-  let t_318 = select(t_316, t_295, t_315);
-  let t_319 = select(t_317, t_296, t_315);
-  let t_320 = select(t_318, (-268435456), t_314);
-  let t_321 = select(t_319, t_305, t_314);
-  let t_322 = ((-268435456) > t_313);
-  let t_323 = max(t_295, (-268435456));
-  let t_324 = min(t_296, t_313);
-  let t_325 = (t_324 + 1);
-  let t_326 = (t_323 <= t_325);
-  let t_327 = max(t_296, t_313);
-  let t_328 = select(t_295, t_316, t_326);
-  let t_329 = select(t_296, t_327, t_326);
-  let t_330 = select(t_328, t_295, t_322);
-  let t_331 = select(t_329, t_296, t_322);
-  let t_332 = select(t_330, (-268435456), t_314);
-  let t_333 = select(t_331, t_313, t_314);
-  let t_334 = max(t_290, t_320);
-  let t_335 = min(t_291, t_321);
-  let t_336 = max(t_292, t_332);
-  let t_337 = min(t_293, t_333);
-  let t_338 = max(t_336, t_336);
-  let t_339 = min(t_337, t_337);
-  let t_340 = max(t_338, (-268435456));
-  let t_341 = min(t_339, t_183);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-  let t_342 = max(0, t_334);
-  let t_343 = (t_335 + 1);
-  let t_344 = min(t_161, t_343);
-  let t_345 = max(t_342, t_344);
-  let t_346 = max(t_340, t_342);
-  let t_347 = min(t_346, t_345);
-  let t_348 = (t_341 + 1);
-  let t_349 = max(t_348, t_347);
-  let t_350 = min(t_349, t_345);
+  let t_587 = (P.window_left < 0);
+  let t_588 = select(268435456, (-268435456), t_587);
+  let t_589 = select((-268435456), 268435456, t_587);
+  let t_590 = (t_557 + 15);
+  let t_591 = (t_557 / 4);
+  let t_592 = (t_590 / 4);
+  let t_593 = (t_591 + k_len_553);
+  let t_594 = (t_592 + k_len_553);
+  let t_595 = (t_593 - q_len_552);
+  let t_596 = (t_594 - q_len_552);
+  let t_597 = (t_595 - P.window_left);
+  let t_598 = (t_596 - P.window_left);
+  let t_599 = (0 - t_598);
+  let t_600 = (0 - t_597);
+  let t_601 = (t_600 + 31);
+  let t_602 = (-t_601);
+  let t_603 = (-t_602);
+  let t_604 = (t_603 / 32);
+  let t_605 = (t_603 < 0);
+  let t_606 = (t_604 * 32);
+  let t_607 = (t_606 == t_603);
+  let t_608 = (!t_607);
+  let t_609 = (t_605 && t_608);
+  let t_610 = (t_604 - 1);
+  let t_611 = select(t_604, t_610, t_609);
+  let t_612 = (-t_611);
+  let t_613 = (-t_599);
+  let t_614 = (-t_613);
+  let t_615 = (t_614 / 32);
+  let t_616 = (t_614 < 0);
+  let t_617 = (t_615 * 32);
+  let t_618 = (t_617 == t_614);
+  let t_619 = (!t_618);
+  let t_620 = (t_616 && t_619);
+  let t_621 = (t_615 - 1);
+  let t_622 = select(t_615, t_621, t_620);
+  let t_623 = (-t_622);
+  let t_624 = (t_588 > t_589);
+  let t_625 = (t_612 > 268435456);
+  let t_626 = min(t_588, t_612);
+  let t_627 = max(t_589, 268435456);
+  let t_628 = select(t_626, t_588, t_625);
+  let t_629 = select(t_627, t_589, t_625);
+  let t_630 = select(t_628, t_612, t_624);
+  let t_631 = select(t_629, 268435456, t_624);
+  let t_632 = (t_623 > 268435456);
+  let t_633 = max(t_588, t_623);
+  let t_634 = min(t_589, 268435456);
+  let t_635 = (t_634 + 1);
+  let t_636 = (t_633 <= t_635);
+  let t_637 = min(t_588, t_623);
+  let t_638 = select(t_588, t_637, t_636);
+  let t_639 = select(t_589, t_627, t_636);
+  let t_640 = select(t_638, t_588, t_632);
+  let t_641 = select(t_639, t_589, t_632);
+  let t_642 = select(t_640, t_623, t_624);
+  let t_643 = select(t_641, 268435456, t_624);
+  let t_644 = (P.window_right < 0);
+  let t_645 = select(268435456, (-268435456), t_644);
+  let t_646 = select((-268435456), 268435456, t_644);
+  let t_647 = (t_595 + P.window_right);
+  let t_648 = (t_596 + P.window_right);
+  let t_649 = (t_647 + (-31));
+  let t_650 = (t_648 / 32);
+  let t_651 = (t_648 < 0);
+  let t_652 = (t_650 * 32);
+  let t_653 = (t_652 == t_648);
+  let t_654 = (!t_653);
+  let t_655 = (t_651 && t_654);
+  let t_656 = (t_650 - 1);
+  let t_657 = select(t_650, t_656, t_655);
+  let t_658 = (t_649 / 32);
+  let t_659 = (t_649 < 0);
+  let t_660 = (t_658 * 32);
+  let t_661 = (t_660 == t_649);
+  let t_662 = (!t_661);
+  let t_663 = (t_659 && t_662);
+  let t_664 = (t_658 - 1);
+  let t_665 = select(t_658, t_664, t_663);
+  let t_666 = (t_645 > t_646);
+  let t_667 = ((-268435456) > t_657);
+  let t_668 = min(t_645, (-268435456));
+  let t_669 = max(t_646, t_657);
+  let t_670 = select(t_668, t_645, t_667);
+  let t_671 = select(t_669, t_646, t_667);
+  let t_672 = select(t_670, (-268435456), t_666);
+  let t_673 = select(t_671, t_657, t_666);
+  let t_674 = ((-268435456) > t_665);
+  let t_675 = max(t_645, (-268435456));
+  let t_676 = min(t_646, t_665);
+  let t_677 = (t_676 + 1);
+  let t_678 = (t_675 <= t_677);
+  let t_679 = max(t_646, t_665);
+  let t_680 = select(t_645, t_668, t_678);
+  let t_681 = select(t_646, t_679, t_678);
+  let t_682 = select(t_680, t_645, t_674);
+  let t_683 = select(t_681, t_646, t_674);
+  let t_684 = select(t_682, (-268435456), t_666);
+  let t_685 = select(t_683, t_665, t_666);
+  let t_686 = max(t_630, t_672);
+  let t_687 = min(t_631, t_673);
+  let t_688 = max(t_642, t_684);
+  let t_689 = min(t_643, t_685);
+  let t_690 = max((-268435456), t_686);
+  let t_691 = min(t_578, t_687);
+  let t_692 = max((-268435456), t_688);
+  let t_693 = min(t_586, t_689);
+  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_694 = (P.is_causal == 0);
+  let t_695 = select(268435456, (-268435456), t_694);
+  let t_696 = select((-268435456), 268435456, t_694);
+  let t_697 = (t_595 + (-31));
+  let t_698 = (t_596 / 32);
+  let t_699 = (t_596 < 0);
+  let t_700 = (t_698 * 32);
+  let t_701 = (t_700 == t_596);
+  let t_702 = (!t_701);
+  let t_703 = (t_699 && t_702);
+  let t_704 = (t_698 - 1);
+  let t_705 = select(t_698, t_704, t_703);
+  let t_706 = (t_697 / 32);
+  let t_707 = (t_697 < 0);
+  let t_708 = (t_706 * 32);
+  let t_709 = (t_708 == t_697);
+  let t_710 = (!t_709);
+  let t_711 = (t_707 && t_710);
+  let t_712 = (t_706 - 1);
+  let t_713 = select(t_706, t_712, t_711);
+  let t_714 = (t_695 > t_696);
+  let t_715 = ((-268435456) > t_705);
+  let t_716 = min(t_695, (-268435456));
+  let t_717 = max(t_696, t_705);
+  let t_718 = select(t_716, t_695, t_715);
+  let t_719 = select(t_717, t_696, t_715);
+  let t_720 = select(t_718, (-268435456), t_714);
+  let t_721 = select(t_719, t_705, t_714);
+  let t_722 = ((-268435456) > t_713);
+  let t_723 = max(t_695, (-268435456));
+  let t_724 = min(t_696, t_713);
+  let t_725 = (t_724 + 1);
+  let t_726 = (t_723 <= t_725);
+  let t_727 = max(t_696, t_713);
+  let t_728 = select(t_695, t_716, t_726);
+  let t_729 = select(t_696, t_727, t_726);
+  let t_730 = select(t_728, t_695, t_722);
+  let t_731 = select(t_729, t_696, t_722);
+  let t_732 = select(t_730, (-268435456), t_714);
+  let t_733 = select(t_731, t_713, t_714);
+  let t_734 = max(t_690, t_720);
+  let t_735 = min(t_691, t_721);
+  let t_736 = max(t_692, t_732);
+  let t_737 = min(t_693, t_733);
+  let t_738 = max(t_736, t_736);
+  let t_739 = min(t_737, t_737);
+  let t_740 = max(t_738, (-268435456));
+  let t_741 = min(t_739, t_586);
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  let t_742 = max(0, t_734);
+  let t_743 = (t_735 + 1);
+  let t_744 = min(t_568, t_743);
+  let t_745 = max(t_742, t_744);
+  let t_746 = max(t_740, t_742);
+  let t_747 = min(t_746, t_745);
+  let t_748 = (t_741 + 1);
+  let t_749 = max(t_748, t_747);
+  let t_750 = min(t_749, t_745);
   // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
   // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_380 = (P.softmax_scale * 1.4426950408889634);
+  let t_755 = (P.softmax_scale * 1.4426950408889634);
   workgroupBarrier();
   for (var e = i32(lid); e < 2048; e += 128) {
     let r = e / 128;
     let c = e % 128;
-    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_142 + ((t_150 + r) / 4))) * q_stride0 + u32((t_153 + ((t_150 + r) % 4))) * q_stride1 + u32(c)], (((t_150 + r) / 4) < q_len_145));
+    smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_549 + ((t_557 + r) / 4))) * q_stride0 + u32((t_560 + ((t_557 + r) % 4))) * q_stride1 + u32(c)], (((t_557 + r) / 4) < q_len_552));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  var carry_352: array<f32, 1>;
-  carry_352[0] = NEG_INF;
-  var carry_353: array<f32, 1>;
-  carry_353[0] = 0.0;
-  var carry_354: array<f32, 16>;
+  var carry_757: array<f32, 1>;
+  carry_757[0] = NEG_INF;
+  var carry_758: array<f32, 1>;
+  carry_758[0] = 0.0;
+  var carry_759: array<f32, 16>;
   for (var j = 0; j < 16; j++) {
-    carry_354[0 * 16 + j] = 0.0;
+    carry_759[0 * 16 + j] = 0.0;
   }
-  for (var t_351 = t_342; t_351 < t_347; t_351++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_355 = (t_351 * 32);
+  for (var t_756 = t_742; t_756 < t_747; t_756++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_760 = (t_756 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -294,30 +294,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_355 + r) / 64))], ((t_355 + r) < k_len_146)) * 64) + ((t_355 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_355 + r) < k_len_146));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_512) * page_table_stride0 + u32(((t_760 + r) / 64))], ((t_760 + r) < k_len_553)) * 64) + ((t_760 + r) % 64))) * k_cache_stride0 + u32(kvh_511) * k_cache_stride1 + u32(c)], ((t_760 + r) < k_len_553));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_382 = array<f32, 4>();
+    var t_782 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_382[i * 4 + j] = fma(a[i], b[j], t_382[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_782[i * 4 + j] = fma(a[i], b[j], t_782[i * 4 + j]); }
       }
     }
-    var t_384: array<f32, 4>;
+    var t_784: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_384[0 * 4 + j] = select(NEG_INF, (t_382[0 * 4 + j] * t_380), ((((t_355 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_355 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_355 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_355 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
+      t_784[0 * 4 + j] = select(NEG_INF, (t_782[0 * 4 + j] * t_755), ((((t_760 + (tc + 8 * j)) < k_len_553) && ((t_587 || ((t_760 + (tc + 8 * j)) >= (((((t_557 + tr) / 4) + k_len_553) - q_len_552) - P.window_left))) && (t_644 || ((t_760 + (tc + 8 * j)) <= (((((t_557 + tr) / 4) + k_len_553) - q_len_552) + P.window_right))))) && (t_694 || ((t_760 + (tc + 8 * j)) <= ((((t_557 + tr) / 4) + k_len_553) - q_len_552)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_385: array<f32, 1>;
+    var t_785: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_384[i * 4 + j]);
+        acc = max(acc, t_784[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -326,33 +326,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_385[i] = acc;
+      t_785[i] = acc;
     }
     workgroupBarrier();
-    var m_new_386: array<f32, 1>;
-    m_new_386[0] = max(carry_352[0], t_385[0]);
+    var m_new_786: array<f32, 1>;
+    m_new_786[0] = max(carry_757[0], t_785[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_388: array<f32, 1>;
-    m_safe_388[0] = select(m_new_386[0], 0.0, (m_new_386[0] == NEG_INF));
+    var m_safe_788: array<f32, 1>;
+    m_safe_788[0] = select(m_new_786[0], 0.0, (m_new_786[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_390: array<f32, 4>;
+    var p_790: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_390[0 * 4 + j] = exp2((t_384[0 * 4 + j] - m_safe_388[0]));
+      p_790[0 * 4 + j] = exp2((t_784[0 * 4 + j] - m_safe_788[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_390[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_790[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_392: array<f32, 1>;
-    alpha_392[0] = exp2((carry_352[0] - m_safe_388[0]));
+    var alpha_792: array<f32, 1>;
+    alpha_792[0] = exp2((carry_757[0] - m_safe_788[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_394: array<f32, 1>;
+    var t_794: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_390[i * 4 + j];
+        acc = acc + p_790[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -361,45 +361,43 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_394[i] = acc;
+      t_794[i] = acc;
     }
     workgroupBarrier();
-    var t_395: array<f32, 1>;
-    t_395[0] = ((carry_353[0] * alpha_392[0]) + t_394[0]);
+    var t_795: array<f32, 1>;
+    t_795[0] = ((carry_758[0] * alpha_792[0]) + t_794[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_355 + r) / 64))], ((t_355 + r) < k_len_146)) * 64) + ((t_355 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_355 + r) < k_len_146));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_512) * page_table_stride0 + u32(((t_760 + r) / 64))], ((t_760 + r) < k_len_553)) * 64) + ((t_760 + r) % 64))) * v_cache_stride0 + u32(kvh_511) * v_cache_stride1 + u32(c)], ((t_760 + r) < k_len_553));
     }
     workgroupBarrier();
-    var t_397 = array<f32, 16>();
+    var t_797 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_397[i * 16 + j] = fma(a[i], b[j], t_397[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_797[i * 16 + j] = fma(a[i], b[j], t_797[i * 16 + j]); }
       }
     }
-    var t_398: array<f32, 16>;
+    var t_798: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_398[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_392[0]) + t_397[0 * 16 + j]);
+      t_798[0 * 16 + j] = ((carry_759[0 * 16 + j] * alpha_792[0]) + t_797[0 * 16 + j]);
     }
-    carry_352[0] = m_new_386[0];
-    carry_353[0] = t_395[0];
+    carry_757[0] = m_new_786[0];
+    carry_758[0] = t_795[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_398[0 * 16 + j];
+      carry_759[0 * 16 + j] = t_798[0 * 16 + j];
     }
   }
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_431 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
-  for (var t_404 = t_347; t_404 < t_350; t_404++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_408 = (t_404 * 32);
+  for (var t_802 = t_747; t_802 < t_750; t_802++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_806 = (t_802 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
@@ -407,30 +405,26 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_408 + r) / 64))] * 64) + ((t_408 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)];
+      smem_f32[2064 + r * 129 + c] = k_cache[u32(((page_table[u32(b_512) * page_table_stride0 + u32(((t_806 + r) / 64))] * 64) + ((t_806 + r) % 64))) * k_cache_stride0 + u32(kvh_511) * k_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_433 = array<f32, 4>();
+    var t_826 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_433[i * 4 + j] = fma(a[i], b[j], t_433[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_826[i * 4 + j] = fma(a[i], b[j], t_826[i * 4 + j]); }
       }
     }
-    var t_434: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      t_434[0 * 4 + j] = (t_433[0 * 4 + j] * t_431);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_435: array<f32, 1>;
+    var t_828: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_434[i * 4 + j]);
+        acc = max(acc, t_826[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -439,33 +433,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_435[i] = acc;
+      t_828[i] = acc;
     }
     workgroupBarrier();
-    var m_new_436: array<f32, 1>;
-    m_new_436[0] = max(carry_352[0], t_435[0]);
+    var m_new_830: array<f32, 1>;
+    m_new_830[0] = max(carry_757[0], (t_828[0] * t_755));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_438: array<f32, 1>;
-    m_safe_438[0] = select(m_new_436[0], 0.0, (m_new_436[0] == NEG_INF));
+    var m_safe_832: array<f32, 1>;
+    m_safe_832[0] = select(m_new_830[0], 0.0, (m_new_830[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_440: array<f32, 4>;
+    var p_834: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_440[0 * 4 + j] = exp2((t_434[0 * 4 + j] - m_safe_438[0]));
+      p_834[0 * 4 + j] = exp2(((t_826[0 * 4 + j] * t_755) - m_safe_832[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_440[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_834[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_442: array<f32, 1>;
-    alpha_442[0] = exp2((carry_352[0] - m_safe_438[0]));
+    var alpha_836: array<f32, 1>;
+    alpha_836[0] = exp2((carry_757[0] - m_safe_832[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_444: array<f32, 1>;
+    var t_838: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_440[i * 4 + j];
+        acc = acc + p_834[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -474,52 +468,48 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_444[i] = acc;
+      t_838[i] = acc;
     }
     workgroupBarrier();
-    var t_445: array<f32, 1>;
-    t_445[0] = ((carry_353[0] * alpha_442[0]) + t_444[0]);
+    var t_839: array<f32, 1>;
+    t_839[0] = ((carry_758[0] * alpha_836[0]) + t_838[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_114) * page_table_stride0 + u32(((t_408 + r) / 64))] * 64) + ((t_408 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)];
+      smem_f32[2592 + r * 129 + c] = v_cache[u32(((page_table[u32(b_512) * page_table_stride0 + u32(((t_806 + r) / 64))] * 64) + ((t_806 + r) % 64))) * v_cache_stride0 + u32(kvh_511) * v_cache_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_447 = array<f32, 16>();
+    var t_841 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_447[i * 16 + j] = fma(a[i], b[j], t_447[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_841[i * 16 + j] = fma(a[i], b[j], t_841[i * 16 + j]); }
       }
     }
-    var t_448: array<f32, 16>;
+    var t_842: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_448[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_442[0]) + t_447[0 * 16 + j]);
+      t_842[0 * 16 + j] = ((carry_759[0 * 16 + j] * alpha_836[0]) + t_841[0 * 16 + j]);
     }
-    carry_352[0] = m_new_436[0];
-    carry_353[0] = t_445[0];
+    carry_757[0] = m_new_830[0];
+    carry_758[0] = t_839[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_448[0 * 16 + j];
+      carry_759[0 * 16 + j] = t_842[0 * 16 + j];
     }
   }
-  // kernels-src/lib/masks.ts:14: let d = i + k_len - q_len
-  // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-  // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
-  let t_481 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
-  for (var t_452 = t_350; t_452 < t_345; t_452++) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
-    let t_456 = (t_452 * 32);
+  for (var t_846 = t_750; t_846 < t_745; t_846++) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    let t_850 = (t_846 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:32: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:30: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -528,30 +518,30 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_456 + r) / 64))], ((t_456 + r) < k_len_146)) * 64) + ((t_456 + r) % 64))) * k_cache_stride0 + u32(kvh_113) * k_cache_stride1 + u32(c)], ((t_456 + r) < k_len_146));
+      smem_f32[2064 + r * 129 + c] = select(0.0, k_cache[u32(((select(0, page_table[u32(b_512) * page_table_stride0 + u32(((t_850 + r) / 64))], ((t_850 + r) < k_len_553)) * 64) + ((t_850 + r) % 64))) * k_cache_stride0 + u32(kvh_511) * k_cache_stride1 + u32(c)], ((t_850 + r) < k_len_553));
     }
     workgroupBarrier();
     // kernels-src/lib/attend.ts:49: return where(live, dot(Q, K^T) * scale2, -inf)
-    var t_483 = array<f32, 4>();
+    var t_872 = array<f32, 4>();
     for (var k = 0; k < 128; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 129 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[2064 + (tc + 8 * j) * 129 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_483[i * 4 + j] = fma(a[i], b[j], t_483[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_872[i * 4 + j] = fma(a[i], b[j], t_872[i * 4 + j]); }
       }
     }
-    var t_485: array<f32, 4>;
+    var t_874: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      t_485[0 * 4 + j] = select(NEG_INF, (t_483[0 * 4 + j] * t_481), ((((t_456 + (tc + 8 * j)) < k_len_146) && ((t_184 || ((t_456 + (tc + 8 * j)) >= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) - P.window_left))) && (t_243 || ((t_456 + (tc + 8 * j)) <= (((((t_150 + tr) / 4) + k_len_146) - q_len_145) + P.window_right))))) && (t_294 || ((t_456 + (tc + 8 * j)) <= ((((t_150 + tr) / 4) + k_len_146) - q_len_145)))));
+      t_874[0 * 4 + j] = select(NEG_INF, (t_872[0 * 4 + j] * t_755), ((((t_850 + (tc + 8 * j)) < k_len_553) && ((t_587 || ((t_850 + (tc + 8 * j)) >= (((((t_557 + tr) / 4) + k_len_553) - q_len_552) - P.window_left))) && (t_644 || ((t_850 + (tc + 8 * j)) <= (((((t_557 + tr) / 4) + k_len_553) - q_len_552) + P.window_right))))) && (t_694 || ((t_850 + (tc + 8 * j)) <= ((((t_557 + tr) / 4) + k_len_553) - q_len_552)))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_486: array<f32, 1>;
+    var t_875: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, t_485[i * 4 + j]);
+        acc = max(acc, t_874[i * 4 + j]);
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -560,33 +550,33 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var k = 0; k < 8; k++) { acc = max(acc, red_f32[i * 128 + tr * 8 + k]); }
-      t_486[i] = acc;
+      t_875[i] = acc;
     }
     workgroupBarrier();
-    var m_new_487: array<f32, 1>;
-    m_new_487[0] = max(carry_352[0], t_486[0]);
+    var m_new_876: array<f32, 1>;
+    m_new_876[0] = max(carry_757[0], t_875[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_489: array<f32, 1>;
-    m_safe_489[0] = select(m_new_487[0], 0.0, (m_new_487[0] == NEG_INF));
+    var m_safe_878: array<f32, 1>;
+    m_safe_878[0] = select(m_new_876[0], 0.0, (m_new_876[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_491: array<f32, 4>;
+    var p_880: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_491[0 * 4 + j] = exp2((t_485[0 * 4 + j] - m_safe_489[0]));
+      p_880[0 * 4 + j] = exp2((t_874[0 * 4 + j] - m_safe_878[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_491[0 * 4 + j];
+      smem_f32[2064 + tr * 33 + (tc + 8 * j)] = p_880[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_493: array<f32, 1>;
-    alpha_493[0] = exp2((carry_352[0] - m_safe_489[0]));
+    var alpha_882: array<f32, 1>;
+    alpha_882[0] = exp2((carry_757[0] - m_safe_878[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_495: array<f32, 1>;
+    var t_884: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_491[i * 4 + j];
+        acc = acc + p_880[i * 4 + j];
       }
       red_f32[i * 128 + i32(lid)] = acc;
     }
@@ -595,46 +585,46 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var k = 0; k < 8; k++) { acc = acc + red_f32[i * 128 + tr * 8 + k]; }
-      t_495[i] = acc;
+      t_884[i] = acc;
     }
     workgroupBarrier();
-    var t_496: array<f32, 1>;
-    t_496[0] = ((carry_353[0] * alpha_493[0]) + t_495[0]);
+    var t_885: array<f32, 1>;
+    t_885[0] = ((carry_758[0] * alpha_882[0]) + t_884[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 4096; e += 128) {
       let r = e / 128;
       let c = e % 128;
-      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_114) * page_table_stride0 + u32(((t_456 + r) / 64))], ((t_456 + r) < k_len_146)) * 64) + ((t_456 + r) % 64))) * v_cache_stride0 + u32(kvh_113) * v_cache_stride1 + u32(c)], ((t_456 + r) < k_len_146));
+      smem_f32[2592 + r * 129 + c] = select(0.0, v_cache[u32(((select(0, page_table[u32(b_512) * page_table_stride0 + u32(((t_850 + r) / 64))], ((t_850 + r) < k_len_553)) * 64) + ((t_850 + r) % 64))) * v_cache_stride0 + u32(kvh_511) * v_cache_stride1 + u32(c)], ((t_850 + r) < k_len_553));
     }
     workgroupBarrier();
-    var t_498 = array<f32, 16>();
+    var t_887 = array<f32, 16>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 16>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[2064 + tr * 33 + k]; }
       for (var j = 0; j < 16; j++) { b[j] = smem_f32[2592 + k * 129 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 16; j++) { t_498[i * 16 + j] = fma(a[i], b[j], t_498[i * 16 + j]); }
+        for (var j = 0; j < 16; j++) { t_887[i * 16 + j] = fma(a[i], b[j], t_887[i * 16 + j]); }
       }
     }
-    var t_499: array<f32, 16>;
+    var t_888: array<f32, 16>;
     for (var j = 0; j < 16; j++) {
-      t_499[0 * 16 + j] = ((carry_354[0 * 16 + j] * alpha_493[0]) + t_498[0 * 16 + j]);
+      t_888[0 * 16 + j] = ((carry_759[0 * 16 + j] * alpha_882[0]) + t_887[0 * 16 + j]);
     }
-    carry_352[0] = m_new_487[0];
-    carry_353[0] = t_496[0];
+    carry_757[0] = m_new_876[0];
+    carry_758[0] = t_885[0];
     for (var j = 0; j < 16; j++) {
-      carry_354[0 * 16 + j] = t_499[0 * 16 + j];
+      carry_759[0 * 16 + j] = t_888[0 * 16 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
   // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
   for (var j = 0; j < 16; j++) {
-    if ((((t_150 + tr) / 4) < q_len_145)) { out[u32((q0_142 + ((t_150 + tr) / 4))) * out_stride0 + u32((t_153 + ((t_150 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_354[0 * 16 + j] / select(carry_353[0], 1.0, (carry_353[0] == 0.0))); }
+    if ((((t_557 + tr) / 4) < q_len_552)) { out[u32((q0_549 + ((t_557 + tr) / 4))) * out_stride0 + u32((t_560 + ((t_557 + tr) % 4))) * out_stride1 + u32((tc + 8 * j))] = (carry_759[0 * 16 + j] / select(carry_758[0], 1.0, (carry_758[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
   // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid
   if (tc == 0) {
-    if ((((t_150 + tr) / 4) < q_len_145)) { lse[u32((q0_142 + ((t_150 + tr) / 4))) * lse_stride0 + u32((t_153 + ((t_150 + tr) % 4)))] = select(((carry_352[0] + log2(carry_353[0])) * 0.6931471805599453), NEG_INF, (carry_353[0] == 0.0)); }
+    if ((((t_557 + tr) / 4) < q_len_552)) { lse[u32((q0_549 + ((t_557 + tr) / 4))) * lse_stride0 + u32((t_560 + ((t_557 + tr) % 4)))] = select(((carry_757[0] + log2(carry_758[0])) * 0.6931471805599453), NEG_INF, (carry_758[0] == 0.0)); }
   }
 }

@@ -39,411 +39,406 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let out_stride0 = u32(P.heads) * 64u;
   let out_stride1 = 64u;
   let lse_stride0 = u32(P.heads);
-  let m_88 = i32(wg.x);
-  let h_89 = i32(wg.y);
-  let b_90 = i32(wg.z);
-  // kernels-src/mha.ts:28: let q0 = cu_seqlens_q[b]
-  let q0_113 = cu_seqlens_q[u32(b_90)];
-  // kernels-src/mha.ts:29: let q_len = cu_seqlens_q[b + 1] - q0
-  let t_114 = (b_90 + 1);
-  let t_115 = cu_seqlens_q[u32(t_114)];
-  let q_len_116 = (t_115 - q0_113);
-  // kernels-src/mha.ts:30: if m * BLOCK_M >= q_len { return }
-  let t_117 = (m_88 * 16);
-  let t_118 = (t_117 >= q_len_116);
-  if (t_118) {
+  let m_305 = i32(wg.x);
+  let h_306 = i32(wg.y);
+  let b_307 = i32(wg.z);
+  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  let q0_338 = cu_seqlens_q[u32(b_307)];
+  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  let t_339 = (b_307 + 1);
+  let t_340 = cu_seqlens_q[u32(t_339)];
+  let q_len_341 = (t_340 - q0_338);
+  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  let t_342 = (m_305 * 16);
+  let t_343 = (t_342 >= q_len_341);
+  if (t_343) {
     return;
   }
-  // kernels-src/mha.ts:31: let k0 = cu_seqlens_k[b]
-  let k0_119 = cu_seqlens_k[u32(b_90)];
-  // kernels-src/mha.ts:32: let k_len = cu_seqlens_k[b + 1] - k0
-  let t_120 = cu_seqlens_k[u32(t_114)];
-  let k_len_121 = (t_120 - k0_119);
-  // kernels-src/mha.ts:33: let qi = rows(m, BLOCK_M)
-  let t_122 = (m_88 * 16);
-  // kernels-src/mha.ts:34: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:36: let scale2 = softmax_scale * 1.4426950408889634
-  let scale2_128 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-  let t_129 = (k_len_121 + 31);
-  let t_130 = (t_129 / 32);
-  let t_132 = (k_len_121 + (-1));
-  let t_134 = (k_len_121 + (-32));
-  let t_136 = (t_132 / 32);
-  let t_137 = (t_132 < 0);
-  let t_138 = (t_136 * 32);
-  let t_139 = (t_138 == t_132);
-  let t_140 = (!t_139);
-  let t_141 = (t_137 && t_140);
-  let t_143 = (t_136 - 1);
-  let t_144 = select(t_136, t_143, t_141);
-  let t_145 = (t_134 / 32);
-  let t_146 = (t_134 < 0);
-  let t_147 = (t_145 * 32);
-  let t_148 = (t_147 == t_134);
-  let t_149 = (!t_148);
-  let t_150 = (t_146 && t_149);
-  let t_151 = (t_145 - 1);
-  let t_152 = select(t_145, t_151, t_150);
-  let t_154 = (t_122 + 15);
-  let t_155 = (t_122 + k_len_121);
-  let t_156 = (t_154 + k_len_121);
-  let t_157 = (t_155 - q_len_116);
-  let t_158 = (t_156 - q_len_116);
-  let t_160 = (t_157 + (-31));
-  let t_161 = (t_158 / 32);
-  let t_162 = (t_158 < 0);
-  let t_163 = (t_161 * 32);
-  let t_164 = (t_163 == t_158);
-  let t_165 = (!t_164);
-  let t_166 = (t_162 && t_165);
-  let t_167 = (t_161 - 1);
-  let t_168 = select(t_161, t_167, t_166);
-  let t_169 = (t_160 / 32);
-  let t_170 = (t_160 < 0);
-  let t_171 = (t_169 * 32);
-  let t_172 = (t_171 == t_160);
-  let t_173 = (!t_172);
-  let t_174 = (t_170 && t_173);
-  let t_175 = (t_169 - 1);
-  let t_176 = select(t_169, t_175, t_174);
-  let t_177 = min(t_144, t_168);
-  let t_178 = min(t_152, t_176);
-  let t_179 = min(t_178, t_178);
-  let t_180 = min(t_179, t_152);
-  let t_181 = (t_177 + 1);
-  let t_182 = min(t_130, t_181);
-  let t_183 = max(0, t_182);
-  let t_184 = min(0, t_183);
-  let t_185 = (t_180 + 1);
-  let t_186 = max(t_185, t_184);
-  let t_187 = min(t_186, t_183);
+  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  let k0_344 = cu_seqlens_k[u32(b_307)];
+  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  let t_345 = cu_seqlens_k[u32(t_339)];
+  let k_len_346 = (t_345 - k0_344);
+  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  let t_347 = (m_305 * 16);
+  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  let scale2_353 = (P.softmax_scale * 1.4426950408889634);
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  let t_354 = (k_len_346 + 31);
+  let t_355 = (t_354 / 32);
+  let t_356 = (k_len_346 + (-1));
+  let t_357 = (k_len_346 + (-32));
+  let t_358 = (t_356 / 32);
+  let t_359 = (t_356 < 0);
+  let t_360 = (t_358 * 32);
+  let t_361 = (t_360 == t_356);
+  let t_362 = (!t_361);
+  let t_363 = (t_359 && t_362);
+  let t_364 = (t_358 - 1);
+  let t_365 = select(t_358, t_364, t_363);
+  let t_366 = (t_357 / 32);
+  let t_367 = (t_357 < 0);
+  let t_368 = (t_366 * 32);
+  let t_369 = (t_368 == t_357);
+  let t_370 = (!t_369);
+  let t_371 = (t_367 && t_370);
+  let t_372 = (t_366 - 1);
+  let t_373 = select(t_366, t_372, t_371);
+  let t_374 = (t_347 + 15);
+  let t_375 = (t_347 + k_len_346);
+  let t_376 = (t_374 + k_len_346);
+  let t_377 = (t_375 - q_len_341);
+  let t_378 = (t_376 - q_len_341);
+  let t_379 = (t_377 + (-31));
+  let t_380 = (t_378 / 32);
+  let t_381 = (t_378 < 0);
+  let t_382 = (t_380 * 32);
+  let t_383 = (t_382 == t_378);
+  let t_384 = (!t_383);
+  let t_385 = (t_381 && t_384);
+  let t_386 = (t_380 - 1);
+  let t_387 = select(t_380, t_386, t_385);
+  let t_388 = (t_379 / 32);
+  let t_389 = (t_379 < 0);
+  let t_390 = (t_388 * 32);
+  let t_391 = (t_390 == t_379);
+  let t_392 = (!t_391);
+  let t_393 = (t_389 && t_392);
+  let t_394 = (t_388 - 1);
+  let t_395 = select(t_388, t_394, t_393);
+  let t_396 = min(t_365, t_387);
+  let t_397 = min(t_373, t_395);
+  let t_398 = min(t_397, t_397);
+  let t_399 = min(t_398, t_373);
+  let t_400 = (t_396 + 1);
+  let t_401 = min(t_355, t_400);
+  let t_402 = max(0, t_401);
+  let t_403 = min(0, t_402);
+  let t_404 = (t_399 + 1);
+  let t_405 = max(t_404, t_403);
+  let t_406 = min(t_405, t_402);
   // kernels-src/mha.ts:9: return j <= i + k_len - q_len
   workgroupBarrier();
   for (var e = i32(lid); e < 1024; e += 128) {
     let r = e / 64;
     let c = e % 64;
-    smem_f32[0 + r * 65 + c] = select(0.0, q[u32((q0_113 + (t_122 + r))) * q_stride0 + u32(h_89) * q_stride1 + u32(c)], ((t_122 + r) < q_len_116));
+    smem_f32[0 + r * 65 + c] = select(0.0, q[u32((q0_338 + (t_347 + r))) * q_stride0 + u32(h_306) * q_stride1 + u32(c)], ((t_347 + r) < q_len_341));
   }
   workgroupBarrier();
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  var carry_189: array<f32, 1>;
-  carry_189[0] = NEG_INF;
-  var carry_190: array<f32, 1>;
-  carry_190[0] = 0.0;
-  var carry_191: array<f32, 8>;
+  var carry_410: array<f32, 1>;
+  carry_410[0] = NEG_INF;
+  var carry_411: array<f32, 1>;
+  carry_411[0] = 0.0;
+  var carry_412: array<f32, 8>;
   for (var j = 0; j < 8; j++) {
-    carry_191[0 * 8 + j] = 0.0;
+    carry_412[0 * 8 + j] = 0.0;
   }
-  for (var t_188 = 0; t_188 < t_184; t_188++) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_192 = (t_188 * 32);
+  for (var t_409 = 0; t_409 < t_403; t_409++) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_413 = (t_409 * 32);
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 128) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[1040 + r * 65 + c] = select(0.0, k[u32((k0_119 + (t_192 + r))) * k_stride0 + u32(h_89) * k_stride1 + u32(c)], ((t_192 + r) < k_len_121));
+      smem_f32[1040 + r * 65 + c] = select(0.0, k[u32((k0_344 + (t_413 + r))) * k_stride0 + u32(h_306) * k_stride1 + u32(c)], ((t_413 + r) < k_len_346));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_205 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_424 = array<f32, 4>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 65 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1040 + (tc + 8 * j) * 65 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_205[i * 4 + j] = fma(a[i], b[j], t_205[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_424[i * 4 + j] = fma(a[i], b[j], t_424[i * 4 + j]); }
       }
     }
-    var S_207: array<f32, 4>;
+    var S_426: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      S_207[0 * 4 + j] = select(NEG_INF, (t_205[0 * 4 + j] * scale2_128), (((t_192 + (tc + 8 * j)) < k_len_121) && ((t_192 + (tc + 8 * j)) <= (((t_122 + tr) + k_len_121) - q_len_116))));
+      S_426[0 * 4 + j] = select(NEG_INF, (t_424[0 * 4 + j] * scale2_353), (((t_413 + (tc + 8 * j)) < k_len_346) && ((t_413 + (tc + 8 * j)) <= (((t_347 + tr) + k_len_346) - q_len_341))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_208: array<f32, 1>;
+    var t_427: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_207[i * 4 + j]);
+        acc = max(acc, S_426[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_208[i] = acc;
+      t_427[i] = acc;
     }
-    var m_new_209: array<f32, 1>;
-    m_new_209[0] = max(carry_189[0], t_208[0]);
+    var m_new_428: array<f32, 1>;
+    m_new_428[0] = max(carry_410[0], t_427[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_211: array<f32, 1>;
-    m_safe_211[0] = select(m_new_209[0], 0.0, (m_new_209[0] == NEG_INF));
+    var m_safe_430: array<f32, 1>;
+    m_safe_430[0] = select(m_new_428[0], 0.0, (m_new_428[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_213: array<f32, 4>;
+    var p_432: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_213[0 * 4 + j] = exp2((S_207[0 * 4 + j] - m_safe_211[0]));
+      p_432[0 * 4 + j] = exp2((S_426[0 * 4 + j] - m_safe_430[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1040 + tr * 33 + (tc + 8 * j)] = p_213[0 * 4 + j];
+      smem_f32[1040 + tr * 33 + (tc + 8 * j)] = p_432[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_215: array<f32, 1>;
-    alpha_215[0] = exp2((carry_189[0] - m_safe_211[0]));
+    var alpha_434: array<f32, 1>;
+    alpha_434[0] = exp2((carry_410[0] - m_safe_430[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_217: array<f32, 1>;
+    var t_436: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_213[i * 4 + j];
+        acc = acc + p_432[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_217[i] = acc;
+      t_436[i] = acc;
     }
-    var t_218: array<f32, 1>;
-    t_218[0] = ((carry_190[0] * alpha_215[0]) + t_217[0]);
+    var t_437: array<f32, 1>;
+    t_437[0] = ((carry_411[0] * alpha_434[0]) + t_436[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 128) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[1568 + r * 65 + c] = select(0.0, v[u32((k0_119 + (t_192 + r))) * v_stride0 + u32(h_89) * v_stride1 + u32(c)], ((t_192 + r) < k_len_121));
+      smem_f32[1568 + r * 65 + c] = select(0.0, v[u32((k0_344 + (t_413 + r))) * v_stride0 + u32(h_306) * v_stride1 + u32(c)], ((t_413 + r) < k_len_346));
     }
     workgroupBarrier();
-    var t_220 = array<f32, 8>();
+    var t_439 = array<f32, 8>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 8>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1040 + tr * 33 + k]; }
       for (var j = 0; j < 8; j++) { b[j] = smem_f32[1568 + k * 65 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 8; j++) { t_220[i * 8 + j] = fma(a[i], b[j], t_220[i * 8 + j]); }
+        for (var j = 0; j < 8; j++) { t_439[i * 8 + j] = fma(a[i], b[j], t_439[i * 8 + j]); }
       }
     }
-    var t_221: array<f32, 8>;
+    var t_440: array<f32, 8>;
     for (var j = 0; j < 8; j++) {
-      t_221[0 * 8 + j] = ((carry_191[0 * 8 + j] * alpha_215[0]) + t_220[0 * 8 + j]);
+      t_440[0 * 8 + j] = ((carry_412[0 * 8 + j] * alpha_434[0]) + t_439[0 * 8 + j]);
     }
-    carry_189[0] = m_new_209[0];
-    carry_190[0] = t_218[0];
+    carry_410[0] = m_new_428[0];
+    carry_411[0] = t_437[0];
     for (var j = 0; j < 8; j++) {
-      carry_191[0 * 8 + j] = t_221[0 * 8 + j];
+      carry_412[0 * 8 + j] = t_440[0 * 8 + j];
     }
   }
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
-  for (var t_227 = t_184; t_227 < t_187; t_227++) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_231 = (t_227 * 32);
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+  for (var t_444 = t_403; t_444 < t_406; t_444++) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_448 = (t_444 * 32);
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 128) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[1040 + r * 65 + c] = k[u32((k0_119 + (t_231 + r))) * k_stride0 + u32(h_89) * k_stride1 + u32(c)];
+      smem_f32[1040 + r * 65 + c] = k[u32((k0_344 + (t_448 + r))) * k_stride0 + u32(h_306) * k_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_242 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_457 = array<f32, 4>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 65 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1040 + (tc + 8 * j) * 65 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_242[i * 4 + j] = fma(a[i], b[j], t_242[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_457[i * 4 + j] = fma(a[i], b[j], t_457[i * 4 + j]); }
       }
     }
-    var S_243: array<f32, 4>;
-    for (var j = 0; j < 4; j++) {
-      S_243[0 * 4 + j] = (t_242[0 * 4 + j] * scale2_128);
-    }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_244: array<f32, 1>;
+    var t_459: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_243[i * 4 + j]);
+        acc = max(acc, t_457[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_244[i] = acc;
+      t_459[i] = acc;
     }
-    var m_new_245: array<f32, 1>;
-    m_new_245[0] = max(carry_189[0], t_244[0]);
+    var m_new_461: array<f32, 1>;
+    m_new_461[0] = max(carry_410[0], (t_459[0] * scale2_353));
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_247: array<f32, 1>;
-    m_safe_247[0] = select(m_new_245[0], 0.0, (m_new_245[0] == NEG_INF));
+    var m_safe_463: array<f32, 1>;
+    m_safe_463[0] = select(m_new_461[0], 0.0, (m_new_461[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_249: array<f32, 4>;
+    var p_465: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_249[0 * 4 + j] = exp2((S_243[0 * 4 + j] - m_safe_247[0]));
+      p_465[0 * 4 + j] = exp2(((t_457[0 * 4 + j] * scale2_353) - m_safe_463[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1040 + tr * 33 + (tc + 8 * j)] = p_249[0 * 4 + j];
+      smem_f32[1040 + tr * 33 + (tc + 8 * j)] = p_465[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_251: array<f32, 1>;
-    alpha_251[0] = exp2((carry_189[0] - m_safe_247[0]));
+    var alpha_467: array<f32, 1>;
+    alpha_467[0] = exp2((carry_410[0] - m_safe_463[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_253: array<f32, 1>;
+    var t_469: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_249[i * 4 + j];
+        acc = acc + p_465[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_253[i] = acc;
+      t_469[i] = acc;
     }
-    var t_254: array<f32, 1>;
-    t_254[0] = ((carry_190[0] * alpha_251[0]) + t_253[0]);
+    var t_470: array<f32, 1>;
+    t_470[0] = ((carry_411[0] * alpha_467[0]) + t_469[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 128) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[1568 + r * 65 + c] = v[u32((k0_119 + (t_231 + r))) * v_stride0 + u32(h_89) * v_stride1 + u32(c)];
+      smem_f32[1568 + r * 65 + c] = v[u32((k0_344 + (t_448 + r))) * v_stride0 + u32(h_306) * v_stride1 + u32(c)];
     }
     workgroupBarrier();
-    var t_256 = array<f32, 8>();
+    var t_472 = array<f32, 8>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 8>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1040 + tr * 33 + k]; }
       for (var j = 0; j < 8; j++) { b[j] = smem_f32[1568 + k * 65 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 8; j++) { t_256[i * 8 + j] = fma(a[i], b[j], t_256[i * 8 + j]); }
+        for (var j = 0; j < 8; j++) { t_472[i * 8 + j] = fma(a[i], b[j], t_472[i * 8 + j]); }
       }
     }
-    var t_257: array<f32, 8>;
+    var t_473: array<f32, 8>;
     for (var j = 0; j < 8; j++) {
-      t_257[0 * 8 + j] = ((carry_191[0 * 8 + j] * alpha_251[0]) + t_256[0 * 8 + j]);
+      t_473[0 * 8 + j] = ((carry_412[0 * 8 + j] * alpha_467[0]) + t_472[0 * 8 + j]);
     }
-    carry_189[0] = m_new_245[0];
-    carry_190[0] = t_254[0];
+    carry_410[0] = m_new_461[0];
+    carry_411[0] = t_470[0];
     for (var j = 0; j < 8; j++) {
-      carry_191[0 * 8 + j] = t_257[0 * 8 + j];
+      carry_412[0 * 8 + j] = t_473[0 * 8 + j];
     }
   }
-  // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-  // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
-  for (var t_261 = t_187; t_261 < t_183; t_261++) {
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    let t_265 = (t_261 * 32);
+  for (var t_477 = t_406; t_477 < t_402; t_477++) {
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    let t_481 = (t_477 * 32);
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:38: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:39: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:40: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:41: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 128) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[1040 + r * 65 + c] = select(0.0, k[u32((k0_119 + (t_265 + r))) * k_stride0 + u32(h_89) * k_stride1 + u32(c)], ((t_265 + r) < k_len_121));
+      smem_f32[1040 + r * 65 + c] = select(0.0, k[u32((k0_344 + (t_481 + r))) * k_stride0 + u32(h_306) * k_stride1 + u32(c)], ((t_481 + r) < k_len_346));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:42: let S = where(live, dot(Q, K^T) * scale2, -inf)
-    var t_278 = array<f32, 4>();
+    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    var t_492 = array<f32, 4>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 4>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[0 + tr * 65 + k]; }
       for (var j = 0; j < 4; j++) { b[j] = smem_f32[1040 + (tc + 8 * j) * 65 + k]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 4; j++) { t_278[i * 4 + j] = fma(a[i], b[j], t_278[i * 4 + j]); }
+        for (var j = 0; j < 4; j++) { t_492[i * 4 + j] = fma(a[i], b[j], t_492[i * 4 + j]); }
       }
     }
-    var S_280: array<f32, 4>;
+    var S_494: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      S_280[0 * 4 + j] = select(NEG_INF, (t_278[0 * 4 + j] * scale2_128), (((t_265 + (tc + 8 * j)) < k_len_121) && ((t_265 + (tc + 8 * j)) <= (((t_122 + tr) + k_len_121) - q_len_116))));
+      S_494[0 * 4 + j] = select(NEG_INF, (t_492[0 * 4 + j] * scale2_353), (((t_481 + (tc + 8 * j)) < k_len_346) && ((t_481 + (tc + 8 * j)) <= (((t_347 + tr) + k_len_346) - q_len_341))));
     }
     // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-    var t_281: array<f32, 1>;
+    var t_495: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = NEG_INF;
       for (var j = 0; j < 4; j++) {
-        acc = max(acc, S_280[i * 4 + j]);
+        acc = max(acc, S_494[i * 4 + j]);
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = max(acc, subgroupShuffleXor(acc, o)); }
-      t_281[i] = acc;
+      t_495[i] = acc;
     }
-    var m_new_282: array<f32, 1>;
-    m_new_282[0] = max(carry_189[0], t_281[0]);
+    var m_new_496: array<f32, 1>;
+    m_new_496[0] = max(carry_410[0], t_495[0]);
     // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-    var m_safe_284: array<f32, 1>;
-    m_safe_284[0] = select(m_new_282[0], 0.0, (m_new_282[0] == NEG_INF));
+    var m_safe_498: array<f32, 1>;
+    m_safe_498[0] = select(m_new_496[0], 0.0, (m_new_496[0] == NEG_INF));
     // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-    var p_286: array<f32, 4>;
+    var p_500: array<f32, 4>;
     for (var j = 0; j < 4; j++) {
-      p_286[0 * 4 + j] = exp2((S_280[0 * 4 + j] - m_safe_284[0]));
+      p_500[0 * 4 + j] = exp2((S_494[0 * 4 + j] - m_safe_498[0]));
     }
     workgroupBarrier();
     for (var j = 0; j < 4; j++) {
-      smem_f32[1040 + tr * 33 + (tc + 8 * j)] = p_286[0 * 4 + j];
+      smem_f32[1040 + tr * 33 + (tc + 8 * j)] = p_500[0 * 4 + j];
     }
     workgroupBarrier();
     // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-    var alpha_288: array<f32, 1>;
-    alpha_288[0] = exp2((carry_189[0] - m_safe_284[0]));
+    var alpha_502: array<f32, 1>;
+    alpha_502[0] = exp2((carry_410[0] - m_safe_498[0]));
     // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-    var t_290: array<f32, 1>;
+    var t_504: array<f32, 1>;
     for (var i = 0; i < 1; i++) {
       var acc: f32 = 0.0;
       for (var j = 0; j < 4; j++) {
-        acc = acc + p_286[i * 4 + j];
+        acc = acc + p_500[i * 4 + j];
       }
       // combine the 8 invocations that share a row (one subgroup)
       for (var o = 4u; o > 0u; o >>= 1u) { acc = acc + subgroupShuffleXor(acc, o); }
-      t_290[i] = acc;
+      t_504[i] = acc;
     }
-    var t_291: array<f32, 1>;
-    t_291[0] = ((carry_190[0] * alpha_288[0]) + t_290[0]);
+    var t_505: array<f32, 1>;
+    t_505[0] = ((carry_411[0] * alpha_502[0]) + t_504[0]);
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 128) {
       let r = e / 64;
       let c = e % 64;
-      smem_f32[1568 + r * 65 + c] = select(0.0, v[u32((k0_119 + (t_265 + r))) * v_stride0 + u32(h_89) * v_stride1 + u32(c)], ((t_265 + r) < k_len_121));
+      smem_f32[1568 + r * 65 + c] = select(0.0, v[u32((k0_344 + (t_481 + r))) * v_stride0 + u32(h_306) * v_stride1 + u32(c)], ((t_481 + r) < k_len_346));
     }
     workgroupBarrier();
-    var t_293 = array<f32, 8>();
+    var t_507 = array<f32, 8>();
     for (var k = 0; k < 32; k++) {
       var a: array<f32, 1>;
       var b: array<f32, 8>;
       for (var i = 0; i < 1; i++) { a[i] = smem_f32[1040 + tr * 33 + k]; }
       for (var j = 0; j < 8; j++) { b[j] = smem_f32[1568 + k * 65 + (tc + 8 * j)]; }
       for (var i = 0; i < 1; i++) {
-        for (var j = 0; j < 8; j++) { t_293[i * 8 + j] = fma(a[i], b[j], t_293[i * 8 + j]); }
+        for (var j = 0; j < 8; j++) { t_507[i * 8 + j] = fma(a[i], b[j], t_507[i * 8 + j]); }
       }
     }
-    var t_294: array<f32, 8>;
+    var t_508: array<f32, 8>;
     for (var j = 0; j < 8; j++) {
-      t_294[0 * 8 + j] = ((carry_191[0 * 8 + j] * alpha_288[0]) + t_293[0 * 8 + j]);
+      t_508[0 * 8 + j] = ((carry_412[0 * 8 + j] * alpha_502[0]) + t_507[0 * 8 + j]);
     }
-    carry_189[0] = m_new_282[0];
-    carry_190[0] = t_291[0];
+    carry_410[0] = m_new_496[0];
+    carry_411[0] = t_505[0];
     for (var j = 0; j < 8; j++) {
-      carry_191[0 * 8 + j] = t_294[0 * 8 + j];
+      carry_412[0 * 8 + j] = t_508[0 * 8 + j];
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:45: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   for (var j = 0; j < 8; j++) {
-    if (((t_122 + tr) < q_len_116)) { out[u32((q0_113 + (t_122 + tr))) * out_stride0 + u32(h_89) * out_stride1 + u32((tc + 8 * j))] = (carry_191[0 * 8 + j] / select(carry_190[0], 1.0, (carry_190[0] == 0.0))); }
+    if (((t_347 + tr) < q_len_341)) { out[u32((q0_338 + (t_347 + tr))) * out_stride0 + u32(h_306) * out_stride1 + u32((tc + 8 * j))] = (carry_412[0 * 8 + j] / select(carry_411[0], 1.0, (carry_411[0] == 0.0))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:46: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (tc == 0) {
-    if (((t_122 + tr) < q_len_116)) { lse[u32((q0_113 + (t_122 + tr))) * lse_stride0 + u32(h_89)] = select(((carry_189[0] + log2(carry_190[0])) * 0.6931471805599453), NEG_INF, (carry_190[0] == 0.0)); }
+    if (((t_347 + tr) < q_len_341)) { lse[u32((q0_338 + (t_347 + tr))) * lse_stride0 + u32(h_306)] = select(((carry_410[0] + log2(carry_411[0])) * 0.6931471805599453), NEG_INF, (carry_411[0] == 0.0)); }
   }
 }

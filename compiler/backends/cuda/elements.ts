@@ -56,7 +56,7 @@ export function opExpr(ctx: ElementContext, v: Value, site: Site): string {
       return op.start.op.kind === "const" && op.start.op.value === 0 ? pos : `(${e(op.start)} + ${pos})`;
     }
     case "binary":
-      return binary(op.op, e(op.a), e(op.b), op.a.type.dtype);
+      return fusedMulAdd(ctx, v, e) ?? binary(op.op, e(op.a), e(op.b), op.a.type.dtype);
     case "unary":
       return unary(op.op, e(op.a), t);
     case "select":
@@ -70,4 +70,21 @@ export function opExpr(ctx: ElementContext, v: Value, site: Site): string {
     default:
       throw new Error(`internal: ${op.kind} tile ${ctx.name(v)} has no element expression`);
   }
+}
+
+/**
+ * x * y + z and x * y - z in one fmaf when the product is an f32 tile computed right here (not
+ * read from registers): the exponent's argument s * scale - m after passes/fold-scale.ts. nvcc
+ * leaves such pairs to ptxas as mul and sub; writing the fma says which one we mean.
+ */
+function fusedMulAdd(ctx: ElementContext, v: Value, e: (x: Value) => string): string | undefined {
+  const op = v.op;
+  if (op.kind !== "binary" || (op.op !== "add" && op.op !== "sub") || v.type.dtype !== "f32") return undefined;
+  const inlineMul = (x: Value) =>
+    x.op.kind === "binary" && x.op.op === "mul" && x.type.dtype === "f32" && x.type.shape.length === 2 &&
+    ctx.plan.layout.get(x) === "expr" && !ctx.bound?.has(x) ? x.op : undefined;
+  const left = inlineMul(op.a);
+  if (left) return `fmaf(${e(left.a)}, ${e(left.b)}, ${op.op === "add" ? e(op.b) : `-${e(op.b)}`})`;
+  const right = op.op === "add" ? inlineMul(op.b) : undefined;
+  return right && `fmaf(${e(right.a)}, ${e(right.b)}, ${e(op.a)})`;
 }

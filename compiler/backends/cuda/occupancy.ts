@@ -27,15 +27,16 @@ export function spills(build: PtxBuild): boolean {
  * The line above the kernel's __launch_bounds__: how many blocks per SM it asks for and, in the
  * source as shipped after a fallback, which higher counts spilled.
  */
-export function occupancyLine(blocksPerSm: number, spilled: number[] = []): string {
-  return `// ${blocksPerSm} block(s) per SM asked of ptxas (occupancy.ts)${spilled.length ? `; ${spilled.join(", ")} spilled` : ""}.`;
+export function occupancyLine(blocksPerSm: number, spilled: number[] = [], note?: string): string {
+  return `// ${blocksPerSm} block(s) per SM asked of ptxas (occupancy.ts)${spilled.length ? `; ${spilled.join(", ")} spilled` : ""}${note ? `; ${note}` : ""}.`;
 }
 
 /**
- * The source as shipped when more blocks per SM spilled: the line records it, so a later build
+ * The source as shipped when more blocks per SM spilled (or, with `note`, when a build without
+ * the optional passes was needed): the line records it, so a later build
  * reuses this PTX only if its source is the same fallback (an older build that never tried the
  * higher count does not match).
  */
-export function withSpilled(code: string, blocksPerSm: number, spilled: number[]): string {
-  return spilled.length ? code.replace(occupancyLine(blocksPerSm), occupancyLine(blocksPerSm, spilled)) : code;
+export function withSpilled(code: string, blocksPerSm: number, spilled: number[], note?: string): string {
+  return spilled.length || note ? code.replace(occupancyLine(blocksPerSm), occupancyLine(blocksPerSm, spilled, note)) : code;
 }

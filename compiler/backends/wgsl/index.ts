@@ -215,7 +215,7 @@ export function baseManifest(ir: KernelIR): KernelManifest {
       access: t.written ? "read_write" : "read",
       perStep: (t.dtype === "i32" || t.dtype === "u32") && !t.written,
     })),
-    scalars: ir.scalars.map((s) => ({ name: s.name, dtype: s.dtype as "f32" | "i32" | "u32", perStep: s.dtype !== "f32" })),
+    scalars: ir.scalars.map((s) => ({ name: s.name, dtype: s.dtype as "f32" | "i32" | "u32", perStep: s.dtype !== "f32", ...(s.bounds ? { bounds: s.bounds } : {}) })),
     dims: ir.dims,
     grid: ir.grid.map((g) => g.extent),
     gridAxes: ir.grid.map((g) => g.name),
