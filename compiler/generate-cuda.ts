@@ -96,25 +96,31 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         // stands either way, and the spill test reports it. An earlier build of one of the
         // candidates' exact source is reused: it was chosen by the same trials.
         const tries = blocksPerSmToTry(first.blocksPerSm, first.target.blockDim[0], first.target.sharedBytes);
-        const build = (from: KernelIR, n: number) => compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n });
-        const variants = tries.map((n) => (n === first.blocksPerSm ? first : build(ir, n)));
-        // Variant i ships saying that the counts before it spilled. Then, where the optional
-        // passes changed the code, the same counts without them, saying so.
+        const emit = (from: KernelIR, n: number) => compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n });
+        const variants = tries.map((n) => (n === first.blocksPerSm ? first : emit(ir, n)));
+        // Variant i ships saying that the counts before it spilled.
         const shipped = variants.map((kn, i) => withSpilled(kn.code, tries[i], tries.slice(0, i)));
-        const without = plain.get(`${job.note ? "" : (job.arch ?? "")}|${ir.name}`);
-        const fallback = without ? tries.map((n) => build(without, n)) : [];
-        if (fallback.length && fallback[0].code !== variants[0].code) {
-          fallback.forEach((kn, i) => {
-            variants.push(kn);
-            shipped.push(withSpilled(kn.code, tries[i], tries.slice(0, i), `${tries.join(", ")} spilled with ${OPTIONAL_PASSES.join(", ")}, left out here`));
-          });
-        }
         const use = (i: number, build: PtxBuild) => {
           entry.code = shipped[i];
           entry.ptx = Object.fromEntries(ship.map((a) => [a, build.ptx[a]]));
           entry.manifest.cuda = { ...variants[i].target, ptx: Object.fromEntries(ship.map((a) => [a, `${ir.name}.${a}.ptx.gz`])), resources: build.resources };
         };
-        const reused = previous?.(job.file, shipped, ship);
+        // Then, where the optional passes changed the code, the same counts without them, saying
+        // so. Made only for a build not reused from the previous package as it is.
+        const addFallback = () => {
+          const without = plain.get(`${job.note ? "" : (job.arch ?? "")}|${ir.name}`);
+          const fallback = without ? tries.map((n) => emit(without, n)) : [];
+          if (!fallback.length || fallback[0].code === variants[0].code) return;
+          fallback.forEach((kn, i) => {
+            variants.push(kn);
+            shipped.push(withSpilled(kn.code, tries[i], tries.slice(0, i), `${tries.join(", ")} spilled with ${OPTIONAL_PASSES.join(", ")}, left out here`));
+          });
+        };
+        let reused = previous?.(job.file, shipped, ship);
+        if (!reused) {
+          addFallback();
+          reused = previous?.(job.file, shipped, ship);
+        }
         if (reused) return use(reused.index, reused.build);
         for (const i of variants.keys()) {
           const build = await buildPtx(ir.name, variants[i].code, archsFitting(variants[i].target.sharedBytes));

@@ -69,12 +69,15 @@ export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned
   // are checked here like any other requirement.
   const checked = k.requires.flatMap((r) => {
     if (!mentionsAny(r.cond, scalars)) return [r];
-    const parts = conjuncts(r.cond);
-    for (const c of parts.filter((x) => mentionsAny(x, scalars))) {
-      const bound = boundOf(c, r, scalars, values, diags);
-      if (bound) bounds.push(bound);
+    const compileTime: typeof k.requires = [];
+    for (const c of conjuncts(r.cond)) {
+      if (!mentionsAny(c, scalars)) compileTime.push({ ...r, cond: c });
+      else {
+        const bound = boundOf(c, r, scalars, values, diags);
+        if (bound) bounds.push(bound);
+      }
     }
-    return parts.filter((x) => !mentionsAny(x, scalars)).map((cond) => ({ ...r, cond }));
+    return compileTime;
   });
   for (const r of checked) {
     const ok = evalConst(r.cond, values, diags);
@@ -82,24 +85,13 @@ export function specialize(k: KernelDecl, chosen: Record<string, CtValue>, tuned
     if (typeof ok !== "boolean") {
       diags.error("a requirement must be a boolean condition", r.cond.span);
     } else if (!ok) {
-      const used = [...values.entries()].filter(([n]) => mentions(r.cond, n)).map(([n, v]) => `${n} = ${showCt(v)}`);
+      const used = [...values.entries()].filter(([n]) => mentionsAny(r.cond, new Set([n]))).map(([n, v]) => `${n} = ${showCt(v)}`);
       const detail = used.length ? ` (${used.join(", ")})` : "";
       diags.error(r.message ? `${r.message}${detail}` : `requirement not met${detail}`, r.cond.span, r.message ? undefined : "change the parameter values or relax the require clause");
     }
   }
   if (diags.errorReports > before) return undefined;
   return { values, chosen, tuned, bounds };
-}
-
-function mentions(e: import("../frontend/ast.ts").Expr, name: string): boolean {
-  switch (e.kind) {
-    case "name": return e.name === name;
-    case "binary": return mentions(e.left, name) || mentions(e.right, name);
-    case "unary": return mentions(e.operand, name);
-    case "ternary": return mentions(e.cond, name) || mentions(e.then, name) || mentions(e.else, name);
-    case "call": return e.args.some((a) => mentions(a, name));
-    default: return false;
-  }
 }
 
 /**

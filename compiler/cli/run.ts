@@ -5,6 +5,7 @@ import fs from "node:fs";
 import type { Diagnostics } from "../diagnostics/diagnostic.ts";
 import type { KernelIR } from "../ir/ir.ts";
 import { compileAll } from "../pipeline.ts";
+import { baseManifest } from "../backends/wgsl/index.ts";
 import type { KernelManifest, DType } from "../../runtime/manifest.ts";
 import type { Tensor } from "../../runtime/backends/webgpu/index.ts";
 
@@ -56,14 +57,6 @@ async function caseFor(opts: RunOptions, manifest: KernelManifest): Promise<RunC
   return { ...c, label: `${c.label} (seed ${seed})` };
 }
 
-function manifestOf(ir: KernelIR): KernelManifest {
-  return {
-    name: ir.name, kernel: ir.kernel, source: { file: ir.span.file.path, line: 0 }, params: ir.params, tuned: ir.tuned,
-    tensors: ir.tensors.map((t, i) => ({ name: t.name, binding: i, dtype: t.dtype as DType, shape: t.shape, access: t.written ? "read_write" : "read", perStep: false })),
-    scalars: ir.scalars.map((s) => ({ name: s.name, dtype: s.dtype as "f32", perStep: false, ...(s.bounds ? { bounds: s.bounds } : {}) })), dims: ir.dims, grid: ir.grid.map((g) => g.extent), gridAxes: ir.grid.map((g) => g.name),
-  };
-}
-
 export async function runCommand(opts: RunOptions, diags: Diagnostics): Promise<number> {
   const irs = compileAll(opts.inputs, diags);
   if (diags.hasErrors()) return 1;
@@ -72,7 +65,7 @@ export async function runCommand(opts: RunOptions, diags: Diagnostics): Promise<
     console.error(`error: no kernel instance '${opts.instance}'; instances: ${irs.map((k) => k.name).join(", ")}`);
     return 2;
   }
-  const c = await caseFor(opts, manifestOf(ir));
+  const c = await caseFor(opts, baseManifest(ir));
   let outputs: Record<string, ArrayLike<number>>;
   let where: string;
   const t0 = performance.now();

@@ -61,6 +61,13 @@ export function rowScaled(ir: KernelIR, x: Value): { tile: Value; scale: Value }
 
 const ORDERED: ReadonlySet<ReduceOp> = new Set(["max", "min"]);
 
+/** For a row max (or min) of a positively scaled tile: its reduction, tile and scale. */
+function foldable(ir: KernelIR, v: Value): { op: ReduceOp; tile: Value; scale: Value } | undefined {
+  if (v.op.kind !== "reduce" || !ORDERED.has(v.op.op)) return undefined;
+  const scaled = rowScaled(ir, v.op.a);
+  return scaled && { op: v.op.op, ...scaled };
+}
+
 class FoldScale extends Rebuilder {
   constructor(
     b: IRBuilder,
@@ -70,11 +77,10 @@ class FoldScale extends Rebuilder {
   }
 
   override value(v: Value): Value {
-    const op = v.op;
-    const scaled = op.kind === "reduce" && ORDERED.has(op.op) ? rowScaled(this.ir, op.a) : undefined;
-    if (op.kind !== "reduce" || !scaled) return super.value(v);
+    const f = foldable(this.ir, v);
+    if (!f) return super.value(v);
     this.b.span = v.span;
-    return this.b.binary("mul", this.b.reduce(op.op, this.get(scaled.tile)), this.get(scaled.scale));
+    return this.b.binary("mul", this.b.reduce(f.op, this.get(f.tile)), this.get(f.scale));
   }
 }
 
@@ -82,8 +88,7 @@ export function foldScale(ir: KernelIR, nextId: number): { ir: KernelIR; nextId:
   // Rebuilding renumbers every value: leave kernels with nothing to fold exactly as they were.
   let any = false;
   walkInsts(ir.body, (inst) => {
-    const v = inst.kind === "def" ? inst.value : undefined;
-    if (v?.op.kind === "reduce" && ORDERED.has(v.op.op) && rowScaled(ir, v.op.a)) any = true;
+    if (inst.kind === "def" && foldable(ir, inst.value)) any = true;
   });
   return any ? rebuildKernel(ir, nextId, (b) => new FoldScale(b, ir)) : { ir, nextId };
 }
