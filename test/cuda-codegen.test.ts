@@ -155,6 +155,26 @@ describe("CUDA plan: warps along the rows before column groups", () => {
   });
 });
 
+describe("CUDA plan: whole 16-row tiles a warp", () => {
+  // 192 and 96 rows are not 16 times a power of two: the warps along the rows must divide the
+  // row tiles (a plan once gave 192 rows 8 warps of 1.5 tiles each).
+  const file = `${process.cwd()}/kernels-src/mha.ts`;
+  const withRows = (rows: number) => new Map([[file, fs.readFileSync(file, "utf8").replace("HEAD_DIM in [64, 128, 256], BLOCK_M = 64,", `HEAD_DIM in [64, 128, 256], BLOCK_M = ${rows},`)]]);
+  for (const [rows, wgmma, header] of [
+    [192, true, "384 threads (12 warps x 1 row tile(s) of 16"],
+    [192, false, "256 threads (4 warps x 3 row tile(s) of 16, x 2 column groups splitting the 128-wide tiles"],
+    [96, true, "96 threads (3 warps x 2 row tile(s) of 16"],
+    [96, false, "96 threads (3 warps x 2 row tile(s) of 16"],
+  ] as const) {
+    it(`${rows} rows${wgmma ? " (wgmma where it fits)" : " (mma.sync)"}: ${header.slice(0, header.indexOf(" ("))}`, () => {
+      const k = cudaKernel([file], "mha_prefill.bf16.hd128.nocausal", { wgmma }, withRows(rows));
+      expect(k.code).toContain(header);
+      // Three warpgroups run wgmma; three warps (not a warpgroup) cannot.
+      expect(k.code.includes("wgmma_m64n64k16_ss_bf16<0>(")).toBe(wgmma && rows === 192);
+    });
+  }
+});
+
 describe("CUDA decode: one-warp blocks pipeline their copies", () => {
   const split = cudaOf(["kernels-src/decode_split.ts"], "gqa_decode_split.bf16.g4.p16");
 

@@ -2,6 +2,8 @@
 // of its issues and waits, and its copies and mbarrier phases run through a model of thread 0
 // for every small tile range: each wait finds the copy it expects, no copy lands in a buffer a
 // running wgmma reads, every tile's K and V is copied once and read by its dot.
+import fs from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cudaKernel } from "./harness/cuda-source.ts";
 
@@ -180,9 +182,25 @@ describe("the overlapped whole-tile loop", () => {
 });
 
 describe("which loops take it", () => {
-  it("head dim 128 and head dim 64 with 64-key tiles; not head dim 256 or 128-key tiles (registers), nor two-warpgroup tiles", () => {
+  it("head dim 128 and head dim 64 with 64-key tiles; not head dim 256 or 128-key tiles (registers)", () => {
     for (const name of ["mha_prefill.bf16.hd128.causal", "mha_prefill.f16.hd128.nocausal", "mha_prefill.bf16.hd64.nocausal"]) expect(code(name)).toContain(MARK);
     for (const name of ["mha_prefill.bf16.hd256.causal", "mha_prefill.f16.hd256.nocausal", "mha_prefill.bf16.hd64.causal"]) expect(code(name)).not.toContain(MARK);
+  });
+
+  it("blocks of two and three row warpgroups sharing each K and V tile, each warpgroup reading its own rows of Q", () => {
+    const file = path.resolve("kernels-src/mha.ts");
+    for (const [rows, warps] of [[128, 8], [192, 12]]) {
+      const spec = fs.readFileSync(file, "utf8").replace("HEAD_DIM in [64, 128, 256], BLOCK_M = 64,", `HEAD_DIM in [64, 128, 256], BLOCK_M = ${rows},`);
+      const k = cudaKernel([file], "mha_prefill.bf16.hd128.causal", { wgmma: true }, new Map([[file, spec]]));
+      expect(k.target.blockDim).toEqual([32 * warps, 1, 1]);
+      expect(k.code).toContain(`${32 * warps} threads (${warps} warps x 1 row tile(s) of 16`);
+      const s = overlapped(k.code);
+      // The scores' A descriptor: the warpgroup's 64 rows of each 128-byte column block of Q.
+      expect(s).toContain(`const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);`);
+      expect(k.code).toContain("const int wg_row = __shfl_sync(0xffffffffu, warp >> 2, 0);");
+      // Q's rows, then K's one buffer at 1024 alignment past it.
+      expect(s).toContain(`tma_box_if(on, smem + ${rows * 256} + sw128(0, 0, 64), &k_map`);
+    }
   });
 
   it("paged loops with TMA tiles (pages of 16 and 64), not one-row pages (cp.async), decode or MLA kernels", () => {

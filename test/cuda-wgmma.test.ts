@@ -166,13 +166,18 @@ describe("wgmma path: shapes", () => {
     expect(on.code).toContain("8 warps x 1 row tile(s) of 16");
     expect(on.code).toContain("__align__(1024) unsigned char smem[]");
     // Q 128 x 128, K and V 64 x 128, unpadded: 64 KiB (the padded layout took 68 KiB), then the
-    // mbarriers of the whole tiles' K and V, which TMA copies (tma-stream.ts).
-    expect(on.target.sharedBytes).toBe(65536 + 16);
+    // mbarriers of the whole tiles' K and V, which TMA copies (tma-stream.ts), and V's second
+    // buffer and mbarrier for the overlapped loop (overlap.ts), 1024-aligned.
+    expect(on.target.sharedBytes).toBe(66560 + 16384 + 8);
     expect(off.target.sharedBytes).toBe(69632);
-    // Both dots of the loop's three copies (masked tiles before and after, whole tiles between):
-    // S from shared Q and K, O += P·V with P packed from the score registers.
-    expect(on.code.match(/wgmma_m64n64k16_ss_bf16<0>\(/g)?.length).toBe(3);
-    expect(on.code.match(/wgmma_m64n128k16_rs_bf16<1>\(/g)?.length).toBe(3);
+    // Both dots, as in the one-warpgroup build: the loop's three plain copies (masked tiles
+    // before and after, whole tiles on sm_80) and the overlapped loop's (the first tile's scores,
+    // two tiles an iteration, a last pair or a last tile). S from shared Q and K, O += P·V with P
+    // packed from the score registers.
+    const one = cudaOf("kernels-src/mha.ts", "mha_prefill.bf16.hd128.causal");
+    for (const dot of [/wgmma_m64n64k16_ss_bf16<0>\(/g, /wgmma_m64n128k16_rs_bf16<1>\(/g]) expect(on.code.match(dot)?.length).toBe(one.code.match(dot)?.length);
+    expect(on.code.match(/wgmma_m64n64k16_ss_bf16<0>\(/g)?.length).toBe(7);
+    expect(on.code.match(/wgmma_m64n128k16_rs_bf16<1>\(/g)?.length).toBe(8);
   });
 
   it("keeps decode kernels (16-row dots) on mma.sync", () => {
@@ -190,8 +195,8 @@ describe("wgmma path: descriptors read the right tile elements (emulated SWIZZLE
   });
 
   it("causal prefill, head dim 128: Q from shared memory (two warpgroups), K K-major, V MN-major", () => {
-    // 3 loop copies x (8 + 4) k steps x 2 warpgroups x 3 loop indices (the same tiles: no double buffer).
-    expect(checkDescriptors(mha128("mha_prefill.bf16.hd128.causal").code, { warpgroups: 2, groups: 1 })).toBe(3 * (8 + 4) * 2 * 3);
+    // As the one-warpgroup build below (the overlapped loop too), for each of the 2 warpgroups.
+    expect(checkDescriptors(mha128("mha_prefill.bf16.hd128.causal").code, { warpgroups: 2, groups: 1 })).toBe((3 * (8 + 4) + 8 + 2 * (8 + 4) + (8 + 4 + 4) + 4) * 2 * 3);
   });
 
   it("causal prefill, head dim 128 as shipped (64-row tiles, one warpgroup)", () => {

@@ -1,6 +1,6 @@
-// Loops whose next tile's scores run beside this tile's P·V, inside one warpgroup (FlashAttention
+// Loops whose next tile's scores run beside this tile's P·V, inside each warpgroup (FlashAttention
 // 3's overlap of softmax and tensor work within a warpgroup). As emitted otherwise, each tile of
-// a one-warpgroup wgmma loop runs its scores, waits, runs the softmax, then P·V, and waits: its
+// a warpgroup's wgmma loop runs its scores, waits, runs the softmax, then P·V, and waits: its
 // own tensor work never overlaps its softmax, and only other blocks on the SM hide it. Here each
 // iteration issues the next tile's scores and this tile's P·V back to back, waits for the scores
 // alone, and runs their softmax while P·V still runs (overlap-emit.ts has the order). K keeps its
@@ -11,7 +11,10 @@
 // docs/performance-history.md): mha_prefill at head dim 128 1.09-1.15x at every length, causal
 // and not; both tiles in two buffers (two blocks an SM) 0.95-1.03x. Compiled: 1.05-1.14x at head
 // dim 128, gqa_paged at pages 16 and 64 up to 1.46x, swa_paged 1.06x (docs/performance.md). At head dim 256 ptxas
-// spilled and causal lengths were 4-8% slower: see MAX_LIVE_REGS.
+// spilled and causal lengths were 4-8% slower: see MAX_LIVE_REGS. Blocks of several row
+// warpgroups (BLOCK_M = 128 or 192, sharing each K and V tile) take it too; on the H200 they ran
+// 0.65-0.82x as fast as the three one-warpgroup blocks an SM that mha_prefill ships (the barriers
+// keep a block's warpgroups in step; docs/performance-history.md).
 import type { ForInst, Value } from "../../ir/ir.ts";
 import { type CudaPlan, readsInline } from "./plan.ts";
 import { loopCopyDeps } from "./prefetch.ts";
@@ -48,7 +51,7 @@ const MAX_LIVE_REGS = 128;
 export function overlaps(streams: TmaStream[], plan: CudaPlan, at: number): { loops: Map<ForInst, Overlap>; end: number } {
   const loops = new Map<ForInst, Overlap>();
   let end = at;
-  if (plan.shape.kind !== "mma" || plan.shape.WC !== 1 || plan.shape.W !== 4 || plan.shape.MT !== 1) return { loops, end };
+  if (plan.shape.kind !== "mma" || plan.shape.WC !== 1 || plan.shape.W % 4 !== 0 || plan.shape.MT !== 1) return { loops, end };
   for (const f of new Set(streams.map((s) => s.loop))) {
     const o = overlapOf(f, streams.filter((s) => s.loop === f), plan);
     if (!o) continue;

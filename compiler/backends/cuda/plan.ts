@@ -53,6 +53,8 @@ export interface MmaShape {
 const MAX_ACC_REGISTERS = 128;
 /** At most this many warps per block (the column split multiplies the row warps). */
 const MAX_SPLIT_WARPS = 8;
+/** At most this many row warps for wgmma: three warpgroups of 64 rows, one 16-row tile a warp. */
+const MAX_WGMMA_WARPS = 12;
 
 export interface BlockedShape {
   kind: "blocked";
@@ -160,7 +162,7 @@ const pow2Divisor = (n: number, cap: number) => {
  */
 export function planCuda(ir: KernelIR, opts: { maxWarps: number; wgmma?: boolean }): CudaPlan {
   if (opts.wgmma) {
-    const plan = planShape(ir, MAX_SPLIT_WARPS);
+    const plan = planShape(ir, MAX_WGMMA_WARPS);
     const dots = [...plan.layout.keys()].filter((v) => v.op.kind === "dot");
     if (dots.length && dots.every((d) => wgmmaFits(plan, d))) {
       plan.wgmma = new Set(dots);
@@ -221,11 +223,15 @@ function planShape(ir: KernelIR, maxWarps: number): CudaPlan {
       if (op.a.type.shape[1] % 16 || d.type.shape[1] % 8) throw new CudaPlanError(`dot ${showType(op.a.type)} · ${showType(op.b.type)}: k must be a multiple of 16 and n of 8`, d.span);
     }
     if (M % 16) throw new CudaPlanError(`dot rows must be a multiple of 16 (mma.sync tiles), found ${M}`, dots[0].span);
-    let W = Math.min(maxWarps, M / 16);
+    // A warp holds whole 16-row tiles: the most warps that split them evenly (192 rows: 12 for
+    // wgmma, 4 warps of 3 tiles for mma.sync), never a fraction of a tile.
+    const tiles = M / 16;
+    let W = Math.min(maxWarps, tiles);
+    while (tiles % W) W--;
     // Several row tiles a warp would hold too wide an accumulator (128 rows at head dim 256):
     // more warps along the rows first, as FlashAttention-2 does, before splitting columns.
     const widest = Math.max(...dots.map((d) => d.type.shape[1]));
-    while ((M / (16 * W)) * widest / 2 > MAX_ACC_REGISTERS && M / (16 * W) > 1 && W * 2 <= MAX_SPLIT_WARPS) W *= 2;
+    while ((tiles / W) * widest / 2 > MAX_ACC_REGISTERS && tiles % (W * 2) === 0 && W * 2 <= MAX_SPLIT_WARPS) W *= 2;
     shape = { kind: "mma", M, W, MT: M / (16 * W), WC: 1, SPLIT_N: 0, threads: 32 * W };
   } else {
     const rows = all.filter((v) => v.type.shape.length === 2 && v.type.shape[0] > 1).map((v) => v.type.shape[0]);
