@@ -17,6 +17,17 @@ import { Diagnostics } from "./diagnostics/diagnostic.ts";
 /** Passes a CUDA build may be made without, where ptxas spills with them (see the fallback below). */
 const OPTIONAL_PASSES = ["fold-scale"];
 
+/**
+ * What a build may be made without, in the order it is dropped at each occupancy: first the
+ * lazy row sums (a backend option), then with them the optional IR passes. A build takes the
+ * most blocks per SM at which some level builds without a spill, then the first such level.
+ */
+const LEVELS: { lazySums: boolean; plainIr: boolean; dropped: string[] }[] = [
+  { lazySums: true, plainIr: false, dropped: [] },
+  { lazySums: false, plainIr: false, dropped: ["lazy-sums"] },
+  { lazySums: false, plainIr: true, dropped: ["lazy-sums", ...OPTIONAL_PASSES] },
+];
+
 export interface GeneratedCudaKernel {
   name: string;
   kernel: string;
@@ -96,35 +107,40 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         // stands either way, and the spill test reports it. An earlier build of one of the
         // candidates' exact source is reused: it was chosen by the same trials.
         const tries = blocksPerSmToTry(first.blocksPerSm, first.target.blockDim[0], first.target.sharedBytes);
-        const emit = (from: KernelIR, n: number) => compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n });
-        const variants = tries.map((n) => (n === first.blocksPerSm ? first : emit(ir, n)));
-        // Variant i ships saying that the counts before it spilled.
-        const shipped = variants.map((kn, i) => withSpilled(kn.code, tries[i], tries.slice(0, i)));
-        const use = (i: number, build: PtxBuild) => {
-          entry.code = shipped[i];
-          entry.ptx = Object.fromEntries(ship.map((a) => [a, build.ptx[a]]));
-          entry.manifest.cuda = { ...variants[i].target, ptx: Object.fromEntries(ship.map((a) => [a, `${ir.name}.${a}.ptx.gz`])), resources: build.resources };
-        };
-        // Then, where the optional passes changed the code, the same counts without them, saying
-        // so. Made only for a build not reused from the previous package as it is.
-        const addFallback = () => {
-          const without = plain.get(`${job.note ? "" : (job.arch ?? "")}|${ir.name}`);
-          const fallback = without ? tries.map((n) => emit(without, n)) : [];
-          if (!fallback.length || fallback[0].code === variants[0].code) return;
-          fallback.forEach((kn, i) => {
-            variants.push(kn);
-            shipped.push(withSpilled(kn.code, tries[i], tries.slice(0, i), `${tries.join(", ")} spilled with ${OPTIONAL_PASSES.join(", ")}, left out here`));
+        const emit = (from: KernelIR, n: number, lazySums: boolean) => compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n, lazySums });
+        // Candidates by blocks per SM, most first, and at each count by level (LEVELS); the
+        // source of each says which counts spilled before it and what it was made without.
+        const candidates: { n: number; kn: ReturnType<typeof compileCuda>; code: string }[] = [];
+        const add = (level: number) => {
+          const { lazySums, plainIr, dropped } = LEVELS[level];
+          const from = plainIr ? plain.get(`${job.note ? "" : (job.arch ?? "")}|${ir.name}`) : ir;
+          if (!from) return;
+          tries.forEach((n, i) => {
+            const kn = level === 0 && n === first.blocksPerSm ? first : emit(from, n, lazySums);
+            // The same source as a level before it at this count (nothing to drop): not a candidate.
+            if (candidates.some((c) => c.n === n && c.kn.code === kn.code)) return;
+            const note = dropped.length ? `${n} spilled with ${dropped.join(" and ")}, left out here` : undefined;
+            candidates.push({ n, kn, code: withSpilled(kn.code, n, tries.slice(0, i), note) });
           });
+          candidates.sort((a, b) => b.n - a.n);
         };
-        let reused = previous?.(job.file, shipped, ship);
+        const use = (c: (typeof candidates)[number], build: PtxBuild) => {
+          entry.code = c.code;
+          entry.ptx = Object.fromEntries(ship.map((a) => [a, build.ptx[a]]));
+          entry.manifest.cuda = { ...c.kn.target, ptx: Object.fromEntries(ship.map((a) => [a, `${ir.name}.${a}.ptx.gz`])), resources: build.resources };
+        };
+        // The other levels are made only for a build not reused from the previous package as it is.
+        add(0);
+        const reuse = () => previous?.(job.file, candidates.map((c) => c.code), ship);
+        let reused = reuse();
         if (!reused) {
-          addFallback();
-          reused = previous?.(job.file, shipped, ship);
+          for (let level = 1; level < LEVELS.length; level++) add(level);
+          reused = reuse();
         }
-        if (reused) return use(reused.index, reused.build);
-        for (const i of variants.keys()) {
-          const build = await buildPtx(ir.name, variants[i].code, archsFitting(variants[i].target.sharedBytes));
-          if (!spills(build) || i + 1 === variants.length) return use(i, build);
+        if (reused) return use(candidates[reused.index], reused.build);
+        for (const [i, c] of candidates.entries()) {
+          const build = await buildPtx(ir.name, c.kn.code, archsFitting(c.kn.target.sharedBytes));
+          if (!spills(build) || i + 1 === candidates.length) return use(c, build);
         }
       })().catch((e) => diags.error(`${ir.name} (CUDA): ${(e as Error).message}`)),
     );

@@ -331,14 +331,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_527[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_527[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_527[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_528[mt * 2 + h] = acc;
@@ -399,8 +403,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
             acc = acc + p_533[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_537[mt * 2 + h] = acc;
       }
     }
@@ -531,14 +534,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_562[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_562[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_562[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_564[mt * 2 + h] = acc;
@@ -599,8 +606,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
             acc = acc + p_570[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_574[mt * 2 + h] = acc;
       }
     }
@@ -748,14 +754,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_603[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_603[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_603[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_604[mt * 2 + h] = acc;
@@ -816,8 +826,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
             acc = acc + p_609[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_613[mt * 2 + h] = acc;
       }
     }
@@ -878,6 +887,17 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_bf16_g4_p1(
       for (int h = 0; h < 2; ++h) {
         carry_509[mt * 2 + h] = t_614[mt * 2 + h];
       }
+    }
+  }
+  // carry_509: the parts of the row's lanes added (lazy-sums.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float acc = carry_509[mt * 2 + h];
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+      carry_509[mt * 2 + h] = acc;
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

@@ -331,14 +331,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_540[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_540[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_540[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_541[mt * 2 + h] = acc;
@@ -399,8 +403,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p64(
             acc = acc + p_546[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_550[mt * 2 + h] = acc;
       }
     }
@@ -531,14 +534,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_577[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_577[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_577[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_579[mt * 2 + h] = acc;
@@ -599,8 +606,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p64(
             acc = acc + p_585[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_589[mt * 2 + h] = acc;
       }
     }
@@ -748,14 +754,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_620[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_620[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_620[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_621[mt * 2 + h] = acc;
@@ -816,8 +826,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p64(
             acc = acc + p_626[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_630[mt * 2 + h] = acc;
       }
     }
@@ -878,6 +887,17 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_f16_g4_p64(
       for (int h = 0; h < 2; ++h) {
         carry_520[mt * 2 + h] = t_631[mt * 2 + h];
       }
+    }
+  }
+  // carry_520: the parts of the row's lanes added (lazy-sums.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float acc = carry_520[mt * 2 + h];
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+      carry_520[mt * 2 + h] = acc;
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

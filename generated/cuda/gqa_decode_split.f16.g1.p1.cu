@@ -305,14 +305,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_468[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_468[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_468[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_469[mt * 2 + h] = acc;
@@ -373,8 +377,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
             acc = acc + p_474[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_478[mt * 2 + h] = acc;
       }
     }
@@ -505,14 +508,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_502[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_502[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_502[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_504[mt * 2 + h] = acc;
@@ -573,8 +580,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
             acc = acc + p_510[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_514[mt * 2 + h] = acc;
       }
     }
@@ -720,14 +726,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_542[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_542[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_542[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_543[mt * 2 + h] = acc;
@@ -788,8 +798,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
             acc = acc + p_548[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_552[mt * 2 + h] = acc;
       }
     }
@@ -850,6 +859,17 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g1_p1(
       for (int h = 0; h < 2; ++h) {
         carry_451[mt * 2 + h] = t_553[mt * 2 + h];
       }
+    }
+  }
+  // carry_451: the parts of the row's lanes added (lazy-sums.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float acc = carry_451[mt * 2 + h];
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+      carry_451[mt * 2 + h] = acc;
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

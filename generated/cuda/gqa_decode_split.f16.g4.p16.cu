@@ -306,14 +306,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_484[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_484[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_484[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_485[mt * 2 + h] = acc;
@@ -374,8 +378,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
             acc = acc + p_490[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_494[mt * 2 + h] = acc;
       }
     }
@@ -506,14 +509,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_520[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_520[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_520[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_522[mt * 2 + h] = acc;
@@ -574,8 +581,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
             acc = acc + p_528[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_532[mt * 2 + h] = acc;
       }
     }
@@ -721,14 +727,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_562[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_562[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_562[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_563[mt * 2 + h] = acc;
@@ -789,8 +799,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
             acc = acc + p_568[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_572[mt * 2 + h] = acc;
       }
     }
@@ -851,6 +860,17 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_f16_g4_p16(
       for (int h = 0; h < 2; ++h) {
         carry_465[mt * 2 + h] = t_573[mt * 2 + h];
       }
+    }
+  }
+  // carry_465: the parts of the row's lanes added (lazy-sums.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float acc = carry_465[mt * 2 + h];
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+      carry_465[mt * 2 + h] = acc;
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

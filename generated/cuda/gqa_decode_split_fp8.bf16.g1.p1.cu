@@ -366,14 +366,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_234[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_234[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_234[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_236[mt * 2 + h] = acc;
@@ -434,8 +438,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
             acc = acc + p_241[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_245[mt * 2 + h] = acc;
       }
     }
@@ -582,14 +585,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_273[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_273[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_273[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_275[mt * 2 + h] = acc;
@@ -650,8 +657,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
             acc = acc + p_280[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_284[mt * 2 + h] = acc;
       }
     }
@@ -799,14 +805,18 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 4; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_313[((mt * 4 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_313[((mt * 4 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_313[((mt * 4 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_315[mt * 2 + h] = acc;
@@ -867,8 +877,7 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
             acc = acc + p_320[((mt * 4 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_324[mt * 2 + h] = acc;
       }
     }
@@ -927,6 +936,17 @@ extern "C" __global__ void __launch_bounds__(32) gqa_decode_split_fp8_bf16_g1_p1
       for (int h = 0; h < 2; ++h) {
         carry_216[mt * 2 + h] = t_325[mt * 2 + h];
       }
+    }
+  }
+  // carry_216: the parts of the row's lanes added (lazy-sums.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float acc = carry_216[mt * 2 + h];
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+      carry_216[mt * 2 + h] = acc;
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

@@ -449,14 +449,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_516[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_516[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_516[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_517[mt * 2 + h] = acc;
@@ -517,8 +521,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
             acc = acc + p_522[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_526[mt * 2 + h] = acc;
       }
     }
@@ -692,14 +695,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          float acc = NEG_INF;
+          float part[4];
           #pragma unroll
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_553[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
+          part[0] = fmaxf(part[0], part[2]);
+          part[1] = fmaxf(part[1], part[3]);
+          part[0] = fmaxf(part[0], part[1]);
+          float acc = part[0];
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
           t_555[mt * 2 + h] = acc;
@@ -760,8 +767,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
               acc = acc + p_561[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
-          acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-          acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+          // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
           t_565[mt * 2 + h] = acc;
         }
       }
@@ -859,14 +865,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_553[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_555[mt * 2 + h] = acc;
@@ -927,8 +937,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
                 acc = acc + p_561[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_565[mt * 2 + h] = acc;
           }
         }
@@ -1037,14 +1046,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_553[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_555[mt * 2 + h] = acc;
@@ -1105,8 +1118,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
                 acc = acc + p_561[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_565[mt * 2 + h] = acc;
           }
         }
@@ -1217,14 +1229,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_553[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_555[mt * 2 + h] = acc;
@@ -1285,8 +1301,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
                 acc = acc + p_561[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_565[mt * 2 + h] = acc;
           }
         }
@@ -1483,14 +1498,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_553[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_553[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_555[mt * 2 + h] = acc;
@@ -1551,8 +1570,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
             acc = acc + p_561[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_565[mt * 2 + h] = acc;
       }
     }
@@ -1741,14 +1759,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_596[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_596[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_596[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_597[mt * 2 + h] = acc;
@@ -1809,8 +1831,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
             acc = acc + p_602[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_606[mt * 2 + h] = acc;
       }
     }
@@ -1899,6 +1920,17 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p16(
       for (int h = 0; h < 2; ++h) {
         carry_496[mt * 2 + h] = t_607[mt * 2 + h];
       }
+    }
+  }
+  // carry_496: the parts of the row's lanes added (lazy-sums.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float acc = carry_496[mt * 2 + h];
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+      carry_496[mt * 2 + h] = acc;
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

@@ -494,14 +494,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_629[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_629[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_629[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_630[mt * 2 + h] = acc;
@@ -562,8 +566,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             acc = acc + p_635[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_639[mt * 2 + h] = acc;
       }
     }
@@ -737,14 +740,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          float acc = NEG_INF;
+          float part[4];
           #pragma unroll
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_669[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
+          part[0] = fmaxf(part[0], part[2]);
+          part[1] = fmaxf(part[1], part[3]);
+          part[0] = fmaxf(part[0], part[1]);
+          float acc = part[0];
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
           t_671[mt * 2 + h] = acc;
@@ -805,8 +812,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
               acc = acc + p_677[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
-          acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-          acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+          // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
           t_681[mt * 2 + h] = acc;
         }
       }
@@ -904,14 +910,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_669[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_671[mt * 2 + h] = acc;
@@ -972,8 +982,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
                 acc = acc + p_677[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_681[mt * 2 + h] = acc;
           }
         }
@@ -1082,14 +1091,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_669[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_671[mt * 2 + h] = acc;
@@ -1150,8 +1163,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
                 acc = acc + p_677[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_681[mt * 2 + h] = acc;
           }
         }
@@ -1262,14 +1274,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_669[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_671[mt * 2 + h] = acc;
@@ -1330,8 +1346,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
                 acc = acc + p_677[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_681[mt * 2 + h] = acc;
           }
         }
@@ -1528,14 +1543,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_669[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_669[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_671[mt * 2 + h] = acc;
@@ -1596,8 +1615,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             acc = acc + p_677[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_681[mt * 2 + h] = acc;
       }
     }
@@ -1788,14 +1806,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_715[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_715[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_715[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_716[mt * 2 + h] = acc;
@@ -1856,8 +1878,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
             acc = acc + p_721[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_725[mt * 2 + h] = acc;
       }
     }
@@ -1946,6 +1967,17 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_f16_p64(
       for (int h = 0; h < 2; ++h) {
         carry_606[mt * 2 + h] = t_726[mt * 2 + h];
       }
+    }
+  }
+  // carry_606: the parts of the row's lanes added (lazy-sums.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float acc = carry_606[mt * 2 + h];
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+      carry_606[mt * 2 + h] = acc;
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

@@ -390,14 +390,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_372[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? S_372[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], S_372[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_373[mt * 2 + h] = acc;
@@ -458,8 +462,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
             acc = acc + p_378[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_382[mt * 2 + h] = acc;
       }
     }
@@ -624,14 +627,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          float acc = NEG_INF;
+          float part[4];
           #pragma unroll
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_403[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_403[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_403[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
+          part[0] = fmaxf(part[0], part[2]);
+          part[1] = fmaxf(part[1], part[3]);
+          part[0] = fmaxf(part[0], part[1]);
+          float acc = part[0];
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
           t_405[mt * 2 + h] = acc;
@@ -692,8 +699,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
               acc = acc + p_411[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
-          acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-          acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+          // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
           t_415[mt * 2 + h] = acc;
         }
       }
@@ -789,14 +795,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_403[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_403[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_403[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_405[mt * 2 + h] = acc;
@@ -857,8 +867,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
                 acc = acc + p_411[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_415[mt * 2 + h] = acc;
           }
         }
@@ -963,14 +972,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_403[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_403[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_403[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_405[mt * 2 + h] = acc;
@@ -1031,8 +1044,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
                 acc = acc + p_411[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_415[mt * 2 + h] = acc;
           }
         }
@@ -1139,14 +1151,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_403[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_403[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_403[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_405[mt * 2 + h] = acc;
@@ -1207,8 +1223,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
                 acc = acc + p_411[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_415[mt * 2 + h] = acc;
           }
         }
@@ -1397,14 +1412,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_403[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_403[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_403[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_405[mt * 2 + h] = acc;
@@ -1465,8 +1484,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
             acc = acc + p_411[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_415[mt * 2 + h] = acc;
       }
     }
@@ -1653,14 +1671,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_440[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? S_440[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], S_440[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_441[mt * 2 + h] = acc;
@@ -1721,8 +1743,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
             acc = acc + p_446[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_450[mt * 2 + h] = acc;
       }
     }
@@ -1811,6 +1832,17 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd128_noca
       for (int h = 0; h < 2; ++h) {
         carry_358[mt * 2 + h] = t_451[mt * 2 + h];
       }
+    }
+  }
+  // carry_358: the parts of the row's lanes added (lazy-sums.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float acc = carry_358[mt * 2 + h];
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+      carry_358[mt * 2 + h] = acc;
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

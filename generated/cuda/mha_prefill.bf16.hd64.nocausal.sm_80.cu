@@ -71,7 +71,7 @@ struct Params {
   float softmax_scale;
 };
 
-// 2 block(s) per SM asked of ptxas (occupancy.ts); 3 spilled.
+// 2 block(s) per SM asked of ptxas (occupancy.ts); 3 spilled; 2 spilled with lazy-sums, left out here.
 extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocausal(
     const __nv_bfloat16* __restrict__ q,
     const __nv_bfloat16* __restrict__ k,
@@ -263,14 +263,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_372[((mt * 16 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? S_372[((mt * 16 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], S_372[((mt * 16 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_373[mt * 2 + h] = acc;
@@ -457,14 +461,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_403[((mt * 16 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_403[((mt * 16 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_403[((mt * 16 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_405[mt * 2 + h] = acc;
@@ -666,14 +674,18 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     for (int mt = 0; mt < 2; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_440[((mt * 16 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? S_440[((mt * 16 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], S_440[((mt * 16 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_441[mt * 2 + h] = acc;

@@ -413,14 +413,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_426[((mt * 16 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? S_426[((mt * 16 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], S_426[((mt * 16 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_427[mt * 2 + h] = acc;
@@ -481,8 +485,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
             acc = acc + p_432[((mt * 16 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_436[mt * 2 + h] = acc;
       }
     }
@@ -687,14 +690,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_458[((mt * 16 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_458[((mt * 16 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_458[((mt * 16 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_460[mt * 2 + h] = acc;
@@ -755,8 +762,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
             acc = acc + p_466[((mt * 16 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_470[mt * 2 + h] = acc;
       }
     }
@@ -942,14 +948,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 16; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_496[((mt * 16 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? S_496[((mt * 16 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], S_496[((mt * 16 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_497[mt * 2 + h] = acc;
@@ -1010,8 +1020,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
             acc = acc + p_502[((mt * 16 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_506[mt * 2 + h] = acc;
       }
     }
@@ -1100,6 +1109,17 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_causal
       for (int h = 0; h < 2; ++h) {
         carry_411[mt * 2 + h] = t_507[mt * 2 + h];
       }
+    }
+  }
+  // carry_411: the parts of the row's lanes added (lazy-sums.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float acc = carry_411[mt * 2 + h];
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+      carry_411[mt * 2 + h] = acc;
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

@@ -392,14 +392,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_366[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? S_366[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], S_366[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_367[mt * 2 + h] = acc;
@@ -460,8 +464,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
             acc = acc + p_372[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_376[mt * 2 + h] = acc;
       }
     }
@@ -621,14 +624,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          float acc = NEG_INF;
+          float part[4];
           #pragma unroll
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_397[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
+          part[0] = fmaxf(part[0], part[2]);
+          part[1] = fmaxf(part[1], part[3]);
+          part[0] = fmaxf(part[0], part[1]);
+          float acc = part[0];
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
           t_399[mt * 2 + h] = acc;
@@ -689,8 +696,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
               acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
-          acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-          acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+          // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
           t_409[mt * 2 + h] = acc;
         }
       }
@@ -784,14 +790,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_397[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_399[mt * 2 + h] = acc;
@@ -852,8 +862,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
                 acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_409[mt * 2 + h] = acc;
           }
         }
@@ -955,14 +964,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_397[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_399[mt * 2 + h] = acc;
@@ -1023,8 +1036,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
                 acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_409[mt * 2 + h] = acc;
           }
         }
@@ -1128,14 +1140,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_397[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_399[mt * 2 + h] = acc;
@@ -1196,8 +1212,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
                 acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_409[mt * 2 + h] = acc;
           }
         }
@@ -1382,14 +1397,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_397[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_399[mt * 2 + h] = acc;
@@ -1450,8 +1469,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
             acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_409[mt * 2 + h] = acc;
       }
     }
@@ -1637,14 +1655,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, S_434[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? S_434[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], S_434[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_435[mt * 2 + h] = acc;
@@ -1705,8 +1727,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
             acc = acc + p_440[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_444[mt * 2 + h] = acc;
       }
     }
@@ -1795,6 +1816,17 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_f16_hd64_nocaus
       for (int h = 0; h < 2; ++h) {
         carry_352[mt * 2 + h] = t_445[mt * 2 + h];
       }
+    }
+  }
+  // carry_352: the parts of the row's lanes added (lazy-sums.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float acc = carry_352[mt * 2 + h];
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+      carry_352[mt * 2 + h] = acc;
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

@@ -124,7 +124,7 @@ struct Params {
   float softcap;
 };
 
-// 3 block(s) per SM asked of ptxas (occupancy.ts).
+// 3 block(s) per SM asked of ptxas (occupancy.ts); 3 spilled with lazy-sums, left out here.
 extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p1(
     const __nv_bfloat16* __restrict__ q,
     const __nv_bfloat16* __restrict__ k_cache,
@@ -421,14 +421,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_557[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_557[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_557[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_558[mt * 2 + h] = acc;
@@ -694,14 +698,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, c_597[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? c_597[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], c_597[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_599[mt * 2 + h] = acc;
@@ -970,14 +978,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_bf16_p1(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_643[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_643[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_643[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_644[mt * 2 + h] = acc;

@@ -563,14 +563,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_779[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_779[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_779[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_780[mt * 2 + h] = acc;
@@ -631,8 +635,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
             acc = acc + p_785[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_789[mt * 2 + h] = acc;
       }
     }
@@ -806,14 +809,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
       for (int mt = 0; mt < 1; ++mt) {
         #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          float acc = NEG_INF;
+          float part[4];
           #pragma unroll
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              acc = fmaxf(acc, t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
+              part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_822[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
             }
           }
+          part[0] = fmaxf(part[0], part[2]);
+          part[1] = fmaxf(part[1], part[3]);
+          part[0] = fmaxf(part[0], part[1]);
+          float acc = part[0];
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
           acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
           t_824[mt * 2 + h] = acc;
@@ -874,8 +881,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
               acc = acc + p_830[((mt * 8 + nt) * 2 + h) * 2 + p];
             }
           }
-          acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-          acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+          // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
           t_834[mt * 2 + h] = acc;
         }
       }
@@ -973,14 +979,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_822[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_824[mt * 2 + h] = acc;
@@ -1041,8 +1051,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
                 acc = acc + p_830[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_834[mt * 2 + h] = acc;
           }
         }
@@ -1151,14 +1160,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_822[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_824[mt * 2 + h] = acc;
@@ -1219,8 +1232,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
                 acc = acc + p_830[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_834[mt * 2 + h] = acc;
           }
         }
@@ -1331,14 +1343,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
         for (int mt = 0; mt < 1; ++mt) {
           #pragma unroll
           for (int h = 0; h < 2; ++h) {
-            float acc = NEG_INF;
+            float part[4];
             #pragma unroll
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                acc = fmaxf(acc, t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
+                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_822[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
               }
             }
+            part[0] = fmaxf(part[0], part[2]);
+            part[1] = fmaxf(part[1], part[3]);
+            part[0] = fmaxf(part[0], part[1]);
+            float acc = part[0];
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
             acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
             t_824[mt * 2 + h] = acc;
@@ -1399,8 +1415,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
                 acc = acc + p_830[((mt * 8 + nt) * 2 + h) * 2 + p];
               }
             }
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-            acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
             t_834[mt * 2 + h] = acc;
           }
         }
@@ -1597,14 +1612,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_822[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_822[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_824[mt * 2 + h] = acc;
@@ -1665,8 +1684,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
             acc = acc + p_830[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_834[mt * 2 + h] = acc;
       }
     }
@@ -1858,14 +1876,18 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        float acc = NEG_INF;
+        float part[4];
         #pragma unroll
         for (int nt = 0; nt < 8; ++nt) {
           #pragma unroll
           for (int p = 0; p < 2; ++p) {
-            acc = fmaxf(acc, t_871[((mt * 8 + nt) * 2 + h) * 2 + p]);
+            part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_871[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_871[((mt * 8 + nt) * 2 + h) * 2 + p]);
           }
         }
+        part[0] = fmaxf(part[0], part[2]);
+        part[1] = fmaxf(part[1], part[3]);
+        part[0] = fmaxf(part[0], part[1]);
+        float acc = part[0];
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
         acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
         t_872[mt * 2 + h] = acc;
@@ -1926,8 +1948,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
             acc = acc + p_877[((mt * 8 + nt) * 2 + h) * 2 + p];
           }
         }
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
-        acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+        // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
         t_881[mt * 2 + h] = acc;
       }
     }
@@ -2016,6 +2037,17 @@ extern "C" __global__ void __launch_bounds__(128, 3) swa_paged_bf16_p64(
       for (int h = 0; h < 2; ++h) {
         carry_753[mt * 2 + h] = t_882[mt * 2 + h];
       }
+    }
+  }
+  // carry_753: the parts of the row's lanes added (lazy-sums.ts)
+  #pragma unroll
+  for (int mt = 0; mt < 1; ++mt) {
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      float acc = carry_753[mt * 2 + h];
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 1);
+      acc = acc + __shfl_xor_sync(0xffffffffu, acc, 2);
+      carry_753[mt * 2 + h] = acc;
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)

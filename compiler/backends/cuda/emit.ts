@@ -18,7 +18,8 @@ import { type CudaPlan, type MmaShape, anywhere, contiguousRows, readsInline } f
 import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
 import { RotatedLoops } from "./rotate-emit.ts";
-import { type TileHost, emitReduce, emitStore } from "./tile-emit.ts";
+import { type TileHost, emitReduce, emitRowCombine, emitStore } from "./tile-emit.ts";
+import { type LazySums, definedIn, lazySums } from "./lazy-sums.ts";
 import type { Staging } from "./store-stage.ts";
 import { AccessAlignment } from "./access-align.ts";
 import type { LeaderLoop } from "./leader.ts";
@@ -53,6 +54,10 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private readonly heaviestFirst: Set<number>;
   /** Staged E4M3 copies whose one reader is the widened tile (plan.staged): waited for where it is filled. */
   private readonly widenedOnly: Set<Value>;
+  /** Row sums carried as each lane's part through their loops (lazy-sums.ts); set before emitBody. */
+  lazy: LazySums;
+  /** Values of the leader loops' bodies: their row maxes keep one chain (tile-emit.ts). */
+  private readonly inLeaderLoops: Set<Value>;
 
   constructor(
     readonly ir: KernelIR,
@@ -83,6 +88,8 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     this.dotPlan = plan;
     this.heaviestFirst = heaviestFirstAxes(ir);
     this.widenedOnly = new Set([...plan.staged.values()].filter((src) => plan.uses.get(src) === 1));
+    this.lazy = lazySums(ir.body, plan.uses, (f) => leaders.has(f));
+    this.inLeaderLoops = definedIn(leaders.keys());
     for (const p of prefetch) {
       if (p.after) this.prefetchAfter.set(p.after, [...(this.prefetchAfter.get(p.after) ?? []), p]);
       else this.prefetchTop.set(p.loop.body, [...(this.prefetchTop.get(p.loop.body) ?? []), p]);
@@ -194,6 +201,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
           for (const p of ahead) this.issueAhead(p, this.scalar(inst.lo), `${this.scalar(inst.lo)} < ${this.scalar(inst.hi)}`);
         }
         this.forLoop(inst);
+        for (const r of this.lazy.combineAfter.get(inst) ?? []) emitRowCombine(this.tileHost(), r);
         // The last iteration issued nothing (its group is empty): nothing left to wait for.
         this.copies.loopDone(ahead);
         if (rot) this.rotated.epilogue(rot);
@@ -380,7 +388,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
         if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.dotPlan, v, !!fused, exchange, rot?.deferred?.dot === v);
         else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.dotPlan.sharedOperands.has(op.a), !!fused, exchange, true, this.rawBOf(op.b));
       }
-      else if (op.kind === "reduce") emitReduce(this.tileHost(), v);
+      else if (op.kind === "reduce") emitReduce(this.tileHost(), v, this.lazy.reduces.has(v), this.inLeaderLoops.has(v));
       else {
         this.line(`${regType(v.type.dtype)} ${this.name(v)}[${this.layout.registers(v.type.shape)}];`);
         this.owned(v.type.shape, (site) => this.line(`${this.name(v)}[${site.slot(v.type.shape)}] = ${opExpr(this, v, site)};`));

@@ -15,6 +15,7 @@ import { type Overlap, overlaps } from "./overlap.ts";
 import { OVERLAP_HELPERS } from "./overlap-emit.ts";
 import { CudaEmitter } from "./emit.ts";
 import { stagedStores } from "./store-stage.ts";
+import { noLazySums } from "./lazy-sums.ts";
 import { storeShape } from "./tile-emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
 import { MMA_HELPERS, exchangeBytes } from "./mma.ts";
@@ -120,6 +121,8 @@ export interface CudaOptions {
   archNote?: string;
   /** Stage wide output tiles through shared memory (store-stage.ts; default true). */
   stageStores?: boolean;
+  /** Carry loops' row sums as each lane's part, added once after the loop (lazy-sums.ts; default true). */
+  lazySums?: boolean;
   /** Copy whole tiles of one-buffer loops with TMA on sm_90a (tma-stream.ts; default true). */
   tmaStreams?: boolean;
   /** Run the next tile's scores beside this tile's P·V in one-warpgroup loops on sm_90a (overlap.ts; default true). */
@@ -191,6 +194,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   }
   const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies, streams, overlapped.loops);
   if (opts.stageStores ?? true) emitter.staging = stagedStores(ir.body, storeShape, shared.poolSize.bytes ?? 0);
+  if (!(opts.lazySums ?? true)) emitter.lazy = noLazySums;
   const body = emitter.emitBody();
   const align = emitter.alignment.manifest(ir.tensors);
 

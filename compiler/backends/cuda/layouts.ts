@@ -23,8 +23,11 @@ export interface ThreadLayout {
   ownedPairs?(shape: number[], line: (s: string) => void, enter: () => void, leave: () => void, body: (first: Site, second: Site) => void): void;
   /** C statements combining `v` across the threads that share its row. */
   rowCombine(v: string, combine: (a: string, b: string) => string): string[];
-  /** Loops over a row tile's registers (the result of a row reduction) and the source's columns. */
-  reduceSites(rows: number[], cols: number[]): { outer: string[]; inner: string[]; site: (n: number) => Site; outIndex: string };
+  /**
+   * Loops over a row tile's registers (the result of a row reduction) and the source's columns;
+   * `ordinal`: the inner site's place among the thread's `count` elements of its row.
+   */
+  reduceSites(rows: number[], cols: number[]): { outer: string[]; inner: string[]; site: (n: number) => Site; outIndex: string; ordinal: string; count: number };
   /** A condition selecting one thread among those holding the same broadcast element. */
   storeGuard(shape: number[]): string | undefined;
 }
@@ -119,6 +122,8 @@ export class MmaLayout implements ThreadLayout {
       inner: cols[1] > 1 ? [`for (int nt = 0; nt < ${this.nt(cols)}; ++nt)`, "for (int p = 0; p < 2; ++p)"] : [],
       site: () => this.site("mt", "h", cols[1] > 1 ? "nt" : "0", cols[1] > 1 ? "p" : "0"),
       outIndex: "mt * 2 + h",
+      ordinal: "nt * 2 + p",
+      count: cols[1] > 1 ? this.nt(cols) * 2 : 1,
     };
   }
   storeGuard(shape: number[]): string | undefined {
@@ -190,6 +195,8 @@ export class BlockedLayout implements ThreadLayout {
       inner: cols[1] > 1 ? [`for (int j = 0; j < ${cpt}; ++j)`] : [],
       site: () => this.site(rows[0] > 1 ? "i" : "0", cols[1] > 1 ? "j" : "0"),
       outIndex: rows[0] > 1 ? "i" : "0",
+      ordinal: "j",
+      count: cols[1] > 1 ? cpt : 1,
     };
   }
   storeGuard(shape: number[]): string | undefined {

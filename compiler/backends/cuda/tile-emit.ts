@@ -24,8 +24,22 @@ export interface TileHost extends ElementContext {
   staging: ReadonlyMap<StoreInst, Staging>;
 }
 
-/** v = reduce(a) along a's columns, into a register tile of a's rows. */
-export function emitReduce(h: TileHost, v: Value): void {
+/**
+ * Independent partial results a thread keeps of a row's max (or min) over its elements, combined
+ * at the end: the dependent chain is a quarter as long (16 elements a row at 64-key tiles: 4
+ * steps of FMNMX instead of 16, each waiting for the last), and the same max (NaNs aside).
+ * A sum keeps one chain: four partial sums beside the max's pushed the sm_80 code of ten builds
+ * past 168 registers (three blocks an SM), and the softmax's sum is left to each lane anyway
+ * (lazy-sums.ts).
+ */
+const PARTIALS = 4;
+
+/**
+ * v = reduce(a) along a's columns, into a register tile of a's rows. `lanePart`: leave each lane
+ * its own columns' part of a sum, combined later (lazy-sums.ts). `oneChain`: a max in one chain
+ * (the leader schedule's loops: MLA's page-1 split ran 4-5% slower on the H200 with PARTIALS).
+ */
+export function emitReduce(h: TileHost, v: Value, lanePart = false, oneChain = false): void {
   if (v.op.kind !== "reduce") return;
   const src = v.op.a;
   const op = v.op.op;
@@ -41,19 +55,51 @@ export function emitReduce(h: TileHost, v: Value): void {
     h.line(`${o} {`);
     h.enter();
   }
-  h.line(`${t} acc = ${init};`);
+  let parts = 1;
+  while (op !== "sum" && !oneChain && parts * 2 <= PARTIALS && rs.count % (parts * 2) === 0) parts *= 2;
+  // Each partial starts from its first element (the loops unroll, so the choice is made at
+  // compile time): no fmaxf with -INFINITY first, which ptxas keeps as an instruction.
+  h.line(parts > 1 ? `${t} part[${parts}];` : `${t} acc = ${init};`);
   for (const i of rs.inner) {
     h.line("#pragma unroll");
     h.line(`${i} {`);
     h.enter();
   }
-  h.line(`acc = ${combine("acc", elem(h, src, rs.site(0)))};`);
+  const x = elem(h, src, rs.site(0));
+  if (parts > 1) {
+    const into = `part[(${rs.ordinal}) % ${parts}]`;
+    h.line(`${into} = ${rs.ordinal} < ${parts} ? ${x} : ${combine(into, x)};`);
+  } else h.line(`acc = ${combine("acc", x)};`);
   for (let k = 0; k < rs.inner.length; k++) {
     h.leave();
     h.line("}");
   }
-  for (const l of h.layout.rowCombine("acc", combine)) h.line(l);
+  if (parts > 1) {
+    // A pairwise tree: part[0] with part[2] beside part[1] with part[3], then the two.
+    for (let w = parts / 2; w >= 1; w /= 2) for (let i = 0; i < w; i++) h.line(`part[${i}] = ${combine(`part[${i}]`, `part[${i + w}]`)};`);
+    h.line(`${t} acc = part[0];`);
+  }
+  if (lanePart) h.line("// this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)");
+  else for (const l of h.layout.rowCombine("acc", combine)) h.line(l);
   h.line(`${n}[${rs.outIndex}] = acc;`);
+  for (let k = 0; k < rs.outer.length; k++) {
+    h.leave();
+    h.line("}");
+  }
+}
+
+/** Row tile v, carried as each lane's part of a row sum (lazy-sums.ts), added across its row's lanes in place. */
+export function emitRowCombine(h: TileHost, v: Value): void {
+  const rs = h.layout.reduceSites(v.type.shape, v.type.shape);
+  h.line(`// ${h.name(v)}: the parts of the row's lanes added (lazy-sums.ts)`);
+  for (const o of rs.outer) {
+    h.line("#pragma unroll");
+    h.line(`${o} {`);
+    h.enter();
+  }
+  h.line(`float acc = ${h.name(v)}[${rs.outIndex}];`);
+  for (const l of h.layout.rowCombine("acc", (a, b) => `${a} + ${b}`)) h.line(l);
+  h.line(`${h.name(v)}[${rs.outIndex}] = acc;`);
   for (let k = 0; k < rs.outer.length; k++) {
     h.leave();
     h.line("}");
