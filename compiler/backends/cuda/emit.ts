@@ -2,11 +2,10 @@
 // locals; register tiles become float arrays indexed by compile-time slots in fully unrolled
 // loops (so they live in registers); loaded dot operands are copied to shared memory with
 // cp.async; loops and branches map one to one. A comment names the spec line of each block.
-import type { Block, ForInst, IfInst, Inst, KernelIR, StoreInst, Value } from "../../ir/ir.ts";
-import { lineCol, lineText, spanLabel, type Span } from "../../diagnostics/source.ts";
+import type { Block, ForInst, Inst, KernelIR, Value } from "../../ir/ir.ts";
 import type { Region, SharedLayout } from "../common/shared-alloc.ts";
-import { StructuredEmitter } from "../common/structured-emitter.ts";
-import { type ElementContext, elem, opExpr, position } from "./elements.ts";
+import { CudaKernelView } from "./emit-base.ts";
+import { elem, opExpr, position } from "./elements.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
 import { permuteKeyOrder } from "./fp8-keys.ts";
@@ -18,39 +17,30 @@ import { type CudaPlan, type MmaShape, anywhere, contiguousRows, readsInline } f
 import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
 import { RotatedLoops } from "./rotate-emit.ts";
-import { type TileHost, emitReduce, emitRowCombine, emitStore } from "./tile-emit.ts";
+import { emitReduce, emitRowCombine, emitStore } from "./tile-emit.ts";
 import { type LazySums, definedIn, lazySums } from "./lazy-sums.ts";
-import type { Staging } from "./store-stage.ts";
-import { AccessAlignment } from "./access-align.ts";
 import type { LeaderLoop } from "./leader.ts";
 import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
-import { ident, literal, regType } from "./syntax.ts";
+import { regType } from "./syntax.ts";
 import { type TmaCopy, emitBoxWait } from "./tma.ts";
 import type { TmaStream } from "./tma-stream.ts";
 import type { Overlap } from "./overlap.ts";
 import { type OverlapHost, OverlapLoops } from "./overlap-emit.ts";
 
-export class CudaEmitter extends StructuredEmitter implements ElementContext {
-  private fusedSums = new Set<Value>();
+export class CudaEmitter extends CudaKernelView {
   /** The operand tiles' copies: issued early, in flight, arrived (tile-copies.ts). */
   private readonly copies: TileCopies;
   private prefetchAfter = new Map<Inst, Prefetch[]>();
   private prefetchBefore = new Map<Inst, Prefetch[]>();
   /** Multi-buffered tiles by the loop body whose top starts their next copy. */
   private prefetchTop = new Map<Block, Prefetch[]>();
-  private doubled = new Map<Value, Prefetch>();
   /** Loops whose scores run a tile ahead (rotate.ts, rotate-emit.ts). */
   private readonly rotated: RotatedLoops;
   /** Loops under the leader schedule (leader.ts, leader-emit.ts). */
   private readonly leaders: LeaderLoops;
   /** Loops whose next tile's scores run beside this tile's P·V on sm_90a (overlap.ts, overlap-emit.ts). */
   private readonly overlapped: OverlapLoops;
-  /** Tiles the dots being emitted read from shared memory at these regions (the leader's P). */
-  private sharedOverride = new Map<Value, Region>();
-  /** The plan dots are emitted with: the kernel's, or one where the leader's P is a shared tile. */
-  private dotPlan: CudaPlan;
-  protected readonly facts: CudaPlan;
   private readonly heaviestFirst: Set<number>;
   /** Staged E4M3 copies whose one reader is the widened tile (plan.staged): waited for where it is filled. */
   private readonly widenedOnly: Set<Value>;
@@ -60,10 +50,10 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
   private readonly inLeaderLoops: Set<Value>;
 
   constructor(
-    readonly ir: KernelIR,
-    readonly plan: CudaPlan,
-    readonly layout: ThreadLayout,
-    readonly shared: SharedLayout & { issueBefore: Map<Inst, Value[]> },
+    ir: KernelIR,
+    plan: CudaPlan,
+    layout: ThreadLayout,
+    shared: SharedLayout & { issueBefore: Map<Inst, Value[]> },
     prefetch: Prefetch[] = [],
     /** Where k-split dots exchange partial sums: past every operand region. */
     private readonly exchangeAt = 0,
@@ -79,13 +69,11 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     private readonly streams: TmaStream[] = [],
     overlaps = new Map<ForInst, Overlap>(),
   ) {
-    super();
+    super(ir, plan, layout, shared);
     this.copies = new TileCopies(this, this.doubled, tma, streams);
     this.rotated = new RotatedLoops(this, rotations, exchangeAt, exchangeSize);
     this.leaders = new LeaderLoops(this.leaderHost(), leaders, leaderAt);
     this.overlapped = new OverlapLoops(this.overlapHost(), overlaps);
-    this.facts = plan;
-    this.dotPlan = plan;
     this.heaviestFirst = heaviestFirstAxes(ir);
     this.widenedOnly = new Set([...plan.staged.values()].filter((src) => plan.uses.get(src) === 1));
     this.lazy = lazySums(ir.body, plan.uses, (f) => leaders.has(f));
@@ -98,54 +86,7 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     }
   }
 
-  protected scalar(v: Value): string {
-    return elem(this, v, position("0", "0"));
-  }
-  protected loopHead(iv: string, lo: string, hi: string): string {
-    return `for (int ${iv} = ${lo}; ${iv} < ${hi}; ++${iv})`;
-  }
-  protected bindIndex(iv: string, lo: string): string {
-    return `const int ${iv} = ${lo};`;
-  }
-  protected copyVar(like: Value, to: string, from: string): string {
-    return like.type.shape.length === 0 ? `${to} = ${from};` : `for (int x = 0; x < ${this.layout.registers(like.type.shape)}; ++x) ${to}[x] = ${from}[x];`;
-  }
 
-  name(v: Value): string {
-    let n = this.names.get(v);
-    if (!n) {
-      const op = v.op;
-      if (op.kind === "arg" || op.kind === "dim") n = `P.${ident(op.name)}`;
-      else if (op.kind === "const") n = literal(op.value, v.type.dtype);
-      else n = `${v.name ? ident(v.name) : "t"}_${v.id}`;
-      this.names.set(v, n);
-    }
-    return n;
-  }
-
-  offset(tensor: string, indices: string[]): string {
-    return indices.map((ix, d) => (d === indices.length - 1 ? `(long long)(${ix})` : `(long long)(${ix}) * ${tensor}_s${d}`)).join(" + ");
-  }
-
-  private owned(shape: number[], body: (site: Site) => void): void {
-    this.layout.owned(shape, (s) => this.line(s), () => this.enter(), () => this.leave(), body);
-  }
-
-  /** v's region; a multi-buffered tile's offset picks the buffer of the loop index (its parity for two). */
-  region(v: Value): Region | undefined {
-    const o = this.sharedOverride.get(v);
-    if (o) return o;
-    const r = this.shared.regions.get(v);
-    const p = this.doubled.get(v);
-    if (!r || !p) return r;
-    const pick = p.stages === 2 ? `(${this.name(p.loop.iv)} & 1)` : `(${this.name(p.loop.iv)} % ${p.stages})`;
-    return { ...r, offset: `(${r.offset} + ${pick} * ${v.type.shape[0] * r.stride})` };
-  }
-
-  /** Byte offset from smem of (row, col) of shared tile v in region r (padded or swizzled). */
-  at(v: Value, r: Region, row: string, col: string): string {
-    return tileAt(r, v, this.dotPlan.swizzled.has(v), row, col);
-  }
 
   // ---- the kernel ---------------------------------------------------------------------------
 
@@ -226,22 +167,6 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
 
   // ---- what the loops whose scores run a tile ahead need (rotate-emit.ts) ----------------
 
-  scalarOf(v: Value): string {
-    return this.scalar(v);
-  }
-  registers(shape: number[]): number {
-    return this.layout.registers(shape);
-  }
-  /** Emit with each value named as given, then restore the names (a loop index as the next one's). */
-  renamed(pairs: [Value, string][], body: () => void): void {
-    const saved = pairs.map(([v]) => [v, this.names.get(v)] as const);
-    for (const [v, n] of pairs) this.names.set(v, n);
-    body();
-    for (const [v, n] of saved) {
-      if (n === undefined) this.names.delete(v);
-      else this.names.set(v, n);
-    }
-  }
   settled(tiles: Value[], waited: Value[] | "all"): void {
     this.copies.settled(tiles, waited);
   }
@@ -270,12 +195,6 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     const lead = this.leaders.ofLoop(f);
     if (!lead) return emit();
     this.leaders.versions(lead, emit, this.copies.saved());
-  }
-  readShared(tiles: Map<Value, Region>): void {
-    this.sharedOverride = tiles;
-    this.dotPlan = tiles.size
-      ? { ...this.plan, sharedOperands: new Set([...this.plan.sharedOperands, ...tiles.keys()]), swizzled: new Set([...this.plan.swizzled, ...tiles.keys()]) }
-      : this.plan;
   }
   /** What every specially scheduled loop's code reads of the emitter. */
   private loopBasics() {
@@ -397,40 +316,6 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     if (this.plan.sharedOperands.has(v) && !anywhere(this.plan, v)) this.fill(v);
   }
 
-  tileHost(): TileHost {
-    return {
-      plan: this.plan,
-      layout: this.layout,
-      line: (s: string) => this.line(s),
-      enter: () => this.enter(),
-      leave: () => this.leave(),
-      name: (v: Value) => this.name(v),
-      offset: (t: string, i: string[]) => this.offset(t, i),
-      owned: (shape: number[], body: (site: Site) => void) => this.owned(shape, body),
-      align: (tensor: string, bytes: number) => this.align(tensor, bytes),
-      staging: this.staging,
-    };
-  }
-
-  /** The stores that go through shared memory (store-stage.ts), set before emitBody. */
-  staging: ReadonlyMap<StoreInst, Staging> = new Map();
-  readonly alignment = new AccessAlignment();
-  align(tensor: string, bytes: number): void {
-    this.alignment.record(tensor, bytes);
-  }
-
-  dotHost() {
-    return {
-      line: (s: string) => this.line(s),
-      enter: () => this.enter(),
-      leave: () => this.leave(),
-      name: (v: Value) => this.name(v),
-      region: (v: Value) => this.region(v),
-      tileAt: (v: Value, row: string, col: string) => this.at(v, this.region(v)!, row, col),
-      elemAt: (v: Value, site: Site) => elem(this, v, site),
-      siteAt: (mt: string, h: string, nt: string, p: string): Site => (this.layout as MmaLayout).site(`(${mt})`, `(${h})`, `(${nt})`, `(${p})`),
-    };
-  }
 
   /** The carried tile a sum may overwrite: the sum is its next value and only `addend` reads it. */
   private inPlaceTarget(sum: Value, addend: Value): Value | undefined {
@@ -481,21 +366,4 @@ export class CudaEmitter extends StructuredEmitter implements ElementContext {
     this.landed(v);
   }
 
-  /** After shared writes the tensor cores read next (wgmma kernels only): see fence_async_proxy. */
-  asyncFence(): void {
-    if (this.plan.wgmma.size) this.line("fence_async_proxy(); // wgmma reads these tiles through the async proxy");
-  }
-
-  protected declareVar(v: Value, name: string): void {
-    if (v.type.shape.length === 0) this.line(`${regType(v.type.dtype)} ${name};`);
-    else this.line(`${regType(v.type.dtype)} ${name}[${this.layout.registers(v.type.shape)}];`);
-  }
-
-  protected assignRegs(target: string, like: Value, v: Value): void {
-    if (like.type.shape.length === 0) {
-      this.line(`${target} = ${elem(this, v, position("0", "0"))};`);
-      return;
-    }
-    this.owned(like.type.shape, (site) => this.line(`${target}[${site.slot(like.type.shape)}] = ${elem(this, v, site)};`));
-  }
 }
