@@ -138,6 +138,15 @@ describe("the overlapped whole-tile loop", () => {
     expect(step).toContain("pa[kk][0] = pack_bf16(");
   });
 
+  it("writes the next tile's scores with their first wgmma (scale-d 0) instead of zeroing 32 registers first", () => {
+    expect(section).toMatch(/float (t_\d+)\[32\]; \/\/ written by the first wgmma \(scale-d 0\)\n\s*wgmma_fence\(\);/);
+    expect(section).not.toMatch(/\] = 0\.0f;/);
+    expect(section).toMatch(/wgmma_m64n64k16_ss_bf16<0>\(t_\d+, da \+ [^;]*, kk != 0\);/);
+    // P·V adds to the rescaled accumulator: the three-argument wrapper, scale-d 1.
+    expect(section).toMatch(/wgmma_m64n128k16_rs_bf16<1>\(carry_\d+, af\[kk\], db \+ \(uint64_t\)\(\(kk \* 2048\) >> 4\)\);/);
+    expect(src).toContain('asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, %35, 0;\\n"');
+  });
+
   it("branches on no thread while a wgmma may run: copies are predicated", () => {
     expect(section).not.toContain("if (tid == 0)");
     expect(section.match(/const bool on = tid == 0 && /g)?.length).toBeGreaterThanOrEqual(6);

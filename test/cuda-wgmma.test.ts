@@ -75,7 +75,7 @@ function callsOf(code: string): Call[] {
   const desc = (d: string) => String.raw`const uint64_t ${d} = sw128_desc\(smem \+ (.+?), (\d+), (\d+)\);`;
   const step = (d: string) => String.raw`${d} \+ \(uint64_t\)\(\((.+?)\) >> 4\)`;
   const re = new RegExp(
-    String.raw`on this warpgroup's tensor cores: (\d+) x wgmma[^\n]*?(?: \(columns wcol \* (\d+)\.\.\))?( \(this group's k steps\))?\n[^]*?${desc("db")}\s*(?:${desc("da")})?[^]*?wgmma_m64n(\d+)k16_(?:ss|rs)_(?:bf16|f16)<(\d)>\(\w+, (?:${step("da")}|[\w\[\]]+), ${step("db")}\);`,
+    String.raw`on this warpgroup's tensor cores: (\d+) x wgmma[^\n]*?(?: \(columns wcol \* (\d+)\.\.\))?( \(this group's k steps\))?\n[^]*?${desc("db")}\s*(?:${desc("da")})?[^]*?wgmma_m64n(\d+)k16_(?:ss|rs)_(?:bf16|f16)<(\d)>\(\w+, (?:${step("da")}|[\w\[\]]+), ${step("db")}(?:, \w+ != 0)?\);`,
     "g",
   );
   return [...code.matchAll(re)].map((m) => ({

@@ -101,6 +101,13 @@ template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n64k16_rs_bf16(f
                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "n"(TRANS_B));
 }
+// The same, but where add is 0 d = A · B (scale-d 0): a dot's first k step, so that its accumulator needs no zeroing (overlap-emit.ts).
+template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n64k16_rs_bf16(float* d, const uint32_t a[4], uint64_t db, int add) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %38, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, %37;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "n"(TRANS_B), "r"(add));
+}
 #endif
 
 // A CUtensorMap as the driver encodes it (cuTensorMapEncodeTiled; the runtime passes one by value
@@ -595,15 +602,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     }
     {
       mbar_wait(smem + 24576, (t_344 - t_344) & 1); // K_394's boxes landed
-      float t_397[32];
-      for (int i = 0; i < 32; ++i) t_397[i] = 0.0f;
+      float t_397[32]; // written by the first wgmma (scale-d 0)
       wgmma_fence();
       // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
       {
         const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
         }
       }
       wgmma_commit();
@@ -747,15 +753,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     for (; t_385 + 2 < t_347; t_385 += 2) {
       {
         mbar_wait(smem + 24576, ((t_385 + 1) - t_344) & 1); // K_394's boxes landed
-        float t_397[32];
-        for (int i = 0; i < 32; ++i) t_397[i] = 0.0f;
+        float t_397[32]; // written by the first wgmma (scale-d 0)
         wgmma_fence();
         // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
           }
         }
         wgmma_commit();
@@ -921,15 +926,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       }
       {
         mbar_wait(smem + 24576, (((t_385 + 1) + 1) - t_344) & 1); // K_394's boxes landed
-        float t_397[32];
-        for (int i = 0; i < 32; ++i) t_397[i] = 0.0f;
+        float t_397[32]; // written by the first wgmma (scale-d 0)
         wgmma_fence();
         // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
           }
         }
         wgmma_commit();
@@ -1097,15 +1101,14 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     if (t_385 + 1 < t_347) {
       {
         mbar_wait(smem + 24576, ((t_385 + 1) - t_344) & 1); // K_394's boxes landed
-        float t_397[32];
-        for (int i = 0; i < 32; ++i) t_397[i] = 0.0f;
+        float t_397[32]; // written by the first wgmma (scale-d 0)
         wgmma_fence();
         // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
         {
           const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
           }
         }
         wgmma_commit();

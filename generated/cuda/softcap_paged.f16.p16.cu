@@ -101,12 +101,26 @@ template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n128k16_rs_f16(f
                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "n"(TRANS_B));
 }
+// The same, but where add is 0 d = A · B (scale-d 0): a dot's first k step, so that its accumulator needs no zeroing (overlap-emit.ts).
+template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n128k16_rs_f16(float* d, const uint32_t a[4], uint64_t db, int add) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %70, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1, %69;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31]), "+f"(d[32]), "+f"(d[33]), "+f"(d[34]), "+f"(d[35]), "+f"(d[36]), "+f"(d[37]), "+f"(d[38]), "+f"(d[39]), "+f"(d[40]), "+f"(d[41]), "+f"(d[42]), "+f"(d[43]), "+f"(d[44]), "+f"(d[45]), "+f"(d[46]), "+f"(d[47]), "+f"(d[48]), "+f"(d[49]), "+f"(d[50]), "+f"(d[51]), "+f"(d[52]), "+f"(d[53]), "+f"(d[54]), "+f"(d[55]), "+f"(d[56]), "+f"(d[57]), "+f"(d[58]), "+f"(d[59]), "+f"(d[60]), "+f"(d[61]), "+f"(d[62]), "+f"(d[63])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db), "n"(TRANS_B), "r"(add));
+}
 // d (64 x 64 of this warpgroup, 32 floats a thread) += A (64 x 16, shared memory) · B (16 x 64, shared memory).
 template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n64k16_ss_f16(float* d, uint64_t da, uint64_t db) {
   asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, 1, 0;\n"
                "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, %34;\n}\n"
                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
                : "l"(da), "l"(db), "n"(TRANS_B));
+}
+// The same, but where add is 0 d = A · B (scale-d 0): a dot's first k step, so that its accumulator needs no zeroing (overlap-emit.ts).
+template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n64k16_ss_f16(float* d, uint64_t da, uint64_t db, int add) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %35, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, %34;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+               : "l"(da), "l"(db), "n"(TRANS_B), "r"(add));
 }
 #endif
 
@@ -685,8 +699,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
     }
     {
       mbar_wait(smem + 49152, (t_535 - t_535) & 1); // K_604's boxes landed
-      float t_607[32];
-      for (int i = 0; i < 32; ++i) t_607[i] = 0.0f;
+      float t_607[32]; // written by the first wgmma (scale-d 0)
       wgmma_fence();
       // t_607 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
       {
@@ -694,7 +707,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
         const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_f16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+          wgmma_m64n64k16_ss_f16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
         }
       }
       wgmma_commit();
@@ -871,8 +884,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
     for (; t_589 + 2 < t_538; t_589 += 2) {
       {
         mbar_wait(smem + 49152, ((t_589 + 1) - t_535) & 1); // K_604's boxes landed
-        float t_607[32];
-        for (int i = 0; i < 32; ++i) t_607[i] = 0.0f;
+        float t_607[32]; // written by the first wgmma (scale-d 0)
         wgmma_fence();
         // t_607 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
@@ -880,7 +892,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
           }
         }
         wgmma_commit();
@@ -1082,8 +1094,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
       }
       {
         mbar_wait(smem + 49152, (((t_589 + 1) + 1) - t_535) & 1); // K_604's boxes landed
-        float t_607[32];
-        for (int i = 0; i < 32; ++i) t_607[i] = 0.0f;
+        float t_607[32]; // written by the first wgmma (scale-d 0)
         wgmma_fence();
         // t_607 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
@@ -1091,7 +1102,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
           }
         }
         wgmma_commit();
@@ -1295,8 +1306,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
     if (t_589 + 1 < t_538) {
       {
         mbar_wait(smem + 49152, ((t_589 + 1) - t_535) & 1); // K_604's boxes landed
-        float t_607[32];
-        for (int i = 0; i < 32; ++i) t_607[i] = 0.0f;
+        float t_607[32]; // written by the first wgmma (scale-d 0)
         wgmma_fence();
         // t_607 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
         {
@@ -1304,7 +1314,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p16(
           const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_f16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4));
+            wgmma_m64n64k16_ss_f16<0>(t_607, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
           }
         }
         wgmma_commit();

@@ -175,11 +175,10 @@ export class OverlapLoops {
     const h = this.host;
     const acc = h.name(o.scores);
     h.line(`mbar_wait(smem + ${o.k.bar}, (${t} - ${h.scalarOf(o.loop.lo)}) & 1); // ${h.name(o.k.v)}'s boxes landed`);
-    h.line(`float ${acc}[${h.registers(o.scores.type.shape)}];`);
-    h.line(`for (int i = 0; i < ${h.registers(o.scores.type.shape)}; ++i) ${acc}[i] = 0.0f;`);
+    h.line(`float ${acc}[${h.registers(o.scores.type.shape)}]; // written by the first wgmma (scale-d 0)`);
     h.line("wgmma_fence();");
     h.line(wgmmaComment(h.plan, o.scores, acc, false));
-    wgmmaSteps(h.dotHost(), h.plan, o.scores, acc, false);
+    wgmmaSteps(h.dotHost(), h.plan, o.scores, acc, false, true);
     h.line("wgmma_commit();");
   }
 

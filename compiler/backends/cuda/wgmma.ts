@@ -139,13 +139,22 @@ export function wgmmaHelpers(plan: CudaPlan, alsoShared = new Set<Value>()): str
     // scale-d = 1 (accumulate), A and B unscaled, then the transpose immediates: an A from shared
     // memory is K-major (trans-a 0); B is K-major (K^T: 0) or MN-major (V: 1).
     const imms = f.aRegs ? `1, 1, %${next + 1}` : `1, 1, 0, %${next + 1}`;
-    out.push(
-      `// d (64 x ${f.n} of this warpgroup, ${regs} floats a thread) += A (64 x 16, ${f.aRegs ? "mma.sync A fragments in registers" : "shared memory"}) · B (16 x ${f.n}, shared memory).`,
-      `template <int TRANS_B> __device__ __forceinline__ void ${name}(float* d, ${f.aRegs ? "const uint32_t a[4]" : "uint64_t da"}, uint64_t db) {`,
-      `  asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, 1, 0;\\n"`,
+    const params = `float* d, ${f.aRegs ? "const uint32_t a[4]" : "uint64_t da"}, uint64_t db`;
+    const asm = (scaleD: string) => [
+      `  asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, ${scaleD}, 0;\\n"`,
       `               "wgmma.mma_async.sync.aligned.m64n${f.n}k16.f32.${f.dt}.${f.dt} {${dList}}, ${a}, %${next}, p, ${imms};\\n}\\n"`,
       `               : ${dOps}`,
-      `               : ${aOps}, "l"(db), "n"(TRANS_B));`,
+      `               : ${aOps}, "l"(db), "n"(TRANS_B)${scaleD === "1" ? "" : `, "r"(add)`});`,
+    ];
+    out.push(
+      `// d (64 x ${f.n} of this warpgroup, ${regs} floats a thread) += A (64 x 16, ${f.aRegs ? "mma.sync A fragments in registers" : "shared memory"}) · B (16 x ${f.n}, shared memory).`,
+      `template <int TRANS_B> __device__ __forceinline__ void ${name}(${params}) {`,
+      ...asm("1"),
+      "}",
+      // Not instantiated where unused: the PTX of kernels without it is unchanged.
+      "// The same, but where add is 0 d = A · B (scale-d 0): a dot's first k step, so that its accumulator needs no zeroing (overlap-emit.ts).",
+      `template <int TRANS_B> __device__ __forceinline__ void ${name}(${params}, int add) {`,
+      ...asm(`%${next + 2}`),
       "}",
     );
   }
@@ -173,7 +182,8 @@ const kOffset = (k: string, rows: number) => `(${k} >> 2) * ${rows * 128} + (${k
  * conversion, masks and shifts, and ptxas keeps it in uniform registers (measured with the
  * scores a tile ahead: 846 -> 736 instructions a warp per MLA tile, 8% faster on an H200).
  */
-export function wgmmaSteps(em: DotEmitter, plan: CudaPlan, v: Value, acc: string, split: boolean): void {
+/** With `overwrite`, the first step writes the accumulator (scale-d 0) instead of adding to it. */
+export function wgmmaSteps(em: DotEmitter, plan: CudaPlan, v: Value, acc: string, split: boolean, overwrite = false): void {
   if (v.op.kind !== "dot") return;
   const shape = plan.shape as MmaShape;
   const f = formOf(plan, v);
@@ -205,7 +215,7 @@ export function wgmmaSteps(em: DotEmitter, plan: CudaPlan, v: Value, acc: string
   }
   const k = split ? "kq" : "kk";
   unroll(em, `for (int ${k} = 0; ${k} < ${steps}; ++${k})`, () => {
-    const bStep = `db + (uint64_t)((${kT ? kOffset(k, R) : `${k} * 2048`}) >> 4)`;
+    const bStep = `db + (uint64_t)((${kT ? kOffset(k, R) : `${k} * 2048`}) >> 4)${overwrite ? `, ${k} != 0` : ""}`;
     const trans = kT ? 0 : 1;
     if (f.aRegs) {
       if (split) throw new Error("a k-split wgmma dot with A in registers");
