@@ -2,7 +2,7 @@
 // and the structured control flow of the tile IR (loops with loop-carried variables, branches
 // with results). Backends supply the syntax: how to declare and fill a register variable, write
 // a loop header, read a scalar, copy a whole variable.
-import type { Block, ForInst, IfInst, Value } from "../../ir/ir.ts";
+import type { Block, ForInst, IfInst, ScalarType, Value } from "../../ir/ir.ts";
 import { lineCol, lineText, spanLabel, type Span } from "../../diagnostics/source.ts";
 
 export abstract class StructuredEmitter {
@@ -14,7 +14,22 @@ export abstract class StructuredEmitter {
   protected loops: ForInst[] = [];
 
   protected abstract readonly facts: { uses: Map<Value, number>; layout: Map<Value, string> };
-  abstract name(v: Value): string;
+  /** The backend's spelling of a spec name, and of a constant of a scalar type. */
+  protected abstract ident(name: string): string;
+  protected abstract literal(value: number | boolean, t: ScalarType): string;
+
+  /** A value's name in the generated code: a field of the scalar parameters, a literal, or `name_id`. */
+  name(v: Value): string {
+    let n = this.names.get(v);
+    if (!n) {
+      const op = v.op;
+      if (op.kind === "arg" || op.kind === "dim") n = `P.${this.ident(op.name)}`;
+      else if (op.kind === "const") n = this.literal(op.value, v.type.dtype);
+      else n = `${v.name ? this.ident(v.name) : "t"}_${v.id}`;
+      this.names.set(v, n);
+    }
+    return n;
+  }
   protected abstract block(b: Block): void;
   /** Declare a variable able to hold a value of v's type (a register array for a tile). */
   protected abstract declareVar(v: Value, name: string): void;

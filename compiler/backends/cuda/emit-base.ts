@@ -1,7 +1,7 @@
 // The CUDA emitter's view of one kernel instance: the names and register slots of its values,
 // its shared-memory regions, and the small host objects the statement emitters take (tile-emit.ts,
 // mma.ts, wgmma.ts). emit.ts builds the kernel's statements, loops and copies on top of it.
-import type { Inst, KernelIR, StoreInst, Value } from "../../ir/ir.ts";
+import type { Inst, KernelIR, ScalarType, StoreInst, Value } from "../../ir/ir.ts";
 import type { Region, SharedLayout } from "../common/shared-alloc.ts";
 import { StructuredEmitter } from "../common/structured-emitter.ts";
 import { type ElementContext, elem, position } from "./elements.ts";
@@ -49,16 +49,11 @@ export abstract class CudaKernelView extends StructuredEmitter implements Elemen
     return like.type.shape.length === 0 ? `${to} = ${from};` : `for (int x = 0; x < ${this.layout.registers(like.type.shape)}; ++x) ${to}[x] = ${from}[x];`;
   }
 
-  name(v: Value): string {
-    let n = this.names.get(v);
-    if (!n) {
-      const op = v.op;
-      if (op.kind === "arg" || op.kind === "dim") n = `P.${ident(op.name)}`;
-      else if (op.kind === "const") n = literal(op.value, v.type.dtype);
-      else n = `${v.name ? ident(v.name) : "t"}_${v.id}`;
-      this.names.set(v, n);
-    }
-    return n;
+  protected ident(name: string): string {
+    return ident(name);
+  }
+  protected literal(value: number | boolean, t: ScalarType): string {
+    return literal(value, t);
   }
 
   offset(tensor: string, indices: string[]): string {

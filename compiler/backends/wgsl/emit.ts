@@ -2,7 +2,7 @@
 // becomes `let`s; register tiles become private arrays filled by loops over the invocation's
 // slots; dots read workgroup memory; loops and branches map one to one. A comment names the
 // spec line each block of code came from.
-import type { Block, ForInst, IfInst, Inst, KernelIR, StoreInst, Value } from "../../ir/ir.ts";
+import type { Block, ForInst, IfInst, Inst, KernelIR, ScalarType, StoreInst, Value } from "../../ir/ir.ts";
 import { spanLabel, lineCol, lineText, type Span } from "../../diagnostics/source.ts";
 import { broadcastShapes } from "../../ir/builder.ts";
 import { type Plan, anywhere } from "./plan.ts";
@@ -45,16 +45,11 @@ export class WgslEmitter extends StructuredEmitter implements ElementContext {
 
   // ---- naming and text ----------------------------------------------------------------------
 
-  name(v: Value): string {
-    let n = this.names.get(v);
-    if (!n) {
-      const op = v.op;
-      if (op.kind === "arg" || op.kind === "dim") n = `P.${ident(op.name)}`;
-      else if (op.kind === "const") n = literal(op.value, v.type.dtype);
-      else n = `${v.name ? ident(v.name) : "t"}_${v.id}`;
-      this.names.set(v, n);
-    }
-    return n;
+  protected ident(name: string): string {
+    return ident(name);
+  }
+  protected literal(value: number | boolean, t: ScalarType): string {
+    return literal(value, t);
   }
 
   offset(tensor: string, indices: string[]): string {
