@@ -35,7 +35,9 @@ describe("flashtile CLI", () => {
     expect(cli("check", "no/such/dir").status).toBe(2);
   });
 
-  it("compile writes a package with WGSL and manifest to --out", () => {
+  // Builds mha.ts's CUDA kernels with nvcc from nothing, every occupancy and fallback level a
+  // build needs (generate-cuda.ts): minutes on two busy cores.
+  it("compile writes a package with WGSL and manifest to --out", { timeout: 900_000 }, () => {
     const out = fs.mkdtempSync(path.join(os.tmpdir(), "flashtile-out-"));
     const r = cli("compile", "kernels-src/mha.ts", "--out", out);
     expect(r.status, r.stderr).toBe(0);
