@@ -9,7 +9,7 @@
 // additions. The loop's first value must be zero (every lane's part of it is then zero), and the
 // carried value is read by nothing in the loop but that update; loops that continue the segment
 // before them (the same variables) carry the parts on, and the combine follows the last.
-import type { Block, ForInst, Value } from "../../ir/ir.ts";
+import { type Block, type ForInst, type Value, walkInsts } from "../../ir/ir.ts";
 
 type Binary = Extract<Value["op"], { kind: "binary" }>;
 
@@ -32,39 +32,25 @@ const binary = (v: Value, op: string): Binary | undefined => (v.op.kind === "bin
  * leader schedule publishes them to the other groups).
  */
 export function lazySums(body: Block, uses: Map<Value, number>, skip: (f: ForInst) => boolean): LazySums {
-  const out: LazySums = { reduces: new Set(), combineAfter: new Map() };
-  // The carried index k of loop f is lazy: its pending result to combine (until a later loop continues it).
+  const reduces = new Set<Value>();
+  // Each lazy chain's latest result and the loop that yields it: combined after that loop,
+  // unless a later loop continues the chain from it.
   const pending = new Map<Value, ForInst>();
-  const visit = (b: Block) => {
-    for (const inst of b.insts) {
-      if (inst.kind === "if") {
-        visit(inst.then);
-        visit(inst.else);
-      }
-      if (inst.kind !== "for") continue;
-      visit(inst.body);
-      if (skip(inst)) continue;
-      inst.carried.forEach((c, k) => {
-        const sum = updateSum(inst, k, uses);
-        if (!sum) return;
-        const init = inst.inits[k];
-        const continued = init.op.kind === "result" && pending.has(init) && uses.get(init) === 1;
-        if (!continued && !zero(init)) return;
-        if (continued) {
-          const before = pending.get(init)!;
-          pending.delete(init);
-          const rest = out.combineAfter.get(before)!.filter((r) => r !== init);
-          if (rest.length) out.combineAfter.set(before, rest);
-          else out.combineAfter.delete(before);
-        }
-        out.reduces.add(sum);
-        pending.set(inst.results[k], inst);
-        out.combineAfter.set(inst, [...(out.combineAfter.get(inst) ?? []), inst.results[k]]);
-      });
-    }
-  };
-  visit(body);
-  return out;
+  walkInsts(body, (inst) => {
+    if (inst.kind !== "for" || skip(inst)) return;
+    inst.carried.forEach((_, k) => {
+      const sum = updateSum(inst, k, uses);
+      const init = inst.inits[k];
+      const continued = init.op.kind === "result" && pending.has(init) && uses.get(init) === 1;
+      if (!sum || (!continued && !zero(init))) return;
+      pending.delete(init);
+      reduces.add(sum);
+      pending.set(inst.results[k], inst);
+    });
+  });
+  const combineAfter = new Map<ForInst, Value[]>();
+  for (const [r, f] of pending) combineAfter.set(f, [...(combineAfter.get(f) ?? []), r]);
+  return { reduces, combineAfter };
 }
 
 /** The row sum r of `yield_k = carried_k * a + r` (either order), if that is carried_k's only use and r's. */
@@ -87,13 +73,6 @@ function updateSum(f: ForInst, k: number, uses: Map<Value, number>): Value | und
 /** The values the bodies of these loops define (at any depth). */
 export function definedIn(loops: Iterable<ForInst>): Set<Value> {
   const out = new Set<Value>();
-  const visit = (b: Block) => {
-    for (const i of b.insts) {
-      if (i.kind === "def") out.add(i.value);
-      else if (i.kind === "for") visit(i.body);
-      else if (i.kind === "if") (visit(i.then), visit(i.else));
-    }
-  };
-  for (const f of loops) visit(f.body);
+  for (const f of loops) walkInsts(f.body, (i) => i.kind === "def" && out.add(i.value));
   return out;
 }

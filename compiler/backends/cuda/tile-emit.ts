@@ -50,57 +50,50 @@ export function emitReduce(h: TileHost, v: Value, lanePart = false, oneChain = f
   const n = h.name(v);
   const rs = h.layout.reduceSites(v.type.shape, src.type.shape);
   h.line(`${t} ${n}[${h.layout.registers(v.type.shape)}];`);
-  for (const o of rs.outer) {
-    h.line("#pragma unroll");
-    h.line(`${o} {`);
-    h.enter();
-  }
   let parts = 1;
   while (op !== "sum" && !oneChain && parts * 2 <= PARTIALS && rs.count % (parts * 2) === 0) parts *= 2;
-  // Each partial starts from its first element (the loops unroll, so the choice is made at
-  // compile time): no fmaxf with -INFINITY first, which ptxas keeps as an instruction.
-  h.line(parts > 1 ? `${t} part[${parts}];` : `${t} acc = ${init};`);
-  for (const i of rs.inner) {
-    h.line("#pragma unroll");
-    h.line(`${i} {`);
-    h.enter();
-  }
-  const x = elem(h, src, rs.site(0));
-  if (parts > 1) {
-    const into = `part[(${rs.ordinal}) % ${parts}]`;
-    h.line(`${into} = ${rs.ordinal} < ${parts} ? ${x} : ${combine(into, x)};`);
-  } else h.line(`acc = ${combine("acc", x)};`);
-  for (let k = 0; k < rs.inner.length; k++) {
-    h.leave();
-    h.line("}");
-  }
-  if (parts > 1) {
-    // A pairwise tree: part[0] with part[2] beside part[1] with part[3], then the two.
-    for (let w = parts / 2; w >= 1; w /= 2) for (let i = 0; i < w; i++) h.line(`part[${i}] = ${combine(`part[${i}]`, `part[${i + w}]`)};`);
-    h.line(`${t} acc = part[0];`);
-  }
-  if (lanePart) h.line("// this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)");
-  else for (const l of h.layout.rowCombine("acc", combine)) h.line(l);
-  h.line(`${n}[${rs.outIndex}] = acc;`);
-  for (let k = 0; k < rs.outer.length; k++) {
-    h.leave();
-    h.line("}");
-  }
+  unrolled(h, rs.outer, () => {
+    // Each partial starts from its first element (the loops unroll, so the choice is made at
+    // compile time): no fmaxf with -INFINITY first, which ptxas keeps as an instruction.
+    h.line(parts > 1 ? `${t} part[${parts}];` : `${t} acc = ${init};`);
+    unrolled(h, rs.inner, () => {
+      const x = elem(h, src, rs.site(0));
+      if (parts > 1) {
+        const into = `part[(${rs.ordinal}) % ${parts}]`;
+        h.line(`${into} = ${rs.ordinal} < ${parts} ? ${x} : ${combine(into, x)};`);
+      } else h.line(`acc = ${combine("acc", x)};`);
+    });
+    if (parts > 1) {
+      // A pairwise tree: part[0] with part[2] beside part[1] with part[3], then the two.
+      for (let w = parts / 2; w >= 1; w /= 2) for (let i = 0; i < w; i++) h.line(`part[${i}] = ${combine(`part[${i}]`, `part[${i + w}]`)};`);
+      h.line(`${t} acc = part[0];`);
+    }
+    if (lanePart) h.line("// this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)");
+    else for (const l of h.layout.rowCombine("acc", combine)) h.line(l);
+    h.line(`${n}[${rs.outIndex}] = acc;`);
+  });
 }
 
 /** Row tile v, carried as each lane's part of a row sum (lazy-sums.ts), added across its row's lanes in place. */
 export function emitRowCombine(h: TileHost, v: Value): void {
   const rs = h.layout.reduceSites(v.type.shape, v.type.shape);
   h.line(`// ${h.name(v)}: the parts of the row's lanes added (lazy-sums.ts)`);
-  for (const o of rs.outer) {
+  unrolled(h, rs.outer, () => {
+    h.line(`float acc = ${h.name(v)}[${rs.outIndex}];`);
+    for (const l of h.layout.rowCombine("acc", (a, b) => `${a} + ${b}`)) h.line(l);
+    h.line(`${h.name(v)}[${rs.outIndex}] = acc;`);
+  });
+}
+
+/** `body` inside these loop heads, each unrolled. */
+function unrolled(h: TileHost, heads: string[], body: () => void): void {
+  for (const o of heads) {
     h.line("#pragma unroll");
     h.line(`${o} {`);
     h.enter();
   }
-  h.line(`float acc = ${h.name(v)}[${rs.outIndex}];`);
-  for (const l of h.layout.rowCombine("acc", (a, b) => `${a} + ${b}`)) h.line(l);
-  h.line(`${h.name(v)}[${rs.outIndex}] = acc;`);
-  for (let k = 0; k < rs.outer.length; k++) {
+  body();
+  for (let k = 0; k < heads.length; k++) {
     h.leave();
     h.line("}");
   }
