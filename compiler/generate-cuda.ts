@@ -110,17 +110,22 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         const emit = (from: KernelIR, n: number, lazySums: boolean) => compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n, lazySums });
         // Candidates by blocks per SM, most first, and at each count by level (LEVELS); the
         // source of each says which counts spilled before it and what it was made without.
-        const candidates: { n: number; kn: ReturnType<typeof compileCuda>; code: string }[] = [];
+        const candidates: { n: number; level: number; kn: ReturnType<typeof compileCuda>; code: string }[] = [];
+        // What level l leaves out that the level before it kept.
+        const newly = (l: number) => LEVELS[l].dropped.filter((d) => !LEVELS[l - 1].dropped.includes(d));
         const add = (level: number) => {
-          const { lazySums, plainIr, dropped } = LEVELS[level];
+          const { lazySums, plainIr } = LEVELS[level];
           const from = plainIr ? plain.get(`${job.note ? "" : (job.arch ?? "")}|${ir.name}`) : ir;
           if (!from) return;
           tries.forEach((n, i) => {
             const kn = level === 0 && n === first.blocksPerSm ? first : emit(from, n, lazySums);
             // The same source as a level before it at this count (nothing to drop): not a candidate.
             if (candidates.some((c) => c.n === n && c.kn.code === kn.code)) return;
+            // The note names only what the kernel had: a level whose source was the same as the
+            // one before it (nothing of it in this kernel) is not a candidate, nor named.
+            const dropped = Array.from({ length: level }, (_, l) => l + 1).filter((l) => l === level || candidates.some((c) => c.n === n && c.level === l)).flatMap(newly);
             const note = dropped.length ? `${n} spilled with ${dropped.join(" and ")}, left out here` : undefined;
-            candidates.push({ n, kn, code: withSpilled(kn.code, n, tries.slice(0, i), note) });
+            candidates.push({ n, level, kn, code: withSpilled(kn.code, n, tries.slice(0, i), note) });
           });
           candidates.sort((a, b) => b.n - a.n);
         };
