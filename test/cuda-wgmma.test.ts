@@ -326,6 +326,36 @@ describe("wgmma path: MLA split with 64-key tiles, the leader schedule (leader.t
     expect(k.target.sharedBytes).toBe(73728 + 2 * 65536 + 2 * 8192 + 8192 + 2 * 256 + 2 * 8);
   });
 
+  it("at page 64 (one TMA box a block) orders the groups by named barriers 2 and 3 instead of a block barrier a tile", () => {
+    const p64 = cudaOf("kernels-src/decode_split.ts", "mla_decode_split.bf16.p64", true).code;
+    const whole = p64.slice(p64.indexOf("// full tiles"), p64.indexOf("__syncthreads(); // the loop's published rows are read", p64.indexOf("// full tiles")));
+    const [lead, rest] = whole.split("} else { // the other groups: their slices, from what the leader published");
+    const [iv, lo, hi] = /for \(int (t_\d+) = (t_\d+); t_\d+ < (t_\d+); \+\+t_\d+\)/.exec(lead)!.slice(1);
+    // The block barrier is the first tile's alone on sm_90a (copied by every thread before the
+    // loop; later tiles land on their mbarrier), every tile's elsewhere.
+    for (const version of [lead, rest]) {
+      expect(version).toMatch(new RegExp(String.raw`mbar_wait\([^\n]*// the boxes of [^\n]*\n[^]*?#if defined\(__CUDA_ARCH_FEAT_SM90_ALL\)\n\s*if \(${iv} == ${lo}\) __syncthreads\(\);[^\n]*\n\s*#else\n\s*__syncthreads\(\);[^\n]*\n\s*#endif`));
+      expect(version.match(/__syncthreads\(\)/g)?.length).toBe(2);
+    }
+    // Group 0 waits on 2 before it writes P (not on the first tile), and arrives on 3 once its
+    // P·V is waited for (not on the last tile): so each barrier is waited at once for each
+    // arrival, at tiles lo + 1 .. hi - 1 against lo .. hi - 2.
+    const free = lead.indexOf(`if (${iv} > ${lo}) p_free_wait();`);
+    expect(free).toBeGreaterThan(0);
+    expect(free).toBeLessThan(lead.indexOf("= pack_bf16("));
+    const read = lead.indexOf(`if (${iv} + 1 < ${hi}) buffer_read_arrive();`);
+    expect(read).toBeGreaterThan(lead.lastIndexOf("wgmma_commit_wait();"));
+    expect(lead).not.toMatch(/buffer_read_wait|p_free_arrive/);
+    // The others wait on 3, then arrive on 2, after their own P·V (not on the last tile).
+    const done = rest.indexOf(`if (${iv} + 1 < ${hi}) { buffer_read_wait(); p_free_arrive(); }`);
+    expect(done).toBeGreaterThan(rest.lastIndexOf("wgmma_commit_wait();"));
+    expect(rest).not.toMatch(/buffer_read_arrive|p_free_wait/);
+    // Page 16 (four boxes a block) keeps a block barrier a tile and has no such helpers.
+    expect(code).not.toContain("p_free_wait");
+    expect(code).not.toContain("buffer_read_arrive");
+    expect(p64).toContain("__device__ __forceinline__ void p_free_wait() { asm volatile(\"bar.sync 2, 256;");
+  });
+
   it("every descriptor, both versions, every latent buffer, P read where group 0 wrote it", () => {
     // Three loops (masked, whole tiles, masked), each: group 0's 32 + 4 score steps and 4 P·V
     // steps, the others' 4 P·V steps; x 2 groups x 3 loop indices.

@@ -12,6 +12,8 @@
 #     on named barrier 3 after its P·V, group 1 syncs there after its own P·V, before it arrives
 #     on 2 (so arrivals alternate with syncs on both barriers) and before it issues the next copy.
 # Page 1 keeps the block barrier (its cp.async copies by group 1 need it to be seen by group 0).
+# Twenty-third session: run again on a later package it was 6-7% faster at page 64 and 1-2% slower
+# at page 16; the compiler now emits it at page 64 (leader-emit.ts).
 #
 # Run from the repository root after `node bin/flashtile.mjs compile kernels-src --out generated`.
 import re

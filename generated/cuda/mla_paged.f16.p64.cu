@@ -142,6 +142,14 @@ template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n64k16_ss_f16(fl
 // the other groups wait for it (acquire); neither waits for the other's later work.
 __device__ __forceinline__ void published_arrive() { asm volatile("bar.arrive 1, 256;\n" ::: "memory"); }
 __device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, 256;\n" ::: "memory"); }
+// Where each tile lands on an mbarrier as one TMA box a 64-column block, these order the groups
+// instead of a block barrier a tile. 2: the other groups are done with P and the row factors (their P·V waited for), so group
+// 0 may publish the next tile's. 3: group 0 is done with a tile's buffer (its scores and P·V), so
+// the copy after next may go there.
+__device__ __forceinline__ void p_free_arrive() { asm volatile("bar.arrive 2, 256;\n" ::: "memory"); }
+__device__ __forceinline__ void p_free_wait() { asm volatile("bar.sync 2, 256;\n" ::: "memory"); }
+__device__ __forceinline__ void buffer_read_arrive() { asm volatile("bar.arrive 3, 256;\n" ::: "memory"); }
+__device__ __forceinline__ void buffer_read_wait() { asm volatile("bar.sync 3, 256;\n" ::: "memory"); }
 
 // A CUtensorMap as the driver encodes it (cuTensorMapEncodeTiled; the runtime passes one by value
 // per tensor the kernel copies with TMA): 128 opaque bytes.
@@ -904,7 +912,11 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
       #endif
       cp_async_wait<0>(); // C_591, Kr_592 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      if (t_576 == t_523) __syncthreads(); // this tile's C_591, Kr_592 arrived; every warp is done with the other buffers
+      #else
       __syncthreads(); // this tile's C_591, Kr_592 arrived; every warp is done with the other buffers
+      #endif
       // kernels-src/mla.ts:32: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
       const int t_580 = (t_576 * 64);
       // kernels-src/lib/attend.ts:55: let kr = rows(n, BN)
@@ -1075,6 +1087,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
           t_610[mt * 2 + h] = fmaf(carry_534[mt * 2 + h], alpha_607[mt * 2 + h], t_609[mt * 2 + h]);
         }
       }
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      if (t_576 > t_523) p_free_wait(); // the other groups are done with the last tile's P
+      #endif
       // t_612: published for the other groups' dots (64 x 64, swizzled)
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt)
@@ -1169,6 +1184,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
           carry_534[mt * 2 + h] = t_610[mt * 2 + h];
         }
       }
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      if (t_576 + 1 < t_526) buffer_read_arrive(); // this tile's buffer is read
+      #endif
     }
   } else { // the other groups: their slices, from what the leader published
     for (int t_576 = t_523; t_576 < t_526; ++t_576) {
@@ -1177,7 +1195,11 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
       #endif
       cp_async_wait<0>(); // C_591, Kr_592 arrived
       fence_async_proxy(); // wgmma reads these tiles through the async proxy
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      if (t_576 == t_523) __syncthreads(); // this tile's C_591, Kr_592 arrived; every warp is done with the other buffers
+      #else
       __syncthreads(); // this tile's C_591, Kr_592 arrived; every warp is done with the other buffers
+      #endif
       if (t_576 + 1 < t_526) {
         const int t_580_ahead = ((t_576 + 1) * 64);
         #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -1311,6 +1333,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_f16_p64(
           }
         }
       }
+      #endif
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      if (t_576 + 1 < t_526) { buffer_read_wait(); p_free_arrive(); } // group 0 is done with this tile's buffer (the copy after next may go there); this group is done with P
       #endif
     }
   }

@@ -23,7 +23,7 @@ import type { LeaderLoop } from "./leader.ts";
 import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { regType } from "./syntax.ts";
-import { type TmaCopy, emitBoxWait } from "./tma.ts";
+import { type TmaCopy, emitBoxWait, tmaOf } from "./tma.ts";
 import type { TmaStream } from "./tma-stream.ts";
 import type { Overlap } from "./overlap.ts";
 import { type OverlapHost, OverlapLoops } from "./overlap-emit.ts";
@@ -38,7 +38,7 @@ export class CudaEmitter extends CudaKernelView {
   /** Loops whose scores run a tile ahead (rotate.ts, rotate-emit.ts). */
   private readonly rotated: RotatedLoops;
   /** Loops under the leader schedule (leader.ts, leader-emit.ts). */
-  private readonly leaders: LeaderLoops;
+  readonly leaders: LeaderLoops;
   /** Loops whose next tile's scores run beside this tile's P·V on sm_90a (overlap.ts, overlap-emit.ts). */
   private readonly overlapped: OverlapLoops;
   private readonly heaviestFirst: Set<number>;
@@ -217,11 +217,12 @@ export class CudaEmitter extends CudaKernelView {
       elemAt: (v: Value, site: Site) => elem(this, v, site),
       tileOffset: (v: Value, r: Region, row: string, col: string) => tileAt(r, v, true, row, col),
       emitInst: (inst: Inst) => this.inst(inst),
-      barrier: (why: string, all?: boolean) => this.barrier(why, all),
+      barrier: (why: string, all?: boolean, sm90When?: string) => this.barrier(why, all, sm90When),
       asyncFence: () => this.asyncFence(),
       issueAhead: (p: Prefetch, index: string, guard: string, otherBuffer?: boolean, team?: CopyTeam | "none") => this.issueAhead(p, index, guard, otherBuffer, team),
       readShared: (tiles: Map<Value, Region>) => this.readShared(tiles),
       boxWait: (p: Prefetch, iv: string, lo: string) => emitBoxWait(this, this.tma, p, iv, lo),
+      wholeBoxes: (p: Prefetch) => tmaOf(this.tma, p)?.c.tiles.find((t) => t.p === p)?.rows === p.v.type.shape[0],
     };
   }
 
@@ -253,8 +254,8 @@ export class CudaEmitter extends CudaKernelView {
 
   // ---- what the operand copies need (tile-copies.ts) ----------------------------------------
 
-  barrier(why: string, all = false): void {
-    this.copies.barrier(why, all);
+  barrier(why: string, all = false, sm90When?: string): void {
+    this.copies.barrier(why, all, sm90When);
   }
   issueAhead(p: Prefetch, index: string, guard: string, otherBuffer = false, team?: CopyTeam | "none"): void {
     this.copies.issueAhead(p, index, guard, otherBuffer, team);

@@ -18,11 +18,25 @@ import type { LoopHost } from "./loop-host.ts";
 import type { MmaShape } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 
-/** Named barrier 1 over the block's threads: group 0 arrives when it has published, the others wait. */
-export const leaderHelpers = (threads: number) => `// Named barrier 1: group 0 arrives once it has published a tile's P and row factors (release),
+/**
+ * Named barriers over the block's threads, each arrived at by one side and waited at by the other:
+ * 1 (group 0 has published), and where the tiles land on mbarriers as one TMA box a block (`body`),
+ * 2 (the other groups are done with P) and 3 (group 0 is done with a tile's buffer).
+ */
+export const leaderHelpers = (threads: number, paired: boolean) => `// Named barrier 1: group 0 arrives once it has published a tile's P and row factors (release),
 // the other groups wait for it (acquire); neither waits for the other's later work.
 __device__ __forceinline__ void published_arrive() { asm volatile("bar.arrive 1, ${threads};\\n" ::: "memory"); }
-__device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, ${threads};\\n" ::: "memory"); }`;
+__device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, ${threads};\\n" ::: "memory"); }${paired ? pairedHelpers(threads) : ""}`;
+
+const pairedHelpers = (threads: number) => `
+// Where each tile lands on an mbarrier as one TMA box a 64-column block, these order the groups
+// instead of a block barrier a tile. 2: the other groups are done with P and the row factors (their P·V waited for), so group
+// 0 may publish the next tile's. 3: group 0 is done with a tile's buffer (its scores and P·V), so
+// the copy after next may go there.
+__device__ __forceinline__ void p_free_arrive() { asm volatile("bar.arrive 2, ${threads};\\n" ::: "memory"); }
+__device__ __forceinline__ void p_free_wait() { asm volatile("bar.sync 2, ${threads};\\n" ::: "memory"); }
+__device__ __forceinline__ void buffer_read_arrive() { asm volatile("bar.arrive 3, ${threads};\\n" ::: "memory"); }
+__device__ __forceinline__ void buffer_read_wait() { asm volatile("bar.sync 3, ${threads};\\n" ::: "memory"); }`;
 
 /** What the leader loop's code needs of the kernel emitter, besides every special loop's (loop-host.ts). */
 export interface LeaderHost extends LoopHost {
@@ -37,12 +51,16 @@ export interface LeaderHost extends LoopHost {
   readShared(tiles: Map<Value, Region>): void;
   /** Wait for tile `iv`'s TMA boxes of p.v where TMA copies it (tma.ts); nothing otherwise. */
   boxWait(p: Prefetch, iv: string, lo: string): void;
+  /** Does TMA copy p.v's whole tiles on sm_90a as one box a 64-column block (every row in one page; tma.ts)? */
+  wholeBoxes(p: Prefetch): boolean;
 }
 
 export class LeaderLoops {
   private readonly byBody = new Map<Block, LeaderLoop>();
   /** Which group's version of a leader loop is being emitted. */
   private role: 0 | 1 = 0;
+  /** Did a loop order its groups by named barriers 2 and 3 (its helpers are then needed)? */
+  paired = false;
 
   constructor(
     private readonly host: LeaderHost,
@@ -105,24 +123,49 @@ export class LeaderLoops {
     h.line("}");
   }
 
-  /** This group's body and yields, after the tile's one barrier. */
+  /**
+   * This group's body and yields, after the tile's one barrier. Where every tile but the loop's
+   * first lands on mbarriers as one TMA box a 64-column block (sm_90a), that barrier is the first
+   * tile's alone and the groups order themselves by named barriers 2 and 3 instead: group 0 may
+   * then run the next tile's scores and softmax while the others still run this tile's P·V.
+   * Measured on an H200 (docs/performance-history.md, MLA): the split 6-7% faster at page 64.
+   * At page 16 (four boxes a block) the copies bound the loop (taking the leader's P·V away
+   * altogether gained 2-3% there, 13% at page 64) and this ordering ran 1-2% slower, so the
+   * block barrier stays there.
+   */
   body(l: LeaderLoop, top: Prefetch[]): void {
     const f = l.loop;
     const h = this.host;
     const iv = h.name(f.iv);
-    for (const p of top) h.boxWait(p, iv, h.scalarOf(f.lo));
-    h.barrier(`this tile's ${top.map((p) => h.name(p.v)).join(", ")} arrived; every warp is done with the other buffers`, true);
+    const [lo, hi] = [h.scalarOf(f.lo), h.scalarOf(f.hi)];
+    const paired = top.length > 0 && top.every((p) => h.wholeBoxes(p));
+    this.paired ||= paired;
+    for (const p of top) h.boxWait(p, iv, lo);
+    h.barrier(`this tile's ${top.map((p) => h.name(p.v)).join(", ")} arrived; every warp is done with the other buffers`, true, paired ? `${iv} == ${lo}` : undefined);
     // The other groups copy the next tile while the leader computes this one's scores (their own
     // dots wait for its P): its page-table reads and cp.async issue stay off the leader's path.
     const s = h.plan.shape as MmaShape;
     const team: CopyTeam | "none" = this.role === 0 ? "none" : { threads: (s.WC - 1) * s.W * 32, tid: `(tid - ${s.W * 32})` };
-    for (const p of top) h.issueAhead(p, `(${iv} + 1)`, `${iv} + 1 < ${h.scalarOf(f.hi)}`, true, team);
+    for (const p of top) h.issueAhead(p, `(${iv} + 1)`, `${iv} + 1 < ${hi}`, true, team);
+    // Named barriers in the order each side meets them: a group's arrivals alternate with the
+    // other side's waits, one of each a tile but the last (3, then 2: the others wait on 3
+    // before they arrive on 2, so neither barrier is arrived at twice in a row).
+    const sm90 = (line: string) => {
+      if (!paired) return;
+      h.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
+      h.line(line);
+      h.line("#endif");
+    };
     if (this.role === 0) {
       for (const inst of f.body.insts) {
-        if (inst === l.at) this.publish(l);
+        if (inst === l.at) {
+          sm90(`if (${iv} > ${lo}) p_free_wait(); // the other groups are done with the last tile's P`);
+          this.publish(l);
+        }
         h.emitInst(inst);
       }
       h.yieldTo(f.carried, f.yields, new Set(f.carried));
+      sm90(`if (${iv} + 1 < ${hi}) buffer_read_arrive(); // this tile's buffer is read`);
       return;
     }
     for (const inst of f.body.insts) {
@@ -136,6 +179,7 @@ export class LeaderLoops {
       wide.map((k) => f.yields[k]),
       new Set(f.carried),
     );
+    sm90(`if (${iv} + 1 < ${hi}) { buffer_read_wait(); p_free_arrive(); } // group 0 is done with this tile's buffer (the copy after next may go there); this group is done with P`);
   }
 
   /** Group 0: P as 16-bit pairs into its swizzled tile, the row vectors into their slots. */

@@ -14,8 +14,11 @@ export interface LoopHost {
   name(v: Value): string;
   scalarOf(v: Value): string;
   registers(shape: number[]): number;
-  /** A block barrier after the copies in flight (`all`: the double-buffered ones too) are waited for. */
-  barrier(why: string, all?: boolean): void;
+  /**
+   * A block barrier after the copies in flight (`all`: the double-buffered ones too) are waited
+   * for; on sm_90a only where `sm90When` holds, if given.
+   */
+  barrier(why: string, all?: boolean, sm90When?: string): void;
   asyncFence(): void;
   /** Start tile p.v's copy for loop index `index` where `guard` holds (`team`: these threads, or "none" of this code's). */
   issueAhead(p: Prefetch, index: string, guard: string, otherBuffer?: boolean, team?: CopyTeam | "none"): void;

@@ -71,8 +71,8 @@ export class TileCopies {
    * complete in order, so an older one cannot be skipped); `all` waits for them too (a leader
    * loop's top: its body has no barrier to wait at later).
    */
-  barrier(why: string, all = false): void {
-    this.syncKeeping(why, all ? 0 : this.youngestDoubled());
+  barrier(why: string, all = false, sm90When?: string): void {
+    this.syncKeeping(why, all ? 0 : this.youngestDoubled(), sm90When);
   }
 
   /**
@@ -96,8 +96,12 @@ export class TileCopies {
     return n;
   }
 
-  /** Wait for every copy in flight but the `keep` youngest, then a block barrier. */
-  private syncKeeping(why: string, keep: number): void {
+  /**
+   * Wait for every copy in flight but the `keep` youngest, then a block barrier; on sm_90a only
+   * where `sm90When` holds, if given (a leader loop whose later tiles land on mbarriers and whose
+   * groups order themselves by named barriers: leader-emit.ts).
+   */
+  private syncKeeping(why: string, keep: number, sm90When?: string): void {
     const h = this.host;
     const flushed = this.inflight.slice(0, this.inflight.length - keep);
     if (flushed.length) {
@@ -106,7 +110,13 @@ export class TileCopies {
       h.asyncFence();
     }
     // Right after another barrier (a completed fill) with nothing to wait for, one is enough.
-    if (flushed.length || !h.previousLine()?.trim().startsWith("__syncthreads();")) h.line(`__syncthreads(); // ${why}`);
+    if (sm90When) {
+      h.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
+      h.line(`if (${sm90When}) __syncthreads(); // ${why}`);
+      h.line("#else");
+      h.line(`__syncthreads(); // ${why}`);
+      h.line("#endif");
+    } else if (flushed.length || !h.previousLine()?.trim().startsWith("__syncthreads();")) h.line(`__syncthreads(); // ${why}`);
     this.inflight = this.inflight.slice(this.inflight.length - keep);
     for (const v of flushed) {
       this.arrived.add(v);
