@@ -63,9 +63,14 @@ describe("the row sum carried as each lane's part", () => {
       expect([...code(file, name).matchAll(COMBINE)].length, name).toBe(1);
     }
     // MLA on Hopper: group 0 computes the softmax and publishes its rows to the other group.
-    const mla = code("kernels-src/mla.ts", "mla_paged.bf16.p64");
+    // Its sums stay whole; its maxes take one chain where the loop keeps a block barrier a tile
+    // (page 16), four where named barriers order the groups (page 64's whole tiles).
+    const mla = code("kernels-src/mla.ts", "mla_paged.bf16.p16");
     expect(mla).not.toContain("lazy-sums.ts");
     expect(mla).not.toContain("part[");
+    const p64 = code("kernels-src/mla.ts", "mla_paged.bf16.p64");
+    expect(p64).not.toContain("lazy-sums.ts");
+    expect(p64.match(/float part\[4\];/g)?.length).toBe(1);
     // merge_states reads its carried sums otherwise (no softmax loop): nothing to carry.
     const diags = new Diagnostics();
     const ir = compileAll(["kernels-src/merge_states.ts"], diags, { target: "cuda" })[0];

@@ -350,6 +350,11 @@ describe("wgmma path: MLA split with 64-key tiles, the leader schedule (leader.t
     const done = rest.indexOf(`if (${iv} + 1 < ${hi}) { buffer_read_wait(); p_free_arrive(); }`);
     expect(done).toBeGreaterThan(rest.lastIndexOf("wgmma_commit_wait();"));
     expect(rest).not.toMatch(/buffer_read_arrive|p_free_wait/);
+    // That loop's row max runs in four chains, the masked loops' (block barrier a tile) in one.
+    expect(lead).toMatch(/float part\[4\];[^]*?part\[0\] = fmaxf\(part\[0\], part\[2\]\);/);
+    const masked = p64.slice(p64.indexOf("if (wcol == 0) { // the leader"), p64.indexOf("// full tiles"));
+    expect(masked).toContain("acc = fmaxf(acc, ");
+    expect(masked).not.toContain("float part[4];");
     // Page 16 (four boxes a block) keeps a block barrier a tile and has no such helpers.
     expect(code).not.toContain("p_free_wait");
     expect(code).not.toContain("buffer_read_arrive");

@@ -46,7 +46,11 @@ export class CudaEmitter extends CudaKernelView {
   private readonly widenedOnly: Set<Value>;
   /** Row sums carried as each lane's part through their loops (lazy-sums.ts); set before emitBody. */
   lazy: LazySums;
-  /** Values of the leader loops' bodies: their row maxes keep one chain (tile-emit.ts). */
+  /**
+   * Values of the bodies of the leader loops that keep a block barrier a tile (not those whose
+   * groups order themselves by named barriers, leader-emit.ts): their row maxes keep one chain
+   * (tile-emit.ts).
+   */
   private readonly inLeaderLoops: Set<Value>;
 
   constructor(
@@ -76,14 +80,14 @@ export class CudaEmitter extends CudaKernelView {
     this.overlapped = new OverlapLoops(this.overlapHost(), overlaps);
     this.heaviestFirst = heaviestFirstAxes(ir);
     this.widenedOnly = new Set([...plan.staged.values()].filter((src) => plan.uses.get(src) === 1));
-    this.lazy = lazySums(ir.body, plan.uses, (f) => leaders.has(f));
-    this.inLeaderLoops = definedIn(leaders.keys());
     for (const p of prefetch) {
       if (p.after) this.prefetchAfter.set(p.after, [...(this.prefetchAfter.get(p.after) ?? []), p]);
       else this.prefetchTop.set(p.loop.body, [...(this.prefetchTop.get(p.loop.body) ?? []), p]);
       if (p.stages > 1) this.doubled.set(p.v, p);
       this.prefetchBefore.set(p.loop, [...(this.prefetchBefore.get(p.loop) ?? []), p]);
     }
+    this.lazy = lazySums(ir.body, plan.uses, (f) => leaders.has(f));
+    this.inLeaderLoops = definedIn([...leaders.keys()].filter((f) => !this.leaders.pairedLoop(this.prefetchTop.get(f.body) ?? [])));
   }
 
 

@@ -138,7 +138,7 @@ export class LeaderLoops {
     const h = this.host;
     const iv = h.name(f.iv);
     const [lo, hi] = [h.scalarOf(f.lo), h.scalarOf(f.hi)];
-    const paired = top.length > 0 && top.every((p) => h.wholeBoxes(p));
+    const paired = this.pairedLoop(top);
     this.paired ||= paired;
     for (const p of top) h.boxWait(p, iv, lo);
     h.barrier(`this tile's ${top.map((p) => h.name(p.v)).join(", ")} arrived; every warp is done with the other buffers`, true, paired ? `${iv} == ${lo}` : undefined);
@@ -180,6 +180,11 @@ export class LeaderLoops {
       new Set(f.carried),
     );
     sm90(`if (${iv} + 1 < ${hi}) { buffer_read_wait(); p_free_arrive(); } // group 0 is done with this tile's buffer (the copy after next may go there); this group is done with P`);
+  }
+
+  /** Does the loop whose top copies these tiles order its groups by named barriers (`body`)? */
+  pairedLoop(top: Prefetch[]): boolean {
+    return top.length > 0 && top.every((p) => this.host.wholeBoxes(p));
   }
 
   /** Group 0: P as 16-bit pairs into its swizzled tile, the row vectors into their slots. */
