@@ -10,9 +10,8 @@
 #
 # Run from the repository root with PYTHONPATH=bench/experiments.
 import re
-import sys
 
-from variant_package import build
+from variant_package import main
 
 OUT = "tmp/boxwaits"
 BASE = 229904  # past the shipped two mbarriers (229888 + 16)
@@ -70,11 +69,5 @@ def box_waits(src):
 VARIANTS = {"boxwaits": box_waits}
 
 
-def main():
-    for name in sys.argv[1:] or VARIANTS:
-        build(f"{OUT}/{name}", ("mla_decode_split.", "mla_paged.", "merge_states"), "mla_", VARIANTS[name], shared_bytes=SHARED)
-    print("ok")
-
-
 if __name__ == "__main__":
-    main()
+    main(OUT, VARIANTS, shared_bytes=SHARED)

@@ -11,10 +11,9 @@
 #   - `nopv0_p1`: the same at every page size, page 1 included.
 # Run from the repository root after `node bin/flashtile.mjs compile kernels-src --out generated`,
 # with PYTHONPATH=bench/experiments.
-import sys
 
 from mla_tma_pairwise_variant import pairwise
-from variant_package import build
+from variant_package import main
 
 OUT = "tmp/nopv0"
 
@@ -40,11 +39,5 @@ VARIANTS = {
 }
 
 
-def main():
-    for name in sys.argv[1:] or VARIANTS:
-        build(f"{OUT}/{name}", ("mla_decode_split.", "merge_states"), "mla_decode_split.", VARIANTS[name])
-    print("ok")
-
-
 if __name__ == "__main__":
-    main()
+    main(OUT, VARIANTS, keep=("mla_decode_split.", "merge_states"), edited="mla_decode_split.")

@@ -9,9 +9,8 @@
 #
 # Run from the repository root with PYTHONPATH=bench/experiments.
 import re
-import sys
 
-from variant_package import build
+from variant_package import main
 
 OUT = "tmp/pvdefer"
 
@@ -45,11 +44,5 @@ def deferred(src):
 VARIANTS = {"pvdefer": deferred}
 
 
-def main():
-    for name in sys.argv[1:] or VARIANTS:
-        build(f"{OUT}/{name}", ("mla_decode_split.", "mla_paged.", "merge_states"), "mla_", VARIANTS[name])
-    print("ok")
-
-
 if __name__ == "__main__":
-    main()
+    main(OUT, VARIANTS)

@@ -17,10 +17,9 @@
 #
 # Run from the repository root after `node bin/flashtile.mjs compile kernels-src --out generated`.
 import re
-import sys
 
 from mla_seesaw_variant import NAMED_BARRIERS
-from variant_package import build
+from variant_package import main
 
 OUT = "tmp/pairwise"
 
@@ -55,11 +54,5 @@ def pairwise(src):
 VARIANTS = {"pairwise": pairwise}
 
 
-def main():
-    for name in sys.argv[1:] or VARIANTS:
-        build(f"{OUT}/{name}", ("mla_decode_split.", "mla_paged.", "merge_states"), "mla_", VARIANTS[name])
-    print("ok")
-
-
 if __name__ == "__main__":
-    main()
+    main(OUT, VARIANTS)

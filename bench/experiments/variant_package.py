@@ -46,3 +46,15 @@ def build(out, keep, edited, edit, shared_bytes=None, source=shipped):
             if shared_bytes is not None:
                 e["cuda"]["sharedBytes"] = shared_bytes
     json.dump({"kernels": kernels}, open(f"{out}/manifest.json", "w"))
+
+
+MLA = ("mla_decode_split.", "mla_paged.", "merge_states")
+
+
+def main(out, variants, keep=MLA, edited="mla_", **kw):
+    """A variant script's command line: build package `out`/NAME for each variant named on it
+    (every variant when none is), then print ok."""
+    import sys
+    for name in sys.argv[1:] or variants:
+        build(f"{out}/{name}", keep, edited, variants[name], **kw)
+    print("ok")
