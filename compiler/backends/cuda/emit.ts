@@ -38,7 +38,9 @@ export class CudaEmitter extends CudaKernelView {
   /** Loops whose scores run a tile ahead (rotate.ts, rotate-emit.ts). */
   private readonly rotated: RotatedLoops;
   /** Loops under the leader schedule (leader.ts, leader-emit.ts). */
-  readonly leaders: LeaderLoops;
+  private readonly leaders: LeaderLoops;
+  /** Does a leader loop order its groups by named barriers (leader-emit.ts; its helpers are then needed)? */
+  readonly pairedLeaders: boolean;
   /** Loops whose next tile's scores run beside this tile's P·V on sm_90a (overlap.ts, overlap-emit.ts). */
   private readonly overlapped: OverlapLoops;
   private readonly heaviestFirst: Set<number>;
@@ -87,7 +89,9 @@ export class CudaEmitter extends CudaKernelView {
       this.prefetchBefore.set(p.loop, [...(this.prefetchBefore.get(p.loop) ?? []), p]);
     }
     this.lazy = lazySums(ir.body, plan.uses, (f) => leaders.has(f));
-    this.inLeaderLoops = definedIn([...leaders.keys()].filter((f) => !this.leaders.pairedLoop(this.prefetchTop.get(f.body) ?? [])));
+    const paired = new Set([...leaders.keys()].filter((f) => this.leaders.pairedLoop(this.prefetchTop.get(f.body) ?? [])));
+    this.pairedLeaders = paired.size > 0;
+    this.inLeaderLoops = definedIn([...leaders.keys()].filter((f) => !paired.has(f)));
   }
 
 

@@ -245,7 +245,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     ...(plan.shape.kind === "mma" ? ["", MMA_HELPERS] : []),
     ...(plan.swizzled.size ? ["", SWIZZLE_HELPERS] : []),
     ...(plan.wgmma.size ? ["", WGMMA_COMMON, "", wgmmaHelpers(plan, new Set([...leaders.values()].flatMap((l) => l.tiles)))] : []),
-    ...(leaders.size ? ["", leaderHelpers(threads, emitter.leaders.paired)] : []),
+    ...(leaders.size ? ["", leaderHelpers(threads, emitter.pairedLeaders)] : []),
     ...(tma.copies.length || streams.length ? ["", TMA_HELPERS] : []),
     ...(tma.copies.length ? [TMA_BOX_EVICT_FIRST] : []),
     ...(streams.length ? [TMA_STREAM_HELPER] : []),

@@ -59,8 +59,6 @@ export class LeaderLoops {
   private readonly byBody = new Map<Block, LeaderLoop>();
   /** Which group's version of a leader loop is being emitted. */
   private role: 0 | 1 = 0;
-  /** Did a loop order its groups by named barriers 2 and 3 (its helpers are then needed)? */
-  paired = false;
 
   constructor(
     private readonly host: LeaderHost,
@@ -139,7 +137,6 @@ export class LeaderLoops {
     const iv = h.name(f.iv);
     const [lo, hi] = [h.scalarOf(f.lo), h.scalarOf(f.hi)];
     const paired = this.pairedLoop(top);
-    this.paired ||= paired;
     for (const p of top) h.boxWait(p, iv, lo);
     h.barrier(`this tile's ${top.map((p) => h.name(p.v)).join(", ")} arrived; every warp is done with the other buffers`, true, paired ? `${iv} == ${lo}` : undefined);
     // The other groups copy the next tile while the leader computes this one's scores (their own
