@@ -23,7 +23,7 @@ import type { LeaderLoop } from "./leader.ts";
 import { type LeaderHost, LeaderLoops } from "./leader-emit.ts";
 import { blockIndex, heaviestFirstAxes } from "./schedule.ts";
 import { regType } from "./syntax.ts";
-import { type TmaCopy, emitBoxWait, tmaOf } from "./tma.ts";
+import { type TmaCopy, emitBoxWait, wholeBoxes } from "./tma.ts";
 import type { TmaStream } from "./tma-stream.ts";
 import type { Overlap } from "./overlap.ts";
 import { type OverlapHost, OverlapLoops } from "./overlap-emit.ts";
@@ -78,7 +78,6 @@ export class CudaEmitter extends CudaKernelView {
     super(ir, plan, layout, shared);
     this.copies = new TileCopies(this, this.doubled, tma, streams);
     this.rotated = new RotatedLoops(this, rotations, exchangeAt, exchangeSize);
-    this.leaders = new LeaderLoops(this.leaderHost(), leaders, leaderAt);
     this.overlapped = new OverlapLoops(this.overlapHost(), overlaps);
     this.heaviestFirst = heaviestFirstAxes(ir);
     this.widenedOnly = new Set([...plan.staged.values()].filter((src) => plan.uses.get(src) === 1));
@@ -88,12 +87,19 @@ export class CudaEmitter extends CudaKernelView {
       if (p.stages > 1) this.doubled.set(p.v, p);
       this.prefetchBefore.set(p.loop, [...(this.prefetchBefore.get(p.loop) ?? []), p]);
     }
-    this.lazy = lazySums(ir.body, plan.uses, (f) => leaders.has(f));
-    const paired = new Set([...leaders.keys()].filter((f) => this.leaders.pairedLoop(this.prefetchTop.get(f.body) ?? [])));
+    // Leader loops whose every tile (but the first) lands as one TMA box a 64-column block order
+    // their groups by named barriers (leader-emit.ts); the others keep a block barrier a tile.
+    const paired = new Set(
+      [...leaders.keys()].filter((f) => {
+        const top = this.prefetchTop.get(f.body) ?? [];
+        return top.length > 0 && top.every((p) => wholeBoxes(tma, p));
+      }),
+    );
+    this.leaders = new LeaderLoops(this.leaderHost(), leaders, leaderAt, paired);
     this.pairedLeaders = paired.size > 0;
+    this.lazy = lazySums(ir.body, plan.uses, (f) => leaders.has(f));
     this.inLeaderLoops = definedIn([...leaders.keys()].filter((f) => !paired.has(f)));
   }
-
 
 
   // ---- the kernel ---------------------------------------------------------------------------
@@ -230,7 +236,6 @@ export class CudaEmitter extends CudaKernelView {
       issueAhead: (p: Prefetch, index: string, guard: string, otherBuffer?: boolean, team?: CopyTeam | "none") => this.issueAhead(p, index, guard, otherBuffer, team),
       readShared: (tiles: Map<Value, Region>) => this.readShared(tiles),
       boxWait: (p: Prefetch, iv: string, lo: string) => emitBoxWait(this, this.tma, p, iv, lo),
-      wholeBoxes: (p: Prefetch) => tmaOf(this.tma, p)?.c.tiles.find((t) => t.p === p)?.rows === p.v.type.shape[0],
     };
   }
 

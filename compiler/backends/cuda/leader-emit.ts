@@ -51,8 +51,6 @@ export interface LeaderHost extends LoopHost {
   readShared(tiles: Map<Value, Region>): void;
   /** Wait for tile `iv`'s TMA boxes of p.v where TMA copies it (tma.ts); nothing otherwise. */
   boxWait(p: Prefetch, iv: string, lo: string): void;
-  /** Does TMA copy p.v's whole tiles on sm_90a as one box a 64-column block (every row in one page; tma.ts)? */
-  wholeBoxes(p: Prefetch): boolean;
 }
 
 export class LeaderLoops {
@@ -65,6 +63,8 @@ export class LeaderLoops {
     private readonly loops: Map<ForInst, LeaderLoop>,
     /** Where the published tiles and row slots start (1024-byte aligned). */
     private readonly at: number,
+    /** The loops whose groups order themselves by named barriers 2 and 3 (`body`). */
+    private readonly paired: Set<ForInst>,
   ) {
     for (const l of loops.values()) this.byBody.set(l.loop.body, l);
   }
@@ -136,7 +136,7 @@ export class LeaderLoops {
     const h = this.host;
     const iv = h.name(f.iv);
     const [lo, hi] = [h.scalarOf(f.lo), h.scalarOf(f.hi)];
-    const paired = this.pairedLoop(top);
+    const paired = this.paired.has(f);
     for (const p of top) h.boxWait(p, iv, lo);
     h.barrier(`this tile's ${top.map((p) => h.name(p.v)).join(", ")} arrived; every warp is done with the other buffers`, true, paired ? `${iv} == ${lo}` : undefined);
     // The other groups copy the next tile while the leader computes this one's scores (their own
@@ -177,11 +177,6 @@ export class LeaderLoops {
       new Set(f.carried),
     );
     sm90(`if (${iv} + 1 < ${hi}) { buffer_read_wait(); p_free_arrive(); } // group 0 is done with this tile's buffer (the copy after next may go there); this group is done with P`);
-  }
-
-  /** Does the loop whose top copies these tiles order its groups by named barriers (`body`)? */
-  pairedLoop(top: Prefetch[]): boolean {
-    return top.length > 0 && top.every((p) => this.host.wholeBoxes(p));
   }
 
   /** Group 0: P as 16-bit pairs into its swizzled tile, the row vectors into their slots. */

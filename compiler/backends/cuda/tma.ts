@@ -131,6 +131,11 @@ export function tmaOf(copies: TmaCopy[], p: Prefetch): { c: TmaCopy; first: bool
   return c && { c, first: c.tiles[0].p === p };
 }
 
+/** Does TMA copy p's tile as one box a 64-column block (every row in one page)? */
+export function wholeBoxes(copies: TmaCopy[], p: Prefetch): boolean {
+  return tmaOf(copies, p)?.c.tiles.find((t) => t.p === p)?.rows === p.v.type.shape[0];
+}
+
 /** The kernel's mbarrier helpers (sm_90a) and the by-value map type (every architecture). */
 export const TMA_HELPERS = `// A CUtensorMap as the driver encodes it (cuTensorMapEncodeTiled; the runtime passes one by value
 // per tensor the kernel copies with TMA): 128 opaque bytes.
