@@ -143,9 +143,9 @@ template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n64k16_ss_f16(fl
 __device__ __forceinline__ void published_arrive() { asm volatile("bar.arrive 1, 256;\n" ::: "memory"); }
 __device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, 256;\n" ::: "memory"); }
 // Where each tile lands on an mbarrier as one TMA box a 64-column block, these order the groups
-// instead of a block barrier a tile. 2: the other groups are done with P and the row factors (their P·V waited for), so group
-// 0 may publish the next tile's. 3: group 0 is done with a tile's buffer (its scores and P·V), so
-// the copy after next may go there.
+// instead of a block barrier a tile. 2: the other groups are done with P and the row factors
+// (their P·V waited for), so group 0 may publish the next tile's. 3: group 0 is done with a
+// tile's buffer (its scores and P·V), so the copy after next may go there.
 __device__ __forceinline__ void p_free_arrive() { asm volatile("bar.arrive 2, 256;\n" ::: "memory"); }
 __device__ __forceinline__ void p_free_wait() { asm volatile("bar.sync 2, 256;\n" ::: "memory"); }
 __device__ __forceinline__ void buffer_read_arrive() { asm volatile("bar.arrive 3, 256;\n" ::: "memory"); }
