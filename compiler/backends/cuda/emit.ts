@@ -6,6 +6,7 @@ import type { Block, ForInst, Inst, KernelIR, Value } from "../../ir/ir.ts";
 import type { Region, SharedLayout } from "../common/shared-alloc.ts";
 import { CudaKernelView } from "./emit-base.ts";
 import { elem, opExpr, position } from "./elements.ts";
+import { hopperOnly } from "./hopper-only.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
 import { permuteKeyOrder } from "./fp8-keys.ts";
@@ -199,12 +200,7 @@ export class CudaEmitter extends CudaKernelView {
   protected loopVersions(f: ForInst, emit: () => void): void {
     const ov = this.overlapped.ofLoop(f);
     if (ov) {
-      this.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-      this.overlapped.emit(ov);
-      this.line("#else");
-      emit();
-      this.line("#endif");
-      return;
+      return hopperOnly(this, () => this.overlapped.emit(ov), emit);
     }
     const lead = this.leaders.ofLoop(f);
     if (!lead) return emit();

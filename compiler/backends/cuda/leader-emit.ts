@@ -12,6 +12,7 @@ import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
 import { isFloat } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyTeam } from "./copy-emit.ts";
+import { hopperOnly } from "./hopper-only.ts";
 import type { Site } from "./layouts.ts";
 import { type LeaderLoop, leaderBytes } from "./leader.ts";
 import type { LoopHost } from "./loop-host.ts";
@@ -148,10 +149,7 @@ export class LeaderLoops {
     // other side's waits, one of each a tile but the last (3, then 2: the others wait on 3
     // before they arrive on 2, so neither barrier is arrived at twice in a row).
     const sm90 = (line: string) => {
-      if (!paired) return;
-      h.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-      h.line(line);
-      h.line("#endif");
+      if (paired) hopperOnly(h, () => h.line(line));
     };
     if (this.role === 0) {
       for (const inst of f.body.insts) {

@@ -7,6 +7,7 @@ import os from "node:os";
 import path from "node:path";
 
 import { ARCHS, type Arch, archsFitting } from "./archs.ts";
+import { SM90_FEATURE } from "./hopper-only.ts";
 
 export { ARCHS, type Arch, archsFitting };
 /**
@@ -17,7 +18,7 @@ export { ARCHS, type Arch, archsFitting };
  * well, which the runtime picks on Hopper.
  */
 export function shippedArchs(code: string): Arch[] {
-  return code.includes("__CUDA_ARCH__") || code.includes("__CUDA_ARCH_FEAT_SM90_ALL") ? ["sm_80", "sm_90a"] : ["sm_80"];
+  return code.includes("__CUDA_ARCH__") || code.includes(SM90_FEATURE) ? ["sm_80", "sm_90a"] : ["sm_80"];
 }
 
 export interface Resources {

@@ -18,6 +18,7 @@ import { type ForInst, type Value, operands } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyHost } from "./copy-emit.ts";
 import { elem } from "./elements.ts";
+import { hopperOnlyText } from "./hopper-only.ts";
 import type { Site } from "./layouts.ts";
 import { type DotEmitter, packFragment } from "./mma.ts";
 import type { Overlap } from "./overlap.ts";
@@ -27,8 +28,7 @@ import { type TmaStream, boxes } from "./tma-stream.ts";
 import { regFences, wgmmaComment, wgmmaSteps } from "./wgmma.ts";
 
 /** A phase's one arrival and its TMA boxes, each issued only where `on` holds (no branch). */
-export const OVERLAP_HELPERS = `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-// The arrival and the boxes of a copy issued while a wgmma runs: predicated, not branched on (a
+export const OVERLAP_HELPERS = hopperOnlyText(`// The arrival and the boxes of a copy issued while a wgmma runs: predicated, not branched on (a
 // divergent branch there makes ptxas serialize the wgmmas), thread 0's alone taking effect.
 __device__ __forceinline__ void mbar_expect_if(bool on, unsigned char* bar, unsigned bytes) {
   asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, %2, 0;\\n@p mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\\n}\\n"
@@ -37,8 +37,7 @@ __device__ __forceinline__ void mbar_expect_if(bool on, unsigned char* bar, unsi
 __device__ __forceinline__ void tma_box_if(bool on, unsigned char* dst, const TmaMap* map, int x, int y, unsigned char* bar) {
   asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, %5, 0;\\n@p cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\\n}\\n"
                :: "r"((unsigned)__cvta_generic_to_shared(dst)), "l"(map), "r"(x), "r"(y), "r"((unsigned)__cvta_generic_to_shared(bar)), "r"((int)on) : "memory");
-}
-#endif`;
+}`);
 
 /** What the schedule's code needs of the kernel emitter. */
 export interface OverlapHost extends CopyHost {

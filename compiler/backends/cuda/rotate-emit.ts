@@ -6,6 +6,7 @@
 // after the loop the wait for what still runs. The kernel emitter (emit.ts) hosts it.
 import type { Block, ForInst, Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
+import { hopperOnly } from "./hopper-only.ts";
 import { type DotEmitter, emitDot, exchangeRead, exchangeWrite } from "./mma.ts";
 import type { LoopHost } from "./loop-host.ts";
 import type { MmaShape } from "./plan.ts";
@@ -101,11 +102,11 @@ export class RotatedLoops {
     const acc = this.accName(rot);
     const regs = this.host.registers(rot.dots[0].type.shape);
     const host = this.host.dotHost();
-    this.host.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-    if (rot.deferred) this.host.line(`wgmma_wait<1>(); // this tile's scores (the last tile's dot into ${this.host.name(rot.deferred.carried)} may still run)`);
-    else this.host.line("wgmma_wait<0>(); // this tile's scores");
-    this.fence(acc, regs);
-    this.host.line("#endif");
+    hopperOnly(this.host, () => {
+      if (rot.deferred) this.host.line(`wgmma_wait<1>(); // this tile's scores (the last tile's dot into ${this.host.name(rot.deferred.carried)} may still run)`);
+      else this.host.line("wgmma_wait<0>(); // this tile's scores");
+      this.fence(acc, regs);
+    });
     this.host.line(`// ${acc}: this group's part of k, summed with the other groups' after the barrier`);
     exchangeWrite(host, acc, regs, this.host.plan.shape as MmaShape, this.exchangeBuffer(rot));
     const scores = this.host.name(rot.dots[0]);
@@ -138,17 +139,21 @@ export class RotatedLoops {
       this.host.line(`if (${guard}) {`);
       this.host.enter();
       this.host.line(`for (int i = 0; i < ${this.host.registers(rot.dots[0].type.shape)}; ++i) ${acc}[i] = 0.0f;`);
-      this.host.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-      this.host.line("wgmma_fence();");
-      for (const d of rot.dots) {
-        this.host.line(wgmmaComment(this.host.plan, d, acc, true));
-        wgmmaSteps(host, this.host.plan, d, acc, true);
-      }
-      this.host.line("wgmma_commit();");
-      if (emptyGroup) this.host.line("wgmma_commit(); // empty");
-      this.host.line("#else");
-      for (const d of rot.dots) emitDot(host, d, this.host.plan.shape as MmaShape, this.host.plan.cachedFragments, true, true, this.exchangeAt, false);
-      this.host.line("#endif");
+      hopperOnly(
+        this.host,
+        () => {
+          this.host.line("wgmma_fence();");
+          for (const d of rot.dots) {
+            this.host.line(wgmmaComment(this.host.plan, d, acc, true));
+            wgmmaSteps(host, this.host.plan, d, acc, true);
+          }
+          this.host.line("wgmma_commit();");
+          if (emptyGroup) this.host.line("wgmma_commit(); // empty");
+        },
+        () => {
+          for (const d of rot.dots) emitDot(host, d, this.host.plan.shape as MmaShape, this.host.plan.cachedFragments, true, true, this.exchangeAt, false);
+        },
+      );
       this.host.leave();
       this.host.line("}");
     });
@@ -162,18 +167,20 @@ export class RotatedLoops {
    */
   awaitDeferred(rot: Rotation): void {
     if (!rot.deferred) return;
-    this.host.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-    this.host.line(`wgmma_wait<0>(); // the last tile's dot into ${this.host.name(rot.deferred.carried)} (and the next tile's scores)`);
-    this.fence(this.host.name(rot.deferred.carried), this.host.registers(rot.deferred.carried.type.shape));
-    this.host.line("#endif");
+    const carried = rot.deferred.carried;
+    hopperOnly(this.host, () => {
+      this.host.line(`wgmma_wait<0>(); // the last tile's dot into ${this.host.name(carried)} (and the next tile's scores)`);
+      this.fence(this.host.name(carried), this.host.registers(carried.type.shape));
+    });
   }
 
   /** After the loop: the dots still running (the deferred one, the scores of the index past the end). */
   epilogue(rot: Rotation): void {
-    this.host.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-    this.host.line("wgmma_wait<0>();");
-    if (rot.deferred) this.fence(this.host.name(rot.deferred.carried), this.host.registers(rot.deferred.carried.type.shape));
-    this.host.line("#endif");
+    const carried = rot.deferred?.carried;
+    hopperOnly(this.host, () => {
+      this.host.line("wgmma_wait<0>();");
+      if (carried) this.fence(this.host.name(carried), this.host.registers(carried.type.shape));
+    });
   }
 
   /** After a wait: the accumulator's registers are read (or rewritten) no earlier. */

@@ -7,6 +7,7 @@ import type { ForInst, Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import { type CopyHost, type CopyTeam, copyChunks } from "./copy-emit.ts";
 import { opExpr, position } from "./elements.ts";
+import { hopperOnly } from "./hopper-only.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { regType } from "./syntax.ts";
 import { type TmaCopy, copyDeps, emitTileCopy } from "./tma.ts";
@@ -111,11 +112,11 @@ export class TileCopies {
     }
     // Right after another barrier (a completed fill) with nothing to wait for, one is enough.
     if (sm90When) {
-      h.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-      h.line(`if (${sm90When}) __syncthreads(); // ${why}`);
-      h.line("#else");
-      h.line(`__syncthreads(); // ${why}`);
-      h.line("#endif");
+      hopperOnly(
+        h,
+        () => h.line(`if (${sm90When}) __syncthreads(); // ${why}`),
+        () => h.line(`__syncthreads(); // ${why}`),
+      );
     } else if (flushed.length || !h.previousLine()?.trim().startsWith("__syncthreads();")) h.line(`__syncthreads(); // ${why}`);
     this.inflight = this.inflight.slice(this.inflight.length - keep);
     for (const v of flushed) {

@@ -23,6 +23,7 @@ import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyHost } from "./copy-emit.ts";
 import { elem, position } from "./elements.ts";
+import { hopperOnly, hopperOnlyLines, hopperOnlyText } from "./hopper-only.ts";
 import type { CudaPlan } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { uniform } from "./row-reads.ts";
@@ -114,25 +115,21 @@ export function tmaStreams(body: Block, prefetch: Prefetch[], issueBefore: Map<I
 export function initStreamBars(streams: TmaStream[], extra: number[] = []): string[] {
   if (!streams.length) return [];
   const bars = [...streams.map((s) => s.bar), ...extra];
-  return [
-    "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)",
+  return hopperOnlyLines([
     `if (tid == 0) { // the mbarriers of the tiles TMA copies (${bars.length}), one a ${extra.length ? "buffer" : "tile"}`,
     ...bars.map((b) => `  mbar_init(smem + ${b});`),
     "  mbar_init_fence();",
     "}",
-    "#endif",
-  ];
+  ]);
 }
 
 /** A box without an L2 hint: these K and V tiles are read again by the other row blocks of their head. */
-export const TMA_STREAM_HELPER = `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-// Box (column x, row y) of the map into shared memory at dst (swizzled by the map), its bytes
+export const TMA_STREAM_HELPER = hopperOnlyText(`// Box (column x, row y) of the map into shared memory at dst (swizzled by the map), its bytes
 // counted on the mbarrier at bar; no L2 hint (the other row blocks of a head read it too).
 __device__ __forceinline__ void tma_box_reused(unsigned char* dst, const TmaMap* map, int x, int y, unsigned char* bar) {
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\\n"
                :: "r"((unsigned)__cvta_generic_to_shared(dst)), "l"(map), "r"(x), "r"(y), "r"((unsigned)__cvta_generic_to_shared(bar)) : "memory");
-}
-#endif`;
+}`);
 
 export const streamOf = (streams: TmaStream[], v: Value): TmaStream | undefined => streams.find((s) => s.v === v);
 
@@ -143,25 +140,27 @@ export const streamOf = (streams: TmaStream[], v: Value): TmaStream | undefined 
 export function emitStreamCopy(em: CopyHost, s: TmaStream, r: Region, cpAsync: () => void): void {
   const v = s.v;
   const [R, C] = v.type.shape;
-  em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-  if (!s.paged) {
-    em.line(`if (tid == 0) { // ${em.name(v)} by TMA: ${C / 64} box(es) of ${R} rows x 64 columns`);
-    em.enter();
-    em.line(`mbar_expect_bytes(smem + ${s.bar}, ${R * C * 2});`);
-    boxes(em, s, r, "0");
-  } else {
-    const pages = R / s.rows;
-    em.line(`if (tid < 32) { // ${em.name(v)} by TMA: lane j issues page j's boxes (${pages} page(s) x ${C / 64} box(es) of ${s.rows} rows x 64 columns)`);
-    em.enter();
-    em.line(`if (lane == 0) mbar_expect_bytes(smem + ${s.bar}, ${R * C * 2});`);
-    em.line("__syncwarp();");
-    eachPageLane(em, pages, (j) => boxes(em, s, r, `(${j} * ${s.rows})`));
-  }
-  em.leave();
-  em.line("}");
-  em.line("#else");
-  cpAsync();
-  em.line("#endif");
+  hopperOnly(
+    em,
+    () => {
+      if (!s.paged) {
+        em.line(`if (tid == 0) { // ${em.name(v)} by TMA: ${C / 64} box(es) of ${R} rows x 64 columns`);
+        em.enter();
+        em.line(`mbar_expect_bytes(smem + ${s.bar}, ${R * C * 2});`);
+        boxes(em, s, r, "0");
+      } else {
+        const pages = R / s.rows;
+        em.line(`if (tid < 32) { // ${em.name(v)} by TMA: lane j issues page j's boxes (${pages} page(s) x ${C / 64} box(es) of ${s.rows} rows x 64 columns)`);
+        em.enter();
+        em.line(`if (lane == 0) mbar_expect_bytes(smem + ${s.bar}, ${R * C * 2});`);
+        em.line("__syncwarp();");
+        eachPageLane(em, pages, (j) => boxes(em, s, r, `(${j} * ${s.rows})`));
+      }
+      em.leave();
+      em.line("}");
+    },
+    cpAsync,
+  );
 }
 
 /**
@@ -186,7 +185,5 @@ export function boxes(em: CopyHost, s: TmaStream, r: Region, row: string, bar: n
 
 /** Wait for stream s's copy: its `parity`'s completion ((i - lo) & 1 in iteration i, 0 before the loop). */
 export function emitStreamWait(em: Pick<CopyHost, "line" | "name">, s: TmaStream, parity: string): void {
-  em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-  em.line(`mbar_wait(smem + ${s.bar}, ${parity}); // ${em.name(s.v)}'s boxes landed`);
-  em.line("#endif");
+  hopperOnly(em, () => em.line(`mbar_wait(smem + ${s.bar}, ${parity}); // ${em.name(s.v)}'s boxes landed`));
 }

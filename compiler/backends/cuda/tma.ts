@@ -20,6 +20,7 @@ import type { Region } from "../common/shared-alloc.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
 import type { CopyHost, CopyTeam } from "./copy-emit.ts";
 import { elem, position } from "./elements.ts";
+import { hopperOnly, hopperOnlyLines, hopperOnlyText } from "./hopper-only.ts";
 import type { CudaPlan } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { type Page, constant, inlineLoads, pageOf } from "./row-reads.ts";
@@ -140,8 +141,7 @@ export function wholeBoxes(copies: TmaCopy[], p: Prefetch): boolean {
 export const TMA_HELPERS = `// A CUtensorMap as the driver encodes it (cuTensorMapEncodeTiled; the runtime passes one by value
 // per tensor the kernel copies with TMA): 128 opaque bytes.
 struct __align__(64) TmaMap { unsigned long long v[16]; };
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-__device__ __forceinline__ void mbar_init(unsigned char* bar) {
+${hopperOnlyText(`__device__ __forceinline__ void mbar_init(unsigned char* bar) {
   asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;\\n" :: "r"((unsigned)__cvta_generic_to_shared(bar)) : "memory");
 }
 // The inits, visible to the TMA unit (the async proxy) once a barrier follows.
@@ -155,12 +155,10 @@ __device__ __forceinline__ void mbar_expect_bytes(unsigned char* bar, unsigned b
 __device__ __forceinline__ void mbar_wait(unsigned char* bar, int parity) {
   asm volatile("{\\n.reg .pred p;\\nWAIT_%=:\\nmbarrier.try_wait.parity.shared::cta.b64 p, [%0], %1;\\n@!p bra.uni WAIT_%=;\\n}\\n"
                :: "r"((unsigned)__cvta_generic_to_shared(bar)), "r"(parity) : "memory");
-}
-#endif`;
+}`)}`;
 
 /** The leader loops' box copy (sm_90a), streamed through L2 as evict-first. */
-export const TMA_BOX_EVICT_FIRST = `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-// Box (column x, row y) of the map into shared memory at dst (swizzled by the map), its bytes
+export const TMA_BOX_EVICT_FIRST = hopperOnlyText(`// Box (column x, row y) of the map into shared memory at dst (swizzled by the map), its bytes
 // counted on the mbarrier at bar. The box goes through L2 as evict-first: a streamed key tile is
 // read by the blocks of its request at about the same time and not again, so it should not push
 // out what is (on the H200, MLA split+merge at page 64 took 2-3% less time with it, page 16 up to
@@ -170,21 +168,18 @@ __device__ __forceinline__ void tma_box(unsigned char* dst, const TmaMap* map, i
   asm("createpolicy.fractional.L2::evict_first.b64 %0, 1.0;\\n" : "=l"(policy));
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes.L2::cache_hint [%0], [%1, {%2, %3}], [%4], %5;\\n"
                :: "r"((unsigned)__cvta_generic_to_shared(dst)), "l"(map), "r"(x), "r"(y), "r"((unsigned)__cvta_generic_to_shared(bar)), "l"(policy) : "memory");
-}
-#endif`;
+}`);
 
 /** Kernel start: thread 0 initializes every mbarrier (the loops' first barrier orders it before any use). */
 export function initBars(copies: TmaCopy[]): string[] {
   if (!copies.length) return [];
-  return [
-    "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)",
+  return hopperOnlyLines([
     `if (tid == 0) { // the mbarriers of the tiles TMA copies (${copies.length * 2}), one a buffer`,
     "  #pragma unroll",
     `  for (int i = 0; i < ${copies.length * 2}; ++i) mbar_init(smem + ${copies[0].bars} + i * 8);`,
     "  mbar_init_fence();",
     "}",
-    "#endif",
-  ];
+  ]);
 }
 
 const bar = (c: TmaCopy, index: string) => `smem + ${c.bars} + ((${index}) & 1) * 8`;
@@ -239,9 +234,7 @@ export function emitBoxWait(em: Pick<CopyHost, "line" | "name">, copies: TmaCopy
   const box = tmaOf(copies, p);
   if (!box?.first) return;
   const names = box.c.tiles.map((t) => em.name(t.p.v)).join(", ");
-  em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-  em.line(`if (${iv} > ${lo}) mbar_wait(${bar(box.c, iv)}, ((${iv} - ${lo} - 1) >> 1) & 1); // the boxes of ${names} for tile ${iv} landed`);
-  em.line("#endif");
+  hopperOnly(em, () => em.line(`if (${iv} > ${lo}) mbar_wait(${bar(box.c, iv)}, ((${iv} - ${lo} - 1) >> 1) & 1); // the boxes of ${names} for tile ${iv} landed`));
 }
 
 /**
@@ -260,10 +253,12 @@ export function copyDeps(copies: TmaCopy[], p: Prefetch, team: CopyTeam | undefi
 export function emitTileCopy(em: CopyHost, copies: TmaCopy[], p: Prefetch, region: (v: Value) => Region, index: string, team: CopyTeam | undefined, cpAsync: () => void): void {
   const box = team ? tmaOf(copies, p) : undefined;
   if (!box || !team) return cpAsync();
-  em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-  if (box.first) emitBoxes(em, box.c, region, index, team);
-  else em.line(`// ${em.name(p.v)}: issued with ${em.name(box.c.tiles[0].p.v)}'s boxes`);
-  em.line("#else");
-  cpAsync();
-  em.line("#endif");
+  hopperOnly(
+    em,
+    () => {
+      if (box.first) emitBoxes(em, box.c, region, index, team);
+      else em.line(`// ${em.name(p.v)}: issued with ${em.name(box.c.tiles[0].p.v)}'s boxes`);
+    },
+    cpAsync,
+  );
 }

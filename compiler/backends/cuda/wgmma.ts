@@ -17,6 +17,7 @@ import type { Region } from "../common/shared-alloc.ts";
 import type { CudaPlan, MmaShape } from "./plan.ts";
 import { type DotEmitter, emitDot, exchangePartials, packFragment } from "./mma.ts";
 import { groupColumns } from "./layouts.ts";
+import { hopperOnly, hopperOnlyLines, hopperOnlyText } from "./hopper-only.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
 
 /** Is this 16-bit tile stored in the swizzled layout when the kernel uses wgmma? */
@@ -81,14 +82,11 @@ __device__ __forceinline__ int sw128(int row, int col, int rows) {
 // Shared memory written by ordinary stores or cp.async and read next by the tensor cores
 // (wgmma reads through the async proxy) needs this fence in each writer before the barrier.
 __device__ __forceinline__ void fence_async_proxy() {
-#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-  asm volatile("fence.proxy.async.shared::cta;\\n" ::: "memory");
-#endif
+${hopperOnlyText(`  asm volatile("fence.proxy.async.shared::cta;\\n" ::: "memory");`)}
 }`;
 
 /** Helpers every kernel with wgmma dots includes (only compiled for sm_90a). */
-export const WGMMA_COMMON = `#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-// wgmma shared-memory matrix descriptor of a SWIZZLE_128B tile starting at p: address, leading
+export const WGMMA_COMMON = hopperOnlyText(`// wgmma shared-memory matrix descriptor of a SWIZZLE_128B tile starting at p: address, leading
 // and stride byte offsets (each >> 4), swizzle mode 1 (128 bytes) in bits 62-63.
 __device__ __forceinline__ uint64_t sw128_desc(const unsigned char* p, unsigned lbo, unsigned sbo) {
   const uint64_t a = (unsigned)__cvta_generic_to_shared(p);
@@ -103,8 +101,7 @@ __device__ __forceinline__ void wgmma_commit_wait() {
 __device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\\n" ::: "memory"); }
 template <int N> __device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned %0;\\n" :: "n"(N) : "memory"); }
 // Keeps the compiler from reading an accumulator before the wait (or moving writes past it).
-__device__ __forceinline__ void reg_fence(float& r) { asm volatile("" : "+f"(r) :: "memory"); }
-#endif`;
+__device__ __forceinline__ void reg_fence(float& r) { asm volatile("" : "+f"(r) :: "memory"); }`);
 
 interface WgmmaForm {
   n: number;
@@ -158,7 +155,7 @@ export function wgmmaHelpers(plan: CudaPlan, alsoShared = new Set<Value>()): str
       "}",
     );
   }
-  return ["#if defined(__CUDA_ARCH_FEAT_SM90_ALL)", ...out, "#endif"].join("\n");
+  return hopperOnlyLines(out).join("\n");
 }
 
 const unroll = (em: DotEmitter, head: string, body: () => void) => {
@@ -232,13 +229,11 @@ export const regFences = (name: string, regs: number) => `for (int i = 0; i < ${
 
 /** The warp-uniform warpgroup indices wgmmaSteps builds descriptors from (sm_90a code only). */
 export function wgmmaWarpgroup(shape: MmaShape): string[] {
-  return [
-    "#if defined(__CUDA_ARCH_FEAT_SM90_ALL)",
+  return hopperOnlyLines([
     "// This warp's warpgroup: its row block and column group, read from lane 0 so that ptxas knows",
     "// them warp-uniform and keeps the wgmma descriptors built from them in uniform registers.",
     `const int wg_row = __shfl_sync(0xffffffffu, warp >> 2, 0)${shape.WC > 1 ? ", wg_col = __shfl_sync(0xffffffffu, wcol, 0)" : ""};`,
-    "#endif",
-  ];
+  ]);
 }
 
 /** The comment naming dot v's wgmma: how many, which form, B's major order and slice. */
@@ -267,27 +262,29 @@ export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulat
   const regs = f.n / 2;
   const kSplit = exchange !== undefined;
   if (!accumulate) em.line(`float ${n}[${regs}] = {};`);
-  em.line("#if defined(__CUDA_ARCH_FEAT_SM90_ALL)");
-  em.line(wgmmaComment(plan, v, n, kSplit));
-  em.line("{");
-  em.enter();
-  // A from registers is packed whole before the fence: registers written between two wgmma of
-  // one batch make ptxas insert a fence there (its C7519 note), serializing the batch.
-  if (f.aRegs && !plan.cachedFragments.has(a)) {
-    em.line(`uint32_t af[${K / 16}][4];`);
-    unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => packFragment(em, a, f.dt, "0", "af[kk]"));
-  }
-  em.line("wgmma_fence();");
-  wgmmaSteps(em, plan, v, n, kSplit);
-  if (defer) em.line("wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop");
-  else {
-    em.line("wgmma_commit_wait();");
-    unroll(em, `for (int i = 0; i < ${regs}; ++i)`, () => em.line(`reg_fence(${n}[i]);`));
-  }
-  em.leave();
-  em.line("}");
-  em.line("#else");
-  emitDot(em, v, shape, plan.cachedFragments, plan.sharedOperands.has(a), true, exchange, false);
-  em.line("#endif");
+  hopperOnly(
+    em,
+    () => {
+      em.line(wgmmaComment(plan, v, n, kSplit));
+      em.line("{");
+      em.enter();
+      // A from registers is packed whole before the fence: registers written between two wgmma of
+      // one batch make ptxas insert a fence there (its C7519 note), serializing the batch.
+      if (f.aRegs && !plan.cachedFragments.has(a)) {
+        em.line(`uint32_t af[${K / 16}][4];`);
+        unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => packFragment(em, a, f.dt, "0", "af[kk]"));
+      }
+      em.line("wgmma_fence();");
+      wgmmaSteps(em, plan, v, n, kSplit);
+      if (defer) em.line("wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop");
+      else {
+        em.line("wgmma_commit_wait();");
+        unroll(em, `for (int i = 0; i < ${regs}; ++i)`, () => em.line(`reg_fence(${n}[i]);`));
+      }
+      em.leave();
+      em.line("}");
+    },
+    () => emitDot(em, v, shape, plan.cachedFragments, plan.sharedOperands.has(a), true, exchange, false),
+  );
   if (kSplit) exchangePartials(em, n, regs, shape, exchange);
 }
