@@ -2,7 +2,7 @@
 
 Runs anywhere with an NVIDIA GPU, PyTorch and cuda-python (`pip install torch cuda-python`):
 
-    python3 bench/bench_cuda.py [--only prefill,decode,decode_fp8,mla,swa] [--json out.json]
+    python3 bench/bench_cuda.py [--only prefill,decode,decode_fp8,mla,mla_fp8,swa] [--json out.json]
 
 Our kernels are loaded from generated/ (the PTX the compiler shipped) with the CUDA driver API and
 launched on PyTorch's stream with the manifest's ABI: one pointer per tensor, then one by-value
@@ -267,17 +267,24 @@ def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)
                 split_decode(B, L, P, sp, q, kc, vc, table, seqlens, ref, shape, descales=(kdesc, vdesc))
 
 
-def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64):
+def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64, fp8=False):
     """Absorbed MLA decode (DeepSeek: 128 heads, latent 512 + rope 64) over a paged latent cache:
     TB/s of latent cache read. torch has no MLA kernel: the peers are eager bf16 matmuls with a
-    softmax, and FlexAttention on the same cache as one kv head (q/k 576 wide, v 512)."""
+    softmax, and FlexAttention on the same cache as one kv head (q/k 576 wide, v 512). With `fp8`
+    the cache is E4M3 with a descale per request (mla_paged_fp8, mla_decode_split_fp8; no peer
+    takes it): TB/s of its own bytes, checked against the same math on the dequantized cache."""
     torch.manual_seed(0)
     W = L + R
     scale = (128 + 64) ** -0.5
+    sec, sfx = ("mla8", "_fp8") if fp8 else ("mla", "")
     for B, Lk in configs:
-        kv_bytes = B * Lk * W * 2
+        kv_bytes = B * Lk * W * (1 if fp8 else 2)
         q = torch.randn(B, H, W, device="cuda", dtype=torch.bfloat16)
         ckv = torch.randn(B, Lk, W, device="cuda", dtype=torch.bfloat16)
+        desc = (0.05 + 0.45 * torch.rand(B, 1, device="cuda")).float() if fp8 else None
+        if fp8:  # the cache holds ckv / descale in E4M3; the reference reads it dequantized
+            c8 = (ckv.float() / desc[:, :, None]).to(torch.float8_e4m3fn)
+            ckv = c8.float() * desc[:, :, None]
         shape = f"B={B} L={Lk} {H} heads"
         qt, kt, vt = q.view(B, H, 1, W), ckv.view(B, 1, Lk, W), ckv[:, :, :L].view(B, 1, Lk, L)
 
@@ -285,10 +292,17 @@ def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64
             s = torch.bmm(q, ckv.transpose(1, 2)).float() * scale
             return torch.bmm(torch.softmax(s, -1).to(torch.bfloat16), ckv[:, :, :L]).view(B, H, 1, L)
 
-        ref = eager()
-        ms = bench(eager)
-        row("mla", shape + " contiguous", "torch bmm+softmax+bmm", ms, kv_bytes / ms / 1e9, "TB/s")
+        def exact():  # f32 math on the dequantized cache
+            s = torch.bmm(q.float(), ckv.float().transpose(1, 2)) * scale
+            return torch.bmm(torch.softmax(s, -1), ckv[:, :, :L].float()).view(B, H, 1, L)
+
+        ref = exact() if fp8 else eager()
+        if not fp8:
+            ms = bench(eager)
+            row("mla", shape + " contiguous", "torch bmm+softmax+bmm", ms, kv_bytes / ms / 1e9, "TB/s")
         try:
+            if fp8:
+                raise NotImplementedError("no fp8 peer")
             from torch.nn.attention.flex_attention import flex_attention
             fa = torch.compile(flex_attention)
             f = lambda: fa(qt, kt, vt, scale=scale, enable_gqa=True)
@@ -299,28 +313,34 @@ def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64
         except Exception as e:
             print(f"  FlexAttention: {type(e).__name__}: {str(e)[:160]}")
         for P in pages:
-            table, cache, _ = paged_cache(B, Lk, P, 1, W)
+            table, cache, _ = paged_cache(B, Lk, P, 1, W, dtype=torch.float8_e4m3fn if fp8 else torch.bfloat16)
             slots = (table.long()[:, :, None] * P + torch.arange(P, device="cuda")).view(B, -1)[:, :Lk]
-            cache[slots.reshape(-1)] = ckv.reshape(-1, 1, W)
+            if fp8:
+                cache.view(torch.uint8)[slots.reshape(-1)] = c8.reshape(-1, 1, W).view(torch.uint8)
+            else:
+                cache[slots.reshape(-1)] = ckv.reshape(-1, 1, W)
             out = torch.empty(B, H, L, device="cuda", dtype=torch.bfloat16)
             lse = torch.empty(B, H, device="cuda", dtype=torch.float32)
+            inputs = {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
+                      "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32)}
+            if fp8:
+                inputs.update(k_descale=desc, v_descale=desc)
+            name = f"mla_paged{sfx}.bf16.p{P}"
             for label, gen in [(None, None), *BUILDS.items()]:
-                if gen and not has_build(gen, f"mla_paged.bf16.p{P}"):
+                if gen and not has_build(gen, name):
                     continue
                 out.zero_()
-                time_ours(f"mla_paged.bf16.p{P}",
-                          {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
-                           "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32), "cu_seqlens_q": torch.arange(0, B + 1, device="cuda", dtype=torch.int32),
-                           "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": scale, "is_causal": 0},
+                time_ours(name, {**inputs, "cu_seqlens_q": torch.arange(0, B + 1, device="cuda", dtype=torch.int32), "out": out, "lse": lse},
+                          {"max_seqlen_q": 1, "softmax_scale": scale, "is_causal": 0},
                           lambda: rel_err(out.view(B, H, 1, L), ref),
-                          lambda ms, err, who="flashtile mla_paged" + (f" [{label}]" if label else ""): row("mla", f"{shape} page {P}", who, ms, kv_bytes / ms / 1e9, "TB/s", f"{2 * B * H * Lk * (W + L) / ms / 1e9:.0f} TFLOP/s; err {err:.1e}"), gen)
-            if P == 64:
+                          lambda ms, err, who=f"flashtile mla_paged{sfx}" + (f" [{label}]" if label else ""): row(sec, f"{shape} page {P}", who, ms, kv_bytes / ms / 1e9, "TB/s", f"{2 * B * H * Lk * (W + L) / ms / 1e9:.0f} TFLOP/s; err {err:.1e}"), gen)
+            if P == 64 and not fp8:
                 flashmla_peer(q, cache, table, B, Lk, scale, ref, shape, kv_bytes, 2 * B * H * Lk * (W + L))
             # Split-KV: about one 64-head block per SM in all (one fits at a time: 235 registers x 256
             # threads); on the H200 4096 beat 1024 and 2048 at both shapes (FLASHTILE_SPLITS sweep).
             split = max(256, 1 << math.ceil(math.log2(max(1, Lk * B * (H // 64) // 132))))
             for sp in SPLITS or [min(split, Lk)]:
-                mla_split(B, Lk, P, min(sp, Lk), q, cache, table, ref, shape, H, L, scale, kv_bytes)
+                mla_split(B, Lk, P, min(sp, Lk), inputs, ref, shape, H, L, scale, kv_bytes, sec, sfx)
 
 
 def flashmla_peer(q, cache, table, B, Lk, scale, ref, shape, kv_bytes, flops):
@@ -339,15 +359,14 @@ def flashmla_peer(q, cache, table, B, Lk, scale, ref, shape, kv_bytes, flops):
         print(f"  FlashMLA: {type(e).__name__}: {str(e)[:160]}")
 
 
-def mla_split(B, Lk, P, split, q, cache, table, ref, shape, H, L, scale, kv_bytes):
-    """mla_decode_split over splits of `split` keys, then merge_states (HEAD_DIM 512); both timed."""
-    flops = 2 * B * H * Lk * (q.shape[-1] + L)
-    inputs = {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
-              "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32)}
+def mla_split(B, Lk, P, split, inputs, ref, shape, H, L, scale, kv_bytes, sec, sfx):
+    """mla_decode_split (`sfx` _fp8: over an E4M3 cache) over splits of `split` keys, then
+    merge_states (HEAD_DIM 512); both timed."""
+    flops = 2 * B * H * Lk * (inputs["q_nope"].shape[-1] + inputs["q_rope"].shape[-1] + L)
     for label, gen in [(None, None), *BUILDS.items()]:
         who = f"flashtile split {split}+merge" + (f" [{label}]" if label else "")
-        time_split_merge(f"mla_decode_split.bf16.p{P}", inputs, {"softmax_scale": scale, "split_len": split}, (Lk + split - 1) // split, B, H, L, ref,
-                         lambda ms, ms1, err, who=who: row("mla", f"{shape} page {P}", who, ms, kv_bytes / ms / 1e9, "TB/s",
+        time_split_merge(f"mla_decode_split{sfx}.bf16.p{P}", inputs, {"softmax_scale": scale, "split_len": split}, (Lk + split - 1) // split, B, H, L, ref,
+                         lambda ms, ms1, err, who=who: row(sec, f"{shape} page {P}", who, ms, kv_bytes / ms / 1e9, "TB/s",
                                                            f"{flops / ms / 1e9:.0f} TFLOP/s; split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}"), gen)
 
 
@@ -391,7 +410,7 @@ def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="prefill,decode,decode_fp8,mla,swa")
+    ap.add_argument("--only", default="prefill,decode,decode_fp8,mla,mla_fp8,swa")
     ap.add_argument("--json")
     ap.add_argument("--head-dims", help="prefill head dims, e.g. 128,64")
     ap.add_argument("--seqs", help="prefill sequence lengths, e.g. 2048,8192")
@@ -406,7 +425,8 @@ def main():
     pre = {**({"head_dims": ints(a.head_dims)} if a.head_dims else {}), **({"seqs": ints(a.seqs)} if a.seqs else {})}
     for part in a.only.split(","):
         t0 = time.time()
-        {"prefill": lambda: prefill(**pre), "decode": decode, "decode_fp8": decode_fp8, "mla": lambda: mla(**({"pages": ints(a.mla_pages)} if a.mla_pages else {})), "swa": swa}[part]()
+        {"prefill": lambda: prefill(**pre), "decode": decode, "decode_fp8": decode_fp8, "mla": lambda: mla(**({"pages": ints(a.mla_pages)} if a.mla_pages else {})),
+         "mla_fp8": lambda: mla(fp8=True, **({"pages": ints(a.mla_pages)} if a.mla_pages else {})), "swa": swa}[part]()
         print(f"-- {part}: {time.time() - t0:.0f} s", flush=True)
     if a.json:
         json.dump(ROWS, open(a.json, "w"), indent=1)

@@ -88,7 +88,7 @@ if __name__ == "__main__":
     rows = json.load(open(sys.argv[1]))
     builds = "--builds" in sys.argv
     print(prefill_tables(rows, builds))
-    for section, title in (("decode", "Paged decode"), ("decode8", "Paged decode, FP8 (E4M3) cache"), ("mla", "MLA decode")):
+    for section, title in (("decode", "Paged decode"), ("decode8", "Paged decode, FP8 (E4M3) cache"), ("mla", "MLA decode"), ("mla8", "MLA decode, FP8 (E4M3) latent cache")):
         if any(r["section"] == section for r in rows):
             print(f"### {title}\n\n{paged_tables(rows, section, builds)}")
     if any(r["section"] == "swa" for r in rows):

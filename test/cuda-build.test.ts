@@ -27,7 +27,8 @@ describe("CUDA kernels built with nvcc for sm_80 and sm_90a", () => {
     const own = cudaBuilds.filter((m) => /\.sm_\d+a?\.cu$/.test(m.cuda!.file));
     const overShared = own.filter((m) => /needs \d+ bytes of shared memory, over the \d+ an sm_80 block may have/.test(source(m)));
     expect(fp8.length).toBeGreaterThanOrEqual(60);
-    // The 12 mha_prefill, 84 paged prefill and 12 MLA builds (cuda-wgmma.test.ts says which fit).
+    // The 12 mha_prefill, 84 paged prefill and 12 MLA builds (cuda-wgmma.test.ts says which
+    // fit; not MLA over an fp8 cache, plan.ts says why).
     expect(wgmma.length).toBe(108);
     // 128-row mma.sync tiles for Ampere: mha_prefill at head dims 64 and 128, swa_paged; MLA's
     // 32-key tiles (its Hopper builds take 64-key tiles in 224 KiB: leader.ts).

@@ -30,23 +30,23 @@ function expectClose(name: string, errors: Record<string, number>, tol: Record<s
 }
 
 describe("MLA, split-KV decode, merge_states, KV writes", () => {
-  for (const t of ["f32", "f16"]) {
-    for (const p of [1, 16, 64]) {
-      const name = `mla_paged.${t}.p${p}`;
-      it(`${name}: every mode, 512 + 64 latent`, async () => {
-        const seed = freshSeed();
-        const rng = makeRng(seed);
-        const k = await loadBest(gpu.device, gpu.info, set, name);
-        // MLA packs all heads of a token into the tile rows; fewer heads keep CI fast.
-        for (const [i, mode] of MODES.entries()) {
-          const qLens = mode.qLens.map((q) => Math.min(q, 16));
-          const kLens = mode.kLens.map((kl, j) => Math.max(kl, qLens[j]));
-          const c = mlaCase(k.manifest, { qLens, kLens, heads: i === 3 ? 16 : 4, causal: i % 2 === 0 }, rng);
-          const r = await runCase(gpu.device, k, c);
-          expectClose(`${name} ${mode.name} ${c.label}`, r.errors, c.tolerance, seed);
-        }
-      });
-    }
+  const mlaBuilds = ["f32", "f16"].flatMap((t) => [1, 16, 64].map((p) => `mla_paged.${t}.p${p}`));
+  // Two builds over an E4M3 latent cache with per-request descales.
+  mlaBuilds.push("mla_paged_fp8.f32.p16", "mla_paged_fp8.f16.p64");
+  for (const name of mlaBuilds) {
+    it(`${name}: every mode, 512 + 64 latent`, async () => {
+      const seed = freshSeed();
+      const rng = makeRng(seed);
+      const k = await loadBest(gpu.device, gpu.info, set, name);
+      // MLA packs all heads of a token into the tile rows; fewer heads keep CI fast.
+      for (const [i, mode] of MODES.entries()) {
+        const qLens = mode.qLens.map((q) => Math.min(q, 16));
+        const kLens = mode.kLens.map((kl, j) => Math.max(kl, qLens[j]));
+        const c = mlaCase(k.manifest, { qLens, kLens, heads: i === 3 ? 16 : 4, causal: i % 2 === 0 }, rng);
+        const r = await runCase(gpu.device, k, c);
+        expectClose(`${name} ${mode.name} ${c.label}`, r.errors, c.tolerance, seed);
+      }
+    });
   }
 
   const splitBuilds = ["f32", "f16"].flatMap((t) => [1, 4].flatMap((g) => [1, 16, 64].map((p) => `gqa_decode_split.${t}.g${g}.p${p}`)));
@@ -65,20 +65,20 @@ describe("MLA, split-KV decode, merge_states, KV writes", () => {
     });
   }
 
-  for (const t of ["f32", "f16"]) {
-    for (const p of [1, 16, 64]) {
-      const name = `mla_decode_split.${t}.p${p}`;
-      it(`${name}: each split's partial state over its key range`, async () => {
-        const seed = freshSeed();
-        const rng = makeRng(seed);
-        const k = await loadBest(gpu.device, gpu.info, set, name);
-        for (const spec of [{ kLens: [1, 339, 700], heads: 4, splitLen: 128 }, { kLens: [1500], heads: 16, splitLen: 1000 }]) {
-          const c = mlaSplitCase(k.manifest, spec, rng);
-          const r = await runCase(gpu.device, k, c);
-          expectClose(`${name} ${c.label}`, r.errors, c.tolerance, seed);
-        }
-      });
-    }
+  const mlaSplitBuilds = ["f32", "f16"].flatMap((t) => [1, 16, 64].map((p) => `mla_decode_split.${t}.p${p}`));
+  // And two of the split over it.
+  mlaSplitBuilds.push("mla_decode_split_fp8.f16.p1", "mla_decode_split_fp8.f32.p64");
+  for (const name of mlaSplitBuilds) {
+    it(`${name}: each split's partial state over its key range`, async () => {
+      const seed = freshSeed();
+      const rng = makeRng(seed);
+      const k = await loadBest(gpu.device, gpu.info, set, name);
+      for (const spec of [{ kLens: [1, 339, 700], heads: 4, splitLen: 128 }, { kLens: [1500], heads: 16, splitLen: 1000 }]) {
+        const c = mlaSplitCase(k.manifest, spec, rng);
+        const r = await runCase(gpu.device, k, c);
+        expectClose(`${name} ${c.label}`, r.errors, c.tolerance, seed);
+      }
+    });
   }
 
   for (const name of ["merge_states.f32.hd64", "merge_states.f32.hd128", "merge_states.f16.hd128", "merge_states.f32.hd512"]) {
@@ -94,14 +94,15 @@ describe("MLA, split-KV decode, merge_states, KV writes", () => {
     });
   }
 
-  for (const name of ["set_kv_buffer.f32", "set_kv_buffer.f16", "set_latent_buffer.f32", "set_latent_buffer.f16"]) {
-    it(`${name} scatters rows to out_cache_loc exactly and leaves the rest of the pool alone`, async () => {
+  for (const name of ["set_kv_buffer.f32", "set_kv_buffer.f16", "set_latent_buffer.f32", "set_latent_buffer.f16", "set_latent_buffer_fp8.f32", "set_latent_buffer_fp8.f16"]) {
+    // Exactly, but for the fp8 pool's rare one-step flip at a tie (its case's tolerance says why).
+    it(`${name} scatters rows to out_cache_loc and leaves the rest of the pool alone`, async () => {
       const rng = makeRng(freshSeed());
       const k = await loadBest(gpu.device, gpu.info, set, name);
       for (const spec of [{ tokens: 7, kvHeads: 2, headDim: 128, slots: 64 }, { tokens: 3, kvHeads: 8, headDim: 576, slots: 9 }]) {
         const c = kvWriteCase(k.manifest, spec, rng);
         const r = await runCase(gpu.device, k, c);
-        for (const e of Object.values(r.errors)) expect(e).toBe(0);
+        for (const [out, e] of Object.entries(r.errors)) expect(e, `${name} ${out}`).toBeLessThanOrEqual(c.tolerance[out]);
       }
     });
   }

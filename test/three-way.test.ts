@@ -28,6 +28,7 @@ beforeAll(async () => {
 const ONE_OF_EACH = [
   "mha_prefill.f32.hd64.causal", "gqa_paged.f32.g4.p16", "gqa_paged.f16.g1.p1", "swa_paged.f32.p64", "local_paged.f32.p16", "softcap_paged.f32.p1",
   "sinks_paged.f16.p16", "gqa_paged_fp8.f16.p16", "sinks_paged_fp8.f32.p1", "mla_paged.f32.p16", "gqa_decode.f16.p16", "gqa_decode_split.f32.g4.p64", "gqa_decode_split_fp8.f16.g4.p16", "mla_decode_split.f16.p16", "merge_states.f32.hd128", "set_kv_buffer.f16", "set_kv_buffer_fp8.f32", "set_latent_buffer.f32",
+  "mla_paged_fp8.f16.p1", "mla_decode_split_fp8.f32.p16", "set_latent_buffer_fp8.f16",
 ];
 
 describe("interpreter = WebGPU = reference", () => {

@@ -34,6 +34,7 @@ export function cudaRecipes(kernel: string): Recipe[] {
         { label: "2k", build: (m, rng) => mhaPrefillCase(m.params, { qLens: [2048], heads: 1 }, rng) },
       ];
     case "mla_paged":
+    case "mla_paged_fp8":
       // Row tiles pack the heads of a token: 16 heads (4 tokens a tile) in the modes, DeepSeek's
       // 128 (half a token a tile) for decode and two-token (MTP) verification.
       return [
@@ -49,6 +50,7 @@ export function cudaRecipes(kernel: string): Recipe[] {
         { label: "2 tokens (MTP), 128 heads, causal", build: (m, rng) => mlaCase(m, { qLens: [2, 2], kLens: [1000, 77], heads: 128, causal: true }, rng) },
       ];
     case "mla_decode_split":
+    case "mla_decode_split_fp8":
       return [
         { label: "3 requests, 16 heads, split 128", build: (m, rng) => mlaSplitCase(m, { kLens: [1, 339, 1024], heads: 16, splitLen: 128 }, rng) },
         { label: "16k, 128 heads, split 2048", build: (m, rng) => mlaSplitCase(m, { kLens: [16384, 77], heads: 128, splitLen: 2048 }, rng) },
@@ -79,6 +81,7 @@ export function cudaRecipes(kernel: string): Recipe[] {
         { label: "256 tokens", build: (m, rng) => kvWriteCase(m, { tokens: 256, kvHeads: 8, headDim: 128, slots: 1024 }, rng) },
       ];
     case "set_latent_buffer":
+    case "set_latent_buffer_fp8":
       return [{ label: "7 tokens, 576 wide", build: (m, rng) => kvWriteCase(m, { tokens: 7, kvHeads: 1, headDim: 576, slots: 64 }, rng) }];
     default:
       return [];

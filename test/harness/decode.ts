@@ -93,12 +93,13 @@ export function kvWriteCase(m: KernelManifest, spec: { tokens: number; kvHeads: 
   const loc = new Int32Array(T);
   const free = Array.from({ length: slots - 1 }, (_, i) => i + 1);
   for (let t = 0; t < T; t++) loc[t] = free.splice(randInt(rng, 0, free.length - 1), 1)[0];
-  const latent = m.kernel === "set_latent_buffer";
+  const latent = m.kernel.startsWith("set_latent_buffer");
   const heads = latent ? 1 : Hk;
   const k = roundTo(dtype, randn(T * heads * D, rng));
   const v = roundTo(dtype, randn(T * heads * D, rng));
   // An fp8 pool has its own contents and expected values (quantized by per-head scales).
   if (m.tensors.find((t) => t.name === "k_cache")?.dtype === "f8e4m3") return fp8WriteCase({ dtype, T, Hk, D, slots, loc, k, v }, rng);
+  if (m.tensors.find((t) => t.name === "c_kv")?.dtype === "f8e4m3") return fp8LatentWriteCase({ dtype, T, D, slots, loc, latent: k }, rng);
   const kc = roundTo(dtype, randn(slots * heads * D, rng));
   const vc = roundTo(dtype, randn(slots * heads * D, rng));
   const ek = Float64Array.from(kc);
@@ -154,6 +155,22 @@ function fp8WriteCase(w: { dtype: DType; T: number; Hk: number; D: number; slots
     outputs: { k_cache: { dtype: "f8e4m3", shape: [slots, ...row], data: pools.k }, v_cache: { dtype: "f8e4m3", shape: [slots, ...row], data: pools.v } },
     expected: { k_cache: expected.k, v_cache: expected.v },
     tolerance: { k_cache: 1e-3, v_cache: 1e-3 },
+  };
+}
+
+/** set_latent_buffer_fp8: the same over a one-row latent pool and its one scale. */
+function fp8LatentWriteCase(w: { dtype: DType; T: number; D: number; slots: number; loc: Int32Array; latent: Float32Array }, rng: Rng): KernelCase {
+  const { T, D, slots, loc } = w;
+  const scale = randomDescales(1, 1, rng);
+  const pool = randn(slots * D, rng).map((x) => roundToE4m3(x, true));
+  const expected = Float64Array.from(pool);
+  for (let t = 0; t < T; t++) for (let i = 0; i < D; i++) expected[loc[t] * D + i] = roundToE4m3(w.latent[t * D + i] / scale[0], true);
+  return {
+    label: `${T} tokens, width ${D} into fp8`,
+    inputs: { latent: { dtype: w.dtype, shape: [T, 1, D], data: w.latent }, out_cache_loc: { dtype: "i32", shape: [T], data: loc }, c_scale: { dtype: "f32", shape: [1], data: scale } },
+    outputs: { c_kv: { dtype: "f8e4m3", shape: [slots, 1, D], data: pool } },
+    expected: { c_kv: expected },
+    tolerance: { c_kv: 1e-3 },
   };
 }
 

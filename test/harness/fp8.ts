@@ -17,31 +17,37 @@ export function randomDescales(batch: number, kvHeads: number, rng: Rng): Float3
   return Float32Array.from({ length: batch * kvHeads }, () => Math.fround(0.05 + 0.45 * rng()));
 }
 
+/** The value each slot's scale is taken from: its owning request's, or 1 for slots no request owns. */
+function slotScales(layout: PagedLayout, page: number, kvHeads: number, descale: Float32Array, slots: number): Float32Array {
+  const owner = new Int32Array(slots).fill(-1);
+  layout.cacheSeqlens.forEach((len, b) => {
+    for (let j = 0; j < len; j++) owner[layout.pageTable[b * layout.maxPages + Math.floor(j / page)] * page + (j % page)] = b;
+  });
+  const scaleAt = new Float32Array(slots * kvHeads);
+  for (let s = 0; s < slots; s++) for (let h = 0; h < kvHeads; h++) scaleAt[s * kvHeads + h] = owner[s] < 0 ? 1 : descale[owner[s] * kvHeads + h];
+  return scaleAt;
+}
+
+/** What E4M3 values `stored` of a paged cache stand for under per (request, kv head) `descale`. */
+export function dequantizePaged(stored: Float32Array, layout: PagedLayout, page: number, kvHeads: number, headDim: number, descale: Float32Array): Float32Array {
+  const scaleAt = slotScales(layout, page, kvHeads, descale, stored.length / (kvHeads * headDim));
+  const dequant = new Float32Array(stored.length);
+  for (let i = 0; i < stored.length; i++) dequant[i] = stored[i] * scaleAt[Math.floor(i / headDim)];
+  return dequant;
+}
+
 /**
  * Quantize a paged cache [slots, kvHeads, headDim]: `stored` holds the E4M3 values (saturated),
  * `dequant` what they stand for. Slots no request owns keep scale 1.
  */
 export function quantizePaged(cache: Float32Array, layout: PagedLayout, page: number, kvHeads: number, headDim: number, descale: Float32Array) {
-  const slots = cache.length / (kvHeads * headDim);
-  const owner = new Int32Array(slots).fill(-1);
-  layout.cacheSeqlens.forEach((len, b) => {
-    for (let j = 0; j < len; j++) owner[layout.pageTable[b * layout.maxPages + Math.floor(j / page)] * page + (j % page)] = b;
-  });
+  const scaleAt = slotScales(layout, page, kvHeads, descale, cache.length / (kvHeads * headDim));
   // Scale in f32, then round to E4M3 and back all at once (encodeE4m3 works on the f32 bits,
   // decodeE4m3 looks the codes up): a 64k-token cache is millions of values.
   const scaled = new Float32Array(cache.length);
-  const scaleAt = new Float32Array(slots * kvHeads);
-  for (let s = 0; s < slots; s++) {
-    for (let h = 0; h < kvHeads; h++) {
-      const scale = owner[s] < 0 ? 1 : descale[owner[s] * kvHeads + h];
-      scaleAt[s * kvHeads + h] = scale;
-      for (let i = (s * kvHeads + h) * headDim, end = i + headDim; i < end; i++) scaled[i] = cache[i] / scale;
-    }
-  }
+  for (let i = 0; i < cache.length; i++) scaled[i] = cache[i] / scaleAt[Math.floor(i / headDim)];
   const stored = decodeE4m3(encodeE4m3(scaled, true));
-  const dequant = new Float32Array(cache.length);
-  for (let i = 0; i < cache.length; i++) dequant[i] = stored[i] * scaleAt[Math.floor(i / headDim)];
-  return { stored, dequant };
+  return { stored, dequant: dequantizePaged(stored, layout, page, kvHeads, headDim, descale) };
 }
 
 /**

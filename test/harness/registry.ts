@@ -29,11 +29,14 @@ export const DEFAULT_CASES: Record<string, CaseBuilder> = {
   // examples/custom-variant/alibi.ts, the variant of docs/writing-a-variant.md
   alibi_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, alibi: true }, rng),
   mla_paged: (m, rng) => mlaCase(m, { qLens: [1, 3], kLens: [339, 64], heads: 8, causal: true }, rng),
+  mla_paged_fp8: (m, rng) => mlaCase(m, { qLens: [1, 3], kLens: [339, 64], heads: 8, causal: true }, rng),
   gqa_decode_split: (m, rng) => decodeSplitCase(m, { kLens: [1, 339, 1024], kvHeads: 2, splitLen: 256 }, rng),
   gqa_decode_split_fp8: (m, rng) => decodeSplitCase(m, { kLens: [1, 339, 1024], kvHeads: 2, splitLen: 256 }, rng),
   mla_decode_split: (m, rng) => mlaSplitCase(m, { kLens: [1, 339, 700], heads: 8, splitLen: 256 }, rng),
+  mla_decode_split_fp8: (m, rng) => mlaSplitCase(m, { kLens: [1, 339, 700], heads: 8, splitLen: 256 }, rng),
   merge_states: (m, rng) => mergeCase(m, { splits: 4, rows: 24 }, rng),
   set_kv_buffer: (m, rng) => kvWriteCase(m, { tokens: 7, kvHeads: 2, headDim: 128, slots: 64 }, rng),
   set_kv_buffer_fp8: (m, rng) => kvWriteCase(m, { tokens: 7, kvHeads: 2, headDim: 128, slots: 64 }, rng),
   set_latent_buffer: (m, rng) => kvWriteCase(m, { tokens: 7, kvHeads: 1, headDim: 576, slots: 64 }, rng),
+  set_latent_buffer_fp8: (m, rng) => kvWriteCase(m, { tokens: 7, kvHeads: 1, headDim: 576, slots: 64 }, rng),
 };

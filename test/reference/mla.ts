@@ -17,6 +17,8 @@ export interface MlaOptions extends ScoreOptions {
   qRope: ArrayLike<number>;
   /** Latent cache [slots (or totalK), 1, latentDim + ropeDim]. */
   ckv: ArrayLike<number>;
+  /** The values' reading of the same cache, where it differs from the keys' (an FP8 cache's v descale); default ckv. */
+  vCkv?: ArrayLike<number>;
   cuSeqlensQ: ArrayLike<number>;
   layout: KvLayout;
   heads: number;
@@ -53,7 +55,7 @@ export function mlaAttention(opts: MlaOptions): AttentionResult {
     qkDim: W,
     k: opts.ckv,
     kvHeads: 1,
-    v: opts.ckv,
+    v: opts.vCkv ?? opts.ckv,
     vRowWidth: W,
     vDim: L,
   });

@@ -169,6 +169,10 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number; wgmma?: boolean
       plan.swizzled = new Set([...plan.sharedOperands].filter(swizzleable));
       // A k-split scores dot at least 64 keys wide (m64n64k16 and wider run at the tensor
       // cores' full rate from shared memory) goes to group 0 whole instead: the leader schedule.
+      // Not over tiles widened in shared memory (an fp8 cache) with the columns split over groups
+      // of warps (MLA): every thread widens each tile between two block barriers, where the leader's
+      // groups run different code; such a kernel takes the mma.sync plan below (on sm_90a too).
+      if (plan.staged.size && plan.shape.kind === "mma" && plan.shape.WC > 1) return mmaPlan(ir, opts.maxWarps);
       for (const d of plan.kSplit) {
         if (d.type.shape[1] < 64) continue;
         plan.kSplit.delete(d);
@@ -177,7 +181,11 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number; wgmma?: boolean
       return plan;
     }
   }
-  const plan = planShape(ir, opts.maxWarps);
+  return mmaPlan(ir, opts.maxWarps);
+}
+
+function mmaPlan(ir: KernelIR, maxWarps: number): CudaPlan {
+  const plan = planShape(ir, maxWarps);
   const dots = [...plan.layout.keys()].filter((v) => v.op.kind === "dot");
   planRawKeys(plan, dots);
   planRawValues(plan, dots);
@@ -265,6 +273,8 @@ function planShape(ir: KernelIR, maxWarps: number): CudaPlan {
     } else if (op.kind === "load") l = (dotOperand.has(v) && !nonDotUse.has(v)) || onlyConverted(v) || !isFloat(v.type.dtype) ? "expr" : "regs";
     else if (op.kind === "dot" || op.kind === "reduce" || op.kind === "loop_var" || op.kind === "result") l = "regs";
     else if (op.kind === "const" || op.kind === "iota") l = "expr";
+    // A staged widening is read by its dots from shared memory, whatever its number of uses.
+    else if (staged.has(v)) l = "expr";
     else l = isFloat(v.type.dtype) && ((uses.get(v) ?? 0) > 1 || usedDeeper.has(v)) ? "regs" : "expr";
     layout.set(v, l);
   }
@@ -282,9 +292,12 @@ function planShape(ir: KernelIR, maxWarps: number): CudaPlan {
   if (shape.kind === "mma") {
     splitColumns(plan, shape, all, dots);
     // Tiles held by threads must fit the layout: in the mma layout, rows M or 1, columns 8k or 1.
+    // A staged widening is not held by threads: it is widened from shared memory into shared
+    // memory (an fp8 key tile of fewer rows than the query tile, MLA's latent on sm_80).
     const { M } = shape;
     for (const v of all) {
       const l = layout.get(v);
+      if (staged.has(v)) continue;
       if (l !== "regs" && !(l === "expr" && !anywhere(plan, v) && v.type.shape.length === 2)) continue;
       const [r, c] = v.type.shape;
       if ((r !== M && r !== 1) || (c % 8 !== 0 && c !== 1)) {
