@@ -6,13 +6,14 @@ import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
 import { formatDiagnostics } from "../compiler/diagnostics/format.ts";
 import { compileKernels } from "../compiler/generate.ts";
 import { getDevice, type DeviceHandle } from "../runtime/backends/webgpu/index.ts";
-import type { HostTensor } from "./harness/case.ts";
+import type { KernelManifest } from "../runtime/manifest.ts";
+import type { HostTensor, KernelCase } from "./harness/case.ts";
 import { decodeSplitCase, kvWriteCase, mergeCase } from "./harness/decode.ts";
 import { mlaCase, mlaSplitCase } from "./harness/mla.ts";
 import { MODES } from "./harness/modes.ts";
 import { pagedCase } from "./harness/paged.ts";
 import { inMemory, loadBest, runCase, type GeneratedSet } from "./harness/webgpu.ts";
-import { freshSeed, makeRng } from "./reference/numeric.ts";
+import { freshSeed, makeRng, type Rng } from "./reference/numeric.ts";
 
 let gpu: DeviceHandle;
 let set: GeneratedSet;
@@ -49,37 +50,31 @@ describe("MLA, split-KV decode, merge_states, KV writes", () => {
     });
   }
 
+  /** Each build's partial states, one case per spec, against the reference on its key ranges. */
+  function splitTests<S>(builds: string[], specs: S[], caseOf: (m: KernelManifest, spec: S, rng: Rng) => KernelCase): void {
+    for (const name of builds) {
+      it(`${name}: each split's partial state over its key range`, async () => {
+        const seed = freshSeed();
+        const rng = makeRng(seed);
+        const k = await loadBest(gpu.device, gpu.info, set, name);
+        for (const spec of specs) {
+          const c = caseOf(k.manifest, spec, rng);
+          const r = await runCase(gpu.device, k, c);
+          expectClose(`${name} ${c.label}`, r.errors, c.tolerance, seed);
+        }
+      });
+    }
+  }
+
   const splitBuilds = ["f32", "f16"].flatMap((t) => [1, 4].flatMap((g) => [1, 16, 64].map((p) => `gqa_decode_split.${t}.g${g}.p${p}`)));
   // Two builds over an E4M3 cache with per (request, kv head) descales.
   splitBuilds.push("gqa_decode_split_fp8.f32.g4.p1", "gqa_decode_split_fp8.f16.g1.p16");
-  for (const name of splitBuilds) {
-    it(`${name}: each split's partial state over its key range`, async () => {
-      const seed = freshSeed();
-      const rng = makeRng(seed);
-      const k = await loadBest(gpu.device, gpu.info, set, name);
-      for (const spec of [{ kLens: [1, 339, 1024], kvHeads: 2, splitLen: 128 }, { kLens: [4096, 77], kvHeads: 1, splitLen: 1000 }]) {
-        const c = decodeSplitCase(k.manifest, spec, rng);
-        const r = await runCase(gpu.device, k, c);
-        expectClose(`${name} ${c.label}`, r.errors, c.tolerance, seed);
-      }
-    });
-  }
+  splitTests(splitBuilds, [{ kLens: [1, 339, 1024], kvHeads: 2, splitLen: 128 }, { kLens: [4096, 77], kvHeads: 1, splitLen: 1000 }], decodeSplitCase);
 
   const mlaSplitBuilds = ["f32", "f16"].flatMap((t) => [1, 16, 64].map((p) => `mla_decode_split.${t}.p${p}`));
   // And two of the split over it.
   mlaSplitBuilds.push("mla_decode_split_fp8.f16.p1", "mla_decode_split_fp8.f32.p64");
-  for (const name of mlaSplitBuilds) {
-    it(`${name}: each split's partial state over its key range`, async () => {
-      const seed = freshSeed();
-      const rng = makeRng(seed);
-      const k = await loadBest(gpu.device, gpu.info, set, name);
-      for (const spec of [{ kLens: [1, 339, 700], heads: 4, splitLen: 128 }, { kLens: [1500], heads: 16, splitLen: 1000 }]) {
-        const c = mlaSplitCase(k.manifest, spec, rng);
-        const r = await runCase(gpu.device, k, c);
-        expectClose(`${name} ${c.label}`, r.errors, c.tolerance, seed);
-      }
-    });
-  }
+  splitTests(mlaSplitBuilds, [{ kLens: [1, 339, 700], heads: 4, splitLen: 128 }, { kLens: [1500], heads: 16, splitLen: 1000 }], mlaSplitCase);
 
   for (const name of ["merge_states.f32.hd64", "merge_states.f32.hd128", "merge_states.f16.hd128", "merge_states.f32.hd512"]) {
     it(`${name}: N-way merge with empty states`, async () => {
