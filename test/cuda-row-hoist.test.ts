@@ -28,7 +28,7 @@ describe("a store's row-only parts, once a row", () => {
     // Unstaged (the shipped build stages this tile through shared memory, store-stage.ts, and
     // recomputes the row's parts at each chunk's row instead).
     const code = cudaKernel([path.resolve("kernels-src/mla.ts")], "mla_paged.bf16.p64", { wgmma: true, stageStores: false }).code;
-    const section = storeSection(code, "store out[row, head, :] = T(softmax_finish(state)) where valid");
+    const section = storeSection(code, "store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid");
     // Two columns a store (store-pairs.ts): the row's parts index the pair's address.
     const store = section.split("\n").find((l) => l.includes("(out + (long long)"))!;
     const m = store.match(
@@ -64,7 +64,7 @@ describe("a store's row-only parts, once a row", () => {
 
   it("mla_decode_split: only the reciprocal (its rows' heads need no division)", () => {
     const code = cudaKernel([path.resolve("kernels-src/decode_split.ts")], "mla_decode_split.bf16.p64", { wgmma: true }).code;
-    const section = storeSection(code, "store out_partial[s, b, head, :] = softmax_finish(state) where head < heads");
+    const section = storeSection(code, "store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, 0] : 1.0) where head < heads");
     expect([...rowArrays(section).keys()]).toEqual([expect.stringMatching(/_rcp$/)]);
     expect(section).toMatch(/\* t_\d+_rcp\[mt \* 2 \+ h\]\)+;/);
   });
