@@ -136,35 +136,40 @@ export function kvWriteCase(m: KernelManifest, spec: { tokens: number; kvHeads: 
  */
 function fp8WriteCase(w: { dtype: DType; T: number; Hk: number; D: number; slots: number; loc: Int32Array; k: Float32Array; v: Float32Array }, rng: Rng): KernelCase {
   const { T, Hk, D, slots, loc } = w;
-  const scales = { k: randomDescales(1, Hk, rng), v: randomDescales(1, Hk, rng) };
-  const pools = { k: randn(slots * Hk * D, rng).map((x) => roundToE4m3(x, true)), v: randn(slots * Hk * D, rng).map((x) => roundToE4m3(x, true)) };
-  const expected = { k: Float64Array.from(pools.k), v: Float64Array.from(pools.v) };
-  for (const kv of ["k", "v"] as const) {
-    for (let t = 0; t < T; t++) {
-      for (let i = 0; i < Hk * D; i++) expected[kv][loc[t] * Hk * D + i] = roundToE4m3(w[kv][t * Hk * D + i] / scales[kv][Math.floor(i / D)], true);
-    }
-  }
+  const kq = fp8Write(w.k, loc, Hk, D, slots, rng);
+  const vq = fp8Write(w.v, loc, Hk, D, slots, rng);
   const row = [Hk, D];
   const src = (x: Float32Array) => ({ dtype: w.dtype, shape: [T, ...row], data: x });
   return {
     label: `${T} tokens x ${Hk} kv heads x ${D} into fp8`,
     inputs: {
       k: src(w.k), v: src(w.v), out_cache_loc: { dtype: "i32", shape: [T], data: loc },
-      k_scale: { dtype: "f32", shape: [Hk], data: scales.k }, v_scale: { dtype: "f32", shape: [Hk], data: scales.v },
+      k_scale: { dtype: "f32", shape: [Hk], data: kq.scale }, v_scale: { dtype: "f32", shape: [Hk], data: vq.scale },
     },
-    outputs: { k_cache: { dtype: "f8e4m3", shape: [slots, ...row], data: pools.k }, v_cache: { dtype: "f8e4m3", shape: [slots, ...row], data: pools.v } },
-    expected: { k_cache: expected.k, v_cache: expected.v },
+    outputs: { k_cache: { dtype: "f8e4m3", shape: [slots, ...row], data: kq.pool }, v_cache: { dtype: "f8e4m3", shape: [slots, ...row], data: vq.pool } },
+    expected: { k_cache: kq.expected, v_cache: vq.expected },
     tolerance: { k_cache: 1e-3, v_cache: 1e-3 },
   };
+}
+
+/**
+ * One E4M3 pool of `heads` rows of D a slot, random codes, and what it holds once token t's
+ * rows of `src` are written to slot loc[t], each value over its head's fresh scale.
+ */
+function fp8Write(src: Float32Array, loc: Int32Array, heads: number, D: number, slots: number, rng: Rng) {
+  const scale = randomDescales(1, heads, rng);
+  const pool = randn(slots * heads * D, rng).map((x) => roundToE4m3(x, true));
+  const expected = Float64Array.from(pool);
+  for (let t = 0; t < loc.length; t++) {
+    for (let i = 0; i < heads * D; i++) expected[loc[t] * heads * D + i] = roundToE4m3(src[t * heads * D + i] / scale[Math.floor(i / D)], true);
+  }
+  return { scale, pool, expected };
 }
 
 /** set_latent_buffer_fp8: the same over a one-row latent pool and its one scale. */
 function fp8LatentWriteCase(w: { dtype: DType; T: number; D: number; slots: number; loc: Int32Array; latent: Float32Array }, rng: Rng): KernelCase {
   const { T, D, slots, loc } = w;
-  const scale = randomDescales(1, 1, rng);
-  const pool = randn(slots * D, rng).map((x) => roundToE4m3(x, true));
-  const expected = Float64Array.from(pool);
-  for (let t = 0; t < T; t++) for (let i = 0; i < D; i++) expected[loc[t] * D + i] = roundToE4m3(w.latent[t * D + i] / scale[0], true);
+  const { scale, pool, expected } = fp8Write(w.latent, loc, 1, D, slots, rng);
   return {
     label: `${T} tokens, width ${D} into fp8`,
     inputs: { latent: { dtype: w.dtype, shape: [T, 1, D], data: w.latent }, out_cache_loc: { dtype: "i32", shape: [T], data: loc }, c_scale: { dtype: "f32", shape: [1], data: scale } },
