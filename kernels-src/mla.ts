@@ -42,7 +42,9 @@ grid (m in tiles(max_seqlen_q * heads, BLOCK_M), b in batch) {
 // The same over an FP8 (E4M3) latent cache: half the bytes a token.
 kernel mla_paged_fp8 = mla_paged<KV = f8e4m3>
   instances T in [f32, f16], PAGE in [1, 16, 64]
-  // 32-key tiles on CUDA, widened in shared memory by every thread and multiplied without wgmma
-  // (plan.ts): 141.5 KiB, one build for Ampere and Hopper (64-key ones spilled at page 1).
-  target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 32
+  // On Hopper the leader schedule, as over a 16-bit cache: the copying group widens each tile on
+  // its way in (plan.ts, converted). On Ampere 32-key tiles widened in shared memory by every
+  // thread (141.5 KiB; 64-key ones spilled at page 1).
+  target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 64
+  target cuda sm_80: BLOCK_N = 32
 `;

@@ -1,38 +1,121 @@
-// MLA over an FP8 (E4M3) latent cache on CUDA: the latent tile is staged as E4M3 and widened in
-// shared memory by every thread of the block, between two block barriers. The leader schedule
-// (group 0 alone runs the scores, the groups run different code) cannot hold such a pass: a
-// build that took it (2026-11-30) widened with half the threads and met six block barriers a
-// tile in group 0 against four in the other, and hung on the H200
-// (bench/results/h200-cuda-suite-mla-fp8-leader-hang-2026-11-30.log). plan.ts gives these
-// kernels the mma.sync plan instead, on sm_90a too.
+// MLA over an FP8 (E4M3) latent cache on CUDA. On Hopper it takes the leader schedule, as over a
+// 16-bit cache: the copying group stages each next tile's E4M3 bytes by cp.async in the upper
+// half of its 16-bit buffer and widens them there, in place, while its P·V slice runs (plan.ts,
+// `converted`; copy-emit.ts). A widening pass in shared memory by every thread, between block barriers of its
+// own, cannot sit in that loop: a build that put one there (2026-11-30) widened with half the
+// threads, met six block barriers a tile in group 0 against four in the other, and hung on the
+// H200 (bench/results/h200-cuda-suite-mla-fp8-leader-hang-2026-11-30.log). On Ampere (the sm_80
+// builds: 32-key tiles) the tiles are staged as E4M3 and widened in shared memory by all threads.
 import { describe, expect, it } from "vitest";
+import { compileCuda } from "../compiler/backends/cuda/index.ts";
+import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
+import { compileAll } from "../compiler/pipeline.ts";
 import { cudaKernel } from "./harness/cuda-source.ts";
 
-const cudaOf = (file: string, name: string) => cudaKernel([file], name, { wgmma: true });
+const bodyOf = (code: string) => code.slice(code.indexOf('extern "C" __global__'));
+const sm80Of = (file: string, name: string) => {
+  const ir = compileAll([file], new Diagnostics(), { target: "cuda", arch: "sm_80" }).find((k) => k.name === name)!;
+  return compileCuda(ir, `${name}.sm_80.cu`, { arch: "sm_80" });
+};
 
 describe("MLA over an fp8 latent cache on CUDA", () => {
   for (const [file, name] of [
     ["kernels-src/mla.ts", "mla_paged_fp8.bf16.p64"],
     ["kernels-src/decode_split.ts", "mla_decode_split_fp8.bf16.p16"],
   ]) {
-    const k = cudaOf(file, name);
-    const body = k.code.slice(k.code.indexOf("extern \"C\" __global__"));
+    const hopper = cudaKernel([file], name, { wgmma: true });
+    const body = bodyOf(hopper.code);
 
-    it(`${name}: no leader schedule, no wgmma: every block barrier is met by all 8 warps`, () => {
-      expect(k.target.blockDim).toEqual([256, 1, 1]);
-      expect(body).not.toContain("the leader: the narrow tiles");
-      expect(body).not.toContain("published_arrive");
-      expect(body).not.toContain("wgmma_fence");
-      // Every branch on the column group is the epilogue's row write, with no barrier inside.
-      expect(body.match(/if \(wcol == 0[^\n]*\{/g)?.length ?? 0).toBeLessThanOrEqual(1);
+    it(`${name}, Hopper: the leader schedule over 64-key tiles, its dots as wgmma`, () => {
+      expect(hopper.target.blockDim).toEqual([256, 1, 1]);
+      expect(hopper.code).toContain("BLOCK_N = 64.");
+      expect(body).toContain("the leader: the narrow tiles");
+      expect(body).toContain("published_arrive();");
+      expect(body).toMatch(/wgmma m64n64k16, B K-major from the swizzled tile/);
+      // No widening pass of the whole block between block barriers (the Ampere builds' form).
+      expect(body).not.toContain("shared to shared");
     });
 
-    it(`${name}: the latent and rope tiles widened in shared memory by all 256 threads`, () => {
-      const passes = body.match(/\/\/ \w+: \d+ x \d+ fp8 widened to bf16, shared to shared[^\n]*\n\s*#pragma unroll\n\s*for \(int e = tid; e < \d+; e \+= (\d+)\)/g) ?? [];
+    it(`${name}, Hopper: the other group stages the next tiles by cp.async and widens them beside its P·V`, () => {
+      const others = body.slice(body.indexOf("} else { // the other groups"));
+      const copies = others.match(/\/\/ \w+: (\d+) x (\d+) into shared memory, its E4M3 bytes staged by 16-byte cp\.async[^\n]*this thread's (\d+) rows/g) ?? [];
+      // The latent tile (64 x 512: 16 rows for each of the group's 128 threads) and the rope tile (64 x 64: 2 rows).
+      expect(copies.some((c) => c.includes("64 x 512") && c.endsWith("16 rows"))).toBe(true);
+      expect(copies.some((c) => c.includes("64 x 64") && c.endsWith("2 rows"))).toBe(true);
+      expect(others).toMatch(/cp_async16\(smem \+ [^\n]*c_kv/);
+      // Per tile: P·V committed, the next tiles widened, then P·V waited for.
+      const tile = others.slice(others.indexOf("published_wait();"));
+      const commit = tile.indexOf("wgmma_commit(); // waited for");
+      const widen = tile.indexOf("its staged E4M3 bytes widened to bf16 in place");
+      const wait = tile.indexOf("this tile's P·V slice, which ran beside the widening");
+      expect(commit).toBeGreaterThan(0);
+      expect(widen).toBeGreaterThan(commit);
+      expect(wait).toBeGreaterThan(widen);
+      // The leader's version copies and widens nothing.
+      const leader = body.slice(body.indexOf("if (wcol == 0) { // the leader"), body.indexOf("} else { // the other groups"));
+      for (const what of ["cp_async16(", "copy_team_sync", "fp8x16_store"]) expect(leader).not.toContain(what);
+    });
+
+    it(`${name}, Hopper: widening in place never overwrites staged bytes a thread has yet to read`, () => {
+      const from = body.indexOf("} else { // the other groups");
+      const passes = [...body.slice(from).matchAll(/: its staged E4M3 bytes widened to bf16 in place/g)].map((m) => from + m.index!);
+      // The latent tile's pass, then the rope tile's.
+      for (const [i, [R, C]] of [[64, 512], [64, 64]].entries()) {
+        const lines = body.slice(passes[i]).split("\n").slice(0, 14);
+        const blocks = Number(/for \(int k = 0; k < (\d+); \+\+k\)/.exec(lines.join("\n"))![1]);
+        expect(blocks).toBe(C / 64);
+        const read = /raw\[j\] = \*reinterpret_cast<const uint4\*>\(smem \+ (.*)\);$/.exec(lines.find((l) => l.includes("raw[j] = *"))!)![1];
+        const rc = /const int r = (.*), c = (.*);$/.exec(lines.find((l) => l.includes("const int r ="))!)!;
+        const store = /fp8x16_store<true>\(smem \+ (.*), smem \+ (.*), raw\[j\]\);$/.exec(lines.find((l) => l.includes("fp8x16_store"))!)!;
+        const sync = /if \((.*)\) copy_team_sync\(\);/.exec(lines.find((l) => l.includes("copy_team_sync"))!)![1];
+        const sw128 = (row: number, col: number, rows: number) => (col >> 6) * rows * 128 + row * 128 + ((((col >> 3) & 7) ^ (row & 7)) << 4) + (col & 7) * 2;
+        const ev = (expr: string, vars: Record<string, number>) => {
+          const names = [...new Set(expr.match(/\b[a-z_][a-z_0-9]*\b/gi) ?? [])].filter((n) => n !== "sw128");
+          return new Function("sw128", ...names, `return ${expr.replace(/(\w+|\([^()]*\)) \/ (\d+)/g, "Math.trunc($1 / $2)")};`)(sw128, ...names.map((n) => vars[n] ?? 0)) as number;
+        };
+        const readAt: number[][] = [];
+        const written: number[][] = [];
+        for (let k = 0; k < blocks; k++) {
+          readAt.push([]);
+          written.push([]);
+          for (let tid = 128; tid < 256; tid++) {
+            for (let j = 0; j < 2; j++) {
+              readAt[k].push(ev(read, { tid, j, k }));
+              const r = ev(rc[1], { tid, j, k });
+              const c = ev(rc[2], { tid, j, k, r });
+              written[k].push(ev(store[1], { tid, j, k, r, c }), ev(store[2], { tid, j, k, r, c }));
+            }
+          }
+        }
+        const bytes = (starts: number[]) => new Set(starts.flatMap((s) => Array.from({ length: 16 }, (_, i) => s + i)));
+        const allRead = bytes(readAt.flat());
+        const allWritten = bytes(written.flat());
+        // Every staged byte read once, every 16-bit byte written once, the staged half inside the buffer.
+        expect(allRead.size).toBe(R * C);
+        expect(allWritten.size).toBe(R * C * 2);
+        for (const b of allRead) expect(allWritten.has(b)).toBe(true);
+        for (let k = 0; k < blocks; k++) {
+          const w = bytes(written[k]);
+          const later = bytes(readAt.slice(k + 1).flat());
+          expect([...w].filter((b) => later.has(b)), `block ${k}`).toEqual([]);
+          // Where block k overwrites staged bytes (of blocks up to k), the team meets first.
+          const clobbers = [...bytes(readAt.slice(0, k + 1).flat())].some((b) => w.has(b));
+          if (clobbers) expect(ev(sync, { k }), `block ${k}`).toBe(true);
+        }
+      }
+    });
+
+    it(`${name}, Ampere: 32-key tiles widened in shared memory by all 256 threads, no wgmma`, () => {
+      const k = sm80Of(file, name);
+      const sm80 = bodyOf(k.code);
+      expect(k.code).toContain("BLOCK_N = 32.");
+      expect(sm80).not.toContain("the leader: the narrow tiles");
+      expect(sm80).not.toContain("wgmma_fence");
+      const passes = sm80.match(/\/\/ \w+: \d+ x \d+ fp8 widened to bf16, shared to shared[^\n]*\n\s*#pragma unroll\n\s*for \(int e = tid; e < \d+; e \+= (\d+)\)/g) ?? [];
       expect(passes.length).toBeGreaterThanOrEqual(2);
       for (const p of passes) expect(p).toMatch(/e \+= 256\)$/);
       // The widened tile is read by the dots from shared memory, not copied into registers too.
-      expect(body).not.toMatch(/float t_\d+\[128\];/);
+      expect(sm80).not.toMatch(/float t_\d+\[128\];/);
     });
 
     it(`${name}: applies the descales (the key one to the scores, the value one to the output)`, () => {

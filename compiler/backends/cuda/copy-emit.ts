@@ -37,10 +37,12 @@ export interface CopyHost extends ElementContext {
  */
 export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, team?: CopyTeam): void {
   const [R, C] = v.type.shape;
-  const op = v.op as Extract<Value["op"], { kind: "load" }>;
-  // cp.async of 16 bytes reads 16-byte aligned sources: the tensor's address must be so aligned.
+  // A converted tile (plan.converted) reads its E4M3 load 16 bytes at a time, as cp.async would.
+  const raw = em.plan.converted.get(v);
+  const op = (raw ?? v).op as Extract<Value["op"], { kind: "load" }>;
+  // 16-byte copies read 16-byte aligned sources: the tensor's address must be so aligned.
   em.align(op.tensor.name, 16);
-  const bytes = bytesOfName(v.type.dtype);
+  const bytes = bytesOfName((raw ?? v).type.dtype);
   const per = 16 / bytes;
   const chunks = C / per;
   const T = team?.threads ?? em.plan.shape.threads;
@@ -48,9 +50,10 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, t
   // Rows a thread copies when each keeps one column: tid / chunks + i * step, i < trips.
   const step = T / chunks;
   const trips = T % chunks === 0 && R % step === 0 ? R / step : 0;
-  if (batched && trips > 1 && trips <= 32) return copyBatched(em, v, r, op, chunks, per, step, trips, tid);
+  // A team's copy of a converted tile stages its E4M3 bytes by cp.async; the team widens them later (widenInPlace).
+  if (batched && trips > 1 && trips <= 32) return copyBatched(em, v, r, op, chunks, per, step, trips, tid, raw !== undefined && !team, raw && team ? (row) => stagedAt(v, r, row, "c") : undefined);
   if (team) throw new Error(`internal: a team copy of ${em.name(v)} in no batched form`);
-  em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements`);
+  em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, ${raw ? `16 E4M3 values read and widened to ${v.type.dtype} at a time` : `16-byte cp.async per ${per} elements`}`);
   if (trips > 1 && T <= 32 && gathered(em, op)) {
     // A one-warp block's gather (each row's address read from a table): a constant trip count,
     // unrolled, so the table reads of all the thread's rows may be issued before the first copy
@@ -72,10 +75,15 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, t
   }
   const { ok, offset } = rowSource(em, op);
   em.line(`const bool ok = ${ok};`);
-  em.line(`cp_async16(smem + ${em.at(v, r, "r", "c")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+  if (raw) em.line(`${widenInto(em, v, r, "r")}fp8x16_load(${op.tensor.name} + (ok ? ${offset} : 0), ok));`);
+  else em.line(`cp_async16(smem + ${em.at(v, r, "r", "c")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
   em.leave();
   em.line("}");
 }
+
+/** The call, but for its last argument (the 16 raw bytes), that widens a converted chunk into row `row`, column c of v. */
+const widenInto = (em: CopyHost, v: Value, r: Region, row: string) =>
+  `fp8x16_store<${v.type.dtype === "bf16"}>(smem + ${em.at(v, r, row, "c")}, smem + ${em.at(v, r, row, "c + 8")}, `;
 
 /** Does the row address read memory (a paged gather's table)? */
 const gathered = (em: ElementContext, op: Extract<Value["op"], { kind: "load" }>) => inlineLoads(em.plan, op.indices).length > 0;
@@ -89,12 +97,16 @@ function rowSource(em: ElementContext, op: Extract<Value["op"], { kind: "load" }
 
 /**
  * copyChunks' batched form: `trips` rows a thread, their addresses first (entries of a table
- * several rows share read once: row-reads.ts), then the copies.
+ * several rows share read once: row-reads.ts), then the copies. A converted tile (`convert`:
+ * read, widened and stored by these threads) or one a team stages (`staged`: its E4M3 bytes
+ * copied where the team widens them later) takes the unrolled run.
  */
-function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, chunks: number, per: number, step: number, trips: number, tid: string): void {
+function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, chunks: number, per: number, step: number, trips: number, tid: string, convert: boolean, staged?: (row: string) => string): void {
   const [R, C] = v.type.shape;
-  const many = trips > 8;
-  em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, 16-byte cp.async per ${per} elements: ${many ? `this thread's ${trips} rows in one unrolled run (ptxas issues the address reads ahead as registers allow)` : `this thread's ${trips} rows' addresses first, then the copies`}`);
+  const many = trips > 8 || convert;
+  const how = convert ? `16 E4M3 values read and widened to ${v.type.dtype} at a time` : staged ? `its E4M3 bytes staged by 16-byte cp.async in the upper half of the buffer, to be widened there (widenInPlace)` : `16-byte cp.async per ${per} elements`;
+  const dst = staged ?? ((row: string) => em.at(v, r, row, "c"));
+  em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, ${how}: ${many ? `this thread's ${trips} rows in one unrolled run (ptxas issues the address reads ahead as registers allow)` : `this thread's ${trips} rows' addresses first, then the copies`}`);
   em.line("{");
   em.enter();
   em.line(`const int c = (${tid} % ${chunks}) * ${per};`);
@@ -112,7 +124,8 @@ function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"],
   em.enter();
   em.line(`const int r = ${tid} / ${chunks} + i * ${step};`);
   em.line(`const bool ok = ${ok};`);
-  if (many) em.line(`cp_async16(smem + ${em.at(v, r, "r", "c")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+  if (convert) em.line(`${widenInto(em, v, r, "r")}fp8x16_load(${op.tensor.name} + (ok ? ${offset} : 0), ok));`);
+  else if (many) em.line(`cp_async16(smem + ${dst("r")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
   else {
     em.line("src_ok[i] = ok;");
     em.line(`src[i] = ok ? ${offset} : 0;`);
@@ -125,7 +138,48 @@ function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"],
     return;
   }
   em.line("#pragma unroll");
-  em.line(`for (int i = 0; i < ${trips}; ++i) cp_async16(smem + ${em.at(v, r, `(${tid} / ${chunks} + i * ${step})`, "c")}, ${op.tensor.name} + src[i], src_ok[i]);`);
+  em.line(`for (int i = 0; i < ${trips}; ++i) cp_async16(smem + ${dst(`(${tid} / ${chunks} + i * ${step})`)}, ${op.tensor.name} + src[i], src_ok[i]);`);
+  em.leave();
+  em.line("}");
+}
+
+/**
+ * Where a team stages byte (row, col) of converted tile v's E4M3 copy: the upper half of its
+ * 16-bit buffer (R x C bytes from R * C on), in 64-column blocks of 64-byte rows, block after
+ * block as the 16-bit tile's own blocks of 128-byte rows lie (sw128).
+ */
+function stagedAt(v: Value, r: Region, row: string, col: string): string {
+  const [R, C] = v.type.shape;
+  return `${r.offset} + ${R * C} + (${col} >> 6) * ${R * 64} + (${row}) * 64 + (${col} & 63)`;
+}
+
+/**
+ * Widen converted tile v's staged E4M3 copy (stagedAt, landed) in place into its 16-bit buffer,
+ * by the team that staged it (`sync`: a C statement every thread of the team meets). The 16-bit
+ * block k covers the E4M3 blocks 2k - B and 2k - B + 1 (B blocks in all), never one after k, so
+ * each block's chunks are read by the whole team, then (where block k reaches the staged half)
+ * the team meets, then the widened chunks are stored.
+ */
+export function widenInPlace(em: CopyHost, v: Value, r: Region, team: CopyTeam, sync: string): void {
+  const [R, C] = v.type.shape;
+  const B = C / 64;
+  const per = (R * 4) / team.threads; // 16-byte E4M3 chunks of a block a thread widens
+  if (C % 64 || !Number.isInteger(per)) throw new Error(`internal: ${em.name(v)} (${R} x ${C}) cannot be widened in place by ${team.threads} threads`);
+  em.line(`// ${em.name(v)}: its staged E4M3 bytes widened to ${v.type.dtype} in place, block by block (copy-emit.ts, widenInPlace)`);
+  em.line("#pragma unroll");
+  em.line(`for (int k = 0; k < ${B}; ++k) {`);
+  em.enter();
+  em.line(`uint4 raw[${per}];`);
+  em.line("#pragma unroll");
+  em.line(`for (int j = 0; j < ${per}; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + ${stagedAt(v, r, `((${team.tid} + j * ${team.threads}) >> 2)`, `(k * 64 + ((${team.tid} + j * ${team.threads}) & 3) * 16)`)});`);
+  em.line(`if (2 * (k + 1) > ${B}) ${sync} // this block's 16-bit rows cover E4M3 blocks every thread has read`);
+  em.line("#pragma unroll");
+  em.line(`for (int j = 0; j < ${per}; ++j) {`);
+  em.enter();
+  em.line(`const int r = (${team.tid} + j * ${team.threads}) >> 2, c = k * 64 + ((${team.tid} + j * ${team.threads}) & 3) * 16;`);
+  em.line(`${widenInto(em, v, r, "r")}raw[j]);`);
+  em.leave();
+  em.line("}");
   em.leave();
   em.line("}");
 }

@@ -10,7 +10,7 @@ import { hopperOnly } from "./hopper-only.ts";
 import { type Site, type ThreadLayout, MmaLayout } from "./layouts.ts";
 import { cacheFragments, emitDot } from "./mma.ts";
 import { permuteKeyOrder } from "./fp8-keys.ts";
-import { type CopyTeam, copyChunks, storeElements, widenStaged } from "./copy-emit.ts";
+import { type CopyTeam, copyChunks, storeElements, widenInPlace, widenStaged } from "./copy-emit.ts";
 import { TileCopies } from "./tile-copies.ts";
 import { emitWgmmaDot, tileAt } from "./wgmma.ts";
 import { preamble } from "./preamble.ts";
@@ -45,6 +45,8 @@ export class CudaEmitter extends CudaKernelView {
   /** Loops whose next tile's scores run beside this tile's P·V on sm_90a (overlap.ts, overlap-emit.ts). */
   private readonly overlapped: OverlapLoops;
   private readonly heaviestFirst: Set<number>;
+  /** A wgmma dot committed without a wait, its wait emitted by a leader loop's other groups (leader-emit.ts). */
+  private deferredDot: Value | undefined;
   /** Staged E4M3 copies whose one reader is the widened tile (plan.staged): waited for where it is filled. */
   private readonly widenedOnly: Set<Value>;
   /** Row sums carried as each lane's part through their loops (lazy-sums.ts); set before emitBody. */
@@ -232,6 +234,10 @@ export class CudaEmitter extends CudaKernelView {
       issueAhead: (p: Prefetch, index: string, guard: string, otherBuffer?: boolean, team?: CopyTeam | "none") => this.issueAhead(p, index, guard, otherBuffer, team),
       readShared: (tiles: Map<Value, Region>) => this.readShared(tiles),
       boxWait: (p: Prefetch, iv: string, lo: string) => emitBoxWait(this, this.tma, p, iv, lo),
+      deferDot: (v: Value | undefined) => {
+        this.deferredDot = v;
+      },
+      widenStaged: (p: Prefetch, index: string, team: CopyTeam) => this.renamed([[p.loop.iv, index]], () => widenInPlace(this, p.v, this.region(p.v)!, team, "copy_team_sync();")),
     };
   }
 
@@ -314,7 +320,7 @@ export class CudaEmitter extends CudaKernelView {
           return;
         }
         const exchange = this.plan.kSplit.has(v) ? this.exchangeAt : undefined;
-        if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.dotPlan, v, !!fused, exchange, rot?.deferred?.dot === v);
+        if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.dotPlan, v, !!fused, exchange, rot?.deferred?.dot === v || this.deferredDot === v);
         else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.dotPlan.sharedOperands.has(op.a), !!fused, exchange, true, this.rawBOf(op.b));
       }
       else if (op.kind === "reduce") emitReduce(this.tileHost(), v, this.lazy.reduces.has(v), this.inLeaderLoops.has(v));

@@ -8,7 +8,7 @@ import { allocateShared } from "../common/shared-alloc.ts";
 import { type Prefetch, issuePoints, prefetchPoints } from "./prefetch.ts";
 import { type Rotation, rotations } from "./rotate.ts";
 import { type LeaderLoop, leaderBytes, leaderLoops } from "./leader.ts";
-import { leaderHelpers } from "./leader-emit.ts";
+import { copyTeam, leaderHelpers } from "./leader-emit.ts";
 import { TMA_BOX_EVICT_FIRST, TMA_HELPERS, mapParam, tmaCopies } from "./tma.ts";
 import { TMA_STREAM_HELPER, tmaStreams } from "./tma-stream.ts";
 import { type Overlap, overlaps } from "./overlap.ts";
@@ -83,6 +83,17 @@ template <bool BF16> __device__ __forceinline__ void fp8x8_widen(unsigned char* 
   o.z = e4m3x2_widen<BF16>(raw.y, 0);
   o.w = e4m3x2_widen<BF16>(raw.y, 1);
   *reinterpret_cast<uint4*>(dst) = o;
+}`;
+
+const CONVERT_HELPERS = `// Converted tiles (plan.ts): 16 E4M3 values from global memory, zeros where !ok (a leader loop's
+// first tile, copied by every thread), and 16 E4M3 values widened into two 16-byte chunks of a
+// 16-bit tile, the first 8 at lo and the next 8 at hi (apart where the tile is swizzled).
+__device__ __forceinline__ uint4 fp8x16_load(const void* src, bool ok) {
+  return ok ? __ldg(reinterpret_cast<const uint4*>(src)) : make_uint4(0u, 0u, 0u, 0u);
+}
+template <bool BF16> __device__ __forceinline__ void fp8x16_store(unsigned char* lo, unsigned char* hi, uint4 raw) {
+  fp8x8_widen<BF16>(lo, make_uint2(raw.x, raw.y));
+  fp8x8_widen<BF16>(hi, make_uint2(raw.z, raw.w));
 }`;
 
 const COMMON_HELPERS = `// Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
@@ -242,10 +253,11 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     "",
     COMMON_HELPERS,
     ...(fp8Reads ? ["", FP8_HELPERS] : []),
+    ...(plan.converted.size ? [CONVERT_HELPERS] : []),
     ...(plan.shape.kind === "mma" ? ["", MMA_HELPERS] : []),
     ...(plan.swizzled.size ? ["", SWIZZLE_HELPERS] : []),
     ...(plan.wgmma.size ? ["", WGMMA_COMMON, "", wgmmaHelpers(plan, new Set([...leaders.values()].flatMap((l) => l.tiles)))] : []),
-    ...(leaders.size ? ["", leaderHelpers(threads, emitter.pairedLeaders)] : []),
+    ...(leaders.size ? ["", leaderHelpers(threads, emitter.pairedLeaders, plan.converted.size ? copyTeam(plan.shape as MmaShape).threads : 0)] : []),
     ...(tma.copies.length || streams.length ? ["", TMA_HELPERS] : []),
     ...(tma.copies.length ? [TMA_BOX_EVICT_FIRST] : []),
     ...(streams.length ? [TMA_STREAM_HELPER] : []),

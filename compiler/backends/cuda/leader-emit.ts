@@ -13,6 +13,7 @@ import { isFloat } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyTeam } from "./copy-emit.ts";
 import { hopperOnly } from "./hopper-only.ts";
+import { regFences } from "./wgmma.ts";
 import type { Site } from "./layouts.ts";
 import { type LeaderLoop, leaderBytes } from "./leader.ts";
 import type { LoopHost } from "./loop-host.ts";
@@ -24,10 +25,15 @@ import type { Prefetch } from "./prefetch.ts";
  * 1 (group 0 has published), and where the tiles land on mbarriers as one TMA box a block (`body`),
  * 2 (the other groups are done with P) and 3 (group 0 is done with a tile's buffer).
  */
-export const leaderHelpers = (threads: number, paired: boolean) => `// Named barrier 1: group 0 arrives once it has published a tile's P and row factors (release),
+export const leaderHelpers = (threads: number, paired: boolean, team: number) => `// Named barrier 1: group 0 arrives once it has published a tile's P and row factors (release),
 // the other groups wait for it (acquire); neither waits for the other's later work.
 __device__ __forceinline__ void published_arrive() { asm volatile("bar.arrive 1, ${threads};\\n" ::: "memory"); }
-__device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, ${threads};\\n" ::: "memory"); }${paired ? pairedHelpers(threads) : ""}`;
+__device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, ${threads};\\n" ::: "memory"); }${paired ? pairedHelpers(threads) : ""}${team ? teamHelpers(team) : ""}`;
+
+const teamHelpers = (team: number) => `
+// Named barrier 4: the other groups alone (the team that copies), around the widening of the
+// E4M3 tiles they staged (copy-emit.ts, widenInPlace).
+__device__ __forceinline__ void copy_team_sync() { asm volatile("bar.sync 4, ${team};\\n" ::: "memory"); }`;
 
 const pairedHelpers = (threads: number) => `
 // Where each tile lands on an mbarrier as one TMA box a 64-column block, these order the groups
@@ -52,7 +58,14 @@ export interface LeaderHost extends LoopHost {
   readShared(tiles: Map<Value, Region>): void;
   /** Wait for tile `iv`'s TMA boxes of p.v where TMA copies it (tma.ts); nothing otherwise. */
   boxWait(p: Prefetch, iv: string, lo: string): void;
+  /** Commit dot v's wgmma without waiting for it (the caller waits), or none (undefined). */
+  deferDot(v: Value | undefined): void;
+  /** Widen converted tile p.v's staged E4M3 copy for loop index `index` in place, by `team` (copy-emit.ts, widenInPlace). */
+  widenStaged(p: Prefetch, index: string, team: CopyTeam): void;
 }
+
+/** The threads that copy a leader loop's tiles: the groups but the first. */
+export const copyTeam = (s: MmaShape): CopyTeam => ({ threads: (s.WC - 1) * s.W * 32, tid: `(tid - ${s.W * 32})` });
 
 export class LeaderLoops {
   private readonly byBody = new Map<Block, LeaderLoop>();
@@ -143,8 +156,8 @@ export class LeaderLoops {
     // The other groups copy the next tile while the leader computes this one's scores (their own
     // dots wait for its P): its page-table reads and cp.async issue stay off the leader's path.
     const s = h.plan.shape as MmaShape;
-    const team: CopyTeam | "none" = this.role === 0 ? "none" : { threads: (s.WC - 1) * s.W * 32, tid: `(tid - ${s.W * 32})` };
-    for (const p of top) h.issueAhead(p, `(${iv} + 1)`, `${iv} + 1 < ${hi}`, true, team);
+    const copiers = copyTeam(s);
+    for (const p of top) h.issueAhead(p, `(${iv} + 1)`, `${iv} + 1 < ${hi}`, true, this.role === 0 ? "none" : copiers);
     // Named barriers in the order each side meets them: a group's arrivals alternate with the
     // other side's waits, one of each a tile but the last (3, then 2: the others wait on 3
     // before they arrive on 2, so neither barrier is arrived at twice in a row).
@@ -163,10 +176,24 @@ export class LeaderLoops {
       sm90(`if (${iv} + 1 < ${hi}) buffer_read_arrive(); // this tile's buffer is read`);
       return;
     }
+    // With tiles to widen, this group's last dot (its P·V slice) runs on the tensor cores while
+    // its threads widen the next tile: committed without a wait, waited for after the widening.
+    const staged = top.filter((p) => h.plan.converted.has(p.v));
+    const last = staged.length ? [...f.body.insts].reverse().find((i) => i.kind === "def" && i.value.op.kind === "dot" && !l.narrow.has(i.value)) : undefined;
+    const pv = last?.kind === "def" ? last.value : undefined;
     for (const inst of f.body.insts) {
       if (inst === l.at) this.receive(l);
       if (inst.kind === "def" && l.narrow.has(inst.value)) continue;
+      h.deferDot(inst.kind === "def" && inst.value === pv ? pv : undefined);
       h.emitInst(inst);
+    }
+    h.deferDot(undefined);
+    this.widen(staged, iv, hi, copiers);
+    if (pv) {
+      hopperOnly(h, () => {
+        h.line(`wgmma_wait<0>(); // ${h.name(pv)}: this tile's P·V slice, which ran beside the widening`);
+        h.line(regFences(h.name(pv), h.registers(pv.type.shape)));
+      });
     }
     const wide = f.carried.map((_, k) => k).filter((k) => !l.narrow.has(f.carried[k]));
     h.yieldTo(
@@ -204,6 +231,22 @@ export class LeaderLoops {
     this.writeRows(l, l.rows);
     h.asyncFence();
     h.line("published_arrive();");
+  }
+
+  /**
+   * The other groups, after their P·V slice is issued: the next tile's staged E4M3 copies
+   * (converted tiles, issued at this tile's top) widened in place.
+   */
+  private widen(staged: Prefetch[], iv: string, hi: string, team: CopyTeam): void {
+    const h = this.host;
+    if (!staged.length) return;
+    h.line(`if (${iv} + 1 < ${hi}) { // the next tile's ${staged.map((p) => h.name(p.v)).join(", ")}: their E4M3 bytes landed, widened in their buffers`);
+    h.enter();
+    h.line("cp_async_wait<0>();");
+    h.line("copy_team_sync(); // every thread's copies landed and visible to the team");
+    for (const p of staged) h.widenStaged(p, `(${iv} + 1)`, team);
+    h.leave();
+    h.line("}");
   }
 
   /** The other groups: wait for the leader's tile, take its row vectors, read P from shared memory. */

@@ -89,6 +89,14 @@ export interface CudaPlan {
    */
   staged: Map<Value, Value>;
   /**
+   * Widened dot operands of a leader schedule mapped to the fp8 load they widen (copy-emit.ts):
+   * the loop's copying team stages each next tile's E4M3 bytes by cp.async in the upper half of
+   * the operand's own buffer and widens them there in place (leader-emit.ts), where a widening
+   * pass of the whole block between block barriers of its own cannot sit; the first tile is read,
+   * widened and stored by every thread on its way in. No E4M3 region of their own.
+   */
+  converted: Map<Value, Value>;
+  /**
    * Staged widened key tiles whose dots read their B fragments straight from the E4M3 copy,
    * widening in registers (fp8-keys.ts): no widening pass. Their dots' A tiles are `permutedK`.
    */
@@ -166,22 +174,35 @@ export function planCuda(ir: KernelIR, opts: { maxWarps: number; wgmma?: boolean
     const dots = [...plan.layout.keys()].filter((v) => v.op.kind === "dot");
     if (dots.length && dots.every((d) => wgmmaFits(plan, d))) {
       plan.wgmma = new Set(dots);
-      plan.swizzled = new Set([...plan.sharedOperands].filter(swizzleable));
       // A k-split scores dot at least 64 keys wide (m64n64k16 and wider run at the tensor
       // cores' full rate from shared memory) goes to group 0 whole instead: the leader schedule.
-      // Not over tiles widened in shared memory (an fp8 cache) with the columns split over groups
-      // of warps (MLA): every thread widens each tile between two block barriers, where the leader's
-      // groups run different code; such a kernel takes the mma.sync plan below (on sm_90a too).
-      if (plan.staged.size && plan.shape.kind === "mma" && plan.shape.WC > 1) return mmaPlan(ir, opts.maxWarps);
       for (const d of plan.kSplit) {
         if (d.type.shape[1] < 64) continue;
         plan.kSplit.delete(d);
         plan.leader = true;
       }
+      // Its groups run different code, so a tile widened in shared memory by every thread between
+      // two block barriers of its own (an fp8 cache) cannot sit in its loop: such tiles are
+      // widened on their way in instead, by the team that copies (a build that widened in shared
+      // memory under this schedule hung on the H200: test/cuda-mla-fp8.test.ts).
+      if (plan.leader) convertOnTheWay(plan);
+      // Without it (narrower key tiles), such a pass meets the k-split exchange's barriers and
+      // the rotated loop's: the mma.sync plan, every thread in every pass (on sm_90a too).
+      else if (plan.staged.size && plan.shape.kind === "mma" && plan.shape.WC > 1) return mmaPlan(ir, opts.maxWarps);
+      plan.swizzled = new Set([...plan.sharedOperands].filter(swizzleable));
       return plan;
     }
   }
   return mmaPlan(ir, opts.maxWarps);
+}
+
+/** Every staged widening of `plan` becomes a converted tile (`converted`): no E4M3 region of its own. */
+function convertOnTheWay(plan: CudaPlan): void {
+  for (const [w, raw] of plan.staged) {
+    plan.converted.set(w, raw);
+    plan.sharedOperands.delete(raw);
+  }
+  plan.staged = new Map();
 }
 
 function mmaPlan(ir: KernelIR, maxWarps: number): CudaPlan {
@@ -278,7 +299,7 @@ function planShape(ir: KernelIR, maxWarps: number): CudaPlan {
     else l = isFloat(v.type.dtype) && ((uses.get(v) ?? 0) > 1 || usedDeeper.has(v)) ? "regs" : "expr";
     layout.set(v, l);
   }
-  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), leader: false, staged, rawKeys: new Set(), permutedK: new Set(), rawValues: new Set(), wgmma: new Set(), swizzled: new Set(), uses, anywhere: new Map() };
+  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), leader: false, staged, converted: new Map(), rawKeys: new Set(), permutedK: new Set(), rawValues: new Set(), wgmma: new Set(), swizzled: new Set(), uses, anywhere: new Map() };
   for (const v of all) {
     const op = v.op;
     if (op.kind !== "binary" || op.op !== "add" || v.type.dtype !== "f32") continue;
@@ -352,6 +373,17 @@ function splitColumns(plan: CudaPlan, shape: MmaShape, all: Value[], dots: Value
   shape.WC = WC;
   shape.SPLIT_N = N;
   shape.threads *= WC;
+}
+
+/**
+ * The load a copy of shared operand v reads: v itself where cp.async copies it, the E4M3 load it
+ * widens where it is converted on its way in (`converted`); undefined where it is filled element
+ * by element.
+ */
+export function copiedLoad(plan: CudaPlan, v: Value): Value | undefined {
+  const raw = plan.converted.get(v);
+  if (raw) return raw;
+  return contiguousRows(v) ? v : undefined;
 }
 
 /** Element types cp.async copies into shared memory: dot operands, and fp8 tiles to widen there. */

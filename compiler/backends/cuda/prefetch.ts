@@ -11,7 +11,7 @@
 // tile of i + 1 streams into the other buffer.
 import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
 import { operands } from "../../ir/ir.ts";
-import { type CudaPlan, anywhere, contiguousRows } from "./plan.ts";
+import { type CudaPlan, anywhere, copiedLoad } from "./plan.ts";
 
 export interface Prefetch {
   /** The loaded tile. */
@@ -173,7 +173,7 @@ export function issuePoints(body: Block, fillBefore: Map<Inst, Value[]>, plan: C
     });
     b.insts.forEach((inst, at) => {
       for (const v of fillBefore.get(inst) ?? []) {
-        if (!anywhere(plan, v) || !contiguousRows(v)) continue;
+        if (!anywhere(plan, v) || !copiedLoad(plan, v)) continue;
         // The latest definition in this block that the copy's addresses and predicate read.
         let latest = -1;
         const seen = new Set<Value>();
