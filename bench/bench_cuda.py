@@ -11,7 +11,8 @@ FlexAttention (torch.compile) where a shape is given, and for MLA decode FlashML
 (bench/peers/flashmla.py) where it is installed or built. Every figure is a median over CUDA-event
 timed repetitions, printed with the card's name; ratios compare runs of the same process.
 Correctness is the job of scripts/cuda-suite.ts; here each of our outputs is only checked against
-the peer's with a loose tolerance, so a fast wrong kernel cannot look good.
+the peer's with a loose tolerance, so a fast wrong kernel cannot look good. The MLA sections are in
+bench_mla.py, what the sections share (rows, timing our builds, --build packages) in ours.py.
 """
 import argparse
 import json
@@ -24,49 +25,12 @@ import torch
 import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from bench_mla import mla
 from generated_kernels import ROOT, Kernel
+from ours import BUILDS, CARD, ROWS, SPLITS, ours_and_builds, paged_cache, row, time_ours, time_split_merge
 from timing import bench, rel_err
 
 sys.path.insert(0, os.path.join(ROOT, "bench", "peers"))  # peers built from other projects' sources
-
-
-CARD = torch.cuda.get_device_name()
-ROWS = []
-
-
-def row(section, shape, who, ms, metric, unit, note=""):
-    ROWS.append({"section": section, "shape": shape, "who": who, "ms": ms, "metric": metric, "unit": unit, "note": note, "card": CARD})
-    print(f"{section:8} {shape:34} {who:28} {ms:9.3f} ms {metric:9.1f} {unit:8} {note}", flush=True)
-
-
-def time_ours(name, tensors, scalars, error, report, gen=None):
-    """Time our build `name` (from `gen`, default the package) on these arguments, run it once
-    more, and report(ms, error()) where error() compares its output with the peer's; a build that
-    fails prints one line instead."""
-    try:
-        run = Kernel(name, gen).prepare(tensors, scalars)
-        ms = bench(run)
-        run()
-        torch.cuda.synchronize()
-        report(ms, error())
-    except Exception as e:
-        print(f"  {name}: {type(e).__name__}: {str(e)[:160]}")
-
-
-# --build label=dir (repeatable): other builds of the package, timed beside ours in the same run
-# (prefill, swa, the paged decode kernels, the decode splits and the MLA sections).
-BUILDS = {}
-
-
-def has_build(gen, name):
-    """Whether the package at `gen` has a CUDA build of `name` (a --build package may hold a few kernels)."""
-    with open(os.path.join(gen.split("@")[0], "manifest.json")) as f:
-        return any(m.get("cuda") for m in json.load(f)["kernels"].get(name, []))
-
-
-def ours_and_builds(name):
-    """(label, package) pairs to time `name` from: ours (None, None), then each --build package that has it."""
-    return [(None, None), *((label, gen) for label, gen in BUILDS.items() if has_build(gen, name))]
 
 
 def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384), flex_at=8192):
@@ -104,7 +68,7 @@ def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384),
                 torch.cuda.synchronize()
                 err = rel_err(out.view(B, S, H, D).transpose(1, 2), ref) if ref is not None else float("nan")
                 row("prefill", shape, "flashtile", ms, flops / ms / 1e9, "TFLOP/s", f"err vs SDPA {err:.1e}")
-                for label, gen in BUILDS.items():
+                for label, gen in ours_and_builds(build)[1:]:
                     def report(ms, err, label=label):
                         row("prefill", shape, f"flashtile [{label}]", ms, flops / ms / 1e9, "TFLOP/s", f"err vs SDPA {err:.1e}")
                     out.fill_(float("nan"))
@@ -130,16 +94,6 @@ def flex_prefill(qt, kt, vt, flops, shape, window=None, gqa=False):
         row("prefill" if window is None else "swa", shape, "FlexAttention", ms, flops / ms / 1e9, "TFLOP/s", f"compile {time.time() - t0:.0f} s")
     except Exception as e:
         print(f"  FlexAttention: {type(e).__name__}: {str(e)[:120]}")
-
-
-def paged_cache(B, L, P, Hk, D, dtype=torch.bfloat16):
-    pages = (L + P - 1) // P
-    total_pages = B * pages + 1
-    perm = torch.randperm(total_pages - 1, device="cuda") + 1  # page 0 is the dummy
-    table = perm[: B * pages].view(B, pages).to(torch.int32).contiguous()
-    kc = torch.randn(total_pages * P, Hk, D, device="cuda").to(dtype)
-    vc = torch.randn(total_pages * P, Hk, D, device="cuda").to(dtype)
-    return table, kc, vc
 
 
 def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
@@ -186,31 +140,6 @@ def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
             split = max(256, 1 << math.ceil(math.log2(max(1, L * B * Hk // (132 * 8)))))
             for sp in SPLITS or [min(split, L)]:
                 split_decode(B, L, P, min(sp, L), q, kc, vc, table, seqlens, ref, shape)
-
-
-# Split lengths to time instead of the bench's choice (FLASHTILE_SPLITS=256,512,1024), for tuning.
-SPLITS = [int(x) for x in os.environ.get("FLASHTILE_SPLITS", "").split(",") if x]
-
-
-def time_split_merge(split_name, inputs, scalars, S, B, H, D, ref, report, gen=None):
-    """Time our split-KV build `split_name` (its partial outputs allocated here; from `gen`,
-    default the package) followed by merge_states.bf16.hd{D}, together and the split alone;
-    report(ms, ms_split, error vs ref)."""
-    try:
-        op = torch.empty(S, B, H, D, device="cuda", dtype=torch.float32)
-        lp = torch.empty(S, B, H, device="cuda", dtype=torch.float32)
-        out = torch.empty(B * H, D, device="cuda", dtype=torch.bfloat16)
-        lse = torch.empty(B * H, device="cuda", dtype=torch.float32)
-        r1 = Kernel(split_name, gen).prepare({**inputs, "out_partial": op, "lse_partial": lp}, scalars)
-        r2 = Kernel(f"merge_states.bf16.hd{D}").prepare({"out_partial": op.view(S, B * H, D), "lse_partial": lp.view(S, B * H), "out": out, "lse": lse}, {})
-        both = lambda: (r1(), r2())
-        ms = bench(both)
-        ms1 = bench(r1)
-        both()
-        torch.cuda.synchronize()
-        report(ms, ms1, rel_err(out.view(B, H, 1, D), ref) if ref is not None else float("nan"))
-    except Exception as e:
-        print(f"  {split_name}: {type(e).__name__}: {str(e)[:160]}")
 
 
 def split_decode(B, L, P, split, q, kc, vc, table, seqlens, ref, shape, Hq=32, Hk=8, D=128, descales=None):
@@ -267,109 +196,6 @@ def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)
                 split_decode(B, L, P, sp, q, kc, vc, table, seqlens, ref, shape, descales=(kdesc, vdesc))
 
 
-def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64, fp8=False):
-    """Absorbed MLA decode (DeepSeek: 128 heads, latent 512 + rope 64) over a paged latent cache:
-    TB/s of latent cache read. torch has no MLA kernel: the peers are eager bf16 matmuls with a
-    softmax, and FlexAttention on the same cache as one kv head (q/k 576 wide, v 512). With `fp8`
-    the cache is E4M3 with a descale per request (mla_paged_fp8, mla_decode_split_fp8; no peer
-    takes it): TB/s of its own bytes, checked against the same math on the dequantized cache."""
-    torch.manual_seed(0)
-    W = L + R
-    scale = (128 + 64) ** -0.5
-    sec, sfx = ("mla8", "_fp8") if fp8 else ("mla", "")
-    for B, Lk in configs:
-        kv_bytes = B * Lk * W * (1 if fp8 else 2)
-        q = torch.randn(B, H, W, device="cuda", dtype=torch.bfloat16)
-        ckv = torch.randn(B, Lk, W, device="cuda", dtype=torch.bfloat16)
-        desc = (0.05 + 0.45 * torch.rand(B, 1, device="cuda")).float() if fp8 else None
-        if fp8:  # the cache holds ckv / descale in E4M3; the reference reads it dequantized
-            c8 = (ckv.float() / desc[:, :, None]).to(torch.float8_e4m3fn)
-            ckv = c8.float() * desc[:, :, None]
-        shape = f"B={B} L={Lk} {H} heads"
-        qt, kt, vt = q.view(B, H, 1, W), ckv.view(B, 1, Lk, W), ckv[:, :, :L].view(B, 1, Lk, L)
-
-        def eager():  # every head of a request against its one latent cache: two bmm
-            s = torch.bmm(q, ckv.transpose(1, 2)).float() * scale
-            return torch.bmm(torch.softmax(s, -1).to(torch.bfloat16), ckv[:, :, :L]).view(B, H, 1, L)
-
-        def exact():  # f32 math on the dequantized cache
-            s = torch.bmm(q.float(), ckv.float().transpose(1, 2)) * scale
-            return torch.bmm(torch.softmax(s, -1), ckv[:, :, :L].float()).view(B, H, 1, L)
-
-        ref = exact() if fp8 else eager()
-        if not fp8:
-            ms = bench(eager)
-            row("mla", shape + " contiguous", "torch bmm+softmax+bmm", ms, kv_bytes / ms / 1e9, "TB/s")
-        try:
-            if fp8:
-                raise NotImplementedError("no fp8 peer")
-            from torch.nn.attention.flex_attention import flex_attention
-            fa = torch.compile(flex_attention)
-            f = lambda: fa(qt, kt, vt, scale=scale, enable_gqa=True)
-            t0 = time.time()
-            err = rel_err(f(), ref)
-            ms = bench(f)
-            row("mla", shape + " contiguous", "FlexAttention", ms, kv_bytes / ms / 1e9, "TB/s", f"compile {time.time() - t0:.0f} s; err {err:.1e}")
-        except Exception as e:
-            print(f"  FlexAttention: {type(e).__name__}: {str(e)[:160]}")
-        for P in pages:
-            table, cache, _ = paged_cache(B, Lk, P, 1, W, dtype=torch.float8_e4m3fn if fp8 else torch.bfloat16)
-            slots = (table.long()[:, :, None] * P + torch.arange(P, device="cuda")).view(B, -1)[:, :Lk]
-            if fp8:
-                cache.view(torch.uint8)[slots.reshape(-1)] = c8.reshape(-1, 1, W).view(torch.uint8)
-            else:
-                cache[slots.reshape(-1)] = ckv.reshape(-1, 1, W)
-            out = torch.empty(B, H, L, device="cuda", dtype=torch.bfloat16)
-            lse = torch.empty(B, H, device="cuda", dtype=torch.float32)
-            inputs = {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,
-                      "cache_seqlens": torch.full((B,), Lk, device="cuda", dtype=torch.int32)}
-            if fp8:
-                inputs.update(k_descale=desc, v_descale=desc)
-            name = f"mla_paged{sfx}.bf16.p{P}"
-            for label, gen in [(None, None), *BUILDS.items()]:
-                if gen and not has_build(gen, name):
-                    continue
-                out.zero_()
-                time_ours(name, {**inputs, "cu_seqlens_q": torch.arange(0, B + 1, device="cuda", dtype=torch.int32), "out": out, "lse": lse},
-                          {"max_seqlen_q": 1, "softmax_scale": scale, "is_causal": 0},
-                          lambda: rel_err(out.view(B, H, 1, L), ref),
-                          lambda ms, err, who=f"flashtile mla_paged{sfx}" + (f" [{label}]" if label else ""): row(sec, f"{shape} page {P}", who, ms, kv_bytes / ms / 1e9, "TB/s", f"{2 * B * H * Lk * (W + L) / ms / 1e9:.0f} TFLOP/s; err {err:.1e}"), gen)
-            if P == 64 and not fp8:
-                flashmla_peer(q, cache, table, B, Lk, scale, ref, shape, kv_bytes, 2 * B * H * Lk * (W + L))
-            # Split-KV: about one 64-head block per SM in all (one fits at a time: 235 registers x 256
-            # threads); on the H200 4096 beat 1024 and 2048 at both shapes (FLASHTILE_SPLITS sweep).
-            split = max(256, 1 << math.ceil(math.log2(max(1, Lk * B * (H // 64) // 132))))
-            for sp in SPLITS or [min(split, Lk)]:
-                mla_split(B, Lk, P, min(sp, Lk), inputs, ref, shape, H, L, scale, kv_bytes, sec, sfx)
-
-
-def flashmla_peer(q, cache, table, B, Lk, scale, ref, shape, kv_bytes, flops):
-    """FlashMLA's dense decode on the same paged cache (page 64 only), when it is available here."""
-    import flashmla  # bench/peers, on the path from the top of this file
-    prepare = flashmla.load()
-    if isinstance(prepare, str):
-        print(f"  FlashMLA: not timed: {prepare}")
-        return
-    try:
-        run = prepare(q, cache, table, torch.full((B,), Lk, device="cuda", dtype=torch.int32), scale)
-        err = rel_err(run().view(B, -1, 1, ref.shape[-1]), ref)
-        ms = bench(run)
-        row("mla", f"{shape} page 64", "FlashMLA", ms, kv_bytes / ms / 1e9, "TB/s", f"{flops / ms / 1e9:.0f} TFLOP/s; err {err:.1e}")
-    except Exception as e:
-        print(f"  FlashMLA: {type(e).__name__}: {str(e)[:160]}")
-
-
-def mla_split(B, Lk, P, split, inputs, ref, shape, H, L, scale, kv_bytes, sec, sfx):
-    """mla_decode_split (`sfx` _fp8: over an E4M3 cache) over splits of `split` keys, then
-    merge_states (HEAD_DIM 512); both timed."""
-    flops = 2 * B * H * Lk * (inputs["q_nope"].shape[-1] + inputs["q_rope"].shape[-1] + L)
-    for label, gen in [(None, None), *BUILDS.items()]:
-        who = f"flashtile split {split}+merge" + (f" [{label}]" if label else "")
-        time_split_merge(f"mla_decode_split{sfx}.bf16.p{P}", inputs, {"softmax_scale": scale, "split_len": split}, (Lk + split - 1) // split, B, H, L, ref,
-                         lambda ms, ms1, err, who=who: row(sec, f"{shape} page {P}", who, ms, kv_bytes / ms / 1e9, "TB/s",
-                                                           f"{flops / ms / 1e9:.0f} TFLOP/s; split alone {kv_bytes / ms1 / 1e9:.2f} TB/s; err {err:.1e}"), gen)
-
-
 def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
     torch.manual_seed(0)
     table, kc, vc = paged_cache(1, S, 16, Hk, D)
@@ -398,7 +224,7 @@ def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
         ref = F.scaled_dot_product_attention(qt, kt, vt, attn_mask=allowed, enable_gqa=True)
         err = rel_err(out.view(1, S, Hq, D).transpose(1, 2), ref)
         row("swa", shape, "flashtile swa_paged", ms, flops / ms / 1e9, "TFLOP/s", f"paged, page 16; err vs SDPA {err:.1e}")
-        for label, gen in BUILDS.items():
+        for label, gen in ours_and_builds("swa_paged.bf16.p16")[1:]:
             def report(ms, err, label=label):
                 row("swa", shape, f"flashtile swa_paged [{label}]", ms, flops / ms / 1e9, "TFLOP/s", f"paged, page 16; err vs SDPA {err:.1e}")
             out.fill_(float("nan"))

@@ -12,7 +12,8 @@ MLA decode problem's matrix products alone, as the floor any MLA kernel sits on.
 """
 import torch
 
-from bench_cuda import CARD, bench
+from ours import CARD
+from timing import bench
 
 
 def main():

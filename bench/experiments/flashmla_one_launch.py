@@ -12,7 +12,7 @@ sys.path.insert(0, __file__.rsplit("/", 2)[0])
 sys.path.insert(0, __file__.rsplit("/", 2)[0] + "/peers")
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import flashmla  # noqa: E402
-from bench_cuda import paged_cache  # noqa: E402
+from ours import paged_cache  # noqa: E402
 from mla_one_launch import launch_twice  # noqa: E402
 
 

@@ -12,7 +12,7 @@ import sys
 import torch
 
 sys.path.insert(0, __file__.rsplit("/", 2)[0])
-from bench_cuda import paged_cache  # noqa: E402
+from ours import paged_cache  # noqa: E402
 from generated_kernels import Kernel  # noqa: E402
 
 
