@@ -75,10 +75,18 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, t
   }
   const { ok, offset } = rowSource(em, op);
   em.line(`const bool ok = ${ok};`);
-  if (raw) em.line(`${widenInto(em, v, r, "r")}fp8x16_load(${op.tensor.name} + (ok ? ${offset} : 0), ok));`);
-  else em.line(`cp_async16(smem + ${em.at(v, r, "r", "c")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+  em.line(rowCopy(em, v, r, op, offset, raw !== undefined, em.at(v, r, "r", "c")));
   em.leave();
   em.line("}");
+}
+
+/**
+ * The copy of row `r`'s chunk at column c (under the emitted `ok`, from element `offset`): read,
+ * widened and stored where `convert` (a converted tile), else a cp.async to byte `dst` of smem.
+ */
+function rowCopy(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, offset: string, convert: boolean, dst: string): string {
+  const src = `${op.tensor.name} + (ok ? ${offset} : 0)`;
+  return convert ? `${widenInto(em, v, r, "r")}fp8x16_load(${src}, ok));` : `cp_async16(smem + ${dst}, ${src}, ok);`;
 }
 
 /** The call, but for its last argument (the 16 raw bytes), that widens a converted chunk into row `row`, column c of v. */
@@ -124,8 +132,7 @@ function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"],
   em.enter();
   em.line(`const int r = ${tid} / ${chunks} + i * ${step};`);
   em.line(`const bool ok = ${ok};`);
-  if (convert) em.line(`${widenInto(em, v, r, "r")}fp8x16_load(${op.tensor.name} + (ok ? ${offset} : 0), ok));`);
-  else if (many) em.line(`cp_async16(smem + ${dst("r")}, ${op.tensor.name} + (ok ? ${offset} : 0), ok);`);
+  if (convert || many) em.line(rowCopy(em, v, r, op, offset, convert, dst("r")));
   else {
     em.line("src_ok[i] = ok;");
     em.line(`src[i] = ok ? ${offset} : 0;`);
@@ -164,7 +171,8 @@ export function widenInPlace(em: CopyHost, v: Value, r: Region, team: CopyTeam, 
   const [R, C] = v.type.shape;
   const B = C / 64;
   const per = (R * 4) / team.threads; // 16-byte E4M3 chunks of a block a thread widens
-  if (C % 64 || !Number.isInteger(per)) throw new Error(`internal: ${em.name(v)} (${R} x ${C}) cannot be widened in place by ${team.threads} threads`);
+  // The overlap argument above holds for the swizzled layout's blocks of R x 128 bytes alone.
+  if (C % 64 || !Number.isInteger(per) || !em.plan.swizzled.has(v)) throw new Error(`internal: ${em.name(v)} (${R} x ${C}) cannot be widened in place by ${team.threads} threads`);
   em.line(`// ${em.name(v)}: its staged E4M3 bytes widened to ${v.type.dtype} in place, block by block (copy-emit.ts, widenInPlace)`);
   em.line("#pragma unroll");
   em.line(`for (int k = 0; k < ${B}; ++k) {`);
