@@ -1,7 +1,7 @@
 // MLA over an FP8 (E4M3) latent cache on CUDA. On Hopper it takes the leader schedule, as over a
 // 16-bit cache: the copying group stages each next tile's E4M3 bytes by cp.async in the upper
-// half of its 16-bit buffer and widens them there, in place, while its P·V slice runs (plan.ts,
-// `converted`; copy-emit.ts). A widening pass in shared memory by every thread, between block barriers of its
+// half of its 16-bit buffer, and both groups widen them there, in place, each while its P·V
+// slice runs (plan.ts, `converted`; copy-emit.ts; leader-emit.ts). A widening pass in shared memory by every thread, between block barriers of its
 // own, cannot sit in that loop: a build that put one there (2026-11-30) widened with half the
 // threads, met six block barriers a tile in group 0 against four in the other, and hung on the
 // H200 (bench/results/h200-cuda-suite-mla-fp8-leader-hang-2026-11-30.log). On Ampere (the sm_80
@@ -36,24 +36,34 @@ describe("MLA over an fp8 latent cache on CUDA", () => {
       expect(body).not.toContain("shared to shared");
     });
 
-    it(`${name}, Hopper: the other group stages the next tiles by cp.async and widens them beside its P·V`, () => {
-      const others = body.slice(body.indexOf("} else { // the other groups"));
+    it(`${name}, Hopper: the other group stages the next tiles by cp.async; both groups widen them beside their P·V`, () => {
+      const from = body.indexOf("} else { // the other groups");
+      const leader = body.slice(body.indexOf("if (wcol == 0) { // the leader"), from);
+      const others = body.slice(from);
       const copies = others.match(/\/\/ \w+: (\d+) x (\d+) into shared memory, its E4M3 bytes staged by 16-byte cp\.async[^\n]*this thread's (\d+) rows/g) ?? [];
       // The latent tile (64 x 512: 16 rows for each of the group's 128 threads) and the rope tile (64 x 64: 2 rows).
       expect(copies.some((c) => c.includes("64 x 512") && c.endsWith("16 rows"))).toBe(true);
       expect(copies.some((c) => c.includes("64 x 64") && c.endsWith("2 rows"))).toBe(true);
       expect(others).toMatch(/cp_async16\(smem \+ [^\n]*c_kv/);
-      // Per tile: P·V committed, the next tiles widened, then P·V waited for.
-      const tile = others.slice(others.indexOf("published_wait();"));
-      const commit = tile.indexOf("wgmma_commit(); // waited for");
-      const widen = tile.indexOf("its staged E4M3 bytes widened to bf16 in place");
-      const wait = tile.indexOf("this tile's P·V slice, which ran beside the widening");
-      expect(commit).toBeGreaterThan(0);
-      expect(widen).toBeGreaterThan(commit);
-      expect(wait).toBeGreaterThan(widen);
-      // The leader's version copies and widens nothing.
-      const leader = body.slice(body.indexOf("if (wcol == 0) { // the leader"), body.indexOf("} else { // the other groups"));
-      for (const what of ["cp_async16(", "copy_team_sync", "fp8x16_store"]) expect(leader).not.toContain(what);
+      // The leader copies nothing in its loop.
+      expect(leader.slice(leader.indexOf("for ("))).not.toContain("cp_async16(");
+      // Per tile, in each group: its P·V slice committed, the next tiles widened, then its P·V waited for.
+      for (const [who, code, start] of [["leader", leader, "published_arrive();"], ["others", others, "published_wait();"]]) {
+        const tile = code.slice(code.indexOf(start));
+        const commit = tile.indexOf("wgmma_commit(); // waited for after this group's share of the widening");
+        const widen = tile.indexOf("its staged E4M3 bytes widened to bf16 in place");
+        const wait = tile.indexOf("this tile's P·V slice, which ran beside the widening");
+        expect(commit, who).toBeGreaterThan(0);
+        expect(widen, who).toBeGreaterThan(commit);
+        expect(wait, who).toBeGreaterThan(widen);
+      }
+      // Both groups run the same widening (each thread its share, by tid over all 256), the
+      // others after waiting for their own copies; the team barrier counts every thread.
+      const pass = (code: string) => code.slice(code.indexOf("copy_team_sync(); // every copy landed"), code.indexOf("wgmma_wait<0>(); //"));
+      expect(pass(leader).length).toBeGreaterThan(0);
+      expect(pass(leader)).toBe(pass(others));
+      expect(others).toContain("cp_async_wait<0>(); // this thread's copies of them\n");
+      expect(hopper.code).toContain('asm volatile("bar.sync 4, 256;');
     });
 
     it(`${name}, Hopper: widening in place never overwrites staged bytes a thread has yet to read`, () => {
@@ -64,7 +74,12 @@ describe("MLA over an fp8 latent cache on CUDA", () => {
         const lines = body.slice(passes[i]).split("\n").slice(0, 14);
         const blocks = Number(/for \(int k = 0; k < (\d+); \+\+k\)/.exec(lines.join("\n"))![1]);
         expect(blocks).toBe(C / 64);
-        const read = /raw\[j\] = \*reinterpret_cast<const uint4\*>\(smem \+ (.*)\);$/.exec(lines.find((l) => l.includes("raw[j] = *"))!)![1];
+        const readLine = lines.find((l) => l.includes("raw[j] = *"))!;
+        const read = /raw\[j\] = \*reinterpret_cast<const uint4\*>\(smem \+ (.*)\);$/.exec(readLine)![1];
+        // The threads that widen (tid over [base, base + threads)) and the chunks each takes a block.
+        const team = { base: Number(/\(tid - (\d+)\)/.exec(read)?.[1] ?? 0), threads: Number(/j \* (\d+)\)/.exec(read)![1]), per: Number(/j < (\d+);/.exec(readLine)![1]) };
+        expect(team.threads * team.per).toBe((R * C) / 16 / (C / 64));
+        expect(team, "every thread of both groups").toEqual({ base: 0, threads: 256, per: 1 });
         const rc = /const int r = (.*), c = (.*);$/.exec(lines.find((l) => l.includes("const int r ="))!)!;
         const store = /fp8x16_store<true>\(smem \+ (.*), smem \+ (.*), raw\[j\]\);$/.exec(lines.find((l) => l.includes("fp8x16_store"))!)!;
         const sync = /if \((.*)\) copy_team_sync\(\);/.exec(lines.find((l) => l.includes("copy_team_sync"))!)![1];
@@ -78,8 +93,8 @@ describe("MLA over an fp8 latent cache on CUDA", () => {
         for (let k = 0; k < blocks; k++) {
           readAt.push([]);
           written.push([]);
-          for (let tid = 128; tid < 256; tid++) {
-            for (let j = 0; j < 2; j++) {
+          for (let tid = team.base; tid < team.base + team.threads; tid++) {
+            for (let j = 0; j < team.per; j++) {
               readAt[k].push(ev(read, { tid, j, k }));
               const r = ev(rc[1], { tid, j, k });
               const c = ev(rc[2], { tid, j, k, r });

@@ -184,9 +184,10 @@ template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n64k16_ss_bf16(f
 // the other groups wait for it (acquire); neither waits for the other's later work.
 __device__ __forceinline__ void published_arrive() { asm volatile("bar.arrive 1, 256;\n" ::: "memory"); }
 __device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, 256;\n" ::: "memory"); }
-// Named barrier 4: the other groups alone (the team that copies), around the widening of the
-// E4M3 tiles they staged (copy-emit.ts, widenInPlace).
-__device__ __forceinline__ void copy_team_sync() { asm volatile("bar.sync 4, 128;\n" ::: "memory"); }
+// Named barrier 4: the threads that widen the E4M3 tiles the copying team staged (every group),
+// once the copies landed and before each block that overwrites staged bytes (copy-emit.ts,
+// widenInPlace).
+__device__ __forceinline__ void copy_team_sync() { asm volatile("bar.sync 4, 256;\n" ::: "memory"); }
 
 // Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).
 struct Params {
@@ -644,11 +645,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
             wgmma_m64n256k16_rs_bf16<1>(carry_225, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit_wait();
-        #pragma unroll
-        for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_225[i]);
-        }
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -672,6 +669,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           }
         }
       }
+      #endif
+      if (t_222 + 1 < t_218) { // the next tile's t_242, t_243: their E4M3 bytes landed, widened in their buffers by every group
+        copy_team_sync(); // every copy landed and is visible to every group
+        // t_242: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 8; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_222 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (73728 + ((t_222 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_222 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+        // t_243: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 1; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_222 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (204800 + ((t_222 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_222 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+      }
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      wgmma_wait<0>(); // carry_225: this tile's P·V slice, which ran beside the widening
+      for (int i = 0; i < 128; ++i) reg_fence(carry_225[i]);
       #endif
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -769,7 +799,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
             wgmma_m64n256k16_ss_bf16<1>(carry_225, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -791,32 +821,32 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
         }
       }
       #endif
-      if (t_222 + 1 < t_218) { // the next tile's t_242, t_243: their E4M3 bytes landed, widened in their buffers
-        cp_async_wait<0>();
-        copy_team_sync(); // every thread's copies landed and visible to the team
+      if (t_222 + 1 < t_218) { // the next tile's t_242, t_243: their E4M3 bytes landed, widened in their buffers by every group
+        cp_async_wait<0>(); // this thread's copies of them
+        copy_team_sync(); // every copy landed and is visible to every group
         // t_242: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 8; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_222 + 1) & 1) * 65536) + 32768 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_222 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (73728 + ((t_222 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_222 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
           }
         }
         // t_243: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 1; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_222 + 1) & 1) * 8192) + 4096 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_222 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (204800 + ((t_222 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_222 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
           }
         }
@@ -1137,11 +1167,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
             wgmma_m64n256k16_rs_bf16<1>(carry_225, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit_wait();
-        #pragma unroll
-        for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_225[i]);
-        }
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1165,6 +1191,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           }
         }
       }
+      #endif
+      if (t_274 + 1 < t_221) { // the next tile's t_292, t_293: their E4M3 bytes landed, widened in their buffers by every group
+        copy_team_sync(); // every copy landed and is visible to every group
+        // t_292: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 8; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_274 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (73728 + ((t_274 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_274 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+        // t_293: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 1; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_274 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (204800 + ((t_274 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_274 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+      }
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      wgmma_wait<0>(); // carry_225: this tile's P·V slice, which ran beside the widening
+      for (int i = 0; i < 128; ++i) reg_fence(carry_225[i]);
       #endif
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -1266,7 +1325,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
             wgmma_m64n256k16_ss_bf16<1>(carry_225, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1288,32 +1347,32 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
         }
       }
       #endif
-      if (t_274 + 1 < t_221) { // the next tile's t_292, t_293: their E4M3 bytes landed, widened in their buffers
-        cp_async_wait<0>();
-        copy_team_sync(); // every thread's copies landed and visible to the team
+      if (t_274 + 1 < t_221) { // the next tile's t_292, t_293: their E4M3 bytes landed, widened in their buffers by every group
+        cp_async_wait<0>(); // this thread's copies of them
+        copy_team_sync(); // every copy landed and is visible to every group
         // t_292: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 8; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_274 + 1) & 1) * 65536) + 32768 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_274 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (73728 + ((t_274 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_274 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
           }
         }
         // t_293: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 1; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_274 + 1) & 1) * 8192) + 4096 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_274 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (204800 + ((t_274 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_274 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
           }
         }
@@ -1632,11 +1691,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
             wgmma_m64n256k16_rs_bf16<1>(carry_225, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit_wait();
-        #pragma unroll
-        for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_225[i]);
-        }
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1660,6 +1715,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           }
         }
       }
+      #endif
+      if (t_321 + 1 < t_216) { // the next tile's t_341, t_342: their E4M3 bytes landed, widened in their buffers by every group
+        copy_team_sync(); // every copy landed and is visible to every group
+        // t_341: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 8; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_321 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (73728 + ((t_321 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_321 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+        // t_342: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 1; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_321 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (204800 + ((t_321 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_321 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+      }
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      wgmma_wait<0>(); // carry_225: this tile's P·V slice, which ran beside the widening
+      for (int i = 0; i < 128; ++i) reg_fence(carry_225[i]);
       #endif
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -1756,7 +1844,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
             wgmma_m64n256k16_ss_bf16<1>(carry_225, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1778,32 +1866,32 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
         }
       }
       #endif
-      if (t_321 + 1 < t_216) { // the next tile's t_341, t_342: their E4M3 bytes landed, widened in their buffers
-        cp_async_wait<0>();
-        copy_team_sync(); // every thread's copies landed and visible to the team
+      if (t_321 + 1 < t_216) { // the next tile's t_341, t_342: their E4M3 bytes landed, widened in their buffers by every group
+        cp_async_wait<0>(); // this thread's copies of them
+        copy_team_sync(); // every copy landed and is visible to every group
         // t_341: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 8; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_321 + 1) & 1) * 65536) + 32768 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_321 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (73728 + ((t_321 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_321 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
           }
         }
         // t_342: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 1; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_321 + 1) & 1) * 8192) + 4096 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_321 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (204800 + ((t_321 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_321 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
           }
         }

@@ -184,9 +184,10 @@ template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n64k16_ss_bf16(f
 // the other groups wait for it (acquire); neither waits for the other's later work.
 __device__ __forceinline__ void published_arrive() { asm volatile("bar.arrive 1, 256;\n" ::: "memory"); }
 __device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, 256;\n" ::: "memory"); }
-// Named barrier 4: the other groups alone (the team that copies), around the widening of the
-// E4M3 tiles they staged (copy-emit.ts, widenInPlace).
-__device__ __forceinline__ void copy_team_sync() { asm volatile("bar.sync 4, 128;\n" ::: "memory"); }
+// Named barrier 4: the threads that widen the E4M3 tiles the copying team staged (every group),
+// once the copies landed and before each block that overwrites staged bytes (copy-emit.ts,
+// widenInPlace).
+__device__ __forceinline__ void copy_team_sync() { asm volatile("bar.sync 4, 256;\n" ::: "memory"); }
 
 // Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).
 struct Params {
@@ -669,11 +670,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
             wgmma_m64n256k16_rs_bf16<1>(carry_246, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit_wait();
-        #pragma unroll
-        for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_246[i]);
-        }
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -697,6 +694,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           }
         }
       }
+      #endif
+      if (t_243 + 1 < t_239) { // the next tile's t_264, t_265: their E4M3 bytes landed, widened in their buffers by every group
+        copy_team_sync(); // every copy landed and is visible to every group
+        // t_264: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 8; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_243 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (73728 + ((t_243 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_243 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+        // t_265: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 1; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_243 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (204800 + ((t_243 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_243 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+      }
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      wgmma_wait<0>(); // carry_246: this tile's P·V slice, which ran beside the widening
+      for (int i = 0; i < 128; ++i) reg_fence(carry_246[i]);
       #endif
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -795,7 +825,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
             wgmma_m64n256k16_ss_bf16<1>(carry_246, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -817,32 +847,32 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
         }
       }
       #endif
-      if (t_243 + 1 < t_239) { // the next tile's t_264, t_265: their E4M3 bytes landed, widened in their buffers
-        cp_async_wait<0>();
-        copy_team_sync(); // every thread's copies landed and visible to the team
+      if (t_243 + 1 < t_239) { // the next tile's t_264, t_265: their E4M3 bytes landed, widened in their buffers by every group
+        cp_async_wait<0>(); // this thread's copies of them
+        copy_team_sync(); // every copy landed and is visible to every group
         // t_264: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 8; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_243 + 1) & 1) * 65536) + 32768 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_243 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (73728 + ((t_243 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_243 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
           }
         }
         // t_265: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 1; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_243 + 1) & 1) * 8192) + 4096 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_243 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (204800 + ((t_243 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_243 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
           }
         }
@@ -1160,11 +1190,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
             wgmma_m64n256k16_rs_bf16<1>(carry_246, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit_wait();
-        #pragma unroll
-        for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_246[i]);
-        }
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1188,6 +1214,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           }
         }
       }
+      #endif
+      if (t_296 + 1 < t_242) { // the next tile's t_315, t_316: their E4M3 bytes landed, widened in their buffers by every group
+        copy_team_sync(); // every copy landed and is visible to every group
+        // t_315: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 8; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_296 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (73728 + ((t_296 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_296 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+        // t_316: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 1; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_296 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (204800 + ((t_296 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_296 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+      }
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      wgmma_wait<0>(); // carry_246: this tile's P·V slice, which ran beside the widening
+      for (int i = 0; i < 128; ++i) reg_fence(carry_246[i]);
       #endif
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -1283,7 +1342,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
             wgmma_m64n256k16_ss_bf16<1>(carry_246, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1305,32 +1364,32 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
         }
       }
       #endif
-      if (t_296 + 1 < t_242) { // the next tile's t_315, t_316: their E4M3 bytes landed, widened in their buffers
-        cp_async_wait<0>();
-        copy_team_sync(); // every thread's copies landed and visible to the team
+      if (t_296 + 1 < t_242) { // the next tile's t_315, t_316: their E4M3 bytes landed, widened in their buffers by every group
+        cp_async_wait<0>(); // this thread's copies of them
+        copy_team_sync(); // every copy landed and is visible to every group
         // t_315: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 8; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_296 + 1) & 1) * 65536) + 32768 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_296 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (73728 + ((t_296 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_296 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
           }
         }
         // t_316: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 1; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_296 + 1) & 1) * 8192) + 4096 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_296 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (204800 + ((t_296 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_296 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
           }
         }
@@ -1652,11 +1711,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
             wgmma_m64n256k16_rs_bf16<1>(carry_246, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit_wait();
-        #pragma unroll
-        for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_246[i]);
-        }
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1680,6 +1735,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           }
         }
       }
+      #endif
+      if (t_344 + 1 < t_237) { // the next tile's t_365, t_366: their E4M3 bytes landed, widened in their buffers by every group
+        copy_team_sync(); // every copy landed and is visible to every group
+        // t_365: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 8; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_344 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (73728 + ((t_344 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_344 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+        // t_366: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 1; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_344 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<true>(smem + (204800 + ((t_344 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_344 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+      }
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      wgmma_wait<0>(); // carry_246: this tile's P·V slice, which ran beside the widening
+      for (int i = 0; i < 128; ++i) reg_fence(carry_246[i]);
       #endif
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -1778,7 +1866,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
             wgmma_m64n256k16_ss_bf16<1>(carry_246, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1800,32 +1888,32 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
         }
       }
       #endif
-      if (t_344 + 1 < t_237) { // the next tile's t_365, t_366: their E4M3 bytes landed, widened in their buffers
-        cp_async_wait<0>();
-        copy_team_sync(); // every thread's copies landed and visible to the team
+      if (t_344 + 1 < t_237) { // the next tile's t_365, t_366: their E4M3 bytes landed, widened in their buffers by every group
+        cp_async_wait<0>(); // this thread's copies of them
+        copy_team_sync(); // every copy landed and is visible to every group
         // t_365: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 8; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_344 + 1) & 1) * 65536) + 32768 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_344 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (73728 + ((t_344 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_344 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
           }
         }
         // t_366: its staged E4M3 bytes widened to bf16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 1; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_344 + 1) & 1) * 8192) + 4096 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_344 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<true>(smem + (204800 + ((t_344 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_344 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
           }
         }

@@ -184,9 +184,10 @@ template <int TRANS_B> __device__ __forceinline__ void wgmma_m64n64k16_ss_f16(fl
 // the other groups wait for it (acquire); neither waits for the other's later work.
 __device__ __forceinline__ void published_arrive() { asm volatile("bar.arrive 1, 256;\n" ::: "memory"); }
 __device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, 256;\n" ::: "memory"); }
-// Named barrier 4: the other groups alone (the team that copies), around the widening of the
-// E4M3 tiles they staged (copy-emit.ts, widenInPlace).
-__device__ __forceinline__ void copy_team_sync() { asm volatile("bar.sync 4, 128;\n" ::: "memory"); }
+// Named barrier 4: the threads that widen the E4M3 tiles the copying team staged (every group),
+// once the copies landed and before each block that overwrites staged bytes (copy-emit.ts,
+// widenInPlace).
+__device__ __forceinline__ void copy_team_sync() { asm volatile("bar.sync 4, 256;\n" ::: "memory"); }
 
 // Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).
 struct Params {
@@ -669,11 +670,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
             wgmma_m64n256k16_rs_f16<1>(carry_248, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit_wait();
-        #pragma unroll
-        for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_248[i]);
-        }
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -697,6 +694,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           }
         }
       }
+      #endif
+      if (t_245 + 1 < t_241) { // the next tile's t_268, t_269: their E4M3 bytes landed, widened in their buffers by every group
+        copy_team_sync(); // every copy landed and is visible to every group
+        // t_268: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 8; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_245 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<false>(smem + (73728 + ((t_245 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_245 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+        // t_269: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 1; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_245 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<false>(smem + (204800 + ((t_245 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_245 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+      }
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      wgmma_wait<0>(); // carry_248: this tile's P·V slice, which ran beside the widening
+      for (int i = 0; i < 128; ++i) reg_fence(carry_248[i]);
       #endif
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -795,7 +825,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
             wgmma_m64n256k16_ss_f16<1>(carry_248, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -817,32 +847,32 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
         }
       }
       #endif
-      if (t_245 + 1 < t_241) { // the next tile's t_268, t_269: their E4M3 bytes landed, widened in their buffers
-        cp_async_wait<0>();
-        copy_team_sync(); // every thread's copies landed and visible to the team
+      if (t_245 + 1 < t_241) { // the next tile's t_268, t_269: their E4M3 bytes landed, widened in their buffers by every group
+        cp_async_wait<0>(); // this thread's copies of them
+        copy_team_sync(); // every copy landed and is visible to every group
         // t_268: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 8; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_245 + 1) & 1) * 65536) + 32768 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_245 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<false>(smem + (73728 + ((t_245 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_245 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
           }
         }
         // t_269: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 1; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_245 + 1) & 1) * 8192) + 4096 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_245 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<false>(smem + (204800 + ((t_245 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_245 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
           }
         }
@@ -1163,11 +1193,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
             wgmma_m64n256k16_rs_f16<1>(carry_248, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit_wait();
-        #pragma unroll
-        for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_248[i]);
-        }
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1191,6 +1217,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           }
         }
       }
+      #endif
+      if (t_300 + 1 < t_244) { // the next tile's t_321, t_322: their E4M3 bytes landed, widened in their buffers by every group
+        copy_team_sync(); // every copy landed and is visible to every group
+        // t_321: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 8; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_300 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<false>(smem + (73728 + ((t_300 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_300 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+        // t_322: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 1; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_300 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<false>(smem + (204800 + ((t_300 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_300 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+      }
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      wgmma_wait<0>(); // carry_248: this tile's P·V slice, which ran beside the widening
+      for (int i = 0; i < 128; ++i) reg_fence(carry_248[i]);
       #endif
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -1292,7 +1351,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
             wgmma_m64n256k16_ss_f16<1>(carry_248, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1314,32 +1373,32 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
         }
       }
       #endif
-      if (t_300 + 1 < t_244) { // the next tile's t_321, t_322: their E4M3 bytes landed, widened in their buffers
-        cp_async_wait<0>();
-        copy_team_sync(); // every thread's copies landed and visible to the team
+      if (t_300 + 1 < t_244) { // the next tile's t_321, t_322: their E4M3 bytes landed, widened in their buffers by every group
+        cp_async_wait<0>(); // this thread's copies of them
+        copy_team_sync(); // every copy landed and is visible to every group
         // t_321: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 8; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_300 + 1) & 1) * 65536) + 32768 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_300 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<false>(smem + (73728 + ((t_300 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_300 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
           }
         }
         // t_322: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 1; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_300 + 1) & 1) * 8192) + 4096 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_300 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<false>(smem + (204800 + ((t_300 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_300 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
           }
         }
@@ -1661,11 +1720,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
             wgmma_m64n256k16_rs_f16<1>(carry_248, af[kk], db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit_wait();
-        #pragma unroll
-        for (int i = 0; i < 128; ++i) {
-          reg_fence(carry_248[i]);
-        }
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1689,6 +1744,39 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           }
         }
       }
+      #endif
+      if (t_350 + 1 < t_239) { // the next tile's t_373, t_374: their E4M3 bytes landed, widened in their buffers by every group
+        copy_team_sync(); // every copy landed and is visible to every group
+        // t_373: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 8; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_350 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<false>(smem + (73728 + ((t_350 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_350 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+        // t_374: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
+        #pragma unroll
+        for (int k = 0; k < 1; ++k) {
+          uint4 raw[1];
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_350 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
+          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          #pragma unroll
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
+            fp8x16_store<false>(smem + (204800 + ((t_350 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_350 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
+          }
+        }
+      }
+      #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+      wgmma_wait<0>(); // carry_248: this tile's P·V slice, which ran beside the widening
+      for (int i = 0; i < 128; ++i) reg_fence(carry_248[i]);
       #endif
       #pragma unroll
       for (int mt = 0; mt < 1; ++mt) {
@@ -1787,7 +1875,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
             wgmma_m64n256k16_ss_f16<1>(carry_248, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)((kk * 2048) >> 4));
           }
         }
-        wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop
+        wgmma_commit(); // waited for after this group's share of the widening below
       }
       #else
       #pragma unroll
@@ -1809,32 +1897,32 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
         }
       }
       #endif
-      if (t_350 + 1 < t_239) { // the next tile's t_373, t_374: their E4M3 bytes landed, widened in their buffers
-        cp_async_wait<0>();
-        copy_team_sync(); // every thread's copies landed and visible to the team
+      if (t_350 + 1 < t_239) { // the next tile's t_373, t_374: their E4M3 bytes landed, widened in their buffers by every group
+        cp_async_wait<0>(); // this thread's copies of them
+        copy_team_sync(); // every copy landed and is visible to every group
         // t_373: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 8; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_350 + 1) & 1) * 65536) + 32768 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_350 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<false>(smem + (73728 + ((t_350 + 1) & 1) * 65536) + sw128(r, c, 64), smem + (73728 + ((t_350 + 1) & 1) * 65536) + sw128(r, c + 8, 64), raw[j]);
           }
         }
         // t_374: its staged E4M3 bytes widened to f16 in place, block by block (copy-emit.ts, widenInPlace)
         #pragma unroll
         for (int k = 0; k < 1; ++k) {
-          uint4 raw[2];
+          uint4 raw[1];
           #pragma unroll
-          for (int j = 0; j < 2; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_350 + 1) & 1) * 8192) + 4096 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) >> 6) * 4096 + ((((tid - 128) + j * 128) >> 2)) * 64 + ((k * 64 + (((tid - 128) + j * 128) & 3) * 16) & 63));
+          for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_350 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
           if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
           #pragma unroll
-          for (int j = 0; j < 2; ++j) {
-            const int r = ((tid - 128) + j * 128) >> 2, c = k * 64 + (((tid - 128) + j * 128) & 3) * 16;
+          for (int j = 0; j < 1; ++j) {
+            const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
             fp8x16_store<false>(smem + (204800 + ((t_350 + 1) & 1) * 8192) + sw128(r, c, 64), smem + (204800 + ((t_350 + 1) & 1) * 8192) + sw128(r, c + 8, 64), raw[j]);
           }
         }

@@ -320,7 +320,8 @@ export class CudaEmitter extends CudaKernelView {
           return;
         }
         const exchange = this.plan.kSplit.has(v) ? this.exchangeAt : undefined;
-        if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.dotPlan, v, !!fused, exchange, rot?.deferred?.dot === v || this.deferredDot === v);
+        const defer = rot?.deferred?.dot === v ? "in the next tile, right before the rescale, or after the loop" : this.deferredDot === v ? "after this group's share of the widening below" : undefined;
+        if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.dotPlan, v, !!fused, exchange, defer);
         else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.dotPlan.sharedOperands.has(op.a), !!fused, exchange, true, this.rawBOf(op.b));
       }
       else if (op.kind === "reduce") emitReduce(this.tileHost(), v, this.lazy.reduces.has(v), this.inLeaderLoops.has(v));

@@ -8,7 +8,7 @@ import { allocateShared } from "../common/shared-alloc.ts";
 import { type Prefetch, issuePoints, prefetchPoints } from "./prefetch.ts";
 import { type Rotation, rotations } from "./rotate.ts";
 import { type LeaderLoop, leaderBytes, leaderLoops } from "./leader.ts";
-import { copyTeam, leaderHelpers } from "./leader-emit.ts";
+import { leaderHelpers, widenTeam } from "./leader-emit.ts";
 import { TMA_BOX_EVICT_FIRST, TMA_HELPERS, mapParam, tmaCopies } from "./tma.ts";
 import { TMA_STREAM_HELPER, tmaStreams } from "./tma-stream.ts";
 import { type Overlap, overlaps } from "./overlap.ts";
@@ -257,7 +257,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     ...(plan.shape.kind === "mma" ? ["", MMA_HELPERS] : []),
     ...(plan.swizzled.size ? ["", SWIZZLE_HELPERS] : []),
     ...(plan.wgmma.size ? ["", WGMMA_COMMON, "", wgmmaHelpers(plan, new Set([...leaders.values()].flatMap((l) => l.tiles)))] : []),
-    ...(leaders.size ? ["", leaderHelpers(threads, emitter.pairedLeaders, plan.converted.size ? copyTeam(plan.shape as MmaShape).threads : 0)] : []),
+    ...(leaders.size ? ["", leaderHelpers(threads, emitter.pairedLeaders, plan.converted.size ? widenTeam(plan.shape as MmaShape).threads : 0)] : []),
     ...(tma.copies.length || streams.length ? ["", TMA_HELPERS] : []),
     ...(tma.copies.length ? [TMA_BOX_EVICT_FIRST] : []),
     ...(streams.length ? [TMA_STREAM_HELPER] : []),

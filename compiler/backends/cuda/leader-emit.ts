@@ -5,9 +5,10 @@
 // to shared memory and arrives on named barrier 1. The other groups copy the next tile (a team
 // of their threads, so neither the page-table reads nor the cp.async issue sit on the leader's
 // path), wait at barrier 1, read the row vectors into registers of the same names and run only
-// their slices, their dot reading P from shared memory. After the loop group 0 publishes the
-// narrow values the loop carries, so every group holds the same row max and sum for the code
-// after it. The kernel emitter (emit.ts) hosts it.
+// their slices, their dot reading P from shared memory. Where the copies are E4M3 bytes staged
+// for widening (plan.ts, converted), every group widens its share of them beside its own P·V
+// slice. After the loop group 0 publishes the narrow values the loop carries, so every group
+// holds the same row max and sum for the code after it. The kernel emitter (emit.ts) hosts it.
 import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
 import { isFloat } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
@@ -31,8 +32,9 @@ __device__ __forceinline__ void published_arrive() { asm volatile("bar.arrive 1,
 __device__ __forceinline__ void published_wait() { asm volatile("bar.sync 1, ${threads};\\n" ::: "memory"); }${paired ? pairedHelpers(threads) : ""}${team ? teamHelpers(team) : ""}`;
 
 const teamHelpers = (team: number) => `
-// Named barrier 4: the other groups alone (the team that copies), around the widening of the
-// E4M3 tiles they staged (copy-emit.ts, widenInPlace).
+// Named barrier 4: the threads that widen the E4M3 tiles the copying team staged (every group),
+// once the copies landed and before each block that overwrites staged bytes (copy-emit.ts,
+// widenInPlace).
 __device__ __forceinline__ void copy_team_sync() { asm volatile("bar.sync 4, ${team};\\n" ::: "memory"); }`;
 
 const pairedHelpers = (threads: number) => `
@@ -66,6 +68,14 @@ export interface LeaderHost extends LoopHost {
 
 /** The threads that copy a leader loop's tiles: the groups but the first. */
 export const copyTeam = (s: MmaShape): CopyTeam => ({ threads: (s.WC - 1) * s.W * 32, tid: `(tid - ${s.W * 32})` });
+
+/**
+ * The threads that widen a leader loop's staged tiles: every group. The leader's share sits on
+ * its path beside its own P·V slice, as the others' does beside theirs; with the copying group
+ * alone widening, MLA over an fp8 cache ran 0.202 against 0.191 ms on an H200 (64 x 4096, page
+ * 64; bench/experiments/mla_fp8_shared_widen_variant.py, docs/performance-history.md).
+ */
+export const widenTeam = (s: MmaShape): CopyTeam => ({ threads: s.WC * s.W * 32, tid: "tid" });
 
 export class LeaderLoops {
   private readonly byBody = new Map<Block, LeaderLoop>();
@@ -164,23 +174,27 @@ export class LeaderLoops {
     const sm90 = (line: string) => {
       if (paired) hopperOnly(h, () => h.line(line));
     };
+    // With tiles to widen, each group's last dot (its P·V slice) runs on the tensor cores while
+    // its threads widen their share of the next tile: committed without a wait, waited for after
+    // the widening.
+    const staged = top.filter((p) => h.plan.converted.has(p.v));
+    const last = staged.length ? [...f.body.insts].reverse().find((i) => i.kind === "def" && i.value.op.kind === "dot" && !l.narrow.has(i.value)) : undefined;
+    const pv = last?.kind === "def" ? last.value : undefined;
     if (this.role === 0) {
       for (const inst of f.body.insts) {
         if (inst === l.at) {
           sm90(`if (${iv} > ${lo}) p_free_wait(); // the other groups are done with the last tile's P`);
           this.publish(l);
         }
+        h.deferDot(inst.kind === "def" && inst.value === pv ? pv : undefined);
         h.emitInst(inst);
       }
+      h.deferDot(undefined);
+      this.widen(staged, iv, hi, pv);
       h.yieldTo(f.carried, f.yields, new Set(f.carried));
       sm90(`if (${iv} + 1 < ${hi}) buffer_read_arrive(); // this tile's buffer is read`);
       return;
     }
-    // With tiles to widen, this group's last dot (its P·V slice) runs on the tensor cores while
-    // its threads widen the next tile: committed without a wait, waited for after the widening.
-    const staged = top.filter((p) => h.plan.converted.has(p.v));
-    const last = staged.length ? [...f.body.insts].reverse().find((i) => i.kind === "def" && i.value.op.kind === "dot" && !l.narrow.has(i.value)) : undefined;
-    const pv = last?.kind === "def" ? last.value : undefined;
     for (const inst of f.body.insts) {
       if (inst === l.at) this.receive(l);
       if (inst.kind === "def" && l.narrow.has(inst.value)) continue;
@@ -188,13 +202,7 @@ export class LeaderLoops {
       h.emitInst(inst);
     }
     h.deferDot(undefined);
-    this.widen(staged, iv, hi, copiers);
-    if (pv) {
-      hopperOnly(h, () => {
-        h.line(`wgmma_wait<0>(); // ${h.name(pv)}: this tile's P·V slice, which ran beside the widening`);
-        h.line(regFences(h.name(pv), h.registers(pv.type.shape)));
-      });
-    }
+    this.widen(staged, iv, hi, pv);
     const wide = f.carried.map((_, k) => k).filter((k) => !l.narrow.has(f.carried[k]));
     h.yieldTo(
       wide.map((k) => f.carried[k]),
@@ -234,19 +242,25 @@ export class LeaderLoops {
   }
 
   /**
-   * The other groups, after their P·V slice is issued: the next tile's staged E4M3 copies
-   * (converted tiles, issued at this tile's top) widened in place.
+   * Every group, after its P·V slice `pv` is issued: the next tile's staged E4M3 copies
+   * (converted tiles, issued by the copying team at this tile's top) widened in place, each
+   * thread its share; then `pv` waited for.
    */
-  private widen(staged: Prefetch[], iv: string, hi: string, team: CopyTeam): void {
+  private widen(staged: Prefetch[], iv: string, hi: string, pv: Value | undefined): void {
     const h = this.host;
     if (!staged.length) return;
-    h.line(`if (${iv} + 1 < ${hi}) { // the next tile's ${staged.map((p) => h.name(p.v)).join(", ")}: their E4M3 bytes landed, widened in their buffers`);
+    h.line(`if (${iv} + 1 < ${hi}) { // the next tile's ${staged.map((p) => h.name(p.v)).join(", ")}: their E4M3 bytes landed, widened in their buffers by every group`);
     h.enter();
-    h.line("cp_async_wait<0>();");
-    h.line("copy_team_sync(); // every thread's copies landed and visible to the team");
-    for (const p of staged) h.widenStaged(p, `(${iv} + 1)`, team);
+    if (this.role === 1) h.line("cp_async_wait<0>(); // this thread's copies of them");
+    h.line("copy_team_sync(); // every copy landed and is visible to every group");
+    for (const p of staged) h.widenStaged(p, `(${iv} + 1)`, widenTeam(h.plan.shape as MmaShape));
     h.leave();
     h.line("}");
+    if (!pv) return;
+    hopperOnly(h, () => {
+      h.line(`wgmma_wait<0>(); // ${h.name(pv)}: this tile's P·V slice, which ran beside the widening`);
+      h.line(regFences(h.name(pv), h.registers(pv.type.shape)));
+    });
   }
 
   /** The other groups: wait for the leader's tile, take its row vectors, read P from shared memory. */

@@ -249,10 +249,10 @@ export function wgmmaComment(plan: CudaPlan, v: Value, acc: string, split: boole
  * Emit dot v as wgmma on sm_90a and as mma.sync elsewhere (same registers, same tiles). With
  * `accumulate` its registers are declared and hold the addend already; with `exchange` (a
  * k-split dot) each column group runs its share of the k steps and the groups add their partial
- * sums through shared memory at that offset afterwards, as on mma.sync. With `defer` the group
- * is committed and not waited for: a later wgmma_wait (in the next tile, before the rescale) does that.
+ * sums through shared memory at that offset afterwards, as on mma.sync. With `defer` (where the
+ * wait is, for the comment) the group is committed and not waited for: a later wgmma_wait does that.
  */
-export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulate: boolean, exchange?: number, defer = false): void {
+export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulate: boolean, exchange?: number, defer?: string): void {
   if (v.op.kind !== "dot") return;
   const shape = plan.shape as MmaShape;
   const f = formOf(plan, v);
@@ -276,7 +276,7 @@ export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulat
       }
       em.line("wgmma_fence();");
       wgmmaSteps(em, plan, v, n, kSplit);
-      if (defer) em.line("wgmma_commit(); // waited for in the next tile, right before the rescale, or after the loop");
+      if (defer) em.line(`wgmma_commit(); // waited for ${defer}`);
       else {
         em.line("wgmma_commit_wait();");
         unroll(em, `for (int i = 0; i < ${regs}; ++i)`, () => em.line(`reg_fence(${n}[i]);`));
