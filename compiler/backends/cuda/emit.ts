@@ -14,7 +14,8 @@ import { type CopyTeam, copyChunks, storeElements, widenInPlace, widenStaged } f
 import { TileCopies } from "./tile-copies.ts";
 import { emitWgmmaDot, tileAt } from "./wgmma.ts";
 import { preamble } from "./preamble.ts";
-import { type CudaPlan, type MmaShape, anywhere, contiguousRows, readsInline } from "./plan.ts";
+import { contiguousRows } from "./copyable.ts";
+import { type CudaPlan, type MmaShape, anywhere, readsInline } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
 import { RotatedLoops } from "./rotate-emit.ts";

@@ -11,7 +11,8 @@
 // tile of i + 1 streams into the other buffer.
 import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
 import { operands } from "../../ir/ir.ts";
-import { type CudaPlan, anywhere, copiedLoad } from "./plan.ts";
+import { copiedLoad } from "./copyable.ts";
+import { type CudaPlan, anywhere } from "./plan.ts";
 
 export interface Prefetch {
   /** The loaded tile. */
