@@ -52,7 +52,7 @@ kernel gqa_decode_split_fp8 = gqa_decode_split<KV = f8e4m3>
 // the tile's rows, so each split reads the latent rows of its key range once for all of them.
 // merge_states at HEAD_DIM = LATENT combines the splits.
 export const mlaDecodeSplit = kernel`${attend}
-kernel mla_decode_split<T: dtype = f32, KV: dtype = T, LATENT = 512, ROPE = 64, PAGE = 16, BLOCK_M = (T == f16 ? 16 : 8), BLOCK_N = (T == f16 ? 8 : 4)>
+kernel mla_decode_split<T: dtype = f32, KV: dtype = T, DOT: dtype = T, LATENT = 512, ROPE = 64, PAGE = 16, BLOCK_M = (T == f16 ? 16 : 8), BLOCK_N = (T == f16 ? 8 : 4)>
   require LATENT % 16 == 0 && ROPE % 16 == 0 "LATENT and ROPE must be multiples of 16"
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
   require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
@@ -70,23 +70,22 @@ grid (s in splits, m in tiles(heads, BLOCK_M), b in batch) {
   let lo = s * split_len
   let hi = min(k_len, lo + split_len)
   let head = rows(m, BLOCK_M)
-  let Qn = load q_nope[b, head, :] where head < heads
-  let Qr = load q_rope[b, head, :] where head < heads
+  let Qn = DOT(load q_nope[b, head, :] where head < heads)
+  let Qr = DOT(load q_rope[b, head, :] where head < heads)
   let state = softmax_init(BLOCK_M, LATENT)
   for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
     let (C, Kr) = paged_latent(c_kv, page_table, b, n, BLOCK_N, PAGE, k_len, LATENT, ROPE)
-    state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   }
   store out_partial[s, b, head, :] = softmax_finish(state) * (KV == f8e4m3 ? v_descale[b, 0] : 1.0) where head < heads
   store lse_partial[s, b, head] = softmax_lse(state) where head < heads
 }
 
-// The same over an FP8 (E4M3) latent cache (mla_paged_fp8's descales).
+// The same over an FP8 (E4M3) latent cache (mla_paged_fp8's descales; DOT as in mla.ts).
 kernel mla_decode_split_fp8 = mla_decode_split<KV = f8e4m3>
   instances T in [f32, f16], PAGE in [1, 16, 64]
-  // On Hopper the leader schedule, as over a 16-bit cache: the copying group widens each tile on
-  // its way in (plan.ts, converted). On Ampere 32-key tiles widened in shared memory by every
-  // thread (141.5 KiB; 64-key ones spilled at page 1).
-  target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 64
-  target cuda sm_80: BLOCK_N = 32
+  // On Hopper the leader schedule and f16 dots, as mla_paged_fp8's (mla.ts). On Ampere 32-key
+  // tiles widened in shared memory by every thread (141.5 KiB; 64-key ones spilled at page 1).
+  target cuda: T in [bf16, f16], DOT = f16, BLOCK_M = 64, BLOCK_N = 64
+  target cuda sm_80: BLOCK_N = 32, DOT = T
 `;

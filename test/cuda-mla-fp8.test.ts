@@ -51,7 +51,7 @@ describe("MLA over an fp8 latent cache on CUDA", () => {
       for (const [who, code, start] of [["leader", leader, "published_arrive();"], ["others", others, "published_wait();"]]) {
         const tile = code.slice(code.indexOf(start));
         const commit = tile.indexOf("wgmma_commit(); // waited for after this group's share of the widening");
-        const widen = tile.indexOf("its staged E4M3 bytes widened to bf16 in place");
+        const widen = tile.indexOf("its staged E4M3 bytes widened to f16 in place");
         const wait = tile.indexOf("this tile's P·V slice, which ran beside the widening");
         expect(commit, who).toBeGreaterThan(0);
         expect(widen, who).toBeGreaterThan(commit);
@@ -68,7 +68,7 @@ describe("MLA over an fp8 latent cache on CUDA", () => {
 
     it(`${name}, Hopper: widening in place never overwrites staged bytes a thread has yet to read`, () => {
       const from = body.indexOf("} else { // the other groups");
-      const passes = [...body.slice(from).matchAll(/: its staged E4M3 bytes widened to bf16 in place/g)].map((m) => from + m.index!);
+      const passes = [...body.slice(from).matchAll(/: its staged E4M3 bytes widened to f16 in place/g)].map((m) => from + m.index!);
       // The latent tile's pass, then the rope tile's.
       for (const [i, [R, C]] of [[64, 512], [64, 64]].entries()) {
         const lines = body.slice(passes[i]).split("\n").slice(0, 14);
@@ -81,7 +81,7 @@ describe("MLA over an fp8 latent cache on CUDA", () => {
         expect(team.threads * team.per).toBe((R * C) / 16 / (C / 64));
         expect(team, "every thread of both groups").toEqual({ base: 0, threads: 256, per: 1 });
         const rc = /const int r = (.*), c = (.*);$/.exec(lines.find((l) => l.includes("const int r ="))!)!;
-        const store = /fp8x16_store<true>\(smem \+ (.*), smem \+ (.*), raw\[j\]\);$/.exec(lines.find((l) => l.includes("fp8x16_store"))!)!;
+        const store = /fp8x16_store<false>\(smem \+ (.*), smem \+ (.*), raw\[j\]\);$/.exec(lines.find((l) => l.includes("fp8x16_store"))!)!;
         const sync = /if \((.*)\) copy_team_sync\(\);/.exec(lines.find((l) => l.includes("copy_team_sync"))!)![1];
         const sw128 = (row: number, col: number, rows: number) => (col >> 6) * rows * 128 + row * 128 + ((((col >> 3) & 7) ^ (row & 7)) << 4) + (col & 7) * 2;
         const ev = (expr: string, vars: Record<string, number>) => {
@@ -133,9 +133,35 @@ describe("MLA over an fp8 latent cache on CUDA", () => {
       expect(sm80).not.toMatch(/float t_\d+\[128\];/);
     });
 
+    it(`${name}, Hopper: f16 dots (DOT = f16), the bf16 query rounded to f16 once on its way into shared memory`, () => {
+      expect(hopper.code).toContain("DOT = f16");
+      // The query tiles: 16 bytes read, rounded, stored into their swizzled regions; no cp.async of them.
+      for (const [r, c] of [[64, 512], [64, 64]]) expect(body).toMatch(new RegExp(`// Q[nr]_\\d+: ${r} x ${c} into shared memory, 8 bf16 values read and rounded to f16 at a time`));
+      expect(body).toMatch(/recast8_copy<true>\(smem \+ 0 \+ sw128\(r, c, 64\), q_nope \+/);
+      expect(body).toMatch(/recast8_copy<true>\(smem \+ \d+ \+ sw128\(r, c, 64\), q_rope \+/);
+      // Every dot is an f16 wgmma; the cache widens to f16 (one cvt a pair), never to bf16.
+      expect(body).toMatch(/wgmma_m64n64k16_ss_f16</);
+      expect(body).toMatch(/wgmma_m64n256k16_(rs|ss)_f16</);
+      expect(body).not.toMatch(/wgmma_m64n\d+k16_(rs|ss)_bf16</);
+      expect(body).toContain("fp8x16_store<false>(");
+      expect(body).not.toContain("fp8x16_store<true>(");
+      // P is packed to f16 for the others' P·V slice.
+      expect(body).toMatch(/= pack_f16\(/);
+      expect(body).not.toMatch(/= pack_bf16\(/);
+    });
+
     it(`${name}: applies the descales (the key one to the scores, the value one to the output)`, () => {
       expect(body).toContain("k_descale[");
       expect(body).toContain("v_descale[");
     });
   }
+});
+
+describe("the query of MLA over a 16-bit cache on CUDA", () => {
+  it("mla_paged.bf16.p64 (DOT = T): copied by cp.async as it is, nothing rounded", () => {
+    const body = bodyOf(cudaKernel(["kernels-src/mla.ts"], "mla_paged.bf16.p64", { wgmma: true }).code);
+    expect(body).toMatch(/\/\/ Qn_\d+: 64 x 512 into shared memory, 16-byte cp\.async per 8 elements/);
+    expect(body).not.toContain("recast8_copy");
+    expect(body).toMatch(/wgmma_m64n64k16_ss_bf16</);
+  });
 });

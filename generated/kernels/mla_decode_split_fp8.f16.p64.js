@@ -2,7 +2,7 @@
 export const name = "mla_decode_split_fp8.f16.p64";
 export const kernel = "mla_decode_split_fp8";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f16","KV":"f8e4m3","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":16,"BLOCK_N":8};
+export const params = {"T":"f16","KV":"f8e4m3","DOT":"f16","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":16,"BLOCK_N":8};
 export const tuned = [];
 export const tensors = [
   {
@@ -116,9 +116,9 @@ export const grid = (d) => [d["splits"], Math.ceil(d["heads"] / 16), d["batch"]]
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"mla_decode_split_fp8.f16.p64","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f16","KV":"f8e4m3","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":16,"BLOCK_N":8},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f16","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f16","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",16]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[64,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":27840,"invocations":64},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
+    manifest: {"name":"mla_decode_split_fp8.f16.p64","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f16","KV":"f8e4m3","DOT":"f16","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":16,"BLOCK_N":8},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f16","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f16","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",16]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f16.p64.sg.wgsl","entryPoint":"main","workgroupSize":[64,1,1],"requires":{"features":["shader-f16","subgroups"],"minSubgroupSize":8,"workgroupStorageBytes":27840,"invocations":64},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/decode_split.ts:85 (kernel mla_decode_split_fp8). Do not edit: edit the spec and recompile.
-// Instance mla_decode_split_fp8.f16.p64: T = f16, KV = f8e4m3, LATENT = 512, ROPE = 64, PAGE = 64, BLOCK_M = 16, BLOCK_N = 8.
+// Instance mla_decode_split_fp8.f16.p64: T = f16, KV = f8e4m3, DOT = f16, LATENT = 512, ROPE = 64, PAGE = 64, BLOCK_M = 16, BLOCK_N = 8.
 // 64 invocations as 8 rows x 8 columns; row reductions by subgroup shuffles.
 enable f16;
 enable subgroups;
@@ -190,8 +190,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let hi_137 = min(k_len_134, t_136);
   // kernels-src/decode_split.ts:72: let head = rows(m, BLOCK_M)
   let t_138 = (m_105 * 16);
-  // kernels-src/decode_split.ts:73: let Qn = load q_nope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:74: let Qr = load q_rope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:73: let Qn = DOT(load q_nope[b, head, :] where head < heads)
+  // kernels-src/decode_split.ts:74: let Qr = DOT(load q_rope[b, head, :] where head < heads)
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_145 = (lo_135 / 8);
   let t_146 = (hi_137 + 7);
@@ -267,7 +267,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_252 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_253 = k_descale[u32(b_106) * k_descale_stride0 + u32(0)];
   let t_254 = (t_252 * t_253);
   workgroupBarrier();
@@ -315,7 +315,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 8; j++) {
       Kr_249[0 * 8 + j] = select(0.0, c_kv_at(u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_234 + tr) / 64))], ((t_234 + tr) < k_len_134)) * 64) + ((t_234 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 8 * j)))), ((t_234 + tr) < k_len_134));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_250: array<f16, 64>;
     for (var j = 0; j < 64; j++) {
       t_250[0 * 64 + j] = f16(C_247[0 * 64 + j]);
@@ -435,7 +435,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_302 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_303 = k_descale[u32(b_106) * k_descale_stride0 + u32(0)];
   let t_304 = (t_302 * t_303);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -454,7 +454,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 8; j++) {
       Kr_299[0 * 8 + j] = c_kv_at(u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_286 + tr) / 64))] * 64) + ((t_286 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 8 * j))));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_300: array<f16, 64>;
     for (var j = 0; j < 64; j++) {
       t_300[0 * 64 + j] = f16(C_297[0 * 64 + j]);
@@ -574,7 +574,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_351 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_352 = k_descale[u32(b_106) * k_descale_stride0 + u32(0)];
   let t_353 = (t_351 * t_352);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -594,7 +594,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 8; j++) {
       Kr_348[0 * 8 + j] = select(0.0, c_kv_at(u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_333 + tr) / 64))], ((t_333 + tr) < k_len_134)) * 64) + ((t_333 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 8 * j)))), ((t_333 + tr) < k_len_134));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_349: array<f16, 64>;
     for (var j = 0; j < 64; j++) {
       t_349[0 * 64 + j] = f16(C_346[0 * 64 + j]);
@@ -730,9 +730,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 `,
   },
   {
-    manifest: {"name":"mla_decode_split_fp8.f16.p64","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f16","KV":"f8e4m3","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":16,"BLOCK_N":8},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f16","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f16","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",16]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f16.p64.wgsl","entryPoint":"main","workgroupSize":[64,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":28352,"invocations":64},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
+    manifest: {"name":"mla_decode_split_fp8.f16.p64","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f16","KV":"f8e4m3","DOT":"f16","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":16,"BLOCK_N":8},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f16","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f16","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",16]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f16.p64.wgsl","entryPoint":"main","workgroupSize":[64,1,1],"requires":{"features":["shader-f16"],"workgroupStorageBytes":28352,"invocations":64},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/decode_split.ts:85 (kernel mla_decode_split_fp8). Do not edit: edit the spec and recompile.
-// Instance mla_decode_split_fp8.f16.p64: T = f16, KV = f8e4m3, LATENT = 512, ROPE = 64, PAGE = 64, BLOCK_M = 16, BLOCK_N = 8.
+// Instance mla_decode_split_fp8.f16.p64: T = f16, KV = f8e4m3, DOT = f16, LATENT = 512, ROPE = 64, PAGE = 64, BLOCK_M = 16, BLOCK_N = 8.
 // 64 invocations as 8 rows x 8 columns; row reductions through workgroup memory.
 enable f16;
 
@@ -804,8 +804,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let hi_137 = min(k_len_134, t_136);
   // kernels-src/decode_split.ts:72: let head = rows(m, BLOCK_M)
   let t_138 = (m_105 * 16);
-  // kernels-src/decode_split.ts:73: let Qn = load q_nope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:74: let Qr = load q_rope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:73: let Qn = DOT(load q_nope[b, head, :] where head < heads)
+  // kernels-src/decode_split.ts:74: let Qr = DOT(load q_rope[b, head, :] where head < heads)
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_145 = (lo_135 / 8);
   let t_146 = (hi_137 + 7);
@@ -881,7 +881,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_252 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_253 = k_descale[u32(b_106) * k_descale_stride0 + u32(0)];
   let t_254 = (t_252 * t_253);
   workgroupBarrier();
@@ -929,7 +929,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 8; j++) {
       Kr_249[0 * 8 + j] = select(0.0, c_kv_at(u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_234 + tr) / 64))], ((t_234 + tr) < k_len_134)) * 64) + ((t_234 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 8 * j)))), ((t_234 + tr) < k_len_134));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_250: array<f16, 64>;
     for (var j = 0; j < 64; j++) {
       t_250[0 * 64 + j] = f16(C_247[0 * 64 + j]);
@@ -1061,7 +1061,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_302 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_303 = k_descale[u32(b_106) * k_descale_stride0 + u32(0)];
   let t_304 = (t_302 * t_303);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -1080,7 +1080,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 8; j++) {
       Kr_299[0 * 8 + j] = c_kv_at(u32(((page_table[u32(b_106) * page_table_stride0 + u32(((t_286 + tr) / 64))] * 64) + ((t_286 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 8 * j))));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_300: array<f16, 64>;
     for (var j = 0; j < 64; j++) {
       t_300[0 * 64 + j] = f16(C_297[0 * 64 + j]);
@@ -1212,7 +1212,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_351 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_352 = k_descale[u32(b_106) * k_descale_stride0 + u32(0)];
   let t_353 = (t_351 * t_352);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -1232,7 +1232,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 8; j++) {
       Kr_348[0 * 8 + j] = select(0.0, c_kv_at(u32(((select(0, page_table[u32(b_106) * page_table_stride0 + u32(((t_333 + tr) / 64))], ((t_333 + tr) < k_len_134)) * 64) + ((t_333 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 8 * j)))), ((t_333 + tr) < k_len_134));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_349: array<f16, 64>;
     for (var j = 0; j < 64; j++) {
       t_349[0 * 64 + j] = f16(C_346[0 * 64 + j]);

@@ -2,7 +2,7 @@
 export const name = "mla_decode_split_fp8.f32.p1";
 export const kernel = "mla_decode_split_fp8";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","KV":"f8e4m3","LATENT":512,"ROPE":64,"PAGE":1,"BLOCK_M":8,"BLOCK_N":4};
+export const params = {"T":"f32","KV":"f8e4m3","DOT":"f32","LATENT":512,"ROPE":64,"PAGE":1,"BLOCK_M":8,"BLOCK_N":4};
 export const tuned = [];
 export const tensors = [
   {
@@ -116,9 +116,9 @@ export const grid = (d) => [d["splits"], Math.ceil(d["heads"] / 8), d["batch"]];
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"mla_decode_split_fp8.f32.p1","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f32","KV":"f8e4m3","LATENT":512,"ROPE":64,"PAGE":1,"BLOCK_M":8,"BLOCK_N":4},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f32","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f32","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",8]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[16,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":4,"workgroupStorageBytes":27744,"invocations":16},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
+    manifest: {"name":"mla_decode_split_fp8.f32.p1","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f32","KV":"f8e4m3","DOT":"f32","LATENT":512,"ROPE":64,"PAGE":1,"BLOCK_M":8,"BLOCK_N":4},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f32","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f32","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",8]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f32.p1.sg.wgsl","entryPoint":"main","workgroupSize":[16,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":4,"workgroupStorageBytes":27744,"invocations":16},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/decode_split.ts:85 (kernel mla_decode_split_fp8). Do not edit: edit the spec and recompile.
-// Instance mla_decode_split_fp8.f32.p1: T = f32, KV = f8e4m3, LATENT = 512, ROPE = 64, PAGE = 1, BLOCK_M = 8, BLOCK_N = 4.
+// Instance mla_decode_split_fp8.f32.p1: T = f32, KV = f8e4m3, DOT = f32, LATENT = 512, ROPE = 64, PAGE = 1, BLOCK_M = 8, BLOCK_N = 4.
 // 16 invocations as 4 rows x 4 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -189,8 +189,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let hi_134 = min(k_len_131, t_133);
   // kernels-src/decode_split.ts:72: let head = rows(m, BLOCK_M)
   let t_135 = (m_102 * 8);
-  // kernels-src/decode_split.ts:73: let Qn = load q_nope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:74: let Qr = load q_rope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:73: let Qn = DOT(load q_nope[b, head, :] where head < heads)
+  // kernels-src/decode_split.ts:74: let Qr = DOT(load q_rope[b, head, :] where head < heads)
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_142 = (lo_132 / 4);
   let t_143 = (hi_134 + 3);
@@ -266,7 +266,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_247 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_248 = k_descale[u32(b_103) * k_descale_stride0 + u32(0)];
   let t_249 = (t_247 * t_248);
   workgroupBarrier();
@@ -314,7 +314,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_244[0 * 16 + j] = select(0.0, c_kv_at(u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_231 + tr))], ((t_231 + tr) < k_len_131)) + ((t_231 + tr) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j)))), ((t_231 + tr) < k_len_131));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_245: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_245[0 * 128 + j] = f32(C_242[0 * 128 + j]);
@@ -434,7 +434,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_294 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_295 = k_descale[u32(b_103) * k_descale_stride0 + u32(0)];
   let t_296 = (t_294 * t_295);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -453,7 +453,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_291[0 * 16 + j] = c_kv_at(u32((page_table[u32(b_103) * page_table_stride0 + u32((t_280 + tr))] + ((t_280 + tr) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j))));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_292: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_292[0 * 128 + j] = f32(C_289[0 * 128 + j]);
@@ -573,7 +573,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_340 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_341 = k_descale[u32(b_103) * k_descale_stride0 + u32(0)];
   let t_342 = (t_340 * t_341);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -593,7 +593,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_337[0 * 16 + j] = select(0.0, c_kv_at(u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_324 + tr))], ((t_324 + tr) < k_len_131)) + ((t_324 + tr) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j)))), ((t_324 + tr) < k_len_131));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_338: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_338[0 * 128 + j] = f32(C_335[0 * 128 + j]);
@@ -729,9 +729,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 `,
   },
   {
-    manifest: {"name":"mla_decode_split_fp8.f32.p1","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f32","KV":"f8e4m3","LATENT":512,"ROPE":64,"PAGE":1,"BLOCK_M":8,"BLOCK_N":4},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f32","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f32","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",8]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f32.p1.wgsl","entryPoint":"main","workgroupSize":[16,1,1],"requires":{"features":[],"workgroupStorageBytes":27872,"invocations":16},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
+    manifest: {"name":"mla_decode_split_fp8.f32.p1","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f32","KV":"f8e4m3","DOT":"f32","LATENT":512,"ROPE":64,"PAGE":1,"BLOCK_M":8,"BLOCK_N":4},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f32","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f32","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",8]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f32.p1.wgsl","entryPoint":"main","workgroupSize":[16,1,1],"requires":{"features":[],"workgroupStorageBytes":27872,"invocations":16},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/decode_split.ts:85 (kernel mla_decode_split_fp8). Do not edit: edit the spec and recompile.
-// Instance mla_decode_split_fp8.f32.p1: T = f32, KV = f8e4m3, LATENT = 512, ROPE = 64, PAGE = 1, BLOCK_M = 8, BLOCK_N = 4.
+// Instance mla_decode_split_fp8.f32.p1: T = f32, KV = f8e4m3, DOT = f32, LATENT = 512, ROPE = 64, PAGE = 1, BLOCK_M = 8, BLOCK_N = 4.
 // 16 invocations as 4 rows x 4 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -802,8 +802,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let hi_134 = min(k_len_131, t_133);
   // kernels-src/decode_split.ts:72: let head = rows(m, BLOCK_M)
   let t_135 = (m_102 * 8);
-  // kernels-src/decode_split.ts:73: let Qn = load q_nope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:74: let Qr = load q_rope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:73: let Qn = DOT(load q_nope[b, head, :] where head < heads)
+  // kernels-src/decode_split.ts:74: let Qr = DOT(load q_rope[b, head, :] where head < heads)
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_142 = (lo_132 / 4);
   let t_143 = (hi_134 + 3);
@@ -879,7 +879,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_247 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_248 = k_descale[u32(b_103) * k_descale_stride0 + u32(0)];
   let t_249 = (t_247 * t_248);
   workgroupBarrier();
@@ -927,7 +927,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_244[0 * 16 + j] = select(0.0, c_kv_at(u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_231 + tr))], ((t_231 + tr) < k_len_131)) + ((t_231 + tr) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j)))), ((t_231 + tr) < k_len_131));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_245: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_245[0 * 128 + j] = f32(C_242[0 * 128 + j]);
@@ -1059,7 +1059,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_294 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_295 = k_descale[u32(b_103) * k_descale_stride0 + u32(0)];
   let t_296 = (t_294 * t_295);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -1078,7 +1078,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_291[0 * 16 + j] = c_kv_at(u32((page_table[u32(b_103) * page_table_stride0 + u32((t_280 + tr))] + ((t_280 + tr) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j))));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_292: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_292[0 * 128 + j] = f32(C_289[0 * 128 + j]);
@@ -1210,7 +1210,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_340 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_341 = k_descale[u32(b_103) * k_descale_stride0 + u32(0)];
   let t_342 = (t_340 * t_341);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -1230,7 +1230,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_337[0 * 16 + j] = select(0.0, c_kv_at(u32((select(0, page_table[u32(b_103) * page_table_stride0 + u32((t_324 + tr))], ((t_324 + tr) < k_len_131)) + ((t_324 + tr) % 1))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j)))), ((t_324 + tr) < k_len_131));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_338: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_338[0 * 128 + j] = f32(C_335[0 * 128 + j]);

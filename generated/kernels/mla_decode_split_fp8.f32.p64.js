@@ -2,7 +2,7 @@
 export const name = "mla_decode_split_fp8.f32.p64";
 export const kernel = "mla_decode_split_fp8";
 /** The compile-time parameters this instance was built with (tuned ones listed in `tuned`). */
-export const params = {"T":"f32","KV":"f8e4m3","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":8,"BLOCK_N":4};
+export const params = {"T":"f32","KV":"f8e4m3","DOT":"f32","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":8,"BLOCK_N":4};
 export const tuned = [];
 export const tensors = [
   {
@@ -116,9 +116,9 @@ export const grid = (d) => [d["splits"], Math.ceil(d["heads"] / 8), d["batch"]];
 /** Best first: a runtime picks the first variant the device supports. */
 export const variants = [
   {
-    manifest: {"name":"mla_decode_split_fp8.f32.p64","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f32","KV":"f8e4m3","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":8,"BLOCK_N":4},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f32","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f32","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",8]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f32.p64.sg.wgsl","entryPoint":"main","workgroupSize":[16,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":4,"workgroupStorageBytes":27744,"invocations":16},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
+    manifest: {"name":"mla_decode_split_fp8.f32.p64","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f32","KV":"f8e4m3","DOT":"f32","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":8,"BLOCK_N":4},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f32","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f32","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",8]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f32.p64.sg.wgsl","entryPoint":"main","workgroupSize":[16,1,1],"requires":{"features":["subgroups"],"minSubgroupSize":4,"workgroupStorageBytes":27744,"invocations":16},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/decode_split.ts:85 (kernel mla_decode_split_fp8). Do not edit: edit the spec and recompile.
-// Instance mla_decode_split_fp8.f32.p64: T = f32, KV = f8e4m3, LATENT = 512, ROPE = 64, PAGE = 64, BLOCK_M = 8, BLOCK_N = 4.
+// Instance mla_decode_split_fp8.f32.p64: T = f32, KV = f8e4m3, DOT = f32, LATENT = 512, ROPE = 64, PAGE = 64, BLOCK_M = 8, BLOCK_N = 4.
 // 16 invocations as 4 rows x 4 columns; row reductions by subgroup shuffles.
 enable subgroups;
 
@@ -189,8 +189,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let hi_136 = min(k_len_133, t_135);
   // kernels-src/decode_split.ts:72: let head = rows(m, BLOCK_M)
   let t_137 = (m_104 * 8);
-  // kernels-src/decode_split.ts:73: let Qn = load q_nope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:74: let Qr = load q_rope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:73: let Qn = DOT(load q_nope[b, head, :] where head < heads)
+  // kernels-src/decode_split.ts:74: let Qr = DOT(load q_rope[b, head, :] where head < heads)
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_144 = (lo_134 / 4);
   let t_145 = (hi_136 + 3);
@@ -266,7 +266,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_251 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_252 = k_descale[u32(b_105) * k_descale_stride0 + u32(0)];
   let t_253 = (t_251 * t_252);
   workgroupBarrier();
@@ -314,7 +314,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_248[0 * 16 + j] = select(0.0, c_kv_at(u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_233 + tr) / 64))], ((t_233 + tr) < k_len_133)) * 64) + ((t_233 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j)))), ((t_233 + tr) < k_len_133));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_249: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_249[0 * 128 + j] = f32(C_246[0 * 128 + j]);
@@ -434,7 +434,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_300 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_301 = k_descale[u32(b_105) * k_descale_stride0 + u32(0)];
   let t_302 = (t_300 * t_301);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -453,7 +453,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_297[0 * 16 + j] = c_kv_at(u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_284 + tr) / 64))] * 64) + ((t_284 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j))));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_298: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_298[0 * 128 + j] = f32(C_295[0 * 128 + j]);
@@ -573,7 +573,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_348 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_349 = k_descale[u32(b_105) * k_descale_stride0 + u32(0)];
   let t_350 = (t_348 * t_349);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -593,7 +593,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_345[0 * 16 + j] = select(0.0, c_kv_at(u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_330 + tr) / 64))], ((t_330 + tr) < k_len_133)) * 64) + ((t_330 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j)))), ((t_330 + tr) < k_len_133));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_346: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_346[0 * 128 + j] = f32(C_343[0 * 128 + j]);
@@ -729,9 +729,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
 `,
   },
   {
-    manifest: {"name":"mla_decode_split_fp8.f32.p64","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f32","KV":"f8e4m3","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":8,"BLOCK_N":4},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f32","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f32","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",8]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f32.p64.wgsl","entryPoint":"main","workgroupSize":[16,1,1],"requires":{"features":[],"workgroupStorageBytes":27872,"invocations":16},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
+    manifest: {"name":"mla_decode_split_fp8.f32.p64","kernel":"mla_decode_split_fp8","source":{"file":"kernels-src/decode_split.ts","line":85},"params":{"T":"f32","KV":"f8e4m3","DOT":"f32","LATENT":512,"ROPE":64,"PAGE":64,"BLOCK_M":8,"BLOCK_N":4},"tuned":[],"tensors":[{"name":"q_nope","binding":0,"dtype":"f32","shape":["batch","heads",512],"access":"read","perStep":false},{"name":"q_rope","binding":1,"dtype":"f32","shape":["batch","heads",64],"access":"read","perStep":false},{"name":"c_kv","binding":2,"dtype":"f8e4m3","shape":["slots",1,576],"access":"read","perStep":false},{"name":"k_descale","binding":3,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"v_descale","binding":4,"dtype":"f32","shape":["batch",1],"access":"read","perStep":false},{"name":"page_table","binding":5,"dtype":"i32","shape":["batch","max_pages"],"access":"read","perStep":true},{"name":"cache_seqlens","binding":6,"dtype":"i32","shape":["batch"],"access":"read","perStep":true},{"name":"out_partial","binding":7,"dtype":"f32","shape":["splits","batch","heads",512],"access":"read_write","perStep":false},{"name":"lse_partial","binding":8,"dtype":"f32","shape":["splits","batch","heads"],"access":"read_write","perStep":false}],"scalars":[{"name":"softmax_scale","dtype":"f32","perStep":false,"bounds":[{"op":">","value":0,"message":"softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"}]},{"name":"split_len","dtype":"i32","perStep":true}],"dims":["batch","heads","slots","max_pages","splits"],"grid":["splits",{"op":"ceil_div","args":["heads",8]},"batch"],"gridAxes":["s","m","b"],"wgsl":{"file":"mla_decode_split_fp8.f32.p64.wgsl","entryPoint":"main","workgroupSize":[16,1,1],"requires":{"features":[],"workgroupStorageBytes":27872,"invocations":16},"uniforms":{"binding":9,"size":32,"fields":[{"name":"batch","type":"i32","offset":0,"from":"dim"},{"name":"heads","type":"i32","offset":4,"from":"dim"},{"name":"slots","type":"i32","offset":8,"from":"dim"},{"name":"max_pages","type":"i32","offset":12,"from":"dim"},{"name":"splits","type":"i32","offset":16,"from":"dim"},{"name":"softmax_scale","type":"f32","offset":20,"from":"scalar"},{"name":"split_len","type":"i32","offset":24,"from":"scalar"}]}}},
     wgsl: `// Generated by flashtile from kernels-src/decode_split.ts:85 (kernel mla_decode_split_fp8). Do not edit: edit the spec and recompile.
-// Instance mla_decode_split_fp8.f32.p64: T = f32, KV = f8e4m3, LATENT = 512, ROPE = 64, PAGE = 64, BLOCK_M = 8, BLOCK_N = 4.
+// Instance mla_decode_split_fp8.f32.p64: T = f32, KV = f8e4m3, DOT = f32, LATENT = 512, ROPE = 64, PAGE = 64, BLOCK_M = 8, BLOCK_N = 4.
 // 16 invocations as 4 rows x 4 columns; row reductions through workgroup memory.
 
 struct Params {
@@ -802,8 +802,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let hi_136 = min(k_len_133, t_135);
   // kernels-src/decode_split.ts:72: let head = rows(m, BLOCK_M)
   let t_137 = (m_104 * 8);
-  // kernels-src/decode_split.ts:73: let Qn = load q_nope[b, head, :] where head < heads
-  // kernels-src/decode_split.ts:74: let Qr = load q_rope[b, head, :] where head < heads
+  // kernels-src/decode_split.ts:73: let Qn = DOT(load q_nope[b, head, :] where head < heads)
+  // kernels-src/decode_split.ts:74: let Qr = DOT(load q_rope[b, head, :] where head < heads)
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
   let t_144 = (lo_134 / 4);
   let t_145 = (hi_136 + 3);
@@ -879,7 +879,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_251 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_252 = k_descale[u32(b_105) * k_descale_stride0 + u32(0)];
   let t_253 = (t_251 * t_252);
   workgroupBarrier();
@@ -927,7 +927,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_248[0 * 16 + j] = select(0.0, c_kv_at(u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_233 + tr) / 64))], ((t_233 + tr) < k_len_133)) * 64) + ((t_233 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j)))), ((t_233 + tr) < k_len_133));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_249: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_249[0 * 128 + j] = f32(C_246[0 * 128 + j]);
@@ -1059,7 +1059,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_300 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_301 = k_descale[u32(b_105) * k_descale_stride0 + u32(0)];
   let t_302 = (t_300 * t_301);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -1078,7 +1078,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_297[0 * 16 + j] = c_kv_at(u32(((page_table[u32(b_105) * page_table_stride0 + u32(((t_284 + tr) / 64))] * 64) + ((t_284 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j))));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_298: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_298[0 * 128 + j] = f32(C_295[0 * 128 + j]);
@@ -1210,7 +1210,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:57: return load c_kv[slot, 0, 0:LATENT] where kr < k_len, load c_kv[slot, 0, LATENT:LATENT + ROPE] where kr < k_len
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   let t_348 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+  // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
   let t_349 = k_descale[u32(b_105) * k_descale_stride0 + u32(0)];
   let t_350 = (t_348 * t_349);
   // kernels-src/decode_split.ts:76: for n in tiles(lo, hi, BLOCK_N) mask live = cols(n, BLOCK_N) >= lo && cols(n, BLOCK_N) < hi {
@@ -1230,7 +1230,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     for (var j = 0; j < 16; j++) {
       Kr_345[0 * 16 + j] = select(0.0, c_kv_at(u32(((select(0, page_table[u32(b_105) * page_table_stride0 + u32(((t_330 + tr) / 64))], ((t_330 + tr) < k_len_133)) * 64) + ((t_330 + tr) % 64))) * c_kv_stride0 + u32(0) * c_kv_stride1 + u32((512 + (tc + 4 * j)))), ((t_330 + tr) < k_len_133));
     }
-    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, T(C), T(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), T(C))
+    // kernels-src/decode_split.ts:78: state = softmax_step(state, latent_scores(Qn, Qr, DOT(C), DOT(Kr), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, 0] : 1.0)), DOT(C))
     var t_346: array<f32, 128>;
     for (var j = 0; j < 128; j++) {
       t_346[0 * 128 + j] = f32(C_343[0 * 128 + j]);

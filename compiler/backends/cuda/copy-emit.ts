@@ -37,8 +37,8 @@ export interface CopyHost extends ElementContext {
  */
 export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, team?: CopyTeam): void {
   const [R, C] = v.type.shape;
-  // A converted tile (plan.converted) reads its E4M3 load 16 bytes at a time, as cp.async would.
-  const raw = em.plan.converted.get(v);
+  // A converted tile (plan.converted, plan.recast) reads its load 16 bytes at a time, as cp.async would.
+  const raw = em.plan.converted.get(v) ?? em.plan.recast.get(v);
   const op = (raw ?? v).op as Extract<Value["op"], { kind: "load" }>;
   // 16-byte copies read 16-byte aligned sources: the tensor's address must be so aligned.
   em.align(op.tensor.name, 16);
@@ -53,7 +53,7 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, t
   // A team's copy of a converted tile stages its E4M3 bytes by cp.async; the team widens them later (widenInPlace).
   if (batched && trips > 1 && trips <= 32) return copyBatched(em, v, r, op, chunks, per, step, trips, tid, raw !== undefined && !team, raw && team ? (row) => stagedAt(v, r, row, "c") : undefined);
   if (team) throw new Error(`internal: a team copy of ${em.name(v)} in no batched form`);
-  em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, ${raw ? `16 E4M3 values read and widened to ${v.type.dtype} at a time` : `16-byte cp.async per ${per} elements`}`);
+  em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, ${raw ? convertedHow(v, raw) : `16-byte cp.async per ${per} elements`}`);
   if (trips > 1 && T <= 32 && gathered(em, op)) {
     // A one-warp block's gather (each row's address read from a table): a constant trip count,
     // unrolled, so the table reads of all the thread's rows may be issued before the first copy
@@ -86,8 +86,14 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, t
  */
 function rowCopy(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, offset: string, convert: boolean, dst: string): string {
   const src = `${op.tensor.name} + (ok ? ${offset} : 0)`;
-  return convert ? `${widenInto(em, v, r, "r")}fp8x16_load(${src}, ok));` : `cp_async16(smem + ${dst}, ${src}, ok);`;
+  if (!convert) return `cp_async16(smem + ${dst}, ${src}, ok);`;
+  if (em.plan.recast.has(v)) return `recast8_copy<${v.type.dtype === "f16"}>(smem + ${dst}, ${src}, ok);`;
+  return `${widenInto(em, v, r, "r")}fp8x16_load(${src}, ok));`;
 }
+
+/** What a converted tile's copy does to each 16 bytes it reads. */
+const convertedHow = (v: Value, raw: Value) =>
+  raw.type.dtype === "f8e4m3" ? `16 E4M3 values read and widened to ${v.type.dtype} at a time` : `8 ${raw.type.dtype} values read and rounded to ${v.type.dtype} at a time`;
 
 /** The call, but for its last argument (the 16 raw bytes), that widens a converted chunk into row `row`, column c of v. */
 const widenInto = (em: CopyHost, v: Value, r: Region, row: string) =>
@@ -112,7 +118,7 @@ function rowSource(em: ElementContext, op: Extract<Value["op"], { kind: "load" }
 function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, chunks: number, per: number, step: number, trips: number, tid: string, convert: boolean, staged?: (row: string) => string): void {
   const [R, C] = v.type.shape;
   const many = trips > 8 || convert;
-  const how = convert ? `16 E4M3 values read and widened to ${v.type.dtype} at a time` : staged ? `its E4M3 bytes staged by 16-byte cp.async in the upper half of the buffer, to be widened there (widenInPlace)` : `16-byte cp.async per ${per} elements`;
+  const how = convert ? convertedHow(v, em.plan.converted.get(v) ?? em.plan.recast.get(v)!) : staged ? `its E4M3 bytes staged by 16-byte cp.async in the upper half of the buffer, to be widened there (widenInPlace)` : `16-byte cp.async per ${per} elements`;
   const dst = staged ?? ((row: string) => em.at(v, r, row, "c"));
   em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, ${how}: ${many ? `this thread's ${trips} rows in one unrolled run (ptxas issues the address reads ahead as registers allow)` : `this thread's ${trips} rows' addresses first, then the copies`}`);
   em.line("{");

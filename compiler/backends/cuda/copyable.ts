@@ -5,12 +5,12 @@ import { bytesOfName } from "../../../runtime/dtype.ts";
 import type { CudaPlan } from "./plan.ts";
 
 /**
- * The load a copy of shared operand v reads: v itself where cp.async copies it, the E4M3 load it
- * widens where it is converted on its way in (`converted`); undefined where it is filled element
- * by element.
+ * The load a copy of shared operand v reads: v itself where cp.async copies it, the load it
+ * widens or rounds where it is converted on its way in (`converted`, `recast`); undefined where
+ * it is filled element by element.
  */
 export function copiedLoad(plan: CudaPlan, v: Value): Value | undefined {
-  const raw = plan.converted.get(v);
+  const raw = plan.converted.get(v) ?? plan.recast.get(v);
   if (raw) return raw;
   return contiguousRows(v) ? v : undefined;
 }

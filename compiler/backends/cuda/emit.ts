@@ -374,7 +374,7 @@ export class CudaEmitter extends CudaKernelView {
     const r = this.region(v);
     if (!r) return;
     if (!published) this.line("__syncthreads();");
-    if (anywhere(this.plan, v) && contiguousRows(v)) {
+    if (anywhere(this.plan, v) && (contiguousRows(v) || this.plan.recast.has(v))) {
       copyChunks(this, v, r);
       this.line("cp_async_wait_all();");
     } else if (src) widenStaged(this, v, r, this.region(src)!);

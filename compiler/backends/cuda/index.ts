@@ -96,6 +96,24 @@ template <bool BF16> __device__ __forceinline__ void fp8x16_store(unsigned char*
   fp8x8_widen<BF16>(hi, make_uint2(raw.z, raw.w));
 }`;
 
+const RECAST_HELPERS = `// Recast tiles (plan.ts): 8 bf16 (TO_F16) or f16 values from global memory (zeros where !ok),
+// rounded to the other 16-bit dtype, into 16 bytes of shared memory at dst.
+template <bool TO_F16> __device__ __forceinline__ void recast8_copy(unsigned char* dst, const void* src, bool ok) {
+  uint4 w = ok ? __ldg(reinterpret_cast<const uint4*>(src)) : make_uint4(0u, 0u, 0u, 0u);
+  uint32_t* x = reinterpret_cast<uint32_t*>(&w);
+  #pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    if (TO_F16) {
+      const __half2 h = __float22half2_rn(__bfloat1622float2(*reinterpret_cast<const __nv_bfloat162*>(&x[i])));
+      x[i] = *reinterpret_cast<const uint32_t*>(&h);
+    } else {
+      const __nv_bfloat162 b = __float22bfloat162_rn(__half22float2(*reinterpret_cast<const __half2*>(&x[i])));
+      x[i] = *reinterpret_cast<const uint32_t*>(&b);
+    }
+  }
+  *reinterpret_cast<uint4*>(dst) = w;
+}`;
+
 const COMMON_HELPERS = `// Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
 __device__ __forceinline__ int safe_rem(int a, int b) { return b == 0 ? 0 : a % b; }
@@ -254,6 +272,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     COMMON_HELPERS,
     ...(fp8Reads ? ["", FP8_HELPERS] : []),
     ...(plan.converted.size ? [CONVERT_HELPERS] : []),
+    ...(plan.recast.size ? [RECAST_HELPERS] : []),
     ...(plan.shape.kind === "mma" ? ["", MMA_HELPERS] : []),
     ...(plan.swizzled.size ? ["", SWIZZLE_HELPERS] : []),
     ...(plan.wgmma.size ? ["", WGMMA_COMMON, "", wgmmaHelpers(plan, new Set([...leaders.values()].flatMap((l) => l.tiles)))] : []),

@@ -97,6 +97,12 @@ export interface CudaPlan {
    */
   converted: Map<Value, Value>;
   /**
+   * Dot operands that round a 16-bit tile loaded before any loop to the other 16-bit dtype (a
+   * bf16 query for f16 dots), mapped to that load: read 16 bytes at a time, rounded and stored
+   * into the operand's own region by every thread on their way in (copy-emit.ts).
+   */
+  recast: Map<Value, Value>;
+  /**
    * Staged widened key tiles whose dots read their B fragments straight from the E4M3 copy,
    * widening in registers (fp8-keys.ts): no widening pass. Their dots' A tiles are `permutedK`.
    */
@@ -274,12 +280,18 @@ function planShape(ir: KernelIR, maxWarps: number): CudaPlan {
   // Loads read only through a conversion that feeds a dot (an fp8 cache widened to bf16): when
   // cp.async can copy them they are staged in shared memory as they are and widened there (see
   // `staged`); otherwise each element is converted on its way in. They need no registers.
+  // A 16-bit load rounded to the other 16-bit dtype before any loop is converted on its way in
+  // (`recast`); inside a loop it would be each tile's, with no copy that converts in flight.
   const convertedUses = new Map<Value, number>();
   const staged = new Map<Value, Value>();
+  const recast = new Map<Value, Value>();
+  const sixteen = (dt: string) => dt === "f16" || dt === "bf16";
   for (const o of dotOperand) {
     if (o.op.kind !== "cast" || o.op.a.op.kind !== "load") continue;
     convertedUses.set(o.op.a, (convertedUses.get(o.op.a) ?? 0) + 1);
-    if (o.op.a.type.dtype === "f8e4m3" && Number(o.op.a.op.other) === 0 && (o.type.dtype === "f16" || o.type.dtype === "bf16") && contiguousRows(o.op.a)) staged.set(o, o.op.a);
+    if (o.op.a.type.dtype === "f8e4m3" && Number(o.op.a.op.other) === 0 && sixteen(o.type.dtype) && contiguousRows(o.op.a)) staged.set(o, o.op.a);
+    const [from, to] = [o.op.a.type.dtype, o.type.dtype];
+    if (sixteen(from) && sixteen(to) && from !== to && !depth.get(o) && Number(o.op.a.op.other) === 0 && contiguousRows(o.op.a)) recast.set(o, o.op.a);
   }
   const onlyConverted = (v: Value) => convertedUses.get(v) === uses.get(v);
 
@@ -295,11 +307,11 @@ function planShape(ir: KernelIR, maxWarps: number): CudaPlan {
     else if (op.kind === "dot" || op.kind === "reduce" || op.kind === "loop_var" || op.kind === "result") l = "regs";
     else if (op.kind === "const" || op.kind === "iota") l = "expr";
     // A staged widening is read by its dots from shared memory, whatever its number of uses.
-    else if (staged.has(v)) l = "expr";
+    else if (staged.has(v) || recast.has(v)) l = "expr";
     else l = isFloat(v.type.dtype) && ((uses.get(v) ?? 0) > 1 || usedDeeper.has(v)) ? "regs" : "expr";
     layout.set(v, l);
   }
-  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), leader: false, staged, converted: new Map(), rawKeys: new Set(), permutedK: new Set(), rawValues: new Set(), wgmma: new Set(), swizzled: new Set(), uses, anywhere: new Map() };
+  const plan: CudaPlan = { shape, layout, sharedOperands: new Set(), cachedFragments: new Set(), accumulateInto: new Map(), kSplit: new Set(), leader: false, staged, converted: new Map(), recast, rawKeys: new Set(), permutedK: new Set(), rawValues: new Set(), wgmma: new Set(), swizzled: new Set(), uses, anywhere: new Map() };
   for (const v of all) {
     const op = v.op;
     if (op.kind !== "binary" || op.op !== "add" || v.type.dtype !== "f32") continue;
