@@ -695,7 +695,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_224 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -708,7 +708,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_224 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -847,7 +847,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_224 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -860,7 +860,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_224 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1214,7 +1214,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_274 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1227,7 +1227,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_274 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1364,7 +1364,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_274 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1377,7 +1377,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_274 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1732,7 +1732,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_319 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1745,7 +1745,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_319 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1883,7 +1883,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_319 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1896,7 +1896,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_319 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;

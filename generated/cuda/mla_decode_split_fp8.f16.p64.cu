@@ -678,7 +678,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_222 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -691,7 +691,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_222 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -830,7 +830,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_222 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -843,7 +843,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_222 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1200,7 +1200,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_274 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1213,7 +1213,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_274 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1356,7 +1356,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_274 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1369,7 +1369,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_274 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1724,7 +1724,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_321 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1737,7 +1737,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_321 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1875,7 +1875,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_321 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1888,7 +1888,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_f16_p6
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_321 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;

@@ -720,7 +720,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_247 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -733,7 +733,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_247 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -873,7 +873,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_247 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -886,7 +886,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_247 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1240,7 +1240,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_300 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1253,7 +1253,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_300 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1390,7 +1390,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_300 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1403,7 +1403,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_300 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1761,7 +1761,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_348 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1774,7 +1774,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_348 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1914,7 +1914,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_348 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1927,7 +1927,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_348 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;

@@ -720,7 +720,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_249 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -733,7 +733,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_249 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -873,7 +873,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_249 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -886,7 +886,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_249 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1243,7 +1243,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_304 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1256,7 +1256,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_304 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1399,7 +1399,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_304 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1412,7 +1412,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_304 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1770,7 +1770,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_354 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1783,7 +1783,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_354 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1923,7 +1923,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_354 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1936,7 +1936,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_354 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;

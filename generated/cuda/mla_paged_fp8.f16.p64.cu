@@ -703,7 +703,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_245 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -716,7 +716,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_245 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -856,7 +856,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_245 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -869,7 +869,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_245 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1226,7 +1226,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_300 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1239,7 +1239,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_300 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1382,7 +1382,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_300 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1395,7 +1395,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_300 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1753,7 +1753,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_350 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1766,7 +1766,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_350 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1906,7 +1906,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (73728 + ((t_350 + 1) & 1) * 65536) + 32768 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 8) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 4 || k == 6 || k == 7) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;
@@ -1919,7 +1919,7 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_f16_p64(
           uint4 raw[1];
           #pragma unroll
           for (int j = 0; j < 1; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + (204800 + ((t_350 + 1) & 1) * 8192) + 4096 + ((k * 64 + ((tid + j * 256) & 3) * 16) >> 6) * 4096 + (((tid + j * 256) >> 2)) * 64 + ((k * 64 + ((tid + j * 256) & 3) * 16) & 63));
-          if (2 * (k + 1) > 1) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks every thread has read
+          if (k == 0) copy_team_sync(); // this block's 16-bit rows cover E4M3 blocks read since the team last met
           #pragma unroll
           for (int j = 0; j < 1; ++j) {
             const int r = (tid + j * 256) >> 2, c = k * 64 + ((tid + j * 256) & 3) * 16;

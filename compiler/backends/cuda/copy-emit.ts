@@ -168,10 +168,10 @@ function stagedAt(v: Value, r: Region, row: string, col: string): string {
 
 /**
  * Widen converted tile v's staged E4M3 copy (stagedAt, landed) in place into its 16-bit buffer,
- * by the team that staged it (`sync`: a C statement every thread of the team meets). The 16-bit
- * block k covers the E4M3 blocks 2k - B and 2k - B + 1 (B blocks in all), never one after k, so
- * each block's chunks are read by the whole team, then (where block k reaches the staged half)
- * the team meets, then the widened chunks are stored.
+ * by `team` (`sync`: a C statement every thread of the team meets). The 16-bit block k covers
+ * the E4M3 blocks 2k - B and 2k - B + 1 (B blocks in all), never one after k, so each block's
+ * chunks are read by the whole team, then (where block k covers E4M3 blocks read since the
+ * team last met: `syncsBefore`) the team meets, then the widened chunks are stored.
  */
 export function widenInPlace(em: CopyHost, v: Value, r: Region, team: CopyTeam, sync: string): void {
   const [R, C] = v.type.shape;
@@ -186,7 +186,8 @@ export function widenInPlace(em: CopyHost, v: Value, r: Region, team: CopyTeam, 
   em.line(`uint4 raw[${per}];`);
   em.line("#pragma unroll");
   em.line(`for (int j = 0; j < ${per}; ++j) raw[j] = *reinterpret_cast<const uint4*>(smem + ${stagedAt(v, r, `((${team.tid} + j * ${team.threads}) >> 2)`, `(k * 64 + ((${team.tid} + j * ${team.threads}) & 3) * 16)`)});`);
-  em.line(`if (2 * (k + 1) > ${B}) ${sync} // this block's 16-bit rows cover E4M3 blocks every thread has read`);
+  const at = syncsBefore(B);
+  if (at.length) em.line(`if (${at.map((k) => `k == ${k}`).join(" || ")}) ${sync} // this block's 16-bit rows cover E4M3 blocks read since the team last met`);
   em.line("#pragma unroll");
   em.line(`for (int j = 0; j < ${per}; ++j) {`);
   em.enter();
@@ -234,4 +235,22 @@ export function storeElements(em: CopyHost, v: Value, r: Region, threads: number
   em.line(`*reinterpret_cast<${ty}*>(smem + ${em.at(v, r, "r", "c")}) = ${toMem(v.type.dtype, elem(em, v, position("r", "c")))};`);
   em.leave();
   em.line("}");
+}
+
+/**
+ * The blocks k (of B) before whose stores the team meets: where the 16-bit block k covers an
+ * E4M3 block (2k - B, 2k - B + 1) read after the last meeting. A meeting at k follows block k's
+ * reads, so it covers every block up to k (B = 8: 4, 6 and 7, not 5, whose E4M3 blocks 2 and 3
+ * were read before the meeting at 4).
+ */
+export function syncsBefore(B: number): number[] {
+  const at: number[] = [];
+  let met = -1;
+  for (let k = 0; k < B; k++) {
+    if (2 * k - B + 1 > met && 2 * k - B + 1 >= 0) {
+      at.push(k);
+      met = k;
+    }
+  }
+  return at;
 }
