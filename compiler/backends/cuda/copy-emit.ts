@@ -51,7 +51,7 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, t
   const step = T / chunks;
   const trips = T % chunks === 0 && R % step === 0 ? R / step : 0;
   // A team's copy of a converted tile stages its E4M3 bytes by cp.async; the team widens them later (widenInPlace).
-  if (batched && trips > 1 && trips <= 32) return copyBatched(em, v, r, op, chunks, per, step, trips, tid, raw !== undefined && !team, raw && team ? (row) => stagedAt(v, r, row, "c") : undefined);
+  if (batched && trips > 1 && trips <= 32) return copyBatched(em, v, r, op, chunks, per, step, trips, tid, team ? undefined : raw, raw && team ? (row) => stagedAt(v, r, row, "c") : undefined);
   if (team) throw new Error(`internal: a team copy of ${em.name(v)} in no batched form`);
   em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, ${raw ? convertedHow(v, raw) : `16-byte cp.async per ${per} elements`}`);
   if (trips > 1 && T <= 32 && gathered(em, op)) {
@@ -75,19 +75,20 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, t
   }
   const { ok, offset } = rowSource(em, op);
   em.line(`const bool ok = ${ok};`);
-  em.line(rowCopy(em, v, r, op, offset, raw !== undefined, em.at(v, r, "r", "c")));
+  em.line(rowCopy(em, v, r, op, offset, raw, em.at(v, r, "r", "c")));
   em.leave();
   em.line("}");
 }
 
 /**
  * The copy of row `r`'s chunk at column c (under the emitted `ok`, from element `offset`): read,
- * widened and stored where `convert` (a converted tile), else a cp.async to byte `dst` of smem.
+ * widened or rounded and stored where `convert` (the load of a converted tile: E4M3 or 16-bit),
+ * else a cp.async to byte `dst` of smem.
  */
-function rowCopy(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, offset: string, convert: boolean, dst: string): string {
+function rowCopy(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, offset: string, convert: Value | undefined, dst: string): string {
   const src = `${op.tensor.name} + (ok ? ${offset} : 0)`;
   if (!convert) return `cp_async16(smem + ${dst}, ${src}, ok);`;
-  if (em.plan.recast.has(v)) return `recast8_copy<${v.type.dtype === "f16"}>(smem + ${dst}, ${src}, ok);`;
+  if (convert.type.dtype !== "f8e4m3") return `recast8_copy<${v.type.dtype === "f16"}>(smem + ${dst}, ${src}, ok);`;
   return `${widenInto(em, v, r, "r")}fp8x16_load(${src}, ok));`;
 }
 
@@ -111,14 +112,14 @@ function rowSource(em: ElementContext, op: Extract<Value["op"], { kind: "load" }
 
 /**
  * copyChunks' batched form: `trips` rows a thread, their addresses first (entries of a table
- * several rows share read once: row-reads.ts), then the copies. A converted tile (`convert`:
- * read, widened and stored by these threads) or one a team stages (`staged`: its E4M3 bytes
+ * several rows share read once: row-reads.ts), then the copies. A converted tile (`convert`, its
+ * load: read, widened or rounded and stored by these threads) or one a team stages (`staged`: its E4M3 bytes
  * copied where the team widens them later) takes the unrolled run.
  */
-function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, chunks: number, per: number, step: number, trips: number, tid: string, convert: boolean, staged?: (row: string) => string): void {
+function copyBatched(em: CopyHost, v: Value, r: Region, op: Extract<Value["op"], { kind: "load" }>, chunks: number, per: number, step: number, trips: number, tid: string, convert: Value | undefined, staged?: (row: string) => string): void {
   const [R, C] = v.type.shape;
-  const many = trips > 8 || convert;
-  const how = convert ? convertedHow(v, em.plan.converted.get(v) ?? em.plan.recast.get(v)!) : staged ? `its E4M3 bytes staged by 16-byte cp.async in the upper half of the buffer, to be widened there (widenInPlace)` : `16-byte cp.async per ${per} elements`;
+  const many = trips > 8 || convert !== undefined;
+  const how = convert ? convertedHow(v, convert) : staged ? `its E4M3 bytes staged by 16-byte cp.async in the upper half of the buffer, to be widened there (widenInPlace)` : `16-byte cp.async per ${per} elements`;
   const dst = staged ?? ((row: string) => em.at(v, r, row, "c"));
   em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, ${how}: ${many ? `this thread's ${trips} rows in one unrolled run (ptxas issues the address reads ahead as registers allow)` : `this thread's ${trips} rows' addresses first, then the copies`}`);
   em.line("{");

@@ -14,7 +14,7 @@ import { type CopyTeam, copyChunks, storeElements, widenInPlace, widenStaged } f
 import { TileCopies } from "./tile-copies.ts";
 import { emitWgmmaDot, tileAt } from "./wgmma.ts";
 import { preamble } from "./preamble.ts";
-import { contiguousRows } from "./copyable.ts";
+import { copiedLoad } from "./copyable.ts";
 import { type CudaPlan, type MmaShape, anywhere, readsInline } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import type { Rotation } from "./rotate.ts";
@@ -374,7 +374,7 @@ export class CudaEmitter extends CudaKernelView {
     const r = this.region(v);
     if (!r) return;
     if (!published) this.line("__syncthreads();");
-    if (anywhere(this.plan, v) && (contiguousRows(v) || this.plan.recast.has(v))) {
+    if (anywhere(this.plan, v) && copiedLoad(this.plan, v)) {
       copyChunks(this, v, r);
       this.line("cp_async_wait_all();");
     } else if (src) widenStaged(this, v, r, this.region(src)!);
