@@ -2,7 +2,7 @@
 
 Runs anywhere with an NVIDIA GPU, PyTorch and cuda-python (`pip install torch cuda-python`):
 
-    python3 bench/bench_cuda.py [--only prefill,decode,decode_fp8,mla,mla_fp8,swa] [--json out.json]
+    python3 bench/bench_cuda.py [--only prefill,paged_prefill,decode,decode_fp8,mla,mla_fp8,swa] [--json out.json]
 
 Our kernels are loaded from generated/ (the PTX the compiler shipped) with the CUDA driver API and
 launched on PyTorch's stream with the manifest's ABI: one pointer per tensor, then one by-value
@@ -12,7 +12,8 @@ FlexAttention (torch.compile) where a shape is given, and for MLA decode FlashML
 timed repetitions, printed with the card's name; ratios compare runs of the same process.
 Correctness is the job of scripts/cuda-suite.ts; here each of our outputs is only checked against
 the peer's with a loose tolerance, so a fast wrong kernel cannot look good. The MLA sections are in
-bench_mla.py, what the sections share (rows, timing our builds, --build packages) in ours.py.
+bench_mla.py, prefill through the paged cache in bench_paged_prefill.py, FlexAttention in flex.py,
+what the sections share (rows, timing our builds, --build packages) in ours.py.
 """
 import argparse
 import json
@@ -26,6 +27,8 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from bench_mla import mla
+from bench_paged_prefill import paged_prefill
+from flex import flex_prefill
 from generated_kernels import ROOT, Kernel
 from ours import BUILDS, CARD, ROWS, SPLITS, ours_and_builds, paged_cache, row, time_ours, time_split_merge
 from timing import bench, rel_err
@@ -75,25 +78,6 @@ def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384),
                     time_ours(build, args, scalars, lambda: rel_err(out.view(B, S, H, D).transpose(1, 2), ref), report, gen)
                 if S == flex_at and causal and D == 128:
                     flex_prefill(qt, kt, vt, flops, shape)
-
-
-def flex_prefill(qt, kt, vt, flops, shape, window=None, gqa=False):
-    try:
-        from torch.nn.attention.flex_attention import create_block_mask, flex_attention
-        def mask(b, h, qi, ki):
-            ok = ki <= qi
-            return ok & (qi - ki <= window) if window is not None else ok
-        S = qt.shape[2]
-        bm = create_block_mask(mask, None, None, S, S)
-        fa = torch.compile(flex_attention)
-        f = lambda: fa(qt, kt, vt, block_mask=bm, enable_gqa=gqa)
-        t0 = time.time()
-        f()
-        torch.cuda.synchronize()
-        ms = bench(f)
-        row("prefill" if window is None else "swa", shape, "FlexAttention", ms, flops / ms / 1e9, "TFLOP/s", f"compile {time.time() - t0:.0f} s")
-    except Exception as e:
-        print(f"  FlexAttention: {type(e).__name__}: {str(e)[:120]}")
 
 
 def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
@@ -183,14 +167,17 @@ def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)
             cu_q = torch.arange(0, B + 1, device="cuda", dtype=torch.int32)
             out = torch.empty(B, Hq, D, device="cuda", dtype=torch.bfloat16)
             lse = torch.empty(B, Hq, device="cuda", dtype=torch.float32)
-            name = f"gqa_paged_fp8.bf16.g4.p{P}"
-            for label, gen in ours_and_builds(name):
-                who = "flashtile gqa_paged_fp8" + (f" [{label}]" if label else "")
-                time_ours(name,
-                          {"q": q, "k_cache": kc, "v_cache": vc, "k_descale": kdesc, "v_descale": vdesc, "page_table": table, "cache_seqlens": seqlens,
-                           "cu_seqlens_q": cu_q, "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
-                          lambda: rel_err(out.view(B, Hq, 1, D), ref),
-                          lambda ms, err, who=who: row("decode8", f"{shape} page {P} fp8 kv", who, ms, kv_bytes / ms / 1e9, "TB/s", f"err vs dequantized {err:.1e}"), gen)
+            # As over a 16-bit cache: 64-row tiles (gqa_paged_fp8) and one warp per request and kv
+            # head (gqa_decode_fp8), both without a merge.
+            for kernel in ("gqa_paged_fp8", "gqa_decode_fp8"):
+                name = f"{kernel}.bf16.g4.p{P}"
+                for label, gen in ours_and_builds(name):
+                    who = f"flashtile {kernel}" + (f" [{label}]" if label else "")
+                    time_ours(name,
+                              {"q": q, "k_cache": kc, "v_cache": vc, "k_descale": kdesc, "v_descale": vdesc, "page_table": table, "cache_seqlens": seqlens,
+                               "cu_seqlens_q": cu_q, "out": out, "lse": lse}, {"max_seqlen_q": 1, "softmax_scale": D ** -0.5, "is_causal": 0},
+                              lambda: rel_err(out.view(B, Hq, 1, D), ref),
+                              lambda ms, err, who=who: row("decode8", f"{shape} page {P} fp8 kv", who, ms, kv_bytes / ms / 1e9, "TB/s", f"err vs dequantized {err:.1e}"), gen)
             # Split-KV over the E4M3 cache at three split lengths (the best one varies with the shape).
             for sp in SPLITS or sorted({min(s, L) for s in (1024, 2048, 4096)}):
                 split_decode(B, L, P, sp, q, kc, vc, table, seqlens, ref, shape, descales=(kdesc, vdesc))
@@ -236,7 +223,7 @@ def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--only", default="prefill,decode,decode_fp8,mla,mla_fp8,swa")
+    ap.add_argument("--only", default="prefill,paged_prefill,decode,decode_fp8,mla,mla_fp8,swa")
     ap.add_argument("--json")
     ap.add_argument("--head-dims", help="prefill head dims, e.g. 128,64")
     ap.add_argument("--seqs", help="prefill sequence lengths, e.g. 2048,8192")
@@ -251,7 +238,7 @@ def main():
     pre = {**({"head_dims": ints(a.head_dims)} if a.head_dims else {}), **({"seqs": ints(a.seqs)} if a.seqs else {})}
     for part in a.only.split(","):
         t0 = time.time()
-        {"prefill": lambda: prefill(**pre), "decode": decode, "decode_fp8": decode_fp8, "mla": lambda: mla(**({"pages": ints(a.mla_pages)} if a.mla_pages else {})),
+        {"prefill": lambda: prefill(**pre), "paged_prefill": paged_prefill, "decode": decode, "decode_fp8": decode_fp8, "mla": lambda: mla(**({"pages": ints(a.mla_pages)} if a.mla_pages else {})),
          "mla_fp8": lambda: mla(fp8=True, **({"pages": ints(a.mla_pages)} if a.mla_pages else {})), "swa": swa}[part]()
         print(f"-- {part}: {time.time() - t0:.0f} s", flush=True)
     if a.json:

@@ -91,5 +91,7 @@ if __name__ == "__main__":
     for section, title in (("decode", "Paged decode"), ("decode8", "Paged decode, FP8 (E4M3) cache"), ("mla", "MLA decode"), ("mla8", "MLA decode, FP8 (E4M3) latent cache")):
         if any(r["section"] == section for r in rows):
             print(f"### {title}\n\n{paged_tables(rows, section, builds)}")
+    if any(r["section"] == "pprefill" for r in rows):
+        print(f"### Prefill through the paged cache\n\n{time_table(rows, 'pprefill', builds)}")
     if any(r["section"] == "swa" for r in rows):
         print(f"### Sliding window\n\n{time_table(rows, 'swa', builds)}")

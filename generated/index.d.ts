@@ -627,6 +627,36 @@ export interface KernelArgs {
     /** f32, > 0 */ softmax_scale: number;
     /** i32 */ is_causal: number;
   };
+  "gqa_decode_fp8.f32.p16": {
+    /** f32[tokens, q_heads, 128] */ q: TensorBinding;
+    /** f8e4m3[slots, kv_heads, 128] */ k_cache: TensorBinding;
+    /** f8e4m3[slots, kv_heads, 128] */ v_cache: TensorBinding;
+    /** f32[batch, kv_heads] */ k_descale: TensorBinding;
+    /** f32[batch, kv_heads] */ v_descale: TensorBinding;
+    /** i32[batch, max_pages] */ page_table: TensorBinding;
+    /** i32[batch] */ cache_seqlens: TensorBinding;
+    /** i32[expr] */ cu_seqlens_q: TensorBinding;
+    /** f32[tokens, q_heads, 128], written */ out: TensorBinding;
+    /** f32[tokens, q_heads], written */ lse: TensorBinding;
+    /** i32 */ max_seqlen_q: number;
+    /** f32, > 0 */ softmax_scale: number;
+    /** i32 */ is_causal: number;
+  };
+  "gqa_decode_fp8.f16.p16": {
+    /** f16[tokens, q_heads, 128] */ q: TensorBinding;
+    /** f8e4m3[slots, kv_heads, 128] */ k_cache: TensorBinding;
+    /** f8e4m3[slots, kv_heads, 128] */ v_cache: TensorBinding;
+    /** f32[batch, kv_heads] */ k_descale: TensorBinding;
+    /** f32[batch, kv_heads] */ v_descale: TensorBinding;
+    /** i32[batch, max_pages] */ page_table: TensorBinding;
+    /** i32[batch] */ cache_seqlens: TensorBinding;
+    /** i32[expr] */ cu_seqlens_q: TensorBinding;
+    /** f16[tokens, q_heads, 128], written */ out: TensorBinding;
+    /** f32[tokens, q_heads], written */ lse: TensorBinding;
+    /** i32 */ max_seqlen_q: number;
+    /** f32, > 0 */ softmax_scale: number;
+    /** i32 */ is_causal: number;
+  };
   "set_kv_buffer.f32": {
     /** f32[tokens, kv_heads, head_dim] */ k: TensorBinding;
     /** f32[tokens, kv_heads, head_dim] */ v: TensorBinding;

@@ -11,9 +11,10 @@ import { masks } from "./lib/masks.ts";
 // stays in T: q·(K·kd) = (q·K)·kd, so the key descale joins the score scale, and
 // P·(V·vd) = (P·V)·vd, so the value descale multiplies the normalised output. Scores and LSE are
 // those of the dequantized cache; E4M3 values are exact in f16 and bf16, so widening them before
-// the tensor cores loses nothing.
+// the tensor cores loses nothing. PV is the dtype P and V meet in for P·V (T unless a target sets
+// it, as gqa_decode_split's).
 export const gqaPaged = kernel`${attend} ${masks}
-kernel gqa_paged<T: dtype = f32, KV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
+kernel gqa_paged<T: dtype = f32, KV: dtype = T, PV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
   require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
   require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
@@ -33,7 +34,7 @@ grid (m in tiles(max_seqlen_q * GROUP, BLOCK_M), kvh in kv_heads, b in batch) {
   let state = softmax_init(BLOCK_M, HEAD_DIM)
   for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let (K, V) = paged_kv(k_cache, v_cache, page_table, b, kvh, n, BLOCK_N, PAGE, k_len)
-    state = softmax_step(state, scores(Q, T(K), live, scale2), T(V))
+    state = softmax_step(state, scores(Q, T(K), live, scale2), PV(V))
   }
   store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
 }
@@ -50,4 +51,11 @@ kernel gqa_paged_fp8 = gqa_paged<KV = f8e4m3>
 kernel gqa_decode = gqa_paged
   instances T in [f32, f16], PAGE in [16]
   target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], BLOCK_M = 16, BLOCK_N = 32
+
+// gqa_decode over an FP8 (E4M3) cache: one warp per (request, kv head) reading half the bytes,
+// no merge pass. On CUDA P·V runs in f16 whatever T, as in gqa_decode_split_fp8: E4M3 values
+// are exact in f16 and widen by one cvt a pair.
+kernel gqa_decode_fp8 = gqa_paged<KV = f8e4m3>
+  instances T in [f32, f16], PAGE in [16]
+  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], PV = f16, BLOCK_M = 16, BLOCK_N = 32
 `;

@@ -32,6 +32,7 @@ const INSTANCES = [
   ...["gqa", "swa", "local", "softcap", "sinks"].flatMap((k) => ["f32", "f16"].flatMap((t) => [1, 16].map((p) => `${k}_paged_fp8.${t}.p${p}`))),
   // gqa_paged under another name (its 16-row CUDA tiles are the point): the alias runs every mode.
   "gqa_decode.f32.p16",
+  "gqa_decode_fp8.f16.p16",
 ];
 
 describe("paged attention variants on WebGPU vs the float64 reference", () => {

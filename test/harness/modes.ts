@@ -24,6 +24,7 @@ export const VARIANT_OPTIONS: Record<string, (i: number) => Partial<PagedSpec>> 
   gqa_paged_fp8: (i) => ({ causal: i % 3 !== 1 }),
   // gqa_paged with 16-row CUDA tiles: every mode still holds, however few rows a tile has.
   gqa_decode: (i) => ({ causal: i % 3 !== 0 }),
+  gqa_decode_fp8: (i) => ({ causal: i % 3 !== 2 }),
   swa_paged: (i) => [{ causal: true, window: [0, 0] }, { causal: true, window: [1, 0] }, { causal: true, window: [17, 0] }, { causal: false, window: [17, 1] }, { causal: true, window: [5000, 0] }, { causal: false, window: [64, 64] }][i % 6] as Partial<PagedSpec>,
   local_paged: (i) => ({ causal: true, chunk: [64, 17, 256, 8, 1000, 32][i % 6] }),
   softcap_paged: (i) => ({ causal: i % 2 === 0, softcap: [2.5, 30, 0.5][i % 3] }),

@@ -18,6 +18,7 @@ export const DEFAULT_CASES: Record<string, CaseBuilder> = {
   gqa_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true }, rng),
   gqa_paged_fp8: (m, rng) => pagedCase(m, { ...MIXED, causal: true }, rng),
   gqa_decode: (m, rng) => pagedCase(m, { qLens: [1, 1, 4], kLens: [339, 1024, 57], kvHeads: 2, causal: true }, rng),
+  gqa_decode_fp8: (m, rng) => pagedCase(m, { qLens: [1, 1, 4], kLens: [339, 1024, 57], kvHeads: 2, causal: true }, rng),
   swa_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, window: [17, 0] }, rng),
   local_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, chunk: 64 }, rng),
   softcap_paged: (m, rng) => pagedCase(m, { ...MIXED, causal: true, softcap: 30 }, rng),

@@ -1,0 +1,69 @@
+"""Prefill through the paged KV cache, SGLang's extend path for a request with no cached prefix:
+gqa_paged over a bf16 cache and gqa_paged_fp8 over an E4M3 one (per request and kv head
+descales), GQA 32 query / 8 kv heads, head_dim 128, causal, page 16. Peers: SDPA's FA2 and cuDNN
+backends and FlexAttention on contiguous bf16 K and V (none of them reads a paged or an fp8
+cache). TFLOP/s counts the causal half. Part of bench_cuda.py (--only paged_prefill)."""
+import torch
+import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+from flex import flex_prefill
+from ours import ours_and_builds, paged_cache, row, time_ours
+from timing import bench, rel_err
+
+
+def paged_prefill(shapes=((4, 4096), (1, 16384)), Hq=32, Hk=8, D=128, P=16):
+    torch.manual_seed(0)
+    for B, S in shapes:
+        flops = 4 * B * S * S * Hq * D / 2
+        shape = f"B={B} S={S} causal, {Hq}/{Hk} heads"
+        q = torch.randn(B, Hq, S, D, device="cuda", dtype=torch.bfloat16)
+        k = torch.randn(B, Hk, S, D, device="cuda", dtype=torch.bfloat16)
+        v = torch.randn(B, Hk, S, D, device="cuda", dtype=torch.bfloat16)
+        ref = None
+        for name, backend in (("SDPA flash (FA2)", SDPBackend.FLASH_ATTENTION), ("SDPA cuDNN", SDPBackend.CUDNN_ATTENTION)):
+            try:
+                with sdpa_kernel(backend):
+                    f = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=True, enable_gqa=True)
+                    ms = bench(f)
+                    ref = f() if ref is None else ref
+                row("pprefill", shape + " contiguous", name, ms, flops / ms / 1e9, "TFLOP/s")
+            except Exception as e:
+                print(f"  {name}: {type(e).__name__}: {str(e)[:80]}")
+        flex_prefill(q, k, v, flops, shape + " contiguous", gqa=True, section="pprefill")
+        # Our kernels take the tokens of all requests in one ragged batch.
+        qt = q.transpose(1, 2).reshape(B * S, Hq, D).contiguous()
+        inputs = {"q": qt, "cache_seqlens": torch.full((B,), S, device="cuda", dtype=torch.int32),
+                  "cu_seqlens_q": torch.arange(0, B + 1, device="cuda", dtype=torch.int32) * S,
+                  "out": torch.empty(B * S, Hq, D, device="cuda", dtype=torch.bfloat16),
+                  "lse": torch.empty(B * S, Hq, device="cuda", dtype=torch.float32)}
+        scalars = {"max_seqlen_q": S, "softmax_scale": D ** -0.5, "is_causal": 1}
+        got = lambda: inputs["out"].view(B, S, Hq, D).transpose(1, 2)
+        for fp8 in (False, True):
+            table, kc, vc = paged_cache(B, S, P, Hk, D, dtype=torch.float8_e4m3fn if fp8 else torch.bfloat16)
+            slots = (table.long()[:, :, None] * P + torch.arange(P, device="cuda")).view(B, -1)[:, :S].reshape(-1)
+            expect = ref
+            if fp8:
+                kdesc = (0.05 + 0.45 * torch.rand(B, Hk, device="cuda")).float()
+                vdesc = (0.05 + 0.45 * torch.rand(B, Hk, device="cuda")).float()
+                kq = (k.float() / kdesc[:, :, None, None]).to(torch.float8_e4m3fn)
+                vq = (v.float() / vdesc[:, :, None, None]).to(torch.float8_e4m3fn)
+                kc.view(torch.uint8)[slots] = kq.transpose(1, 2).reshape(-1, Hk, D).view(torch.uint8)
+                vc.view(torch.uint8)[slots] = vq.transpose(1, 2).reshape(-1, Hk, D).view(torch.uint8)
+                inputs.update(k_descale=kdesc, v_descale=vdesc)
+                # The check: FA2 on the dequantized cache (rounded to bf16, well inside the tolerance).
+                kd = (kq.float() * kdesc[:, :, None, None]).to(torch.bfloat16)
+                vd = (vq.float() * vdesc[:, :, None, None]).to(torch.bfloat16)
+                with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
+                    expect = F.scaled_dot_product_attention(q, kd, vd, is_causal=True, enable_gqa=True)
+            else:
+                kc[slots] = k.transpose(1, 2).reshape(-1, Hk, D)
+                vc[slots] = v.transpose(1, 2).reshape(-1, Hk, D)
+            inputs.update(k_cache=kc, v_cache=vc, page_table=table)
+            name = f"gqa_paged{'_fp8' if fp8 else ''}.bf16.g4.p{P}"
+            for label, gen in ours_and_builds(name):
+                who = f"flashtile {name.split('.')[0]}" + (f" [{label}]" if label else "")
+                inputs["out"].fill_(float("nan"))
+                time_ours(name, inputs, scalars, lambda: rel_err(got(), expect) if expect is not None else float("nan"),
+                          lambda ms, err, who=who: row("pprefill", f"{shape} page {P}{' fp8 kv' if fp8 else ''}", who, ms, flops / ms / 1e9, "TFLOP/s",
+                                                       f"err vs FA2{' on the dequantized cache' if fp8 else ''} {err:.1e}"), gen)
