@@ -39,10 +39,11 @@ grid (m in tiles(max_seqlen_q * GROUP, BLOCK_M), kvh in kv_heads, b in batch) {
   store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
 }
 
-// The same over an FP8 (E4M3) cache, in every mode.
+// The same over an FP8 (E4M3) cache, in every mode. On CUDA P·V runs in f16 whatever T (as in
+// gqa_decode_split_fp8): V widens by one cvt a pair, and P in [0, 1] keeps more bits.
 kernel gqa_paged_fp8 = gqa_paged<KV = f8e4m3>
   instances T in [f32, f16], PAGE in [1, 16]
-  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], BLOCK_M = 64, BLOCK_N = 64
+  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], PV = f16, BLOCK_M = 64, BLOCK_N = 64
 
 // The same with 16-row CUDA tiles, for batches of one query (or a few) per request: one warp per
 // (request, kv head) instead of a 64-row tile whose rows a 4-head group mostly leaves empty. It

@@ -6,7 +6,7 @@ import { masks } from "./lib/masks.ts";
 // attention_chunk keys and a query sees only keys of its own chunk, causally. Tiles of other
 // chunks are skipped by the loop bounds the compiler derives from the mask.
 export const localChunked = kernel`${attend} ${masks}
-kernel local_paged<T: dtype = f32, KV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
+kernel local_paged<T: dtype = f32, KV: dtype = T, PV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
   require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
   require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
@@ -27,14 +27,15 @@ grid (m in tiles(max_seqlen_q * GROUP, BLOCK_M), kvh in kv_heads, b in batch) {
       && causal(tok, cols(n, BLOCK_N), q_len, k_len)
       && same_chunk(tok, cols(n, BLOCK_N), q_len, k_len, attention_chunk) {
     let (K, V) = paged_kv(k_cache, v_cache, page_table, b, kvh, n, BLOCK_N, PAGE, k_len)
-    state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+    state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), PV(V))
   }
   store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
 }
 
 // The same over an FP8 (E4M3) cache with one key and one value descale per (request, kv head): the
-// key descale joins the score scale, the value descale scales the output.
+// key descale joins the score scale, the value descale scales the output. On CUDA P·V runs in f16
+// (PV), as gqa_paged_fp8's.
 kernel local_paged_fp8 = local_paged<KV = f8e4m3>
   instances T in [f32, f16], PAGE in [1, 16]
-  target cuda: T in [bf16, f16], PAGE in [1, 16, 64], BLOCK_M = 64, BLOCK_N = 64
+  target cuda: T in [bf16, f16], PAGE in [1, 16, 64], PV = f16, BLOCK_M = 64, BLOCK_N = 64
 `;

@@ -6,7 +6,7 @@ import { masks } from "./lib/masks.ts";
 // window_right) of its diagonal (-1 leaves a side unbounded), optionally also causal. Key tiles
 // outside the window are never visited: the compiler bounds the loop from the mask.
 export const slidingWindow = kernel`${attend} ${masks}
-kernel swa_paged<T: dtype = f32, KV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
+kernel swa_paged<T: dtype = f32, KV: dtype = T, PV: dtype = T, HEAD_DIM = 128, GROUP = 4, PAGE = 16, BLOCK_M = 16, BLOCK_N = 32>
   require HEAD_DIM % 16 == 0 "HEAD_DIM must be a multiple of 16"
   require PAGE % BLOCK_N == 0 || BLOCK_N % PAGE == 0 "a key tile must hold whole pages or lie inside one page"
   require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
@@ -32,14 +32,15 @@ grid (m in tiles(max_seqlen_q * GROUP, BLOCK_M), kvh in kv_heads, b in batch) {
       && in_window(tok, cols(n, BLOCK_N), q_len, k_len, window_left, window_right)
       && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let (K, V) = paged_kv(k_cache, v_cache, page_table, b, kvh, n, BLOCK_N, PAGE, k_len)
-    state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), T(V))
+    state = softmax_step(state, scores(Q, T(K), live, base2(softmax_scale) * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0)), PV(V))
   }
   store_attention_scaled(out, lse, state, q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
 }
 
 // The same over an FP8 (E4M3) cache with per (request, kv head) descales, as gqa_paged_fp8: the
-// key descale joins the score scale, the value descale scales the output.
+// key descale joins the score scale, the value descale scales the output. On CUDA P·V runs in f16
+// (PV), as gqa_paged_fp8's.
 kernel swa_paged_fp8 = swa_paged<KV = f8e4m3>
   instances T in [f32, f16], PAGE in [1, 16]
-  target cuda: T in [bf16, f16], PAGE in [1, 16, 64], BLOCK_M = 64, BLOCK_N = 64
+  target cuda: T in [bf16, f16], PAGE in [1, 16, 64], PV = f16, BLOCK_M = 64, BLOCK_N = 64
 `;

@@ -390,12 +390,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:33: state = softmax_step(state, capped_scores(Q, T(K), live, softmax_scale * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0), softcap), T(V))
     __syncthreads();
+    #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    // t_571: 64 x 128 fp8 widened to bf16, shared to shared, 16 values per step
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
+      const int s = (c >> 6) & 1;
+      const uint4 w = *reinterpret_cast<const uint4*>(smem + 16384 + r * 144 + c);
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 * s, 64), s ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y));
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 - 8 * s, 64), s ? make_uint2(w.x, w.y) : make_uint2(w.z, w.w));
+    }
+    #else
     // t_571: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
       fp8x8_widen<true>(smem + 34816 + sw128(r, c, 64), *reinterpret_cast<const uint2*>(smem + 16384 + r * 144 + c));
     }
+    #endif
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -572,12 +584,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     cp_async_wait<1>(); // V_570 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
+    #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    // t_581: 64 x 128 fp8 widened to bf16, shared to shared, 16 values per step
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
+      const int s = (c >> 6) & 1;
+      const uint4 w = *reinterpret_cast<const uint4*>(smem + 25600 + r * 144 + c);
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 * s, 64), s ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y));
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 - 8 * s, 64), s ? make_uint2(w.x, w.y) : make_uint2(w.z, w.w));
+    }
+    #else
     // t_581: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
       fp8x8_widen<true>(smem + 34816 + sw128(r, c, 64), *reinterpret_cast<const uint2*>(smem + 25600 + r * 144 + c));
     }
+    #endif
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -685,12 +709,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:33: state = softmax_step(state, capped_scores(Q, T(K), live, softmax_scale * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0), softcap), T(V))
     __syncthreads();
+    #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    // t_615: 64 x 128 fp8 widened to bf16, shared to shared, 16 values per step
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
+      const int s = (c >> 6) & 1;
+      const uint4 w = *reinterpret_cast<const uint4*>(smem + 16384 + r * 144 + c);
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 * s, 64), s ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y));
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 - 8 * s, 64), s ? make_uint2(w.x, w.y) : make_uint2(w.z, w.w));
+    }
+    #else
     // t_615: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
       fp8x8_widen<true>(smem + 34816 + sw128(r, c, 64), *reinterpret_cast<const uint2*>(smem + 16384 + r * 144 + c));
     }
+    #endif
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -867,12 +903,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     cp_async_wait<1>(); // V_614 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
+    #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    // t_624: 64 x 128 fp8 widened to bf16, shared to shared, 16 values per step
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
+      const int s = (c >> 6) & 1;
+      const uint4 w = *reinterpret_cast<const uint4*>(smem + 25600 + r * 144 + c);
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 * s, 64), s ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y));
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 - 8 * s, 64), s ? make_uint2(w.x, w.y) : make_uint2(w.z, w.w));
+    }
+    #else
     // t_624: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
       fp8x8_widen<true>(smem + 34816 + sw128(r, c, 64), *reinterpret_cast<const uint2*>(smem + 25600 + r * 144 + c));
     }
+    #endif
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll
@@ -983,12 +1031,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     // kernels-src/lib/attend.ts:17: return load k_cache[slot, kvh, :] where kr < k_len, load v_cache[slot, kvh, :] where kr < k_len
     // kernels-src/softcap.ts:33: state = softmax_step(state, capped_scores(Q, T(K), live, softmax_scale * (KV == f8e4m3 ? k_descale[b, kvh] : 1.0), softcap), T(V))
     __syncthreads();
+    #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    // t_661: 64 x 128 fp8 widened to bf16, shared to shared, 16 values per step
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
+      const int s = (c >> 6) & 1;
+      const uint4 w = *reinterpret_cast<const uint4*>(smem + 16384 + r * 144 + c);
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 * s, 64), s ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y));
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 - 8 * s, 64), s ? make_uint2(w.x, w.y) : make_uint2(w.z, w.w));
+    }
+    #else
     // t_661: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
       fp8x8_widen<true>(smem + 34816 + sw128(r, c, 64), *reinterpret_cast<const uint2*>(smem + 16384 + r * 144 + c));
     }
+    #endif
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     // kernels-src/softcap.ts:9: let s = dot(Q, K^T) * scale
@@ -1165,12 +1225,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) softcap_paged_fp8_bf16_p1(
     cp_async_wait<1>(); // V_660 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
+    #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+    // t_671: 64 x 128 fp8 widened to bf16, shared to shared, 16 values per step
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
+      const int s = (c >> 6) & 1;
+      const uint4 w = *reinterpret_cast<const uint4*>(smem + 25600 + r * 144 + c);
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 * s, 64), s ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y));
+      fp8x8_widen<true>(smem + 34816 + sw128(r, c + 8 - 8 * s, 64), s ? make_uint2(w.x, w.y) : make_uint2(w.z, w.w));
+    }
+    #else
     // t_671: 64 x 128 fp8 widened to bf16, shared to shared, 8 values per step
     #pragma unroll
     for (int e = tid; e < 1024; e += 128) {
       const int r = e / 16, c = (e % 16) * 8;
       fp8x8_widen<true>(smem + 34816 + sw128(r, c, 64), *reinterpret_cast<const uint2*>(smem + 25600 + r * 144 + c));
     }
+    #endif
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads();
     #pragma unroll

@@ -4,6 +4,7 @@ import type { Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import { type ElementContext, elem, position } from "./elements.ts";
 import type { Site } from "./layouts.ts";
+import { hopperOnly } from "./hopper-only.ts";
 import { toMem } from "./syntax.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
 import { inlineLoads, rowReads } from "./row-reads.ts";
@@ -202,20 +203,63 @@ export function widenInPlace(em: CopyHost, v: Value, r: Region, team: CopyTeam, 
 
 /**
  * Fill a widened operand (f16(K) of an fp8 cache) from its staged fp8 tile, already copied into
- * shared memory with cp.async: 8 values (8 bytes) per thread and step, widened in registers,
- * stored as 16 bytes.
+ * shared memory with cp.async: each thread reads 8 or 16 E4M3 values a step, widens them in
+ * registers and stores 16 bytes per 8 values.
  */
 export function widenStaged(em: CopyHost, v: Value, r: Region, from: Region): void {
   const [R, C] = v.type.shape;
-  const chunks = C / 8;
-  em.line(`// ${em.name(v)}: ${R} x ${C} fp8 widened to ${v.type.dtype}, shared to shared, 8 values per step`);
-  em.line("#pragma unroll");
-  em.line(`for (int e = tid; e < ${R * chunks}; e += ${em.plan.shape.threads}) {`);
-  em.enter();
-  em.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
-  em.line(`fp8x8_widen<${v.type.dtype === "bf16"}>(smem + ${em.at(v, r, "r", "c")}, *reinterpret_cast<const uint2*>(smem + ${from.offset} + r * ${from.stride} + c));`);
-  em.leave();
-  em.line("}");
+  const T = em.plan.shape.threads;
+  const bf = v.type.dtype === "bf16";
+  const src = (row: string, col: string) => `smem + ${from.offset} + ${row} * ${from.stride} + ${col}`;
+  const widen8 = (row: string, col: string, raw: string) => em.line(`fp8x8_widen<${bf}>(smem + ${em.at(v, r, row, col)}, ${raw});`);
+  // Whole rows split evenly: each thread keeps one column, per values a step.
+  const even = (per: number) => (R * C) % (per * T) === 0 && T % (C / per) === 0;
+  const unrolled = (per: number, body: () => void) => {
+    const chunks = C / per;
+    em.line(`// ${em.name(v)}: ${R} x ${C} fp8 widened to ${v.type.dtype}, shared to shared, ${per} values per step`);
+    em.line("#pragma unroll");
+    em.line(`for (int i = 0; i < ${(R * C) / (per * T)}; ++i) {`);
+    em.enter();
+    em.line(`const int r = tid / ${chunks} + i * ${T / chunks}, c = (tid % ${chunks}) * ${per};`);
+    body();
+    em.leave();
+    em.line("}");
+  };
+  const counted = () => {
+    const chunks = C / 8;
+    em.line(`// ${em.name(v)}: ${R} x ${C} fp8 widened to ${v.type.dtype}, shared to shared, 8 values per step`);
+    em.line("#pragma unroll");
+    em.line(`for (int e = tid; e < ${R * chunks}; e += ${T}) {`);
+    em.enter();
+    em.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
+    widen8("r", "c", `*reinterpret_cast<const uint2*>(${src("r", "c")})`);
+    em.leave();
+    em.line("}");
+  };
+  // On Hopper a constant trip count, unrolled whole, so the addresses advance by constants (the
+  // loop from e = tid stayed a counted loop that re-derived r, c and the swizzle every step), and
+  // into a swizzled tile 16 values a step: one 16-byte read, two 16-byte stores. The threads on
+  // a row's odd 64-column blocks store their upper 8 values first, so that a quarter warp's first
+  // stores fall on 8 different 16-byte bank groups (in one order, two threads met in each).
+  // gqa_paged_fp8's prefill on an H200: 1.15x unrolled (1.04-1.07x unrolled by 1 or 2), then
+  // 1.04-1.06x for 16 values a step (0.97-0.98x without the order): docs/performance.md.
+  // Elsewhere, and in builds for Ampere alone, the counted loop stays: at three blocks an SM the
+  // unrolled one spilled in sm_80 builds.
+  const x16 = em.plan.swizzled.has(v) && C % 64 === 0 && from.stride % 16 === 0 && even(16);
+  if (em.plan.wgmma.size === 0 || !(x16 || even(8))) return counted();
+  hopperOnly(
+    em,
+    () => {
+      if (!x16) return unrolled(8, () => widen8("r", "c", `*reinterpret_cast<const uint2*>(${src("r", "c")})`));
+      unrolled(16, () => {
+        em.line(`const int s = (c >> 6) & 1;`);
+        em.line(`const uint4 w = *reinterpret_cast<const uint4*>(${src("r", "c")});`);
+        widen8("r", "c + 8 * s", "s ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y)");
+        widen8("r", "c + 8 - 8 * s", "s ? make_uint2(w.x, w.y) : make_uint2(w.z, w.w)");
+      });
+    },
+    counted,
+  );
 }
 
 /**
