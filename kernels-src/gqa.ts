@@ -55,8 +55,10 @@ kernel gqa_decode = gqa_paged
 
 // gqa_decode over an FP8 (E4M3) cache: one warp per (request, kv head) reading half the bytes,
 // no merge pass. On CUDA P·V runs in f16 whatever T, as in gqa_decode_split_fp8: E4M3 values
-// are exact in f16 and widen by one cvt a pair.
+// are exact in f16 and widen by one cvt a pair. At page 1 (a gathered row a key) 64-key tiles
+// keep twice the rows in flight: 1.31-1.38x at 64 x 4096 and 16 x 16384 on an H200, where pages
+// of 16 and 64 ran 0.96-1.02x (docs/performance.md).
 kernel gqa_decode_fp8 = gqa_paged<KV = f8e4m3>
   instances T in [f32, f16], PAGE in [16]
-  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], PV = f16, BLOCK_M = 16, BLOCK_N = 32
+  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], PAGE in [1, 16, 64], PV = f16, BLOCK_M = 16, BLOCK_N = (PAGE == 1 ? 64 : 32)
 `;

@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
 import { formatDiagnostics } from "../compiler/diagnostics/format.ts";
 import { compileIR, compileSourcesIR, findInstance, interpretCase } from "../compiler/interp/index.ts";
+import { compileAll } from "../compiler/pipeline.ts";
 import { expectErrors } from "./harness/diagnostics.ts";
 import { freshSeed, makeRng, randn } from "./reference/numeric.ts";
 
@@ -69,6 +70,19 @@ describe("kernel aliases and conditional parameters", () => {
     expect(abi("gqa_paged_fp8.f16.p16")).toEqual([
       "q: f16", "k_cache: f8e4m3", "v_cache: f8e4m3", "k_descale: f32", "v_descale: f32", ...base.slice(3),
     ]);
+  });
+
+  it("a target clause sets a dtype parameter and a tile size computed from the instance's own page size", () => {
+    const diags = new Diagnostics();
+    const gqa = compileAll(["kernels-src/gqa.ts"], diags, { target: "cuda" });
+    expect(formatDiagnostics(diags.list)).toBe("");
+    const params = (name: string) => findInstance(gqa, name).params;
+    // gqa_decode_fp8's CUDA clause: PV = f16 whatever T, BLOCK_N = (PAGE == 1 ? 64 : 32).
+    expect(params("gqa_decode_fp8.bf16.g4.p1")).toMatchObject({ T: "bf16", KV: "f8e4m3", PV: "f16", PAGE: 1, BLOCK_M: 16, BLOCK_N: 64 });
+    for (const p of [16, 64]) expect(params(`gqa_decode_fp8.bf16.g4.p${p}`)).toMatchObject({ PV: "f16", PAGE: p, BLOCK_N: 32 });
+    // The base and gqa_decode keep PV = T.
+    expect(params("gqa_decode.bf16.g4.p1")).toMatchObject({ PV: "bf16", BLOCK_N: 32 });
+    expect(params("gqa_paged.bf16.g4.p16")).toMatchObject({ PV: "bf16" });
   });
 });
 
