@@ -212,6 +212,8 @@ export function widenStaged(em: CopyHost, v: Value, r: Region, from: Region): vo
   const bf = v.type.dtype === "bf16";
   const src = (row: string, col: string) => `smem + ${from.offset} + ${row} * ${from.stride} + ${col}`;
   const widen8 = (row: string, col: string, raw: string) => em.line(`fp8x8_widen<${bf}>(smem + ${em.at(v, r, row, col)}, ${raw});`);
+  // The 8 values at (r, c): 8 staged bytes in, 16 bytes out.
+  const step8 = () => widen8("r", "c", `*reinterpret_cast<const uint2*>(${src("r", "c")})`);
   // Whole rows split evenly: each thread keeps one column, per values a step.
   const even = (per: number) => (R * C) % (per * T) === 0 && T % (C / per) === 0;
   const unrolled = (per: number, body: () => void) => {
@@ -232,7 +234,7 @@ export function widenStaged(em: CopyHost, v: Value, r: Region, from: Region): vo
     em.line(`for (int e = tid; e < ${R * chunks}; e += ${T}) {`);
     em.enter();
     em.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
-    widen8("r", "c", `*reinterpret_cast<const uint2*>(${src("r", "c")})`);
+    step8();
     em.leave();
     em.line("}");
   };
@@ -250,7 +252,7 @@ export function widenStaged(em: CopyHost, v: Value, r: Region, from: Region): vo
   hopperOnly(
     em,
     () => {
-      if (!x16) return unrolled(8, () => widen8("r", "c", `*reinterpret_cast<const uint2*>(${src("r", "c")})`));
+      if (!x16) return unrolled(8, step8);
       unrolled(16, () => {
         em.line(`const int s = (c >> 6) & 1;`);
         em.line(`const uint4 w = *reinterpret_cast<const uint4*>(${src("r", "c")});`);
