@@ -216,28 +216,20 @@ export function widenStaged(em: CopyHost, v: Value, r: Region, from: Region): vo
   const step8 = () => widen8("r", "c", `*reinterpret_cast<const uint2*>(${src("r", "c")})`);
   // Whole rows split evenly: each thread keeps one column, per values a step.
   const even = (per: number) => (R * C) % (per * T) === 0 && T % (C / per) === 0;
-  const unrolled = (per: number, body: () => void) => {
-    const chunks = C / per;
+  // The loop over this thread's steps (its header and the line that names r and c), per values each.
+  const loop = (per: number, header: string, index: string, body: () => void) => {
     em.line(`// ${em.name(v)}: ${R} x ${C} fp8 widened to ${v.type.dtype}, shared to shared, ${per} values per step`);
     em.line("#pragma unroll");
-    em.line(`for (int i = 0; i < ${(R * C) / (per * T)}; ++i) {`);
+    em.line(`${header} {`);
     em.enter();
-    em.line(`const int r = tid / ${chunks} + i * ${T / chunks}, c = (tid % ${chunks}) * ${per};`);
+    em.line(index);
     body();
     em.leave();
     em.line("}");
   };
-  const counted = () => {
-    const chunks = C / 8;
-    em.line(`// ${em.name(v)}: ${R} x ${C} fp8 widened to ${v.type.dtype}, shared to shared, 8 values per step`);
-    em.line("#pragma unroll");
-    em.line(`for (int e = tid; e < ${R * chunks}; e += ${T}) {`);
-    em.enter();
-    em.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * 8;`);
-    step8();
-    em.leave();
-    em.line("}");
-  };
+  const unrolled = (per: number, body: () => void) =>
+    loop(per, `for (int i = 0; i < ${(R * C) / (per * T)}; ++i)`, `const int r = tid / ${C / per} + i * ${(T * per) / C}, c = (tid % ${C / per}) * ${per};`, body);
+  const counted = () => loop(8, `for (int e = tid; e < ${(R * C) / 8}; e += ${T})`, `const int r = e / ${C / 8}, c = (e % ${C / 8}) * 8;`, step8);
   // On Hopper a constant trip count, unrolled whole, so the addresses advance by constants (the
   // loop from e = tid stayed a counted loop that re-derived r, c and the swizzle every step), and
   // into a swizzled tile 16 values a step: one 16-byte read, two 16-byte stores. The threads on
