@@ -30,7 +30,8 @@ from bench_mla import mla
 from bench_paged_prefill import paged_prefill
 from flex import flex_prefill
 from generated_kernels import ROOT, Kernel
-from ours import BUILDS, CARD, ROWS, SPLITS, ours_and_builds, paged_cache, row, time_ours, time_split_merge
+from ours import (BUILDS, CARD, ROWS, SPLITS, ours_and_builds, page_slots, paged_cache, random_descales, row, time_ours, time_split_merge,
+                  to_e4m3, write_pages)
 from timing import bench, rel_err
 
 sys.path.insert(0, os.path.join(ROOT, "bench", "peers"))  # peers built from other projects' sources
@@ -103,9 +104,9 @@ def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
         for P in pages:
             table, kc, vc = paged_cache(B, L, P, Hk, D)
             # Write the contiguous K/V into the pages so every kernel reads the same values.
-            slots = (table.long()[:, :, None] * P + torch.arange(P, device="cuda")).view(B, -1)[:, :L]
-            kc[slots.reshape(-1)] = kd.transpose(1, 2).reshape(-1, Hk, D)
-            vc[slots.reshape(-1)] = vd.transpose(1, 2).reshape(-1, Hk, D)
+            slots = page_slots(table, P, L)
+            write_pages(kc, slots, kd.transpose(1, 2).reshape(-1, Hk, D))
+            write_pages(vc, slots, vd.transpose(1, 2).reshape(-1, Hk, D))
             seqlens = torch.full((B,), L, device="cuda", dtype=torch.int32)
             cu_q = torch.arange(0, B + 1, device="cuda", dtype=torch.int32)
             out = torch.empty(B, Hq, D, device="cuda", dtype=torch.bfloat16)
@@ -150,19 +151,18 @@ def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)
     for B, L in configs:
         kv_bytes = 2 * B * L * Hk * D  # one byte per element
         q = torch.randn(B, Hq, D, device="cuda", dtype=torch.bfloat16)
-        kdesc = (0.05 + 0.45 * torch.rand(B, Hk, device="cuda")).float()
-        vdesc = (0.05 + 0.45 * torch.rand(B, Hk, device="cuda")).float()
-        kq = (torch.randn(B, Hk, L, D, device="cuda") / kdesc[:, :, None, None]).to(torch.float8_e4m3fn)
-        vq = (torch.randn(B, Hk, L, D, device="cuda") / vdesc[:, :, None, None]).to(torch.float8_e4m3fn)
+        kdesc, vdesc = random_descales(B, Hk), random_descales(B, Hk)
+        kq = to_e4m3(torch.randn(B, Hk, L, D, device="cuda"), kdesc)
+        vq = to_e4m3(torch.randn(B, Hk, L, D, device="cuda"), vdesc)
         kd, vd = kq.float() * kdesc[:, :, None, None], vq.float() * vdesc[:, :, None, None]
         with sdpa_kernel(SDPBackend.MATH):
             ref = F.scaled_dot_product_attention(q.float().view(B, Hq, 1, D), kd, vd, enable_gqa=True)
         shape = f"B={B} L={L}"
         for P in pages:
             table, kc, vc = paged_cache(B, L, P, Hk, D, dtype=torch.float8_e4m3fn)
-            slots = (table.long()[:, :, None] * P + torch.arange(P, device="cuda")).view(B, -1)[:, :L]
-            kc.view(torch.uint8)[slots.reshape(-1)] = kq.transpose(1, 2).reshape(-1, Hk, D).view(torch.uint8)
-            vc.view(torch.uint8)[slots.reshape(-1)] = vq.transpose(1, 2).reshape(-1, Hk, D).view(torch.uint8)
+            slots = page_slots(table, P, L)
+            write_pages(kc, slots, kq.transpose(1, 2).reshape(-1, Hk, D))
+            write_pages(vc, slots, vq.transpose(1, 2).reshape(-1, Hk, D))
             seqlens = torch.full((B,), L, device="cuda", dtype=torch.int32)
             cu_q = torch.arange(0, B + 1, device="cuda", dtype=torch.int32)
             out = torch.empty(B, Hq, D, device="cuda", dtype=torch.bfloat16)
@@ -187,7 +187,7 @@ def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
     torch.manual_seed(0)
     table, kc, vc = paged_cache(1, S, 16, Hk, D)
     q = torch.randn(S, Hq, D, device="cuda", dtype=torch.bfloat16)
-    slots = (table.long()[:, :, None] * 16 + torch.arange(16, device="cuda")).view(1, -1)[:, :S].reshape(-1)
+    slots = page_slots(table, 16, S)
     k = kc[slots].clone()
     v = vc[slots].clone()
     out = torch.empty_like(q)

@@ -6,7 +6,7 @@ import time
 
 import torch
 
-from ours import SPLITS, ours_and_builds, paged_cache, row, time_ours, time_split_merge
+from ours import SPLITS, ours_and_builds, page_slots, paged_cache, random_descales, row, time_ours, time_split_merge, to_e4m3, write_pages
 from timing import bench, rel_err
 
 
@@ -24,9 +24,9 @@ def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64
         kv_bytes = B * Lk * W * (1 if fp8 else 2)
         q = torch.randn(B, H, W, device="cuda", dtype=torch.bfloat16)
         ckv = torch.randn(B, Lk, W, device="cuda", dtype=torch.bfloat16)
-        desc = (0.05 + 0.45 * torch.rand(B, 1, device="cuda")).float() if fp8 else None
+        desc = random_descales(B, 1) if fp8 else None
         if fp8:  # the cache holds ckv / descale in E4M3; the reference reads it dequantized
-            c8 = (ckv.float() / desc[:, :, None]).to(torch.float8_e4m3fn)
+            c8 = to_e4m3(ckv, desc)
             ckv = c8.float() * desc[:, :, None]
         shape = f"B={B} L={Lk} {H} heads"
         qt, kt, vt = q.view(B, H, 1, W), ckv.view(B, 1, Lk, W), ckv[:, :, :L].view(B, 1, Lk, L)
@@ -57,11 +57,7 @@ def mla(configs=((64, 4096), (16, 16384)), pages=(1, 16, 64), H=128, L=512, R=64
             print(f"  FlexAttention: {type(e).__name__}: {str(e)[:160]}")
         for P in pages:
             table, cache, _ = paged_cache(B, Lk, P, 1, W, dtype=torch.float8_e4m3fn if fp8 else torch.bfloat16)
-            slots = (table.long()[:, :, None] * P + torch.arange(P, device="cuda")).view(B, -1)[:, :Lk]
-            if fp8:
-                cache.view(torch.uint8)[slots.reshape(-1)] = c8.reshape(-1, 1, W).view(torch.uint8)
-            else:
-                cache[slots.reshape(-1)] = ckv.reshape(-1, 1, W)
+            write_pages(cache, page_slots(table, P, Lk), (c8 if fp8 else ckv).reshape(-1, 1, W))
             out = torch.empty(B, H, L, device="cuda", dtype=torch.bfloat16)
             lse = torch.empty(B, H, device="cuda", dtype=torch.float32)
             inputs = {"q_nope": q[:, :, :L].contiguous(), "q_rope": q[:, :, L:].contiguous(), "c_kv": cache, "page_table": table,

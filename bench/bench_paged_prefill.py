@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from flex import flex_prefill
-from ours import ours_and_builds, paged_cache, row, time_ours
+from ours import ours_and_builds, page_slots, paged_cache, random_descales, row, time_ours, to_e4m3, write_pages
 from timing import bench, rel_err
 
 
@@ -41,15 +41,13 @@ def paged_prefill(shapes=((4, 4096), (1, 16384)), Hq=32, Hk=8, D=128, P=16):
         got = lambda: inputs["out"].view(B, S, Hq, D).transpose(1, 2)
         for fp8 in (False, True):
             table, kc, vc = paged_cache(B, S, P, Hk, D, dtype=torch.float8_e4m3fn if fp8 else torch.bfloat16)
-            slots = (table.long()[:, :, None] * P + torch.arange(P, device="cuda")).view(B, -1)[:, :S].reshape(-1)
+            slots = page_slots(table, P, S)
             expect = ref
             if fp8:
-                kdesc = (0.05 + 0.45 * torch.rand(B, Hk, device="cuda")).float()
-                vdesc = (0.05 + 0.45 * torch.rand(B, Hk, device="cuda")).float()
-                kq = (k.float() / kdesc[:, :, None, None]).to(torch.float8_e4m3fn)
-                vq = (v.float() / vdesc[:, :, None, None]).to(torch.float8_e4m3fn)
-                kc.view(torch.uint8)[slots] = kq.transpose(1, 2).reshape(-1, Hk, D).view(torch.uint8)
-                vc.view(torch.uint8)[slots] = vq.transpose(1, 2).reshape(-1, Hk, D).view(torch.uint8)
+                kdesc, vdesc = random_descales(B, Hk), random_descales(B, Hk)
+                kq, vq = to_e4m3(k, kdesc), to_e4m3(v, vdesc)
+                write_pages(kc, slots, kq.transpose(1, 2).reshape(-1, Hk, D))
+                write_pages(vc, slots, vq.transpose(1, 2).reshape(-1, Hk, D))
                 inputs.update(k_descale=kdesc, v_descale=vdesc)
                 # The check: FA2 on the dequantized cache (rounded to bf16, well inside the tolerance).
                 kd = (kq.float() * kdesc[:, :, None, None]).to(torch.bfloat16)
@@ -57,8 +55,8 @@ def paged_prefill(shapes=((4, 4096), (1, 16384)), Hq=32, Hk=8, D=128, P=16):
                 with sdpa_kernel(SDPBackend.FLASH_ATTENTION):
                     expect = F.scaled_dot_product_attention(q, kd, vd, is_causal=True, enable_gqa=True)
             else:
-                kc[slots] = k.transpose(1, 2).reshape(-1, Hk, D)
-                vc[slots] = v.transpose(1, 2).reshape(-1, Hk, D)
+                write_pages(kc, slots, k.transpose(1, 2).reshape(-1, Hk, D))
+                write_pages(vc, slots, v.transpose(1, 2).reshape(-1, Hk, D))
             inputs.update(k_cache=kc, v_cache=vc, page_table=table)
             name = f"gqa_paged{'_fp8' if fp8 else ''}.bf16.g4.p{P}"
             for label, gen in ours_and_builds(name):

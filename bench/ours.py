@@ -82,3 +82,26 @@ def paged_cache(B, L, P, Hk, D, dtype=torch.bfloat16):
     kc = torch.randn(total_pages * P, Hk, D, device="cuda").to(dtype)
     vc = torch.randn(total_pages * P, Hk, D, device="cuda").to(dtype)
     return table, kc, vc
+
+
+def page_slots(table, P, L):
+    """The pool rows of tokens 0..L-1 of each request of `table` (pages of P), request by request."""
+    return (table.long()[:, :, None] * P + torch.arange(P, device="cuda")).view(table.shape[0], -1)[:, :L].reshape(-1)
+
+
+def write_pages(pool, slots, rows):
+    """Store `rows` (one per slot) into the pool's rows `slots`; an E4M3 pool takes their bytes."""
+    if pool.dtype == torch.float8_e4m3fn:
+        pool.view(torch.uint8)[slots] = rows.view(torch.uint8)
+    else:
+        pool[slots] = rows
+
+
+def random_descales(*shape):
+    """Descales in [0.05, 0.5) for an E4M3 cache (one per request, or per request and kv head)."""
+    return (0.05 + 0.45 * torch.rand(*shape, device="cuda")).float()
+
+
+def to_e4m3(x, desc):
+    """x / desc in E4M3, desc broadcast over x's trailing dimensions (what an fp8 cache holds)."""
+    return (x.float() / desc.view(*desc.shape, *[1] * (x.dim() - desc.dim()))).to(torch.float8_e4m3fn)
