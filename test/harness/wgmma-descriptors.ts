@@ -3,6 +3,7 @@
 // groups SBO apart; MN-major: 64-element blocks LBO apart, 8-row groups SBO apart; then
 // byte-address bits 4-6 ^= bits 7-9) over the kernel's own sw128 placement.
 import { expect } from "vitest";
+import { evalC } from "./cuda-source.ts";
 
 /** The kernel's own sw128() helper, evaluated as written (its body is valid JavaScript). */
 export function sw128Of(code: string): (row: number, col: number, rows: number) => number {
@@ -20,18 +21,16 @@ const PARITIES = [0, 1, 2];
 function tilesOf(code: string): Map<number, number> {
   const tiles = new Map<number, number>();
   for (const m of code.matchAll(/cp_async16\(smem \+ (.+?) \+ sw128\((?:r|\(tid \/ \d+ \+ i \* \d+\)), c, (\d+)\)/g))
-    for (const parity of PARITIES) tiles.set(evalC(m[1], { parity }), Number(m[2]));
+    for (const parity of PARITIES) tiles.set(evalParity(m[1], { parity }), Number(m[2]));
   // Buffers only TMA writes (V's second buffer in an overlapped loop, overlap-emit.ts): its boxes' first rows.
   for (const m of code.matchAll(/tma_box_if\(on, smem \+ (.+?) \+ sw128\(0, 0, (\d+)\)/g))
-    for (const parity of PARITIES) tiles.set(evalC(m[1], { parity }), Number(m[2]));
+    for (const parity of PARITIES) tiles.set(evalParity(m[1], { parity }), Number(m[2]));
   return tiles;
 }
 
-/** A C expression of the kernel's (+ * >> & / on ints), evaluated: loop parities as `parity`. */
-function evalC(expr: string, vars: Record<string, number>): number {
-  const js = expr.replace(/\bt_\d+\b/g, "parity").replace(/(\w+) \/ (\d+)/g, "Math.trunc($1 / $2)");
-  const names = ["smem", "parity", ...Object.keys(vars)];
-  return new Function(...names, `return ${js};`)(0, vars.parity ?? 0, ...Object.values(vars)) as number;
+/** A C expression of the kernel's, evaluated (cuda-source.ts): loop parities as `parity`, smem at 0. */
+function evalParity(expr: string, vars: Record<string, number>): number {
+  return evalC(expr.replace(/\bt_\d+\b/g, "parity"), { smem: 0, parity: 0, ...vars });
 }
 
 interface Desc {
@@ -105,7 +104,7 @@ export function checkDescriptors(code: string, shape: { warpgroups: number; grou
             const kk = c.kSplit ? wcol * c.steps + q : q;
             // The kernel's names: the loop index (kk, or kq for a group's share), the warpgroup.
             const vars = { kk: q, kq: q, wg_row: wg, wg_col: wcol, warp: wg * 4, wcol, parity };
-            const start = (d: Desc) => evalC(d.base, vars) + evalC(d.step, vars);
+            const start = (d: Desc) => evalParity(d.base, vars) + evalParity(d.step, vars);
             const first = c.slice === undefined ? 0 : wcol * c.slice;
             const bStart = start(c.b);
             const bRegion = regionOf(tiles, bStart);
