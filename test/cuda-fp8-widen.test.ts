@@ -8,6 +8,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cudaKernel, evalC } from "./harness/cuda-source.ts";
+import { sw128Of } from "./harness/wgmma-descriptors.ts";
 
 const GQA = path.resolve("kernels-src/gqa.ts");
 const code = cudaKernel([GQA], "gqa_paged_fp8.bf16.g4.p16").code;
@@ -24,7 +25,7 @@ const HOPPER = new RegExp(
 );
 
 const loops = [...code.matchAll(HOPPER)];
-const sw128 = /int sw128\(int row, int col, int rows\) \{\n\s*return ([^;]+);/.exec(code)![1];
+const sw128 = sw128Of(code);
 /** Byte offsets of a uint4's words (the staged bytes each holds). */
 const WORD = { x: 0, y: 4, z: 8, w: 12 } as Record<string, number>;
 
@@ -52,7 +53,7 @@ function stores(m: RegExpMatchArray, forceS?: number): Store[][][] {
         const col = evalC(h.col, { c, s });
         const [a, b] = s ? h.hi : h.lo;
         expect(WORD[b] - WORD[a]).toBe(4);
-        return { tid, row: r, col, at: evalC(sw128, { row: r, col, rows: 64 }), from: r * stride + c + WORD[a] };
+        return { tid, row: r, col, at: sw128(r, col, 64), from: r * stride + c + WORD[a] };
       }),
     ),
   );
@@ -76,7 +77,7 @@ describe("E4M3 tiles widened shared to shared on Hopper", () => {
           // 8 values: 16 bytes at the element's swizzled place, 8 staged bytes at its column.
           expect(s.from).toBe(s.row * stride + s.col);
           for (let k = 0; k < 8; k++) {
-            const at = evalC(sw128, { row: s.row, col: s.col + k, rows: 64 });
+            const at = sw128(s.row, s.col + k, 64);
             expect(at).toBe(s.at + 2 * k);
             seen.set(at, (seen.get(at) ?? 0) + 1);
           }
