@@ -30,6 +30,7 @@ from bench_mla import mla
 from bench_paged_prefill import paged_prefill
 from flex import flex_prefill
 from generated_kernels import ROOT, Kernel
+from sdpa import sdpa_peers
 from ours import (BUILDS, CARD, ROWS, SPLITS, ours_and_builds, page_slots, paged_cache, random_descales, row, time_ours, time_split_merge,
                   to_e4m3, write_pages)
 from timing import bench, rel_err
@@ -57,16 +58,7 @@ def prefill(head_dims=(128, 64, 256), seqs=(512, 1024, 2048, 4096, 8192, 16384),
                 flops = 4 * S * S * H * D * B / (2 if causal else 1)
                 shape = f"hd{D} S={S} B={B} {'causal' if causal else 'full'}"
                 qt, kt, vt = (x.view(B, S, H, D).transpose(1, 2) for x in (q, k, v))
-                ref = None
-                for name, backend in (("SDPA flash (FA2)", SDPBackend.FLASH_ATTENTION), ("SDPA cuDNN", SDPBackend.CUDNN_ATTENTION)):
-                    try:
-                        with sdpa_kernel(backend):
-                            f = lambda: F.scaled_dot_product_attention(qt, kt, vt, is_causal=causal)
-                            ms = bench(f)
-                            ref = f() if ref is None else ref
-                        row("prefill", shape, name, ms, flops / ms / 1e9, "TFLOP/s")
-                    except Exception as e:
-                        print(f"  {name}: {type(e).__name__}: {str(e)[:80]}")
+                ref = sdpa_peers("prefill", shape, qt, kt, vt, flops, "TFLOP/s", is_causal=causal)
                 ms = bench(run)
                 run()
                 torch.cuda.synchronize()
@@ -90,17 +82,7 @@ def decode(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)):
         kd = torch.randn(B, Hk, L, D, device="cuda", dtype=torch.bfloat16)
         vd = torch.randn(B, Hk, L, D, device="cuda", dtype=torch.bfloat16)
         shape = f"B={B} L={L}"
-        ref = None
-        for name, backend in (("SDPA flash (FA2)", SDPBackend.FLASH_ATTENTION), ("SDPA cuDNN", SDPBackend.CUDNN_ATTENTION)):
-            try:
-                with sdpa_kernel(backend):
-                    qq = q.view(B, Hq, 1, D)
-                    f = lambda: F.scaled_dot_product_attention(qq, kd, vd, enable_gqa=True)
-                    ms = bench(f)
-                    ref = f() if ref is None else ref
-                row("decode", shape + " contiguous", name, ms, kv_bytes / ms / 1e9, "TB/s")
-            except Exception as e:
-                print(f"  {name}: {type(e).__name__}: {str(e)[:80]}")
+        ref = sdpa_peers("decode", shape + " contiguous", q.view(B, Hq, 1, D), kd, vd, kv_bytes, "TB/s", enable_gqa=True)
         for P in pages:
             table, kc, vc = paged_cache(B, L, P, Hk, D)
             # Write the contiguous K/V into the pages so every kernel reads the same values.
