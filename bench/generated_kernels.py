@@ -43,7 +43,7 @@ def tensor_map(t, box, swizzle, row_dims=1):
     boxes of box = [columns, rows], swizzled in shared memory by `swizzle` bytes (0, 32, 64 or
     128), through the driver's cuTensorMapEncodeTiled (called by ctypes: its enums are small
     integers)."""
-    dtypes = {torch.bfloat16: 9, torch.float16: 6, torch.float32: 7, torch.uint8: 0}
+    dtypes = {torch.bfloat16: 9, torch.float16: 6, torch.float32: 7, torch.uint8: 0, torch.float8_e4m3fn: 0}
     assert t.is_contiguous(), "a tensor map needs a contiguous tensor"
     libcuda = ctypes.CDLL("libcuda.so.1")
     out = ctypes.create_string_buffer(128)
