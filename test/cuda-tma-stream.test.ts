@@ -1,11 +1,11 @@
 // TMA copies of the whole tiles of one-buffer loops (tma-stream.ts), from the CUDA C the compiler
 // writes, no GPU: which tiles take them (rows that are a run of their tensor's first dim or come
 // from pages of at least 16 rows, the loop over whole tiles, sm_90a; cp.async kept for other
-// architectures, masked loops, one-row pages and 8-bit tiles), the kernel parameters and the
-// manifest's maps ([tokens, heads x head_dim]), the boxes onto one mbarrier a tile armed with its
-// bytes (thread 0's, or lane j's for page j), the waits' parities, and each box's corner and
-// destination, evaluated for a range of heads, sequence starts, tiles and (over a shuffled page
-// table) pages. The copies ran on an H200 (the CUDA suite, bench/results/h200-*-tma-2026-11-30*).
+// architectures, masked loops and one-row pages; an fp8 cache's staged E4M3 tiles as dense boxes
+// that the widening reads), the kernel parameters and the manifest's maps ([tokens, heads x
+// head_dim]), the boxes onto one mbarrier a tile armed with its bytes (thread 0's, or lane j's for
+// page j), the waits' parities, and each box's corner and destination, evaluated for a range of
+// heads, sequence starts, tiles and (over a shuffled page table) pages. The copies ran on an H200 (the CUDA suite, bench/results/h200-*-tma-2026-11-30*).
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cudaKernel, evalC } from "./harness/cuda-source.ts";
@@ -123,13 +123,54 @@ describe("TMA copies of a one-buffer loop's whole tiles (sm_90a)", () => {
     });
   }
 
-  it("keeps cp.async without wgmma, with the option off, for one-row pages and for 8-bit tiles", () => {
+  for (const P of [16, 64]) {
+    const name = `gqa_paged_fp8.bf16.g4.p${P}`;
+    it(`${name}: the staged E4M3 tiles as one dense box of 128 bytes a page, the widening reading the rows the boxes wrote`, () => {
+      const k = cudaKernel([path.resolve("kernels-src/gqa.ts")], name, { wgmma: true });
+      expect(k.target.tensorMaps).toEqual(["k_cache", "v_cache"].map((tensor) => ({ tensor, box: [128, P], swizzle: 0, rowDims: 2 })));
+      const { header, body, outside } = fullLoop(k.code);
+      expect(outside).not.toMatch(/mbar_wait\(smem/);
+      const table = Array.from({ length: 64 }, (_, i) => (i * 29 + 5) % 64); // a fixed shuffle
+      const issues = [...k.code.matchAll(/if \(tid < 32\) \{ \/\/ ([KV])_\d+ by TMA: lane j issues page j's boxes \((\d+) page\(s\) x 1 box\(es\) of (\d+) rows x 128 columns \(E4M3 bytes, dense rows\)\)\n\s*if \(lane == 0\) mbar_expect_bytes\(smem \+ (\d+), 8192\);\n\s*__syncwarp\(\);\n\s*if \(lane < (\d+)\) \{\n\s*const int x = ([^,]+), y = ([^;]+);\n\s*tma_box_reused\(smem \+ (\d+) \+ \(lane \* (\d+)\) \* 128 \+ 0, &(\w+), x \+ 0, y, smem \+ (\d+)\);\n/g)];
+      expect(issues.map((m) => m[1])).toEqual(["K", "V", "K"]); // the first whole tile's K, then V and the next K in the loop
+      const bars = [...k.code.matchAll(/mbar_init\(smem \+ (\d+)\);/g)].map((m) => Number(m[1]));
+      expect(k.target.sharedBytes).toBe(bars[1] + 8);
+      let checked = 0;
+      for (const [, tile, pages, rows, bar, lanes, x, y, base, laneRows, map, bar2] of issues) {
+        expect([Number(pages), Number(rows), Number(lanes), Number(laneRows)]).toEqual([64 / P, P, 64 / P, P]);
+        expect([map, Number(bar2)]).toEqual([tile === "K" ? "k_cache_map" : "v_cache_map1", Number(bar)]);
+        expect(body).toContain(`mbar_wait(smem + ${bar}, (${header[1]} - ${header[2]}) & 1);`);
+        // Every thread widens 16 bytes of a row a step from the dense rows the boxes wrote: lane
+        // j's box covers rows j x P .. j x P + P - 1 of 128 bytes from base + row x 128.
+        expect(body).toContain(`const uint4 w = *reinterpret_cast<const uint4*>(smem + ${base} + r * 128 + c);`);
+        const start = /\((t_\d+(?:_ahead)?) \+ \(lane \* \d+\)\)/.exec(y)![1];
+        const kvh = /\((kvh_\d+)\)/.exec(x)![1];
+        const b = /\(long long\)\((b_\d+)\) \* page_table_s0/.exec(y)![1];
+        const yExpr = y.replace(/\((long long|int)\)/g, "").replace(/page_table\[([^\]]+)\]/, "table[$1]");
+        for (const U of [0, 64, 448])
+          for (let lane = 0; lane < 64 / P; lane++)
+            for (const h of [0, 5]) {
+              const env = { table: table as never, [b]: 0, page_table_s0: 64, [start]: U, lane, [kvh]: h, k_cache_s1: 128, v_cache_s1: 128 };
+              expect(evalC(yExpr, env), `${tile} U ${U} lane ${lane}`).toBe(table[(U + lane * P) / P] * P);
+              expect(evalC(x.replace(/\((long long|int)\)/g, ""), env), "the head's first byte").toBe(h * 128);
+              checked++;
+            }
+      }
+      expect(checked).toBe(3 * 3 * (64 / P) * 2);
+      // The staging tiles hold dense rows: 8 KiB each, the widened tile past them.
+      const widened = [...body.matchAll(/fp8x8_widen<(?:true|false)>\(smem \+ (\d+) \+ sw128/g)].map((m) => Number(m[1]));
+      const bases = issues.map((m) => Number(m[9]));
+      expect(Math.min(...widened)).toBeGreaterThanOrEqual(Math.max(...bases) + 64 * 128);
+    });
+  }
+
+  it("keeps cp.async without wgmma, with the option off, for one-row pages and for 8-bit tiles at one-row pages", () => {
     for (const k of [prefill("mha_prefill.bf16.hd128.nocausal", { wgmma: false }), prefill("mha_prefill.bf16.hd128.nocausal", { tmaStreams: false })]) {
       expect(k.target.tensorMaps).toBeUndefined();
       expect(k.code).not.toContain("TmaMap");
       expect(k.code).not.toContain("mbar_");
     }
-    for (const name of ["gqa_paged.bf16.g4.p1", "gqa_paged_fp8.bf16.g4.p16"]) {
+    for (const name of ["gqa_paged.bf16.g4.p1", "gqa_paged_fp8.bf16.g4.p1"]) {
       const k = cudaKernel([path.resolve("kernels-src/gqa.ts")], name, { wgmma: true });
       expect(k.target.tensorMaps, name).toBeUndefined();
       expect(k.code).toContain("cp_async16(");

@@ -9,7 +9,7 @@ import { type Prefetch, issuePoints, prefetchPoints } from "./prefetch.ts";
 import { type Rotation, rotations } from "./rotate.ts";
 import { type LeaderLoop, leaderBytes, leaderLoops } from "./leader.ts";
 import { leaderHelpers, widenTeam } from "./leader-emit.ts";
-import { TMA_BOX_EVICT_FIRST, TMA_HELPERS, mapParam, tmaCopies } from "./tma.ts";
+import { TMA_BOX_EVICT_FIRST, TMA_HELPERS, denseStaged, mapParam, tmaCopies } from "./tma.ts";
 import { TMA_STREAM_HELPER, tmaStreams } from "./tma-stream.ts";
 import { type Overlap, overlaps } from "./overlap.ts";
 import { OVERLAP_HELPERS } from "./overlap-emit.ts";
@@ -179,7 +179,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     (v) => {
       // Swizzled tiles (wgmma kernels) need no padding, and 1024-byte alignment for the swizzle.
       const swizzled = plan.swizzled.has(v);
-      const stride = v.type.shape[1] * bytesOfName(v.type.dtype) + (swizzled ? 0 : 16);
+      const stride = v.type.shape[1] * bytesOfName(v.type.dtype) + (swizzled || denseStaged(plan, v) ? 0 : 16);
       const buffers = prefetch.find((p) => p.v === v)?.stages ?? 1;
       // Tiles read in registers from their E4M3 copy are never written: no bytes of their own.
       const rows = plan.rawKeys.has(v) || plan.rawValues.has(v) ? 0 : v.type.shape[0];

@@ -24,7 +24,7 @@ import { type DotEmitter, packFragment } from "./mma.ts";
 import type { Overlap } from "./overlap.ts";
 import type { CudaPlan } from "./plan.ts";
 import { forIndex } from "./tile-copies.ts";
-import { type TmaStream, boxes } from "./tma-stream.ts";
+import { type TmaStream, boxes, boxesOf } from "./tma-stream.ts";
 import { regFences, wgmmaComment, wgmmaSteps } from "./wgmma.ts";
 
 /** A phase's one arrival and its TMA boxes, each issued only where `on` holds (no branch). */
@@ -262,16 +262,16 @@ export class OverlapLoops {
     const [R, C] = s.v.type.shape;
     const pages = R / s.rows;
     const index = s.paged ? `((${guard}) ? ${t} : ${h.scalarOf(o.loop.lo)})` : t;
-    h.line(`{ // ${h.name(s.v)} of tile ${t} by TMA: ${s.paged ? `lane j issues page j's boxes (${pages} page(s) x ` : ""}${C / 64} box(es) of ${s.rows} rows x 64 columns${s.paged ? ")" : ""}`);
+    h.line(`{ // ${h.name(s.v)} of tile ${t} by TMA: ${s.paged ? `lane j issues page j's boxes (${boxesOf(s, s.rows, pages)})` : boxesOf(s, R)}`);
     h.enter();
     forIndex(h, o.loop, index, deps, () => {
       if (!s.paged) {
         h.line(`const bool on = tid == 0 && (${guard});`);
-        h.line(`mbar_expect_if(on, smem + ${bar}, ${R * C * 2});`);
+        h.line(`mbar_expect_if(on, smem + ${bar}, ${R * C * s.bytes});`);
         boxes(h, s, r, "0", bar, "on");
         return;
       }
-      h.line(`mbar_expect_if(tid == 0 && (${guard}), smem + ${bar}, ${R * C * 2});`);
+      h.line(`mbar_expect_if(tid == 0 && (${guard}), smem + ${bar}, ${R * C * s.bytes});`);
       h.line("__syncwarp();");
       h.line(`const bool on = tid < ${pages} && (${guard});`);
       h.line(`const int j = tid < ${pages} ? tid : 0;`);

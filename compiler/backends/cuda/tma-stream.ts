@@ -11,6 +11,10 @@
 // unchanged. The tensor's map sees it as [first dim, the others as one] (`rowDims`): the box's
 // corner is (h x head_dim + c, the row). Other architectures keep cp.async (#else).
 //
+// The E4M3 bytes of an fp8 cache's tile that every thread widens from shared memory (plan.staged)
+// stream the same way, one box of all the tile's columns a row run, into dense rows (tma.ts,
+// stagedBox: no swizzle; the widening reads them 16 bytes a thread).
+//
 // Measured on an H200 (docs/performance.md, bench/experiments/prefill_tma_variant.py):
 // mha_prefill at head dim 128 17-23% faster at every length, causal and not. Nsight Compute
 // before: 577 instructions a warp and 64-key tile against cuDNN's 296.
@@ -19,6 +23,7 @@
 // iteration's before the loop), so the wait of iteration i is for parity (i - lo) & 1. Only
 // loops that run once a launch (not inside another loop) qualify, so the count starts at zero.
 import type { TensorMapSpec } from "../../../runtime/manifest.ts";
+import { bytesOfName } from "../../../runtime/dtype.ts";
 import type { Block, ForInst, Inst, Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyHost } from "./copy-emit.ts";
@@ -27,7 +32,7 @@ import { hopperOnly, hopperOnlyLines, hopperOnlyText } from "./hopper-only.ts";
 import type { CudaPlan } from "./plan.ts";
 import type { Prefetch } from "./prefetch.ts";
 import { uniform } from "./row-reads.ts";
-import { boxColumns, eachPageLane, mapParam, pageBoxRows } from "./tma.ts";
+import { boxColumns, eachPageLane, mapParam, pageBoxRows, stagedBox } from "./tma.ts";
 
 /** A tile one loop copies with TMA, one buffer, once an iteration. */
 export interface TmaStream {
@@ -40,6 +45,10 @@ export interface TmaStream {
   /** Rows a box: all the tile's (consecutive rows), or a page's. */
   rows: number;
   paged: boolean;
+  /** Columns a box: 64 (a swizzled 16-bit tile's 128-byte blocks) or all (a staged E4M3 tile's dense rows). */
+  cols: number;
+  /** Bytes an element. */
+  bytes: number;
 }
 
 type Load = Extract<Value["op"], { kind: "load" }>;
@@ -56,16 +65,18 @@ function rowRun(plan: CudaPlan, x: Value): boolean {
  * How TMA can copy tile v: boxes of all its rows (consecutive rows of its tensor's first dim) or
  * of a page's (rows from whole pages); undefined where it cannot (then cp.async).
  */
-function streamable(plan: CudaPlan, v: Value): { rows: number; paged: boolean } | undefined {
-  if (!boxColumns(plan, v)) return undefined;
+function streamable(plan: CudaPlan, v: Value): Pick<TmaStream, "rows" | "paged" | "cols" | "bytes"> | undefined {
+  const cols = boxColumns(plan, v) ? 64 : stagedBox(plan, v) ? v.type.shape[1] : 0;
+  if (!cols) return undefined;
   const op = v.op as Load;
   const R = v.type.shape[0];
   if (R > 256 || R % 8 !== 0 || op.indices.length < 2) return undefined;
   // The rows along the first dim alone: the map's rows.
   if (!op.indices.slice(1, -1).every((x) => uniform(plan, x))) return undefined;
-  if (rowRun(plan, op.indices[0])) return { rows: R, paged: false };
+  const bytes = bytesOfName(v.type.dtype);
+  if (rowRun(plan, op.indices[0])) return { rows: R, paged: false, cols, bytes };
   const rows = pageBoxRows(plan, v);
-  return rows === undefined ? undefined : { rows, paged: true };
+  return rows === undefined ? undefined : { rows, paged: true, cols, bytes };
 }
 
 /** The loops of `body` that run once a launch (inside no other loop). */
@@ -99,8 +110,9 @@ export function tmaStreams(body: Block, prefetch: Prefetch[], issueBefore: Map<I
       const how = streamable(plan, v);
       if (!how) continue;
       const op = v.op as Load;
-      const spec: TensorMapSpec = { tensor: op.tensor.name, box: [64, how.rows], swizzle: 128, rowDims: op.tensor.shape.length - 1 };
-      let m = maps.findIndex((x) => x.tensor === spec.tensor && x.box[1] === spec.box[1] && (x.rowDims ?? 1) === spec.rowDims);
+      // A swizzled 16-bit tile's boxes are swizzled as wgmma reads them; a staged E4M3 tile's rows are dense.
+      const spec: TensorMapSpec = { tensor: op.tensor.name, box: [how.cols, how.rows], swizzle: how.cols === 64 && how.bytes === 2 ? 128 : 0, rowDims: op.tensor.shape.length - 1 };
+      let m = maps.findIndex((x) => x.tensor === spec.tensor && x.box[0] === spec.box[0] && x.box[1] === spec.box[1] && x.swizzle === spec.swizzle && (x.rowDims ?? 1) === spec.rowDims);
       if (m < 0) m = maps.push(spec) - 1;
       out.push({ v, loop: f, map: mapParam(maps[m], m), bar: at + out.length * 8, ...how });
     }
@@ -144,17 +156,16 @@ export function emitStreamCopy(em: CopyHost, s: TmaStream, r: Region, cpAsync: (
     em,
     () => {
       if (!s.paged) {
-        em.line(`if (tid == 0) { // ${em.name(v)} by TMA: ${C / 64} box(es) of ${R} rows x 64 columns`);
+        em.line(`if (tid == 0) { // ${em.name(v)} by TMA: ${boxesOf(s, R)}`);
         em.enter();
-        em.line(`mbar_expect_bytes(smem + ${s.bar}, ${R * C * 2});`);
+        em.line(`mbar_expect_bytes(smem + ${s.bar}, ${R * C * s.bytes});`);
         boxes(em, s, r, "0");
       } else {
-        const pages = R / s.rows;
-        em.line(`if (tid < 32) { // ${em.name(v)} by TMA: lane j issues page j's boxes (${pages} page(s) x ${C / 64} box(es) of ${s.rows} rows x 64 columns)`);
+        em.line(`if (tid < 32) { // ${em.name(v)} by TMA: lane j issues page j's boxes (${boxesOf(s, s.rows, R / s.rows)})`);
         em.enter();
-        em.line(`if (lane == 0) mbar_expect_bytes(smem + ${s.bar}, ${R * C * 2});`);
+        em.line(`if (lane == 0) mbar_expect_bytes(smem + ${s.bar}, ${R * C * s.bytes});`);
         em.line("__syncwarp();");
-        eachPageLane(em, pages, (j) => boxes(em, s, r, `(${j} * ${s.rows})`));
+        eachPageLane(em, R / s.rows, (j) => boxes(em, s, r, `(${j} * ${s.rows})`));
       }
       em.leave();
       em.line("}");
@@ -177,10 +188,16 @@ export function boxes(em: CopyHost, s: TmaStream, r: Region, row: string, bar: n
   const x = [...idx.map((ix, d) => `(long long)(${ix}) * ${op.tensor.name}_s${d + 1}`), col].join(" + ");
   // With `on`, a row from a page table is read only where the copy is issued.
   em.line(`const int x = (int)(${x}), y = ${on && s.paged ? `${on} ? ${y} : 0` : y};`);
-  for (let b = 0; b < v.type.shape[1] / 64; b++) {
-    const args = `smem + ${em.at(v, r, row, `${b * 64}`)}, &${s.map}, x + ${b * 64}, y, smem + ${bar}`;
+  for (let b = 0; b < v.type.shape[1] / s.cols; b++) {
+    const args = `smem + ${em.at(v, r, row, `${b * s.cols}`)}, &${s.map}, x + ${b * s.cols}, y, smem + ${bar}`;
     em.line(on ? `tma_box_if(${on}, ${args});` : `tma_box_reused(${args});`);
   }
+}
+
+/** What a copy of stream s issues, for a comment: its boxes of `rows` rows (`pages` page(s) of them). */
+export function boxesOf(s: TmaStream, rows: number, pages?: number): string {
+  const each = `${s.v.type.shape[1] / s.cols} box(es) of ${rows} rows x ${s.cols} columns${s.bytes === 1 ? " (E4M3 bytes, dense rows)" : ""}`;
+  return pages === undefined ? each : `${pages} page(s) x ${each}`;
 }
 
 /** Wait for stream s's copy: its `parity`'s completion ((i - lo) & 1 in iteration i, 0 before the loop). */

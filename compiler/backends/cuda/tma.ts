@@ -65,11 +65,39 @@ export function boxColumns(plan: CudaPlan, v: Value): boolean {
 }
 
 /**
+ * Is v the E4M3 copy of a staged widening (plan.staged) in a wgmma plan, which every thread
+ * widens from shared memory and nothing else reads: its rows are stored dense, without the 16
+ * bytes of padding that ldmatrix needs (the widening reads 16 bytes a thread, a quarter warp a
+ * whole 128-byte row), so that a TMA box without swizzle can write them?
+ */
+export function denseStaged(plan: CudaPlan, v: Value): boolean {
+  if (!plan.wgmma.size || v.type.dtype !== "f8e4m3") return false;
+  for (const [w, raw] of plan.staged) if (raw === v && !plan.rawKeys.has(w) && !plan.rawValues.has(w)) return true;
+  return false;
+}
+
+/**
+ * Can staged E4M3 tile v be copied as one box a row run, its columns whole: an unpredicated load
+ * of a run of columns from a multiple of 16 bytes, at most 256 (TMA's limit on a box's columns),
+ * into dense rows (denseStaged)?
+ */
+export function stagedBox(plan: CudaPlan, v: Value): boolean {
+  if (v.op.kind !== "load" || v.op.pred || !denseStaged(plan, v)) return false;
+  const op = v.op as Load;
+  const cols = op.indices[op.indices.length - 1];
+  const C = v.type.shape[1];
+  if (cols.op.kind !== "iota" || cols.op.axis !== 1 || C % 16 !== 0 || C > 256) return false;
+  const c0 = constant(cols.op.start);
+  const last = op.tensor.shape[op.tensor.shape.length - 1];
+  return c0 !== undefined && c0 % 16 === 0 && typeof last === "number" && last % 16 === 0;
+}
+
+/**
  * The rows a TMA box of tile v can take where v's rows come from whole pages of at least
  * MIN_BOX_ROWS rows (a page's run of them), or undefined (then cp.async).
  */
 export function pageBoxRows(plan: CudaPlan, v: Value): number | undefined {
-  if (!boxColumns(plan, v)) return undefined;
+  if (!boxColumns(plan, v) && !stagedBox(plan, v)) return undefined;
   const op = v.op as Load;
   const R = v.type.shape[0];
   // The rows: the one row-dependent index reads a page table; whole pages of the tile, or all in one.
@@ -111,7 +139,7 @@ export function tmaCopies(prefetch: Prefetch[], leaderLoops: Set<ForInst>, plan:
   const byLoop = new Map<ForInst, TmaTile[]>();
   const maps: TensorMapSpec[] = [];
   for (const p of prefetch) {
-    if (!leaderLoops.has(p.loop) || p.stages !== 2) continue;
+    if (!leaderLoops.has(p.loop) || p.stages !== 2 || !boxColumns(plan, p.v)) continue;
     const rows = pageBoxRows(plan, p.v);
     if (rows === undefined) continue;
     const tensor = (p.v.op as Load).tensor.name;
