@@ -19,13 +19,16 @@ const OPTIONAL_PASSES = ["fold-scale"];
 
 /**
  * What a build may be made without, in the order it is dropped at each occupancy: first the
- * lazy row sums (a backend option), then with them the optional IR passes. A build takes the
- * most blocks per SM at which some level builds without a spill, then the first such level.
+ * overlapped order of loops over widened fp8 tiles (overlap.ts; a build without such a loop
+ * makes the same source and skips the level), then the lazy row sums (a backend option), then
+ * with them the optional IR passes. A build takes the most blocks per SM at which some level
+ * builds without a spill, then the first such level.
  */
-const LEVELS: { lazySums: boolean; plainIr: boolean; dropped: string[] }[] = [
-  { lazySums: true, plainIr: false, dropped: [] },
-  { lazySums: false, plainIr: false, dropped: ["lazy-sums"] },
-  { lazySums: false, plainIr: true, dropped: ["lazy-sums", ...OPTIONAL_PASSES] },
+const LEVELS: { overlapWidened: boolean; lazySums: boolean; plainIr: boolean; dropped: string[] }[] = [
+  { overlapWidened: true, lazySums: true, plainIr: false, dropped: [] },
+  { overlapWidened: false, lazySums: true, plainIr: false, dropped: ["the overlapped fp8 loop"] },
+  { overlapWidened: false, lazySums: false, plainIr: false, dropped: ["the overlapped fp8 loop", "lazy-sums"] },
+  { overlapWidened: false, lazySums: false, plainIr: true, dropped: ["the overlapped fp8 loop", "lazy-sums", ...OPTIONAL_PASSES] },
 ];
 
 export interface GeneratedCudaKernel {
@@ -107,18 +110,19 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         // stands either way, and the spill test reports it. An earlier build of one of the
         // candidates' exact source is reused: it was chosen by the same trials.
         const tries = blocksPerSmToTry(first.blocksPerSm, first.target.blockDim[0], first.target.sharedBytes);
-        const emit = (from: KernelIR, n: number, lazySums: boolean) => compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n, lazySums });
+        const emit = (from: KernelIR, n: number, lazySums: boolean, overlapWidened: boolean) =>
+          compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n, lazySums, overlapWidened });
         // Candidates by blocks per SM, most first, and at each count by level (LEVELS); the
         // source of each says which counts spilled before it and what it was made without.
         const candidates: { n: number; level: number; kn: ReturnType<typeof compileCuda>; code: string }[] = [];
         // What level l leaves out that the level before it kept.
         const newly = (l: number) => LEVELS[l].dropped.filter((d) => !LEVELS[l - 1].dropped.includes(d));
         const add = (level: number) => {
-          const { lazySums, plainIr } = LEVELS[level];
+          const { overlapWidened, lazySums, plainIr } = LEVELS[level];
           const from = plainIr ? plain.get(`${job.note ? "" : (job.arch ?? "")}|${ir.name}`) : ir;
           if (!from) return;
           tries.forEach((n, i) => {
-            const kn = level === 0 && n === first.blocksPerSm ? first : emit(from, n, lazySums);
+            const kn = level === 0 && n === first.blocksPerSm ? first : emit(from, n, lazySums, overlapWidened);
             // The same source as a level before it at this count (nothing to drop): not a candidate.
             if (candidates.some((c) => c.n === n && c.kn.code === kn.code)) return;
             // The note names only what the kernel had: a level whose source was the same as the

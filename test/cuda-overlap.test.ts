@@ -20,7 +20,7 @@ function overlapped(src: string): string {
 
 /** The loop's copies, waits and wgmma groups as JavaScript: everything else dropped. */
 function model(section: string): string {
-  const keep = [/^\{/, /^\}/, /^(for|if) \(.*\{$/, /^(const )?int \w+ = /, /^const bool on/, /^mbar_(wait|expect_if)\(/, /^tma_box_if\(/, /^wgmma_(commit|wait)/, /^const uint64_t db = /, /^__syncthreads/];
+  const keep = [/^\{/, /^\}/, /^(for|if) \(.*\{$/, /^(const )?int \w+ = /, /^const bool on/, /^mbar_(wait|expect_if)\(/, /^tma_box_if\(/, /^wgmma_(commit|wait)/, /^const uint64_t db = /, /^__syncthreads/, /^widen_(from|into)\(/];
   const out: string[] = [];
   // A paged copy's lanes (`on = tid < pages && ...`): its lines up to the copy's end run for each.
   let lanes = false;
@@ -215,7 +215,7 @@ describe("which loops take it", () => {
   it("paged loops with TMA tiles (pages of 16 and 64), not one-row pages (cp.async), decode or MLA kernels", () => {
     for (const name of ["gqa_paged.bf16.g4.p16", "gqa_paged.f16.g1.p64"]) expect(cudaOf("kernels-src/gqa.ts", name).code).toContain(MARK);
     expect(cudaOf("kernels-src/sliding_window.ts", "swa_paged.bf16.p16").code).toContain(MARK);
-    for (const name of ["gqa_paged.bf16.g4.p1", "gqa_decode.bf16.g4.p16", "gqa_paged_fp8.bf16.g4.p16"]) expect(cudaOf("kernels-src/gqa.ts", name).code).not.toContain(MARK);
+    for (const name of ["gqa_paged.bf16.g4.p1", "gqa_decode.bf16.g4.p16", "gqa_paged_fp8.bf16.g4.p1"]) expect(cudaOf("kernels-src/gqa.ts", name).code).not.toContain(MARK);
     expect(cudaOf("kernels-src/mla.ts", "mla_paged.bf16.p64").code).not.toContain(MARK);
   });
 
@@ -223,5 +223,200 @@ describe("which loops take it", () => {
     const s = overlapped(cudaOf("kernels-src/gqa.ts", "gqa_paged.bf16.g4.p16").code);
     expect(s).toMatch(/const bool on = tid < 4 && \((t_\d+) \+ 2 < (t_\d+)\);\n\s*const int j = tid < 4 \? tid : 0;\n\s*const int x = [^,]+, y = on \? \(\(page_table\[/);
     expect(s).toMatch(/const int (t_\d+)_ahead = \(\(\((t_\d+) \+ 2 < (t_\d+)\) \? \(\2 \+ 2\) : (t_\d+)\) \* 64\);/);
+  });
+});
+
+/**
+ * The overlapped loop over an fp8 cache as JavaScript: its copies, waits, widenings and wgmma
+ * groups. A widening step reads staged bytes at `widen_from(base)` and stores 16-bit values at
+ * `widen_into(base)`; each dot reads from its descriptor's base.
+ */
+function widenModel(section: string): string {
+  const lines = section
+    .split("\n")
+    .map((raw) =>
+      raw
+        .replace(
+          /^(\s*)const uint4 w = \*reinterpret_cast<const uint4\*>\(smem \+ (.+) \+ r \* 128 \+ c\);$/,
+          "$1widen_from($2);",
+        )
+        .replace(
+          /^(\s*)fp8x8_widen<(?:true|false)>\(smem \+ (\d+) \+ sw128.*$/,
+          "$1widen_into($2);",
+        ),
+    );
+  return model(lines.join("\n"));
+}
+
+describe("the overlapped loop over an fp8 cache (staged E4M3 tiles widened after each copy)", () => {
+  for (const P of [16, 64]) {
+    const name = `gqa_paged_fp8.bf16.g4.p${P}`;
+    it(`${name}, every small tile range: each dot reads the widened tile of its own copy, no widening writes a tile a running wgmma reads`, () => {
+      const k = cudaOf("kernels-src/gqa.ts", name);
+      const s = overlapped(k.code);
+      // No code for other architectures inside the Hopper loop (the widening's own #if left out).
+      expect(s).not.toContain("#if");
+      const [, lo, hi] = /if \((t_\d+) < (t_\d+)\) \{/.exec(s)!;
+      const js = widenModel(s);
+      const fromBases = [
+        ...new Set(
+          [...js.matchAll(/widen_from\((.+?)\);/g)].flatMap((m) =>
+            [0, 1].map(
+              (t) =>
+                new Function("t", `return ${m[1].replace(/\bt_\d+\b/g, "t")};`)(
+                  t,
+                ) as number,
+            ),
+          ),
+        ),
+      ];
+      const [kStage] = fromBases;
+      expect(fromBases.length, "K's staging tile and V's two").toBe(3);
+      const reads = [
+        ...new Set(
+          [...js.matchAll(/read\((\d+)\);/g)].map((m) => Number(m[1])),
+        ),
+      ];
+      expect(reads.length, "K's widened tile and V's, one each").toBe(2);
+      const check = (js: string) => {
+        for (let first = 0; first < 3; first++)
+          for (let n = 1; n <= 6; n++) {
+            const staged = new Map<number, number>(); // staging tile -> the tile its bytes are of
+            const widened = new Map<number, number>(); // widened tile -> the tile it holds
+            const phases = new Map<number, number>();
+            const expected = new Map<number, number>();
+            const arrived = new Map<number, number>();
+            let groups: number[][] = [];
+            let current: number[] = [];
+            let from = -1;
+            const seen: { base: number; tile: number }[] = [];
+            const api = {
+              smem: 0,
+              tid: 0,
+              lane: 0,
+              sw128: () => 0,
+              mbar_expect_if: (on: boolean, bar: number, bytes: number) => {
+                if (on) expected.set(bar, bytes);
+              },
+              tma_box_if: (
+                on: boolean,
+                dst: number,
+                _map: number,
+                _x: number,
+                y: number,
+                bar: number,
+              ) => {
+                if (!on) return;
+                const base = Math.max(...fromBases.filter((b) => b <= dst));
+                staged.set(base, Math.floor(y / 64));
+                arrived.set(bar, (arrived.get(bar) ?? 0) + P * 128);
+                if (arrived.get(bar) === expected.get(bar)) {
+                  phases.set(bar, (phases.get(bar) ?? 0) + 1);
+                  arrived.set(bar, 0);
+                }
+              },
+              mbar_wait: (bar: number, parity: number) => {
+                const done = phases.get(bar) ?? 0;
+                expect(
+                  done > 0 && ((done - 1) & 1) === parity,
+                  `wait on ${bar} for parity ${parity} after ${done} phases`,
+                ).toBe(true);
+              },
+              widen_from: (base: number) => {
+                from = base;
+              },
+              widen_into: (base: number) => {
+                expect(
+                  groups.flat().includes(base) || current.includes(base),
+                  `widening into ${base} while a wgmma reads it`,
+                ).toBe(false);
+                widened.set(base, staged.get(from)!);
+              },
+              read: (base: number) => {
+                current.push(base);
+                seen.push({ base, tile: widened.get(base)! });
+              },
+              wgmma_commit: () => {
+                groups.push(current);
+                current = [];
+              },
+              wgmma_wait: (m: number) => {
+                groups = m ? groups.slice(-m) : [];
+              },
+              sync: () => {},
+              safe_div: (a: number, b: number) =>
+                b === 0 ? 0 : Math.trunc(a / b),
+              safe_rem: (a: number, b: number) => (b === 0 ? 0 : a % b),
+              page_table: new Proxy({}, { get: (_t, key) => Number(key) }),
+            };
+            const scope = new Proxy(api as Record<string, unknown>, {
+              has: () => true,
+              get: (t, key) =>
+                key === lo
+                  ? first
+                  : key === hi
+                    ? first + n
+                    : typeof key === "string" && key in t
+                      ? t[key]
+                      : 0,
+            });
+            // K(lo) is copied before the loop onto K's mbarrier (phase 0), as for the plain loop.
+            const kBar = Number(/mbar_wait\(smem \+ (\d+), /.exec(s)![1]);
+            const before = `mbar_expect_if(1, ${kBar}, 8192); ${Array.from({ length: 64 / P }, (_, j) => `tma_box_if(1, ${kStage + j * P * 128}, 0, 0, ${first * 64 + j * P}, ${kBar});`).join(" ")}\n`;
+            new Function("scope", `with (scope) { ${before + js} }`)(scope);
+            expect(groups).toEqual([]);
+            const tiles = Array.from({ length: n }, (_, i) => first + i);
+            const [kw, vw] = [
+              seen[0].base,
+              seen.find((x) => x.base !== seen[0].base)?.base,
+            ];
+            expect(
+              seen.filter((x) => x.base === kw).map((x) => x.tile),
+              `scores, tiles ${first}..${first + n - 1}`,
+            ).toEqual(tiles);
+            expect(
+              seen.filter((x) => x.base === vw).map((x) => x.tile),
+              "P·V",
+            ).toEqual(tiles);
+          }
+      };
+      check(js);
+      // The check can fail: V widened into K's tile (written while the scores read it), or each
+      // dot reading the other's tile.
+      expect(() =>
+        check(
+          js.replace(
+            new RegExp(`widen_into\\(${reads[1]}\\)`, "g"),
+            `widen_into(${reads[0]})`,
+          ),
+        ),
+      ).toThrow();
+      expect(() =>
+        check(
+          js.replace(
+            /read\((\d+)\)/g,
+            (_m, b) => `read(${Number(b) === reads[0] ? reads[1] : reads[0]})`,
+          ),
+        ),
+      ).toThrow();
+    });
+  }
+
+  it("drops it before a block an SM where it spills: the paged fp8 builds that ship it keep three blocks an SM", () => {
+    const manifest = JSON.parse(
+      fs.readFileSync("generated/manifest.json", "utf8"),
+    ) as { kernels: Record<string, { cuda?: { file: string } }[]> };
+    let overlappedBuilds = 0;
+    for (const [name, builds] of Object.entries(manifest.kernels)) {
+      if (!/_paged_fp8\./.test(name)) continue;
+      for (const b of builds) {
+        if (!b.cuda) continue;
+        const src = fs.readFileSync(`generated/cuda/${b.cuda.file}`, "utf8");
+        if (!src.includes(MARK)) continue;
+        overlappedBuilds++;
+        expect(src, b.cuda.file).toContain("__launch_bounds__(128, 3)");
+      }
+    }
+    expect(overlappedBuilds).toBeGreaterThan(0);
   });
 });

@@ -260,6 +260,11 @@ export class CudaEmitter extends CudaKernelView {
         this.sharedOverride = saved;
       },
       defValue: (v: Value) => this.def(v),
+      widen: (w: Value, into: Region, from: Region) => {
+        widenStaged(this, w, into, from, true);
+        this.asyncFence();
+        this.line("__syncthreads();");
+      },
       inPlace: (dot: Value, sum: Value, carried: Value) => {
         this.names.set(dot, this.name(carried));
         this.names.set(sum, this.name(carried));

@@ -156,6 +156,8 @@ export interface CudaOptions {
   tmaStreams?: boolean;
   /** Run the next tile's scores beside this tile's P·V in one-warpgroup loops on sm_90a (overlap.ts; default true). */
   overlap?: boolean;
+  /** The same for loops whose dots read widened fp8 tiles (default true; the build drops it before blocks an SM). */
+  overlapWidened?: boolean;
 }
 
 export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = {}): CudaKernel {
@@ -216,7 +218,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const streams = plan.wgmma.size && (opts.tmaStreams ?? true) ? tmaStreams(ir.body, prefetch, shared.issueBefore, rotatedOrLed, plan, tma.maps, Math.ceil(sharedBytes / 8) * 8) : [];
   if (streams.length) sharedBytes = streams[streams.length - 1].bar + 8;
   // One-warpgroup loops whose next scores run beside P·V (overlap.ts): V's second buffer past the rest.
-  const overlapped = (opts.overlap ?? true) ? overlaps(streams, plan, sharedBytes) : { loops: new Map<ForInst, Overlap>(), end: sharedBytes };
+  const overlapped = (opts.overlap ?? true) ? overlaps(streams, plan, sharedBytes, opts.overlapWidened ?? true) : { loops: new Map<ForInst, Overlap>(), end: sharedBytes };
   sharedBytes = overlapped.end;
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");

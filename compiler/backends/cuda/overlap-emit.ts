@@ -54,6 +54,8 @@ export interface OverlapHost extends CopyHost {
   withRegion(v: Value, r: Region, body: () => void): void;
   /** Emit the definition of a body value as the plain loop does. */
   defValue(v: Value): void;
+  /** Widen staged E4M3 tile `from` into 16-bit tile w's region `into` (copy-emit.ts, widenStaged), fenced for wgmma. */
+  widen(w: Value, into: Region, from: Region): void;
   /** The dot's sum lives in the carried tile's registers (updated in place). */
   inPlace(dot: Value, sum: Value, carried: Value): void;
   yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void;
@@ -159,7 +161,7 @@ export class OverlapLoops {
     const read = new Set<Value>();
     const walk = (v: Value) => {
       for (const x of operands(v.op)) {
-        if (read.has(x) || (x.op.kind === "load" && x.type.shape.length === 2)) continue;
+        if (read.has(x) || (x.op.kind === "load" && x.type.shape.length === 2) || this.host.plan.staged.has(x)) continue;
         read.add(x);
         walk(x);
       }
@@ -174,6 +176,8 @@ export class OverlapLoops {
     const h = this.host;
     const acc = h.name(o.scores);
     h.line(`mbar_wait(smem + ${o.k.bar}, (${t} - ${h.scalarOf(o.loop.lo)}) & 1); // ${h.name(o.k.v)}'s boxes landed`);
+    // Its widened tile is free: the scores before it were waited for, then a barrier.
+    if (o.kWide) h.widen(o.kWide, h.region(o.kWide)!, h.region(o.k.v)!);
     h.line(`float ${acc}[${h.registers(o.scores.type.shape)}]; // written by the first wgmma (scale-d 0)`);
     h.line("wgmma_fence();");
     h.line(wgmmaComment(h.plan, o.scores, acc, false));
@@ -193,7 +197,7 @@ export class OverlapLoops {
     const from = insts.findIndex((i) => i.kind === "def" && i.value === o.scores);
     for (const i of insts.slice(from + 1)) {
       if (i.kind !== "def" || i.value === o.pv) break;
-      h.defValue(i.value);
+      if (!h.plan.staged.has(i.value)) h.defValue(i.value);
     }
     const op = o.pv.op as Extract<Value["op"], { kind: "dot" }>;
     const dt = op.a.type.dtype === "f16" ? "f16" : "bf16";
@@ -217,12 +221,15 @@ export class OverlapLoops {
     const h = this.host;
     const { bar, phase, region } = this.vBuffer(o, t);
     h.line(`mbar_wait(smem + ${bar}, ${phase}); // ${h.name(o.v.v)}'s boxes landed`);
+    // V's widened tile (one, of its own) is free: the P·V before it was waited for, then a barrier.
+    const [b, read] = o.vWide ? [o.vWide, { ...h.region(o.vWide)!, offset: `${o.vw}` }] : [o.v.v, region];
+    if (o.vWide) h.widen(o.vWide, read, region);
     h.line("{");
     h.enter();
     h.line(`auto& af = ${pin};`);
     h.line("wgmma_fence();");
     h.line(wgmmaComment(h.plan, o.pv, h.name(o.carried), false));
-    h.withRegion(o.v.v, region, () => wgmmaSteps(h.dotHost(), h.plan, o.pv, h.name(o.carried), false));
+    h.withRegion(b, read, () => wgmmaSteps(h.dotHost(), h.plan, o.pv, h.name(o.carried), false));
     h.line("wgmma_commit();");
     h.leave();
     h.line("}");

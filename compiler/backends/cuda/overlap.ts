@@ -15,6 +15,14 @@
 // warpgroups (BLOCK_M = 128 or 192, sharing each K and V tile) take it too; on the H200 they ran
 // 0.65-0.82x as fast as the three one-warpgroup blocks an SM that mha_prefill ships (the barriers
 // keep a block's warpgroups in step; docs/performance-history.md).
+//
+// Over an fp8 cache the streams are the staged E4M3 tiles (tma-stream.ts) and the dots read the
+// 16-bit tiles widened from them: each copy is widened by every thread right after its wait,
+// before the dot's issue (overlap-emit.ts), K into its widened tile, V into one of its own, so
+// that the widening of V(j) may run while the scores of tile j + 1 do. Measured as a hand edit
+// first (bench/experiments/fp8_prefill_overlap_variant.py); compiled, gqa_paged_fp8's prefill
+// 1.07-1.08x on an H200 beside the plain loop with the same TMA copies (docs/performance.md).
+// Where the loop spills at three blocks an SM the build drops it first (generate-cuda.ts).
 import type { ForInst, Value } from "../../ir/ir.ts";
 import { type CudaPlan, readsInline } from "./plan.ts";
 import { loopCopyDeps } from "./prefetch.ts";
@@ -29,12 +37,20 @@ export interface Overlap {
   carried: Value;
   k: TmaStream;
   v: TmaStream;
+  /**
+   * Over an fp8 cache: the 16-bit tiles the dots read, widened from the streams' staged E4M3
+   * bytes (plan.staged) by every thread once a copy lands; undefined where the streams are them.
+   */
+  kWide?: Value;
+  vWide?: Value;
   /** The body scalars each copy's addresses read (recomputed for the copy's tile). */
   kDeps: Value[];
   vDeps: Value[];
   /** Byte offsets of V's second buffer and of its mbarrier. */
   v2: number;
   bar2: number;
+  /** Byte offset of V's widened tile, one of its own (the allocator may share K's with it): vWide only. */
+  vw?: number;
 }
 
 type Dot = Extract<Value["op"], { kind: "dot" }>;
@@ -47,18 +63,24 @@ const stripT = (v: Value): Value => (v.op.kind === "transpose" ? v.op.a : v);
  */
 const MAX_LIVE_REGS = 128;
 
-/** The loops this schedule takes, their second V buffers and mbarriers from byte `at`; `end`: the bytes then used. */
-export function overlaps(streams: TmaStream[], plan: CudaPlan, at: number): { loops: Map<ForInst, Overlap>; end: number } {
+/**
+ * The loops this schedule takes (with `widened` false, none whose dots read widened fp8 tiles),
+ * their second V buffers and mbarriers (and V's own widened tile) from byte `at`; `end`: the bytes then used.
+ */
+export function overlaps(streams: TmaStream[], plan: CudaPlan, at: number, widened = true): { loops: Map<ForInst, Overlap>; end: number } {
   const loops = new Map<ForInst, Overlap>();
   let end = at;
   if (plan.shape.kind !== "mma" || plan.shape.WC !== 1 || plan.shape.W % 4 !== 0 || plan.shape.MT !== 1) return { loops, end };
   for (const f of new Set(streams.map((s) => s.loop))) {
     const o = overlapOf(f, streams.filter((s) => s.loop === f), plan);
-    if (!o) continue;
+    if (!o || (!widened && (o.kWide || o.vWide))) continue;
     const [R, C] = o.v.v.type.shape;
+    // V's widened tile (swizzled: 1024-byte aligned), then its second staging buffer.
+    const vw = o.vWide ? Math.ceil(end / 1024) * 1024 : undefined;
+    if (vw !== undefined) end = vw + R * C * 2;
     const v2 = Math.ceil(end / 1024) * 1024;
-    const bar2 = v2 + R * C * 2;
-    loops.set(f, { ...o, v2, bar2 });
+    const bar2 = v2 + R * C * o.v.bytes;
+    loops.set(f, { ...o, v2, bar2, ...(vw !== undefined ? { vw } : {}) });
     end = bar2 + 8;
   }
   return { loops, end };
@@ -74,8 +96,11 @@ function overlapOf(f: ForInst, own: TmaStream[], plan: CudaPlan): Omit<Overlap, 
   const [scores, pv] = dots;
   const s = scores.op as Dot;
   const p = pv.op as Dot;
-  const k = own.find((x) => x.v === stripT(s.b));
-  const v = own.find((x) => x.v === p.b);
+  // A widened tile's stream is its staged E4M3 copy's.
+  const wide = (t: Value) => (plan.staged.has(t) ? t : undefined);
+  const [kWide, vWide] = [wide(stripT(s.b)), wide(p.b)];
+  const k = own.find((x) => x.v === (kWide ? plan.staged.get(kWide) : stripT(s.b)));
+  const v = own.find((x) => x.v === (vWide ? plan.staged.get(vWide) : p.b));
   if (!k || !v || s.b.op.kind !== "transpose" || plan.accumulateInto.has(scores) || defs.includes(s.a)) return undefined;
   // P·V in place into a carried tile only its addend reads, A (P) in registers.
   const fused = plan.accumulateInto.get(pv);
@@ -92,5 +117,5 @@ function overlapOf(f: ForInst, own: TmaStream[], plan: CudaPlan): Omit<Overlap, 
   const kDeps = loopCopyDeps(f, k.v, plan);
   const vDeps = loopCopyDeps(f, v.v, plan);
   if (!kDeps || !vDeps) return undefined;
-  return { loop: f, scores, pv, carried, k, v, kDeps, vDeps };
+  return { loop: f, scores, pv, carried, k, v, kDeps, vDeps, ...(kWide ? { kWide } : {}), ...(vWide ? { vWide } : {}) };
 }
