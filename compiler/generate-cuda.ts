@@ -19,16 +19,19 @@ const OPTIONAL_PASSES = ["fold-scale"];
 
 /**
  * What a build may be made without, in the order it is dropped at each occupancy: first the
- * overlapped order of loops over widened fp8 tiles (overlap.ts; a build without such a loop
- * makes the same source and skips the level), then the lazy row sums (a backend option), then
- * with them the optional IR passes. A build takes the most blocks per SM at which some level
- * builds without a spill, then the first such level.
+ * FP8 scores of a split query (split-scores.ts), then the overlapped order of loops over widened
+ * fp8 tiles (overlap.ts; a build without such a loop makes the same source and skips the level),
+ * then the lazy row sums (a backend option), then with them the optional IR passes. A build takes
+ * the most blocks per SM at which some level builds without a spill, then the first such level.
  */
-const LEVELS: { overlapWidened: boolean; lazySums: boolean; plainIr: boolean; dropped: string[] }[] = [
-  { overlapWidened: true, lazySums: true, plainIr: false, dropped: [] },
-  { overlapWidened: false, lazySums: true, plainIr: false, dropped: ["the overlapped fp8 loop"] },
-  { overlapWidened: false, lazySums: false, plainIr: false, dropped: ["the overlapped fp8 loop", "lazy-sums"] },
-  { overlapWidened: false, lazySums: false, plainIr: true, dropped: ["the overlapped fp8 loop", "lazy-sums", ...OPTIONAL_PASSES] },
+const SPLIT = "the split query's fp8 scores";
+const OVERLAP = "the overlapped fp8 loop";
+const LEVELS: { splitScores: boolean; overlapWidened: boolean; lazySums: boolean; plainIr: boolean; dropped: string[] }[] = [
+  { splitScores: true, overlapWidened: true, lazySums: true, plainIr: false, dropped: [] },
+  { splitScores: false, overlapWidened: true, lazySums: true, plainIr: false, dropped: [SPLIT] },
+  { splitScores: false, overlapWidened: false, lazySums: true, plainIr: false, dropped: [SPLIT, OVERLAP] },
+  { splitScores: false, overlapWidened: false, lazySums: false, plainIr: false, dropped: [SPLIT, OVERLAP, "lazy-sums"] },
+  { splitScores: false, overlapWidened: false, lazySums: false, plainIr: true, dropped: [SPLIT, OVERLAP, "lazy-sums", ...OPTIONAL_PASSES] },
 ];
 
 export interface GeneratedCudaKernel {
@@ -110,19 +113,18 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         // stands either way, and the spill test reports it. An earlier build of one of the
         // candidates' exact source is reused: it was chosen by the same trials.
         const tries = blocksPerSmToTry(first.blocksPerSm, first.target.blockDim[0], first.target.sharedBytes);
-        const emit = (from: KernelIR, n: number, lazySums: boolean, overlapWidened: boolean) =>
-          compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n, lazySums, overlapWidened });
+        const emit = (from: KernelIR, n: number, level: (typeof LEVELS)[number]) =>
+          compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n, lazySums: level.lazySums, overlapWidened: level.overlapWidened, splitScores: level.splitScores });
         // Candidates by blocks per SM, most first, and at each count by level (LEVELS); the
         // source of each says which counts spilled before it and what it was made without.
         const candidates: { n: number; level: number; kn: ReturnType<typeof compileCuda>; code: string }[] = [];
         // What level l leaves out that the level before it kept.
         const newly = (l: number) => LEVELS[l].dropped.filter((d) => !LEVELS[l - 1].dropped.includes(d));
         const add = (level: number) => {
-          const { overlapWidened, lazySums, plainIr } = LEVELS[level];
-          const from = plainIr ? plain.get(`${job.note ? "" : (job.arch ?? "")}|${ir.name}`) : ir;
+          const from = LEVELS[level].plainIr ? plain.get(`${job.note ? "" : (job.arch ?? "")}|${ir.name}`) : ir;
           if (!from) return;
           tries.forEach((n, i) => {
-            const kn = level === 0 && n === first.blocksPerSm ? first : emit(from, n, lazySums, overlapWidened);
+            const kn = level === 0 && n === first.blocksPerSm ? first : emit(from, n, LEVELS[level]);
             // The same source as a level before it at this count (nothing to drop): not a candidate.
             if (candidates.some((c) => c.n === n && c.kn.code === kn.code)) return;
             // The note names only what the kernel had: a level whose source was the same as the

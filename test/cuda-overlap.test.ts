@@ -249,15 +249,20 @@ function widenModel(section: string): string {
 }
 
 describe("the overlapped loop over an fp8 cache (staged E4M3 tiles widened after each copy)", () => {
-  for (const P of [16, 64]) {
+  // With the split query (split-scores.ts, the default) the scores read K's staged tile itself;
+  // without it (the build's fallback) K's widened tile.
+  for (const [P, split] of [16, 64].flatMap((p) => [true, false].map((x) => [p, x] as const))) {
     const name = `gqa_paged_fp8.bf16.g4.p${P}`;
-    it(`${name}, every small tile range: each dot reads the widened tile of its own copy, no widening writes a tile a running wgmma reads`, () => {
-      const k = cudaOf("kernels-src/gqa.ts", name);
+    const what = split ? "the scores reading K's staged tile (split query)" : "each dot reading the widened tile of its own copy";
+    it(`${name}, every small tile range: ${what}; no widening or copy writes a tile a running wgmma reads`, () => {
+      const k = cudaKernel(["kernels-src/gqa.ts"], name, { wgmma: true, splitScores: split });
       const s = overlapped(k.code);
+      expect(s.includes("wgmma_m64n64k32_ss_e4m3("), "FP8 scores").toBe(split);
       // No code for other architectures inside the Hopper loop (the widening's own #if left out).
       expect(s).not.toContain("#if");
       const [, lo, hi] = /if \((t_\d+) < (t_\d+)\) \{/.exec(s)!;
-      const js = widenModel(s);
+      // The query's split before the loop (split-scores.ts) is no copy, wait or dot.
+      const js = widenModel(s.replace(/\n[^\n]*split into two E4M3 tiles[\s\S]*?read them with no barrier before/, ""));
       const fromBases = [
         ...new Set(
           [...js.matchAll(/widen_from\((.+?)\);/g)].flatMap((m) =>
@@ -270,14 +275,15 @@ describe("the overlapped loop over an fp8 cache (staged E4M3 tiles widened after
           ),
         ),
       ];
-      const [kStage] = fromBases;
-      expect(fromBases.length, "K's staging tile and V's two").toBe(3);
       const reads = [
         ...new Set(
           [...js.matchAll(/read\((\d+)\);/g)].map((m) => Number(m[1])),
         ),
       ];
-      expect(reads.length, "K's widened tile and V's, one each").toBe(2);
+      expect(reads.length, "K's tile (widened, or staged) and V's widened one").toBe(2);
+      expect(fromBases.length, "K's staging tile (unless read as it is) and V's two").toBe(split ? 2 : 3);
+      const kStage = split ? reads[0] : fromBases[0];
+      const stagings = [...fromBases, kStage];
       const check = (js: string) => {
         for (let first = 0; first < 3; first++)
           for (let n = 1; n <= 6; n++) {
@@ -307,7 +313,11 @@ describe("the overlapped loop over an fp8 cache (staged E4M3 tiles widened after
                 bar: number,
               ) => {
                 if (!on) return;
-                const base = Math.max(...fromBases.filter((b) => b <= dst));
+                const base = Math.max(...stagings.filter((b) => b <= dst));
+                expect(
+                  groups.flat().includes(base) || current.includes(base),
+                  `a copy into ${base} while a wgmma reads it`,
+                ).toBe(false);
                 staged.set(base, Math.floor(y / 64));
                 arrived.set(bar, (arrived.get(bar) ?? 0) + P * 128);
                 if (arrived.get(bar) === expected.get(bar)) {
@@ -334,7 +344,7 @@ describe("the overlapped loop over an fp8 cache (staged E4M3 tiles widened after
               },
               read: (base: number) => {
                 current.push(base);
-                seen.push({ base, tile: widened.get(base)! });
+                seen.push({ base, tile: (split && base === kStage ? staged : widened).get(base)! });
               },
               wgmma_commit: () => {
                 groups.push(current);

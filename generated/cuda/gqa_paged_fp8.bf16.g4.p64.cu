@@ -196,6 +196,27 @@ __device__ __forceinline__ void tma_box_if(bool on, unsigned char* dst, const Tm
                :: "r"((unsigned)__cvta_generic_to_shared(dst)), "l"(map), "r"(x), "r"(y), "r"((unsigned)__cvta_generic_to_shared(bar)), "r"((int)on) : "memory");
 }
 #endif
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+// d (64 x 64, 32 floats a thread) += A (64 x 32 E4M3, shared memory) · B (32 x 64 E4M3, shared memory, K-major); where add is 0, d = A · B.
+__device__ __forceinline__ void wgmma_m64n64k32_ss_e4m3(float* d, uint64_t da, uint64_t db, int add) {
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+               "wgmma.mma_async.sync.aligned.m64n64k32.f32.e4m3.e4m3 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1;\n}\n"
+               : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3]), "+f"(d[4]), "+f"(d[5]), "+f"(d[6]), "+f"(d[7]), "+f"(d[8]), "+f"(d[9]), "+f"(d[10]), "+f"(d[11]), "+f"(d[12]), "+f"(d[13]), "+f"(d[14]), "+f"(d[15]), "+f"(d[16]), "+f"(d[17]), "+f"(d[18]), "+f"(d[19]), "+f"(d[20]), "+f"(d[21]), "+f"(d[22]), "+f"(d[23]), "+f"(d[24]), "+f"(d[25]), "+f"(d[26]), "+f"(d[27]), "+f"(d[28]), "+f"(d[29]), "+f"(d[30]), "+f"(d[31])
+               : "l"(da), "l"(db), "r"(add));
+}
+// Four floats as four E4M3 bytes (the first in the low byte), rounded to nearest, saturating.
+__device__ __forceinline__ uint32_t e4m3x4(float a, float b, float c, float d) {
+  const uint32_t lo = __nv_cvt_float2_to_fp8x2(make_float2(a, b), __NV_SATFINITE, __NV_E4M3);
+  const uint32_t hi = __nv_cvt_float2_to_fp8x2(make_float2(c, d), __NV_SATFINITE, __NV_E4M3);
+  return lo | (hi << 16);
+}
+// Byte j (0 to 3) of four E4M3 bytes as a float.
+__device__ __forceinline__ float e4m3_at(uint32_t w, int j) {
+  const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2((__nv_fp8x2_storage_t)((w >> (j & 2 ? 16 : 0)) & 0xffff), __NV_E4M3);
+  const __half2 v = *reinterpret_cast<const __half2*>(&h);
+  return (j & 1) ? __high2float(v) : __low2float(v);
+}
+#endif
 
 // Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).
 struct Params {
@@ -717,7 +738,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
   if (t_237 < t_240) {
     const int t_292_ahead = (t_237 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-    if (tid < 32) { // K_305 by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, dense rows))
+    if (tid < 32) { // K_305 by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, 128-byte swizzled))
       if (lane == 0) mbar_expect_bytes(smem + 49152, 8192);
       __syncwarp();
       if (lane < 1) {
@@ -740,6 +761,48 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
   if (t_237 < t_240) {
     uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
+    // Q_147 split into two E4M3 tiles (hi at 32768, lo at 40960) for the scores' FP8 wgmma (split-scores.ts)
+    float t_309_rows[2]; // scale2_150 / s of this thread's two rows
+    #pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = warp * 16 + g + 8 * h;
+      float x[32];
+      #pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const uint4 v = *reinterpret_cast<const uint4*>(smem + 0 + sw128(r, t4 * 32 + j * 8, 64));
+        const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+        #pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          x[j * 8 + 2 * e] = __uint_as_float(w[e] << 16);
+          x[j * 8 + 2 * e + 1] = __uint_as_float(w[e] & 0xffff0000u);
+        }
+      }
+      float amax = 0.0f;
+      #pragma unroll
+      for (int i = 0; i < 32; ++i) amax = fmaxf(amax, fabsf(x[i]));
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 1));
+      amax = fmaxf(amax, __shfl_xor_sync(0xffffffffu, amax, 2));
+      // amax < 2^(e - 126) for its exponent field e; s = 2^(134 - e) puts it under 256.
+      const int e = min(max((__float_as_int(amax) >> 23) & 255, 8), 254);
+      const float s = __int_as_float((261 - e) << 23);
+      t_309_rows[h] = scale2_150 * __int_as_float((e - 7) << 23);
+      uint32_t hw[8], lw[8];
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const float a = x[4 * i] * s, b = x[4 * i + 1] * s, c = x[4 * i + 2] * s, d = x[4 * i + 3] * s;
+        hw[i] = e4m3x4(a, b, c, d);
+        lw[i] = e4m3x4(a - e4m3_at(hw[i], 0), b - e4m3_at(hw[i], 1), c - e4m3_at(hw[i], 2), d - e4m3_at(hw[i], 3));
+      }
+      // 128-byte rows, 16-byte chunks XORed with r % 8 (wgmma's SWIZZLE_128B)
+      #pragma unroll
+      for (int k = 0; k < 2; ++k) {
+        const int off = r * 128 + (((2 * t4 + k) ^ (r & 7)) << 4);
+        *reinterpret_cast<uint4*>(smem + 32768 + off) = make_uint4(hw[4 * k], hw[4 * k + 1], hw[4 * k + 2], hw[4 * k + 3]);
+        *reinterpret_cast<uint4*>(smem + 40960 + off) = make_uint4(lw[4 * k], lw[4 * k + 1], lw[4 * k + 2], lw[4 * k + 3]);
+      }
+    }
+    fence_async_proxy(); // wgmma reads these tiles through the async proxy
+    __syncthreads(); // the loop's first scores read them with no barrier before
     { // V_306 of tile t_237 by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, dense rows))
       const int t_292_ahead = (((t_237 < t_240) ? t_237 : t_237) * 64);
       mbar_expect_if(tid == 0 && (t_237 < t_240), smem + ((t_237 & 1) ? 74752 : 49160), 8192);
@@ -760,33 +823,22 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
     }
     {
       mbar_wait(smem + 49152, (t_237 - t_237) & 1); // K_305's boxes landed
-      // t_307: 64 x 128 fp8 widened to bf16, shared to shared, 16 values per step
-      #pragma unroll
-      for (int i = 0; i < 4; ++i) {
-        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
-        const int s = (c >> 6) & 1;
-        const uint4 w = *reinterpret_cast<const uint4*>(smem + 16384 + r * 128 + c);
-        fp8x8_widen<true>(smem + 32768 + sw128(r, c + 8 * s, 64), s ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y));
-        fp8x8_widen<true>(smem + 32768 + sw128(r, c + 8 - 8 * s, 64), s ? make_uint2(w.x, w.y) : make_uint2(w.z, w.w));
-      }
-      fence_async_proxy(); // wgmma reads these tiles through the async proxy
-      __syncthreads();
       float t_309[32]; // written by the first wgmma (scale-d 0)
       wgmma_fence();
-      // t_309 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+      // t_309: 8 x wgmma m64n64k32 E4M3, A the query's hi then lo tile, B K's staged bytes (K-major, swizzled by TMA)
       {
-        const uint64_t db = sw128_desc(smem + 32768, 16, 1024);
-        const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
+        const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
+        const uint64_t dh = sw128_desc(smem + 32768 + wg_row * 8192, 16, 1024), dl = sw128_desc(smem + 40960 + wg_row * 8192, 16, 1024);
         #pragma unroll
         for (int kk = 0; kk < 8; ++kk) {
-          wgmma_m64n64k16_ss_bf16<0>(t_309, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
+          wgmma_m64n64k32_ss_e4m3(t_309, (kk < 4 ? dh : dl) + (uint64_t)(((kk % 4) * 32) >> 4), db + (uint64_t)(((kk % 4) * 32) >> 4), kk != 0);
         }
       }
       wgmma_commit();
       wgmma_wait<0>();
       for (int i = 0; i < 32; ++i) reg_fence(t_309[i]);
       __syncthreads(); // every warp is done with K_305
-      { // K_305 of tile (t_237 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, dense rows))
+      { // K_305 of tile (t_237 + 1) by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, 128-byte swizzled))
         const int t_292_ahead = (((t_237 + 1 < t_240) ? (t_237 + 1) : t_237) * 64);
         mbar_expect_if(tid == 0 && (t_237 + 1 < t_240), smem + 49152, 8192);
         __syncwarp();
@@ -805,7 +857,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
           for (int nt = 0; nt < 8; ++nt) {
             #pragma unroll
             for (int p = 0; p < 2; ++p) {
-              t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_150);
+              t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * t_309_rows[mt * 2 + h]);
             }
           }
         }
@@ -939,26 +991,15 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
     for (; t_288 + 2 < t_240; t_288 += 2) {
       {
         mbar_wait(smem + 49152, ((t_288 + 1) - t_237) & 1); // K_305's boxes landed
-        // t_307: 64 x 128 fp8 widened to bf16, shared to shared, 16 values per step
-        #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
-          const int s = (c >> 6) & 1;
-          const uint4 w = *reinterpret_cast<const uint4*>(smem + 16384 + r * 128 + c);
-          fp8x8_widen<true>(smem + 32768 + sw128(r, c + 8 * s, 64), s ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y));
-          fp8x8_widen<true>(smem + 32768 + sw128(r, c + 8 - 8 * s, 64), s ? make_uint2(w.x, w.y) : make_uint2(w.z, w.w));
-        }
-        fence_async_proxy(); // wgmma reads these tiles through the async proxy
-        __syncthreads();
         float t_309[32]; // written by the first wgmma (scale-d 0)
         wgmma_fence();
-        // t_309 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_309: 8 x wgmma m64n64k32 E4M3, A the query's hi then lo tile, B K's staged bytes (K-major, swizzled by TMA)
         {
-          const uint64_t db = sw128_desc(smem + 32768, 16, 1024);
-          const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
+          const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
+          const uint64_t dh = sw128_desc(smem + 32768 + wg_row * 8192, 16, 1024), dl = sw128_desc(smem + 40960 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_309, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
+            wgmma_m64n64k32_ss_e4m3(t_309, (kk < 4 ? dh : dl) + (uint64_t)(((kk % 4) * 32) >> 4), db + (uint64_t)(((kk % 4) * 32) >> 4), kk != 0);
           }
         }
         wgmma_commit();
@@ -990,7 +1031,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
         wgmma_wait<1>(); // the scores of tile (t_288 + 1) (P·V still running)
         for (int i = 0; i < 32; ++i) reg_fence(t_309[i]);
         __syncthreads(); // every warp is done with K_305
-        { // K_305 of tile (t_288 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, dense rows))
+        { // K_305 of tile (t_288 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, 128-byte swizzled))
           const int t_292_ahead = (((t_288 + 2 < t_240) ? (t_288 + 2) : t_237) * 64);
           mbar_expect_if(tid == 0 && (t_288 + 2 < t_240), smem + 49152, 8192);
           __syncwarp();
@@ -1009,7 +1050,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_150);
+                t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * t_309_rows[mt * 2 + h]);
               }
             }
           }
@@ -1153,26 +1194,15 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
       }
       {
         mbar_wait(smem + 49152, (((t_288 + 1) + 1) - t_237) & 1); // K_305's boxes landed
-        // t_307: 64 x 128 fp8 widened to bf16, shared to shared, 16 values per step
-        #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
-          const int s = (c >> 6) & 1;
-          const uint4 w = *reinterpret_cast<const uint4*>(smem + 16384 + r * 128 + c);
-          fp8x8_widen<true>(smem + 32768 + sw128(r, c + 8 * s, 64), s ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y));
-          fp8x8_widen<true>(smem + 32768 + sw128(r, c + 8 - 8 * s, 64), s ? make_uint2(w.x, w.y) : make_uint2(w.z, w.w));
-        }
-        fence_async_proxy(); // wgmma reads these tiles through the async proxy
-        __syncthreads();
         float t_309[32]; // written by the first wgmma (scale-d 0)
         wgmma_fence();
-        // t_309 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_309: 8 x wgmma m64n64k32 E4M3, A the query's hi then lo tile, B K's staged bytes (K-major, swizzled by TMA)
         {
-          const uint64_t db = sw128_desc(smem + 32768, 16, 1024);
-          const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
+          const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
+          const uint64_t dh = sw128_desc(smem + 32768 + wg_row * 8192, 16, 1024), dl = sw128_desc(smem + 40960 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_309, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
+            wgmma_m64n64k32_ss_e4m3(t_309, (kk < 4 ? dh : dl) + (uint64_t)(((kk % 4) * 32) >> 4), db + (uint64_t)(((kk % 4) * 32) >> 4), kk != 0);
           }
         }
         wgmma_commit();
@@ -1204,7 +1234,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
         wgmma_wait<1>(); // the scores of tile ((t_288 + 1) + 1) (P·V still running)
         for (int i = 0; i < 32; ++i) reg_fence(t_309[i]);
         __syncthreads(); // every warp is done with K_305
-        { // K_305 of tile ((t_288 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, dense rows))
+        { // K_305 of tile ((t_288 + 1) + 2) by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, 128-byte swizzled))
           const int t_292_ahead = ((((t_288 + 1) + 2 < t_240) ? ((t_288 + 1) + 2) : t_237) * 64);
           mbar_expect_if(tid == 0 && ((t_288 + 1) + 2 < t_240), smem + 49152, 8192);
           __syncwarp();
@@ -1223,7 +1253,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_150);
+                t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * t_309_rows[mt * 2 + h]);
               }
             }
           }
@@ -1369,26 +1399,15 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
     if (t_288 + 1 < t_240) {
       {
         mbar_wait(smem + 49152, ((t_288 + 1) - t_237) & 1); // K_305's boxes landed
-        // t_307: 64 x 128 fp8 widened to bf16, shared to shared, 16 values per step
-        #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
-          const int s = (c >> 6) & 1;
-          const uint4 w = *reinterpret_cast<const uint4*>(smem + 16384 + r * 128 + c);
-          fp8x8_widen<true>(smem + 32768 + sw128(r, c + 8 * s, 64), s ? make_uint2(w.z, w.w) : make_uint2(w.x, w.y));
-          fp8x8_widen<true>(smem + 32768 + sw128(r, c + 8 - 8 * s, 64), s ? make_uint2(w.x, w.y) : make_uint2(w.z, w.w));
-        }
-        fence_async_proxy(); // wgmma reads these tiles through the async proxy
-        __syncthreads();
         float t_309[32]; // written by the first wgmma (scale-d 0)
         wgmma_fence();
-        // t_309 on this warpgroup's tensor cores: 8 x wgmma m64n64k16, B K-major from the swizzled tile
+        // t_309: 8 x wgmma m64n64k32 E4M3, A the query's hi then lo tile, B K's staged bytes (K-major, swizzled by TMA)
         {
-          const uint64_t db = sw128_desc(smem + 32768, 16, 1024);
-          const uint64_t da = sw128_desc(smem + 0 + wg_row * 8192, 16, 1024);
+          const uint64_t db = sw128_desc(smem + 16384, 16, 1024);
+          const uint64_t dh = sw128_desc(smem + 32768 + wg_row * 8192, 16, 1024), dl = sw128_desc(smem + 40960 + wg_row * 8192, 16, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n64k16_ss_bf16<0>(t_309, da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
+            wgmma_m64n64k32_ss_e4m3(t_309, (kk < 4 ? dh : dl) + (uint64_t)(((kk % 4) * 32) >> 4), db + (uint64_t)(((kk % 4) * 32) >> 4), kk != 0);
           }
         }
         wgmma_commit();
@@ -1420,7 +1439,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
         wgmma_wait<1>(); // the scores of tile (t_288 + 1) (P·V still running)
         for (int i = 0; i < 32; ++i) reg_fence(t_309[i]);
         __syncthreads(); // every warp is done with K_305
-        { // K_305 of tile (t_288 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, dense rows))
+        { // K_305 of tile (t_288 + 2) by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, 128-byte swizzled))
           const int t_292_ahead = (((t_288 + 2 < t_240) ? (t_288 + 2) : t_237) * 64);
           mbar_expect_if(tid == 0 && (t_288 + 2 < t_240), smem + 49152, 8192);
           __syncwarp();
@@ -1439,7 +1458,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
             for (int nt = 0; nt < 8; ++nt) {
               #pragma unroll
               for (int p = 0; p < 2; ++p) {
-                t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * scale2_150);
+                t_310[((mt * 8 + nt) * 2 + h) * 2 + p] = (t_309[((mt * 8 + nt) * 2 + h) * 2 + p] * t_309_rows[mt * 2 + h]);
               }
             }
           }
@@ -1737,7 +1756,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g4_p64(
     if (t_288 + 1 < t_240) {
       const int t_292_ahead = ((t_288 + 1) * 64);
       #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
-      if (tid < 32) { // K_305 by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, dense rows))
+      if (tid < 32) { // K_305 by TMA: lane j issues page j's boxes (1 page(s) x 1 box(es) of 64 rows x 128 columns (E4M3 bytes, 128-byte swizzled))
         if (lane == 0) mbar_expect_bytes(smem + 49152, 8192);
         __syncwarp();
         if (lane < 1) {

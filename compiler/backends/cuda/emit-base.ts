@@ -19,6 +19,8 @@ export abstract class CudaKernelView extends StructuredEmitter implements Elemen
   protected fusedSums = new Set<Value>();
   /** Multi-buffered tiles and their copies (a buffer a loop index). */
   protected doubled = new Map<Value, Prefetch>();
+  /** Values given by an expression of the element's site while a loop is emitted (elements.ts). */
+  readonly bound = new Map<Value, string | ((site: Site) => string)>();
   /** Tiles the dots being emitted read from shared memory at these regions (the leader's P). */
   protected sharedOverride = new Map<Value, Region>();
   /** The plan dots are emitted with: the kernel's, or one where the leader's P is a shared tile. */

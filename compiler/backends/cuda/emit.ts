@@ -260,6 +260,11 @@ export class CudaEmitter extends CudaKernelView {
         this.sharedOverride = saved;
       },
       defValue: (v: Value) => this.def(v),
+      withBound: (v: Value, at: (site: Site) => string, body: () => void) => {
+        this.bound.set(v, at);
+        body();
+        this.bound.delete(v);
+      },
       widen: (w: Value, into: Region, from: Region) => {
         widenStaged(this, w, into, from, true);
         this.asyncFence();

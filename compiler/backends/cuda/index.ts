@@ -11,6 +11,7 @@ import { type LeaderLoop, leaderBytes, leaderLoops } from "./leader.ts";
 import { leaderHelpers, widenTeam } from "./leader-emit.ts";
 import { TMA_BOX_EVICT_FIRST, TMA_HELPERS, denseStaged, mapParam, tmaCopies } from "./tma.ts";
 import { TMA_STREAM_HELPER, tmaStreams } from "./tma-stream.ts";
+import { querySplits, splitHelpers, splitWidths } from "./split-scores.ts";
 import { type Overlap, overlaps } from "./overlap.ts";
 import { OVERLAP_HELPERS } from "./overlap-emit.ts";
 import { CudaEmitter } from "./emit.ts";
@@ -158,6 +159,8 @@ export interface CudaOptions {
   overlap?: boolean;
   /** The same for loops whose dots read widened fp8 tiles (default true; the build drops it before blocks an SM). */
   overlapWidened?: boolean;
+  /** In those loops, the scores as FP8 wgmma on K's staged bytes, the query split in two E4M3 tiles (split-scores.ts; default true). */
+  splitScores?: boolean;
 }
 
 export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = {}): CudaKernel {
@@ -220,6 +223,8 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   // One-warpgroup loops whose next scores run beside P·V (overlap.ts): V's second buffer past the rest.
   const overlapped = (opts.overlap ?? true) ? overlaps(streams, plan, sharedBytes, opts.overlapWidened ?? true) : { loops: new Map<ForInst, Overlap>(), end: sharedBytes };
   sharedBytes = overlapped.end;
+  if (opts.splitScores ?? true) querySplits(overlapped.loops.values(), plan, shared.regions, streams, tma.maps);
+  const splitN = splitWidths(overlapped.loops.values());
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
   }
@@ -283,6 +288,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     ...(tma.copies.length ? [TMA_BOX_EVICT_FIRST] : []),
     ...(streams.length ? [TMA_STREAM_HELPER] : []),
     ...(overlapped.loops.size ? [OVERLAP_HELPERS] : []),
+    ...(splitN.size ? [splitHelpers(splitN)] : []),
     "",
     "// Runtime dims and scalar arguments, passed by value (the manifest's uniform layout).",
     "struct Params {",

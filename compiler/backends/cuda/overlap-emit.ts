@@ -23,6 +23,7 @@ import type { Site } from "./layouts.ts";
 import { type DotEmitter, packFragment } from "./mma.ts";
 import type { Overlap } from "./overlap.ts";
 import type { CudaPlan } from "./plan.ts";
+import { emitQuerySplit, emitSplitSteps, rowFactor } from "./split-scores.ts";
 import { forIndex } from "./tile-copies.ts";
 import { type TmaStream, boxes, boxesOf } from "./tma-stream.ts";
 import { regFences, wgmmaComment, wgmmaSteps } from "./wgmma.ts";
@@ -54,6 +55,8 @@ export interface OverlapHost extends CopyHost {
   withRegion(v: Value, r: Region, body: () => void): void;
   /** Emit the definition of a body value as the plain loop does. */
   defValue(v: Value): void;
+  /** Emit with value v given at each element's site by `at` (elements.ts's bound), then drop it. */
+  withBound(v: Value, at: (site: Site) => string, body: () => void): void;
   /** Widen staged E4M3 tile `from` into 16-bit tile w's region `into` (copy-emit.ts, widenStaged), fenced for wgmma. */
   widen(w: Value, into: Region, from: Region): void;
   /** The dot's sum lives in the carried tile's registers (updated in place). */
@@ -79,6 +82,17 @@ export class OverlapLoops {
   /** The loop's sm_90a code (the caller wraps it in the architecture test). */
   emit(o: Overlap): void {
     const h = this.host;
+    const sp = o.split;
+    if (!sp) return this.emitLoop(o);
+    // The scores read K's bytes (split-scores.ts): the query split before the loop; within it the
+    // scale of the scores is taken a row, times the row's 1/s.
+    const q = (o.scores.op as Extract<Value["op"], { kind: "dot" }>).a;
+    const scale = h.scalarOf(sp.scale);
+    h.withBound(sp.scale, rowFactor(h, o, q), () => this.emitLoop(o, () => emitQuerySplit(h, o, sp, scale)));
+  }
+
+  private emitLoop(o: Overlap, before?: () => void): void {
+    const h = this.host;
     const f = o.loop;
     const [lo, hi] = [h.scalarOf(f.lo), h.scalarOf(f.hi)];
     const iv = h.name(f.iv);
@@ -87,6 +101,7 @@ export class OverlapLoops {
     h.line(`if (${lo} < ${hi}) {`);
     h.enter();
     h.line(`uint32_t pa[${ks}][4], pb[${ks}][4]; // P of a tile, packed for P·V: two sets taken in turn`);
+    before?.();
     this.copyV(o, lo, `${lo} < ${hi}`);
     this.copyV(o, `(${lo} + 1)`, `${lo} + 1 < ${hi}`);
     h.line("{");
@@ -177,11 +192,14 @@ export class OverlapLoops {
     const acc = h.name(o.scores);
     h.line(`mbar_wait(smem + ${o.k.bar}, (${t} - ${h.scalarOf(o.loop.lo)}) & 1); // ${h.name(o.k.v)}'s boxes landed`);
     // Its widened tile is free: the scores before it were waited for, then a barrier.
-    if (o.kWide) h.widen(o.kWide, h.region(o.kWide)!, h.region(o.k.v)!);
+    if (o.kWide && !o.split) h.widen(o.kWide, h.region(o.kWide)!, h.region(o.k.v)!);
     h.line(`float ${acc}[${h.registers(o.scores.type.shape)}]; // written by the first wgmma (scale-d 0)`);
     h.line("wgmma_fence();");
-    h.line(wgmmaComment(h.plan, o.scores, acc, false));
-    wgmmaSteps(h.dotHost(), h.plan, o.scores, acc, false, true);
+    if (o.split) emitSplitSteps(h, o, o.split, acc);
+    else {
+      h.line(wgmmaComment(h.plan, o.scores, acc, false));
+      wgmmaSteps(h.dotHost(), h.plan, o.scores, acc, false, true);
+    }
     h.line("wgmma_commit();");
   }
 

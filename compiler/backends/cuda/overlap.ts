@@ -26,6 +26,7 @@
 import type { ForInst, Value } from "../../ir/ir.ts";
 import { type CudaPlan, readsInline } from "./plan.ts";
 import { loopCopyDeps } from "./prefetch.ts";
+import type { QuerySplit } from "./split-scores.ts";
 import type { TmaStream } from "./tma-stream.ts";
 
 export interface Overlap {
@@ -51,6 +52,8 @@ export interface Overlap {
   bar2: number;
   /** Byte offset of V's widened tile, one of its own (the allocator may share K's with it): vWide only. */
   vw?: number;
+  /** Where the scores read K's staged bytes by FP8 wgmma instead of kWide (split-scores.ts). */
+  split?: QuerySplit;
 }
 
 type Dot = Extract<Value["op"], { kind: "dot" }>;

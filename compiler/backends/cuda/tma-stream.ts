@@ -49,6 +49,8 @@ export interface TmaStream {
   cols: number;
   /** Bytes an element. */
   bytes: number;
+  /** A staged E4M3 tile landed 128-byte swizzled, for FP8 wgmma to read (split-scores.ts), not in dense rows. */
+  swizzled?: boolean;
 }
 
 type Load = Extract<Value["op"], { kind: "load" }>;
@@ -196,7 +198,7 @@ export function boxes(em: CopyHost, s: TmaStream, r: Region, row: string, bar: n
 
 /** What a copy of stream s issues, for a comment: its boxes of `rows` rows (`pages` page(s) of them). */
 export function boxesOf(s: TmaStream, rows: number, pages?: number): string {
-  const each = `${s.v.type.shape[1] / s.cols} box(es) of ${rows} rows x ${s.cols} columns${s.bytes === 1 ? " (E4M3 bytes, dense rows)" : ""}`;
+  const each = `${s.v.type.shape[1] / s.cols} box(es) of ${rows} rows x ${s.cols} columns${s.bytes === 1 ? (s.swizzled ? " (E4M3 bytes, 128-byte swizzled)" : " (E4M3 bytes, dense rows)") : ""}`;
   return pages === undefined ? each : `${pages} page(s) x ${each}`;
 }
 
