@@ -1,6 +1,7 @@
 """Prefill through the paged KV cache, SGLang's extend path for a request with no cached prefix:
 gqa_paged over a bf16 cache and gqa_paged_fp8 over an E4M3 one (per request and kv head
-descales), GQA 32 query / 8 kv heads, head_dim 128, causal, page 16. Peers: SDPA's FA2 and cuDNN
+descales), GQA 32 query / 8 kv heads, head_dim 128, causal, pages of 1 (SGLang's default) and 16
+(TMA copies on Hopper). Peers: SDPA's FA2 and cuDNN
 backends and FlexAttention on contiguous bf16 K and V (none of them reads a paged or an fp8
 cache). TFLOP/s counts the causal half. Part of bench_cuda.py (--only paged_prefill)."""
 import torch
@@ -13,7 +14,7 @@ from ours import ours_and_builds, page_slots, paged_cache, random_descales, row,
 from timing import rel_err
 
 
-def paged_prefill(shapes=((4, 4096), (1, 16384)), Hq=32, Hk=8, D=128, P=16):
+def paged_prefill(shapes=((4, 4096), (1, 16384)), Hq=32, Hk=8, D=128, pages=(1, 16)):
     torch.manual_seed(0)
     for B, S in shapes:
         flops = 4 * B * S * S * Hq * D / 2
@@ -31,7 +32,7 @@ def paged_prefill(shapes=((4, 4096), (1, 16384)), Hq=32, Hk=8, D=128, P=16):
                   "lse": torch.empty(B * S, Hq, device="cuda", dtype=torch.float32)}
         scalars = {"max_seqlen_q": S, "softmax_scale": D ** -0.5, "is_causal": 1}
         got = lambda: inputs["out"].view(B, S, Hq, D).transpose(1, 2)
-        for fp8 in (False, True):
+        for P, fp8 in ((P, fp8) for P in pages for fp8 in (False, True)):
             table, kc, vc = paged_cache(B, S, P, Hk, D, dtype=torch.float8_e4m3fn if fp8 else torch.bfloat16)
             slots = page_slots(table, P, S)
             expect = ref
