@@ -23,6 +23,8 @@
 // first (bench/experiments/fp8_prefill_overlap_variant.py); compiled, gqa_paged_fp8's prefill
 // 1.07-1.08x on an H200 beside the plain loop with the same TMA copies (docs/performance.md).
 // Where the loop spills at three blocks an SM the build drops it first (generate-cuda.ts).
+// Where the scores allow it, they read K's staged bytes by FP8 wgmma instead of its widened tile,
+// the query split in two E4M3 tiles before the loop (split-scores.ts decides, after this file).
 import type { ForInst, Value } from "../../ir/ir.ts";
 import { type CudaPlan, readsInline } from "./plan.ts";
 import { loopCopyDeps } from "./prefetch.ts";
