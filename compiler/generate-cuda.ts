@@ -26,13 +26,13 @@ const OPTIONAL_PASSES = ["fold-scale"];
  */
 const SPLIT = "the split query's fp8 scores";
 const OVERLAP = "the overlapped fp8 loop";
-const LEVELS: { splitScores: boolean; overlapWidened: boolean; lazySums: boolean; plainIr: boolean; dropped: string[] }[] = [
-  { splitScores: true, overlapWidened: true, lazySums: true, plainIr: false, dropped: [] },
-  { splitScores: false, overlapWidened: true, lazySums: true, plainIr: false, dropped: [SPLIT] },
-  { splitScores: false, overlapWidened: false, lazySums: true, plainIr: false, dropped: [SPLIT, OVERLAP] },
-  { splitScores: false, overlapWidened: false, lazySums: false, plainIr: false, dropped: [SPLIT, OVERLAP, "lazy-sums"] },
-  { splitScores: false, overlapWidened: false, lazySums: false, plainIr: true, dropped: [SPLIT, OVERLAP, "lazy-sums", ...OPTIONAL_PASSES] },
-];
+const LAZY = "lazy-sums";
+/** What each level leaves out beyond the level before it: level l is made without the first l. */
+const DROPS: string[][] = [[SPLIT], [OVERLAP], [LAZY], OPTIONAL_PASSES];
+const LEVELS = Array.from({ length: DROPS.length + 1 }, (_, l) => {
+  const dropped = DROPS.slice(0, l).flat();
+  return { splitScores: !dropped.includes(SPLIT), overlapWidened: !dropped.includes(OVERLAP), lazySums: !dropped.includes(LAZY), plainIr: l === DROPS.length, dropped };
+});
 
 export interface GeneratedCudaKernel {
   name: string;
@@ -119,7 +119,7 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         // source of each says which counts spilled before it and what it was made without.
         const candidates: { n: number; level: number; kn: ReturnType<typeof compileCuda>; code: string }[] = [];
         // What level l leaves out that the level before it kept.
-        const newly = (l: number) => LEVELS[l].dropped.filter((d) => !LEVELS[l - 1].dropped.includes(d));
+        const newly = (l: number) => DROPS[l - 1];
         const add = (level: number) => {
           const from = LEVELS[level].plainIr ? plain.get(`${job.note ? "" : (job.arch ?? "")}|${ir.name}`) : ir;
           if (!from) return;

@@ -5,18 +5,13 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { cudaKernel } from "./harness/cuda-source.ts";
+import { OVERLAP_MARK, cudaKernel, overlapSections } from "./harness/cuda-source.ts";
 
 const cudaOf = (file: string, name: string) => cudaKernel([file], name, { wgmma: true });
 const code = (name: string) => cudaOf("kernels-src/mha.ts", name).code;
-const MARK = "// whole tiles: the next tile's scores issued before this tile's P·V";
-
+const MARK = OVERLAP_MARK;
 /** The sm_90a version of the overlapped loop: from its comment to the `#else` of the plain loop. */
-function overlapped(src: string): string {
-  const from = src.indexOf(MARK);
-  expect(from).toBeGreaterThan(0);
-  return src.slice(from, src.indexOf("\n  #else\n", from));
-}
+const overlapped = (src: string): string => overlapSections(src).loop;
 
 /** The loop's copies, waits and wgmma groups as JavaScript: everything else dropped. */
 function model(section: string): string {

@@ -3,19 +3,12 @@
 // tensor maps, and the split's arithmetic as emitted, checked in float64 against the query.
 import { describe, expect, it } from "vitest";
 import { roundToE4m3 } from "../runtime/fp8.ts";
-import { cudaKernel } from "./harness/cuda-source.ts";
+import { cudaKernel, overlapSections } from "./harness/cuda-source.ts";
 import { randn, roundToBf16, withSeed } from "./reference/numeric.ts";
 
-const MARK = "// whole tiles: the next tile's scores issued before this tile's P·V";
 const build = (name: string, splitScores?: boolean) => cudaKernel(["kernels-src/gqa.ts"], name, { wgmma: true, blocksPerSm: 3, splitScores });
 
-/** The sm_90a overlapped loop (its comment to the plain loop's #else) and the rest of the kernel. */
-function sections(code: string): { loop: string; rest: string } {
-  const from = code.indexOf(MARK);
-  expect(from).toBeGreaterThan(0);
-  const to = code.indexOf("\n  #else\n", from);
-  return { loop: code.slice(from, to), rest: code.slice(0, from) + code.slice(to) };
-}
+const sections = overlapSections;
 
 const mapOf = (k: ReturnType<typeof build>, tensor: string) => k.target.tensorMaps!.find((m) => m.tensor === tensor)!;
 

@@ -44,3 +44,14 @@ export function mlaRowCases(code: string): { q0: string; qLen: string; cases: { 
   const cases = [128, 16, 3].flatMap((heads) => [0, 1, 5].flatMap((mTile) => [1, 2, 40].map((qLenV) => ({ heads, mTile, qLenV }))));
   return { q0, qLen, cases };
 }
+
+/** The comment that opens an overlapped loop's sm_90a code (overlap-emit.ts). */
+export const OVERLAP_MARK = "// whole tiles: the next tile's scores issued before this tile's P·V";
+
+/** The sm_90a overlapped loop of `code` (its comment to the plain loop's `#else`) and the rest of the kernel. */
+export function overlapSections(code: string): { loop: string; rest: string } {
+  const from = code.indexOf(OVERLAP_MARK);
+  expect(from).toBeGreaterThan(0);
+  const to = code.indexOf("\n  #else\n", from);
+  return { loop: code.slice(from, to), rest: code.slice(0, from) + code.slice(to) };
+}

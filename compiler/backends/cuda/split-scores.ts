@@ -30,6 +30,7 @@ import type { Overlap } from "./overlap.ts";
 import type { CudaPlan } from "./plan.ts";
 import { mapParam } from "./tma.ts";
 import type { TmaStream } from "./tma-stream.ts";
+import { accumulatorOperands } from "./wgmma.ts";
 
 export interface QuerySplit {
   /** Byte offsets of the query's E4M3 tiles: hi, then lo (K's widened tile's bytes). */
@@ -76,7 +77,10 @@ function splitOf(o: Overlap, plan: CudaPlan, regions: Map<Value, Region>, stream
   if (scale.type.shape.length !== 0 || defs.includes(scale) || o.loop.yields.includes(scale)) return undefined;
   if (defs.some((d) => d !== m && operands(d.op).includes(scale))) return undefined;
   // The two tiles in K's widened tile's bytes, clear of every other tile the loop touches.
-  const offset = (v: Value) => (typeof regions.get(v)?.offset === "number" ? (regions.get(v)!.offset as number) : undefined);
+  const offset = (v: Value) => {
+    const at = regions.get(v)?.offset;
+    return typeof at === "number" ? at : undefined;
+  };
   const wide = offset(o.kWide);
   const staged = offset(o.k.v);
   if (wide === undefined || staged === undefined || wide % 1024 || staged % 1024 || N < M) return undefined;
@@ -203,8 +207,7 @@ export function splitHelpers(widths: Set<number>): string {
   const out: string[] = [];
   for (const n of [...widths].sort((a, b) => a - b)) {
     const regs = n / 2;
-    const dList = Array.from({ length: regs }, (_, i) => `%${i}`).join(", ");
-    const dOps = Array.from({ length: regs }, (_, i) => `"+f"(d[${i}])`).join(", ");
+    const { dList, dOps } = accumulatorOperands(regs);
     out.push(
       `// d (64 x ${n}, ${regs} floats a thread) += A (64 x 32 E4M3, shared memory) · B (32 x ${n} E4M3, shared memory, K-major); where add is 0, d = A · B.`,
       `__device__ __forceinline__ void wgmma_m64n${n}k32_ss_e4m3(float* d, uint64_t da, uint64_t db, int add) {`,

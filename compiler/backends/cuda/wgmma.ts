@@ -117,6 +117,14 @@ function formOf(plan: CudaPlan, d: Value): WgmmaForm {
   return { n: groupN(plan.shape as MmaShape, d), dt: op.a.type.dtype === "f16" ? "f16" : "bf16", aRegs: !plan.sharedOperands.has(op.a) || plan.cachedFragments.has(op.a) };
 }
 
+/** An inline-PTX wgmma's `regs` f32 accumulators: their placeholders (%0..) and their read-write operands (d[i]). */
+export function accumulatorOperands(regs: number): { dList: string; dOps: string } {
+  return {
+    dList: Array.from({ length: regs }, (_, i) => `%${i}`).join(", "),
+    dOps: Array.from({ length: regs }, (_, i) => `"+f"(d[${i}])`).join(", "),
+  };
+}
+
 /** One inline-PTX wrapper per wgmma form the kernel's dots use: d += A·B, f32 accumulators. */
 export function wgmmaHelpers(plan: CudaPlan, alsoShared = new Set<Value>()): string {
   const forms = new Map<string, WgmmaForm>();
@@ -128,8 +136,7 @@ export function wgmmaHelpers(plan: CudaPlan, alsoShared = new Set<Value>()): str
   const out: string[] = [];
   for (const [name, f] of [...forms].sort(([x], [y]) => x.localeCompare(y))) {
     const regs = f.n / 2;
-    const dList = Array.from({ length: regs }, (_, i) => `%${i}`).join(", ");
-    const dOps = Array.from({ length: regs }, (_, i) => `"+f"(d[${i}])`).join(", ");
+    const { dList, dOps } = accumulatorOperands(regs);
     const a = f.aRegs ? `{%${regs}, %${regs + 1}, %${regs + 2}, %${regs + 3}}` : `%${regs}`;
     const next = regs + (f.aRegs ? 4 : 1);
     const aOps = f.aRegs ? `"r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3])` : `"l"(da)`;
