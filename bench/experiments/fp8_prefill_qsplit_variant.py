@@ -16,7 +16,7 @@
 # `bench_cuda.py --only paged_prefill --build NAME=DIR`, and the CUDA suite on DIR.
 import json
 
-from variant_package import main
+from variant_package import at_commit, main
 
 OUT = "tmp/fp8qsplit"
 NAME = "gqa_paged_fp8.bf16.g4.p16"
@@ -155,5 +155,6 @@ def swizzle_k(out):
 if __name__ == "__main__":
     import sys
     sys.argv = sys.argv[:1] + ["qsplit"]
-    main(OUT, {"qsplit": edit}, keep=(NAME,), edited=NAME)
+    # An edit of the package before the compiler took it (7f00376): 1ca05d8's CUDA C.
+    main(OUT, {"qsplit": edit}, keep=(NAME,), edited=NAME, source=at_commit("1ca05d8"))
     swizzle_k(f"{OUT}/qsplit")

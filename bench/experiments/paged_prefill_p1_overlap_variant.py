@@ -168,8 +168,6 @@ LOOP = r"""  // full tiles
 
 
 def edit(src):
-    if "Instance gqa_paged.bf16.g4.p1:" not in src:
-        return src  # the prefix also keeps p16, unedited
     a = src.index(START)
     b = src.index(END, a)
     body = src[a + len(START):b]
@@ -180,4 +178,4 @@ def edit(src):
 if __name__ == "__main__":
     import sys
     sys.argv = sys.argv[:1] + ["p1ovl"]
-    main(OUT, {"p1ovl": edit}, keep=(NAME,), edited=NAME, shared_bytes=65536)
+    main(OUT, {"p1ovl": edit}, keep=(NAME + "$",), edited=NAME + "$", shared_bytes=65536)

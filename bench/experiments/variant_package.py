@@ -19,21 +19,31 @@ def at_commit(rev):
     return lambda name: subprocess.run(["git", "show", f"{rev}:generated/cuda/{name}.cu"], capture_output=True, text=True, check=True).stdout
 
 
+def matches(name, prefixes):
+    """Does `name` start with one of `prefixes` (a str or a tuple)? A prefix ending in `$` is a
+    whole name (`gqa_paged.bf16.g4.p1$` leaves out `gqa_paged.bf16.g4.p16`)."""
+    for p in (prefixes,) if isinstance(prefixes, str) else prefixes:
+        if name == p[:-1] if p.endswith("$") else name.startswith(p):
+            return True
+    return False
+
+
 def build(out, keep, edited, edit, shared_bytes=None, source=shipped):
-    """Write package `out`: the kernels whose names start with a prefix in `keep`; the sm_90a
-    builds whose names start with `edited` get the PTX of `edit(source(name))`, their edited CUDA
-    C. `shared_bytes`, if given, replaces an edited build's shared-memory size in the manifest."""
+    """Write package `out`: the kernels whose names match a prefix in `keep`; the sm_90a builds
+    whose names match `edited` get the PTX of `edit(source(name))`, their edited CUDA C (prefixes
+    as `matches` reads them). `shared_bytes`, if given, replaces an edited build's shared-memory
+    size in the manifest."""
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(f"{out}/cuda")
     man = json.load(open("generated/manifest.json"))
-    kernels = {k: v for k, v in man["kernels"].items() if k.startswith(tuple(keep))}
+    kernels = {k: v for k, v in man["kernels"].items() if matches(k, tuple(keep))}
     for entries in kernels.values():
         for e in entries:
             ptxs = (e.get("cuda") or {}).get("ptx", {})
             for f in ptxs.values():
                 shutil.copy(f"generated/cuda/{f}", f"{out}/cuda/{f}")
             name = e["cuda"]["file"][:-3] if ptxs else ""
-            if "sm_90a" not in ptxs or not name.startswith(edited):
+            if "sm_90a" not in ptxs or not matches(name, edited):
                 continue
             src = edit(source(name))
             cu, ptx = f"{out}/{name}.cu", f"{out}/{name}.sm_90a.ptx"
