@@ -19,19 +19,21 @@ const OPTIONAL_PASSES = ["fold-scale"];
 
 /**
  * What a build may be made without, in the order it is dropped at each occupancy: first the
- * FP8 scores of a split query (split-scores.ts), then the overlapped order of loops over widened
+ * unrolled gathers of one-row pages in four-warp blocks (copy-emit.ts; a build without such a
+ * gather makes the same source and skips the level), then the FP8 scores of a split query (split-scores.ts), then the overlapped order of loops over widened
  * fp8 tiles (overlap.ts; a build without such a loop makes the same source and skips the level),
  * then the lazy row sums (a backend option), then with them the optional IR passes. A build takes
  * the most blocks per SM at which some level builds without a spill, then the first such level.
  */
+const GATHERS = "the unrolled one-row page gathers";
 const SPLIT = "the split query's fp8 scores";
 const OVERLAP = "the overlapped fp8 loop";
 const LAZY = "lazy-sums";
 /** What each level leaves out beyond the level before it: level l is made without the first l. */
-const DROPS: string[][] = [[SPLIT], [OVERLAP], [LAZY], OPTIONAL_PASSES];
+const DROPS: string[][] = [[GATHERS], [SPLIT], [OVERLAP], [LAZY], OPTIONAL_PASSES];
 const LEVELS = Array.from({ length: DROPS.length + 1 }, (_, l) => {
   const dropped = DROPS.slice(0, l).flat();
-  return { splitScores: !dropped.includes(SPLIT), overlapWidened: !dropped.includes(OVERLAP), lazySums: !dropped.includes(LAZY), plainIr: l === DROPS.length, dropped };
+  return { unrolledGathers: !dropped.includes(GATHERS), splitScores: !dropped.includes(SPLIT), overlapWidened: !dropped.includes(OVERLAP), lazySums: !dropped.includes(LAZY), plainIr: l === DROPS.length, dropped };
 });
 
 export interface GeneratedCudaKernel {
@@ -114,7 +116,7 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         // candidates' exact source is reused: it was chosen by the same trials.
         const tries = blocksPerSmToTry(first.blocksPerSm, first.target.blockDim[0], first.target.sharedBytes);
         const emit = (from: KernelIR, n: number, level: (typeof LEVELS)[number]) =>
-          compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n, lazySums: level.lazySums, overlapWidened: level.overlapWidened, splitScores: level.splitScores });
+          compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n, lazySums: level.lazySums, overlapWidened: level.overlapWidened, splitScores: level.splitScores, unrolledGathers: level.unrolledGathers });
         // Candidates by blocks per SM, most first, and at each count by level (LEVELS); the
         // source of each says which counts spilled before it and what it was made without.
         const candidates: { n: number; level: number; kn: ReturnType<typeof compileCuda>; code: string }[] = [];

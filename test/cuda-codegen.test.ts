@@ -214,11 +214,32 @@ describe("CUDA decode: one-warp blocks pipeline their copies", () => {
       expect(code).toMatch(/#pragma unroll\n\s+for \(int i = 0; i < 16; \+\+i\) \{\n\s+const int r = tid \/ 16 \+ i \* 2, c = \(tid % 16\) \* 8;\n[^]*?page_table\[[^]*?cp_async16\(smem \+ 4352 \+ r \* 272 \+ c \* 2, k_cache/);
       expect(code).not.toMatch(/for \(int r = tid \/ 16, c = \(tid % 16\) \* 8; r < 32; r \+= 2\)/);
     }
-    // Q (no table) keeps the stepping loop; so do the 4-warp blocks' gathers (the unrolled form
-    // cost them registers: 18 prefill builds fell back to 2 blocks an SM).
+    // Q (no table) keeps the stepping loop; so do the 4-warp blocks' gathers from pages of
+    // several rows (the unrolled form cost them registers: 18 prefill builds fell back to 2
+    // blocks an SM).
     expect(split.code).toContain("for (int r = tid / 16, c = (tid % 16) * 8; r < 16; r += 2) {");
     const prefill = cudaOf(["kernels-src/gqa.ts"], "gqa_paged.bf16.g4.p16").code;
     expect(prefill).toMatch(/for \(int r = tid \/ 16, c = \(tid % 16\) \* 8; r < \d+; r \+= 8\) \{\n[^\n]*\n\s+cp_async16\([^\n]*k_cache/);
+    expect(prefill).not.toMatch(/for \(int i = 0; i < 8; \+\+i\) \{\n\s+const int r = tid \/ 16 \+ i \* 8, c = \(tid % 16\) \* 8;\n[^\n]*\n\s+cp_async16\([^\n]*(k|v)_cache/);
+  });
+
+  it("unrolls a four-warp block's gathers where every row reads a page-table entry of its own (page 1), unless the build drops it", () => {
+    // 64 x 128 bf16, 16 chunks a row, 128 threads: 8 rows a thread, rows tid / 16 + 8i.
+    const unrolled = (cache: string) =>
+      new RegExp(`#pragma unroll\\n\\s+for \\(int i = 0; i < 8; \\+\\+i\\) \\{\\n\\s+const int r = tid / 16 \\+ i \\* 8, c = \\(tid % 16\\) \\* 8;\\n[^\\n]*\\n\\s+cp_async16\\([^\\n]*${cache} \\+ \\(ok \\? [^\\n]*page_table\\[`, "g");
+    const stepping = (src: string) => new RegExp(`for \\(int r = tid / 16, c = \\(tid % 16\\) \\* 8; r < 64; r \\+= 8\\) \\{\\n[^\\n]*\\n\\s+cp_async16\\([^\\n]*${src} \\+`, "g");
+    const p1 = cudaOf(["kernels-src/gqa.ts"], "gqa_paged.bf16.g4.p1");
+    expect(p1.target.blockDim).toEqual([128, 1, 1]);
+    // K before the loop, K ahead and V in each loop over tiles (whole, diagonal); Q has no table.
+    for (const cache of ["k_cache", "v_cache"]) expect(p1.code.match(unrolled(cache))?.length, cache).toBeGreaterThanOrEqual(2);
+    for (const cache of ["k_cache", "v_cache"]) expect(p1.code).not.toMatch(stepping(cache));
+    expect(p1.code).toMatch(stepping("q"));
+    // The build's fallback level (generate-cuda.ts) makes the same kernel with the stepping loops.
+    const rolled = cudaKernel(["kernels-src/gqa.ts"], "gqa_paged.bf16.g4.p1", { wgmma: false, unrolledGathers: false }).code;
+    for (const cache of ["k_cache", "v_cache"]) {
+      expect(rolled).not.toMatch(unrolled(cache));
+      expect(rolled.match(stepping(cache))?.length).toBe(p1.code.match(unrolled(cache))?.length);
+    }
   });
 
   it("pipelines the E4M3 twin's byte tiles the same way, with no widened tile in shared memory", () => {

@@ -286,7 +286,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
   if (t_472 < t_477) {
     const int t_487_ahead = (t_472 * 64);
     // K_498: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_487_ahead + r) < k_len_387);
       cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_487_ahead + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_487_ahead + r))] : 0) + safe_rem((t_487_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -331,7 +333,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_499: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_487 + r) < k_len_387);
       cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_487 + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_487 + r))] : 0) + safe_rem((t_487 + r), 1))) * v_cache_s0 + (long long)(kvh_352) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -386,7 +390,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
     if (t_483 + 1 < t_477) {
       const int t_487_ahead = ((t_483 + 1) * 64);
       // K_498: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = ((t_487_ahead + r) < k_len_387);
         cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_487_ahead + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_487_ahead + r))] : 0) + safe_rem((t_487_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -579,7 +585,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
   if (t_477 < t_480) {
     const int t_526_ahead = (t_477 * 64);
     // K_535: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_353) * page_table_s0 + (long long)((t_526_ahead + r))] + safe_rem((t_526_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -594,7 +602,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_536: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_353) * page_table_s0 + (long long)((t_526 + r))] + safe_rem((t_526 + r), 1))) * v_cache_s0 + (long long)(kvh_352) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -646,7 +656,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
     if (t_522 + 1 < t_480) {
       const int t_526_ahead = ((t_522 + 1) * 64);
       // K_535: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_353) * page_table_s0 + (long long)((t_526_ahead + r))] + safe_rem((t_526_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -825,7 +837,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
   if (t_480 < t_475) {
     const int t_563_ahead = (t_480 * 64);
     // K_574: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_563_ahead + r) < k_len_387);
       cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_563_ahead + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_563_ahead + r))] : 0) + safe_rem((t_563_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -840,7 +854,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_575: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_563 + r) < k_len_387);
       cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_563 + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_563 + r))] : 0) + safe_rem((t_563 + r), 1))) * v_cache_s0 + (long long)(kvh_352) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -895,7 +911,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g1_p1(
     if (t_559 + 1 < t_475) {
       const int t_563_ahead = ((t_559 + 1) * 64);
       // K_574: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = ((t_563_ahead + r) < k_len_387);
         cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_563_ahead + r) < k_len_387) ? page_table[(long long)(b_353) * page_table_s0 + (long long)((t_563_ahead + r))] : 0) + safe_rem((t_563_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_352) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -291,7 +291,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
   if (t_488 < t_493) {
     const int t_503_ahead = (t_488 * 64);
     // K_514: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_503_ahead + r) < k_len_398);
       cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_503_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_503_ahead + r))] : 0) + safe_rem((t_503_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -336,7 +338,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_515: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_503 + r) < k_len_398);
       cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_503 + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_503 + r))] : 0) + safe_rem((t_503 + r), 1))) * v_cache_s0 + (long long)(kvh_362) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -391,7 +395,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     if (t_499 + 1 < t_493) {
       const int t_503_ahead = ((t_499 + 1) * 64);
       // K_514: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = ((t_503_ahead + r) < k_len_398);
         cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_503_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_503_ahead + r))] : 0) + safe_rem((t_503_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -584,7 +590,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
   if (t_493 < t_496) {
     const int t_542_ahead = (t_493 * 64);
     // K_551: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_363) * page_table_s0 + (long long)((t_542_ahead + r))] + safe_rem((t_542_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -599,7 +607,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_552: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_363) * page_table_s0 + (long long)((t_542 + r))] + safe_rem((t_542 + r), 1))) * v_cache_s0 + (long long)(kvh_362) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -651,7 +661,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     if (t_538 + 1 < t_496) {
       const int t_542_ahead = ((t_538 + 1) * 64);
       // K_551: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_363) * page_table_s0 + (long long)((t_542_ahead + r))] + safe_rem((t_542_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -830,7 +842,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
   if (t_496 < t_491) {
     const int t_579_ahead = (t_496 * 64);
     // K_590: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_579_ahead + r) < k_len_398);
       cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_579_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_579_ahead + r))] : 0) + safe_rem((t_579_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -845,7 +859,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_591: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_579 + r) < k_len_398);
       cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_579 + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_579 + r))] : 0) + safe_rem((t_579 + r), 1))) * v_cache_s0 + (long long)(kvh_362) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -900,7 +916,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     if (t_575 + 1 < t_491) {
       const int t_579_ahead = ((t_575 + 1) * 64);
       // K_590: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = ((t_579_ahead + r) < k_len_398);
         cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_579_ahead + r) < k_len_398) ? page_table[(long long)(b_363) * page_table_s0 + (long long)((t_579_ahead + r))] : 0) + safe_rem((t_579_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_362) * k_cache_s1 + (long long)(c) : 0), ok);
       }

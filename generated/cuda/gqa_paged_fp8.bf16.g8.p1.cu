@@ -330,7 +330,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
   if (t_230 < t_235) {
     const int t_243_ahead = (t_230 * 64);
     // K_256: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_243_ahead + r) < k_len_132);
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_243_ahead + r) < k_len_132) ? page_table[(long long)(b_105) * page_table_s0 + (long long)((t_243_ahead + r))] : 0) + safe_rem((t_243_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -375,7 +377,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_257: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_243 + r) < k_len_132);
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)(((((t_243 + r) < k_len_132) ? page_table[(long long)(b_105) * page_table_s0 + (long long)((t_243 + r))] : 0) + safe_rem((t_243 + r), 1))) * v_cache_s0 + (long long)(kvh_104) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -452,7 +456,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
     if (t_239 + 1 < t_235) {
       const int t_243_ahead = ((t_239 + 1) * 64);
       // K_256: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = ((t_243_ahead + r) < k_len_132);
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_243_ahead + r) < k_len_132) ? page_table[(long long)(b_105) * page_table_s0 + (long long)((t_243_ahead + r))] : 0) + safe_rem((t_243_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -666,7 +672,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
   if (t_235 < t_238) {
     const int t_288_ahead = (t_235 * 64);
     // K_299: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_105) * page_table_s0 + (long long)((t_288_ahead + r))] + safe_rem((t_288_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -681,7 +689,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_300: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_105) * page_table_s0 + (long long)((t_288 + r))] + safe_rem((t_288 + r), 1))) * v_cache_s0 + (long long)(kvh_104) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -755,7 +765,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
     if (t_284 + 1 < t_238) {
       const int t_288_ahead = ((t_284 + 1) * 64);
       // K_299: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = true;
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_105) * page_table_s0 + (long long)((t_288_ahead + r))] + safe_rem((t_288_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -970,7 +982,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
   if (t_238 < t_233) {
     const int t_328_ahead = (t_238 * 64);
     // K_341: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_328_ahead + r) < k_len_132);
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_328_ahead + r) < k_len_132) ? page_table[(long long)(b_105) * page_table_s0 + (long long)((t_328_ahead + r))] : 0) + safe_rem((t_328_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -985,7 +999,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_342: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_328 + r) < k_len_132);
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)(((((t_328 + r) < k_len_132) ? page_table[(long long)(b_105) * page_table_s0 + (long long)((t_328 + r))] : 0) + safe_rem((t_328 + r), 1))) * v_cache_s0 + (long long)(kvh_104) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -1062,7 +1078,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_bf16_g8_p1(
     if (t_324 + 1 < t_233) {
       const int t_328_ahead = ((t_324 + 1) * 64);
       // K_341: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = ((t_328_ahead + r) < k_len_132);
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_328_ahead + r) < k_len_132) ? page_table[(long long)(b_105) * page_table_s0 + (long long)((t_328_ahead + r))] : 0) + safe_rem((t_328_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_104) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -325,7 +325,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_f16_g1_p1(
   if (t_220 < t_225) {
     const int t_233_ahead = (t_220 * 64);
     // K_246: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_233_ahead + r) < k_len_127);
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_233_ahead + r) < k_len_127) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_233_ahead + r))] : 0) + safe_rem((t_233_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -370,7 +372,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_f16_g1_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_247: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_233 + r) < k_len_127);
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)(((((t_233 + r) < k_len_127) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_233 + r))] : 0) + safe_rem((t_233 + r), 1))) * v_cache_s0 + (long long)(kvh_100) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -447,7 +451,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_f16_g1_p1(
     if (t_229 + 1 < t_225) {
       const int t_233_ahead = ((t_229 + 1) * 64);
       // K_246: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = ((t_233_ahead + r) < k_len_127);
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_233_ahead + r) < k_len_127) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_233_ahead + r))] : 0) + safe_rem((t_233_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -661,7 +667,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_f16_g1_p1(
   if (t_225 < t_228) {
     const int t_278_ahead = (t_225 * 64);
     // K_289: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_101) * page_table_s0 + (long long)((t_278_ahead + r))] + safe_rem((t_278_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -676,7 +684,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_f16_g1_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_290: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_101) * page_table_s0 + (long long)((t_278 + r))] + safe_rem((t_278 + r), 1))) * v_cache_s0 + (long long)(kvh_100) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -750,7 +760,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_f16_g1_p1(
     if (t_274 + 1 < t_228) {
       const int t_278_ahead = ((t_274 + 1) * 64);
       // K_289: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = true;
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_101) * page_table_s0 + (long long)((t_278_ahead + r))] + safe_rem((t_278_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -965,7 +977,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_f16_g1_p1(
   if (t_228 < t_223) {
     const int t_318_ahead = (t_228 * 64);
     // K_331: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_318_ahead + r) < k_len_127);
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_318_ahead + r) < k_len_127) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_318_ahead + r))] : 0) + safe_rem((t_318_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -980,7 +994,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_f16_g1_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_332: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_318 + r) < k_len_127);
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)(((((t_318 + r) < k_len_127) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_318 + r))] : 0) + safe_rem((t_318 + r), 1))) * v_cache_s0 + (long long)(kvh_100) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -1057,7 +1073,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_fp8_f16_g1_p1(
     if (t_314 + 1 < t_223) {
       const int t_318_ahead = ((t_314 + 1) * 64);
       // K_331: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = ((t_318_ahead + r) < k_len_127);
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_318_ahead + r) < k_len_127) ? page_table[(long long)(b_101) * page_table_s0 + (long long)((t_318_ahead + r))] : 0) + safe_rem((t_318_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_100) * k_cache_s1 + (long long)(c) : 0), ok);
       }

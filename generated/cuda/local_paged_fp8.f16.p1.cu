@@ -368,7 +368,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p1(
   if (t_266 < t_271) {
     const int t_279_ahead = (t_266 * 64);
     // K_298: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_279_ahead + r) < k_len_135);
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_279_ahead + r) < k_len_135) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_279_ahead + r))] : 0) + safe_rem((t_279_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -413,7 +415,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_299: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_279 + r) < k_len_135);
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)(((((t_279 + r) < k_len_135) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_279 + r))] : 0) + safe_rem((t_279 + r), 1))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -492,7 +496,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p1(
     if (t_275 + 1 < t_271) {
       const int t_279_ahead = ((t_275 + 1) * 64);
       // K_298: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = ((t_279_ahead + r) < k_len_135);
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_279_ahead + r) < k_len_135) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_279_ahead + r))] : 0) + safe_rem((t_279_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -711,7 +717,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p1(
   if (t_271 < t_274) {
     const int t_333_ahead = (t_271 * 64);
     // K_350: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_109) * page_table_s0 + (long long)((t_333_ahead + r))] + safe_rem((t_333_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -726,7 +734,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_351: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_109) * page_table_s0 + (long long)((t_333 + r))] + safe_rem((t_333 + r), 1))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -800,7 +810,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p1(
     if (t_329 + 1 < t_274) {
       const int t_333_ahead = ((t_329 + 1) * 64);
       // K_350: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = true;
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_109) * page_table_s0 + (long long)((t_333_ahead + r))] + safe_rem((t_333_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -1022,7 +1034,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p1(
   if (t_274 < t_269) {
     const int t_382_ahead = (t_274 * 64);
     // K_401: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_382_ahead + r) < k_len_135);
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_382_ahead + r) < k_len_135) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_382_ahead + r))] : 0) + safe_rem((t_382_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -1037,7 +1051,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_402: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_382 + r) < k_len_135);
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)(((((t_382 + r) < k_len_135) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_382 + r))] : 0) + safe_rem((t_382 + r), 1))) * v_cache_s0 + (long long)(kvh_108) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -1116,7 +1132,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) local_paged_fp8_f16_p1(
     if (t_378 + 1 < t_269) {
       const int t_382_ahead = ((t_378 + 1) * 64);
       // K_401: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = ((t_382_ahead + r) < k_len_135);
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_382_ahead + r) < k_len_135) ? page_table[(long long)(b_109) * page_table_s0 + (long long)((t_382_ahead + r))] : 0) + safe_rem((t_382_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_108) * k_cache_s1 + (long long)(c) : 0), ok);
       }

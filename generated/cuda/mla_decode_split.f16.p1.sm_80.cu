@@ -208,7 +208,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
   if (t_473 < t_478) {
     const int t_489_ahead = (t_473 * 32);
     // C_499: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
       const bool ok = ((t_489_ahead + r) < k_len_391);
       cp_async16(smem + (75776 + (t_473 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_489_ahead + r) < k_len_391) ? page_table[(long long)(b_358) * page_table_s0 + (long long)((t_489_ahead + r))] : 0) + safe_rem((t_489_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -262,7 +264,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
     if (t_485 + 1 < t_478) {
       const int t_489_ahead = ((t_485 + 1) * 32);
       // C_499: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
         const bool ok = ((t_489_ahead + r) < k_len_391);
         cp_async16(smem + (75776 + ((t_485 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_489_ahead + r) < k_len_391) ? page_table[(long long)(b_358) * page_table_s0 + (long long)((t_489_ahead + r))] : 0) + safe_rem((t_489_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -492,7 +496,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
   if (t_478 < t_481) {
     const int t_530_ahead = (t_478 * 32);
     // C_538: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
       const bool ok = true;
       cp_async16(smem + (75776 + (t_478 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_358) * page_table_s0 + (long long)((t_530_ahead + r))] + safe_rem((t_530_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -515,7 +521,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
     if (t_526 + 1 < t_481) {
       const int t_530_ahead = ((t_526 + 1) * 32);
       // C_538: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
         const bool ok = true;
         cp_async16(smem + (75776 + ((t_526 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_358) * page_table_s0 + (long long)((t_530_ahead + r))] + safe_rem((t_530_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -730,7 +738,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
   if (t_481 < t_476) {
     const int t_569_ahead = (t_481 * 32);
     // C_579: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
       const bool ok = ((t_569_ahead + r) < k_len_391);
       cp_async16(smem + (75776 + (t_481 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_569_ahead + r) < k_len_391) ? page_table[(long long)(b_358) * page_table_s0 + (long long)((t_569_ahead + r))] : 0) + safe_rem((t_569_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -753,7 +763,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_f16_p1(
     if (t_565 + 1 < t_476) {
       const int t_569_ahead = ((t_565 + 1) * 32);
       // C_579: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
         const bool ok = ((t_569_ahead + r) < k_len_391);
         cp_async16(smem + (75776 + ((t_565 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_569_ahead + r) < k_len_391) ? page_table[(long long)(b_358) * page_table_s0 + (long long)((t_569_ahead + r))] : 0) + safe_rem((t_569_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }

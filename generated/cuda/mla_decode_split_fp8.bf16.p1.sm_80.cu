@@ -292,7 +292,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
     cp_async_wait<0>(); // Kr_241 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // C_239: 32 x 512 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 32, c = (tid % 32) * 16; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 32 + i * 8, c = (tid % 32) * 16;
       const bool ok = ((t_228 + r) < k_len_128);
       cp_async16(smem + 78336 + r * 528 + c, c_kv + (ok ? (long long)(((((t_228 + r) < k_len_128) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_228 + r))] : 0) + safe_rem((t_228 + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -557,7 +559,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
     cp_async_wait<0>(); // Kr_289 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // C_287: 32 x 512 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 32, c = (tid % 32) * 16; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 32 + i * 8, c = (tid % 32) * 16;
       const bool ok = true;
       cp_async16(smem + 78336 + r * 528 + c, c_kv + (ok ? (long long)((page_table[(long long)(b_102) * page_table_s0 + (long long)((t_278 + r))] + safe_rem((t_278 + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -821,7 +825,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_decode_split_fp8_bf16_p
     cp_async_wait<0>(); // Kr_336 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // C_334: 32 x 512 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 32, c = (tid % 32) * 16; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 32 + i * 8, c = (tid % 32) * 16;
       const bool ok = ((t_323 + r) < k_len_128);
       cp_async16(smem + 78336 + r * 528 + c, c_kv + (ok ? (long long)(((((t_323 + r) < k_len_128) ? page_table[(long long)(b_102) * page_table_s0 + (long long)((t_323 + r))] : 0) + safe_rem((t_323 + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }

@@ -232,7 +232,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
   if (t_521 < t_526) {
     const int t_539_ahead = (t_521 * 32);
     // C_550: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
       const bool ok = ((t_539_ahead + r) < k_len_430);
       cp_async16(smem + (75776 + (t_521 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_539_ahead + r) < k_len_430) ? page_table[(long long)(b_391) * page_table_s0 + (long long)((t_539_ahead + r))] : 0) + safe_rem((t_539_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -285,7 +287,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     if (t_535 + 1 < t_526) {
       const int t_539_ahead = ((t_535 + 1) * 32);
       // C_550: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
         const bool ok = ((t_539_ahead + r) < k_len_430);
         cp_async16(smem + (75776 + ((t_535 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_539_ahead + r) < k_len_430) ? page_table[(long long)(b_391) * page_table_s0 + (long long)((t_539_ahead + r))] : 0) + safe_rem((t_539_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -517,7 +521,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
   if (t_526 < t_529) {
     const int t_581_ahead = (t_526 * 32);
     // C_590: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
       const bool ok = true;
       cp_async16(smem + (75776 + (t_526 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_391) * page_table_s0 + (long long)((t_581_ahead + r))] + safe_rem((t_581_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -540,7 +546,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     if (t_577 + 1 < t_529) {
       const int t_581_ahead = ((t_577 + 1) * 32);
       // C_590: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
         const bool ok = true;
         cp_async16(smem + (75776 + ((t_577 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)((page_table[(long long)(b_391) * page_table_s0 + (long long)((t_581_ahead + r))] + safe_rem((t_581_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }
@@ -755,7 +763,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
   if (t_529 < t_524) {
     const int t_621_ahead = (t_529 * 32);
     // C_632: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
       const bool ok = ((t_621_ahead + r) < k_len_430);
       cp_async16(smem + (75776 + (t_529 & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_621_ahead + r) < k_len_430) ? page_table[(long long)(b_391) * page_table_s0 + (long long)((t_621_ahead + r))] : 0) + safe_rem((t_621_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -778,7 +788,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_bf16_p1(
     if (t_617 + 1 < t_524) {
       const int t_621_ahead = ((t_617 + 1) * 32);
       // C_632: 32 x 512 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 64, c = (tid % 64) * 8; r < 32; r += 4) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 64 + i * 4, c = (tid % 64) * 8;
         const bool ok = ((t_621_ahead + r) < k_len_430);
         cp_async16(smem + (75776 + ((t_617 + 1) & 1) * 33280) + r * 1040 + c * 2, c_kv + (ok ? (long long)(((((t_621_ahead + r) < k_len_430) ? page_table[(long long)(b_391) * page_table_s0 + (long long)((t_621_ahead + r))] : 0) + safe_rem((t_621_ahead + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
       }

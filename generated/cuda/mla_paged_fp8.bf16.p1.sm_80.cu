@@ -315,7 +315,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
     cp_async_wait<0>(); // Kr_268 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // C_266: 32 x 512 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 32, c = (tid % 32) * 16; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 32 + i * 8, c = (tid % 32) * 16;
       const bool ok = ((t_252 + r) < k_len_141);
       cp_async16(smem + 78336 + r * 528 + c, c_kv + (ok ? (long long)(((((t_252 + r) < k_len_141) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_252 + r))] : 0) + safe_rem((t_252 + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -582,7 +584,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
     cp_async_wait<0>(); // Kr_319 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // C_317: 32 x 512 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 32, c = (tid % 32) * 16; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 32 + i * 8, c = (tid % 32) * 16;
       const bool ok = true;
       cp_async16(smem + 78336 + r * 528 + c, c_kv + (ok ? (long long)((page_table[(long long)(b_111) * page_table_s0 + (long long)((t_305 + r))] + safe_rem((t_305 + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }
@@ -847,7 +851,9 @@ extern "C" __global__ void __launch_bounds__(256, 1) mla_paged_fp8_bf16_p1(
     cp_async_wait<0>(); // Kr_369 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // C_367: 32 x 512 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 32, c = (tid % 32) * 16; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 32 + i * 8, c = (tid % 32) * 16;
       const bool ok = ((t_353 + r) < k_len_141);
       cp_async16(smem + 78336 + r * 528 + c, c_kv + (ok ? (long long)(((((t_353 + r) < k_len_141) ? page_table[(long long)(b_111) * page_table_s0 + (long long)((t_353 + r))] : 0) + safe_rem((t_353 + r), 1))) * c_kv_s0 + (long long)(0) * c_kv_s1 + (long long)(c) : 0), ok);
     }

@@ -292,7 +292,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p1(
   if (t_509 < t_514) {
     const int t_525_ahead = (t_509 * 64);
     // K_536: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_525_ahead + r) < k_len_420);
       cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_525_ahead + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_525_ahead + r))] : 0) + safe_rem((t_525_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -337,7 +339,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_537: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_525 + r) < k_len_420);
       cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_525 + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_525 + r))] : 0) + safe_rem((t_525 + r), 1))) * v_cache_s0 + (long long)(kvh_384) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -392,7 +396,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p1(
     if (t_521 + 1 < t_514) {
       const int t_525_ahead = ((t_521 + 1) * 64);
       // K_536: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = ((t_525_ahead + r) < k_len_420);
         cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_525_ahead + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_525_ahead + r))] : 0) + safe_rem((t_525_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -585,7 +591,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p1(
   if (t_514 < t_517) {
     const int t_564_ahead = (t_514 * 64);
     // K_573: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_385) * page_table_s0 + (long long)((t_564_ahead + r))] + safe_rem((t_564_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -600,7 +608,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_574: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)((page_table[(long long)(b_385) * page_table_s0 + (long long)((t_564 + r))] + safe_rem((t_564 + r), 1))) * v_cache_s0 + (long long)(kvh_384) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -652,7 +662,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p1(
     if (t_560 + 1 < t_517) {
       const int t_564_ahead = ((t_560 + 1) * 64);
       // K_573: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)((page_table[(long long)(b_385) * page_table_s0 + (long long)((t_564_ahead + r))] + safe_rem((t_564_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -831,7 +843,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p1(
   if (t_517 < t_512) {
     const int t_601_ahead = (t_517 * 64);
     // K_612: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_601_ahead + r) < k_len_420);
       cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_601_ahead + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_601_ahead + r))] : 0) + safe_rem((t_601_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -846,7 +860,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_613: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_601 + r) < k_len_420);
       cp_async16(smem + 32768 + sw128(r, c, 64), v_cache + (ok ? (long long)(((((t_601 + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_601 + r))] : 0) + safe_rem((t_601 + r), 1))) * v_cache_s0 + (long long)(kvh_384) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -901,7 +917,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_bf16_p1(
     if (t_597 + 1 < t_512) {
       const int t_601_ahead = ((t_597 + 1) * 64);
       // K_612: 64 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 8; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = ((t_601_ahead + r) < k_len_420);
         cp_async16(smem + 16384 + sw128(r, c, 64), k_cache + (ok ? (long long)(((((t_601_ahead + r) < k_len_420) ? page_table[(long long)(b_385) * page_table_s0 + (long long)((t_601_ahead + r))] : 0) + safe_rem((t_601_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_384) * k_cache_s1 + (long long)(c) : 0), ok);
       }

@@ -331,7 +331,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p1(
   if (t_237 < t_242) {
     const int t_250_ahead = (t_237 * 64);
     // K_263: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_250_ahead + r) < k_len_142);
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_250_ahead + r) < k_len_142) ? page_table[(long long)(b_115) * page_table_s0 + (long long)((t_250_ahead + r))] : 0) + safe_rem((t_250_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_114) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -376,7 +378,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_264: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_250 + r) < k_len_142);
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)(((((t_250 + r) < k_len_142) ? page_table[(long long)(b_115) * page_table_s0 + (long long)((t_250 + r))] : 0) + safe_rem((t_250 + r), 1))) * v_cache_s0 + (long long)(kvh_114) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -453,7 +457,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p1(
     if (t_246 + 1 < t_242) {
       const int t_250_ahead = ((t_246 + 1) * 64);
       // K_263: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = ((t_250_ahead + r) < k_len_142);
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_250_ahead + r) < k_len_142) ? page_table[(long long)(b_115) * page_table_s0 + (long long)((t_250_ahead + r))] : 0) + safe_rem((t_250_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_114) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -672,7 +678,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p1(
   if (t_242 < t_245) {
     const int t_298_ahead = (t_242 * 64);
     // K_309: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_115) * page_table_s0 + (long long)((t_298_ahead + r))] + safe_rem((t_298_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_114) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -687,7 +695,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_310: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_115) * page_table_s0 + (long long)((t_298 + r))] + safe_rem((t_298 + r), 1))) * v_cache_s0 + (long long)(kvh_114) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -761,7 +771,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p1(
     if (t_294 + 1 < t_245) {
       const int t_298_ahead = ((t_294 + 1) * 64);
       // K_309: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = true;
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_115) * page_table_s0 + (long long)((t_298_ahead + r))] + safe_rem((t_298_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_114) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -981,7 +993,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p1(
   if (t_245 < t_240) {
     const int t_341_ahead = (t_245 * 64);
     // K_354: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_341_ahead + r) < k_len_142);
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_341_ahead + r) < k_len_142) ? page_table[(long long)(b_115) * page_table_s0 + (long long)((t_341_ahead + r))] : 0) + safe_rem((t_341_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_114) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -996,7 +1010,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_355: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_341 + r) < k_len_142);
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)(((((t_341 + r) < k_len_142) ? page_table[(long long)(b_115) * page_table_s0 + (long long)((t_341 + r))] : 0) + safe_rem((t_341 + r), 1))) * v_cache_s0 + (long long)(kvh_114) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -1073,7 +1089,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) sinks_paged_fp8_bf16_p1(
     if (t_337 + 1 < t_240) {
       const int t_341_ahead = ((t_337 + 1) * 64);
       // K_354: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = ((t_341_ahead + r) < k_len_142);
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_341_ahead + r) < k_len_142) ? page_table[(long long)(b_115) * page_table_s0 + (long long)((t_341_ahead + r))] : 0) + safe_rem((t_341_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_114) * k_cache_s1 + (long long)(c) : 0), ok);
       }

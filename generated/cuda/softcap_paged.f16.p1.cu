@@ -138,7 +138,7 @@ struct Params {
   float softcap;
 };
 
-// 3 block(s) per SM asked of ptxas (occupancy.ts); 3 spilled with lazy-sums, left out here.
+// 3 block(s) per SM asked of ptxas (occupancy.ts); 3 spilled with the unrolled one-row page gathers and lazy-sums, left out here.
 extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_f16_p1(
     const __half* __restrict__ q,
     const __half* __restrict__ k_cache,

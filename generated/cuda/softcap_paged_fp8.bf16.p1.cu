@@ -332,7 +332,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p1(
   if (t_539 < t_544) {
     const int t_558_ahead = (t_539 * 64);
     // K_569: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_558_ahead + r) < k_len_450);
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_558_ahead + r) < k_len_450) ? page_table[(long long)(b_413) * page_table_s0 + (long long)((t_558_ahead + r))] : 0) + safe_rem((t_558_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_412) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -377,7 +379,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_570: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_558 + r) < k_len_450);
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)(((((t_558 + r) < k_len_450) ? page_table[(long long)(b_413) * page_table_s0 + (long long)((t_558 + r))] : 0) + safe_rem((t_558 + r), 1))) * v_cache_s0 + (long long)(kvh_412) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -454,7 +458,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p1(
     if (t_554 + 1 < t_544) {
       const int t_558_ahead = ((t_554 + 1) * 64);
       // K_569: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = ((t_558_ahead + r) < k_len_450);
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_558_ahead + r) < k_len_450) ? page_table[(long long)(b_413) * page_table_s0 + (long long)((t_558_ahead + r))] : 0) + safe_rem((t_558_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_412) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -684,7 +690,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p1(
   if (t_544 < t_547) {
     const int t_604_ahead = (t_544 * 64);
     // K_613: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_413) * page_table_s0 + (long long)((t_604_ahead + r))] + safe_rem((t_604_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_412) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -699,7 +707,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_614: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = true;
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)((page_table[(long long)(b_413) * page_table_s0 + (long long)((t_604 + r))] + safe_rem((t_604 + r), 1))) * v_cache_s0 + (long long)(kvh_412) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -773,7 +783,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p1(
     if (t_600 + 1 < t_547) {
       const int t_604_ahead = ((t_600 + 1) * 64);
       // K_613: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = true;
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)((page_table[(long long)(b_413) * page_table_s0 + (long long)((t_604_ahead + r))] + safe_rem((t_604_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_412) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -1003,7 +1015,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p1(
   if (t_547 < t_542) {
     const int t_648_ahead = (t_547 * 64);
     // K_659: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_648_ahead + r) < k_len_450);
       cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_648_ahead + r) < k_len_450) ? page_table[(long long)(b_413) * page_table_s0 + (long long)((t_648_ahead + r))] : 0) + safe_rem((t_648_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_412) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -1018,7 +1032,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p1(
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_660: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-    for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
       const bool ok = ((t_648 + r) < k_len_450);
       cp_async16(smem + 24576 + r * 128 + c, v_cache + (ok ? (long long)(((((t_648 + r) < k_len_450) ? page_table[(long long)(b_413) * page_table_s0 + (long long)((t_648 + r))] : 0) + safe_rem((t_648 + r), 1))) * v_cache_s0 + (long long)(kvh_412) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -1095,7 +1111,9 @@ extern "C" __global__ void __launch_bounds__(128, 3) softcap_paged_fp8_bf16_p1(
     if (t_644 + 1 < t_542) {
       const int t_648_ahead = ((t_644 + 1) * 64);
       // K_659: 64 x 128 into shared memory, 16-byte cp.async per 16 elements
-      for (int r = tid / 8, c = (tid % 8) * 16; r < 64; r += 16) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 8 + i * 16, c = (tid % 8) * 16;
         const bool ok = ((t_648_ahead + r) < k_len_450);
         cp_async16(smem + 16384 + r * 128 + c, k_cache + (ok ? (long long)(((((t_648_ahead + r) < k_len_450) ? page_table[(long long)(b_413) * page_table_s0 + (long long)((t_648_ahead + r))] : 0) + safe_rem((t_648_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_412) * k_cache_s1 + (long long)(c) : 0), ok);
       }

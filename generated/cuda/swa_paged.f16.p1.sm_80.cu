@@ -328,7 +328,9 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
   if (t_731 < t_736) {
     const int t_749_ahead = (t_731 * 32);
     // K_766: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_749_ahead + r) < k_len_542);
       cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_749_ahead + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_749_ahead + r))] : 0) + safe_rem((t_749_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -372,7 +374,9 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     cp_async_wait<0>(); // K_766 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_767: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_749 + r) < k_len_542);
       cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_749 + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_749 + r))] : 0) + safe_rem((t_749 + r), 1))) * v_cache_s0 + (long long)(kvh_503) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -410,7 +414,9 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     if (t_745 + 1 < t_736) {
       const int t_749_ahead = ((t_745 + 1) * 32);
       // K_766: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = ((t_749_ahead + r) < k_len_542);
         cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_749_ahead + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_749_ahead + r))] : 0) + safe_rem((t_749_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -575,7 +581,9 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
   if (t_736 < t_739) {
     const int t_794_ahead = (t_736 * 32);
     // K_809: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_504) * page_table_s0 + (long long)((t_794_ahead + r))] + safe_rem((t_794_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -589,7 +597,9 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     cp_async_wait<0>(); // K_809 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_810: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = true;
       cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)((page_table[(long long)(b_504) * page_table_s0 + (long long)((t_794 + r))] + safe_rem((t_794 + r), 1))) * v_cache_s0 + (long long)(kvh_503) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -621,7 +631,9 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     if (t_790 + 1 < t_739) {
       const int t_794_ahead = ((t_790 + 1) * 32);
       // K_809: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = true;
         cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)((page_table[(long long)(b_504) * page_table_s0 + (long long)((t_794_ahead + r))] + safe_rem((t_794_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
       }
@@ -772,7 +784,9 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
   if (t_739 < t_734) {
     const int t_837_ahead = (t_739 * 32);
     // K_854: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_837_ahead + r) < k_len_542);
       cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_837_ahead + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_837_ahead + r))] : 0) + safe_rem((t_837_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -786,7 +800,9 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     cp_async_wait<0>(); // K_854 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
     // V_855: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-    for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
+    #pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
       const bool ok = ((t_837 + r) < k_len_542);
       cp_async16(smem + 43520 + r * 272 + c * 2, v_cache + (ok ? (long long)(((((t_837 + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_837 + r))] : 0) + safe_rem((t_837 + r), 1))) * v_cache_s0 + (long long)(kvh_503) * v_cache_s1 + (long long)(c) : 0), ok);
     }
@@ -824,7 +840,9 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     if (t_833 + 1 < t_734) {
       const int t_837_ahead = ((t_833 + 1) * 32);
       // K_854: 32 x 128 into shared memory, 16-byte cp.async per 8 elements
-      for (int r = tid / 16, c = (tid % 16) * 8; r < 32; r += 8) {
+      #pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = tid / 16 + i * 8, c = (tid % 16) * 8;
         const bool ok = ((t_837_ahead + r) < k_len_542);
         cp_async16(smem + 34816 + r * 272 + c * 2, k_cache + (ok ? (long long)(((((t_837_ahead + r) < k_len_542) ? page_table[(long long)(b_504) * page_table_s0 + (long long)((t_837_ahead + r))] : 0) + safe_rem((t_837_ahead + r), 1))) * k_cache_s0 + (long long)(kvh_503) * k_cache_s1 + (long long)(c) : 0), ok);
       }

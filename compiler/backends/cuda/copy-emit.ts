@@ -7,7 +7,7 @@ import type { Site } from "./layouts.ts";
 import { hopperOnly } from "./hopper-only.ts";
 import { toMem } from "./syntax.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
-import { inlineLoads, rowReads } from "./row-reads.ts";
+import { inlineLoads, ownEntries, rowReads } from "./row-reads.ts";
 
 /**
  * The threads that issue a copy: the whole block, or a team of it (a leader loop's other groups,
@@ -27,6 +27,8 @@ export interface CopyHost extends ElementContext {
   at(v: Value, r: Region, row: string, col: string): string;
   /** Records that the kernel accesses `tensor` in units of `bytes` (its address must be aligned so). */
   align(tensor: string, bytes: number): void;
+  /** Unroll the gathers of one-row pages in blocks of several warps too (the build drops it where it spills; default off). */
+  readonly unrolledGathers?: boolean;
 }
 
 /**
@@ -55,11 +57,14 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, t
   if (batched && trips > 1 && trips <= 32) return copyBatched(em, v, r, op, chunks, per, step, trips, tid, team ? undefined : raw, raw && team ? (row) => stagedAt(v, r, row, "c") : undefined);
   if (team) throw new Error(`internal: a team copy of ${em.name(v)} in no batched form`);
   em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, ${raw ? convertedHow(v, raw) : `16-byte cp.async per ${per} elements`}`);
-  if (trips > 1 && T <= 32 && gathered(em, op)) {
-    // A one-warp block's gather (each row's address read from a table): a constant trip count,
-    // unrolled, so the table reads of all the thread's rows may be issued before the first copy
-    // waits for one. No other warp of the block hides that latency; in larger blocks the
-    // unrolled form only cost registers (18 prefill builds fell back to 2 blocks an SM).
+  if (trips > 1 && gathered(em, op) && (T <= 32 || (em.unrolledGathers && ownEntries(em.plan, op.pred ? [...op.indices, op.pred] : op.indices)))) {
+    // A gather (each row's address read from a table): a constant trip count, unrolled, so the
+    // table reads of all the thread's rows may be issued before the first copy waits for one.
+    // In a one-warp block no other warp hides that latency. In larger blocks it pays where every
+    // row reads an entry of its own (pages of one row): gqa_paged's prefill at page 1 on an H200,
+    // whose rolled copy loop waited on each row's read, 1.13-1.19x as a hand edit
+    // (bench/experiments/paged_prefill_p1_copy_variants.py). Elsewhere it only cost registers
+    // (18 prefill builds fell back to 2 blocks an SM), and where it does here the build drops it.
     em.line("#pragma unroll");
     em.line(`for (int i = 0; i < ${trips}; ++i) {`);
     em.enter();

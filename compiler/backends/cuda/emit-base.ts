@@ -121,6 +121,8 @@ export abstract class CudaKernelView extends StructuredEmitter implements Elemen
     };
   }
 
+  /** Unroll the gathers of one-row pages in four-warp blocks (copy-emit.ts); set before emitBody. */
+  unrolledGathers = false;
   /** The stores that go through shared memory (store-stage.ts), set before emitBody. */
   staging: ReadonlyMap<StoreInst, Staging> = new Map();
   readonly alignment = new AccessAlignment();

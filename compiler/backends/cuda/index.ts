@@ -161,6 +161,8 @@ export interface CudaOptions {
   overlapWidened?: boolean;
   /** In those loops, the scores as FP8 wgmma on K's staged bytes, the query split in two E4M3 tiles (split-scores.ts; default true). */
   splitScores?: boolean;
+  /** Unroll the copies of gathers from one-row pages in blocks of several warps (copy-emit.ts; default true). */
+  unrolledGathers?: boolean;
 }
 
 export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = {}): CudaKernel {
@@ -231,6 +233,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies, streams, overlapped.loops);
   if (opts.stageStores ?? true) emitter.staging = stagedStores(ir.body, storeShape, shared.poolSize.bytes ?? 0);
   if (!(opts.lazySums ?? true)) emitter.lazy = noLazySums;
+  emitter.unrolledGathers = opts.unrolledGathers ?? true;
   const body = emitter.emitBody();
   const align = emitter.alignment.manifest(ir.tensors);
 

@@ -84,6 +84,22 @@ export function pageOf(plan: CudaPlan, load: Value, step: number, R: number): Pa
   return undefined;
 }
 
+/**
+ * Does every table read in a copied row's address take an entry of its own (an index that is the
+ * tile's row position itself, a paged cache of one-row pages), so that no batching of rows
+ * sharing an entry (rowReads) applies and each row's copy waits on a read of its own?
+ */
+export function ownEntries(plan: CudaPlan, roots: Value[]): boolean {
+  const loads = inlineLoads(plan, roots);
+  return (
+    loads.length > 0 &&
+    loads.every((L) => {
+      const varying = (L.op as Extract<Value["op"], { kind: "load" }>).indices.filter((x) => !uniform(plan, x));
+      return varying.length === 1 && varying[0].op.kind === "iota" && varying[0].op.axis === 0;
+    })
+  );
+}
+
 /** The remainders pos % P inside `roots`' element expressions (through values computed inline). */
 const remainders = (plan: CudaPlan, roots: Value[], pos: Value, P: number): Value[] =>
   inlineValues(plan, roots, (v) => v.op.kind === "binary" && v.op.op === "rem" && v.op.a === pos && constant(v.op.b) === P);
