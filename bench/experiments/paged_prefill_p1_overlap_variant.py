@@ -167,15 +167,34 @@ LOOP = r"""  // full tiles
   for (int t_538 = t_493; t_538 < t_496; ++t_538) {"""
 
 
-def edit(src):
-    a = src.index(START)
-    b = src.index(END, a)
-    body = src[a + len(START):b]
-    assert body.endswith("  }\n"), body[-40:]
-    return src[:a] + LOOP + body + "  #endif\n" + src[b:]
+# `p1ovl_unrolled` (thirtieth session): the same loop with its copies unrolled (8 rows a thread,
+# a constant trip count), the form the compiler now gives page-1 gathers (copy-emit.ts): the
+# rolled copies had bounded page 1, so the overlap had nothing to hide behind them. Measured
+# beside the shipped plain loop with unrolled copies (two runs,
+# h200-paged-prefill-p1-overlap-unrolled-{1,2}-2026-12-01): `_2` 0.96-0.98x, the spilling
+# three-block form 0.87x, the rolled `p1ovl` 0.86-0.88x. Not kept.
+ROLLED = "      for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {\n"
+UNROLLED = "      _Pragma(\"unroll\") for (int i = 0; i < 8; ++i) {\n        const int r = tid / 16 + 8 * i, c = (tid % 16) * 8;\n"
+assert LOOP.count(ROLLED) == 1
 
+
+def edit(loop):
+    def apply(src):
+        a = src.index(START)
+        b = src.index(END, a)
+        body = src[a + len(START):b]
+        assert body.endswith("  }\n"), body[-40:]
+        return src[:a] + loop + body + "  #endif\n" + src[b:]
+    return apply
+
+
+# At three blocks an SM ptxas spills the unrolled form (168 registers, 124 bytes); `_2` asks for two.
+TWO = lambda src: src.replace("__launch_bounds__(128, 3)", "__launch_bounds__(128, 2)", 1)
+VARIANTS = {
+    "p1ovl": edit(LOOP),
+    "p1ovl_unrolled": edit(LOOP.replace(ROLLED, UNROLLED)),
+    "p1ovl_unrolled_2": lambda src: TWO(edit(LOOP.replace(ROLLED, UNROLLED))(src)),
+}
 
 if __name__ == "__main__":
-    import sys
-    sys.argv = sys.argv[:1] + ["p1ovl"]
-    main(OUT, {"p1ovl": edit}, keep=(NAME + "$",), edited=NAME + "$", shared_bytes=65536)
+    main(OUT, VARIANTS, keep=(NAME + "$",), edited=NAME + "$", shared_bytes=65536)
