@@ -79,8 +79,18 @@ export abstract class CudaKernelView extends StructuredEmitter implements Elemen
 
   /** Byte offset from smem of (row, col) of shared tile v in region r (padded or swizzled). */
   at(v: Value, r: Region, row: string, col: string): string {
+    // A staged E4M3 tile that FP8 wgmma reads (split-scores.ts): 128-byte rows, 16-byte chunks XORed with r % 8.
+    if (this.swizzledBytes.has(v)) return `${r.offset} + (${row}) * 128 + ((((${col}) >> 4) ^ ((${row}) & 7)) << 4) + ((${col}) & 15)`;
     return tileAt(r, v, this.dotPlan.swizzled.has(v), row, col);
   }
+  /** Emit with v given by `at` at each element's site (elements.ts), then as before. */
+  withBound(v: Value, at: (site: Site) => string, body: () => void): void {
+    this.bound.set(v, at);
+    body();
+    this.bound.delete(v);
+  }
+  /** Staged E4M3 tiles laid out 128-byte swizzled for FP8 wgmma (a plain loop's split scores). */
+  protected swizzledBytes = new Set<Value>();
 
   scalarOf(v: Value): string {
     return this.scalar(v);

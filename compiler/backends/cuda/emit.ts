@@ -29,6 +29,8 @@ import { type TmaCopy, emitBoxWait, wholeBoxes } from "./tma.ts";
 import type { TmaStream } from "./tma-stream.ts";
 import type { Overlap } from "./overlap.ts";
 import { type OverlapHost, OverlapLoops } from "./overlap-emit.ts";
+import type { PlainSplit } from "./split-scores.ts";
+import { type PlainSplitHost, PlainSplitLoops } from "./split-emit.ts";
 
 export class CudaEmitter extends CudaKernelView {
   /** The operand tiles' copies: issued early, in flight, arrived (tile-copies.ts). */
@@ -45,6 +47,8 @@ export class CudaEmitter extends CudaKernelView {
   readonly pairedLeaders: boolean;
   /** Loops whose next tile's scores run beside this tile's P·V on sm_90a (overlap.ts, overlap-emit.ts). */
   private readonly overlapped: OverlapLoops;
+  /** Plain loops whose scores read K's staged bytes on sm_90a (split-scores.ts, split-emit.ts). */
+  private readonly plainSplits: PlainSplitLoops;
   private readonly heaviestFirst: Set<number>;
   /** A wgmma dot committed without a wait, its wait emitted by a leader loop's other groups (leader-emit.ts). */
   private deferredDot: Value | undefined;
@@ -78,8 +82,12 @@ export class CudaEmitter extends CudaKernelView {
     /** Tiles of one-buffer loops that TMA copies on sm_90a (tma-stream.ts). */
     private readonly streams: TmaStream[] = [],
     overlaps = new Map<ForInst, Overlap>(),
+    /** Plain loops whose scores read K's staged bytes on sm_90a (split-scores.ts). */
+    plainSplits = new Map<ForInst, PlainSplit>(),
   ) {
     super(ir, plan, layout, shared);
+    this.plainSplits = new PlainSplitLoops(this.plainSplitHost(), plainSplits);
+    for (const v of this.plainSplits.stagedTiles()) this.swizzledBytes.add(v);
     this.copies = new TileCopies(this, this.doubled, tma, streams);
     this.rotated = new RotatedLoops(this, rotations, exchangeAt, exchangeSize);
     this.overlapped = new OverlapLoops(this.overlapHost(), overlaps);
@@ -205,6 +213,8 @@ export class CudaEmitter extends CudaKernelView {
     if (ov) {
       return hopperOnly(this, () => this.overlapped.emit(ov), emit);
     }
+    const ps = this.plainSplits.ofLoop(f);
+    if (ps) return this.plainSplits.emit(ps, emit);
     const lead = this.leaders.ofLoop(f);
     if (!lead) return emit();
     this.leaders.versions(lead, emit, this.copies.saved());
@@ -242,6 +252,15 @@ export class CudaEmitter extends CudaKernelView {
     };
   }
 
+  // ---- what the plain split loops need (split-emit.ts) ----------------------------------
+
+  plainSplitHost(): PlainSplitHost {
+    const settle = (v: Value) => {
+      if (this.copies.inFlight(v)) this.copies.complete(v);
+    };
+    return { ...this.overlapHost(), settle };
+  }
+
   // ---- what the overlapped loops need (overlap-emit.ts) -----------------------------------
 
   overlapHost(): OverlapHost {
@@ -260,13 +279,9 @@ export class CudaEmitter extends CudaKernelView {
         this.sharedOverride = saved;
       },
       defValue: (v: Value) => this.def(v),
-      withBound: (v: Value, at: (site: Site) => string, body: () => void) => {
-        this.bound.set(v, at);
-        body();
-        this.bound.delete(v);
-      },
+      withBound: (v: Value, at: (site: Site) => string, body: () => void) => this.withBound(v, at, body),
       widen: (w: Value, into: Region, from: Region) => {
-        widenStaged(this, w, into, from, true);
+        widenStaged(this, w, into, from, "hopper");
         this.asyncFence();
         this.line("__syncthreads();");
       },
@@ -332,7 +347,8 @@ export class CudaEmitter extends CudaKernelView {
         }
         const exchange = this.plan.kSplit.has(v) ? this.exchangeAt : undefined;
         const defer = rot?.deferred?.dot === v ? "in the next tile, right before the rescale, or after the loop" : this.deferredDot === v ? "after this group's share of the widening below" : undefined;
-        if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.dotPlan, v, !!fused, exchange, defer);
+        const steps = this.plainSplits.steps(this.loops[this.loops.length - 1], v);
+        if (this.plan.wgmma.has(v)) emitWgmmaDot(this.dotHost(), this.dotPlan, v, !!fused, exchange, defer, steps);
         else emitDot(this.dotHost(), v, this.plan.shape as MmaShape, this.plan.cachedFragments, this.dotPlan.sharedOperands.has(op.a), !!fused, exchange, true, this.rawBOf(op.b));
       }
       else if (op.kind === "reduce") emitReduce(this.tileHost(), v, this.lazy.reduces.has(v), this.inLeaderLoops.has(v));
@@ -387,7 +403,11 @@ export class CudaEmitter extends CudaKernelView {
     if (anywhere(this.plan, v) && copiedLoad(this.plan, v)) {
       copyChunks(this, v, r);
       this.line("cp_async_wait_all();");
-    } else if (src) widenStaged(this, v, r, this.region(src)!);
+    } else if (src) {
+      const from = this.region(src)!;
+      const fromAt = this.swizzledBytes.has(src) ? (row: string, col: string) => this.at(src, from, row, col) : undefined;
+      this.plainSplits.widen(v, (only) => widenStaged(this, v, r, from, only, fromAt));
+    }
     else storeElements(this, v, r, this.plan.shape.threads, anywhere(this.plan, v) ? undefined : (body) => this.owned(v.type.shape, body));
     this.asyncFence();
     this.line("__syncthreads();");

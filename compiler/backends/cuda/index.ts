@@ -11,7 +11,7 @@ import { type LeaderLoop, leaderBytes, leaderLoops } from "./leader.ts";
 import { leaderHelpers, widenTeam } from "./leader-emit.ts";
 import { TMA_BOX_EVICT_FIRST, TMA_HELPERS, denseStaged, mapParam, tmaCopies } from "./tma.ts";
 import { TMA_STREAM_HELPER, tmaStreams } from "./tma-stream.ts";
-import { querySplits, splitHelpers, splitWidths } from "./split-scores.ts";
+import { plainSplits, querySplits, splitHelpers, splitWidths } from "./split-scores.ts";
 import { type Overlap, overlaps } from "./overlap.ts";
 import { OVERLAP_HELPERS } from "./overlap-emit.ts";
 import { CudaEmitter } from "./emit.ts";
@@ -226,11 +226,16 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const overlapped = (opts.overlap ?? true) ? overlaps(streams, plan, sharedBytes, opts.overlapWidened ?? true) : { loops: new Map<ForInst, Overlap>(), end: sharedBytes };
   sharedBytes = overlapped.end;
   if (opts.splitScores ?? true) querySplits(overlapped.loops.values(), plan, shared.regions, streams, tma.maps);
-  const splitN = splitWidths(overlapped.loops.values());
+  // Plain loops whose scores read K's staged bytes too: their query tiles past the rest.
+  const doubledTiles = new Set(prefetch.filter((p) => p.stages > 1).map((p) => p.v));
+  const skipSplit = new Set([...overlapped.loops.keys(), ...rotatedOrLed]);
+  const plain = (opts.splitScores ?? true) ? plainSplits(ir.body, plan, shared.regions, streams, doubledTiles, skipSplit, sharedBytes) : { loops: new Map(), end: sharedBytes };
+  sharedBytes = plain.end;
+  const splitN = splitWidths([...overlapped.loops.values(), ...plain.loops.values()]);
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
   }
-  const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies, streams, overlapped.loops);
+  const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies, streams, overlapped.loops, plain.loops);
   if (opts.stageStores ?? true) emitter.staging = stagedStores(ir.body, storeShape, shared.poolSize.bytes ?? 0);
   if (!(opts.lazySums ?? true)) emitter.lazy = noLazySums;
   emitter.unrolledGathers = opts.unrolledGathers ?? true;

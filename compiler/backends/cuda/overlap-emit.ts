@@ -86,9 +86,8 @@ export class OverlapLoops {
     if (!sp) return this.emitLoop(o);
     // The scores read K's bytes (split-scores.ts): the query split before the loop; within it the
     // scale of the scores is taken a row, times the row's 1/s.
-    const q = (o.scores.op as Extract<Value["op"], { kind: "dot" }>).a;
     const scale = h.scalarOf(sp.scale);
-    h.withBound(sp.scale, rowFactor(h, o, q), () => this.emitLoop(o, () => emitQuerySplit(h, o, sp, scale)));
+    h.withBound(sp.scale, rowFactor(h, o.scores), () => this.emitLoop(o, () => emitQuerySplit(h, o.scores, sp, scale)));
   }
 
   private emitLoop(o: Overlap, before?: () => void): void {
@@ -195,7 +194,7 @@ export class OverlapLoops {
     if (o.kWide && !o.split) h.widen(o.kWide, h.region(o.kWide)!, h.region(o.k.v)!);
     h.line(`float ${acc}[${h.registers(o.scores.type.shape)}]; // written by the first wgmma (scale-d 0)`);
     h.line("wgmma_fence();");
-    if (o.split) emitSplitSteps(h, o, o.split, acc);
+    if (o.split) emitSplitSteps(h, o.scores, o.k.v, o.split, acc);
     else {
       h.line(wgmmaComment(h.plan, o.scores, acc, false));
       wgmmaSteps(h.dotHost(), h.plan, o.scores, acc, false, true);

@@ -1,5 +1,5 @@
-// The scores of an overlapped loop over an fp8 cache (overlap.ts) as FP8 wgmma on K's staged E4M3
-// bytes, with no widened copy of K.
+// The scores of a loop over an fp8 cache (overlap.ts's loops, and plain ones) as FP8 wgmma on K's
+// staged E4M3 bytes, with no widened copy of K.
 //
 // Why: the loop widened every K tile (8 KiB of E4M3 into 16 KiB of 16-bit values at 64 keys of
 // head dim 128) by every thread before its scores, behind a block barrier, and that widening, with
@@ -20,9 +20,14 @@
 // docs/performance.md): gqa_paged_fp8.bf16.g4.p16's prefill 1.18-1.22x, its decode at page 16
 // 1.08-1.23x, the error against the reference on the dequantized cache unchanged (3.5e-3 against
 // 3.4e-3 beside FA2).
+//
+// Plain loops (plainSplits, below) take it too: loops whose K comes by cp.async (page 1, where no
+// TMA box spans a page) land K's bytes 128-byte swizzled themselves, and their split tiles take
+// 16 KiB of their own (there the widened K and V share one buffer), where that keeps the block's
+// blocks per SM. gqa_paged_fp8's prefill at page 1 1.17-1.24x, its decode there 1.08-1.17x.
 import type { TensorMapSpec } from "../../../runtime/manifest.ts";
 import { bytesOfName } from "../../../runtime/dtype.ts";
-import { type Value, operands } from "../../ir/ir.ts";
+import { type Block, type ForInst, type Value, operands } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import { hopperOnlyLines } from "./hopper-only.ts";
 import type { Site } from "./layouts.ts";
@@ -31,6 +36,7 @@ import type { CudaPlan } from "./plan.ts";
 import { mapParam } from "./tma.ts";
 import type { TmaStream } from "./tma-stream.ts";
 import { accumulatorOperands } from "./wgmma.ts";
+import { blocksPerSmToTry } from "./occupancy.ts";
 
 export interface QuerySplit {
   /** Byte offsets of the query's E4M3 tiles: hi, then lo (K's widened tile's bytes). */
@@ -68,14 +74,9 @@ function splitOf(o: Overlap, plan: CudaPlan, regions: Map<Value, Region>, stream
   if (QD !== D || bytesOfName(q.type.dtype) !== 2 || !plan.sharedOperands.has(q) || !plan.swizzled.has(q) || plan.cachedFragments.has(q)) return undefined;
   // K's map is this stream's alone (its swizzle changes).
   if (o.k.bytes !== 1 || o.k.cols !== D || streams.filter((s) => s.map === o.k.map).length !== 1) return undefined;
-  // The scores' one reader in the loop: a multiply by a scalar from outside it that nothing else there reads.
-  const defs = o.loop.body.insts.flatMap((i) => (i.kind === "def" ? [i.value] : []));
-  const readers = defs.filter((d) => operands(d.op).includes(o.scores));
-  const m = readers[0];
-  if (readers.length !== 1 || m.op.kind !== "binary" || m.op.op !== "mul" || m.type.dtype !== "f32") return undefined;
-  const scale = m.op.a === o.scores ? m.op.b : m.op.a;
-  if (scale.type.shape.length !== 0 || defs.includes(scale) || o.loop.yields.includes(scale)) return undefined;
-  if (defs.some((d) => d !== m && operands(d.op).includes(scale))) return undefined;
+  const defs = bodyDefs(o.loop);
+  const scale = scoresScale(o.loop, o.scores);
+  if (!scale) return undefined;
   // The two tiles in K's widened tile's bytes, clear of every other tile the loop touches.
   const offset = (v: Value) => {
     const at = regions.get(v)?.offset;
@@ -97,6 +98,23 @@ function splitOf(o: Overlap, plan: CudaPlan, regions: Map<Value, Region>, stream
   return { hi: wide, lo: wide + M * D, scale };
 }
 
+const bodyDefs = (f: ForInst): Value[] => f.body.insts.flatMap((i) => (i.kind === "def" ? [i.value] : []));
+
+/**
+ * The scalar the scores' one reader in loop f multiplies them by, where it comes from outside the
+ * loop and nothing else there reads it (each row's 1/s is then folded into it), or undefined.
+ */
+function scoresScale(f: ForInst, scores: Value): Value | undefined {
+  const defs = bodyDefs(f);
+  const readers = defs.filter((d) => operands(d.op).includes(scores));
+  const m = readers[0];
+  if (readers.length !== 1 || m.op.kind !== "binary" || m.op.op !== "mul" || m.type.dtype !== "f32") return undefined;
+  const scale = m.op.a === scores ? m.op.b : m.op.a;
+  if (scale.type.shape.length !== 0 || defs.includes(scale) || f.yields.includes(scale)) return undefined;
+  if (defs.some((d) => d !== m && operands(d.op).includes(scale))) return undefined;
+  return scale;
+}
+
 /** What the split's code needs of the overlapped loop's host. */
 export interface SplitHost {
   line(s: string): void;
@@ -107,22 +125,22 @@ export interface SplitHost {
   at(v: Value, r: Region, row: string, col: string): string;
 }
 
-/** The name of the row factors (the scale over s) of loop o's scores. */
-const factors = (h: SplitHost, o: Overlap) => `${h.name(o.scores)}_rows`;
+/** The name of the row factors (the scale over s) of a loop's scores. */
+const factors = (h: Pick<SplitHost, "name">, scores: Value) => `${h.name(scores)}_rows`;
 
 /** A row's factor at an element's site (rows of the mma layout, one row tile: h). */
-export const rowFactor = (h: SplitHost, o: Overlap, q: Value) => (site: Site) => `${factors(h, o)}[${site.slot([q.type.shape[0], 1])}]`;
+export const rowFactor = (h: Pick<SplitHost, "name">, scores: Value) => (site: Site) => `${factors(h, scores)}[${site.slot([(scores.op as Dot).a.type.shape[0], 1])}]`;
 
 /**
  * Before the loop: the query split into its hi and lo tiles and each of this thread's two rows'
  * factor, then fenced for wgmma and a barrier (the loop's scores have none before them). Each
  * lane of a quad takes 32 columns of the quad's two rows, so a row's largest |q| is the quad's.
  */
-export function emitQuerySplit(h: SplitHost, o: Overlap, sp: QuerySplit, scale: string): void {
-  const q = (o.scores.op as Dot).a;
+export function emitQuerySplit(h: SplitHost, scores: Value, sp: QuerySplit, scale: string): void {
+  const q = (scores.op as Dot).a;
   const rq = h.region(q)!;
   const bf16 = q.type.dtype === "bf16";
-  const rows = factors(h, o);
+  const rows = factors(h, scores);
   h.line(`// ${h.name(q)} split into two E4M3 tiles (hi at ${sp.hi}, lo at ${sp.lo}) for the scores' FP8 wgmma (split-scores.ts)`);
   h.line(`float ${rows}[2]; // ${scale} / s of this thread's two rows`);
   h.line("#pragma unroll");
@@ -184,13 +202,13 @@ export function emitQuerySplit(h: SplitHost, o: Overlap, sp: QuerySplit, scale: 
 }
 
 /** The scores' wgmma steps: hi . K^T then lo . K^T, 32 key bytes a step, the first writing `acc`. */
-export function emitSplitSteps(h: SplitHost, o: Overlap, sp: QuerySplit, acc: string): void {
-  const n = o.scores.type.shape[1];
+export function emitSplitSteps(h: SplitHost, scores: Value, staged: Value, sp: QuerySplit, acc: string, swizzledBy = "TMA"): void {
+  const n = scores.type.shape[1];
   const steps = D / 32;
-  h.line(`// ${acc}: ${2 * steps} x wgmma m64n${n}k32 E4M3, A the query's hi then lo tile, B K's staged bytes (K-major, swizzled by TMA)`);
+  h.line(`// ${acc}: ${2 * steps} x wgmma m64n${n}k32 E4M3, A the query's hi then lo tile, B K's staged bytes (K-major, swizzled by ${swizzledBy})`);
   h.line("{");
   h.enter();
-  h.line(`const uint64_t db = sw128_desc(smem + ${h.region(o.k.v)!.offset}, 16, 1024);`);
+  h.line(`const uint64_t db = sw128_desc(smem + ${h.region(staged)!.offset}, 16, 1024);`);
   h.line(`const uint64_t dh = sw128_desc(smem + ${sp.hi} + wg_row * 8192, 16, 1024), dl = sw128_desc(smem + ${sp.lo} + wg_row * 8192, 16, 1024);`);
   h.line("#pragma unroll");
   h.line(`for (int kk = 0; kk < ${2 * steps}; ++kk) {`);
@@ -236,5 +254,68 @@ export function splitHelpers(widths: Set<number>): string {
 }
 
 /** The widths of the split scores of these loops (for splitHelpers). */
-export const splitWidths = (loops: Iterable<Overlap>): Set<number> => new Set([...loops].filter((o) => o.split).map((o) => o.scores.type.shape[1]));
+export const splitWidths = (loops: Iterable<{ scores: Value; split?: QuerySplit }>): Set<number> => new Set([...loops].filter((o) => o.split).map((o) => o.scores.type.shape[1]));
 
+
+/**
+ * A loop outside the overlapped schedule (a plain loop: its K tiles come by cp.async, as at page
+ * 1, where no TMA box spans a page) whose scores read K's staged bytes the same way. Its K copies
+ * land 128-byte swizzled (the emitter's `at`); on sm_80 the loop still widens K, from that layout.
+ */
+export interface PlainSplit {
+  loop: ForInst;
+  scores: Value;
+  /** The widened K tile the scores read on sm_80, and its staged E4M3 copy. */
+  kWide: Value;
+  staged: Value;
+  split: QuerySplit;
+}
+
+/** The loops of `body` that are not inside another loop. */
+function outerLoops(body: Block): ForInst[] {
+  return body.insts.flatMap((i) => (i.kind === "for" ? [i] : i.kind === "if" ? [...outerLoops(i.then), ...outerLoops(i.else)] : []));
+}
+
+/**
+ * The plain loops (not `skip`: the overlapped, rotated and leader loops) whose scores read K's
+ * staged bytes by FP8 wgmma, the query split before each. Their hi and lo tiles share one area from
+ * byte `at` (the loops run in turn), taken only where the block keeps its blocks per SM: page 1's
+ * fp8 prefill goes from 49152 to 65536 bytes, three blocks an SM either way. Measured on an H200 as
+ * a hand edit first (bench/experiments/paged_prefill_p1_fp8_split_variant.py): gqa_paged_fp8 at
+ * page 1, prefill 1.21-1.24x, decode through it 1.15-1.18x.
+ */
+export function plainSplits(body: Block, plan: CudaPlan, regions: Map<Value, Region>, streams: TmaStream[], doubled: Set<Value>, skip: Set<ForInst>, at: number): { loops: Map<ForInst, PlainSplit>; end: number } {
+  const none = { loops: new Map<ForInst, PlainSplit>(), end: at };
+  const s = plan.shape;
+  if (s.kind !== "mma" || s.W !== 4 || s.WC !== 1 || s.MT !== 1 || !plan.wgmma.size) return none;
+  const found = outerLoops(body)
+    .filter((f) => !skip.has(f))
+    .map((f) => plainOf(f, plan, regions, streams, doubled))
+    .filter((x) => x !== undefined);
+  if (!found.length) return none;
+  const hi = Math.ceil(at / 1024) * 1024;
+  const rows = Math.max(...found.map((x) => (x.scores.op as Dot).a.type.shape[0]));
+  const end = hi + 2 * rows * D;
+  if (blocksPerSmToTry(2, s.threads, end)[0] !== blocksPerSmToTry(2, s.threads, at)[0]) return none;
+  const split = (scale: Value): QuerySplit => ({ hi, lo: hi + rows * D, scale });
+  return { loops: new Map(found.map(({ scale, ...x }) => [x.loop, { ...x, split: split(scale) }])), end };
+}
+
+function plainOf(f: ForInst, plan: CudaPlan, regions: Map<Value, Region>, streams: TmaStream[], doubled: Set<Value>): (Omit<PlainSplit, "split"> & { scale: Value }) | undefined {
+  const defs = bodyDefs(f);
+  const scores = defs.find((d) => d.op.kind === "dot");
+  if (!scores || !plan.wgmma.has(scores) || plan.kSplit.has(scores) || plan.accumulateInto.has(scores)) return undefined;
+  const { a: q, b } = scores.op as Dot;
+  if (b.op.kind !== "transpose") return undefined;
+  const kWide = b.op.a;
+  const staged = plan.staged.get(kWide);
+  // K's widened tile read by these scores alone, its staged copy by that widening alone, by cp.async into one buffer.
+  if (!staged || plan.uses.get(kWide) !== 1 || plan.uses.get(b) !== 1 || plan.uses.get(staged) !== 1 || plan.rawKeys.has(kWide)) return undefined;
+  if (streams.some((x) => x.v === staged) || doubled.has(staged)) return undefined;
+  const r = regions.get(staged);
+  if (!r || typeof r.offset !== "number" || r.offset % 1024 || r.stride !== D || staged.type.shape[1] !== D || bytesOfName(staged.type.dtype) !== 1) return undefined;
+  const [, QD] = q.type.shape;
+  if (QD !== D || bytesOfName(q.type.dtype) !== 2 || !plan.sharedOperands.has(q) || !plan.swizzled.has(q) || plan.cachedFragments.has(q) || defs.includes(q)) return undefined;
+  const scale = scoresScale(f, scores);
+  return scale ? { loop: f, scores, kWide, staged, scale } : undefined;
+}

@@ -259,7 +259,7 @@ export function wgmmaComment(plan: CudaPlan, v: Value, acc: string, split: boole
  * sums through shared memory at that offset afterwards, as on mma.sync. With `defer` (where the
  * wait is, for the comment) the group is committed and not waited for: a later wgmma_wait does that.
  */
-export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulate: boolean, exchange?: number, defer?: string): void {
+export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulate: boolean, exchange?: number, defer?: string, steps?: (acc: string) => void): void {
   if (v.op.kind !== "dot") return;
   const shape = plan.shape as MmaShape;
   const f = formOf(plan, v);
@@ -272,7 +272,7 @@ export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulat
   hopperOnly(
     em,
     () => {
-      em.line(wgmmaComment(plan, v, n, kSplit));
+      if (!steps) em.line(wgmmaComment(plan, v, n, kSplit));
       em.line("{");
       em.enter();
       // A from registers is packed whole before the fence: registers written between two wgmma of
@@ -282,7 +282,9 @@ export function emitWgmmaDot(em: DotEmitter, plan: CudaPlan, v: Value, accumulat
         unroll(em, `for (int kk = 0; kk < ${K / 16}; ++kk)`, () => packFragment(em, a, f.dt, "0", "af[kk]"));
       }
       em.line("wgmma_fence();");
-      wgmmaSteps(em, plan, v, n, kSplit);
+      // `steps`: other instructions for the same dot (split-scores.ts: FP8 wgmma on K's bytes).
+      if (steps) steps(n);
+      else wgmmaSteps(em, plan, v, n, kSplit);
       if (defer) em.line(`wgmma_commit(); // waited for ${defer}`);
       else {
         em.line("wgmma_commit_wait();");
