@@ -207,18 +207,17 @@ export function widenInPlace(em: CopyHost, v: Value, r: Region, team: CopyTeam, 
 }
 
 /**
- * Fill a widened operand (f16(K) of an fp8 cache) from its staged fp8 tile, already copied into
- * shared memory with cp.async: each thread reads 8 or 16 E4M3 values a step, widens them in
- * registers and stores 16 bytes per 8 values. `only`: code that one architecture's path alone
- * compiles already ("hopper": an overlapped loop, overlap-emit.ts; "other": a loop whose scores
- * read K's bytes on sm_90a, split-scores.ts). `fromAt`: the staged byte (row, col)'s offset from
- * smem where it is not in dense rows (128-byte swizzled for FP8 wgmma).
+ * Fill a widened operand (f16(K) of an fp8 cache) from its staged fp8 tile `staged`, already
+ * copied into region `from` of shared memory (read through `at`, as it was laid out): each thread
+ * reads 8 or 16 E4M3 values a step, widens them in registers and stores 16 bytes per 8 values.
+ * `only`: code that one architecture's path alone compiles already ("hopper": an overlapped loop,
+ * overlap-emit.ts; "other": a loop whose scores read K's bytes on sm_90a, split-scores.ts).
  */
-export function widenStaged(em: CopyHost, v: Value, r: Region, from: Region, only?: "hopper" | "other", fromAt?: (row: string, col: string) => string): void {
+export function widenStaged(em: CopyHost, v: Value, r: Region, staged: Value, from: Region, only?: "hopper" | "other"): void {
   const [R, C] = v.type.shape;
   const T = em.plan.shape.threads;
   const bf = v.type.dtype === "bf16";
-  const src = (row: string, col: string) => `smem + ${fromAt ? fromAt(row, col) : `${from.offset} + ${row} * ${from.stride} + ${col}`}`;
+  const src = (row: string, col: string) => `smem + ${em.at(staged, from, row, col)}`;
   const widen8 = (row: string, col: string, raw: string) => em.line(`fp8x8_widen<${bf}>(smem + ${em.at(v, r, row, col)}, ${raw});`);
   // The 8 values at (r, c): 8 staged bytes in, 16 bytes out.
   const step8 = () => widen8("r", "c", `*reinterpret_cast<const uint2*>(${src("r", "c")})`);

@@ -280,8 +280,8 @@ export class CudaEmitter extends CudaKernelView {
       },
       defValue: (v: Value) => this.def(v),
       withBound: (v: Value, at: (site: Site) => string, body: () => void) => this.withBound(v, at, body),
-      widen: (w: Value, into: Region, from: Region) => {
-        widenStaged(this, w, into, from, "hopper");
+      widen: (w: Value, into: Region, staged: Value, from: Region) => {
+        widenStaged(this, w, into, staged, from, "hopper");
         this.asyncFence();
         this.line("__syncthreads();");
       },
@@ -403,11 +403,7 @@ export class CudaEmitter extends CudaKernelView {
     if (anywhere(this.plan, v) && copiedLoad(this.plan, v)) {
       copyChunks(this, v, r);
       this.line("cp_async_wait_all();");
-    } else if (src) {
-      const from = this.region(src)!;
-      const fromAt = this.swizzledBytes.has(src) ? (row: string, col: string) => this.at(src, from, row, col) : undefined;
-      this.plainSplits.widen(v, (only) => widenStaged(this, v, r, from, only, fromAt));
-    }
+    } else if (src) this.plainSplits.widen(v, (only) => widenStaged(this, v, r, src, this.region(src)!, only));
     else storeElements(this, v, r, this.plan.shape.threads, anywhere(this.plan, v) ? undefined : (body) => this.owned(v.type.shape, body));
     this.asyncFence();
     this.line("__syncthreads();");

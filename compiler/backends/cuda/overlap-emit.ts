@@ -57,8 +57,8 @@ export interface OverlapHost extends CopyHost {
   defValue(v: Value): void;
   /** Emit with value v given at each element's site by `at` (elements.ts's bound), then drop it. */
   withBound(v: Value, at: (site: Site) => string, body: () => void): void;
-  /** Widen staged E4M3 tile `from` into 16-bit tile w's region `into` (copy-emit.ts, widenStaged), fenced for wgmma. */
-  widen(w: Value, into: Region, from: Region): void;
+  /** Widen staged E4M3 tile `staged` (in region `from`) into 16-bit tile w's region `into` (copy-emit.ts, widenStaged), fenced for wgmma. */
+  widen(w: Value, into: Region, staged: Value, from: Region): void;
   /** The dot's sum lives in the carried tile's registers (updated in place). */
   inPlace(dot: Value, sum: Value, carried: Value): void;
   yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void;
@@ -191,7 +191,7 @@ export class OverlapLoops {
     const acc = h.name(o.scores);
     h.line(`mbar_wait(smem + ${o.k.bar}, (${t} - ${h.scalarOf(o.loop.lo)}) & 1); // ${h.name(o.k.v)}'s boxes landed`);
     // Its widened tile is free: the scores before it were waited for, then a barrier.
-    if (o.kWide && !o.split) h.widen(o.kWide, h.region(o.kWide)!, h.region(o.k.v)!);
+    if (o.kWide && !o.split) h.widen(o.kWide, h.region(o.kWide)!, o.k.v, h.region(o.k.v)!);
     h.line(`float ${acc}[${h.registers(o.scores.type.shape)}]; // written by the first wgmma (scale-d 0)`);
     h.line("wgmma_fence();");
     if (o.split) emitSplitSteps(h, o.scores, o.k.v, o.split, acc);
@@ -240,7 +240,7 @@ export class OverlapLoops {
     h.line(`mbar_wait(smem + ${bar}, ${phase}); // ${h.name(o.v.v)}'s boxes landed`);
     // V's widened tile (one, of its own) is free: the P·V before it was waited for, then a barrier.
     const [b, read] = o.vWide ? [o.vWide, { ...h.region(o.vWide)!, offset: `${o.vw}` }] : [o.v.v, region];
-    if (o.vWide) h.widen(o.vWide, read, region);
+    if (o.vWide) h.widen(o.vWide, read, o.v.v, region);
     h.line("{");
     h.enter();
     h.line(`auto& af = ${pin};`);
