@@ -1,0 +1,367 @@
+"""A warp-specialized prefill kernel (hand-written, for timing before the compiler can schedule it):
+head dim 128, bf16, not causal, the shipped build's arguments and TMA maps.
+
+The shipped `mha_prefill` runs one warpgroup a 64-row block, three blocks an SM, each copying every
+K and V tile for itself (L2 at 80% of its peak under Nsight Compute); blocks of two or three row
+warpgroups that share the tiles ran 0.65-0.82x, their block barriers keeping the groups in step
+(docs/performance-history.md). Here, as FA3 and cuDNN arrange it, a block of 128 query rows has
+three warpgroups: a producer (24 registers, `setmaxnreg`) whose one thread copies 128-key K and V
+tiles by TMA into two stages each, each stage with a "full" mbarrier (the copy's bytes) and an
+"empty" one (the 256 consumer threads' arrivals once their wgmmas have read it); and two consumer
+warpgroups (240 registers) of 64 rows each, which never wait for each other, only for the stages.
+Each consumer runs the shipped loop's order: the next tile's scores issued beside this tile's P.V,
+two P register sets taken in turn, the last (partial) tile masked.
+
+Without the mask, the last tile is masked (its keys past the row's end, or the diagonal when
+causal, the tiles past the block's last row's diagonal left out); causal blocks run longest first.
+`PINGPONG` adds FA3's turn-taking between the consumers: named barriers make one group issue its
+wgmmas only after the other has issued its own, so their softmaxes fall in each other's matrix work.
+
+    python3 bench/experiments/prefill_ws_variant.py OUT_DIR   # writes OUT_DIR/ws and OUT_DIR/wspp
+
+ptxas: 168 registers at entry (the consumers run at 240), no spill. A first version packed P into
+two register sets taken in turn, as the shipped loop does: 72 bytes of spill and every wgmma
+serialized (C7512) even at 240; here P is packed into one set once P.V is done, as FA3 does.
+
+Measured on an H200 (`--only prefill --head-dims 128 --build ws=... --build wspp=...` with
+FLASHTILE_GENERATED holding the shipped hd128 builds; 6 of 6 suite cases each,
+bench/results/h200-prefill-ws-causal-2026-12-01.{log,json}), TFLOP/s shipped / ws / wspp / cuDNN:
+not causal S = 8192 615 / 684 / 709 / 686, 16384 596 / 677 / 693 / 688; causal 8192 566 / 647 /
+663 / 617, 16384 586 / 696 / 726 / 641; at S = 512 0.92-0.97x the shipped build (fewer blocks
+than SMs' worth of 64-row work). A first run of the non-causal kernel alone:
+h200-prefill-ws-2026-12-01.{log,json} (wspp 716 at 8192).
+"""
+import gzip
+import json
+import os
+import subprocess
+import sys
+
+Q_OFF, K_OFF, V_OFF = 0, 32768, 98304  # Q: two 64-row halves; K, V: two 128-key stages each
+BARS = 163840  # fullK[2], fullV[2], emptyK[2], emptyV[2]
+SHARED = BARS + 64
+
+
+def regs(n, first=0):
+    return ", ".join(f"%{i}" for i in range(first, first + n))
+
+
+def wgmma_ss_128():
+    outs = ", ".join(f'"+f"(d[{i}])' for i in range(64))
+    return (
+        "// d (64 x 128, 64 floats a thread) = (add ? d : 0) + A (64 x 16, shared) . B (16 x 128, shared, K-major).\n"
+        "__device__ __forceinline__ void wgmma_m64n128k16_ss(float* d, uint64_t da, uint64_t db, int add) {\n"
+        '  asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, %66, 0;\\n"\n'
+        f'               "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{{regs(64)}}}, %64, %65, p, 1, 1, 0, 0;\\n}}\\n"\n'
+        f"               : {outs}\n"
+        '               : "l"(da), "l"(db), "r"(add));\n'
+        "}\n"
+    )
+
+
+HELPERS = r"""
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+__device__ __forceinline__ unsigned su32(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+__device__ __forceinline__ void mbar_init_n(unsigned char* bar, unsigned n) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;\n" :: "r"(su32(bar)), "r"(n) : "memory");
+}
+__device__ __forceinline__ void mbar_arrive(unsigned char* bar) {
+  asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\n" :: "r"(su32(bar)) : "memory");
+}
+__device__ __forceinline__ void named_sync(int id, int n) { asm volatile("bar.sync %0, %1;\n" :: "r"(id), "r"(n) : "memory"); }
+__device__ __forceinline__ void named_arrive(int id, int n) { asm volatile("bar.arrive %0, %1;\n" :: "r"(id), "r"(n) : "memory"); }
+template <int N> __device__ __forceinline__ void regs_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\n" :: "n"(N)); }
+template <int N> __device__ __forceinline__ void regs_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\n" :: "n"(N)); }
+@WGMMA@
+#endif
+"""
+
+KERNEL = r"""
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+#define FULL_K(s) (smem + @BARS@ + 8 * (s))
+#define FULL_V(s) (smem + @BARS@ + 16 + 8 * (s))
+#define EMPTY_K(s) (smem + @BARS@ + 32 + 8 * (s))
+#define EMPTY_V(s) (smem + @BARS@ + 48 + 8 * (s))
+
+// One consumer warpgroup's state and steps: 64 query rows, O in 64 floats a thread.
+struct Rows {
+  float o[64];
+  float m[2], l[2];
+  uint64_t da;  // this group's Q half
+  float scale2;
+  int t4;
+  int lim[2];  // a row's keys end (causal: its diagonal), relative to the sequence's first key
+};
+
+__device__ __forceinline__ uint64_t k_desc(unsigned char* smem, int s) { return sw128_desc(smem + @K_OFF@ + s * 32768, 16, 1024); }
+__device__ __forceinline__ uint64_t v_desc(unsigned char* smem, int s) { return sw128_desc(smem + @V_OFF@ + s * 32768, 16384, 1024); }
+
+__device__ __forceinline__ void issue_scores(float* sc, const Rows& R, uint64_t db) {
+  #pragma unroll
+  for (int kk = 0; kk < 8; ++kk)
+    wgmma_m64n128k16_ss(sc, R.da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 16384 + (kk & 3) * 32) >> 4), kk != 0);
+}
+__device__ __forceinline__ void issue_pv(Rows& R, uint32_t (*pk)[4], uint64_t db) {
+  #pragma unroll
+  for (int kk = 0; kk < 8; ++kk) wgmma_m64n128k16_rs_bf16<1>(R.o, pk[kk], db + (uint64_t)((kk * 2048) >> 4));
+}
+// The online softmax of one 128-key tile of scores, in place (sc becomes P in f32); alpha for O.
+template <bool MASK>
+__device__ __forceinline__ void softmax(Rows& R, float* sc, float* alpha, int key0) {
+  if (MASK) {
+    #pragma unroll
+    for (int i = 0; i < 64; ++i) if (key0 + (i >> 2) * 8 + 2 * R.t4 + (i & 1) >= R.lim[(i >> 1) & 1]) sc[i] = __int_as_float(0xff800000);
+  }
+  #pragma unroll
+  for (int hh = 0; hh < 2; ++hh) {
+    float part[4];
+    #pragma unroll
+    for (int i = 0; i < 32; ++i) {
+      const float x = sc[(i >> 1) * 4 + hh * 2 + (i & 1)];
+      part[i & 3] = i < 4 ? x : fmaxf(part[i & 3], x);
+    }
+    float mx = fmaxf(fmaxf(part[0], part[2]), fmaxf(part[1], part[3]));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+    const float m_new = fmaxf(R.m[hh], mx * R.scale2);
+    const float m_safe = m_new == __int_as_float(0xff800000) ? 0.0f : m_new;
+    alpha[hh] = exp2_ftz(R.m[hh] - m_safe);
+    float sum = 0.0f;
+    #pragma unroll
+    for (int i = 0; i < 32; ++i) {
+      const int j = (i >> 1) * 4 + hh * 2 + (i & 1);
+      sc[j] = exp2_ftz(fmaf(sc[j], R.scale2, -m_safe));
+      sum += sc[j];
+    }
+    R.l[hh] = fmaf(R.l[hh], alpha[hh], sum);
+    R.m[hh] = m_new;
+  }
+}
+// P packed as wgmma's A fragments, once the P.V that read the last P is done (one register set).
+__device__ __forceinline__ void pack(const float* sc, uint32_t (*pk)[4]) {
+  #pragma unroll
+  for (int kk = 0; kk < 8; ++kk) {
+    pk[kk][0] = pack_bf16(sc[(2 * kk) * 4 + 0], sc[(2 * kk) * 4 + 1]);
+    pk[kk][1] = pack_bf16(sc[(2 * kk) * 4 + 2], sc[(2 * kk) * 4 + 3]);
+    pk[kk][2] = pack_bf16(sc[(2 * kk + 1) * 4 + 0], sc[(2 * kk + 1) * 4 + 1]);
+    pk[kk][3] = pack_bf16(sc[(2 * kk + 1) * 4 + 2], sc[(2 * kk + 1) * 4 + 3]);
+  }
+}
+// Tile j: its scores issued beside P(j-1).V(j-1) and their softmax run while it runs; then O
+// rescaled and P(j) packed into the registers P(j-1) held.
+template <bool MASK>
+__device__ __forceinline__ void step(unsigned char* smem, Rows& R, int j, uint32_t (*pk)[4], int me) {
+  const int s = j & 1, sp = (j - 1) & 1;
+  mbar_wait(FULL_K(s), (j >> 1) & 1);
+  float sc[64];
+#if PINGPONG
+  named_sync(3 + me, 256);  // my turn to issue
+#endif
+  wgmma_fence();
+  issue_scores(sc, R, k_desc(smem, s));
+  wgmma_commit();
+  mbar_wait(FULL_V(sp), ((j - 1) >> 1) & 1);
+  issue_pv(R, pk, v_desc(smem, sp));
+  wgmma_commit();
+#if PINGPONG
+  named_arrive(3 + (1 - me), 256);  // the other group's turn
+#endif
+  wgmma_wait<1>();
+  #pragma unroll
+  for (int i = 0; i < 64; ++i) reg_fence(sc[i]);
+  mbar_arrive(EMPTY_K(s));
+  float alpha[2];
+  softmax<MASK>(R, sc, alpha, j * 128);
+  wgmma_wait<0>();
+  #pragma unroll
+  for (int i = 0; i < 64; ++i) reg_fence(R.o[i]);
+  mbar_arrive(EMPTY_V(sp));
+  #pragma unroll
+  for (int i = 0; i < 64; ++i) R.o[i] *= alpha[(i >> 1) & 1];
+  pack(sc, pk);
+}
+__device__ __forceinline__ void last_pv(unsigned char* smem, Rows& R, int j, uint32_t (*pin)[4]) {
+  const int s = j & 1;
+  mbar_wait(FULL_V(s), (j >> 1) & 1);
+  wgmma_fence();
+  issue_pv(R, pin, v_desc(smem, s));
+  wgmma_commit();
+  wgmma_wait<0>();
+  mbar_arrive(EMPTY_V(s));
+}
+#endif
+
+extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
+    const __nv_bfloat16* __restrict__ q,
+    const __nv_bfloat16* __restrict__ k,
+    const __nv_bfloat16* __restrict__ v,
+    const int* __restrict__ cu_seqlens_q,
+    const int* __restrict__ cu_seqlens_k,
+    __nv_bfloat16* __restrict__ out,
+    float* __restrict__ lse,
+    const Params P,
+    const __grid_constant__ TmaMap k_map,
+    const __grid_constant__ TmaMap v_map1) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ __align__(1024) unsigned char smem[];
+  const int tid = threadIdx.x;
+  const int wg = __shfl_sync(0xffffffffu, tid >> 7, 0);
+  // Causal blocks run longest first.
+  const int m = CAUSAL ? (int)(gridDim.x - 1 - blockIdx.x) : (int)blockIdx.x, h = blockIdx.y, b = blockIdx.z;
+  const int q0 = cu_seqlens_q[b], q_len = cu_seqlens_q[b + 1] - q0;
+  if (m * 128 >= q_len) return;
+  const int k0 = cu_seqlens_k[b], k_len = cu_seqlens_k[b + 1] - k0;
+  // Tiles of 128 keys: every row of the block sees a key of the first nu (causal: the keys up to
+  // the first row's diagonal), and some row one of the first nt.
+  const int diag = m * 128 + k_len - q_len;  // the first row's last key (causal)
+  const int nt = CAUSAL ? (diag + 127 < 0 ? 0 : min((k_len + 127) >> 7, ((diag + 127) >> 7) + 1)) : (k_len + 127) >> 7;
+  const int nu = CAUSAL ? max(0, min(min(k_len, diag + 1) >> 7, nt - 1)) : nt - 1;
+  if (tid == 0) {
+    for (int i = 0; i < 4; ++i) mbar_init(smem + @BARS@ + 8 * i);
+    for (int i = 4; i < 8; ++i) mbar_init_n(smem + @BARS@ + 8 * i, 256);
+    mbar_init_fence();
+  }
+  __syncthreads();
+  if (wg == 0) {
+    regs_dec<24>();
+    if (tid == 0) {
+      for (int j = 0; j < nt; ++j) {
+        const int s = j & 1, ph = (j >> 1) & 1;
+        mbar_wait(EMPTY_K(s), ph ^ 1);
+        mbar_expect_bytes(FULL_K(s), 32768);
+        #pragma unroll
+        for (int c = 0; c < 2; ++c)
+          #pragma unroll
+          for (int r = 0; r < 2; ++r)
+            tma_box_reused(smem + @K_OFF@ + s * 32768 + c * 16384 + r * 8192, &k_map, h * 128 + c * 64, k0 + j * 128 + r * 64, FULL_K(s));
+        mbar_wait(EMPTY_V(s), ph ^ 1);
+        mbar_expect_bytes(FULL_V(s), 32768);
+        #pragma unroll
+        for (int c = 0; c < 2; ++c)
+          #pragma unroll
+          for (int r = 0; r < 2; ++r)
+            tma_box_reused(smem + @V_OFF@ + s * 32768 + c * 16384 + r * 8192, &v_map1, h * 128 + c * 64, k0 + j * 128 + r * 64, FULL_V(s));
+      }
+    }
+  } else {
+    regs_inc<240>();
+    const int me = wg - 1, lt = tid - 128 * wg;
+    const int lane = lt & 31, g = lane >> 2;
+    const int row0 = m * 128 + me * 64;
+    const long long qs = (long long)P.heads * 128;
+    Rows R;
+    R.t4 = lane & 3;
+    R.scale2 = P.softmax_scale * 1.4426950408889634f;
+    #pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      const int row = row0 + (lt >> 5) * 16 + g + 8 * hh;
+      R.lim[hh] = CAUSAL ? min(k_len, row + k_len - q_len + 1) : k_len;
+    }
+    for (int r = lt / 16, c = (lt % 16) * 8; r < 64; r += 8) {
+      const bool ok = row0 + r < q_len;
+      cp_async16(smem + @Q_OFF@ + me * 16384 + sw128(r, c, 64), q + (ok ? (long long)(q0 + row0 + r) * qs + h * 128 + c : 0), ok);
+    }
+    cp_async_wait_all();
+    fence_async_proxy();
+    named_sync(1 + me, 128);
+    R.da = sw128_desc(smem + @Q_OFF@ + me * 16384, 16, 1024);
+    #pragma unroll
+    for (int i = 0; i < 64; ++i) R.o[i] = 0.0f;
+    R.m[0] = R.m[1] = __int_as_float(0xff800000);
+    R.l[0] = R.l[1] = 0.0f;
+    if (nt > 0) {
+      uint32_t pk[8][4];
+      float alpha[2];
+#if PINGPONG
+      if (me == 1) named_arrive(3, 256);  // group 0 issues first
+#endif
+      {  // tile 0: no P.V to run beside its scores
+        mbar_wait(FULL_K(0), 0);
+        float sc[64];
+#if PINGPONG
+        named_sync(3 + me, 256);
+#endif
+        wgmma_fence();
+        issue_scores(sc, R, k_desc(smem, 0));
+        wgmma_commit();
+#if PINGPONG
+        named_arrive(3 + (1 - me), 256);
+#endif
+        wgmma_wait<0>();
+        #pragma unroll
+        for (int i = 0; i < 64; ++i) reg_fence(sc[i]);
+        mbar_arrive(EMPTY_K(0));
+        softmax<true>(R, sc, alpha, 0);
+        pack(sc, pk);
+      }
+      int j = 1;
+      for (; j < nu; ++j) step<false>(smem, R, j, pk, me);
+      for (; j < nt; ++j) step<true>(smem, R, j, pk, me);
+      last_pv(smem, R, nt - 1, pk);
+#if PINGPONG
+      if (me == 0) named_sync(3, 256);  // the other group's last arrival for me
+#endif
+    }
+    const int wrow = row0 + (lt >> 5) * 16 + g;
+    #pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      float l = R.l[hh];
+      l += __shfl_xor_sync(0xffffffffu, l, 1);
+      l += __shfl_xor_sync(0xffffffffu, l, 2);
+      const int row = wrow + hh * 8;
+      if (row < q_len) {
+        const float inv = 1.0f / (l == 0.0f ? 1.0f : l);
+        uint32_t* dst = reinterpret_cast<uint32_t*>(out + (long long)(q0 + row) * qs + h * 128 + 2 * R.t4);
+        #pragma unroll
+        for (int n8 = 0; n8 < 16; ++n8) dst[n8 * 4] = pack_bf16(R.o[n8 * 4 + hh * 2] * inv, R.o[n8 * 4 + hh * 2 + 1] * inv);
+        if (R.t4 == 0) lse[(long long)(q0 + row) * P.heads + h] = l == 0.0f ? __int_as_float(0xff800000) : (R.m[hh] + log2f(l)) * 0.6931471805599453f;
+      }
+    }
+  }
+#endif
+}
+"""
+
+
+def source(name, causal, pingpong):
+    shipped = open(f"generated/cuda/{name}.cu").read()
+    pre = shipped[: shipped.index("// 3 block(s) per SM")]
+    body = HELPERS.replace("@WGMMA@", wgmma_ss_128()) + KERNEL
+    for k, val in (("@ENTRY@", name.replace(".", "_")), ("@BARS@", BARS), ("@K_OFF@", K_OFF), ("@V_OFF@", V_OFF), ("@Q_OFF@", Q_OFF)):
+        body = body.replace(k, str(val))
+    header = f"// Hand-written (bench/experiments/prefill_ws_variant.py): producer + two consumer warpgroups.\n#define PINGPONG {int(pingpong)}\n#define CAUSAL {int(causal)}\n"
+    return header + pre + body
+
+
+def package(out, pingpong):
+    os.makedirs(f"{out}/cuda", exist_ok=True)
+    kernels = {}
+    for causal in (False, True):
+        name = f"mha_prefill.bf16.hd128.{'causal' if causal else 'nocausal'}"
+        kernels[name] = [build(out, name, causal, pingpong)]
+    json.dump({"kernels": kernels}, open(f"{out}/manifest.json", "w"))
+
+
+def build(out, NAME, causal, pingpong):
+    cu, ptx = f"{out}/{NAME}.cu", f"{out}/{NAME}.sm_90a.ptx"
+    open(cu, "w").write(source(NAME, causal, pingpong))
+    subprocess.run(["nvcc", "-ptx", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", cu, "-o", ptx], check=True)
+    r = subprocess.run(["nvcc", "-cubin", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", "-Xptxas", "-v", cu, "-o", f"{out}/{NAME}.cubin"],
+                       capture_output=True, text=True, check=True)
+    print(out, " ".join(l.strip() for l in r.stderr.splitlines() if "registers" in l or "spill" in l or "C75" in l or "warn" in l))
+    with open(ptx, "rb") as f, gzip.open(f"{out}/cuda/{NAME}.sm_90a.ptx.gz", "wb") as z:
+        z.write(f.read())
+    # The shipped entry, with this kernel's block, grid (128-row blocks) and shared memory.
+    entry = next(e for e in json.load(open("generated/manifest.json"))["kernels"][NAME] if e["cuda"]["file"] == f"{NAME}.cu")
+    entry["params"]["BLOCK_M"], entry["params"]["BLOCK_N"] = 128, 128
+    entry["grid"][0]["args"][1] = 128
+    entry["cuda"].update(blockDim=[384, 1, 1], sharedBytes=SHARED, ptx={"sm_90a": f"{NAME}.sm_90a.ptx.gz"})
+    entry["cuda"].pop("resources", None)
+    return entry
+
+
+if __name__ == "__main__":
+    out = sys.argv[1]
+    package(f"{out}/ws", False)
+    package(f"{out}/wspp", True)
+    print("ok")
