@@ -133,6 +133,23 @@ describe("the overlapped whole-tile loop", () => {
     expect(step).toContain("pa[kk][0] = pack_bf16(");
   });
 
+  it("at P·V widths of 64 columns (head dim 64), P in one set packed after P·V's wait, a tile an iteration", () => {
+    const one = overlapped(code("mha_prefill.bf16.hd64.nocausal"));
+    expect(one).toContain("uint32_t pa[4][4]; // P of a tile, packed for P·V once the P·V before it is done");
+    expect(one).not.toMatch(/\bpb\b/);
+    const step = one.slice(one.search(/for \(; t_\d+ \+ 1 < t_\d+; \+\+t_\d+\) \{/));
+    expect(step.length).toBeLessThan(one.length);
+    const waitPv = step.indexOf("wgmma_wait<0>(); // P·V of tile");
+    const pack = step.indexOf("pa[kk][0] = pack_bf16(");
+    expect(step.indexOf("exp2_ftz(")).toBeLessThan(waitPv);
+    expect(waitPv).toBeGreaterThan(0);
+    expect(pack).toBeGreaterThan(waitPv);
+    // After the loop, the last tile's P·V alone.
+    expect(step.slice(step.indexOf("\n    }\n")).match(/wgmma_m64n64k16_rs_bf16<1>\(/g)?.length).toBe(1);
+    // Head dim 128 (P·V 128 wide) keeps the two sets.
+    expect(section).toContain("uint32_t pa[4][4], pb[4][4];");
+  });
+
   it("writes the next tile's scores with their first wgmma (scale-d 0) instead of zeroing 32 registers first", () => {
     expect(section).toMatch(/float (t_\d+)\[32\]; \/\/ written by the first wgmma \(scale-d 0\)\n\s*wgmma_fence\(\);/);
     expect(section).not.toMatch(/\] = 0\.0f;/);

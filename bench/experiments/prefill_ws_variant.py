@@ -37,9 +37,14 @@ import os
 import subprocess
 import sys
 
-Q_OFF, K_OFF, V_OFF = 0, 32768, 98304  # Q: two 64-row halves; K, V: two 128-key stages each
-BARS = 163840  # fullK[2], fullV[2], emptyK[2], emptyV[2]
-SHARED = BARS + 64
+Q_OFF, K_OFF = 0, 32768  # Q: two 64-row halves; then K's two stages, V's two, the mbarriers
+
+
+def offsets(tn):
+    """V's stages and the mbarriers (fullK[2], fullV[2], emptyK[2], emptyV[2]) for tn-key tiles."""
+    v = K_OFF + 2 * tn * 256
+    bars = v + 2 * tn * 256
+    return v, bars, bars + 64
 
 
 def regs(n, first=0):
@@ -93,30 +98,30 @@ struct Rows {
   int lim[2];  // a row's keys end (causal: its diagonal), relative to the sequence's first key
 };
 
-__device__ __forceinline__ uint64_t k_desc(unsigned char* smem, int s) { return sw128_desc(smem + @K_OFF@ + s * 32768, 16, 1024); }
-__device__ __forceinline__ uint64_t v_desc(unsigned char* smem, int s) { return sw128_desc(smem + @V_OFF@ + s * 32768, 16384, 1024); }
+__device__ __forceinline__ uint64_t k_desc(unsigned char* smem, int s) { return sw128_desc(smem + @K_OFF@ + s * (TN * 256), 16, 1024); }
+__device__ __forceinline__ uint64_t v_desc(unsigned char* smem, int s) { return sw128_desc(smem + @V_OFF@ + s * (TN * 256), TN * 128, 1024); }
 
 __device__ __forceinline__ void issue_scores(float* sc, const Rows& R, uint64_t db) {
   #pragma unroll
   for (int kk = 0; kk < 8; ++kk)
-    wgmma_m64n128k16_ss(sc, R.da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * 16384 + (kk & 3) * 32) >> 4), kk != 0);
+    SCORES_WGMMA(sc, R.da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * (TN * 128) + (kk & 3) * 32) >> 4), kk != 0);
 }
 __device__ __forceinline__ void issue_pv(Rows& R, uint32_t (*pk)[4], uint64_t db) {
   #pragma unroll
-  for (int kk = 0; kk < 8; ++kk) wgmma_m64n128k16_rs_bf16<1>(R.o, pk[kk], db + (uint64_t)((kk * 2048) >> 4));
+  for (int kk = 0; kk < TN / 16; ++kk) wgmma_m64n128k16_rs_bf16<1>(R.o, pk[kk], db + (uint64_t)((kk * 2048) >> 4));
 }
 // The online softmax of one 128-key tile of scores, in place (sc becomes P in f32); alpha for O.
 template <bool MASK>
 __device__ __forceinline__ void softmax(Rows& R, float* sc, float* alpha, int key0) {
   if (MASK) {
     #pragma unroll
-    for (int i = 0; i < 64; ++i) if (key0 + (i >> 2) * 8 + 2 * R.t4 + (i & 1) >= R.lim[(i >> 1) & 1]) sc[i] = __int_as_float(0xff800000);
+    for (int i = 0; i < TN / 2; ++i) if (key0 + (i >> 2) * 8 + 2 * R.t4 + (i & 1) >= R.lim[(i >> 1) & 1]) sc[i] = __int_as_float(0xff800000);
   }
   #pragma unroll
   for (int hh = 0; hh < 2; ++hh) {
     float part[4];
     #pragma unroll
-    for (int i = 0; i < 32; ++i) {
+    for (int i = 0; i < TN / 4; ++i) {
       const float x = sc[(i >> 1) * 4 + hh * 2 + (i & 1)];
       part[i & 3] = i < 4 ? x : fmaxf(part[i & 3], x);
     }
@@ -128,7 +133,7 @@ __device__ __forceinline__ void softmax(Rows& R, float* sc, float* alpha, int ke
     alpha[hh] = exp2_ftz(R.m[hh] - m_safe);
     float sum = 0.0f;
     #pragma unroll
-    for (int i = 0; i < 32; ++i) {
+    for (int i = 0; i < TN / 4; ++i) {
       const int j = (i >> 1) * 4 + hh * 2 + (i & 1);
       sc[j] = exp2_ftz(fmaf(sc[j], R.scale2, -m_safe));
       sum += sc[j];
@@ -140,20 +145,20 @@ __device__ __forceinline__ void softmax(Rows& R, float* sc, float* alpha, int ke
 // P packed as wgmma's A fragments, once the P.V that read the last P is done (one register set).
 __device__ __forceinline__ void pack(const float* sc, uint32_t (*pk)[4]) {
   #pragma unroll
-  for (int kk = 0; kk < 8; ++kk) {
+  for (int kk = 0; kk < TN / 16; ++kk) {
     pk[kk][0] = pack_bf16(sc[(2 * kk) * 4 + 0], sc[(2 * kk) * 4 + 1]);
     pk[kk][1] = pack_bf16(sc[(2 * kk) * 4 + 2], sc[(2 * kk) * 4 + 3]);
     pk[kk][2] = pack_bf16(sc[(2 * kk + 1) * 4 + 0], sc[(2 * kk + 1) * 4 + 1]);
     pk[kk][3] = pack_bf16(sc[(2 * kk + 1) * 4 + 2], sc[(2 * kk + 1) * 4 + 3]);
   }
 }
-// Tile j: its scores issued beside P(j-1).V(j-1) and their softmax run while it runs; then O
-// rescaled and P(j) packed into the registers P(j-1) held.
+// Tile j: its scores issued beside P(j-1).V(j-1) (from pin) and their softmax run while it runs;
+// then O rescaled. One P set (pin == pout): P(j) packed once P.V is done; two: packed at once.
 template <bool MASK>
-__device__ __forceinline__ void step(unsigned char* smem, Rows& R, int j, uint32_t (*pk)[4], int me) {
+__device__ __forceinline__ void step(unsigned char* smem, Rows& R, int j, uint32_t (*pin)[4], uint32_t (*pout)[4], int me) {
   const int s = j & 1, sp = (j - 1) & 1;
   mbar_wait(FULL_K(s), (j >> 1) & 1);
-  float sc[64];
+  float sc[TN / 2];
 #if PINGPONG
   named_sync(3 + me, 256);  // my turn to issue
 #endif
@@ -161,24 +166,34 @@ __device__ __forceinline__ void step(unsigned char* smem, Rows& R, int j, uint32
   issue_scores(sc, R, k_desc(smem, s));
   wgmma_commit();
   mbar_wait(FULL_V(sp), ((j - 1) >> 1) & 1);
-  issue_pv(R, pk, v_desc(smem, sp));
+  issue_pv(R, pin, v_desc(smem, sp));
   wgmma_commit();
 #if PINGPONG
   named_arrive(3 + (1 - me), 256);  // the other group's turn
 #endif
   wgmma_wait<1>();
   #pragma unroll
-  for (int i = 0; i < 64; ++i) reg_fence(sc[i]);
+  for (int i = 0; i < TN / 2; ++i) reg_fence(sc[i]);
   mbar_arrive(EMPTY_K(s));
   float alpha[2];
-  softmax<MASK>(R, sc, alpha, j * 128);
+  softmax<MASK>(R, sc, alpha, j * TN);
+#if PSETS == 2
+  pack(sc, pout);
+#endif
   wgmma_wait<0>();
   #pragma unroll
   for (int i = 0; i < 64; ++i) reg_fence(R.o[i]);
   mbar_arrive(EMPTY_V(sp));
   #pragma unroll
   for (int i = 0; i < 64; ++i) R.o[i] *= alpha[(i >> 1) & 1];
-  pack(sc, pk);
+#if PSETS == 1
+  pack(sc, pout);
+#endif
+}
+template <int PS>
+__device__ __forceinline__ void step_any(unsigned char* smem, Rows& R, int j, int nu, uint32_t (*pin)[4], uint32_t (*pout)[4], int me) {
+  if (j < nu) step<false>(smem, R, j, pin, pout, me);
+  else step<true>(smem, R, j, pin, pout, me);
 }
 __device__ __forceinline__ void last_pv(unsigned char* smem, Rows& R, int j, uint32_t (*pin)[4]) {
   const int s = j & 1;
@@ -214,8 +229,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
   // Tiles of 128 keys: every row of the block sees a key of the first nu (causal: the keys up to
   // the first row's diagonal), and some row one of the first nt.
   const int diag = m * 128 + k_len - q_len;  // the first row's last key (causal)
-  const int nt = CAUSAL ? (diag + 127 < 0 ? 0 : min((k_len + 127) >> 7, ((diag + 127) >> 7) + 1)) : (k_len + 127) >> 7;
-  const int nu = CAUSAL ? max(0, min(min(k_len, diag + 1) >> 7, nt - 1)) : nt - 1;
+  const int nt = CAUSAL ? (diag + 127 < 0 ? 0 : min((k_len + TN - 1) / TN, (diag + 127) / TN + 1)) : (k_len + TN - 1) / TN;
+  const int nu = CAUSAL ? max(0, min(max(0, min(k_len, diag + 1)) / TN, nt - 1)) : nt - 1;
   if (tid == 0) {
     for (int i = 0; i < 4; ++i) mbar_init(smem + @BARS@ + 8 * i);
     for (int i = 4; i < 8; ++i) mbar_init_n(smem + @BARS@ + 8 * i, 256);
@@ -228,19 +243,19 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
       for (int j = 0; j < nt; ++j) {
         const int s = j & 1, ph = (j >> 1) & 1;
         mbar_wait(EMPTY_K(s), ph ^ 1);
-        mbar_expect_bytes(FULL_K(s), 32768);
+        mbar_expect_bytes(FULL_K(s), TN * 256);
         #pragma unroll
         for (int c = 0; c < 2; ++c)
           #pragma unroll
-          for (int r = 0; r < 2; ++r)
-            tma_box_reused(smem + @K_OFF@ + s * 32768 + c * 16384 + r * 8192, &k_map, h * 128 + c * 64, k0 + j * 128 + r * 64, FULL_K(s));
+          for (int r = 0; r < TN / 64; ++r)
+            tma_box_reused(smem + @K_OFF@ + s * (TN * 256) + c * (TN * 128) + r * 8192, &k_map, h * 128 + c * 64, k0 + j * TN + r * 64, FULL_K(s));
         mbar_wait(EMPTY_V(s), ph ^ 1);
-        mbar_expect_bytes(FULL_V(s), 32768);
+        mbar_expect_bytes(FULL_V(s), TN * 256);
         #pragma unroll
         for (int c = 0; c < 2; ++c)
           #pragma unroll
-          for (int r = 0; r < 2; ++r)
-            tma_box_reused(smem + @V_OFF@ + s * 32768 + c * 16384 + r * 8192, &v_map1, h * 128 + c * 64, k0 + j * 128 + r * 64, FULL_V(s));
+          for (int r = 0; r < TN / 64; ++r)
+            tma_box_reused(smem + @V_OFF@ + s * (TN * 256) + c * (TN * 128) + r * 8192, &v_map1, h * 128 + c * 64, k0 + j * TN + r * 64, FULL_V(s));
       }
     }
   } else {
@@ -270,14 +285,17 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
     R.m[0] = R.m[1] = __int_as_float(0xff800000);
     R.l[0] = R.l[1] = 0.0f;
     if (nt > 0) {
-      uint32_t pk[8][4];
+      uint32_t pk[TN / 16][4];
+#if PSETS == 2
+      uint32_t pb[TN / 16][4];
+#endif
       float alpha[2];
 #if PINGPONG
       if (me == 1) named_arrive(3, 256);  // group 0 issues first
 #endif
       {  // tile 0: no P.V to run beside its scores
         mbar_wait(FULL_K(0), 0);
-        float sc[64];
+        float sc[TN / 2];
 #if PINGPONG
         named_sync(3 + me, 256);
 #endif
@@ -289,15 +307,28 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
 #endif
         wgmma_wait<0>();
         #pragma unroll
-        for (int i = 0; i < 64; ++i) reg_fence(sc[i]);
+        for (int i = 0; i < TN / 2; ++i) reg_fence(sc[i]);
         mbar_arrive(EMPTY_K(0));
         softmax<true>(R, sc, alpha, 0);
         pack(sc, pk);
       }
       int j = 1;
-      for (; j < nu; ++j) step<false>(smem, R, j, pk, me);
-      for (; j < nt; ++j) step<true>(smem, R, j, pk, me);
+#if PSETS == 1
+      for (; j < nu; ++j) step<false>(smem, R, j, pk, pk, me);
+      for (; j < nt; ++j) step<true>(smem, R, j, pk, pk, me);
       last_pv(smem, R, nt - 1, pk);
+#else
+      for (; j + 1 < nt; j += 2) {
+        step_any<2>(smem, R, j, nu, pk, pb, me);
+        step_any<2>(smem, R, j + 1, nu, pb, pk, me);
+      }
+      if (j < nt) {
+        step_any<2>(smem, R, j, nu, pk, pb, me);
+        last_pv(smem, R, j, pb);
+      } else {
+        last_pv(smem, R, j - 1, pk);
+      }
+#endif
 #if PINGPONG
       if (me == 0) named_sync(3, 256);  // the other group's last arrival for me
 #endif
@@ -323,28 +354,30 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
 """
 
 
-def source(name, causal, pingpong):
+def source(name, causal, pingpong, tn=128, psets=1):
     shipped = open(f"generated/cuda/{name}.cu").read()
     pre = shipped[: shipped.index("// 3 block(s) per SM")]
     body = HELPERS.replace("@WGMMA@", wgmma_ss_128()) + KERNEL
+    V_OFF, BARS, _ = offsets(tn)
     for k, val in (("@ENTRY@", name.replace(".", "_")), ("@BARS@", BARS), ("@K_OFF@", K_OFF), ("@V_OFF@", V_OFF), ("@Q_OFF@", Q_OFF)):
         body = body.replace(k, str(val))
     header = f"// Hand-written (bench/experiments/prefill_ws_variant.py): producer + two consumer warpgroups.\n#define PINGPONG {int(pingpong)}\n#define CAUSAL {int(causal)}\n"
+    header += f"#define TN {tn}\n#define PSETS {psets}\n#define SCORES_WGMMA {'wgmma_m64n128k16_ss' if tn == 128 else 'wgmma_m64n64k16_ss_bf16<0>'}\n"
     return header + pre + body
 
 
-def package(out, pingpong):
+def package(out, pingpong, tn=128, psets=1):
     os.makedirs(f"{out}/cuda", exist_ok=True)
     kernels = {}
     for causal in (False, True):
         name = f"mha_prefill.bf16.hd128.{'causal' if causal else 'nocausal'}"
-        kernels[name] = [build(out, name, causal, pingpong)]
+        kernels[name] = [build(out, name, causal, pingpong, tn, psets)]
     json.dump({"kernels": kernels}, open(f"{out}/manifest.json", "w"))
 
 
-def build(out, NAME, causal, pingpong):
+def build(out, NAME, causal, pingpong, tn, psets):
     cu, ptx = f"{out}/{NAME}.cu", f"{out}/{NAME}.sm_90a.ptx"
-    open(cu, "w").write(source(NAME, causal, pingpong))
+    open(cu, "w").write(source(NAME, causal, pingpong, tn, psets))
     subprocess.run(["nvcc", "-ptx", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", cu, "-o", ptx], check=True)
     r = subprocess.run(["nvcc", "-cubin", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", "-Xptxas", "-v", cu, "-o", f"{out}/{NAME}.cubin"],
                        capture_output=True, text=True, check=True)
@@ -353,9 +386,9 @@ def build(out, NAME, causal, pingpong):
         z.write(f.read())
     # The shipped entry, with this kernel's block, grid (128-row blocks) and shared memory.
     entry = next(e for e in json.load(open("generated/manifest.json"))["kernels"][NAME] if e["cuda"]["file"] == f"{NAME}.cu")
-    entry["params"]["BLOCK_M"], entry["params"]["BLOCK_N"] = 128, 128
+    entry["params"]["BLOCK_M"], entry["params"]["BLOCK_N"] = 128, tn
     entry["grid"][0]["args"][1] = 128
-    entry["cuda"].update(blockDim=[384, 1, 1], sharedBytes=SHARED, ptx={"sm_90a": f"{NAME}.sm_90a.ptx.gz"})
+    entry["cuda"].update(blockDim=[384, 1, 1], sharedBytes=offsets(tn)[2], ptx={"sm_90a": f"{NAME}.sm_90a.ptx.gz"})
     entry["cuda"].pop("resources", None)
     return entry
 
@@ -364,4 +397,6 @@ if __name__ == "__main__":
     out = sys.argv[1]
     package(f"{out}/ws", False)
     package(f"{out}/wspp", True)
+    package(f"{out}/wspp64", True, 64, 1)  # 64-key tiles, P in one register set
+    package(f"{out}/wspp64x2", True, 64, 2)  # 64-key tiles, two P sets taken in turn (the shipped loop's)
     print("ok")

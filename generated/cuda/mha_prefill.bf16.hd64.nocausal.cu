@@ -585,7 +585,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
   if (t_344 < t_347) {
-    uint32_t pa[4][4], pb[4][4]; // P of a tile, packed for P·V: two sets taken in turn
+    uint32_t pa[4][4]; // P of a tile, packed for P·V once the P·V before it is done
     { // V_395 of tile t_344 by TMA: 1 box(es) of 64 rows x 64 columns
       const int t_389_ahead = (t_344 * 64);
       const bool on = tid == 0 && (t_344 < t_347);
@@ -750,7 +750,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       }
     }
     int t_385 = t_344;
-    for (; t_385 + 2 < t_347; t_385 += 2) {
+    for (; t_385 + 1 < t_347; ++t_385) {
       {
         mbar_wait(smem + 24576, ((t_385 + 1) - t_344) & 1); // K_394's boxes landed
         float t_397[32]; // written by the first wgmma (scale-d 0)
@@ -879,13 +879,6 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
             t_410[mt * 2 + h] = fmaf(carry_352[mt * 2 + h], alpha_407[mt * 2 + h], t_409[mt * 2 + h]);
           }
         }
-        #pragma unroll
-        for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
-        }
         wgmma_wait<0>(); // P·V of tile t_385
         for (int i = 0; i < 32; ++i) reg_fence(carry_353[i]);
         __syncthreads(); // every warp is done with this buffer of V_395
@@ -897,177 +890,11 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
           tma_box_if(on, smem + (((t_385 + 2) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + (((t_385 + 2) & 1) ? 33792 : 24584));
         }
         #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_407[mt * 2 + h]);
-              }
-            }
-          }
-        }
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            carry_351[mt * 2 + h] = m_new_401[mt * 2 + h];
-          }
-        }
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            carry_352[mt * 2 + h] = t_410[mt * 2 + h];
-          }
-        }
-      }
-      {
-        mbar_wait(smem + 24576, (((t_385 + 1) + 1) - t_344) & 1); // K_394's boxes landed
-        float t_397[32]; // written by the first wgmma (scale-d 0)
-        wgmma_fence();
-        // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
-          }
-        }
-        wgmma_commit();
-        mbar_wait(smem + (((t_385 + 1) & 1) ? 33792 : 24584), (((t_385 + 1) - t_344) >> 1) & 1); // V_395's boxes landed
-        {
-          auto& af = pb;
-          wgmma_fence();
-          // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
-          {
-            const uint64_t db = sw128_desc(smem + (((t_385 + 1) & 1) ? 25600 : 16384), 8192, 1024);
-            #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-            }
-          }
-          wgmma_commit();
-        }
-        wgmma_wait<1>(); // the scores of tile ((t_385 + 1) + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_397[i]);
-        __syncthreads(); // every warp is done with K_394
-        { // K_394 of tile ((t_385 + 1) + 2) by TMA: 1 box(es) of 64 rows x 64 columns
-          const int t_389_ahead = (((t_385 + 1) + 2) * 64);
-          const bool on = tid == 0 && ((t_385 + 1) + 2 < t_347);
-          mbar_expect_if(on, smem + 24576, 8192);
-          const int x = (int)((long long)(h_276) * k_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
-          tma_box_if(on, smem + 8192 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 24576);
-        }
-        // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
-        // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_399[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            float part[4];
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_397[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
-              }
-            }
-            part[0] = fmaxf(part[0], part[2]);
-            part[1] = fmaxf(part[1], part[3]);
-            part[0] = fmaxf(part[0], part[1]);
-            float acc = part[0];
-            acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
-            acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_399[mt * 2 + h] = acc;
-          }
-        }
-        float m_new_401[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            m_new_401[mt * 2 + h] = fmaxf(carry_351[mt * 2 + h], (t_399[mt * 2 + h] * scale2_318));
-          }
-        }
-        // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_403[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            m_safe_403[mt * 2 + h] = ((m_new_401[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_401[mt * 2 + h]);
-          }
-        }
-        // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_405[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                p_405[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_397[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_318, -m_safe_403[mt * 2 + h]));
-              }
-            }
-          }
-        }
-        // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_407[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            alpha_407[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_403[mt * 2 + h]));
-          }
-        }
-        // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_409[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            float acc = 0.0f;
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
-              }
-            }
-            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
-            t_409[mt * 2 + h] = acc;
-          }
-        }
-        float t_410[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            t_410[mt * 2 + h] = fmaf(carry_352[mt * 2 + h], alpha_407[mt * 2 + h], t_409[mt * 2 + h]);
-          }
-        }
-        #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
           pa[kk][0] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
           pa[kk][1] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
           pa[kk][2] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
           pa[kk][3] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
-        }
-        wgmma_wait<0>(); // P·V of tile (t_385 + 1)
-        for (int i = 0; i < 32; ++i) reg_fence(carry_353[i]);
-        __syncthreads(); // every warp is done with this buffer of V_395
-        { // V_395 of tile ((t_385 + 1) + 2) by TMA: 1 box(es) of 64 rows x 64 columns
-          const int t_389_ahead = (((t_385 + 1) + 2) * 64);
-          const bool on = tid == 0 && ((t_385 + 1) + 2 < t_347);
-          mbar_expect_if(on, smem + ((((t_385 + 1) + 2) & 1) ? 33792 : 24584), 8192);
-          const int x = (int)((long long)(h_276) * v_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
-          tma_box_if(on, smem + ((((t_385 + 1) + 2) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + ((((t_385 + 1) + 2) & 1) ? 33792 : 24584));
         }
         #pragma unroll
         for (int mt = 0; mt < 1; ++mt) {
@@ -1098,209 +925,19 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         }
       }
     }
-    if (t_385 + 1 < t_347) {
+    mbar_wait(smem + ((t_385 & 1) ? 33792 : 24584), ((t_385 - t_344) >> 1) & 1); // V_395's boxes landed
+    {
+      auto& af = pa;
+      wgmma_fence();
+      // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
       {
-        mbar_wait(smem + 24576, ((t_385 + 1) - t_344) & 1); // K_394's boxes landed
-        float t_397[32]; // written by the first wgmma (scale-d 0)
-        wgmma_fence();
-        // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + 8192, 16, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<0>(t_397, Q_317_frag[0][kk], db + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), kk != 0);
-          }
-        }
-        wgmma_commit();
-        mbar_wait(smem + ((t_385 & 1) ? 33792 : 24584), ((t_385 - t_344) >> 1) & 1); // V_395's boxes landed
-        {
-          auto& af = pa;
-          wgmma_fence();
-          // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
-          {
-            const uint64_t db = sw128_desc(smem + ((t_385 & 1) ? 25600 : 16384), 8192, 1024);
-            #pragma unroll
-            for (int kk = 0; kk < 4; ++kk) {
-              wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-            }
-          }
-          wgmma_commit();
-        }
-        wgmma_wait<1>(); // the scores of tile (t_385 + 1) (P·V still running)
-        for (int i = 0; i < 32; ++i) reg_fence(t_397[i]);
-        __syncthreads(); // every warp is done with K_394
-        { // K_394 of tile (t_385 + 2) by TMA: 1 box(es) of 64 rows x 64 columns
-          const int t_389_ahead = ((t_385 + 2) * 64);
-          const bool on = tid == 0 && (t_385 + 2 < t_347);
-          mbar_expect_if(on, smem + 24576, 8192);
-          const int x = (int)((long long)(h_276) * k_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
-          tma_box_if(on, smem + 8192 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 24576);
-        }
-        // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
-        // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
-        float t_399[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            float part[4];
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                part[(nt * 2 + p) % 4] = nt * 2 + p < 4 ? t_397[((mt * 8 + nt) * 2 + h) * 2 + p] : fmaxf(part[(nt * 2 + p) % 4], t_397[((mt * 8 + nt) * 2 + h) * 2 + p]);
-              }
-            }
-            part[0] = fmaxf(part[0], part[2]);
-            part[1] = fmaxf(part[1], part[3]);
-            part[0] = fmaxf(part[0], part[1]);
-            float acc = part[0];
-            acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 1));
-            acc = fmaxf(acc, __shfl_xor_sync(0xffffffffu, acc, 2));
-            t_399[mt * 2 + h] = acc;
-          }
-        }
-        float m_new_401[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            m_new_401[mt * 2 + h] = fmaxf(carry_351[mt * 2 + h], (t_399[mt * 2 + h] * scale2_318));
-          }
-        }
-        // kernels-src/lib/softmax.ts:17: let m_safe = where(m_new == -inf, 0.0, m_new)
-        float m_safe_403[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            m_safe_403[mt * 2 + h] = ((m_new_401[mt * 2 + h] == NEG_INF) ? 0.0f : m_new_401[mt * 2 + h]);
-          }
-        }
-        // kernels-src/lib/softmax.ts:18: let p = exp2(s - m_safe)
-        float p_405[32];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                p_405[((mt * 8 + nt) * 2 + h) * 2 + p] = exp2_ftz(fmaf(t_397[((mt * 8 + nt) * 2 + h) * 2 + p], scale2_318, -m_safe_403[mt * 2 + h]));
-              }
-            }
-          }
-        }
-        // kernels-src/lib/softmax.ts:19: let alpha = exp2(m - m_safe)
-        float alpha_407[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            alpha_407[mt * 2 + h] = exp2_ftz((carry_351[mt * 2 + h] - m_safe_403[mt * 2 + h]));
-          }
-        }
-        // kernels-src/lib/softmax.ts:20: return m_new, l * alpha + rowsum(p), acc * alpha + dot(T(p), v)
-        float t_409[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            float acc = 0.0f;
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                acc = acc + p_405[((mt * 8 + nt) * 2 + h) * 2 + p];
-              }
-            }
-            // this lane's columns only: the row's lanes are added after the loop (lazy-sums.ts)
-            t_409[mt * 2 + h] = acc;
-          }
-        }
-        float t_410[2];
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            t_410[mt * 2 + h] = fmaf(carry_352[mt * 2 + h], alpha_407[mt * 2 + h], t_409[mt * 2 + h]);
-          }
-        }
+        const uint64_t db = sw128_desc(smem + ((t_385 & 1) ? 25600 : 16384), 8192, 1024);
         #pragma unroll
         for (int kk = 0; kk < 4; ++kk) {
-          pb[kk][0] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][1] = pack_bf16(p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk)) * 2 + (1)) * 2 + (1)]);
-          pb[kk][2] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (0)) * 2 + (1)]);
-          pb[kk][3] = pack_bf16(p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (0)], p_405[(((0) * 8 + (2 * kk + 1)) * 2 + (1)) * 2 + (1)]);
-        }
-        wgmma_wait<0>(); // P·V of tile t_385
-        for (int i = 0; i < 32; ++i) reg_fence(carry_353[i]);
-        __syncthreads(); // every warp is done with this buffer of V_395
-        { // V_395 of tile (t_385 + 2) by TMA: 1 box(es) of 64 rows x 64 columns
-          const int t_389_ahead = ((t_385 + 2) * 64);
-          const bool on = tid == 0 && (t_385 + 2 < t_347);
-          mbar_expect_if(on, smem + (((t_385 + 2) & 1) ? 33792 : 24584), 8192);
-          const int x = (int)((long long)(h_276) * v_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
-          tma_box_if(on, smem + (((t_385 + 2) & 1) ? 25600 : 16384) + sw128(0, 0, 64), &v_map1, x + 0, y, smem + (((t_385 + 2) & 1) ? 33792 : 24584));
-        }
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-              #pragma unroll
-              for (int p = 0; p < 2; ++p) {
-                carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] = (carry_353[((mt * 8 + nt) * 2 + h) * 2 + p] * alpha_407[mt * 2 + h]);
-              }
-            }
-          }
-        }
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            carry_351[mt * 2 + h] = m_new_401[mt * 2 + h];
-          }
-        }
-        #pragma unroll
-        for (int mt = 0; mt < 1; ++mt) {
-          #pragma unroll
-          for (int h = 0; h < 2; ++h) {
-            carry_352[mt * 2 + h] = t_410[mt * 2 + h];
-          }
+          wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
         }
       }
-      mbar_wait(smem + (((t_385 + 1) & 1) ? 33792 : 24584), (((t_385 + 1) - t_344) >> 1) & 1); // V_395's boxes landed
-      {
-        auto& af = pb;
-        wgmma_fence();
-        // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + (((t_385 + 1) & 1) ? 25600 : 16384), 8192, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-          }
-        }
-        wgmma_commit();
-      }
-    } else {
-      mbar_wait(smem + ((t_385 & 1) ? 33792 : 24584), ((t_385 - t_344) >> 1) & 1); // V_395's boxes landed
-      {
-        auto& af = pa;
-        wgmma_fence();
-        // carry_353 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B MN-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + ((t_385 & 1) ? 25600 : 16384), 8192, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n64k16_rs_bf16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-          }
-        }
-        wgmma_commit();
-      }
+      wgmma_commit();
     }
     wgmma_wait<0>();
     for (int i = 0; i < 32; ++i) reg_fence(carry_353[i]);

@@ -13,7 +13,10 @@
 // defines or reads a running wgmma's registers, and it cannot tell a loop's copies apart: so P
 // lives in two register sets taken in turn (the loop runs two tiles an iteration), nothing writes
 // a scores accumulator but its dots, and the copies issued while P·V runs are predicated, not
-// branched on. The kernel emitter (emit.ts) hosts it; other architectures run the plain loop.
+// branched on. Where P·V's accumulator is at most 64 columns wide (overlap.ts's onePSet), P
+// has one set instead, packed once the P·V reading it is done (as FlashAttention 3 does), and
+// the loop runs a tile an iteration.
+// The kernel emitter (emit.ts) hosts it; other architectures run the plain loop.
 import { type ForInst, type Value, operands } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyHost } from "./copy-emit.ts";
@@ -21,7 +24,7 @@ import { elem } from "./elements.ts";
 import { hopperOnlyText } from "./hopper-only.ts";
 import type { Site } from "./layouts.ts";
 import { type DotEmitter, packFragment } from "./mma.ts";
-import type { Overlap } from "./overlap.ts";
+import { type Overlap, onePSet } from "./overlap.ts";
 import type { CudaPlan } from "./plan.ts";
 import { emitQuerySplit, emitSplitSteps, rowFactor } from "./split-scores.ts";
 import { forIndex } from "./tile-copies.ts";
@@ -96,10 +99,12 @@ export class OverlapLoops {
     const [lo, hi] = [h.scalarOf(f.lo), h.scalarOf(f.hi)];
     const iv = h.name(f.iv);
     const ks = (o.pv.op as Extract<Value["op"], { kind: "dot" }>).a.type.shape[1] / 16;
+    const one = onePSet(o);
     h.line(`// whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)`);
     h.line(`if (${lo} < ${hi}) {`);
     h.enter();
-    h.line(`uint32_t pa[${ks}][4], pb[${ks}][4]; // P of a tile, packed for P·V: two sets taken in turn`);
+    if (one) h.line(`uint32_t pa[${ks}][4]; // P of a tile, packed for P·V once the P·V before it is done`);
+    else h.line(`uint32_t pa[${ks}][4], pb[${ks}][4]; // P of a tile, packed for P·V: two sets taken in turn`);
     before?.();
     this.copyV(o, lo, `${lo} < ${hi}`);
     this.copyV(o, `(${lo} + 1)`, `${lo} + 1 < ${hi}`);
@@ -117,6 +122,23 @@ export class OverlapLoops {
     h.leave();
     h.line("}");
     h.line(`int ${iv} = ${lo};`);
+    if (one) {
+      h.line(`for (; ${iv} + 1 < ${hi}; ++${iv}) {`);
+      h.enter();
+      this.step(o, iv, "pa", "pa");
+      h.leave();
+      h.line("}");
+      this.pv(o, iv, "pa");
+    } else this.pairs(o, iv, hi);
+    h.line("wgmma_wait<0>();");
+    this.fence(o.carried);
+    h.leave();
+    h.line("}");
+  }
+
+  /** The loop over tiles, two an iteration (P's two sets taken in turn), and its last one or two. */
+  private pairs(o: Overlap, iv: string, hi: string): void {
+    const h = this.host;
     h.line(`for (; ${iv} + 2 < ${hi}; ${iv} += 2) {`);
     h.enter();
     this.step(o, iv, "pa", "pb");
@@ -133,13 +155,12 @@ export class OverlapLoops {
     this.pv(o, iv, "pa");
     h.leave();
     h.line("}");
-    h.line("wgmma_wait<0>();");
-    this.fence(o.carried);
-    h.leave();
-    h.line("}");
   }
 
-  /** Tile j's P·V (P in `pin`) beside tile j + 1's scores and softmax (P into `pout`), one scope. */
+  /**
+   * Tile j's P·V (P in `pin`) beside tile j + 1's scores and softmax (P into `pout`, the same set
+   * packed once P·V is done), one scope.
+   */
   private step(o: Overlap, j: string, pin: string, pout: string): void {
     const h = this.host;
     const f = o.loop;
@@ -204,8 +225,8 @@ export class OverlapLoops {
 
   /**
    * The softmax of the index in place: the body's values between the dots, P packed into
-   * `into`; then (after `before`, the wait for the P·V still running) the carried accumulator
-   * rescaled and the other carried values updated.
+   * `into` (with one set, after `before`); then (after `before`, the wait for the P·V still
+   * running) the carried accumulator rescaled and the other carried values updated.
    */
   private softmax(o: Overlap, into: string, before?: () => void): void {
     const h = this.host;
@@ -218,14 +239,21 @@ export class OverlapLoops {
     }
     const op = o.pv.op as Extract<Value["op"], { kind: "dot" }>;
     const dt = op.a.type.dtype === "f16" ? "f16" : "bf16";
-    const dh = h.dotHost();
-    h.line("#pragma unroll");
-    h.line(`for (int kk = 0; kk < ${op.a.type.shape[1] / 16}; ++kk) {`);
-    h.enter();
-    packFragment(dh, op.a, dt, "0", `${into}[kk]`);
-    h.leave();
-    h.line("}");
-    before?.();
+    const pack = () => {
+      h.line("#pragma unroll");
+      h.line(`for (int kk = 0; kk < ${op.a.type.shape[1] / 16}; ++kk) {`);
+      h.enter();
+      packFragment(h.dotHost(), op.a, dt, "0", `${into}[kk]`);
+      h.leave();
+      h.line("}");
+    };
+    if (onePSet(o)) {
+      before?.();
+      pack();
+    } else {
+      pack();
+      before?.();
+    }
     const fused = h.plan.accumulateInto.get(o.pv)!;
     const carried = h.name(o.carried);
     h.owned(o.pv.type.shape, (site) => h.line(`${carried}[${site.slot(o.pv.type.shape)}] = ${elem(h, fused.addend, site)};`));

@@ -62,11 +62,23 @@ type Dot = Extract<Value["op"], { kind: "dot" }>;
 const stripT = (v: Value): Value => (v.op.kind === "transpose" ? v.op.a : v);
 
 /**
- * Registers a thread the schedule keeps live at once: the scores, two packed P tiles (half the
- * scores' each) and P·V's accumulator. 128 at head dim 128 (64-key tiles) fits three blocks an
- * SM; head dim 256 (192) spilled with two, head dim 64 with 128-key tiles (160) with three.
+ * Registers a thread the schedule keeps live at once, counted as for two packed P sets: the
+ * scores, two P tiles (half the scores' each) and P·V's accumulator. 128 at head dim 128 (64-key
+ * tiles) fits three blocks an SM; head dim 256 (192) spilled with two, head dim 64 with 128-key
+ * tiles (160) with three. Counted with one set (onePSet) the latter is 128, but it still spilled
+ * at three blocks an SM (2026-12-01), so the count stays.
  */
 const MAX_LIVE_REGS = 128;
+
+/**
+ * Does P live in one register set, packed once the P·V reading it is done (overlap-emit.ts)?
+ * Where P·V's accumulator is at most 64 columns wide: on the H200 that took mha_prefill at head
+ * dim 64 (not causal) 1.04-1.13x, but head dim 128 and gqa_paged's prefill 0.95-0.98x
+ * (h200-overlap-one-pset-2026-12-01.{log,json}).
+ */
+export function onePSet(o: { pv: Value }): boolean {
+  return o.pv.type.shape[1] <= 64;
+}
 
 /**
  * The loops this schedule takes (with `widened` false, none whose dots read widened fp8 tiles),
