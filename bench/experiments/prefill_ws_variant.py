@@ -1,35 +1,50 @@
 """A warp-specialized prefill kernel (hand-written, for timing before the compiler can schedule it):
-head dim 128, bf16, not causal, the shipped build's arguments and TMA maps.
+`mha_prefill.bf16.hd128.{causal,nocausal}` with the shipped builds' arguments and TMA maps.
 
 The shipped `mha_prefill` runs one warpgroup a 64-row block, three blocks an SM, each copying every
 K and V tile for itself (L2 at 80% of its peak under Nsight Compute); blocks of two or three row
 warpgroups that share the tiles ran 0.65-0.82x, their block barriers keeping the groups in step
 (docs/performance-history.md). Here, as FA3 and cuDNN arrange it, a block of 128 query rows has
-three warpgroups: a producer (24 registers, `setmaxnreg`) whose one thread copies 128-key K and V
+three warpgroups: a producer (24 registers, `setmaxnreg`) whose one thread copies TN-key K and V
 tiles by TMA into two stages each, each stage with a "full" mbarrier (the copy's bytes) and an
 "empty" one (the 256 consumer threads' arrivals once their wgmmas have read it); and two consumer
 warpgroups (240 registers) of 64 rows each, which never wait for each other, only for the stages.
-Each consumer runs the shipped loop's order: the next tile's scores issued beside this tile's P.V,
-two P register sets taken in turn, the last (partial) tile masked.
+Each consumer runs the shipped loop's order (the next tile's scores issued beside this tile's
+P.V), with P in one register set packed once P.V is done (PSETS 1; 2: two sets taken in turn,
+packed at once, as the shipped loop has them). The last tile is masked (keys past the row's end,
+or past its diagonal when causal: there the tiles past the block's last row's diagonal are left
+out, and blocks run longest first).
 
-Without the mask, the last tile is masked (its keys past the row's end, or the diagonal when
-causal, the tiles past the block's last row's diagonal left out); causal blocks run longest first.
-`PINGPONG` adds FA3's turn-taking between the consumers: named barriers make one group issue its
-wgmmas only after the other has issued its own, so their softmaxes fall in each other's matrix work.
+Options: `PINGPONG`, FA3's turn-taking between the consumers (named barriers make one group issue
+its wgmmas only after the other has issued its own, so their softmaxes fall in each other's
+matrix work). `TAIL_CP`: the tile past the keys' end (where k_len % TN != 0) copied by cp.async of
+every producer thread, rows past k_len zero-filled as the spec's `where kr < k_len` says; by TMA
+that tile reads the next sequence's rows, and a NaN there reaches this sequence's output through
+P = 0 (bench/experiments/prefill_ws_poison.py shows it). Each thread waits for its copies and
+fences them for the tensor cores, then thread 0 arrives on the stage's mbarrier. The group meets
+thread 0 (a named barrier) before waiting for that stage's empty mbarrier: a parity wait names a
+phase only for a waiter at most one phase behind, and without it the suite failed (0.15 error,
+h200-cuda-suite-prefill-ws-tail-race-2026-12-01.log).
 
-    python3 bench/experiments/prefill_ws_variant.py OUT_DIR   # writes OUT_DIR/ws and OUT_DIR/wspp
+    python3 bench/experiments/prefill_ws_variant.py OUT_DIR   # writes OUT_DIR/ws, wspp, wspp64, wspp64x2, wspptail
 
-ptxas: 168 registers at entry (the consumers run at 240), no spill. A first version packed P into
-two register sets taken in turn, as the shipped loop does: 72 bytes of spill and every wgmma
-serialized (C7512) even at 240; here P is packed into one set once P.V is done, as FA3 does.
+ptxas: 168 registers at entry, no spill in the consumers (with TAIL_CP, 16-24 bytes in the
+producer's cp.async path at 24 registers; 40 / 232 gives none but ran 2% slower not causal). With
+P in two sets at 128-key tiles ptxas spilled 72 bytes and serialized every wgmma (C7512) even at
+240 registers.
 
-Measured on an H200 (`--only prefill --head-dims 128 --build ws=... --build wspp=...` with
-FLASHTILE_GENERATED holding the shipped hd128 builds; 6 of 6 suite cases each,
-bench/results/h200-prefill-ws-causal-2026-12-01.{log,json}), TFLOP/s shipped / ws / wspp / cuDNN:
-not causal S = 8192 615 / 684 / 709 / 686, 16384 596 / 677 / 693 / 688; causal 8192 566 / 647 /
-663 / 617, 16384 586 / 696 / 726 / 641; at S = 512 0.92-0.97x the shipped build (fewer blocks
-than SMs' worth of 64-row work). A first run of the non-causal kernel alone:
-h200-prefill-ws-2026-12-01.{log,json} (wspp 716 at 8192).
+Measured on an H200, each with FLASHTILE_GENERATED holding the shipped hd128 builds (`--only
+prefill --head-dims 128 --build ...`; 6 of 6 suite cases every package), TFLOP/s:
+- h200-prefill-ws-causal-2026-12-01.{log,json}, shipped / ws / wspp / cuDNN: not causal S = 8192
+  615 / 684 / 709 / 686, 16384 596 / 677 / 693 / 688; causal 8192 566 / 647 / 663 / 617, 16384
+  586 / 696 / 726 / 641; at S = 512-1024 0.92-1.01x the shipped build (half as many blocks).
+- h200-prefill-ws-tiles-2026-12-01.{log,json}, 8192 not causal: wspp 708, 64-key tiles with one
+  P set 640, with two 621 (shipped 606).
+- h200-prefill-ws-tail34-2026-12-01.{log,json}, wspp / wspptail (24 / 240 registers, `wspptail4` in
+  the log; `wspptail3` is 40 / 232) / shipped /
+  cuDNN: not causal 8192 711 / 715 / 625 / 687, 16384 718 / 718 / 611 / 691; causal 8192 667 /
+  662 / 570 / 620, 16384 728 / 727 / 590 / 646. The poison check in the same call
+  (h200-prefill-ws-poison-2-2026-12-01.log): wspp's first sequence NaN, wspptail's finite, 2.8e-3.
 """
 import gzip
 import json
@@ -37,6 +52,8 @@ import os
 import subprocess
 import sys
 
+# setmaxnreg's split of the 168 registers at entry: 128 x 24 + 256 x 240 <= 65536.
+PRODUCER_REGS, CONSUMER_REGS = 24, 240
 Q_OFF, K_OFF = 0, 32768  # Q: two 64-row halves; then K's two stages, V's two, the mbarriers
 
 
@@ -238,7 +255,48 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
   }
   __syncthreads();
   if (wg == 0) {
-    regs_dec<24>();
+    regs_dec<PRODUCER_REGS>();
+#if TAIL_CP
+    // Tiles past the keys' end (the last, where k_len % TN != 0) by cp.async of every producer
+    // thread, rows past k_len zero-filled as the spec's `where kr < k_len` says (TMA would read
+    // the next sequence's rows there); each thread waits for its copies and fences them for the
+    // tensor cores, then thread 0 arrives for all.
+    const int pt = tid;
+    // Thread 0 alone copies the tiles whose rows are all keys (the others would only poll the
+    // empty mbarriers); the whole group the one past the end, if any.
+    const int whole = min(nt, k_len / TN);
+    for (int j = pt == 0 ? 0 : whole; j < nt; ++j) {
+      const int s = j & 1, ph = (j >> 1) & 1;
+      const bool tail = j >= whole;
+      // An mbarrier's parity names its phase only for a waiter at most one phase behind: the
+      // group meets thread 0 past its earlier tiles' waits before waiting for the tail's stage.
+      if (tail) named_sync(5, 128);
+      #pragma unroll
+      for (int kv = 0; kv < 2; ++kv) {
+        unsigned char* const full = kv ? FULL_V(s) : FULL_K(s);
+        unsigned char* const dst = smem + (kv ? @V_OFF@ : @K_OFF@) + s * (TN * 256);
+        mbar_wait(kv ? EMPTY_V(s) : EMPTY_K(s), ph ^ 1);
+        if (!tail) {
+          mbar_expect_bytes(full, TN * 256);
+          #pragma unroll
+          for (int c = 0; c < 2; ++c)
+            #pragma unroll
+            for (int r = 0; r < TN / 64; ++r)
+              tma_box_reused(dst + c * (TN * 128) + r * 8192, kv ? &v_map1 : &k_map, h * 128 + c * 64, k0 + j * TN + r * 64, full);
+        } else {
+          const __nv_bfloat16* const src = kv ? v : k;
+          for (int r = pt / 16, c = (pt % 16) * 8; r < TN; r += 8) {
+            const bool ok = j * TN + r < k_len;
+            cp_async16(dst + sw128(r, c, TN), src + (ok ? (long long)(k0 + j * TN + r) * P.heads * 128 + h * 128 + c : 0), ok);
+          }
+          cp_async_wait_all();
+          fence_async_proxy();
+          named_sync(5, 128);
+          if (pt == 0) mbar_arrive(full);
+        }
+      }
+    }
+#else
     if (tid == 0) {
       for (int j = 0; j < nt; ++j) {
         const int s = j & 1, ph = (j >> 1) & 1;
@@ -258,8 +316,9 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
             tma_box_reused(smem + @V_OFF@ + s * (TN * 256) + c * (TN * 128) + r * 8192, &v_map1, h * 128 + c * 64, k0 + j * TN + r * 64, FULL_V(s));
       }
     }
+#endif
   } else {
-    regs_inc<240>();
+    regs_inc<CONSUMER_REGS>();
     const int me = wg - 1, lt = tid - 128 * wg;
     const int lane = lt & 31, g = lane >> 2;
     const int row0 = m * 128 + me * 64;
@@ -354,7 +413,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
 """
 
 
-def source(name, causal, pingpong, tn=128, psets=1):
+def source(name, causal, pingpong, tn=128, psets=1, tail_cp=False):
     shipped = open(f"generated/cuda/{name}.cu").read()
     pre = shipped[: shipped.index("// 3 block(s) per SM")]
     body = HELPERS.replace("@WGMMA@", wgmma_ss_128()) + KERNEL
@@ -362,22 +421,23 @@ def source(name, causal, pingpong, tn=128, psets=1):
     for k, val in (("@ENTRY@", name.replace(".", "_")), ("@BARS@", BARS), ("@K_OFF@", K_OFF), ("@V_OFF@", V_OFF), ("@Q_OFF@", Q_OFF)):
         body = body.replace(k, str(val))
     header = f"// Hand-written (bench/experiments/prefill_ws_variant.py): producer + two consumer warpgroups.\n#define PINGPONG {int(pingpong)}\n#define CAUSAL {int(causal)}\n"
+    header += f"#define TAIL_CP {int(tail_cp)}\n#define PRODUCER_REGS {PRODUCER_REGS}\n#define CONSUMER_REGS {CONSUMER_REGS}\n"
     header += f"#define TN {tn}\n#define PSETS {psets}\n#define SCORES_WGMMA {'wgmma_m64n128k16_ss' if tn == 128 else 'wgmma_m64n64k16_ss_bf16<0>'}\n"
     return header + pre + body
 
 
-def package(out, pingpong, tn=128, psets=1):
+def package(out, pingpong, tn=128, psets=1, tail_cp=False):
     os.makedirs(f"{out}/cuda", exist_ok=True)
     kernels = {}
     for causal in (False, True):
         name = f"mha_prefill.bf16.hd128.{'causal' if causal else 'nocausal'}"
-        kernels[name] = [build(out, name, causal, pingpong, tn, psets)]
+        kernels[name] = [build(out, name, causal, pingpong, tn, psets, tail_cp)]
     json.dump({"kernels": kernels}, open(f"{out}/manifest.json", "w"))
 
 
-def build(out, NAME, causal, pingpong, tn, psets):
+def build(out, NAME, causal, pingpong, tn, psets, tail_cp):
     cu, ptx = f"{out}/{NAME}.cu", f"{out}/{NAME}.sm_90a.ptx"
-    open(cu, "w").write(source(NAME, causal, pingpong, tn, psets))
+    open(cu, "w").write(source(NAME, causal, pingpong, tn, psets, tail_cp))
     subprocess.run(["nvcc", "-ptx", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", cu, "-o", ptx], check=True)
     r = subprocess.run(["nvcc", "-cubin", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", "-Xptxas", "-v", cu, "-o", f"{out}/{NAME}.cubin"],
                        capture_output=True, text=True, check=True)
@@ -399,4 +459,5 @@ if __name__ == "__main__":
     package(f"{out}/wspp", True)
     package(f"{out}/wspp64", True, 64, 1)  # 64-key tiles, P in one register set
     package(f"{out}/wspp64x2", True, 64, 2)  # 64-key tiles, two P sets taken in turn (the shipped loop's)
+    package(f"{out}/wspptail", True, 128, 1, True)  # the tile past the keys' end zero-filled by cp.async
     print("ok")
