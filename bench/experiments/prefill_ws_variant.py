@@ -1,23 +1,25 @@
 """A warp-specialized prefill kernel (hand-written, for timing before the compiler can schedule it):
-`mha_prefill.bf16.hd128.{causal,nocausal}` with the shipped builds' arguments and TMA maps.
+`mha_prefill.bf16.hd{HD}.{causal,nocausal}` with the shipped builds' arguments, and TMA maps of 64 x
+64 boxes of K and V (the manifest entry says so).
 
 The shipped `mha_prefill` runs one warpgroup a 64-row block, three blocks an SM, each copying every
 K and V tile for itself (L2 at 80% of its peak under Nsight Compute); blocks of two or three row
 warpgroups that share the tiles ran 0.65-0.82x, their block barriers keeping the groups in step
-(docs/performance-history.md). Here, as FA3 and cuDNN arrange it, a block of 128 query rows has
-three warpgroups: a producer (24 registers, `setmaxnreg`) whose one thread copies TN-key K and V
+(docs/performance-history.md). Here, as FA3 and cuDNN arrange it, a block of 64 x NC query rows has
+NC + 1 warpgroups: a producer (24 registers, `setmaxnreg`) whose one thread copies TN-key K and V
 tiles by TMA into two stages each, each stage with a "full" mbarrier (the copy's bytes) and an
-"empty" one (the 256 consumer threads' arrivals once their wgmmas have read it); and two consumer
-warpgroups (240 registers) of 64 rows each, which never wait for each other, only for the stages.
+"empty" one (the 128 x NC consumer threads' arrivals once their wgmmas have read it); and NC
+consumer warpgroups of 64 rows each (240 registers for two, 160 for three), which never wait for
+each other, only for the stages.
 Each consumer runs the shipped loop's order (the next tile's scores issued beside this tile's
 P.V), with P in one register set packed once P.V is done (PSETS 1; 2: two sets taken in turn,
 packed at once, as the shipped loop has them). The last tile is masked (keys past the row's end,
 or past its diagonal when causal: there the tiles past the block's last row's diagonal are left
 out, and blocks run longest first).
 
-Options: `PINGPONG`, FA3's turn-taking between the consumers (named barriers make one group issue
-its wgmmas only after the other has issued its own, so their softmaxes fall in each other's
-matrix work). `TAIL_CP`: the tile past the keys' end (where k_len % TN != 0) copied by cp.async of
+Options: `PINGPONG`, FA3's turn-taking between the consumers (named barriers 8.. make each group
+issue its wgmmas only after the one before it in a ring has issued its own, so their softmaxes
+fall in each other's matrix work). `TAIL_CP`: the tile past the keys' end (where k_len % TN != 0) copied by cp.async of
 every producer thread, rows past k_len zero-filled as the spec's `where kr < k_len` says; by TMA
 that tile reads the next sequence's rows, and a NaN there reaches this sequence's output through
 P = 0 (bench/experiments/prefill_ws_poison.py shows it). Each thread waits for its copies and
@@ -26,7 +28,7 @@ thread 0 (a named barrier) before waiting for that stage's empty mbarrier: a par
 phase only for a waiter at most one phase behind, and without it the suite failed (0.15 error,
 h200-cuda-suite-prefill-ws-tail-race-2026-12-01.log).
 
-    python3 bench/experiments/prefill_ws_variant.py OUT_DIR   # writes OUT_DIR/ws, wspp, wspp64, wspp64x2, wspptail
+    python3 bench/experiments/prefill_ws_variant.py OUT_DIR   # writes OUT_DIR/ws, wspp, wspp64, wspp64x2, wspptail, ws64, ws64c3, ws256
 
 ptxas: 168 registers at entry, no spill in the consumers (with TAIL_CP, 16-24 bytes in the
 producer's cp.async path at 24 registers; 40 / 232 gives none but ran 2% slower not causal). With
@@ -45,6 +47,14 @@ prefill --head-dims 128 --build ...`; 6 of 6 suite cases every package), TFLOP/s
   cuDNN: not causal 8192 711 / 715 / 625 / 687, 16384 718 / 718 / 611 / 691; causal 8192 667 /
   662 / 570 / 620, 16384 728 / 727 / 590 / 646. The poison check in the same call
   (h200-prefill-ws-poison-2-2026-12-01.log): wspp's first sequence NaN, wspptail's finite, 2.8e-3.
+  (Those runs had the ping-pong on barriers 3-4 and the tail's on 5; since, 8.. and 15.)
+- h200-prefill-ws-headdims-2026-12-01.{log,json} (`--head-dims 128,64,256 --seqs 2048,8192,16384`,
+  every package 6 of 6 in the suite), ws / shipped / cuDNN at S = 8192 / 16384: head dim 128
+  (wspptail) not causal 716 / 722 against 613 / 590 and 691 / 691, causal 656 / 723 against 565 /
+  585 and 614 / 640; head dim 64 with three consumers (ws64c3, 192-row blocks) not causal 536 /
+  555 against 484 / 491 and 486 / 492, causal 472 / 514 against 429 / 456 and 437 / 453 (two
+  consumers, ws64: 445 / 461, 410 / 454); head dim 256 with 64-key tiles (ws256) not causal 704 /
+  692 against 625 / 618 and 743 / 721, causal 680 / 726 against 581 / 604 and 680 / 696.
 """
 import gzip
 import json
@@ -52,31 +62,42 @@ import os
 import subprocess
 import sys
 
-# setmaxnreg's split of the 168 registers at entry: 128 x 24 + 256 x 240 <= 65536.
-PRODUCER_REGS, CONSUMER_REGS = 24, 240
-Q_OFF, K_OFF = 0, 32768  # Q: two 64-row halves; then K's two stages, V's two, the mbarriers
+# setmaxnreg's split of the registers at entry (65536 / threads): two consumers 128 x 24 + 256 x
+# 240, three 128 x 24 + 384 x 160.
+PRODUCER_REGS = 24
+CONSUMER_REGS = {2: 240, 3: 160}
 
 
-def offsets(tn):
-    """V's stages and the mbarriers (fullK[2], fullV[2], emptyK[2], emptyV[2]) for tn-key tiles."""
-    v = K_OFF + 2 * tn * 256
-    bars = v + 2 * tn * 256
-    return v, bars, bars + 64
+def offsets(tn, hd=128, nc=2):
+    """K's two stages, V's, the mbarriers (fullK[2], fullV[2], emptyK[2], emptyV[2]), the end:
+    after Q's nc 64-row parts."""
+    k = nc * 64 * hd * 2
+    v = k + 2 * tn * hd * 2
+    bars = v + 2 * tn * hd * 2
+    return k, v, bars, bars + 64
 
 
 def regs(n, first=0):
     return ", ".join(f"%{i}" for i in range(first, first + n))
 
 
-def wgmma_ss_128():
-    outs = ", ".join(f'"+f"(d[{i}])' for i in range(64))
+def wgmma_wrappers(tn, hd):
+    """The scores' wgmma (m64 n tn k16, both operands in shared memory, the first k step writing d)
+    and P.V's (m64 n hd k16, P in registers, V MN-major), named apart from the preamble's."""
+    def outs(n):
+        return ", ".join(f'"+f"(d[{i}])' for i in range(n))
+    n, m = tn // 2, hd // 2
     return (
-        "// d (64 x 128, 64 floats a thread) = (add ? d : 0) + A (64 x 16, shared) . B (16 x 128, shared, K-major).\n"
-        "__device__ __forceinline__ void wgmma_m64n128k16_ss(float* d, uint64_t da, uint64_t db, int add) {\n"
-        '  asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, %66, 0;\\n"\n'
-        f'               "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {{{regs(64)}}}, %64, %65, p, 1, 1, 0, 0;\\n}}\\n"\n'
-        f"               : {outs}\n"
+        f"__device__ __forceinline__ void ws_ss_n{tn}(float* d, uint64_t da, uint64_t db, int add) {{\n"
+        f'  asm volatile("{{\\n.reg .pred p;\\nsetp.ne.b32 p, %{n + 2}, 0;\\n"\n'
+        f'               "wgmma.mma_async.sync.aligned.m64n{tn}k16.f32.bf16.bf16 {{{regs(n)}}}, %{n}, %{n + 1}, p, 1, 1, 0, 0;\\n}}\\n"\n'
+        f"               : {outs(n)}\n"
         '               : "l"(da), "l"(db), "r"(add));\n'
+        "}\n"
+        f"__device__ __forceinline__ void ws_rs_n{hd}(float* d, const uint32_t a[4], uint64_t db) {{\n"
+        f'  asm volatile("wgmma.mma_async.sync.aligned.m64n{hd}k16.f32.bf16.bf16 {{{regs(m)}}}, {{{regs(4, m)}}}, %{m + 4}, 1, 1, 1, 1;\\n"\n'
+        f"               : {outs(m)}\n"
+        '               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(db));\n'
         "}\n"
     )
 
@@ -105,9 +126,9 @@ KERNEL = r"""
 #define EMPTY_K(s) (smem + @BARS@ + 32 + 8 * (s))
 #define EMPTY_V(s) (smem + @BARS@ + 48 + 8 * (s))
 
-// One consumer warpgroup's state and steps: 64 query rows, O in 64 floats a thread.
+// One consumer warpgroup's state and steps: 64 query rows, O in HD / 2 floats a thread.
 struct Rows {
-  float o[64];
+  float o[HD / 2];
   float m[2], l[2];
   uint64_t da;  // this group's Q half
   float scale2;
@@ -115,17 +136,17 @@ struct Rows {
   int lim[2];  // a row's keys end (causal: its diagonal), relative to the sequence's first key
 };
 
-__device__ __forceinline__ uint64_t k_desc(unsigned char* smem, int s) { return sw128_desc(smem + @K_OFF@ + s * (TN * 256), 16, 1024); }
-__device__ __forceinline__ uint64_t v_desc(unsigned char* smem, int s) { return sw128_desc(smem + @V_OFF@ + s * (TN * 256), TN * 128, 1024); }
+__device__ __forceinline__ uint64_t k_desc(unsigned char* smem, int s) { return sw128_desc(smem + @K_OFF@ + s * (TN * HD * 2), 16, 1024); }
+__device__ __forceinline__ uint64_t v_desc(unsigned char* smem, int s) { return sw128_desc(smem + @V_OFF@ + s * (TN * HD * 2), TN * 128, 1024); }
 
 __device__ __forceinline__ void issue_scores(float* sc, const Rows& R, uint64_t db) {
   #pragma unroll
-  for (int kk = 0; kk < 8; ++kk)
+  for (int kk = 0; kk < HD / 16; ++kk)
     SCORES_WGMMA(sc, R.da + (uint64_t)(((kk >> 2) * 8192 + (kk & 3) * 32) >> 4), db + (uint64_t)(((kk >> 2) * (TN * 128) + (kk & 3) * 32) >> 4), kk != 0);
 }
 __device__ __forceinline__ void issue_pv(Rows& R, uint32_t (*pk)[4], uint64_t db) {
   #pragma unroll
-  for (int kk = 0; kk < TN / 16; ++kk) wgmma_m64n128k16_rs_bf16<1>(R.o, pk[kk], db + (uint64_t)((kk * 2048) >> 4));
+  for (int kk = 0; kk < TN / 16; ++kk) PV_WGMMA(R.o, pk[kk], db + (uint64_t)((kk * 2048) >> 4));
 }
 // The online softmax of one 128-key tile of scores, in place (sc becomes P in f32); alpha for O.
 template <bool MASK>
@@ -177,7 +198,7 @@ __device__ __forceinline__ void step(unsigned char* smem, Rows& R, int j, uint32
   mbar_wait(FULL_K(s), (j >> 1) & 1);
   float sc[TN / 2];
 #if PINGPONG
-  named_sync(3 + me, 256);  // my turn to issue
+  named_sync(8 + me, 256);  // my turn to issue
 #endif
   wgmma_fence();
   issue_scores(sc, R, k_desc(smem, s));
@@ -186,7 +207,7 @@ __device__ __forceinline__ void step(unsigned char* smem, Rows& R, int j, uint32
   issue_pv(R, pin, v_desc(smem, sp));
   wgmma_commit();
 #if PINGPONG
-  named_arrive(3 + (1 - me), 256);  // the other group's turn
+  named_arrive(8 + (me + 1) % NC, 256);  // the next group's turn
 #endif
   wgmma_wait<1>();
   #pragma unroll
@@ -199,10 +220,10 @@ __device__ __forceinline__ void step(unsigned char* smem, Rows& R, int j, uint32
 #endif
   wgmma_wait<0>();
   #pragma unroll
-  for (int i = 0; i < 64; ++i) reg_fence(R.o[i]);
+  for (int i = 0; i < HD / 2; ++i) reg_fence(R.o[i]);
   mbar_arrive(EMPTY_V(sp));
   #pragma unroll
-  for (int i = 0; i < 64; ++i) R.o[i] *= alpha[(i >> 1) & 1];
+  for (int i = 0; i < HD / 2; ++i) R.o[i] *= alpha[(i >> 1) & 1];
 #if PSETS == 1
   pack(sc, pout);
 #endif
@@ -223,7 +244,7 @@ __device__ __forceinline__ void last_pv(unsigned char* smem, Rows& R, int j, uin
 }
 #endif
 
-extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
+extern "C" __global__ void __launch_bounds__(128 * (NC + 1), 1) @ENTRY@(
     const __nv_bfloat16* __restrict__ q,
     const __nv_bfloat16* __restrict__ k,
     const __nv_bfloat16* __restrict__ v,
@@ -241,16 +262,16 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
   // Causal blocks run longest first.
   const int m = CAUSAL ? (int)(gridDim.x - 1 - blockIdx.x) : (int)blockIdx.x, h = blockIdx.y, b = blockIdx.z;
   const int q0 = cu_seqlens_q[b], q_len = cu_seqlens_q[b + 1] - q0;
-  if (m * 128 >= q_len) return;
+  if (m * BM >= q_len) return;
   const int k0 = cu_seqlens_k[b], k_len = cu_seqlens_k[b + 1] - k0;
   // Tiles of 128 keys: every row of the block sees a key of the first nu (causal: the keys up to
   // the first row's diagonal), and some row one of the first nt.
-  const int diag = m * 128 + k_len - q_len;  // the first row's last key (causal)
-  const int nt = CAUSAL ? (diag + 127 < 0 ? 0 : min((k_len + TN - 1) / TN, (diag + 127) / TN + 1)) : (k_len + TN - 1) / TN;
+  const int diag = m * BM + k_len - q_len;  // the first row's last key (causal)
+  const int nt = CAUSAL ? (diag + BM - 1 < 0 ? 0 : min((k_len + TN - 1) / TN, (diag + BM - 1) / TN + 1)) : (k_len + TN - 1) / TN;
   const int nu = CAUSAL ? max(0, min(max(0, min(k_len, diag + 1)) / TN, nt - 1)) : nt - 1;
   if (tid == 0) {
     for (int i = 0; i < 4; ++i) mbar_init(smem + @BARS@ + 8 * i);
-    for (int i = 4; i < 8; ++i) mbar_init_n(smem + @BARS@ + 8 * i, 256);
+    for (int i = 4; i < 8; ++i) mbar_init_n(smem + @BARS@ + 8 * i, 128 * NC);
     mbar_init_fence();
   }
   __syncthreads();
@@ -270,28 +291,28 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
       const bool tail = j >= whole;
       // An mbarrier's parity names its phase only for a waiter at most one phase behind: the
       // group meets thread 0 past its earlier tiles' waits before waiting for the tail's stage.
-      if (tail) named_sync(5, 128);
+      if (tail) named_sync(15, 128);
       #pragma unroll
       for (int kv = 0; kv < 2; ++kv) {
         unsigned char* const full = kv ? FULL_V(s) : FULL_K(s);
-        unsigned char* const dst = smem + (kv ? @V_OFF@ : @K_OFF@) + s * (TN * 256);
+        unsigned char* const dst = smem + (kv ? @V_OFF@ : @K_OFF@) + s * (TN * HD * 2);
         mbar_wait(kv ? EMPTY_V(s) : EMPTY_K(s), ph ^ 1);
         if (!tail) {
-          mbar_expect_bytes(full, TN * 256);
+          mbar_expect_bytes(full, TN * HD * 2);
           #pragma unroll
-          for (int c = 0; c < 2; ++c)
+          for (int c = 0; c < HD / 64; ++c)
             #pragma unroll
             for (int r = 0; r < TN / 64; ++r)
-              tma_box_reused(dst + c * (TN * 128) + r * 8192, kv ? &v_map1 : &k_map, h * 128 + c * 64, k0 + j * TN + r * 64, full);
+              tma_box_reused(dst + c * (TN * 128) + r * 8192, kv ? &v_map1 : &k_map, h * HD + c * 64, k0 + j * TN + r * 64, full);
         } else {
           const __nv_bfloat16* const src = kv ? v : k;
-          for (int r = pt / 16, c = (pt % 16) * 8; r < TN; r += 8) {
+          for (int r = pt / (HD / 8), c = (pt % (HD / 8)) * 8; r < TN; r += 128 / (HD / 8)) {
             const bool ok = j * TN + r < k_len;
-            cp_async16(dst + sw128(r, c, TN), src + (ok ? (long long)(k0 + j * TN + r) * P.heads * 128 + h * 128 + c : 0), ok);
+            cp_async16(dst + sw128(r, c, TN), src + (ok ? (long long)(k0 + j * TN + r) * P.heads * HD + h * HD + c : 0), ok);
           }
           cp_async_wait_all();
           fence_async_proxy();
-          named_sync(5, 128);
+          named_sync(15, 128);
           if (pt == 0) mbar_arrive(full);
         }
       }
@@ -301,19 +322,19 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
       for (int j = 0; j < nt; ++j) {
         const int s = j & 1, ph = (j >> 1) & 1;
         mbar_wait(EMPTY_K(s), ph ^ 1);
-        mbar_expect_bytes(FULL_K(s), TN * 256);
+        mbar_expect_bytes(FULL_K(s), TN * HD * 2);
         #pragma unroll
-        for (int c = 0; c < 2; ++c)
+        for (int c = 0; c < HD / 64; ++c)
           #pragma unroll
           for (int r = 0; r < TN / 64; ++r)
-            tma_box_reused(smem + @K_OFF@ + s * (TN * 256) + c * (TN * 128) + r * 8192, &k_map, h * 128 + c * 64, k0 + j * TN + r * 64, FULL_K(s));
+            tma_box_reused(smem + @K_OFF@ + s * (TN * HD * 2) + c * (TN * 128) + r * 8192, &k_map, h * HD + c * 64, k0 + j * TN + r * 64, FULL_K(s));
         mbar_wait(EMPTY_V(s), ph ^ 1);
-        mbar_expect_bytes(FULL_V(s), TN * 256);
+        mbar_expect_bytes(FULL_V(s), TN * HD * 2);
         #pragma unroll
-        for (int c = 0; c < 2; ++c)
+        for (int c = 0; c < HD / 64; ++c)
           #pragma unroll
           for (int r = 0; r < TN / 64; ++r)
-            tma_box_reused(smem + @V_OFF@ + s * (TN * 256) + c * (TN * 128) + r * 8192, &v_map1, h * 128 + c * 64, k0 + j * TN + r * 64, FULL_V(s));
+            tma_box_reused(smem + @V_OFF@ + s * (TN * HD * 2) + c * (TN * 128) + r * 8192, &v_map1, h * HD + c * 64, k0 + j * TN + r * 64, FULL_V(s));
       }
     }
 #endif
@@ -321,8 +342,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
     regs_inc<CONSUMER_REGS>();
     const int me = wg - 1, lt = tid - 128 * wg;
     const int lane = lt & 31, g = lane >> 2;
-    const int row0 = m * 128 + me * 64;
-    const long long qs = (long long)P.heads * 128;
+    const int row0 = m * BM + me * 64;
+    const long long qs = (long long)P.heads * HD;
     Rows R;
     R.t4 = lane & 3;
     R.scale2 = P.softmax_scale * 1.4426950408889634f;
@@ -331,16 +352,16 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
       const int row = row0 + (lt >> 5) * 16 + g + 8 * hh;
       R.lim[hh] = CAUSAL ? min(k_len, row + k_len - q_len + 1) : k_len;
     }
-    for (int r = lt / 16, c = (lt % 16) * 8; r < 64; r += 8) {
+    for (int r = lt / (HD / 8), c = (lt % (HD / 8)) * 8; r < 64; r += 128 / (HD / 8)) {
       const bool ok = row0 + r < q_len;
-      cp_async16(smem + @Q_OFF@ + me * 16384 + sw128(r, c, 64), q + (ok ? (long long)(q0 + row0 + r) * qs + h * 128 + c : 0), ok);
+      cp_async16(smem + @Q_OFF@ + me * (64 * HD * 2) + sw128(r, c, 64), q + (ok ? (long long)(q0 + row0 + r) * qs + h * HD + c : 0), ok);
     }
     cp_async_wait_all();
     fence_async_proxy();
     named_sync(1 + me, 128);
-    R.da = sw128_desc(smem + @Q_OFF@ + me * 16384, 16, 1024);
+    R.da = sw128_desc(smem + @Q_OFF@ + me * (64 * HD * 2), 16, 1024);
     #pragma unroll
-    for (int i = 0; i < 64; ++i) R.o[i] = 0.0f;
+    for (int i = 0; i < HD / 2; ++i) R.o[i] = 0.0f;
     R.m[0] = R.m[1] = __int_as_float(0xff800000);
     R.l[0] = R.l[1] = 0.0f;
     if (nt > 0) {
@@ -350,19 +371,19 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
 #endif
       float alpha[2];
 #if PINGPONG
-      if (me == 1) named_arrive(3, 256);  // group 0 issues first
+      if (me == NC - 1) named_arrive(8, 256);  // group 0 issues first
 #endif
       {  // tile 0: no P.V to run beside its scores
         mbar_wait(FULL_K(0), 0);
         float sc[TN / 2];
 #if PINGPONG
-        named_sync(3 + me, 256);
+        named_sync(8 + me, 256);
 #endif
         wgmma_fence();
         issue_scores(sc, R, k_desc(smem, 0));
         wgmma_commit();
 #if PINGPONG
-        named_arrive(3 + (1 - me), 256);
+        named_arrive(8 + (me + 1) % NC, 256);
 #endif
         wgmma_wait<0>();
         #pragma unroll
@@ -389,7 +410,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
       }
 #endif
 #if PINGPONG
-      if (me == 0) named_sync(3, 256);  // the other group's last arrival for me
+      if (me == 0) named_sync(8, 256);  // the last group's last arrival for me
 #endif
     }
     const int wrow = row0 + (lt >> 5) * 16 + g;
@@ -401,9 +422,9 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
       const int row = wrow + hh * 8;
       if (row < q_len) {
         const float inv = 1.0f / (l == 0.0f ? 1.0f : l);
-        uint32_t* dst = reinterpret_cast<uint32_t*>(out + (long long)(q0 + row) * qs + h * 128 + 2 * R.t4);
+        uint32_t* dst = reinterpret_cast<uint32_t*>(out + (long long)(q0 + row) * qs + h * HD + 2 * R.t4);
         #pragma unroll
-        for (int n8 = 0; n8 < 16; ++n8) dst[n8 * 4] = pack_bf16(R.o[n8 * 4 + hh * 2] * inv, R.o[n8 * 4 + hh * 2 + 1] * inv);
+        for (int n8 = 0; n8 < HD / 8; ++n8) dst[n8 * 4] = pack_bf16(R.o[n8 * 4 + hh * 2] * inv, R.o[n8 * 4 + hh * 2 + 1] * inv);
         if (R.t4 == 0) lse[(long long)(q0 + row) * P.heads + h] = l == 0.0f ? __int_as_float(0xff800000) : (R.m[hh] + log2f(l)) * 0.6931471805599453f;
       }
     }
@@ -413,42 +434,48 @@ extern "C" __global__ void __launch_bounds__(384, 1) @ENTRY@(
 """
 
 
-def source(name, causal, pingpong, tn=128, psets=1, tail_cp=False):
-    shipped = open(f"generated/cuda/{name}.cu").read()
+def source(name, causal, pingpong, tn=128, psets=1, tail_cp=False, hd=128, nc=2):
+    # The helpers and Params of the shipped head-dim-128 build (the same for every mha_prefill).
+    shipped = open("generated/cuda/mha_prefill.bf16.hd128.nocausal.cu").read()
     pre = shipped[: shipped.index("// 3 block(s) per SM")]
-    body = HELPERS.replace("@WGMMA@", wgmma_ss_128()) + KERNEL
-    V_OFF, BARS, _ = offsets(tn)
-    for k, val in (("@ENTRY@", name.replace(".", "_")), ("@BARS@", BARS), ("@K_OFF@", K_OFF), ("@V_OFF@", V_OFF), ("@Q_OFF@", Q_OFF)):
+    body = HELPERS.replace("@WGMMA@", wgmma_wrappers(tn, hd)) + KERNEL
+    K_OFF, V_OFF, BARS, _ = offsets(tn, hd, nc)
+    for k, val in (("@ENTRY@", name.replace(".", "_")), ("@BARS@", BARS), ("@K_OFF@", K_OFF), ("@V_OFF@", V_OFF), ("@Q_OFF@", 0)):
         body = body.replace(k, str(val))
-    header = f"// Hand-written (bench/experiments/prefill_ws_variant.py): producer + two consumer warpgroups.\n#define PINGPONG {int(pingpong)}\n#define CAUSAL {int(causal)}\n"
-    header += f"#define TAIL_CP {int(tail_cp)}\n#define PRODUCER_REGS {PRODUCER_REGS}\n#define CONSUMER_REGS {CONSUMER_REGS}\n"
-    header += f"#define TN {tn}\n#define PSETS {psets}\n#define SCORES_WGMMA {'wgmma_m64n128k16_ss' if tn == 128 else 'wgmma_m64n64k16_ss_bf16<0>'}\n"
+    header = "// Hand-written (bench/experiments/prefill_ws_variant.py): a producer warpgroup and consumer warpgroups.\n"
+    header += f"#define PINGPONG {int(pingpong)}\n#define CAUSAL {int(causal)}\n#define TAIL_CP {int(tail_cp)}\n"
+    header += f"#define PRODUCER_REGS {PRODUCER_REGS}\n#define CONSUMER_REGS {CONSUMER_REGS[nc]}\n"
+    header += f"#define TN {tn}\n#define PSETS {psets}\n#define HD {hd}\n#define NC {nc}\n#define BM (64 * NC)\n"
+    header += f"#define SCORES_WGMMA ws_ss_n{tn}\n#define PV_WGMMA ws_rs_n{hd}\n"
     return header + pre + body
 
 
-def package(out, pingpong, tn=128, psets=1, tail_cp=False):
+def package(out, pingpong, tn=128, psets=1, tail_cp=False, hd=128, nc=2):
     os.makedirs(f"{out}/cuda", exist_ok=True)
     kernels = {}
     for causal in (False, True):
-        name = f"mha_prefill.bf16.hd128.{'causal' if causal else 'nocausal'}"
-        kernels[name] = [build(out, name, causal, pingpong, tn, psets, tail_cp)]
+        name = f"mha_prefill.bf16.hd{hd}.{'causal' if causal else 'nocausal'}"
+        kernels[name] = [build(out, name, causal, pingpong, tn, psets, tail_cp, hd, nc)]
     json.dump({"kernels": kernels}, open(f"{out}/manifest.json", "w"))
 
 
-def build(out, NAME, causal, pingpong, tn, psets, tail_cp):
+def build(out, NAME, causal, pingpong, tn, psets, tail_cp, hd, nc):
     cu, ptx = f"{out}/{NAME}.cu", f"{out}/{NAME}.sm_90a.ptx"
-    open(cu, "w").write(source(NAME, causal, pingpong, tn, psets, tail_cp))
+    open(cu, "w").write(source(NAME, causal, pingpong, tn, psets, tail_cp, hd, nc))
     subprocess.run(["nvcc", "-ptx", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", cu, "-o", ptx], check=True)
     r = subprocess.run(["nvcc", "-cubin", "-gencode=arch=compute_90a,code=sm_90a", "-std=c++17", "-O3", "-Xptxas", "-v", cu, "-o", f"{out}/{NAME}.cubin"],
                        capture_output=True, text=True, check=True)
-    print(out, " ".join(l.strip() for l in r.stderr.splitlines() if "registers" in l or "spill" in l or "C75" in l or "warn" in l))
+    print(out, NAME, " ".join(l.strip() for l in r.stderr.splitlines() if ("registers" in l or "spill" in l or "C75" in l or "warn" in l) and "C7519" not in l))
     with open(ptx, "rb") as f, gzip.open(f"{out}/cuda/{NAME}.sm_90a.ptx.gz", "wb") as z:
         z.write(f.read())
-    # The shipped entry, with this kernel's block, grid (128-row blocks) and shared memory.
+    # The shipped entry, with this kernel's block, grid (64 * nc-row blocks), shared memory and
+    # TMA maps (64 x 64 boxes of K and V).
     entry = next(e for e in json.load(open("generated/manifest.json"))["kernels"][NAME] if e["cuda"]["file"] == f"{NAME}.cu")
-    entry["params"]["BLOCK_M"], entry["params"]["BLOCK_N"] = 128, tn
-    entry["grid"][0]["args"][1] = 128
-    entry["cuda"].update(blockDim=[384, 1, 1], sharedBytes=offsets(tn)[2], ptx={"sm_90a": f"{NAME}.sm_90a.ptx.gz"})
+    entry["params"]["BLOCK_M"], entry["params"]["BLOCK_N"] = 64 * nc, tn
+    entry["grid"][0]["args"][1] = 64 * nc
+    box = {"box": [64, 64], "swizzle": 128, "rowDims": 2}
+    entry["cuda"].update(blockDim=[128 * (nc + 1), 1, 1], sharedBytes=offsets(tn, hd, nc)[3], ptx={"sm_90a": f"{NAME}.sm_90a.ptx.gz"},
+                         tensorMaps=[{"tensor": "k", **box}, {"tensor": "v", **box}])
     entry["cuda"].pop("resources", None)
     return entry
 
@@ -460,4 +487,7 @@ if __name__ == "__main__":
     package(f"{out}/wspp64", True, 64, 1)  # 64-key tiles, P in one register set
     package(f"{out}/wspp64x2", True, 64, 2)  # 64-key tiles, two P sets taken in turn (the shipped loop's)
     package(f"{out}/wspptail", True, 128, 1, True)  # the tile past the keys' end zero-filled by cp.async
+    package(f"{out}/ws64", True, 128, 1, True, 64, 2)  # head dim 64, two consumers
+    package(f"{out}/ws64c3", True, 128, 1, True, 64, 3)  # head dim 64, three consumers (192-row blocks)
+    package(f"{out}/ws256", True, 64, 1, True, 256, 2)  # head dim 256, 64-key tiles
     print("ok")
