@@ -177,26 +177,35 @@ describe("the overlapped whole-tile loop", () => {
     expect(rest.slice(rest.indexOf("\n  #else\n"), rest.indexOf("\n  #endif\n"))).toMatch(/for \(int t_\d+ = t_\d+; t_\d+ < t_\d+; \+\+t_\d+\) \{/);
   });
 
-  // The whole-tile loops of a contiguous and of two paged caches (four pages a tile, one): boxes of 64 or 16 rows.
-  for (const [file, name, boxesPerTile] of [["mha.ts", "mha_prefill.bf16.hd128.nocausal", 2], ["gqa.ts", "gqa_paged.bf16.g4.p16", 8], ["gqa.ts", "gqa_paged.bf16.g4.p64", 2]] as const) {
+  // The whole-tile loops of a contiguous cache (head dim 128, P in two sets; head dim 64, one) and
+  // of two paged caches (four pages a tile, one): boxes of 64 or 16 rows. Layout: K's buffer and
+  // mbarrier, a tile's bytes, V's two buffers.
+  const hd128 = { k: 16384, kBar: 49152, bytes: 16384, v: [32768, 50176] };
+  const hd64 = { k: 8192, kBar: 24576, bytes: 8192, v: [16384, 25600] };
+  for (const [file, name, boxesPerTile, at] of [
+    ["mha.ts", "mha_prefill.bf16.hd128.nocausal", 2, hd128],
+    ["mha.ts", "mha_prefill.bf16.hd64.nocausal", 1, hd64],
+    ["gqa.ts", "gqa_paged.bf16.g4.p16", 8, hd128],
+    ["gqa.ts", "gqa_paged.bf16.g4.p64", 2, hd128],
+  ] as const) {
     it(`${name}, every small tile range: each wait finds its copy, no copy overwrites a buffer being read, each tile copied and read once`, () => {
       const s = overlapped(cudaOf(`kernels-src/${file}`, name).code);
       const [, lo, hi] = /if \((t_\d+) < (t_\d+)\) \{/.exec(s)!;
       const js = model(s);
-      const box = 16384 / boxesPerTile;
+      const box = at.bytes / boxesPerTile;
       for (let first = 0; first < 3; first++)
         for (let n = 1; n <= 7; n++) {
           // K(lo) is copied before the loop onto K's mbarrier (phase 0), as for the plain loop.
-          const before = `mbar_expect_if(1, 49152, 16384); ${Array.from({ length: boxesPerTile }, () => `tma_box_if(1, 16384, 0, 0, ${first * 64}, 49152);`).join(" ")}\n`;
-          const r = run(before + js, first, first + n, { lo, hi }, 16384, box);
+          const before = `mbar_expect_if(1, ${at.kBar}, ${at.bytes}); ${Array.from({ length: boxesPerTile }, () => `tma_box_if(1, ${at.k}, 0, 0, ${first * 64}, ${at.kBar});`).join(" ")}\n`;
+          const r = run(before + js, first, first + n, { lo, hi }, at.k, box);
           const tiles = Array.from({ length: n }, (_, i) => first + i);
           const each = (copies: number[]) => tiles.map((t) => copies.filter((c) => c === t).length);
           expect(each(r.kCopies), `K's boxes a tile, tiles ${first}..${first + n - 1}`).toEqual(tiles.map(() => boxesPerTile));
           expect(each(r.vCopies), "V's boxes a tile").toEqual(tiles.map(() => boxesPerTile));
           expect(r.kCopies.length + r.vCopies.length).toBe(2 * boxesPerTile * n);
-          expect(r.reads.filter((b) => b === 16384).length, "scores dots").toBe(n);
-          expect(r.reads.filter((b) => b === 32768 || b === 50176).length, "P·V dots").toBe(n);
-          expect(new Set(r.reads.filter((b) => b !== 16384)).size, "both V buffers").toBe(n > 1 ? 2 : 1);
+          expect(r.reads.filter((b) => b === at.k).length, "scores dots").toBe(n);
+          expect(r.reads.filter((b) => (at.v as readonly number[]).includes(b)).length, "P·V dots").toBe(n);
+          expect(new Set(r.reads.filter((b) => b !== at.k)).size, "both V buffers").toBe(n > 1 ? 2 : 1);
         }
     });
   }
