@@ -32,6 +32,7 @@ export function cudaRecipes(kernel: string): Recipe[] {
         { label: "1..1000, mixed", build: (m, rng) => mhaPrefillCase(m.params, { qLens: [1, 7, 63, 64, 65, 257, 1000], heads: 2 }, rng) },
         { label: "prefixes and empty rows", build: (m, rng) => mhaPrefillCase(m.params, { qLens: [7, 65, 1, 65], kLens: [63, 300, 40, 7], heads: 2 }, rng) },
         { label: "2k", build: (m, rng) => mhaPrefillCase(m.params, { qLens: [2048], heads: 1 }, rng) },
+        { label: "NaN rows past the keys", build: (m, rng) => mhaPrefillCase(m.params, { qLens: [100, 37], kLens: [300, 37], heads: 2, padKeys: 128 }, rng) },
       ];
     case "mla_paged":
     case "mla_paged_fp8":

@@ -10,6 +10,11 @@ export interface PrefillSpec {
   /** Defaults to qLens (plain prefill); longer keys give a prefix. */
   kLens?: number[];
   heads: number;
+  /**
+   * Rows of K and V past the last sequence's keys, all NaN: the spec loads `where kr < k_len`, so
+   * no kernel may let them reach a result (0 x NaN is NaN; a copy of a whole tile reads them).
+   */
+  padKeys?: number;
 }
 
 /** Inputs exactly representable in the kernel's dtype, so the reference sees what the kernel reads. */
@@ -27,18 +32,20 @@ export function mhaPrefillCase(params: Record<string, unknown>, spec: PrefillSpe
   const cuK = makeVarlenBatch(kLens);
   const Tq = cuQ[cuQ.length - 1];
   const Tk = cuK[cuK.length - 1];
+  const pad = spec.padKeys ?? 0;
   const q = roundTo(dtype, randn(Tq * H * D, rng));
-  const k = roundTo(dtype, randn(Tk * H * D, rng));
-  const v = roundTo(dtype, randn(Tk * H * D, rng));
+  const k = padded(roundTo(dtype, randn(Tk * H * D, rng)), pad * H * D);
+  const v = padded(roundTo(dtype, randn(Tk * H * D, rng)), pad * H * D);
   const scale = 1 / Math.sqrt(D);
-  const ref = attention({ q, cuSeqlensQ: cuQ, k, v, layout: { kind: "ragged", cuSeqlensK: cuK }, qHeads: H, kvHeads: H, headDim: D, scale, causal });
+  const [kRef, vRef] = [k, v].map((x) => x.subarray(0, Tk * H * D));
+  const ref = attention({ q, cuSeqlensQ: cuQ, k: kRef, v: vRef, layout: { kind: "ragged", cuSeqlensK: cuK }, qHeads: H, kvHeads: H, headDim: D, scale, causal });
   const B = spec.qLens.length;
   return {
-    label: `q=[${spec.qLens}] k=[${kLens}] h=${H}`,
+    label: `q=[${spec.qLens}] k=[${kLens}] h=${H}${pad ? ` (${pad} NaN rows past the keys)` : ""}`,
     inputs: {
       q: { dtype, shape: [Tq, H, D], data: q },
-      k: { dtype, shape: [Tk, H, D], data: k },
-      v: { dtype, shape: [Tk, H, D], data: v },
+      k: { dtype, shape: [Tk + pad, H, D], data: k },
+      v: { dtype, shape: [Tk + pad, H, D], data: v },
       cu_seqlens_q: { dtype: "i32", shape: [B + 1], data: cuQ },
       cu_seqlens_k: { dtype: "i32", shape: [B + 1], data: cuK },
       max_seqlen_q: Math.max(0, ...spec.qLens),
@@ -48,4 +55,12 @@ export function mhaPrefillCase(params: Record<string, unknown>, spec: PrefillSpe
     expected: { out: ref.out, lse: ref.lse },
     tolerance: { out: toleranceFor(dtype), lse: toleranceFor(dtype) },
   };
+}
+
+/** x followed by n NaNs. */
+function padded(x: Float32Array, n: number): Float32Array {
+  if (n === 0) return x;
+  const out = new Float32Array(x.length + n).fill(Number.NaN);
+  out.set(x);
+  return out;
 }
