@@ -228,7 +228,6 @@ __device__ __forceinline__ void step(unsigned char* smem, Rows& R, int j, uint32
   pack(sc, pout);
 #endif
 }
-template <int PS>
 __device__ __forceinline__ void step_any(unsigned char* smem, Rows& R, int j, int nu, uint32_t (*pin)[4], uint32_t (*pout)[4], int me) {
   if (j < nu) step<false>(smem, R, j, pin, pout, me);
   else step<true>(smem, R, j, pin, pout, me);
@@ -399,11 +398,11 @@ extern "C" __global__ void __launch_bounds__(128 * (NC + 1), 1) @ENTRY@(
       last_pv(smem, R, nt - 1, pk);
 #else
       for (; j + 1 < nt; j += 2) {
-        step_any<2>(smem, R, j, nu, pk, pb, me);
-        step_any<2>(smem, R, j + 1, nu, pb, pk, me);
+        step_any(smem, R, j, nu, pk, pb, me);
+        step_any(smem, R, j + 1, nu, pb, pk, me);
       }
       if (j < nt) {
-        step_any<2>(smem, R, j, nu, pk, pb, me);
+        step_any(smem, R, j, nu, pk, pb, me);
         last_pv(smem, R, j, pb);
       } else {
         last_pv(smem, R, j - 1, pk);
