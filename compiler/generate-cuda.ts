@@ -85,9 +85,11 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
   const pending: Promise<void>[] = [];
   for (const job of jobs) {
     const { ir } = job;
+    // A main build whose every other architecture has a build of its own ships sm_90a alone.
+    const sm90Only = !job.arch && ARCHS.every((a) => a === "sm_90a" || own.get(ir.name)?.includes(a));
     let first;
     try {
-      first = compileCuda(ir, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note });
+      first = compileCuda(ir, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, sm90Only });
     } catch (e) {
       if (!(e instanceof CudaBackendError)) throw e;
       diags.error(`${ir.name} (CUDA${job.arch ? ` ${job.arch}` : ""}): ${e.message}`, e.span, e.hint);
@@ -116,7 +118,7 @@ export async function compileCudaKernels(inputs: string[], diags: Diagnostics, o
         // candidates' exact source is reused: it was chosen by the same trials.
         const tries = blocksPerSmToTry(first.blocksPerSm, first.target.blockDim[0], first.target.sharedBytes);
         const emit = (from: KernelIR, n: number, level: (typeof LEVELS)[number]) =>
-          compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, blocksPerSm: n, lazySums: level.lazySums, overlapWidened: level.overlapWidened, splitScores: level.splitScores, unrolledGathers: level.unrolledGathers });
+          compileCuda(from, job.file, { wgmma: opts.wgmma, arch: job.arch, archNote: job.note, sm90Only, blocksPerSm: n, lazySums: level.lazySums, overlapWidened: level.overlapWidened, splitScores: level.splitScores, unrolledGathers: level.unrolledGathers });
         // Candidates by blocks per SM, most first, and at each count by level (LEVELS); the
         // source of each says which counts spilled before it and what it was made without.
         const candidates: { n: number; level: number; kn: ReturnType<typeof compileCuda>; code: string }[] = [];

@@ -14,10 +14,12 @@ kernel mha_prefill<T: dtype = f32, HEAD_DIM = 128, CAUSAL = true, BLOCK_M = 16, 
   require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
   tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], HEAD_DIM in [64, 128], CAUSAL in [true, false]
-  // On CUDA, 64-row tiles are one warpgroup: on Hopper each dot is one wgmma per 16-wide k step,
-  // and a small block leaves room for more blocks an SM. 64-key tiles, 128 at hd64 with a causal
-  // mask (H200, docs/performance-history.md: 128-row tiles and 64 x 128 without a mask were slower).
-  target cuda: T in [bf16, f16], HEAD_DIM in [64, 128, 256], BLOCK_M = 64, BLOCK_N = (HEAD_DIM == 64 && CAUSAL ? 128 : 64)
+  // On CUDA (Hopper), 128-row tiles at head dims 128 and 256 are two consumer warpgroups and a
+  // producer (the warp-specialized schedule, warp-specialize.ts), with 128-key tiles at 128 and
+  // 64 at 256: on an H200 1.15-1.22x the one-warpgroup blocks at S >= 4k (docs/performance.md).
+  // At head dim 64, 64-row tiles, one warpgroup, three blocks an SM; 128-key tiles with a causal
+  // mask (H200, docs/performance-history.md: 64 x 128 without a mask were slower).
+  target cuda: T in [bf16, f16], HEAD_DIM in [64, 128, 256], BLOCK_M = (HEAD_DIM == 64 ? 64 : 128), BLOCK_N = (HEAD_DIM == 128 || (HEAD_DIM == 64 && CAUSAL) ? 128 : 64)
   // Without wgmma (Ampere), 128-row tiles of 8 warps share each K/V tile between twice the rows:
   // their sm_80 PTX ran 0.91-0.99x FA2 on the H200 where the 64-row tiles' ran 0.73-0.85x.
   target cuda sm_80: BLOCK_M = (HEAD_DIM > 128 ? 64 : 128), BLOCK_N = (HEAD_DIM == 64 && !CAUSAL ? 128 : 64)

@@ -3,11 +3,13 @@
 // for every small tile range: each wait finds the copy it expects, no copy lands in a buffer a
 // running wgmma reads, every tile's K and V is copied once and read by its dot.
 import fs from "node:fs";
-import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { OVERLAP_MARK, cudaKernel, overlapSections } from "./harness/cuda-source.ts";
+import { OVERLAP_MARK, cudaKernel, mhaOneWarpgroup, overlapSections } from "./harness/cuda-source.ts";
 
-const cudaOf = (file: string, name: string) => cudaKernel([file], name, { wgmma: true });
+// mha_prefill with one warpgroup a block (its Hopper builds are warp-specialized now, whose
+// consumers run this loop's order: cuda-warp-specialize.test.ts).
+const ONE = mhaOneWarpgroup();
+const cudaOf = (file: string, name: string) => (file.endsWith("mha.ts") ? cudaKernel([ONE.file], name, { wgmma: true }, ONE.sources) : cudaKernel([file], name, { wgmma: true }));
 const code = (name: string) => cudaOf("kernels-src/mha.ts", name).code;
 const MARK = OVERLAP_MARK;
 /** The sm_90a version of the overlapped loop: from its comment to the `#else` of the plain loop. */
@@ -218,9 +220,9 @@ describe("which loops take it", () => {
   });
 
   it("blocks of two and three row warpgroups sharing each K and V tile, each warpgroup reading its own rows of Q", () => {
-    const file = path.resolve("kernels-src/mha.ts");
+    const file = ONE.file;
     for (const [rows, warps] of [[128, 8], [192, 12]]) {
-      const spec = fs.readFileSync(file, "utf8").replace("HEAD_DIM in [64, 128, 256], BLOCK_M = 64,", `HEAD_DIM in [64, 128, 256], BLOCK_M = ${rows},`);
+      const spec = ONE.sources.get(file)!.replace("HEAD_DIM in [64, 128, 256], BLOCK_M = 64,", `HEAD_DIM in [64, 128, 256], BLOCK_M = ${rows},`);
       const k = cudaKernel([file], "mha_prefill.bf16.hd128.causal", { wgmma: true }, new Map([[file, spec]]));
       expect(k.target.blockDim).toEqual([32 * warps, 1, 1]);
       expect(k.code).toContain(`${32 * warps} threads (${warps} warps x 1 row tile(s) of 16`);

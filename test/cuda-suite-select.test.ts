@@ -44,7 +44,7 @@ describe("CUDA suite build selection", () => {
   it("names a build of one architecture alone NAME.sm_80, which --arch sm_80 takes in the main build's place", () => {
     const both = selectBuilds(manifest, { filters: ["mha_prefill.bf16.hd128.causal"] });
     expect(both.map((m) => [buildId(m), m.params.BLOCK_M])).toEqual([
-      ["mha_prefill.bf16.hd128.causal", 64],
+      ["mha_prefill.bf16.hd128.causal", 128],
       ["mha_prefill.bf16.hd128.causal.sm_80", 128],
     ]);
     expect(selectBuilds(manifest, { filters: ["mha_prefill.bf16.hd128.causal$"] }).map(buildId)).toEqual(["mha_prefill.bf16.hd128.causal"]);
@@ -53,8 +53,8 @@ describe("CUDA suite build selection", () => {
     expect(ampere.map((m) => [buildId(m), m.params.BLOCK_M]).sort()).toEqual([
       ["mha_prefill.bf16.hd128.causal.sm_80", 128],
       ["mha_prefill.bf16.hd128.nocausal.sm_80", 128],
-      ["mha_prefill.bf16.hd256.causal", 64],
-      ["mha_prefill.bf16.hd256.nocausal", 64],
+      ["mha_prefill.bf16.hd256.causal.sm_80", 64],
+      ["mha_prefill.bf16.hd256.nocausal.sm_80", 64],
       ["mha_prefill.bf16.hd64.causal.sm_80", 128],
       ["mha_prefill.bf16.hd64.nocausal.sm_80", 128],
     ]);

@@ -8,11 +8,14 @@
 // heads, sequence starts, tiles and (over a shuffled page table) pages. The copies ran on an H200 (the CUDA suite, bench/results/h200-*-tma-2026-11-30*).
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { cudaKernel, evalC } from "./harness/cuda-source.ts";
+import { cudaKernel, evalC, mhaOneWarpgroup } from "./harness/cuda-source.ts";
 
 // The plain one-buffer loop: head dims 64 and 128 run an overlapped version of it on sm_90a by
 // default (overlap.ts; test/cuda-overlap.test.ts), which copies the same tiles its own way.
-const prefill = (name: string, opts = {}) => cudaKernel([path.resolve("kernels-src/mha.ts")], name, { wgmma: true, overlap: false, ...opts });
+// mha_prefill with one warpgroup a block (its shipped Hopper builds are warp-specialized, whose
+// producer copies whole tiles as these boxes: cuda-warp-specialize.test.ts).
+const ONE = mhaOneWarpgroup();
+const prefill = (name: string, opts = {}) => cudaKernel([ONE.file], name, { wgmma: true, overlap: false, ...opts }, ONE.sources);
 
 /** The loop over whole tiles (from its header to the barrier after it), and the rest. */
 function fullLoop(code: string): { header: RegExpExecArray; body: string; outside: string } {

@@ -97,24 +97,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
   const int m_88 = (int)(gridDim.x - 1 - blockIdx.x);
   const int h_89 = (int)blockIdx.y;
   const int b_90 = (int)blockIdx.z;
-  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:31: let q0 = cu_seqlens_q[b]
   const int q0_111 = cu_seqlens_q[(long long)(b_90)];
-  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:32: let q_len = cu_seqlens_q[b + 1] - q0
   const int t_112 = (b_90 + 1);
   const int t_113 = cu_seqlens_q[(long long)(t_112)];
   const int q_len_114 = (t_113 - q0_111);
-  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:33: if m * BLOCK_M >= q_len { return }
   const int t_115 = (m_88 * 128);
   const bool t_116 = (t_115 >= q_len_114);
   if (t_116) {
     return;
   }
-  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:34: let k0 = cu_seqlens_k[b]
   const int k0_117 = cu_seqlens_k[(long long)(b_90)];
-  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:35: let k_len = cu_seqlens_k[b + 1] - k0
   const int t_118 = cu_seqlens_k[(long long)(t_112)];
   const int k_len_119 = (t_118 - k0_117);
-  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:36: let qi = rows(m, BLOCK_M)
   const int t_120 = (m_88 * 128);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_125: 128 x 128 into shared memory, 16-byte cp.async per 8 elements
@@ -123,10 +123,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_111 + (t_120 + r))) * q_s0 + (long long)(h_89) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:37: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:39: let scale2 = softmax_scale * 1.4426950408889634
   const float scale2_126 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_127 = (k_len_119 + 63);
   const int t_128 = safe_div(t_127, 64);
   const int t_130 = (k_len_119 + (-1));
@@ -192,7 +192,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_187[4];
   #pragma unroll
@@ -225,7 +225,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     }
   }
   for (int t_186 = 0; t_186 < t_182; ++t_186) {
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_190 = (t_186 * 64);
     cp_async_wait<0>(); // K_200 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -236,11 +236,11 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_203[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -436,10 +436,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_226 = t_182; t_226 < t_185; ++t_226) {
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_230 = (t_226 * 64);
     cp_async_wait<0>(); // K_238 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -449,10 +449,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
       cp_async16(smem + 52224 + r * 272 + c * 2, v + (ok ? (long long)((k0_117 + (t_230 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_241[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -649,10 +649,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_261 = t_185; t_261 < t_181; ++t_261) {
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_265 = (t_261 * 64);
     cp_async_wait<0>(); // K_275 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -663,11 +663,11 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_278[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -854,7 +854,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:48: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   float t_301_rcp[4]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
@@ -875,7 +875,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd128_caus
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:49: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {

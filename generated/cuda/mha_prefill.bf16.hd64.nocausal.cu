@@ -202,24 +202,24 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
   const int m_275 = (int)blockIdx.x;
   const int h_276 = (int)blockIdx.y;
   const int b_277 = (int)blockIdx.z;
-  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:31: let q0 = cu_seqlens_q[b]
   const int q0_303 = cu_seqlens_q[(long long)(b_277)];
-  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:32: let q_len = cu_seqlens_q[b + 1] - q0
   const int t_304 = (b_277 + 1);
   const int t_305 = cu_seqlens_q[(long long)(t_304)];
   const int q_len_306 = (t_305 - q0_303);
-  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:33: if m * BLOCK_M >= q_len { return }
   const int t_307 = (m_275 * 64);
   const bool t_308 = (t_307 >= q_len_306);
   if (t_308) {
     return;
   }
-  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:34: let k0 = cu_seqlens_k[b]
   const int k0_309 = cu_seqlens_k[(long long)(b_277)];
-  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:35: let k_len = cu_seqlens_k[b + 1] - k0
   const int t_310 = cu_seqlens_k[(long long)(t_304)];
   const int k_len_311 = (t_310 - k0_309);
-  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:36: let qi = rows(m, BLOCK_M)
   const int t_312 = (m_275 * 64);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_317: 64 x 64 into shared memory, 16-byte cp.async per 8 elements
@@ -228,10 +228,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     cp_async16(smem + 0 + sw128(r, c, 64), q + (ok ? (long long)((q0_303 + (t_312 + r))) * q_s0 + (long long)(h_276) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:37: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:39: let scale2 = softmax_scale * 1.4426950408889634
   const float scale2_318 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_319 = (k_len_311 + 63);
   const int t_320 = safe_div(t_319, 64);
   const int t_321 = (k_len_311 + (-1));
@@ -316,7 +316,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
   }
   if (0 < t_344) { // at most one tile
     const int t_350 = 0;
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_354 = (t_350 * 64);
     cp_async_wait<0>(); // K_361 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -327,10 +327,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       cp_async16(smem + 16384 + sw128(r, c, 64), v + (ok ? (long long)((k0_309 + (t_354 + r))) * v_s0 + (long long)(h_276) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_364[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_364 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
@@ -580,7 +580,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     #endif
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   // whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
@@ -623,7 +623,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
         const int x = (int)((long long)(h_276) * k_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
         tma_box_if(on, smem + 8192 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 24576);
       }
-      // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+      // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
       // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
       float t_399[2];
       #pragma unroll
@@ -788,7 +788,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
           const int x = (int)((long long)(h_276) * k_s1 + 0), y = (k0_309 + (t_389_ahead + 0));
           tma_box_if(on, smem + 8192 + sw128(0, 0, 64), &k_map, x + 0, y, smem + 24576);
         }
-        // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+        // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
         // kernels-src/lib/softmax.ts:15: let m_new = max(m, rowmax(s))
         float t_399[2];
         #pragma unroll
@@ -944,7 +944,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
   }
   #else
   for (int t_385 = t_344; t_385 < t_347; ++t_385) {
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_389 = (t_385 * 64);
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     mbar_wait(smem + 24576, (t_385 - t_344) & 1); // K_394's boxes landed
@@ -966,10 +966,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     }
     #endif
     cp_async_commit();
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_397[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_397 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
@@ -1208,11 +1208,11 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   if (t_347 < t_343) { // at most one tile
     const int t_418 = t_347;
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_422 = (t_418 * 64);
     cp_async_wait<0>(); // K_429 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -1223,10 +1223,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
       cp_async16(smem + 16384 + sw128(r, c, 64), v + (ok ? (long long)((k0_309 + (t_422 + r))) * v_s0 + (long long)(h_276) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_432[32] = {};
     #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
     // t_432 on this warpgroup's tensor cores: 4 x wgmma m64n64k16, B K-major from the swizzled tile
@@ -1470,7 +1470,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:48: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   float t_455_rcp[2]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 1; ++mt) {
@@ -1491,7 +1491,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) mha_prefill_bf16_hd64_nocau
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:49: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {

@@ -97,24 +97,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
   const int m_279 = (int)blockIdx.x;
   const int h_280 = (int)blockIdx.y;
   const int b_281 = (int)blockIdx.z;
-  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:31: let q0 = cu_seqlens_q[b]
   const int q0_309 = cu_seqlens_q[(long long)(b_281)];
-  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:32: let q_len = cu_seqlens_q[b + 1] - q0
   const int t_310 = (b_281 + 1);
   const int t_311 = cu_seqlens_q[(long long)(t_310)];
   const int q_len_312 = (t_311 - q0_309);
-  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:33: if m * BLOCK_M >= q_len { return }
   const int t_313 = (m_279 * 128);
   const bool t_314 = (t_313 >= q_len_312);
   if (t_314) {
     return;
   }
-  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:34: let k0 = cu_seqlens_k[b]
   const int k0_315 = cu_seqlens_k[(long long)(b_281)];
-  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:35: let k_len = cu_seqlens_k[b + 1] - k0
   const int t_316 = cu_seqlens_k[(long long)(t_310)];
   const int k_len_317 = (t_316 - k0_315);
-  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:36: let qi = rows(m, BLOCK_M)
   const int t_318 = (m_279 * 128);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_323: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
@@ -123,10 +123,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     cp_async16(smem + 0 + r * 144 + c * 2, q + (ok ? (long long)((q0_309 + (t_318 + r))) * q_s0 + (long long)(h_280) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:37: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:39: let scale2 = softmax_scale * 1.4426950408889634
   const float scale2_324 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_325 = (k_len_317 + 127);
   const int t_326 = safe_div(t_325, 128);
   const int t_327 = (k_len_317 + (-1));
@@ -200,7 +200,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
   }
   if (0 < t_350) { // at most one tile
     const int t_356 = 0;
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_360 = (t_356 * 128);
     cp_async_wait<0>(); // K_367 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -210,10 +210,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
       cp_async16(smem + 36864 + r * 144 + c * 2, v + (ok ? (long long)((k0_315 + (t_360 + r))) * v_s0 + (long long)(h_280) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_370[128] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -409,10 +409,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_391 = t_350; t_391 < t_353; ++t_391) {
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_395 = (t_391 * 128);
     cp_async_wait<0>(); // K_400 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -422,10 +422,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
       cp_async16(smem + 36864 + r * 144 + c * 2, v + (ok ? (long long)((k0_315 + (t_395 + r))) * v_s0 + (long long)(h_280) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_403[128] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -607,11 +607,11 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   if (t_353 < t_349) { // at most one tile
     const int t_424 = t_353;
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_428 = (t_424 * 128);
     cp_async_wait<0>(); // K_435 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -621,10 +621,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
       cp_async16(smem + 36864 + r * 144 + c * 2, v + (ok ? (long long)((k0_315 + (t_428 + r))) * v_s0 + (long long)(h_280) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_438[128] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -811,7 +811,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:48: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   float t_461_rcp[4]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
@@ -832,7 +832,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_bf16_hd64_nocau
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:49: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {

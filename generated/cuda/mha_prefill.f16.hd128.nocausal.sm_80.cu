@@ -97,24 +97,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd128_nocau
   const int m_88 = (int)blockIdx.x;
   const int h_89 = (int)blockIdx.y;
   const int b_90 = (int)blockIdx.z;
-  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:31: let q0 = cu_seqlens_q[b]
   const int q0_112 = cu_seqlens_q[(long long)(b_90)];
-  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:32: let q_len = cu_seqlens_q[b + 1] - q0
   const int t_113 = (b_90 + 1);
   const int t_114 = cu_seqlens_q[(long long)(t_113)];
   const int q_len_115 = (t_114 - q0_112);
-  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:33: if m * BLOCK_M >= q_len { return }
   const int t_116 = (m_88 * 128);
   const bool t_117 = (t_116 >= q_len_115);
   if (t_117) {
     return;
   }
-  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:34: let k0 = cu_seqlens_k[b]
   const int k0_118 = cu_seqlens_k[(long long)(b_90)];
-  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:35: let k_len = cu_seqlens_k[b + 1] - k0
   const int t_119 = cu_seqlens_k[(long long)(t_113)];
   const int k_len_120 = (t_119 - k0_118);
-  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:36: let qi = rows(m, BLOCK_M)
   const int t_121 = (m_88 * 128);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_126: 128 x 128 into shared memory, 16-byte cp.async per 8 elements
@@ -123,10 +123,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd128_nocau
     cp_async16(smem + 0 + r * 272 + c * 2, q + (ok ? (long long)((q0_112 + (t_121 + r))) * q_s0 + (long long)(h_89) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:37: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:39: let scale2 = softmax_scale * 1.4426950408889634
   const float scale2_127 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_128 = (k_len_120 + 63);
   const int t_129 = safe_div(t_128, 64);
   const int t_131 = (k_len_120 + (-1));
@@ -200,7 +200,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd128_nocau
   }
   if (0 < t_157) { // at most one tile
     const int t_161 = 0;
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_165 = (t_161 * 64);
     cp_async_wait<0>(); // K_174 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -210,10 +210,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd128_nocau
       cp_async16(smem + 52224 + r * 272 + c * 2, v + (ok ? (long long)((k0_118 + (t_165 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_177[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -409,10 +409,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd128_nocau
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_200 = t_157; t_200 < t_160; ++t_200) {
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_204 = (t_200 * 64);
     cp_async_wait<0>(); // K_211 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -422,10 +422,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd128_nocau
       cp_async16(smem + 52224 + r * 272 + c * 2, v + (ok ? (long long)((k0_118 + (t_204 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_214[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -621,11 +621,11 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd128_nocau
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   if (t_160 < t_156) { // at most one tile
     const int t_234 = t_160;
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_238 = (t_234 * 64);
     cp_async_wait<0>(); // K_247 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -635,10 +635,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd128_nocau
       cp_async16(smem + 52224 + r * 272 + c * 2, v + (ok ? (long long)((k0_118 + (t_238 + r))) * v_s0 + (long long)(h_89) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_250[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 8; ++kk) {
@@ -825,7 +825,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd128_nocau
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:48: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   float t_273_rcp[4]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
@@ -846,7 +846,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd128_nocau
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:49: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {

@@ -97,24 +97,24 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
   const int m_307 = (int)(gridDim.x - 1 - blockIdx.x);
   const int h_308 = (int)blockIdx.y;
   const int b_309 = (int)blockIdx.z;
-  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:31: let q0 = cu_seqlens_q[b]
   const int q0_338 = cu_seqlens_q[(long long)(b_309)];
-  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:32: let q_len = cu_seqlens_q[b + 1] - q0
   const int t_339 = (b_309 + 1);
   const int t_340 = cu_seqlens_q[(long long)(t_339)];
   const int q_len_341 = (t_340 - q0_338);
-  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:33: if m * BLOCK_M >= q_len { return }
   const int t_342 = (m_307 * 128);
   const bool t_343 = (t_342 >= q_len_341);
   if (t_343) {
     return;
   }
-  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:34: let k0 = cu_seqlens_k[b]
   const int k0_344 = cu_seqlens_k[(long long)(b_309)];
-  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:35: let k_len = cu_seqlens_k[b + 1] - k0
   const int t_345 = cu_seqlens_k[(long long)(t_339)];
   const int k_len_346 = (t_345 - k0_344);
-  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:36: let qi = rows(m, BLOCK_M)
   const int t_347 = (m_307 * 128);
   __syncthreads(); // the previous iteration's readers are done with these tiles
   // Q_352: 128 x 64 into shared memory, 16-byte cp.async per 8 elements
@@ -123,10 +123,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     cp_async16(smem + 0 + r * 144 + c * 2, q + (ok ? (long long)((q0_338 + (t_347 + r))) * q_s0 + (long long)(h_308) * q_s1 + (long long)(c) : 0), ok);
   }
   cp_async_commit();
-  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:37: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:39: let scale2 = softmax_scale * 1.4426950408889634
   const float scale2_353 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_354 = (k_len_346 + 63);
   const int t_355 = safe_div(t_354, 64);
   const int t_356 = (k_len_346 + (-1));
@@ -192,7 +192,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_410[4];
   #pragma unroll
@@ -225,7 +225,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
   }
   for (int t_409 = 0; t_409 < t_403; ++t_409) {
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_413 = (t_409 * 64);
     cp_async_wait<0>(); // K_421 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -236,11 +236,11 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_424[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -435,10 +435,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_445 = t_403; t_445 < t_406; ++t_445) {
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_449 = (t_445 * 64);
     cp_async_wait<0>(); // K_455 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -448,10 +448,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
       cp_async16(smem + 27648 + r * 144 + c * 2, v + (ok ? (long long)((k0_344 + (t_449 + r))) * v_s0 + (long long)(h_308) * v_s1 + (long long)(c) : 0), ok);
     }
     cp_async_commit();
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_458[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -632,10 +632,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
   }
   cp_async_commit();
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_479 = t_406; t_479 < t_402; ++t_479) {
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_483 = (t_479 * 64);
     cp_async_wait<0>(); // K_491 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -646,11 +646,11 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
     cp_async_commit();
     // kernels-src/mha.ts:9: return j <= i + k_len - q_len
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     float t_494[64] = {};
     #pragma unroll
     for (int kk = 0; kk < 4; ++kk) {
@@ -847,7 +847,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:48: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   float t_517_rcp[4]; // once a row (row-hoist.ts)
   #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
@@ -868,7 +868,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) mha_prefill_f16_hd64_causal
     }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:49: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (t4 == 0) {
     #pragma unroll
     for (int mt = 0; mt < 2; ++mt) {

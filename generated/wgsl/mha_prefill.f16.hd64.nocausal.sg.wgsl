@@ -43,29 +43,29 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let m_283 = i32(wg.x);
   let h_284 = i32(wg.y);
   let b_285 = i32(wg.z);
-  // kernels-src/mha.ts:29: let q0 = cu_seqlens_q[b]
+  // kernels-src/mha.ts:31: let q0 = cu_seqlens_q[b]
   let q0_315 = cu_seqlens_q[u32(b_285)];
-  // kernels-src/mha.ts:30: let q_len = cu_seqlens_q[b + 1] - q0
+  // kernels-src/mha.ts:32: let q_len = cu_seqlens_q[b + 1] - q0
   let t_316 = (b_285 + 1);
   let t_317 = cu_seqlens_q[u32(t_316)];
   let q_len_318 = (t_317 - q0_315);
-  // kernels-src/mha.ts:31: if m * BLOCK_M >= q_len { return }
+  // kernels-src/mha.ts:33: if m * BLOCK_M >= q_len { return }
   let t_319 = (m_283 * 16);
   let t_320 = (t_319 >= q_len_318);
   if (t_320) {
     return;
   }
-  // kernels-src/mha.ts:32: let k0 = cu_seqlens_k[b]
+  // kernels-src/mha.ts:34: let k0 = cu_seqlens_k[b]
   let k0_321 = cu_seqlens_k[u32(b_285)];
-  // kernels-src/mha.ts:33: let k_len = cu_seqlens_k[b + 1] - k0
+  // kernels-src/mha.ts:35: let k_len = cu_seqlens_k[b + 1] - k0
   let t_322 = cu_seqlens_k[u32(t_316)];
   let k_len_323 = (t_322 - k0_321);
-  // kernels-src/mha.ts:34: let qi = rows(m, BLOCK_M)
+  // kernels-src/mha.ts:36: let qi = rows(m, BLOCK_M)
   let t_324 = (m_283 * 16);
-  // kernels-src/mha.ts:35: let Q = load q[q0 + qi, h, :] where qi < q_len
-  // kernels-src/mha.ts:37: let scale2 = softmax_scale * 1.4426950408889634
+  // kernels-src/mha.ts:37: let Q = load q[q0 + qi, h, :] where qi < q_len
+  // kernels-src/mha.ts:39: let scale2 = softmax_scale * 1.4426950408889634
   let scale2_330 = (P.softmax_scale * 1.4426950408889634);
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   let t_331 = (k_len_323 + 31);
   let t_332 = (t_331 / 32);
   let t_333 = (k_len_323 + (-1));
@@ -113,11 +113,11 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   }
   if (0 < t_356) { // at most one tile
     let t_362 = 0;
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_366 = (t_362 * 32);
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 128) {
       let r = e / 64;
@@ -125,7 +125,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1056 + r * 66 + c] = select(f16(0.0), k[u32((k0_321 + (t_366 + r))) * k_stride0 + u32(h_284) * k_stride1 + u32(c)], ((t_366 + r) < k_len_323));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_376 = array<f32, 4>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 1>;
@@ -208,14 +208,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_365[0 * 8 + j] = t_393[0 * 8 + j];
     }
   }
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_397 = t_356; t_397 < t_359; t_397++) {
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_401 = (t_397 * 32);
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 128) {
       let r = e / 64;
@@ -223,7 +223,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1056 + r * 66 + c] = k[u32((k0_321 + (t_401 + r))) * k_stride0 + u32(h_284) * k_stride1 + u32(c)];
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_409 = array<f32, 4>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 1>;
@@ -302,15 +302,15 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_365[0 * 8 + j] = t_426[0 * 8 + j];
     }
   }
-  // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   if (t_359 < t_355) { // at most one tile
     let t_430 = t_359;
-    // kernels-src/mha.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
     let t_434 = (t_430 * 32);
-    // kernels-src/mha.ts:40: let kr = rows(n, BLOCK_N)
-    // kernels-src/mha.ts:41: let K = load k[k0 + kr, h, :] where kr < k_len
-    // kernels-src/mha.ts:42: let V = load v[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:42: let kr = rows(n, BLOCK_N)
+    // kernels-src/mha.ts:43: let K = load k[k0 + kr, h, :] where kr < k_len
+    // kernels-src/mha.ts:44: let V = load v[k0 + kr, h, :] where kr < k_len
     workgroupBarrier();
     for (var e = i32(lid); e < 2048; e += 128) {
       let r = e / 64;
@@ -318,7 +318,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       smem_f16[1056 + r * 66 + c] = select(f16(0.0), k[u32((k0_321 + (t_434 + r))) * k_stride0 + u32(h_284) * k_stride1 + u32(c)], ((t_434 + r) < k_len_323));
     }
     workgroupBarrier();
-    // kernels-src/mha.ts:43: let S = where(live, dot(Q, K^T) * scale2, -inf)
+    // kernels-src/mha.ts:45: let S = where(live, dot(Q, K^T) * scale2, -inf)
     var t_444 = array<f32, 4>();
     for (var k = 0; k < 64; k++) {
       var a: array<f32, 1>;
@@ -402,12 +402,12 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     }
   }
   // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
-  // kernels-src/mha.ts:46: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+  // kernels-src/mha.ts:48: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
   for (var j = 0; j < 8; j++) {
     if (((t_324 + tr) < q_len_318)) { out[u32((q0_315 + (t_324 + tr))) * out_stride0 + u32(h_284) * out_stride1 + u32((tc + 8 * j))] = f16((carry_365[0 * 8 + j] / select(carry_364[0], 1.0, (carry_364[0] == 0.0)))); }
   }
   // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
-  // kernels-src/mha.ts:47: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
+  // kernels-src/mha.ts:49: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len
   if (tc == 0) {
     if (((t_324 + tr) < q_len_318)) { lse[u32((q0_315 + (t_324 + tr))) * lse_stride0 + u32(h_284)] = select(((carry_363[0] + log2(carry_364[0])) * 0.6931471805599453), NEG_INF, (carry_364[0] == 0.0)); }
   }

@@ -25,6 +25,18 @@ export function mlaWithBlockN(blockN: number): { file: string; sources: Map<stri
   return { file, sources: new Map([[file, src]]) };
 }
 
+/**
+ * kernels-src/mha.ts with the Hopper tiles of one warpgroup a block (64 rows; 64 keys, 128 at
+ * head dim 64 causal), as the prefill shipped before the warp-specialized schedule: the tests of
+ * the one-warpgroup loops (overlap.ts, tma-stream.ts) read its head-dim-128 builds.
+ */
+export function mhaOneWarpgroup(): { file: string; sources: Map<string, string> } {
+  const file = path.resolve("kernels-src/mha.ts");
+  const src = fs.readFileSync(file, "utf8").replace(/(target cuda: T in \[[^\]]*\], HEAD_DIM in \[[^\]]*\]), BLOCK_M = [^\n]*/, "$1, BLOCK_M = 64, BLOCK_N = (HEAD_DIM == 64 && CAUSAL ? 128 : 64)");
+  expect(src).toContain("BLOCK_M = 64, BLOCK_N = (HEAD_DIM == 64 && CAUSAL ? 128 : 64)");
+  return { file, sources: new Map([[file, src]]) };
+}
+
 /** A C int expression of a kernel's, evaluated with these variables (`/` truncates, as C's does; safe_div and safe_rem as the kernels define them). */
 export function evalC(expr: string, vars: Record<string, number>): number {
   const js = expr.replace(/(\w+|\([^()]*\)) \/ (\d+)/g, "Math.trunc($1 / $2)");

@@ -55,7 +55,8 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, t
   const trips = T % chunks === 0 && R % step === 0 ? R / step : 0;
   // A team's copy of a converted tile stages its E4M3 bytes by cp.async; the team widens them later (widenInPlace).
   if (batched && trips > 1 && trips <= 32) return copyBatched(em, v, r, op, chunks, per, step, trips, tid, team ? undefined : raw, raw && team ? (row) => stagedAt(v, r, row, "c") : undefined);
-  if (team) throw new Error(`internal: a team copy of ${em.name(v)} in no batched form`);
+  // A team's copy of a converted tile widens in place later (widenInPlace): batched only.
+  if (team && raw) throw new Error(`internal: a team copy of ${em.name(v)} in no batched form`);
   em.line(`// ${em.name(v)}: ${R} x ${C} into shared memory, ${raw ? convertedHow(v, raw) : `16-byte cp.async per ${per} elements`}`);
   if (trips > 1 && gathered(em, op) && (T <= 32 || (em.unrolledGathers && ownEntries(em.plan, op.pred ? [...op.indices, op.pred] : op.indices)))) {
     // A gather (each row's address read from a table): a constant trip count, unrolled, so the
@@ -68,14 +69,14 @@ export function copyChunks(em: CopyHost, v: Value, r: Region, batched = false, t
     em.line("#pragma unroll");
     em.line(`for (int i = 0; i < ${trips}; ++i) {`);
     em.enter();
-    em.line(`const int r = tid / ${chunks} + i * ${step}, c = (tid % ${chunks}) * ${per};`);
+    em.line(`const int r = ${tid} / ${chunks} + i * ${step}, c = (${tid} % ${chunks}) * ${per};`);
   } else if (T % chunks === 0) {
     // Each thread keeps one column and steps down the rows: its addresses advance by a
     // constant stride instead of being re-derived from a flat index (fewer live registers).
-    em.line(`for (int r = tid / ${chunks}, c = (tid % ${chunks}) * ${per}; r < ${R}; r += ${step}) {`);
+    em.line(`for (int r = ${tid} / ${chunks}, c = (${tid} % ${chunks}) * ${per}; r < ${R}; r += ${step}) {`);
     em.enter();
   } else {
-    em.line(`for (int e = tid; e < ${R * chunks}; e += ${T}) {`);
+    em.line(`for (int e = ${tid}; e < ${R * chunks}; e += ${T}) {`);
     em.enter();
     em.line(`const int r = e / ${chunks}, c = (e % ${chunks}) * ${per};`);
   }

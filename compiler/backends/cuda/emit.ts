@@ -31,6 +31,8 @@ import type { Overlap } from "./overlap.ts";
 import { type OverlapHost, OverlapLoops } from "./overlap-emit.ts";
 import type { PlainSplit } from "./split-scores.ts";
 import { type PlainSplitHost, PlainSplitLoops } from "./split-emit.ts";
+import type { WarpSpecialized } from "./warp-specialize.ts";
+import { type WsHost, emitWarpSpecialized } from "./ws-emit.ts";
 
 export class CudaEmitter extends CudaKernelView {
   /** The operand tiles' copies: issued early, in flight, arrived (tile-copies.ts). */
@@ -84,6 +86,8 @@ export class CudaEmitter extends CudaKernelView {
     overlaps = new Map<ForInst, Overlap>(),
     /** Plain loops whose scores read K's staged bytes on sm_90a (split-scores.ts). */
     plainSplits = new Map<ForInst, PlainSplit>(),
+    /** A producer warpgroup and consumer ones (warp-specialize.ts): its loops are in `overlaps`. */
+    private readonly ws?: WarpSpecialized,
   ) {
     super(ir, plan, layout, shared);
     this.plainSplits = new PlainSplitLoops(this.plainSplitHost(), plainSplits);
@@ -118,7 +122,8 @@ export class CudaEmitter extends CudaKernelView {
 
   emitBody(): string[] {
     for (const l of preamble(this.ir, this.plan, this.tma, this.streams, this.overlapped.bars())) this.line(l);
-    this.block(this.ir.body);
+    if (this.ws) emitWarpSpecialized(this.wsHost(), this.ws, this.ir.body);
+    else this.block(this.ir.body);
     return this.out;
   }
 
@@ -210,9 +215,9 @@ export class CudaEmitter extends CudaKernelView {
   /** A leader loop is emitted twice, one version per group (its loop unswitched on the group). */
   protected loopVersions(f: ForInst, emit: () => void): void {
     const ov = this.overlapped.ofLoop(f);
-    if (ov) {
-      return hopperOnly(this, () => this.overlapped.emit(ov), emit);
-    }
+    // A warp-specialized kernel's loops are the consumers' (the whole kernel is sm_90a's).
+    if (ov?.ws) return this.overlapped.emit(ov);
+    if (ov) return hopperOnly(this, () => this.overlapped.emit(ov), emit);
     const ps = this.plainSplits.ofLoop(f);
     if (ps) return this.plainSplits.emit(ps, emit);
     const lead = this.leaders.ofLoop(f);
@@ -289,6 +294,21 @@ export class CudaEmitter extends CudaKernelView {
         this.names.set(dot, this.name(carried));
         this.names.set(sum, this.name(carried));
         this.fusedSums.add(sum);
+      },
+    };
+  }
+
+  // ---- what the warp-specialized roles need (ws-emit.ts) ----------------------------------
+
+  private wsHost(): WsHost {
+    return {
+      ...this.overlapHost(),
+      defScalar: (v: Value) => this.def(v),
+      guard: (i) => this.ifInst(i),
+      consumerBody: () => this.block(this.ir.body),
+      mark: () => this.out.length,
+      rewrite: (from: number, f: (line: string) => string) => {
+        for (let i = from; i < this.out.length; i++) this.out[i] = f(this.out[i]);
       },
     };
   }

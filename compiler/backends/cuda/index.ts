@@ -14,6 +14,8 @@ import { TMA_STREAM_HELPER, tmaStreams } from "./tma-stream.ts";
 import { plainSplits, querySplits, splitHelpers, splitWidths } from "./split-scores.ts";
 import { type Overlap, overlaps } from "./overlap.ts";
 import { OVERLAP_HELPERS } from "./overlap-emit.ts";
+import { type WarpSpecialized, warpSpecialize, wsCandidate } from "./warp-specialize.ts";
+import { wsHelpers } from "./ws-emit.ts";
 import { CudaEmitter } from "./emit.ts";
 import { stagedStores } from "./store-stage.ts";
 import { noLazySums } from "./lazy-sums.ts";
@@ -163,6 +165,13 @@ export interface CudaOptions {
   splitScores?: boolean;
   /** Unroll the copies of gathers from one-row pages in blocks of several warps (copy-emit.ts; default true). */
   unrolledGathers?: boolean;
+  /**
+   * The build ships sm_90a PTX alone (every other architecture has a build of its own): a kernel
+   * may then take the warp-specialized schedule (warp-specialize.ts).
+   */
+  sm90Only?: boolean;
+  /** Take the warp-specialized schedule where a kernel fits it (default true). */
+  warpSpecialize?: boolean;
 }
 
 export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = {}): CudaKernel {
@@ -174,14 +183,17 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     throw e;
   }
   const layout = plan.shape.kind === "mma" ? new MmaLayout(plan.shape) : new BlockedLayout(plan.shape);
-  const deferred = new Set([...plan.sharedOperands].filter((v) => anywhere(plan, v)));
+  // A warp-specialized kernel's K and V tiles live in the producer's stages, past the pool.
+  const wsCand = (opts.warpSpecialize ?? true) ? wsCandidate(ir, plan, opts.arch === "sm_90a" || !!opts.sm90Only) : undefined;
+  const pooled = new Set([...plan.sharedOperands].filter((v) => !wsCand?.tiles.has(v)));
+  const deferred = new Set([...pooled].filter((v) => anywhere(plan, v)));
   // 16-bit operand tiles, rows padded by 16 bytes (bank-conflict-free ldmatrix), 128-byte aligned.
   let prefetch: Prefetch[] = [];
   let rotated = new Map<ForInst, Rotation>();
   let leaders = new Map<ForInst, LeaderLoop>();
   const shared = allocateShared(
     ir.body,
-    plan.sharedOperands,
+    pooled,
     deferred,
     (v) => {
       // Swizzled tiles (wgmma kernels) need no padding, and 1024-byte alignment for the swizzle.
@@ -232,10 +244,16 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const plain = (opts.splitScores ?? true) ? plainSplits(ir.body, plan, shared.regions, streams, doubledTiles, skipSplit, sharedBytes) : { loops: new Map(), end: sharedBytes };
   sharedBytes = plain.end;
   const splitN = splitWidths([...overlapped.loops.values(), ...plain.loops.values()]);
+  let ws: WarpSpecialized | undefined;
+  if (wsCand) {
+    ws = warpSpecialize(wsCand, plan, sharedBytes, tma.maps);
+    sharedBytes = ws.end;
+  }
   if (sharedBytes > MAX_SHARED_BYTES) {
     throw new CudaBackendError(`needs ${sharedBytes} bytes of shared memory but a block can have at most ${MAX_SHARED_BYTES}`, ir.span, "use smaller tiles for this head size");
   }
-  const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies, streams, overlapped.loops, plain.loops);
+  const loops = ws ? new Map([...overlapped.loops, ...ws.loops]) : overlapped.loops;
+  const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies, streams, loops, plain.loops, ws);
   if (opts.stageStores ?? true) emitter.staging = stagedStores(ir.body, storeShape, shared.poolSize.bytes ?? 0);
   if (!(opts.lazySums ?? true)) emitter.lazy = noLazySums;
   emitter.unrolledGathers = opts.unrolledGathers ?? true;
@@ -261,12 +279,16 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   const fp8Reads = ir.tensors.some((t) => t.dtype === "f8e4m3" && !t.written);
   const src = ir.span;
   const where = `${src.file.path}:${lineCol(src.file, src.start).line}`;
-  const threads = plan.shape.threads;
+  // A warp-specialized block: the consumers' warps, then the producer's warpgroup.
+  const threads = ws ? plan.shape.threads + 128 : plan.shape.threads;
   const blocksPerSm = plan.shape.kind === "mma" && plan.shape.W >= 4 ? (threads >= 256 ? 1 : (opts.blocksPerSm ?? 2)) : undefined;
   const leaderNote = leaders.size ? `; the narrow tiles computed by group 0 alone, P and the row factors passed to the others through shared memory (leader.ts)` : "";
+  const wsNote = ws
+    ? `, in ${ws.stages.consumers} consumer warpgroups (${ws.stages.consumerRegs} registers a thread) and a producer warpgroup (${ws.stages.producerRegs}) copying K and V into two stages each (warp-specialize.ts)`
+    : "";
   const shapeNote =
     plan.shape.kind === "mma"
-      ? `${plan.shape.W} warps x ${plan.shape.MT} row tile(s) of 16${plan.shape.WC > 1 ? `, x ${plan.shape.WC} column groups splitting the ${plan.shape.SPLIT_N}-wide tiles` : ""}: the mma.sync accumulator layout${plan.wgmma.size ? `; its ${plan.wgmma.size} dot(s) run as wgmma on sm_90a, from 128-byte swizzled tiles` : ""}${leaderNote}`
+      ? `${plan.shape.W} warps x ${plan.shape.MT} row tile(s) of 16${plan.shape.WC > 1 ? `, x ${plan.shape.WC} column groups splitting the ${plan.shape.SPLIT_N}-wide tiles` : ""}: the mma.sync accumulator layout${plan.wgmma.size ? `; its ${plan.wgmma.size} dot(s) run as wgmma on sm_90a, from 128-byte swizzled tiles` : ""}${leaderNote}${wsNote}`
       : `${plan.shape.TR} x ${plan.shape.TC} threads, blocked layout`;
   const params = [
     ...ir.tensors.map((t) => `${t.written ? "" : "const "}${memType(t.dtype)}* __restrict__ ${t.name}`),
@@ -292,9 +314,10 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     ...(plan.swizzled.size ? ["", SWIZZLE_HELPERS] : []),
     ...(plan.wgmma.size ? ["", WGMMA_COMMON, "", wgmmaHelpers(plan, new Set([...leaders.values()].flatMap((l) => l.tiles)))] : []),
     ...(leaders.size ? ["", leaderHelpers(threads, emitter.pairedLeaders, plan.converted.size ? widenTeam(plan.shape as MmaShape).threads : 0)] : []),
-    ...(tma.copies.length || streams.length ? ["", TMA_HELPERS] : []),
+    ...(tma.copies.length || streams.length || ws ? ["", TMA_HELPERS] : []),
     ...(tma.copies.length ? [TMA_BOX_EVICT_FIRST] : []),
-    ...(streams.length ? [TMA_STREAM_HELPER] : []),
+    ...(streams.length || ws ? [TMA_STREAM_HELPER] : []),
+    ...(ws ? [wsHelpers(ws.stages)] : []),
     ...(overlapped.loops.size ? [OVERLAP_HELPERS] : []),
     ...(splitN.size ? [splitHelpers(splitN)] : []),
     "",

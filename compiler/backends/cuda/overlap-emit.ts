@@ -17,6 +17,12 @@
 // has one set instead, packed once the P·V reading it is done (as FlashAttention 3 does), and
 // the loop runs a tile an iteration.
 // The kernel emitter (emit.ts) hosts it; other architectures run the plain loop.
+//
+// In a warp-specialized kernel (warp-specialize.ts) the loop is a consumer's: it copies nothing.
+// Tile t's K and V are in stage (t's count since the kernel's first tile) & 1 of the producer's,
+// waited for on their full mbarriers; where this order would copy K(t + 1) (V(t + 1)), K(t - 1)
+// (V(t - 1)) has been read, and each thread arrives on its stage's empty mbarrier instead; no
+// block barrier. The groups take turns issuing their wgmmas (ws-emit.ts, turnBegin / turnEnd).
 import { type ForInst, type Value, operands } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyHost } from "./copy-emit.ts";
@@ -29,6 +35,8 @@ import type { CudaPlan } from "./plan.ts";
 import { emitQuerySplit, emitSplitSteps, rowFactor } from "./split-scores.ts";
 import { forIndex } from "./tile-copies.ts";
 import { type TmaStream, boxes, boxesOf } from "./tma-stream.ts";
+import { type WsStages, wsBar } from "./warp-specialize.ts";
+import { turnBegin, turnEnd, turnsEnd, turnsStart } from "./ws-emit.ts";
 import { regFences, wgmmaComment, wgmmaSteps } from "./wgmma.ts";
 
 /** A phase's one arrival and its TMA boxes, each issued only where `on` holds (no branch). */
@@ -68,6 +76,9 @@ export interface OverlapHost extends CopyHost {
 }
 
 export class OverlapLoops {
+  /** The variable holding the count of the loop's first tile less its index (warp-specialized consumers). */
+  private from = "";
+
   constructor(
     private readonly host: OverlapHost,
     private readonly loops: Map<ForInst, Overlap>,
@@ -100,24 +111,38 @@ export class OverlapLoops {
     const iv = h.name(f.iv);
     const ks = (o.pv.op as Extract<Value["op"], { kind: "dot" }>).a.type.shape[1] / 16;
     const one = onePSet(o);
-    h.line(`// whole tiles: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)`);
+    const ws = o.ws;
+    // The index is renamed while a tile's code is emitted: the count's base keeps the loop's name.
+    this.from = `${iv}_from`;
+    if (ws) h.line(`const int ${this.from} = ws_tiles - ${lo}; // tile t's stage: (${this.from} + t) & 1 (warp-specialize.ts)`);
+    // The consumers' turns run as one ring through all the loops: restarted a loop, a group
+    // could arrive twice on a barrier before the next group took its turn (a hang on the H200).
+    const wsLoops = [...this.loops.values()].filter((x) => x.ws);
+    if (ws && wsLoops[0] === o) turnsStart(h, ws);
+    h.line(`// ${ws ? "K and V from the producer's stages" : "whole tiles"}: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)`);
     h.line(`if (${lo} < ${hi}) {`);
     h.enter();
     if (one) h.line(`uint32_t pa[${ks}][4]; // P of a tile, packed for P·V once the P·V before it is done`);
     else h.line(`uint32_t pa[${ks}][4], pb[${ks}][4]; // P of a tile, packed for P·V: two sets taken in turn`);
     before?.();
-    this.copyV(o, lo, `${lo} < ${hi}`);
-    this.copyV(o, `(${lo} + 1)`, `${lo} + 1 < ${hi}`);
+    if (!ws) {
+      this.copyV(o, lo, `${lo} < ${hi}`);
+      this.copyV(o, `(${lo} + 1)`, `${lo} + 1 < ${hi}`);
+    }
     h.line("{");
     h.enter();
     h.renamed([[f.iv, lo]], () => {
       this.pre(o);
       this.scores(o, lo);
+      if (ws) turnEnd(h, ws);
       h.line("wgmma_wait<0>();");
       this.fence(o.scores);
     });
-    h.line(`__syncthreads(); // every warp is done with ${h.name(o.k.v)}`);
-    this.copyK(o, `(${lo} + 1)`, `${lo} + 1 < ${hi}`);
+    if (ws) this.release(o, "emptyK", lo);
+    else {
+      h.line(`__syncthreads(); // every warp is done with ${h.name(o.k.v)}`);
+      this.copyK(o, `(${lo} + 1)`, `${lo} + 1 < ${hi}`);
+    }
     h.renamed([[f.iv, lo]], () => this.softmax(o, "pa"));
     h.leave();
     h.line("}");
@@ -132,8 +157,34 @@ export class OverlapLoops {
     } else this.pairs(o, iv, hi);
     h.line("wgmma_wait<0>();");
     this.fence(o.carried);
+    if (ws) this.release(o, "emptyV", iv);
     h.leave();
     h.line("}");
+    if (ws) h.line(`ws_tiles += max(0, ${hi} - ${lo});`);
+    if (ws && wsLoops[wsLoops.length - 1] === o) turnsEnd(h, ws);
+  }
+
+  /** A consumer thread is done reading tile t's K or V (a wgmma it waited for): its arrival on the stage's empty mbarrier. */
+  private release(o: Overlap, which: "emptyK" | "emptyV", t: string): void {
+    const ws = o.ws!;
+    const tile = which === "emptyK" ? o.k.v : o.v.v;
+    this.host.line(`mbar_arrive(${wsBar(ws, which, this.stage(o, t))}); // ${this.host.name(tile)} of tile ${t} read: its stage may be refilled`);
+  }
+
+  /** Tile t's count since the kernel's first tile (warp-specialized consumers: its stage is the count's parity). */
+  private count(_o: Overlap, t: string): string {
+    return `(${this.from} + ${t})`;
+  }
+  private stage(o: Overlap, t: string): string {
+    return `${this.count(o, t)} & 1`;
+  }
+  /** The phase of tile t's stage: the stage's uses before it, (count / 2) & 1. */
+  private phase(o: Overlap, t: string): string {
+    return `(${this.count(o, t)} >> 1) & 1`;
+  }
+  /** Tile `tile`'s stage for tile t, as a region (the stages one tile apart from `at`). */
+  private stageRegion(tile: Value, at: number, bytes: number, o: Overlap, t: string): Region {
+    return { pool: "bytes", offset: `(${at} + ${bytes} * (${this.stage(o, t)}))`, stride: tile.type.shape[1] * 2 };
   }
 
   /** The loop over tiles, two an iteration (P's two sets taken in turn), and its last one or two. */
@@ -167,18 +218,24 @@ export class OverlapLoops {
     const next = `(${j} + 1)`;
     h.line("{");
     h.enter();
+    const ws = o.ws;
     h.renamed([[f.iv, next]], () => {
       this.pre(o);
       this.scores(o, next);
     });
     this.pv(o, j, pin);
+    if (ws) turnEnd(h, ws);
     h.line(`wgmma_wait<1>(); // the scores of tile ${next} (P·V still running)`);
     this.fence(o.scores);
-    h.line(`__syncthreads(); // every warp is done with ${h.name(o.k.v)}`);
-    this.copyK(o, `(${j} + 2)`, `${j} + 2 < ${h.scalarOf(f.hi)}`);
+    if (ws) this.release(o, "emptyK", next);
+    else {
+      h.line(`__syncthreads(); // every warp is done with ${h.name(o.k.v)}`);
+      this.copyK(o, `(${j} + 2)`, `${j} + 2 < ${h.scalarOf(f.hi)}`);
+    }
     h.renamed([[f.iv, next]], () => this.softmax(o, pout, () => {
       h.line(`wgmma_wait<0>(); // P·V of tile ${j}`);
       this.fence(o.carried);
+      if (ws) return this.release(o, "emptyV", j);
       h.line(`__syncthreads(); // every warp is done with this buffer of ${h.name(o.v.v)}`);
       this.copyV(o, `(${j} + 2)`, `${j} + 2 < ${h.scalarOf(f.hi)}`);
     }));
@@ -210,6 +267,7 @@ export class OverlapLoops {
   private scores(o: Overlap, t: string): void {
     const h = this.host;
     const acc = h.name(o.scores);
+    if (o.ws) return this.stagedScores(o, o.ws, t);
     h.line(`mbar_wait(smem + ${o.k.bar}, (${t} - ${h.scalarOf(o.loop.lo)}) & 1); // ${h.name(o.k.v)}'s boxes landed`);
     // Its widened tile is free: the scores before it were waited for, then a barrier.
     if (o.kWide && !o.split) h.widen(o.kWide, h.region(o.kWide)!, o.k.v, h.region(o.k.v)!);
@@ -220,6 +278,19 @@ export class OverlapLoops {
       h.line(wgmmaComment(h.plan, o.scores, acc, false));
       wgmmaSteps(h.dotHost(), h.plan, o.scores, acc, false, true);
     }
+    h.line("wgmma_commit();");
+  }
+
+  /** A consumer's scores of tile t: K's stage waited for, then (on its turn) the wgmmas issued, committed. */
+  private stagedScores(o: Overlap, ws: WsStages, t: string): void {
+    const h = this.host;
+    const acc = h.name(o.scores);
+    h.line(`mbar_wait(${wsBar(ws, "fullK", this.stage(o, t))}, ${this.phase(o, t)}); // ${h.name(o.k.v)} of tile ${t} in its stage`);
+    h.line(`float ${acc}[${h.registers(o.scores.type.shape)}]; // written by the first wgmma (scale-d 0)`);
+    turnBegin(h, ws);
+    h.line("wgmma_fence();");
+    h.line(wgmmaComment(h.plan, o.scores, acc, false));
+    h.withRegion(o.k.v, this.stageRegion(o.k.v, ws.kAt, ws.kBytes, o, t), () => wgmmaSteps(h.dotHost(), h.plan, o.scores, acc, false, true));
     h.line("wgmma_commit();");
   }
 
@@ -265,7 +336,7 @@ export class OverlapLoops {
   private pv(o: Overlap, t: string, pin: string): void {
     const h = this.host;
     const { bar, phase, region } = this.vBuffer(o, t);
-    h.line(`mbar_wait(smem + ${bar}, ${phase}); // ${h.name(o.v.v)}'s boxes landed`);
+    h.line(`mbar_wait(${o.ws ? bar : `smem + ${bar}`}, ${phase}); // ${h.name(o.v.v)}${o.ws ? ` of tile ${t} in its stage` : "'s boxes landed"}`);
     // V's widened tile (one, of its own) is free: the P·V before it was waited for, then a barrier.
     const [b, read] = o.vWide ? [o.vWide, { ...h.region(o.vWide)!, offset: `${o.vw}` }] : [o.v.v, region];
     if (o.vWide) h.widen(o.vWide, read, o.v.v, region);
@@ -286,6 +357,7 @@ export class OverlapLoops {
    */
   private vBuffer(o: Overlap, t: string): { bar: string; phase: string; region: Region } {
     const h = this.host;
+    if (o.ws) return { bar: wsBar(o.ws, "fullV", this.stage(o, t)), phase: this.phase(o, t), region: this.stageRegion(o.v.v, o.ws.vAt, o.ws.vBytes, o, t) };
     const k = `(${t} & 1)`;
     const r = h.region(o.v.v)!;
     return {

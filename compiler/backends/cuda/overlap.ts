@@ -30,6 +30,7 @@ import { type CudaPlan, readsInline } from "./plan.ts";
 import { loopCopyDeps } from "./prefetch.ts";
 import type { QuerySplit } from "./split-scores.ts";
 import type { TmaStream } from "./tma-stream.ts";
+import type { WsStages } from "./warp-specialize.ts";
 
 export interface Overlap {
   loop: ForInst;
@@ -56,6 +57,12 @@ export interface Overlap {
   vw?: number;
   /** Where the scores read K's staged bytes by FP8 wgmma instead of kWide (split-scores.ts). */
   split?: QuerySplit;
+  /**
+   * The warp-specialized schedule's consumer loop (warp-specialize.ts): K and V come from a
+   * producer warpgroup's stages, waited for on their full mbarriers and released on their empty
+   * ones, instead of copies of the loop's own.
+   */
+  ws?: WsStages;
 }
 
 type Dot = Extract<Value["op"], { kind: "dot" }>;
@@ -74,10 +81,12 @@ const MAX_LIVE_REGS = 128;
  * Does P live in one register set, packed once the P·V reading it is done (overlap-emit.ts)?
  * Where P·V's accumulator is at most 64 columns wide: on the H200 that took mha_prefill at head
  * dim 64 (not causal) 1.04-1.13x, but head dim 128 and gqa_paged's prefill 0.95-0.98x
- * (h200-overlap-one-pset-2026-12-01.{log,json}).
+ * (h200-overlap-one-pset-2026-12-01.{log,json}). The warp-specialized consumers always: with P in
+ * two sets at 128-key tiles ptxas spilled and serialized every wgmma, even at 240 registers
+ * (bench/experiments/prefill_ws_variant.py).
  */
-export function onePSet(o: { pv: Value }): boolean {
-  return o.pv.type.shape[1] <= 64;
+export function onePSet(o: { pv: Value; ws?: WsStages }): boolean {
+  return o.pv.type.shape[1] <= 64 || o.ws !== undefined;
 }
 
 /**
@@ -103,9 +112,14 @@ export function overlaps(streams: TmaStream[], plan: CudaPlan, at: number, widen
   return { loops, end };
 }
 
-function overlapOf(f: ForInst, own: TmaStream[], plan: CudaPlan): Omit<Overlap, "v2" | "bar2"> | undefined {
+/**
+ * Loop f in this schedule's shape, its K and V tiles those of `own`, or undefined. `staged`: for
+ * the warp-specialized consumers (warp-specialize.ts), which run any trip count and whose 240 or
+ * 160 registers a thread ptxas is left to fit (the build's spill check stands).
+ */
+export function overlapOf(f: ForInst, own: TmaStream[], plan: CudaPlan, staged = false): Omit<Overlap, "v2" | "bar2"> | undefined {
   // Paged tiles: lane j of the first warp issues page j's boxes.
-  if (f.maxTrips === 1 || own.length !== 2 || own.some((s) => s.v.type.shape[0] / s.rows > 32)) return undefined;
+  if ((f.maxTrips === 1 && !staged) || own.length !== 2 || own.some((s) => s.v.type.shape[0] / s.rows > 32)) return undefined;
   if (!f.body.insts.every((i) => i.kind === "def")) return undefined;
   const defs = f.body.insts.map((i) => (i.kind === "def" ? i.value : undefined)!);
   const dots = defs.filter((v) => v.op.kind === "dot");
@@ -128,7 +142,7 @@ function overlapOf(f: ForInst, own: TmaStream[], plan: CudaPlan): Omit<Overlap, 
   if (plan.sharedOperands.has(p.a) || plan.cachedFragments.has(p.a)) return undefined;
   // Accumulator registers a thread (one warpgroup of 64 rows): columns / 2.
   const scoresRegs = scores.type.shape[1] / 2;
-  if (2 * scoresRegs + pv.type.shape[1] / 2 > MAX_LIVE_REGS) return undefined;
+  if (2 * scoresRegs + pv.type.shape[1] / 2 > MAX_LIVE_REGS && !staged) return undefined;
   // After P·V only its sum (written in place).
   if (defs.slice(defs.indexOf(pv) + 1).some((d) => d !== fused.sum)) return undefined;
   const kDeps = loopCopyDeps(f, k.v, plan);

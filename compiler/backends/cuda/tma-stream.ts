@@ -56,11 +56,22 @@ export interface TmaStream {
 type Load = Extract<Value["op"], { kind: "load" }>;
 
 /** Is x the tile's row positions plus something the same for every row (`k0 + rows(n, BN)`)? */
-function rowRun(plan: CudaPlan, x: Value): boolean {
+export function rowRun(plan: CudaPlan, x: Value): boolean {
   if (x.op.kind === "iota") return x.op.axis === 0 && uniform(plan, x.op.start);
   if (x.op.kind !== "binary" || x.op.op !== "add") return false;
   const { a, b } = x.op;
   return (uniform(plan, a) && rowRun(plan, b)) || (uniform(plan, b) && rowRun(plan, a));
+}
+
+/**
+ * Are tile v's rows consecutive rows of its tensor's first dim, every other leading index the same
+ * for the whole tile (`k[k0 + kr, h, :]`): one box of all its rows a 64-column block?
+ */
+export function contiguousRows(plan: CudaPlan, v: Value): boolean {
+  const op = v.op as Load;
+  const R = v.type.shape[0];
+  if (v.op.kind !== "load" || R > 256 || R % 8 !== 0 || op.indices.length < 2) return false;
+  return op.indices.slice(1, -1).every((x) => uniform(plan, x)) && rowRun(plan, op.indices[0]);
 }
 
 /**
@@ -76,7 +87,7 @@ function streamable(plan: CudaPlan, v: Value): Pick<TmaStream, "rows" | "paged" 
   // The rows along the first dim alone: the map's rows.
   if (!op.indices.slice(1, -1).every((x) => uniform(plan, x))) return undefined;
   const bytes = bytesOfName(v.type.dtype);
-  if (rowRun(plan, op.indices[0])) return { rows: R, paged: false, cols, bytes };
+  if (contiguousRows(plan, v)) return { rows: R, paged: false, cols, bytes };
   const rows = pageBoxRows(plan, v);
   return rows === undefined ? undefined : { rows, paged: true, cols, bytes };
 }

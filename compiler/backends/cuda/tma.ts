@@ -51,10 +51,11 @@ type Load = Extract<Value["op"], { kind: "load" }>;
 /**
  * Can tile v's columns be TMA boxes: an unpredicated 16-bit load into a swizzled tile whose
  * columns are a run of whole 64-column (128-byte) blocks, as the swizzled tile stores them, of a
- * tensor whose rows are a multiple of 16 bytes?
+ * tensor whose rows are a multiple of 16 bytes? `predicated`: a load with a predicate too (the
+ * warp-specialized producer boxes only its tiles the predicate holds for throughout).
  */
-export function boxColumns(plan: CudaPlan, v: Value): boolean {
-  if (v.op.kind !== "load" || v.op.pred || !plan.swizzled.has(v) || bytesOfName(v.type.dtype) !== 2) return false;
+export function boxColumns(plan: CudaPlan, v: Value, predicated = false): boolean {
+  if (v.op.kind !== "load" || (v.op.pred && !predicated) || !plan.swizzled.has(v) || bytesOfName(v.type.dtype) !== 2) return false;
   const op = v.op as Load;
   const cols = op.indices[op.indices.length - 1];
   if (cols.op.kind !== "iota" || cols.op.axis !== 1 || v.type.shape[1] % 64 !== 0) return false;
