@@ -16,7 +16,7 @@ kernel mha_prefill<T: dtype = f32, HEAD_DIM = 128, CAUSAL = true, BLOCK_M = 16, 
   instances T in [f32, f16], HEAD_DIM in [64, 128], CAUSAL in [true, false]
   // On CUDA (Hopper), 128-row tiles at head dims 128 and 256 are two consumer warpgroups and a
   // producer (the warp-specialized schedule, warp-specialize.ts), with 128-key tiles at 128 and
-  // 64 at 256: on an H200 1.15-1.22x the one-warpgroup blocks at S >= 4k (docs/performance.md).
+  // 64 at 256: on an H200 1.14-1.22x the one-warpgroup blocks at S >= 8k (docs/performance.md).
   // At head dim 64, 64-row tiles, one warpgroup, three blocks an SM; 128-key tiles with a causal
   // mask (H200, docs/performance-history.md: 64 x 128 without a mask were slower).
   target cuda: T in [bf16, f16], HEAD_DIM in [64, 128, 256], BLOCK_M = (HEAD_DIM == 64 ? 64 : 128), BLOCK_N = (HEAD_DIM == 128 || (HEAD_DIM == 64 && CAUSAL) ? 128 : 64)
