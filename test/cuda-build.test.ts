@@ -44,7 +44,7 @@ describe("CUDA kernels built with nvcc for sm_80 and sm_90a", () => {
     for (const m of own) {
       expect(Object.keys(m.cuda!.ptx), m.name).toEqual(["sm_80"]);
       expect(m.cuda!.sharedBytes, m.name).toBeLessThanOrEqual(163 * 1024);
-      expect(m.name.startsWith("mla_") ? m.params.BLOCK_N : m.params.BLOCK_M, m.name).toBe(m.name.startsWith("mla_") ? 32 : 128);
+      expect(m.name.startsWith("mla_") ? m.params.BLOCK_N : m.params.BLOCK_M, m.name).toBe(m.name.startsWith("mla_") ? 32 : m.params.HEAD_DIM === 256 ? 64 : 128);
       expect(source(m), m.name).not.toContain("wgmma");
     }
     // MLA's Hopper builds: 64-key tiles in 224 KiB, so their PTX is for sm_90a alone. At pages
