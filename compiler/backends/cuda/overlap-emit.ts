@@ -35,7 +35,7 @@ import type { CudaPlan } from "./plan.ts";
 import { emitQuerySplit, emitSplitSteps, rowFactor } from "./split-scores.ts";
 import { forIndex } from "./tile-copies.ts";
 import { type TmaStream, boxes, boxesOf } from "./tma-stream.ts";
-import { type WsStages, wsBar } from "./warp-specialize.ts";
+import { type WsStages, wsBar, wsStageRegion } from "./warp-specialize.ts";
 import { turnBegin, turnEnd, turnsEnd, turnsStart } from "./ws-emit.ts";
 import { regFences, wgmmaComment, wgmmaSteps } from "./wgmma.ts";
 
@@ -172,21 +172,16 @@ export class OverlapLoops {
   }
 
   /** Tile t's count since the kernel's first tile (warp-specialized consumers: its stage is the count's parity). */
-  private count(_o: Overlap, t: string): string {
+  private count(t: string): string {
     return `(${this.from} + ${t})`;
   }
   private stage(o: Overlap, t: string): string {
-    return `${this.count(o, t)} & 1`;
+    return `${this.count(t)} & 1`;
   }
   /** The phase of tile t's stage: the stage's uses before it, (count / 2) & 1. */
   private phase(o: Overlap, t: string): string {
-    return `(${this.count(o, t)} >> 1) & 1`;
+    return `(${this.count(t)} >> 1) & 1`;
   }
-  /** Tile `tile`'s stage for tile t, as a region (the stages one tile apart from `at`). */
-  private stageRegion(tile: Value, at: number, bytes: number, o: Overlap, t: string): Region {
-    return { pool: "bytes", offset: `(${at} + ${bytes} * (${this.stage(o, t)}))`, stride: tile.type.shape[1] * 2 };
-  }
-
   /** The loop over tiles, two an iteration (P's two sets taken in turn), and its last one or two. */
   private pairs(o: Overlap, iv: string, hi: string): void {
     const h = this.host;
@@ -290,7 +285,7 @@ export class OverlapLoops {
     turnBegin(h, ws);
     h.line("wgmma_fence();");
     h.line(wgmmaComment(h.plan, o.scores, acc, false));
-    h.withRegion(o.k.v, this.stageRegion(o.k.v, ws.kAt, ws.kBytes, o, t), () => wgmmaSteps(h.dotHost(), h.plan, o.scores, acc, false, true));
+    h.withRegion(o.k.v, wsStageRegion(ws, "K", `(${this.stage(o, t)})`, o.k.v), () => wgmmaSteps(h.dotHost(), h.plan, o.scores, acc, false, true));
     h.line("wgmma_commit();");
   }
 
@@ -357,7 +352,7 @@ export class OverlapLoops {
    */
   private vBuffer(o: Overlap, t: string): { bar: string; phase: string; region: Region } {
     const h = this.host;
-    if (o.ws) return { bar: wsBar(o.ws, "fullV", this.stage(o, t)), phase: this.phase(o, t), region: this.stageRegion(o.v.v, o.ws.vAt, o.ws.vBytes, o, t) };
+    if (o.ws) return { bar: wsBar(o.ws, "fullV", this.stage(o, t)), phase: this.phase(o, t), region: wsStageRegion(o.ws, "V", `(${this.stage(o, t)})`, o.v.v) };
     const k = `(${t} & 1)`;
     const r = h.region(o.v.v)!;
     return {

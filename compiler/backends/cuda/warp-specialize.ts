@@ -24,6 +24,7 @@
 //   rows: bench/experiments/prefill_ws_poison.py).
 import type { TensorMapSpec } from "../../../runtime/manifest.ts";
 import type { Block, ForInst, KernelIR, Value } from "../../ir/ir.ts";
+import type { Region } from "../common/shared-alloc.ts";
 import { operands } from "../../ir/ir.ts";
 import { type Overlap, overlapOf } from "./overlap.ts";
 import type { CudaPlan } from "./plan.ts";
@@ -77,6 +78,12 @@ export const wsBar = (st: WsStages, which: keyof typeof WS_BAR, stage: string): 
  */
 const PRODUCER_REGS: Record<number, number> = { 2: 48, 3: 32 };
 const CONSUMER_REGS: Record<number, number> = { 2: 224, 3: 160 };
+
+/** K's (or V's) tile in stage `stage` (a C term), as a region: the two stages one tile apart. */
+export function wsStageRegion(st: WsStages, which: "K" | "V", stage: string, tile: Value): Region {
+  const [at, bytes] = which === "K" ? [st.kAt, st.kBytes] : [st.vAt, st.vBytes];
+  return { pool: "bytes", offset: `(${at} + ${bytes} * ${stage})`, stride: tile.type.shape[1] * 2 };
+}
 
 type Dot = Extract<Value["op"], { kind: "dot" }>;
 const stripT = (v: Value): Value => (v.op.kind === "transpose" ? v.op.a : v);

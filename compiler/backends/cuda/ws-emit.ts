@@ -18,7 +18,7 @@ import { type LineWriter, hopperOnly, hopperOnlyText } from "./hopper-only.ts";
 import type { Overlap } from "./overlap.ts";
 import { forIndex } from "./tile-copies.ts";
 import { boxes, boxesOf } from "./tma-stream.ts";
-import { type WarpSpecialized, type WsStages, WS_BAR, producerScalars, wholeRows, wsBar } from "./warp-specialize.ts";
+import { type WarpSpecialized, type WsStages, WS_BAR, producerScalars, wholeRows, wsBar, wsStageRegion } from "./warp-specialize.ts";
 import { elem, position } from "./elements.ts";
 
 /** Threads a warpgroup. */
@@ -191,12 +191,11 @@ type Which = "K" | "V";
 
 /** Stream s's tile (K or V) in stage ws_s: its mbarriers and its region. */
 function stageOf(s: Overlap["k"], which: Which, st: WsStages) {
-  const [at, bytes] = which === "K" ? [st.kAt, st.kBytes] : [st.vAt, st.vBytes];
   return {
     full: `full${which}` as keyof typeof WS_BAR,
     empty: `empty${which}` as keyof typeof WS_BAR,
-    bytes,
-    region: { pool: "bytes", offset: `(${at} + ${bytes} * ws_s)`, stride: s.v.type.shape[1] * 2 },
+    bytes: which === "K" ? st.kBytes : st.vBytes,
+    region: wsStageRegion(st, which, "ws_s", s.v),
   };
 }
 
