@@ -559,12 +559,13 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd128_caus
         }
       }
     }
+    uint32_t pa[8][4]; // P of a tile, packed for P·V once the P·V before it is done (every loop's)
+    bool ws_pending = false; // a tile's P·V waits for the next tile's scores, over the loops
     const int t_401_from = ws_tiles - 0; // tile t's stage: (t_401_from + t) & 1 (warp-specialize.ts)
     if (wg_row == 1) named_arrive(8, 256); // group 0 issues first
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (0 < t_395) {
-      uint32_t pa[8][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_405 = (0 * 128);
         // kernels-src/mha.ts:9: return j <= i + k_len - q_len
         // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -726,7 +727,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd128_caus
           }
         }
       }
-      int t_401 = 0;
+      int t_401 = ws_pending ? 0 - 1 : 0; // tile 0 - 1: the loop before's last
       for (; t_401 + 1 < t_395; ++t_401) {
         {
           // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -909,23 +910,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd128_caus
           }
         }
       }
-      mbar_wait(smem + 163856 + 8 * ((t_401_from + t_401) & 1), ((t_401_from + t_401) >> 1) & 1); // V_414 of tile t_401 in its stage
-      {
-        auto& af = pa;
-        wgmma_fence();
-        // carry_404 on this warpgroup's tensor cores: 8 x wgmma m64n128k16, B MN-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + (98304 + 32768 * ((t_401_from + t_401) & 1)), 16384, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_404, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-          }
-        }
-        wgmma_commit();
-      }
-      wgmma_wait<0>();
-      for (int i = 0; i < 64; ++i) reg_fence(carry_404[i]);
-      mbar_arrive(smem + 163888 + 8 * ((t_401_from + t_401) & 1)); // V_414 of tile t_401 read: its stage may be refilled
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_395 - 0);
     // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -933,8 +918,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd128_caus
     const int t_437_from = ws_tiles - t_395; // tile t's stage: (t_437_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (t_395 < t_398) {
-      uint32_t pa[8][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         mbar_wait(smem + 163840 + 8 * ((t_437_from + t_395) & 1), ((t_437_from + t_395) >> 1) & 1); // K_447 of tile t_395 in its stage
         float t_450[64]; // written by the first wgmma (scale-d 0)
         named_sync(8 + wg_row, 256); // this group's turn to issue
@@ -1079,7 +1063,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd128_caus
           }
         }
       }
-      int t_437 = t_395;
+      int t_437 = ws_pending ? t_395 - 1 : t_395; // tile t_395 - 1: the loop before's last
       for (; t_437 + 1 < t_398; ++t_437) {
         {
           mbar_wait(smem + 163840 + 8 * ((t_437_from + (t_437 + 1)) & 1), ((t_437_from + (t_437 + 1)) >> 1) & 1); // K_447 of tile (t_437 + 1) in its stage
@@ -1244,23 +1228,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd128_caus
           }
         }
       }
-      mbar_wait(smem + 163856 + 8 * ((t_437_from + t_437) & 1), ((t_437_from + t_437) >> 1) & 1); // V_448 of tile t_437 in its stage
-      {
-        auto& af = pa;
-        wgmma_fence();
-        // carry_404 on this warpgroup's tensor cores: 8 x wgmma m64n128k16, B MN-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + (98304 + 32768 * ((t_437_from + t_437) & 1)), 16384, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n128k16_rs_bf16<1>(carry_404, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-          }
-        }
-        wgmma_commit();
-      }
-      wgmma_wait<0>();
-      for (int i = 0; i < 64; ++i) reg_fence(carry_404[i]);
-      mbar_arrive(smem + 163888 + 8 * ((t_437_from + t_437) & 1)); // V_448 of tile t_437 read: its stage may be refilled
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_398 - t_395);
     // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1268,8 +1236,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd128_caus
     const int t_471_from = ws_tiles - t_398; // tile t's stage: (t_471_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (t_398 < t_394) {
-      uint32_t pa[8][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_475 = (t_398 * 128);
         // kernels-src/mha.ts:9: return j <= i + k_len - q_len
         // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1431,7 +1398,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd128_caus
           }
         }
       }
-      int t_471 = t_398;
+      int t_471 = ws_pending ? t_398 - 1 : t_398; // tile t_398 - 1: the loop before's last
       for (; t_471 + 1 < t_394; ++t_471) {
         {
           // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1614,13 +1581,17 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd128_caus
           }
         }
       }
-      mbar_wait(smem + 163856 + 8 * ((t_471_from + t_471) & 1), ((t_471_from + t_471) >> 1) & 1); // V_484 of tile t_471 in its stage
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
+    }
+    ws_tiles += max(0, t_394 - t_398);
+    if (ws_pending) { // the last tile's P·V, pending since its loop
+      mbar_wait(smem + 163856 + 8 * ((ws_tiles - 1) & 1), ((ws_tiles - 1) >> 1) & 1); // V_484 of the last tile in its stage
       {
         auto& af = pa;
         wgmma_fence();
         // carry_404 on this warpgroup's tensor cores: 8 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (98304 + 32768 * ((t_471_from + t_471) & 1)), 16384, 1024);
+          const uint64_t db = sw128_desc(smem + (98304 + 32768 * ((ws_tiles - 1) & 1)), 16384, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
             wgmma_m64n128k16_rs_bf16<1>(carry_404, af[kk], db + (uint64_t)((kk * 2048) >> 4));
@@ -1630,9 +1601,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd128_caus
       }
       wgmma_wait<0>();
       for (int i = 0; i < 64; ++i) reg_fence(carry_404[i]);
-      mbar_arrive(smem + 163888 + 8 * ((t_471_from + t_471) & 1)); // V_484 of tile t_471 read: its stage may be refilled
+      mbar_arrive(smem + 163888 + 8 * ((ws_tiles - 1) & 1)); // V_484 of the last tile read: its stage may be refilled
     }
-    ws_tiles += max(0, t_394 - t_398);
     if (wg_row == 0) named_sync(8, 256); // the last group's last turn, taken
     // carry_403: the parts of the row's lanes added (lazy-sums.ts)
     #pragma unroll

@@ -519,12 +519,13 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd256_noca
         }
       }
     }
+    uint32_t pa[4][4]; // P of a tile, packed for P·V once the P·V before it is done (every loop's)
+    bool ws_pending = false; // a tile's P·V waits for the next tile's scores, over the loops
     const int t_362_from = ws_tiles - 0; // tile t's stage: (t_362_from + t) & 1 (warp-specialize.ts)
     if (wg_row == 1) named_arrive(8, 256); // group 0 issues first
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (0 < t_356) {
-      uint32_t pa[4][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_366 = (0 * 64);
         mbar_wait(smem + 196608 + 8 * ((t_362_from + 0) & 1), ((t_362_from + 0) >> 1) & 1); // K_373 of tile 0 in its stage
         float t_376[32]; // written by the first wgmma (scale-d 0)
@@ -684,7 +685,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd256_noca
           }
         }
       }
-      int t_362 = 0;
+      int t_362 = ws_pending ? 0 - 1 : 0; // tile 0 - 1: the loop before's last
       for (; t_362 + 1 < t_356; ++t_362) {
         {
           // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -865,23 +866,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd256_noca
           }
         }
       }
-      mbar_wait(smem + 196624 + 8 * ((t_362_from + t_362) & 1), ((t_362_from + t_362) >> 1) & 1); // V_374 of tile t_362 in its stage
-      {
-        auto& af = pa;
-        wgmma_fence();
-        // carry_365 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + (131072 + 32768 * ((t_362_from + t_362) & 1)), 8192, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_bf16<1>(carry_365, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-          }
-        }
-        wgmma_commit();
-      }
-      wgmma_wait<0>();
-      for (int i = 0; i < 128; ++i) reg_fence(carry_365[i]);
-      mbar_arrive(smem + 196656 + 8 * ((t_362_from + t_362) & 1)); // V_374 of tile t_362 read: its stage may be refilled
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_356 - 0);
     // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -889,8 +874,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd256_noca
     const int t_397_from = ws_tiles - t_356; // tile t's stage: (t_397_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (t_356 < t_359) {
-      uint32_t pa[4][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         mbar_wait(smem + 196608 + 8 * ((t_397_from + t_356) & 1), ((t_397_from + t_356) >> 1) & 1); // K_406 of tile t_356 in its stage
         float t_409[32]; // written by the first wgmma (scale-d 0)
         named_sync(8 + wg_row, 256); // this group's turn to issue
@@ -1035,7 +1019,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd256_noca
           }
         }
       }
-      int t_397 = t_356;
+      int t_397 = ws_pending ? t_356 - 1 : t_356; // tile t_356 - 1: the loop before's last
       for (; t_397 + 1 < t_359; ++t_397) {
         {
           mbar_wait(smem + 196608 + 8 * ((t_397_from + (t_397 + 1)) & 1), ((t_397_from + (t_397 + 1)) >> 1) & 1); // K_406 of tile (t_397 + 1) in its stage
@@ -1200,23 +1184,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd256_noca
           }
         }
       }
-      mbar_wait(smem + 196624 + 8 * ((t_397_from + t_397) & 1), ((t_397_from + t_397) >> 1) & 1); // V_407 of tile t_397 in its stage
-      {
-        auto& af = pa;
-        wgmma_fence();
-        // carry_365 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + (131072 + 32768 * ((t_397_from + t_397) & 1)), 8192, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_bf16<1>(carry_365, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-          }
-        }
-        wgmma_commit();
-      }
-      wgmma_wait<0>();
-      for (int i = 0; i < 128; ++i) reg_fence(carry_365[i]);
-      mbar_arrive(smem + 196656 + 8 * ((t_397_from + t_397) & 1)); // V_407 of tile t_397 read: its stage may be refilled
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_359 - t_356);
     // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1224,8 +1192,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd256_noca
     const int t_430_from = ws_tiles - t_359; // tile t's stage: (t_430_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (t_359 < t_355) {
-      uint32_t pa[4][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_434 = (t_359 * 64);
         mbar_wait(smem + 196608 + 8 * ((t_430_from + t_359) & 1), ((t_430_from + t_359) >> 1) & 1); // K_441 of tile t_359 in its stage
         float t_444[32]; // written by the first wgmma (scale-d 0)
@@ -1385,7 +1352,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd256_noca
           }
         }
       }
-      int t_430 = t_359;
+      int t_430 = ws_pending ? t_359 - 1 : t_359; // tile t_359 - 1: the loop before's last
       for (; t_430 + 1 < t_355; ++t_430) {
         {
           // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1566,13 +1533,17 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd256_noca
           }
         }
       }
-      mbar_wait(smem + 196624 + 8 * ((t_430_from + t_430) & 1), ((t_430_from + t_430) >> 1) & 1); // V_442 of tile t_430 in its stage
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
+    }
+    ws_tiles += max(0, t_355 - t_359);
+    if (ws_pending) { // the last tile's P·V, pending since its loop
+      mbar_wait(smem + 196624 + 8 * ((ws_tiles - 1) & 1), ((ws_tiles - 1) >> 1) & 1); // V_442 of the last tile in its stage
       {
         auto& af = pa;
         wgmma_fence();
         // carry_365 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (131072 + 32768 * ((t_430_from + t_430) & 1)), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (131072 + 32768 * ((ws_tiles - 1) & 1)), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
             wgmma_m64n256k16_rs_bf16<1>(carry_365, af[kk], db + (uint64_t)((kk * 2048) >> 4));
@@ -1582,9 +1553,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_bf16_hd256_noca
       }
       wgmma_wait<0>();
       for (int i = 0; i < 128; ++i) reg_fence(carry_365[i]);
-      mbar_arrive(smem + 196656 + 8 * ((t_430_from + t_430) & 1)); // V_442 of tile t_430 read: its stage may be refilled
+      mbar_arrive(smem + 196656 + 8 * ((ws_tiles - 1) & 1)); // V_442 of the last tile read: its stage may be refilled
     }
-    ws_tiles += max(0, t_355 - t_359);
     if (wg_row == 0) named_sync(8, 256); // the last group's last turn, taken
     // carry_364: the parts of the row's lanes added (lazy-sums.ts)
     #pragma unroll

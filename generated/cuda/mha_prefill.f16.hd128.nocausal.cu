@@ -507,12 +507,13 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_nocau
         }
       }
     }
+    uint32_t pa[8][4]; // P of a tile, packed for P·V once the P·V before it is done (every loop's)
+    bool ws_pending = false; // a tile's P·V waits for the next tile's scores, over the loops
     const int t_350_from = ws_tiles - 0; // tile t's stage: (t_350_from + t) & 1 (warp-specialize.ts)
     if (wg_row == 1) named_arrive(8, 256); // group 0 issues first
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (0 < t_344) {
-      uint32_t pa[8][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_354 = (0 * 128);
         mbar_wait(smem + 163840 + 8 * ((t_350_from + 0) & 1), ((t_350_from + 0) >> 1) & 1); // K_361 of tile 0 in its stage
         float t_364[64]; // written by the first wgmma (scale-d 0)
@@ -672,7 +673,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_nocau
           }
         }
       }
-      int t_350 = 0;
+      int t_350 = ws_pending ? 0 - 1 : 0; // tile 0 - 1: the loop before's last
       for (; t_350 + 1 < t_344; ++t_350) {
         {
           // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -853,23 +854,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_nocau
           }
         }
       }
-      mbar_wait(smem + 163856 + 8 * ((t_350_from + t_350) & 1), ((t_350_from + t_350) >> 1) & 1); // V_362 of tile t_350 in its stage
-      {
-        auto& af = pa;
-        wgmma_fence();
-        // carry_353 on this warpgroup's tensor cores: 8 x wgmma m64n128k16, B MN-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + (98304 + 32768 * ((t_350_from + t_350) & 1)), 16384, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-          }
-        }
-        wgmma_commit();
-      }
-      wgmma_wait<0>();
-      for (int i = 0; i < 64; ++i) reg_fence(carry_353[i]);
-      mbar_arrive(smem + 163888 + 8 * ((t_350_from + t_350) & 1)); // V_362 of tile t_350 read: its stage may be refilled
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_344 - 0);
     // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -877,8 +862,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_nocau
     const int t_385_from = ws_tiles - t_344; // tile t's stage: (t_385_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (t_344 < t_347) {
-      uint32_t pa[8][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         mbar_wait(smem + 163840 + 8 * ((t_385_from + t_344) & 1), ((t_385_from + t_344) >> 1) & 1); // K_394 of tile t_344 in its stage
         float t_397[64]; // written by the first wgmma (scale-d 0)
         named_sync(8 + wg_row, 256); // this group's turn to issue
@@ -1023,7 +1007,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_nocau
           }
         }
       }
-      int t_385 = t_344;
+      int t_385 = ws_pending ? t_344 - 1 : t_344; // tile t_344 - 1: the loop before's last
       for (; t_385 + 1 < t_347; ++t_385) {
         {
           mbar_wait(smem + 163840 + 8 * ((t_385_from + (t_385 + 1)) & 1), ((t_385_from + (t_385 + 1)) >> 1) & 1); // K_394 of tile (t_385 + 1) in its stage
@@ -1188,23 +1172,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_nocau
           }
         }
       }
-      mbar_wait(smem + 163856 + 8 * ((t_385_from + t_385) & 1), ((t_385_from + t_385) >> 1) & 1); // V_395 of tile t_385 in its stage
-      {
-        auto& af = pa;
-        wgmma_fence();
-        // carry_353 on this warpgroup's tensor cores: 8 x wgmma m64n128k16, B MN-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + (98304 + 32768 * ((t_385_from + t_385) & 1)), 16384, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 8; ++kk) {
-            wgmma_m64n128k16_rs_f16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-          }
-        }
-        wgmma_commit();
-      }
-      wgmma_wait<0>();
-      for (int i = 0; i < 64; ++i) reg_fence(carry_353[i]);
-      mbar_arrive(smem + 163888 + 8 * ((t_385_from + t_385) & 1)); // V_395 of tile t_385 read: its stage may be refilled
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_347 - t_344);
     // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1212,8 +1180,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_nocau
     const int t_418_from = ws_tiles - t_347; // tile t's stage: (t_418_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (t_347 < t_343) {
-      uint32_t pa[8][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_422 = (t_347 * 128);
         mbar_wait(smem + 163840 + 8 * ((t_418_from + t_347) & 1), ((t_418_from + t_347) >> 1) & 1); // K_429 of tile t_347 in its stage
         float t_432[64]; // written by the first wgmma (scale-d 0)
@@ -1373,7 +1340,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_nocau
           }
         }
       }
-      int t_418 = t_347;
+      int t_418 = ws_pending ? t_347 - 1 : t_347; // tile t_347 - 1: the loop before's last
       for (; t_418 + 1 < t_343; ++t_418) {
         {
           // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1554,13 +1521,17 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_nocau
           }
         }
       }
-      mbar_wait(smem + 163856 + 8 * ((t_418_from + t_418) & 1), ((t_418_from + t_418) >> 1) & 1); // V_430 of tile t_418 in its stage
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
+    }
+    ws_tiles += max(0, t_343 - t_347);
+    if (ws_pending) { // the last tile's P·V, pending since its loop
+      mbar_wait(smem + 163856 + 8 * ((ws_tiles - 1) & 1), ((ws_tiles - 1) >> 1) & 1); // V_430 of the last tile in its stage
       {
         auto& af = pa;
         wgmma_fence();
         // carry_353 on this warpgroup's tensor cores: 8 x wgmma m64n128k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (98304 + 32768 * ((t_418_from + t_418) & 1)), 16384, 1024);
+          const uint64_t db = sw128_desc(smem + (98304 + 32768 * ((ws_tiles - 1) & 1)), 16384, 1024);
           #pragma unroll
           for (int kk = 0; kk < 8; ++kk) {
             wgmma_m64n128k16_rs_f16<1>(carry_353, af[kk], db + (uint64_t)((kk * 2048) >> 4));
@@ -1570,9 +1541,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_nocau
       }
       wgmma_wait<0>();
       for (int i = 0; i < 64; ++i) reg_fence(carry_353[i]);
-      mbar_arrive(smem + 163888 + 8 * ((t_418_from + t_418) & 1)); // V_430 of tile t_418 read: its stage may be refilled
+      mbar_arrive(smem + 163888 + 8 * ((ws_tiles - 1) & 1)); // V_430 of the last tile read: its stage may be refilled
     }
-    ws_tiles += max(0, t_343 - t_347);
     if (wg_row == 0) named_sync(8, 256); // the last group's last turn, taken
     // carry_352: the parts of the row's lanes added (lazy-sums.ts)
     #pragma unroll

@@ -571,12 +571,13 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd256_causa
         }
       }
     }
+    uint32_t pa[4][4]; // P of a tile, packed for P·V once the P·V before it is done (every loop's)
+    bool ws_pending = false; // a tile's P·V waits for the next tile's scores, over the loops
     const int t_415_from = ws_tiles - 0; // tile t's stage: (t_415_from + t) & 1 (warp-specialize.ts)
     if (wg_row == 1) named_arrive(8, 256); // group 0 issues first
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (0 < t_409) {
-      uint32_t pa[4][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_419 = (0 * 64);
         // kernels-src/mha.ts:9: return j <= i + k_len - q_len
         // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -738,7 +739,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd256_causa
           }
         }
       }
-      int t_415 = 0;
+      int t_415 = ws_pending ? 0 - 1 : 0; // tile 0 - 1: the loop before's last
       for (; t_415 + 1 < t_409; ++t_415) {
         {
           // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -921,23 +922,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd256_causa
           }
         }
       }
-      mbar_wait(smem + 196624 + 8 * ((t_415_from + t_415) & 1), ((t_415_from + t_415) >> 1) & 1); // V_428 of tile t_415 in its stage
-      {
-        auto& af = pa;
-        wgmma_fence();
-        // carry_418 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + (131072 + 32768 * ((t_415_from + t_415) & 1)), 8192, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_f16<1>(carry_418, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-          }
-        }
-        wgmma_commit();
-      }
-      wgmma_wait<0>();
-      for (int i = 0; i < 128; ++i) reg_fence(carry_418[i]);
-      mbar_arrive(smem + 196656 + 8 * ((t_415_from + t_415) & 1)); // V_428 of tile t_415 read: its stage may be refilled
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_409 - 0);
     // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -945,8 +930,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd256_causa
     const int t_451_from = ws_tiles - t_409; // tile t's stage: (t_451_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (t_409 < t_412) {
-      uint32_t pa[4][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         mbar_wait(smem + 196608 + 8 * ((t_451_from + t_409) & 1), ((t_451_from + t_409) >> 1) & 1); // K_461 of tile t_409 in its stage
         float t_464[32]; // written by the first wgmma (scale-d 0)
         named_sync(8 + wg_row, 256); // this group's turn to issue
@@ -1091,7 +1075,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd256_causa
           }
         }
       }
-      int t_451 = t_409;
+      int t_451 = ws_pending ? t_409 - 1 : t_409; // tile t_409 - 1: the loop before's last
       for (; t_451 + 1 < t_412; ++t_451) {
         {
           mbar_wait(smem + 196608 + 8 * ((t_451_from + (t_451 + 1)) & 1), ((t_451_from + (t_451 + 1)) >> 1) & 1); // K_461 of tile (t_451 + 1) in its stage
@@ -1256,23 +1240,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd256_causa
           }
         }
       }
-      mbar_wait(smem + 196624 + 8 * ((t_451_from + t_451) & 1), ((t_451_from + t_451) >> 1) & 1); // V_462 of tile t_451 in its stage
-      {
-        auto& af = pa;
-        wgmma_fence();
-        // carry_418 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
-        {
-          const uint64_t db = sw128_desc(smem + (131072 + 32768 * ((t_451_from + t_451) & 1)), 8192, 1024);
-          #pragma unroll
-          for (int kk = 0; kk < 4; ++kk) {
-            wgmma_m64n256k16_rs_f16<1>(carry_418, af[kk], db + (uint64_t)((kk * 2048) >> 4));
-          }
-        }
-        wgmma_commit();
-      }
-      wgmma_wait<0>();
-      for (int i = 0; i < 128; ++i) reg_fence(carry_418[i]);
-      mbar_arrive(smem + 196656 + 8 * ((t_451_from + t_451) & 1)); // V_462 of tile t_451 read: its stage may be refilled
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_412 - t_409);
     // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1280,8 +1248,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd256_causa
     const int t_485_from = ws_tiles - t_412; // tile t's stage: (t_485_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
     if (t_412 < t_408) {
-      uint32_t pa[4][4]; // P of a tile, packed for P·V once the P·V before it is done
-      {
+      if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_489 = (t_412 * 64);
         // kernels-src/mha.ts:9: return j <= i + k_len - q_len
         // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1443,7 +1410,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd256_causa
           }
         }
       }
-      int t_485 = t_412;
+      int t_485 = ws_pending ? t_412 - 1 : t_412; // tile t_412 - 1: the loop before's last
       for (; t_485 + 1 < t_408; ++t_485) {
         {
           // kernels-src/mha.ts:41: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (!CAUSAL || causal(qi, cols(n, BLOCK_N), q_len, k_len)) {
@@ -1626,13 +1593,17 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd256_causa
           }
         }
       }
-      mbar_wait(smem + 196624 + 8 * ((t_485_from + t_485) & 1), ((t_485_from + t_485) >> 1) & 1); // V_498 of tile t_485 in its stage
+      ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
+    }
+    ws_tiles += max(0, t_408 - t_412);
+    if (ws_pending) { // the last tile's P·V, pending since its loop
+      mbar_wait(smem + 196624 + 8 * ((ws_tiles - 1) & 1), ((ws_tiles - 1) >> 1) & 1); // V_498 of the last tile in its stage
       {
         auto& af = pa;
         wgmma_fence();
         // carry_418 on this warpgroup's tensor cores: 4 x wgmma m64n256k16, B MN-major from the swizzled tile
         {
-          const uint64_t db = sw128_desc(smem + (131072 + 32768 * ((t_485_from + t_485) & 1)), 8192, 1024);
+          const uint64_t db = sw128_desc(smem + (131072 + 32768 * ((ws_tiles - 1) & 1)), 8192, 1024);
           #pragma unroll
           for (int kk = 0; kk < 4; ++kk) {
             wgmma_m64n256k16_rs_f16<1>(carry_418, af[kk], db + (uint64_t)((kk * 2048) >> 4));
@@ -1642,9 +1613,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd256_causa
       }
       wgmma_wait<0>();
       for (int i = 0; i < 128; ++i) reg_fence(carry_418[i]);
-      mbar_arrive(smem + 196656 + 8 * ((t_485_from + t_485) & 1)); // V_498 of tile t_485 read: its stage may be refilled
+      mbar_arrive(smem + 196656 + 8 * ((ws_tiles - 1) & 1)); // V_498 of the last tile read: its stage may be refilled
     }
-    ws_tiles += max(0, t_408 - t_412);
     if (wg_row == 0) named_sync(8, 256); // the last group's last turn, taken
     // carry_417: the parts of the row's lanes added (lazy-sums.ts)
     #pragma unroll

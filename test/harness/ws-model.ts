@@ -52,7 +52,7 @@ function translate(raw: string): string | undefined {
   if (l === "{" || l === "}" || l === "} else {") return l;
   if (/^(for|if) \(.*\{$/.test(l) || /^\} else if \(.*\{$/.test(l)) return expr(l).replace(/\b(int|bool) /g, "");
   if (/^(const )?(int|bool) \w+ = /.test(l)) return `${expr(l).replace(/^(const )?(int|bool) /, "")}`;
-  if (/^ws_tiles \+= /.test(l)) return l;
+  if (/^ws_tiles \+= /.test(l) || /^ws_pending = (true|false);$/.test(l)) return l;
   if (OPS.test(l)) return `yield* ${expr(l)}`;
   const guarded = /^if \((.*?)\) ((mbar_arrive|named_arrive|named_sync|mbar_wait)\(.*\);)$/.exec(l);
   if (guarded) return `if (${expr(guarded[1])}) { yield* ${expr(guarded[2])} }`;
@@ -62,11 +62,28 @@ function translate(raw: string): string | undefined {
   return undefined;
 }
 
-/** The tile loops of a role's code: from each `X_from = ws_tiles - LO;` to its `ws_tiles += max(0, HI - LO);`. */
+/**
+ * The tile loops of a role's code: from each `X_from = ws_tiles - LO;` to its `ws_tiles +=
+ * max(0, HI - LO);`; the consumers' last loop's pending P·V after them (overlap-emit.ts) is the
+ * last entry's tail.
+ */
 function loopsOf(section: string): { lo: string; hi: string; js: string }[] {
   const out: { lo: string; hi: string; js: string }[] = [];
   let cur: { lo: string; lines: string[] } | undefined;
+  let tail: { depth: number; lines: string[] } | undefined;
   for (const line of section.split("\n")) {
+    if (!cur && out.length && !tail && /^\s*if \(ws_pending\) \{/.test(line)) tail = { depth: 0, lines: [] };
+    if (tail && tail.depth >= 0) {
+      const js = translate(line);
+      if (js !== undefined) tail.lines.push(js);
+      const code = line.replace(/\/\/.*$/, "");
+      tail.depth += (code.match(/\{/g) ?? []).length - (code.match(/\}/g) ?? []).length;
+      if (tail.depth === 0) {
+        out[out.length - 1].js += `\n${tail.lines.join("\n")}`;
+        tail.depth = -1;
+      }
+      continue;
+    }
     const start = /const int \w+_from = ws_tiles - (\S+);/.exec(line);
     if (start) cur = { lo: start[1], lines: [] };
     if (!cur) continue;

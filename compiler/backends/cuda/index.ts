@@ -13,7 +13,7 @@ import { TMA_BOX_EVICT_FIRST, TMA_HELPERS, denseStaged, mapParam, tmaCopies } fr
 import { TMA_STREAM_HELPER, tmaStreams } from "./tma-stream.ts";
 import { plainSplits, querySplits, splitHelpers, splitWidths } from "./split-scores.ts";
 import { type Overlap, overlaps } from "./overlap.ts";
-import { OVERLAP_HELPERS } from "./overlap-emit.ts";
+import { OVERLAP_HELPERS } from "./overlap-copy.ts";
 import { type WarpSpecialized, warpSpecialize, wsCandidate } from "./warp-specialize.ts";
 import { wsHelpers } from "./ws-emit.ts";
 import { CudaEmitter } from "./emit.ts";

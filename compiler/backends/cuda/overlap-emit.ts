@@ -23,33 +23,23 @@
 // waited for on their full mbarriers; where this order would copy K(t + 1) (V(t + 1)), K(t - 1)
 // (V(t - 1)) has been read, and each thread arrives on its stage's empty mbarrier instead; no
 // block barrier. The groups take turns issuing their wgmmas (ws-emit.ts, turnBegin / turnEnd).
+// The consumers' loops are one pipeline: a loop leaves its last tile's P·V pending (ws_pending,
+// P in the one set `pa`), the next loop that runs issues it beside its first tile's scores, and
+// after the last loop it is issued alone; so a causal kernel's diagonal tile does not wait for
+// the tensor cores to drain (short sequences are mostly loop ends).
 import { type ForInst, type Value, operands } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import type { CopyHost } from "./copy-emit.ts";
 import { elem } from "./elements.ts";
-import { hopperOnlyText } from "./hopper-only.ts";
 import type { Site } from "./layouts.ts";
 import { type DotEmitter, packFragment } from "./mma.ts";
 import { type Overlap, onePSet } from "./overlap.ts";
 import type { CudaPlan } from "./plan.ts";
 import { emitQuerySplit, emitSplitSteps, rowFactor } from "./split-scores.ts";
-import { forIndex } from "./tile-copies.ts";
-import { type TmaStream, boxes, boxesOf } from "./tma-stream.ts";
+import { issueTile } from "./overlap-copy.ts";
 import { type WsStages, wsBar, wsStageRegion } from "./warp-specialize.ts";
 import { turnBegin, turnEnd, turnsEnd, turnsStart } from "./ws-emit.ts";
 import { regFences, wgmmaComment, wgmmaSteps } from "./wgmma.ts";
-
-/** A phase's one arrival and its TMA boxes, each issued only where `on` holds (no branch). */
-export const OVERLAP_HELPERS = hopperOnlyText(`// The arrival and the boxes of a copy issued while a wgmma runs: predicated, not branched on (a
-// divergent branch there makes ptxas serialize the wgmmas), thread 0's alone taking effect.
-__device__ __forceinline__ void mbar_expect_if(bool on, unsigned char* bar, unsigned bytes) {
-  asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, %2, 0;\\n@p mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;\\n}\\n"
-               :: "r"((unsigned)__cvta_generic_to_shared(bar)), "r"(bytes), "r"((int)on) : "memory");
-}
-__device__ __forceinline__ void tma_box_if(bool on, unsigned char* dst, const TmaMap* map, int x, int y, unsigned char* bar) {
-  asm volatile("{\\n.reg .pred p;\\nsetp.ne.b32 p, %5, 0;\\n@p cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes [%0], [%1, {%2, %3}], [%4];\\n}\\n"
-               :: "r"((unsigned)__cvta_generic_to_shared(dst)), "l"(map), "r"(x), "r"(y), "r"((unsigned)__cvta_generic_to_shared(bar)), "r"((int)on) : "memory");
-}`);
 
 /** What the schedule's code needs of the kernel emitter. */
 export interface OverlapHost extends CopyHost {
@@ -74,6 +64,10 @@ export interface OverlapHost extends CopyHost {
   inPlace(dot: Value, sum: Value, carried: Value): void;
   yieldTo(targets: Value[], yields: Value[], targetSet: Set<Value>): void;
 }
+
+/** The kernel's last tile, after the consumers' last loop (its count: ws_tiles - 1). */
+const LAST = "last";
+const tileName = (t: string) => (t === LAST ? "the last tile" : `tile ${t}`);
 
 export class OverlapLoops {
   /** The variable holding the count of the loop's first tile less its index (warp-specialized consumers). */
@@ -114,22 +108,25 @@ export class OverlapLoops {
     const ws = o.ws;
     // The index is renamed while a tile's code is emitted: the count's base keeps the loop's name.
     this.from = `${iv}_from`;
+    const wsLoops = [...this.loops.values()].filter((x) => x.ws);
+    if (ws && wsLoops[0] === o) this.wsStart(ks);
     if (ws) h.line(`const int ${this.from} = ws_tiles - ${lo}; // tile t's stage: (${this.from} + t) & 1 (warp-specialize.ts)`);
     // The consumers' turns run as one ring through all the loops: restarted a loop, a group
     // could arrive twice on a barrier before the next group took its turn (a hang on the H200).
-    const wsLoops = [...this.loops.values()].filter((x) => x.ws);
     if (ws && wsLoops[0] === o) turnsStart(h, ws);
     h.line(`// ${ws ? "K and V from the producer's stages" : "whole tiles"}: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)`);
     h.line(`if (${lo} < ${hi}) {`);
     h.enter();
-    if (one) h.line(`uint32_t pa[${ks}][4]; // P of a tile, packed for P·V once the P·V before it is done`);
-    else h.line(`uint32_t pa[${ks}][4], pb[${ks}][4]; // P of a tile, packed for P·V: two sets taken in turn`);
+    // (A consumer's P, pending across its loops, is declared before the first: wsStart.)
+    if (!ws) h.line(one ? `uint32_t pa[${ks}][4]; // P of a tile, packed for P·V once the P·V before it is done` : `uint32_t pa[${ks}][4], pb[${ks}][4]; // P of a tile, packed for P·V: two sets taken in turn`);
     before?.();
     if (!ws) {
       this.copyV(o, lo, `${lo} < ${hi}`);
       this.copyV(o, `(${lo} + 1)`, `${lo} + 1 < ${hi}`);
     }
-    h.line("{");
+    // A consumer loop after one that ran starts with that loop's last tile, its P·V pending: its
+    // first iteration issues tile lo's scores beside it, as every other iteration does.
+    h.line(ws ? "if (!ws_pending) { // the first tile of the kernel's loops: its scores alone" : "{");
     h.enter();
     h.renamed([[f.iv, lo]], () => {
       this.pre(o);
@@ -146,34 +143,57 @@ export class OverlapLoops {
     h.renamed([[f.iv, lo]], () => this.softmax(o, "pa"));
     h.leave();
     h.line("}");
-    h.line(`int ${iv} = ${lo};`);
+    h.line(ws ? `int ${iv} = ws_pending ? ${lo} - 1 : ${lo}; // tile ${lo} - 1: the loop before's last` : `int ${iv} = ${lo};`);
     if (one) {
       h.line(`for (; ${iv} + 1 < ${hi}; ++${iv}) {`);
       h.enter();
       this.step(o, iv, "pa", "pa");
       h.leave();
       h.line("}");
-      this.pv(o, iv, "pa");
+      if (!ws) this.pv(o, iv, "pa");
     } else this.pairs(o, iv, hi);
-    h.line("wgmma_wait<0>();");
-    this.fence(o.carried);
-    if (ws) this.release(o, "emptyV", iv);
+    if (ws) h.line("ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop");
+    else {
+      h.line("wgmma_wait<0>();");
+      this.fence(o.carried);
+    }
     h.leave();
     h.line("}");
     if (ws) h.line(`ws_tiles += max(0, ${hi} - ${lo});`);
-    if (ws && wsLoops[wsLoops.length - 1] === o) turnsEnd(h, ws);
+    if (ws && wsLoops[wsLoops.length - 1] === o) this.wsEnd(o);
+  }
+
+  /** Before the consumers' first loop: P's register set and the pending flag, for every loop. */
+  private wsStart(ks: number): void {
+    this.host.line(`uint32_t pa[${ks}][4]; // P of a tile, packed for P·V once the P·V before it is done (every loop's)`);
+    this.host.line("bool ws_pending = false; // a tile's P·V waits for the next tile's scores, over the loops");
+  }
+
+  /** After the consumers' last loop: the last tile's P·V, then the ring's last turn. */
+  private wsEnd(o: Overlap): void {
+    const h = this.host;
+    h.line("if (ws_pending) { // the last tile's P·V, pending since its loop");
+    h.enter();
+    this.from = "ws_tiles";
+    this.pv(o, LAST, "pa");
+    h.line("wgmma_wait<0>();");
+    this.fence(o.carried);
+    this.release(o, "emptyV", LAST);
+    h.leave();
+    h.line("}");
+    turnsEnd(h, o.ws!);
   }
 
   /** A consumer thread is done reading tile t's K or V (a wgmma it waited for): its arrival on the stage's empty mbarrier. */
   private release(o: Overlap, which: "emptyK" | "emptyV", t: string): void {
     const ws = o.ws!;
     const tile = which === "emptyK" ? o.k.v : o.v.v;
-    this.host.line(`mbar_arrive(${wsBar(ws, which, this.stage(o, t))}); // ${this.host.name(tile)} of tile ${t} read: its stage may be refilled`);
+    this.host.line(`mbar_arrive(${wsBar(ws, which, this.stage(o, t))}); // ${this.host.name(tile)} of ${tileName(t)} read: its stage may be refilled`);
   }
 
   /** Tile t's count since the kernel's first tile (warp-specialized consumers: its stage is the count's parity). */
   private count(t: string): string {
-    return `(${this.from} + ${t})`;
+    return t === LAST ? "(ws_tiles - 1)" : `(${this.from} + ${t})`;
   }
   private stage(o: Overlap, t: string): string {
     return `${this.count(t)} & 1`;
@@ -280,7 +300,7 @@ export class OverlapLoops {
   private stagedScores(o: Overlap, ws: WsStages, t: string): void {
     const h = this.host;
     const acc = h.name(o.scores);
-    h.line(`mbar_wait(${wsBar(ws, "fullK", this.stage(o, t))}, ${this.phase(o, t)}); // ${h.name(o.k.v)} of tile ${t} in its stage`);
+    h.line(`mbar_wait(${wsBar(ws, "fullK", this.stage(o, t))}, ${this.phase(o, t)}); // ${h.name(o.k.v)} of ${tileName(t)} in its stage`);
     h.line(`float ${acc}[${h.registers(o.scores.type.shape)}]; // written by the first wgmma (scale-d 0)`);
     turnBegin(h, ws);
     h.line("wgmma_fence();");
@@ -331,7 +351,7 @@ export class OverlapLoops {
   private pv(o: Overlap, t: string, pin: string): void {
     const h = this.host;
     const { bar, phase, region } = this.vBuffer(o, t);
-    h.line(`mbar_wait(${o.ws ? bar : `smem + ${bar}`}, ${phase}); // ${h.name(o.v.v)}${o.ws ? ` of tile ${t} in its stage` : "'s boxes landed"}`);
+    h.line(`mbar_wait(${o.ws ? bar : `smem + ${bar}`}, ${phase}); // ${h.name(o.v.v)}${o.ws ? ` of ${tileName(t)} in its stage` : "'s boxes landed"}`);
     // V's widened tile (one, of its own) is free: the P·V before it was waited for, then a barrier.
     const [b, read] = o.vWide ? [o.vWide, { ...h.region(o.vWide)!, offset: `${o.vw}` }] : [o.v.v, region];
     if (o.vWide) h.widen(o.vWide, read, o.v.v, region);
@@ -363,41 +383,12 @@ export class OverlapLoops {
   }
 
   private copyK(o: Overlap, t: string, guard: string): void {
-    this.copy(o, o.k, o.kDeps, t, guard, `${o.k.bar}`, this.host.region(o.k.v)!);
+    issueTile(this.host, o, o.k, o.kDeps, t, guard, `${o.k.bar}`, this.host.region(o.k.v)!);
   }
 
   private copyV(o: Overlap, t: string, guard: string): void {
     const { bar, region } = this.vBuffer(o, t);
-    this.copy(o, o.v, o.vDeps, t, guard, bar, region);
-  }
-
-  /**
-   * Stream s's tile t into region r onto mbarrier `bar` where `guard` holds, predicated: thread
-   * 0's boxes, or lane j of the first warp's for page j. A paged copy's addresses read the page
-   * table, so where the guard fails (t past the last tile) they are those of tile lo's instead.
-   */
-  private copy(o: Overlap, s: TmaStream, deps: Value[], t: string, guard: string, bar: string, r: Region): void {
-    const h = this.host;
-    const [R, C] = s.v.type.shape;
-    const pages = R / s.rows;
-    const index = s.paged ? `((${guard}) ? ${t} : ${h.scalarOf(o.loop.lo)})` : t;
-    h.line(`{ // ${h.name(s.v)} of tile ${t} by TMA: ${s.paged ? `lane j issues page j's boxes (${boxesOf(s, s.rows, pages)})` : boxesOf(s, R)}`);
-    h.enter();
-    forIndex(h, o.loop, index, deps, () => {
-      if (!s.paged) {
-        h.line(`const bool on = tid == 0 && (${guard});`);
-        h.line(`mbar_expect_if(on, smem + ${bar}, ${R * C * s.bytes});`);
-        boxes(h, s, r, "0", bar, "on");
-        return;
-      }
-      h.line(`mbar_expect_if(tid == 0 && (${guard}), smem + ${bar}, ${R * C * s.bytes});`);
-      h.line("__syncwarp();");
-      h.line(`const bool on = tid < ${pages} && (${guard});`);
-      h.line(`const int j = tid < ${pages} ? tid : 0;`);
-      boxes(h, s, r, `(j * ${s.rows})`, bar, "on");
-    });
-    h.leave();
-    h.line("}");
+    issueTile(this.host, o, o.v, o.vDeps, t, guard, bar, region);
   }
 
   /** After a wait: the accumulator's registers are read (or rewritten) no earlier. */
