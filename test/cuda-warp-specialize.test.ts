@@ -13,19 +13,24 @@ import { WsModel } from "./harness/ws-model.ts";
 const ws = (name: string, file = "kernels-src/mha.ts") => cudaKernel([file], name, { sm90Only: true });
 
 describe("the warp-specialized schedule on CUDA", () => {
-  it("takes mha_prefill at head dims 128 and 256 where the build is sm_90a's alone", () => {
-    for (const [name, consumers, regs] of [
-      ["mha_prefill.bf16.hd128.causal", 2, 224],
-      ["mha_prefill.f16.hd256.nocausal", 2, 224],
+  it("takes mha_prefill at head dims 128 and 256, and gqa_paged at pages 16 and 64, where the build is sm_90a's alone", () => {
+    for (const [name, consumers, regs, file, boxRows] of [
+      ["mha_prefill.bf16.hd128.causal", 2, 224, "kernels-src/mha.ts", 128],
+      ["mha_prefill.f16.hd256.nocausal", 2, 224, "kernels-src/mha.ts", 64],
+      ["gqa_paged.bf16.g4.p16", 2, 224, "kernels-src/gqa.ts", 16],
+      ["gqa_paged.f16.g8.p64", 2, 224, "kernels-src/gqa.ts", 64],
     ] as const) {
-      const k = ws(name);
+      const k = ws(name, file);
       const threads = 128 * (consumers + 1);
       expect(k.target.blockDim).toEqual([threads, 1, 1]);
       expect(k.code).toContain(`__launch_bounds__(${threads}, 1)`);
       expect(k.code).toContain(`regs_inc<${regs}>();`);
       expect(k.code).toContain("} else { // the consumers");
-      // TMA boxes of all 128 rows a tile, 64 columns each, of K and of V.
-      expect(k.target.tensorMaps?.map((m) => m.box[1])).toEqual([128, 128].map(() => k.target.tensorMaps![0].box[1]));
+      // TMA boxes of all a tile's rows (or a page's), 64 columns each, of K and of V.
+      expect(k.target.tensorMaps?.map((m) => m.box)).toEqual([
+        [64, boxRows],
+        [64, boxRows],
+      ]);
       // The consumers never meet the producer at a block barrier.
       const consumer = k.code.slice(k.code.indexOf("} else { // the consumers"));
       expect(consumer).not.toContain("__syncthreads()");
@@ -37,13 +42,20 @@ describe("the warp-specialized schedule on CUDA", () => {
     const plain = cudaKernel(["kernels-src/mha.ts"], "mha_prefill.bf16.hd128.causal");
     expect(plain.code).not.toContain("regs_inc<");
     expect(plain.target.blockDim).toEqual([256, 1, 1]);
-    // Paged K and V (rows from a page table): no producer stages.
-    expect(ws("gqa_paged.bf16.g4.p16", "kernels-src/gqa.ts").code).not.toContain("regs_inc<");
+    // One-row pages (no TMA box spans them) keep the spec's 64-row tiles of one warpgroup.
+    expect(ws("gqa_paged.bf16.g4.p1", "kernels-src/gqa.ts").code).not.toContain("regs_inc<");
   });
 
-  for (const name of ["mha_prefill.bf16.hd128.causal", "mha_prefill.bf16.hd128.nocausal", "mha_prefill.f16.hd256.causal"]) {
+  for (const [name, file] of [
+    ["mha_prefill.bf16.hd128.causal", "kernels-src/mha.ts"],
+    ["mha_prefill.bf16.hd128.nocausal", "kernels-src/mha.ts"],
+    ["mha_prefill.f16.hd256.causal", "kernels-src/mha.ts"],
+    // K and V from pages of 16 and 64 rows: lane j of the producer's first warp issues page j's boxes.
+    ["gqa_paged.bf16.g4.p16", "kernels-src/gqa.ts"],
+    ["gqa_paged.f16.g1.p64", "kernels-src/gqa.ts"],
+  ]) {
     it(`${name}: the roles' protocol holds for every small tile range, under random interleavings`, () => {
-      const model = new WsModel(ws(name).code);
+      const model = new WsModel(ws(name, file).code);
       const loops = model.loops.length;
       expect(loops).toBeGreaterThanOrEqual(1);
       // Tiles in each loop: every split of up to 5 tiles over the loops, the last tile partial or whole.

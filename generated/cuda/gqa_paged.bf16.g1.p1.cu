@@ -177,7 +177,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
   const int t_385 = cu_seqlens_q[(long long)(t_384)];
   const int q_len_386 = (t_385 - q0_383);
   const int k_len_387 = cache_seqlens[(long long)(b_353)];
-  // kernels-src/gqa.ts:31: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/gqa.ts:35: if m * BLOCK_M >= q_len * GROUP { return }
   const int t_388 = (m_351 * 64);
   const bool t_389 = (t_388 >= q_len_386);
   if (t_389) {
@@ -196,7 +196,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float scale2_398 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_399 = (k_len_387 + 63);
   const int t_400 = safe_div(t_399, 64);
   const int t_401 = (k_len_387 + (-1));
@@ -294,7 +294,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_484[2];
   #pragma unroll
@@ -327,7 +327,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
     }
   }
   for (int t_483 = t_472; t_483 < t_477; ++t_483) {
-    // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_487 = (t_483 * 64);
     cp_async_wait<0>(); // K_498 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -341,7 +341,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -593,10 +593,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_522 = t_477; t_522 < t_480; ++t_522) {
-    // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_526 = (t_522 * 64);
     cp_async_wait<0>(); // K_535 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -845,10 +845,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_559 = t_480; t_559 < t_475; ++t_559) {
-    // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_563 = (t_559 * 64);
     cp_async_wait<0>(); // K_574 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -862,7 +862,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p1(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

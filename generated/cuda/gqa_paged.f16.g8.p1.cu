@@ -177,7 +177,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
   const int t_396 = cu_seqlens_q[(long long)(t_395)];
   const int q_len_397 = (t_396 - q0_394);
   const int k_len_398 = cache_seqlens[(long long)(b_363)];
-  // kernels-src/gqa.ts:31: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/gqa.ts:35: if m * BLOCK_M >= q_len * GROUP { return }
   const int t_399 = (m_361 * 64);
   const int t_400 = (q_len_397 * 8);
   const bool t_401 = (t_399 >= t_400);
@@ -199,7 +199,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float scale2_412 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_413 = (k_len_398 + 63);
   const int t_414 = safe_div(t_413, 64);
   const int t_415 = (k_len_398 + (-1));
@@ -299,7 +299,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_500[2];
   #pragma unroll
@@ -332,7 +332,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     }
   }
   for (int t_499 = t_488; t_499 < t_493; ++t_499) {
-    // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_503 = (t_499 * 64);
     cp_async_wait<0>(); // K_514 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -346,7 +346,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -598,10 +598,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_538 = t_493; t_538 < t_496; ++t_538) {
-    // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_542 = (t_538 * 64);
     cp_async_wait<0>(); // K_551 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -850,10 +850,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_575 = t_496; t_575 < t_491; ++t_575) {
-    // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_579 = (t_575 * 64);
     cp_async_wait<0>(); // K_590 arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
@@ -867,7 +867,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_f16_g8_p1(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:35: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

@@ -37,6 +37,18 @@ export function mhaOneWarpgroup(): { file: string; sources: Map<string, string> 
   return { file, sources: new Map([[file, src]]) };
 }
 
+/**
+ * kernels-src/gqa.ts with gqa_paged's Hopper tiles of one warpgroup a block (64 x 64), as it
+ * shipped before the warp-specialized schedule took pages of 16 and 64: the tests of the
+ * one-warpgroup loops (overlap.ts, tma-stream.ts) read those builds.
+ */
+export function gqaOneWarpgroup(): { file: string; sources: Map<string, string> } {
+  const file = path.resolve("kernels-src/gqa.ts");
+  const src = fs.readFileSync(file, "utf8").replace(/(target cuda: T in \[bf16, f16\], GROUP in \[1, 4, 8\]), BLOCK_M = \(PAGE == 1 \? 64 : 128\), BLOCK_N = \(PAGE == 1 \? 64 : 128\)/, "$1, BLOCK_M = 64, BLOCK_N = 64");
+  expect(src).toContain("target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 64, BLOCK_N = 64\n  target cuda sm_80");
+  return { file, sources: new Map([[file, src]]) };
+}
+
 /** A C int expression of a kernel's, evaluated with these variables (`/` truncates, as C's does; safe_div and safe_rem as the kernels define them). */
 export function evalC(expr: string, vars: Record<string, number>): number {
   const js = expr.replace(/(\w+|\([^()]*\)) \/ (\d+)/g, "Math.trunc($1 / $2)");

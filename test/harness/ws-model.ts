@@ -9,8 +9,9 @@
 //   phase, whichever arrived: a group arriving twice completes it without the other; the
 //   producer group's);
 // - wgmma groups, reading their stages from issue until a wait retires them.
-// Two producer actors (thread 0 and one of the others) and one actor a consumer warpgroup (its
-// arrivals count for its 128 threads).
+// Two producer actors (thread 0, which also plays its warp's lanes where lane j issues page j's
+// boxes, and a thread of another warp) and one actor a consumer warpgroup (its arrivals count
+// for its 128 threads).
 import { makeRng } from "../reference/rng.ts";
 
 const BLOCKED = Symbol("blocked");
@@ -50,6 +51,9 @@ function translate(raw: string): string | undefined {
       .replace(/wgmma_wait<(\d+)>\(\)/g, "wgmma_wait($1)");
   const OPS = /^(mbar_wait|mbar_expect_bytes|mbar_arrive|tma_box_reused|cp_async16|cp_async_wait_all|producers_sync|named_sync|named_arrive|wgmma_commit|wgmma_wait<\d+>)\(/;
   if (l === "{" || l === "}" || l === "} else {") return l;
+  // Lane j of the producer's first warp issues page j's boxes: the model's thread 0 issues them all.
+  const lanes = /^if \(lane < (\d+)\) \{$/.exec(l);
+  if (lanes) return `for (lane = 0; lane < ${lanes[1]}; lane++) {`;
   if (/^(for|if) \(.*\{$/.test(l) || /^\} else if \(.*\{$/.test(l)) return expr(l).replace(/\b(int|bool) /g, "");
   if (/^(const )?(int|bool) \w+ = /.test(l)) return `${expr(l).replace(/^(const )?(int|bool) /, "")}`;
   if (/^ws_tiles \+= /.test(l) || /^ws_pending = (true|false);$/.test(l)) return l;
@@ -113,6 +117,7 @@ export class WsModel {
   private readonly consumer: string;
   private readonly consumersN: number;
   private readonly boxBytes: number;
+  private readonly tileRows: number;
   private readonly inits: { bar: number; count: number }[] = [];
   private readonly kLen: string[];
   /** The stages' bases in bytes, ascending: K's two, then V's. */
@@ -132,14 +137,19 @@ export class WsModel {
     this.consumer = `ws_tiles = 0;\n${cons.map((x) => x.js).join("\n")}`;
     this.consumersN = Number(/regs_inc<\d+>/.test(code) && /if \(wg_row == (\d+)\) \{ \/\/ the producer/.exec(code)![1]);
     // A box: all of a tile's rows (sw128's third argument) x 64 columns of 2 bytes.
-    this.boxBytes = Number(/tma_box_reused\(smem \+ \([^)]*\) \+ sw128\(0, 0, (\d+)\)/.exec(code)![1]) * 128;
+    // A tile's rows (sw128's third argument); a box's: all of them, or a page's (lane j's box at row j x rows).
+    this.tileRows = Number(/tma_box_reused\(smem \+ \([^)]*\) \+ sw128\([^,]+, 0, (\d+)\)/.exec(code)![1]);
+    const pageRows = /tma_box_reused\(smem \+ \([^)]*\) \+ sw128\(\(lane \* (\d+)\), 0, \d+\)/.exec(code);
+    const pages = pageRows ? Number(/if \(lane < (\d+)\) \{/.exec(code)![1]) : 1;
+    // A box: its rows x 64 columns of 2 bytes.
+    this.boxBytes = (pageRows ? Number(pageRows[1]) : this.tileRows) * 128;
     for (const m of code.matchAll(/mbar_init(_n)?\(smem \+ (\d+) \+ 8 \* \((\d)\)(?:, (\d+))?\);/g)) {
       this.inits.push({ bar: Number(m[2]) + 8 * Number(m[3]), count: m[1] ? Number(m[4]) : 1 });
     }
     this.kLen = [...new Set(code.slice(p).match(/\bk_len_\d+\b/g) ?? [])];
     const bases = [...code.slice(p, c).matchAll(/\((\d+) \+ (\d+) \* ws_s\)/g)].flatMap((m) => [Number(m[1]), Number(m[1]) + Number(m[2])]);
     this.stages = [...new Set(bases)].sort((a, b) => a - b);
-    this.boxesPerTile = Math.max(...[...code.slice(p, c).matchAll(/sw128\(0, (\d+), \d+\)/g)].map((m) => Number(m[1]))) / 64 + 1;
+    this.boxesPerTile = pages * (Math.max(...[...code.slice(p, c).matchAll(/tma_box_reused\(smem \+ \([^)]*\) \+ sw128\([^,]+, (\d+), \d+\)/g)].map((m) => Number(m[1]))) / 64 + 1);
   }
 
   /**
@@ -167,7 +177,7 @@ export class WsModel {
       }
     };
     let producerSync = { arrived: 0, generation: 0 };
-    const R = this.boxBytes / 128;
+    const R = this.tileRows;
     const total = split.reduce((a, b) => a + b, 0);
     const bounds: Record<string, number> = {};
     let at = 0;
@@ -205,6 +215,8 @@ export class WsModel {
       const helpers = {
         max: Math.max,
         min: Math.min,
+        safe_div: (a: number, b: number) => Math.trunc(a / b),
+        safe_rem: (a: number, b: number) => a % b,
         sw128: () => 0,
         smem: 0,
         *mbar_wait(b: number, parity: number) {
@@ -277,7 +289,8 @@ export class WsModel {
           while (self.groups.length > n) self.groups.shift();
         },
       };
-      const target: Record<string, unknown> = { ...helpers, ...bounds, wg_row: role === "consumer" ? id : this.consumersN, ptid: role === "producer" ? id : -1 };
+      // Producer thread 0, and a thread of another warp (its first warp's lanes are thread 0's).
+      const target: Record<string, unknown> = { ...helpers, ...bounds, wg_row: role === "consumer" ? id : this.consumersN, ptid: role === "producer" ? id * 32 : -1 };
       const scope = new Proxy(target, {
         has: (_t, k) => typeof k === "string",
         get: (t, k) => (k in t ? t[k as string] : k === Symbol.unscopables ? undefined : 0),

@@ -68,10 +68,13 @@ export interface Page {
   within: "aligned" | "one";
 }
 
-/** The page of `load` when its one row-dependent index is (U + row) / P, U a multiple of K, and rows r0 + i * step of R share entries. */
-export function pageOf(plan: CudaPlan, load: Value, step: number, R: number): Page | undefined {
+/**
+ * The page of `load` when its one row-dependent index is (U + row) / P, U a multiple of K, and
+ * rows r0 + i * step of R share entries; a predicated load only where its predicate is `pred`.
+ */
+export function pageOf(plan: CudaPlan, load: Value, step: number, R: number, pred?: Value): Page | undefined {
   const op = load.op as Extract<Value["op"], { kind: "load" }>;
-  if (op.pred) return undefined;
+  if (op.pred && op.pred !== pred) return undefined;
   const varying = op.indices.filter((x) => !uniform(plan, x));
   if (varying.length !== 1) return undefined;
   const d = varying[0].op;

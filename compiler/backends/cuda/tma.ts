@@ -95,17 +95,20 @@ export function stagedBox(plan: CudaPlan, v: Value): boolean {
 
 /**
  * The rows a TMA box of tile v can take where v's rows come from whole pages of at least
- * MIN_BOX_ROWS rows (a page's run of them), or undefined (then cp.async).
+ * MIN_BOX_ROWS rows (a page's run of them), or undefined (then cp.async). `predicated`: v may
+ * have a predicate, and its page-table read the same one (a warp-specialized producer issues
+ * boxes only where it holds for the tile's every row).
  */
-export function pageBoxRows(plan: CudaPlan, v: Value): number | undefined {
-  if (!boxColumns(plan, v) && !stagedBox(plan, v)) return undefined;
+export function pageBoxRows(plan: CudaPlan, v: Value, predicated = false): number | undefined {
+  if (!boxColumns(plan, v, predicated) && !stagedBox(plan, v)) return undefined;
   const op = v.op as Load;
   const R = v.type.shape[0];
   // The rows: the one row-dependent index reads a page table; whole pages of the tile, or all in one.
   const varying = op.indices.slice(0, -1).filter((x) => x.type.shape.length > 0 && plan.layout.get(x) !== "uniform");
   if (varying.length !== 1) return undefined;
   for (const L of inlineLoads(plan, [varying[0]])) {
-    const page = pageOf(plan, L, 1, R);
+    // A predicated tile's table read may share its predicate: where a box is issued it holds.
+    const page = pageOf(plan, L, 1, R, predicated ? op.pred : undefined);
     if (!page || !pageRun(varying[0], L, page)) continue;
     const rows = page.within === "one" ? R : page.P;
     if (rows >= MIN_BOX_ROWS && rows <= 256 && rows % 8 === 0 && R % rows === 0) return rows;

@@ -17,18 +17,20 @@
 //   its dots are wgmma, 64-row row tiles in NC = 2 or 3 warpgroups;
 // - its body at the top level is scalar definitions, guards that return, stores and tile loops,
 //   and every loop is the overlapped shape (overlap.ts: S = Q·K^T, the softmax, O += P·V in
-//   place) over K and V tiles loaded from consecutive rows of the same two tensors, 16-bit and
-//   in whole 64-column blocks. A tile is boxes of TMA where its loads' predicates hold for all its
-//   rows (none, or `row < bound`, tested at the last row: wholeRows), else cp.async of the whole
-//   producer group, zero-filled where the predicate fails (TMA would read the next sequence's
-//   rows: bench/experiments/prefill_ws_poison.py).
+//   place) over K and V tiles of the same two tensors, 16-bit and in whole 64-column blocks,
+//   whose rows are consecutive rows of the tensor or whole pages of at least 16 rows from a page
+//   table (a paged cache: one box a page, lane j of the producer's first warp issuing page j's).
+//   A tile is boxes of TMA where its loads' predicates hold for all its rows (none, or `row <
+//   bound`, tested at the last row: wholeRows; a page-table read may carry the same predicate),
+//   else cp.async of the whole producer group, zero-filled where the predicate fails (TMA would
+//   read the next sequence's rows: bench/experiments/prefill_ws_poison.py).
 import type { TensorMapSpec } from "../../../runtime/manifest.ts";
 import type { Block, ForInst, KernelIR, Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
 import { operands } from "../../ir/ir.ts";
 import { type Overlap, overlapOf } from "./overlap.ts";
 import type { CudaPlan } from "./plan.ts";
-import { boxColumns, mapParam } from "./tma.ts";
+import { boxColumns, mapParam, pageBoxRows } from "./tma.ts";
 import { uniform } from "./row-reads.ts";
 import { type TmaStream, contiguousRows, rowRun } from "./tma-stream.ts";
 
@@ -97,8 +99,18 @@ function tileLoop(f: ForInst, plan: CudaPlan): { k: Value; v: Value } | undefine
   const k = stripT((dots[0].op as Dot).b);
   const v = (dots[1].op as Dot).b;
   const ok = (t: Value) =>
-    defs.has(t) && t.op.kind === "load" && !plan.staged.has(t) && !plan.converted.has(t) && !plan.recast.has(t) && boxColumns(plan, t, true) && contiguousRows(plan, t);
+    defs.has(t) && t.op.kind === "load" && !plan.staged.has(t) && !plan.converted.has(t) && !plan.recast.has(t) && boxColumns(plan, t, true) && boxRows(plan, t) !== undefined;
   return ok(k) && ok(v) ? { k, v } : undefined;
+}
+
+/**
+ * The rows of tile t's TMA boxes: all its rows where they are consecutive rows of its tensor, a
+ * page's where they come from whole pages of a page table (one box a page and column block).
+ */
+function boxRows(plan: CudaPlan, t: Value): { rows: number; paged: boolean } | undefined {
+  if (contiguousRows(plan, t)) return { rows: t.type.shape[0], paged: false };
+  const rows = pageBoxRows(plan, t, true);
+  return rows === undefined ? undefined : { rows, paged: true };
 }
 
 /** Is this top-level statement one the producer can follow or skip (see the file's comment)? */
@@ -108,7 +120,7 @@ function topLevelOk(inst: Block["insts"][number]): boolean {
 }
 
 /** A pseudo stream of tile t in loop f (the shape overlap.ts reads; its map named once laid out). */
-const streamOf = (t: Value, f: ForInst, map = ""): TmaStream => ({ v: t, loop: f, map, bar: 0, rows: t.type.shape[0], paged: false, cols: 64, bytes: 2 });
+const streamOf = (plan: CudaPlan, t: Value, f: ForInst, map = ""): TmaStream => ({ v: t, loop: f, map, bar: 0, ...boxRows(plan, t)!, cols: 64, bytes: 2 });
 
 /**
  * The kernel's loops and tiles under this schedule, or undefined. `sm90Only`: the build ships
@@ -123,7 +135,7 @@ export function wsCandidate(ir: KernelIR, plan: CudaPlan, sm90Only: boolean): Ws
   for (const inst of ir.body.insts) {
     if (inst.kind !== "for") continue;
     const t = tileLoop(inst, plan);
-    if (!t || !overlapOf(inst, [streamOf(t.k, inst), streamOf(t.v, inst)], plan, true)) return undefined;
+    if (!t || !overlapOf(inst, [streamOf(plan, t.k, inst), streamOf(plan, t.v, inst)], plan, true)) return undefined;
     loops.push({ f: inst, ...t });
   }
   if (!loops.length) return undefined;
@@ -133,10 +145,10 @@ export function wsCandidate(ir: KernelIR, plan: CudaPlan, sm90Only: boolean): Ws
   return { consumers, loops, tiles: new Set(loops.flatMap((l) => [l.k, l.v])) };
 }
 
-/** The map of tile t's tensor: boxes of all its rows x 64 columns, 128-byte swizzled; its parameter's name. */
-function mapFor(t: Value, maps: TensorMapSpec[]): string {
+/** The map of tile t's tensor: boxes of its rows (all, or a page's) x 64 columns, 128-byte swizzled; its parameter's name. */
+function mapFor(plan: CudaPlan, t: Value, maps: TensorMapSpec[]): string {
   const op = t.op as Extract<Value["op"], { kind: "load" }>;
-  const spec: TensorMapSpec = { tensor: op.tensor.name, box: [64, t.type.shape[0]], swizzle: 128, rowDims: op.tensor.shape.length - 1 };
+  const spec: TensorMapSpec = { tensor: op.tensor.name, box: [64, boxRows(plan, t)!.rows], swizzle: 128, rowDims: op.tensor.shape.length - 1 };
   let m = maps.findIndex((x) => x.tensor === spec.tensor && x.box.join() === spec.box.join() && x.swizzle === spec.swizzle && (x.rowDims ?? 1) === spec.rowDims);
   if (m < 0) m = maps.push(spec) - 1;
   return mapParam(maps[m], m);
@@ -151,10 +163,10 @@ export function warpSpecialize(c: WsCandidate, plan: CudaPlan, at: number, maps:
   const vAt = kAt + 2 * bytes(k);
   const bars = vAt + 2 * bytes(v);
   const stages: WsStages = { consumers: c.consumers, kAt, vAt, kBytes: bytes(k), vBytes: bytes(v), bars, producerRegs: PRODUCER_REGS[c.consumers], consumerRegs: CONSUMER_REGS[c.consumers] };
-  const [kMap, vMap] = [mapFor(k, maps), mapFor(v, maps)];
+  const [kMap, vMap] = [mapFor(plan, k, maps), mapFor(plan, v, maps)];
   const loops = new Map<ForInst, Overlap>();
   for (const l of c.loops) {
-    const o = overlapOf(l.f, [streamOf(l.k, l.f, kMap), streamOf(l.v, l.f, vMap)], plan, true)!;
+    const o = overlapOf(l.f, [streamOf(plan, l.k, l.f, kMap), streamOf(plan, l.v, l.f, vMap)], plan, true)!;
     loops.set(l.f, { ...o, v2: 0, bar2: 0, ws: stages });
   }
   return { stages, loops, end: bars + 64 };

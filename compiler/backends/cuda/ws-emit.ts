@@ -6,7 +6,8 @@
 //   producer whose consumers left would otherwise wait on an empty stage forever), and for each
 //   tile loop its tiles in order, counting them across loops (count c: stage c & 1). A tile of a
 //   loop is thread 0's TMA boxes, after the stage's empty phase, where its loads' predicates hold
-//   for all its rows; else every producer thread's cp.async, zero-filled where they fail, each
+//   for all its rows (rows from pages: lane j of the first warp issues page j's boxes, once lane
+//   0 waited for the stage); else every producer thread's cp.async, zero-filled where they fail, each
 //   thread waiting for its copies and fencing them, then thread 0 arriving on the full mbarrier.
 // - The consumers take their registers and run the body as the kernel would, their block
 //   barriers made named barrier 1 of the consumer threads alone; the loops are overlap-emit.ts's
@@ -18,6 +19,7 @@ import { type LineWriter, hopperOnly, hopperOnlyText } from "./hopper-only.ts";
 import type { Overlap } from "./overlap.ts";
 import { forIndex } from "./tile-copies.ts";
 import { boxes, boxesOf } from "./tma-stream.ts";
+import { eachPageLane } from "./tma.ts";
 import { type WarpSpecialized, type WsStages, WS_BAR, producerScalars, wholeRows, wsBar, wsStageRegion } from "./warp-specialize.ts";
 import { elem, position } from "./elements.ts";
 
@@ -144,11 +146,15 @@ function producerLoop(h: WsHost, o: Overlap, st: WsStages): void {
   // Every tile whole (no predicate), or none known to be (a predicate of another form).
   const always = preds.every((p) => p === undefined);
   const never = preds.includes("never");
-  const how = always ? `thread 0's TMA boxes (${boxesOf(o.k, R)} each of K and V)` : never ? "cp.async of the whole group, zero-filled where the loads' predicates fail" : "TMA where the loads' predicates hold at the last row, else cp.async of the group";
+  // Thread 0 issues a tile's boxes, or lane j of the group's first warp page j's.
+  const paged = o.k.paged || o.v.paged;
+  const issuers = paged ? "ptid < 32" : "ptid == 0";
+  const tma = paged ? `the first warp's TMA boxes (lane j: page j's; ${boxesOf(o.k, o.k.rows, R / o.k.rows)} each of K and V)` : `thread 0's TMA boxes (${boxesOf(o.k, R)} each of K and V)`;
+  const how = always ? tma : never ? "cp.async of the whole group, zero-filled where the loads' predicates fail" : "TMA where the loads' predicates hold at the last row, else cp.async of the group";
   h.line(`// tiles ${lo} .. ${hi}: ${how}`);
   h.line(`const int ${iv}_from = ws_tiles - ${lo};`);
   if (always) {
-    h.line("if (ptid == 0) {");
+    h.line(`if (${issuers}) {`);
     h.enter();
   }
   h.line(`for (int ${iv} = ${lo}; ${iv} < ${hi}; ++${iv}) {`);
@@ -166,7 +172,7 @@ function producerLoop(h: WsHost, o: Overlap, st: WsStages): void {
     const whole = [...new Set(preds.filter((p): p is Value => p !== undefined && p !== "never").map((p) => `(${elem(h, p, last)})`))];
     h.line(`if (${whole.join(" && ")}) { // every row's predicate holds`);
     h.enter();
-    h.line("if (ptid == 0) {");
+    h.line(`if (${issuers}) {`);
     h.enter();
     tiles.forEach(([s, w]) => tmaTile(h, s, w, st));
     h.leave();
@@ -199,14 +205,29 @@ function stageOf(s: Overlap["k"], which: Which, st: WsStages) {
   };
 }
 
-/** Thread 0's TMA boxes of the tile into its stage, once the stage's readers are done. */
+/**
+ * The tile's TMA boxes into its stage, once the stage's readers are done: thread 0's, or where
+ * its rows come from pages, lane j of the group's first warp's for page j (lane 0 having waited
+ * for the stage and set the bytes to expect).
+ */
 function tmaTile(h: WsHost, s: Overlap["k"], which: Which, st: WsStages): void {
   const { full, empty, bytes, region } = stageOf(s, which, st);
+  const bar = `${st.bars + WS_BAR[full]} + 8 * ws_s`;
   h.line("{");
   h.enter();
+  if (s.paged) {
+    h.line("if (ptid == 0) {");
+    h.enter();
+  }
   h.line(`mbar_wait(${wsBar(st, empty, "ws_s")}, ws_ph); // ${h.name(s.v)}'s stage is free`);
   h.line(`mbar_expect_bytes(${wsBar(st, full, "ws_s")}, ${bytes});`);
-  boxes(h, s, region, "0", `${st.bars + WS_BAR[full]} + 8 * ws_s`);
+  if (!s.paged) boxes(h, s, region, "0", bar);
+  else {
+    h.leave();
+    h.line("}");
+    h.line("__syncwarp(); // the stage is free and its bytes expected before any lane's boxes");
+    eachPageLane(h, s.v.type.shape[0] / s.rows, (j) => boxes(h, s, region, `(${j} * ${s.rows})`, bar));
+  }
   h.leave();
   h.line("}");
 }
