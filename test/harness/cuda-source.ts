@@ -19,10 +19,7 @@ export function cudaKernel(files: string[], name: string, opts: CudaOptions = {}
 
 /** kernels-src/mla.ts with the Hopper key tile set to `blockN` (its own sources map entry). */
 export function mlaWithBlockN(blockN: number): { file: string; sources: Map<string, string> } {
-  const file = path.resolve("kernels-src/mla.ts");
-  const src = fs.readFileSync(file, "utf8").replace(/BLOCK_M = 64, BLOCK_N = 64 \/\/[^\n]*/, `BLOCK_M = 64, BLOCK_N = ${blockN}`);
-  expect(src).toContain(`BLOCK_M = 64, BLOCK_N = ${blockN}`);
-  return { file, sources: new Map([[file, src]]) };
+  return specWith("kernels-src/mla.ts", /BLOCK_M = 64, BLOCK_N = 64 \/\/[^\n]*/, `BLOCK_M = 64, BLOCK_N = ${blockN}`, `BLOCK_M = 64, BLOCK_N = ${blockN}`);
 }
 
 /**
@@ -31,10 +28,7 @@ export function mlaWithBlockN(blockN: number): { file: string; sources: Map<stri
  * the one-warpgroup loops (overlap.ts, tma-stream.ts) read its head-dim-128 builds.
  */
 export function mhaOneWarpgroup(): { file: string; sources: Map<string, string> } {
-  const file = path.resolve("kernels-src/mha.ts");
-  const src = fs.readFileSync(file, "utf8").replace(/(target cuda: T in \[[^\]]*\], HEAD_DIM in \[[^\]]*\]), BLOCK_M = [^\n]*/, "$1, BLOCK_M = 64, BLOCK_N = (HEAD_DIM == 64 && CAUSAL ? 128 : 64)");
-  expect(src).toContain("BLOCK_M = 64, BLOCK_N = (HEAD_DIM == 64 && CAUSAL ? 128 : 64)");
-  return { file, sources: new Map([[file, src]]) };
+  return specWith("kernels-src/mha.ts", /(target cuda: T in \[[^\]]*\], HEAD_DIM in \[[^\]]*\]), BLOCK_M = [^\n]*/, "$1, BLOCK_M = 64, BLOCK_N = (HEAD_DIM == 64 && CAUSAL ? 128 : 64)", "BLOCK_M = 64, BLOCK_N = (HEAD_DIM == 64 && CAUSAL ? 128 : 64)");
 }
 
 /**
@@ -43,9 +37,14 @@ export function mhaOneWarpgroup(): { file: string; sources: Map<string, string> 
  * one-warpgroup loops (overlap.ts, tma-stream.ts) read those builds.
  */
 export function gqaOneWarpgroup(): { file: string; sources: Map<string, string> } {
-  const file = path.resolve("kernels-src/gqa.ts");
-  const src = fs.readFileSync(file, "utf8").replace(/(target cuda: T in \[bf16, f16\], GROUP in \[1, 4, 8\]), BLOCK_M = \(PAGE == 1 \? 64 : 128\), BLOCK_N = \(PAGE == 1 \? 64 : 128\)/, "$1, BLOCK_M = 64, BLOCK_N = 64");
-  expect(src).toContain("target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 64, BLOCK_N = 64\n  target cuda sm_80");
+  return specWith("kernels-src/gqa.ts", /(target cuda: T in \[bf16, f16\], GROUP in \[1, 4, 8\]), BLOCK_M = \(PAGE == 1 \? 64 : 128\), BLOCK_N = \(PAGE == 1 \? 64 : 128\)/, "$1, BLOCK_M = 64, BLOCK_N = 64", "target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 64, BLOCK_N = 64\n  target cuda sm_80");
+}
+
+/** A spec file with one clause rewritten (its own sources map entry), checked to hold `expected`. */
+function specWith(rel: string, pattern: RegExp, replacement: string, expected: string): { file: string; sources: Map<string, string> } {
+  const file = path.resolve(rel);
+  const src = fs.readFileSync(file, "utf8").replace(pattern, replacement);
+  expect(src).toContain(expected);
   return { file, sources: new Map([[file, src]]) };
 }
 

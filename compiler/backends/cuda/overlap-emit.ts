@@ -174,7 +174,6 @@ export class OverlapLoops {
     const h = this.host;
     h.line("if (ws_pending) { // the last tile's P·V, pending since its loop");
     h.enter();
-    this.from = "ws_tiles";
     this.pv(o, LAST, "pa");
     h.line("wgmma_wait<0>();");
     this.fence(o.carried);

@@ -100,7 +100,8 @@ function tileLoop(f: ForInst, plan: CudaPlan): { k: Value; v: Value } | undefine
   const v = (dots[1].op as Dot).b;
   const ok = (t: Value) =>
     defs.has(t) && t.op.kind === "load" && !plan.staged.has(t) && !plan.converted.has(t) && !plan.recast.has(t) && boxColumns(plan, t, true) && boxRows(plan, t) !== undefined;
-  return ok(k) && ok(v) ? { k, v } : undefined;
+  // One producer path for both: K's and V's rows both consecutive, or both from pages.
+  return ok(k) && ok(v) && boxRows(plan, k)!.paged === boxRows(plan, v)!.paged ? { k, v } : undefined;
 }
 
 /**

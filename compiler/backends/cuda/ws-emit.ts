@@ -146,8 +146,9 @@ function producerLoop(h: WsHost, o: Overlap, st: WsStages): void {
   // Every tile whole (no predicate), or none known to be (a predicate of another form).
   const always = preds.every((p) => p === undefined);
   const never = preds.includes("never");
-  // Thread 0 issues a tile's boxes, or lane j of the group's first warp page j's.
-  const paged = o.k.paged || o.v.paged;
+  // Thread 0 issues a tile's boxes, or lane j of the group's first warp page j's (K and V are
+  // paged alike: wsCandidate).
+  const paged = o.k.paged;
   const issuers = paged ? "ptid < 32" : "ptid == 0";
   const tma = paged ? `the first warp's TMA boxes (lane j: page j's; ${boxesOf(o.k, o.k.rows, R / o.k.rows)} each of K and V)` : `thread 0's TMA boxes (${boxesOf(o.k, R)} each of K and V)`;
   const how = always ? tma : never ? "cp.async of the whole group, zero-filled where the loads' predicates fail" : "TMA where the loads' predicates hold at the last row, else cp.async of the group";
