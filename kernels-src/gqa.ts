@@ -20,10 +20,11 @@ kernel gqa_paged<T: dtype = f32, KV: dtype = T, PV: dtype = T, HEAD_DIM = 128, G
   require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
   tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], GROUP in [1, 4], PAGE in [1, 16, 64]
-  // On Hopper, pages of 16 and 64 take 128 x 128 tiles: two consumer warpgroups and a producer
-  // issuing a TMA box a page (warp-specialize.ts); on an H200 1.17-1.24x the one-warpgroup
-  // 64 x 64 blocks in the causal prefill (docs/performance.md). One-row pages keep those.
-  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = (PAGE == 1 ? 64 : 128), BLOCK_N = (PAGE == 1 ? 64 : 128)
+  // On Hopper, 128 x 128 tiles: two consumer warpgroups and a producer that copies K and V
+  // (warp-specialize.ts), a TMA box a page at page 64, gathering rows by cp.async at pages 1 and
+  // 16; on an H200 1.17-1.24x (pages 16, 64) and 1.32-1.42x (page 1) the one-warpgroup 64 x 64
+  // blocks in the causal prefill (docs/performance.md).
+  target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 128, BLOCK_N = 128
   target cuda sm_80: BLOCK_M = 64, BLOCK_N = 64
 (q: T[tokens, q_heads, HEAD_DIM], k_cache: KV[slots, kv_heads, HEAD_DIM], v_cache: KV[slots, kv_heads, HEAD_DIM],
  k_descale: f32[batch, kv_heads] if KV == f8e4m3, v_descale: f32[batch, kv_heads] if KV == f8e4m3,

@@ -31,11 +31,11 @@ describe("CUDA kernels built with nvcc for sm_80 and sm_90a", () => {
     // (cuda-wgmma.test.ts says which fit).
     expect(wgmma.length).toBe(120);
     // 128-row mma.sync tiles for Ampere: mha_prefill at head dims 64 and 128, swa_paged; 64-row
-    // ones at 256 and for gqa_paged at pages 16 and 64 (their Hopper builds: 128-row
+    // ones at 256 and for gqa_paged at every page size (their Hopper builds: 128-row
     // warp-specialized blocks); MLA's 32-key tiles (its Hopper builds take 64-key tiles in 224
     // KiB: leader.ts).
     const pages = (k: string) => ["bf16", "f16"].flatMap((t) => ["p1", "p16", "p64"].map((p) => `${k}.${t}.${p}.sm_80.cu`));
-    const gqa = ["bf16", "f16"].flatMap((t) => ["g1", "g4", "g8"].flatMap((g) => ["p16", "p64"].map((p) => `gqa_paged.${t}.${g}.${p}.sm_80.cu`)));
+    const gqa = ["bf16", "f16"].flatMap((t) => ["g1", "g4", "g8"].flatMap((g) => ["p1", "p16", "p64"].map((p) => `gqa_paged.${t}.${g}.${p}.sm_80.cu`)));
     const clauses = own.filter((m) => !overShared.includes(m));
     expect(clauses.map((m) => m.cuda!.file).sort()).toEqual(
       [...["bf16", "f16"].flatMap((t) => ["hd128.causal", "hd128.nocausal", "hd64.causal", "hd64.nocausal", "hd256.causal", "hd256.nocausal"].map((s) => `mha_prefill.${t}.${s}.sm_80.cu`)), ...pages("swa_paged"), ...["mla_paged", "mla_decode_split", "mla_paged_fp8", "mla_decode_split_fp8"].flatMap(pages), ...gqa].sort(),

@@ -10,14 +10,17 @@ import { formatDiagnostics } from "../compiler/diagnostics/format.ts";
 import { compileCudaKernels } from "../compiler/generate.ts";
 import { compileAll } from "../compiler/pipeline.ts";
 import { walkInsts } from "../compiler/ir/ir.ts";
-import { cudaKernel, mhaOneWarpgroup } from "./harness/cuda-source.ts";
+import { cudaKernel, gqaOneWarpgroup, mhaOneWarpgroup } from "./harness/cuda-source.ts";
 
 // These pin the mma.sync plan and padded tiles: what kernels without wgmma dots get, and what
 // `--no-cuda-wgmma` gives every kernel (cuda-wgmma.test.ts covers the default).
-// mha_prefill's tiles as they were before its Hopper builds took 128 rows (warp-specialize.ts).
-const ONE = mhaOneWarpgroup();
-const cudaOf = (files: string[], name: string, sources?: Map<string, string>) =>
-  files[0].endsWith("mha.ts") && !sources ? cudaKernel([ONE.file], name, { wgmma: false }, ONE.sources) : cudaKernel(files, name, { wgmma: false }, sources);
+// mha_prefill's and gqa_paged's tiles as they were before their Hopper builds took 128 rows
+// (warp-specialize.ts).
+const ONE = { "mha.ts": mhaOneWarpgroup(), "gqa.ts": gqaOneWarpgroup() };
+const cudaOf = (files: string[], name: string, sources?: Map<string, string>) => {
+  const one = Object.entries(ONE).find(([f]) => files[0].endsWith(f))?.[1];
+  return one && !sources ? cudaKernel([one.file], name, { wgmma: false }, one.sources) : cudaKernel(files, name, { wgmma: false }, sources);
+};
 
 describe("CUDA layout for MLA: column-split warps", () => {
   // 32-key tiles, as the spec took before the leader schedule (64-key tiles, wgmma only).
@@ -146,8 +149,8 @@ describe("mask analysis: segments proved to hold at most one tile", () => {
 
 describe("CUDA plan: warps along the rows before column groups", () => {
   it("gives 128 rows at head dim 256 eight warps of 16 rows (a 128-register accumulator each)", () => {
-    const file = ONE.file;
-    const src = ONE.sources.get(file)!.replace("BLOCK_M = 64, BLOCK_N", "BLOCK_M = 128, BLOCK_N");
+    const file = ONE["mha.ts"].file;
+    const src = ONE["mha.ts"].sources.get(file)!.replace("BLOCK_M = 64, BLOCK_N", "BLOCK_M = 128, BLOCK_N");
     expect(src).toContain("BLOCK_M = 128, BLOCK_N");
     const k = cudaOf([file], "mha_prefill.bf16.hd256.nocausal", new Map([[file, src]]));
     expect(k.target.blockDim).toEqual([256, 1, 1]);
@@ -161,8 +164,8 @@ describe("CUDA plan: warps along the rows before column groups", () => {
 describe("CUDA plan: whole 16-row tiles a warp", () => {
   // 192 and 96 rows are not 16 times a power of two: the warps along the rows must divide the
   // row tiles (a plan once gave 192 rows 8 warps of 1.5 tiles each).
-  const file = ONE.file;
-  const withRows = (rows: number) => new Map([[file, ONE.sources.get(file)!.replace("HEAD_DIM in [64, 128, 256], BLOCK_M = 64,", `HEAD_DIM in [64, 128, 256], BLOCK_M = ${rows},`)]]);
+  const file = ONE["mha.ts"].file;
+  const withRows = (rows: number) => new Map([[file, ONE["mha.ts"].sources.get(file)!.replace("HEAD_DIM in [64, 128, 256], BLOCK_M = 64,", `HEAD_DIM in [64, 128, 256], BLOCK_M = ${rows},`)]]);
   for (const [rows, wgmma, header] of [
     [192, true, "384 threads (12 warps x 1 row tile(s) of 16"],
     [192, false, "256 threads (4 warps x 3 row tile(s) of 16, x 2 column groups splitting the 128-wide tiles"],
@@ -238,7 +241,7 @@ describe("CUDA decode: one-warp blocks pipeline their copies", () => {
     for (const cache of ["k_cache", "v_cache"]) expect(p1.code).not.toMatch(stepping(cache));
     expect(p1.code).toMatch(stepping("q"));
     // The build's fallback level (generate-cuda.ts) makes the same kernel with the stepping loops.
-    const rolled = cudaKernel(["kernels-src/gqa.ts"], "gqa_paged.bf16.g4.p1", { wgmma: false, unrolledGathers: false }).code;
+    const rolled = cudaKernel([ONE["gqa.ts"].file], "gqa_paged.bf16.g4.p1", { wgmma: false, unrolledGathers: false }, ONE["gqa.ts"].sources).code;
     for (const cache of ["k_cache", "v_cache"]) {
       expect(rolled).not.toMatch(unrolled(cache));
       expect(rolled.match(stepping(cache))?.length).toBe(p1.code.match(unrolled(cache))?.length);

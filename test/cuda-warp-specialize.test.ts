@@ -13,11 +13,11 @@ import { WsModel } from "./harness/ws-model.ts";
 const ws = (name: string, file = "kernels-src/mha.ts") => cudaKernel([file], name, { sm90Only: true });
 
 describe("the warp-specialized schedule on CUDA", () => {
-  it("takes mha_prefill at head dims 128 and 256, and gqa_paged at pages 16 and 64, where the build is sm_90a's alone", () => {
+  it("takes mha_prefill at head dims 128 and 256, and gqa_paged at page 64 with boxes, where the build is sm_90a's alone", () => {
     for (const [name, consumers, regs, file, boxRows] of [
       ["mha_prefill.bf16.hd128.causal", 2, 224, "kernels-src/mha.ts", 128],
       ["mha_prefill.f16.hd256.nocausal", 2, 224, "kernels-src/mha.ts", 64],
-      ["gqa_paged.bf16.g4.p16", 2, 224, "kernels-src/gqa.ts", 16],
+      ["gqa_paged.bf16.g4.p64", 2, 224, "kernels-src/gqa.ts", 64],
       ["gqa_paged.f16.g8.p64", 2, 224, "kernels-src/gqa.ts", 64],
     ] as const) {
       const k = ws(name, file);
@@ -37,22 +37,51 @@ describe("the warp-specialized schedule on CUDA", () => {
     }
   });
 
+  it("takes gqa_paged at pages 1 and 16 with a producer that gathers each tile's rows by cp.async", () => {
+    for (const name of ["gqa_paged.bf16.g4.p1", "gqa_paged.f16.g8.p1", "gqa_paged.bf16.g4.p16"]) {
+      const k = ws(name, "kernels-src/gqa.ts");
+      expect(k.target.blockDim).toEqual([384, 1, 1]);
+      // No box spans one-row pages: no tensor map; 56 registers for the producer's row addresses.
+      expect(k.target.tensorMaps ?? []).toEqual([]);
+      expect(k.code).toContain("regs_dec<56>();");
+      expect(k.code).toContain("regs_inc<224>();");
+      const producer = k.code.slice(k.code.indexOf("// the producer"), k.code.indexOf("} else { // the consumers"));
+      expect(producer).not.toContain("tma_box");
+      // Each full mbarrier counts the 128 producer threads' arrivals, one a thread as its copies land.
+      for (const s of [0, 1]) expect(k.code).toMatch(new RegExp(`mbar_init_n\\(smem \\+ \\d+ \\+ 8 \\* \\(${s}\\), 128\\);`));
+      expect(producer.match(/cp_async_arrive_noinc\(/g)?.length).toBeGreaterThanOrEqual(2);
+      expect(producer).not.toContain("cp_async_wait_all");
+      // One table read a row: the lanes copying a row take its address by shuffle.
+      expect(producer).toContain("__shfl_sync(0xffffffffu, row_at, from)");
+      // Every consumer wait on a full stage is followed by the async-proxy fence.
+      const consumer = k.code.slice(k.code.indexOf("} else { // the consumers"));
+      const waits = consumer.split("\n").flatMap((l, i, a) => (/mbar_wait\(.*\/\/ [KV]_\d+ of /.test(l) ? [a[i + 1]] : []));
+      expect(waits.length).toBeGreaterThanOrEqual(4);
+      for (const next of waits) expect(next).toContain("fence_async_proxy();");
+    }
+  });
+
   it("leaves every other build as it was", () => {
     // Not sm_90a's alone: the one-warpgroup loops (the tiles are the spec's either way).
     const plain = cudaKernel(["kernels-src/mha.ts"], "mha_prefill.bf16.hd128.causal");
     expect(plain.code).not.toContain("regs_inc<");
     expect(plain.target.blockDim).toEqual([256, 1, 1]);
-    // One-row pages (no TMA box spans them) keep the spec's 64-row tiles of one warpgroup.
-    expect(ws("gqa_paged.bf16.g4.p1", "kernels-src/gqa.ts").code).not.toContain("regs_inc<");
+    // TMA-fed stages take no fence after their waits, and the producer keeps 48 registers.
+    const boxed = ws("gqa_paged.bf16.g4.p64", "kernels-src/gqa.ts").code;
+    expect(boxed).not.toContain("cp_async_arrive_noinc");
+    expect(boxed).not.toContain("the stage was gathered");
+    expect(boxed).toContain("regs_dec<48>();");
   });
 
   for (const [name, file] of [
     ["mha_prefill.bf16.hd128.causal", "kernels-src/mha.ts"],
     ["mha_prefill.bf16.hd128.nocausal", "kernels-src/mha.ts"],
     ["mha_prefill.f16.hd256.causal", "kernels-src/mha.ts"],
-    // K and V from pages of 16 and 64 rows: lane j of the producer's first warp issues page j's boxes.
-    ["gqa_paged.bf16.g4.p16", "kernels-src/gqa.ts"],
+    // K and V from pages of 64 rows: lane j of the producer's first warp issues page j's boxes.
     ["gqa_paged.f16.g1.p64", "kernels-src/gqa.ts"],
+    // Pages of 16 rows and of one: every producer thread gathers its rows and arrives as its copies land.
+    ["gqa_paged.bf16.g4.p16", "kernels-src/gqa.ts"],
+    ["gqa_paged.bf16.g4.p1", "kernels-src/gqa.ts"],
   ]) {
     it(`${name}: the roles' protocol holds for every small tile range, under random interleavings`, () => {
       const model = new WsModel(ws(name, file).code);
@@ -110,6 +139,22 @@ describe("the warp-specialized schedule on CUDA", () => {
     expect(Array.from({ length: 30 }, (_, k) => model.run(split, 5, base + k)).filter((r) => r.errors.length || r.deadlock).length).toBeGreaterThan(0);
     // A K release before the scores' wait is harmless here: the producer copies K(t + 3) only
     // after V(t + 2), whose stage frees once P·V(t), after that wait, is done.
+  });
+
+  it("the model catches a gathering producer that skips its arrival or the stage's empty wait", () => {
+    const code = ws("gqa_paged.bf16.g4.p1", "kernels-src/gqa.ts").code;
+    const broken = {
+      // Every second arrival (V's) dropped: the consumers wait for V forever.
+      "no arrival": code.replace(/(cp_async_arrive_noinc\([^\n]*\n[\s\S]*?)\n\s*cp_async_arrive_noinc\([^\n]*/g, "$1"),
+      "no empty wait": code.replace(/\n\s*mbar_wait\([^\n]*\/\/ V_\d+'s stage is free/g, ""),
+    };
+    const base = freshSeed();
+    for (const [what, src] of Object.entries(broken)) {
+      expect(src, what).not.toBe(code);
+      const model = new WsModel(src);
+      const bad = Array.from({ length: 30 }, (_, k) => model.run(model.loops.map(() => 3), 0, base + k)).filter((r) => r.errors.length || r.deadlock);
+      expect(bad.length, `${what} (seed ${base})`).toBeGreaterThan(0);
+    }
   });
 
   it("the model catches a pending P·V dropped between the loops or after the last", () => {

@@ -241,7 +241,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_bf16_g1_p64(
     const int t_390 = cu_seqlens_q[(long long)(t_389)];
     const int q_len_391 = (t_390 - q0_388);
     const int k_len_392 = cache_seqlens[(long long)(b_359)];
-    // kernels-src/gqa.ts:35: if m * BLOCK_M >= q_len * GROUP { return }
+    // kernels-src/gqa.ts:36: if m * BLOCK_M >= q_len * GROUP { return }
     const int t_393 = (m_357 * 128);
     const bool t_394 = (t_393 >= q_len_391);
     if (t_394) {
@@ -250,7 +250,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_bf16_g1_p64(
     // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
     const int t_395 = (m_357 * 128);
     // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_404 = (k_len_392 + 127);
     const int t_405 = safe_div(t_404, 128);
     const int t_406 = (k_len_392 + (-1));
@@ -507,7 +507,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_bf16_g1_p64(
     const int t_390 = cu_seqlens_q[(long long)(t_389)];
     const int q_len_391 = (t_390 - q0_388);
     const int k_len_392 = cache_seqlens[(long long)(b_359)];
-    // kernels-src/gqa.ts:35: if m * BLOCK_M >= q_len * GROUP { return }
+    // kernels-src/gqa.ts:36: if m * BLOCK_M >= q_len * GROUP { return }
     const int t_393 = (m_357 * 128);
     const bool t_394 = (t_393 >= q_len_391);
     if (t_394) {
@@ -526,7 +526,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_bf16_g1_p64(
     // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
     // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
     const float scale2_403 = (P.softmax_scale * 1.4426950408889634f);
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_404 = (k_len_392 + 127);
     const int t_405 = safe_div(t_404, 128);
     const int t_406 = (k_len_392 + (-1));
@@ -613,7 +613,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_bf16_g1_p64(
     cp_async_wait<0>(); // Q_402 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     consumers_sync();
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // partial tiles
     float carry_489[2];
     #pragma unroll
@@ -654,7 +654,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_bf16_g1_p64(
       if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_492 = (t_477 * 128);
         // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-        // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+        // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
         mbar_wait(smem + 163840 + 8 * ((t_488_from + t_477) & 1), ((t_488_from + t_477) >> 1) & 1); // K_505 of tile t_477 in its stage
         float t_508[64]; // written by the first wgmma (scale-d 0)
         named_sync(8 + wg_row, 256); // this group's turn to issue
@@ -816,10 +816,10 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_bf16_g1_p64(
       int t_488 = ws_pending ? t_477 - 1 : t_477; // tile t_477 - 1: the loop before's last
       for (; t_488 + 1 < t_482; ++t_488) {
         {
-          // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+          // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
           const int t_492 = ((t_488 + 1) * 128);
           // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-          // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+          // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
           mbar_wait(smem + 163840 + 8 * ((t_488_from + (t_488 + 1)) & 1), ((t_488_from + (t_488 + 1)) >> 1) & 1); // K_505 of tile (t_488 + 1) in its stage
           float t_508[64]; // written by the first wgmma (scale-d 0)
           named_sync(8 + wg_row, 256); // this group's turn to issue
@@ -999,7 +999,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_bf16_g1_p64(
       ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_482 - t_477);
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // full tiles
     const int t_529_from = ws_tiles - t_482; // tile t's stage: (t_529_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
@@ -1317,7 +1317,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_bf16_g1_p64(
       ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_485 - t_482);
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // partial tiles
     const int t_568_from = ws_tiles - t_485; // tile t's stage: (t_568_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
@@ -1325,7 +1325,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_bf16_g1_p64(
       if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_572 = (t_485 * 128);
         // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-        // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+        // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
         mbar_wait(smem + 163840 + 8 * ((t_568_from + t_485) & 1), ((t_568_from + t_485) >> 1) & 1); // K_585 of tile t_485 in its stage
         float t_588[64]; // written by the first wgmma (scale-d 0)
         named_sync(8 + wg_row, 256); // this group's turn to issue
@@ -1487,10 +1487,10 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_bf16_g1_p64(
       int t_568 = ws_pending ? t_485 - 1 : t_485; // tile t_485 - 1: the loop before's last
       for (; t_568 + 1 < t_480; ++t_568) {
         {
-          // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+          // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
           const int t_572 = ((t_568 + 1) * 128);
           // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-          // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+          // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
           mbar_wait(smem + 163840 + 8 * ((t_568_from + (t_568 + 1)) & 1), ((t_568_from + (t_568 + 1)) >> 1) & 1); // K_585 of tile (t_568 + 1) in its stage
           float t_588[64]; // written by the first wgmma (scale-d 0)
           named_sync(8 + wg_row, 256); // this group's turn to issue

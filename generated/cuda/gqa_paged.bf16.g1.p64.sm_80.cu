@@ -109,7 +109,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
   const int t_393 = cu_seqlens_q[(long long)(t_392)];
   const int q_len_394 = (t_393 - q0_391);
   const int k_len_395 = cache_seqlens[(long long)(b_361)];
-  // kernels-src/gqa.ts:35: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/gqa.ts:36: if m * BLOCK_M >= q_len * GROUP { return }
   const int t_396 = (m_359 * 64);
   const bool t_397 = (t_396 >= q_len_394);
   if (t_397) {
@@ -128,7 +128,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
   // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
   const float scale2_406 = (P.softmax_scale * 1.4426950408889634f);
-  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   const int t_407 = (k_len_395 + 63);
   const int t_408 = safe_div(t_407, 64);
   const int t_409 = (k_len_395 + (-1));
@@ -223,7 +223,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   float carry_492[2];
   #pragma unroll
@@ -256,7 +256,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     }
   }
   for (int t_491 = t_480; t_491 < t_485; ++t_491) {
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_495 = (t_491 * 64);
     cp_async_wait<0>(); // K_508 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -267,7 +267,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -468,10 +468,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (int t_532 = t_485; t_532 < t_488; ++t_532) {
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_536 = (t_532 * 64);
     cp_async_wait<0>(); // K_547 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -666,10 +666,10 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     }
   }
   cp_async_commit();
-  // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (int t_571 = t_488; t_571 < t_483; ++t_571) {
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_575 = (t_571 * 64);
     cp_async_wait<0>(); // K_588 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -680,7 +680,7 @@ extern "C" __global__ void __launch_bounds__(128, 3) gqa_paged_bf16_g1_p64(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

@@ -241,7 +241,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_f16_g8_p64(
     const int t_401 = cu_seqlens_q[(long long)(t_400)];
     const int q_len_402 = (t_401 - q0_399);
     const int k_len_403 = cache_seqlens[(long long)(b_369)];
-    // kernels-src/gqa.ts:35: if m * BLOCK_M >= q_len * GROUP { return }
+    // kernels-src/gqa.ts:36: if m * BLOCK_M >= q_len * GROUP { return }
     const int t_404 = (m_367 * 128);
     const int t_405 = (q_len_402 * 8);
     const bool t_406 = (t_404 >= t_405);
@@ -251,7 +251,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_f16_g8_p64(
     // kernels-src/lib/attend.ts:29: let qi = rows(m, BM)
     const int t_407 = (m_367 * 128);
     // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_418 = (k_len_403 + 127);
     const int t_419 = safe_div(t_418, 128);
     const int t_420 = (k_len_403 + (-1));
@@ -510,7 +510,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_f16_g8_p64(
     const int t_401 = cu_seqlens_q[(long long)(t_400)];
     const int q_len_402 = (t_401 - q0_399);
     const int k_len_403 = cache_seqlens[(long long)(b_369)];
-    // kernels-src/gqa.ts:35: if m * BLOCK_M >= q_len * GROUP { return }
+    // kernels-src/gqa.ts:36: if m * BLOCK_M >= q_len * GROUP { return }
     const int t_404 = (m_367 * 128);
     const int t_405 = (q_len_402 * 8);
     const bool t_406 = (t_404 >= t_405);
@@ -532,7 +532,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_f16_g8_p64(
     // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
     // kernels-src/lib/attend.ts:9: return scale * 1.4426950408889634
     const float scale2_417 = (P.softmax_scale * 1.4426950408889634f);
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     const int t_418 = (k_len_403 + 127);
     const int t_419 = safe_div(t_418, 128);
     const int t_420 = (k_len_403 + (-1));
@@ -621,7 +621,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_f16_g8_p64(
     cp_async_wait<0>(); // Q_416 has arrived
     fence_async_proxy(); // wgmma reads these tiles through the async proxy
     consumers_sync();
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // partial tiles
     float carry_505[2];
     #pragma unroll
@@ -662,7 +662,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_f16_g8_p64(
       if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_508 = (t_493 * 128);
         // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-        // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+        // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
         mbar_wait(smem + 163840 + 8 * ((t_504_from + t_493) & 1), ((t_504_from + t_493) >> 1) & 1); // K_521 of tile t_493 in its stage
         float t_524[64]; // written by the first wgmma (scale-d 0)
         named_sync(8 + wg_row, 256); // this group's turn to issue
@@ -824,10 +824,10 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_f16_g8_p64(
       int t_504 = ws_pending ? t_493 - 1 : t_493; // tile t_493 - 1: the loop before's last
       for (; t_504 + 1 < t_498; ++t_504) {
         {
-          // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+          // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
           const int t_508 = ((t_504 + 1) * 128);
           // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-          // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+          // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
           mbar_wait(smem + 163840 + 8 * ((t_504_from + (t_504 + 1)) & 1), ((t_504_from + (t_504 + 1)) >> 1) & 1); // K_521 of tile (t_504 + 1) in its stage
           float t_524[64]; // written by the first wgmma (scale-d 0)
           named_sync(8 + wg_row, 256); // this group's turn to issue
@@ -1007,7 +1007,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_f16_g8_p64(
       ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_498 - t_493);
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // full tiles
     const int t_545_from = ws_tiles - t_498; // tile t's stage: (t_545_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
@@ -1325,7 +1325,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_f16_g8_p64(
       ws_pending = true; // tile hi - 1's P·V: beside the next loop's first scores, or after the last loop
     }
     ws_tiles += max(0, t_501 - t_498);
-    // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // partial tiles
     const int t_584_from = ws_tiles - t_501; // tile t's stage: (t_584_from + t) & 1 (warp-specialize.ts)
     // K and V from the producer's stages: the next tile's scores issued before this tile's P·V, run beside its softmax (overlap.ts)
@@ -1333,7 +1333,7 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_f16_g8_p64(
       if (!ws_pending) { // the first tile of the kernel's loops: its scores alone
         const int t_588 = (t_501 * 128);
         // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-        // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+        // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
         mbar_wait(smem + 163840 + 8 * ((t_584_from + t_501) & 1), ((t_584_from + t_501) >> 1) & 1); // K_601 of tile t_501 in its stage
         float t_604[64]; // written by the first wgmma (scale-d 0)
         named_sync(8 + wg_row, 256); // this group's turn to issue
@@ -1495,10 +1495,10 @@ extern "C" __global__ void __launch_bounds__(384, 1) gqa_paged_f16_g8_p64(
       int t_584 = ws_pending ? t_501 - 1 : t_501; // tile t_501 - 1: the loop before's last
       for (; t_584 + 1 < t_496; ++t_584) {
         {
-          // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+          // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
           const int t_588 = ((t_584 + 1) * 128);
           // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-          // kernels-src/gqa.ts:39: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+          // kernels-src/gqa.ts:40: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
           mbar_wait(smem + 163840 + 8 * ((t_584_from + (t_584 + 1)) & 1), ((t_584_from + (t_584 + 1)) >> 1) & 1); // K_601 of tile (t_584 + 1) in its stage
           float t_604[64]; // written by the first wgmma (scale-d 0)
           named_sync(8 + wg_row, 256); // this group's turn to issue

@@ -37,7 +37,7 @@ export function mhaOneWarpgroup(): { file: string; sources: Map<string, string> 
  * one-warpgroup loops (overlap.ts, tma-stream.ts) read those builds.
  */
 export function gqaOneWarpgroup(): { file: string; sources: Map<string, string> } {
-  return specWith("kernels-src/gqa.ts", /(target cuda: T in \[bf16, f16\], GROUP in \[1, 4, 8\]), BLOCK_M = \(PAGE == 1 \? 64 : 128\), BLOCK_N = \(PAGE == 1 \? 64 : 128\)/, "$1, BLOCK_M = 64, BLOCK_N = 64", "target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 64, BLOCK_N = 64\n  target cuda sm_80");
+  return specWith("kernels-src/gqa.ts", /(target cuda: T in \[bf16, f16\], GROUP in \[1, 4, 8\]), BLOCK_M = 128, BLOCK_N = 128/, "$1, BLOCK_M = 64, BLOCK_N = 64", "target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 64, BLOCK_N = 64\n  target cuda sm_80");
 }
 
 /** A spec file with one clause rewritten (its own sources map entry), checked to hold `expected`. */

@@ -4,14 +4,16 @@
 // dropped), run by a seeded random scheduler against models of the hardware they rely on:
 // - mbarriers (an arrival count and a byte count a phase; a parity wait passes once the phase of
 //   that parity completed, so a fresh barrier's "phase before" reads as completed);
-// - TMA boxes, delivered at a random later step; cp.async copies, landed at the thread's wait;
+// - TMA boxes, delivered at a random later step; cp.async copies, landed at the thread's wait,
+//   or where the thread arrives on an mbarrier as they land (noinc), at a random later step;
 // - named barriers as the hardware counts them (the consumers' turns: 256 threads complete a
 //   phase, whichever arrived: a group arriving twice completes it without the other; the
 //   producer group's);
 // - wgmma groups, reading their stages from issue until a wait retires them.
 // Two producer actors (thread 0, which also plays its warp's lanes where lane j issues page j's
-// boxes, and a thread of another warp) and one actor a consumer warpgroup (its arrivals count
-// for its 128 threads).
+// boxes, and a thread of another warp; where each producer thread arrives, each actor's arrival
+// counts for half the group's 128) and one actor a consumer warpgroup (its arrivals count for
+// its 128 threads).
 import { makeRng } from "../reference/rng.ts";
 
 const BLOCKED = Symbol("blocked");
@@ -48,8 +50,9 @@ function translate(raw: string): string | undefined {
     s
       .replace(/\((int|long long)\)/g, "")
       .replace(/&(\w+_map\d*)/g, '"$1"')
-      .replace(/wgmma_wait<(\d+)>\(\)/g, "wgmma_wait($1)");
-  const OPS = /^(mbar_wait|mbar_expect_bytes|mbar_arrive|tma_box_reused|cp_async16|cp_async_wait_all|producers_sync|named_sync|named_arrive|wgmma_commit|wgmma_wait<\d+>)\(/;
+      .replace(/wgmma_wait<(\d+)>\(\)/g, "wgmma_wait($1)")
+      .replace(/\b(0x[0-9a-f]+)u\b/gi, "$1");
+  const OPS = /^(mbar_wait|mbar_expect_bytes|mbar_arrive|tma_box_reused|cp_async16|cp_async_wait_all|cp_async_arrive_noinc|producers_sync|named_sync|named_arrive|wgmma_commit|wgmma_wait<\d+>)\(/;
   if (l === "{" || l === "}" || l === "} else {") return l;
   // Lane j of the producer's first warp issues page j's boxes: the model's thread 0 issues them all.
   const lanes = /^if \(lane < (\d+)\) \{$/.exec(l);
@@ -136,9 +139,10 @@ export class WsModel {
     this.producer = `ws_tiles = 0;\n${prod.map((x) => x.js).join("\n")}`;
     this.consumer = `ws_tiles = 0;\n${cons.map((x) => x.js).join("\n")}`;
     this.consumersN = Number(/regs_inc<\d+>/.test(code) && /if \(wg_row == (\d+)\) \{ \/\/ the producer/.exec(code)![1]);
-    // A box: all of a tile's rows (sw128's third argument) x 64 columns of 2 bytes.
-    // A tile's rows (sw128's third argument); a box's: all of them, or a page's (lane j's box at row j x rows).
-    this.tileRows = Number(/tma_box_reused\(smem \+ \([^)]*\) \+ sw128\([^,]+, 0, (\d+)\)/.exec(code)![1]);
+    // A tile's rows (sw128's third argument); a box's: all of them, or a page's (lane j's box at
+    // row j x rows). A gathered kernel has no box: its copies' comment gives the rows.
+    const box = /tma_box_reused\(smem \+ \([^)]*\) \+ sw128\([^,]+, 0, (\d+)\)/.exec(code) ?? /\/\/ \w+: (\d+) x \d+ into shared memory/.exec(code.slice(p, c));
+    this.tileRows = Number(box![1]);
     const pageRows = /tma_box_reused\(smem \+ \([^)]*\) \+ sw128\(\(lane \* (\d+)\), 0, \d+\)/.exec(code);
     const pages = pageRows ? Number(/if \(lane < (\d+)\) \{/.exec(code)![1]) : 1;
     // A box: its rows x 64 columns of 2 bytes.
@@ -164,7 +168,8 @@ export class WsModel {
     const content = new Map<number, number[]>();
     // Per stage, each copy's count: a TMA box's (boxesPerTile a tile) or a tile's cp.async by thread 0.
     const written = new Map<number, { count: number; box: boolean }[]>();
-    const deliveries: { dst: number; bar: number; count: number }[] = [];
+    // TMA boxes in flight, and a producer actor's cp.async copies whose noinc arrival is pending.
+    const deliveries: ({ dst: number; bar: number; count: number } | { bar: number; copies: { dst: number; count: number }[]; id: number })[] = [];
     // Named barriers of 256 threads (two actors): arrivals this phase, and phases completed.
     const named = new Map<number, { count: number; phase: number }>();
     const namedBar = (b: number) => named.get(b) ?? named.set(b, { count: 0, phase: 0 }).get(b)!;
@@ -247,6 +252,15 @@ export class WsModel {
           if (inflight(dst)) errors.push(`a cp.async copy into stage ${dst} was issued while a wgmma read it`);
           self.cp.push({ dst, count: count() });
         },
+        // Lands the actor's copies at a random later step, then arrives for its 64 threads.
+        *cp_async_arrive_noinc(b: number) {
+          yield;
+          if (id === 0 && self.cp.length) record(self.cp[0].dst, self.cp[0].count, false);
+          if (new Set(self.cp.map((x) => `${x.dst} ${x.count}`)).size > 1) errors.push("one noinc arrival for copies of two tiles");
+          deliveries.push({ bar: b, copies: self.cp, id });
+          self.cp = [];
+        },
+        __shfl_sync: (_mask: number, v: unknown) => v,
         *cp_async_wait_all() {
           yield;
           for (const x of self.cp) land(x.dst, [id], x.count);
@@ -316,9 +330,14 @@ export class WsModel {
       const pick = Math.floor(rand() * choices);
       if (pick === live.length) {
         const d = deliveries.splice(Math.floor(rand() * deliveries.length), 1)[0];
-        land(d.dst, [0, 1], d.count);
         const x = bar(d.bar);
-        x.tx -= this.boxBytes;
+        if ("copies" in d) {
+          for (const cp of d.copies) land(cp.dst, [d.id], cp.count);
+          x.pending -= 64;
+        } else {
+          land(d.dst, [0, 1], d.count);
+          x.tx -= this.boxBytes;
+        }
         settle(x);
         idle = 0;
         continue;

@@ -38,7 +38,7 @@ import type { CudaPlan } from "./plan.ts";
 import { emitQuerySplit, emitSplitSteps, rowFactor } from "./split-scores.ts";
 import { issueTile } from "./overlap-copy.ts";
 import { type WsStages, wsBar, wsStageRegion } from "./warp-specialize.ts";
-import { turnBegin, turnEnd, turnsEnd, turnsStart } from "./ws-emit.ts";
+import { gatheredFence, turnBegin, turnEnd, turnsEnd, turnsStart } from "./ws-emit.ts";
 import { regFences, wgmmaComment, wgmmaSteps } from "./wgmma.ts";
 
 /** What the schedule's code needs of the kernel emitter. */
@@ -300,6 +300,7 @@ export class OverlapLoops {
     const h = this.host;
     const acc = h.name(o.scores);
     h.line(`mbar_wait(${wsBar(ws, "fullK", this.stage(o, t))}, ${this.phase(o, t)}); // ${h.name(o.k.v)} of ${tileName(t)} in its stage`);
+    gatheredFence(h, ws);
     h.line(`float ${acc}[${h.registers(o.scores.type.shape)}]; // written by the first wgmma (scale-d 0)`);
     turnBegin(h, ws);
     h.line("wgmma_fence();");
@@ -351,6 +352,7 @@ export class OverlapLoops {
     const h = this.host;
     const { bar, phase, region } = this.vBuffer(o, t);
     h.line(`mbar_wait(${o.ws ? bar : `smem + ${bar}`}, ${phase}); // ${h.name(o.v.v)}${o.ws ? ` of ${tileName(t)} in its stage` : "'s boxes landed"}`);
+    if (o.ws) gatheredFence(h, o.ws);
     // V's widened tile (one, of its own) is free: the P·V before it was waited for, then a barrier.
     const [b, read] = o.vWide ? [o.vWide, { ...h.region(o.vWide)!, offset: `${o.vw}` }] : [o.v.v, region];
     if (o.vWide) h.widen(o.vWide, read, o.v.v, region);

@@ -51,6 +51,8 @@ export interface TmaStream {
   bytes: number;
   /** A staged E4M3 tile landed 128-byte swizzled, for FP8 wgmma to read (split-scores.ts), not in dense rows. */
   swizzled?: boolean;
+  /** No box at all: a warp-specialized producer gathers its rows by cp.async (warp-specialize.ts). */
+  gathered?: boolean;
 }
 
 type Load = Extract<Value["op"], { kind: "load" }>;

@@ -18,12 +18,16 @@
 // - its body at the top level is scalar definitions, guards that return, stores and tile loops,
 //   and every loop is the overlapped shape (overlap.ts: S = Q·K^T, the softmax, O += P·V in
 //   place) over K and V tiles of the same two tensors, 16-bit and in whole 64-column blocks,
-//   whose rows are consecutive rows of the tensor or whole pages of at least 16 rows from a page
-//   table (a paged cache: one box a page, lane j of the producer's first warp issuing page j's).
+//   whose rows are consecutive rows of the tensor, whole pages of at least 64 rows from a page
+//   table (a paged cache: one box a page, lane j of the producer's first warp issuing page j's),
+//   or rows from smaller pages (one-row pages included), which the producer gathers.
 //   A tile is boxes of TMA where its loads' predicates hold for all its rows (none, or `row <
 //   bound`, tested at the last row: wholeRows; a page-table read may carry the same predicate),
 //   else cp.async of the whole producer group, zero-filled where the predicate fails (TMA would
-//   read the next sequence's rows: bench/experiments/prefill_ws_poison.py).
+//   read the next sequence's rows: bench/experiments/prefill_ws_poison.py). A gathered tile is
+//   always the producer threads' cp.async, each arriving on the stage's full mbarrier as its
+//   copies land (ws-emit.ts): measured on an H200, gqa_paged's causal prefill at page 1 1.32-1.42x
+//   the one-warpgroup blocks it replaced (docs/performance.md).
 import type { TensorMapSpec } from "../../../runtime/manifest.ts";
 import type { Block, ForInst, KernelIR, Value } from "../../ir/ir.ts";
 import type { Region } from "../common/shared-alloc.ts";
@@ -31,7 +35,7 @@ import { operands } from "../../ir/ir.ts";
 import { type Overlap, overlapOf } from "./overlap.ts";
 import type { CudaPlan } from "./plan.ts";
 import { boxColumns, mapParam, pageBoxRows } from "./tma.ts";
-import { uniform } from "./row-reads.ts";
+import { ownEntries, uniform } from "./row-reads.ts";
 import { type TmaStream, contiguousRows, rowRun } from "./tma-stream.ts";
 
 /** The stages and roles of a warp-specialized kernel (the consumers' loops carry it: Overlap.ws). */
@@ -48,6 +52,12 @@ export interface WsStages {
   /** Registers a thread after setmaxnreg: the producer's and the consumers'. */
   producerRegs: number;
   consumerRegs: number;
+  /**
+   * K and V gathered a row at a time (one-row pages): every producer thread copies its share of
+   * each tile by cp.async and arrives on the full mbarrier once its copies land (an arrival count
+   * of 128), the consumers fence the async proxy after their wait (ws-emit.ts).
+   */
+  gathered: boolean;
 }
 
 export interface WarpSpecialized {
@@ -74,11 +84,13 @@ export const wsBar = (st: WsStages, which: keyof typeof WS_BAR, stage: string): 
 
 /**
  * setmaxnreg's split of a block's 65536 registers by consumer warpgroups: the producer's 128
- * threads, then each consumer thread (two: 128 x 48 + 256 x 224; three: 128 x 32 + 384 x 160).
+ * threads, then each consumer thread (two: 128 x 48 (56 gathering) + 256 x 224; three: 128 x 32 + 384 x 160).
  * The producer's rolled cp.async tiles spilled at 24 and 32 (8-16 bytes at head dim 256,
  * 2026-12-01), and the consumers of head dims 128 and 256 fit 224 without a spill.
  */
 const PRODUCER_REGS: Record<number, number> = { 2: 48, 3: 32 };
+/** A gathering producer's (WsStages.gathered): at 48 its row addresses spilled 8 bytes (two consumers, 2026-12-02). */
+const GATHER_PRODUCER_REGS: Record<number, number> = { 2: 56, 3: 32 };
 const CONSUMER_REGS: Record<number, number> = { 2: 224, 3: 160 };
 
 /** K's (or V's) tile in stage `stage` (a C term), as a region: the two stages one tile apart. */
@@ -100,18 +112,33 @@ function tileLoop(f: ForInst, plan: CudaPlan): { k: Value; v: Value } | undefine
   const v = (dots[1].op as Dot).b;
   const ok = (t: Value) =>
     defs.has(t) && t.op.kind === "load" && !plan.staged.has(t) && !plan.converted.has(t) && !plan.recast.has(t) && boxColumns(plan, t, true) && boxRows(plan, t) !== undefined;
-  // One producer path for both: K's and V's rows both consecutive, or both from pages.
-  return ok(k) && ok(v) && boxRows(plan, k)!.paged === boxRows(plan, v)!.paged ? { k, v } : undefined;
+  // One producer path for both: K's and V's rows both consecutive, both from pages, or both gathered.
+  const kind = (t: Value) => `${boxRows(plan, t)!.paged} ${boxRows(plan, t)!.gathered ?? false}`;
+  return ok(k) && ok(v) && kind(k) === kind(v) ? { k, v } : undefined;
 }
 
 /**
- * The rows of tile t's TMA boxes: all its rows where they are consecutive rows of its tensor, a
- * page's where they come from whole pages of a page table (one box a page and column block).
+ * Pages of fewer rows than this are gathered by the producer's cp.async rather than boxed. On an
+ * H200 (gqa_paged, causal prefill, B=4 S=4096 and B=1 S=16384; docs/performance.md): at page 16
+ * the gather ran 1.04-1.08x the 16-row boxes; at page 64 the boxes ran 1.03-1.04x the gather
+ * (gqa_paged on the decode shapes, 64 x 4096 and 16 x 16384).
  */
-function boxRows(plan: CudaPlan, t: Value): { rows: number; paged: boolean } | undefined {
-  if (contiguousRows(plan, t)) return { rows: t.type.shape[0], paged: false };
+const MIN_WS_BOX_ROWS = 64;
+
+/**
+ * The rows of tile t's TMA boxes: all its rows where they are consecutive rows of its tensor, a
+ * page's where they come from whole pages of a page table of at least MIN_WS_BOX_ROWS rows (one
+ * box a page and column block). Where they come from smaller pages, or each row reads a table
+ * entry of its own (one-row pages, no box), the tile is `gathered`: the producer copies its rows
+ * by cp.async (ws-emit.ts).
+ */
+function boxRows(plan: CudaPlan, t: Value): { rows: number; paged: boolean; gathered?: true } | undefined {
+  const R = t.type.shape[0];
+  if (contiguousRows(plan, t)) return { rows: R, paged: false };
   const rows = pageBoxRows(plan, t, true);
-  return rows === undefined ? undefined : { rows, paged: true };
+  if (rows !== undefined && rows >= MIN_WS_BOX_ROWS) return { rows, paged: true };
+  const op = t.op as Extract<Value["op"], { kind: "load" }>;
+  return rows !== undefined || ownEntries(plan, op.indices) ? { rows: R, paged: false, gathered: true } : undefined;
 }
 
 /** Is this top-level statement one the producer can follow or skip (see the file's comment)? */
@@ -163,8 +190,10 @@ export function warpSpecialize(c: WsCandidate, plan: CudaPlan, at: number, maps:
   const kAt = Math.ceil(at / 1024) * 1024;
   const vAt = kAt + 2 * bytes(k);
   const bars = vAt + 2 * bytes(v);
-  const stages: WsStages = { consumers: c.consumers, kAt, vAt, kBytes: bytes(k), vBytes: bytes(v), bars, producerRegs: PRODUCER_REGS[c.consumers], consumerRegs: CONSUMER_REGS[c.consumers] };
-  const [kMap, vMap] = [mapFor(plan, k, maps), mapFor(plan, v, maps)];
+  const gathered = !!boxRows(plan, k)!.gathered;
+  const stages: WsStages = { consumers: c.consumers, kAt, vAt, kBytes: bytes(k), vBytes: bytes(v), bars, producerRegs: (gathered ? GATHER_PRODUCER_REGS : PRODUCER_REGS)[c.consumers], consumerRegs: CONSUMER_REGS[c.consumers], gathered };
+  // Gathered tiles take no TMA box, so no map.
+  const [kMap, vMap] = stages.gathered ? ["", ""] : [mapFor(plan, k, maps), mapFor(plan, v, maps)];
   const loops = new Map<ForInst, Overlap>();
   for (const l of c.loops) {
     const o = overlapOf(l.f, [streamOf(plan, l.k, l.f, kMap), streamOf(plan, l.v, l.f, vMap)], plan, true)!;

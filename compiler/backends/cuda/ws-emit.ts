@@ -9,12 +9,16 @@
 //   for all its rows (rows from pages: lane j of the first warp issues page j's boxes, once lane
 //   0 waited for the stage); else every producer thread's cp.async, zero-filled where they fail, each
 //   thread waiting for its copies and fencing them, then thread 0 arriving on the full mbarrier.
+//   Where the rows are gathered one by one (one-row pages: no box), every tile is the producer
+//   threads' cp.async, each thread arriving on the full mbarrier as its copies land (noinc)
+//   without waiting for them, and the consumers fence the async proxy after their wait.
 // - The consumers take their registers and run the body as the kernel would, their block
 //   barriers made named barrier 1 of the consumer threads alone; the loops are overlap-emit.ts's
 //   consumer loops, which wait on the stages and release them, taking turns to issue wgmmas.
 import type { Block, IfInst, Value } from "../../ir/ir.ts";
 import type { CopyHost } from "./copy-emit.ts";
 import { copyChunks } from "./copy-emit.ts";
+import { copyByLanes } from "./gather-lanes.ts";
 import { type LineWriter, hopperOnly, hopperOnlyText } from "./hopper-only.ts";
 import type { Overlap } from "./overlap.ts";
 import { forIndex } from "./tile-copies.ts";
@@ -25,6 +29,14 @@ import { elem, position } from "./elements.ts";
 
 /** Threads a warpgroup. */
 const WG = 128;
+
+// Gathered stages only (WsStages.gathered).
+const NOINC = `// Arrive on the mbarrier once every cp.async this thread issued so far has landed, counted among
+// the barrier's arrivals (noinc: a gathered stage's full barrier expects one from each producer thread).
+__device__ __forceinline__ void cp_async_arrive_noinc(unsigned char* bar) {
+  asm volatile("cp.async.mbarrier.arrive.noinc.shared::cta.b64 [%0];\\n" :: "r"((unsigned)__cvta_generic_to_shared(bar)) : "memory");
+}
+`;
 
 /**
  * mbarriers with an arrival count, plain arrivals, named barriers and setmaxnreg; barrier 1: the
@@ -38,7 +50,7 @@ __device__ __forceinline__ void mbar_init_n(unsigned char* bar, unsigned n) {
 __device__ __forceinline__ void mbar_arrive(unsigned char* bar) {
   asm volatile("mbarrier.arrive.shared::cta.b64 _, [%0];\\n" :: "r"((unsigned)__cvta_generic_to_shared(bar)) : "memory");
 }
-__device__ __forceinline__ void named_sync(int id, int n) { asm volatile("bar.sync %0, %1;\\n" :: "r"(id), "r"(n) : "memory"); }
+${st.gathered ? NOINC : ""}__device__ __forceinline__ void named_sync(int id, int n) { asm volatile("bar.sync %0, %1;\\n" :: "r"(id), "r"(n) : "memory"); }
 __device__ __forceinline__ void named_arrive(int id, int n) { asm volatile("bar.arrive %0, %1;\\n" :: "r"(id), "r"(n) : "memory"); }
 template <int N> __device__ __forceinline__ void regs_dec() { asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;\\n" :: "n"(N)); }
 template <int N> __device__ __forceinline__ void regs_inc() { asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;\\n" :: "n"(N)); }
@@ -69,6 +81,15 @@ export function turnsEnd(h: LineWriter, ws: WsStages): void {
   if (turns(ws)) h.line(`if (wg_row == 0) named_sync(8, ${2 * WG}); // the last group's last turn, taken`);
 }
 
+/**
+ * After a consumer's wait on a gathered stage: the producer's cp.async wrote it through the
+ * generic proxy and cannot fence once its copies land (it does not wait for them), so the
+ * reader orders them before its wgmmas, which read through the async proxy.
+ */
+export function gatheredFence(h: LineWriter, ws: WsStages): void {
+  if (ws.gathered) h.line("fence_async_proxy(); // the stage was gathered by cp.async (generic proxy)");
+}
+
 /** What the two roles need of the kernel emitter. */
 export interface WsHost extends CopyHost {
   name(v: Value): string;
@@ -92,11 +113,11 @@ export function emitWarpSpecialized(h: WsHost, w: WarpSpecialized, body: Block):
   hopperOnly(
     h,
     () => {
-      h.line(`if (tid == 0) { // the stages' mbarriers: full on a copy's bytes (or the producer's arrival), empty on the ${consumers} consumer threads' arrivals`);
+      const full = st.gathered ? `the ${WG} producer threads' arrivals as their copies land` : "a copy's bytes (or the producer's arrival)";
+      h.line(`if (tid == 0) { // the stages' mbarriers: full on ${full}, empty on the ${consumers} consumer threads' arrivals`);
       h.enter();
       for (const s of [0, 1]) {
-        h.line(`mbar_init(${wsBar(st, "fullK", `${s}`)});`);
-        h.line(`mbar_init(${wsBar(st, "fullV", `${s}`)});`);
+        for (const which of ["fullK", "fullV"] as const) h.line(st.gathered ? `mbar_init_n(${wsBar(st, which, `${s}`)}, ${WG});` : `mbar_init(${wsBar(st, which, `${s}`)});`);
         h.line(`mbar_init_n(${wsBar(st, "emptyK", `${s}`)}, ${consumers});`);
         h.line(`mbar_init_n(${wsBar(st, "emptyV", `${s}`)}, ${consumers});`);
       }
@@ -141,6 +162,7 @@ function producer(h: WsHost, w: WarpSpecialized, body: Block): void {
 function producerLoop(h: WsHost, o: Overlap, st: WsStages): void {
   const f = o.loop;
   const [lo, hi, iv] = [h.scalarOf(f.lo), h.scalarOf(f.hi), h.name(f.iv)];
+  if (st.gathered) return gatheredLoop(h, o, st);
   const R = o.k.v.type.shape[0];
   const preds = [wholeRows(h.plan, o.k.v), wholeRows(h.plan, o.v.v)];
   // Every tile whole (no predicate), or none known to be (a predicate of another form).
@@ -160,11 +182,8 @@ function producerLoop(h: WsHost, o: Overlap, st: WsStages): void {
   }
   h.line(`for (int ${iv} = ${lo}; ${iv} < ${hi}; ++${iv}) {`);
   h.enter();
-  // The empty mbarrier's phase before this use of the stage completed when the tile two before
-  // was read; on a stage's first use the phase "before" phase 0 reads as completed.
-  h.line(`const int ws_c = ${iv}_from + ${iv}, ws_s = ws_c & 1, ws_ph = ((ws_c >> 1) & 1) ^ 1;`);
-  const defAt = new Map(f.body.insts.map((i, k) => [i.kind === "def" ? i.value : undefined, k]));
-  const deps = [...new Set([...o.kDeps, ...o.vDeps])].sort((a, b) => defAt.get(a)! - defAt.get(b)!);
+  tileCount(h, iv);
+  const deps = copyDepsOf(o);
   const tiles: [Overlap["k"], Which][] = [[o.k, "K"], [o.v, "V"]];
   forIndex(h, f, iv, deps, () => {
     if (always) return tiles.forEach(([s, w]) => tmaTile(h, s, w, st));
@@ -191,6 +210,51 @@ function producerLoop(h: WsHost, o: Overlap, st: WsStages): void {
     h.leave();
     h.line("}");
   }
+  h.line(`ws_tiles += max(0, ${hi} - ${lo});`);
+}
+
+/** The body scalars the loop's K and V copies read, in program order. */
+function copyDepsOf(o: Overlap): Value[] {
+  const defAt = new Map(o.loop.body.insts.map((i, k) => [i.kind === "def" ? i.value : undefined, k]));
+  return [...new Set([...o.kDeps, ...o.vDeps])].sort((a, b) => defAt.get(a)! - defAt.get(b)!);
+}
+
+/** The header of a producer loop's tile: its count over every loop, its stage and the empty phase it waits for. */
+function tileCount(h: WsHost, iv: string): void {
+  // The empty mbarrier's phase before this use of the stage completed when the tile two before
+  // was read; on a stage's first use the phase "before" phase 0 reads as completed.
+  h.line(`const int ws_c = ${iv}_from + ${iv}, ws_s = ws_c & 1, ws_ph = ((ws_c >> 1) & 1) ^ 1;`);
+}
+
+/**
+ * A loop of gathered tiles (one-row pages): every producer thread waits for the stage, issues its
+ * rows' cp.async (zero-filled where the load's predicate fails, so partial tiles need no other
+ * path) and arrives on the full mbarrier once they land, without waiting for them: the next
+ * tile's copies are issued while these are in flight.
+ */
+function gatheredLoop(h: WsHost, o: Overlap, st: WsStages): void {
+  const f = o.loop;
+  const [lo, hi, iv] = [h.scalarOf(f.lo), h.scalarOf(f.hi), h.name(f.iv)];
+  h.line(`// tiles ${lo} .. ${hi}: every producer thread's cp.async of its rows, arriving on the full mbarrier as they land`);
+  h.line(`const int ${iv}_from = ws_tiles - ${lo};`);
+  h.line(`for (int ${iv} = ${lo}; ${iv} < ${hi}; ++${iv}) {`);
+  h.enter();
+  tileCount(h, iv);
+  forIndex(h, f, iv, copyDepsOf(o), () => {
+    for (const [s, which] of [[o.k, "K"], [o.v, "V"]] as const) {
+      const { full, empty, region } = stageOf(s, which, st);
+      h.line("{");
+      h.enter();
+      h.line(`mbar_wait(${wsBar(st, empty, "ws_s")}, ws_ph); // ${h.name(s.v)}'s stage is free`);
+      const team = { threads: WG, tid: "ptid" };
+      if (!copyByLanes(h, s.v, region, team)) copyChunks(h, s.v, region, true, team);
+      h.line(`cp_async_arrive_noinc(${wsBar(st, full, "ws_s")}); // the stage is full once every producer thread's copies landed`);
+      h.leave();
+      h.line("}");
+    }
+  });
+  h.leave();
+  h.line("}");
   h.line(`ws_tiles += max(0, ${hi} - ${lo});`);
 }
 
