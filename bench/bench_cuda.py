@@ -165,41 +165,40 @@ def decode_fp8(configs=((64, 4096), (16, 16384), (128, 1024)), pages=(1, 16, 64)
                 split_decode(B, L, P, sp, q, kc, vc, table, seqlens, ref, shape, descales=(kdesc, vdesc))
 
 
-def swa(S=8192, W=1024, Hq=16, Hk=4, D=128):
+def swa(S=8192, W=1024, Hq=16, Hk=4, D=128, pages=(16, 1)):
     torch.manual_seed(0)
-    table, kc, vc = paged_cache(1, S, 16, Hk, D)
     q = torch.randn(S, Hq, D, device="cuda", dtype=torch.bfloat16)
-    slots = page_slots(table, 16, S)
-    k = kc[slots].clone()
-    v = vc[slots].clone()
     out = torch.empty_like(q)
     lse = torch.empty(S, Hq, device="cuda", dtype=torch.float32)
     flops = 4 * S * min(W + 1, S) * Hq * D  # visible pairs (window + diagonal), roughly
     shape = f"S={S} window {W} causal, {Hq}/{Hk} heads hd{D}"
-    ref = None
-    qt, kt, vt = q.view(1, S, Hq, D).transpose(1, 2), k.view(1, S, Hk, D).transpose(1, 2), v.view(1, S, Hk, D).transpose(1, 2)
-    try:
-        ours = Kernel("swa_paged.bf16.p16")
-        tensors = {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": torch.tensor([S], device="cuda", dtype=torch.int32),
-                   "cu_seqlens_q": torch.tensor([0, S], device="cuda", dtype=torch.int32), "out": out, "lse": lse}
-        scalars = {"max_seqlen_q": S, "softmax_scale": D ** -0.5, "is_causal": 1, "window_left": W, "window_right": 0}
-        run = ours.prepare(tensors, scalars)
-        ms = bench(run)
-        run()
-        torch.cuda.synchronize()
-        # The reference: SDPA with an explicit window mask (math backend, fine for one check).
-        i = torch.arange(S, device="cuda")
-        allowed = (i[None, :] <= i[:, None]) & (i[:, None] - i[None, :] <= W)
-        ref = F.scaled_dot_product_attention(qt, kt, vt, attn_mask=allowed, enable_gqa=True)
-        err = rel_err(out.view(1, S, Hq, D).transpose(1, 2), ref)
-        row("swa", shape, "flashtile swa_paged", ms, flops / ms / 1e9, "TFLOP/s", f"paged, page 16; err vs SDPA {err:.1e}")
-        for label, gen in ours_and_builds("swa_paged.bf16.p16")[1:]:
-            def report(ms, err, label=label):
-                row("swa", shape, f"flashtile swa_paged [{label}]", ms, flops / ms / 1e9, "TFLOP/s", f"paged, page 16; err vs SDPA {err:.1e}")
-            out.fill_(float("nan"))
-            time_ours("swa_paged.bf16.p16", tensors, scalars, lambda: rel_err(out.view(1, S, Hq, D).transpose(1, 2), ref), report, gen)
-    except Exception as e:
-        print(f"  swa_paged: {type(e).__name__}: {str(e)[:160]}")
+    qt = q.view(1, S, Hq, D).transpose(1, 2)
+    i = torch.arange(S, device="cuda")
+    allowed = (i[None, :] <= i[:, None]) & (i[:, None] - i[None, :] <= W)
+    flex_kv = None  # FlexAttention reads the first page size's keys, contiguous
+    for P in pages:
+        # Page 16's row keeps the shape's name alone (the tables since the first run); others name their page.
+        where = shape if P == 16 else f"{shape} page {P}"
+        table, kc, vc = paged_cache(1, S, P, Hk, D)
+        slots = page_slots(table, P, S)
+        kt, vt = kc[slots].view(1, S, Hk, D).transpose(1, 2), vc[slots].view(1, S, Hk, D).transpose(1, 2)
+        flex_kv = flex_kv or (kt, vt)
+        name = f"swa_paged.bf16.p{P}"
+        try:
+            tensors = {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": torch.tensor([S], device="cuda", dtype=torch.int32),
+                       "cu_seqlens_q": torch.tensor([0, S], device="cuda", dtype=torch.int32), "out": out, "lse": lse}
+            scalars = {"max_seqlen_q": S, "softmax_scale": D ** -0.5, "is_causal": 1, "window_left": W, "window_right": 0}
+            # The reference: SDPA with an explicit window mask (math backend, fine for one check).
+            ref = F.scaled_dot_product_attention(qt, kt, vt, attn_mask=allowed, enable_gqa=True)
+            for label, gen in ours_and_builds(name):
+                who = "flashtile swa_paged" + (f" [{label}]" if label else "")
+                def report(ms, err, who=who):
+                    row("swa", where, who, ms, flops / ms / 1e9, "TFLOP/s", f"paged, page {P}; err vs SDPA {err:.1e}")
+                out.fill_(float("nan"))
+                time_ours(name, tensors, scalars, lambda: rel_err(out.view(1, S, Hq, D).transpose(1, 2), ref), report, gen)
+        except Exception as e:
+            print(f"  {name}: {type(e).__name__}: {str(e)[:160]}")
+    kt, vt = flex_kv
     flex_prefill(qt, kt, vt, flops, shape, window=W, gqa=True)
 
 

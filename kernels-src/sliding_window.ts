@@ -12,9 +12,11 @@ kernel swa_paged<T: dtype = f32, KV: dtype = T, PV: dtype = T, HEAD_DIM = 128, G
   require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
   tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], PAGE in [1, 16, 64]
-  // On CUDA, 64 x 64 tiles: one warpgroup, its dots wgmma on Hopper. 0.284 ms at window 1024 of
-  // 8k against 0.32-0.37 for 128 x 32, 128 x 64, 64 x 32 and 64 x 128 (H200, docs/performance-history.md).
-  target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 64
+  // On Hopper, 128 x 128 tiles: two consumer warpgroups and a producer (warp-specialize.ts),
+  // which gathers the rows of pages 1 and 16 by cp.async. At window 1024 of 8k on an H200 as fast
+  // as the one-warpgroup 64 x 64 blocks it replaced at page 16, 1.20x at page 1
+  // (docs/performance.md; those blocks had beaten 128 x 32, 128 x 64, 64 x 32 and 64 x 128).
+  target cuda: T in [bf16, f16], BLOCK_M = 128, BLOCK_N = 128
   // Without wgmma (Ampere), 128 x 32 tiles: 0.318-0.320 ms against 0.387 ms for 64 x 64 as mma.sync
   // (H200, sm_80 PTX, docs/performance-history.md).
   target cuda sm_80: BLOCK_M = 128, BLOCK_N = 32

@@ -4,15 +4,18 @@
 // running wgmma reads, every tile's K and V is copied once and read by its dot.
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { OVERLAP_MARK, cudaKernel, gqaOneWarpgroup, mhaOneWarpgroup, overlapSections } from "./harness/cuda-source.ts";
+import { OVERLAP_MARK, cudaKernel, gqaOneWarpgroup, mhaOneWarpgroup, overlapSections, swaOneWarpgroup } from "./harness/cuda-source.ts";
 
 // mha_prefill with one warpgroup a block (its Hopper builds are warp-specialized now, whose
 // consumers run this loop's order: cuda-warp-specialize.test.ts).
 const ONE = mhaOneWarpgroup();
-// The one-warpgroup builds of mha_prefill and gqa_paged (their Hopper builds are warp-specialized now).
+// The one-warpgroup builds of mha_prefill, gqa_paged and swa_paged (their Hopper builds are warp-specialized now).
 const GQA = gqaOneWarpgroup();
-const cudaOf = (file: string, name: string) =>
-  file.endsWith("mha.ts") ? cudaKernel([ONE.file], name, { wgmma: true }, ONE.sources) : file.endsWith("gqa.ts") ? cudaKernel([GQA.file], name, { wgmma: true }, GQA.sources) : cudaKernel([file], name, { wgmma: true });
+const SWA = swaOneWarpgroup();
+const cudaOf = (file: string, name: string) => {
+  const one = file.endsWith("mha.ts") ? ONE : file.endsWith("gqa.ts") ? GQA : file.endsWith("sliding_window.ts") ? SWA : undefined;
+  return one ? cudaKernel([one.file], name, { wgmma: true }, one.sources) : cudaKernel([file], name, { wgmma: true });
+};
 const code = (name: string) => cudaOf("kernels-src/mha.ts", name).code;
 const MARK = OVERLAP_MARK;
 /** The sm_90a version of the overlapped loop: from its comment to the `#else` of the plain loop. */

@@ -8,15 +8,16 @@
 // heads, sequence starts, tiles and (over a shuffled page table) pages. The copies ran on an H200 (the CUDA suite, bench/results/h200-*-tma-2026-11-30*).
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { cudaKernel, evalC, gqaOneWarpgroup, mhaOneWarpgroup } from "./harness/cuda-source.ts";
+import { cudaKernel, evalC, gqaOneWarpgroup, mhaOneWarpgroup, swaOneWarpgroup } from "./harness/cuda-source.ts";
 
 // The plain one-buffer loop: head dims 64 and 128 run an overlapped version of it on sm_90a by
 // default (overlap.ts; test/cuda-overlap.test.ts), which copies the same tiles its own way.
 // mha_prefill with one warpgroup a block (its shipped Hopper builds are warp-specialized, whose
 // producer copies whole tiles as these boxes: cuda-warp-specialize.test.ts).
 const ONE = mhaOneWarpgroup();
-// gqa_paged's one-warpgroup builds (pages of 16 and 64 are warp-specialized on Hopper now).
+// gqa_paged's and swa_paged's one-warpgroup builds (warp-specialized on Hopper now).
 const GQA = gqaOneWarpgroup();
+const SWA = swaOneWarpgroup();
 const prefill = (name: string, opts = {}) => cudaKernel([ONE.file], name, { wgmma: true, overlap: false, ...opts }, ONE.sources);
 
 /** The loop over whole tiles (from its header to the barrier after it), and the rest. */
@@ -98,7 +99,8 @@ describe("TMA copies of a one-buffer loop's whole tiles (sm_90a)", () => {
 
   for (const [file, name, P] of [["gqa.ts", "gqa_paged.bf16.g4.p16", 16], ["gqa.ts", "gqa_paged.bf16.g4.p64", 64], ["sliding_window.ts", "swa_paged.bf16.p16", 16]] as const) {
     it(`${name}: rows from pages of ${P}, one box a page and 64-column block issued by lane j of warp 0 for page j, its corner that page's first slot`, () => {
-      const k = file === "gqa.ts" ? cudaKernel([GQA.file], name, { wgmma: true }, GQA.sources) : cudaKernel([path.resolve(`kernels-src/${file}`)], name, { wgmma: true });
+      const one = file === "gqa.ts" ? GQA : SWA;
+      const k = cudaKernel([one.file], name, { wgmma: true }, one.sources);
       expect(k.target.tensorMaps).toEqual(["k_cache", "v_cache"].map((tensor) => ({ tensor, box: [64, P], swizzle: 128, rowDims: 2 })));
       const { header, body, outside } = fullLoop(k.code);
       expect(outside).not.toMatch(/mbar_wait\(smem/);

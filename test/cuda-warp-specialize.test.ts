@@ -37,9 +37,14 @@ describe("the warp-specialized schedule on CUDA", () => {
     }
   });
 
-  it("takes gqa_paged at pages 1 and 16 with a producer that gathers each tile's rows by cp.async", () => {
-    for (const name of ["gqa_paged.bf16.g4.p1", "gqa_paged.f16.g8.p1", "gqa_paged.bf16.g4.p16"]) {
-      const k = ws(name, "kernels-src/gqa.ts");
+  it("takes gqa_paged and swa_paged at pages 1 and 16 with a producer that gathers each tile's rows by cp.async", () => {
+    for (const [name, file] of [
+      ["gqa_paged.bf16.g4.p1", "kernels-src/gqa.ts"],
+      ["gqa_paged.f16.g8.p1", "kernels-src/gqa.ts"],
+      ["gqa_paged.bf16.g4.p16", "kernels-src/gqa.ts"],
+      ["swa_paged.bf16.p1", "kernels-src/sliding_window.ts"],
+    ]) {
+      const k = ws(name, file);
       expect(k.target.blockDim).toEqual([384, 1, 1]);
       // No box spans one-row pages: no tensor map; 56 registers for the producer's row addresses.
       expect(k.target.tensorMaps ?? []).toEqual([]);
@@ -82,6 +87,8 @@ describe("the warp-specialized schedule on CUDA", () => {
     // Pages of 16 rows and of one: every producer thread gathers its rows and arrives as its copies land.
     ["gqa_paged.bf16.g4.p16", "kernels-src/gqa.ts"],
     ["gqa_paged.bf16.g4.p1", "kernels-src/gqa.ts"],
+    // A window: loops whose first and last tiles move with the query rows.
+    ["swa_paged.f16.p1", "kernels-src/sliding_window.ts"],
   ]) {
     it(`${name}: the roles' protocol holds for every small tile range, under random interleavings`, () => {
       const model = new WsModel(ws(name, file).code);

@@ -111,7 +111,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
   const int t_540 = cu_seqlens_q[(long long)(t_539)];
   const int q_len_541 = (t_540 - q0_538);
   const int k_len_542 = cache_seqlens[(long long)(b_504)];
-  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
   const int t_543 = (m_502 * 128);
   const int t_544 = (q_len_541 * 4);
   const bool t_545 = (t_543 >= t_544);
@@ -131,7 +131,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   const int t_556 = (k_len_542 + 31);
   const int t_557 = safe_div(t_556, 32);
   const int t_558 = (k_len_542 + (-1));
@@ -260,7 +260,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
   const int t_680 = min(t_567, t_676);
   const int t_681 = max((-268435456), t_677);
   const int t_682 = min(t_575, t_678);
-  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   const bool t_683 = (P.is_causal == 0);
   const int t_684 = (t_683 ? (-268435456) : 268435456);
   const int t_685 = (t_683 ? 268435456 : (-268435456));
@@ -309,7 +309,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
   const int t_728 = min(t_726, t_726);
   const int t_729 = max(t_727, (-268435456));
   const int t_730 = min(t_728, t_575);
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   const int t_731 = max(0, t_723);
   const int t_732 = (t_724 + 1);
   const int t_733 = min(t_557, t_732);
@@ -336,7 +336,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   float carry_746[4];
   #pragma unroll
@@ -369,7 +369,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     }
   }
   for (int t_745 = t_731; t_745 < t_736; ++t_745) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_749 = (t_745 * 32);
     cp_async_wait<0>(); // K_766 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -382,10 +382,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -589,10 +589,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (int t_790 = t_736; t_790 < t_739; ++t_790) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_794 = (t_790 * 32);
     cp_async_wait<0>(); // K_809 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -792,10 +792,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (int t_833 = t_739; t_833 < t_734; ++t_833) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_837 = (t_833 * 32);
     cp_async_wait<0>(); // K_854 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -808,10 +808,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p1(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

@@ -111,7 +111,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
   const int t_551 = cu_seqlens_q[(long long)(t_550)];
   const int q_len_552 = (t_551 - q0_549);
   const int k_len_553 = cache_seqlens[(long long)(b_514)];
-  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
   const int t_554 = (m_512 * 128);
   const int t_555 = (q_len_552 * 4);
   const bool t_556 = (t_554 >= t_555);
@@ -131,7 +131,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
   }
   cp_async_commit();
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   const int t_567 = (k_len_553 + 31);
   const int t_568 = safe_div(t_567, 32);
   const int t_569 = (k_len_553 + (-1));
@@ -260,7 +260,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
   const int t_691 = min(t_578, t_687);
   const int t_692 = max((-268435456), t_688);
   const int t_693 = min(t_586, t_689);
-  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   const bool t_694 = (P.is_causal == 0);
   const int t_695 = (t_694 ? (-268435456) : 268435456);
   const int t_696 = (t_694 ? 268435456 : (-268435456));
@@ -309,7 +309,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
   const int t_739 = min(t_737, t_737);
   const int t_740 = max(t_738, (-268435456));
   const int t_741 = min(t_739, t_586);
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   const int t_742 = max(0, t_734);
   const int t_743 = (t_735 + 1);
   const int t_744 = min(t_568, t_743);
@@ -334,7 +334,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   float carry_757[4];
   #pragma unroll
@@ -367,7 +367,7 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     }
   }
   for (int t_756 = t_742; t_756 < t_747; ++t_756) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_760 = (t_756 * 32);
     cp_async_wait<0>(); // K_779 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -378,10 +378,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -581,10 +581,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (int t_803 = t_747; t_803 < t_750; ++t_803) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_807 = (t_803 * 32);
     cp_async_wait<0>(); // K_824 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -778,10 +778,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     }
   }
   cp_async_commit();
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (int t_848 = t_750; t_848 < t_745; ++t_848) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     const int t_852 = (t_848 * 32);
     cp_async_wait<0>(); // K_871 arrived
     __syncthreads(); // the previous iteration's readers are done with these tiles
@@ -792,10 +792,10 @@ extern "C" __global__ void __launch_bounds__(128, 2) swa_paged_f16_p64(
     }
     cp_async_commit();
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

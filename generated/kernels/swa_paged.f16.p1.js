@@ -168,7 +168,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_546 = cu_seqlens_q[u32(t_545)];
   let q_len_547 = (t_546 - q0_544);
   let k_len_548 = cache_seqlens[u32(b_508)];
-  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
   let t_549 = (m_506 * 16);
   let t_550 = (q_len_547 * 4);
   let t_551 = (t_549 >= t_550);
@@ -181,7 +181,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_555 = (kvh_507 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_562 = (k_len_548 + 31);
   let t_563 = (t_562 / 32);
   let t_564 = (k_len_548 + (-1));
@@ -310,7 +310,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_686 = min(t_573, t_682);
   let t_687 = max((-268435456), t_683);
   let t_688 = min(t_581, t_684);
-  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_689 = (P.is_causal == 0);
   let t_690 = select(268435456, (-268435456), t_689);
   let t_691 = select((-268435456), 268435456, t_689);
@@ -359,7 +359,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_734 = min(t_732, t_732);
   let t_735 = max(t_733, (-268435456));
   let t_736 = min(t_734, t_581);
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_737 = max(0, t_729);
   let t_738 = (t_730 + 1);
   let t_739 = min(t_563, t_738);
@@ -380,7 +380,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_544 + ((t_552 + r) / 4))) * q_stride0 + u32((t_555 + ((t_552 + r) % 4))) * q_stride1 + u32(c)], (((t_552 + r) / 4) < q_len_547));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_752: array<f32, 1>;
   carry_752[0] = NEG_INF;
@@ -391,13 +391,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_754[0 * 16 + j] = 0.0;
   }
   for (var t_751 = t_737; t_751 < t_742; t_751++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_755 = (t_751 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -492,10 +492,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_754[0 * 16 + j] = t_792[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_796 = t_742; t_796 < t_745; t_796++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_800 = (t_796 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -586,16 +586,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_754[0 * 16 + j] = t_835[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_839 = t_745; t_839 < t_740; t_839++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_843 = (t_839 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -764,7 +764,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_546 = cu_seqlens_q[u32(t_545)];
   let q_len_547 = (t_546 - q0_544);
   let k_len_548 = cache_seqlens[u32(b_508)];
-  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
   let t_549 = (m_506 * 16);
   let t_550 = (q_len_547 * 4);
   let t_551 = (t_549 >= t_550);
@@ -777,7 +777,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_555 = (kvh_507 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_562 = (k_len_548 + 31);
   let t_563 = (t_562 / 32);
   let t_564 = (k_len_548 + (-1));
@@ -906,7 +906,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_686 = min(t_573, t_682);
   let t_687 = max((-268435456), t_683);
   let t_688 = min(t_581, t_684);
-  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_689 = (P.is_causal == 0);
   let t_690 = select(268435456, (-268435456), t_689);
   let t_691 = select((-268435456), 268435456, t_689);
@@ -955,7 +955,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_734 = min(t_732, t_732);
   let t_735 = max(t_733, (-268435456));
   let t_736 = min(t_734, t_581);
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_737 = max(0, t_729);
   let t_738 = (t_730 + 1);
   let t_739 = min(t_563, t_738);
@@ -976,7 +976,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_544 + ((t_552 + r) / 4))) * q_stride0 + u32((t_555 + ((t_552 + r) % 4))) * q_stride1 + u32(c)], (((t_552 + r) / 4) < q_len_547));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_752: array<f32, 1>;
   carry_752[0] = NEG_INF;
@@ -987,13 +987,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_754[0 * 16 + j] = 0.0;
   }
   for (var t_751 = t_737; t_751 < t_742; t_751++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_755 = (t_751 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1100,10 +1100,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_754[0 * 16 + j] = t_792[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_796 = t_742; t_796 < t_745; t_796++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_800 = (t_796 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1206,16 +1206,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_754[0 * 16 + j] = t_835[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_839 = t_745; t_839 < t_740; t_839++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_843 = (t_839 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

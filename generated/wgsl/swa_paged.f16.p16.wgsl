@@ -57,7 +57,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_554 = cu_seqlens_q[u32(t_553)];
   let q_len_555 = (t_554 - q0_552);
   let k_len_556 = cache_seqlens[u32(b_516)];
-  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
   let t_557 = (m_514 * 16);
   let t_558 = (q_len_555 * 4);
   let t_559 = (t_557 >= t_558);
@@ -70,7 +70,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_563 = (kvh_515 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_570 = (k_len_556 + 31);
   let t_571 = (t_570 / 32);
   let t_572 = (k_len_556 + (-1));
@@ -199,7 +199,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_694 = min(t_581, t_690);
   let t_695 = max((-268435456), t_691);
   let t_696 = min(t_589, t_692);
-  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_697 = (P.is_causal == 0);
   let t_698 = select(268435456, (-268435456), t_697);
   let t_699 = select((-268435456), 268435456, t_697);
@@ -248,7 +248,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_742 = min(t_740, t_740);
   let t_743 = max(t_741, (-268435456));
   let t_744 = min(t_742, t_589);
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_745 = max(0, t_737);
   let t_746 = (t_738 + 1);
   let t_747 = min(t_571, t_746);
@@ -269,7 +269,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_552 + ((t_560 + r) / 4))) * q_stride0 + u32((t_563 + ((t_560 + r) % 4))) * q_stride1 + u32(c)], (((t_560 + r) / 4) < q_len_555));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_760: array<f32, 1>;
   carry_760[0] = NEG_INF;
@@ -280,13 +280,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_762[0 * 16 + j] = 0.0;
   }
   for (var t_759 = t_745; t_759 < t_750; t_759++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_763 = (t_759 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -393,10 +393,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_762[0 * 16 + j] = t_802[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_806 = t_750; t_806 < t_753; t_806++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_810 = (t_806 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -499,16 +499,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_762[0 * 16 + j] = t_847[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_851 = t_753; t_851 < t_748; t_851++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_855 = (t_851 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

@@ -56,7 +56,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_540 = cu_seqlens_q[u32(t_539)];
   let q_len_541 = (t_540 - q0_538);
   let k_len_542 = cache_seqlens[u32(b_502)];
-  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
   let t_543 = (m_500 * 16);
   let t_544 = (q_len_541 * 4);
   let t_545 = (t_543 >= t_544);
@@ -69,7 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_549 = (kvh_501 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_556 = (k_len_542 + 31);
   let t_557 = (t_556 / 32);
   let t_558 = (k_len_542 + (-1));
@@ -198,7 +198,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_680 = min(t_567, t_676);
   let t_681 = max((-268435456), t_677);
   let t_682 = min(t_575, t_678);
-  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_683 = (P.is_causal == 0);
   let t_684 = select(268435456, (-268435456), t_683);
   let t_685 = select((-268435456), 268435456, t_683);
@@ -247,7 +247,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_728 = min(t_726, t_726);
   let t_729 = max(t_727, (-268435456));
   let t_730 = min(t_728, t_575);
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_731 = max(0, t_723);
   let t_732 = (t_724 + 1);
   let t_733 = min(t_557, t_732);
@@ -268,7 +268,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_538 + ((t_546 + r) / 4))) * q_stride0 + u32((t_549 + ((t_546 + r) % 4))) * q_stride1 + u32(c)], (((t_546 + r) / 4) < q_len_541));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_746: array<f32, 1>;
   carry_746[0] = NEG_INF;
@@ -279,13 +279,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_748[0 * 16 + j] = 0.0;
   }
   for (var t_745 = t_731; t_745 < t_736; t_745++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_749 = (t_745 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -393,10 +393,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_748[0 * 16 + j] = t_785[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_789 = t_736; t_789 < t_739; t_789++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_793 = (t_789 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -500,16 +500,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_748[0 * 16 + j] = t_827[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_831 = t_739; t_831 < t_734; t_831++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_835 = (t_831 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

@@ -56,7 +56,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_548 = cu_seqlens_q[u32(t_547)];
   let q_len_549 = (t_548 - q0_546);
   let k_len_550 = cache_seqlens[u32(b_510)];
-  // kernels-src/sliding_window.ts:28: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sliding_window.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
   let t_551 = (m_508 * 16);
   let t_552 = (q_len_549 * 4);
   let t_553 = (t_551 >= t_552);
@@ -69,7 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_557 = (kvh_509 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_564 = (k_len_550 + 31);
   let t_565 = (t_564 / 32);
   let t_566 = (k_len_550 + (-1));
@@ -198,7 +198,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_688 = min(t_575, t_684);
   let t_689 = max((-268435456), t_685);
   let t_690 = min(t_583, t_686);
-  // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_691 = (P.is_causal == 0);
   let t_692 = select(268435456, (-268435456), t_691);
   let t_693 = select((-268435456), 268435456, t_691);
@@ -247,7 +247,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_736 = min(t_734, t_734);
   let t_737 = max(t_735, (-268435456));
   let t_738 = min(t_736, t_583);
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   let t_739 = max(0, t_731);
   let t_740 = (t_732 + 1);
   let t_741 = min(t_565, t_740);
@@ -268,7 +268,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_546 + ((t_554 + r) / 4))) * q_stride0 + u32((t_557 + ((t_554 + r) % 4))) * q_stride1 + u32(c)], (((t_554 + r) / 4) < q_len_549));
   }
   workgroupBarrier();
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   var carry_754: array<f32, 1>;
   carry_754[0] = NEG_INF;
@@ -279,13 +279,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_756[0 * 16 + j] = 0.0;
   }
   for (var t_753 = t_739; t_753 < t_744; t_753++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_757 = (t_753 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -381,10 +381,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_756[0 * 16 + j] = t_795[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // full tiles
   for (var t_799 = t_744; t_799 < t_747; t_799++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_803 = (t_799 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -476,16 +476,16 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_756[0 * 16 + j] = t_839[0 * 16 + j];
     }
   }
-  // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+  // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
   // partial tiles
   for (var t_843 = t_747; t_843 < t_742; t_843++) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     let t_847 = (t_843 * 32);
     // kernels-src/lib/masks.ts:15: return (left < 0 || j >= d - left) && (right < 0 || j <= d + right)
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sliding_window.ts:33: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
-    // kernels-src/sliding_window.ts:31: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
+    // kernels-src/sliding_window.ts:35: && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sliding_window.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P

@@ -40,6 +40,11 @@ export function gqaOneWarpgroup(): { file: string; sources: Map<string, string> 
   return specWith("kernels-src/gqa.ts", /(target cuda: T in \[bf16, f16\], GROUP in \[1, 4, 8\]), BLOCK_M = 128, BLOCK_N = 128/, "$1, BLOCK_M = 64, BLOCK_N = 64", "target cuda: T in [bf16, f16], GROUP in [1, 4, 8], BLOCK_M = 64, BLOCK_N = 64\n  target cuda sm_80");
 }
 
+/** kernels-src/sliding_window.ts with swa_paged's Hopper tiles one warpgroup's, 64 x 64, as before its builds were warp-specialized. */
+export function swaOneWarpgroup(): { file: string; sources: Map<string, string> } {
+  return specWith("kernels-src/sliding_window.ts", /(target cuda: T in \[bf16, f16\]), BLOCK_M = 128, BLOCK_N = 128/, "$1, BLOCK_M = 64, BLOCK_N = 64", "target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 64\n  // Without wgmma");
+}
+
 /** A spec file with one clause rewritten (its own sources map entry), checked to hold `expected`. */
 function specWith(rel: string, pattern: RegExp, replacement: string, expected: string): { file: string; sources: Map<string, string> } {
   const file = path.resolve(rel);
