@@ -19,7 +19,11 @@ kernel sinks_paged<T: dtype = f32, KV: dtype = T, PV: dtype = T, HEAD_DIM = 128,
   require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
   tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], PAGE in [1, 16, 64]
-  target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 64
+  // On Hopper, 128 x 128 tiles: two consumer warpgroups and a producer (warp-specialize.ts),
+  // which gathers the rows of pages 1 and 16 by cp.async; on an H200 1.29-1.30x (page 1) and
+  // 1.21x (page 16) the one-warpgroup 64 x 64 blocks, which sm_80 keeps (docs/performance.md).
+  target cuda: T in [bf16, f16], BLOCK_M = 128, BLOCK_N = 128
+  target cuda sm_80: BLOCK_M = 64, BLOCK_N = 64
 (q: T[tokens, q_heads, HEAD_DIM], k_cache: KV[slots, kv_heads, HEAD_DIM], v_cache: KV[slots, kv_heads, HEAD_DIM],
  k_descale: f32[batch, kv_heads] if KV == f8e4m3, v_descale: f32[batch, kv_heads] if KV == f8e4m3,
  page_table: i32[batch, max_pages], cache_seqlens: i32[batch], cu_seqlens_q: i32[batch + 1], sinks: f32[q_heads],

@@ -37,12 +37,13 @@ describe("the warp-specialized schedule on CUDA", () => {
     }
   });
 
-  it("takes gqa_paged and swa_paged at pages 1 and 16 with a producer that gathers each tile's rows by cp.async", () => {
+  it("takes gqa_paged, swa_paged and sinks_paged at pages 1 and 16 with a producer that gathers each tile's rows by cp.async", () => {
     for (const [name, file] of [
       ["gqa_paged.bf16.g4.p1", "kernels-src/gqa.ts"],
       ["gqa_paged.f16.g8.p1", "kernels-src/gqa.ts"],
       ["gqa_paged.bf16.g4.p16", "kernels-src/gqa.ts"],
       ["swa_paged.bf16.p1", "kernels-src/sliding_window.ts"],
+      ["sinks_paged.f16.p16", "kernels-src/sinks.ts"],
     ]) {
       const k = ws(name, file);
       expect(k.target.blockDim).toEqual([384, 1, 1]);

@@ -176,7 +176,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_420 = cu_seqlens_q[u32(t_419)];
   let q_len_421 = (t_420 - q0_418);
   let k_len_422 = cache_seqlens[u32(b_384)];
-  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sinks.ts:34: if m * BLOCK_M >= q_len * GROUP { return }
   let t_423 = (m_382 * 16);
   let t_424 = (q_len_421 * 4);
   let t_425 = (t_423 >= t_424);
@@ -189,7 +189,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_429 = (kvh_383 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_436 = (k_len_422 + 31);
   let t_437 = (t_436 / 32);
   let t_438 = (k_len_422 + (-1));
@@ -284,7 +284,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_418 + ((t_426 + r) / 4))) * q_stride0 + u32((t_429 + ((t_426 + r) % 4))) * q_stride1 + u32(c)], (((t_426 + r) / 4) < q_len_421));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_524: array<f32, 1>;
   carry_524[0] = NEG_INF;
@@ -295,10 +295,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_526[0 * 16 + j] = 0.0;
   }
   for (var t_523 = t_511; t_523 < t_516; t_523++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_527 = (t_523 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -394,10 +394,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_526[0 * 16 + j] = t_557[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_561 = t_516; t_561 < t_519; t_561++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_565 = (t_561 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -489,13 +489,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_526[0 * 16 + j] = t_593[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_597 = t_519; t_597 < t_514; t_597++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_601 = (t_597 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -591,10 +591,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_526[0 * 16 + j] = t_631[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  // kernels-src/sinks.ts:41: let sink = load sinks[head]
   var sink_635: array<f32, 1>;
   sink_635[0] = sinks[u32((t_429 + ((t_426 + tr) % 4)))];
-  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  // kernels-src/sinks.ts:42: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
   var t_636: array<f32, 1>;
   t_636[0] = (sink_635[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
@@ -678,7 +678,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_420 = cu_seqlens_q[u32(t_419)];
   let q_len_421 = (t_420 - q0_418);
   let k_len_422 = cache_seqlens[u32(b_384)];
-  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sinks.ts:34: if m * BLOCK_M >= q_len * GROUP { return }
   let t_423 = (m_382 * 16);
   let t_424 = (q_len_421 * 4);
   let t_425 = (t_423 >= t_424);
@@ -691,7 +691,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_429 = (kvh_383 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_436 = (k_len_422 + 31);
   let t_437 = (t_436 / 32);
   let t_438 = (k_len_422 + (-1));
@@ -786,7 +786,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_418 + ((t_426 + r) / 4))) * q_stride0 + u32((t_429 + ((t_426 + r) % 4))) * q_stride1 + u32(c)], (((t_426 + r) / 4) < q_len_421));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_524: array<f32, 1>;
   carry_524[0] = NEG_INF;
@@ -797,10 +797,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_526[0 * 16 + j] = 0.0;
   }
   for (var t_523 = t_511; t_523 < t_516; t_523++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_527 = (t_523 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -908,10 +908,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_526[0 * 16 + j] = t_557[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_561 = t_516; t_561 < t_519; t_561++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_565 = (t_561 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1015,13 +1015,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_526[0 * 16 + j] = t_593[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_597 = t_519; t_597 < t_514; t_597++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_601 = (t_597 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -1129,10 +1129,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_526[0 * 16 + j] = t_631[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  // kernels-src/sinks.ts:41: let sink = load sinks[head]
   var sink_635: array<f32, 1>;
   sink_635[0] = sinks[u32((t_429 + ((t_426 + tr) % 4)))];
-  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  // kernels-src/sinks.ts:42: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
   var t_636: array<f32, 1>;
   t_636[0] = (sink_635[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)

@@ -56,7 +56,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_426 = cu_seqlens_q[u32(t_425)];
   let q_len_427 = (t_426 - q0_424);
   let k_len_428 = cache_seqlens[u32(b_390)];
-  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sinks.ts:34: if m * BLOCK_M >= q_len * GROUP { return }
   let t_429 = (m_388 * 16);
   let t_430 = (q_len_427 * 4);
   let t_431 = (t_429 >= t_430);
@@ -69,7 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_435 = (kvh_389 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_442 = (k_len_428 + 31);
   let t_443 = (t_442 / 32);
   let t_444 = (k_len_428 + (-1));
@@ -164,7 +164,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_424 + ((t_432 + r) / 4))) * q_stride0 + u32((t_435 + ((t_432 + r) % 4))) * q_stride1 + u32(c)], (((t_432 + r) / 4) < q_len_427));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_530: array<f32, 1>;
   carry_530[0] = NEG_INF;
@@ -175,10 +175,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_532[0 * 16 + j] = 0.0;
   }
   for (var t_529 = t_517; t_529 < t_522; t_529++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_533 = (t_529 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -285,10 +285,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_532[0 * 16 + j] = t_564[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_568 = t_522; t_568 < t_525; t_568++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_572 = (t_568 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -391,13 +391,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_532[0 * 16 + j] = t_601[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_605 = t_525; t_605 < t_520; t_605++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_609 = (t_605 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -504,10 +504,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_532[0 * 16 + j] = t_640[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  // kernels-src/sinks.ts:41: let sink = load sinks[head]
   var sink_644: array<f32, 1>;
   sink_644[0] = sinks[u32((t_435 + ((t_432 + tr) % 4)))];
-  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  // kernels-src/sinks.ts:42: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
   var t_645: array<f32, 1>;
   t_645[0] = (sink_644[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)

@@ -56,7 +56,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_434 = cu_seqlens_q[u32(t_433)];
   let q_len_435 = (t_434 - q0_432);
   let k_len_436 = cache_seqlens[u32(b_398)];
-  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sinks.ts:34: if m * BLOCK_M >= q_len * GROUP { return }
   let t_437 = (m_396 * 16);
   let t_438 = (q_len_435 * 4);
   let t_439 = (t_437 >= t_438);
@@ -69,7 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_443 = (kvh_397 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_450 = (k_len_436 + 31);
   let t_451 = (t_450 / 32);
   let t_452 = (k_len_436 + (-1));
@@ -164,7 +164,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_432 + ((t_440 + r) / 4))) * q_stride0 + u32((t_443 + ((t_440 + r) % 4))) * q_stride1 + u32(c)], (((t_440 + r) / 4) < q_len_435));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_538: array<f32, 1>;
   carry_538[0] = NEG_INF;
@@ -175,10 +175,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_540[0 * 16 + j] = 0.0;
   }
   for (var t_537 = t_525; t_537 < t_530; t_537++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_541 = (t_537 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -285,10 +285,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_540[0 * 16 + j] = t_574[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_578 = t_530; t_578 < t_533; t_578++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_582 = (t_578 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -391,13 +391,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_540[0 * 16 + j] = t_613[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_617 = t_533; t_617 < t_528; t_617++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_621 = (t_617 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -504,10 +504,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_540[0 * 16 + j] = t_654[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  // kernels-src/sinks.ts:41: let sink = load sinks[head]
   var sink_658: array<f32, 1>;
   sink_658[0] = sinks[u32((t_443 + ((t_440 + tr) % 4)))];
-  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  // kernels-src/sinks.ts:42: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
   var t_659: array<f32, 1>;
   t_659[0] = (sink_658[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)

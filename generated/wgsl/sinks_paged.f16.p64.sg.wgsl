@@ -56,7 +56,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_437 = cu_seqlens_q[u32(t_436)];
   let q_len_438 = (t_437 - q0_435);
   let k_len_439 = cache_seqlens[u32(b_400)];
-  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sinks.ts:34: if m * BLOCK_M >= q_len * GROUP { return }
   let t_440 = (m_398 * 16);
   let t_441 = (q_len_438 * 4);
   let t_442 = (t_440 >= t_441);
@@ -69,7 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_446 = (kvh_399 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_453 = (k_len_439 + 31);
   let t_454 = (t_453 / 32);
   let t_455 = (k_len_439 + (-1));
@@ -164,7 +164,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f16[0 + r * 130 + c] = select(f16(0.0), q[u32((q0_435 + ((t_443 + r) / 4))) * q_stride0 + u32((t_446 + ((t_443 + r) % 4))) * q_stride1 + u32(c)], (((t_443 + r) / 4) < q_len_438));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_541: array<f32, 1>;
   carry_541[0] = NEG_INF;
@@ -175,10 +175,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_543[0 * 16 + j] = 0.0;
   }
   for (var t_540 = t_528; t_540 < t_533; t_540++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_544 = (t_540 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -273,10 +273,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_543[0 * 16 + j] = t_577[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_581 = t_533; t_581 < t_536; t_581++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_585 = (t_581 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -367,13 +367,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_543[0 * 16 + j] = t_616[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_620 = t_536; t_620 < t_531; t_620++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_624 = (t_620 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -468,10 +468,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_543[0 * 16 + j] = t_657[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  // kernels-src/sinks.ts:41: let sink = load sinks[head]
   var sink_661: array<f32, 1>;
   sink_661[0] = sinks[u32((t_446 + ((t_443 + tr) % 4)))];
-  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  // kernels-src/sinks.ts:42: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
   var t_662: array<f32, 1>;
   t_662[0] = (sink_661[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)

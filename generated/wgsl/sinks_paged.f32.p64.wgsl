@@ -55,7 +55,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   let t_431 = cu_seqlens_q[u32(t_430)];
   let q_len_432 = (t_431 - q0_429);
   let k_len_433 = cache_seqlens[u32(b_394)];
-  // kernels-src/sinks.ts:30: if m * BLOCK_M >= q_len * GROUP { return }
+  // kernels-src/sinks.ts:34: if m * BLOCK_M >= q_len * GROUP { return }
   let t_434 = (m_392 * 16);
   let t_435 = (q_len_432 * 4);
   let t_436 = (t_434 >= t_435);
@@ -68,7 +68,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
   // kernels-src/lib/attend.ts:31: let head = kvh * G + qi % G
   let t_440 = (kvh_393 * 4);
   // kernels-src/lib/attend.ts:32: return load q[q0 + tok, head, :] where tok < q_len, tok, head
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   let t_447 = (k_len_433 + 31);
   let t_448 = (t_447 / 32);
   let t_449 = (k_len_433 + (-1));
@@ -163,7 +163,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     smem_f32[0 + r * 129 + c] = select(0.0, q[u32((q0_429 + ((t_437 + r) / 4))) * q_stride0 + u32((t_440 + ((t_437 + r) % 4))) * q_stride1 + u32(c)], (((t_437 + r) / 4) < q_len_432));
   }
   workgroupBarrier();
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   var carry_535: array<f32, 1>;
   carry_535[0] = NEG_INF;
@@ -174,10 +174,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
     carry_537[0 * 16 + j] = 0.0;
   }
   for (var t_534 = t_522; t_534 < t_527; t_534++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_538 = (t_534 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -285,10 +285,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_537[0 * 16 + j] = t_570[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // full tiles
   for (var t_574 = t_527; t_574 < t_530; t_574++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_578 = (t_574 * 32);
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -392,13 +392,13 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_537[0 * 16 + j] = t_608[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+  // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
   // partial tiles
   for (var t_612 = t_530; t_612 < t_525; t_612++) {
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     let t_616 = (t_612 * 32);
     // kernels-src/lib/masks.ts:9: return j <= i + k_len - q_len
-    // kernels-src/sinks.ts:33: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
+    // kernels-src/sinks.ts:37: for n in tiles(k_len, BLOCK_N) mask live = cols(n, BLOCK_N) < k_len && (is_causal == 0 || causal(tok, cols(n, BLOCK_N), q_len, k_len)) {
     // kernels-src/lib/attend.ts:15: let kr = rows(n, BN)
     // kernels-src/lib/attend.ts:16: let slot = page_slot(page_table, b, kr, P, kr < k_len)
     // kernels-src/lib/paging.ts:7: return (load page_table[b, pos / P] where valid) * P + pos % P
@@ -506,10 +506,10 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_index) lid: 
       carry_537[0 * 16 + j] = t_648[0 * 16 + j];
     }
   }
-  // kernels-src/sinks.ts:37: let sink = load sinks[head]
+  // kernels-src/sinks.ts:41: let sink = load sinks[head]
   var sink_652: array<f32, 1>;
   sink_652[0] = sinks[u32((t_440 + ((t_437 + tr) % 4)))];
-  // kernels-src/sinks.ts:38: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
+  // kernels-src/sinks.ts:42: store_attention_scaled(out, lse, softmax_sink(state, sink * base2(1.0)), q0 + tok, head, tok < q_len, T, KV == f8e4m3 ? v_descale[b, kvh] : 1.0)
   var t_653: array<f32, 1>;
   t_653[0] = (sink_652[0] * 1.4426950408889634);
   // kernels-src/sinks.ts:11: let m_new = max(m, s)
