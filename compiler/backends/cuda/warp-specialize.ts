@@ -53,7 +53,7 @@ export interface WsStages {
   producerRegs: number;
   consumerRegs: number;
   /**
-   * K and V gathered a row at a time (one-row pages): every producer thread copies its share of
+   * K and V gathered a row at a time (pages under MIN_WS_BOX_ROWS rows): every producer thread copies its share of
    * each tile by cp.async and arrives on the full mbarrier once its copies land (an arrival count
    * of 128), the consumers fence the async proxy after their wait (ws-emit.ts).
    */

@@ -9,7 +9,7 @@
 //   for all its rows (rows from pages: lane j of the first warp issues page j's boxes, once lane
 //   0 waited for the stage); else every producer thread's cp.async, zero-filled where they fail, each
 //   thread waiting for its copies and fencing them, then thread 0 arriving on the full mbarrier.
-//   Where the rows are gathered one by one (one-row pages: no box), every tile is the producer
+//   Where the rows are gathered (pages under 64 rows; one-row pages have no box), every tile is the producer
 //   threads' cp.async, each thread arriving on the full mbarrier as its copies land (noinc)
 //   without waiting for them, and the consumers fence the async proxy after their wait.
 // - The consumers take their registers and run the body as the kernel would, their block
@@ -160,9 +160,9 @@ function producer(h: WsHost, w: WarpSpecialized, body: Block): void {
 
 /** One loop's tiles into the stages: TMA boxes where the tile is whole, else cp.async. */
 function producerLoop(h: WsHost, o: Overlap, st: WsStages): void {
+  if (st.gathered) return gatheredLoop(h, o, st);
   const f = o.loop;
   const [lo, hi, iv] = [h.scalarOf(f.lo), h.scalarOf(f.hi), h.name(f.iv)];
-  if (st.gathered) return gatheredLoop(h, o, st);
   const R = o.k.v.type.shape[0];
   const preds = [wholeRows(h.plan, o.k.v), wholeRows(h.plan, o.v.v)];
   // Every tile whole (no predicate), or none known to be (a predicate of another form).
@@ -227,7 +227,7 @@ function tileCount(h: WsHost, iv: string): void {
 }
 
 /**
- * A loop of gathered tiles (one-row pages): every producer thread waits for the stage, issues its
+ * A loop of gathered tiles (pages under 64 rows): every producer thread waits for the stage, issues its
  * rows' cp.async (zero-filled where the load's predicate fails, so partial tiles need no other
  * path) and arrives on the full mbarrier once they land, without waiting for them: the next
  * tile's copies are issued while these are in flight.
