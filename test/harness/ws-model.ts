@@ -153,7 +153,9 @@ export class WsModel {
     this.kLen = [...new Set(code.slice(p).match(/\bk_len_\d+\b/g) ?? [])];
     const bases = [...code.slice(p, c).matchAll(/\((\d+) \+ (\d+) \* ws_s\)/g)].flatMap((m) => [Number(m[1]), Number(m[1]) + Number(m[2])]);
     this.stages = [...new Set(bases)].sort((a, b) => a - b);
-    this.boxesPerTile = pages * (Math.max(...[...code.slice(p, c).matchAll(/tma_box_reused\(smem \+ \([^)]*\) \+ sw128\([^,]+, (\d+), \d+\)/g)].map((m) => Number(m[1]))) / 64 + 1);
+    // The boxes' column offsets (none where the producer gathers: no box at all).
+    const cols = [...code.slice(p, c).matchAll(/tma_box_reused\(smem \+ \([^)]*\) \+ sw128\([^,]+, (\d+), \d+\)/g)].map((m) => Number(m[1]));
+    this.boxesPerTile = cols.length ? pages * (Math.max(...cols) / 64 + 1) : 0;
   }
 
   /**

@@ -112,9 +112,10 @@ function tileLoop(f: ForInst, plan: CudaPlan): { k: Value; v: Value } | undefine
   const v = (dots[1].op as Dot).b;
   const ok = (t: Value) =>
     defs.has(t) && t.op.kind === "load" && !plan.staged.has(t) && !plan.converted.has(t) && !plan.recast.has(t) && boxColumns(plan, t, true) && boxRows(plan, t) !== undefined;
+  if (!ok(k) || !ok(v)) return undefined;
   // One producer path for both: K's and V's rows both consecutive, both from pages, or both gathered.
-  const kind = (t: Value) => `${boxRows(plan, t)!.paged} ${boxRows(plan, t)!.gathered ?? false}`;
-  return ok(k) && ok(v) && kind(k) === kind(v) ? { k, v } : undefined;
+  const [bk, bv] = [boxRows(plan, k)!, boxRows(plan, v)!];
+  return bk.paged === bv.paged && !!bk.gathered === !!bv.gathered ? { k, v } : undefined;
 }
 
 /**
