@@ -7,7 +7,8 @@ import { masks } from "./lib/masks.ts";
 export const softcap = kernel`${attend} ${masks}
 fn capped_scores(Q, K, live, scale, cap) {
   let s = dot(Q, K^T) * scale
-  let c = where(cap > 0.0, cap * tanh(s / max(cap, 1.0e-30)), s)
+  // One reciprocal a block (the loop hoists it), not a divide a score.
+  let c = where(cap > 0.0, cap * tanh(s * (1.0 / max(cap, 1.0e-30))), s)
   return where(live, c * base2(1.0), -inf)
 }
 
@@ -17,7 +18,11 @@ kernel softcap_paged<T: dtype = f32, KV: dtype = T, HEAD_DIM = 128, GROUP = 4, P
   require softmax_scale > 0.0 "softmax_scale must be positive (the kernel takes the row max of the unscaled scores)"
   tune BLOCK_M in [16, 32, 64], BLOCK_N in [16, 32, 64]
   instances T in [f32, f16], PAGE in [1, 16, 64]
-  target cuda: T in [bf16, f16], BLOCK_M = 64, BLOCK_N = 64
+  // On Hopper, 128 x 128 tiles: two consumer warpgroups and a producer (warp-specialize.ts); on an
+  // H200 1.33x (page 1) and 1.11x (page 16) the one-warpgroup 64 x 64 blocks, which sm_80 keeps
+  // (docs/performance.md).
+  target cuda: T in [bf16, f16], BLOCK_M = 128, BLOCK_N = 128
+  target cuda sm_80: BLOCK_M = 64, BLOCK_N = 64
 (q: T[tokens, q_heads, HEAD_DIM], k_cache: KV[slots, kv_heads, HEAD_DIM], v_cache: KV[slots, kv_heads, HEAD_DIM],
  k_descale: f32[batch, kv_heads] if KV == f8e4m3, v_descale: f32[batch, kv_heads] if KV == f8e4m3,
  page_table: i32[batch, max_pages], cache_seqlens: i32[batch], cu_seqlens_q: i32[batch + 1],

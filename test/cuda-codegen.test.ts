@@ -108,6 +108,19 @@ describe("CUDA prefill: the instructions spent per key", () => {
     expect(full).not.toMatch(/[=(] ?exp2f\(/);
   });
 
+  it("computes softcap's tanh with one tanh.approx, and divides by the cap through one reciprocal a block", () => {
+    const capped = cudaOf(["kernels-src/softcap.ts"], "softcap_paged.bf16.p16").code;
+    expect(capped).toContain('asm("tanh.approx.f32 %0, %1;"');
+    expect(capped).not.toContain("tanhf(");
+    const rcp = /const float (t_\d+) = \(1\.0f \/ t_\d+\);/.exec(capped);
+    expect(rcp, "the cap's reciprocal").not.toBeNull();
+    // Before the key loop, and each score multiplied by it.
+    expect(rcp!.index).toBeLessThan(capped.indexOf("for (int t_"));
+    expect(capped).toMatch(new RegExp(`tanh_approx\\(\\(s_\\d+\\[[^\\]]+\\] \\* ${rcp![1]}\\)\\)`));
+    // Kernels without a tanh carry no helper for it.
+    expect(full).not.toContain("tanh_approx");
+  });
+
   it("copies a tile with each thread on one column, stepping down the rows", () => {
     // 64 x 128 bf16: 16 chunks of 8 per row, 128 threads: 8 rows per step.
     expect(full).toContain("for (int r = tid / 16, c = (tid % 16) * 8; r < 64; r += 8) {");

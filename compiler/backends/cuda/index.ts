@@ -3,7 +3,7 @@
 // and describe it in a CudaTarget. nvcc.ts turns the source into PTX per architecture.
 import type { CudaTarget, UniformField } from "../../../runtime/manifest.ts";
 import { lineCol, type Span } from "../../diagnostics/source.ts";
-import type { ForInst, KernelIR } from "../../ir/ir.ts";
+import { type ForInst, type KernelIR, walkInsts } from "../../ir/ir.ts";
 import { allocateShared } from "../common/shared-alloc.ts";
 import { type Prefetch, issuePoints, prefetchPoints } from "./prefetch.ts";
 import { type Rotation, rotations } from "./rotate.ts";
@@ -116,6 +116,10 @@ template <bool TO_F16> __device__ __forceinline__ void recast8_copy(unsigned cha
   }
   *reinterpret_cast<uint4*>(dst) = w;
 }`;
+
+// tanh in one MUFU.TANH (sm_75 and later), as exp() is __expf: a relative error under 2^-10.9.
+// tanhf() spends an exp, a reciprocal and a polynomial with range checks a call.
+const TANH_HELPER = `__device__ __forceinline__ float tanh_approx(float x) { float y; asm("tanh.approx.f32 %0, %1;" : "=f"(y) : "f"(x)); return y; }`;
 
 const COMMON_HELPERS = `// Integer division and remainder with the IR's meaning for a zero divisor (0), not C's.
 __device__ __forceinline__ int safe_div(int a, int b) { return b == 0 ? 0 : a / b; }
@@ -307,6 +311,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     "#include <stdint.h>",
     "",
     COMMON_HELPERS,
+    ...(usesTanh(ir) ? [TANH_HELPER] : []),
     ...(fp8Reads ? ["", FP8_HELPERS] : []),
     ...(plan.converted.size ? [CONVERT_HELPERS] : []),
     ...(plan.recast.size ? [RECAST_HELPERS] : []),
@@ -350,4 +355,12 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
     },
     blocksPerSm,
   };
+}
+
+function usesTanh(ir: KernelIR): boolean {
+  let found = false;
+  walkInsts(ir.body, (inst) => {
+    if (inst.kind === "def" && inst.value.op.kind === "unary" && inst.value.op.op === "tanh") found = true;
+  });
+  return found;
 }

@@ -80,7 +80,7 @@ export function unary(op: UnOp, a: string, t: ScalarType): string {
     case "exp2": e = `exp2_ftz(${a})`; break;
     case "log": e = `__logf(${a})`; break;
     case "log2": e = `log2f(${a})`; break;
-    case "tanh": e = `tanhf(${a})`; break;
+    case "tanh": e = `tanh_approx(${a})`; break;
     case "sqrt": e = `sqrtf(${a})`; break;
     case "rsqrt": e = `rsqrtf(${a})`; break;
   }
