@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest";
 import { cudaKernel } from "./harness/cuda-source.ts";
 import { freshSeed } from "./reference/rng.ts";
 import { WsModel } from "./harness/ws-model.ts";
+import { wsRegsFit } from "../compiler/backends/cuda/warp-specialize.ts";
 
 const ws = (name: string, file = "kernels-src/mha.ts") => cudaKernel([file], name, { sm90Only: true });
 
@@ -77,6 +78,14 @@ describe("the warp-specialized schedule on CUDA", () => {
       expect(waits.length).toBeGreaterThanOrEqual(4);
       for (const next of waits) expect(next).toContain("fence_async_proxy();");
     }
+  });
+
+  it("splits the registers within what the block holds at launch (setmaxnreg.inc waits for them)", () => {
+    // Two consumers and a producer: 384 threads, 168 registers each at launch; three: 512 x 128.
+    for (const [consumers, producer, consumer] of [[2, 48, 224], [2, 56, 224], [3, 32, 160]]) expect(wsRegsFit(consumers, producer, consumer), `${consumers} ${producer}/${consumer}`).toBe(true);
+    // A split that hung on an H200 (a widening producer's, not kept): 128 x 64 + 256 x 224 = 65536 > 384 x 168.
+    expect(wsRegsFit(2, 64, 224)).toBe(false);
+    expect(wsRegsFit(3, 40, 160)).toBe(false);
   });
 
   it("leaves every other build as it was", () => {

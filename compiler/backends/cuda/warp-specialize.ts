@@ -93,6 +93,18 @@ const PRODUCER_REGS: Record<number, number> = { 2: 48, 3: 32 };
 const GATHER_PRODUCER_REGS: Record<number, number> = { 2: 56, 3: 32 };
 const CONSUMER_REGS: Record<number, number> = { 2: 224, 3: 160 };
 
+/**
+ * Does a split of the block's registers fit what it holds at launch (ptxas' count a thread under
+ * __launch_bounds__(threads, 1): 65536 / threads, in steps of 8)? setmaxnreg.inc waits until the
+ * registers the decreases freed cover it: a split over that hangs the consumers at their first
+ * instruction (2 x 128 x 224 + 128 x 64 against 384 x 168 did, on an H200, 2026-12-02).
+ */
+export function wsRegsFit(consumers: number, producerRegs: number, consumerRegs: number): boolean {
+  const threads = (consumers + 1) * 128;
+  const atLaunch = Math.floor(65536 / threads / 8) * 8;
+  return 128 * producerRegs + consumers * 128 * consumerRegs <= threads * atLaunch;
+}
+
 /** K's (or V's) tile in stage `stage` (a C term), as a region: the two stages one tile apart. */
 export function wsStageRegion(st: WsStages, which: "K" | "V", stage: string, tile: Value): Region {
   const [at, bytes] = which === "K" ? [st.kAt, st.kBytes] : [st.vAt, st.vBytes];
@@ -192,7 +204,9 @@ export function warpSpecialize(c: WsCandidate, plan: CudaPlan, at: number, maps:
   const vAt = kAt + 2 * bytes(k);
   const bars = vAt + 2 * bytes(v);
   const gathered = !!boxRows(plan, k)!.gathered;
-  const stages: WsStages = { consumers: c.consumers, kAt, vAt, kBytes: bytes(k), vBytes: bytes(v), bars, producerRegs: (gathered ? GATHER_PRODUCER_REGS : PRODUCER_REGS)[c.consumers], consumerRegs: CONSUMER_REGS[c.consumers], gathered };
+  const [producerRegs, consumerRegs] = [(gathered ? GATHER_PRODUCER_REGS : PRODUCER_REGS)[c.consumers], CONSUMER_REGS[c.consumers]];
+  if (!wsRegsFit(c.consumers, producerRegs, consumerRegs)) throw new Error(`internal: setmaxnreg's split ${producerRegs} / ${consumerRegs} exceeds the block's registers`);
+  const stages: WsStages = { consumers: c.consumers, kAt, vAt, kBytes: bytes(k), vBytes: bytes(v), bars, producerRegs, consumerRegs, gathered };
   // Gathered tiles take no TMA box, so no map.
   const [kMap, vMap] = stages.gathered ? ["", ""] : [mapFor(plan, k, maps), mapFor(plan, v, maps)];
   const loops = new Map<ForInst, Overlap>();
