@@ -31,11 +31,11 @@ describe("CUDA kernels built with nvcc for sm_80 and sm_90a", () => {
     // (cuda-wgmma.test.ts says which fit).
     expect(wgmma.length).toBe(120);
     // 128-row mma.sync tiles for Ampere: mha_prefill at head dims 64 and 128, swa_paged; 64-row
-    // ones at 256 and for gqa_paged and sinks_paged at every page size (their Hopper builds:
-    // 128-row warp-specialized blocks); MLA's 32-key tiles (its Hopper builds take 64-key tiles in 224
-    // KiB: leader.ts).
+    // ones at 256 and for gqa_paged, sinks_paged and softcap_paged at every page size (their
+    // Hopper builds: 128-row warp-specialized blocks); MLA's 32-key tiles (its Hopper builds take
+    // 64-key tiles in 224 KiB: leader.ts).
     const pages = (k: string) => ["bf16", "f16"].flatMap((t) => ["p1", "p16", "p64"].map((p) => `${k}.${t}.${p}.sm_80.cu`));
-    const gqa = ["bf16", "f16"].flatMap((t) => ["g1", "g4", "g8"].flatMap((g) => ["p1", "p16", "p64"].map((p) => `gqa_paged.${t}.${g}.${p}.sm_80.cu`))).concat(pages("sinks_paged"));
+    const gqa = ["bf16", "f16"].flatMap((t) => ["g1", "g4", "g8"].flatMap((g) => ["p1", "p16", "p64"].map((p) => `gqa_paged.${t}.${g}.${p}.sm_80.cu`))).concat(pages("sinks_paged"), pages("softcap_paged"));
     const clauses = own.filter((m) => !overShared.includes(m));
     expect(clauses.map((m) => m.cuda!.file).sort()).toEqual(
       [...["bf16", "f16"].flatMap((t) => ["hd128.causal", "hd128.nocausal", "hd64.causal", "hd64.nocausal", "hd256.causal", "hd256.nocausal"].map((s) => `mha_prefill.${t}.${s}.sm_80.cu`)), ...pages("swa_paged"), ...["mla_paged", "mla_decode_split", "mla_paged_fp8", "mla_decode_split_fp8"].flatMap(pages), ...gqa].sort(),
@@ -46,7 +46,7 @@ describe("CUDA kernels built with nvcc for sm_80 and sm_90a", () => {
     for (const m of own) {
       expect(Object.keys(m.cuda!.ptx), m.name).toEqual(["sm_80"]);
       expect(m.cuda!.sharedBytes, m.name).toBeLessThanOrEqual(163 * 1024);
-      expect(m.name.startsWith("mla_") ? m.params.BLOCK_N : m.params.BLOCK_M, m.name).toBe(m.name.startsWith("mla_") ? 32 : m.params.HEAD_DIM === 256 || /^(gqa|sinks)_paged\./.test(m.name) ? 64 : 128);
+      expect(m.name.startsWith("mla_") ? m.params.BLOCK_N : m.params.BLOCK_M, m.name).toBe(m.name.startsWith("mla_") ? 32 : m.params.HEAD_DIM === 256 || /^(gqa|sinks|softcap)_paged\./.test(m.name) ? 64 : 128);
       expect(source(m), m.name).not.toContain("wgmma");
     }
     // MLA's Hopper builds: 64-key tiles in 224 KiB, so their PTX is for sm_90a alone. At pages
