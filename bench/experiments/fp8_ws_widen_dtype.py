@@ -15,9 +15,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from generated_kernels import Kernel  # noqa: E402
 from ours import page_slots, paged_cache, random_descales, to_e4m3, write_pages  # noqa: E402
-from timing import bench, rel_err  # noqa: E402
+from two_builds import new_beside_old, ragged_prefill  # noqa: E402
 
 
 def main():
@@ -41,22 +40,8 @@ def main():
             for dt, tdt in (("bf16", torch.bfloat16), ("f16", torch.float16)):
                 name = f"gqa_paged_fp8.{dt}.g4.p{P}"
                 q = torch.randn(B * S, Hq, D, device="cuda", dtype=tdt)
-                outs = {}
-                for label, gen in (("new", new), ("old", old)):
-                    out = torch.full((B * S, Hq, D), float("nan"), device="cuda", dtype=tdt)
-                    tensors = {"q": q, "k_cache": kc, "v_cache": vc, "k_descale": kdesc, "v_descale": vdesc, "page_table": table,
-                               "cache_seqlens": torch.full((B,), S, device="cuda", dtype=torch.int32),
-                               "cu_seqlens_q": torch.arange(0, B + 1, device="cuda", dtype=torch.int32) * S, "out": out,
-                               "lse": torch.empty(B * S, Hq, device="cuda", dtype=torch.float32)}
-                    run = Kernel(name, gen).prepare(tensors, {"max_seqlen_q": S, "softmax_scale": D ** -0.5, "is_causal": 1})
-                    ms = bench(run)
-                    run()
-                    torch.cuda.synchronize()
-                    outs[label] = out.clone()
-                    rows.append({"kernel": name, "B": B, "S": S, "build": label, "ms": ms, "tflops": flops / ms / 1e9})
-                err = rel_err(outs["new"], outs["old"])
-                a, b = rows[-2], rows[-1]
-                print(f"{name:26s} B={B} S={S:5d}  new {a['ms']:.3f} ms ({a['tflops']:.0f} TFLOP/s)  old {b['ms']:.3f} ms ({b['tflops']:.0f})  {b['ms'] / a['ms']:.2f}x  new vs old {err:.1e}")
+                new_beside_old(name, new, old, lambda: ragged_prefill(q, kc, vc, table, B, S, Hq, D, k_descale=kdesc, v_descale=vdesc),
+                               {"max_seqlen_q": S, "softmax_scale": D ** -0.5, "is_causal": 1}, flops, rows, {"B": B, "S": S}, f"B={B} S={S:5d}")
     if out_json:
         json.dump(rows, open(out_json, "w"), indent=1)
 

@@ -14,9 +14,8 @@ import sys
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-from generated_kernels import Kernel  # noqa: E402
 from ours import paged_cache  # noqa: E402
-from timing import bench, rel_err  # noqa: E402
+from two_builds import new_beside_old, ragged_prefill  # noqa: E402
 
 
 def main():
@@ -38,21 +37,8 @@ def main():
         for kern, extra, scalars, share in variants:
             name = f"{kern}.bf16.p{P}"
             flops = 4 * B * S * S * Hq * D * share
-            outs = {}
-            for label, gen in (("new", new), ("old", old)):
-                out = torch.full((B * S, Hq, D), float("nan"), device="cuda", dtype=torch.bfloat16)
-                tensors = {"q": q, "k_cache": kc, "v_cache": vc, "page_table": table, "cache_seqlens": torch.full((B,), S, device="cuda", dtype=torch.int32),
-                           "cu_seqlens_q": torch.arange(0, B + 1, device="cuda", dtype=torch.int32) * S, "out": out,
-                           "lse": torch.empty(B * S, Hq, device="cuda", dtype=torch.float32), **extra}
-                run = Kernel(name, gen).prepare(tensors, {"max_seqlen_q": S, "softmax_scale": D ** -0.5, **scalars})
-                ms = bench(run)
-                run()
-                torch.cuda.synchronize()
-                outs[label] = out.clone()
-                rows.append({"kernel": name, "build": label, "ms": ms, "tflops": flops / ms / 1e9})
-            err = rel_err(outs["new"], outs["old"])
-            a, b = rows[-2], rows[-1]
-            print(f"{name:22s} page {P:2d}  new {a['ms']:.3f} ms ({a['tflops']:.0f} TFLOP/s)  old {b['ms']:.3f} ms ({b['tflops']:.0f})  {b['ms'] / a['ms']:.2f}x  new vs old {err:.1e}")
+            new_beside_old(name, new, old, lambda: ragged_prefill(q, kc, vc, table, B, S, Hq, D, **extra),
+                           {"max_seqlen_q": S, "softmax_scale": D ** -0.5, **scalars}, flops, rows, {}, f"page {P:2d}")
     if out_json:
         json.dump(rows, open(out_json, "w"), indent=1)
 
