@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { cudaKernel } from "./harness/cuda-source.ts";
 import { freshSeed } from "./reference/rng.ts";
 import { WsModel } from "./harness/ws-model.ts";
-import { wsRegsFit } from "../compiler/backends/cuda/warp-specialize.ts";
+import { wsConsumerRegs } from "../compiler/backends/cuda/warp-specialize.ts";
 
 const ws = (name: string, file = "kernels-src/mha.ts") => cudaKernel([file], name, { sm90Only: true });
 
@@ -80,12 +80,17 @@ describe("the warp-specialized schedule on CUDA", () => {
     }
   });
 
-  it("splits the registers within what the block holds at launch (setmaxnreg.inc waits for them)", () => {
-    // Two consumers and a producer: 384 threads, 168 registers each at launch; three: 512 x 128.
-    for (const [consumers, producer, consumer] of [[2, 48, 224], [2, 56, 224], [3, 32, 160]]) expect(wsRegsFit(consumers, producer, consumer), `${consumers} ${producer}/${consumer}`).toBe(true);
-    // A split that hung on an H200 (a widening producer's, not kept): 128 x 64 + 256 x 224 = 65536 > 384 x 168.
-    expect(wsRegsFit(2, 64, 224)).toBe(false);
-    expect(wsRegsFit(3, 40, 160)).toBe(false);
+  it("gives the consumers the registers the block holds at launch, less the producer's (setmaxnreg.inc waits for them)", () => {
+    // Two consumers and a producer: 384 threads, 168 registers each at launch (64512); three: 512 x 128.
+    expect(wsConsumerRegs(2, 48)).toBe(224);
+    expect(wsConsumerRegs(2, 56)).toBe(224);
+    expect(wsConsumerRegs(3, 32)).toBe(160);
+    // A producer of 64 (a widening one, tried): 216, where 224 came to 65536 and hung on an H200.
+    expect(wsConsumerRegs(2, 64)).toBe(216);
+    for (const [n, p] of [[2, 48], [2, 56], [2, 64], [2, 72], [3, 32], [3, 40]]) {
+      const threads = (n + 1) * 128;
+      expect(128 * p + n * 128 * wsConsumerRegs(n, p), `${n} ${p}`).toBeLessThanOrEqual(threads * Math.floor(65536 / threads / 8) * 8);
+    }
   });
 
   it("leaves every other build as it was", () => {

@@ -91,18 +91,19 @@ export const wsBar = (st: WsStages, which: keyof typeof WS_BAR, stage: string): 
 const PRODUCER_REGS: Record<number, number> = { 2: 48, 3: 32 };
 /** A gathering producer's (WsStages.gathered): at 48 its row addresses spilled 8 bytes (two consumers, 2026-12-02). */
 const GATHER_PRODUCER_REGS: Record<number, number> = { 2: 56, 3: 32 };
-const CONSUMER_REGS: Record<number, number> = { 2: 224, 3: 160 };
 
 /**
- * Does a split of the block's registers fit what it holds at launch (ptxas' count a thread under
- * __launch_bounds__(threads, 1): 65536 / threads, in steps of 8)? setmaxnreg.inc waits until the
- * registers the decreases freed cover it: a split over that hangs the consumers at their first
- * instruction (2 x 128 x 224 + 128 x 64 against 384 x 168 did, on an H200, 2026-12-02).
+ * A consumer thread's registers after setmaxnreg, given the producer's: what the block holds at
+ * launch (ptxas' count a thread under __launch_bounds__(threads, 1): 65536 / threads, in steps of
+ * 8), less the producer's, shared by the consumers' threads in steps of 8. setmaxnreg.inc waits
+ * until the decreases have freed what it asks: a split over the block's registers hangs the
+ * consumers at their first instruction (128 x 64 + 256 x 224 against 384 x 168 did on an H200,
+ * 2026-12-02). Two consumers: 224 beside a producer of 48 or 56; three: 160 beside 32.
  */
-export function wsRegsFit(consumers: number, producerRegs: number, consumerRegs: number): boolean {
+export function wsConsumerRegs(consumers: number, producerRegs: number): number {
   const threads = (consumers + 1) * 128;
   const atLaunch = Math.floor(65536 / threads / 8) * 8;
-  return 128 * producerRegs + consumers * 128 * consumerRegs <= threads * atLaunch;
+  return Math.min(256, Math.floor((threads * atLaunch - 128 * producerRegs) / (consumers * 128) / 8) * 8);
 }
 
 /** K's (or V's) tile in stage `stage` (a C term), as a region: the two stages one tile apart. */
@@ -171,7 +172,7 @@ export function wsCandidate(ir: KernelIR, plan: CudaPlan, sm90Only: boolean): Ws
   const s = plan.shape;
   if (!sm90Only || !plan.wgmma.size || s.kind !== "mma" || s.WC !== 1 || s.MT !== 1 || s.W % 4 !== 0) return undefined;
   const consumers = s.W / 4;
-  if (!CONSUMER_REGS[consumers] || !ir.body.insts.every(topLevelOk)) return undefined;
+  if (!PRODUCER_REGS[consumers] || !ir.body.insts.every(topLevelOk)) return undefined;
   const loops: WsCandidate["loops"] = [];
   for (const inst of ir.body.insts) {
     if (inst.kind !== "for") continue;
@@ -204,8 +205,8 @@ export function warpSpecialize(c: WsCandidate, plan: CudaPlan, at: number, maps:
   const vAt = kAt + 2 * bytes(k);
   const bars = vAt + 2 * bytes(v);
   const gathered = !!boxRows(plan, k)!.gathered;
-  const [producerRegs, consumerRegs] = [(gathered ? GATHER_PRODUCER_REGS : PRODUCER_REGS)[c.consumers], CONSUMER_REGS[c.consumers]];
-  if (!wsRegsFit(c.consumers, producerRegs, consumerRegs)) throw new Error(`internal: setmaxnreg's split ${producerRegs} / ${consumerRegs} exceeds the block's registers`);
+  const producerRegs = (gathered ? GATHER_PRODUCER_REGS : PRODUCER_REGS)[c.consumers];
+  const consumerRegs = wsConsumerRegs(c.consumers, producerRegs);
   const stages: WsStages = { consumers: c.consumers, kAt, vAt, kBytes: bytes(k), vBytes: bytes(v), bars, producerRegs, consumerRegs, gathered };
   // Gathered tiles take no TMA box, so no map.
   const [kMap, vMap] = stages.gathered ? ["", ""] : [mapFor(plan, k, maps), mapFor(plan, v, maps)];
