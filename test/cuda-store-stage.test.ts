@@ -5,7 +5,7 @@
 // token = qi / heads, head = qi % heads, tok < q_len).
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { stagedStores } from "../compiler/backends/cuda/store-stage.ts";
+import { STAGE_MIN_BYTES, WS_STAGE_MIN_BYTES, stagedStores } from "../compiler/backends/cuda/store-stage.ts";
 import { storeShape } from "../compiler/backends/cuda/tile-emit.ts";
 import { Diagnostics } from "../compiler/diagnostics/diagnostic.ts";
 import { compileAll } from "../compiler/pipeline.ts";
@@ -22,13 +22,83 @@ function irOf(file: string, name: string) {
 describe("which stores are staged", () => {
   it("MLA's 64 x 512 outputs, after the key loop; not where the pool is too small or the tile narrow", () => {
     const paged = stagedStores(irOf(MLA, "mla_paged.bf16.p64").body, storeShape, 204800);
-    expect([...paged.entries()].map(([s, st]) => [s.tensor.name, st])).toEqual([["out", { ld: 520, elem: 2, chunks: 64 }]]);
+    expect([...paged.entries()].map(([s, st]) => [s.tensor.name, st])).toEqual([["out", { ld: 520, elem: 2, chunks: 64, swizzled: false }]]);
     const split = stagedStores(irOf(SPLIT, "mla_decode_split.bf16.p64").body, storeShape, 204800);
-    expect([...split.entries()].map(([s, st]) => [s.tensor.name, st])).toEqual([["out_partial", { ld: 520, elem: 4, chunks: 128 }]]);
-    // The f32 tile (64 x 520 x 4 bytes) must fit the pool it reuses.
-    expect(stagedStores(irOf(SPLIT, "mla_decode_split.bf16.p64").body, storeShape, 133119).size).toBe(0);
-    // Prefill's 64 x 128 output (16 KiB) keeps its direct stores.
+    expect([...split.entries()].map(([s, st]) => [s.tensor.name, st])).toEqual([["out_partial", { ld: 520, elem: 4, chunks: 128, swizzled: false }]]);
+    // The f32 tile must fit the pool it reuses: padded (64 x 520 x 4 bytes), else swizzled (64 x 512 x 4).
+    expect([...stagedStores(irOf(SPLIT, "mla_decode_split.bf16.p64").body, storeShape, 133119).values()]).toEqual([{ ld: 512, elem: 4, chunks: 128, swizzled: true }]);
+    expect(stagedStores(irOf(SPLIT, "mla_decode_split.bf16.p64").body, storeShape, 131071).size).toBe(0);
+    // Prefill's 128 x 128 output (32 KiB) keeps its direct stores under the one-warpgroup minimum.
     expect(stagedStores(irOf(path.resolve("kernels-src/mha.ts"), "mha_prefill.bf16.hd128.causal").body, storeShape, 1 << 20).size).toBe(0);
+  });
+
+  it("a warp-specialized block's 128-row outputs from 32 KiB: padded where the pool has room, else swizzled in the query tile's bytes", () => {
+    const MHA = path.resolve("kernels-src/mha.ts");
+    const staged = (name: string, pool: number) => [...stagedStores(irOf(MHA, name).body, storeShape, pool, WS_STAGE_MIN_BYTES).values()];
+    expect(staged("mha_prefill.bf16.hd128.causal", 1 << 20)).toEqual([{ ld: 136, elem: 2, chunks: 16, swizzled: false }]);
+    // The pool a warp-specialized block has: its query tile, 128 x 128 x 2 bytes.
+    expect(staged("mha_prefill.bf16.hd128.causal", 32768)).toEqual([{ ld: 128, elem: 2, chunks: 16, swizzled: true }]);
+    expect(staged("mha_prefill.f16.hd256.nocausal", 65536)).toEqual([{ ld: 256, elem: 2, chunks: 32, swizzled: true }]);
+    expect(staged("mha_prefill.bf16.hd128.causal", 32767)).toEqual([]);
+    expect(stagedStores(irOf(MHA, "mha_prefill.bf16.hd128.causal").body, storeShape, 32768, STAGE_MIN_BYTES).size).toBe(0);
+  });
+});
+
+describe("the CUDA C of a swizzled staged store (a warp-specialized block)", () => {
+  const code = cudaKernel([path.resolve("kernels-src/mha.ts")], "mha_prefill.bf16.hd128.causal", { sm90Only: true }).code;
+  const at = code.indexOf("// out: staged in shared memory (128 rows of 128, 16-byte chunks swizzled by row)");
+  const section = code.slice(at, code.indexOf("// kernels-src/", at));
+  const write = section.match(/\*reinterpret_cast<__nv_bfloat162\*>\(smem \+ (.*)\) = __floats2bfloat162_rn/);
+  const read = section.match(/= \*reinterpret_cast<const uint4\*>\(smem \+ (.*)\);/);
+  /** Byte offset, row and column of each pair a consumer thread writes, per warp store (warp, h, nt). */
+  const pairs = () => {
+    const out: { warp: number; h: number; nt: number; lane: number; row: number; col: number; byte: number }[] = [];
+    for (let warp = 0; warp < 8; warp++)
+      for (let h = 0; h < 2; h++)
+        for (let nt = 0; nt < 16; nt++)
+          for (let g = 0; g < 8; g++)
+            for (let t4 = 0; t4 < 4; t4++) {
+              const v = { warp, mt: 0, h, nt, g, t4 };
+              out.push({ warp, h, nt, lane: g * 4 + t4, row: warp * 16 + g + 8 * h, col: nt * 8 + 2 * t4, byte: evalC(write![1], v) });
+            }
+    return out;
+  };
+
+  it("the consumers' barriers around the pair writes (the producer never meets them)", () => {
+    expect(at).toBeGreaterThan(0);
+    expect(write, section).not.toBeNull();
+    expect(read, section).not.toBeNull();
+    expect(section).not.toContain("__syncthreads()");
+    expect(section.match(/consumers_sync\(\);/g)).toHaveLength(2);
+    expect(section).toContain("for (int i = tid; i < 2048; i += 256) {");
+  });
+
+  it("the pairs fill the 32 KiB once; each chunk is read from where its row's pairs were written", () => {
+    const ps = pairs();
+    expect(new Set(ps.map((p) => p.byte)).size).toBe(128 * 64);
+    for (const p of ps) {
+      expect(p.byte % 4).toBe(0);
+      expect(p.byte).toBeLessThan(32768);
+    }
+    // The copy's chunk i: row i / 16, columns (i % 16) * 8 .. + 7, read at one 16-byte offset.
+    const byElement = new Map(ps.map((p) => [p.row * 128 + p.col, p.byte]));
+    for (let i = 0; i < 2048; i++) {
+      const r = Math.trunc(i / 16);
+      const from = evalC(read![1], { i, r });
+      for (let k = 0; k < 8; k += 2) expect(byElement.get(r * 128 + (i % 16) * 8 + k), `chunk ${i}`).toBe(from + 2 * k);
+    }
+  });
+
+  it("no bank conflicts: a warp's pair writes hit 32 banks, an 8-lane phase of chunk reads 8 distinct 16-byte bank groups", () => {
+    const ps = pairs();
+    const groups = new Map<string, number[]>();
+    for (const p of ps) groups.set(`${p.warp} ${p.h} ${p.nt}`, [...(groups.get(`${p.warp} ${p.h} ${p.nt}`) ?? []), (p.byte >> 2) % 32]);
+    expect(groups.size).toBe(8 * 2 * 16);
+    for (const [k, banks] of groups) expect(new Set(banks).size, k).toBe(32);
+    for (let i0 = 0; i0 < 2048; i0 += 8) {
+      const quads = Array.from({ length: 8 }, (_, j) => (evalC(read![1], { i: i0 + j, r: Math.trunc((i0 + j) / 16) }) >> 4) % 8);
+      expect(new Set(quads).size, `lanes ${i0}..`).toBe(8);
+    }
   });
 });
 

@@ -1617,6 +1617,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_causa
     }
     // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
     // kernels-src/mha.ts:48: store out[q0 + qi, h, :] = T(softmax_finish(state)) where qi < q_len
+    // out: staged in shared memory (128 rows of 128, 16-byte chunks swizzled by row), then stored in 16-byte chunks of whole rows (store-stage.ts)
+    consumers_sync(); // every warp is done with the shared tiles the staged one reuses
     float t_509_rcp[2]; // once a row (row-hoist.ts)
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -1625,16 +1627,21 @@ extern "C" __global__ void __launch_bounds__(384, 1) mha_prefill_f16_hd128_causa
         t_509_rcp[mt * 2 + h] = 1.0f / ((carry_403[mt * 2 + h] == 0.0f) ? 1.0f : carry_403[mt * 2 + h]);
       }
     }
-    // out: two adjacent columns a store (store-pairs.ts)
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
         #pragma unroll
         for (int nt = 0; nt < 16; ++nt) {
-          if (((t_339 + ((warp * 1 + mt) * 16 + g + 8 * h)) < q_len_333)) *reinterpret_cast<__half2*>(out + (long long)((q0_330 + (t_339 + ((warp * 1 + mt) * 16 + g + 8 * h)))) * out_s0 + (long long)(h_303) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_404[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_509_rcp[mt * 2 + h]), (carry_404[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_509_rcp[mt * 2 + h]));
+          *reinterpret_cast<__half2*>(smem + ((((warp * 1 + mt) * 16 + g + 8 * h)) * 256 + ((((((nt * 8 + 2 * t4 + 0)) * 2) >> 4) ^ ((((warp * 1 + mt) * 16 + g + 8 * h)) & 7)) << 4) + ((((nt * 8 + 2 * t4 + 0)) * 2) & 15))) = __floats2half2_rn((carry_404[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_509_rcp[mt * 2 + h]), (carry_404[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_509_rcp[mt * 2 + h]));
         }
       }
+    }
+    consumers_sync(); // the tile is staged
+    #pragma unroll 4
+    for (int i = tid; i < 2048; i += 256) {
+      const int r = i / 16, c = (i % 16) * 8;
+      if (((t_339 + r) < q_len_333)) *reinterpret_cast<uint4*>(out + (long long)((q0_330 + (t_339 + r))) * out_s0 + (long long)(h_303) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + r * 256 + (((i % 16) ^ (r & 7)) << 4));
     }
     // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
     // kernels-src/mha.ts:49: store lse[q0 + qi, h] = softmax_lse(state) where qi < q_len

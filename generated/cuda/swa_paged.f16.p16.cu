@@ -1937,6 +1937,8 @@ extern "C" __global__ void __launch_bounds__(384, 1) swa_paged_f16_p16(
     }
     // kernels-src/lib/softmax.ts:26: return acc / where(l == 0.0, 1.0, l)
     // kernels-src/lib/attend.ts:43: store out[row, head, :] = T(softmax_finish(state) * v_scale) where valid
+    // out: staged in shared memory (128 rows of 128, 16-byte chunks swizzled by row), then stored in 16-byte chunks of whole rows (store-stage.ts)
+    consumers_sync(); // every warp is done with the shared tiles the staged one reuses
     float t_889_rcp[2]; // once a row (row-hoist.ts)
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
@@ -1945,16 +1947,21 @@ extern "C" __global__ void __launch_bounds__(384, 1) swa_paged_f16_p16(
         t_889_rcp[mt * 2 + h] = 1.0f / ((carry_750[mt * 2 + h] == 0.0f) ? 1.0f : carry_750[mt * 2 + h]);
       }
     }
-    // out: two adjacent columns a store (store-pairs.ts)
     #pragma unroll
     for (int mt = 0; mt < 1; ++mt) {
       #pragma unroll
       for (int h = 0; h < 2; ++h) {
         #pragma unroll
         for (int nt = 0; nt < 16; ++nt) {
-          if ((safe_div((t_549 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4) < q_len_544)) *reinterpret_cast<__half2*>(out + (long long)((q0_541 + safe_div((t_549 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s0 + (long long)((t_552 + safe_rem((t_549 + ((warp * 1 + mt) * 16 + g + 8 * h)), 4))) * out_s1 + (long long)((nt * 8 + 2 * t4 + 0))) = __floats2half2_rn((carry_751[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_889_rcp[mt * 2 + h]), (carry_751[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_889_rcp[mt * 2 + h]));
+          *reinterpret_cast<__half2*>(smem + ((((warp * 1 + mt) * 16 + g + 8 * h)) * 256 + ((((((nt * 8 + 2 * t4 + 0)) * 2) >> 4) ^ ((((warp * 1 + mt) * 16 + g + 8 * h)) & 7)) << 4) + ((((nt * 8 + 2 * t4 + 0)) * 2) & 15))) = __floats2half2_rn((carry_751[((mt * 16 + nt) * 2 + h) * 2 + 0] * t_889_rcp[mt * 2 + h]), (carry_751[((mt * 16 + nt) * 2 + h) * 2 + 1] * t_889_rcp[mt * 2 + h]));
         }
       }
+    }
+    consumers_sync(); // the tile is staged
+    #pragma unroll 4
+    for (int i = tid; i < 2048; i += 256) {
+      const int r = i / 16, c = (i % 16) * 8;
+      if ((safe_div((t_549 + r), 4) < q_len_544)) *reinterpret_cast<uint4*>(out + (long long)((q0_541 + safe_div((t_549 + r), 4))) * out_s0 + (long long)((t_552 + safe_rem((t_549 + r), 4))) * out_s1 + (long long)(c)) = *reinterpret_cast<const uint4*>(smem + r * 256 + (((i % 16) ^ (r & 7)) << 4));
     }
     // kernels-src/lib/softmax.ts:32: return where(l == 0.0, -inf, (m + log2(l)) * 0.6931471805599453)
     // kernels-src/lib/attend.ts:44: store lse[row, head] = softmax_lse(state) where valid

@@ -17,7 +17,7 @@ import { OVERLAP_HELPERS } from "./overlap-copy.ts";
 import { type WarpSpecialized, warpSpecialize, wsCandidate } from "./warp-specialize.ts";
 import { wsHelpers } from "./ws-emit.ts";
 import { CudaEmitter } from "./emit.ts";
-import { stagedStores } from "./store-stage.ts";
+import { STAGE_MIN_BYTES, WS_STAGE_MIN_BYTES, stagedStores } from "./store-stage.ts";
 import { noLazySums } from "./lazy-sums.ts";
 import { storeShape } from "./tile-emit.ts";
 import { BlockedLayout, MmaLayout } from "./layouts.ts";
@@ -258,7 +258,7 @@ export function compileCuda(ir: KernelIR, fileName: string, opts: CudaOptions = 
   }
   const loops = ws ? new Map([...overlapped.loops, ...ws.loops]) : overlapped.loops;
   const emitter = new CudaEmitter(ir, plan, layout, shared, prefetch, exchangeAt, rotated, exchange, leaders, leaderAt, tma.copies, streams, loops, plain.loops, ws);
-  if (opts.stageStores ?? true) emitter.staging = stagedStores(ir.body, storeShape, shared.poolSize.bytes ?? 0);
+  if (opts.stageStores ?? true) emitter.staging = stagedStores(ir.body, storeShape, shared.poolSize.bytes ?? 0, ws ? WS_STAGE_MIN_BYTES : STAGE_MIN_BYTES);
   if (!(opts.lazySums ?? true)) emitter.lazy = noLazySums;
   emitter.unrolledGathers = opts.unrolledGathers ?? true;
   const body = emitter.emitBody();

@@ -164,7 +164,11 @@ function emitStaged(h: TileHost, s: StoreInst, full: number[], value: Value, pai
   }
   const [M] = full;
   h.align(t.name, 16);
-  h.line(`// ${t.name}: staged in shared memory (${M} rows of ${st.ld}), then stored in 16-byte chunks of whole rows (store-stage.ts)`);
+  // Byte offset of element (row, col) in the staged tile; a swizzled row's chunk c is at c ^ (row & 7).
+  const rowBytes = st.ld * st.elem;
+  const at = (row: string, col: string) =>
+    st.swizzled ? `((${row}) * ${rowBytes} + (((((${col}) * ${st.elem}) >> 4) ^ ((${row}) & 7)) << 4) + (((${col}) * ${st.elem}) & 15))` : `(${row} * ${st.ld} + ${col}) * ${st.elem}`;
+  h.line(`// ${t.name}: staged in shared memory (${M} rows of ${st.ld}${st.swizzled ? ", 16-byte chunks swizzled by row" : ""}), then stored in 16-byte chunks of whole rows (store-stage.ts)`);
   h.line("__syncthreads(); // every warp is done with the shared tiles the staged one reuses");
   const guard = h.layout.storeGuard(full);
   if (guard) {
@@ -173,7 +177,7 @@ function emitStaged(h: TileHost, s: StoreInst, full: number[], value: Value, pai
   }
   const ctx = hoistRows(h, [value], full);
   h.layout.ownedPairs!(full, h.line, h.enter, h.leave, (a, b) =>
-    h.line(`*reinterpret_cast<${pair.type}*>(smem + (${a.row} * ${st.ld} + ${a.col}) * ${st.elem}) = ${pair.pack}(${elem(ctx, value, a)}, ${elem(ctx, value, b)});`),
+    h.line(`*reinterpret_cast<${pair.type}*>(smem + ${at(a.row, a.col)}) = ${pair.pack}(${elem(ctx, value, a)}, ${elem(ctx, value, b)});`),
   );
   if (guard) {
     h.leave();
@@ -184,7 +188,7 @@ function emitStaged(h: TileHost, s: StoreInst, full: number[], value: Value, pai
   h.line(`for (int i = tid; i < ${M * st.chunks}; i += ${h.layout.threads}) {`);
   h.enter();
   h.line(`const int r = i / ${st.chunks}, c = (i % ${st.chunks}) * ${per};`);
-  const write = `*reinterpret_cast<uint4*>(${target}) = *reinterpret_cast<const uint4*>(smem + (r * ${st.ld} + c) * ${st.elem});`;
+  const write = `*reinterpret_cast<uint4*>(${target}) = *reinterpret_cast<const uint4*>(smem + ${st.swizzled ? `r * ${rowBytes} + (((i % ${st.chunks}) ^ (r & 7)) << 4)` : `(r * ${st.ld} + c) * ${st.elem}`});`;
   h.line(pred ? `if (${pred}) ${write}` : write);
   h.leave();
   h.line("}");
