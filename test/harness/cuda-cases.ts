@@ -33,6 +33,9 @@ export function cudaRecipes(kernel: string): Recipe[] {
         { label: "prefixes and empty rows", build: (m, rng) => mhaPrefillCase(m.params, { qLens: [7, 65, 1, 65], kLens: [63, 300, 40, 7], heads: 2 }, rng) },
         { label: "2k", build: (m, rng) => mhaPrefillCase(m.params, { qLens: [2048], heads: 1 }, rng) },
         { label: "NaN rows past the keys", build: (m, rng) => mhaPrefillCase(m.params, { qLens: [100, 37], kLens: [300, 37], heads: 2, padKeys: 128 }, rng) },
+        // A ragged batch of more row tiles than an H100's or H200's SMs (5 x 4 x 48 = 960 at
+        // 128 rows), many past a short request's rows: every block of a wave and the next.
+        { label: "48 requests, 1..600", build: (m, rng) => mhaPrefillCase(m.params, { qLens: BIG_BATCH.slice(0, 48), heads: 4 }, rng) },
       ];
     case "mla_paged":
     case "mla_paged_fp8":
