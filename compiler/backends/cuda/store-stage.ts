@@ -10,9 +10,11 @@
 // (bench/experiments/store_staged_variant.py, h200-store-stage-experiment-2026-11-30.log). The
 // warp-specialized blocks' 128-row tiles from 32 KiB (WS_STAGE_MIN_BYTES): their direct stores
 // were a sixth of a short prefill's time; staged, mha_prefill ran 1.05-1.14x at S = 512 and 1024
-// (h200-ws-staged-stores-2026-12-02.log). Smaller tiles keep their direct pair stores, not
-// measured staged: the one-warpgroup prefill's 64 x 128 bf16 (16 KiB), the 128 x 128 tiles of
-// the sm_80 builds (32 KiB, no A100 to time them on).
+// (h200-ws-staged-stores-2026-12-02.log). Smaller tiles keep their direct pair stores: the
+// one-warpgroup blocks' 64-row tiles (8-16 KiB; staged from 8 KiB on an H200, the fp8 paged
+// prefill ran 1.02-1.03x but head dim 64's prefill 0.97-0.99x from S = 2048,
+// h200-stage-8k-experiment-2026-12-02.log), the 128 x 128 tiles of the sm_80 builds (32 KiB, no
+// A100 to time them on).
 //
 // Where: a pair store (store-pairs.ts) of a tile of at least the minimum whose rows are whole
 // 16-byte chunks, in the kernel's top-level block after its last loop (every thread reaches it,

@@ -164,10 +164,12 @@ function emitStaged(h: TileHost, s: StoreInst, full: number[], value: Value, pai
   }
   const [M] = full;
   h.align(t.name, 16);
-  // Byte offset of element (row, col) in the staged tile; a swizzled row's chunk c is at c ^ (row & 7).
+  // Byte offsets in the staged tile: of a row's 16-byte chunk (a swizzled row's chunk c is at
+  // c ^ (row & 7)), and of element (row, col).
   const rowBytes = st.ld * st.elem;
+  const chunkAt = (row: string, chunk: string) => `${row} * ${rowBytes} + ((${chunk} ^ (${row} & 7)) << 4)`;
   const at = (row: string, col: string) =>
-    st.swizzled ? `((${row}) * ${rowBytes} + (((((${col}) * ${st.elem}) >> 4) ^ ((${row}) & 7)) << 4) + (((${col}) * ${st.elem}) & 15))` : `(${row} * ${st.ld} + ${col}) * ${st.elem}`;
+    st.swizzled ? `(${chunkAt(`(${row})`, `(((${col}) * ${st.elem}) >> 4)`)} + (((${col}) * ${st.elem}) & 15))` : `(${row} * ${st.ld} + ${col}) * ${st.elem}`;
   h.line(`// ${t.name}: staged in shared memory (${M} rows of ${st.ld}${st.swizzled ? ", 16-byte chunks swizzled by row" : ""}), then stored in 16-byte chunks of whole rows (store-stage.ts)`);
   h.line("__syncthreads(); // every warp is done with the shared tiles the staged one reuses");
   const guard = h.layout.storeGuard(full);
@@ -188,7 +190,7 @@ function emitStaged(h: TileHost, s: StoreInst, full: number[], value: Value, pai
   h.line(`for (int i = tid; i < ${M * st.chunks}; i += ${h.layout.threads}) {`);
   h.enter();
   h.line(`const int r = i / ${st.chunks}, c = (i % ${st.chunks}) * ${per};`);
-  const write = `*reinterpret_cast<uint4*>(${target}) = *reinterpret_cast<const uint4*>(smem + ${st.swizzled ? `r * ${rowBytes} + (((i % ${st.chunks}) ^ (r & 7)) << 4)` : `(r * ${st.ld} + c) * ${st.elem}`});`;
+  const write = `*reinterpret_cast<uint4*>(${target}) = *reinterpret_cast<const uint4*>(smem + ${st.swizzled ? chunkAt("r", `(i % ${st.chunks})`) : `(r * ${st.ld} + c) * ${st.elem}`});`;
   h.line(pred ? `if (${pred}) ${write}` : write);
   h.leave();
   h.line("}");
