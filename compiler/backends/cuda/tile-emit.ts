@@ -190,7 +190,7 @@ function emitStaged(h: TileHost, s: StoreInst, full: number[], value: Value, pai
   h.line(`for (int i = tid; i < ${M * st.chunks}; i += ${h.layout.threads}) {`);
   h.enter();
   h.line(`const int r = i / ${st.chunks}, c = (i % ${st.chunks}) * ${per};`);
-  const write = `*reinterpret_cast<uint4*>(${target}) = *reinterpret_cast<const uint4*>(smem + ${st.swizzled ? chunkAt("r", `(i % ${st.chunks})`) : `(r * ${st.ld} + c) * ${st.elem}`});`;
+  const write = `*reinterpret_cast<uint4*>(${target}) = *reinterpret_cast<const uint4*>(smem + ${st.swizzled ? chunkAt("r", `(i % ${st.chunks})`) : at("r", "c")});`;
   h.line(pred ? `if (${pred}) ${write}` : write);
   h.leave();
   h.line("}");
